@@ -1,0 +1,44 @@
+//! The one source of "now", so tests can fix it and compare outputs and signatures exactly.
+
+use crate::error::{Error, Result};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Set to Unix seconds to fix the clock (RequestTime, EventTime, freshness checks).
+pub const FIXED_CLOCK_ENV: &str = "OA_HOOK_NOW";
+
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    fixed_ms: Option<i64>,
+}
+
+impl Clock {
+    pub fn from_env() -> Result<Self> {
+        let fixed_ms = match std::env::var(FIXED_CLOCK_ENV) {
+            Ok(value) => Some(
+                value
+                    .parse::<u32>()
+                    .map(|secs| i64::from(secs) * 1000)
+                    .map_err(|_| {
+                        Error::usage(format!("{FIXED_CLOCK_ENV}=`{value}` is not Unix seconds"))
+                            .hint(format!("unset {FIXED_CLOCK_ENV} to use the real clock"))
+                    })?,
+            ),
+            Err(_) => None,
+        };
+        Ok(Clock { fixed_ms })
+    }
+
+    /// Unix time in milliseconds (EventTime).
+    pub fn now_ms(&self) -> i64 {
+        self.fixed_ms.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64)
+        })
+    }
+
+    /// Unix time in seconds (RequestTime).
+    pub fn now_secs(&self) -> u64 {
+        (self.now_ms() / 1000) as u64
+    }
+}

@@ -1,0 +1,6 @@
+//! One thin file per subcommand.
+
+pub mod completions;
+pub mod sample;
+pub mod sign;
+pub mod verify;

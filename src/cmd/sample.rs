@@ -1,0 +1,33 @@
+use crate::cli::{SampleArgs, SampleFormat};
+use crate::clock::Clock;
+use crate::error::{Outcome, Result};
+use crate::output;
+use crate::report::request as render;
+use crate::request::Template;
+use std::io::Write;
+
+pub fn run(args: &SampleArgs, clock: &Clock) -> Result<Outcome> {
+    let template = Template::new(
+        args.callback.0,
+        &args.url,
+        &args.event,
+        Some(&args.body),
+        args.token.token.as_deref(),
+        clock.now_ms(),
+    )?;
+    let request = template.at(args
+        .request_time
+        .request_time
+        .unwrap_or_else(|| clock.now_secs()));
+    let text = match args.format {
+        SampleFormat::Http => render::http(&request),
+        SampleFormat::Body => render::pretty_body(&request.body) + "\n",
+        SampleFormat::Url => format!("{}\n", request.url),
+        SampleFormat::Curl => render::curl(&request),
+        SampleFormat::Json => {
+            serde_json::to_string_pretty(&render::json(&request)).unwrap_or_default() + "\n"
+        }
+    };
+    output::stdout().write_all(text.as_bytes())?;
+    Ok(Outcome::Pass)
+}

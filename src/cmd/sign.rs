@@ -1,0 +1,28 @@
+use crate::cli::SignArgs;
+use crate::clock::Clock;
+use crate::error::{Error, Outcome, Result};
+use crate::output;
+use crate::protocol::{param, sign};
+use std::io::Write;
+
+pub fn run(args: &SignArgs, clock: &Clock) -> Result<Outcome> {
+    let token = require_token(args.token.token.as_deref())?;
+    let request_time = args.time.unwrap_or_else(|| clock.now_secs());
+    let signature = sign(token, request_time);
+    writeln!(
+        output::stdout(),
+        "Sign         {signature}\nRequestTime  {request_time}\nquery        &{}={signature}&{}={request_time}",
+        param::SIGN,
+        param::REQUEST_TIME,
+    )?;
+    Ok(Outcome::Pass)
+}
+
+/// The token, or a usage error saying how to give it.
+pub fn require_token(token: Option<&str>) -> Result<&str> {
+    match token {
+        Some(t) if !t.is_empty() => Ok(t),
+        _ => Err(Error::usage("no token given")
+            .hint("pass --token TOKEN or set OA_HOOK_TOKEN (the token set in the Chat console)")),
+    }
+}

@@ -1,0 +1,110 @@
+//! Exit codes and user-facing errors, decided in one place.
+
+use std::fmt;
+use std::io;
+
+/// The documented exit codes.
+pub mod exit {
+    /// Everything conformed.
+    pub const OK: u8 = 0;
+    /// The target answered but broke the contract, or an expectation failed.
+    pub const FAIL: u8 = 1;
+    /// Usage or input error (clap uses 2 as well).
+    pub const USAGE: u8 = 2;
+    /// The target could not be reached.
+    pub const UNREACHABLE: u8 = 3;
+}
+
+/// How a command that ran to the end came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Pass => exit::OK,
+            Outcome::Fail => exit::FAIL,
+        }
+    }
+
+    pub fn from_pass(pass: bool) -> Self {
+        if pass { Outcome::Pass } else { Outcome::Fail }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The user asked for something that cannot be done as asked: exit 2.
+    Usage,
+    /// The target could not be reached: exit 3.
+    Unreachable,
+    /// Standard output went away (e.g. `| head`): stop quietly.
+    BrokenPipe,
+}
+
+/// An error a user reads: what went wrong, and what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error {
+            kind: ErrorKind::Usage,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        Error {
+            kind: ErrorKind::Unreachable,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self.kind {
+            ErrorKind::Usage => exit::USAGE,
+            ErrorKind::Unreachable => exit::UNREACHABLE,
+            ErrorKind::BrokenPipe => exit::OK,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Writing output failed; the only expected cause is a closed pipe.
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Error {
+                kind: ErrorKind::BrokenPipe,
+                message: String::new(),
+                hint: None,
+            }
+        } else {
+            Error::usage(format!("cannot write output: {e}"))
+        }
+    }
+}

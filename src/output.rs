@@ -1,0 +1,41 @@
+//! Colour and the two streams. Styles come from `colored`; every byte goes through `anstream`,
+//! which drops the styling per stream (not a terminal, `NO_COLOR`, `--color never`).
+
+use crate::cli::ColorWhen;
+use colored::{ColoredString, Colorize};
+
+pub fn init_color(when: ColorWhen) {
+    let choice = match when {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+    colored::control::set_override(true);
+}
+
+/// Results go here.
+pub fn stdout() -> anstream::AutoStream<std::io::StdoutLock<'static>> {
+    anstream::AutoStream::auto(std::io::stdout().lock())
+}
+
+/// Progress, logs and errors go here.
+pub fn stderr() -> anstream::AutoStream<std::io::StderrLock<'static>> {
+    anstream::AutoStream::auto(std::io::stderr().lock())
+}
+
+pub fn pass_mark() -> ColoredString {
+    "✔".green().bold()
+}
+
+pub fn fail_mark() -> ColoredString {
+    "✘".red().bold()
+}
+
+pub fn warn_mark() -> ColoredString {
+    "!".yellow().bold()
+}
+
+pub fn skip_mark() -> ColoredString {
+    "-".dimmed()
+}

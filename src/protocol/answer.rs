@@ -1,0 +1,737 @@
+//! The backend's answer: its type, the rules it must follow, and what Chat does with it.
+
+use super::command::{Callback, Kind};
+use super::event::{missing, wrong_type};
+use super::finding::{Finding, excerpt, json_type};
+use super::{BUDGET, MAX_BODY_BYTES};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::fmt;
+use std::time::Duration;
+
+/// An answer as a backend sends it, fields in the order of Tencent's samples.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Answer {
+    #[serde(rename = "ActionStatus")]
+    pub action_status: &'static str,
+    #[serde(rename = "ErrorInfo")]
+    pub error_info: String,
+    #[serde(rename = "ErrorCode")]
+    pub error_code: i64,
+    #[serde(
+        rename = "RefusedSubscribers_Account",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub refused_subscribers_account: Vec<String>,
+}
+
+impl Answer {
+    /// Go ahead, refusing `refused` (may be empty).
+    pub fn ok(refused: Vec<String>) -> Self {
+        Answer {
+            action_status: "OK",
+            error_info: String::new(),
+            error_code: 0,
+            refused_subscribers_account: refused,
+        }
+    }
+
+    /// Reject the whole request (ErrorCode 1).
+    pub fn reject(info: impl Into<String>) -> Self {
+        Answer {
+            action_status: "OK",
+            error_info: info.into(),
+            error_code: 1,
+            refused_subscribers_account: Vec::new(),
+        }
+    }
+
+    /// ActionStatus FAIL, as for a request the backend could not process.
+    pub fn fail(info: impl Into<String>) -> Self {
+        Answer {
+            action_status: "FAIL",
+            error_info: info.into(),
+            error_code: 1,
+            refused_subscribers_account: Vec::new(),
+        }
+    }
+}
+
+/// What Chat does with an answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Decision {
+    /// ErrorCode 0: these users subscribe, those are refused.
+    Subscribes {
+        subscribed: Vec<String>,
+        refused: Vec<String>,
+    },
+    /// ErrorCode 1: nobody subscribes.
+    RejectsAll,
+    /// An after callback: the answer changes nothing.
+    Ignored,
+    /// No answer within the budget: a before callback goes ahead for everyone.
+    TimedOut { subscribed: Vec<String> },
+    /// The docs do not say; the reason is in words.
+    Undocumented { reason: String },
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Decision::Subscribes {
+                subscribed,
+                refused,
+            } => {
+                match subscribed.as_slice() {
+                    [] => f.write_str("subscribes nobody")?,
+                    users => write!(f, "subscribes {}", users.join(", "))?,
+                }
+                if !refused.is_empty() {
+                    write!(f, "; refuses {}", refused.join(", "))?;
+                }
+                Ok(())
+            }
+            Decision::RejectsAll => f.write_str("rejects the whole request (ErrorCode 1)"),
+            Decision::Ignored => f.write_str("result ignored (after callback)"),
+            Decision::TimedOut { subscribed } => write!(
+                f,
+                "gives up after {} s; the event goes ahead without your answer{}",
+                BUDGET.as_secs(),
+                if subscribed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (subscribes {})", subscribed.join(", "))
+                }
+            ),
+            Decision::Undocumented { reason } => write!(f, "undocumented: {reason}"),
+        }
+    }
+}
+
+/// The verdict on one answer: every finding, and what Chat would do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Judgement {
+    pub findings: Vec<Finding>,
+    pub decision: Decision,
+}
+
+impl Judgement {
+    /// No errors (warnings allowed).
+    pub fn conforms(&self) -> bool {
+        !self.findings.iter().any(Finding::is_error)
+    }
+
+    /// Whether Chat goes ahead with the event as the backend meant it: the check's notion of
+    /// "accepted" (HTTP 200, ActionStatus OK, ErrorCode 0).
+    pub fn accepted(&self) -> bool {
+        matches!(
+            self.decision,
+            Decision::Subscribes { .. } | Decision::Ignored
+        )
+    }
+}
+
+/// What came back for one callback.
+#[derive(Clone, Copy, Debug)]
+pub struct Reply<'a> {
+    pub status: u16,
+    pub body: &'a [u8],
+    /// The body went past [`MAX_BODY_BYTES`] and was not read further.
+    pub truncated: bool,
+    /// From sending the request to the end of the answer, when measured.
+    pub latency: Option<Duration>,
+}
+
+const KNOWN_FIELDS: &[&str] = &[
+    "ActionStatus",
+    "ErrorCode",
+    "ErrorInfo",
+    "RefusedSubscribers_Account",
+];
+
+/// Judges a reply to `callback` sent with `subscribers`, following `protocol.md` section 3.
+pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> Judgement {
+    let mut findings = Vec::new();
+    let slow = reply.latency.filter(|l| *l > BUDGET);
+    if let Some(latency) = slow {
+        findings.push(Finding::error(
+            "too-slow",
+            "latency",
+            format!(
+                "answered in {} ms; Chat gives up after {} s{}",
+                latency.as_millis(),
+                BUDGET.as_secs(),
+                match callback.kind {
+                    Kind::Before => ", and the subscription then goes ahead without your veto",
+                    Kind::After => " (and does not retry unless retry-on-timeout is on)",
+                }
+            ),
+        ));
+    }
+    if reply.status != 200 {
+        findings.push(Finding::error(
+            "http-status",
+            "status",
+            format!(
+                "HTTP {} (expected 200): Chat counts any other status as a webhook failure; body: {}",
+                reply.status,
+                quoted_excerpt(reply.body)
+            ),
+        ));
+    }
+    let parsed = read_answer(callback, subscribers, reply, &mut findings);
+    let decision = if slow.is_some() {
+        Decision::TimedOut {
+            subscribed: match callback.kind {
+                Kind::Before => subscribers.to_vec(),
+                Kind::After => Vec::new(),
+            },
+        }
+    } else if callback.kind == Kind::After {
+        Decision::Ignored
+    } else if reply.status != 200 || parsed.is_none() {
+        Decision::Undocumented {
+            reason: "Chat counts this answer as a webhook failure; what it then does with the subscription is not documented".into(),
+        }
+    } else {
+        decide(subscribers, parsed.as_ref())
+    };
+    Judgement { findings, decision }
+}
+
+/// The parts of an answer that decide, once they have the right types.
+struct Parsed {
+    action_status: String,
+    error_code: i64,
+    refused: Vec<String>,
+}
+
+fn read_answer(
+    callback: &Callback,
+    subscribers: &[String],
+    reply: Reply<'_>,
+    findings: &mut Vec<Finding>,
+) -> Option<Parsed> {
+    if reply.truncated {
+        findings.push(Finding::error(
+            "body-too-large",
+            "body",
+            format!(
+                "the answer is over {} MiB and was not read further",
+                MAX_BODY_BYTES >> 20
+            ),
+        ));
+        return None;
+    }
+    let value: Value = match serde_json::from_slice(reply.body) {
+        Ok(v) => v,
+        Err(e) => {
+            findings.push(Finding::error(
+                "not-json",
+                "body",
+                format!(
+                    "the answer is not JSON ({e}): Chat counts it as a webhook failure; body: {}",
+                    quoted_excerpt(reply.body)
+                ),
+            ));
+            return None;
+        }
+    };
+    let Some(object) = value.as_object() else {
+        findings.push(Finding::error(
+            "not-object",
+            "body",
+            format!(
+                "the answer is {}, not a JSON object with ActionStatus, ErrorCode and ErrorInfo",
+                json_type(&value)
+            ),
+        ));
+        return None;
+    };
+    let action_status = action_status(object, findings);
+    let error_code = error_code(callback, object, findings);
+    match object.get("ErrorInfo") {
+        Some(Value::String(_)) => {}
+        Some(v) => findings.push(wrong_type("ErrorInfo", v, "a string (may be empty)")),
+        None => findings.push(missing("ErrorInfo", "a string, may be empty")),
+    }
+    if object.contains_key("RefusedMembers_Account") {
+        findings.push(Finding::error(
+            "refused-members-account",
+            "RefusedMembers_Account",
+            "Chat reads RefusedSubscribers_Account (the page's prose says RefusedMembers_Account once, its sample and field table do not); under this name the refusal is ignored",
+        ));
+    }
+    let refused = refused_subscribers(callback, subscribers, object, findings);
+    for key in object.keys() {
+        if !KNOWN_FIELDS.contains(&key.as_str()) && key != "RefusedMembers_Account" {
+            findings.push(Finding::warning(
+                "unknown-field",
+                key.as_str(),
+                format!("`{key}` is not a documented answer field; Chat ignores it"),
+            ));
+        }
+    }
+    Some(Parsed {
+        action_status: action_status?,
+        error_code: error_code?,
+        refused: refused?,
+    })
+}
+
+fn action_status(object: &Map<String, Value>, findings: &mut Vec<Finding>) -> Option<String> {
+    const FIELD: &str = "ActionStatus";
+    match object.get(FIELD) {
+        Some(Value::String(s)) if s == "OK" || s == "FAIL" => Some(s.clone()),
+        Some(Value::String(s)) => {
+            findings.push(Finding::error(
+                "bad-action-status",
+                FIELD,
+                format!("is \"{s}\"; expected \"OK\" or \"FAIL\" (upper case)"),
+            ));
+            None
+        }
+        Some(v) => {
+            findings.push(wrong_type(FIELD, v, "the string \"OK\" or \"FAIL\""));
+            None
+        }
+        None => {
+            findings.push(missing(FIELD, "\"OK\" or \"FAIL\""));
+            None
+        }
+    }
+}
+
+fn error_code(
+    callback: &Callback,
+    object: &Map<String, Value>,
+    findings: &mut Vec<Finding>,
+) -> Option<i64> {
+    const FIELD: &str = "ErrorCode";
+    let code = match object.get(FIELD) {
+        Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
+        Some(Value::String(s)) if s.parse::<i64>().is_ok() => {
+            findings.push(Finding::error(
+                "wrong-type",
+                FIELD,
+                format!("is the string \"{s}\"; expected the integer {s} (no quotes)"),
+            ));
+            return None;
+        }
+        Some(v) => {
+            findings.push(wrong_type(FIELD, v, "an integer"));
+            return None;
+        }
+        None => {
+            findings.push(missing(FIELD, "an integer"));
+            return None;
+        }
+    }?;
+    match (callback.kind, code) {
+        (Kind::Before, 0 | 1) | (Kind::After, 0) => {}
+        (Kind::Before, _) => findings.push(Finding::warning(
+            "undocumented-error-code",
+            FIELD,
+            format!(
+                "{code} is undocumented for {}: 0 lets the subscription go ahead, 1 rejects it",
+                callback.command
+            ),
+        )),
+        (Kind::After, _) => findings.push(Finding::warning(
+            "undocumented-error-code",
+            FIELD,
+            format!("{code} on an after callback: Chat ignores the answer; send 0"),
+        )),
+    }
+    Some(code)
+}
+
+fn refused_subscribers(
+    callback: &Callback,
+    subscribers: &[String],
+    object: &Map<String, Value>,
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<String>> {
+    const FIELD: &str = "RefusedSubscribers_Account";
+    let Some(value) = object.get(FIELD) else {
+        return Some(Vec::new());
+    };
+    if callback.kind == Kind::After {
+        findings.push(Finding::warning(
+            "refused-on-after",
+            FIELD,
+            "an after callback cannot refuse anyone; Chat ignores this field",
+        ));
+    }
+    let Value::Array(items) = value else {
+        findings.push(wrong_type(FIELD, value, "an array of UserID strings"));
+        return None;
+    };
+    let mut refused = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Value::String(user) => {
+                if callback.kind == Kind::Before && !subscribers.contains(user) {
+                    findings.push(Finding::warning(
+                        "refused-not-in-request",
+                        format!("{FIELD}[{i}]"),
+                        format!("`{user}` was not among the request's subscribers"),
+                    ));
+                }
+                refused.push(user.clone());
+            }
+            other => findings.push(wrong_type(
+                &format!("{FIELD}[{i}]"),
+                other,
+                "a UserID string",
+            )),
+        }
+    }
+    (refused.len() == items.len()).then_some(refused)
+}
+
+fn decide(subscribers: &[String], parsed: Option<&Parsed>) -> Decision {
+    let Some(parsed) = parsed else {
+        return Decision::Undocumented {
+            reason: "the answer lacks a usable ActionStatus, ErrorCode or RefusedSubscribers_Account; what Chat does then is not documented".into(),
+        };
+    };
+    match (parsed.action_status.as_str(), parsed.error_code) {
+        (_, 1) => Decision::RejectsAll,
+        ("OK", 0) => {
+            let (refused, subscribed) = subscribers
+                .iter()
+                .cloned()
+                .partition(|u| parsed.refused.contains(u));
+            Decision::Subscribes {
+                subscribed,
+                refused,
+            }
+        }
+        ("FAIL", 0) => Decision::Undocumented {
+            reason: "ActionStatus FAIL with ErrorCode 0; to refuse everyone answer ErrorCode 1"
+                .into(),
+        },
+        (_, code) => Decision::Undocumented {
+            reason: format!("ErrorCode {code} is neither 0 (go ahead) nor 1 (reject)"),
+        },
+    }
+}
+
+fn quoted_excerpt(body: &[u8]) -> String {
+    if body.is_empty() {
+        "(empty)".into()
+    } else {
+        format!("`{}`", excerpt(body, 200))
+    }
+}
+
+/// What the user expects Chat to decide (`--expect`, `--expect-refused`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// Go ahead: ErrorCode 0 and, unless refused users are named, nobody refused.
+    Allow,
+    /// ErrorCode 1: the whole request is rejected.
+    Reject,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expectation {
+    pub outcome: Option<Expected>,
+    /// Exactly these users refused (the others subscribed).
+    pub refused: Vec<String>,
+}
+
+impl Expectation {
+    pub fn is_empty(&self) -> bool {
+        self.outcome.is_none() && self.refused.is_empty()
+    }
+
+    /// The expectation as a finding when the decision does not meet it.
+    pub fn check(&self, decision: &Decision) -> Option<Finding> {
+        if self.is_empty() {
+            return None;
+        }
+        let met = match (self.outcome, decision) {
+            (Some(Expected::Reject), Decision::RejectsAll) => true,
+            (Some(Expected::Reject), _) => false,
+            (_, Decision::Subscribes { refused, .. }) => {
+                refused.len() == self.refused.len()
+                    && self.refused.iter().all(|u| refused.contains(u))
+            }
+            _ => false,
+        };
+        (!met).then(|| {
+            Finding::error(
+                "expectation",
+                "decision",
+                format!("expected {}, but Chat {decision}", self),
+            )
+        })
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.outcome, self.refused.as_slice()) {
+            (Some(Expected::Reject), _) => f.write_str("the whole request rejected"),
+            (_, []) => f.write_str("everyone subscribed"),
+            (_, refused) => write!(f, "exactly {} refused", refused.join(", ")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::CALLBACKS;
+    use serde_json::json;
+
+    fn users() -> Vec<String> {
+        vec!["jared".into(), "leckie".into()]
+    }
+
+    fn reply(status: u16, body: &[u8]) -> Reply<'_> {
+        Reply {
+            status,
+            body,
+            truncated: false,
+            latency: Some(Duration::from_millis(5)),
+        }
+    }
+
+    fn judge_before(body: Value) -> Judgement {
+        let bytes = body.to_string().into_bytes();
+        judge(&CALLBACKS[0], &users(), reply(200, &bytes))
+    }
+
+    fn codes(j: &Judgement) -> Vec<(&'static str, &str, Severity)> {
+        j.findings
+            .iter()
+            .map(|f| (f.code, f.path.as_str(), f.severity))
+            .collect()
+    }
+
+    use crate::protocol::Severity::{self, Error, Warning};
+
+    #[test]
+    fn the_seed_answers_conform() {
+        let j = judge_before(json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}));
+        assert!(j.conforms());
+        assert_eq!(j.findings, vec![]);
+        assert_eq!(j.decision.to_string(), "subscribes jared, leckie");
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0, "RefusedSubscribers_Account": ["jared"]}),
+        );
+        assert_eq!(j.findings, vec![]);
+        assert_eq!(j.decision.to_string(), "subscribes leckie; refuses jared");
+        assert!(j.accepted());
+        let j = judge_before(json!({"ActionStatus": "OK", "ErrorInfo": "no", "ErrorCode": 1}));
+        assert_eq!((j.conforms(), j.accepted()), (true, false));
+        assert_eq!(j.decision, Decision::RejectsAll);
+    }
+
+    #[test]
+    fn after_answers_are_ignored() {
+        let body = br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}"#;
+        let j = judge(&CALLBACKS[1], &users(), reply(200, body));
+        assert_eq!(
+            (j.findings.len(), j.decision.clone()),
+            (0, Decision::Ignored)
+        );
+        let body = br#"{"ActionStatus":"OK","ErrorCode":3,"ErrorInfo":"","RefusedSubscribers_Account":["jared"]}"#;
+        let j = judge(&CALLBACKS[1], &users(), reply(200, body));
+        assert!(j.conforms());
+        assert_eq!(
+            codes(&j),
+            vec![
+                ("undocumented-error-code", "ErrorCode", Warning),
+                ("refused-on-after", "RefusedSubscribers_Account", Warning)
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_and_mistyped_fields_are_errors() {
+        let j = judge_before(json!({"ErrorCode": "0"}));
+        assert_eq!(
+            codes(&j),
+            vec![
+                ("missing-field", "ActionStatus", Error),
+                ("wrong-type", "ErrorCode", Error),
+                ("missing-field", "ErrorInfo", Error)
+            ]
+        );
+        assert!(
+            j.findings[1]
+                .message
+                .contains("the string \"0\"; expected the integer 0")
+        );
+        assert!(matches!(j.decision, Decision::Undocumented { .. }));
+        let j = judge_before(json!({"ActionStatus": 0, "ErrorCode": 0.5, "ErrorInfo": null}));
+        assert_eq!(
+            codes(&j),
+            vec![
+                ("wrong-type", "ActionStatus", Error),
+                ("wrong-type", "ErrorCode", Error),
+                ("wrong-type", "ErrorInfo", Error)
+            ]
+        );
+    }
+
+    #[test]
+    fn action_status_must_be_ok_or_fail() {
+        let j = judge_before(json!({"ActionStatus": "ok", "ErrorCode": 0, "ErrorInfo": ""}));
+        assert_eq!(
+            codes(&j),
+            vec![("bad-action-status", "ActionStatus", Error)]
+        );
+        let j = judge_before(json!({"ActionStatus": "FAIL", "ErrorCode": 0, "ErrorInfo": ""}));
+        assert!(j.conforms());
+        assert!(
+            j.decision
+                .to_string()
+                .starts_with("undocumented: ActionStatus FAIL")
+        );
+    }
+
+    #[test]
+    fn undocumented_error_codes_are_warnings() {
+        let j = judge_before(json!({"ActionStatus": "OK", "ErrorCode": 2, "ErrorInfo": ""}));
+        assert_eq!(
+            codes(&j),
+            vec![("undocumented-error-code", "ErrorCode", Warning)]
+        );
+        assert!(!j.accepted());
+    }
+
+    #[test]
+    fn refused_members_account_is_an_error_and_refuses_nobody() {
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedMembers_Account": ["jared"]}),
+        );
+        assert_eq!(
+            codes(&j),
+            vec![("refused-members-account", "RefusedMembers_Account", Error)]
+        );
+        assert_eq!(j.decision.to_string(), "subscribes jared, leckie");
+    }
+
+    #[test]
+    fn refused_users_outside_the_request_and_unknown_fields_are_warnings() {
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": ["jared", "zoe"], "Extra": 1}),
+        );
+        assert_eq!(
+            codes(&j),
+            vec![
+                (
+                    "refused-not-in-request",
+                    "RefusedSubscribers_Account[1]",
+                    Warning
+                ),
+                ("unknown-field", "Extra", Warning)
+            ]
+        );
+        assert_eq!(j.decision.to_string(), "subscribes leckie; refuses jared");
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": "jared"}),
+        );
+        assert_eq!(
+            codes(&j),
+            vec![("wrong-type", "RefusedSubscribers_Account", Error)]
+        );
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": [7]}),
+        );
+        assert_eq!(
+            codes(&j),
+            vec![("wrong-type", "RefusedSubscribers_Account[0]", Error)]
+        );
+    }
+
+    #[test]
+    fn transport_level_failures() {
+        let j = judge(&CALLBACKS[0], &users(), reply(503, b"<html>down</html>"));
+        assert_eq!(
+            codes(&j),
+            vec![
+                ("http-status", "status", Error),
+                ("not-json", "body", Error)
+            ]
+        );
+        assert!(
+            j.findings[0].message.contains("HTTP 503")
+                && j.findings[0].message.contains("<html>down</html>")
+        );
+        let j = judge(&CALLBACKS[0], &users(), reply(200, b"[1,2]"));
+        assert_eq!(codes(&j), vec![("not-object", "body", Error)]);
+        let j = judge(
+            &CALLBACKS[0],
+            &users(),
+            Reply {
+                truncated: true,
+                ..reply(200, b"{")
+            },
+        );
+        assert_eq!(codes(&j), vec![("body-too-large", "body", Error)]);
+    }
+
+    #[test]
+    fn over_the_budget_is_an_error_and_the_subscription_goes_ahead() {
+        let body = br#"{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":""}"#;
+        let slow = Reply {
+            latency: Some(Duration::from_millis(2001)),
+            ..reply(200, body)
+        };
+        let j = judge(&CALLBACKS[0], &users(), slow);
+        assert_eq!(codes(&j), vec![("too-slow", "latency", Error)]);
+        assert_eq!(
+            j.decision,
+            Decision::TimedOut {
+                subscribed: users()
+            }
+        );
+        let on_time = Reply {
+            latency: Some(BUDGET),
+            ..reply(200, body)
+        };
+        assert!(judge(&CALLBACKS[0], &users(), on_time).conforms());
+    }
+
+    #[test]
+    fn expectations() {
+        let refuse_jared = Decision::Subscribes {
+            subscribed: vec!["leckie".into()],
+            refused: vec!["jared".into()],
+        };
+        let all = Decision::Subscribes {
+            subscribed: users(),
+            refused: vec![],
+        };
+        let allow = Expectation {
+            outcome: Some(Expected::Allow),
+            refused: vec![],
+        };
+        let reject = Expectation {
+            outcome: Some(Expected::Reject),
+            refused: vec![],
+        };
+        let jared = Expectation {
+            outcome: None,
+            refused: vec!["jared".into()],
+        };
+        assert_eq!(Expectation::default().check(&Decision::RejectsAll), None);
+        assert_eq!(allow.check(&all), None);
+        assert_eq!(
+            allow.check(&refuse_jared).unwrap().message,
+            "expected everyone subscribed, but Chat subscribes leckie; refuses jared"
+        );
+        assert_eq!(reject.check(&Decision::RejectsAll), None);
+        assert!(reject.check(&all).is_some());
+        assert_eq!(jared.check(&refuse_jared), None);
+        assert!(jared.check(&all).is_some());
+        assert!(jared.check(&Decision::RejectsAll).is_some());
+    }
+}

@@ -1,0 +1,48 @@
+//! The wire protocol of Tencent Cloud Chat's Official Account webhooks, and nothing else: no
+//! sockets, no files, no clock. `sample`, `send`, `serve` and `check` all speak through it, so
+//! the contract lives in one place (see `shared/protocol.md`).
+
+mod answer;
+mod command;
+mod event;
+mod finding;
+mod query;
+mod signature;
+
+pub use answer::{Answer, Decision, Expectation, Expected, Judgement, Reply, judge};
+pub use command::{BodyShape, CALLBACKS, Callback, Kind, Seed, UnknownCallback};
+pub use event::{ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event};
+pub use finding::{Finding, Severity, excerpt};
+pub use query::{CallbackQuery, ReceivedQuery, param};
+pub use signature::{SignatureError, Verified, sign, verify};
+
+use std::time::Duration;
+
+/// How long Chat waits for an answer before it gives up (Webhook Overview).
+pub const BUDGET: Duration = Duration::from_secs(2);
+
+/// Tencent's guidance: a RequestTime more than a minute off the receiver's clock is invalid.
+pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(60);
+
+/// The most of a body (request or answer) that oa-hook reads; anything larger is refused.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The `OptPlatform` values Chat documents. English docs say `macOS` where Chinese docs say
+/// `Mac`: `Mac` is generated, both are accepted.
+pub const PLATFORMS: &[&str] = &[
+    "RESTAPI", "Web", "Android", "iOS", "Windows", "Mac", "iPad", "Unknown",
+];
+
+/// Whether `platform` is a documented `OptPlatform` value (including the English `macOS`).
+pub fn is_known_platform(platform: &str) -> bool {
+    platform == "macOS" || PLATFORMS.contains(&platform)
+}
+
+/// Official Account IDs that Chat assigns start with this prefix.
+pub const OFFICIAL_ACCOUNT_PREFIX: &str = "@TOA#_";
+
+/// The longest UserID Chat allows, in bytes.
+pub const MAX_USER_ID_BYTES: usize = 32;
+
+/// The most subscribers the REST call that adds them takes at once.
+pub const MAX_SUBSCRIBERS_PER_CALL: usize = 100;

@@ -1,0 +1,146 @@
+//! The query string Chat appends to the configured URL.
+
+use url::Url;
+
+/// Query parameter names, spelled as on the wire (note `SdkAppid`).
+pub mod param {
+    pub const SDK_APPID: &str = "SdkAppid";
+    pub const CALLBACK_COMMAND: &str = "CallbackCommand";
+    pub const CONTENT_TYPE: &str = "contenttype";
+    pub const CLIENT_IP: &str = "ClientIP";
+    pub const OPT_PLATFORM: &str = "OptPlatform";
+    pub const SIGN: &str = "Sign";
+    pub const REQUEST_TIME: &str = "RequestTime";
+}
+
+/// The parameters of one callback, as Chat sends them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackQuery {
+    pub sdk_appid: u64,
+    pub callback_command: String,
+    pub client_ip: String,
+    pub opt_platform: String,
+    /// `Sign` and `RequestTime`, present when webhook authentication is on.
+    pub signature: Option<(String, u64)>,
+}
+
+impl CallbackQuery {
+    /// The parameters in the documented order, `Sign` and `RequestTime` last.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![
+            (param::SDK_APPID, self.sdk_appid.to_string()),
+            (param::CALLBACK_COMMAND, self.callback_command.clone()),
+            (param::CONTENT_TYPE, "json".to_owned()),
+            (param::CLIENT_IP, self.client_ip.clone()),
+            (param::OPT_PLATFORM, self.opt_platform.clone()),
+        ];
+        if let Some((sign, request_time)) = &self.signature {
+            pairs.push((param::SIGN, sign.clone()));
+            pairs.push((param::REQUEST_TIME, request_time.to_string()));
+        }
+        pairs
+    }
+
+    /// `base` with these parameters appended after whatever query it already has.
+    pub fn append_to(&self, base: &Url) -> Url {
+        let mut url = base.clone();
+        url.query_pairs_mut().extend_pairs(self.pairs());
+        url
+    }
+}
+
+/// A query string as received, read by parameter name and never by position.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReceivedQuery {
+    pairs: Vec<(String, String)>,
+}
+
+impl ReceivedQuery {
+    /// Parses the part of a URL after `?` (percent-decoding names and values).
+    pub fn parse(query: &str) -> Self {
+        ReceivedQuery {
+            pairs: url::form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        }
+    }
+
+    /// The first value of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How many times `name` appears (Chat sends each once).
+    pub fn count(&self, name: &str) -> usize {
+        self.pairs.iter().filter(|(k, _)| k == name).count()
+    }
+
+    /// Every pair except `Sign`, for records that must not let anyone replay the request.
+    pub fn without_sign(&self) -> Vec<(&str, &str)> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k != param::SIGN)
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(signature: Option<(String, u64)>) -> CallbackQuery {
+        CallbackQuery {
+            sdk_appid: 88888888,
+            callback_command: "OfficialAccount.CallbackBeforeAddSubscriber".into(),
+            client_ip: "127.0.0.1".into(),
+            opt_platform: "RESTAPI".into(),
+            signature,
+        }
+    }
+
+    #[test]
+    fn parameters_come_in_the_documented_order() {
+        let base = Url::parse("https://www.example.com").unwrap();
+        assert_eq!(
+            query(None).append_to(&base).as_str(),
+            "https://www.example.com/?SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackBeforeAddSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI"
+        );
+        let signed = query(Some(("ab".into(), 1669872112)));
+        assert!(
+            signed
+                .append_to(&base)
+                .as_str()
+                .ends_with("&OptPlatform=RESTAPI&Sign=ab&RequestTime=1669872112")
+        );
+    }
+
+    #[test]
+    fn an_existing_path_and_query_are_kept() {
+        let base = Url::parse("http://127.0.0.1:3000/im/callback?tenant=a%20b").unwrap();
+        let url = query(None).append_to(&base);
+        assert_eq!(url.path(), "/im/callback");
+        assert!(
+            url.query()
+                .unwrap()
+                .starts_with("tenant=a%20b&SdkAppid=88888888&")
+        );
+    }
+
+    #[test]
+    fn received_parameters_are_read_by_name() {
+        let q = ReceivedQuery::parse("Sign=AB&contenttype=json&SdkAppid=1400&Sign=cd&x=%40y");
+        assert_eq!(q.get("SdkAppid"), Some("1400"));
+        assert_eq!(q.get("Sign"), Some("AB"));
+        assert_eq!(q.count("Sign"), 2);
+        assert_eq!(q.get("x"), Some("@y"));
+        assert_eq!(q.get("sdkappid"), None);
+        assert_eq!(
+            q.without_sign(),
+            vec![("contenttype", "json"), ("SdkAppid", "1400"), ("x", "@y")]
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Renderers: one file per output format or subject.
+
+pub mod request;

@@ -1,0 +1,76 @@
+//! A callback request as HTTP text, a curl command, or a JSON object.
+
+use crate::request::{CONTENT_TYPE, CallbackRequest};
+use serde_json::{Value, json};
+
+/// The body pretty-printed, fields in their order.
+pub fn pretty_body(body: &Value) -> String {
+    serde_json::to_string_pretty(body).unwrap_or_default()
+}
+
+/// The request as it goes over the wire (HTTP/1.1), with the body pretty-printed and
+/// `Content-Length` matching what is printed.
+pub fn http(request: &CallbackRequest) -> String {
+    let body = pretty_body(&request.body);
+    let url = &request.url;
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let host = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
+    format!(
+        "POST {target} HTTP/1.1\nHost: {host}\nContent-Type: {CONTENT_TYPE}\nContent-Length: {}\n\n{body}\n",
+        body.len()
+    )
+}
+
+/// A curl command that sends the request, safe to paste into a POSIX shell.
+pub fn curl(request: &CallbackRequest) -> String {
+    format!(
+        "curl -X POST {} \\\n  -H {} \\\n  --data-raw {}\n",
+        shell_quote(request.url.as_str()),
+        shell_quote(&format!("Content-Type: {CONTENT_TYPE}")),
+        shell_quote(&request.body.to_string())
+    )
+}
+
+/// Method, URL, headers and body as one JSON object.
+pub fn json(request: &CallbackRequest) -> Value {
+    json!({
+        "method": "POST",
+        "url": request.url.as_str(),
+        "headers": { "Content-Type": CONTENT_TYPE },
+        "body": request.body,
+    })
+}
+
+/// Single-quotes `s` for a POSIX shell: `'` becomes `'\''`.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_single_quotes() {
+        assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+        assert_eq!(shell_quote("$HOME `x`"), "'$HOME `x`'");
+    }
+
+    #[test]
+    fn http_keeps_the_port_and_the_query() {
+        let request = CallbackRequest {
+            url: url::Url::parse("http://127.0.0.1:3000/im?a=1").unwrap(),
+            body: json!({"k": 1}),
+        };
+        assert_eq!(
+            http(&request),
+            "POST /im?a=1 HTTP/1.1\nHost: 127.0.0.1:3000\nContent-Type: application/json\nContent-Length: 12\n\n{\n  \"k\": 1\n}\n"
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! Turns the event options of `sample`, `send` and `check` into the request Chat would send.
+
+use crate::cli::{BodyArgs, EventArgs};
+use crate::error::{Error, Result};
+use crate::protocol::{Callback, CallbackQuery, build_body, sign};
+use serde_json::Value;
+use std::io::Read;
+use std::path::Path;
+use url::Url;
+
+/// Everything about a callback request except its RequestTime, so each send can sign afresh.
+#[derive(Clone)]
+pub struct Template {
+    pub callback: &'static Callback,
+    pub base: Url,
+    pub query: CallbackQuery,
+    pub body: Value,
+    /// The body as sent: compact JSON, serialized once.
+    pub body_bytes: Vec<u8>,
+    /// The subscribers in the body, to judge refusals against.
+    pub subscribers: Vec<String>,
+    token: Option<String>,
+}
+
+/// One request, ready to print or send.
+#[derive(Clone, Debug)]
+pub struct CallbackRequest {
+    pub url: Url,
+    pub body: Value,
+}
+
+pub const CONTENT_TYPE: &str = "application/json";
+
+impl Template {
+    /// Builds the template from the event options (seed values where an option is absent),
+    /// or from `--body` when given. `now_ms` is the default EventTime.
+    pub fn new(
+        callback: &'static Callback,
+        base: &Url,
+        event: &EventArgs,
+        body: Option<&BodyArgs>,
+        token: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Self> {
+        let body = match body.and_then(|b| b.body.as_deref()) {
+            Some(path) => read_body(path)?,
+            None => {
+                let seed = &callback.seed;
+                let subscribers = if event.subscribers.is_empty() {
+                    seed.subscribers.iter().map(|s| s.to_string()).collect()
+                } else {
+                    event.subscribers.clone()
+                };
+                build_body(
+                    callback,
+                    event
+                        .official_account
+                        .as_deref()
+                        .unwrap_or(seed.official_account),
+                    event.operator.as_deref().unwrap_or(seed.operator_account),
+                    &subscribers,
+                    event.event_time.unwrap_or(now_ms),
+                )
+            }
+        };
+        Ok(Template {
+            callback,
+            base: base.clone(),
+            query: CallbackQuery {
+                sdk_appid: event.sdkappid,
+                callback_command: callback.command.to_owned(),
+                client_ip: event.client_ip.to_string(),
+                opt_platform: event.platform.clone(),
+                signature: None,
+            },
+            body_bytes: serde_json::to_vec(&body).unwrap_or_default(),
+            subscribers: subscribers_in(&body),
+            body,
+            token: token.map(str::to_owned),
+        })
+    }
+
+    pub fn is_signed(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Stops signing (`--no-sign`).
+    pub fn unsigned(mut self) -> Self {
+        self.token = None;
+        self
+    }
+
+    /// The request as sent at `request_time` (Unix seconds), signed if there is a token.
+    pub fn at(&self, request_time: u64) -> CallbackRequest {
+        CallbackRequest {
+            url: self.url_at(request_time),
+            body: self.body.clone(),
+        }
+    }
+
+    /// The URL as sent at `request_time`, signed if there is a token.
+    pub fn url_at(&self, request_time: u64) -> Url {
+        let query = CallbackQuery {
+            signature: self
+                .token
+                .as_deref()
+                .map(|token| (sign(token, request_time), request_time)),
+            ..self.query.clone()
+        };
+        query.append_to(&self.base)
+    }
+}
+
+/// The subscribers a body names, whatever else is wrong with it.
+fn subscribers_in(body: &Value) -> Vec<String> {
+    body.get("SubscribeAccountList")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|s| s.get("Subscriber_Account")?.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn read_body(path: &Path) -> Result<Value> {
+    let (name, text) = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Error::usage(format!("cannot read the body from stdin: {e}")))?;
+        ("stdin".to_owned(), text)
+    } else {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!("cannot read --body {}: {e}", path.display()))
+                .hint("give a readable JSON file, or - for stdin")
+        })?;
+        (path.display().to_string(), text)
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        Error::usage(format!("--body {name} is not JSON: {e}"))
+            .hint("see samples/ for bodies that Chat sends")
+    })
+}

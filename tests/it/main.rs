@@ -1,0 +1,6 @@
+//! One integration-test binary: the real `oa-hook` executable against real loopback sockets.
+#![allow(clippy::unwrap_used)]
+
+mod sample;
+mod sign;
+mod support;

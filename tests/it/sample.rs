@@ -1,0 +1,371 @@
+use crate::support::{NOW, oa_hook, sample_path, stdout_of};
+use oa_hook::protocol::{CALLBACKS, Reply, judge};
+use predicates::prelude::*;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SEED_EVENT_TIME: &str = "1670574414123";
+const VECTOR_SIGN: &str = "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061";
+const SEED_BODY_PRETTY: &str = r#"{
+  "CallbackCommand": "OfficialAccount.CallbackBeforeAddSubscriber",
+  "Official_Account": "@TOA#_test_for_penn",
+  "Operator_Account": "107867",
+  "SubscribeAccountList": [
+    {
+      "Subscriber_Account": "jared"
+    },
+    {
+      "Subscriber_Account": "leckie"
+    }
+  ],
+  "EventTime": 1670574414123
+}"#;
+
+#[test]
+fn body_with_seed_values_equals_the_sample_files() {
+    for callback in ["before-subscribe", "after-unsubscribe"] {
+        let printed = stdout_of(oa_hook().args([
+            "sample",
+            callback,
+            "--format",
+            "body",
+            "--event-time",
+            SEED_EVENT_TIME,
+        ]));
+        let file =
+            std::fs::read_to_string(sample_path(&format!("{callback}.request.json"))).unwrap();
+        assert_eq!(printed, file, "{callback}");
+    }
+}
+
+#[test]
+fn sample_request_files_are_accepted_as_bodies() {
+    let printed = stdout_of(
+        oa_hook()
+            .args(["sample", "before-subscribe", "--format", "body", "--body"])
+            .arg(sample_path("before-subscribe.request.json")),
+    );
+    assert_eq!(printed, format!("{SEED_BODY_PRETTY}\n"));
+}
+
+#[test]
+fn sample_answers_conform() {
+    let users = vec!["jared".to_owned(), "leckie".to_owned()];
+    for (file, callback, decision) in [
+        (
+            "before-subscribe.answer-allow.json",
+            &CALLBACKS[0],
+            "subscribes jared, leckie",
+        ),
+        (
+            "before-subscribe.answer-refuse-jared.json",
+            &CALLBACKS[0],
+            "subscribes leckie; refuses jared",
+        ),
+        (
+            "before-subscribe.answer-reject.json",
+            &CALLBACKS[0],
+            "rejects the whole request (ErrorCode 1)",
+        ),
+        (
+            "after-unsubscribe.answer.json",
+            &CALLBACKS[1],
+            "result ignored (after callback)",
+        ),
+    ] {
+        let body = std::fs::read(sample_path(file)).unwrap();
+        let reply = Reply {
+            status: 200,
+            body: &body,
+            truncated: false,
+            latency: None,
+        };
+        let judgement = judge(callback, &users, reply);
+        assert_eq!(judgement.findings, vec![], "{file}");
+        assert_eq!(judgement.decision.to_string(), decision, "{file}");
+    }
+}
+
+#[test]
+fn http_format_is_exact() {
+    let printed = stdout_of(oa_hook().args([
+        "sample",
+        "before-subscribe",
+        "--event-time",
+        SEED_EVENT_TIME,
+        "--token",
+        "xxxxyyyy",
+        "--url",
+        "http://127.0.0.1:3000/im?tenant=a",
+        "--sdkappid",
+        "1400000000",
+    ]));
+    assert_eq!(
+        printed,
+        format!(
+            "POST /im?tenant=a&SdkAppid=1400000000&CallbackCommand=OfficialAccount.CallbackBeforeAddSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={VECTOR_SIGN}&RequestTime={NOW} HTTP/1.1\n\
+             Host: 127.0.0.1:3000\nContent-Type: application/json\nContent-Length: 308\n\n{SEED_BODY_PRETTY}\n"
+        )
+    );
+}
+
+#[test]
+fn http_format_defaults_to_the_docs_example_url_unsigned() {
+    let printed =
+        stdout_of(oa_hook().args(["sample", "OfficialAccount.CallbackAfterDeleteSubscriber"]));
+    assert!(printed.starts_with("POST /?SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackAfterDeleteSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI HTTP/1.1\nHost: www.example.com\n"), "{printed}");
+    assert!(
+        printed.contains(&format!("\"EventTime\": {NOW}000")),
+        "EventTime defaults to now: {printed}"
+    );
+    assert!(!printed.contains("Sign="));
+}
+
+#[test]
+fn url_format_is_exact() {
+    let printed = stdout_of(oa_hook().args([
+        "sample",
+        "after-unsubscribe",
+        "--format",
+        "url",
+        "--token",
+        "my_token",
+        "--request-time",
+        "1773643904",
+        "--client-ip",
+        "10.0.0.7",
+        "--platform",
+        "Mac",
+    ]));
+    assert_eq!(
+        printed,
+        "https://www.example.com/?SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackAfterDeleteSubscriber&contenttype=json&ClientIP=10.0.0.7&OptPlatform=Mac&Sign=c187855d0c55a14ae4ea6fd5c5313eed3bbd9a5621bcb0d1a57a4680871f8681&RequestTime=1773643904\n"
+    );
+}
+
+#[test]
+fn json_format_is_exact() {
+    let printed = stdout_of(oa_hook().args([
+        "sample",
+        "before-subscribe",
+        "--format",
+        "json",
+        "--event-time",
+        "1",
+        "--official-account",
+        "@TOA#_x",
+        "--operator",
+        "admin",
+        "--subscriber",
+        "amy",
+    ]));
+    let expected = serde_json::json!({
+        "method": "POST",
+        "url": "https://www.example.com/?SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackBeforeAddSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI",
+        "headers": {"Content-Type": "application/json"},
+        "body": {
+            "CallbackCommand": "OfficialAccount.CallbackBeforeAddSubscriber",
+            "Official_Account": "@TOA#_x",
+            "Operator_Account": "admin",
+            "SubscribeAccountList": [{"Subscriber_Account": "amy"}],
+            "EventTime": 1
+        }
+    });
+    assert_eq!(
+        printed,
+        format!("{}\n", serde_json::to_string_pretty(&expected).unwrap())
+    );
+}
+
+#[tokio::test]
+async fn curl_format_runs_in_a_shell_and_sends_the_same_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let url = format!("{}/im", server.uri());
+    let mut cmd = oa_hook();
+    cmd.args([
+        "sample",
+        "before-subscribe",
+        "--format",
+        "curl",
+        "--url",
+        &url,
+        "--subscriber",
+        "o'brien $HOME",
+        "--subscriber",
+        "amy",
+    ])
+    .env("OA_HOOK_TOKEN", "xxxxyyyy");
+    let printed = stdout_of(&mut cmd);
+    assert!(!printed.contains("xxxxyyyy"), "the token is never printed");
+    let status = tokio::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "{} --silent --show-error --output /dev/null",
+                printed.trim_end()
+            ),
+        ])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.url.path(), "/im");
+    assert_eq!(
+        request.url.query().unwrap(),
+        format!(
+            "SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackBeforeAddSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={VECTOR_SIGN}&RequestTime={NOW}"
+        )
+    );
+    assert_eq!(
+        request.headers.get("content-type").unwrap(),
+        "application/json"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(
+        body["SubscribeAccountList"][0]["Subscriber_Account"],
+        "o'brien $HOME"
+    );
+    assert_eq!(body["SubscribeAccountList"][1]["Subscriber_Account"], "amy");
+}
+
+#[test]
+fn the_token_never_appears_in_any_format_or_in_help() {
+    for format in ["http", "body", "url", "curl", "json"] {
+        oa_hook()
+            .args([
+                "sample",
+                "before-subscribe",
+                "--format",
+                format,
+                "--token",
+                "s3cr3t-t0ken",
+            ])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("s3cr3t-t0ken").not());
+    }
+    oa_hook()
+        .args(["sample", "--help"])
+        .env("OA_HOOK_TOKEN", "s3cr3t-t0ken")
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("s3cr3t-t0ken")
+                .not()
+                .and(predicate::str::contains("OA_HOOK_TOKEN")),
+        );
+}
+
+#[test]
+fn bad_input_exits_2_with_one_clear_message() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["sample", "before-unsubscribe"],
+            "invalid value 'before-unsubscribe' for '<COMMAND>'",
+        ),
+        (
+            &["sample", "before-subscribe", "--event-time", "soon"],
+            "invalid value 'soon' for '--event-time <MS>'",
+        ),
+        (
+            &["sample", "before-subscribe", "--request-time=-5"],
+            "invalid value '-5' for '--request-time <SECS>'",
+        ),
+        (
+            &["sample", "before-subscribe", "--sdkappid", "app"],
+            "invalid value 'app' for '--sdkappid <ID>'",
+        ),
+        (
+            &["sample", "before-subscribe", "--url", "localhost:3000"],
+            "use http:// or https://",
+        ),
+        (
+            &["sample", "before-subscribe", "--url", "not a url"],
+            "is not a URL",
+        ),
+        (
+            &["sample", "before-subscribe", "--platform", "Linux"],
+            "invalid value 'Linux' for '--platform",
+        ),
+        (
+            &["sample", "before-subscribe", "--client-ip", "localhost"],
+            "--client-ip",
+        ),
+        (
+            &[
+                "sample",
+                "before-subscribe",
+                "--body",
+                "/nonexistent/body.json",
+            ],
+            "oa-hook: error: cannot read --body /nonexistent/body.json",
+        ),
+    ];
+    for (args, message) in cases {
+        oa_hook().args(*args).assert().code(2).stdout("").stderr(
+            predicate::str::contains(*message).and(predicate::str::contains("panicked").not()),
+        );
+    }
+}
+
+#[test]
+fn a_body_that_is_not_json_exits_2() {
+    oa_hook()
+        .args(["sample", "before-subscribe", "--body", "-"])
+        .write_stdin("{\"CallbackCommand\": ")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("oa-hook: error: --body stdin is not JSON: EOF while parsing a value at line 1 column 20\n  hint: see samples/ for bodies that Chat sends\n");
+}
+
+#[test]
+fn colour_only_when_asked() {
+    let args = ["verify", "--token", "xxxxyyyy", "/?Sign=00&RequestTime=1"];
+    oa_hook()
+        .args(args)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\u{1b}[").not());
+    oa_hook()
+        .args(args)
+        .arg("--color=always")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\u{1b}["));
+    oa_hook()
+        .args(args)
+        .arg("--color=always")
+        .env("NO_COLOR", "1")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\u{1b}["));
+    oa_hook()
+        .args(args)
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\u{1b}[").not());
+}
+
+#[test]
+fn completions_cover_the_commands() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        oa_hook()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::contains("before-subscribe")
+                    .and(predicate::str::contains("sdkappid")),
+            );
+    }
+}

@@ -1,0 +1,131 @@
+use crate::support::{NOW, oa_hook};
+use predicates::prelude::*;
+
+const TOKEN: &str = "xxxxyyyy";
+const SIGN: &str = "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061";
+
+#[test]
+fn sign_prints_the_vectors() {
+    for (token, time, sign) in [
+        (TOKEN, "1669872112", SIGN),
+        (
+            "my_token",
+            "1773643904",
+            "c187855d0c55a14ae4ea6fd5c5313eed3bbd9a5621bcb0d1a57a4680871f8681",
+        ),
+        (
+            "callback-auth-token",
+            "1786334400",
+            "9f594528a57139de47912d068d560344c59fc654e7ec39e7d37b1c5fee39d8ff",
+        ),
+    ] {
+        oa_hook()
+            .args(["sign", "--time", time])
+            .env("OA_HOOK_TOKEN", token)
+            .assert()
+            .success()
+            .stdout(format!("Sign         {sign}\nRequestTime  {time}\nquery        &Sign={sign}&RequestTime={time}\n"));
+    }
+}
+
+#[test]
+fn sign_defaults_to_now_and_needs_a_token() {
+    oa_hook()
+        .args(["sign", "--token", TOKEN])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains(format!("RequestTime  {NOW}\n"))
+                .and(predicate::str::contains(SIGN)),
+        );
+    oa_hook()
+        .arg("sign")
+        .assert()
+        .code(2)
+        .stderr("oa-hook: error: no token given\n  hint: pass --token TOKEN or set OA_HOOK_TOKEN (the token set in the Chat console)\n");
+}
+
+fn verify(url: &str, now: u64) -> assert_cmd::assert::Assert {
+    oa_hook()
+        .args(["verify", "--token", TOKEN, url])
+        .env("OA_HOOK_NOW", now.to_string())
+        .assert()
+}
+
+fn url(sign: &str, time: u64) -> String {
+    format!(
+        "https://www.example.com/im?SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackBeforeAddSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={sign}&RequestTime={time}"
+    )
+}
+
+#[test]
+fn verify_fresh_and_within_the_window() {
+    verify(&url(SIGN, NOW), NOW).success().stdout(format!(
+        "✔ authentic: Sign matches the token; RequestTime {NOW} is now\n"
+    ));
+    verify(&url(SIGN, NOW), NOW + 60).success().stdout(format!(
+        "✔ authentic: Sign matches the token; RequestTime {NOW} is 60 s ago\n"
+    ));
+}
+
+#[test]
+fn verify_accepts_upper_case_hex_and_says_so() {
+    verify(&url(&SIGN.to_uppercase(), NOW), NOW).success().stdout(format!(
+        "✔ authentic: Sign matches the token; RequestTime {NOW} is now\n! Sign is upper-case hex; Chat sends lower case (accepted)\n"
+    ));
+}
+
+#[test]
+fn verify_refuses_stale_and_future_times() {
+    verify(&url(SIGN, NOW), NOW + 61).code(1).stdout(
+        "✘ not authentic: RequestTime is 61 s old, beyond the 60 s freshness window: a replayed or delayed callback\n",
+    );
+    verify(&url(SIGN, NOW), NOW - 300).code(1).stdout(
+        "✘ not authentic: RequestTime is 300 s in the future, beyond the 60 s freshness window: check the sender's clock\n",
+    );
+    oa_hook()
+        .args([
+            "verify",
+            "--token",
+            TOKEN,
+            "--max-skew",
+            "10m",
+            &url(SIGN, NOW),
+        ])
+        .env("OA_HOOK_NOW", (NOW + 599).to_string())
+        .assert()
+        .success();
+}
+
+#[test]
+fn verify_refuses_a_wrong_token() {
+    oa_hook()
+        .args(["verify", "--token", "xxxyyy", &url(SIGN, NOW)])
+        .assert()
+        .code(1)
+        .stdout("✘ not authentic: Sign does not match SHA-256(token + RequestTime): the token differs, or the Sign was computed another way\n")
+        .stdout(predicate::str::contains("xxxyyy").not());
+}
+
+#[test]
+fn verify_reports_malformed_parameters() {
+    verify(&url("zz", NOW), NOW)
+        .code(1)
+        .stdout("✘ not authentic: Sign `zz` is not 64 hex digits (a SHA-256 digest)\n");
+    verify(&format!("/im?Sign={SIGN}"), NOW).code(1).stdout(
+        "✘ not authentic: the query has a Sign but no RequestTime, so the Sign cannot be checked\n",
+    );
+}
+
+#[test]
+fn verify_without_sign_is_an_input_error() {
+    verify("/im?SdkAppid=1&RequestTime=1669872112", NOW)
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "oa-hook: error: the URL has no Sign parameter",
+        ));
+    verify("https://www.example.com/im", NOW)
+        .code(2)
+        .stderr(predicate::str::contains("has no query string"));
+}

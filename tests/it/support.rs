@@ -1,0 +1,36 @@
+//! Shared helpers: the binary under a fixed clock, and paths to the samples.
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+/// The fixed clock every test runs under (Unix seconds): the RequestTime of Tencent's vector.
+pub const NOW: u64 = 1_669_872_112;
+
+/// The `oa-hook` binary with a fixed clock and a clean environment.
+pub fn oa_hook() -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("oa-hook"));
+    cmd.env("OA_HOOK_NOW", NOW.to_string())
+        .env_remove("OA_HOOK_TOKEN")
+        .env_remove("OA_HOOK_SDKAPPID")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR");
+    cmd
+}
+
+pub fn sample_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+}
+
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let output = cmd.output().expect("oa-hook runs");
+    assert!(
+        output.status.success(),
+        "exit {:?}, stderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("stdout is UTF-8")
+}
