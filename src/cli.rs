@@ -214,13 +214,10 @@ pub enum OutputFormat {
     Json,
 }
 
-/// Where to send, and how.
+/// How to reach the target.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Target")]
 pub struct TargetArgs {
-    /// The backend's webhook URL; Chat's query parameters are appended to it
-    #[arg(long, value_parser = parse_url)]
-    pub url: Url,
     /// How long to wait for an answer (Chat itself waits 2 s)
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
@@ -270,6 +267,9 @@ pub struct SendArgs {
     /// The callback: before-subscribe or after-unsubscribe (or its CallbackCommand word)
     #[arg(value_enum, value_name = "COMMAND")]
     pub callback: CallbackArg,
+    /// The backend's webhook URL; Chat's query parameters are appended to it
+    #[arg(long, value_parser = parse_url, help_heading = "Target")]
+    pub url: Url,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Send unsigned even when a token is configured
@@ -358,6 +358,9 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// The backend's webhook URL; Chat's query parameters are appended to it
+    #[arg(long, value_parser = parse_url, required_unless_present = "list", help_heading = "Target")]
+    pub url: Option<Url>,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]

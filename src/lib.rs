@@ -12,6 +12,7 @@ mod output;
 pub mod protocol;
 mod report;
 mod request;
+mod suite;
 
 pub use clock::FIXED_CLOCK_ENV;
 pub use error::{Error, ErrorKind, Outcome, exit};
@@ -30,9 +31,8 @@ pub fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Sign(args) => cmd::sign::run(args, &clock),
         Command::Verify(args) => cmd::verify::run(args, &clock),
         Command::Completions(args) => cmd::completions::run(args),
-        Command::Send(_) | Command::Serve(_) | Command::Check(_) => {
-            Err(Error::usage("this command is not built yet"))
-        }
+        Command::Check(args) => cmd::check::run(args, &clock, &cli.global),
+        Command::Send(_) | Command::Serve(_) => Err(Error::usage("this command is not built yet")),
     }
 }
 

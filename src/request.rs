@@ -42,28 +42,38 @@ impl Template {
         token: Option<&str>,
         now_ms: i64,
     ) -> Result<Self> {
-        let body = match body.and_then(|b| b.body.as_deref()) {
-            Some(path) => read_body(path)?,
-            None => {
-                let seed = &callback.seed;
-                let subscribers = if event.subscribers.is_empty() {
-                    seed.subscribers.iter().map(|s| s.to_string()).collect()
-                } else {
-                    event.subscribers.clone()
-                };
-                build_body(
-                    callback,
-                    event
-                        .official_account
-                        .as_deref()
-                        .unwrap_or(seed.official_account),
-                    event.operator.as_deref().unwrap_or(seed.operator_account),
-                    &subscribers,
-                    event.event_time.unwrap_or(now_ms),
-                )
-            }
+        let template = Template::from_event(callback, base, event, token, now_ms);
+        match body.and_then(|b| b.body.as_deref()) {
+            Some(path) => Ok(template.with_body(read_body(path)?)),
+            None => Ok(template),
+        }
+    }
+
+    /// Builds the template from the event options alone.
+    pub fn from_event(
+        callback: &'static Callback,
+        base: &Url,
+        event: &EventArgs,
+        token: Option<&str>,
+        now_ms: i64,
+    ) -> Self {
+        let seed = &callback.seed;
+        let subscribers = if event.subscribers.is_empty() {
+            seed.subscribers.iter().map(|s| s.to_string()).collect()
+        } else {
+            event.subscribers.clone()
         };
-        Ok(Template {
+        let body = build_body(
+            callback,
+            event
+                .official_account
+                .as_deref()
+                .unwrap_or(seed.official_account),
+            event.operator.as_deref().unwrap_or(seed.operator_account),
+            &subscribers,
+            event.event_time.unwrap_or(now_ms),
+        );
+        Template {
             callback,
             base: base.clone(),
             query: CallbackQuery {
@@ -74,10 +84,26 @@ impl Template {
                 signature: None,
             },
             body_bytes: serde_json::to_vec(&body).unwrap_or_default(),
-            subscribers: subscribers_in(&body),
+            subscribers,
             body,
             token: token.map(str::to_owned),
-        })
+        }
+    }
+
+    /// The same request with another body (`--body`).
+    fn with_body(self, body: Value) -> Self {
+        Template {
+            body_bytes: serde_json::to_vec(&body).unwrap_or_default(),
+            subscribers: subscribers_in(&body),
+            body,
+            ..self
+        }
+    }
+
+    /// Signs with `token` instead (the suite forges Signs this way).
+    pub fn with_token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
     }
 
     pub fn is_signed(&self) -> bool {

@@ -1,5 +1,6 @@
 //! One thin file per subcommand.
 
+pub mod check;
 pub mod completions;
 pub mod sample;
 pub mod sign;

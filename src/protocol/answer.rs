@@ -85,15 +85,15 @@ impl fmt::Display for Decision {
             } => {
                 match subscribed.as_slice() {
                     [] => f.write_str("subscribes nobody")?,
-                    users => write!(f, "subscribes {}", users.join(", "))?,
+                    users => write!(f, "subscribes {}", list(users))?,
                 }
                 if !refused.is_empty() {
-                    write!(f, "; refuses {}", refused.join(", "))?;
+                    write!(f, "; refuses {}", list(refused))?;
                 }
                 Ok(())
             }
             Decision::RejectsAll => f.write_str("rejects the whole request (ErrorCode 1)"),
-            Decision::Ignored => f.write_str("result ignored (after callback)"),
+            Decision::Ignored => f.write_str("ignores the answer (after callback)"),
             Decision::TimedOut { subscribed } => write!(
                 f,
                 "gives up after {} s; the event goes ahead without your answer{}",
@@ -101,11 +101,25 @@ impl fmt::Display for Decision {
                 if subscribed.is_empty() {
                     String::new()
                 } else {
-                    format!(" (subscribes {})", subscribed.join(", "))
+                    format!(" (subscribes {})", list(subscribed))
                 }
             ),
             Decision::Undocumented { reason } => write!(f, "undocumented: {reason}"),
         }
+    }
+}
+
+/// Users for a sentence: all of a short list, the first few of a long one.
+fn list(users: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if users.len() <= SHOWN + 1 {
+        users.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            users[..SHOWN].join(", "),
+            users.len() - SHOWN
+        )
     }
 }
 
@@ -698,6 +712,24 @@ mod tests {
             ..reply(200, body)
         };
         assert!(judge(&CALLBACKS[0], &users(), on_time).conforms());
+    }
+
+    #[test]
+    fn long_lists_are_cut_in_sentences() {
+        let users: Vec<String> = (1..=100).map(|i| format!("u{i}")).collect();
+        let decision = Decision::Subscribes {
+            subscribed: users[1..].to_vec(),
+            refused: users[..1].to_vec(),
+        };
+        assert_eq!(
+            decision.to_string(),
+            "subscribes u2, u3, u4, u5, u6 and 94 more; refuses u1"
+        );
+        let six = Decision::Subscribes {
+            subscribed: users[..6].to_vec(),
+            refused: vec![],
+        };
+        assert_eq!(six.to_string(), "subscribes u1, u2, u3, u4, u5, u6");
     }
 
     #[test]

@@ -1,3 +1,4 @@
 //! Renderers: one file per output format or subject.
 
+pub mod check;
 pub mod request;

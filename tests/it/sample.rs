@@ -70,7 +70,7 @@ fn sample_answers_conform() {
         (
             "after-unsubscribe.answer.json",
             &CALLBACKS[1],
-            "result ignored (after callback)",
+            "ignores the answer (after callback)",
         ),
     ] {
         let body = std::fs::read(sample_path(file)).unwrap();

@@ -1,0 +1,70 @@
+use crate::cli::{CheckArgs, GlobalArgs, OutputFormat};
+use crate::client::Client;
+use crate::clock::Clock;
+use crate::error::{Error, Outcome, Result};
+use crate::output;
+use crate::protocol::Callback;
+use crate::report::check as render;
+use crate::suite::{self, Suite};
+use std::io::Write;
+
+pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcome> {
+    let cases = suite::select(&args.only, &args.skip);
+    if args.list {
+        let text = match args.output {
+            OutputFormat::Human => render::list_human(&cases),
+            OutputFormat::Json => format!("{:#}\n", render::list_json(&cases)),
+        };
+        output::stdout().write_all(text.as_bytes())?;
+        return Ok(Outcome::Pass);
+    }
+    let Some(url) = &args.url else {
+        return Err(Error::usage("--url is required")
+            .hint("pass the backend's webhook URL, e.g. --url http://localhost:3000/im"));
+    };
+    if cases.is_empty() {
+        return Err(Error::usage("--only/--skip left no case to run")
+            .hint("see the case ids with `oa-hook check --list`"));
+    }
+    let token = args.token.token.clone().filter(|t| !t.is_empty());
+    let target = url.to_string();
+    if args.output == OutputFormat::Human && !global.quiet {
+        write!(
+            output::stderr(),
+            "{}",
+            render::human_header(&target, args.event.sdkappid, token.is_some())
+        )?;
+    }
+    let suite = Suite {
+        before: known("before-subscribe")?,
+        after: known("after-unsubscribe")?,
+        client: Client::new(&args.target, 1)?,
+        base: url.clone(),
+        event: args.event.clone(),
+        token,
+        expectation: args.expect.expectation(),
+        clock: *clock,
+        timeout: args.target.timeout,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
+    let results = runtime.block_on(suite.run(&cases))?;
+    if let Some(path) = &args.junit {
+        std::fs::write(path, render::junit(&target, &results)).map_err(|e| {
+            Error::usage(format!("cannot write --junit {}: {e}", path.display()))
+                .hint("give a path in a directory that exists and is writable")
+        })?;
+    }
+    let text = match args.output {
+        OutputFormat::Human => render::human(&results, global.verbose > 0),
+        OutputFormat::Json => format!("{:#}\n", render::json(&target, &results)),
+    };
+    output::stdout().write_all(text.as_bytes())?;
+    Ok(Outcome::from_pass(render::Counts::of(&results).pass()))
+}
+
+fn known(name: &str) -> Result<&'static Callback> {
+    Callback::find(name).map_err(|e| Error::usage(e.to_string()))
+}

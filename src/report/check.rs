@@ -1,0 +1,194 @@
+//! `oa-hook check` results: lines for people, one JSON document, or JUnit XML.
+
+use crate::output;
+use crate::suite::{Case, CaseResult, Status};
+use colored::Colorize;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use serde::Serialize;
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub passed: usize,
+    pub failed: usize,
+    pub warned: usize,
+    pub skipped: usize,
+    pub total: usize,
+}
+
+impl Counts {
+    pub fn of(results: &[CaseResult]) -> Self {
+        let count = |status| results.iter().filter(|r| r.status == status).count();
+        Counts {
+            passed: count(Status::Pass),
+            failed: count(Status::Fail),
+            warned: count(Status::Warn),
+            skipped: count(Status::Skip),
+            total: results.len(),
+        }
+    }
+
+    pub fn pass(&self) -> bool {
+        self.failed == 0
+    }
+}
+
+fn mark(status: Status) -> colored::ColoredString {
+    match status {
+        Status::Pass => output::pass_mark(),
+        Status::Fail => output::fail_mark(),
+        Status::Warn => output::warn_mark(),
+        Status::Skip => output::skip_mark(),
+    }
+}
+
+/// The header line: what is being checked.
+pub fn human_header(target: &str, sdkappid: u64, signed: bool) -> String {
+    format!(
+        "{} {target} (SdkAppid {sdkappid}, {})\n",
+        "oa-hook check".bold(),
+        if signed {
+            "signed"
+        } else {
+            "unsigned: no token"
+        }
+    )
+}
+
+/// One line per case (and a line per further finding), then the counts and the verdict.
+pub fn human(results: &[CaseResult], verbose: bool) -> String {
+    let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for result in results {
+        let evidence = result
+            .evidence
+            .as_ref()
+            .map(|e| format!(" ({}, {:.0} ms)", e.status, e.latency_ms))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "{} {:width$}  {}{}\n",
+            mark(result.status),
+            result.case.id,
+            result.message,
+            evidence.dimmed()
+        ));
+        if result.status != Status::Pass {
+            for finding in result.findings.iter().skip(1) {
+                text.push_str(&format!("    {finding}\n"));
+            }
+            if let Some(evidence) = result
+                .evidence
+                .as_ref()
+                .filter(|_| verbose || result.status == Status::Fail)
+            {
+                text.push_str(&format!(
+                    "    {}\n",
+                    format!("answer: {}", evidence.body).dimmed()
+                ));
+            }
+        }
+    }
+    let counts = Counts::of(results);
+    let verdict = if counts.pass() {
+        "PASS".green().bold()
+    } else {
+        "FAIL".red().bold()
+    };
+    text.push_str(&format!(
+        "\n{} cases: {} passed, {} failed, {} warned, {} skipped\n{verdict}\n",
+        counts.total, counts.passed, counts.failed, counts.warned, counts.skipped
+    ));
+    text
+}
+
+/// `--list`: one case a line.
+pub fn list_human(cases: &[Case]) -> String {
+    let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    cases
+        .iter()
+        .map(|c| format!("{:width$}  {}\n", c.id, c.description))
+        .collect()
+}
+
+pub fn list_json(cases: &[Case]) -> serde_json::Value {
+    json!({ "cases": cases })
+}
+
+/// The whole run as one JSON document (shape documented in the README).
+pub fn json(target: &str, results: &[CaseResult]) -> serde_json::Value {
+    let counts = Counts::of(results);
+    json!({
+        "target": target,
+        "verdict": if counts.pass() { "pass" } else { "fail" },
+        "summary": counts,
+        "cases": results,
+    })
+}
+
+/// JUnit XML: one test suite per group, one test case per case.
+pub fn junit(target: &str, results: &[CaseResult]) -> String {
+    let mut report = Report::new("oa-hook check");
+    let mut suites: Vec<TestSuite> = Vec::new();
+    for result in results {
+        let group = result.case.group();
+        let index = match suites.iter().position(|s| s.name.as_str() == group) {
+            Some(index) => index,
+            None => {
+                let mut suite = TestSuite::new(group);
+                suite.add_property(("target", target));
+                suites.push(suite);
+                suites.len() - 1
+            }
+        };
+        let mut status = match result.status {
+            Status::Pass | Status::Warn => TestCaseStatus::success(),
+            Status::Fail => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status.set_message(result.message.clone());
+                if let Some(finding) = result.findings.first() {
+                    status.set_type(finding.code);
+                }
+                status
+            }
+            Status::Skip => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(result.message.clone());
+                status
+            }
+        };
+        if result.status == Status::Fail {
+            status.set_description(details(result));
+        }
+        let mut case = TestCase::new(result.case.id, status);
+        case.set_classname(format!("oa-hook.{group}"));
+        if let Some(evidence) = &result.evidence {
+            case.set_time(Duration::from_secs_f64(evidence.latency_ms / 1000.0));
+        }
+        if result.status == Status::Warn {
+            case.set_system_out(format!("warning: {}", details(result)));
+        }
+        suites[index].add_test_case(case);
+    }
+    report.add_test_suites(suites);
+    report.to_string().unwrap_or_default()
+}
+
+fn details(result: &CaseResult) -> String {
+    let mut text = result.case.description.to_owned();
+    text.push('\n');
+    if result.findings.is_empty() {
+        text.push_str(&result.message);
+        text.push('\n');
+    }
+    for finding in &result.findings {
+        text.push_str(&format!("{finding}\n"));
+    }
+    if let Some(e) = &result.evidence {
+        text.push_str(&format!(
+            "answer: HTTP {} in {:.1} ms: {}\n",
+            e.status, e.latency_ms, e.body
+        ));
+    }
+    text
+}

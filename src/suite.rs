@@ -1,0 +1,670 @@
+//! The conformance and security suite behind `oa-hook check`: each case sends one or more
+//! callbacks, judges the answers with the protocol module, and says pass, fail, warn or skip.
+
+use crate::cli::EventArgs;
+use crate::client::{Client, Exchange, TransportError};
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::protocol::{Callback, Expectation, Finding, Judgement, Severity, excerpt, judge};
+use crate::request::{CONTENT_TYPE, Template};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// One case of the suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Case {
+    /// Stable: reports, `--only` and `--skip` use it.
+    pub id: &'static str,
+    pub description: &'static str,
+}
+
+impl Case {
+    /// The part of the id before the slash: the JUnit test suite.
+    pub fn group(&self) -> &'static str {
+        self.id.split_once('/').map_or(self.id, |(group, _)| group)
+    }
+}
+
+pub const CASES: &[Case] = &[
+    Case {
+        id: "before-subscribe/answer",
+        description: "a plain signed before-subscribe callback gets a conforming answer within 2 s",
+    },
+    Case {
+        id: "before-subscribe/batch-100",
+        description: "a callback with 100 subscribers gets a conforming answer within 2 s",
+    },
+    Case {
+        id: "before-subscribe/decision",
+        description: "the decision matches --expect / --expect-refused",
+    },
+    Case {
+        id: "after-unsubscribe/answer",
+        description: "a plain signed after-unsubscribe callback gets a conforming answer within 2 s",
+    },
+    Case {
+        id: "security/wrong-sdkappid",
+        description: "a correctly signed callback for another SdkAppid is not accepted",
+    },
+    Case {
+        id: "security/bad-sign",
+        description: "a callback whose Sign was made with another token is not accepted",
+    },
+    Case {
+        id: "security/missing-sign",
+        description: "a callback without Sign and RequestTime is not accepted",
+    },
+    Case {
+        id: "security/stale-request-time",
+        description: "a correctly signed callback with a RequestTime 10 minutes old is not accepted",
+    },
+    Case {
+        id: "security/future-request-time",
+        description: "a correctly signed callback with a RequestTime 10 minutes ahead is not accepted",
+    },
+    Case {
+        id: "robustness/keep-alive",
+        description: "20 callbacks on one persistent connection all get conforming answers",
+    },
+    Case {
+        id: "robustness/malformed-body",
+        description: "a body that is not JSON gets a timely answer that is not a 5xx",
+    },
+];
+
+/// How far off the clock the replayed callbacks are.
+const SKEW_PROBE: u64 = 600;
+const KEEP_ALIVE_REQUESTS: usize = 20;
+const BATCH_SIZE: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Warn,
+    Skip,
+}
+
+/// What came back, for the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub status: u16,
+    /// The first bytes of the answer's body.
+    pub body: String,
+    pub latency_ms: f64,
+}
+
+impl Evidence {
+    fn of(exchange: &Exchange) -> Self {
+        Evidence {
+            status: exchange.status,
+            body: excerpt(&exchange.body, 200),
+            latency_ms: exchange.latency.as_secs_f64() * 1000.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseResult {
+    #[serde(flatten)]
+    pub case: Case,
+    pub status: Status,
+    /// One sentence: why it failed, warned or was skipped, or what passed.
+    pub message: String,
+    pub findings: Vec<Finding>,
+    pub evidence: Option<Evidence>,
+}
+
+/// The cases whose ids contain one of `only` (all when empty) and none of `skip`.
+pub fn select(only: &[String], skip: &[String]) -> Vec<Case> {
+    CASES
+        .iter()
+        .filter(|c| only.is_empty() || only.iter().any(|p| c.id.contains(p.as_str())))
+        .filter(|c| !skip.iter().any(|p| c.id.contains(p.as_str())))
+        .copied()
+        .collect()
+}
+
+/// Everything a case needs to build and send callbacks.
+pub struct Suite {
+    pub before: &'static Callback,
+    pub after: &'static Callback,
+    pub client: Client,
+    pub base: Url,
+    pub event: EventArgs,
+    pub token: Option<String>,
+    pub expectation: Expectation,
+    pub clock: Clock,
+    pub timeout: Duration,
+}
+
+impl Suite {
+    /// Runs `cases` in order. The first case that cannot reach the target stops the run.
+    pub async fn run(&self, cases: &[Case]) -> Result<Vec<CaseResult>> {
+        let mut results = Vec::with_capacity(cases.len());
+        for case in cases {
+            let outcome = match self.run_case(case.id).await {
+                Ok(outcome) => outcome,
+                Err(Unreachable(e))
+                    if results.iter().all(|r: &CaseResult| r.evidence.is_none()) =>
+                {
+                    return Err(e.into_error());
+                }
+                Err(Unreachable(e)) => Outcome::fail(transport_message(&e), None),
+            };
+            results.push(CaseResult {
+                case: *case,
+                status: outcome.status,
+                message: outcome.message,
+                findings: outcome.findings,
+                evidence: outcome.evidence,
+            });
+        }
+        Ok(results)
+    }
+
+    async fn run_case(&self, id: &str) -> Result<Outcome, Unreachable> {
+        let (before, after) = (self.before, self.after);
+        Ok(match id {
+            "before-subscribe/answer" => self.answer(&self.template(before, &self.event)).await?,
+            "after-unsubscribe/answer" => self.answer(&self.template(after, &self.event)).await?,
+            "before-subscribe/batch-100" => {
+                let event = EventArgs {
+                    subscribers: (1..=BATCH_SIZE).map(|i| format!("user{i:03}")).collect(),
+                    ..self.event.clone()
+                };
+                self.answer(&self.template(before, &event)).await?
+            }
+            "before-subscribe/decision" => self.decision(before).await?,
+            "security/wrong-sdkappid" => {
+                let event = EventArgs {
+                    sdkappid: self.event.sdkappid.wrapping_add(1),
+                    ..self.event.clone()
+                };
+                let template = self.template(before, &event);
+                self.refused(&template, self.now(), "a callback for another SdkAppid")
+                    .await?
+            }
+            "security/bad-sign" => match &self.token {
+                None => Outcome::needs_token(),
+                Some(token) => {
+                    let forged = self
+                        .template(before, &self.event)
+                        .with_token(&format!("{token}-forged"));
+                    self.refused(&forged, self.now(), "a Sign made with another token")
+                        .await?
+                }
+            },
+            "security/missing-sign" => match &self.token {
+                None => Outcome::needs_token(),
+                Some(_) => {
+                    let unsigned = self.template(before, &self.event).unsigned();
+                    self.refused(&unsigned, self.now(), "a callback without Sign")
+                        .await?
+                }
+            },
+            "security/stale-request-time" => match &self.token {
+                None => Outcome::needs_token(),
+                Some(_) => {
+                    let template = self.template(before, &self.event);
+                    let at = self.now().saturating_sub(SKEW_PROBE);
+                    self.refused(&template, at, "a callback signed 10 minutes ago (a replay)")
+                        .await?
+                }
+            },
+            "security/future-request-time" => match &self.token {
+                None => Outcome::needs_token(),
+                Some(_) => {
+                    let template = self.template(before, &self.event);
+                    let at = self.now() + SKEW_PROBE;
+                    self.refused(&template, at, "a callback dated 10 minutes ahead")
+                        .await?
+                }
+            },
+            "robustness/keep-alive" => self.keep_alive(before).await?,
+            "robustness/malformed-body" => self.malformed_body(before).await?,
+            other => Outcome {
+                status: Status::Skip,
+                message: format!("unknown case {other}"),
+                findings: Vec::new(),
+                evidence: None,
+            },
+        })
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now_secs()
+    }
+
+    fn template(&self, callback: &'static Callback, event: &EventArgs) -> Template {
+        Template::from_event(
+            callback,
+            &self.base,
+            event,
+            self.token.as_deref(),
+            self.clock.now_ms(),
+        )
+    }
+
+    async fn send(
+        &self,
+        template: &Template,
+        request_time: u64,
+    ) -> Result<Result<Exchange, TransportError>, Unreachable> {
+        match self
+            .client
+            .post(template.url_at(request_time), template.body_bytes.clone())
+            .await
+        {
+            Err(e @ TransportError::Unreachable { .. }) => Err(Unreachable(e)),
+            other => Ok(other),
+        }
+    }
+
+    /// A genuine callback must get a conforming answer.
+    async fn answer(&self, template: &Template) -> Result<Outcome, Unreachable> {
+        let exchange = match self.send(template, self.now()).await? {
+            Ok(exchange) => exchange,
+            Err(e) => return Ok(Outcome::fail(transport_message(&e), None)),
+        };
+        let judgement = judge(template.callback, &template.subscribers, exchange.reply());
+        Ok(Outcome::judged(judgement, &exchange, Vec::new()))
+    }
+
+    async fn decision(&self, before: &'static Callback) -> Result<Outcome, Unreachable> {
+        if self.expectation.is_empty() {
+            return Ok(Outcome::skip(
+                "no expectation given: pass --expect allow|reject or --expect-refused USER",
+            ));
+        }
+        let template = self.template(before, &self.event);
+        let exchange = match self.send(&template, self.now()).await? {
+            Ok(exchange) => exchange,
+            Err(e) => return Ok(Outcome::fail(transport_message(&e), None)),
+        };
+        let judgement = judge(before, &template.subscribers, exchange.reply());
+        let expected = self.expectation.check(&judgement.decision);
+        Ok(Outcome::judged(
+            judgement,
+            &exchange,
+            expected.into_iter().collect(),
+        ))
+    }
+
+    /// A forged, replayed or misdirected callback must not be accepted.
+    async fn refused(
+        &self,
+        template: &Template,
+        request_time: u64,
+        what: &str,
+    ) -> Result<Outcome, Unreachable> {
+        let exchange = match self.send(template, request_time).await? {
+            Ok(exchange) => exchange,
+            Err(e) => {
+                return Ok(Outcome::warn(
+                    format!(
+                        "{}; hanging is not a refusal: answer 401 or ActionStatus FAIL at once",
+                        transport_message(&e)
+                    ),
+                    None,
+                ));
+            }
+        };
+        let evidence = Evidence::of(&exchange);
+        Ok(match refusal(&exchange) {
+            Some(how) => Outcome::pass(format!("refused {what}: {how}"), evidence),
+            None => Outcome::fail_with(
+                Finding::error(
+                    "accepted",
+                    "answer",
+                    format!(
+                        "accepted {what}: HTTP 200, ActionStatus OK, ErrorCode 0; answer a non-200 status, ActionStatus FAIL or ErrorCode 1"
+                    ),
+                ),
+                evidence,
+            ),
+        })
+    }
+
+    /// Several callbacks over one HTTP/1.1 connection, as Chat keeps connections open.
+    async fn keep_alive(&self, before: &'static Callback) -> Result<Outcome, Unreachable> {
+        let template = self.template(before, &self.event);
+        if self.base.scheme() != "http" {
+            return self.keep_alive_pooled(&template).await;
+        }
+        let mut connection = match OneConnection::open(&self.base, self.timeout).await {
+            Ok(c) => c,
+            Err(message) => return Ok(Outcome::fail(message, None)),
+        };
+        let mut last = None;
+        for i in 1..=KEEP_ALIVE_REQUESTS {
+            let url = template.url_at(self.now());
+            let exchange = match connection.post(&url, template.body_bytes.clone()).await {
+                Ok(exchange) => exchange,
+                Err(message) => {
+                    return Ok(Outcome::fail(
+                        format!(
+                            "callback {i} of {KEEP_ALIVE_REQUESTS} on one connection: {message}"
+                        ),
+                        last.as_ref().map(Evidence::of),
+                    ));
+                }
+            };
+            let judgement = judge(before, &template.subscribers, exchange.inner.reply());
+            if !judgement.conforms() {
+                return Ok(
+                    Outcome::judged(judgement, &exchange.inner, Vec::new()).prefixed(&format!(
+                        "callback {i} of {KEEP_ALIVE_REQUESTS} on one connection"
+                    )),
+                );
+            }
+            if exchange.closes {
+                return Ok(Outcome::fail(
+                    format!(
+                        "callback {i} of {KEEP_ALIVE_REQUESTS} was answered with `Connection: close`; Chat keeps connections open"
+                    ),
+                    Some(Evidence::of(&exchange.inner)),
+                ));
+            }
+            last = Some(exchange.inner);
+        }
+        Ok(Outcome::pass(
+            format!("{KEEP_ALIVE_REQUESTS} conforming answers on one connection"),
+            last.as_ref().map(Evidence::of),
+        ))
+    }
+
+    /// Over TLS the suite reuses the client's pool, which cannot prove a single connection.
+    async fn keep_alive_pooled(&self, template: &Template) -> Result<Outcome, Unreachable> {
+        let mut last = None;
+        for i in 1..=KEEP_ALIVE_REQUESTS {
+            let exchange = match self.send(template, self.now()).await? {
+                Ok(exchange) => exchange,
+                Err(e) => {
+                    return Ok(Outcome::fail(
+                        format!(
+                            "callback {i} of {KEEP_ALIVE_REQUESTS}: {}",
+                            transport_message(&e)
+                        ),
+                        None,
+                    ));
+                }
+            };
+            let judgement = judge(template.callback, &template.subscribers, exchange.reply());
+            if !judgement.conforms() {
+                return Ok(Outcome::judged(judgement, &exchange, Vec::new())
+                    .prefixed(&format!("callback {i} of {KEEP_ALIVE_REQUESTS}")));
+            }
+            last = Some(exchange);
+        }
+        Ok(Outcome::pass(
+            format!("{KEEP_ALIVE_REQUESTS} conforming answers over a kept-alive HTTPS pool"),
+            last.as_ref().map(Evidence::of),
+        ))
+    }
+
+    async fn malformed_body(&self, before: &'static Callback) -> Result<Outcome, Unreachable> {
+        let template = self.template(before, &self.event);
+        let body =
+            br#"{"CallbackCommand": "OfficialAccount.CallbackBeforeAddSubscriber", "#.to_vec();
+        let url = template.url_at(self.now());
+        let exchange = match self.client.post(url, body).await {
+            Ok(exchange) => exchange,
+            Err(e) => {
+                return Ok(Outcome::warn(
+                    format!("invalid JSON got no answer: {}", transport_message(&e)),
+                    None,
+                ));
+            }
+        };
+        let evidence = Evidence::of(&exchange);
+        Ok(if exchange.status >= 500 {
+            Outcome::warn(
+                format!(
+                    "invalid JSON got HTTP {}: a client mistake should get a 4xx or a FAIL answer, not a server error",
+                    exchange.status
+                ),
+                evidence,
+            )
+        } else if exchange.latency > crate::protocol::BUDGET {
+            Outcome::warn(
+                format!(
+                    "invalid JSON was answered in {} ms, over Chat's 2 s budget",
+                    exchange.latency.as_millis()
+                ),
+                evidence,
+            )
+        } else {
+            Outcome::pass(
+                format!("invalid JSON got HTTP {}", exchange.status),
+                evidence,
+            )
+        })
+    }
+}
+
+/// The target could not be reached at all.
+struct Unreachable(TransportError);
+
+/// How a case came out, before it is named.
+struct Outcome {
+    status: Status,
+    message: String,
+    findings: Vec<Finding>,
+    evidence: Option<Evidence>,
+}
+
+impl Outcome {
+    fn pass(message: String, evidence: impl Into<Option<Evidence>>) -> Self {
+        Outcome {
+            status: Status::Pass,
+            message,
+            findings: Vec::new(),
+            evidence: evidence.into(),
+        }
+    }
+
+    fn warn(message: String, evidence: impl Into<Option<Evidence>>) -> Self {
+        Outcome {
+            status: Status::Warn,
+            message,
+            findings: Vec::new(),
+            evidence: evidence.into(),
+        }
+    }
+
+    fn fail(message: String, evidence: Option<Evidence>) -> Self {
+        Outcome {
+            status: Status::Fail,
+            message,
+            findings: Vec::new(),
+            evidence,
+        }
+    }
+
+    fn fail_with(finding: Finding, evidence: Evidence) -> Self {
+        Outcome {
+            status: Status::Fail,
+            message: finding.message.clone(),
+            findings: vec![finding],
+            evidence: Some(evidence),
+        }
+    }
+
+    fn skip(message: &str) -> Self {
+        Outcome {
+            status: Status::Skip,
+            message: message.to_owned(),
+            findings: Vec::new(),
+            evidence: None,
+        }
+    }
+
+    fn needs_token() -> Self {
+        Outcome::skip(
+            "no token: pass --token (or set OA_HOOK_TOKEN) to check how forged and replayed callbacks are handled",
+        )
+    }
+
+    /// Fail on any error finding, warn on warnings, else pass with the decision.
+    fn judged(judgement: Judgement, exchange: &Exchange, extra: Vec<Finding>) -> Self {
+        let mut findings = judgement.findings;
+        findings.extend(extra);
+        let first = |severity| {
+            findings
+                .iter()
+                .find(|f| f.severity == severity)
+                .map(ToString::to_string)
+        };
+        let (status, message) = match (first(Severity::Error), first(Severity::Warning)) {
+            (Some(error), _) => (Status::Fail, error),
+            (None, Some(warning)) => (Status::Warn, warning),
+            (None, None) => (
+                Status::Pass,
+                format!("conforming answer; Chat {}", judgement.decision),
+            ),
+        };
+        Outcome {
+            status,
+            message,
+            findings,
+            evidence: Some(Evidence::of(exchange)),
+        }
+    }
+
+    fn prefixed(mut self, prefix: &str) -> Self {
+        self.message = format!("{prefix}: {}", self.message);
+        self
+    }
+}
+
+/// How an answer refuses a callback, if it does: non-200, ActionStatus FAIL, or ErrorCode ≠ 0.
+fn refusal(exchange: &Exchange) -> Option<String> {
+    if exchange.status != 200 {
+        return Some(format!("HTTP {}", exchange.status));
+    }
+    let body: serde_json::Value = serde_json::from_slice(&exchange.body).ok()?;
+    if body.get("ActionStatus").and_then(|v| v.as_str()) == Some("FAIL") {
+        return Some("ActionStatus FAIL".into());
+    }
+    match body.get("ErrorCode").and_then(|v| v.as_i64()) {
+        Some(code) if code != 0 => Some(format!("ErrorCode {code}")),
+        _ => None,
+    }
+}
+
+fn transport_message(e: &TransportError) -> String {
+    match e {
+        TransportError::Timeout(after) => format!(
+            "no answer within {} (Chat gives up after 2 s)",
+            humantime::format_duration(*after)
+        ),
+        TransportError::Unreachable { message, .. } => message.clone(),
+    }
+}
+
+/// One HTTP/1.1 connection, held open across requests (hyper's connection-level client), so
+/// a backend that closes connections is caught rather than silently reconnected to.
+struct OneConnection {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    authority: String,
+    timeout: Duration,
+}
+
+struct KeptExchange {
+    inner: Exchange,
+    closes: bool,
+}
+
+impl OneConnection {
+    async fn open(base: &Url, timeout: Duration) -> Result<Self, String> {
+        let host = base.host_str().unwrap_or("127.0.0.1");
+        let port = base.port_or_known_default().unwrap_or(80);
+        let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port)))
+            .await
+            .map_err(|_| format!("could not connect to {host}:{port} within the timeout"))?
+            .map_err(|e| format!("could not connect to {host}:{port}: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("HTTP/1.1 handshake failed: {e}"))?;
+        tokio::spawn(connection);
+        Ok(OneConnection {
+            sender,
+            authority: match base.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_owned(),
+            },
+            timeout,
+        })
+    }
+
+    async fn post(&mut self, url: &Url, body: Vec<u8>) -> Result<KeptExchange, String> {
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let request = hyper::Request::post(path)
+            .header(hyper::header::HOST, &self.authority)
+            .header(hyper::header::CONTENT_TYPE, CONTENT_TYPE)
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        let start = Instant::now();
+        let exchange = async {
+            self.sender.ready().await.map_err(|e| {
+                format!("the backend closed the connection ({e}); Chat keeps connections open")
+            })?;
+            let response =
+                self.sender.send_request(request).await.map_err(|e| {
+                    format!("the connection failed ({e}); Chat keeps connections open")
+                })?;
+            let status = response.status().as_u16();
+            let closes = response
+                .headers()
+                .get(hyper::header::CONNECTION)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let (body, truncated) =
+                match Limited::new(response.into_body(), crate::protocol::MAX_BODY_BYTES)
+                    .collect()
+                    .await
+                {
+                    Ok(collected) => (collected.to_bytes().to_vec(), false),
+                    Err(e) if e.is::<http_body_util::LengthLimitError>() => (Vec::new(), true),
+                    Err(e) => return Err(format!("the answer was cut off ({e})")),
+                };
+            Ok(KeptExchange {
+                inner: Exchange {
+                    status,
+                    headers,
+                    body,
+                    truncated,
+                    latency: start.elapsed(),
+                },
+                closes,
+            })
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| {
+                format!(
+                    "no answer within {}",
+                    humantime::format_duration(self.timeout)
+                )
+            })?
+    }
+}

@@ -1,0 +1,510 @@
+//! `oa-hook check` against wiremock backends with known flaws: each must fail exactly the cases
+//! its flaw breaks and pass the rest.
+
+use crate::support::{NOW, oa_hook};
+use oa_hook::protocol::{ReceivedQuery, verify};
+use predicates::prelude::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::method};
+
+const TOKEN: &str = "check-token";
+const APPID: &str = "1400000000";
+
+/// A backend with switches for the mistakes public receivers make.
+#[derive(Clone)]
+struct Backend {
+    checks_sdkappid: bool,
+    checks_sign: bool,
+    freshness_window: Duration,
+    slow_before: Option<Duration>,
+    malformed_status: u16,
+    connection_close: bool,
+}
+
+impl Default for Backend {
+    fn default() -> Self {
+        Backend {
+            checks_sdkappid: true,
+            checks_sign: true,
+            freshness_window: Duration::from_secs(60),
+            slow_before: None,
+            malformed_status: 400,
+            connection_close: false,
+        }
+    }
+}
+
+fn fail(status: u16, why: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_json(json!({"ActionStatus": "FAIL", "ErrorCode": 1, "ErrorInfo": why}))
+}
+
+impl Respond for Backend {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let query = ReceivedQuery::parse(request.url.query().unwrap_or_default());
+        if self.checks_sdkappid && query.get("SdkAppid") != Some(APPID) {
+            return fail(403, "wrong SdkAppid");
+        }
+        if self.checks_sign
+            && verify(
+                TOKEN,
+                query.get("Sign"),
+                query.get("RequestTime"),
+                NOW,
+                self.freshness_window,
+            )
+            .is_err()
+        {
+            return fail(401, "bad signature");
+        }
+        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+            return fail(self.malformed_status, "not JSON");
+        };
+        let mut answer = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0});
+        let users: Vec<&str> = body["SubscribeAccountList"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["Subscriber_Account"].as_str())
+            .collect();
+        let before =
+            query.get("CallbackCommand") == Some("OfficialAccount.CallbackBeforeAddSubscriber");
+        if before && users.contains(&"jared") {
+            answer["RefusedSubscribers_Account"] = json!(["jared"]);
+        }
+        let mut response = ResponseTemplate::new(200).set_body_json(answer);
+        if let (true, Some(delay)) = (before, self.slow_before) {
+            response = response.set_delay(delay);
+        }
+        if self.connection_close {
+            response = response.insert_header("connection", "close");
+        }
+        response
+    }
+}
+
+async fn start(backend: Backend) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(backend)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Runs `check --output json` and returns the exit code and each case's status by id.
+async fn check(server: &MockServer, extra: &[&str]) -> (i32, Vec<(String, String)>, Value) {
+    let url = format!("{}/im", server.uri());
+    let mut cmd = oa_hook();
+    cmd.args([
+        "check",
+        "--url",
+        &url,
+        "--sdkappid",
+        APPID,
+        "--output",
+        "json",
+    ])
+    .args(extra);
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    let statuses = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (output.status.code().unwrap(), statuses, report)
+}
+
+/// Every case passes except those named, which have the given status.
+fn expect_statuses(statuses: &[(String, String)], exceptions: &[(&str, &str)]) {
+    for (id, status) in statuses {
+        let expected = exceptions
+            .iter()
+            .find(|(i, _)| i == id)
+            .map_or("pass", |(_, s)| s);
+        assert_eq!(status, expected, "case {id}: {statuses:?}");
+    }
+    assert_eq!(statuses.len(), 11);
+}
+
+#[tokio::test]
+async fn a_correct_backend_passes_everything() {
+    let server = start(Backend::default()).await;
+    let (code, statuses, _) =
+        check(&server, &["--token", TOKEN, "--expect-refused", "jared"]).await;
+    expect_statuses(&statuses, &[]);
+    assert_eq!(code, 0);
+}
+
+#[tokio::test]
+async fn a_backend_that_checks_no_signature_fails_the_signature_cases() {
+    let server = start(Backend {
+        checks_sign: false,
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, report) = check(&server, &["--token", TOKEN]).await;
+    expect_statuses(
+        &statuses,
+        &[
+            ("before-subscribe/decision", "skip"),
+            ("security/bad-sign", "fail"),
+            ("security/missing-sign", "fail"),
+            ("security/stale-request-time", "fail"),
+            ("security/future-request-time", "fail"),
+        ],
+    );
+    assert_eq!(code, 1);
+    let bad_sign = &report["cases"][5];
+    assert_eq!(bad_sign["id"], "security/bad-sign");
+    assert_eq!(
+        bad_sign["message"],
+        "accepted a Sign made with another token: HTTP 200, ActionStatus OK, ErrorCode 0; answer a non-200 status, ActionStatus FAIL or ErrorCode 1"
+    );
+    assert_eq!(bad_sign["evidence"]["status"], 200);
+}
+
+#[tokio::test]
+async fn a_backend_without_a_freshness_window_fails_the_replay_cases() {
+    let server = start(Backend {
+        freshness_window: Duration::MAX,
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, _) = check(
+        &server,
+        &["--token", TOKEN, "--expect", "allow", "--subscriber", "amy"],
+    )
+    .await;
+    expect_statuses(
+        &statuses,
+        &[
+            ("security/stale-request-time", "fail"),
+            ("security/future-request-time", "fail"),
+        ],
+    );
+    assert_eq!(code, 1);
+}
+
+#[tokio::test]
+async fn a_backend_that_ignores_sdkappid_fails_that_case() {
+    let server = start(Backend {
+        checks_sdkappid: false,
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, _) =
+        check(&server, &["--token", TOKEN, "--expect-refused", "jared"]).await;
+    expect_statuses(&statuses, &[("security/wrong-sdkappid", "fail")]);
+    assert_eq!(code, 1);
+}
+
+#[tokio::test]
+async fn a_slow_backend_fails_the_answer_cases() {
+    let server = start(Backend {
+        slow_before: Some(Duration::from_millis(2300)),
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, report) = check(
+        &server,
+        &[
+            "--token",
+            TOKEN,
+            "--skip",
+            "keep-alive",
+            "--skip",
+            "decision",
+        ],
+    )
+    .await;
+    assert_eq!(
+        statuses,
+        [
+            ("before-subscribe/answer", "fail"),
+            ("before-subscribe/batch-100", "fail"),
+            ("after-unsubscribe/answer", "pass"),
+            ("security/wrong-sdkappid", "pass"),
+            ("security/bad-sign", "pass"),
+            ("security/missing-sign", "pass"),
+            ("security/stale-request-time", "pass"),
+            ("security/future-request-time", "pass"),
+            ("robustness/malformed-body", "pass"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    assert_eq!(code, 1);
+    let answer = &report["cases"][0];
+    assert_eq!(answer["findings"][0]["code"], "too-slow");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("Chat gives up after 2 s")
+    );
+}
+
+#[tokio::test]
+async fn a_server_error_on_malformed_json_is_a_warning() {
+    let server = start(Backend {
+        malformed_status: 500,
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, report) = check(&server, &["--token", TOKEN]).await;
+    expect_statuses(
+        &statuses,
+        &[
+            ("before-subscribe/decision", "skip"),
+            ("robustness/malformed-body", "warn"),
+        ],
+    );
+    assert_eq!(code, 0, "warnings do not fail the run");
+    assert_eq!(
+        report["summary"],
+        json!({"passed": 9, "failed": 0, "warned": 1, "skipped": 1, "total": 11})
+    );
+}
+
+#[tokio::test]
+async fn a_backend_that_closes_connections_fails_keep_alive() {
+    let server = start(Backend {
+        connection_close: true,
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, report) =
+        check(&server, &["--token", TOKEN, "--only", "keep-alive"]).await;
+    assert_eq!(
+        statuses,
+        [("robustness/keep-alive".to_owned(), "fail".to_owned())]
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        report["cases"][0]["message"],
+        "callback 1 of 20 was answered with `Connection: close`; Chat keeps connections open"
+    );
+}
+
+#[tokio::test]
+async fn without_a_token_the_signature_cases_are_skipped_with_a_note() {
+    let server = start(Backend {
+        checks_sign: false,
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, report) = check(&server, &[]).await;
+    expect_statuses(
+        &statuses,
+        &[
+            ("before-subscribe/decision", "skip"),
+            ("security/bad-sign", "skip"),
+            ("security/missing-sign", "skip"),
+            ("security/stale-request-time", "skip"),
+            ("security/future-request-time", "skip"),
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        report["cases"][5]["message"]
+            .as_str()
+            .unwrap()
+            .contains("pass --token")
+    );
+}
+
+#[tokio::test]
+async fn the_json_report_shape_is_pinned() {
+    let server = start(Backend::default()).await;
+    let (_, _, report) = check(
+        &server,
+        &["--token", TOKEN, "--only", "before-subscribe/answer"],
+    )
+    .await;
+    let mut case = report["cases"][0].clone();
+    let latency = case["evidence"]["latency_ms"].take();
+    assert!(latency.as_f64().unwrap() >= 0.0);
+    assert_eq!(
+        report.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["target", "verdict", "summary", "cases"]
+    );
+    assert_eq!(report["target"], format!("{}/im", server.uri()));
+    assert_eq!(report["verdict"], "pass");
+    assert_eq!(
+        case,
+        json!({
+            "id": "before-subscribe/answer",
+            "description": "a plain signed before-subscribe callback gets a conforming answer within 2 s",
+            "status": "pass",
+            "message": "conforming answer; Chat subscribes leckie; refuses jared",
+            "findings": [],
+            "evidence": {
+                "status": 200,
+                "body": r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#,
+                "latency_ms": null
+            }
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_junit_report_has_the_failures_and_skips() {
+    let server = start(Backend {
+        checks_sign: false,
+        ..Backend::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let (code, _, _) = check(
+        &server,
+        &["--token", TOKEN, "--junit", junit.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(code, 1);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let suites: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .map(|n| n.attribute("name").unwrap())
+        .collect();
+    assert_eq!(
+        suites,
+        [
+            "before-subscribe",
+            "after-unsubscribe",
+            "security",
+            "robustness"
+        ]
+    );
+    let outcome = |id: &str| {
+        let case = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(id))
+            .unwrap_or_else(|| panic!("no testcase {id}"));
+        case.children().find(|c| c.is_element()).map(|c| {
+            (
+                c.tag_name().name().to_owned(),
+                c.attribute("message").unwrap_or_default().to_owned(),
+            )
+        })
+    };
+    assert_eq!(outcome("before-subscribe/answer"), None);
+    let (tag, message) = outcome("security/bad-sign").unwrap();
+    assert_eq!(tag, "failure");
+    assert!(message.starts_with("accepted a Sign made with another token"));
+    let (tag, message) = outcome("before-subscribe/decision").unwrap();
+    assert_eq!(
+        (tag.as_str(), message.contains("--expect")),
+        ("skipped", true)
+    );
+    let security = doc
+        .descendants()
+        .find(|n| n.attribute("name") == Some("security"))
+        .unwrap();
+    assert_eq!(security.attribute("failures"), Some("4"));
+    assert!(!xml.contains(TOKEN) && !xml.contains('\u{1b}'));
+}
+
+#[tokio::test]
+async fn the_human_report_lists_every_case_and_the_verdict() {
+    let server = start(Backend {
+        checks_sign: false,
+        ..Backend::default()
+    })
+    .await;
+    let url = format!("{}/im", server.uri());
+    let mut cmd = oa_hook();
+    cmd.args([
+        "check",
+        "--url",
+        &url,
+        "--sdkappid",
+        APPID,
+        "--token",
+        TOKEN,
+    ]);
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout.contains("✘ security/bad-sign "), "{stdout}");
+    assert!(stdout.contains("✔ before-subscribe/answer "), "{stdout}");
+    assert!(stdout.contains("- before-subscribe/decision "), "{stdout}");
+    assert!(
+        stdout.ends_with("11 cases: 6 passed, 4 failed, 0 warned, 1 skipped\nFAIL\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains('\u{1b}') && !stdout.contains(TOKEN));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        format!("oa-hook check {url} (SdkAppid {APPID}, signed)\n")
+    );
+}
+
+#[test]
+fn an_unreachable_backend_stops_with_exit_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    oa_hook()
+        .args(["check", "--url", &format!("http://127.0.0.1:{port}/im")])
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr(predicate::str::contains(format!(
+            "oa-hook: error: connection refused at 127.0.0.1:{port}"
+        )));
+}
+
+#[test]
+fn list_only_and_skip() {
+    oa_hook()
+        .args(["check", "--list", "--only", "security", "--skip", "stale"])
+        .assert()
+        .success()
+        .stdout(
+            "security/wrong-sdkappid       a correctly signed callback for another SdkAppid is not accepted\n\
+             security/bad-sign             a callback whose Sign was made with another token is not accepted\n\
+             security/missing-sign         a callback without Sign and RequestTime is not accepted\n\
+             security/future-request-time  a correctly signed callback with a RequestTime 10 minutes ahead is not accepted\n",
+        );
+    oa_hook()
+        .args([
+            "check",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--only",
+            "nothing-matches",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--only/--skip left no case to run",
+        ));
+    oa_hook()
+        .arg("check")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--url <URL>"));
+}
