@@ -173,13 +173,9 @@ pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> J
             "too-slow",
             "latency",
             format!(
-                "answered in {} ms; Chat gives up after {} s{}",
+                "answered in {} ms; {}",
                 latency.as_millis(),
-                BUDGET.as_secs(),
-                match callback.kind {
-                    Kind::Before => ", and the subscription then goes ahead without your veto",
-                    Kind::After => " (and does not retry unless retry-on-timeout is on)",
-                }
+                gives_up(callback)
             ),
         ));
     }
@@ -196,12 +192,7 @@ pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> J
     }
     let parsed = read_answer(callback, subscribers, reply, &mut findings);
     let decision = if slow.is_some() {
-        Decision::TimedOut {
-            subscribed: match callback.kind {
-                Kind::Before => subscribers.to_vec(),
-                Kind::After => Vec::new(),
-            },
-        }
+        timed_out(callback, subscribers)
     } else if callback.kind == Kind::After {
         Decision::Ignored
     } else if reply.status != 200 || parsed.is_none() {
@@ -212,6 +203,60 @@ pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> J
         decide(subscribers, parsed.as_ref())
     };
     Judgement { findings, decision }
+}
+
+/// Judges a callback that got no answer at all within `waited`. Past the 2 s budget Chat has
+/// given up; before it, whether an answer would have come in time is unknown.
+pub fn judge_no_answer(callback: &Callback, subscribers: &[String], waited: Duration) -> Judgement {
+    let waited_ms = waited.as_millis();
+    if waited >= BUDGET {
+        Judgement {
+            findings: vec![Finding::error(
+                "timeout",
+                "latency",
+                format!("no answer within {waited_ms} ms; {}", gives_up(callback)),
+            )],
+            decision: timed_out(callback, subscribers),
+        }
+    } else {
+        Judgement {
+            findings: vec![Finding::error(
+                "timeout",
+                "latency",
+                format!(
+                    "no answer within {waited_ms} ms (Chat would wait up to {} s)",
+                    BUDGET.as_secs()
+                ),
+            )],
+            decision: Decision::Undocumented {
+                reason: format!(
+                    "no answer within {waited_ms} ms, before Chat's {} s budget ran out; what would have come is unknown",
+                    BUDGET.as_secs()
+                ),
+            },
+        }
+    }
+}
+
+/// What Chat does once its budget has run out, in words.
+fn gives_up(callback: &Callback) -> String {
+    format!(
+        "Chat gives up after {} s{}",
+        BUDGET.as_secs(),
+        match callback.kind {
+            Kind::Before => ", and the subscription then goes ahead without your veto",
+            Kind::After => " (and does not retry unless retry-on-timeout is on)",
+        }
+    )
+}
+
+fn timed_out(callback: &Callback, subscribers: &[String]) -> Decision {
+    Decision::TimedOut {
+        subscribed: match callback.kind {
+            Kind::Before => subscribers.to_vec(),
+            Kind::After => Vec::new(),
+        },
+    }
 }
 
 /// The parts of an answer that decide, once they have the right types.
@@ -730,6 +775,30 @@ mod tests {
             refused: vec![],
         };
         assert_eq!(six.to_string(), "subscribes u1, u2, u3, u4, u5, u6");
+    }
+
+    #[test]
+    fn no_answer_is_an_error_and_past_the_budget_chat_goes_ahead() {
+        let j = judge_no_answer(&CALLBACKS[0], &users(), Duration::from_secs(5));
+        assert_eq!(codes(&j), vec![("timeout", "latency", Error)]);
+        assert_eq!(
+            j.findings[0].message,
+            "no answer within 5000 ms; Chat gives up after 2 s, and the subscription then goes ahead without your veto"
+        );
+        assert_eq!(
+            j.decision,
+            Decision::TimedOut {
+                subscribed: users()
+            }
+        );
+        let j = judge_no_answer(&CALLBACKS[0], &users(), Duration::from_millis(500));
+        assert_eq!(
+            j.findings[0].message,
+            "no answer within 500 ms (Chat would wait up to 2 s)"
+        );
+        assert!(matches!(j.decision, Decision::Undocumented { .. }));
+        let j = judge_no_answer(&CALLBACKS[1], &users(), BUDGET);
+        assert_eq!(j.decision, Decision::TimedOut { subscribed: vec![] });
     }
 
     #[test]

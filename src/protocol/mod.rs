@@ -9,7 +9,9 @@ mod finding;
 mod query;
 mod signature;
 
-pub use answer::{Answer, Decision, Expectation, Expected, Judgement, Reply, judge};
+pub use answer::{
+    Answer, Decision, Expectation, Expected, Judgement, Reply, judge, judge_no_answer,
+};
 pub use command::{BodyShape, CALLBACKS, Callback, Kind, Seed, UnknownCallback};
 pub use event::{ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event};
 pub use finding::{Finding, Severity, excerpt};
