@@ -15,7 +15,7 @@ pub struct Template {
     pub base: Url,
     pub query: CallbackQuery,
     pub body: Value,
-    /// The body as sent: compact JSON, serialized once.
+    /// The body as sent, built once: compact JSON, or the `--body` file as read.
     pub body_bytes: Vec<u8>,
     /// The subscribers in the body, to judge refusals against.
     pub subscribers: Vec<String>,
@@ -44,7 +44,10 @@ impl Template {
     ) -> Result<Self> {
         let template = Template::from_event(callback, base, event, token, now_ms);
         match body.and_then(|b| b.body.as_deref()) {
-            Some(path) => Ok(template.with_body(read_body(path)?)),
+            Some(path) => {
+                let (body, bytes) = read_body(path)?;
+                Ok(template.with_body(body, bytes))
+            }
             None => Ok(template),
         }
     }
@@ -90,10 +93,11 @@ impl Template {
         }
     }
 
-    /// The same request with another body (`--body`).
-    fn with_body(self, body: Value) -> Self {
+    /// The same request with another body (`--body`), sent byte for byte as read: a user who
+    /// hands over a file means that exact text, whitespace, key order and all.
+    fn with_body(self, body: Value, bytes: Vec<u8>) -> Self {
         Template {
-            body_bytes: serde_json::to_vec(&body).unwrap_or_default(),
+            body_bytes: bytes,
             subscribers: subscribers_in(&body),
             body,
             ..self
@@ -149,7 +153,8 @@ fn subscribers_in(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn read_body(path: &Path) -> Result<Value> {
+/// The body from `--body`, parsed, and the bytes as they were read.
+fn read_body(path: &Path) -> Result<(Value, Vec<u8>)> {
     let (name, text) = if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
@@ -163,8 +168,9 @@ fn read_body(path: &Path) -> Result<Value> {
         })?;
         (path.display().to_string(), text)
     };
-    serde_json::from_str(&text).map_err(|e| {
+    let value = serde_json::from_str(&text).map_err(|e| {
         Error::usage(format!("--body {name} is not JSON: {e}"))
             .hint("see samples/ for bodies that Chat sends")
-    })
+    })?;
+    Ok((value, text.into_bytes()))
 }
