@@ -92,7 +92,12 @@ impl Client {
     }
 
     /// POSTs `body` as JSON to `url` and reads the answer, at most [`MAX_BODY_BYTES`] of it.
-    pub async fn post(&self, url: Url, body: Vec<u8>) -> Result<Exchange, TransportError> {
+    /// `body` may be shared `Bytes`, so load mode hands out one body without copying it.
+    pub async fn post(
+        &self,
+        url: Url,
+        body: impl Into<reqwest::Body>,
+    ) -> Result<Exchange, TransportError> {
         let start = Instant::now();
         let host = describe(&url);
         let mut response = self
@@ -114,7 +119,8 @@ impl Client {
                 )
             })
             .collect();
-        let mut body = Vec::new();
+        let expected = response.content_length().unwrap_or(0) as usize;
+        let mut body = Vec::with_capacity(expected.min(MAX_BODY_BYTES));
         let mut truncated = false;
         while let Some(chunk) = response
             .chunk()
