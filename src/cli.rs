@@ -294,15 +294,16 @@ pub struct SendArgs {
 
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Load mode")]
+#[command(group(clap::ArgGroup::new("load-size").args(["count", "duration"]).multiple(true)))]
 pub struct LoadArgs {
     /// Send N requests (load mode), each with a fresh RequestTime and Sign
     #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Requests in flight at once, in load mode
-    #[arg(long, short = 'c', default_value_t = 1, value_name = "C", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, short = 'c', default_value_t = 1, value_name = "C", value_parser = clap::value_parser!(u64).range(1..=10_000), requires = "load-size")]
     pub concurrency: u64,
     /// At most R requests per second, in load mode
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", value_parser = parse_rate, requires = "load-size")]
     pub rate: Option<f64>,
     /// Stop load mode after this long (alone or with --count)
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
@@ -423,6 +424,15 @@ fn parse_url(s: &str) -> Result<Url, String> {
         "http" | "https" => Err(format!("`{s}` has no host")),
         other => Err(format!(
             "`{other}` URLs are not supported; use http:// or https://"
+        )),
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{s}` is not a rate; give requests per second above 0, e.g. 100 or 0.5"
         )),
     }
 }
