@@ -99,7 +99,6 @@ impl Client {
         body: impl Into<reqwest::Body>,
     ) -> Result<Exchange, TransportError> {
         let start = Instant::now();
-        let host = describe(&url);
         let mut response = self
             .inner
             .post(url)
@@ -107,7 +106,7 @@ impl Client {
             .body(body)
             .send()
             .await
-            .map_err(|e| self.explain(&e, &host))?;
+            .map_err(|e| self.explain(&e, e.url()))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -125,7 +124,7 @@ impl Client {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.explain(&e, &host))?
+            .map_err(|e| self.explain(&e, Some(response.url())))?
         {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 truncated = true;
@@ -142,10 +141,13 @@ impl Client {
         })
     }
 
-    fn explain(&self, e: &reqwest::Error, host: &str) -> TransportError {
+    /// Says why `e` happened, naming the target (from the error, so that the hot path does not
+    /// format it for every request).
+    fn explain(&self, e: &reqwest::Error, url: Option<&Url>) -> TransportError {
         if e.is_timeout() {
             return TransportError::Timeout(self.timeout);
         }
+        let host = url.map_or_else(|| "the target".to_owned(), describe);
         let detail = chain(e);
         let lower = detail.to_lowercase();
         let io_kind = io_error_kind(e);
