@@ -32,7 +32,8 @@ pub fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Verify(args) => cmd::verify::run(args, &clock),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Check(args) => cmd::check::run(args, &clock, &cli.global),
-        Command::Send(_) | Command::Serve(_) => Err(Error::usage("this command is not built yet")),
+        Command::Send(args) => cmd::send::run(args, &clock, &cli.global),
+        Command::Serve(_) => Err(Error::usage("this command is not built yet")),
     }
 }
 

@@ -11,8 +11,11 @@ pub fn pretty_body(body: &Value) -> String {
 /// The request as it goes over the wire (HTTP/1.1), with the body pretty-printed and
 /// `Content-Length` matching what is printed.
 pub fn http(request: &CallbackRequest) -> String {
-    let body = pretty_body(&request.body);
-    let url = &request.url;
+    http_exact(&request.url, &pretty_body(&request.body)) + "\n"
+}
+
+/// The request exactly as sent, `body` byte for byte (`send -v`).
+pub fn http_exact(url: &url::Url, body: &str) -> String {
     let target = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),
@@ -22,7 +25,7 @@ pub fn http(request: &CallbackRequest) -> String {
         None => url.host_str().unwrap_or_default().to_owned(),
     };
     format!(
-        "POST {target} HTTP/1.1\nHost: {host}\nContent-Type: {CONTENT_TYPE}\nContent-Length: {}\n\n{body}\n",
+        "POST {target} HTTP/1.1\nHost: {host}\nContent-Type: {CONTENT_TYPE}\nContent-Length: {}\n\n{body}",
         body.len()
     )
 }

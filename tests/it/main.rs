@@ -3,5 +3,6 @@
 
 mod check;
 mod sample;
+mod send;
 mod sign;
 mod support;

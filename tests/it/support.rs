@@ -34,3 +34,43 @@ pub fn stdout_of(cmd: &mut Command) -> String {
     );
     String::from_utf8(output.stdout).expect("stdout is UTF-8")
 }
+
+/// What a run printed and how it exited.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let output = cmd.output().expect("oa-hook runs");
+    Run {
+        code: output.status.code().expect("oa-hook exits, not killed"),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// A port that was bound a moment ago and released: connecting to it is refused.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An HTTP 200 answer with this JSON body.
+pub fn answer(body: serde_json::Value) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json")
+}
+
+/// A backend on loopback that answers every POST with `response`.
+pub async fn backend(response: impl wiremock::Respond + 'static) -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    server
+}

@@ -1,0 +1,76 @@
+use crate::cli::{GlobalArgs, OutputFormat, SendArgs};
+use crate::client::{Client, TransportError};
+use crate::clock::Clock;
+use crate::error::{Error, Outcome, Result};
+use crate::output;
+use crate::protocol::{judge, judge_no_answer};
+use crate::report::send::{self as render, Sent};
+use crate::request::Template;
+use std::io::Write;
+
+pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcome> {
+    if args.load.is_load() && args.request_time.request_time.is_some() {
+        return Err(
+            Error::usage("--request-time cannot be used in load mode").hint(
+                "load mode signs every request with the RequestTime it is sent at; drop --request-time",
+            ),
+        );
+    }
+    let template = Template::new(
+        args.callback.0,
+        &args.url,
+        &args.event,
+        Some(&args.body),
+        args.token.token.as_deref(),
+        clock.now_ms(),
+    )?;
+    let template = if args.no_sign {
+        template.unsigned()
+    } else {
+        if !template.is_signed() && !global.quiet && args.output == OutputFormat::Human {
+            writeln!(
+                output::stderr(),
+                "note: unsigned (no token), so a backend that checks Sign refuses it; pass --token or set OA_HOOK_TOKEN (--no-sign silences this note)"
+            )?;
+        }
+        template
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
+    let client = Client::new(&args.target, 1)?;
+    let request = template.at(args
+        .request_time
+        .request_time
+        .unwrap_or_else(|| clock.now_secs()));
+    let posted = runtime.block_on(client.post(request.url.clone(), template.body_bytes.clone()));
+    let (exchange, judgement) = match posted {
+        Ok(exchange) => {
+            let judgement = judge(template.callback, &template.subscribers, exchange.reply());
+            (Some(exchange), judgement)
+        }
+        Err(TransportError::Timeout(waited)) => (
+            None,
+            judge_no_answer(template.callback, &template.subscribers, waited),
+        ),
+        Err(unreachable) => return Err(unreachable.into_error()),
+    };
+    let expectation = args.expect.expectation();
+    let sent = Sent {
+        unmet: expectation.check(&judgement.decision),
+        request,
+        body: template.body_bytes,
+        exchange,
+        judgement,
+        expectation,
+    };
+    let text = match args.output {
+        OutputFormat::Human => render::human(&sent, global.verbose > 0, global.quiet),
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(&render::json(&sent)).unwrap_or_default() + "\n"
+        }
+    };
+    output::stdout().write_all(text.as_bytes())?;
+    Ok(Outcome::from_pass(sent.passed()))
+}

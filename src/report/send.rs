@@ -1,0 +1,215 @@
+//! One `send`: the request, the answer, every finding, what Chat would do, and the verdict.
+
+use super::{count, mark, millis, request, verdict_line, verdict_word};
+use crate::client::Exchange;
+use crate::output;
+use crate::protocol::{Decision, Expectation, Finding, Judgement};
+use crate::request::CallbackRequest;
+use serde_json::{Map, Value, json};
+
+/// Everything one send came to.
+pub struct Sent {
+    pub request: CallbackRequest,
+    /// The body bytes as sent.
+    pub body: Vec<u8>,
+    /// `None` when nothing came back by `--timeout` (the judgement says so).
+    pub exchange: Option<Exchange>,
+    pub judgement: Judgement,
+    pub expectation: Expectation,
+    /// The expectation as a failed check, when the decision does not meet it.
+    pub unmet: Option<Finding>,
+}
+
+impl Sent {
+    pub fn passed(&self) -> bool {
+        self.judgement.conforms() && self.unmet.is_none()
+    }
+}
+
+/// Lines for people. `quiet`: the verdict alone; `verbose`: the full request and answer too.
+pub fn human(sent: &Sent, verbose: bool, quiet: bool) -> String {
+    let mut lines = Vec::new();
+    if !quiet {
+        if verbose {
+            lines.push(
+                request::http_exact(&sent.request.url, &String::from_utf8_lossy(&sent.body)) + "\n",
+            );
+            if let Some(exchange) = &sent.exchange {
+                lines.push(answer_http(exchange));
+            }
+        } else {
+            lines.push(format!("POST {}", sent.request.url));
+        }
+        lines.push(match &sent.exchange {
+            Some(exchange) => format!(
+                "HTTP {} in {:.1} ms",
+                status_text(exchange.status),
+                millis(exchange.latency)
+            ),
+            None => "no answer".to_owned(),
+        });
+        let findings = &sent.judgement.findings;
+        if findings.is_empty() {
+            lines.push(format!("{} answer conforms", output::pass_mark()));
+        }
+        for finding in findings {
+            lines.push(format!("{} {finding}", mark(finding.severity)));
+        }
+        lines.push(decision_line(&sent.judgement.decision));
+        if !sent.expectation.is_empty() {
+            lines.push(match &sent.unmet {
+                Some(unmet) => format!("{} {}", output::fail_mark(), unmet.message),
+                None => format!("{} expected {}", output::pass_mark(), sent.expectation),
+            });
+        }
+    }
+    lines.push(verdict(sent));
+    lines.join("\n") + "\n"
+}
+
+fn verdict(sent: &Sent) -> String {
+    let findings = &sent.judgement.findings;
+    let answer_errors = findings.iter().filter(|f| f.is_error()).count();
+    let warnings = findings.len() - answer_errors;
+    let errors = answer_errors + usize::from(sent.unmet.is_some());
+    let mut detail = Vec::new();
+    if errors > 0 {
+        detail.push(count(errors, "error"));
+    }
+    if warnings > 0 {
+        detail.push(count(warnings, "warning"));
+    }
+    verdict_line(sent.passed(), &detail.join(", "))
+}
+
+/// "Chat subscribes leckie; refuses jared"; where the docs do not say what Chat does, a label
+/// instead ("Chat: undocumented: ...").
+fn decision_line(decision: &Decision) -> String {
+    match decision {
+        Decision::Undocumented { .. } => format!("Chat: {decision}"),
+        _ => format!("Chat {decision}"),
+    }
+}
+
+fn status_text(status: u16) -> String {
+    match reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
+    }
+}
+
+/// The answer as it came over the wire: status line, headers, body as received.
+fn answer_http(exchange: &Exchange) -> String {
+    let mut text = format!("HTTP/1.1 {}\n", status_text(exchange.status));
+    for (name, value) in &exchange.headers {
+        text.push_str(&format!("{name}: {value}\n"));
+    }
+    text.push('\n');
+    text.push_str(&String::from_utf8_lossy(&exchange.body));
+    if exchange.truncated {
+        text.push_str("… (over 1 MiB, not read further)");
+    }
+    text.push('\n');
+    text
+}
+
+/// One JSON document; its shape is documented in the README and pinned by a test.
+pub fn json(sent: &Sent) -> Value {
+    json!({
+        "request": request::json(&sent.request),
+        "response": sent.exchange.as_ref().map(response_json),
+        "findings": sent.judgement.findings,
+        "decision": decision_json(&sent.judgement.decision),
+        "expectation": (!sent.expectation.is_empty()).then(|| json!({
+            "expected": sent.expectation.to_string(),
+            "met": sent.unmet.is_none(),
+        })),
+        "verdict": verdict_word(sent.passed()),
+    })
+}
+
+fn response_json(exchange: &Exchange) -> Value {
+    let mut headers = Map::new();
+    for (name, value) in &exchange.headers {
+        let joined = match headers.get(name).and_then(Value::as_str) {
+            Some(earlier) => format!("{earlier}, {value}"),
+            None => value.clone(),
+        };
+        headers.insert(name.clone(), Value::String(joined));
+    }
+    let body = serde_json::from_slice(&exchange.body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&exchange.body).into_owned()));
+    json!({
+        "status": exchange.status,
+        "headers": headers,
+        "body": body,
+        "truncated": exchange.truncated,
+        "latency_ms": millis(exchange.latency),
+    })
+}
+
+/// The decision with its `kind` and fields, plus the sentence people read as `summary`.
+fn decision_json(decision: &Decision) -> Value {
+    let mut value = serde_json::to_value(decision).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut value {
+        fields.insert("summary".into(), Value::String(decision.to_string()));
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_read_as_sentences() {
+        let refuse = Decision::Subscribes {
+            subscribed: vec!["leckie".into()],
+            refused: vec!["jared".into()],
+        };
+        assert_eq!(
+            decision_line(&refuse),
+            "Chat subscribes leckie; refuses jared"
+        );
+        assert_eq!(
+            decision_line(&Decision::Ignored),
+            "Chat ignores the answer (after callback)"
+        );
+        assert!(
+            decision_line(&Decision::Undocumented {
+                reason: "why".into()
+            })
+            .starts_with("Chat: undocumented")
+        );
+        assert_eq!(
+            decision_json(&refuse),
+            json!({"kind": "subscribes", "subscribed": ["leckie"], "refused": ["jared"], "summary": "subscribes leckie; refuses jared"})
+        );
+    }
+
+    #[test]
+    fn severities_are_counted_apart() {
+        let sent = Sent {
+            request: CallbackRequest {
+                url: url::Url::parse("http://127.0.0.1/").unwrap(),
+                body: Value::Null,
+            },
+            body: Vec::new(),
+            exchange: None,
+            judgement: Judgement {
+                findings: vec![
+                    Finding::error("a", "x", "m"),
+                    Finding::warning("b", "y", "m"),
+                    Finding::warning("c", "z", "m"),
+                ],
+                decision: Decision::Ignored,
+            },
+            expectation: Expectation::default(),
+            unmet: None,
+        };
+        assert!(verdict(&sent).ends_with(": 1 error, 2 warnings"));
+    }
+}

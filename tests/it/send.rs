@@ -1,0 +1,630 @@
+//! `send`: one callback against a wiremock backend, judged end to end.
+
+use crate::support::{NOW, Run, answer, backend, closed_port, oa_hook, run, sample_path};
+use oa_hook::protocol::sign;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use wiremock::{MockServer, ResponseTemplate};
+
+const TOKEN: &str = "s3cret-t0ken";
+const QUERY: &str = "SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackBeforeAddSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI";
+/// The default before-subscribe body under the fixed clock, as sent: compact.
+const BODY: &str = r#"{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","Official_Account":"@TOA#_test_for_penn","Operator_Account":"107867","SubscribeAccountList":[{"Subscriber_Account":"jared"},{"Subscriber_Account":"leckie"}],"EventTime":1669872112000}"#;
+
+fn allow() -> Value {
+    json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0})
+}
+
+fn refuse_jared() -> Value {
+    json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0, "RefusedSubscribers_Account": ["jared"]})
+}
+
+fn reject() -> Value {
+    json!({"ActionStatus": "OK", "ErrorInfo": "closed", "ErrorCode": 1})
+}
+
+fn send_to(url: &str, callback: &str, extra: &[&str]) -> Run {
+    run(oa_hook().args(["send", callback, "--url", url]).args(extra))
+}
+
+fn send(server: &MockServer, extra: &[&str]) -> Run {
+    send_to(&format!("{}/im", server.uri()), "before-subscribe", extra)
+}
+
+/// The signed query Chat appends at the fixed clock.
+fn signed_query() -> String {
+    format!("{QUERY}&Sign={}&RequestTime={NOW}", sign(TOKEN, NOW))
+}
+
+/// The human report with the measured latency blanked, so it can be compared whole.
+fn without_latency(stdout: &str) -> String {
+    stdout
+        .lines()
+        .map(|line| match line.split_once(" in ") {
+            Some((status, _)) if line.starts_with("HTTP ") => format!("{status} in _ ms\n"),
+            _ => format!("{line}\n"),
+        })
+        .collect()
+}
+
+fn assert_line(run: &Run, prefix: &str) {
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with(prefix)),
+        "no line starting `{prefix}` in:\n{}\nstderr: {}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+/// Sends a signed before-subscribe to a backend answering `response`, and checks the exit
+/// code and that a line starts with `prefix`.
+async fn judged(response: ResponseTemplate, code: i32, prefix: &str) -> Run {
+    let server = backend(response).await;
+    let run = send(&server, &["--token", TOKEN]);
+    assert_eq!(
+        run.code, code,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert_line(&run, prefix);
+    run
+}
+
+#[tokio::test]
+async fn a_conforming_answer_passes_and_says_what_chat_does() {
+    let server = backend(answer(refuse_jared())).await;
+    let run = send(&server, &["--token", TOKEN, "--expect-refused", "jared"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        without_latency(&run.stdout),
+        format!(
+            "POST {}/im?{}\nHTTP 200 OK in _ ms\n✔ answer conforms\nChat subscribes leckie; refuses jared\n✔ expected exactly jared refused\nPASS\n",
+            server.uri(),
+            signed_query()
+        )
+    );
+    assert_eq!(run.stderr, "");
+}
+
+#[tokio::test]
+async fn quiet_prints_the_verdict_alone() {
+    let server = backend(answer(json!({"ActionStatus": "OK", "ErrorCode": "0"}))).await;
+    let run = send(&server, &["--token", TOKEN, "-q"]);
+    assert_eq!((run.code, run.stdout.as_str()), (1, "FAIL: 2 errors\n"));
+}
+
+#[tokio::test]
+async fn a_non_200_status_fails_with_the_start_of_the_body() {
+    let run = judged(
+        ResponseTemplate::new(503).set_body_string("<html>down</html>"),
+        1,
+        "✘ status: HTTP 503 (expected 200): Chat counts any other status as a webhook failure; body: `<html>down</html>`",
+    )
+    .await;
+    assert_line(&run, "HTTP 503 Service Unavailable in ");
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_fails() {
+    judged(
+        ResponseTemplate::new(200).set_body_string("OK"),
+        1,
+        "✘ body: the answer is not JSON (",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_an_object_fails() {
+    judged(
+        answer(json!([1, 2])),
+        1,
+        "✘ body: the answer is an array, not a JSON object",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_missing_field_fails() {
+    judged(
+        answer(json!({"ActionStatus": "OK", "ErrorCode": 0})),
+        1,
+        "✘ ErrorInfo: required field is missing",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn error_code_as_a_string_fails() {
+    judged(
+        answer(json!({"ActionStatus": "OK", "ErrorCode": "0", "ErrorInfo": ""})),
+        1,
+        r#"✘ ErrorCode: is the string "0"; expected the integer 0 (no quotes)"#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_lower_case_action_status_fails() {
+    judged(
+        answer(json!({"ActionStatus": "ok", "ErrorCode": 0, "ErrorInfo": ""})),
+        1,
+        r#"✘ ActionStatus: is "ok"; expected "OK" or "FAIL" (upper case)"#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_undocumented_error_code_is_a_warning() {
+    let run = judged(
+        answer(json!({"ActionStatus": "OK", "ErrorCode": 2, "ErrorInfo": ""})),
+        0,
+        "! ErrorCode: 2 is undocumented for OfficialAccount.CallbackBeforeAddSubscriber",
+    )
+    .await;
+    assert_line(&run, "Chat: undocumented: ErrorCode 2");
+    assert!(run.stdout.ends_with("PASS: 1 warning\n"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn refused_members_account_fails() {
+    let run = judged(
+        answer(json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedMembers_Account": ["jared"]})),
+        1,
+        "✘ RefusedMembers_Account: Chat reads RefusedSubscribers_Account",
+    )
+    .await;
+    assert_line(&run, "Chat subscribes jared, leckie");
+}
+
+#[tokio::test]
+async fn refusing_a_user_not_in_the_request_is_a_warning() {
+    judged(
+        answer(json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": ["zoe"]})),
+        0,
+        "! RefusedSubscribers_Account[0]: `zoe` was not among the request's subscribers",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_field_is_a_warning() {
+    judged(
+        answer(json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "Extra": 1})),
+        0,
+        "! Extra: `Extra` is not a documented answer field; Chat ignores it",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn refusing_on_the_after_callback_is_a_warning() {
+    let server = backend(answer(refuse_jared())).await;
+    let url = format!("{}/im", server.uri());
+    let run = send_to(&url, "after-unsubscribe", &["--token", TOKEN]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_line(
+        &run,
+        "! RefusedSubscribers_Account: an after callback cannot refuse anyone; Chat ignores this field",
+    );
+    assert_line(&run, "Chat ignores the answer (after callback)");
+}
+
+#[tokio::test]
+async fn an_answer_over_1_mib_fails_unread() {
+    let huge = format!("{{\"ErrorInfo\":\"{}\"}}", "x".repeat(1 << 20));
+    judged(
+        ResponseTemplate::new(200).set_body_raw(huge, "application/json"),
+        1,
+        "✘ body: the answer is over 1 MiB and was not read further",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_answer_later_than_2_s_fails_as_too_slow() {
+    let run = judged(
+        answer(allow()).set_delay(Duration::from_millis(2300)),
+        1,
+        "✘ latency: answered in 2",
+    )
+    .await;
+    assert_line(
+        &run,
+        "Chat gives up after 2 s; the event goes ahead without your answer (subscribes jared, leckie)",
+    );
+}
+
+#[tokio::test]
+async fn no_answer_by_the_timeout_is_a_failure_not_an_unreachable_target() {
+    let server = backend(answer(allow()).set_delay(Duration::from_secs(2))).await;
+    let run = send(&server, &["--token", TOKEN, "--timeout", "500ms"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.lines().any(|l| l == "no answer"),
+        "{}",
+        run.stdout
+    );
+    assert_line(
+        &run,
+        "✘ latency: no answer within 500 ms (Chat would wait up to 2 s)",
+    );
+    assert!(run.stdout.ends_with("FAIL: 1 error\n"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn expectations_turn_the_decision_into_a_check() {
+    for (answer_body, expect, code, line) in [
+        (
+            allow(),
+            &["--expect", "allow"][..],
+            0,
+            "✔ expected everyone subscribed",
+        ),
+        (
+            refuse_jared(),
+            &["--expect", "allow"],
+            1,
+            "✘ expected everyone subscribed, but Chat subscribes leckie; refuses jared",
+        ),
+        (
+            reject(),
+            &["--expect", "reject"],
+            0,
+            "✔ expected the whole request rejected",
+        ),
+        (
+            allow(),
+            &["--expect", "reject"],
+            1,
+            "✘ expected the whole request rejected, but Chat subscribes jared, leckie",
+        ),
+        (
+            refuse_jared(),
+            &["--expect-refused", "jared"],
+            0,
+            "✔ expected exactly jared refused",
+        ),
+        (
+            allow(),
+            &["--expect-refused", "jared"],
+            1,
+            "✘ expected exactly jared refused, but Chat subscribes jared, leckie",
+        ),
+    ] {
+        let server = backend(answer(answer_body)).await;
+        let run = send(&server, expect);
+        assert_eq!(run.code, code, "{expect:?}: {}", run.stdout);
+        assert_line(&run, line);
+    }
+}
+
+#[tokio::test]
+async fn the_request_that_arrives_is_chats_signed_callback() {
+    let server = backend(answer(allow())).await;
+    assert_eq!(send(&server, &["--token", TOKEN]).code, 0);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.method.as_str(), "POST");
+    assert_eq!(request.url.path(), "/im");
+    assert_eq!(request.url.query().unwrap(), signed_query());
+    assert_eq!(
+        request.headers.get("content-type").unwrap(),
+        "application/json"
+    );
+    assert_eq!(String::from_utf8_lossy(&request.body), BODY);
+}
+
+#[tokio::test]
+async fn an_existing_path_and_query_are_kept() {
+    let server = backend(answer(allow())).await;
+    let url = format!("{}/hooks/im?tenant=a%20b", server.uri());
+    assert_eq!(
+        send_to(&url, "before-subscribe", &["--token", TOKEN]).code,
+        0
+    );
+    let request = &server.received_requests().await.unwrap()[0];
+    assert_eq!(request.url.path(), "/hooks/im");
+    assert_eq!(
+        request.url.query().unwrap(),
+        format!("tenant=a%20b&{}", signed_query())
+    );
+}
+
+#[tokio::test]
+async fn no_sign_sends_no_sign_and_no_request_time() {
+    let server = backend(answer(allow())).await;
+    let run = send(&server, &["--token", TOKEN, "--no-sign"]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    let request = &server.received_requests().await.unwrap()[0];
+    assert_eq!(request.url.query().unwrap(), QUERY);
+}
+
+#[tokio::test]
+async fn without_a_token_a_note_says_the_request_is_unsigned() {
+    let server = backend(answer(allow())).await;
+    let run = send(&server, &[]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stderr.starts_with("note: unsigned (no token)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_body_file_is_sent_byte_for_byte() {
+    let server = backend(answer(allow())).await;
+    let path = sample_path("before-subscribe.request.json");
+    let run = send(
+        &server,
+        &["--token", TOKEN, "--body", path.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let request = &server.received_requests().await.unwrap()[0];
+    assert_eq!(request.body, std::fs::read(&path).unwrap());
+}
+
+#[tokio::test]
+async fn verbose_prints_the_request_and_the_answer_as_exchanged() {
+    let server = backend(answer(allow())).await;
+    let run = send(&server, &["--token", TOKEN, "-v"]);
+    assert_eq!(run.code, 0);
+    let port = server.address().port();
+    assert!(
+        run.stdout.starts_with(&format!(
+            "POST /im?{} HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Type: application/json\nContent-Length: {}\n\n{BODY}\n\nHTTP/1.1 200 OK\n",
+            signed_query(),
+            BODY.len()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("\n\n{}\n\nHTTP 200 OK in ", allow())),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn the_json_document_is_pinned() {
+    let server = backend(answer(refuse_jared())).await;
+    let run = send(
+        &server,
+        &[
+            "--token", TOKEN, "--expect", "reject", "--output", "json", "--color", "always",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stdout.contains('\x1b'), "no colour codes in JSON");
+    let mut document: Value = serde_json::from_str(&run.stdout).unwrap();
+    let response = &mut document["response"];
+    assert!(response["latency_ms"].as_f64().unwrap() > 0.0);
+    response.as_object_mut().unwrap().remove("latency_ms");
+    response["headers"].as_object_mut().unwrap().remove("date");
+    assert_eq!(
+        document,
+        json!({
+            "request": {
+                "method": "POST",
+                "url": format!("{}/im?{}", server.uri(), signed_query()),
+                "headers": {"Content-Type": "application/json"},
+                "body": serde_json::from_str::<Value>(BODY).unwrap(),
+            },
+            "response": {
+                "status": 200,
+                "headers": {
+                    "content-type": "application/json",
+                    "content-length": refuse_jared().to_string().len().to_string(),
+                },
+                "body": refuse_jared(),
+                "truncated": false,
+            },
+            "findings": [],
+            "decision": {
+                "kind": "subscribes",
+                "subscribed": ["leckie"],
+                "refused": ["jared"],
+                "summary": "subscribes leckie; refuses jared",
+            },
+            "expectation": {"expected": "the whole request rejected", "met": false},
+            "verdict": "fail",
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_json_document_reports_findings_and_a_missing_answer() {
+    let server = backend(answer(allow()).set_delay(Duration::from_secs(2))).await;
+    let run = send(
+        &server,
+        &["--token", TOKEN, "--timeout", "300ms", "-o", "json"],
+    );
+    assert_eq!(run.code, 1);
+    let document: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(document["response"], Value::Null);
+    assert_eq!(
+        document["findings"],
+        json!([{"severity": "error", "code": "timeout", "path": "latency", "message": "no answer within 300 ms (Chat would wait up to 2 s)"}])
+    );
+    assert_eq!(document["decision"]["kind"], "undocumented");
+    assert_eq!(document["expectation"], Value::Null);
+    assert_eq!(document["verdict"], "fail");
+}
+
+#[tokio::test]
+async fn the_token_is_never_printed() {
+    let server = backend(answer(json!({"ActionStatus": "ok"}))).await;
+    let url = format!("{}/im", server.uri());
+    for extra in [
+        &[][..],
+        &["-v"],
+        &["-o", "json"],
+    ] {
+        let run = run(oa_hook()
+            .args(["send", "before-subscribe", "--url", &url])
+            .args(extra)
+            .env("OA_HOOK_TOKEN", TOKEN));
+        assert_eq!(run.code, 1, "{extra:?}: {}", run.stderr);
+        assert!(
+            !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
+            "{extra:?}"
+        );
+    }
+    let refused = run(oa_hook()
+        .args(["send", "before-subscribe", "--url"])
+        .arg(format!("http://127.0.0.1:{}/im", closed_port()))
+        .args(["--token", TOKEN]));
+    assert_eq!(refused.code, 3);
+    assert!(!refused.stderr.contains(TOKEN));
+}
+
+#[test]
+fn an_unreachable_backend_exits_3_with_what_to_do() {
+    let port = closed_port();
+    let run = send_to(
+        &format!("http://127.0.0.1:{port}/im"),
+        "before-subscribe",
+        &["--no-sign"],
+    );
+    assert_eq!(run.code, 3);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "oa-hook: error: connection refused at 127.0.0.1:{port}\n  hint: is the backend running and listening on that port?\n"
+        )
+    );
+}
+
+#[test]
+fn bad_input_exits_2() {
+    let url = format!("http://127.0.0.1:{}/im", closed_port());
+    let run = send_to(
+        &url,
+        "before-subscribe",
+        &["--body", "/nonexistent/body.json"],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .starts_with("oa-hook: error: cannot read --body /nonexistent/body.json: "),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("\n  hint: "), "{}", run.stderr);
+    let run = send_to("localhost:3000", "before-subscribe", &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("use http:// or https://"),
+        "{}",
+        run.stderr
+    );
+    let run = send_to(&url, "before-subscribe", &["--rate", "10"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--count <N>|--duration"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn https_with_a_self_signed_certificate() {
+    let (url, pem) = tls_backend();
+    let refused = send_to(&url, "before-subscribe", &["--no-sign"]);
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused.stderr.starts_with(&format!(
+            "oa-hook: error: TLS handshake with {} failed: ",
+            url.trim_start_matches("https://").trim_end_matches("/im")
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("hint: for a self-signed backend pass --cacert FILE, or --insecure"),
+        "{}",
+        refused.stderr
+    );
+    let cacert = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(cacert.path(), pem).unwrap();
+    let trusted = send_to(
+        &url,
+        "before-subscribe",
+        &["--no-sign", "--cacert", cacert.path().to_str().unwrap()],
+    );
+    assert_eq!(trusted.code, 0, "{}", trusted.stderr);
+    assert!(trusted.stdout.ends_with("PASS\n"), "{}", trusted.stdout);
+    let insecure = send_to(&url, "before-subscribe", &["--no-sign", "--insecure"]);
+    assert_eq!(insecure.code, 0, "{}", insecure.stderr);
+}
+
+/// An https backend on loopback with a fresh self-signed certificate for 127.0.0.1, answering
+/// every request with a conforming answer. Returns its URL and the certificate (PEM).
+fn tls_backend() -> (String, String) {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.der().clone()], signing_key.into())
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    // Bound before the thread starts, so connections queue until it accepts: no readiness wait.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let tcp = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new().fallback(|| async {
+                ([("content-type", "application/json")], allow().to_string())
+            });
+            axum::serve(TlsListener { tcp, acceptor }, app)
+                .await
+                .unwrap();
+        });
+    });
+    (format!("https://{address}/im"), cert.pem())
+}
+
+/// Accepts TCP connections and completes the TLS handshake; a failed handshake (a client
+/// that does not trust the certificate) is dropped and the next connection awaited.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, address)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, address);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
