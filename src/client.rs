@@ -68,6 +68,9 @@ impl Client {
             .tcp_nodelay(true)
             .user_agent(concat!("oa-hook/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
+            // Chat does not retry a callback behind the backend's back, so neither does
+            // oa-hook; without a retry budget reqwest also stops cloning every request.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .timeout(target.timeout)
             .tls_danger_accept_invalid_certs(target.insecure);
         if let Some(path) = &target.cacert {

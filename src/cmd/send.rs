@@ -1,6 +1,7 @@
 use crate::cli::{GlobalArgs, OutputFormat, SendArgs};
 use crate::client::{Client, TransportError};
 use crate::clock::Clock;
+use crate::cmd::load;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::protocol::{judge, judge_no_answer};
@@ -39,6 +40,9 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
         .enable_all()
         .build()
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
+    if args.load.is_load() {
+        return load::run(args, template, clock, global, &runtime);
+    }
     let client = Client::new(&args.target, 1)?;
     let request = template.at(args
         .request_time

@@ -1,6 +1,7 @@
 //! Renderers: one file per output format or subject.
 
 pub mod check;
+pub mod load;
 pub mod request;
 pub mod send;
 

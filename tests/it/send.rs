@@ -1,6 +1,9 @@
 //! `send`: one callback against a wiremock backend, judged end to end.
 
-use crate::support::{NOW, Run, answer, backend, closed_port, oa_hook, run, sample_path};
+use crate::support::{
+    NOW, Run, answer, assert_contains, assert_ends, assert_starts, backend, closed_port, oa_hook,
+    run, sample_path,
+};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -164,7 +167,7 @@ async fn an_undocumented_error_code_is_a_warning() {
     )
     .await;
     assert_line(&run, "Chat: undocumented: ErrorCode 2");
-    assert!(run.stdout.ends_with("PASS: 1 warning\n"), "{}", run.stdout);
+    assert_ends(&run.stdout, "PASS: 1 warning\n");
 }
 
 #[tokio::test]
@@ -250,7 +253,7 @@ async fn no_answer_by_the_timeout_is_a_failure_not_an_unreachable_target() {
         &run,
         "✘ latency: no answer within 500 ms (Chat would wait up to 2 s)",
     );
-    assert!(run.stdout.ends_with("FAIL: 1 error\n"), "{}", run.stdout);
+    assert_ends(&run.stdout, "FAIL: 1 error\n");
 }
 
 #[tokio::test]
@@ -347,11 +350,7 @@ async fn without_a_token_a_note_says_the_request_is_unsigned() {
     let server = backend(answer(allow())).await;
     let run = send(&server, &[]);
     assert_eq!(run.code, 0);
-    assert!(
-        run.stderr.starts_with("note: unsigned (no token)"),
-        "{}",
-        run.stderr
-    );
+    assert_starts(&run.stderr, "note: unsigned (no token)");
 }
 
 #[tokio::test]
@@ -373,21 +372,15 @@ async fn verbose_prints_the_request_and_the_answer_as_exchanged() {
     let run = send(&server, &["--token", TOKEN, "-v"]);
     assert_eq!(run.code, 0);
     let port = server.address().port();
-    assert!(
-        run.stdout.starts_with(&format!(
+    assert_starts(
+        &run.stdout,
+        &format!(
             "POST /im?{} HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Type: application/json\nContent-Length: {}\n\n{BODY}\n\nHTTP/1.1 200 OK\n",
             signed_query(),
             BODY.len()
-        )),
-        "{}",
-        run.stdout
+        ),
     );
-    assert!(
-        run.stdout
-            .contains(&format!("\n\n{}\n\nHTTP 200 OK in ", allow())),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, &format!("\n\n{}\n\nHTTP 200 OK in ", allow()));
 }
 
 #[tokio::test]
@@ -464,6 +457,8 @@ async fn the_token_is_never_printed() {
         &[][..],
         &["-v"],
         &["-o", "json"],
+        &["-n", "3", "-c", "2"],
+        &["-n", "3", "-o", "json"],
     ] {
         let run = run(oa_hook()
             .args(["send", "before-subscribe", "--url", &url])
@@ -510,27 +505,17 @@ fn bad_input_exits_2() {
         &["--body", "/nonexistent/body.json"],
     );
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .starts_with("oa-hook: error: cannot read --body /nonexistent/body.json: "),
-        "{}",
-        run.stderr
+    assert_starts(
+        &run.stderr,
+        "oa-hook: error: cannot read --body /nonexistent/body.json: ",
     );
-    assert!(run.stderr.contains("\n  hint: "), "{}", run.stderr);
+    assert_contains(&run.stderr, "\n  hint: ");
     let run = send_to("localhost:3000", "before-subscribe", &[]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("use http:// or https://"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "use http:// or https://");
     let run = send_to(&url, "before-subscribe", &["--rate", "10"]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("--count <N>|--duration"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "--count <N>|--duration");
 }
 
 #[test]
@@ -538,20 +523,16 @@ fn https_with_a_self_signed_certificate() {
     let (url, pem) = tls_backend();
     let refused = send_to(&url, "before-subscribe", &["--no-sign"]);
     assert_eq!(refused.code, 3, "{}", refused.stderr);
-    assert!(
-        refused.stderr.starts_with(&format!(
+    assert_starts(
+        &refused.stderr,
+        &format!(
             "oa-hook: error: TLS handshake with {} failed: ",
             url.trim_start_matches("https://").trim_end_matches("/im")
-        )),
-        "{}",
-        refused.stderr
+        ),
     );
-    assert!(
-        refused
-            .stderr
-            .contains("hint: for a self-signed backend pass --cacert FILE, or --insecure"),
-        "{}",
-        refused.stderr
+    assert_contains(
+        &refused.stderr,
+        "hint: for a self-signed backend pass --cacert FILE, or --insecure",
     );
     let cacert = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(cacert.path(), pem).unwrap();
@@ -561,7 +542,7 @@ fn https_with_a_self_signed_certificate() {
         &["--no-sign", "--cacert", cacert.path().to_str().unwrap()],
     );
     assert_eq!(trusted.code, 0, "{}", trusted.stderr);
-    assert!(trusted.stdout.ends_with("PASS\n"), "{}", trusted.stdout);
+    assert_ends(&trusted.stdout, "PASS\n");
     let insecure = send_to(&url, "before-subscribe", &["--no-sign", "--insecure"]);
     assert_eq!(insecure.code, 0, "{}", insecure.stderr);
 }

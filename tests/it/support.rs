@@ -74,3 +74,30 @@ pub async fn backend(response: impl wiremock::Respond + 'static) -> wiremock::Mo
         .await;
     server
 }
+
+/// Asserts that `text` starts with `prefix`, showing `text` when it does not.
+#[track_caller]
+pub fn assert_starts(text: &str, prefix: &str) {
+    assert!(
+        text.starts_with(prefix),
+        "expected it to start with {prefix:?}:\n{text}"
+    );
+}
+
+/// Asserts that `text` ends with `suffix`, showing `text` when it does not.
+#[track_caller]
+pub fn assert_ends(text: &str, suffix: &str) {
+    assert!(
+        text.ends_with(suffix),
+        "expected it to end with {suffix:?}:\n{text}"
+    );
+}
+
+/// Asserts that `text` contains `part`, showing `text` when it does not.
+#[track_caller]
+pub fn assert_contains(text: &str, part: &str) {
+    assert!(
+        text.contains(part),
+        "expected it to contain {part:?}:\n{text}"
+    );
+}

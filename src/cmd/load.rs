@@ -1,0 +1,377 @@
+//! Load mode of `send`: `--concurrency` workers share one client and one body, take request
+//! numbers from an atomic counter, and tally their own results; the tallies are merged at the
+//! end, so nothing on the request path takes a lock.
+
+use crate::cli::{GlobalArgs, OutputFormat, SendArgs};
+use crate::client::{Client, Exchange, TransportError};
+use crate::clock::Clock;
+use crate::error::{Error, Outcome, Result};
+use crate::output;
+use crate::protocol::{BUDGET, Expectation, Finding, Severity, judge, judge_no_answer};
+use crate::report::load::{self as render, Group, Percentiles, Summary};
+use crate::request::Template;
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::runtime::Runtime;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use url::Url;
+
+pub fn run(
+    args: &SendArgs,
+    template: Template,
+    clock: &Clock,
+    global: &GlobalArgs,
+    runtime: &Runtime,
+) -> Result<Outcome> {
+    let run = Run {
+        client: Client::new(&args.target, args.load.concurrency as usize)?,
+        body: Bytes::from(template.body_bytes.clone()),
+        template,
+        expectation: args.expect.expectation(),
+        clock: *clock,
+        concurrency: args.load.concurrency,
+        count: args.load.count,
+        duration: args.load.duration,
+        rate: args.load.rate,
+        timeout: args.target.timeout,
+        issued: AtomicU64::new(0),
+        answered_any: AtomicBool::new(false),
+        stop: watch::Sender::new(false),
+    };
+    let show_progress = !global.quiet && std::io::stderr().is_terminal();
+    let summary = runtime.block_on(drive(Arc::new(run), show_progress))?;
+    if let Some((message, hint)) = summary.unreachable() {
+        return Err(
+            Error::unreachable(format!("no request reached the target: {message}")).hint(hint),
+        );
+    }
+    let text = match args.output {
+        OutputFormat::Human => render::human(&summary, global.quiet),
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(&render::json(&summary)).unwrap_or_default() + "\n"
+        }
+    };
+    output::stdout().write_all(text.as_bytes())?;
+    Ok(Outcome::from_pass(summary.passed()))
+}
+
+/// The run's settings, and what its workers share: read-only but for the atomics.
+struct Run {
+    client: Client,
+    template: Template,
+    /// The body, built once; cloning `Bytes` shares it.
+    body: Bytes,
+    expectation: Expectation,
+    clock: Clock,
+    concurrency: u64,
+    count: Option<u64>,
+    duration: Option<Duration>,
+    rate: Option<f64>,
+    timeout: Duration,
+    /// How many request numbers have been handed out.
+    issued: AtomicU64,
+    /// Whether any request got an answer: until one has, a connection error stops the run.
+    answered_any: AtomicBool,
+    /// Set to stop every worker at once (deadline, Ctrl-C, unreachable target).
+    stop: watch::Sender<bool>,
+}
+
+impl Run {
+    /// The next request's number, or `None` when the run is over.
+    fn next(&self) -> Option<u64> {
+        if *self.stop.borrow() {
+            return None;
+        }
+        let n = self.issued.fetch_add(1, Ordering::Relaxed);
+        self.count.is_none_or(|count| n < count).then_some(n)
+    }
+}
+
+async fn drive(run: Arc<Run>, show_progress: bool) -> Result<Summary> {
+    let start = Instant::now();
+    let mut workers = JoinSet::new();
+    for _ in 0..run.concurrency {
+        workers.spawn(worker(Arc::clone(&run), start, Tally::new(run.timeout)?));
+    }
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let stopper = tokio::spawn(stop_on_deadline_or_ctrl_c(
+        Arc::clone(&run),
+        run.duration.map(|d| start + d),
+        Arc::clone(&interrupted),
+    ));
+    let progress = show_progress.then(|| tokio::spawn(progress(Arc::clone(&run))));
+    let mut total = Tally::new(run.timeout)?;
+    while let Some(tally) = workers.join_next().await {
+        total.merge(tally.map_err(|e| Error::usage(format!("a load worker failed: {e}")))?)?;
+    }
+    let elapsed = start.elapsed();
+    stopper.abort();
+    if let Some(progress) = progress {
+        progress.abort();
+        // The bar is cleared when the aborted task is dropped; wait for that before printing.
+        let _ = progress.await;
+    }
+    Ok(total.into_summary(&run, elapsed, interrupted.load(Ordering::Relaxed)))
+}
+
+async fn stop_on_deadline_or_ctrl_c(
+    run: Arc<Run>,
+    deadline: Option<Instant>,
+    interrupted: Arc<AtomicBool>,
+) {
+    let deadline = async {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = deadline => {}
+        Ok(()) = tokio::signal::ctrl_c() => interrupted.store(true, Ordering::Relaxed),
+    }
+    run.stop.send_replace(true);
+}
+
+/// A progress bar on stderr, fed from the request counter ten times a second so that the
+/// workers never touch it.
+async fn progress(run: Arc<Run>) {
+    let (bar, style) = match run.count {
+        Some(count) => (
+            ProgressBar::with_draw_target(Some(count), ProgressDrawTarget::stderr()),
+            "{elapsed_precise} {wide_bar} {pos}/{len} {per_sec}",
+        ),
+        None => (
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+            "{spinner} {elapsed_precise} {pos} requests {per_sec}",
+        ),
+    };
+    if let Ok(style) = ProgressStyle::with_template(style) {
+        bar.set_style(style);
+    }
+    let _clear = ClearOnDrop(bar.clone());
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let issued = run.issued.load(Ordering::Relaxed);
+        bar.set_position(run.count.map_or(issued, |count| issued.min(count)));
+    }
+}
+
+/// Clears the bar when its task is aborted at the end of the run.
+struct ClearOnDrop(ProgressBar);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+async fn worker(run: Arc<Run>, start: Instant, mut tally: Tally) -> Tally {
+    let mut stopped = run.stop.subscribe();
+    let mut url = SignedUrl::new(&run.template, run.clock.now_secs());
+    while let Some(n) = run.next() {
+        // A stop (deadline, Ctrl-C) abandons the request in flight; it is not counted.
+        let result = tokio::select! {
+            biased;
+            _ = stopped.changed() => break,
+            result = send(&run, start, n, &mut url) => result,
+        };
+        tally.record(&run, result);
+    }
+    tally
+}
+
+/// Sends request number `n`, no earlier than `--rate` allows: request n is due n/rate seconds
+/// after the start, a schedule all workers share without a lock.
+async fn send(
+    run: &Run,
+    start: Instant,
+    n: u64,
+    url: &mut SignedUrl,
+) -> Result<Exchange, TransportError> {
+    if let Some(rate) = run.rate {
+        tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / rate)).await;
+    }
+    let url = url.at(&run.template, run.clock.now_secs());
+    run.client.post(url, run.body.clone()).await
+}
+
+/// The URL signed for the current second. Sign depends only on the token and RequestTime,
+/// which changes once a second, so re-signing when it changes gives every request the Sign
+/// Chat would send at that moment without a SHA-256 and a URL build per request.
+struct SignedUrl {
+    request_time: u64,
+    url: Url,
+}
+
+impl SignedUrl {
+    fn new(template: &Template, request_time: u64) -> Self {
+        SignedUrl {
+            request_time,
+            url: template.url_at(request_time),
+        }
+    }
+
+    fn at(&mut self, template: &Template, request_time: u64) -> Url {
+        if request_time != self.request_time {
+            *self = SignedUrl::new(template, request_time);
+        }
+        self.url.clone()
+    }
+}
+
+/// One worker's results.
+struct Tally {
+    sent: u64,
+    answered: u64,
+    conforming: u64,
+    over_budget: u64,
+    latency_us: Histogram<u64>,
+    failures: BTreeMap<&'static str, Group>,
+    warnings: BTreeMap<&'static str, Group>,
+    transport_errors: BTreeMap<String, Group>,
+}
+
+impl Tally {
+    /// Latencies are bounded by the client's timeout; twice that (and at least twice the
+    /// budget) leaves room without resizing on the request path.
+    fn new(timeout: Duration) -> Result<Self> {
+        let high = 2 * timeout.max(BUDGET).as_micros() as u64;
+        let latency_us = Histogram::new_with_bounds(1, high, 3)
+            .map_err(|e| Error::usage(format!("cannot set up the latency histogram: {e}")))?;
+        Ok(Tally {
+            sent: 0,
+            answered: 0,
+            conforming: 0,
+            over_budget: 0,
+            latency_us,
+            failures: BTreeMap::new(),
+            warnings: BTreeMap::new(),
+            transport_errors: BTreeMap::new(),
+        })
+    }
+
+    fn record(&mut self, run: &Run, result: Result<Exchange, TransportError>) {
+        let callback = run.template.callback;
+        let subscribers = &run.template.subscribers;
+        self.sent += 1;
+        let judgement = match result {
+            Ok(exchange) => {
+                self.answered += 1;
+                if self.answered == 1 {
+                    run.answered_any.store(true, Ordering::Relaxed);
+                }
+                self.latency_us
+                    .saturating_record(exchange.latency.as_micros() as u64);
+                if exchange.latency > BUDGET {
+                    self.over_budget += 1;
+                }
+                judge(callback, subscribers, exchange.reply())
+            }
+            Err(TransportError::Timeout(waited)) => {
+                if waited >= BUDGET {
+                    self.over_budget += 1;
+                }
+                judge_no_answer(callback, subscribers, waited)
+            }
+            Err(TransportError::Unreachable { message, hint }) => {
+                // Until something has answered, a connection error means a wrong URL or a
+                // backend that is down: stop rather than fail the same way N times.
+                if !run.answered_any.load(Ordering::Relaxed) {
+                    run.stop.send_replace(true);
+                }
+                add(&mut self.transport_errors, message, || hint);
+                return;
+            }
+        };
+        let unmet = run.expectation.check(&judgement.decision);
+        if judgement.conforms() && unmet.is_none() {
+            self.conforming += 1;
+        }
+        // Groups count answers, so a code that appears twice in one answer counts once.
+        let findings = &judgement.findings;
+        for (i, finding) in findings.iter().enumerate() {
+            let repeated = findings[..i]
+                .iter()
+                .any(|f| f.code == finding.code && f.severity == finding.severity);
+            if !repeated {
+                self.count(finding);
+            }
+        }
+        if let Some(unmet) = &unmet {
+            self.count(unmet);
+        }
+    }
+
+    fn count(&mut self, finding: &Finding) {
+        let groups = match finding.severity {
+            Severity::Error => &mut self.failures,
+            Severity::Warning => &mut self.warnings,
+        };
+        add(groups, finding.code, || finding.message.clone());
+    }
+
+    fn merge(&mut self, other: Tally) -> Result<()> {
+        self.sent += other.sent;
+        self.answered += other.answered;
+        self.conforming += other.conforming;
+        self.over_budget += other.over_budget;
+        self.latency_us
+            .add(&other.latency_us)
+            .map_err(|e| Error::usage(format!("cannot merge latencies: {e}")))?;
+        merge_groups(&mut self.failures, other.failures);
+        merge_groups(&mut self.warnings, other.warnings);
+        merge_groups(&mut self.transport_errors, other.transport_errors);
+        Ok(())
+    }
+
+    fn into_summary(self, run: &Run, elapsed: Duration, interrupted: bool) -> Summary {
+        let latency = &self.latency_us;
+        Summary {
+            url: run.template.base.to_string(),
+            concurrency: run.concurrency,
+            sent: self.sent,
+            answered: self.answered,
+            conforming: self.conforming,
+            over_budget: self.over_budget,
+            elapsed,
+            latency: (self.answered > 0).then(|| Percentiles {
+                p50: latency.value_at_quantile(0.5),
+                p90: latency.value_at_quantile(0.9),
+                p99: latency.value_at_quantile(0.99),
+                max: latency.max(),
+            }),
+            interrupted,
+            failures: self.failures,
+            warnings: self.warnings,
+            transport_errors: self.transport_errors,
+        }
+    }
+}
+
+/// Counts one more in `key`'s group, taking the example from the first.
+fn add<K: Ord>(groups: &mut BTreeMap<K, Group>, key: K, example: impl FnOnce() -> String) {
+    groups
+        .entry(key)
+        .or_insert_with(|| Group {
+            count: 0,
+            example: example(),
+        })
+        .count += 1;
+}
+
+fn merge_groups<K: Ord>(into: &mut BTreeMap<K, Group>, from: BTreeMap<K, Group>) {
+    for (key, group) in from {
+        into.entry(key)
+            .and_modify(|g| g.count += group.count)
+            .or_insert(group);
+    }
+}

@@ -1,0 +1,182 @@
+//! The summary of a load run: counts, failures grouped, throughput, latency percentiles.
+
+use super::{count, mark, micros_as_millis, millis, verdict_line, verdict_word};
+use crate::output;
+use crate::protocol::{BUDGET, Severity};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Requests that went the same way: how many, and one message to show for all of them.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub count: u64,
+    pub example: String,
+}
+
+/// Latency percentiles of the answers, in microseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Percentiles {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+#[derive(Debug)]
+pub struct Summary {
+    pub url: String,
+    pub concurrency: u64,
+    /// Requests that completed one way or another (answered, timed out, or failed to connect).
+    pub sent: u64,
+    pub answered: u64,
+    pub conforming: u64,
+    /// Answers with an error finding (or an unmet expectation), by finding code.
+    pub failures: BTreeMap<&'static str, Group>,
+    /// Answers with a warning, by finding code.
+    pub warnings: BTreeMap<&'static str, Group>,
+    /// Requests that got no answer for a transport reason, by message; the example is the hint.
+    pub transport_errors: BTreeMap<String, Group>,
+    /// Requests with no complete answer within Chat's 2 s (late answers and timeouts).
+    pub over_budget: u64,
+    pub elapsed: Duration,
+    /// `None` when nothing was answered.
+    pub latency: Option<Percentiles>,
+    /// Stopped early by Ctrl-C.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    pub fn passed(&self) -> bool {
+        self.sent > 0 && self.conforming == self.sent
+    }
+
+    /// Answers per second over the whole run.
+    pub fn throughput(&self) -> f64 {
+        match self.elapsed.as_secs_f64() {
+            secs if secs > 0.0 => self.answered as f64 / secs,
+            _ => 0.0,
+        }
+    }
+
+    /// When no request got any answer and some could not connect, there is nothing to judge:
+    /// the most frequent transport error, to report as the target being unreachable.
+    pub fn unreachable(&self) -> Option<(&str, &str)> {
+        if self.answered > 0 || !self.failures.is_empty() {
+            return None;
+        }
+        self.transport_errors
+            .iter()
+            .max_by_key(|(_, group)| group.count)
+            .map(|(message, group)| (message.as_str(), group.example.as_str()))
+    }
+
+    fn verdict(&self) -> String {
+        let detail = if self.passed() {
+            format!("{} conforming", count(self.conforming as usize, "answer"))
+        } else if self.sent == 0 {
+            "no request completed".to_owned()
+        } else {
+            format!(
+                "{} of {} requests failed",
+                self.sent - self.conforming,
+                self.sent
+            )
+        };
+        verdict_line(self.passed(), &detail)
+    }
+}
+
+/// Lines for people; `quiet`: the verdict alone.
+pub fn human(summary: &Summary, quiet: bool) -> String {
+    let mut lines = Vec::new();
+    if !quiet {
+        lines.push(format!(
+            "{} to {}, concurrency {}, in {:.2} s{}",
+            count(summary.sent as usize, "request"),
+            summary.url,
+            summary.concurrency,
+            summary.elapsed.as_secs_f64(),
+            if summary.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
+        ));
+        lines.push(format!("answered     {}", summary.answered));
+        lines.push(format!("conforming   {}", summary.conforming));
+        for (severity, groups) in [
+            (Severity::Error, &summary.failures),
+            (Severity::Warning, &summary.warnings),
+        ] {
+            for (code, group) in groups {
+                lines.push(format!(
+                    "  {} {code} in {}: {}",
+                    mark(severity),
+                    count(group.count as usize, "answer"),
+                    group.example
+                ));
+            }
+        }
+        for (message, group) in &summary.transport_errors {
+            lines.push(format!(
+                "  {} {message} ({}): {}",
+                output::fail_mark(),
+                count(group.count as usize, "request"),
+                group.example
+            ));
+        }
+        lines.push(format!(
+            "throughput   {:.1} answers/s",
+            summary.throughput()
+        ));
+        if let Some(p) = summary.latency {
+            lines.push(format!(
+                "latency      p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+                micros_as_millis(p.p50),
+                micros_as_millis(p.p90),
+                micros_as_millis(p.p99),
+                micros_as_millis(p.max)
+            ));
+        }
+        lines.push(format!(
+            "over budget  {} (no answer within Chat's {} s)",
+            summary.over_budget,
+            BUDGET.as_secs()
+        ));
+    }
+    lines.push(summary.verdict());
+    lines.join("\n") + "\n"
+}
+
+/// One JSON document; its shape is documented in the README and pinned by a test.
+pub fn json(summary: &Summary) -> Value {
+    json!({
+        "url": summary.url,
+        "concurrency": summary.concurrency,
+        "requests": summary.sent,
+        "answered": summary.answered,
+        "conforming": summary.conforming,
+        "failures": groups_json(&summary.failures, "code", "example"),
+        "warnings": groups_json(&summary.warnings, "code", "example"),
+        "transport_errors": groups_json(&summary.transport_errors, "message", "hint"),
+        "over_budget": summary.over_budget,
+        "elapsed_ms": millis(summary.elapsed),
+        "throughput": (summary.throughput() * 10.0).round() / 10.0,
+        "latency_ms": summary.latency.map(|p| json!({
+            "p50": micros_as_millis(p.p50),
+            "p90": micros_as_millis(p.p90),
+            "p99": micros_as_millis(p.p99),
+            "max": micros_as_millis(p.max),
+        })),
+        "interrupted": summary.interrupted,
+        "verdict": verdict_word(summary.passed()),
+    })
+}
+
+fn groups_json<K: AsRef<str>>(groups: &BTreeMap<K, Group>, key: &str, example: &str) -> Value {
+    groups
+        .iter()
+        .map(|(k, group)| json!({ key: k.as_ref(), "count": group.count, example: group.example }))
+        .collect()
+}

@@ -1,0 +1,282 @@
+//! `send` load mode (`--count`, `--duration`, `--concurrency`, `--rate`) against wiremock.
+
+use crate::support::{
+    Run, answer, assert_contains, assert_ends, assert_starts, backend, closed_port, oa_hook, run,
+};
+use oa_hook::protocol::{ReceivedQuery, sign};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
+
+const TOKEN: &str = "l0ad-t0ken";
+
+fn allow() -> Value {
+    json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0})
+}
+
+fn load(server: &MockServer, extra: &[&str]) -> Run {
+    run(oa_hook()
+        .args(["send", "before-subscribe", "--url"])
+        .arg(format!("{}/im", server.uri()))
+        .args(["--token", TOKEN])
+        .args(extra))
+}
+
+fn load_json(server: &MockServer, extra: &[&str]) -> (i32, Value) {
+    let run = load(server, &[extra, &["--output", "json"]].concat());
+    let document = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is JSON ({e}): {}\nstderr: {}",
+            run.stdout, run.stderr
+        )
+    });
+    (run.code, document)
+}
+
+/// The Sign and RequestTime of a request, and whether the Sign is right for that time.
+fn signature(request: &Request) -> (u64, bool) {
+    let query = ReceivedQuery::parse(request.url.query().unwrap_or_default());
+    let request_time: u64 = query.get("RequestTime").unwrap().parse().unwrap();
+    let signed = query.get("Sign") == Some(sign(TOKEN, request_time).as_str());
+    (request_time, signed)
+}
+
+#[tokio::test]
+async fn counts_add_up() {
+    let server = backend(answer(allow())).await;
+    let (code, document) = load_json(&server, &["--count", "50", "--concurrency", "4"]);
+    assert_eq!(code, 0, "{document}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 50);
+    assert_eq!(
+        (
+            &document["requests"],
+            &document["answered"],
+            &document["conforming"]
+        ),
+        (&json!(50), &json!(50), &json!(50))
+    );
+    assert_eq!(document["failures"], json!([]));
+    assert_eq!(document["over_budget"], 0);
+    assert_eq!(document["verdict"], "pass");
+}
+
+#[tokio::test]
+async fn the_human_summary_gives_counts_throughput_and_latency() {
+    let server = backend(answer(allow())).await;
+    let run = load(&server, &["-n", "20", "-c", "2"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!(
+            "20 requests to {}/im, concurrency 2, in ",
+            server.uri()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(lines[1..3], ["answered     20", "conforming   20"]);
+    assert!(lines[3].starts_with("throughput   ") && lines[3].ends_with(" answers/s"));
+    assert!(lines[4].starts_with("latency      p50 ") && lines[4].contains(" max "));
+    assert_eq!(
+        lines[5..],
+        [
+            "over budget  0 (no answer within Chat's 2 s)",
+            "PASS: 20 answers conforming"
+        ]
+    );
+    assert_eq!(
+        run.stderr, "",
+        "no progress bar when stderr is not a terminal"
+    );
+    let quiet = load(&server, &["-n", "5", "-q"]);
+    assert_eq!(
+        (quiet.code, quiet.stdout.as_str()),
+        (0, "PASS: 5 answers conforming\n")
+    );
+}
+
+/// Answers only requests whose Sign matches their own RequestTime.
+struct SignChecker;
+
+impl Respond for SignChecker {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        match signature(request) {
+            (_, true) => answer(allow()),
+            (_, false) => ResponseTemplate::new(401),
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_request_is_signed_for_the_moment_it_is_sent() {
+    let server = backend(SignChecker).await;
+    // The real clock; 30 requests at 20 a second span 1.45 s, so RequestTime must change.
+    let run = run(oa_hook()
+        .env_remove("OA_HOOK_NOW")
+        .args(["send", "before-subscribe", "--url"])
+        .arg(format!("{}/im", server.uri()))
+        .args([
+            "--token", TOKEN, "-n", "30", "-c", "3", "--rate", "20", "-o", "json",
+        ]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let document: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(document["conforming"], 30);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 30);
+    let times: BTreeSet<u64> = requests
+        .iter()
+        .map(|request| {
+            let (time, signed) = signature(request);
+            assert!(signed, "Sign does not match RequestTime {time}");
+            time
+        })
+        .collect();
+    assert!(times.len() >= 2, "RequestTime never changed: {times:?}");
+}
+
+/// Cycles through a conforming answer, a wrong one, and one with a warning.
+struct Alternating(AtomicUsize);
+
+impl Respond for Alternating {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        match self.0.fetch_add(1, Ordering::Relaxed) % 3 {
+            0 => answer(allow()),
+            1 => answer(json!({"ActionStatus": "OK", "ErrorCode": "0", "ErrorInfo": ""})),
+            _ => answer(json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "Extra": 1})),
+        }
+    }
+}
+
+#[tokio::test]
+async fn failures_are_grouped_by_finding() {
+    let server = backend(Alternating(AtomicUsize::new(0))).await;
+    let (code, document) = load_json(&server, &["-n", "30", "-c", "3"]);
+    assert_eq!(code, 1);
+    assert_eq!(document["answered"], 30);
+    assert_eq!(document["conforming"], 20);
+    assert_eq!(
+        document["failures"],
+        json!([{"code": "wrong-type", "count": 10, "example": "is the string \"0\"; expected the integer 0 (no quotes)"}])
+    );
+    assert_eq!(
+        document["warnings"],
+        json!([{"code": "unknown-field", "count": 10, "example": "`Extra` is not a documented answer field; Chat ignores it"}])
+    );
+    assert_eq!(document["verdict"], "fail");
+    let human = load(&server, &["-n", "3", "-c", "1"]);
+    assert_contains(
+        &human.stdout,
+        "\n  ✘ wrong-type in 1 answer: is the string \"0\"; expected the integer 0 (no quotes)\n  ! unknown-field in 1 answer: `Extra` is not a documented answer field; Chat ignores it\n",
+    );
+    assert_ends(&human.stdout, "FAIL: 1 of 3 requests failed\n");
+}
+
+#[tokio::test]
+async fn answers_past_the_2_s_budget_are_counted() {
+    let server = backend(answer(allow()).set_delay(Duration::from_millis(2200))).await;
+    let (code, document) = load_json(&server, &["-n", "3", "-c", "3"]);
+    assert_eq!(code, 1);
+    assert_eq!(document["answered"], 3);
+    assert_eq!(document["over_budget"], 3);
+    assert_eq!(document["failures"][0]["code"], "too-slow");
+    assert_eq!(document["failures"][0]["count"], 3);
+    assert!(document["latency_ms"]["p50"].as_f64().unwrap() > 2000.0);
+}
+
+#[tokio::test]
+async fn timeouts_are_failures_not_an_unreachable_target() {
+    let server = backend(answer(allow()).set_delay(Duration::from_secs(2))).await;
+    let (code, document) = load_json(&server, &["-n", "2", "-c", "2", "--timeout", "300ms"]);
+    assert_eq!(code, 1);
+    assert_eq!(document["answered"], 0);
+    assert_eq!(document["latency_ms"], Value::Null);
+    assert_eq!(
+        document["failures"],
+        json!([{"code": "timeout", "count": 2, "example": "no answer within 300 ms (Chat would wait up to 2 s)"}])
+    );
+}
+
+#[tokio::test]
+async fn the_json_document_has_a_fixed_set_of_keys() {
+    let server = backend(answer(allow())).await;
+    let (_, document) = load_json(
+        &server,
+        &["--duration", "200ms", "-c", "2", "--color", "always"],
+    );
+    let keys: Vec<&str> = document
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "url",
+            "concurrency",
+            "requests",
+            "answered",
+            "conforming",
+            "failures",
+            "warnings",
+            "transport_errors",
+            "over_budget",
+            "elapsed_ms",
+            "throughput",
+            "latency_ms",
+            "interrupted",
+            "verdict"
+        ]
+    );
+    let latency: Vec<&str> = document["latency_ms"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(latency, ["p50", "p90", "p99", "max"]);
+    assert_eq!(document["url"], format!("{}/im", server.uri()));
+    assert_eq!(document["concurrency"], 2);
+    assert!(document["requests"].as_u64().unwrap() > 0);
+    assert_eq!(document["requests"], document["conforming"]);
+    assert!(document["throughput"].as_f64().unwrap() > 0.0);
+    assert_eq!(document["interrupted"], false);
+}
+
+#[test]
+fn an_unreachable_target_exits_3_without_sending_n_times() {
+    let port = closed_port();
+    let run = run(oa_hook()
+        .args(["send", "before-subscribe", "--no-sign", "--url"])
+        .arg(format!("http://127.0.0.1:{port}/im"))
+        .args(["-n", "1000000", "-c", "4", "-o", "json"]));
+    assert_eq!(run.code, 3);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "oa-hook: error: no request reached the target: connection refused at 127.0.0.1:{port}\n  hint: is the backend running and listening on that port?\n"
+        )
+    );
+}
+
+#[test]
+fn request_time_is_refused_in_load_mode() {
+    let run = run(oa_hook().args([
+        "send",
+        "before-subscribe",
+        "--url",
+        "http://127.0.0.1:9/im",
+        "-n",
+        "2",
+        "--request-time",
+        "1669872112",
+    ]));
+    assert_eq!(run.code, 2);
+    assert_starts(
+        &run.stderr,
+        "oa-hook: error: --request-time cannot be used in load mode\n  hint: ",
+    );
+}
