@@ -12,8 +12,9 @@ use crate::report::load::{self as render, Group, Percentiles, Summary};
 use crate::request::Template;
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -146,15 +147,20 @@ async fn progress(run: Arc<Run>) {
     let (bar, style) = match run.count {
         Some(count) => (
             ProgressBar::with_draw_target(Some(count), ProgressDrawTarget::stderr()),
-            "{elapsed_precise} {wide_bar} {pos}/{len} {per_sec}",
+            "{elapsed_precise} {wide_bar} {pos}/{len} {rate}",
         ),
         None => (
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-            "{spinner} {elapsed_precise} {pos} requests {per_sec}",
+            "{spinner} {elapsed_precise} {pos} requests {rate}",
         ),
     };
     if let Ok(style) = ProgressStyle::with_template(style) {
-        bar.set_style(style);
+        // indicatif's own {per_sec} prints four decimals; whole requests per second read better.
+        bar.set_style(
+            style.with_key("rate", |state: &ProgressState, w: &mut dyn fmt::Write| {
+                let _ = write!(w, "{:.0}/s", state.per_sec());
+            }),
+        );
     }
     let _clear = ClearOnDrop(bar.clone());
     let mut tick = tokio::time::interval(Duration::from_millis(100));
