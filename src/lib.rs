@@ -30,9 +30,8 @@ pub fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Sign(args) => cmd::sign::run(args, &clock),
         Command::Verify(args) => cmd::verify::run(args, &clock),
         Command::Completions(args) => cmd::completions::run(args),
-        Command::Send(_) | Command::Serve(_) | Command::Check(_) => {
-            Err(Error::usage("this command is not built yet"))
-        }
+        Command::Serve(args) => cmd::serve::run(args, &clock, &cli.global),
+        Command::Send(_) | Command::Check(_) => Err(Error::usage("this command is not built yet")),
     }
 }
 

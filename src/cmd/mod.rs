@@ -2,5 +2,6 @@
 
 pub mod completions;
 pub mod sample;
+pub mod serve;
 pub mod sign;
 pub mod verify;

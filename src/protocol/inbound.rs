@@ -42,6 +42,7 @@ pub struct Received {
 /// A callback Chat could have sent: answer it.
 #[derive(Debug)]
 pub struct Valid {
+    pub callback: &'static Callback,
     pub event: ReceivedEvent,
     /// Odd but answerable: shown to the user, never refused.
     pub warnings: Vec<Finding>,
@@ -168,7 +169,11 @@ impl Receiver {
             findings.into_iter().partition(Finding::is_error);
         warnings.extend(body_warnings);
         match event {
-            Some(event) if errors.is_empty() => Ok(Valid { event, warnings }),
+            Some(event) if errors.is_empty() => Ok(Valid {
+                callback,
+                event,
+                warnings,
+            }),
             _ => Err(Rejection::new(400, errors)),
         }
     }

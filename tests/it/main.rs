@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod sample;
+mod serve;
 mod sign;
 mod support;
