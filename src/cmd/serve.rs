@@ -9,16 +9,18 @@ use crate::protocol::{
     Answer, Finding, Inbound, Kind, MAX_BODY_BYTES, Received, ReceivedQuery, Receiver, Rejection,
     Valid,
 };
+use anstyle::{AnsiColor, Style};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
-use colored::Colorize;
 use http_body_util::BodyExt;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::future::Future;
 use std::io::{self, Write};
@@ -91,6 +93,7 @@ async fn serve(
         },
         clock,
         format: args.output,
+        marks: Marks::new(),
         recording,
         log,
         answered: AtomicU64::new(0),
@@ -207,6 +210,7 @@ struct Server {
     policy: Policy,
     clock: Clock,
     format: OutputFormat,
+    marks: Marks,
     recording: bool,
     log: mpsc::Sender<Message>,
     answered: AtomicU64,
@@ -280,7 +284,7 @@ async fn handle(State(server): State<Arc<Server>>, request: Request) -> Response
     let answer_bytes = serde_json::to_vec(&answer).unwrap_or_default();
     let event = Event::new(now_ms, &received, status, &answer, started.elapsed());
     let line = match server.format {
-        OutputFormat::Human => event.human_line(),
+        OutputFormat::Human => event.human_line(&server.marks),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
     };
     let record = server.recording.then(|| {
@@ -289,7 +293,7 @@ async fn handle(State(server): State<Arc<Server>>, request: Request) -> Response
             method: parts.method.as_str(),
             path: parts.uri.path(),
             query: query.without_sign(),
-            body: recorded_body(received.body.as_ref(), &bytes),
+            body: RecordedBody::new(received.body.as_ref(), &bytes),
         })
         .unwrap_or_default()
     });
@@ -347,11 +351,22 @@ fn unreadable(e: &axum::Error) -> Received {
 }
 
 /// The body as recorded: its JSON when it is JSON, else its text; nothing when it was too large.
-fn recorded_body(json: Option<&Value>, bytes: &[u8]) -> Value {
-    match json {
-        Some(value) => value.clone(),
-        None if bytes.len() > MAX_BODY_BYTES => Value::Null,
-        None => Value::String(String::from_utf8_lossy(bytes).into_owned()),
+/// Borrowed, so recording costs no copy of the body.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum RecordedBody<'a> {
+    Json(&'a Value),
+    Text(Cow<'a, str>),
+    TooLarge,
+}
+
+impl<'a> RecordedBody<'a> {
+    fn new(json: Option<&'a Value>, bytes: &'a [u8]) -> Self {
+        match json {
+            Some(value) => RecordedBody::Json(value),
+            None if bytes.len() > MAX_BODY_BYTES => RecordedBody::TooLarge,
+            None => RecordedBody::Text(String::from_utf8_lossy(bytes)),
+        }
     }
 }
 
@@ -404,31 +419,33 @@ impl<'a> Event<'a> {
     }
 
     /// `05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → 200 refuses jared  0.3 ms`
-    fn human_line(&self) -> String {
+    fn human_line(&self, marks: &Marks) -> String {
         let clock = self.time.get(11..).unwrap_or(&self.time);
         let command = self.command.unwrap_or("-");
-        let latency = format!("{:.1} ms", self.latency_ms).dimmed();
-        if !self.valid {
-            return format!(
-                "{clock} {} {command}  → {} {}  {latency}",
-                output::fail_mark(),
-                self.status.to_string().red().bold(),
-                self.answer.error_info.red(),
+        let mut line = String::with_capacity(160);
+        // Writing to a String cannot fail.
+        if self.valid {
+            let _ = write!(
+                line,
+                "{clock} {} {BOLD}{command}{BOLD:#}  operator {}  subscribers {}  → {BOLD}{}{BOLD:#} {}",
+                marks.pass,
+                self.operator.unwrap_or_default(),
+                shorten(self.subscribers),
+                self.status,
+                self.outcome(),
+            );
+            for warning in self.findings {
+                let _ = write!(line, "  {} {WARNING}{warning}{WARNING:#}", marks.warn);
+            }
+        } else {
+            let _ = write!(
+                line,
+                "{clock} {} {command}  → {FAILED}{}{FAILED:#} {ERROR}{}{ERROR:#}",
+                marks.fail, self.status, self.answer.error_info,
             );
         }
-        let mut line = format!(
-            "{clock} {} {}  operator {}  subscribers {}  → {} {}",
-            output::pass_mark(),
-            command.bold(),
-            self.operator.unwrap_or_default(),
-            shorten(self.subscribers),
-            self.status.to_string().bold(),
-            self.outcome(),
-        );
-        for warning in self.findings {
-            line += &format!("  {} {}", output::warn_mark(), warning.to_string().yellow());
-        }
-        line + &format!("  {latency}")
+        let _ = write!(line, "  {DIM}{:.1} ms{DIM:#}", self.latency_ms);
+        line
     }
 
     fn outcome(&self) -> String {
@@ -441,6 +458,32 @@ impl<'a> Event<'a> {
             "OK".to_owned()
         } else {
             format!("refuses {}", answer.refused_subscribers_account.join(", "))
+        }
+    }
+}
+
+/// Styles of the event line. `colored` works a style out again on every use, which cost several
+/// percent of serve's time under load; these are constants. anstream still strips them per
+/// stream (not a terminal, `NO_COLOR`, `--color never`).
+const BOLD: Style = Style::new().bold();
+const FAILED: Style = AnsiColor::Red.on_default().bold();
+const ERROR: Style = AnsiColor::Red.on_default();
+const WARNING: Style = AnsiColor::Yellow.on_default();
+const DIM: Style = Style::new().dimmed();
+
+/// The marks of [`output`], rendered once instead of for every event.
+struct Marks {
+    pass: String,
+    fail: String,
+    warn: String,
+}
+
+impl Marks {
+    fn new() -> Self {
+        Marks {
+            pass: output::pass_mark().to_string(),
+            fail: output::fail_mark().to_string(),
+            warn: output::warn_mark().to_string(),
         }
     }
 }
@@ -465,7 +508,7 @@ struct RecordLine<'a> {
     path: &'a str,
     #[serde(serialize_with = "as_object")]
     query: Vec<(&'a str, &'a str)>,
-    body: Value,
+    body: RecordedBody<'a>,
 }
 
 fn as_object<S: Serializer>(pairs: &[(&str, &str)], serializer: S) -> Result<S::Ok, S::Error> {
@@ -480,17 +523,20 @@ enum Message {
     Stop,
 }
 
+/// Between two batches the writer waits this long, so that under load many events share one
+/// write and requests do not each pay for waking the writer; an idle writer blocks in `recv`.
+const COALESCE: Duration = Duration::from_millis(1);
+
 /// The only writer of stdout and of the record, so lines never interleave and no request waits
 /// on a lock: requests queue whole lines, and this writes what is queued and flushes it before
 /// waiting again. Stops at [`Message::Stop`], after everything queued before it.
 fn write_events(messages: &mpsc::Receiver<Message>, mut record: Option<File>) -> io::Result<()> {
-    const BATCH: usize = 256;
     let mut lines = Vec::new();
     let mut records = Vec::new();
     let mut failure = None;
     while let Ok(first) = messages.recv() {
         let mut stop = false;
-        for message in std::iter::once(first).chain(messages.try_iter().take(BATCH)) {
+        for message in std::iter::once(first).chain(messages.try_iter()) {
             match message {
                 Message::Event { line, record } => {
                     lines.extend_from_slice(line.as_bytes());
@@ -519,6 +565,7 @@ fn write_events(messages: &mpsc::Receiver<Message>, mut record: Option<File>) ->
         if stop {
             break;
         }
+        std::thread::sleep(COALESCE);
     }
     failure.map_or(Ok(()), Err)
 }
