@@ -272,15 +272,14 @@ async fn handle(State(server): State<Arc<Server>>, request: Request) -> Response
             if let Some(delay) = server.policy.delay {
                 tokio::time::sleep(delay).await;
             }
-            server.answered.fetch_add(1, Ordering::Relaxed);
             (server.policy.status, server.policy.answer(valid))
         }
         Err(rejection) => {
-            server.answered.fetch_add(1, Ordering::Relaxed);
             server.rejected.fetch_add(1, Ordering::Relaxed);
             (rejection.status, rejection.answer())
         }
     };
+    server.answered.fetch_add(1, Ordering::Relaxed);
     let answer_bytes = serde_json::to_vec(&answer).unwrap_or_default();
     let event = Event::new(now_ms, &received, status, &answer, started.elapsed());
     let line = match server.format {
