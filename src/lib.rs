@@ -32,7 +32,8 @@ pub fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Verify(args) => cmd::verify::run(args, &clock),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Check(args) => cmd::check::run(args, &clock, &cli.global),
-        Command::Send(_) | Command::Serve(_) => Err(Error::usage("this command is not built yet")),
+        Command::Serve(args) => cmd::serve::run(args, &clock, &cli.global),
+        Command::Send(_) => Err(Error::usage("this command is not built yet")),
     }
 }
 

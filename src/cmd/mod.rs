@@ -3,5 +3,6 @@
 pub mod check;
 pub mod completions;
 pub mod sample;
+pub mod serve;
 pub mod sign;
 pub mod verify;

@@ -3,5 +3,6 @@
 
 mod check;
 mod sample;
+mod serve;
 mod sign;
 mod support;
