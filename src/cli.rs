@@ -346,8 +346,8 @@ pub struct ServeArgs {
     /// Wait this long before answering (e.g. 2500ms, to rehearse Chat's 2 s budget)
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION", help_heading = "Policy")]
     pub delay: Option<Duration>,
-    /// Answer valid callbacks with this HTTP status
-    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u16).range(100..=599), help_heading = "Policy")]
+    /// Answer valid callbacks with this HTTP status (Chat counts anything but 200 as a failure)
+    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u16).range(200..=599), help_heading = "Policy")]
     pub status: Option<u16>,
     /// Event lines on stdout: human, or NDJSON
     #[arg(long, short, value_enum, default_value_t = OutputFormat::Human)]

@@ -33,7 +33,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Completions(args) => cmd::completions::run(args),
         Command::Check(args) => cmd::check::run(args, &clock, &cli.global),
         Command::Send(args) => cmd::send::run(args, &clock, &cli.global),
-        Command::Serve(_) => Err(Error::usage("this command is not built yet")),
+        Command::Serve(args) => cmd::serve::run(args, &clock, &cli.global),
     }
 }
 

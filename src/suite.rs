@@ -5,7 +5,7 @@ use crate::cli::EventArgs;
 use crate::client::{Client, Exchange, TransportError};
 use crate::clock::Clock;
 use crate::error::Result;
-use crate::protocol::{Callback, Expectation, Finding, Judgement, Severity, excerpt, judge};
+use crate::protocol::{Callback, Expectation, Finding, Judgement, Kind, Severity, excerpt, judge};
 use crate::request::{CONTENT_TYPE, Template};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -19,6 +19,35 @@ pub struct Case {
     /// Stable: reports, `--only` and `--skip` use it.
     pub id: &'static str,
     pub description: &'static str,
+    #[serde(skip)]
+    probe: Probe,
+}
+
+/// What a case sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    Answer(Kind),
+    Batch,
+    Decision,
+    WrongSdkAppid,
+    BadSign,
+    MissingSign,
+    StaleRequestTime,
+    FutureRequestTime,
+    KeepAlive,
+    MalformedBody,
+}
+
+impl Probe {
+    fn needs_token(self) -> bool {
+        matches!(
+            self,
+            Probe::BadSign
+                | Probe::MissingSign
+                | Probe::StaleRequestTime
+                | Probe::FutureRequestTime
+        )
+    }
 }
 
 impl Case {
@@ -32,46 +61,57 @@ pub const CASES: &[Case] = &[
     Case {
         id: "before-subscribe/answer",
         description: "a plain signed before-subscribe callback gets a conforming answer within 2 s",
+        probe: Probe::Answer(Kind::Before),
     },
     Case {
         id: "before-subscribe/batch-100",
         description: "a callback with 100 subscribers gets a conforming answer within 2 s",
+        probe: Probe::Batch,
     },
     Case {
         id: "before-subscribe/decision",
         description: "the decision matches --expect / --expect-refused",
+        probe: Probe::Decision,
     },
     Case {
         id: "after-unsubscribe/answer",
         description: "a plain signed after-unsubscribe callback gets a conforming answer within 2 s",
+        probe: Probe::Answer(Kind::After),
     },
     Case {
         id: "security/wrong-sdkappid",
         description: "a correctly signed callback for another SdkAppid is not accepted",
+        probe: Probe::WrongSdkAppid,
     },
     Case {
         id: "security/bad-sign",
         description: "a callback whose Sign was made with another token is not accepted",
+        probe: Probe::BadSign,
     },
     Case {
         id: "security/missing-sign",
         description: "a callback without Sign and RequestTime is not accepted",
+        probe: Probe::MissingSign,
     },
     Case {
         id: "security/stale-request-time",
         description: "a correctly signed callback with a RequestTime 10 minutes old is not accepted",
+        probe: Probe::StaleRequestTime,
     },
     Case {
         id: "security/future-request-time",
         description: "a correctly signed callback with a RequestTime 10 minutes ahead is not accepted",
+        probe: Probe::FutureRequestTime,
     },
     Case {
         id: "robustness/keep-alive",
         description: "20 callbacks on one persistent connection all get conforming answers",
+        probe: Probe::KeepAlive,
     },
     Case {
         id: "robustness/malformed-body",
         description: "a body that is not JSON gets a timely answer that is not a 5xx",
+        probe: Probe::MalformedBody,
     },
 ];
 
@@ -147,7 +187,7 @@ impl Suite {
     pub async fn run(&self, cases: &[Case]) -> Result<Vec<CaseResult>> {
         let mut results = Vec::with_capacity(cases.len());
         for case in cases {
-            let outcome = match self.run_case(case.id).await {
+            let outcome = match self.run_case(case.probe).await {
                 Ok(outcome) => outcome,
                 Err(Unreachable(e))
                     if results.iter().all(|r: &CaseResult| r.evidence.is_none()) =>
@@ -167,72 +207,63 @@ impl Suite {
         Ok(results)
     }
 
-    async fn run_case(&self, id: &str) -> Result<Outcome, Unreachable> {
-        let (before, after) = (self.before, self.after);
-        Ok(match id {
-            "before-subscribe/answer" => self.answer(&self.template(before, &self.event)).await?,
-            "after-unsubscribe/answer" => self.answer(&self.template(after, &self.event)).await?,
-            "before-subscribe/batch-100" => {
+    async fn run_case(&self, probe: Probe) -> Result<Outcome, Unreachable> {
+        if probe.needs_token() && self.token.is_none() {
+            return Ok(Outcome::skip(
+                "no token: pass --token (or set OA_HOOK_TOKEN) to check how forged and replayed callbacks are handled",
+            ));
+        }
+        let before = self.template(self.before, &self.event);
+        let none = Expectation::default();
+        Ok(match probe {
+            Probe::Answer(Kind::Before) => self.answer(&before, &none).await?,
+            Probe::Answer(Kind::After) => {
+                self.answer(&self.template(self.after, &self.event), &none)
+                    .await?
+            }
+            Probe::Batch => {
                 let event = EventArgs {
                     subscribers: (1..=BATCH_SIZE).map(|i| format!("user{i:03}")).collect(),
                     ..self.event.clone()
                 };
-                self.answer(&self.template(before, &event)).await?
+                self.answer(&self.template(self.before, &event), &none)
+                    .await?
             }
-            "before-subscribe/decision" => self.decision(before).await?,
-            "security/wrong-sdkappid" => {
+            Probe::Decision if self.expectation.is_empty() => Outcome::skip(
+                "no expectation given: pass --expect allow|reject or --expect-refused USER",
+            ),
+            Probe::Decision => self.answer(&before, &self.expectation).await?,
+            Probe::WrongSdkAppid => {
                 let event = EventArgs {
                     sdkappid: self.event.sdkappid.wrapping_add(1),
                     ..self.event.clone()
                 };
-                let template = self.template(before, &event);
+                let template = self.template(self.before, &event);
                 self.refused(&template, self.now(), "a callback for another SdkAppid")
                     .await?
             }
-            "security/bad-sign" => match &self.token {
-                None => Outcome::needs_token(),
-                Some(token) => {
-                    let forged = self
-                        .template(before, &self.event)
-                        .with_token(&format!("{token}-forged"));
-                    self.refused(&forged, self.now(), "a Sign made with another token")
-                        .await?
-                }
-            },
-            "security/missing-sign" => match &self.token {
-                None => Outcome::needs_token(),
-                Some(_) => {
-                    let unsigned = self.template(before, &self.event).unsigned();
-                    self.refused(&unsigned, self.now(), "a callback without Sign")
-                        .await?
-                }
-            },
-            "security/stale-request-time" => match &self.token {
-                None => Outcome::needs_token(),
-                Some(_) => {
-                    let template = self.template(before, &self.event);
-                    let at = self.now().saturating_sub(SKEW_PROBE);
-                    self.refused(&template, at, "a callback signed 10 minutes ago (a replay)")
-                        .await?
-                }
-            },
-            "security/future-request-time" => match &self.token {
-                None => Outcome::needs_token(),
-                Some(_) => {
-                    let template = self.template(before, &self.event);
-                    let at = self.now() + SKEW_PROBE;
-                    self.refused(&template, at, "a callback dated 10 minutes ahead")
-                        .await?
-                }
-            },
-            "robustness/keep-alive" => self.keep_alive(before).await?,
-            "robustness/malformed-body" => self.malformed_body(before).await?,
-            other => Outcome {
-                status: Status::Skip,
-                message: format!("unknown case {other}"),
-                findings: Vec::new(),
-                evidence: None,
-            },
+            Probe::BadSign => {
+                let forged_token = format!("{}-forged", self.token.as_deref().unwrap_or_default());
+                let forged = before.with_token(&forged_token);
+                self.refused(&forged, self.now(), "a Sign made with another token")
+                    .await?
+            }
+            Probe::MissingSign => {
+                self.refused(&before.unsigned(), self.now(), "a callback without Sign")
+                    .await?
+            }
+            Probe::StaleRequestTime => {
+                let at = self.now().saturating_sub(SKEW_PROBE);
+                self.refused(&before, at, "a callback signed 10 minutes ago (a replay)")
+                    .await?
+            }
+            Probe::FutureRequestTime => {
+                let at = self.now() + SKEW_PROBE;
+                self.refused(&before, at, "a callback dated 10 minutes ahead")
+                    .await?
+            }
+            Probe::KeepAlive => self.keep_alive(&before).await?,
+            Probe::MalformedBody => self.malformed_body(&before).await?,
         })
     }
 
@@ -265,33 +296,22 @@ impl Suite {
         }
     }
 
-    /// A genuine callback must get a conforming answer.
-    async fn answer(&self, template: &Template) -> Result<Outcome, Unreachable> {
+    /// A genuine callback must get a conforming answer (and the expected decision, if any).
+    async fn answer(
+        &self,
+        template: &Template,
+        expectation: &Expectation,
+    ) -> Result<Outcome, Unreachable> {
         let exchange = match self.send(template, self.now()).await? {
             Ok(exchange) => exchange,
             Err(e) => return Ok(Outcome::fail(transport_message(&e), None)),
         };
         let judgement = judge(template.callback, &template.subscribers, exchange.reply());
-        Ok(Outcome::judged(judgement, &exchange, Vec::new()))
-    }
-
-    async fn decision(&self, before: &'static Callback) -> Result<Outcome, Unreachable> {
-        if self.expectation.is_empty() {
-            return Ok(Outcome::skip(
-                "no expectation given: pass --expect allow|reject or --expect-refused USER",
-            ));
-        }
-        let template = self.template(before, &self.event);
-        let exchange = match self.send(&template, self.now()).await? {
-            Ok(exchange) => exchange,
-            Err(e) => return Ok(Outcome::fail(transport_message(&e), None)),
-        };
-        let judgement = judge(before, &template.subscribers, exchange.reply());
-        let expected = self.expectation.check(&judgement.decision);
+        let unmet = expectation.check(&judgement.decision);
         Ok(Outcome::judged(
             judgement,
             &exchange,
-            expected.into_iter().collect(),
+            unmet.into_iter().collect(),
         ))
     }
 
@@ -331,10 +351,9 @@ impl Suite {
     }
 
     /// Several callbacks over one HTTP/1.1 connection, as Chat keeps connections open.
-    async fn keep_alive(&self, before: &'static Callback) -> Result<Outcome, Unreachable> {
-        let template = self.template(before, &self.event);
+    async fn keep_alive(&self, template: &Template) -> Result<Outcome, Unreachable> {
         if self.base.scheme() != "http" {
-            return self.keep_alive_pooled(&template).await;
+            return self.keep_alive_pooled(template).await;
         }
         let mut connection = match OneConnection::open(&self.base, self.timeout).await {
             Ok(c) => c,
@@ -354,7 +373,11 @@ impl Suite {
                     ));
                 }
             };
-            let judgement = judge(before, &template.subscribers, exchange.inner.reply());
+            let judgement = judge(
+                template.callback,
+                &template.subscribers,
+                exchange.inner.reply(),
+            );
             if !judgement.conforms() {
                 return Ok(
                     Outcome::judged(judgement, &exchange.inner, Vec::new()).prefixed(&format!(
@@ -407,8 +430,7 @@ impl Suite {
         ))
     }
 
-    async fn malformed_body(&self, before: &'static Callback) -> Result<Outcome, Unreachable> {
-        let template = self.template(before, &self.event);
+    async fn malformed_body(&self, template: &Template) -> Result<Outcome, Unreachable> {
         let body =
             br#"{"CallbackCommand": "OfficialAccount.CallbackBeforeAddSubscriber", "#.to_vec();
         let url = template.url_at(self.now());
@@ -502,12 +524,6 @@ impl Outcome {
             findings: Vec::new(),
             evidence: None,
         }
-    }
-
-    fn needs_token() -> Self {
-        Outcome::skip(
-            "no token: pass --token (or set OA_HOOK_TOKEN) to check how forged and replayed callbacks are handled",
-        )
     }
 
     /// Fail on any error finding, warn on warnings, else pass with the decision.

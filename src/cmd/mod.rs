@@ -5,5 +5,6 @@ pub mod completions;
 pub mod load;
 pub mod sample;
 pub mod send;
+pub mod serve;
 pub mod sign;
 pub mod verify;

@@ -6,6 +6,7 @@ mod answer;
 mod command;
 mod event;
 mod finding;
+mod inbound;
 mod query;
 mod signature;
 
@@ -15,6 +16,7 @@ pub use answer::{
 pub use command::{BodyShape, CALLBACKS, Callback, Kind, Seed, UnknownCallback};
 pub use event::{ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event};
 pub use finding::{Finding, Severity, excerpt};
+pub use inbound::{Inbound, Received, Receiver, Rejection, Valid};
 pub use query::{CallbackQuery, ReceivedQuery, param};
 pub use signature::{SignatureError, Verified, sign, verify};
 

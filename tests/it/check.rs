@@ -508,3 +508,29 @@ fn list_only_and_skip() {
         .code(2)
         .stderr(predicate::str::contains("--url <URL>"));
 }
+
+#[test]
+fn oa_hooks_own_serve_passes_its_own_check() {
+    let serve =
+        crate::support::Serve::start(&["--token", TOKEN, "--sdkappid", APPID, "--refuse", "jared"]);
+    let output = oa_hook()
+        .args([
+            "check",
+            "--url",
+            &format!("{}/im", serve.url),
+            "--sdkappid",
+            APPID,
+            "--output",
+            "json",
+        ])
+        .args(["--token", TOKEN, "--expect-refused", "jared"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["summary"],
+        json!({"passed": 11, "failed": 0, "warned": 0, "skipped": 0, "total": 11}),
+        "{report:#}"
+    );
+    assert_eq!(output.status.code(), Some(0));
+}

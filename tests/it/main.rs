@@ -5,5 +5,6 @@ mod check;
 mod load;
 mod sample;
 mod send;
+mod serve;
 mod sign;
 mod support;

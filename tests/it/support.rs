@@ -1,14 +1,24 @@
-//! Shared helpers: the binary under a fixed clock, and paths to the samples.
+//! Shared helpers: the binary under a fixed clock, a running `serve`, and paths to the samples.
 
 use assert_cmd::Command;
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// The fixed clock every test runs under (Unix seconds): the RequestTime of Tencent's vector.
 pub const NOW: u64 = 1_669_872_112;
 
 /// The `oa-hook` binary with a fixed clock and a clean environment.
 pub fn oa_hook() -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("oa-hook"));
+    Command::from_std(oa_hook_std())
+}
+
+/// [`oa_hook`] as a plain process, for the ones a test keeps running (see [`Serve`]).
+pub fn oa_hook_std() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("oa-hook"));
     cmd.env("OA_HOOK_NOW", NOW.to_string())
         .env_remove("OA_HOOK_TOKEN")
         .env_remove("OA_HOOK_SDKAPPID")
@@ -33,6 +43,120 @@ pub fn stdout_of(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).expect("stdout is UTF-8")
+}
+
+/// How long a test waits for `serve` to print a line or to exit before it fails.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// `oa-hook serve --listen 127.0.0.1:0 ARGS`, to add environment to before [`Serve::spawn`].
+pub fn serve_command(args: &[&str]) -> std::process::Command {
+    let mut cmd = oa_hook_std();
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
+    cmd
+}
+
+/// A running `oa-hook serve` on a free loopback port; killed when dropped.
+pub struct Serve {
+    /// `http://127.0.0.1:PORT`, as printed on its first line.
+    pub url: String,
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    reader: Option<JoinHandle<()>>,
+}
+
+/// How a [`Serve`] ended.
+pub struct Stopped {
+    pub status: ExitStatus,
+    /// The stdout lines not yet taken with [`Serve::next_line`].
+    pub stdout: Vec<String>,
+    pub stderr: String,
+}
+
+impl Serve {
+    /// Starts `oa-hook serve --listen 127.0.0.1:0 ARGS` and waits for its `listening on` line.
+    pub fn start(args: &[&str]) -> Serve {
+        Serve::spawn(serve_command(args))
+    }
+
+    /// Starts `command` (see [`serve_command`]) and waits for its `listening on` line.
+    pub fn spawn(mut command: std::process::Command) -> Serve {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("oa-hook serve starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (sender, lines) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut serve = Serve {
+            url: String::new(),
+            child,
+            lines,
+            reader: Some(reader),
+        };
+        let first = serve.next_line();
+        serve.url = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("the first line names the URL, got {first:?}"))
+            .to_owned();
+        serve
+    }
+
+    /// The next line `serve` prints on stdout.
+    pub fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(PATIENCE)
+            .expect("serve prints a line in time")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGINT (Ctrl-C) and waits for `serve` to exit.
+    pub fn interrupt(&mut self) -> Stopped {
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -INT {}", self.pid());
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("serve can be waited for") {
+                break status;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "serve did not exit after SIGINT"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the stdout reader ends with serve");
+        }
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            pipe.read_to_string(&mut stderr).expect("stderr is UTF-8");
+        }
+        Stopped {
+            status,
+            stdout: self.lines.try_iter().collect(),
+            stderr,
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// What a run printed and how it exited.

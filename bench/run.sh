@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# oa-hook's benchmark: three ratios, each measured in one run on loopback (see BENCHMARKS.md).
+#   1. serve (full validation, signing, policy; and with --record) vs a bare axum handler,
+#      both driven by wrk; plus serve's peak RSS under that load.
+#   2. send load mode vs wrk, against the same bare handler.
+#   3. one-shot send wall time vs curl making the same POST (hyperfine).
+# Needs wrk, hyperfine and curl (Debian: apt-get install wrk hyperfine curl).
+# Knobs: DURATION (wrk and load runs, default 10s), CONNECTIONS (default 64), THREADS (wrk, 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+TOKEN=bench-token
+APPID=1400000000
+
+for tool in wrk hyperfine curl python3; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (apt-get install wrk hyperfine curl)" >&2; exit 2; }
+done
+
+cargo build --release --quiet --bin oa-hook --example bare
+BIN=target/release/oa-hook
+BARE=target/release/examples/bare
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start NAME CMD...: runs CMD in the background, waits for its "listening on URL" line,
+# and sets URL and PID.
+start() {
+    local name=$1; shift
+    "$@" >"$work/$name.out" 2>"$work/$name.err" &
+    PID=$!
+    pids+=("$PID")
+    for _ in $(seq 1 200); do
+        URL=$(sed -n 's/^listening on \(http[^ ]*\).*/\1/p' "$work/$name.out" | head -n 1)
+        [ -n "$URL" ] && return 0
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "bench: $name did not start:" >&2
+    cat "$work/$name.err" >&2
+    exit 1
+}
+
+"$BIN" sample before-subscribe --format body > "$work/body.json"
+cat > "$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[$(tr -d '\n' < "$work/body.json")]]
+LUA
+
+# A signed URL for the target, fresh now (RequestTime is checked against a 60 s window).
+signed_url() {
+    "$BIN" sample before-subscribe --url "$1" --token "$TOKEN" --sdkappid "$APPID" --format url
+}
+
+# wrk_rps URL: requests per second; fails the run if any answer was not a 2xx.
+wrk_rps() {
+    local out
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$work/post.lua" "$1")
+    if grep -q "Non-2xx" <<<"$out"; then
+        echo "bench: non-2xx answers from $1:" >&2
+        echo "$out" >&2
+        exit 1
+    fi
+    awk '/^Requests\/sec:/ {print $2}' <<<"$out"
+}
+
+peak_rss_mib() {
+    awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"
+}
+
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)" >&2
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, seed body, signed query" >&2
+
+start bare "$BARE" 127.0.0.1:0
+BARE_URL=$URL
+start serve "$BIN" serve --listen 127.0.0.1:0 --token "$TOKEN" --sdkappid "$APPID" --refuse jared
+SERVE_URL=$URL
+SERVE_PID=$PID
+start serve-record "$BIN" serve --listen 127.0.0.1:0 --token "$TOKEN" --sdkappid "$APPID" --refuse jared --record "$work/record.ndjson"
+RECORD_URL=$URL
+RECORD_PID=$PID
+
+# Warm up every target once so connection set-up is not measured.
+for url in "$BARE_URL" "$SERVE_URL" "$RECORD_URL"; do
+    curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @"$work/body.json" "$(signed_url "$url")"
+done
+
+bare_rps=$(wrk_rps "$(signed_url "$BARE_URL")")
+serve_rps=$(wrk_rps "$(signed_url "$SERVE_URL")")
+serve_rss=$(peak_rss_mib "$SERVE_PID")
+record_rps=$(wrk_rps "$(signed_url "$RECORD_URL")")
+record_rss=$(peak_rss_mib "$RECORD_PID")
+record_lines=$(wc -l < "$work/record.ndjson")
+
+load_json=$("$BIN" send before-subscribe --url "$BARE_URL" --token "$TOKEN" --sdkappid "$APPID" \
+    --duration "$DURATION" --concurrency "$CONNECTIONS" --output json -q || true)
+send_rps=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["throughput"])' <<<"$load_json")
+wrk_bare_rps=$(wrk_rps "$(signed_url "$BARE_URL")")
+
+curl_cmd="curl -s -o /dev/null -X POST -H Content-Type:application/json --data-binary @$work/body.json $(signed_url "$BARE_URL")"
+send_cmd="$BIN send before-subscribe --url $BARE_URL --token $TOKEN --sdkappid $APPID -q"
+hyperfine -N --warmup 20 --runs "${RUNS:-300}" --export-json "$work/hyperfine.json" \
+    -n curl "$curl_cmd" -n "oa-hook send" "$send_cmd" >&2
+read -r curl_ms send_ms < <(python3 -c '
+import json, sys
+r = {x["command"]: x["mean"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+print(f"{r[\"curl\"]:.2f} {r[\"oa-hook send\"]:.2f}")' "$work/hyperfine.json")
+
+cat <<TABLE
+| measure | oa-hook | baseline | ratio | target |
+| --- | --- | --- | --- | --- |
+| serve --token --sdkappid --refuse vs bare axum (wrk, req/s) | $serve_rps | $bare_rps | $(ratio "$serve_rps" "$bare_rps") | >= 0.8 |
+| serve with --record vs bare axum (wrk, req/s; $record_lines lines recorded) | $record_rps | $bare_rps | $(ratio "$record_rps" "$bare_rps") | >= 0.8 |
+| serve peak RSS under load (MiB; with --record) | $serve_rss ($record_rss) | | | |
+| send load mode vs wrk against bare axum (req/s) | $send_rps | $wrk_bare_rps | $(ratio "$send_rps" "$wrk_bare_rps") | >= 0.5 |
+| one-shot send vs curl, same POST (hyperfine, mean ms) | $send_ms | $curl_ms | $(ratio "$send_ms" "$curl_ms")x | <= 1.5x |
+TABLE

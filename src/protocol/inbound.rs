@@ -1,0 +1,495 @@
+//! A callback as a backend receives it: whether it is one Chat could have sent, and if not, the
+//! HTTP status and words to refuse it with. `serve` answers with this; `check` can reuse it.
+
+use super::answer::Answer;
+use super::command::Callback;
+use super::event::{ReceivedEvent, read_event};
+use super::finding::Finding;
+use super::query::{ReceivedQuery, param};
+use super::signature::{SignatureError, verify};
+use super::{MAX_BODY_BYTES, is_known_platform};
+use serde_json::Value;
+use std::time::Duration;
+
+/// What the receiving backend expects of every callback.
+pub struct Receiver {
+    /// Its own SDKAppID; other apps' callbacks are refused (403).
+    pub sdk_appid: Option<u64>,
+    /// The webhook token; when set, every callback must carry a fresh, matching Sign (401).
+    pub token: Option<String>,
+    /// How far RequestTime may be from now, either way.
+    pub max_skew: Duration,
+}
+
+/// One HTTP request as received.
+#[derive(Clone, Copy)]
+pub struct Inbound<'a> {
+    pub method: &'a str,
+    pub query: &'a ReceivedQuery,
+    /// The body, or its first bytes past [`MAX_BODY_BYTES`] when it is larger.
+    pub body: &'a [u8],
+}
+
+/// What the receiver made of a request.
+pub struct Received {
+    /// The callback the query names, when it names a known one (even if the request is refused).
+    pub callback: Option<&'static Callback>,
+    /// The body, when it was read and is JSON.
+    pub body: Option<Value>,
+    pub verdict: Result<Valid, Rejection>,
+}
+
+/// A callback Chat could have sent: answer it.
+#[derive(Debug)]
+pub struct Valid {
+    pub callback: &'static Callback,
+    pub event: ReceivedEvent,
+    /// Odd but answerable: shown to the user, never refused.
+    pub warnings: Vec<Finding>,
+}
+
+/// A request Chat would never send: refuse it with `status` and a Tencent-shaped FAIL answer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub status: u16,
+    /// The errors that decided the status.
+    pub findings: Vec<Finding>,
+}
+
+impl Rejection {
+    pub fn new(status: u16, findings: Vec<Finding>) -> Self {
+        Rejection { status, findings }
+    }
+
+    /// What went wrong, in words: the `ErrorInfo` of the answer.
+    pub fn info(&self) -> String {
+        self.findings
+            .iter()
+            .map(Finding::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// `{"ActionStatus":"FAIL","ErrorCode":1,"ErrorInfo":"<why>"}`.
+    pub fn answer(&self) -> Answer {
+        Answer::fail(self.info())
+    }
+}
+
+impl Receiver {
+    /// Judges one request. The checks run in the order a careful backend runs them: method and
+    /// size before reading anything, authentication before trusting the query, the query
+    /// before the body it announces.
+    pub fn receive(&self, request: Inbound<'_>, now_secs: u64) -> Received {
+        let query = request.query;
+        let callback = query
+            .get(param::CALLBACK_COMMAND)
+            .and_then(Callback::by_command);
+        if let Some(rejection) = unreadable(request) {
+            return Received {
+                callback,
+                body: None,
+                verdict: Err(rejection),
+            };
+        }
+        let body = serde_json::from_slice::<Value>(request.body);
+        Received {
+            callback,
+            verdict: self.judge(query, callback, body.as_ref(), now_secs),
+            body: body.ok(),
+        }
+    }
+
+    fn judge(
+        &self,
+        query: &ReceivedQuery,
+        callback: Option<&'static Callback>,
+        body: Result<&Value, &serde_json::Error>,
+        now_secs: u64,
+    ) -> Result<Valid, Rejection> {
+        let mut warnings = Vec::new();
+        if let Some(token) = &self.token {
+            let verified = verify(
+                token,
+                query.get(param::SIGN),
+                query.get(param::REQUEST_TIME),
+                now_secs,
+                self.max_skew,
+            )
+            .map_err(|e| {
+                let path = match e {
+                    SignatureError::MissingSign
+                    | SignatureError::MalformedSign(_)
+                    | SignatureError::Mismatch => param::SIGN,
+                    SignatureError::MissingRequestTime
+                    | SignatureError::MalformedRequestTime(_)
+                    | SignatureError::Stale { .. }
+                    | SignatureError::Future { .. } => param::REQUEST_TIME,
+                };
+                Rejection::new(
+                    401,
+                    vec![Finding::error(e.code(), query_path(path), e.to_string())],
+                )
+            })?;
+            if verified.upper_case {
+                warnings.push(Finding::warning(
+                    "upper-case-sign",
+                    query_path(param::SIGN),
+                    "Sign is upper-case hex; Chat sends lower case (accepted)",
+                ));
+            }
+        }
+        let (callback, sdk_appid) = read_query(query, callback, &mut warnings)?;
+        if let Some(expected) = self.sdk_appid
+            && sdk_appid != expected
+        {
+            return Err(Rejection::new(
+                403,
+                vec![Finding::error(
+                    "wrong-sdkappid",
+                    query_path(param::SDK_APPID),
+                    format!(
+                        "SdkAppid {sdk_appid} is not this backend's ({expected}): a callback meant for another app"
+                    ),
+                )],
+            ));
+        }
+        let body = body.map_err(|e| {
+            Rejection::new(
+                400,
+                vec![Finding::error(
+                    "not-json",
+                    "body",
+                    format!("the body is not JSON ({e})"),
+                )],
+            )
+        })?;
+        let (event, findings) = read_event(callback, body);
+        let (errors, body_warnings): (Vec<_>, Vec<_>) =
+            findings.into_iter().partition(Finding::is_error);
+        warnings.extend(body_warnings);
+        match event {
+            Some(event) if errors.is_empty() => Ok(Valid {
+                callback,
+                event,
+                warnings,
+            }),
+            _ => Err(Rejection::new(400, errors)),
+        }
+    }
+}
+
+/// A request whose body is not worth reading: not a POST, or too large.
+fn unreadable(request: Inbound<'_>) -> Option<Rejection> {
+    if request.method != "POST" {
+        return Some(Rejection::new(
+            405,
+            vec![Finding::error(
+                "method-not-allowed",
+                "method",
+                format!("Chat sends callbacks with POST, not {}", request.method),
+            )],
+        ));
+    }
+    (request.body.len() > MAX_BODY_BYTES).then(|| {
+        Rejection::new(
+            413,
+            vec![Finding::error(
+                "body-too-large",
+                "body",
+                format!(
+                    "the body is over {} MiB; a callback is a few hundred bytes",
+                    MAX_BODY_BYTES >> 20
+                ),
+            )],
+        )
+    })
+}
+
+/// Checks the query parameters Chat always sends; every problem at once, so one answer says
+/// all that needs fixing.
+fn read_query(
+    query: &ReceivedQuery,
+    callback: Option<&'static Callback>,
+    warnings: &mut Vec<Finding>,
+) -> Result<(&'static Callback, u64), Rejection> {
+    let mut errors = Vec::new();
+    match query.get(param::CALLBACK_COMMAND) {
+        None => errors.push(missing_parameter(param::CALLBACK_COMMAND)),
+        Some(command) if callback.is_none() => errors.push(Finding::error(
+            "unknown-command",
+            query_path(param::CALLBACK_COMMAND),
+            format!("`{command}` is not a callback command this backend knows"),
+        )),
+        Some(_) => {}
+    }
+    match query.get(param::CONTENT_TYPE) {
+        Some("json") => {}
+        None => errors.push(missing_parameter(param::CONTENT_TYPE)),
+        Some(other) => errors.push(Finding::error(
+            "bad-content-type",
+            query_path(param::CONTENT_TYPE),
+            format!("is `{other}`; Chat always sends `json`"),
+        )),
+    }
+    let sdk_appid = match query.get(param::SDK_APPID) {
+        None => {
+            errors.push(missing_parameter(param::SDK_APPID));
+            None
+        }
+        Some(raw) => {
+            let id = raw.parse::<u64>().ok();
+            if id.is_none() {
+                errors.push(Finding::error(
+                    "bad-sdkappid",
+                    query_path(param::SDK_APPID),
+                    format!("`{raw}` is not a numeric SDKAppID"),
+                ));
+            }
+            id
+        }
+    };
+    match query.get(param::OPT_PLATFORM) {
+        Some(platform) if !is_known_platform(platform) => warnings.push(Finding::warning(
+            "unknown-platform",
+            query_path(param::OPT_PLATFORM),
+            format!("`{platform}` is not an OptPlatform Chat documents"),
+        )),
+        _ => {}
+    }
+    match (callback, sdk_appid) {
+        (Some(callback), Some(id)) if errors.is_empty() => Ok((callback, id)),
+        _ => Err(Rejection::new(400, errors)),
+    }
+}
+
+fn query_path(name: &str) -> String {
+    format!("query.{name}")
+}
+
+fn missing_parameter(name: &str) -> Finding {
+    Finding::error(
+        "missing-parameter",
+        query_path(name),
+        "required query parameter is missing; Chat always sends it",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{CALLBACKS, sign};
+    use serde_json::json;
+
+    const TOKEN: &str = "xxxxyyyy";
+    const NOW: u64 = 1_669_872_112;
+    const BEFORE: &str = "OfficialAccount.CallbackBeforeAddSubscriber";
+
+    fn receiver() -> Receiver {
+        Receiver {
+            sdk_appid: Some(88888888),
+            token: Some(TOKEN.into()),
+            max_skew: Duration::from_secs(60),
+        }
+    }
+
+    fn signed_query(extra: &str) -> String {
+        format!(
+            "SdkAppid=88888888&CallbackCommand={BEFORE}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={}&RequestTime={NOW}{extra}",
+            sign(TOKEN, NOW)
+        )
+    }
+
+    fn seed_body() -> Vec<u8> {
+        json!({
+            "CallbackCommand": BEFORE,
+            "Official_Account": "@TOA#_test_for_penn",
+            "Operator_Account": "107867",
+            "SubscribeAccountList": [{"Subscriber_Account": "jared"}, {"Subscriber_Account": "leckie"}],
+            "EventTime": 1670574414123_i64
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn receive_with(receiver: &Receiver, method: &str, query: &str, body: &[u8]) -> Received {
+        let query = ReceivedQuery::parse(query);
+        receiver.receive(
+            Inbound {
+                method,
+                query: &query,
+                body,
+            },
+            NOW,
+        )
+    }
+
+    fn rejection(method: &str, query: &str, body: &[u8]) -> Rejection {
+        receive_with(&receiver(), method, query, body)
+            .verdict
+            .unwrap_err()
+    }
+
+    fn status_and_codes(r: &Rejection) -> (u16, Vec<&str>) {
+        (r.status, r.findings.iter().map(|f| f.code).collect())
+    }
+
+    #[test]
+    fn a_signed_seed_callback_is_valid() {
+        let received = receive_with(&receiver(), "POST", &signed_query(""), &seed_body());
+        assert_eq!(received.callback, Some(&CALLBACKS[0]));
+        assert_eq!(received.body.unwrap()["Operator_Account"], "107867");
+        let valid = received.verdict.unwrap();
+        assert_eq!(valid.event.subscribers, ["jared", "leckie"]);
+        assert_eq!(valid.warnings, vec![]);
+    }
+
+    #[test]
+    fn without_token_or_sdkappid_nothing_is_checked_for_them() {
+        let open = Receiver {
+            sdk_appid: None,
+            token: None,
+            max_skew: Duration::from_secs(60),
+        };
+        let query = format!("SdkAppid=1&CallbackCommand={BEFORE}&contenttype=json");
+        assert!(
+            receive_with(&open, "POST", &query, &seed_body())
+                .verdict
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn method_and_size_come_first() {
+        let r = rejection("GET", "", b"");
+        assert_eq!(status_and_codes(&r), (405, vec!["method-not-allowed"]));
+        assert_eq!(r.info(), "method: Chat sends callbacks with POST, not GET");
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        let r = rejection("POST", &signed_query(""), &big);
+        assert_eq!(status_and_codes(&r), (413, vec!["body-too-large"]));
+        assert!(
+            receive_with(&receiver(), "POST", &signed_query(""), &big)
+                .body
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn each_signature_problem_is_a_401() {
+        let base = format!("SdkAppid=88888888&CallbackCommand={BEFORE}&contenttype=json");
+        let good = sign(TOKEN, NOW);
+        let cases = [
+            (base.clone(), "missing-sign"),
+            (format!("{base}&Sign={good}"), "missing-request-time"),
+            (
+                format!("{base}&Sign={}&RequestTime={NOW}", sign("other", NOW)),
+                "bad-sign",
+            ),
+            (
+                format!(
+                    "{base}&Sign={}&RequestTime={}",
+                    sign(TOKEN, NOW - 61),
+                    NOW - 61
+                ),
+                "stale-request-time",
+            ),
+            (
+                format!(
+                    "{base}&Sign={}&RequestTime={}",
+                    sign(TOKEN, NOW + 61),
+                    NOW + 61
+                ),
+                "future-request-time",
+            ),
+        ];
+        for (query, code) in cases {
+            let r = rejection("POST", &query, &seed_body());
+            assert_eq!(status_and_codes(&r), (401, vec![code]), "{query}");
+        }
+        let r = rejection("POST", &base, &seed_body());
+        assert!(r.info().starts_with("query.Sign: the query has no Sign"));
+        let stale = format!("{base}&Sign={}&RequestTime={}", sign(TOKEN, 1), 1);
+        assert!(
+            rejection("POST", &stale, &seed_body())
+                .info()
+                .starts_with("query.RequestTime: RequestTime is ")
+        );
+    }
+
+    #[test]
+    fn an_upper_case_sign_is_accepted_with_a_warning() {
+        let query = signed_query("").replace(&sign(TOKEN, NOW), &sign(TOKEN, NOW).to_uppercase());
+        let valid = receive_with(&receiver(), "POST", &query, &seed_body())
+            .verdict
+            .unwrap();
+        assert_eq!(valid.warnings[0].code, "upper-case-sign");
+    }
+
+    #[test]
+    fn query_problems_are_400s_reported_together() {
+        let good = sign(TOKEN, NOW);
+        let query = format!("SdkAppid=abc&contenttype=xml&Sign={good}&RequestTime={NOW}");
+        let r = rejection("POST", &query, &seed_body());
+        assert_eq!(
+            status_and_codes(&r),
+            (
+                400,
+                vec!["missing-parameter", "bad-content-type", "bad-sdkappid"]
+            )
+        );
+        let unknown = signed_query("").replace(BEFORE, "OfficialAccount.CallbackNope");
+        let r = rejection("POST", &unknown, &seed_body());
+        assert_eq!(status_and_codes(&r), (400, vec!["unknown-command"]));
+        assert!(r.info().contains("`OfficialAccount.CallbackNope`"));
+    }
+
+    #[test]
+    fn another_apps_callback_is_a_403() {
+        let query = signed_query("").replace("SdkAppid=88888888", "SdkAppid=1400000000");
+        let r = rejection("POST", &query, &seed_body());
+        assert_eq!(status_and_codes(&r), (403, vec!["wrong-sdkappid"]));
+        assert_eq!(
+            r.info(),
+            "query.SdkAppid: SdkAppid 1400000000 is not this backend's (88888888): a callback meant for another app"
+        );
+    }
+
+    #[test]
+    fn body_problems_are_400s_naming_the_field() {
+        let r = rejection("POST", &signed_query(""), b"{not json");
+        assert_eq!(status_and_codes(&r), (400, vec!["not-json"]));
+        let mut body: Value = serde_json::from_slice(&seed_body()).unwrap();
+        body["EventTime"] = json!("soon");
+        body["Extra"] = json!(1);
+        let r = rejection("POST", &signed_query(""), body.to_string().as_bytes());
+        assert_eq!(status_and_codes(&r), (400, vec!["wrong-type"]));
+        assert!(r.info().starts_with("EventTime: is a string"));
+        let after = seed_body();
+        let text = String::from_utf8(after)
+            .unwrap()
+            .replace(BEFORE, "OfficialAccount.CallbackAfterDeleteSubscriber");
+        let r = rejection("POST", &signed_query(""), text.as_bytes());
+        assert_eq!(status_and_codes(&r), (400, vec!["command-mismatch"]));
+    }
+
+    #[test]
+    fn oddities_are_answered_with_warnings() {
+        let mut body: Value = serde_json::from_slice(&seed_body()).unwrap();
+        body["EventTime"] = json!(1670574414);
+        let query = signed_query("").replace("OptPlatform=RESTAPI", "OptPlatform=Amiga");
+        let valid = receive_with(&receiver(), "POST", &query, body.to_string().as_bytes())
+            .verdict
+            .unwrap();
+        let codes: Vec<&str> = valid.warnings.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["unknown-platform", "event-time-seconds"]);
+    }
+
+    #[test]
+    fn the_answer_is_tencent_shaped() {
+        let r = rejection("GET", "", b"");
+        assert_eq!(
+            serde_json::to_value(r.answer()).unwrap(),
+            json!({"ActionStatus": "FAIL", "ErrorInfo": r.info(), "ErrorCode": 1})
+        );
+    }
+}
