@@ -1,7 +1,8 @@
 //! `send` load mode (`--count`, `--duration`, `--concurrency`, `--rate`) against wiremock.
 
 use crate::support::{
-    Run, answer, assert_contains, assert_ends, assert_starts, backend, closed_port, oa_hook, run,
+    Run, Serve, answer, assert_contains, assert_ends, assert_starts, backend, closed_port, oa_hook,
+    run,
 };
 use oa_hook::protocol::{ReceivedQuery, sign};
 use serde_json::{Value, json};
@@ -243,6 +244,36 @@ async fn the_json_document_has_a_fixed_set_of_keys() {
     assert_eq!(document["requests"], document["conforming"]);
     assert!(document["throughput"].as_f64().unwrap() > 0.0);
     assert_eq!(document["interrupted"], false);
+}
+
+#[test]
+fn oa_hooks_own_serve_accepts_every_freshly_signed_request() {
+    // serve checks SdkAppid, Sign and freshness against the real clock, and refuses jared.
+    let mut serve = Serve::spawn({
+        let mut cmd = crate::support::serve_command(&[
+            "--sdkappid",
+            "88888888",
+            "--token",
+            TOKEN,
+            "--refuse",
+            "jared",
+            "-q",
+        ]);
+        cmd.env_remove("OA_HOOK_NOW");
+        cmd
+    });
+    let run = run(oa_hook()
+        .env_remove("OA_HOOK_NOW")
+        .args(["send", "before-subscribe", "--url", &serve.url])
+        .args(["--token", TOKEN, "--expect-refused", "jared"])
+        .args(["-n", "40", "-c", "4", "-o", "json"]));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let document: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (&document["requests"], &document["conforming"]),
+        (&json!(40), &json!(40))
+    );
+    assert!(serve.interrupt().status.success());
 }
 
 #[test]
