@@ -103,11 +103,13 @@ serve_rss=$(peak_rss_mib "$SERVE_PID")
 record_rps=$(wrk_rps "$(signed_url "$RECORD_URL")")
 record_rss=$(peak_rss_mib "$RECORD_PID")
 record_lines=$(wc -l < "$work/record.ndjson")
+echo "bare $bare_rps req/s; serve $serve_rps req/s (peak RSS $serve_rss MiB); serve --record $record_rps req/s ($record_rss MiB)" >&2
 
 load_json=$("$BIN" send before-subscribe --url "$BARE_URL" --token "$TOKEN" --sdkappid "$APPID" \
     --duration "$DURATION" --concurrency "$CONNECTIONS" --output json -q || true)
 send_rps=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["throughput"])' <<<"$load_json")
 wrk_bare_rps=$(wrk_rps "$(signed_url "$BARE_URL")")
+echo "send load mode $send_rps req/s; wrk $wrk_bare_rps req/s" >&2
 
 curl_cmd="curl -s -o /dev/null -X POST -H Content-Type:application/json --data-binary @$work/body.json $(signed_url "$BARE_URL")"
 send_cmd="$BIN send before-subscribe --url $BARE_URL --token $TOKEN --sdkappid $APPID -q"
@@ -116,7 +118,7 @@ hyperfine -N --warmup 20 --runs "${RUNS:-300}" --export-json "$work/hyperfine.js
 read -r curl_ms send_ms < <(python3 -c '
 import json, sys
 r = {x["command"]: x["mean"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
-print(f"{r[\"curl\"]:.2f} {r[\"oa-hook send\"]:.2f}")' "$work/hyperfine.json")
+print("%.2f %.2f" % (r["curl"], r["oa-hook send"]))' "$work/hyperfine.json")
 
 cat <<TABLE
 | measure | oa-hook | baseline | ratio | target |
