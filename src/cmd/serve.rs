@@ -6,8 +6,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::protocol::{
-    Answer, Finding, Inbound, Kind, MAX_BODY_BYTES, Received, ReceivedQuery, Receiver, Rejection,
-    Valid,
+    Answer, EventBody, Finding, Inbound, Kind, MAX_BODY_BYTES, Received, ReceivedBody,
+    ReceivedQuery, Receiver, Rejection, Valid,
 };
 use anstyle::{AnsiColor, Style};
 use axum::Router;
@@ -93,7 +93,7 @@ async fn serve(
         },
         clock,
         format: args.output,
-        marks: Marks::new(),
+        look: Look::for_stdout(),
         recording,
         log,
         answered: AtomicU64::new(0),
@@ -210,7 +210,7 @@ struct Server {
     policy: Policy,
     clock: Clock,
     format: OutputFormat,
-    marks: Marks,
+    look: Look,
     recording: bool,
     log: mpsc::Sender<Message>,
     answered: AtomicU64,
@@ -283,7 +283,7 @@ async fn handle(State(server): State<Arc<Server>>, request: Request) -> Response
     let answer_bytes = serde_json::to_vec(&answer).unwrap_or_default();
     let event = Event::new(now_ms, &received, status, &answer, started.elapsed());
     let line = match server.format {
-        OutputFormat::Human => event.human_line(&server.marks),
+        OutputFormat::Human => event.human_line(&server.look),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
     };
     let record = server.recording.then(|| {
@@ -292,7 +292,7 @@ async fn handle(State(server): State<Arc<Server>>, request: Request) -> Response
             method: parts.method.as_str(),
             path: parts.uri.path(),
             query: query.without_sign(),
-            body: RecordedBody::new(received.body.as_ref(), &bytes),
+            body: RecordedBody::new(&received, &bytes),
         })
         .unwrap_or_default()
     });
@@ -337,7 +337,7 @@ async fn read_body(mut body: Body) -> Result<Vec<u8>, axum::Error> {
 fn unreadable(e: &axum::Error) -> Received {
     Received {
         callback: None,
-        body: None,
+        body: ReceivedBody::Unread,
         verdict: Err(Rejection::new(
             400,
             vec![Finding::error(
@@ -354,17 +354,21 @@ fn unreadable(e: &axum::Error) -> Received {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum RecordedBody<'a> {
+    Exact(EventBody<'a>),
     Json(&'a Value),
     Text(Cow<'a, str>),
     TooLarge,
 }
 
 impl<'a> RecordedBody<'a> {
-    fn new(json: Option<&'a Value>, bytes: &'a [u8]) -> Self {
-        match json {
-            Some(value) => RecordedBody::Json(value),
-            None if bytes.len() > MAX_BODY_BYTES => RecordedBody::TooLarge,
-            None => RecordedBody::Text(String::from_utf8_lossy(bytes)),
+    fn new(received: &'a Received, bytes: &'a [u8]) -> Self {
+        match (&received.body, &received.verdict) {
+            (ReceivedBody::Exact, Ok(valid)) => {
+                RecordedBody::Exact(valid.event.body(valid.callback))
+            }
+            (ReceivedBody::Json(value), _) => RecordedBody::Json(value),
+            _ if bytes.len() > MAX_BODY_BYTES => RecordedBody::TooLarge,
+            _ => RecordedBody::Text(String::from_utf8_lossy(bytes)),
         }
     }
 }
@@ -418,32 +422,47 @@ impl<'a> Event<'a> {
     }
 
     /// `05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → 200 refuses jared  0.3 ms`
-    fn human_line(&self, marks: &Marks) -> String {
+    fn human_line(&self, look: &Look) -> String {
         let clock = self.time.get(11..).unwrap_or(&self.time);
         let command = self.command.unwrap_or("-");
+        let bold = look.bold;
         let mut line = String::with_capacity(160);
         // Writing to a String cannot fail.
         if self.valid {
             let _ = write!(
                 line,
-                "{clock} {} {BOLD}{command}{BOLD:#}  operator {}  subscribers {}  → {BOLD}{}{BOLD:#} {}",
-                marks.pass,
+                "{clock} {} {bold}{command}{bold:#}  operator {}  subscribers {}  → {bold}{}{bold:#} {}",
+                look.pass,
                 self.operator.unwrap_or_default(),
                 shorten(self.subscribers),
                 self.status,
                 self.outcome(),
             );
             for warning in self.findings {
-                let _ = write!(line, "  {} {WARNING}{warning}{WARNING:#}", marks.warn);
+                let _ = write!(
+                    line,
+                    "  {} {style}{warning}{style:#}",
+                    look.warn,
+                    style = look.warning
+                );
             }
         } else {
             let _ = write!(
                 line,
-                "{clock} {} {command}  → {FAILED}{}{FAILED:#} {ERROR}{}{ERROR:#}",
-                marks.fail, self.status, self.answer.error_info,
+                "{clock} {} {command}  → {failed}{}{failed:#} {error}{}{error:#}",
+                look.fail,
+                self.status,
+                self.answer.error_info,
+                failed = look.failed,
+                error = look.error,
             );
         }
-        let _ = write!(line, "  {DIM}{:.1} ms{DIM:#}", self.latency_ms);
+        let _ = write!(
+            line,
+            "  {dim}{:.1} ms{dim:#}",
+            self.latency_ms,
+            dim = look.dim
+        );
         line
     }
 
@@ -461,28 +480,41 @@ impl<'a> Event<'a> {
     }
 }
 
-/// Styles of the event line. `colored` works a style out again on every use, which cost several
-/// percent of serve's time under load; these are constants. anstream still strips them per
-/// stream (not a terminal, `NO_COLOR`, `--color never`).
-const BOLD: Style = Style::new().bold();
-const FAILED: Style = AnsiColor::Red.on_default().bold();
-const ERROR: Style = AnsiColor::Red.on_default();
-const WARNING: Style = AnsiColor::Yellow.on_default();
-const DIM: Style = Style::new().dimmed();
-
-/// The marks of [`output`], rendered once instead of for every event.
-struct Marks {
+/// How event lines look. `colored` works a style out again on every use, which cost several
+/// percent of serve's time under load, and stripping styles again for a pipe or a file cost
+/// more: so styles are decided once, by anstream's rules for stdout (terminal, `NO_COLOR`,
+/// `--color`), and are empty when stdout takes no colour.
+struct Look {
     pass: String,
     fail: String,
     warn: String,
+    bold: Style,
+    failed: Style,
+    error: Style,
+    warning: Style,
+    dim: Style,
 }
 
-impl Marks {
-    fn new() -> Self {
-        Marks {
-            pass: output::pass_mark().to_string(),
-            fail: output::fail_mark().to_string(),
-            warn: output::warn_mark().to_string(),
+impl Look {
+    fn for_stdout() -> Self {
+        let plain = !output::stdout_takes_color();
+        let style = |s: Style| if plain { Style::new() } else { s };
+        let mark = |m: colored::ColoredString| {
+            if plain {
+                m.input.clone()
+            } else {
+                m.to_string()
+            }
+        };
+        Look {
+            pass: mark(output::pass_mark()),
+            fail: mark(output::fail_mark()),
+            warn: mark(output::warn_mark()),
+            bold: style(Style::new().bold()),
+            failed: style(AnsiColor::Red.on_default().bold()),
+            error: style(AnsiColor::Red.on_default()),
+            warning: style(AnsiColor::Yellow.on_default()),
+            dim: style(Style::new().dimmed()),
         }
     }
 }
@@ -551,8 +583,9 @@ fn write_events(messages: &mpsc::Receiver<Message>, mut record: Option<File>) ->
                 }
             }
         }
+        // Lines carry styles only when stdout takes colour (see `Look`), so no stripping here.
         // A closed stdout (e.g. piped into `head`) is no reason to stop answering callbacks.
-        let _ = output::stdout().write_all(&lines);
+        let _ = io::stdout().lock().write_all(&lines);
         lines.clear();
         if let Some(file) = record.as_mut()
             && let Err(e) = file.write_all(&records).and_then(|()| file.flush())

@@ -3,7 +3,7 @@
 
 use super::answer::Answer;
 use super::command::Callback;
-use super::event::{ReceivedEvent, read_event};
+use super::event::{ReceivedEvent, read_event, read_exact_event};
 use super::finding::Finding;
 use super::query::{ReceivedQuery, param};
 use super::signature::{SignatureError, verify};
@@ -25,7 +25,7 @@ pub struct Receiver {
 #[derive(Clone, Copy)]
 pub struct Inbound<'a> {
     pub method: &'a str,
-    pub query: &'a ReceivedQuery,
+    pub query: &'a ReceivedQuery<'a>,
     /// The body, or its first bytes past [`MAX_BODY_BYTES`] when it is larger.
     pub body: &'a [u8],
 }
@@ -34,9 +34,19 @@ pub struct Inbound<'a> {
 pub struct Received {
     /// The callback the query names, when it names a known one (even if the request is refused).
     pub callback: Option<&'static Callback>,
-    /// The body, when it was read and is JSON.
-    pub body: Option<Value>,
+    pub body: ReceivedBody,
     pub verdict: Result<Valid, Rejection>,
+}
+
+/// The body as far as it was read.
+#[derive(Debug)]
+pub enum ReceivedBody {
+    /// Exactly the documented shape: it is the valid event (see [`ReceivedEvent::body`]).
+    Exact,
+    /// Other JSON.
+    Json(Value),
+    /// Not JSON, or not read at all.
+    Unread,
 }
 
 /// A callback Chat could have sent: answer it.
@@ -88,23 +98,29 @@ impl Receiver {
         if let Some(rejection) = unreadable(request) {
             return Received {
                 callback,
-                body: None,
+                body: ReceivedBody::Unread,
                 verdict: Err(rejection),
             };
         }
-        let body = serde_json::from_slice::<Value>(request.body);
+        let mut body = ReceivedBody::Unread;
+        let verdict = self.judge(query, callback, request.body, &mut body, now_secs);
+        // A refused request is still shown and recorded with its body.
+        if let (ReceivedBody::Unread, Ok(value)) = (&body, serde_json::from_slice(request.body)) {
+            body = ReceivedBody::Json(value);
+        }
         Received {
             callback,
-            verdict: self.judge(query, callback, body.as_ref(), now_secs),
-            body: body.ok(),
+            body,
+            verdict,
         }
     }
 
     fn judge(
         &self,
-        query: &ReceivedQuery,
+        query: &ReceivedQuery<'_>,
         callback: Option<&'static Callback>,
-        body: Result<&Value, &serde_json::Error>,
+        raw: &[u8],
+        body: &mut ReceivedBody,
         now_secs: u64,
     ) -> Result<Valid, Rejection> {
         let mut warnings = Vec::new();
@@ -154,7 +170,16 @@ impl Receiver {
                 )],
             ));
         }
-        let body = body.map_err(|e| {
+        if let Some((event, oddities)) = read_exact_event(callback, raw) {
+            *body = ReceivedBody::Exact;
+            warnings.extend(oddities);
+            return Ok(Valid {
+                callback,
+                event,
+                warnings,
+            });
+        }
+        let value = serde_json::from_slice::<Value>(raw).map_err(|e| {
             Rejection::new(
                 400,
                 vec![Finding::error(
@@ -164,7 +189,8 @@ impl Receiver {
                 )],
             )
         })?;
-        let (event, findings) = read_event(callback, body);
+        let (event, findings) = read_event(callback, &value);
+        *body = ReceivedBody::Json(value);
         let (errors, body_warnings): (Vec<_>, Vec<_>) =
             findings.into_iter().partition(Finding::is_error);
         warnings.extend(body_warnings);
@@ -209,7 +235,7 @@ fn unreadable(request: Inbound<'_>) -> Option<Rejection> {
 /// Checks the query parameters Chat always sends; every problem at once, so one answer says
 /// all that needs fixing.
 fn read_query(
-    query: &ReceivedQuery,
+    query: &ReceivedQuery<'_>,
     callback: Option<&'static Callback>,
     warnings: &mut Vec<Finding>,
 ) -> Result<(&'static Callback, u64), Rejection> {
@@ -338,7 +364,7 @@ mod tests {
     fn a_signed_seed_callback_is_valid() {
         let received = receive_with(&receiver(), "POST", &signed_query(""), &seed_body());
         assert_eq!(received.callback, Some(&CALLBACKS[0]));
-        assert_eq!(received.body.unwrap()["Operator_Account"], "107867");
+        assert!(matches!(received.body, ReceivedBody::Exact));
         let valid = received.verdict.unwrap();
         assert_eq!(valid.event.subscribers, ["jared", "leckie"]);
         assert_eq!(valid.warnings, vec![]);
@@ -367,11 +393,10 @@ mod tests {
         let big = vec![b' '; MAX_BODY_BYTES + 1];
         let r = rejection("POST", &signed_query(""), &big);
         assert_eq!(status_and_codes(&r), (413, vec!["body-too-large"]));
-        assert!(
-            receive_with(&receiver(), "POST", &signed_query(""), &big)
-                .body
-                .is_none()
-        );
+        assert!(matches!(
+            receive_with(&receiver(), "POST", &signed_query(""), &big).body,
+            ReceivedBody::Unread
+        ));
     }
 
     #[test]

@@ -14,9 +14,11 @@ pub use answer::{
     Answer, Decision, Expectation, Expected, Judgement, Reply, judge, judge_no_answer,
 };
 pub use command::{BodyShape, CALLBACKS, Callback, Kind, Seed, UnknownCallback};
-pub use event::{ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event};
+pub use event::{
+    EventBody, ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event, read_exact_event,
+};
 pub use finding::{Finding, Severity, excerpt};
-pub use inbound::{Inbound, Received, Receiver, Rejection, Valid};
+pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, Valid};
 pub use query::{CallbackQuery, ReceivedQuery, param};
 pub use signature::{SignatureError, Verified, sign, verify};
 

@@ -1,5 +1,6 @@
 //! The query string Chat appends to the configured URL.
 
+use std::borrow::Cow;
 use url::Url;
 
 /// Query parameter names, spelled as on the wire (note `SdkAppid`).
@@ -49,19 +50,18 @@ impl CallbackQuery {
     }
 }
 
-/// A query string as received, read by parameter name and never by position.
+/// A query string as received, read by parameter name and never by position. Names and values
+/// borrow from the query unless they had to be percent-decoded (serve parses one per request).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReceivedQuery {
-    pairs: Vec<(String, String)>,
+pub struct ReceivedQuery<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl ReceivedQuery {
+impl<'a> ReceivedQuery<'a> {
     /// Parses the part of a URL after `?` (percent-decoding names and values).
-    pub fn parse(query: &str) -> Self {
+    pub fn parse(query: &'a str) -> Self {
         ReceivedQuery {
-            pairs: url::form_urlencoded::parse(query.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
+            pairs: url::form_urlencoded::parse(query.as_bytes()).collect(),
         }
     }
 
@@ -70,7 +70,7 @@ impl ReceivedQuery {
         self.pairs
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// How many times `name` appears (Chat sends each once).
@@ -83,7 +83,7 @@ impl ReceivedQuery {
         self.pairs
             .iter()
             .filter(|(k, _)| k != param::SIGN)
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
             .collect()
     }
 }

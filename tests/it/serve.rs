@@ -163,6 +163,27 @@ async fn refuse_lists_the_matching_subscribers_and_omits_the_field_otherwise() {
 }
 
 #[tokio::test]
+async fn event_lines_are_coloured_only_when_asked() {
+    let serve = strict(&["--color", "always", "--refuse", "jared"]);
+    post_json(&serve.url, &query(BEFORE), &seed()).await;
+    let line = serve.next_line();
+    assert!(
+        line.contains("\u{1b}[1mbefore-subscribe\u{1b}[0m"),
+        "{line:?}"
+    );
+    assert!(line.contains("\u{1b}[1;32m✔\u{1b}[0m"), "{line:?}");
+    let mut cmd = serve_command(&["--color", "always"]);
+    cmd.env("NO_COLOR", "1").env("CLICOLOR_FORCE", "1");
+    let forced = Serve::spawn(cmd);
+    forced.next_line();
+    post_json(&forced.url, &query(BEFORE), &seed()).await;
+    assert!(
+        forced.next_line().contains('\u{1b}'),
+        "--color always wins over NO_COLOR"
+    );
+}
+
+#[tokio::test]
 async fn reject_answers_error_code_1() {
     let (status, answer, line) =
         exchange(&["--reject", "--refuse", "jared"], &query(BEFORE), &seed()).await;
