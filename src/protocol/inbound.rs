@@ -105,7 +105,9 @@ impl Receiver {
         let mut body = ReceivedBody::Unread;
         let verdict = self.judge(query, callback, request.body, &mut body, now_secs);
         // A refused request is still shown and recorded with its body.
-        if let (ReceivedBody::Unread, Ok(value)) = (&body, serde_json::from_slice(request.body)) {
+        if let ReceivedBody::Unread = body
+            && let Ok(value) = serde_json::from_slice(request.body)
+        {
             body = ReceivedBody::Json(value);
         }
         Received {
