@@ -128,7 +128,7 @@ async fn serve(
         .map_err(|e| Error::usage(format!("the event writer failed: {e}")))?;
     writeln!(
         output::stderr(),
-        "stopped: {} callbacks answered, {} of them rejected as invalid",
+        "stopped: {} callback(s) answered, {} of them rejected as invalid",
         server.answered.load(Ordering::Relaxed),
         server.rejected.load(Ordering::Relaxed)
     )?;

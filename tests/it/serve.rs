@@ -140,7 +140,7 @@ fn the_banner_gives_the_url_then_a_send_command_without_the_token() {
     assert!(stopped.status.success());
     assert_eq!(
         stopped.stderr,
-        "stopped: 0 callbacks answered, 0 of them rejected as invalid\n"
+        "stopped: 0 callback(s) answered, 0 of them rejected as invalid\n"
     );
 
     let mut quiet = Serve::start(&["-q"]);
@@ -567,7 +567,7 @@ async fn concurrent_callbacks_are_each_recorded_once_and_survive_ctrl_c() {
     assert!(stopped.status.success(), "{}", stopped.stderr);
     assert_eq!(
         stopped.stderr,
-        format!("stopped: {REQUESTS} callbacks answered, {rejected} of them rejected as invalid\n")
+        format!("stopped: {REQUESTS} callback(s) answered, {rejected} of them rejected as invalid\n")
     );
     assert_eq!(stopped.stdout.len(), REQUESTS);
     let text = std::fs::read_to_string(&record).unwrap();
