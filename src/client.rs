@@ -5,6 +5,7 @@ use crate::cli::TargetArgs;
 use crate::error::{Error, Result};
 use crate::protocol::MAX_BODY_BYTES;
 use crate::request::CONTENT_TYPE;
+use reqwest::header::HeaderMap;
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -12,7 +13,8 @@ use url::Url;
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    /// As received, so that an answer costs no copying of its headers; reports format them.
+    pub headers: HeaderMap,
     /// At most [`MAX_BODY_BYTES`]; see `truncated`.
     pub body: Vec<u8>,
     pub truncated: bool,
@@ -111,16 +113,7 @@ impl Client {
             .await
             .map_err(|e| self.explain(&e, e.url()))?;
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = std::mem::take(response.headers_mut());
         let expected = response.content_length().unwrap_or(0) as usize;
         let mut body = Vec::with_capacity(expected.min(MAX_BODY_BYTES));
         let mut truncated = false;

@@ -644,16 +644,7 @@ impl OneConnection {
                 .headers()
                 .get(hyper::header::CONNECTION)
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
+            let headers = response.headers().clone();
             let (body, truncated) =
                 match Limited::new(response.into_body(), crate::protocol::MAX_BODY_BYTES)
                     .collect()
