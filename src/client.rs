@@ -322,6 +322,12 @@ impl<'e> Connection<'e> {
         })
     }
 
+    /// Whether the connection may take another request: `false` once the backend has closed
+    /// it. A close still on its way is only noticed by the next request.
+    pub fn is_open(&self) -> bool {
+        !self.sender.is_closed()
+    }
+
     /// POSTs `body` as JSON to `target` (see [`request_target`]) and reads the answer, at
     /// most [`MAX_BODY_BYTES`] of it. After an error the connection is in an unknown state
     /// (hyper closes it when a request is abandoned): open another.
