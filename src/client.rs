@@ -1,18 +1,29 @@
-//! The HTTP client that plays Chat: one kept-alive connection pool, bounded reads, and
-//! transport errors explained.
+//! How oa-hook plays Chat over HTTP: a reqwest client with a kept-alive pool for any target,
+//! and single kept-alive HTTP/1.1 connections for plain-HTTP targets; both read answers
+//! bounded and explain transport errors the same way.
 
 use crate::cli::TargetArgs;
 use crate::error::{Error, Result};
 use crate::protocol::MAX_BODY_BYTES;
 use crate::request::CONTENT_TYPE;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Uri;
+use hyper::body::Body as _;
+use hyper::client::conn::http1::SendRequest;
+use reqwest::header::{self, HeaderMap, HeaderValue};
 use std::time::{Duration, Instant};
-use url::Url;
+use url::{Position, Url};
+
+/// Both ways of sending say who is calling, so a backend sees one oa-hook either way.
+const USER_AGENT: &str = concat!("oa-hook/", env!("CARGO_PKG_VERSION"));
 
 /// What came back for one request.
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    /// As received, so that an answer costs no copying of its headers; reports format them.
+    pub headers: HeaderMap,
     /// At most [`MAX_BODY_BYTES`]; see `truncated`.
     pub body: Vec<u8>,
     pub truncated: bool,
@@ -21,6 +32,17 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// Whether the answer said `Connection: close`: the backend takes no further request on
+    /// that connection.
+    pub fn closes_connection(&self) -> bool {
+        self.headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case("close"))
+    }
+
     pub fn reply(&self) -> crate::protocol::Reply<'_> {
         crate::protocol::Reply {
             status: self.status,
@@ -66,7 +88,7 @@ impl Client {
             .pool_max_idle_per_host(pool_size)
             .http1_only()
             .tcp_nodelay(true)
-            .user_agent(concat!("oa-hook/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             // Chat does not retry a callback behind the backend's back, so neither does
             // oa-hook; without a retry budget reqwest also stops cloning every request.
@@ -105,43 +127,24 @@ impl Client {
         let mut response = self
             .inner
             .post(url)
-            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+            .header(header::CONTENT_TYPE, CONTENT_TYPE)
             .body(body)
             .send()
             .await
             .map_err(|e| self.explain(&e, e.url()))?;
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let expected = response.content_length().unwrap_or(0) as usize;
-        let mut body = Vec::with_capacity(expected.min(MAX_BODY_BYTES));
-        let mut truncated = false;
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = BoundedBody::expecting(response.content_length());
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| self.explain(&e, Some(response.url())))?
         {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                truncated = true;
+            if !body.push(&chunk) {
                 break;
             }
-            body.extend_from_slice(&chunk);
         }
-        Ok(Exchange {
-            status,
-            headers,
-            body,
-            truncated,
-            latency: start.elapsed(),
-        })
+        Ok(body.into_exchange(status, headers, start))
     }
 
     /// Says why `e` happened, naming the target (from the error, so that the hot path does not
@@ -150,43 +153,214 @@ impl Client {
         if e.is_timeout() {
             return TransportError::Timeout(self.timeout);
         }
-        let host = url.map_or_else(|| "the target".to_owned(), describe);
-        let detail = chain(e);
-        let lower = detail.to_lowercase();
-        let io_kind = io_error_kind(e);
-        let (message, hint) = if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {
-            (
-                format!("connection refused at {host}"),
-                "is the backend running and listening on that port?",
-            )
-        } else if lower.contains("dns") || lower.contains("failed to lookup address") {
-            (
-                format!("cannot resolve the host of {host}: {detail}"),
-                "check the host name in --url",
-            )
-        } else if lower.contains("certificate")
-            || lower.contains("tls")
-            || lower.contains("handshake")
-        {
-            (
-                format!("TLS handshake with {host} failed: {detail}"),
-                "for a self-signed backend pass --cacert FILE, or --insecure",
-            )
-        } else if e.is_connect() {
-            (
-                format!("cannot connect to {host}: {detail}"),
-                "check --url and that the backend is reachable",
-            )
-        } else {
-            (
-                format!("the connection to {host} failed before an answer came: {detail}"),
-                "the backend closed the connection or crashed; check its logs",
-            )
-        };
-        TransportError::Unreachable {
-            message,
-            hint: hint.to_owned(),
+        let target = url.map_or_else(|| "the target".to_owned(), describe);
+        explain_unreachable(e, &target, e.is_connect())
+    }
+}
+
+/// Why `e` kept a request from getting an answer from `target` (host:port), and what to do
+/// about it; `connecting` when it happened before a connection was made.
+fn explain_unreachable(
+    e: &(dyn std::error::Error + 'static),
+    target: &str,
+    connecting: bool,
+) -> TransportError {
+    let detail = chain(e);
+    let lower = detail.to_lowercase();
+    let (message, hint) = if io_error_kind(e) == Some(std::io::ErrorKind::ConnectionRefused) {
+        (
+            format!("connection refused at {target}"),
+            "is the backend running and listening on that port?",
+        )
+    } else if lower.contains("dns") || lower.contains("failed to lookup address") {
+        (
+            format!("cannot resolve the host of {target}: {detail}"),
+            "check the host name in --url",
+        )
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        (
+            format!("TLS handshake with {target} failed: {detail}"),
+            "for a self-signed backend pass --cacert FILE, or --insecure",
+        )
+    } else if connecting {
+        (
+            format!("cannot connect to {target}: {detail}"),
+            "check --url and that the backend is reachable",
+        )
+    } else {
+        (
+            format!("the connection to {target} failed before an answer came: {detail}"),
+            "the backend closed the connection or crashed; check its logs",
+        )
+    };
+    TransportError::Unreachable {
+        message,
+        hint: hint.to_owned(),
+    }
+}
+
+/// The answer's body as read so far: at most [`MAX_BODY_BYTES`], the rest left unread.
+struct BoundedBody {
+    bytes: Vec<u8>,
+    truncated: bool,
+}
+
+impl BoundedBody {
+    /// Sized for the announced length, so that a typical answer is one allocation.
+    fn expecting(length: Option<u64>) -> Self {
+        let expected = usize::try_from(length.unwrap_or(0)).unwrap_or(MAX_BODY_BYTES);
+        BoundedBody {
+            bytes: Vec::with_capacity(expected.min(MAX_BODY_BYTES)),
+            truncated: false,
         }
+    }
+
+    /// Takes the next chunk; `false` once the answer is too long to read further.
+    fn push(&mut self, chunk: &[u8]) -> bool {
+        if self.bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            self.truncated = true;
+            return false;
+        }
+        self.bytes.extend_from_slice(chunk);
+        true
+    }
+
+    fn into_exchange(self, status: u16, headers: HeaderMap, start: Instant) -> Exchange {
+        Exchange {
+            status,
+            headers,
+            body: self.bytes,
+            truncated: self.truncated,
+            latency: start.elapsed(),
+        }
+    }
+}
+
+/// Where [`Connection`]s to a plain-HTTP target go, worked out once so that (re)connecting
+/// parses and formats nothing.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The host to connect to; an IPv6 address without its brackets.
+    host: String,
+    port: u16,
+    /// Host, and port unless it is the default, as the `Host` header carries them.
+    host_header: HeaderValue,
+    /// host:port, as transport errors name the target.
+    name: String,
+}
+
+impl Endpoint {
+    /// The endpoint of a plain `http://` URL; `None` for HTTPS, and for a URL with
+    /// credentials, whose Basic auth only [`Client`] sends.
+    pub fn http(url: &Url) -> Option<Endpoint> {
+        if url.scheme() != "http" || !url.username().is_empty() || url.password().is_some() {
+            return None;
+        }
+        let host = match url.host()? {
+            url::Host::Ipv6(ip) => ip.to_string(),
+            other => other.to_string(),
+        };
+        Some(Endpoint {
+            host,
+            port: url.port_or_known_default()?,
+            host_header: HeaderValue::from_str(&url[Position::BeforeHost..Position::AfterPort])
+                .ok()?,
+            name: describe(url),
+        })
+    }
+}
+
+/// `url` as an HTTP/1.1 request line carries it to the origin server: path and query.
+pub fn request_target(url: &Url) -> Result<Uri, TransportError> {
+    Uri::try_from(&url[Position::BeforePath..Position::AfterQuery]).map_err(|e| {
+        TransportError::Unreachable {
+            message: format!("the URL cannot go on an HTTP request line: {e}"),
+            hint: "check the path and query of --url".to_owned(),
+        }
+    })
+}
+
+/// One HTTP/1.1 connection held open across requests, as Chat keeps them: hyper's
+/// connection-level client with no pool, so that nothing reconnects behind the caller's back
+/// (`check` catches a backend that closes connections; load mode decides when to reconnect)
+/// and a request costs no more than the exchange itself.
+pub struct Connection<'e> {
+    endpoint: &'e Endpoint,
+    sender: SendRequest<Full<Bytes>>,
+    timeout: Duration,
+}
+
+impl<'e> Connection<'e> {
+    /// Connects within `timeout`, which then bounds each exchange on the connection.
+    pub async fn open(endpoint: &'e Endpoint, timeout: Duration) -> Result<Self, TransportError> {
+        let fail =
+            |e: &(dyn std::error::Error + 'static)| explain_unreachable(e, &endpoint.name, true);
+        let connect = async {
+            let stream = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+                .await
+                .map_err(|e| fail(&e))?;
+            // One small request, then a wait for its answer: Nagle would only delay it. A
+            // socket that refuses the option still works, so that failure is not one.
+            let _ = stream.set_nodelay(true);
+            let (sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .map_err(|e| fail(&e))?;
+            // The connection runs until the backend closes it or `sender` is dropped; its
+            // errors reach the next request through `sender`.
+            tokio::spawn(connection);
+            Ok(sender)
+        };
+        let sender = tokio::time::timeout(timeout, connect)
+            .await
+            .map_err(|_| TransportError::Timeout(timeout))??;
+        Ok(Connection {
+            endpoint,
+            sender,
+            timeout,
+        })
+    }
+
+    /// Whether the connection may take another request: `false` once the backend has closed
+    /// it. A close still on its way is only noticed by the next request.
+    pub fn is_open(&self) -> bool {
+        !self.sender.is_closed()
+    }
+
+    /// POSTs `body` as JSON to `target` (see [`request_target`]) and reads the answer, at
+    /// most [`MAX_BODY_BYTES`] of it. After an error the connection is in an unknown state
+    /// (hyper closes it when a request is abandoned): open another.
+    pub async fn post(&mut self, target: Uri, body: Bytes) -> Result<Exchange, TransportError> {
+        let mut request = hyper::Request::new(Full::new(body));
+        *request.method_mut() = hyper::Method::POST;
+        *request.uri_mut() = target;
+        let headers = request.headers_mut();
+        headers.insert(header::HOST, self.endpoint.host_header.clone());
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        // reqwest's default, so that both clients send the same request.
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        let name = &self.endpoint.name;
+        let fail = |e: hyper::Error| explain_unreachable(&e, name, false);
+        let start = Instant::now();
+        let exchange = async {
+            self.sender.ready().await.map_err(fail)?;
+            let response = self.sender.send_request(request).await.map_err(fail)?;
+            let (parts, mut incoming) = response.into_parts();
+            let mut body = BoundedBody::expecting(incoming.size_hint().exact());
+            while let Some(frame) = incoming.frame().await {
+                // Trailers, the only other kind of frame, are no part of the body.
+                let chunk = frame.map_err(fail)?.into_data().unwrap_or_default();
+                if !body.push(&chunk) {
+                    break;
+                }
+            }
+            Ok(body.into_exchange(parts.status.as_u16(), parts.headers, start))
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| TransportError::Timeout(self.timeout))?
     }
 }
 
@@ -225,4 +399,73 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = err.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(url: &str) -> Option<Endpoint> {
+        Endpoint::http(&Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn only_plain_http_without_credentials_gets_an_endpoint() {
+        let e = endpoint("http://127.0.0.1:3000/im").unwrap();
+        assert_eq!(
+            (e.host.as_str(), e.port, e.name.as_str()),
+            ("127.0.0.1", 3000, "127.0.0.1:3000")
+        );
+        assert_eq!(e.host_header, "127.0.0.1:3000");
+        let e = endpoint("http://[::1]/im").unwrap();
+        assert_eq!(
+            (e.host.as_str(), e.port, e.name.as_str()),
+            ("::1", 80, "[::1]:80")
+        );
+        assert_eq!(e.host_header, "[::1]");
+        assert!(endpoint("https://example.com/im").is_none());
+        assert!(endpoint("http://user:secret@example.com/im").is_none());
+    }
+
+    #[test]
+    fn the_request_target_is_the_path_and_query() {
+        let url = Url::parse("http://h:1/im/cb?tenant=a%20b&x=1#frag").unwrap();
+        assert_eq!(request_target(&url).unwrap(), "/im/cb?tenant=a%20b&x=1");
+        let bare = Url::parse("http://h").unwrap();
+        assert_eq!(request_target(&bare).unwrap(), "/");
+    }
+
+    #[test]
+    fn connection_close_is_found_among_the_tokens() {
+        let exchange = |value: &'static str| Exchange {
+            status: 200,
+            headers: HeaderMap::from_iter([(header::CONNECTION, HeaderValue::from_static(value))]),
+            body: Vec::new(),
+            truncated: false,
+            latency: Duration::ZERO,
+        };
+        assert!(exchange("close").closes_connection());
+        assert!(exchange("Upgrade, Close").closes_connection());
+        assert!(!exchange("keep-alive").closes_connection());
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_explained_as_the_client_explains_it() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = endpoint(&format!("http://127.0.0.1:{port}/im")).unwrap();
+        let Err(error) = Connection::open(&e, Duration::from_secs(2)).await else {
+            panic!("connected to a closed port");
+        };
+        assert_eq!(
+            error,
+            TransportError::Unreachable {
+                message: format!("connection refused at 127.0.0.1:{port}"),
+                hint: "is the backend running and listening on that port?".to_owned(),
+            }
+        );
+    }
 }

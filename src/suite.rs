@@ -2,15 +2,13 @@
 //! callbacks, judges the answers with the protocol module, and says pass, fail, warn or skip.
 
 use crate::cli::EventArgs;
-use crate::client::{Client, Exchange, TransportError};
+use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, request_target};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::protocol::{Callback, Expectation, Finding, Judgement, Kind, Severity, excerpt, judge};
-use crate::request::{CONTENT_TYPE, Template};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use crate::request::Template;
 use serde::Serialize;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use url::Url;
 
 /// One case of the suite.
@@ -286,14 +284,11 @@ impl Suite {
         template: &Template,
         request_time: u64,
     ) -> Result<Result<Exchange, TransportError>, Unreachable> {
-        match self
-            .client
-            .post(template.url_at(request_time), template.body_bytes.clone())
-            .await
-        {
-            Err(e @ TransportError::Unreachable { .. }) => Err(Unreachable(e)),
-            other => Ok(other),
-        }
+        reachable(
+            self.client
+                .post(template.url_at(request_time), template.body_bytes.clone())
+                .await,
+        )
     }
 
     /// A genuine callback must get a conforming answer (and the expected decision, if any).
@@ -352,48 +347,53 @@ impl Suite {
 
     /// Several callbacks over one HTTP/1.1 connection, as Chat keeps connections open.
     async fn keep_alive(&self, template: &Template) -> Result<Outcome, Unreachable> {
-        if self.base.scheme() != "http" {
+        let Some(endpoint) = Endpoint::http(&self.base) else {
             return self.keep_alive_pooled(template).await;
-        }
-        let mut connection = match OneConnection::open(&self.base, self.timeout).await {
-            Ok(c) => c,
-            Err(message) => return Ok(Outcome::fail(message, None)),
         };
+        let mut connection = match reachable(Connection::open(&endpoint, self.timeout).await)? {
+            Ok(connection) => connection,
+            Err(e) => return Ok(Outcome::fail(transport_message(&e), None)),
+        };
+        let body = bytes::Bytes::from(template.body_bytes.clone());
         let mut last = None;
         for i in 1..=KEEP_ALIVE_REQUESTS {
-            let url = template.url_at(self.now());
-            let exchange = match connection.post(&url, template.body_bytes.clone()).await {
+            let posted = match request_target(&template.url_at(self.now())) {
+                Ok(target) => connection.post(target, body.clone()).await,
+                Err(e) => Err(e),
+            };
+            let exchange = match posted {
                 Ok(exchange) => exchange,
-                Err(message) => {
+                Err(e) => {
+                    let why = match e {
+                        TransportError::Unreachable { .. } => "; Chat keeps connections open",
+                        TransportError::Timeout(_) => "",
+                    };
                     return Ok(Outcome::fail(
                         format!(
-                            "callback {i} of {KEEP_ALIVE_REQUESTS} on one connection: {message}"
+                            "callback {i} of {KEEP_ALIVE_REQUESTS} on one connection: {}{why}",
+                            transport_message(&e)
                         ),
                         last.as_ref().map(Evidence::of),
                     ));
                 }
             };
-            let judgement = judge(
-                template.callback,
-                &template.subscribers,
-                exchange.inner.reply(),
-            );
+            let judgement = judge(template.callback, &template.subscribers, exchange.reply());
             if !judgement.conforms() {
                 return Ok(
-                    Outcome::judged(judgement, &exchange.inner, Vec::new()).prefixed(&format!(
+                    Outcome::judged(judgement, &exchange, Vec::new()).prefixed(&format!(
                         "callback {i} of {KEEP_ALIVE_REQUESTS} on one connection"
                     )),
                 );
             }
-            if exchange.closes {
+            if exchange.closes_connection() {
                 return Ok(Outcome::fail(
                     format!(
                         "callback {i} of {KEEP_ALIVE_REQUESTS} was answered with `Connection: close`; Chat keeps connections open"
                     ),
-                    Some(Evidence::of(&exchange.inner)),
+                    Some(Evidence::of(&exchange)),
                 ));
             }
-            last = Some(exchange.inner);
+            last = Some(exchange);
         }
         Ok(Outcome::pass(
             format!("{KEEP_ALIVE_REQUESTS} conforming answers on one connection"),
@@ -471,6 +471,16 @@ impl Suite {
 
 /// The target could not be reached at all.
 struct Unreachable(TransportError);
+
+/// Sets an unreachable target (which may stop the run) apart from a failure to judge.
+fn reachable<T>(
+    result: Result<T, TransportError>,
+) -> Result<Result<T, TransportError>, Unreachable> {
+    match result {
+        Err(e @ TransportError::Unreachable { .. }) => Err(Unreachable(e)),
+        other => Ok(other),
+    }
+}
 
 /// How a case came out, before it is named.
 struct Outcome {
@@ -580,107 +590,5 @@ fn transport_message(e: &TransportError) -> String {
             humantime::format_duration(*after)
         ),
         TransportError::Unreachable { message, .. } => message.clone(),
-    }
-}
-
-/// One HTTP/1.1 connection, held open across requests (hyper's connection-level client), so
-/// a backend that closes connections is caught rather than silently reconnected to.
-struct OneConnection {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-    authority: String,
-    timeout: Duration,
-}
-
-struct KeptExchange {
-    inner: Exchange,
-    closes: bool,
-}
-
-impl OneConnection {
-    async fn open(base: &Url, timeout: Duration) -> Result<Self, String> {
-        let host = base.host_str().unwrap_or("127.0.0.1");
-        let port = base.port_or_known_default().unwrap_or(80);
-        let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port)))
-            .await
-            .map_err(|_| format!("could not connect to {host}:{port} within the timeout"))?
-            .map_err(|e| format!("could not connect to {host}:{port}: {e}"))?;
-        let _ = stream.set_nodelay(true);
-        let (sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| format!("HTTP/1.1 handshake failed: {e}"))?;
-        tokio::spawn(connection);
-        Ok(OneConnection {
-            sender,
-            authority: match base.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host.to_owned(),
-            },
-            timeout,
-        })
-    }
-
-    async fn post(&mut self, url: &Url, body: Vec<u8>) -> Result<KeptExchange, String> {
-        let path = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        };
-        let request = hyper::Request::post(path)
-            .header(hyper::header::HOST, &self.authority)
-            .header(hyper::header::CONTENT_TYPE, CONTENT_TYPE)
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
-        let start = Instant::now();
-        let exchange = async {
-            self.sender.ready().await.map_err(|e| {
-                format!("the backend closed the connection ({e}); Chat keeps connections open")
-            })?;
-            let response =
-                self.sender.send_request(request).await.map_err(|e| {
-                    format!("the connection failed ({e}); Chat keeps connections open")
-                })?;
-            let status = response.status().as_u16();
-            let closes = response
-                .headers()
-                .get(hyper::header::CONNECTION)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            let (body, truncated) =
-                match Limited::new(response.into_body(), crate::protocol::MAX_BODY_BYTES)
-                    .collect()
-                    .await
-                {
-                    Ok(collected) => (collected.to_bytes().to_vec(), false),
-                    Err(e) if e.is::<http_body_util::LengthLimitError>() => (Vec::new(), true),
-                    Err(e) => return Err(format!("the answer was cut off ({e})")),
-                };
-            Ok(KeptExchange {
-                inner: Exchange {
-                    status,
-                    headers,
-                    body,
-                    truncated,
-                    latency: start.elapsed(),
-                },
-                closes,
-            })
-        };
-        tokio::time::timeout(self.timeout, exchange)
-            .await
-            .map_err(|_| {
-                format!(
-                    "no answer within {}",
-                    humantime::format_duration(self.timeout)
-                )
-            })?
     }
 }

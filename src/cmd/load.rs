@@ -1,9 +1,10 @@
-//! Load mode of `send`: `--concurrency` workers share one client and one body, take request
-//! numbers from an atomic counter, and tally their own results; the tallies are merged at the
-//! end, so nothing on the request path takes a lock.
+//! Load mode of `send`: `--concurrency` workers share one body, take request numbers from an
+//! atomic counter, and tally their own results; the tallies are merged at the end, so nothing
+//! on the request path takes a lock. Over plain HTTP each worker keeps its own connection, as
+//! Chat does; over HTTPS they share the client's pool.
 
 use crate::cli::{GlobalArgs, OutputFormat, SendArgs};
-use crate::client::{Client, Exchange, TransportError};
+use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, request_target};
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
@@ -12,6 +13,7 @@ use crate::report::load::{self as render, Group, Percentiles, Summary};
 use crate::request::Template;
 use bytes::Bytes;
 use hdrhistogram::Histogram;
+use hyper::Uri;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,8 +34,13 @@ pub fn run(
     global: &GlobalArgs,
     runtime: &Runtime,
 ) -> Result<Outcome> {
+    // Built whatever the scheme, so that a bad --cacert is refused the same way.
+    let client = Client::new(&args.target, args.load.concurrency as usize)?;
     let run = Run {
-        client: Client::new(&args.target, args.load.concurrency as usize)?,
+        transport: match Endpoint::http(&template.base) {
+            Some(endpoint) => Transport::Kept(endpoint),
+            None => Transport::Pooled(client),
+        },
         body: Bytes::from(template.body_bytes.clone()),
         template,
         expectation: args.expect.expectation(),
@@ -66,7 +73,7 @@ pub fn run(
 
 /// The run's settings, and what its workers share: read-only but for the atomics.
 struct Run {
-    client: Client,
+    transport: Transport,
     template: Template,
     /// The body, built once; cloning `Bytes` shares it.
     body: Bytes,
@@ -83,6 +90,15 @@ struct Run {
     answered_any: AtomicBool,
     /// Set to stop every worker at once (deadline, Ctrl-C, unreachable target).
     stop: watch::Sender<bool>,
+}
+
+/// How the workers reach the target.
+enum Transport {
+    /// Plain HTTP: a connection per worker. reqwest's pool, URL handling and the like were
+    /// ~15% of load mode's CPU, which a single connection does not need.
+    Kept(Endpoint),
+    /// HTTPS (and URLs with credentials): the shared client and its pool.
+    Pooled(Client),
 }
 
 impl Run {
@@ -182,13 +198,13 @@ impl Drop for ClearOnDrop {
 
 async fn worker(run: Arc<Run>, start: Instant, mut tally: Tally) -> Tally {
     let mut stopped = run.stop.subscribe();
-    let mut url = SignedUrl::new(&run.template, run.clock.now_secs());
+    let mut link = Link::new(&run);
     while let Some(n) = run.next() {
         // A stop (deadline, Ctrl-C) abandons the request in flight; it is not counted.
         let result = tokio::select! {
             biased;
             _ = stopped.changed() => break,
-            result = send(&run, start, n, &mut url) => result,
+            result = send(&run, start, n, &mut link) => result,
         };
         tally.record(&run, result);
     }
@@ -201,36 +217,101 @@ async fn send(
     run: &Run,
     start: Instant,
     n: u64,
-    url: &mut SignedUrl,
+    link: &mut Link<'_>,
 ) -> Result<Exchange, TransportError> {
     if let Some(rate) = run.rate {
         tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / rate)).await;
     }
-    let url = url.at(&run.template, run.clock.now_secs());
-    run.client.post(url, run.body.clone()).await
-}
-
-/// The URL signed for the current second. Sign depends only on the token and RequestTime,
-/// which changes once a second, so re-signing when it changes gives every request the Sign
-/// Chat would send at that moment without a SHA-256 and a URL build per request.
-struct SignedUrl {
-    request_time: u64,
-    url: Url,
-}
-
-impl SignedUrl {
-    fn new(template: &Template, request_time: u64) -> Self {
-        SignedUrl {
-            request_time,
-            url: template.url_at(request_time),
+    let now = run.clock.now_secs();
+    match link {
+        Link::Pooled { client, url } => {
+            let url = url.at(now, |t| run.template.url_at(t));
+            client.post(url, run.body.clone()).await
+        }
+        Link::Kept {
+            endpoint,
+            connection,
+            target,
+        } => {
+            let target = target.at(now, |t| request_target(&run.template.url_at(t)))?;
+            let (mut kept, connecting_since) = match connection.take() {
+                Some(kept) if kept.is_open() => (kept, None),
+                // The first request, or the backend closed the last connection (the request
+                // that saw it close was counted by what it got): connect again, as Chat would.
+                _ => {
+                    let since = Instant::now();
+                    (Connection::open(endpoint, run.timeout).await?, Some(since))
+                }
+            };
+            let mut exchange = kept.post(target, run.body.clone()).await?;
+            // As with the pool, a request that had to connect first waited for that too.
+            if let Some(since) = connecting_since {
+                exchange.latency = since.elapsed();
+            }
+            // Another request on this connection would fail: it has been told to close, or
+            // the unread rest of a long answer leaves it unusable.
+            if !exchange.closes_connection() && !exchange.truncated {
+                *connection = Some(kept);
+            }
+            Ok(exchange)
         }
     }
+}
 
-    fn at(&mut self, template: &Template, request_time: u64) -> Url {
-        if request_time != self.request_time {
-            *self = SignedUrl::new(template, request_time);
+/// One worker's way to the target, with the request target it signs for the current second.
+enum Link<'r> {
+    Kept {
+        endpoint: &'r Endpoint,
+        /// `None` until the first request, and after the last one left it unusable.
+        connection: Option<Connection<'r>>,
+        target: PerSecond<Result<Uri, TransportError>>,
+    },
+    Pooled {
+        client: &'r Client,
+        url: PerSecond<Url>,
+    },
+}
+
+impl<'r> Link<'r> {
+    fn new(run: &'r Run) -> Self {
+        match &run.transport {
+            Transport::Kept(endpoint) => Link::Kept {
+                endpoint,
+                connection: None,
+                target: PerSecond::default(),
+            },
+            Transport::Pooled(client) => Link::Pooled {
+                client,
+                url: PerSecond::default(),
+            },
         }
-        self.url.clone()
+    }
+}
+
+/// What depends on RequestTime alone, made again when the second changes. Sign depends only
+/// on the token and RequestTime, so this gives every request the Sign Chat would send at that
+/// moment without a SHA-256 and a URL build per request; a cached `Url` or `Uri` clones
+/// cheaply.
+struct PerSecond<T> {
+    made: Option<(u64, T)>,
+}
+
+impl<T> Default for PerSecond<T> {
+    fn default() -> Self {
+        PerSecond { made: None }
+    }
+}
+
+impl<T: Clone> PerSecond<T> {
+    fn at(&mut self, request_time: u64, make: impl FnOnce(u64) -> T) -> T {
+        match &self.made {
+            Some((time, value)) if *time == request_time => value.clone(),
+            _ => {
+                let value = make(request_time);
+                self.made = Some((request_time, value.clone()));
+                value
+            }
+        }
     }
 }
 

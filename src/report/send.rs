@@ -5,6 +5,7 @@ use crate::client::Exchange;
 use crate::output;
 use crate::protocol::{Decision, Expectation, Finding, Judgement};
 use crate::request::CallbackRequest;
+use reqwest::header::HeaderValue;
 use serde_json::{Map, Value, json};
 
 /// Everything one send came to.
@@ -91,6 +92,11 @@ fn decision_line(decision: &Decision) -> String {
     }
 }
 
+/// A header value as text; bytes that are not UTF-8 show as replacement characters.
+fn header_text(value: &HeaderValue) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(value.as_bytes())
+}
+
 fn status_text(status: u16) -> String {
     match reqwest::StatusCode::from_u16(status)
         .ok()
@@ -105,7 +111,7 @@ fn status_text(status: u16) -> String {
 fn answer_http(exchange: &Exchange) -> String {
     let mut text = format!("HTTP/1.1 {}\n", status_text(exchange.status));
     for (name, value) in &exchange.headers {
-        text.push_str(&format!("{name}: {value}\n"));
+        text.push_str(&format!("{name}: {}\n", header_text(value)));
     }
     text.push('\n');
     text.push_str(&String::from_utf8_lossy(&exchange.body));
@@ -134,11 +140,12 @@ pub fn json(sent: &Sent) -> Value {
 fn response_json(exchange: &Exchange) -> Value {
     let mut headers = Map::new();
     for (name, value) in &exchange.headers {
-        let joined = match headers.get(name).and_then(Value::as_str) {
+        let value = header_text(value);
+        let joined = match headers.get(name.as_str()).and_then(Value::as_str) {
             Some(earlier) => format!("{earlier}, {value}"),
-            None => value.clone(),
+            None => value.into_owned(),
         };
-        headers.insert(name.clone(), Value::String(joined));
+        headers.insert(name.to_string(), Value::String(joined));
     }
     let body = serde_json::from_slice(&exchange.body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&exchange.body).into_owned()));

@@ -1,7 +1,7 @@
 //! `oa-hook check` against wiremock backends with known flaws: each must fail exactly the cases
 //! its flaw breaks and pass the rest.
 
-use crate::support::{NOW, oa_hook};
+use crate::support::{NOW, closed_port, oa_hook};
 use oa_hook::protocol::{ReceivedQuery, verify};
 use predicates::prelude::*;
 use serde_json::{Value, json};
@@ -474,6 +474,20 @@ fn an_unreachable_backend_stops_with_exit_3() {
         .stdout("")
         .stderr(predicate::str::contains(format!(
             "oa-hook: error: connection refused at 127.0.0.1:{port}"
+        )));
+}
+
+#[test]
+fn keep_alive_on_its_own_connection_finds_an_unreachable_backend_the_same_way() {
+    let port = closed_port();
+    oa_hook()
+        .args(["check", "--only", "keep-alive", "--url"])
+        .arg(format!("http://127.0.0.1:{port}/im"))
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr(predicate::str::ends_with(format!(
+            "oa-hook: error: connection refused at 127.0.0.1:{port}\n  hint: is the backend running and listening on that port?\n"
         )));
 }
 

@@ -246,6 +246,73 @@ async fn the_json_document_has_a_fixed_set_of_keys() {
     assert_eq!(document["interrupted"], false);
 }
 
+#[tokio::test]
+async fn a_backend_that_closes_every_connection_still_has_every_answer_counted() {
+    let server = backend(answer(allow()).insert_header("connection", "close")).await;
+    let (code, document) = load_json(&server, &["-n", "30", "-c", "3"]);
+    assert_eq!(code, 0, "{document}");
+    assert_eq!(
+        (
+            &document["requests"],
+            &document["answered"],
+            &document["conforming"],
+            &document["transport_errors"]
+        ),
+        (&json!(30), &json!(30), &json!(30), &json!([]))
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 30);
+}
+
+#[tokio::test]
+async fn load_mode_sends_what_a_single_send_sends() {
+    let server = backend(answer(allow())).await;
+    let url = format!("{}/hooks/im?tenant=a%20b", server.uri());
+    let send = |extra: &[&str]| {
+        run(oa_hook()
+            .args(["send", "before-subscribe", "--url", &url, "--token", TOKEN])
+            .args(extra))
+    };
+    assert_eq!(send(&[]).code, 0);
+    assert_eq!(send(&["-n", "4", "-c", "2"]).code, 0);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 5);
+    let seen = |request: &Request| {
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        (
+            request.method.to_string(),
+            request.url.path().to_owned(),
+            [
+                "host",
+                "content-type",
+                "content-length",
+                "user-agent",
+                "accept",
+            ]
+            .map(header),
+            request.body.clone(),
+        )
+    };
+    let single = seen(&requests[0]);
+    assert_eq!(single.1, "/hooks/im");
+    assert_eq!(single.2[2], Some(single.3.len().to_string()));
+    for request in &requests[1..] {
+        assert_eq!(seen(request), single);
+        assert!(
+            request
+                .url
+                .query()
+                .unwrap()
+                .starts_with("tenant=a%20b&SdkAppid=")
+        );
+        assert!(signature(request).1);
+    }
+}
+
 #[test]
 fn oa_hooks_own_serve_accepts_every_freshly_signed_request() {
     // serve checks SdkAppid, Sign and freshness against the real clock, and refuses jared.

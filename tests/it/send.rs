@@ -547,6 +547,34 @@ fn https_with_a_self_signed_certificate() {
     assert_eq!(insecure.code, 0, "{}", insecure.stderr);
 }
 
+#[test]
+fn load_mode_over_https_goes_through_the_tls_client() {
+    let (url, _) = tls_backend();
+    let refused = send_to(&url, "before-subscribe", &["--no-sign", "-n", "4"]);
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert_contains(&refused.stderr, "TLS handshake with ");
+    let run = send_to(
+        &url,
+        "before-subscribe",
+        &[
+            "--no-sign",
+            "--insecure",
+            "-n",
+            "6",
+            "-c",
+            "2",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let document: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (&document["requests"], &document["conforming"]),
+        (&json!(6), &json!(6))
+    );
+}
+
 /// An https backend on loopback with a fresh self-signed certificate for 127.0.0.1, answering
 /// every request with a conforming answer. Returns its URL and the certificate (PEM).
 fn tls_backend() -> (String, String) {
