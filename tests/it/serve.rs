@@ -567,7 +567,9 @@ async fn concurrent_callbacks_are_each_recorded_once_and_survive_ctrl_c() {
     assert!(stopped.status.success(), "{}", stopped.stderr);
     assert_eq!(
         stopped.stderr,
-        format!("stopped: {REQUESTS} callback(s) answered, {rejected} of them rejected as invalid\n")
+        format!(
+            "stopped: {REQUESTS} callback(s) answered, {rejected} of them rejected as invalid\n"
+        )
     );
     assert_eq!(stopped.stdout.len(), REQUESTS);
     let text = std::fs::read_to_string(&record).unwrap();
