@@ -97,7 +97,9 @@ impl Client {
             .tls_danger_accept_invalid_certs(target.insecure);
         if let Some(path) = &target.cacert {
             let pem = std::fs::read(path).map_err(|e| {
-                Error::usage(format!("cannot read --cacert {}: {e}", path.display()))
+                Error::usage(format!("cannot read --cacert {}: {e}", path.display())).hint(
+                    "give the PEM file of the CA (or self-signed certificate) the backend uses",
+                )
             })?;
             let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
                 Error::usage(format!(
@@ -165,7 +167,9 @@ fn explain_unreachable(
     target: &str,
     connecting: bool,
 ) -> TransportError {
-    let detail = chain(e);
+    // The outermost error repeats the whole URL (reqwest's "error sending request for url
+    // (...)"); the causes say what went wrong.
+    let detail = e.source().map_or_else(|| e.to_string(), chain);
     let lower = detail.to_lowercase();
     let (message, hint) = if io_error_kind(e) == Some(std::io::ErrorKind::ConnectionRefused) {
         (

@@ -36,6 +36,7 @@ pub fn run(
 ) -> Result<Outcome> {
     // Built whatever the scheme, so that a bad --cacert is refused the same way.
     let client = Client::new(&args.target, args.load.concurrency as usize)?;
+    super::send::note_if_unsigned(args, &template, global)?;
     let run = Run {
         transport: match Endpoint::http(&template.base) {
             Some(endpoint) => Transport::Kept(endpoint),

@@ -28,12 +28,6 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
     let template = if args.no_sign {
         template.unsigned()
     } else {
-        if !template.is_signed() && !global.quiet && args.output == OutputFormat::Human {
-            writeln!(
-                output::stderr(),
-                "note: unsigned (no token), so a backend that checks Sign refuses it; pass --token or set OA_HOOK_TOKEN (--no-sign silences this note)"
-            )?;
-        }
         template
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -44,6 +38,7 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
         return load::run(args, template, clock, global, &runtime);
     }
     let client = Client::new(&args.target, 1)?;
+    note_if_unsigned(args, &template, global)?;
     let request = template.at(args
         .request_time
         .request_time
@@ -77,4 +72,17 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
     };
     output::stdout().write_all(text.as_bytes())?;
     Ok(Outcome::from_pass(sent.passed()))
+}
+
+/// Sending unsigned by accident is the commonest reason a real backend refuses the callback.
+/// Said once the options are known to be good, just before sending.
+pub fn note_if_unsigned(args: &SendArgs, template: &Template, global: &GlobalArgs) -> Result<()> {
+    if !args.no_sign && !template.is_signed() && !global.quiet && args.output == OutputFormat::Human
+    {
+        writeln!(
+            output::stderr(),
+            "note: unsigned (no token), so a backend that checks Sign refuses it; pass --token or set OA_HOOK_TOKEN (--no-sign silences this note)"
+        )?;
+    }
+    Ok(())
 }
