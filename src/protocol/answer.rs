@@ -164,7 +164,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "RefusedSubscribers_Account",
 ];
 
-/// Judges a reply to `callback` sent with `subscribers`, following `protocol.md` section 3.
+/// Judges a reply to `callback` sent with `subscribers`, following `docs/protocol.md` section 3.
 pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> Judgement {
     let mut findings = Vec::new();
     let slow = reply.latency.filter(|l| *l > BUDGET);

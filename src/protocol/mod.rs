@@ -1,6 +1,6 @@
 //! The wire protocol of Tencent Cloud Chat's Official Account webhooks, and nothing else: no
 //! sockets, no files, no clock. `sample`, `send`, `serve` and `check` all speak through it, so
-//! the contract lives in one place (see `shared/protocol.md`).
+//! the contract lives in one place (see `docs/protocol.md`).
 
 mod answer;
 mod command;
