@@ -137,7 +137,7 @@ pub struct EventArgs {
     #[arg(long, default_value = "127.0.0.1", value_name = "IP")]
     pub client_ip: IpAddr,
     /// The OptPlatform query parameter
-    #[arg(long, default_value = "RESTAPI", value_parser = clap::builder::PossibleValuesParser::new(crate::protocol::PLATFORMS).map(String::from))]
+    #[arg(long, default_value = "RESTAPI", value_parser = platforms())]
     pub platform: String,
 }
 
@@ -413,6 +413,13 @@ pub struct CompletionsArgs {
     /// The shell
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// The documented OptPlatform values, and the English docs' `macOS` for backends to be tested
+/// with (Chat's Chinese docs, and oa-hook by default, say `Mac`).
+fn platforms() -> impl TypedValueParser<Value = String> {
+    let values = crate::protocol::PLATFORMS.iter().copied().chain(["macOS"]);
+    clap::builder::PossibleValuesParser::new(values).map(String::from)
 }
 
 fn parse_url(s: &str) -> Result<Url, String> {

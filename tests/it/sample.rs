@@ -144,6 +144,19 @@ fn url_format_is_exact() {
 }
 
 #[test]
+fn the_english_docs_macos_spelling_can_be_sent_too() {
+    let printed = stdout_of(oa_hook().args([
+        "sample",
+        "before-subscribe",
+        "-f",
+        "url",
+        "--platform",
+        "macOS",
+    ]));
+    assert!(printed.ends_with("&OptPlatform=macOS\n"), "{printed}");
+}
+
+#[test]
 fn json_format_is_exact() {
     let printed = stdout_of(oa_hook().args([
         "sample",
