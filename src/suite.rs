@@ -284,11 +284,18 @@ impl Suite {
         template: &Template,
         request_time: u64,
     ) -> Result<Result<Exchange, TransportError>, Unreachable> {
-        reachable(
-            self.client
-                .post(template.url_at(request_time), template.body_bytes.clone())
-                .await,
-        )
+        self.post(template.url_at(request_time), template.body_bytes.clone())
+            .await
+    }
+
+    /// Every request of the suite goes through here (or through [`reachable`]), so that a
+    /// target that cannot be reached stops the run whichever case finds it.
+    async fn post(
+        &self,
+        url: Url,
+        body: Vec<u8>,
+    ) -> Result<Result<Exchange, TransportError>, Unreachable> {
+        reachable(self.client.post(url, body).await)
     }
 
     /// A genuine callback must get a conforming answer (and the expected decision, if any).
@@ -345,21 +352,32 @@ impl Suite {
         })
     }
 
-    /// Several callbacks over one HTTP/1.1 connection, as Chat keeps connections open.
+    /// Several callbacks over one HTTP/1.1 connection, as Chat keeps connections open. Over
+    /// TLS the client's kept-alive pool is used, which cannot prove a single connection.
     async fn keep_alive(&self, template: &Template) -> Result<Outcome, Unreachable> {
-        let Some(endpoint) = Endpoint::http(&self.base) else {
-            return self.keep_alive_pooled(template).await;
+        let endpoint = Endpoint::http(&self.base);
+        let mut connection = match &endpoint {
+            Some(endpoint) => match reachable(Connection::open(endpoint, self.timeout).await)? {
+                Ok(connection) => Some(connection),
+                Err(e) => return Ok(Outcome::fail(transport_message(&e), None)),
+            },
+            None => None,
         };
-        let mut connection = match reachable(Connection::open(&endpoint, self.timeout).await)? {
-            Ok(connection) => connection,
-            Err(e) => return Ok(Outcome::fail(transport_message(&e), None)),
+        let over = if connection.is_some() {
+            "on one connection"
+        } else {
+            "over a kept-alive HTTPS pool"
         };
         let body = bytes::Bytes::from(template.body_bytes.clone());
         let mut last = None;
         for i in 1..=KEEP_ALIVE_REQUESTS {
-            let posted = match request_target(&template.url_at(self.now())) {
-                Ok(target) => connection.post(target, body.clone()).await,
-                Err(e) => Err(e),
+            let url = template.url_at(self.now());
+            let posted = match connection.as_mut() {
+                Some(connection) => match request_target(&url) {
+                    Ok(target) => connection.post(target, body.clone()).await,
+                    Err(e) => Err(e),
+                },
+                None => self.post(url, template.body_bytes.clone()).await?,
             };
             let exchange = match posted {
                 Ok(exchange) => exchange,
@@ -370,7 +388,7 @@ impl Suite {
                     };
                     return Ok(Outcome::fail(
                         format!(
-                            "callback {i} of {KEEP_ALIVE_REQUESTS} on one connection: {}{why}",
+                            "callback {i} of {KEEP_ALIVE_REQUESTS} {over}: {}{why}",
                             transport_message(&e)
                         ),
                         last.as_ref().map(Evidence::of),
@@ -379,11 +397,8 @@ impl Suite {
             };
             let judgement = judge(template.callback, &template.subscribers, exchange.reply());
             if !judgement.conforms() {
-                return Ok(
-                    Outcome::judged(judgement, &exchange, Vec::new()).prefixed(&format!(
-                        "callback {i} of {KEEP_ALIVE_REQUESTS} on one connection"
-                    )),
-                );
+                return Ok(Outcome::judged(judgement, &exchange, Vec::new())
+                    .prefixed(&format!("callback {i} of {KEEP_ALIVE_REQUESTS} {over}")));
             }
             if exchange.closes_connection() {
                 return Ok(Outcome::fail(
@@ -396,36 +411,7 @@ impl Suite {
             last = Some(exchange);
         }
         Ok(Outcome::pass(
-            format!("{KEEP_ALIVE_REQUESTS} conforming answers on one connection"),
-            last.as_ref().map(Evidence::of),
-        ))
-    }
-
-    /// Over TLS the suite reuses the client's pool, which cannot prove a single connection.
-    async fn keep_alive_pooled(&self, template: &Template) -> Result<Outcome, Unreachable> {
-        let mut last = None;
-        for i in 1..=KEEP_ALIVE_REQUESTS {
-            let exchange = match self.send(template, self.now()).await? {
-                Ok(exchange) => exchange,
-                Err(e) => {
-                    return Ok(Outcome::fail(
-                        format!(
-                            "callback {i} of {KEEP_ALIVE_REQUESTS}: {}",
-                            transport_message(&e)
-                        ),
-                        None,
-                    ));
-                }
-            };
-            let judgement = judge(template.callback, &template.subscribers, exchange.reply());
-            if !judgement.conforms() {
-                return Ok(Outcome::judged(judgement, &exchange, Vec::new())
-                    .prefixed(&format!("callback {i} of {KEEP_ALIVE_REQUESTS}")));
-            }
-            last = Some(exchange);
-        }
-        Ok(Outcome::pass(
-            format!("{KEEP_ALIVE_REQUESTS} conforming answers over a kept-alive HTTPS pool"),
+            format!("{KEEP_ALIVE_REQUESTS} conforming answers {over}"),
             last.as_ref().map(Evidence::of),
         ))
     }
@@ -434,7 +420,7 @@ impl Suite {
         let body =
             br#"{"CallbackCommand": "OfficialAccount.CallbackBeforeAddSubscriber", "#.to_vec();
         let url = template.url_at(self.now());
-        let exchange = match self.client.post(url, body).await {
+        let exchange = match self.post(url, body).await? {
             Ok(exchange) => exchange,
             Err(e) => {
                 return Ok(Outcome::warn(

@@ -461,20 +461,39 @@ async fn the_human_report_lists_every_case_and_the_verdict() {
 }
 
 #[test]
-fn an_unreachable_backend_stops_with_exit_3() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+fn an_unreachable_backend_stops_with_exit_3_whichever_case_finds_it() {
+    let port = closed_port();
+    let url = format!("http://127.0.0.1:{port}/im");
+    let refused = format!("oa-hook: error: connection refused at 127.0.0.1:{port}");
     oa_hook()
-        .args(["check", "--url", &format!("http://127.0.0.1:{port}/im")])
+        .args(["check", "--url", &url])
         .assert()
         .code(3)
         .stdout("")
-        .stderr(predicate::str::contains(format!(
-            "oa-hook: error: connection refused at 127.0.0.1:{port}"
-        )));
+        .stderr(predicate::str::contains(refused.as_str()));
+    let ids = [
+        "before-subscribe/answer",
+        "before-subscribe/batch-100",
+        "before-subscribe/decision",
+        "after-unsubscribe/answer",
+        "security/wrong-sdkappid",
+        "security/bad-sign",
+        "security/missing-sign",
+        "security/stale-request-time",
+        "security/future-request-time",
+        "robustness/keep-alive",
+        "robustness/malformed-body",
+    ];
+    for id in ids {
+        oa_hook()
+            .args([
+                "check", "--url", &url, "--token", TOKEN, "--expect", "allow", "--only", id,
+            ])
+            .assert()
+            .code(3)
+            .stdout("")
+            .stderr(predicate::str::contains(refused.as_str()));
+    }
 }
 
 #[test]
