@@ -63,6 +63,17 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// Why no answer came, in words.
+    pub fn message(&self) -> String {
+        match self {
+            TransportError::Timeout(after) => format!(
+                "no answer within {} (Chat gives up after 2 s)",
+                humantime::format_duration(*after)
+            ),
+            TransportError::Unreachable { message, .. } => message.clone(),
+        }
+    }
+
     pub fn into_error(self) -> Error {
         match self {
             TransportError::Timeout(after) => Error::unreachable(format!(
@@ -126,10 +137,12 @@ impl Client {
         body: impl Into<reqwest::Body>,
     ) -> Result<Exchange, TransportError> {
         let start = Instant::now();
+        let body = body.into();
+        let length = body.as_bytes().map_or(0, <[u8]>::len);
         let mut response = self
             .inner
-            .post(url)
-            .header(header::CONTENT_TYPE, CONTENT_TYPE)
+            .post(url.clone())
+            .headers(sent_headers(&url, length))
             .body(body)
             .send()
             .await
@@ -275,6 +288,26 @@ impl Endpoint {
     }
 }
 
+/// The headers of every callback oa-hook sends, in the order they go on the wire, decided in
+/// this one place so that `-v` prints exactly what was sent. Both ways of sending set them all,
+/// so neither adds one of its own (HTTP/1.1 sends names in lower case).
+fn callback_headers(host: HeaderValue, body_length: usize) -> HeaderMap {
+    HeaderMap::from_iter([
+        (header::HOST, host),
+        (header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)),
+        (header::USER_AGENT, HeaderValue::from_static(USER_AGENT)),
+        (header::ACCEPT, HeaderValue::from_static("*/*")),
+        (header::CONTENT_LENGTH, HeaderValue::from(body_length)),
+    ])
+}
+
+/// The headers a callback to `url` with a body of `body_length` bytes goes with.
+pub fn sent_headers(url: &Url, body_length: usize) -> HeaderMap {
+    let host = HeaderValue::from_str(&url[Position::BeforeHost..Position::AfterPort])
+        .unwrap_or_else(|_| HeaderValue::from_static(""));
+    callback_headers(host, body_length)
+}
+
 /// `url` as an HTTP/1.1 request line carries it to the origin server: path and query.
 pub fn request_target(url: &Url) -> Result<Uri, TransportError> {
     Uri::try_from(&url[Position::BeforePath..Position::AfterQuery]).map_err(|e| {
@@ -336,15 +369,11 @@ impl<'e> Connection<'e> {
     /// most [`MAX_BODY_BYTES`] of it. After an error the connection is in an unknown state
     /// (hyper closes it when a request is abandoned): open another.
     pub async fn post(&mut self, target: Uri, body: Bytes) -> Result<Exchange, TransportError> {
+        let length = body.len();
         let mut request = hyper::Request::new(Full::new(body));
         *request.method_mut() = hyper::Method::POST;
         *request.uri_mut() = target;
-        let headers = request.headers_mut();
-        headers.insert(header::HOST, self.endpoint.host_header.clone());
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
-        // reqwest's default, so that both clients send the same request.
-        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        *request.headers_mut() = callback_headers(self.endpoint.host_header.clone(), length);
         let name = &self.endpoint.name;
         let fail = |e: hyper::Error| explain_unreachable(&e, name, false);
         let start = Instant::now();

@@ -2,7 +2,7 @@
 
 use crate::cli::{BodyArgs, EventArgs};
 use crate::error::{Error, Result};
-use crate::protocol::{Callback, CallbackQuery, build_body, sign};
+use crate::protocol::{Callback, CallbackQuery, Finding, build_body, read_event, sign};
 use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
@@ -110,6 +110,12 @@ impl Template {
         self
     }
 
+    /// What Chat would never send in this request's body: a `--body` for another command, with
+    /// fields missing or mistyped. Built bodies have none.
+    pub fn oddities(&self) -> Vec<Finding> {
+        read_event(self.callback, &self.body).1
+    }
+
     pub fn is_signed(&self) -> bool {
         self.token.is_some()
     }
@@ -130,7 +136,14 @@ impl Template {
 
     /// The URL as sent at `request_time`, signed if there is a token.
     pub fn url_at(&self, request_time: u64) -> Url {
+        self.url_for(&self.query.callback_command, request_time)
+    }
+
+    /// The URL of a callback with the same query but another command word (another module's,
+    /// which Chat sends to the same URL), as sent at `request_time`.
+    pub fn url_for(&self, callback_command: &str, request_time: u64) -> Url {
         let query = CallbackQuery {
+            callback_command: callback_command.to_owned(),
             signature: self
                 .token
                 .as_deref()

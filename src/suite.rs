@@ -4,10 +4,16 @@
 use crate::cli::EventArgs;
 use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, request_target};
 use crate::clock::Clock;
-use crate::error::Result;
-use crate::protocol::{Callback, Expectation, Finding, Judgement, Kind, Severity, excerpt, judge};
+use crate::error::Error;
+use crate::protocol::{
+    self, BUDGET, Callback, Expectation, Finding, Judgement, Kind, OtherModuleCallback, Severity,
+    judge,
+};
+use crate::report::millis;
 use crate::request::Template;
 use serde::Serialize;
+use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 use url::Url;
 
@@ -34,6 +40,7 @@ enum Probe {
     FutureRequestTime,
     KeepAlive,
     MalformedBody,
+    OtherCommand,
 }
 
 impl Probe {
@@ -111,6 +118,11 @@ pub const CASES: &[Case] = &[
         description: "a body that is not JSON gets a timely answer that is not a 5xx",
         probe: Probe::MalformedBody,
     },
+    Case {
+        id: "robustness/other-command",
+        description: "an authentic callback of another module (State.StateChange) gets 200 OK/0: Chat sends every callback of an app to one URL",
+        probe: Probe::OtherCommand,
+    },
 ];
 
 /// How far off the clock the replayed callbacks are.
@@ -127,26 +139,30 @@ pub enum Status {
     Skip,
 }
 
-/// What came back, for the report.
+/// What came back for one request, for the report: the answer as received and how long it took.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evidence {
-    pub status: u16,
-    /// The first bytes of the answer's body.
-    pub body: String,
+    #[serde(flatten)]
+    pub answer: protocol::Evidence,
     pub latency_ms: f64,
 }
 
 impl Evidence {
     fn of(exchange: &Exchange) -> Self {
         Evidence {
-            status: exchange.status,
-            body: excerpt(&exchange.body, 200),
-            latency_ms: exchange.latency.as_secs_f64() * 1000.0,
+            answer: protocol::Evidence::of(exchange.reply()),
+            latency_ms: millis(exchange.latency),
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} in {:.1} ms", self.answer, self.latency_ms)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
     #[serde(flatten)]
     pub case: Case,
@@ -155,6 +171,21 @@ pub struct CaseResult {
     pub message: String,
     pub findings: Vec<Finding>,
     pub evidence: Option<Evidence>,
+    /// A security case's genuine callback, sent beside the forgery: the forgery's refusal means
+    /// something only when this was accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control: Option<Evidence>,
+    /// Every request of the case and its answer, with `-v`.
+    #[serde(skip)]
+    pub transcript: Vec<Exchanged>,
+}
+
+/// One request as sent and what came of it, for `-v`.
+#[derive(Debug, Clone)]
+pub struct Exchanged {
+    pub url: Url,
+    pub body: Vec<u8>,
+    pub answer: Result<Exchange, TransportError>,
 }
 
 /// The cases whose ids contain one of `only` (all when empty) and none of `skip`.
@@ -178,11 +209,15 @@ pub struct Suite {
     pub expectation: Expectation,
     pub clock: Clock,
     pub timeout: Duration,
+    /// Keep every request and answer for the report (`-v`).
+    pub verbose: bool,
+    pub transcript: Mutex<Vec<Exchanged>>,
 }
 
 impl Suite {
-    /// Runs `cases` in order. The first case that cannot reach the target stops the run.
-    pub async fn run(&self, cases: &[Case]) -> Result<Vec<CaseResult>> {
+    /// Runs `cases` in order. The first case that cannot reach the target stops the run; the
+    /// results so far come with the error, so that reports can still be written.
+    pub async fn run(&self, cases: &[Case]) -> Result<Vec<CaseResult>, Stopped> {
         let mut results = Vec::with_capacity(cases.len());
         for case in cases {
             let outcome = match self.run_case(case.probe).await {
@@ -190,9 +225,14 @@ impl Suite {
                 Err(Unreachable(e))
                     if results.iter().all(|r: &CaseResult| r.evidence.is_none()) =>
                 {
-                    return Err(e.into_error());
+                    return Err(Stopped {
+                        case: *case,
+                        results,
+                        message: e.message(),
+                        error: e.into_error(),
+                    });
                 }
-                Err(Unreachable(e)) => Outcome::fail(transport_message(&e), None),
+                Err(Unreachable(e)) => Outcome::fail(e.message(), None),
             };
             results.push(CaseResult {
                 case: *case,
@@ -200,9 +240,31 @@ impl Suite {
                 message: outcome.message,
                 findings: outcome.findings,
                 evidence: outcome.evidence,
+                control: outcome.control,
+                transcript: self.take_transcript(),
             });
         }
         Ok(results)
+    }
+
+    fn take_transcript(&self) -> Vec<Exchanged> {
+        self.transcript
+            .lock()
+            .map(|mut kept| std::mem::take(&mut *kept))
+            .unwrap_or_default()
+    }
+
+    fn keep(&self, url: &Url, body: &[u8], answer: &Result<Exchange, TransportError>) {
+        if !self.verbose {
+            return;
+        }
+        if let Ok(mut kept) = self.transcript.lock() {
+            kept.push(Exchanged {
+                url: url.clone(),
+                body: body.to_vec(),
+                answer: answer.clone(),
+            });
+        }
     }
 
     async fn run_case(&self, probe: Probe) -> Result<Outcome, Unreachable> {
@@ -242,13 +304,17 @@ impl Suite {
             }
             Probe::BadSign => {
                 let forged_token = format!("{}-forged", self.token.as_deref().unwrap_or_default());
-                let forged = before.with_token(&forged_token);
+                let forged = before.clone().with_token(&forged_token);
                 self.refused(&forged, self.now(), "a Sign made with another token")
                     .await?
             }
             Probe::MissingSign => {
-                self.refused(&before.unsigned(), self.now(), "a callback without Sign")
-                    .await?
+                self.refused(
+                    &before.clone().unsigned(),
+                    self.now(),
+                    "a callback without Sign",
+                )
+                .await?
             }
             Probe::StaleRequestTime => {
                 let at = self.now().saturating_sub(SKEW_PROBE);
@@ -256,12 +322,13 @@ impl Suite {
                     .await?
             }
             Probe::FutureRequestTime => {
-                let at = self.now() + SKEW_PROBE;
+                let at = self.now().saturating_add(SKEW_PROBE);
                 self.refused(&before, at, "a callback dated 10 minutes ahead")
                     .await?
             }
             Probe::KeepAlive => self.keep_alive(&before).await?,
             Probe::MalformedBody => self.malformed_body(&before).await?,
+            Probe::OtherCommand => self.other_command(&before).await?,
         })
     }
 
@@ -295,7 +362,9 @@ impl Suite {
         url: Url,
         body: Vec<u8>,
     ) -> Result<Result<Exchange, TransportError>, Unreachable> {
-        reachable(self.client.post(url, body).await)
+        let answer = self.client.post(url.clone(), body.clone()).await;
+        self.keep(&url, &body, &answer);
+        reachable(answer)
     }
 
     /// A genuine callback must get a conforming answer (and the expected decision, if any).
@@ -306,7 +375,7 @@ impl Suite {
     ) -> Result<Outcome, Unreachable> {
         let exchange = match self.send(template, self.now()).await? {
             Ok(exchange) => exchange,
-            Err(e) => return Ok(Outcome::fail(transport_message(&e), None)),
+            Err(e) => return Ok(Outcome::fail(e.message(), None)),
         };
         let judgement = judge(template.callback, &template.subscribers, exchange.reply());
         let unmet = expectation.check(&judgement.decision);
@@ -317,39 +386,95 @@ impl Suite {
         ))
     }
 
-    /// A forged, replayed or misdirected callback must not be accepted.
+    /// A forged, replayed or misdirected callback must not be accepted, while the genuine one,
+    /// sent just before it, is: a backend that refuses both proves nothing (protocol.md
+    /// section 4), so that is inconclusive, never a pass.
     async fn refused(
         &self,
-        template: &Template,
+        forged: &Template,
         request_time: u64,
         what: &str,
     ) -> Result<Outcome, Unreachable> {
-        let exchange = match self.send(template, request_time).await? {
+        let genuine = self.template(self.before, &self.event);
+        let control = self.send(&genuine, self.now()).await?;
+        let control = control.as_ref().ok().map(Evidence::of);
+        let exchange = match self.send(forged, request_time).await? {
             Ok(exchange) => exchange,
             Err(e) => {
                 return Ok(Outcome::warn(
                     format!(
                         "{}; hanging is not a refusal: answer 401 or ActionStatus FAIL at once",
-                        transport_message(&e)
+                        e.message()
                     ),
                     None,
-                ));
+                )
+                .with_control(control));
             }
         };
-        let evidence = Evidence::of(&exchange);
-        Ok(match refusal(&exchange) {
-            Some(how) => Outcome::pass(format!("refused {what}: {how}"), evidence),
-            None => Outcome::fail_with(
+        let forgery = Evidence::of(&exchange);
+        let outcome = if forgery.answer.accepted() {
+            Outcome::fail_with(
                 Finding::error(
                     "accepted",
                     "answer",
                     format!(
-                        "accepted {what}: HTTP 200, ActionStatus OK, ErrorCode 0; answer a non-200 status, ActionStatus FAIL or ErrorCode 1"
+                        "accepted {what}: {}; answer a non-200 status, ActionStatus FAIL or ErrorCode 1",
+                        forgery.answer
                     ),
                 ),
-                evidence,
-            ),
-        })
+                forgery,
+            )
+        } else if let Some(accepted) = control.as_ref().filter(|c| c.answer.accepted()) {
+            Outcome::pass(
+                format!(
+                    "refused {what}: {}; the genuine callback was accepted: {}",
+                    forgery.answer, accepted.answer
+                ),
+                forgery,
+            )
+        } else {
+            let seen = control.as_ref().map_or_else(
+                || "got no answer".to_owned(),
+                |c| format!("was refused too: {}", c.answer),
+            );
+            Outcome::fail_with(
+                Finding::error(
+                    "inconclusive",
+                    "control",
+                    format!(
+                        "inconclusive: the genuine callback {seen}, so refusing {what} proves nothing; make the backend accept a genuine callback ({}), then run again",
+                        self.accepted_values()
+                    ),
+                ),
+                forgery,
+            )
+        };
+        Ok(outcome.with_control(control))
+    }
+
+    /// The values the genuine callbacks are sent with, as options to change them by.
+    fn accepted_values(&self) -> String {
+        let event = &self.event;
+        let seed = &self.before.seed;
+        let subscribers = if event.subscribers.is_empty() {
+            seed.subscribers.join(", ")
+        } else {
+            event.subscribers.join(", ")
+        };
+        format!(
+            "it was sent with --sdkappid {}, --official-account {}, --operator {}, --subscriber {subscribers}{}",
+            event.sdkappid,
+            event
+                .official_account
+                .as_deref()
+                .unwrap_or(seed.official_account),
+            event.operator.as_deref().unwrap_or(seed.operator_account),
+            if self.token.is_some() {
+                " and the --token given"
+            } else {
+                " and no token"
+            }
+        )
     }
 
     /// Several callbacks over one HTTP/1.1 connection, as Chat keeps connections open. Over
@@ -359,7 +484,7 @@ impl Suite {
         let mut connection = match &endpoint {
             Some(endpoint) => match reachable(Connection::open(endpoint, self.timeout).await)? {
                 Ok(connection) => Some(connection),
-                Err(e) => return Ok(Outcome::fail(transport_message(&e), None)),
+                Err(e) => return Ok(Outcome::fail(e.message(), None)),
             },
             None => None,
         };
@@ -373,10 +498,14 @@ impl Suite {
         for i in 1..=KEEP_ALIVE_REQUESTS {
             let url = template.url_at(self.now());
             let posted = match connection.as_mut() {
-                Some(connection) => match request_target(&url) {
-                    Ok(target) => connection.post(target, body.clone()).await,
-                    Err(e) => Err(e),
-                },
+                Some(connection) => {
+                    let posted = match request_target(&url) {
+                        Ok(target) => connection.post(target, body.clone()).await,
+                        Err(e) => Err(e),
+                    };
+                    self.keep(&url, &body, &posted);
+                    posted
+                }
                 None => self.post(url, template.body_bytes.clone()).await?,
             };
             let exchange = match posted {
@@ -389,7 +518,7 @@ impl Suite {
                     return Ok(Outcome::fail(
                         format!(
                             "callback {i} of {KEEP_ALIVE_REQUESTS} {over}: {}{why}",
-                            transport_message(&e)
+                            e.message()
                         ),
                         last.as_ref().map(Evidence::of),
                     ));
@@ -424,7 +553,7 @@ impl Suite {
             Ok(exchange) => exchange,
             Err(e) => {
                 return Ok(Outcome::warn(
-                    format!("invalid JSON got no answer: {}", transport_message(&e)),
+                    format!("invalid JSON got no answer: {}", e.message()),
                     None,
                 ));
             }
@@ -433,12 +562,12 @@ impl Suite {
         Ok(if exchange.status >= 500 {
             Outcome::warn(
                 format!(
-                    "invalid JSON got HTTP {}: a client mistake should get a 4xx or a FAIL answer, not a server error",
-                    exchange.status
+                    "invalid JSON got {}: a client mistake should get a 4xx or a FAIL answer, not a server error",
+                    evidence.answer
                 ),
                 evidence,
             )
-        } else if exchange.latency > crate::protocol::BUDGET {
+        } else if exchange.latency > BUDGET {
             Outcome::warn(
                 format!(
                     "invalid JSON was answered in {} ms, over Chat's 2 s budget",
@@ -447,12 +576,62 @@ impl Suite {
                 evidence,
             )
         } else {
+            Outcome::pass(format!("invalid JSON got {}", evidence.answer), evidence)
+        })
+    }
+
+    /// An app has one callback URL for every callback: an authentic callback of another
+    /// module must get 200 OK/0, or the backend fails (or, for a before callback, vetoes)
+    /// events it does not even handle.
+    async fn other_command(&self, template: &Template) -> Result<Outcome, Unreachable> {
+        let now = self.now();
+        let other = OtherModuleCallback::STATE_CHANGE;
+        let url = template.url_for(other.command, now);
+        let body = other.body(self.clock.now_ms()).to_string().into_bytes();
+        let exchange = match self.post(url, body).await? {
+            Ok(exchange) => exchange,
+            Err(e) => {
+                return Ok(Outcome::warn(
+                    format!("{} got no answer: {}", other.command, e.message()),
+                    None,
+                ));
+            }
+        };
+        let evidence = Evidence::of(&exchange);
+        Ok(if !evidence.answer.accepted() {
+            Outcome::warn(
+                format!(
+                    "{} got {}; Chat sends every callback of an app to one URL, so answer an authentic callback you do not handle with HTTP 200 {{\"ActionStatus\":\"OK\",\"ErrorCode\":0,\"ErrorInfo\":\"\"}}: a FAIL or ErrorCode 1 to another module's before callback vetoes that event, and anything but 200 is logged as a webhook failure",
+                    other.command, evidence.answer
+                ),
+                evidence,
+            )
+        } else if exchange.latency > BUDGET {
+            Outcome::warn(
+                format!(
+                    "{} was answered in {} ms, over Chat's 2 s budget",
+                    other.command,
+                    exchange.latency.as_millis()
+                ),
+                evidence,
+            )
+        } else {
             Outcome::pass(
-                format!("invalid JSON got HTTP {}", exchange.status),
+                format!("{} got {}", other.command, evidence.answer),
                 evidence,
             )
         })
     }
+}
+
+/// The run stopped because the target could not be reached, at `case`.
+pub struct Stopped {
+    pub case: Case,
+    /// The cases that ran before.
+    pub results: Vec<CaseResult>,
+    /// Why, in words, for reports.
+    pub message: String,
+    pub error: Error,
 }
 
 /// The target could not be reached at all.
@@ -474,55 +653,49 @@ struct Outcome {
     message: String,
     findings: Vec<Finding>,
     evidence: Option<Evidence>,
+    control: Option<Evidence>,
 }
 
 impl Outcome {
-    fn pass(message: String, evidence: impl Into<Option<Evidence>>) -> Self {
+    fn new(status: Status, message: String, evidence: Option<Evidence>) -> Self {
         Outcome {
-            status: Status::Pass,
-            message,
-            findings: Vec::new(),
-            evidence: evidence.into(),
-        }
-    }
-
-    fn warn(message: String, evidence: impl Into<Option<Evidence>>) -> Self {
-        Outcome {
-            status: Status::Warn,
-            message,
-            findings: Vec::new(),
-            evidence: evidence.into(),
-        }
-    }
-
-    fn fail(message: String, evidence: Option<Evidence>) -> Self {
-        Outcome {
-            status: Status::Fail,
+            status,
             message,
             findings: Vec::new(),
             evidence,
+            control: None,
         }
+    }
+
+    fn pass(message: String, evidence: impl Into<Option<Evidence>>) -> Self {
+        Outcome::new(Status::Pass, message, evidence.into())
+    }
+
+    fn warn(message: String, evidence: impl Into<Option<Evidence>>) -> Self {
+        Outcome::new(Status::Warn, message, evidence.into())
+    }
+
+    fn fail(message: String, evidence: Option<Evidence>) -> Self {
+        Outcome::new(Status::Fail, message, evidence)
     }
 
     fn fail_with(finding: Finding, evidence: Evidence) -> Self {
         Outcome {
-            status: Status::Fail,
-            message: finding.message.clone(),
-            findings: vec![finding],
-            evidence: Some(evidence),
+            findings: vec![finding.clone()],
+            ..Outcome::new(Status::Fail, finding.message, Some(evidence))
         }
     }
 
     fn skip(message: &str) -> Self {
-        Outcome {
-            status: Status::Skip,
-            message: message.to_owned(),
-            findings: Vec::new(),
-            evidence: None,
-        }
+        Outcome::new(Status::Skip, message.to_owned(), None)
     }
 
-    /// Fail on any error finding, warn on warnings, else pass with the decision.
+    fn with_control(self, control: Option<Evidence>) -> Self {
+        Outcome { control, ..self }
+    }
+
+    /// Fail on any error finding, warn on warnings, else pass with the decision; the backend's
+    /// `ErrorInfo` is quoted whenever it gave one.
     fn judged(judgement: Judgement, exchange: &Exchange, extra: Vec<Finding>) -> Self {
         let mut findings = judgement.findings;
         findings.extend(extra);
@@ -532,7 +705,7 @@ impl Outcome {
                 .find(|f| f.severity == severity)
                 .map(ToString::to_string)
         };
-        let (status, message) = match (first(Severity::Error), first(Severity::Warning)) {
+        let (status, mut message) = match (first(Severity::Error), first(Severity::Warning)) {
             (Some(error), _) => (Status::Fail, error),
             (None, Some(warning)) => (Status::Warn, warning),
             (None, None) => (
@@ -540,41 +713,20 @@ impl Outcome {
                 format!("conforming answer; Chat {}", judgement.decision),
             ),
         };
+        if let Some(info) = judgement.evidence.as_ref().and_then(|e| e.error_info()) {
+            message.push_str(&format!(
+                "; ErrorInfo {}",
+                serde_json::Value::String(info.to_owned())
+            ));
+        }
         Outcome {
-            status,
-            message,
             findings,
-            evidence: Some(Evidence::of(exchange)),
+            ..Outcome::new(status, message, Some(Evidence::of(exchange)))
         }
     }
 
     fn prefixed(mut self, prefix: &str) -> Self {
         self.message = format!("{prefix}: {}", self.message);
         self
-    }
-}
-
-/// How an answer refuses a callback, if it does: non-200, ActionStatus FAIL, or ErrorCode ≠ 0.
-fn refusal(exchange: &Exchange) -> Option<String> {
-    if exchange.status != 200 {
-        return Some(format!("HTTP {}", exchange.status));
-    }
-    let body: serde_json::Value = serde_json::from_slice(&exchange.body).ok()?;
-    if body.get("ActionStatus").and_then(|v| v.as_str()) == Some("FAIL") {
-        return Some("ActionStatus FAIL".into());
-    }
-    match body.get("ErrorCode").and_then(|v| v.as_i64()) {
-        Some(code) if code != 0 => Some(format!("ErrorCode {code}")),
-        _ => None,
-    }
-}
-
-fn transport_message(e: &TransportError) -> String {
-    match e {
-        TransportError::Timeout(after) => format!(
-            "no answer within {} (Chat gives up after 2 s)",
-            humantime::format_duration(*after)
-        ),
-        TransportError::Unreachable { message, .. } => message.clone(),
     }
 }

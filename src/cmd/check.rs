@@ -6,7 +6,10 @@ use crate::output;
 use crate::protocol::Callback;
 use crate::report::check as render;
 use crate::suite::{self, Suite};
+use std::fs::File;
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcome> {
     let cases = suite::select(&args.only, &args.skip);
@@ -28,6 +31,8 @@ pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outco
     }
     let token = args.token.token.clone().filter(|t| !t.is_empty());
     let target = url.to_string();
+    // Before anything is sent, so that a report CI collects can always be written.
+    let junit = args.junit.as_deref().map(create_junit).transpose()?;
     if args.output == OutputFormat::Human && !global.quiet {
         write!(
             output::stderr(),
@@ -45,17 +50,25 @@ pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outco
         expectation: args.expect.expectation(),
         clock: *clock,
         timeout: args.target.timeout,
+        verbose: global.verbose > 0,
+        transcript: Mutex::default(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
-    let results = runtime.block_on(suite.run(&cases))?;
-    if let Some(path) = &args.junit {
-        std::fs::write(path, render::junit(&target, &results)).map_err(|e| {
-            Error::usage(format!("cannot write --junit {}: {e}", path.display()))
-                .hint("give a path in a directory that exists and is writable")
-        })?;
+    let results = match runtime.block_on(suite.run(&cases)) {
+        Ok(results) => results,
+        Err(stopped) => {
+            if let Some(junit) = junit {
+                let stop = Some((&stopped.case, stopped.message.as_str()));
+                junit.write(&render::junit(&target, &stopped.results, stop))?;
+            }
+            return Err(stopped.error);
+        }
+    };
+    if let Some(junit) = junit {
+        junit.write(&render::junit(&target, &results, None))?;
     }
     let text = match args.output {
         OutputFormat::Human => render::human(&results, global.verbose > 0),
@@ -63,6 +76,35 @@ pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outco
     };
     output::stdout().write_all(text.as_bytes())?;
     Ok(Outcome::from_pass(render::Counts::of(&results).pass()))
+}
+
+/// The `--junit` file, created (empty) before the run.
+struct JunitFile {
+    path: PathBuf,
+    file: File,
+}
+
+fn create_junit(path: &Path) -> Result<JunitFile> {
+    File::create(path)
+        .map(|file| JunitFile {
+            path: path.to_owned(),
+            file,
+        })
+        .map_err(|e| junit_error(path, &e))
+}
+
+impl JunitFile {
+    fn write(mut self, xml: &str) -> Result<()> {
+        self.file
+            .write_all(xml.as_bytes())
+            .and_then(|()| self.file.flush())
+            .map_err(|e| junit_error(&self.path, &e))
+    }
+}
+
+fn junit_error(path: &Path, e: &std::io::Error) -> Error {
+    Error::usage(format!("cannot write --junit {}: {e}", path.display()))
+        .hint("give a path in a directory that exists and is writable")
 }
 
 fn known(name: &str) -> Result<&'static Callback> {

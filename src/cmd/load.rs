@@ -8,7 +8,7 @@ use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, requ
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
-use crate::protocol::{BUDGET, Expectation, Finding, Severity, judge, judge_no_answer};
+use crate::protocol::{BUDGET, Evidence, Expectation, Finding, Severity, judge, judge_no_answer};
 use crate::report::load::{self as render, Group, Percentiles, Summary};
 use crate::request::Template;
 use bytes::Bytes;
@@ -385,26 +385,36 @@ impl Tally {
             self.conforming += 1;
         }
         // Groups count answers, so a code that appears twice in one answer counts once.
+        let error_info = judgement.evidence.as_ref().and_then(Evidence::error_info);
         let findings = &judgement.findings;
         for (i, finding) in findings.iter().enumerate() {
             let repeated = findings[..i]
                 .iter()
                 .any(|f| f.code == finding.code && f.severity == finding.severity);
             if !repeated {
-                self.count(finding);
+                self.count(finding, error_info);
             }
         }
         if let Some(unmet) = &unmet {
-            self.count(unmet);
+            self.count(unmet, error_info);
         }
     }
 
-    fn count(&mut self, finding: &Finding) {
+    /// Counts `finding` in its group; the group's example quotes the backend's `ErrorInfo`
+    /// when the answer had one, since it is often the only explanation a backend gives.
+    fn count(&mut self, finding: &Finding, error_info: Option<&str>) {
         let groups = match finding.severity {
             Severity::Error => &mut self.failures,
             Severity::Warning => &mut self.warnings,
         };
-        add(groups, finding.code, || finding.message.clone());
+        add(groups, finding.code, || match error_info {
+            Some(info) => format!(
+                "{}; ErrorInfo {}",
+                finding.message,
+                serde_json::Value::String(info.to_owned())
+            ),
+            None => finding.message.clone(),
+        });
     }
 
     fn merge(&mut self, other: Tally) -> Result<()> {

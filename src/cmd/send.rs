@@ -57,6 +57,7 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
     };
     let expectation = args.expect.expectation();
     let sent = Sent {
+        request_findings: template.oddities(),
         unmet: expectation.check(&judgement.decision),
         request,
         body: template.body_bytes,

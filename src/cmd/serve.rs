@@ -6,8 +6,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::protocol::{
-    Answer, EventBody, Finding, Inbound, Kind, MAX_BODY_BYTES, Received, ReceivedBody,
-    ReceivedQuery, Receiver, Rejection, Valid,
+    Answer, CommandWord, EventBody, Finding, Inbound, Kind, MAX_BODY_BYTES, Received, ReceivedBody,
+    ReceivedQuery, Receiver, Rejection, UNMODELLED_NOTE, Valid,
 };
 use anstyle::{AnsiColor, Style};
 use axum::Router;
@@ -181,13 +181,25 @@ fn stop_signals() -> io::Result<impl Future<Output = ()>> {
 }
 
 /// The URL first, alone on its line, because tools wait for it; then a `send` command for it.
-/// The token is referred to by its variable, never printed.
+/// The token is referred to by its variable, never printed. With `--output json` every stdout
+/// line is JSON: the URL comes as `{"listening":"http://..."}` and the rest goes to stderr.
 fn print_banner(args: &ServeArgs, address: SocketAddr, quiet: bool) -> Result<()> {
-    writeln!(output::stdout(), "listening on http://{address}")?;
+    let url = format!("http://{address}");
+    match args.output {
+        OutputFormat::Human => writeln!(output::stdout(), "listening on {url}")?,
+        OutputFormat::Json => {
+            writeln!(
+                output::stdout(),
+                "{}",
+                serde_json::json!({ "listening": url })
+            )?;
+            writeln!(output::stderr(), "listening on {url}")?;
+        }
+    }
     if quiet {
         return Ok(());
     }
-    let mut example = format!("oa-hook send before-subscribe --url http://{address}/");
+    let mut example = format!("oa-hook send before-subscribe --url {url}/");
     if let Some(id) = args.sdkappid {
         example += &format!(" --sdkappid {id}");
     }
@@ -195,7 +207,6 @@ fn print_banner(args: &ServeArgs, address: SocketAddr, quiet: bool) -> Result<()
         example += " --token \"$OA_HOOK_TOKEN\"";
     }
     example += "   # in another terminal";
-    // NDJSON consumers read stdout line by line: only the URL line may precede the events.
     match args.output {
         OutputFormat::Human => writeln!(output::stdout(), "{example}")?,
         OutputFormat::Json => writeln!(output::stderr(), "{example}")?,
@@ -227,26 +238,39 @@ struct Policy {
 }
 
 impl Policy {
-    /// `--refuse` and `--reject` only mean something to a before callback; `--fail` fails both.
-    fn answer(&self, valid: &Valid) -> Answer {
-        if self.fail {
-            return Answer::fail("oa-hook serve --fail: failing on purpose");
+    /// The status and answer for a valid callback, after `--delay`. `--refuse` and `--reject`
+    /// only mean something to a before callback; `--fail` fails both. A command serve does not
+    /// model is answered as a well-behaved backend answers it, whatever the policy: the policy
+    /// is about the callbacks serve stands in for.
+    async fn answer(&self, valid: &Valid) -> (u16, Answer) {
+        let (callback, event) = match valid {
+            Valid::Event {
+                callback, event, ..
+            } => (callback, event),
+            Valid::Unmodelled { .. } => return (200, Answer::ok(Vec::new())),
+        };
+        if let Some(delay) = self.delay {
+            tokio::time::sleep(delay).await;
         }
-        match valid.callback.kind {
-            Kind::After => Answer::ok(Vec::new()),
-            Kind::Before if self.reject => {
-                Answer::reject("oa-hook serve --reject: rejecting on purpose")
+        let answer = if self.fail {
+            Answer::fail("oa-hook serve --fail: failing on purpose")
+        } else {
+            match callback.kind {
+                Kind::After => Answer::ok(Vec::new()),
+                Kind::Before if self.reject => {
+                    Answer::reject("oa-hook serve --reject: rejecting on purpose")
+                }
+                Kind::Before => Answer::ok(
+                    event
+                        .subscribers
+                        .iter()
+                        .filter(|user| self.refuse.contains(user))
+                        .cloned()
+                        .collect(),
+                ),
             }
-            Kind::Before => Answer::ok(
-                valid
-                    .event
-                    .subscribers
-                    .iter()
-                    .filter(|user| self.refuse.contains(user))
-                    .cloned()
-                    .collect(),
-            ),
-        }
+        };
+        (self.status, answer)
     }
 }
 
@@ -268,12 +292,7 @@ async fn handle(State(server): State<Arc<Server>>, request: Request) -> Response
         Err(e) => (Vec::new(), unreadable(&e)),
     };
     let (status, answer) = match &received.verdict {
-        Ok(valid) => {
-            if let Some(delay) = server.policy.delay {
-                tokio::time::sleep(delay).await;
-            }
-            (server.policy.status, server.policy.answer(valid))
-        }
+        Ok(valid) => server.policy.answer(valid).await,
         Err(rejection) => {
             server.rejected.fetch_add(1, Ordering::Relaxed);
             (rejection.status, rejection.answer())
@@ -336,7 +355,7 @@ async fn read_body(mut body: Body) -> Result<Vec<u8>, axum::Error> {
 /// is still shown and recorded.
 fn unreadable(e: &axum::Error) -> Received {
     Received {
-        callback: None,
+        command: None,
         body: ReceivedBody::Unread,
         verdict: Err(Rejection::new(
             400,
@@ -363,9 +382,12 @@ enum RecordedBody<'a> {
 impl<'a> RecordedBody<'a> {
     fn new(received: &'a Received, bytes: &'a [u8]) -> Self {
         match (&received.body, &received.verdict) {
-            (ReceivedBody::Exact, Ok(valid)) => {
-                RecordedBody::Exact(valid.event.body(valid.callback))
-            }
+            (
+                ReceivedBody::Exact,
+                Ok(Valid::Event {
+                    callback, event, ..
+                }),
+            ) => RecordedBody::Exact(event.body(callback)),
             (ReceivedBody::Json(value), _) => RecordedBody::Json(value),
             _ if bytes.len() > MAX_BODY_BYTES => RecordedBody::TooLarge,
             _ => RecordedBody::Text(String::from_utf8_lossy(bytes)),
@@ -377,8 +399,8 @@ impl<'a> RecordedBody<'a> {
 #[derive(Serialize)]
 struct Event<'a> {
     time: String,
-    /// The callback's short name, when the query names a known one.
-    command: Option<&'static str>,
+    /// The callback's short name when serve models it, else the command word as received.
+    command: Option<&'a str>,
     operator: Option<&'a str>,
     subscribers: &'a [String],
     /// A callback Chat could have sent, answered by policy; else rejected with a 4xx.
@@ -387,6 +409,9 @@ struct Event<'a> {
     answer: &'a Answer,
     /// Warnings of a valid callback, or the errors a rejected one was refused for.
     findings: &'a [Finding],
+    /// Said of an authentic callback of a command serve does not model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'static str>,
     latency_ms: f64,
 }
 
@@ -399,23 +424,30 @@ impl<'a> Event<'a> {
         latency: Duration,
     ) -> Self {
         let time = UNIX_EPOCH + Duration::from_millis(now_ms.max(0).unsigned_abs());
-        let (operator, subscribers, findings) = match &received.verdict {
-            Ok(valid) => (
-                Some(valid.event.operator_account.as_str()),
-                valid.event.subscribers.as_slice(),
-                valid.warnings.as_slice(),
+        let (operator, subscribers, findings, note) = match &received.verdict {
+            Ok(Valid::Event {
+                event, warnings, ..
+            }) => (
+                Some(event.operator_account.as_str()),
+                event.subscribers.as_slice(),
+                warnings.as_slice(),
+                None,
             ),
-            Err(rejection) => (None, &[][..], rejection.findings.as_slice()),
+            Ok(Valid::Unmodelled { warnings }) => {
+                (None, &[][..], warnings.as_slice(), Some(UNMODELLED_NOTE))
+            }
+            Err(rejection) => (None, &[][..], rejection.findings.as_slice(), None),
         };
         Event {
             time: humantime::format_rfc3339_millis(time).to_string(),
-            command: received.callback.map(|c| c.name),
+            command: received.command.as_ref().map(CommandWord::name),
             operator,
             subscribers,
             valid: received.verdict.is_ok(),
             status,
             answer,
             findings,
+            note,
             // Microsecond precision: finer digits are noise.
             latency_ms: latency.as_micros() as f64 / 1000.0,
         }
@@ -429,15 +461,18 @@ impl<'a> Event<'a> {
         let mut line = String::with_capacity(160);
         // Writing to a String cannot fail.
         if self.valid {
-            let _ = write!(
-                line,
-                "{clock} {} {bold}{command}{bold:#}  operator {}  subscribers {}  → {bold}{}{bold:#} {}",
-                look.pass,
-                self.operator.unwrap_or_default(),
-                shorten(self.subscribers),
-                self.status,
-                self.outcome(),
-            );
+            let _ = write!(line, "{clock} {} {bold}{command}{bold:#}", look.pass);
+            if let Some(operator) = self.operator {
+                let _ = write!(
+                    line,
+                    "  operator {operator}  subscribers {}",
+                    shorten(self.subscribers)
+                );
+            }
+            let _ = write!(line, "  → {bold}{}{bold:#} {}", self.status, self.outcome());
+            if let Some(note) = self.note {
+                let _ = write!(line, "  {dim}{note}{dim:#}", dim = look.dim);
+            }
             for warning in self.findings {
                 let _ = write!(
                     line,

@@ -3,7 +3,7 @@ use crate::clock::Clock;
 use crate::cmd::sign::require_token;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
-use crate::protocol::{ReceivedQuery, SignatureError, param, verify};
+use crate::protocol::{ReceivedQuery, SignatureError, param, verify_query};
 use std::io::Write;
 
 pub fn run(args: &VerifyArgs, clock: &Clock) -> Result<Outcome> {
@@ -13,13 +13,7 @@ pub fn run(args: &VerifyArgs, clock: &Clock) -> Result<Outcome> {
             .hint("pass the callback URL as received, e.g. '/im?SdkAppid=...&Sign=...&RequestTime=...'"));
     };
     let query = ReceivedQuery::parse(query.split('#').next().unwrap_or_default());
-    let result = verify(
-        token,
-        query.get(param::SIGN),
-        query.get(param::REQUEST_TIME),
-        clock.now_secs(),
-        args.max_skew,
-    );
+    let result = verify_query(token, &query, clock.now_secs(), args.max_skew);
     let mut out = output::stdout();
     match result {
         Ok(verified) => {

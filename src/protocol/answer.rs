@@ -2,6 +2,7 @@
 
 use super::command::{Callback, Kind};
 use super::event::{missing, wrong_type};
+use super::evidence::Evidence;
 use super::finding::{Finding, excerpt, json_type};
 use super::{BUDGET, MAX_BODY_BYTES};
 use serde::Serialize;
@@ -123,11 +124,13 @@ fn list(users: &[String]) -> String {
     }
 }
 
-/// The verdict on one answer: every finding, and what Chat would do.
+/// The verdict on one answer: every finding, what Chat would do, and what the verdict rests on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Judgement {
     pub findings: Vec<Finding>,
     pub decision: Decision,
+    /// What came back; `None` when nothing did.
+    pub evidence: Option<Evidence>,
 }
 
 impl Judgement {
@@ -190,7 +193,9 @@ pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> J
             ),
         ));
     }
-    let parsed = read_answer(callback, subscribers, reply, &mut findings);
+    let value = serde_json::from_slice::<Value>(reply.body);
+    let evidence = Evidence::read(reply, value.as_ref().ok());
+    let parsed = read_answer(callback, subscribers, reply, value, &mut findings);
     let decision = if slow.is_some() {
         timed_out(callback, subscribers)
     } else if callback.kind == Kind::After {
@@ -202,7 +207,11 @@ pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> J
     } else {
         decide(subscribers, parsed.as_ref())
     };
-    Judgement { findings, decision }
+    Judgement {
+        findings,
+        decision,
+        evidence: Some(evidence),
+    }
 }
 
 /// Judges a callback that got no answer at all within `waited`. Past the 2 s budget Chat has
@@ -217,6 +226,7 @@ pub fn judge_no_answer(callback: &Callback, subscribers: &[String], waited: Dura
                 format!("no answer within {waited_ms} ms; {}", gives_up(callback)),
             )],
             decision: timed_out(callback, subscribers),
+            evidence: None,
         }
     } else {
         Judgement {
@@ -234,6 +244,7 @@ pub fn judge_no_answer(callback: &Callback, subscribers: &[String], waited: Dura
                     BUDGET.as_secs()
                 ),
             },
+            evidence: None,
         }
     }
 }
@@ -270,6 +281,7 @@ fn read_answer(
     callback: &Callback,
     subscribers: &[String],
     reply: Reply<'_>,
+    value: serde_json::Result<Value>,
     findings: &mut Vec<Finding>,
 ) -> Option<Parsed> {
     if reply.truncated {
@@ -283,7 +295,7 @@ fn read_answer(
         ));
         return None;
     }
-    let value: Value = match serde_json::from_slice(reply.body) {
+    let value: Value = match value {
         Ok(v) => v,
         Err(e) => {
             findings.push(Finding::error(

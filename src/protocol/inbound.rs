@@ -2,9 +2,9 @@
 //! HTTP status and words to refuse it with. `serve` answers with this; `check` can reuse it.
 
 use super::answer::Answer;
-use super::command::Callback;
-use super::event::{ReceivedEvent, read_event, read_exact_event};
-use super::finding::Finding;
+use super::command::{Callback, CommandWord};
+use super::event::{ReceivedEvent, missing, read_event, read_exact_event, wrong_type};
+use super::finding::{Finding, excerpt, json_type};
 use super::query::{ReceivedQuery, param};
 use super::signature::{SignatureError, verify};
 use super::{MAX_BODY_BYTES, is_known_platform};
@@ -32,10 +32,17 @@ pub struct Inbound<'a> {
 
 /// What the receiver made of a request.
 pub struct Received {
-    /// The callback the query names, when it names a known one (even if the request is refused).
-    pub callback: Option<&'static Callback>,
+    /// The command word of the query, when it carries one (even if the request is refused).
+    pub command: Option<CommandWord>,
     pub body: ReceivedBody,
     pub verdict: Result<Valid, Rejection>,
+}
+
+impl Received {
+    /// The callback the query names, when it is one this receiver models.
+    pub fn callback(&self) -> Option<&'static Callback> {
+        self.command.as_ref().and_then(CommandWord::callback)
+    }
 }
 
 /// The body as far as it was read.
@@ -51,12 +58,29 @@ pub enum ReceivedBody {
 
 /// A callback Chat could have sent: answer it.
 #[derive(Debug)]
-pub struct Valid {
-    pub callback: &'static Callback,
-    pub event: ReceivedEvent,
-    /// Odd but answerable: shown to the user, never refused.
-    pub warnings: Vec<Finding>,
+pub enum Valid {
+    /// A command this receiver models, with its event read.
+    Event {
+        callback: &'static Callback,
+        event: ReceivedEvent,
+        /// Odd but answerable: shown to the user, never refused.
+        warnings: Vec<Finding>,
+    },
+    /// An authentic callback of a command this receiver does not model (another module's, as
+    /// every callback of an app goes to one URL): a well-behaved backend answers it OK.
+    Unmodelled { warnings: Vec<Finding> },
 }
+
+impl Valid {
+    pub fn warnings(&self) -> &[Finding] {
+        match self {
+            Valid::Event { warnings, .. } | Valid::Unmodelled { warnings } => warnings,
+        }
+    }
+}
+
+/// What a well-behaved backend says of an authentic callback it does not handle, for people.
+pub const UNMODELLED_NOTE: &str = "not a command this backend models: answered 200 OK/0 as a well-behaved backend does, since Chat sends every callback of an app to one URL";
 
 /// A request Chat would never send: refuse it with `status` and a Tencent-shaped FAIL answer.
 #[derive(Debug, PartialEq, Eq)]
@@ -88,22 +112,20 @@ impl Rejection {
 
 impl Receiver {
     /// Judges one request. The checks run in the order a careful backend runs them: method and
-    /// size before reading anything, authentication before trusting the query, the query
-    /// before the body it announces.
+    /// size before reading anything, an unambiguous query and authentication before trusting
+    /// it, the query before the body it announces.
     pub fn receive(&self, request: Inbound<'_>, now_secs: u64) -> Received {
         let query = request.query;
-        let callback = query
-            .get(param::CALLBACK_COMMAND)
-            .and_then(Callback::by_command);
+        let command = query.get(param::CALLBACK_COMMAND).map(CommandWord::read);
         if let Some(rejection) = unreadable(request) {
             return Received {
-                callback,
+                command,
                 body: ReceivedBody::Unread,
                 verdict: Err(rejection),
             };
         }
         let mut body = ReceivedBody::Unread;
-        let verdict = self.judge(query, callback, request.body, &mut body, now_secs);
+        let verdict = self.judge(query, command.as_ref(), request.body, &mut body, now_secs);
         // A refused request is still shown and recorded with its body.
         if let ReceivedBody::Unread = body
             && let Ok(value) = serde_json::from_slice(request.body)
@@ -111,7 +133,7 @@ impl Receiver {
             body = ReceivedBody::Json(value);
         }
         Received {
-            callback,
+            command,
             body,
             verdict,
         }
@@ -120,12 +142,19 @@ impl Receiver {
     fn judge(
         &self,
         query: &ReceivedQuery<'_>,
-        callback: Option<&'static Callback>,
+        command: Option<&CommandWord>,
         raw: &[u8],
         body: &mut ReceivedBody,
         now_secs: u64,
     ) -> Result<Valid, Rejection> {
         let mut warnings = Vec::new();
+        if let Some((name, times)) = query.repeated() {
+            let e = SignatureError::Repeated { name, times };
+            return Err(Rejection::new(
+                400,
+                vec![Finding::error(e.code(), query_path(name), e.to_string())],
+            ));
+        }
         if let Some(token) = &self.token {
             let verified = verify(
                 token,
@@ -143,6 +172,7 @@ impl Receiver {
                     | SignatureError::MalformedRequestTime(_)
                     | SignatureError::Stale { .. }
                     | SignatureError::Future { .. } => param::REQUEST_TIME,
+                    SignatureError::Repeated { name, .. } => name,
                 };
                 Rejection::new(
                     401,
@@ -157,7 +187,7 @@ impl Receiver {
                 ));
             }
         }
-        let (callback, sdk_appid) = read_query(query, callback, &mut warnings)?;
+        let (command, sdk_appid) = read_query(query, command, &mut warnings)?;
         if let Some(expected) = self.sdk_appid
             && sdk_appid != expected
         {
@@ -172,38 +202,93 @@ impl Receiver {
                 )],
             ));
         }
+        let callback = match command {
+            CommandWord::Modelled(callback) => callback,
+            CommandWord::Other(word) => {
+                let value = read_json(raw)?;
+                let verdict = unmodelled(word, &value, warnings);
+                *body = ReceivedBody::Json(value);
+                return verdict;
+            }
+        };
         if let Some((event, oddities)) = read_exact_event(callback, raw) {
             *body = ReceivedBody::Exact;
             warnings.extend(oddities);
-            return Ok(Valid {
+            return Ok(Valid::Event {
                 callback,
                 event,
                 warnings,
             });
         }
-        let value = serde_json::from_slice::<Value>(raw).map_err(|e| {
-            Rejection::new(
-                400,
-                vec![Finding::error(
-                    "not-json",
-                    "body",
-                    format!("the body is not JSON ({e})"),
-                )],
-            )
-        })?;
+        let value = read_json(raw)?;
         let (event, findings) = read_event(callback, &value);
         *body = ReceivedBody::Json(value);
         let (errors, body_warnings): (Vec<_>, Vec<_>) =
             findings.into_iter().partition(Finding::is_error);
         warnings.extend(body_warnings);
         match event {
-            Some(event) if errors.is_empty() => Ok(Valid {
+            Some(event) if errors.is_empty() => Ok(Valid::Event {
                 callback,
                 event,
                 warnings,
             }),
             _ => Err(Rejection::new(400, errors)),
         }
+    }
+}
+
+fn read_json(raw: &[u8]) -> Result<Value, Rejection> {
+    serde_json::from_slice::<Value>(raw).map_err(|e| {
+        Rejection::new(
+            400,
+            vec![Finding::error(
+                "not-json",
+                "body",
+                format!("the body is not JSON ({e})"),
+            )],
+        )
+    })
+}
+
+/// An authentic callback of a command not modelled here: whatever its body, it must be a JSON
+/// object that names the same command, as every callback Chat sends does.
+fn unmodelled(word: &str, body: &Value, warnings: Vec<Finding>) -> Result<Valid, Rejection> {
+    const FIELD: &str = "CallbackCommand";
+    let Some(object) = body.as_object() else {
+        return Err(Rejection::new(
+            400,
+            vec![Finding::error(
+                "not-object",
+                "body",
+                format!("the body is {}, not a JSON object", json_type(body)),
+            )],
+        ));
+    };
+    match object.get(FIELD) {
+        Some(Value::String(said)) if said == word => Ok(Valid::Unmodelled { warnings }),
+        Some(Value::String(said)) => Err(Rejection::new(
+            400,
+            vec![Finding::error(
+                "command-mismatch",
+                FIELD,
+                format!(
+                    "the body says `{}` but the query says `{word}`",
+                    excerpt(said.as_bytes(), 64)
+                ),
+            )],
+        )),
+        Some(other) => Err(Rejection::new(
+            400,
+            vec![wrong_type(
+                FIELD,
+                other,
+                "the command word, as in the query",
+            )],
+        )),
+        None => Err(Rejection::new(
+            400,
+            vec![missing(FIELD, "the command word, as in the query")],
+        )),
     }
 }
 
@@ -236,18 +321,21 @@ fn unreadable(request: Inbound<'_>) -> Option<Rejection> {
 
 /// Checks the query parameters Chat always sends; every problem at once, so one answer says
 /// all that needs fixing.
-fn read_query(
+fn read_query<'c>(
     query: &ReceivedQuery<'_>,
-    callback: Option<&'static Callback>,
+    command: Option<&'c CommandWord>,
     warnings: &mut Vec<Finding>,
-) -> Result<(&'static Callback, u64), Rejection> {
+) -> Result<(&'c CommandWord, u64), Rejection> {
     let mut errors = Vec::new();
-    match query.get(param::CALLBACK_COMMAND) {
+    match command {
         None => errors.push(missing_parameter(param::CALLBACK_COMMAND)),
-        Some(command) if callback.is_none() => errors.push(Finding::error(
+        Some(word) if !word.is_well_formed() => errors.push(Finding::error(
             "unknown-command",
             query_path(param::CALLBACK_COMMAND),
-            format!("`{command}` is not a callback command this backend knows"),
+            format!(
+                "`{}` is not a callback command word (Module.Name, e.g. OfficialAccount.CallbackBeforeAddSubscriber)",
+                word.name()
+            ),
         )),
         Some(_) => {}
     }
@@ -257,7 +345,10 @@ fn read_query(
         Some(other) => errors.push(Finding::error(
             "bad-content-type",
             query_path(param::CONTENT_TYPE),
-            format!("is `{other}`; Chat always sends `json`"),
+            format!(
+                "is `{}`; Chat always sends `json`",
+                excerpt(other.as_bytes(), 64)
+            ),
         )),
     }
     let sdk_appid = match query.get(param::SDK_APPID) {
@@ -271,7 +362,10 @@ fn read_query(
                 errors.push(Finding::error(
                     "bad-sdkappid",
                     query_path(param::SDK_APPID),
-                    format!("`{raw}` is not a numeric SDKAppID"),
+                    format!(
+                        "`{}` is not a numeric SDKAppID",
+                        excerpt(raw.as_bytes(), 64)
+                    ),
                 ));
             }
             id
@@ -281,12 +375,15 @@ fn read_query(
         Some(platform) if !is_known_platform(platform) => warnings.push(Finding::warning(
             "unknown-platform",
             query_path(param::OPT_PLATFORM),
-            format!("`{platform}` is not an OptPlatform Chat documents"),
+            format!(
+                "`{}` is not an OptPlatform Chat documents",
+                excerpt(platform.as_bytes(), 64)
+            ),
         )),
         _ => {}
     }
-    match (callback, sdk_appid) {
-        (Some(callback), Some(id)) if errors.is_empty() => Ok((callback, id)),
+    match (command, sdk_appid) {
+        (Some(command), Some(id)) if errors.is_empty() => Ok((command, id)),
         _ => Err(Rejection::new(400, errors)),
     }
 }
@@ -365,11 +462,16 @@ mod tests {
     #[test]
     fn a_signed_seed_callback_is_valid() {
         let received = receive_with(&receiver(), "POST", &signed_query(""), &seed_body());
-        assert_eq!(received.callback, Some(&CALLBACKS[0]));
+        assert_eq!(received.callback(), Some(&CALLBACKS[0]));
         assert!(matches!(received.body, ReceivedBody::Exact));
-        let valid = received.verdict.unwrap();
-        assert_eq!(valid.event.subscribers, ["jared", "leckie"]);
-        assert_eq!(valid.warnings, vec![]);
+        let Ok(Valid::Event {
+            event, warnings, ..
+        }) = received.verdict
+        else {
+            panic!("valid")
+        };
+        assert_eq!(event.subscribers, ["jared", "leckie"]);
+        assert_eq!(warnings, vec![]);
     }
 
     #[test]
@@ -449,7 +551,7 @@ mod tests {
         let valid = receive_with(&receiver(), "POST", &query, &seed_body())
             .verdict
             .unwrap();
-        assert_eq!(valid.warnings[0].code, "upper-case-sign");
+        assert_eq!(valid.warnings()[0].code, "upper-case-sign");
     }
 
     #[test]
@@ -464,10 +566,13 @@ mod tests {
                 vec!["missing-parameter", "bad-content-type", "bad-sdkappid"]
             )
         );
-        let unknown = signed_query("").replace(BEFORE, "OfficialAccount.CallbackNope");
+        let unknown = signed_query("").replace(BEFORE, "Callback%20Nope");
         let r = rejection("POST", &unknown, &seed_body());
         assert_eq!(status_and_codes(&r), (400, vec!["unknown-command"]));
-        assert!(r.info().contains("`OfficialAccount.CallbackNope`"));
+        assert!(
+            r.info()
+                .contains("`Callback Nope` is not a callback command word")
+        );
     }
 
     #[test]
@@ -507,7 +612,7 @@ mod tests {
         let valid = receive_with(&receiver(), "POST", &query, body.to_string().as_bytes())
             .verdict
             .unwrap();
-        let codes: Vec<&str> = valid.warnings.iter().map(|f| f.code).collect();
+        let codes: Vec<&str> = valid.warnings().iter().map(|f| f.code).collect();
         assert_eq!(codes, ["unknown-platform", "event-time-seconds"]);
     }
 
@@ -518,5 +623,50 @@ mod tests {
             serde_json::to_value(r.answer()).unwrap(),
             json!({"ActionStatus": "FAIL", "ErrorInfo": r.info(), "ErrorCode": 1})
         );
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_a_400_naming_it() {
+        for name in ["Sign", "RequestTime", "SdkAppid", "CallbackCommand"] {
+            let query = signed_query("");
+            let value = ReceivedQuery::parse(&query).get(name).unwrap().to_owned();
+            let doubled = format!("{query}&{name}={}", value.replace('#', "%23"));
+            let r = rejection("POST", &doubled, &seed_body());
+            assert_eq!(
+                status_and_codes(&r),
+                (400, vec!["repeated-parameter"]),
+                "{name}"
+            );
+            assert!(
+                r.info()
+                    .starts_with(&format!("query.{name}: {name} appears 2 times"))
+            );
+        }
+    }
+
+    #[test]
+    fn an_authentic_callback_of_another_module_is_valid_but_unmodelled() {
+        let body = json!({"CallbackCommand": "State.StateChange", "EventTime": 1629883332497_i64,
+            "Info": {"Action": "Login", "To_Account": "u1", "Reason": "Register"}});
+        let query = signed_query("").replace(BEFORE, "State.StateChange");
+        let received = receive_with(&receiver(), "POST", &query, body.to_string().as_bytes());
+        assert_eq!(
+            received.command.as_ref().map(CommandWord::name),
+            Some("State.StateChange")
+        );
+        assert!(matches!(received.body, ReceivedBody::Json(_)));
+        assert!(matches!(received.verdict, Ok(Valid::Unmodelled { .. })));
+        let forged = query.replace(&sign(TOKEN, NOW), &sign("forged", NOW));
+        let r = rejection("POST", &forged, body.to_string().as_bytes());
+        assert_eq!(status_and_codes(&r), (401, vec!["bad-sign"]));
+        let other_app = query.replace("SdkAppid=88888888", "SdkAppid=1");
+        let r = rejection("POST", &other_app, body.to_string().as_bytes());
+        assert_eq!(status_and_codes(&r), (403, vec!["wrong-sdkappid"]));
+        let r = rejection("POST", &query, b"not json");
+        assert_eq!(status_and_codes(&r), (400, vec!["not-json"]));
+        let r = rejection("POST", &query, &seed_body());
+        assert_eq!(status_and_codes(&r), (400, vec!["command-mismatch"]));
+        let r = rejection("POST", &query, b"[1]");
+        assert_eq!(status_and_codes(&r), (400, vec!["not-object"]));
     }
 }

@@ -5,6 +5,7 @@
 mod answer;
 mod command;
 mod event;
+mod evidence;
 mod finding;
 mod inbound;
 mod query;
@@ -13,14 +14,17 @@ mod signature;
 pub use answer::{
     Answer, Decision, Expectation, Expected, Judgement, Reply, judge, judge_no_answer,
 };
-pub use command::{BodyShape, CALLBACKS, Callback, Kind, Seed, UnknownCallback};
+pub use command::{
+    BodyShape, CALLBACKS, Callback, CommandWord, Kind, OtherModuleCallback, Seed, UnknownCallback,
+};
 pub use event::{
     EventBody, ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event, read_exact_event,
 };
+pub use evidence::{Evidence, Said};
 pub use finding::{Finding, Severity, excerpt};
-pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, Valid};
+pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, UNMODELLED_NOTE, Valid};
 pub use query::{CallbackQuery, ReceivedQuery, param};
-pub use signature::{SignatureError, Verified, sign, verify};
+pub use signature::{SignatureError, Verified, canonical_request_time, sign, verify, verify_query};
 
 use std::time::Duration;
 

@@ -12,6 +12,10 @@ pub mod param {
     pub const OPT_PLATFORM: &str = "OptPlatform";
     pub const SIGN: &str = "Sign";
     pub const REQUEST_TIME: &str = "RequestTime";
+
+    /// The parameters a query may carry only once: a backend that checks one copy while
+    /// another copy is used could be fooled, so a repeat is refused.
+    pub const SINGLE: [&str; 4] = [SIGN, REQUEST_TIME, SDK_APPID, CALLBACK_COMMAND];
 }
 
 /// The parameters of one callback, as Chat sends them.
@@ -78,6 +82,14 @@ impl<'a> ReceivedQuery<'a> {
         self.pairs.iter().filter(|(k, _)| k == name).count()
     }
 
+    /// The first of [`param::SINGLE`] that appears more than once, and how many times.
+    pub fn repeated(&self) -> Option<(&'static str, usize)> {
+        param::SINGLE
+            .into_iter()
+            .map(|name| (name, self.count(name)))
+            .find(|&(_, times)| times > 1)
+    }
+
     /// Every pair except `Sign`, for records that must not let anyone replay the request.
     pub fn without_sign(&self) -> Vec<(&str, &str)> {
         self.pairs
@@ -136,6 +148,12 @@ mod tests {
         assert_eq!(q.get("SdkAppid"), Some("1400"));
         assert_eq!(q.get("Sign"), Some("AB"));
         assert_eq!(q.count("Sign"), 2);
+        assert_eq!(q.repeated(), Some(("Sign", 2)));
+        assert_eq!(
+            ReceivedQuery::parse("SdkAppid=1&x=1&x=2&SdkAppid=1&SdkAppid=1").repeated(),
+            Some(("SdkAppid", 3))
+        );
+        assert_eq!(ReceivedQuery::parse("x=1&x=2&Sign=a").repeated(), None);
         assert_eq!(q.get("x"), Some("@y"));
         assert_eq!(q.get("sdkappid"), None);
         assert_eq!(

@@ -1,19 +1,35 @@
 //! Webhook authentication: `Sign` = lower-case hex of SHA-256(token + RequestTime).
 
+use super::query::{ReceivedQuery, param};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// The `Sign` Chat sends for `token` at `request_time` (Unix seconds).
 pub fn sign(token: &str, request_time: u64) -> String {
-    hex::encode(digest(token, request_time))
+    hex::encode(digest(token, &request_time.to_string()))
 }
 
-fn digest(token: &str, request_time: u64) -> [u8; 32] {
+/// SHA-256 over the token and the RequestTime text exactly as sent or received.
+fn digest(token: &str, request_time: &str) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(token.as_bytes());
-    hasher.update(request_time.to_string().as_bytes());
+    hasher.update(request_time.as_bytes());
     hasher.finalize().into()
+}
+
+/// The most digits a canonical RequestTime has: every 19-digit number fits in a u64.
+const MAX_REQUEST_TIME_DIGITS: usize = 19;
+
+/// A RequestTime as Chat writes one: ASCII digits, no sign, no leading zero, no spaces, at most
+/// 19 digits. Anything else (`0`+now, `+`now, ` now`) is refused rather than re-formatted, so
+/// that what is hashed, what is judged fresh and what was received are the same text.
+pub fn canonical_request_time(raw: &str) -> Option<u64> {
+    let canonical = !raw.is_empty()
+        && raw.len() <= MAX_REQUEST_TIME_DIGITS
+        && raw.bytes().all(|b| b.is_ascii_digit())
+        && (raw == "0" || !raw.starts_with('0'));
+    canonical.then(|| raw.parse().ok()).flatten()
 }
 
 /// Why a callback's signature is not authentic.
@@ -25,7 +41,9 @@ pub enum SignatureError {
     MissingSign,
     #[error("the query has a Sign but no RequestTime, so the Sign cannot be checked")]
     MissingRequestTime,
-    #[error("RequestTime `{0}` is not a Unix time in seconds")]
+    #[error(
+        "RequestTime `{0}` is not a Unix time in seconds as Chat writes one (digits only, no sign, no leading zero, at most 19 digits)"
+    )]
     MalformedRequestTime(String),
     #[error("Sign `{0}` is not 64 hex digits (a SHA-256 digest)")]
     MalformedSign(String),
@@ -41,6 +59,10 @@ pub enum SignatureError {
         "RequestTime is {ahead} s in the future, beyond the {window} s freshness window: check the sender's clock"
     )]
     Future { ahead: u64, window: u64 },
+    #[error(
+        "{name} appears {times} times in the query; Chat sends it once, and which one counts would be ambiguous"
+    )]
+    Repeated { name: &'static str, times: usize },
 }
 
 impl SignatureError {
@@ -54,6 +76,7 @@ impl SignatureError {
             SignatureError::Mismatch => "bad-sign",
             SignatureError::Stale { .. } => "stale-request-time",
             SignatureError::Future { .. } => "future-request-time",
+            SignatureError::Repeated { .. } => "repeated-parameter",
         }
     }
 }
@@ -71,6 +94,9 @@ pub struct Verified {
 /// Checks `Sign` and `RequestTime` as received against `token`, in constant time and in either
 /// hex case, and that RequestTime is within `max_skew` of `now` (Unix seconds) either way.
 /// The signature is checked before freshness, so a stale error means a genuine but old callback.
+/// RequestTime must be canonical (see [`canonical_request_time`]) and the Sign covers its text
+/// as received; the age is worked out without overflow, so no RequestTime, however far off, is
+/// ever taken for a fresh one.
 pub fn verify(
     token: &str,
     sign: Option<&str>,
@@ -80,37 +106,58 @@ pub fn verify(
 ) -> Result<Verified, SignatureError> {
     let sign = sign.ok_or(SignatureError::MissingSign)?;
     let raw_time = request_time.ok_or(SignatureError::MissingRequestTime)?;
-    let request_time: u64 = raw_time
-        .parse()
-        .ok()
-        .filter(|_| raw_time.bytes().all(|b| b.is_ascii_digit()))
+    let request_time = canonical_request_time(raw_time)
         .ok_or_else(|| SignatureError::MalformedRequestTime(raw_time.to_owned()))?;
     let given = hex::decode(sign)
         .ok()
         .filter(|bytes| bytes.len() == 32)
         .ok_or_else(|| SignatureError::MalformedSign(sign.to_owned()))?;
-    if !bool::from(given.ct_eq(&digest(token, request_time))) {
+    if !bool::from(given.ct_eq(&digest(token, raw_time))) {
         return Err(SignatureError::Mismatch);
     }
-    let window = max_skew.as_secs().min(i64::MAX as u64);
-    let age = now as i64 - request_time as i64;
-    if age > window as i64 {
-        return Err(SignatureError::Stale {
-            age: age.unsigned_abs(),
-            window,
-        });
-    }
-    if -age > window as i64 {
-        return Err(SignatureError::Future {
-            ahead: age.unsigned_abs(),
-            window,
+    let window = max_skew.as_secs();
+    // Both are u64, so the difference always fits in an i128.
+    let age = i128::from(now) - i128::from(request_time);
+    let distance = u64::try_from(age.unsigned_abs()).unwrap_or(u64::MAX);
+    if distance > window {
+        return Err(if age > 0 {
+            SignatureError::Stale {
+                age: distance,
+                window,
+            }
+        } else {
+            SignatureError::Future {
+                ahead: distance,
+                window,
+            }
         });
     }
     Ok(Verified {
         request_time,
-        age,
+        // Within the window, which a u64 of seconds bounds; clamped all the same.
+        age: i64::try_from(age).unwrap_or(if age > 0 { i64::MAX } else { i64::MIN }),
         upper_case: sign.bytes().any(|b| b.is_ascii_uppercase()),
     })
+}
+
+/// [`verify`] for a query as received: first, that it carries none of `Sign`, `RequestTime`,
+/// `SdkAppid` and `CallbackCommand` more than once (which one would a backend check?).
+pub fn verify_query(
+    token: &str,
+    query: &ReceivedQuery<'_>,
+    now: u64,
+    max_skew: Duration,
+) -> Result<Verified, SignatureError> {
+    if let Some((name, times)) = query.repeated() {
+        return Err(SignatureError::Repeated { name, times });
+    }
+    verify(
+        token,
+        query.get(param::SIGN),
+        query.get(param::REQUEST_TIME),
+        now,
+        max_skew,
+    )
 }
 
 #[cfg(test)]
@@ -240,5 +287,105 @@ mod tests {
                 .code(),
             "stale-request-time"
         );
+    }
+
+    #[test]
+    fn request_time_must_be_canonical() {
+        let (token, time, _) = VECTORS[0];
+        for raw in [
+            format!("0{time}"),
+            format!("+{time}"),
+            format!(" {time}"),
+            format!("{time} "),
+            format!("-{time}"),
+            "".to_owned(),
+            "00".to_owned(),
+            "1".repeat(20),
+            "18446744073709551616".to_owned(),
+        ] {
+            // Signed over the very text sent, so only the canonical form can be at fault.
+            let signed = hex::encode(digest(token, &raw));
+            assert_eq!(
+                verify(token, Some(&signed), Some(&raw), time, WINDOW),
+                Err(SignatureError::MalformedRequestTime(raw.clone())),
+                "{raw:?}"
+            );
+        }
+        assert_eq!(canonical_request_time("0"), Some(0));
+        assert_eq!(
+            canonical_request_time("9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+    }
+
+    #[test]
+    fn a_request_time_far_ahead_never_wraps_into_a_fresh_one() {
+        let token = "xxxxyyyy";
+        let now = 1_669_872_112_u64;
+        for ahead in [
+            now + (1 << 63),
+            u64::MAX / 2 + now,
+            9_999_999_999_999_999_999,
+        ] {
+            let t = ahead.to_string();
+            let error =
+                verify(token, Some(&sign(token, ahead)), Some(&t), now, WINDOW).unwrap_err();
+            assert_eq!(error.code(), "future-request-time", "{t}");
+        }
+        let wide = Duration::from_secs(u64::MAX - 1);
+        assert_eq!(
+            verify(token, Some(&sign(token, 0)), Some("0"), u64::MAX, wide),
+            Err(SignatureError::Stale {
+                age: u64::MAX,
+                window: u64::MAX - 1
+            })
+        );
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_refused_by_name() {
+        let (token, time, good) = VECTORS[0];
+        let query = format!("Sign={good}&RequestTime={time}&Sign={good}");
+        let query = ReceivedQuery::parse(&query);
+        assert_eq!(
+            verify_query(token, &query, time, WINDOW),
+            Err(SignatureError::Repeated {
+                name: "Sign",
+                times: 2
+            })
+        );
+        let query = format!("SdkAppid=1&Sign={good}&RequestTime={time}&SdkAppid=2");
+        let error = verify_query(token, &ReceivedQuery::parse(&query), time, WINDOW).unwrap_err();
+        assert_eq!(error.code(), "repeated-parameter");
+        assert!(error.to_string().starts_with("SdkAppid appears 2 times"));
+        let query = format!("Sign={good}&RequestTime={time}");
+        assert!(verify_query(token, &ReceivedQuery::parse(&query), time, WINDOW).is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_request_time_outside_the_window_is_ever_accepted(
+            now in proptest::num::u64::ANY,
+            request_time in proptest::num::u64::ANY,
+            window in 0_u64..=100_000,
+        ) {
+            let token = "prop-token";
+            let t = request_time.to_string();
+            let result = verify(token, Some(&sign(token, request_time)), Some(&t), now, Duration::from_secs(window));
+            let within = now.abs_diff(request_time) <= window;
+            proptest::prop_assert_eq!(result.is_ok(), within, "now {} RequestTime {} window {}", now, request_time, window);
+            if let Ok(verified) = result {
+                proptest::prop_assert_eq!(i128::from(verified.age), i128::from(now) - i128::from(request_time));
+            }
+        }
+
+        #[test]
+        fn nothing_but_the_signed_canonical_text_verifies(raw in "[0-9+ -]{0,22}", now in proptest::num::u64::ANY) {
+            let token = "prop-token";
+            let signed = hex::encode(digest(token, &raw));
+            if let Ok(verified) = verify(token, Some(&signed), Some(&raw), now, Duration::MAX) {
+                proptest::prop_assert_eq!(verified.request_time.to_string(), raw);
+            }
+        }
     }
 }

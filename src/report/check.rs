@@ -1,7 +1,10 @@
 //! `oa-hook check` results: lines for people, one JSON document, or JUnit XML.
 
+use super::count;
+use super::request;
+use super::send::answer_http;
 use crate::output;
-use crate::suite::{Case, CaseResult, Status};
+use crate::suite::{Case, CaseResult, Exchanged, Status};
 use colored::Colorize;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
@@ -56,7 +59,9 @@ pub fn human_header(target: &str, sdkappid: u64, signed: bool) -> String {
     )
 }
 
-/// One line per case (and a line per further finding), then the counts and the verdict.
+/// One line per case (and a line per further finding), then the counts and the verdict. What
+/// came back is shown for every case that did not pass, and for every case with `verbose`,
+/// which also prints each request and answer of the case.
 pub fn human(results: &[CaseResult], verbose: bool) -> String {
     let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
     let mut text = String::new();
@@ -64,7 +69,7 @@ pub fn human(results: &[CaseResult], verbose: bool) -> String {
         let evidence = result
             .evidence
             .as_ref()
-            .map(|e| format!(" ({}, {:.0} ms)", e.status, e.latency_ms))
+            .map(|e| format!(" ({}, {:.0} ms)", e.answer.status, e.latency_ms))
             .unwrap_or_default();
         text.push_str(&format!(
             "{} {:width$}  {}{}\n",
@@ -77,16 +82,21 @@ pub fn human(results: &[CaseResult], verbose: bool) -> String {
             for finding in result.findings.iter().skip(1) {
                 text.push_str(&format!("    {finding}\n"));
             }
-            if let Some(evidence) = result
-                .evidence
-                .as_ref()
-                .filter(|_| verbose || result.status == Status::Fail)
-            {
-                text.push_str(&format!(
-                    "    {}\n",
-                    format!("answer: {}", evidence.body).dimmed()
-                ));
+        }
+        if verbose || result.status != Status::Pass {
+            for (label, evidence) in [("answer", &result.evidence), ("control", &result.control)] {
+                if let Some(evidence) = evidence {
+                    text.push_str(&format!(
+                        "    {}\n",
+                        format!("{label}: {evidence}").dimmed()
+                    ));
+                }
             }
+        }
+        for exchanged in &result.transcript {
+            text.push('\n');
+            text.push_str(&indent(&transcript(exchanged)));
+            text.push('\n');
         }
     }
     let counts = Counts::of(results);
@@ -96,10 +106,29 @@ pub fn human(results: &[CaseResult], verbose: bool) -> String {
         "FAIL".red().bold()
     };
     text.push_str(&format!(
-        "\n{} cases: {} passed, {} failed, {} warned, {} skipped\n{verdict}\n",
-        counts.total, counts.passed, counts.failed, counts.warned, counts.skipped
+        "\n{}: {} passed, {} failed, {} warned, {} skipped\n{verdict}\n",
+        count(counts.total, "case"),
+        counts.passed,
+        counts.failed,
+        counts.warned,
+        counts.skipped
     ));
     text
+}
+
+/// A request as sent and its answer as received, as `send -v` prints them.
+fn transcript(exchanged: &Exchanged) -> String {
+    let mut text = request::http_sent(&exchanged.url, &exchanged.body);
+    text.push_str("\n\n");
+    match &exchanged.answer {
+        Ok(exchange) => text.push_str(&answer_http(exchange)),
+        Err(e) => text.push_str(&format!("(no answer: {})\n", e.message())),
+    }
+    text
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("    {line}\n")).collect()
 }
 
 /// `--list`: one case a line.
@@ -115,32 +144,44 @@ pub fn list_json(cases: &[Case]) -> serde_json::Value {
     json!({ "cases": cases })
 }
 
-/// The whole run as one JSON document (shape documented in the README).
+/// The whole run as one JSON document (shape documented in the README). With `-v` each case
+/// also has `exchanges`: every request and answer as text.
 pub fn json(target: &str, results: &[CaseResult]) -> serde_json::Value {
     let counts = Counts::of(results);
+    let cases: Vec<serde_json::Value> = results
+        .iter()
+        .map(|result| {
+            let mut case = serde_json::to_value(result).unwrap_or_default();
+            if !result.transcript.is_empty()
+                && let Some(fields) = case.as_object_mut()
+            {
+                let exchanges = result
+                    .transcript
+                    .iter()
+                    .map(|e| transcript(e).into())
+                    .collect();
+                fields.insert("exchanges".into(), serde_json::Value::Array(exchanges));
+            }
+            case
+        })
+        .collect();
     json!({
         "target": target,
         "verdict": if counts.pass() { "pass" } else { "fail" },
         "summary": counts,
-        "cases": results,
+        "cases": cases,
     })
 }
 
-/// JUnit XML: one test suite per group, one test case per case.
-pub fn junit(target: &str, results: &[CaseResult]) -> String {
+/// JUnit XML: one test suite per group, one test case per case. When the run stopped because
+/// the target could not be reached, `stopped` names the case and why: it is an error test case,
+/// so that a CI step that collects the report finds it either way.
+pub fn junit(target: &str, results: &[CaseResult], stopped: Option<(&Case, &str)>) -> String {
     let mut report = Report::new("oa-hook check");
     let mut suites: Vec<TestSuite> = Vec::new();
     for result in results {
         let group = result.case.group();
-        let index = match suites.iter().position(|s| s.name.as_str() == group) {
-            Some(index) => index,
-            None => {
-                let mut suite = TestSuite::new(group);
-                suite.add_property(("target", target));
-                suites.push(suite);
-                suites.len() - 1
-            }
-        };
+        let index = suite_index(&mut suites, group, target);
         let mut status = match result.status {
             Status::Pass | Status::Warn => TestCaseStatus::success(),
             Status::Fail => {
@@ -170,8 +211,29 @@ pub fn junit(target: &str, results: &[CaseResult]) -> String {
         }
         suites[index].add_test_case(case);
     }
+    if let Some((case, message)) = stopped {
+        let group = case.group();
+        let index = suite_index(&mut suites, group, target);
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_message(format!("the target could not be reached: {message}"));
+        status.set_type("unreachable");
+        let mut test_case = TestCase::new(case.id, status);
+        test_case.set_classname(format!("oa-hook.{group}"));
+        suites[index].add_test_case(test_case);
+    }
     report.add_test_suites(suites);
     report.to_string().unwrap_or_default()
+}
+
+/// The index of `group`'s test suite, added when it is not there yet.
+fn suite_index(suites: &mut Vec<TestSuite>, group: &str, target: &str) -> usize {
+    if let Some(index) = suites.iter().position(|s| s.name.as_str() == group) {
+        return index;
+    }
+    let mut suite = TestSuite::new(group);
+    suite.add_property(("target", target));
+    suites.push(suite);
+    suites.len() - 1
 }
 
 fn details(result: &CaseResult) -> String {
@@ -184,11 +246,10 @@ fn details(result: &CaseResult) -> String {
     for finding in &result.findings {
         text.push_str(&format!("{finding}\n"));
     }
-    if let Some(e) = &result.evidence {
-        text.push_str(&format!(
-            "answer: HTTP {} in {:.1} ms: {}\n",
-            e.status, e.latency_ms, e.body
-        ));
+    for (label, evidence) in [("answer", &result.evidence), ("control", &result.control)] {
+        if let Some(evidence) = evidence {
+            text.push_str(&format!("{label}: {evidence}\n"));
+        }
     }
     text
 }

@@ -1,5 +1,6 @@
 //! A callback request as HTTP text, a curl command, or a JSON object.
 
+use crate::client::sent_headers;
 use crate::request::{CONTENT_TYPE, CallbackRequest};
 use serde_json::{Value, json};
 
@@ -14,12 +15,31 @@ pub fn http(request: &CallbackRequest) -> String {
     http_exact(&request.url, &pretty_body(&request.body)) + "\n"
 }
 
-/// The request exactly as sent, `body` byte for byte (`send -v`).
-pub fn http_exact(url: &url::Url, body: &str) -> String {
-    let target = match url.query() {
+/// The request as oa-hook sent it: request line, every header as it went on the wire, and the
+/// body byte for byte (`send -v`, `check -v`).
+pub fn http_sent(url: &url::Url, body: &[u8]) -> String {
+    let mut text = format!("POST {} HTTP/1.1\n", target(url));
+    for (name, value) in &sent_headers(url, body.len()) {
+        text.push_str(&format!(
+            "{name}: {}\n",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
+    }
+    text.push('\n');
+    text.push_str(&String::from_utf8_lossy(body));
+    text
+}
+
+fn target(url: &url::Url) -> String {
+    match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),
-    };
+    }
+}
+
+/// The request as Chat sends it, `body` as given, headers as Chat's documentation shows them.
+fn http_exact(url: &url::Url, body: &str) -> String {
+    let target = target(url);
     let host = match url.port() {
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_owned(),

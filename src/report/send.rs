@@ -1,11 +1,11 @@
 //! One `send`: the request, the answer, every finding, what Chat would do, and the verdict.
 
 use super::{count, mark, millis, request, verdict_line, verdict_word};
-use crate::client::Exchange;
+use crate::client::{Exchange, sent_headers};
 use crate::output;
-use crate::protocol::{Decision, Expectation, Finding, Judgement};
+use crate::protocol::{Decision, Evidence, Expectation, Finding, Judgement};
 use crate::request::CallbackRequest;
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value, json};
 
 /// Everything one send came to.
@@ -19,6 +19,8 @@ pub struct Sent {
     pub expectation: Expectation,
     /// The expectation as a failed check, when the decision does not meet it.
     pub unmet: Option<Finding>,
+    /// What is odd about the request itself (a `--body` Chat would never send).
+    pub request_findings: Vec<Finding>,
 }
 
 impl Sent {
@@ -32,22 +34,27 @@ pub fn human(sent: &Sent, verbose: bool, quiet: bool) -> String {
     let mut lines = Vec::new();
     if !quiet {
         if verbose {
-            lines.push(
-                request::http_exact(&sent.request.url, &String::from_utf8_lossy(&sent.body)) + "\n",
-            );
+            lines.push(request::http_sent(&sent.request.url, &sent.body) + "\n");
             if let Some(exchange) = &sent.exchange {
                 lines.push(answer_http(exchange));
             }
         } else {
             lines.push(format!("POST {}", sent.request.url));
         }
-        lines.push(match &sent.exchange {
-            Some(exchange) => format!(
-                "HTTP {} in {:.1} ms",
+        for finding in &sent.request_findings {
+            lines.push(format!(
+                "{} sent {finding}; Chat never sends that",
+                output::warn_mark()
+            ));
+        }
+        lines.push(match (&sent.exchange, &sent.judgement.evidence) {
+            (Some(exchange), Some(evidence)) => format!(
+                "HTTP {} in {:.1} ms: {}",
                 status_text(exchange.status),
-                millis(exchange.latency)
+                millis(exchange.latency),
+                evidence.body
             ),
-            None => "no answer".to_owned(),
+            _ => "no answer".to_owned(),
         });
         let findings = &sent.judgement.findings;
         if findings.is_empty() {
@@ -56,7 +63,7 @@ pub fn human(sent: &Sent, verbose: bool, quiet: bool) -> String {
         for finding in findings {
             lines.push(format!("{} {finding}", mark(finding.severity)));
         }
-        lines.push(decision_line(&sent.judgement.decision));
+        lines.push(decision_line(&sent.judgement));
         if !sent.expectation.is_empty() {
             lines.push(match &sent.unmet {
                 Some(unmet) => format!("{} {}", output::fail_mark(), unmet.message),
@@ -84,12 +91,17 @@ fn verdict(sent: &Sent) -> String {
 }
 
 /// "Chat subscribes leckie; refuses jared"; where the docs do not say what Chat does, a label
-/// instead ("Chat: undocumented: ...").
-fn decision_line(decision: &Decision) -> String {
-    match decision {
+/// instead ("Chat: undocumented: ..."). The backend's own words follow, when it gave any.
+fn decision_line(judgement: &Judgement) -> String {
+    let decision = &judgement.decision;
+    let mut line = match decision {
         Decision::Undocumented { .. } => format!("Chat: {decision}"),
         _ => format!("Chat {decision}"),
+    };
+    if let Some(info) = judgement.evidence.as_ref().and_then(Evidence::error_info) {
+        line.push_str(&format!("; ErrorInfo {}", Value::String(info.to_owned())));
     }
+    line
 }
 
 /// A header value as text; bytes that are not UTF-8 show as replacement characters.
@@ -108,7 +120,7 @@ fn status_text(status: u16) -> String {
 }
 
 /// The answer as it came over the wire: status line, headers, body as received.
-fn answer_http(exchange: &Exchange) -> String {
+pub fn answer_http(exchange: &Exchange) -> String {
     let mut text = format!("HTTP/1.1 {}\n", status_text(exchange.status));
     for (name, value) in &exchange.headers {
         text.push_str(&format!("{name}: {}\n", header_text(value)));
@@ -124,10 +136,14 @@ fn answer_http(exchange: &Exchange) -> String {
 
 /// One JSON document; its shape is documented in the README and pinned by a test.
 pub fn json(sent: &Sent) -> Value {
+    let mut request = request::json(&sent.request);
+    request["headers"] = headers_json(&sent_headers(&sent.request.url, sent.body.len()));
     json!({
-        "request": request::json(&sent.request),
+        "request": request,
         "response": sent.exchange.as_ref().map(response_json),
+        "request_findings": sent.request_findings,
         "findings": sent.judgement.findings,
+        "evidence": sent.judgement.evidence,
         "decision": decision_json(&sent.judgement.decision),
         "expectation": (!sent.expectation.is_empty()).then(|| json!({
             "expected": sent.expectation.to_string(),
@@ -137,9 +153,10 @@ pub fn json(sent: &Sent) -> Value {
     })
 }
 
-fn response_json(exchange: &Exchange) -> Value {
+/// Headers as one object, repeated ones joined with `, `.
+fn headers_json(map: &HeaderMap) -> Value {
     let mut headers = Map::new();
-    for (name, value) in &exchange.headers {
+    for (name, value) in map {
         let value = header_text(value);
         let joined = match headers.get(name.as_str()).and_then(Value::as_str) {
             Some(earlier) => format!("{earlier}, {value}"),
@@ -147,6 +164,11 @@ fn response_json(exchange: &Exchange) -> Value {
         };
         headers.insert(name.to_string(), Value::String(joined));
     }
+    Value::Object(headers)
+}
+
+fn response_json(exchange: &Exchange) -> Value {
+    let headers = headers_json(&exchange.headers);
     let body = serde_json::from_slice(&exchange.body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&exchange.body).into_owned()));
     json!({
@@ -177,19 +199,37 @@ mod tests {
             subscribed: vec!["leckie".into()],
             refused: vec!["jared".into()],
         };
+        let line = |decision: &Decision| {
+            decision_line(&Judgement {
+                findings: Vec::new(),
+                decision: decision.clone(),
+                evidence: None,
+            })
+        };
+        assert_eq!(line(&refuse), "Chat subscribes leckie; refuses jared");
         assert_eq!(
-            decision_line(&refuse),
-            "Chat subscribes leckie; refuses jared"
-        );
-        assert_eq!(
-            decision_line(&Decision::Ignored),
+            line(&Decision::Ignored),
             "Chat ignores the answer (after callback)"
         );
         assert!(
-            decision_line(&Decision::Undocumented {
+            line(&Decision::Undocumented {
                 reason: "why".into()
             })
             .starts_with("Chat: undocumented")
+        );
+        let said = crate::protocol::Reply {
+            status: 200,
+            body: br#"{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":"wrong signature"}"#,
+            truncated: false,
+            latency: None,
+        };
+        assert_eq!(
+            decision_line(&Judgement {
+                findings: Vec::new(),
+                decision: Decision::RejectsAll,
+                evidence: Some(Evidence::of(said)),
+            }),
+            "Chat rejects the whole request (ErrorCode 1); ErrorInfo \"wrong signature\""
         );
         assert_eq!(
             decision_json(&refuse),
@@ -213,9 +253,11 @@ mod tests {
                     Finding::warning("c", "z", "m"),
                 ],
                 decision: Decision::Ignored,
+                evidence: None,
             },
             expectation: Expectation::default(),
             unmet: None,
+            request_findings: Vec::new(),
         };
         assert!(verdict(&sent).ends_with(": 1 error, 2 warnings"));
     }

@@ -375,11 +375,24 @@ async fn verbose_prints_the_request_and_the_answer_as_exchanged() {
     assert_starts(
         &run.stdout,
         &format!(
-            "POST /im?{} HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Type: application/json\nContent-Length: {}\n\n{BODY}\n\nHTTP/1.1 200 OK\n",
+            "POST /im?{} HTTP/1.1\nhost: 127.0.0.1:{port}\ncontent-type: application/json\nuser-agent: oa-hook/{}\naccept: */*\ncontent-length: {}\n\n{BODY}\n\nHTTP/1.1 200 OK\n",
             signed_query(),
+            env!("CARGO_PKG_VERSION"),
             BODY.len()
         ),
     );
+    // The headers printed are the ones that arrived, all of them.
+    let request = &server.received_requests().await.unwrap()[0];
+    let mut arrived: Vec<String> = request
+        .headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap()))
+        .collect();
+    arrived.sort();
+    let head = run.stdout.split("\n\n").next().unwrap();
+    let mut printed: Vec<String> = head.lines().skip(1).map(str::to_owned).collect();
+    printed.sort();
+    assert_eq!(printed, arrived);
     assert_contains(&run.stdout, &format!("\n\n{}\n\nHTTP 200 OK in ", allow()));
 }
 
@@ -405,7 +418,13 @@ async fn the_json_document_is_pinned() {
             "request": {
                 "method": "POST",
                 "url": format!("{}/im?{}", server.uri(), signed_query()),
-                "headers": {"Content-Type": "application/json"},
+                "headers": {
+                    "host": server.address().to_string(),
+                    "content-type": "application/json",
+                    "user-agent": concat!("oa-hook/", env!("CARGO_PKG_VERSION")),
+                    "accept": "*/*",
+                    "content-length": BODY.len().to_string(),
+                },
                 "body": serde_json::from_str::<Value>(BODY).unwrap(),
             },
             "response": {
@@ -417,7 +436,16 @@ async fn the_json_document_is_pinned() {
                 "body": refuse_jared(),
                 "truncated": false,
             },
+            "request_findings": [],
             "findings": [],
+            "evidence": {
+                "status": 200,
+                "body": "json",
+                "ActionStatus": "OK",
+                "ErrorCode": 0,
+                "ErrorInfo": "",
+                "summary": "HTTP 200, ActionStatus OK, ErrorCode 0",
+            },
             "decision": {
                 "kind": "subscribes",
                 "subscribed": ["leckie"],

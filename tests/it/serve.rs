@@ -1,6 +1,6 @@
 //! `serve` on a real loopback port, driven the way Chat drives a backend.
 
-use crate::support::{NOW, Serve, oa_hook, serve_command};
+use crate::support::{NOW, Serve, assert_contains, assert_starts, oa_hook, serve_command};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -288,15 +288,32 @@ async fn each_invalid_callback_gets_its_status_and_reason() {
             "query.CallbackCommand: required query parameter is missing",
         ),
         (
-            "unknown command",
-            with(
-                query(BEFORE),
-                "CallbackCommand",
-                "OfficialAccount.CallbackNope",
-            ),
+            "not a command word",
+            with(query(BEFORE), "CallbackCommand", "Callback Nope"),
             seed.clone(),
             400,
-            "query.CallbackCommand: `OfficialAccount.CallbackNope` is not a callback command",
+            "query.CallbackCommand: `Callback Nope` is not a callback command word",
+        ),
+        (
+            "Sign twice",
+            [query(BEFORE), vec![("Sign", sign(TOKEN, NOW))]].concat(),
+            seed.clone(),
+            400,
+            "query.Sign: Sign appears 2 times in the query",
+        ),
+        (
+            "SdkAppid twice",
+            [query(BEFORE), vec![("SdkAppid", "88888888".to_owned())]].concat(),
+            seed.clone(),
+            400,
+            "query.SdkAppid: SdkAppid appears 2 times in the query",
+        ),
+        (
+            "RequestTime with a leading zero",
+            with(query(BEFORE), "RequestTime", &format!("0{NOW}")),
+            seed.clone(),
+            401,
+            "query.RequestTime: RequestTime `01669872112` is not a Unix time",
         ),
         (
             "contenttype not json",
@@ -651,4 +668,91 @@ fn help_never_shows_the_token() {
         .unwrap();
     assert!(output.status.success());
     assert!(!String::from_utf8_lossy(&output.stdout).contains(TOKEN));
+}
+
+/// Chat sends every callback of an app to its one URL: what serve does not model is answered
+/// 200 OK/0 when it is authentic, and refused like any other when it is not.
+#[tokio::test]
+async fn authentic_callbacks_serve_does_not_model_are_answered_ok_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("events.ndjson");
+    let mut serve = strict(&["--fail", "--record", record.to_str().unwrap()]);
+    let others = [
+        (
+            "State.StateChange",
+            json!({"CallbackCommand": "State.StateChange", "EventTime": 1629883332497_i64,
+                "Info": {"Action": "Login", "To_Account": "testuser316", "Reason": "Register"}}),
+        ),
+        (
+            "C2C.CallbackAfterSendMsg",
+            json!({"CallbackCommand": "C2C.CallbackAfterSendMsg", "From_Account": "jared",
+                "To_Account": "Jonh", "MsgBody": [], "EventTime": 1670574414123_i64}),
+        ),
+        (
+            "OfficialAccount.CallbackAfterAddSubscriber",
+            body("OfficialAccount.CallbackAfterAddSubscriber", &["jared"]),
+        ),
+    ];
+    for (command, body) in &others {
+        let (status, answer) = post_json(&serve.url, &query(command), body).await;
+        assert_eq!((status, answer), (200, ok(&[])), "{command}");
+        let line = serve.next_line();
+        assert!(
+            line.contains(&format!(
+                "✔ {command}  → 200 OK  not a command this backend models"
+            )),
+            "{line}"
+        );
+    }
+    let (command, body) = &others[0];
+    let forged = with(query(command), "Sign", &sign("forged", NOW));
+    let (status, answer) = post_json(&serve.url, &forged, body).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_contains(
+        &serve.next_line(),
+        &format!("✘ {command}  → 401 query.Sign"),
+    );
+    let other_app = with(query(command), "SdkAppid", "1400000000");
+    assert_eq!(post_json(&serve.url, &other_app, body).await.0, 403);
+    serve.next_line();
+    let (status, answer) = post(&serve.url, &query(command), "not json").await;
+    assert_eq!((status, &answer["ErrorCode"]), (400, &json!(1)), "{answer}");
+    // The policy still applies to what serve models.
+    let (status, answer) = post_json(&serve.url, &query(BEFORE), &seed()).await;
+    assert_eq!((status, &answer["ActionStatus"]), (200, &json!("FAIL")));
+
+    assert!(serve.interrupt().status.success());
+    let records: Vec<Value> = std::fs::read_to_string(&record)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 7);
+    for (record, (command, body)) in records.iter().zip(&others) {
+        assert_eq!(record["command"], *command);
+        assert_eq!(record["valid"], true);
+        assert_eq!(record["body"], *body);
+        assert_eq!(record["query"]["CallbackCommand"], *command);
+        assert!(record["note"].as_str().unwrap().contains("one URL"));
+    }
+    assert_eq!(records[3]["command"], "State.StateChange");
+    assert_eq!(records[3]["status"], 401);
+    assert_eq!(records[5]["findings"][0]["code"], "not-json");
+}
+
+#[test]
+fn with_json_output_every_stdout_line_is_json() {
+    let mut cmd = serve_command(&["--output", "json"]);
+    cmd.env("OA_HOOK_TOKEN", TOKEN);
+    let mut serve = Serve::spawn(cmd);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(post_json(&serve.url, &query(BEFORE), &seed()));
+    let event: Value = serde_json::from_str(&serve.next_line()).unwrap();
+    assert_eq!(event["status"], 200);
+    let stopped = serve.interrupt();
+    for line in &stopped.stdout {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    }
+    assert_starts(&stopped.stderr, &format!("listening on {}\n", serve.url));
+    assert_contains(&stopped.stderr, "oa-hook send before-subscribe --url");
 }

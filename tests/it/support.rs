@@ -101,10 +101,16 @@ impl Serve {
             reader: Some(reader),
         };
         let first = serve.next_line();
+        // `--output json` says it as JSON, since every stdout line is JSON then.
+        let json_url = || -> Option<String> {
+            let value: serde_json::Value = serde_json::from_str(&first).ok()?;
+            Some(value["listening"].as_str()?.to_owned())
+        };
         serve.url = first
             .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the first line names the URL, got {first:?}"))
-            .to_owned();
+            .map(str::to_owned)
+            .or_else(json_url)
+            .unwrap_or_else(|| panic!("the first line names the URL, got {first:?}"));
         serve
     }
 
