@@ -20,6 +20,16 @@ struct Backend {
     slow_before: Option<Duration>,
     malformed_status: u16,
     connection_close: bool,
+    /// Answers 401 FAIL to everything, genuine or not.
+    refuses_everything: bool,
+    /// Handles the Official Account commands; without, they are commands it does not know.
+    knows_official_account: bool,
+    /// Answers 200 FAIL/1 to commands it does not know, as one public Go receiver does.
+    fails_unknown_commands: bool,
+    /// Answers what passes its checks with HTTP 200 and this body instead of JSON.
+    raw_answer: Option<&'static str>,
+    /// Rejects every before-subscribe (ErrorCode 1) with this ErrorInfo.
+    rejects_with: Option<&'static str>,
 }
 
 impl Default for Backend {
@@ -31,6 +41,11 @@ impl Default for Backend {
             slow_before: None,
             malformed_status: 400,
             connection_close: false,
+            refuses_everything: false,
+            knows_official_account: true,
+            fails_unknown_commands: false,
+            raw_answer: None,
+            rejects_with: None,
         }
     }
 }
@@ -43,6 +58,14 @@ fn fail(status: u16, why: &str) -> ResponseTemplate {
 impl Respond for Backend {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let query = ReceivedQuery::parse(request.url.query().unwrap_or_default());
+        if self.refuses_everything {
+            return fail(401, "nope");
+        }
+        let command = query.get("CallbackCommand").unwrap_or_default();
+        let known = command.starts_with("OfficialAccount.") && self.knows_official_account;
+        if self.fails_unknown_commands && !known {
+            return fail(200, "unknown command");
+        }
         if self.checks_sdkappid && query.get("SdkAppid") != Some(APPID) {
             return fail(403, "wrong SdkAppid");
         }
@@ -61,6 +84,14 @@ impl Respond for Backend {
         let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
             return fail(self.malformed_status, "not JSON");
         };
+        if let Some(raw) = self.raw_answer {
+            return ResponseTemplate::new(200).set_body_string(raw);
+        }
+        let before = command == "OfficialAccount.CallbackBeforeAddSubscriber";
+        if let (true, Some(info)) = (before, self.rejects_with) {
+            return ResponseTemplate::new(200)
+                .set_body_json(json!({"ActionStatus": "OK", "ErrorInfo": info, "ErrorCode": 1}));
+        }
         let mut answer = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0});
         let users: Vec<&str> = body["SubscribeAccountList"]
             .as_array()
@@ -68,8 +99,6 @@ impl Respond for Backend {
             .flatten()
             .filter_map(|s| s["Subscriber_Account"].as_str())
             .collect();
-        let before =
-            query.get("CallbackCommand") == Some("OfficialAccount.CallbackBeforeAddSubscriber");
         if before && users.contains(&"jared") {
             answer["RefusedSubscribers_Account"] = json!(["jared"]);
         }
@@ -569,4 +598,299 @@ fn oa_hooks_own_serve_passes_its_own_check() {
         "{report:#}"
     );
     assert_eq!(output.status.code(), Some(0));
+}
+
+/// The case `id` of a JSON report.
+fn case<'r>(report: &'r Value, id: &str) -> &'r Value {
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no case {id} in {report:#}"))
+}
+
+const SECURITY: [&str; 5] = [
+    "security/wrong-sdkappid",
+    "security/bad-sign",
+    "security/missing-sign",
+    "security/stale-request-time",
+    "security/future-request-time",
+];
+
+/// Every security case is inconclusive: a failure that shows the control's answer.
+fn assert_inconclusive(report: &Value, control: &str) {
+    for id in SECURITY {
+        let case = case(report, id);
+        assert_eq!(case["status"], "fail", "{id}: {case:#}");
+        assert_eq!(case["findings"][0]["code"], "inconclusive", "{id}");
+        let message = case["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!(
+                "inconclusive: the genuine callback was refused too: {control}, so refusing "
+            )),
+            "{id}: {message}"
+        );
+        assert!(
+            message.contains(&format!("--sdkappid {APPID}")),
+            "{message}"
+        );
+        assert_eq!(case["control"]["summary"], control, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn a_backend_that_refuses_everything_is_inconclusive_never_secure() {
+    let server = start(Backend {
+        refuses_everything: true,
+        ..Backend::default()
+    })
+    .await;
+    let (code, _, report) = check(&server, &["--token", TOKEN]).await;
+    assert_eq!(code, 1);
+    assert_inconclusive(
+        &report,
+        r#"HTTP 401, ActionStatus FAIL, ErrorCode 1, ErrorInfo "nope""#,
+    );
+    assert_eq!(
+        case(&report, "security/bad-sign")["evidence"]["status"],
+        401
+    );
+    assert_eq!(case(&report, "robustness/other-command")["status"], "warn");
+}
+
+/// One public Go receiver checks no Sign and answers FAIL/1 to every command it does not know.
+#[tokio::test]
+async fn a_receiver_that_checks_nothing_and_fails_unknown_commands_is_not_passed() {
+    let server = start(Backend {
+        checks_sign: false,
+        knows_official_account: false,
+        fails_unknown_commands: true,
+        ..Backend::default()
+    })
+    .await;
+    let (code, _, report) = check(&server, &["--token", TOKEN]).await;
+    assert_eq!(code, 1);
+    let said = r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "unknown command""#;
+    assert_inconclusive(&report, said);
+    assert_eq!(
+        case(&report, "before-subscribe/answer")["message"],
+        r#"conforming answer; Chat rejects the whole request (ErrorCode 1); ErrorInfo "unknown command""#
+    );
+    let other = case(&report, "robustness/other-command");
+    assert_eq!(other["status"], "warn");
+    assert!(
+        other["message"].as_str().unwrap().starts_with(&format!(
+            "State.StateChange got {said}; Chat sends every callback of an app to one URL"
+        )),
+        "{other:#}"
+    );
+}
+
+#[test]
+fn serve_fail_without_a_token_is_not_passed_as_secure() {
+    let serve = crate::support::Serve::start(&["--fail"]);
+    let run = crate::support::run(oa_hook().args([
+        "check",
+        "--url",
+        &format!("{}/im", serve.url),
+        "--only",
+        "security",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let wrong_sdkappid = case(&report, "security/wrong-sdkappid");
+    assert_eq!(wrong_sdkappid["status"], "fail");
+    assert_eq!(wrong_sdkappid["findings"][0]["code"], "inconclusive");
+    assert_eq!(
+        wrong_sdkappid["control"]["ErrorInfo"],
+        "oa-hook serve --fail: failing on purpose"
+    );
+    assert_eq!(report["summary"]["passed"], 0);
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_json_is_described_as_received() {
+    for (raw, said) in [
+        ("denied", "HTTP 200, body is not JSON: `denied`"),
+        ("", "HTTP 200, empty body"),
+    ] {
+        let server = start(Backend {
+            raw_answer: Some(raw),
+            ..Backend::default()
+        })
+        .await;
+        let (code, _, report) = check(&server, &["--token", TOKEN]).await;
+        assert_eq!(code, 1);
+        let answer = case(&report, "before-subscribe/answer");
+        assert_eq!(answer["status"], "fail");
+        assert_eq!(answer["evidence"]["summary"], said);
+        assert_eq!(
+            answer["evidence"]["body"],
+            if raw.is_empty() { "empty" } else { "not-json" }
+        );
+        assert_inconclusive(&report, said);
+        assert!(
+            !report.to_string().contains("ActionStatus OK"),
+            "{report:#}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_backends_error_info_is_shown_next_to_the_decision() {
+    let server = start(Backend {
+        rejects_with: Some("wrong signature"),
+        ..Backend::default()
+    })
+    .await;
+    let (code, _, report) = check(
+        &server,
+        &[
+            "--token",
+            TOKEN,
+            "--expect",
+            "allow",
+            "--only",
+            "before-subscribe",
+        ],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert_eq!(
+        case(&report, "before-subscribe/answer")["message"],
+        r#"conforming answer; Chat rejects the whole request (ErrorCode 1); ErrorInfo "wrong signature""#
+    );
+    assert_eq!(
+        case(&report, "before-subscribe/decision")["message"],
+        r#"decision: expected everyone subscribed, but Chat rejects the whole request (ErrorCode 1); ErrorInfo "wrong signature""#
+    );
+}
+
+#[tokio::test]
+async fn a_genuine_control_accepted_and_the_forgery_refused_passes_with_both_answers() {
+    let server = start(Backend::default()).await;
+    let (code, _, report) = check(&server, &["--token", TOKEN, "--only", "bad-sign"]).await;
+    assert_eq!(code, 0);
+    let bad_sign = case(&report, "security/bad-sign");
+    assert_eq!(
+        bad_sign["message"],
+        r#"refused a Sign made with another token: HTTP 401, ActionStatus FAIL, ErrorCode 1, ErrorInfo "bad signature"; the genuine callback was accepted: HTTP 200, ActionStatus OK, ErrorCode 0"#
+    );
+    assert_eq!(bad_sign["control"]["status"], 200);
+    // Both were sent in this run: the control genuinely signed, the forgery not.
+    let requests = server.received_requests().await.unwrap();
+    let signs: Vec<bool> = requests
+        .iter()
+        .map(|r| {
+            let query = ReceivedQuery::parse(r.url.query().unwrap_or_default());
+            verify(
+                TOKEN,
+                query.get("Sign"),
+                query.get("RequestTime"),
+                NOW,
+                Duration::from_secs(60),
+            )
+            .is_ok()
+        })
+        .collect();
+    assert_eq!(signs, [true, false]);
+}
+
+#[tokio::test]
+async fn an_unwritable_junit_path_is_refused_before_anything_is_sent() {
+    let server = start(Backend::default()).await;
+    let url = format!("{}/im", server.uri());
+    let mut cmd = oa_hook();
+    cmd.args([
+        "check",
+        "--url",
+        &url,
+        "--junit",
+        "/nonexistent-dir/report.xml",
+    ]);
+    let run = tokio::task::spawn_blocking(move || crate::support::run(&mut cmd))
+        .await
+        .unwrap();
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("cannot write --junit /nonexistent-dir/report.xml"),
+        "{}",
+        run.stderr
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[test]
+fn an_unreachable_backend_still_gets_a_junit_report_with_an_error() {
+    let port = closed_port();
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    oa_hook()
+        .args(["check", "--url", &format!("http://127.0.0.1:{port}/im")])
+        .args(["--junit", junit.to_str().unwrap()])
+        .assert()
+        .code(3);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let case = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testcase"))
+        .unwrap();
+    assert_eq!(case.attribute("name"), Some("before-subscribe/answer"));
+    let error = case.children().find(|c| c.is_element()).unwrap();
+    assert_eq!(error.tag_name().name(), "error");
+    assert_eq!(
+        error.attribute("message"),
+        Some(
+            format!("the target could not be reached: connection refused at 127.0.0.1:{port}")
+                .as_str()
+        )
+    );
+}
+
+#[tokio::test]
+async fn verbose_prints_every_request_and_answer_of_every_case() {
+    let server = start(Backend::default()).await;
+    let url = format!("{}/im", server.uri());
+    let mut cmd = oa_hook();
+    cmd.args([
+        "check",
+        "--url",
+        &url,
+        "--sdkappid",
+        APPID,
+        "--token",
+        TOKEN,
+        "-v",
+    ])
+    .args(["--only", "security/bad-sign", "--only", "after-unsubscribe"]);
+    let run = tokio::task::spawn_blocking(move || crate::support::run(&mut cmd))
+        .await
+        .unwrap();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let requests = run.stdout.matches("    POST /im?SdkAppid=").count();
+    let answers = run.stdout.matches("    HTTP/1.1 ").count();
+    assert_eq!((requests, answers), (3, 3), "{}", run.stdout);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    assert!(
+        run.stdout.contains("    user-agent: oa-hook/"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("    answer: HTTP 401, ActionStatus FAIL"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("    control: HTTP 200, ActionStatus OK"),
+        "{}",
+        run.stdout
+    );
 }

@@ -665,3 +665,66 @@ impl axum::serve::Listener for TlsListener {
         self.tcp.local_addr()
     }
 }
+
+#[tokio::test]
+async fn the_backends_error_info_is_shown_next_to_the_decision() {
+    let wrong = json!({"ActionStatus": "OK", "ErrorInfo": "wrong signature", "ErrorCode": 1});
+    let run = judged(
+        answer(wrong),
+        0,
+        r#"Chat rejects the whole request (ErrorCode 1); ErrorInfo "wrong signature""#,
+    )
+    .await;
+    assert_line(&run, r#"HTTP 200 OK in "#);
+    assert_contains(
+        &run.stdout,
+        r#" ms: ActionStatus OK, ErrorCode 1, ErrorInfo "wrong signature"
+"#,
+    );
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_json_is_described_as_received() {
+    let denied = ResponseTemplate::new(200).set_body_string("denied");
+    let run = judged(denied, 1, "✘ body: the answer is not JSON").await;
+    assert_contains(&run.stdout, " ms: body is not JSON: `denied`\n");
+    assert!(!run.stdout.contains("ActionStatus OK"), "{}", run.stdout);
+    let empty = ResponseTemplate::new(200);
+    let run = judged(empty, 1, "✘ body: the answer is not JSON").await;
+    assert_contains(&run.stdout, " ms: empty body\n");
+}
+
+#[tokio::test]
+async fn load_mode_failure_groups_quote_the_error_info() {
+    let server = backend(answer(reject())).await;
+    let run = send(&server, &["--token", TOKEN, "--expect", "allow", "-n", "3"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_contains(
+        &run.stdout,
+        r#"✘ expectation in 3 answers: expected everyone subscribed, but Chat rejects the whole request (ErrorCode 1); ErrorInfo "closed""#,
+    );
+}
+
+#[tokio::test]
+async fn a_body_for_another_command_is_pointed_out() {
+    let server = backend(answer(allow())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("after.json");
+    std::fs::write(
+        &path,
+        BODY.replace(
+            "CallbackBeforeAddSubscriber",
+            "CallbackAfterDeleteSubscriber",
+        ),
+    )
+    .unwrap();
+    let run = send(
+        &server,
+        &["--token", TOKEN, "--body", path.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_line(
+        &run,
+        "! sent CallbackCommand: the body says `OfficialAccount.CallbackAfterDeleteSubscriber` but the query says `OfficialAccount.CallbackBeforeAddSubscriber`; Chat never sends that",
+    );
+}

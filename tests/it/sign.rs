@@ -1,4 +1,5 @@
 use crate::support::{NOW, oa_hook};
+use oa_hook::protocol::sign;
 use predicates::prelude::*;
 
 const TOKEN: &str = "xxxxyyyy";
@@ -128,4 +129,50 @@ fn verify_without_sign_is_an_input_error() {
     verify("https://www.example.com/im", NOW)
         .code(2)
         .stderr(predicate::str::contains("has no query string"));
+}
+
+#[test]
+fn verify_never_takes_a_far_future_request_time_for_a_fresh_one() {
+    let ahead = NOW + (1 << 63);
+    verify(&url(&sign(TOKEN, ahead), ahead), NOW)
+        .code(1)
+        .stdout(format!(
+            "✘ not authentic: RequestTime is {} s in the future, beyond the 60 s freshness window: check the sender's clock\n",
+            1_u64 << 63
+        ));
+}
+
+#[test]
+fn verify_refuses_a_request_time_that_is_not_canonical() {
+    let signed = url(SIGN, NOW).replace(
+        &format!("RequestTime={NOW}"),
+        &format!("RequestTime=0{NOW}"),
+    );
+    verify(&signed, NOW).code(1).stdout(format!(
+        "✘ not authentic: RequestTime `0{NOW}` is not a Unix time in seconds as Chat writes one (digits only, no sign, no leading zero, at most 19 digits)\n"
+    ));
+    let plus = url(SIGN, NOW).replace(
+        &format!("RequestTime={NOW}"),
+        &format!("RequestTime=%2B{NOW}"),
+    );
+    verify(&plus, NOW)
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "RequestTime `+{NOW}` is not"
+        )));
+}
+
+#[test]
+fn verify_refuses_a_repeated_parameter_by_name() {
+    for (name, value) in [
+        ("Sign", SIGN.to_owned()),
+        ("RequestTime", NOW.to_string()),
+        ("SdkAppid", "1".to_owned()),
+        ("CallbackCommand", "State.StateChange".to_owned()),
+    ] {
+        let twice = format!("{}&{name}={value}", url(SIGN, NOW));
+        verify(&twice, NOW).code(1).stdout(format!(
+            "✘ not authentic: {name} appears 2 times in the query; Chat sends it once, and which one counts would be ambiguous\n"
+        ));
+    }
 }
