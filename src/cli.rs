@@ -355,6 +355,13 @@ pub struct ServeArgs {
     /// Append every callback (request without Sign, findings, answer) to FILE as NDJSON
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Hold at most N connections at once; more wait until one closes
+    #[arg(long, value_name = "N", default_value_t = crate::serve::listen::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|n| n as usize), help_heading = "Limits")]
+    pub max_connections: usize,
+    /// Close a connection whose request head (or body) takes longer than this to arrive, or
+    /// that sits idle this long between requests (at most 10s)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_head_timeout, help_heading = "Limits")]
+    pub head_timeout: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -431,6 +438,17 @@ fn parse_url(s: &str) -> Result<Url, String> {
         "http" | "https" => Err(format!("`{s}` has no host")),
         other => Err(format!(
             "`{other}` URLs are not supported; use http:// or https://"
+        )),
+    }
+}
+
+fn parse_head_timeout(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(timeout) if (Duration::from_millis(10)..=Duration::from_secs(10)).contains(&timeout) => {
+            Ok(timeout)
+        }
+        _ => Err(format!(
+            "`{s}` is not a head timeout; give a duration from 10ms to 10s, e.g. 5s"
         )),
     }
 }

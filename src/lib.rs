@@ -12,6 +12,7 @@ mod output;
 pub mod protocol;
 mod report;
 mod request;
+mod serve;
 mod suite;
 
 pub use clock::FIXED_CLOCK_ENV;

@@ -9,13 +9,12 @@ use crate::protocol::{
     Answer, CommandWord, EventBody, Finding, Inbound, Kind, MAX_BODY_BYTES, Received, ReceivedBody,
     ReceivedQuery, Receiver, Rejection, UNMODELLED_NOTE, Valid,
 };
+use crate::serve::{listen, writers};
 use anstyle::{AnsiColor, Style};
-use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt;
 use http_body_util::BodyExt;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -26,8 +25,8 @@ use std::future::Future;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 use tokio::net::TcpListener;
 
@@ -38,6 +37,13 @@ const DRAIN_LIMIT: usize = 16 * MAX_BODY_BYTES;
 
 /// After Ctrl-C, how long in-flight requests get to finish on top of `--delay`.
 const GRACE: Duration = Duration::from_secs(1);
+
+/// The largest refused body kept in a record line, and the size past which a body is
+/// explained only a few at a time.
+const REFUSED_BODY_KEPT: usize = 64 << 10;
+
+/// How many large bodies are explained at once.
+const EXPLAINING_AT_ONCE: usize = 2;
 
 pub fn run(args: &ServeArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcome> {
     let record = args.record.as_deref().map(open_record).transpose()?;
@@ -73,11 +79,23 @@ async fn serve(
         .map_err(|e| bind_error(args.listen, &e))?;
     let stop =
         stop_signals().map_err(|e| Error::usage(format!("cannot listen for Ctrl-C: {e}")))?;
+    let max_connections = listen::connections_the_os_allows(args.max_connections);
     print_banner(args, address, global.quiet)?;
+    if max_connections < args.max_connections && !global.quiet {
+        writeln!(
+            output::stderr(),
+            "note: the open-file limit allows {max_connections} connections at once, not --max-connections {}",
+            args.max_connections
+        )?;
+    }
 
-    let (log, messages) = mpsc::channel();
-    let recording = record.is_some();
-    let writer = tokio::task::spawn_blocking(move || write_events(&messages, record));
+    let cannot_start = |e: io::Error| Error::usage(format!("cannot start a writer thread: {e}"));
+    let record = match (record, &args.record) {
+        (Some(file), Some(path)) => {
+            Some(writers::Record::start(file, path.clone()).map_err(cannot_start)?)
+        }
+        _ => None,
+    };
     let server = Arc::new(Server {
         receiver: Receiver {
             sdk_appid: args.sdkappid,
@@ -94,50 +112,73 @@ async fn serve(
         clock,
         format: args.output,
         look: Look::for_stdout(),
-        recording,
-        log,
+        events: writers::Events::start().map_err(cannot_start)?,
+        record: record.as_ref().map(writers::Record::queue),
+        explaining: tokio::sync::Semaphore::new(EXPLAINING_AT_ONCE),
+        body_timeout: args.head_timeout,
         answered: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
     });
-    let app = Router::new()
-        .fallback(handle)
-        .with_state(Arc::clone(&server));
-    // Small answers on kept-alive connections: without NODELAY, Nagle's algorithm and delayed
-    // ACKs can hold an answer back for tens of milliseconds.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let (stopping, stopped) = tokio::sync::oneshot::channel();
-    let graceful = axum::serve(listener, app).with_graceful_shutdown(async move {
-        stop.await;
-        let _ = stopping.send(());
-    });
-    // A client that never finishes its request must not keep Ctrl-C from working.
-    let deadline = async move {
-        let _ = stopped.await;
-        tokio::time::sleep(args.delay.unwrap_or_default() + GRACE).await;
+    let limits = listen::Limits {
+        max_connections,
+        head_timeout: args.head_timeout,
     };
-    tokio::select! {
-        result = graceful => result.map_err(|e| Error::usage(format!("the server stopped: {e}")))?,
-        () = deadline => {}
-    }
+    let handler = {
+        let server = Arc::clone(&server);
+        move |request: hyper::Request<hyper::body::Incoming>| {
+            handle(Arc::clone(&server), request.map(Body::new))
+        }
+    };
+    let head_timeout = args.head_timeout;
+    let at_cap = move || {
+        let _ = writeln!(
+            io::stderr(),
+            "oa-hook: {max_connections} connections are open, the most serve holds at once: new ones wait until one closes (idle ones close after {}; --max-connections sets the cap)",
+            humantime::format_duration(head_timeout)
+        );
+    };
+    let deadline = args.delay.unwrap_or_default().saturating_add(GRACE);
+    listen::serve(listener, limits, handler, stop, deadline, at_cap).await;
 
-    let _ = server.log.send(Message::Stop);
-    let written = writer
-        .await
-        .map_err(|e| Error::usage(format!("the event writer failed: {e}")))?;
-    writeln!(
-        output::stderr(),
+    // No handler runs any more: every answer given has its record line queued.
+    let Ok(server) = Arc::try_unwrap(server) else {
+        return Err(Error::usage(
+            "internal error: a request handler outlived the server",
+        ));
+    };
+    let Server {
+        events,
+        record: queue,
+        answered,
+        rejected,
+        ..
+    } = server;
+    drop(queue);
+    let recorded = record.map(writers::Record::finish);
+    let dropped = events.finish(GRACE);
+    let mut summary = format!(
         "stopped: {} callback(s) answered, {} of them rejected as invalid",
-        server.answered.load(Ordering::Relaxed),
-        server.rejected.load(Ordering::Relaxed)
-    )?;
-    match (written, &args.record) {
-        (Err(e), Some(path)) => Err(Error::usage(format!(
+        answered.into_inner(),
+        rejected.into_inner()
+    );
+    if let Some(recorded) = &recorded {
+        summary += &format!("; {} recorded", recorded.lines);
+        if recorded.lost > 0 {
+            summary += &format!(", {} NOT recorded", recorded.lost);
+        }
+    }
+    if dropped > 0 {
+        summary += &format!("; {dropped} event line(s) not printed (stdout did not take them)");
+    }
+    writeln!(output::stderr(), "{summary}")?;
+    match (recorded.and_then(|r| r.error), &args.record) {
+        (Some(e), Some(path)) => Err(Error::usage(format!(
             "cannot write to --record {}: {e}",
             path.display()
         ))
-        .hint("check the disk has room; events after this error were not recorded")),
+        .hint(
+            "check the disk has room; callbacks after this error were answered but not recorded",
+        )),
         _ => Ok(Outcome::Pass),
     }
 }
@@ -222,8 +263,12 @@ struct Server {
     clock: Clock,
     format: OutputFormat,
     look: Look,
-    recording: bool,
-    log: mpsc::Sender<Message>,
+    events: writers::Events,
+    /// Where record lines go; `None` without `--record`.
+    record: Option<tokio::sync::mpsc::Sender<String>>,
+    explaining: tokio::sync::Semaphore,
+    /// How long a body may take to arrive once its head has (`--head-timeout`).
+    body_timeout: Duration,
     answered: AtomicU64,
     rejected: AtomicU64,
 }
@@ -274,13 +319,20 @@ impl Policy {
     }
 }
 
-async fn handle(State(server): State<Arc<Server>>, request: Request) -> Response {
+async fn handle(server: Arc<Server>, request: Request) -> Response {
     let started = Instant::now();
     let now_ms = server.clock.now_ms();
     let (parts, body) = request.into_parts();
     let query = ReceivedQuery::parse(parts.uri.query().unwrap_or_default());
-    let (bytes, received) = match read_body(body).await {
-        Ok(bytes) => {
+    let read = tokio::time::timeout(server.body_timeout, read_body(body)).await;
+    // Explaining a large body that is not exactly a callback builds a JSON tree many times its
+    // size: a few at a time, so that memory stays bounded whatever many clients send.
+    let _explaining = match &read {
+        Ok(Ok(bytes)) if bytes.len() > REFUSED_BODY_KEPT => server.explaining.acquire().await.ok(),
+        _ => None,
+    };
+    let (bytes, received) = match read {
+        Ok(Ok(bytes)) => {
             let inbound = Inbound {
                 method: parts.method.as_str(),
                 query: &query,
@@ -289,7 +341,20 @@ async fn handle(State(server): State<Arc<Server>>, request: Request) -> Response
             let received = server.receiver.receive(inbound, server.clock.now_secs());
             (bytes, received)
         }
-        Err(e) => (Vec::new(), unreadable(&e)),
+        Ok(Err(e)) => (
+            Vec::new(),
+            unreadable(400, format!("the body could not be read: {e}")),
+        ),
+        Err(_) => (
+            Vec::new(),
+            unreadable(
+                408,
+                format!(
+                    "the body did not arrive within {}; Chat sends a callback at once",
+                    humantime::format_duration(server.body_timeout)
+                ),
+            ),
+        ),
     };
     let (status, answer) = match &received.verdict {
         Ok(valid) => server.policy.answer(valid).await,
@@ -305,17 +370,20 @@ async fn handle(State(server): State<Arc<Server>>, request: Request) -> Response
         OutputFormat::Human => event.human_line(&server.look),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
     };
-    let record = server.recording.then(|| {
-        serde_json::to_string(&RecordLine {
+    // Queued before the answer goes out, so that every callback answered is recorded.
+    if let Some(record) = &server.record {
+        let line = serde_json::to_string(&RecordLine {
             event: &event,
             method: parts.method.as_str(),
             path: parts.uri.path(),
             query: query.without_sign(),
             body: RecordedBody::new(&received, &bytes),
+            body_bytes: bytes.len(),
         })
-        .unwrap_or_default()
-    });
-    let _ = server.log.send(Message::Event { line, record });
+        .unwrap_or_default();
+        let _ = record.send(line).await;
+    }
+    server.events.line(line);
 
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (
@@ -351,19 +419,15 @@ async fn read_body(mut body: Body) -> Result<Vec<u8>, axum::Error> {
     Ok(bytes)
 }
 
-/// The client stopped sending mid-body; it will likely never read the answer, but the event
-/// is still shown and recorded.
-fn unreadable(e: &axum::Error) -> Received {
+/// The client stopped sending mid-body, or sent it too slowly; it will likely never read the
+/// answer, but the event is still shown and recorded.
+fn unreadable(status: u16, why: String) -> Received {
     Received {
         command: None,
         body: ReceivedBody::Unread,
         verdict: Err(Rejection::new(
-            400,
-            vec![Finding::error(
-                "body-unreadable",
-                "body",
-                format!("the body could not be read: {e}"),
-            )],
+            status,
+            vec![Finding::error("body-unreadable", "body", why)],
         )),
     }
 }
@@ -380,6 +444,8 @@ enum RecordedBody<'a> {
 }
 
 impl<'a> RecordedBody<'a> {
+    /// A valid callback's body is recorded whole, to be replayed; a refused one only when it
+    /// is small, so that no input makes a large record line.
     fn new(received: &'a Received, bytes: &'a [u8]) -> Self {
         match (&received.body, &received.verdict) {
             (
@@ -388,8 +454,8 @@ impl<'a> RecordedBody<'a> {
                     callback, event, ..
                 }),
             ) => RecordedBody::Exact(event.body(callback)),
+            (_, Err(_)) if bytes.len() > REFUSED_BODY_KEPT => RecordedBody::TooLarge,
             (ReceivedBody::Json(value), _) => RecordedBody::Json(value),
-            _ if bytes.len() > MAX_BODY_BYTES => RecordedBody::TooLarge,
             _ => RecordedBody::Text(String::from_utf8_lossy(bytes)),
         }
     }
@@ -575,66 +641,12 @@ struct RecordLine<'a> {
     #[serde(serialize_with = "as_object")]
     query: Vec<(&'a str, &'a str)>,
     body: RecordedBody<'a>,
+    /// The size of the body as received, in bytes (`body` is `null` for a large refused one).
+    body_bytes: usize,
 }
 
 fn as_object<S: Serializer>(pairs: &[(&str, &str)], serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_map(pairs.iter().copied())
-}
-
-enum Message {
-    Event {
-        line: String,
-        record: Option<String>,
-    },
-    Stop,
-}
-
-/// Between two batches the writer waits this long, so that under load many events share one
-/// write and requests do not each pay for waking the writer; an idle writer blocks in `recv`.
-const COALESCE: Duration = Duration::from_millis(1);
-
-/// The only writer of stdout and of the record, so lines never interleave and no request waits
-/// on a lock: requests queue whole lines, and this writes what is queued and flushes it before
-/// waiting again. Stops at [`Message::Stop`], after everything queued before it.
-fn write_events(messages: &mpsc::Receiver<Message>, mut record: Option<File>) -> io::Result<()> {
-    let mut lines = Vec::new();
-    let mut records = Vec::new();
-    let mut failure = None;
-    while let Ok(first) = messages.recv() {
-        let mut stop = false;
-        for message in std::iter::once(first).chain(messages.try_iter()) {
-            match message {
-                Message::Event { line, record } => {
-                    lines.extend_from_slice(line.as_bytes());
-                    lines.push(b'\n');
-                    if let Some(record) = record {
-                        records.extend_from_slice(record.as_bytes());
-                        records.push(b'\n');
-                    }
-                }
-                Message::Stop => {
-                    stop = true;
-                    break;
-                }
-            }
-        }
-        // Lines carry styles only when stdout takes colour (see `Look`), so no stripping here.
-        // A closed stdout (e.g. piped into `head`) is no reason to stop answering callbacks.
-        let _ = io::stdout().lock().write_all(&lines);
-        lines.clear();
-        if let Some(file) = record.as_mut()
-            && let Err(e) = file.write_all(&records).and_then(|()| file.flush())
-        {
-            failure = Some(e);
-            record = None;
-        }
-        records.clear();
-        if stop {
-            break;
-        }
-        std::thread::sleep(COALESCE);
-    }
-    failure.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]

@@ -49,6 +49,51 @@ impl Finding {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// At most [`MAX_FINDINGS`] of `findings`, each with its path and message cut to
+    /// [`MAX_FINDING_TEXT`] bytes, and one more that says how many were left out: whatever a
+    /// request holds, what is said of it stays small.
+    pub fn bounded(mut findings: Vec<Finding>) -> Vec<Finding> {
+        let left_out = findings.len().saturating_sub(MAX_FINDINGS);
+        findings.truncate(MAX_FINDINGS);
+        for finding in &mut findings {
+            cut(&mut finding.path);
+            cut(&mut finding.message);
+        }
+        if left_out > 0 {
+            let severity = if findings.iter().any(Finding::is_error) {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            findings.push(Finding {
+                severity,
+                code: "more-findings",
+                path: "body".into(),
+                message: format!("and {left_out} more like these"),
+            });
+        }
+        findings
+    }
+}
+
+/// The most findings said of one request or answer.
+pub const MAX_FINDINGS: usize = 8;
+
+/// The longest path or message of a finding, in bytes.
+pub const MAX_FINDING_TEXT: usize = 300;
+
+/// Cuts `text` to [`MAX_FINDING_TEXT`] bytes at a character boundary, marking the cut.
+fn cut(text: &mut String) {
+    if text.len() <= MAX_FINDING_TEXT {
+        return;
+    }
+    let mut end = MAX_FINDING_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push('…');
 }
 
 impl fmt::Display for Finding {
@@ -80,5 +125,29 @@ pub fn excerpt(bytes: &[u8], max: usize) -> String {
         format!("{text}…")
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_said_of_a_request_stays_small() {
+        let many: Vec<Finding> = (0..1000)
+            .map(|i| Finding::error("wrong-type", format!("x[{i}]"), "y".repeat(1000)))
+            .collect();
+        let bounded = Finding::bounded(many);
+        assert_eq!(bounded.len(), MAX_FINDINGS + 1);
+        assert!(
+            bounded
+                .iter()
+                .all(|f| f.message.len() <= MAX_FINDING_TEXT + 3)
+        );
+        assert_eq!(bounded[MAX_FINDINGS].message, "and 992 more like these");
+        let few = vec![Finding::warning("a", "é".repeat(200), "m")];
+        let bounded = Finding::bounded(few);
+        assert_eq!(bounded.len(), 1);
+        assert!(bounded[0].path.ends_with('…'));
     }
 }

@@ -11,6 +11,9 @@ use super::{MAX_BODY_BYTES, is_known_platform};
 use serde_json::Value;
 use std::time::Duration;
 
+/// The largest body of a refused request that is read as JSON to be shown.
+const REFUSED_BODY_READ: usize = 64 << 10;
+
 /// What the receiving backend expects of every callback.
 pub struct Receiver {
     /// Its own SDKAppID; other apps' callbacks are refused (403).
@@ -91,8 +94,13 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    /// The findings are kept to a few, each cut short (see [`Finding::bounded`]), so that the
+    /// answer to any input, however large or odd, stays a few KiB.
     pub fn new(status: u16, findings: Vec<Finding>) -> Self {
-        Rejection { status, findings }
+        Rejection {
+            status,
+            findings: Finding::bounded(findings),
+        }
     }
 
     /// What went wrong, in words: the `ErrorInfo` of the answer.
@@ -126,8 +134,9 @@ impl Receiver {
         }
         let mut body = ReceivedBody::Unread;
         let verdict = self.judge(query, command.as_ref(), request.body, &mut body, now_secs);
-        // A refused request is still shown and recorded with its body.
+        // A refused request is still shown and recorded with its body, when it is small.
         if let ReceivedBody::Unread = body
+            && request.body.len() <= REFUSED_BODY_READ
             && let Ok(value) = serde_json::from_slice(request.body)
         {
             body = ReceivedBody::Json(value);
@@ -217,7 +226,7 @@ impl Receiver {
             return Ok(Valid::Event {
                 callback,
                 event,
-                warnings,
+                warnings: Finding::bounded(warnings),
             });
         }
         let value = read_json(raw)?;
@@ -230,7 +239,7 @@ impl Receiver {
             Some(event) if errors.is_empty() => Ok(Valid::Event {
                 callback,
                 event,
-                warnings,
+                warnings: Finding::bounded(warnings),
             }),
             _ => Err(Rejection::new(400, errors)),
         }

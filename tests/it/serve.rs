@@ -585,7 +585,7 @@ async fn concurrent_callbacks_are_each_recorded_once_and_survive_ctrl_c() {
     assert_eq!(
         stopped.stderr,
         format!(
-            "stopped: {REQUESTS} callback(s) answered, {rejected} of them rejected as invalid\n"
+            "stopped: {REQUESTS} callback(s) answered, {rejected} of them rejected as invalid; {REQUESTS} recorded\n"
         )
     );
     assert_eq!(stopped.stdout.len(), REQUESTS);
@@ -622,7 +622,7 @@ async fn a_record_line_has_the_request_without_sign_and_the_answer() {
     let mut first = records[0].clone();
     first["latency_ms"] = json!(0);
     let mut expected = seed_event_refusing_jared();
-    let request = json!({"method": "POST", "path": "/im", "query": expected_query, "body": seed()});
+    let request = json!({"method": "POST", "path": "/im", "query": expected_query, "body": seed(), "body_bytes": seed().to_string().len()});
     expected
         .as_object_mut()
         .unwrap()
