@@ -122,7 +122,8 @@ async fn drive(run: Arc<Run>, show_progress: bool) -> Result<Summary> {
     let interrupted = Arc::new(AtomicBool::new(false));
     let stopper = tokio::spawn(stop_on_deadline_or_ctrl_c(
         Arc::clone(&run),
-        run.duration.map(|d| start + d),
+        // A deadline past what the clock can hold never comes (--duration is bounded anyway).
+        run.duration.and_then(|d| start.checked_add(d)),
         Arc::clone(&interrupted),
     ));
     let progress = show_progress.then(|| tokio::spawn(progress(Arc::clone(&run))));
@@ -221,7 +222,11 @@ async fn send(
     link: &mut Link<'_>,
 ) -> Result<Exchange, TransportError> {
     if let Some(rate) = run.rate {
-        tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / rate)).await;
+        match due(start, n, rate) {
+            Some(at) => tokio::time::sleep_until(at).await,
+            // Due later than the clock can say: it waits for the run to stop.
+            None => std::future::pending().await,
+        }
     }
     let now = run.clock.now_secs();
     match link {
@@ -257,6 +262,11 @@ async fn send(
             Ok(exchange)
         }
     }
+}
+
+/// When request `n` is due at `rate` requests per second; `None` past what an `Instant` holds.
+fn due(start: Instant, n: u64, rate: f64) -> Option<Instant> {
+    start.checked_add(Duration::try_from_secs_f64(n as f64 / rate).ok()?)
 }
 
 /// One worker's way to the target, with the request target it signs for the current second.
@@ -332,7 +342,8 @@ impl Tally {
     /// Latencies are bounded by the client's timeout; twice that (and at least twice the
     /// budget) leaves room without resizing on the request path.
     fn new(timeout: Duration) -> Result<Self> {
-        let high = 2 * timeout.max(BUDGET).as_micros() as u64;
+        let high =
+            u64::try_from(timeout.max(BUDGET).as_micros().saturating_mul(2)).unwrap_or(u64::MAX);
         let latency_us = Histogram::new_with_bounds(1, high, 3)
             .map_err(|e| Error::usage(format!("cannot set up the latency histogram: {e}")))?;
         Ok(Tally {
@@ -357,8 +368,9 @@ impl Tally {
                 if self.answered == 1 {
                     run.answered_any.store(true, Ordering::Relaxed);
                 }
-                self.latency_us
-                    .saturating_record(exchange.latency.as_micros() as u64);
+                self.latency_us.saturating_record(
+                    u64::try_from(exchange.latency.as_micros()).unwrap_or(u64::MAX),
+                );
                 if exchange.latency > BUDGET {
                     self.over_budget += 1;
                 }
@@ -461,5 +473,21 @@ fn merge_groups<K: Ord>(into: &mut BTreeMap<K, Group>, from: BTreeMap<K, Group>)
         into.entry(key)
             .and_modify(|g| g.count += group.count)
             .or_insert(group);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_due_past_the_clocks_end_is_never_due() {
+        let start = Instant::now();
+        assert_eq!(
+            due(start, 3, 2.0),
+            Some(start + Duration::from_millis(1500))
+        );
+        assert_eq!(due(start, 1, 1e-300), None);
+        assert_eq!(due(start, u64::MAX, f64::MIN_POSITIVE), None);
     }
 }

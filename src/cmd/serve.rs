@@ -115,7 +115,7 @@ async fn serve(
     // A client that never finishes its request must not keep Ctrl-C from working.
     let deadline = async move {
         let _ = stopped.await;
-        tokio::time::sleep(args.delay.unwrap_or_default() + GRACE).await;
+        tokio::time::sleep(args.delay.unwrap_or_default().saturating_add(GRACE)).await;
     };
     tokio::select! {
         result = graceful => result.map_err(|e| Error::usage(format!("the server stopped: {e}")))?,

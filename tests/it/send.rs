@@ -512,7 +512,7 @@ fn bad_input_exits_2() {
     assert_contains(&run.stderr, "\n  hint: ");
     let run = send_to("localhost:3000", "before-subscribe", &[]);
     assert_eq!(run.code, 2);
-    assert_contains(&run.stderr, "use http:// or https://");
+    assert_contains(&run.stderr, "did you mean http://localhost:3000/?");
     let run = send_to(&url, "before-subscribe", &["--rate", "10"]);
     assert_eq!(run.code, 2);
     assert_contains(&run.stderr, "--count <N>|--duration");
