@@ -436,7 +436,7 @@ impl Tally {
     fn into_summary(self, run: &Run, elapsed: Duration, interrupted: bool) -> Summary {
         let latency = &self.latency_us;
         Summary {
-            url: run.template.base.to_string(),
+            url: crate::report::masked(&run.template.base).to_string(),
             concurrency: run.concurrency,
             sent: self.sent,
             answered: self.answered,

@@ -5,8 +5,11 @@ use crate::cmd::load;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::protocol::{judge, judge_no_answer};
-use crate::report::send::{self as render, Sent};
-use crate::request::Template;
+use crate::report::{
+    self,
+    send::{self as render, Sent},
+};
+use crate::request::{CallbackRequest, Template};
 use std::io::Write;
 
 pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcome> {
@@ -56,6 +59,10 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
         Err(unreachable) => return Err(unreachable.into_error()),
     };
     let expectation = args.expect.expectation();
+    let request = CallbackRequest {
+        url: report::masked(&request.url),
+        ..request
+    };
     let sent = Sent {
         unmet: expectation.check(&judgement.decision),
         request,

@@ -1,7 +1,7 @@
 //! Bad input: every value out of bounds or mistyped gets one message saying what to give and
-//! exit 2, never a panic.
+//! exit 2, never a panic; a URL's password is never printed.
 
-use crate::support::{Serve, answer, assert_contains, backend, oa_hook, run};
+use crate::support::{Run, Serve, answer, assert_contains, backend, closed_port, oa_hook, run};
 use serde_json::{Value, json};
 
 fn allow() -> Value {
@@ -198,15 +198,100 @@ fn a_bad_environment_variable_is_named() {
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
+const PASSWORD: &str = "pa55-w0rd";
+
+/// Asserts that `run` printed neither the password nor a panic.
+#[track_caller]
+fn assert_masked(run: &Run, what: &str) {
+    for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("panicked"),
+            "{what}: {stream}:\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_urls_password_is_never_printed() {
+    let server = backend(answer(allow())).await;
+    let port = server.address().port();
+    let url = format!("http://oa:{PASSWORD}@127.0.0.1:{port}/im");
+    let masked = format!("http://oa:***@127.0.0.1:{port}/im");
+    let send = |extra: &[&str]| {
+        run(oa_hook()
+            .args(["send", "before-subscribe", "--no-sign", "--url", &url])
+            .args(extra))
+    };
+    let human = send(&[]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    assert_contains(&human.stdout, &format!("POST {masked}?SdkAppid="));
+    assert_masked(&human, "send");
+    let verbose = send(&["-v"]);
+    assert_eq!(verbose.code, 0, "{}", verbose.stderr);
+    assert_masked(&verbose, "send -v");
+    let json = send(&["-o", "json"]);
+    let document: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(
+        document["request"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{masked}?")),
+        "{document}"
+    );
+    assert_masked(&json, "send -o json");
+    let load = send(&["-n", "3"]);
+    assert_eq!(load.code, 0, "{}", load.stderr);
+    assert_contains(&load.stdout, &format!("3 requests to {masked}, "));
+    assert_masked(&load, "send -n 3");
+    let load_json = send(&["-n", "3", "-o", "json"]);
+    let document: Value = serde_json::from_str(&load_json.stdout).unwrap();
+    assert_eq!(document["url"], json!(masked));
+    assert_masked(&load_json, "send -n 3 -o json");
+
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let check = |extra: &[&str]| {
+        run(oa_hook()
+            .args(["check", "--only", "before-subscribe/answer", "--url", &url])
+            .args(extra))
+    };
+    let human = check(&["--junit", junit.to_str().unwrap()]);
+    assert_eq!(human.code, 0, "{}\n{}", human.stdout, human.stderr);
+    assert_contains(&human.stderr, &masked);
+    assert_masked(&human, "check");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(!xml.contains(PASSWORD) && xml.contains(&masked), "{xml}");
+    let json = check(&["-o", "json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let document: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(document["target"], json!(masked));
+    assert_masked(&json, "check -o json");
+}
+
 #[test]
-fn a_urls_password_is_not_echoed_in_a_usage_error() {
+fn errors_do_not_print_a_urls_password_either() {
+    let url = format!("http://oa:{PASSWORD}@127.0.0.1:{}/im", closed_port());
+    for args in [
+        &["send", "before-subscribe", "--url", &url][..],
+        &["send", "before-subscribe", "-n", "2", "--url", &url],
+        &["check", "--url", &url],
+    ] {
+        let run = run(oa_hook().args(args));
+        assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
+        assert_masked(&run, &format!("{args:?}"));
+    }
+    let unparsable = format!("http://oa:{PASSWORD}@[/im");
+    refused(
+        &["send", "before-subscribe", "--url", &unparsable],
+        "--url http://oa:***@[/im is not a URL (invalid IPv6 address); give the backend's URL in full, e.g. http://localhost:3000/im",
+    );
     refused(
         &[
             "send",
             "before-subscribe",
             "--url",
-            "http://oa:pa55-w0rd@[/im",
+            &format!("oa:{PASSWORD}@localhost:3000"),
         ],
-        "--url http://oa:***@[/im is not a URL (invalid IPv6 address); give the backend's URL in full, e.g. http://localhost:3000/im",
+        "--url oa:***@localhost:3000 has no http:// or https://; did you mean http://oa:***@localhost:3000/?",
     );
 }
