@@ -227,7 +227,8 @@ pub struct TargetArgs {
     /// Accept any TLS certificate (self-signed backends)
     #[arg(long, short = 'k')]
     pub insecure: bool,
-    /// Trust this PEM CA certificate as well
+    /// Trust the certificates in this PEM file instead of the system's, as curl does: the CA
+    /// that signed the backend's certificate, or the backend's own (self-signed) certificate
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 }

@@ -15,6 +15,8 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use std::time::{Duration, Instant};
 use url::{Position, Url};
 
+mod tls;
+
 /// Both ways of sending say who is calling, so a backend sees one oa-hook either way.
 const USER_AGENT: &str = concat!("oa-hook/", env!("CARGO_PKG_VERSION"));
 
@@ -95,19 +97,16 @@ impl Client {
             .retry(reqwest::retry::never().max_retries_per_request(0))
             .timeout(target.timeout)
             .tls_danger_accept_invalid_certs(target.insecure);
-        if let Some(path) = &target.cacert {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::usage(format!("cannot read --cacert {}: {e}", path.display())).hint(
-                    "give the PEM file of the CA (or self-signed certificate) the backend uses",
-                )
-            })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                Error::usage(format!(
-                    "--cacert {} is not a PEM certificate: {e}",
-                    path.display()
-                ))
-            })?;
-            builder = builder.add_root_certificate(cert);
+        // Read whatever the scheme, so that a wrong file is found before it matters.
+        let trusted = target
+            .cacert
+            .as_deref()
+            .map(tls::read_certificates)
+            .transpose()?;
+        if let Some(certificates) = trusted
+            && !target.insecure
+        {
+            builder = builder.tls_backend_preconfigured(tls::client_config(certificates)?);
         }
         let inner = builder
             .build()
@@ -176,16 +175,17 @@ fn explain_unreachable(
             format!("connection refused at {target}"),
             "is the backend running and listening on that port?",
         )
-    } else if lower.contains("dns") || lower.contains("failed to lookup address") {
-        (
-            format!("cannot resolve the host of {target}: {detail}"),
-            "check the host name in --url",
-        )
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
     {
+        // Told apart before DNS errors: rustls calls a certificate's names `DnsName(...)`.
         (
             format!("TLS handshake with {target} failed: {detail}"),
             "for a self-signed backend pass --cacert FILE, or --insecure",
+        )
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        (
+            format!("cannot resolve the host of {target}: {detail}"),
+            "check the host name in --url",
         )
     } else if connecting {
         (

@@ -9,3 +9,4 @@ mod send;
 mod serve;
 mod sign;
 mod support;
+mod tls;
