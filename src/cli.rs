@@ -14,9 +14,9 @@ use url::Url;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  everything conformed (or: authentic, printed)
-  1  the target answered but broke the contract, was too slow, or an expectation failed
+  1  the target answered but broke the contract (or HTTP), was too slow, or an expectation failed
   2  usage or input error (bad flag, unreadable file, invalid URL or JSON)
-  3  the target could not be reached (connection refused, DNS, TLS)
+  3  the target could not be reached (connection refused, DNS, TLS, no connection in time)
 
 Environment:
   OA_HOOK_TOKEN      the webhook token (instead of --token); never printed

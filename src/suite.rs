@@ -384,7 +384,7 @@ impl Suite {
                 Err(e) => {
                     let why = match e {
                         TransportError::Unreachable { .. } => "; Chat keeps connections open",
-                        TransportError::Timeout(_) => "",
+                        TransportError::Timeout(_) | TransportError::Broken(_) => "",
                     };
                     return Ok(Outcome::fail(
                         format!(
@@ -575,6 +575,8 @@ fn transport_message(e: &TransportError) -> String {
             "no answer within {} (Chat gives up after 2 s)",
             humantime::format_duration(*after)
         ),
-        TransportError::Unreachable { message, .. } => message.clone(),
+        TransportError::Unreachable { message, .. } | TransportError::Broken(message) => {
+            message.clone()
+        }
     }
 }

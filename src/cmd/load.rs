@@ -3,6 +3,7 @@
 //! on the request path takes a lock. Over plain HTTP each worker keeps its own connection, as
 //! Chat does; over HTTPS they share the client's pool.
 
+use super::send::judge_broken;
 use crate::cli::{GlobalArgs, OutputFormat, SendArgs};
 use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, request_target};
 use crate::clock::Clock;
@@ -52,7 +53,7 @@ pub fn run(
         rate: args.load.rate,
         timeout: args.target.timeout,
         issued: AtomicU64::new(0),
-        answered_any: AtomicBool::new(false),
+        reached_any: AtomicBool::new(false),
         stop: watch::Sender::new(false),
     };
     let show_progress = !global.quiet && std::io::stderr().is_terminal();
@@ -87,8 +88,9 @@ struct Run {
     timeout: Duration,
     /// How many request numbers have been handed out.
     issued: AtomicU64,
-    /// Whether any request got an answer: until one has, a connection error stops the run.
-    answered_any: AtomicBool,
+    /// Whether any request got an answer, even a broken one: until one has, a connection error
+    /// stops the run.
+    reached_any: AtomicBool,
     /// Set to stop every worker at once (deadline, Ctrl-C, unreachable target).
     stop: watch::Sender<bool>,
 }
@@ -366,7 +368,7 @@ impl Tally {
             Ok(exchange) => {
                 self.answered += 1;
                 if self.answered == 1 {
-                    run.answered_any.store(true, Ordering::Relaxed);
+                    run.reached_any.store(true, Ordering::Relaxed);
                 }
                 self.latency_us.saturating_record(
                     u64::try_from(exchange.latency.as_micros()).unwrap_or(u64::MAX),
@@ -382,10 +384,14 @@ impl Tally {
                 }
                 judge_no_answer(callback, subscribers, waited)
             }
+            Err(TransportError::Broken(message)) => {
+                run.reached_any.store(true, Ordering::Relaxed);
+                judge_broken(callback, message)
+            }
             Err(TransportError::Unreachable { message, hint }) => {
                 // Until something has answered, a connection error means a wrong URL or a
                 // backend that is down: stop rather than fail the same way N times.
-                if !run.answered_any.load(Ordering::Relaxed) {
+                if !run.reached_any.load(Ordering::Relaxed) {
                     run.stop.send_replace(true);
                 }
                 add(&mut self.transport_errors, message, || hint);

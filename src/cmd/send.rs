@@ -4,7 +4,7 @@ use crate::clock::Clock;
 use crate::cmd::load;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
-use crate::protocol::{judge, judge_no_answer};
+use crate::protocol::{Callback, Decision, Finding, Judgement, Kind, judge, judge_no_answer};
 use crate::report::{
     self,
     send::{self as render, Sent},
@@ -56,6 +56,7 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
             None,
             judge_no_answer(template.callback, &template.subscribers, waited),
         ),
+        Err(TransportError::Broken(message)) => (None, judge_broken(template.callback, message)),
         Err(unreachable) => return Err(unreachable.into_error()),
     };
     let expectation = args.expect.expectation();
@@ -79,6 +80,24 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
     };
     output::stdout().write_all(text.as_bytes())?;
     Ok(Outcome::from_pass(sent.passed()))
+}
+
+/// Judges an answer that broke HTTP (see [`TransportError::Broken`]): Chat cannot read it, so
+/// it counts as a webhook failure, as a non-200 status does.
+pub fn judge_broken(callback: &Callback, message: String) -> Judgement {
+    Judgement {
+        findings: vec![Finding::error(
+            "broken-http",
+            "answer",
+            format!("{message}; Chat counts this as a webhook failure"),
+        )],
+        decision: match callback.kind {
+            Kind::After => Decision::Ignored,
+            Kind::Before => Decision::Undocumented {
+                reason: "Chat counts this answer as a webhook failure; what it then does with the subscription is not documented".into(),
+            },
+        },
+    }
 }
 
 /// Sending unsigned by accident is the commonest reason a real backend refuses the callback.

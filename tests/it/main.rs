@@ -1,6 +1,7 @@
 //! One integration-test binary: the real `oa-hook` executable against real loopback sockets.
 #![allow(clippy::unwrap_used)]
 
+mod broken;
 mod check;
 mod input;
 mod load;
