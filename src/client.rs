@@ -175,14 +175,14 @@ impl Client {
             .body(body)
             .send()
             .await
-            .map_err(|e| self.explain(&e, e.url()))?;
+            .map_err(|e| self.explain(e, None))?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let mut body = BoundedBody::expecting(response.content_length());
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.explain(&e, Some(response.url())))?
+            .map_err(|e| self.explain(e, Some(response.url())))?
         {
             if !body.push(&chunk) {
                 break;
@@ -191,24 +191,28 @@ impl Client {
         Ok(body.into_exchange(status, headers, start))
     }
 
-    /// Says why `e` happened, naming the target (from the error, so that the hot path does not
-    /// format it for every request).
-    fn explain(&self, e: &reqwest::Error, url: Option<&Url>) -> TransportError {
-        let target = || url.map_or_else(|| "the target".to_owned(), describe);
+    /// Says why `e` happened, naming the target (from the error, or `url`, so that the hot
+    /// path does not format it for every request).
+    fn explain(&self, e: reqwest::Error, url: Option<&Url>) -> TransportError {
         if e.is_connect() || e.is_builder() {
-            explain_unreachable(e, &target())
+            let target = e
+                .url()
+                .or(url)
+                .map_or_else(|| "the target".to_owned(), describe);
+            // reqwest's own message repeats the URL, password and all.
+            explain_unreachable(&e.without_url(), &target)
         } else if e.is_timeout() {
             TransportError::Timeout(self.timeout)
         } else {
-            TransportError::broken(e)
+            TransportError::broken(&e.without_url())
         }
     }
 }
 
 /// Why `e` kept a request from reaching `target` (host:port), and what to do about it.
 fn explain_unreachable(e: &(dyn std::error::Error + 'static), target: &str) -> TransportError {
-    // The outermost error repeats the whole URL (reqwest's "error sending request for url
-    // (...)"); the causes say what went wrong.
+    // The outermost error only names the step (reqwest's "error sending request"); the causes
+    // say what went wrong.
     let detail = e.source().map_or_else(|| e.to_string(), chain);
     let lower = detail.to_lowercase();
     let (message, hint) = if io_error_kind(e) == Some(std::io::ErrorKind::ConnectionRefused) {

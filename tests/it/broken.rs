@@ -180,3 +180,18 @@ fn a_closed_port_is_still_unreachable() {
         assert_contains(&run.stderr, "connection refused at 127.0.0.1:");
     }
 }
+
+#[test]
+fn a_broken_answer_does_not_print_a_urls_password() {
+    let url = raw_backend(garbage).replace("http://", "http://oa:pa55-w0rd@");
+    for extra in [&[][..], &["-v"], &["-o", "json"], &["-n", "2"]] {
+        let run = send(&url, extra);
+        assert_eq!(run.code, 1, "{extra:?}: {}", run.stderr);
+        assert!(
+            !run.stdout.contains("pa55-w0rd") && !run.stderr.contains("pa55-w0rd"),
+            "{extra:?}: {}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}
