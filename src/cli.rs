@@ -2,7 +2,9 @@
 
 use crate::protocol::{CALLBACKS, Callback, Expectation, Expected};
 use clap::builder::{PossibleValue, TypedValueParser};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{Arg, Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -12,9 +14,9 @@ use url::Url;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  everything conformed (or: authentic, printed)
-  1  the target answered but broke the contract, was too slow, or an expectation failed
+  1  the target answered but broke the contract (or HTTP), was too slow, or an expectation failed
   2  usage or input error (bad flag, unreadable file, invalid URL or JSON)
-  3  the target could not be reached (connection refused, DNS, TLS)
+  3  the target could not be reached (connection refused, DNS, TLS, no connection in time)
 
 Environment:
   OA_HOOK_TOKEN      the webhook token (instead of --token); never printed
@@ -118,7 +120,8 @@ pub struct EventArgs {
         long,
         env = "OA_HOOK_SDKAPPID",
         default_value_t = 88888888,
-        value_name = "ID"
+        value_name = "ID",
+        value_parser = checked(parse_sdkappid)
     )]
     pub sdkappid: u64,
     /// The Official Account's ID [default: the doc sample's, e.g. @TOA#_test_for_penn]
@@ -191,7 +194,7 @@ pub struct SampleArgs {
     #[arg(value_enum, value_name = "COMMAND", hide_possible_values = false)]
     pub callback: CallbackArg,
     /// The webhook URL configured in the Chat console
-    #[arg(long, default_value = "https://www.example.com", value_parser = parse_url)]
+    #[arg(long, default_value = "https://www.example.com", value_parser = checked(parse_url))]
     pub url: Url,
     /// What to print
     #[arg(long, short, value_enum, default_value_t = SampleFormat::Http)]
@@ -218,13 +221,14 @@ pub enum OutputFormat {
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Target")]
 pub struct TargetArgs {
-    /// How long to wait for an answer (Chat itself waits 2 s)
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    /// How long to wait for an answer, 1ms to 1h (Chat itself waits 2 s)
+    #[arg(long, default_value = "5s", value_parser = checked(parse_timeout), value_name = "DURATION")]
     pub timeout: Duration,
     /// Accept any TLS certificate (self-signed backends)
     #[arg(long, short = 'k')]
     pub insecure: bool,
-    /// Trust this PEM CA certificate as well
+    /// Trust the certificates in this PEM file instead of the system's, as curl does: the CA
+    /// that signed the backend's certificate, or the backend's own (self-signed) certificate
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 }
@@ -268,7 +272,7 @@ pub struct SendArgs {
     #[arg(value_enum, value_name = "COMMAND")]
     pub callback: CallbackArg,
     /// The backend's webhook URL; Chat's query parameters are appended to it
-    #[arg(long, value_parser = parse_url, help_heading = "Target")]
+    #[arg(long, value_parser = checked(parse_url), help_heading = "Target")]
     pub url: Url,
     #[command(flatten)]
     pub target: TargetArgs,
@@ -296,17 +300,17 @@ pub struct SendArgs {
 #[command(next_help_heading = "Load mode")]
 #[command(group(clap::ArgGroup::new("load-size").args(["count", "duration"]).multiple(true)))]
 pub struct LoadArgs {
-    /// Send N requests (load mode), each with a fresh RequestTime and Sign
-    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Send N requests (load mode), each with a fresh RequestTime and Sign; N up to 1000000000
+    #[arg(long, short = 'n', value_name = "N", value_parser = checked(parse_count), allow_negative_numbers = true)]
     pub count: Option<u64>,
-    /// Requests in flight at once, in load mode
-    #[arg(long, short = 'c', default_value_t = 1, value_name = "C", value_parser = clap::value_parser!(u64).range(1..=10_000), requires = "load-size")]
+    /// Requests in flight at once, in load mode, 1 to 10000
+    #[arg(long, short = 'c', default_value_t = 1, value_name = "C", value_parser = checked(parse_concurrency), allow_negative_numbers = true, requires = "load-size")]
     pub concurrency: u64,
-    /// At most R requests per second, in load mode
-    #[arg(long, value_name = "R", value_parser = parse_rate, requires = "load-size")]
+    /// At most R requests per second, in load mode, 0.001 to 1000000
+    #[arg(long, value_name = "R", value_parser = checked(parse_rate), allow_negative_numbers = true, requires = "load-size")]
     pub rate: Option<f64>,
-    /// Stop load mode after this long (alone or with --count)
-    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    /// Stop load mode after this long, at most 24h (alone or with --count)
+    #[arg(long, value_parser = checked(parse_load_duration), value_name = "DURATION")]
     pub duration: Option<Duration>,
 }
 
@@ -319,20 +323,21 @@ impl LoadArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR", value_parser = checked(parse_listen))]
     pub listen: SocketAddr,
     /// Refuse callbacks whose SdkAppid is not this
     #[arg(
         long,
         env = "OA_HOOK_SDKAPPID",
         value_name = "ID",
+        value_parser = checked(parse_sdkappid),
         help_heading = "Validation"
     )]
     pub sdkappid: Option<u64>,
     #[command(flatten)]
     pub token: TokenArgs,
-    /// How far RequestTime may be from now, either way
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DURATION", help_heading = "Validation")]
+    /// How far RequestTime may be from now, either way, at most 24h
+    #[arg(long, default_value = "60s", value_parser = checked(parse_max_skew), value_name = "DURATION", help_heading = "Validation")]
     pub max_skew: Duration,
     /// Refuse this subscriber (RefusedSubscribers_Account); repeat for several
     #[arg(long, value_name = "USER", help_heading = "Policy")]
@@ -343,8 +348,8 @@ pub struct ServeArgs {
     /// Answer ActionStatus FAIL
     #[arg(long, help_heading = "Policy")]
     pub fail: bool,
-    /// Wait this long before answering (e.g. 2500ms, to rehearse Chat's 2 s budget)
-    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION", help_heading = "Policy")]
+    /// Wait this long before answering, at most 1h (e.g. 2500ms, to rehearse Chat's 2 s budget)
+    #[arg(long, value_parser = checked(parse_delay), value_name = "DURATION", help_heading = "Policy")]
     pub delay: Option<Duration>,
     /// Answer valid callbacks with this HTTP status (Chat counts anything but 200 as a failure)
     #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u16).range(200..=599), help_heading = "Policy")]
@@ -355,19 +360,19 @@ pub struct ServeArgs {
     /// Append every callback (request without Sign, findings, answer) to FILE as NDJSON
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Hold at most N connections at once; more wait until one closes
-    #[arg(long, value_name = "N", default_value_t = crate::serve::listen::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|n| n as usize), help_heading = "Limits")]
+    /// Hold at most N connections at once, 1 to 1000000; more wait until one closes
+    #[arg(long, value_name = "N", default_value_t = crate::serve::listen::DEFAULT_MAX_CONNECTIONS, value_parser = checked(parse_max_connections), allow_negative_numbers = true, help_heading = "Limits")]
     pub max_connections: usize,
     /// Close a connection whose request head (or body) takes longer than this to arrive, or
-    /// that sits idle this long between requests (at most 10s)
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_head_timeout, help_heading = "Limits")]
+    /// that sits idle this long between requests, 10ms to 10s
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = checked(parse_head_timeout), help_heading = "Limits")]
     pub head_timeout: Duration,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The backend's webhook URL; Chat's query parameters are appended to it
-    #[arg(long, value_parser = parse_url, required_unless_present = "list", help_heading = "Target")]
+    #[arg(long, value_parser = checked(parse_url), required_unless_present = "list", help_heading = "Target")]
     pub url: Option<Url>,
     #[command(flatten)]
     pub target: TargetArgs,
@@ -410,8 +415,8 @@ pub struct VerifyArgs {
     pub url: String,
     #[command(flatten)]
     pub token: TokenArgs,
-    /// How far RequestTime may be from now, either way
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    /// How far RequestTime may be from now, either way, at most 24h
+    #[arg(long, default_value = "60s", value_parser = checked(parse_max_skew), value_name = "DURATION")]
     pub max_skew: Duration,
 }
 
@@ -429,36 +434,207 @@ fn platforms() -> impl TypedValueParser<Value = String> {
     clap::builder::PossibleValuesParser::new(values).map(String::from)
 }
 
+/// The most requests one load run sends.
+pub const MAX_COUNT: u64 = 1_000_000_000;
+/// The most requests load mode keeps in flight at once.
+pub const MAX_CONCURRENCY: u64 = 10_000;
+/// Load mode's slowest and fastest `--rate`, in requests per second: slower than one request
+/// in 1000 s is no load, and faster than a million a second no machine sends.
+pub const RATE_RANGE: (f64, f64) = (0.001, 1_000_000.0);
+
+const HOUR: Duration = Duration::from_secs(3600);
+/// A request head that takes longer is a slowloris, not Chat.
+const MAX_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// A value parser whose errors say where the bad value came from (the flag, or the environment
+/// variable that held it, which clap's own messages do not name), what is wrong with it and
+/// what to give instead. `parse` says the last two, e.g. "is not a number; give ...".
+fn checked<T>(parse: fn(&str) -> Result<T, String>) -> Checked<T> {
+    Checked { parse }
+}
+
+#[derive(Clone)]
+struct Checked<T> {
+    parse: fn(&str) -> Result<T, String>,
+}
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        self.parse_ref_(cmd, arg, value, ValueSource::CommandLine)
+    }
+
+    fn parse_ref_(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&Arg>,
+        value: &OsStr,
+        source: ValueSource,
+    ) -> Result<T, clap::Error> {
+        let text = value.to_string_lossy();
+        let result = match value.to_str() {
+            Some(text) => (self.parse)(text),
+            None => Err("is not UTF-8 text".to_owned()),
+        };
+        result.map_err(|why| {
+            // A URL's password is as secret as the token: never echoed.
+            let shown = crate::report::mask_password(&text);
+            let env = arg.and_then(Arg::get_env).map(OsStr::to_string_lossy);
+            let message = match (source, env) {
+                (ValueSource::EnvVariable, Some(env)) => {
+                    format!("{env}={shown} {why}, or unset {env}")
+                }
+                _ => {
+                    let flag = arg
+                        .and_then(Arg::get_long)
+                        .map_or_else(|| "a value:".to_owned(), |long| format!("--{long}"));
+                    format!("{flag} {shown} {why}")
+                }
+            };
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, message + "\n").with_cmd(cmd)
+        })
+    }
+}
+
 fn parse_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s).map_err(|e| {
-        format!("`{s}` is not a URL ({e}); write it in full, e.g. http://localhost:3000/im")
-    })?;
+    const GIVE: &str = "give the backend's URL in full, e.g. http://localhost:3000/im";
+    // `localhost:3000/im` parses as a URL of scheme `localhost`: the scheme was left out.
+    if !s.contains("://")
+        && let Ok(url) = Url::parse(&format!("http://{s}"))
+        && url.host().is_some()
+    {
+        return Err(format!(
+            "has no http:// or https://; did you mean {}?",
+            crate::report::masked(&url)
+        ));
+    }
+    let url = Url::parse(s).map_err(|e| format!("is not a URL ({e}); {GIVE}"))?;
     match url.scheme() {
         "http" | "https" if url.host().is_some() => Ok(url),
-        "http" | "https" => Err(format!("`{s}` has no host")),
+        "http" | "https" => Err(format!("has no host; {GIVE}")),
         other => Err(format!(
-            "`{other}` URLs are not supported; use http:// or https://"
+            "has the scheme `{other}`; use http:// or https://, e.g. http://localhost:3000/im"
         )),
     }
 }
 
-fn parse_head_timeout(s: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(s) {
-        Ok(timeout) if (Duration::from_millis(10)..=Duration::from_secs(10)).contains(&timeout) => {
-            Ok(timeout)
-        }
-        _ => Err(format!(
-            "`{s}` is not a head timeout; give a duration from 10ms to 10s, e.g. 5s"
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(address) = s.parse() {
+        return Ok(address);
+    }
+    let give = "give an address and a port, e.g. 127.0.0.1:8080 (port 0 picks a free one)";
+    let port = s
+        .strip_prefix(':')
+        .or_else(|| s.strip_prefix("localhost:"))
+        .unwrap_or(s);
+    match port.parse::<u16>() {
+        Ok(port) if s.starts_with(':') => Err(format!(
+            "has no address; did you mean 127.0.0.1:{port} (this machine only) or 0.0.0.0:{port} (every interface)?"
         )),
+        Ok(port) if s.starts_with("localhost:") => Err(format!(
+            "names a host, and serve listens on an address; did you mean 127.0.0.1:{port}?"
+        )),
+        Ok(port) => Err(format!("is a port alone; did you mean 127.0.0.1:{port}?")),
+        Err(_) => Err(format!("is not an address and port; {give}")),
+    }
+}
+
+fn parse_sdkappid(s: &str) -> Result<u64, String> {
+    s.parse()
+        .map_err(|_| "is not a number; give the app's SDKAppID, e.g. 1400000000".to_owned())
+}
+
+fn parse_count(s: &str) -> Result<u64, String> {
+    whole(s, 1, MAX_COUNT, "requests")
+}
+
+fn parse_concurrency(s: &str) -> Result<u64, String> {
+    whole(s, 1, MAX_CONCURRENCY, "requests in flight")
+}
+
+/// A whole number of `what` from `min` to `max`.
+fn whole(s: &str, min: u64, max: u64, what: &str) -> Result<u64, String> {
+    let give = format!("give a whole number of {what}, at least {min} and at most {max}");
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("is not a whole number; {give}"));
+    }
+    // Too many digits for a u64 is as much too many as u64::MAX is.
+    let n = digits.parse::<u64>().unwrap_or(u64::MAX);
+    if s.starts_with('-') && n > 0 || n < min {
+        Err(format!("is less than {min}; {give}"))
+    } else if n > max {
+        Err(format!("is more than {max}; {give}"))
+    } else {
+        Ok(n)
     }
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
+    let (slowest, fastest) = RATE_RANGE;
+    let give = format!("give requests per second from {slowest} to {fastest}, e.g. 100 or 0.5");
     match s.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        _ => Err(format!(
-            "`{s}` is not a rate; give requests per second above 0, e.g. 100 or 0.5"
-        )),
+        Ok(rate) if rate.is_nan() => Err(format!("is not a number; {give}")),
+        Ok(rate) if rate < slowest => Err(format!("is less than {slowest}; {give}")),
+        Ok(rate) if rate > fastest => Err(format!("is more than {fastest}; {give}")),
+        Ok(rate) => Ok(rate),
+        Err(_) => Err(format!("is not a number; {give}")),
+    }
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    duration(s, (Duration::from_millis(1), "1ms"), (HOUR, "1h"))
+}
+
+fn parse_load_duration(s: &str) -> Result<Duration, String> {
+    duration(s, (Duration::from_millis(1), "1ms"), (DAY, "24h"))
+}
+
+fn parse_max_skew(s: &str) -> Result<Duration, String> {
+    duration(s, (Duration::ZERO, "0s"), (DAY, "24h"))
+}
+
+fn parse_delay(s: &str) -> Result<Duration, String> {
+    duration(s, (Duration::ZERO, "0s"), (HOUR, "1h"))
+}
+
+fn parse_head_timeout(s: &str) -> Result<Duration, String> {
+    duration(
+        s,
+        (Duration::from_millis(10), "10ms"),
+        (MAX_HEAD_TIMEOUT, "10s"),
+    )
+}
+
+fn parse_max_connections(s: &str) -> Result<usize, String> {
+    whole(s, 1, 1_000_000, "connections").map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// A duration such as `500ms` or `2m 30s` from `min` to `max` (each with how it is written).
+fn duration(
+    s: &str,
+    (min, min_text): (Duration, &str),
+    (max, max_text): (Duration, &str),
+) -> Result<Duration, String> {
+    let give = format!("give a duration from {min_text} to {max_text}, e.g. 500ms, 30s or 5m");
+    if s.trim_start().starts_with('-') {
+        return Err(format!("is negative; {give}"));
+    }
+    match humantime::parse_duration(s) {
+        Ok(d) if d < min => Err(format!("is less than {min_text}; {give}")),
+        Ok(d) if d > max => Err(format!("is more than {max_text}; {give}")),
+        Ok(d) => Ok(d),
+        Err(humantime::DurationError::NumberOverflow) => {
+            Err(format!("is more than {max_text}; {give}"))
+        }
+        Err(e) => Err(format!("is not a duration ({e}); {give}")),
     }
 }
 
@@ -475,12 +651,90 @@ mod tests {
     #[test]
     fn urls_must_be_http() {
         assert!(parse_url("http://localhost:3000/im").is_ok());
-        assert!(parse_url("localhost:3000").is_err());
+        assert_eq!(
+            parse_url("localhost:3000/im").unwrap_err(),
+            "has no http:// or https://; did you mean http://localhost:3000/im?"
+        );
+        assert_eq!(
+            parse_url("user:secret@localhost:3000").unwrap_err(),
+            "has no http:// or https://; did you mean http://user:***@localhost:3000/?"
+        );
         assert!(
             parse_url("ftp://x")
                 .unwrap_err()
                 .contains("use http:// or https://")
         );
         assert!(parse_url("not a url").unwrap_err().contains("is not a URL"));
+    }
+
+    #[test]
+    fn whole_numbers_are_bounded_and_say_why() {
+        assert_eq!(parse_count("10"), Ok(10));
+        assert_eq!(parse_count("+10"), Ok(10));
+        let give = "give a whole number of requests, at least 1 and at most 1000000000";
+        assert_eq!(parse_count("-1"), Err(format!("is less than 1; {give}")));
+        assert_eq!(parse_count("0"), Err(format!("is less than 1; {give}")));
+        assert_eq!(parse_count("-0"), Err(format!("is less than 1; {give}")));
+        assert_eq!(
+            parse_count("99999999999999999999999"),
+            Err(format!("is more than 1000000000; {give}"))
+        );
+        assert_eq!(
+            parse_count("1.5"),
+            Err(format!("is not a whole number; {give}"))
+        );
+        assert_eq!(
+            parse_count(""),
+            Err(format!("is not a whole number; {give}"))
+        );
+    }
+
+    #[test]
+    fn rates_and_durations_are_bounded() {
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        for bad in ["1e-300", "0", "-1", "NaN", "inf", "1e7", "fast"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_load_duration("24h"), Ok(DAY));
+        assert_eq!(
+            parse_load_duration("18446744073709551615s").unwrap_err(),
+            "is more than 24h; give a duration from 1ms to 24h, e.g. 500ms, 30s or 5m"
+        );
+        assert!(parse_load_duration("99999999999999999999999s").is_err());
+        assert!(parse_load_duration("0s").is_err());
+        assert_eq!(parse_max_skew("0s"), Ok(Duration::ZERO));
+        assert!(parse_timeout("2h").is_err());
+        assert!(
+            parse_delay("5")
+                .unwrap_err()
+                .starts_with("is not a duration (")
+        );
+    }
+
+    #[test]
+    fn a_listen_address_without_its_host_gets_a_suggestion() {
+        assert_eq!(
+            parse_listen("127.0.0.1:0"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 0)))
+        );
+        assert_eq!(
+            parse_listen("3000").unwrap_err(),
+            "is a port alone; did you mean 127.0.0.1:3000?"
+        );
+        assert!(
+            parse_listen(":3000")
+                .unwrap_err()
+                .contains("127.0.0.1:3000")
+        );
+        assert!(
+            parse_listen("localhost:3000")
+                .unwrap_err()
+                .contains("127.0.0.1:3000?")
+        );
+        assert!(
+            parse_listen("99999")
+                .unwrap_err()
+                .starts_with("is not an address and port")
+        );
     }
 }

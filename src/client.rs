@@ -15,6 +15,8 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use std::time::{Duration, Instant};
 use url::{Position, Url};
 
+mod tls;
+
 /// Both ways of sending say who is calling, so a backend sees one oa-hook either way.
 const USER_AGENT: &str = concat!("oa-hook/", env!("CARGO_PKG_VERSION"));
 
@@ -58,8 +60,13 @@ impl Exchange {
 pub enum TransportError {
     /// Nothing answered by the timeout: the target is up but too slow (a contract failure).
     Timeout(Duration),
-    /// The target could not be reached (refused, DNS, TLS, reset): nothing to judge.
+    /// The target could not be reached (refused, DNS, TLS, no connection by the timeout):
+    /// nothing to judge.
     Unreachable { message: String, hint: String },
+    /// The target was reached, but what came back is not an HTTP answer: not HTTP at all, a
+    /// head too large to read, a body cut short, the connection closed instead of an answer.
+    /// A contract failure, as a wrong answer is; the sentence says what broke.
+    Broken(String),
 }
 
 impl TransportError {
@@ -70,10 +77,14 @@ impl TransportError {
                 "no answer within {} (Chat gives up after 2 s)",
                 humantime::format_duration(*after)
             ),
-            TransportError::Unreachable { message, .. } => message.clone(),
+            TransportError::Unreachable { message, .. } | TransportError::Broken(message) => {
+                message.clone()
+            }
         }
     }
 
+    /// The error that stops a command whose target could not be reached. A timeout or a
+    /// broken answer is judged as an answer instead; as an error it is still said as it is.
     pub fn into_error(self) -> Error {
         match self {
             TransportError::Timeout(after) => Error::unreachable(format!(
@@ -81,6 +92,39 @@ impl TransportError {
                 humantime::format_duration(after)
             )),
             TransportError::Unreachable { message, hint } => Error::unreachable(message).hint(hint),
+            TransportError::Broken(message) => Error::unreachable(message),
+        }
+    }
+
+    /// What broke in an answer the backend sent (hyper's error, found among `e`'s causes).
+    fn broken(e: &(dyn std::error::Error + 'static)) -> Self {
+        let hyper = causes(e).find_map(|cause| cause.downcast_ref::<hyper::Error>());
+        let what = match hyper {
+            Some(h) if h.is_parse_too_large() => "its status line and headers are too large",
+            Some(h) if h.is_parse() => "it is not an HTTP/1.1 answer",
+            Some(h) if h.is_incomplete_message() => {
+                "the connection closed before a complete answer came"
+            }
+            _ if io_error_kind(e) == Some(std::io::ErrorKind::UnexpectedEof) => {
+                "the body ended before all of it came"
+            }
+            _ => "the answer broke off",
+        };
+        let detail = match hyper {
+            Some(h) => chain(h),
+            None => chain(e),
+        };
+        TransportError::Broken(format!(
+            "the backend answered with broken HTTP: {what} ({detail})"
+        ))
+    }
+
+    /// A kept connection the backend closed before the request went out on it.
+    fn closed_before_sending(target: &str) -> Self {
+        TransportError::Unreachable {
+            message: format!("the connection to {target} closed before the request was sent"),
+            hint: "the backend closed a kept-alive connection; Chat keeps connections open"
+                .to_owned(),
         }
     }
 }
@@ -104,21 +148,21 @@ impl Client {
             // Chat does not retry a callback behind the backend's back, so neither does
             // oa-hook; without a retry budget reqwest also stops cloning every request.
             .retry(reqwest::retry::never().max_retries_per_request(0))
-            .timeout(target.timeout)
+            // The connection's own timeout comes first, so that a target that never took the
+            // connection is told apart (unreachable) from one that took it and did not answer.
+            .connect_timeout(target.timeout)
+            .timeout(target.timeout.saturating_add(Duration::from_millis(1)))
             .tls_danger_accept_invalid_certs(target.insecure);
-        if let Some(path) = &target.cacert {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::usage(format!("cannot read --cacert {}: {e}", path.display())).hint(
-                    "give the PEM file of the CA (or self-signed certificate) the backend uses",
-                )
-            })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                Error::usage(format!(
-                    "--cacert {} is not a PEM certificate: {e}",
-                    path.display()
-                ))
-            })?;
-            builder = builder.add_root_certificate(cert);
+        // Read whatever the scheme, so that a wrong file is found before it matters.
+        let trusted = target
+            .cacert
+            .as_deref()
+            .map(tls::read_certificates)
+            .transpose()?;
+        if let Some(certificates) = trusted
+            && !target.insecure
+        {
+            builder = builder.tls_backend_preconfigured(tls::client_config(certificates)?);
         }
         let inner = builder
             .build()
@@ -146,14 +190,14 @@ impl Client {
             .body(body)
             .send()
             .await
-            .map_err(|e| self.explain(&e, e.url()))?;
+            .map_err(|e| self.explain(e, None))?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let mut body = BoundedBody::expecting(response.content_length());
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.explain(&e, Some(response.url())))?
+            .map_err(|e| self.explain(e, Some(response.url())))?
         {
             if !body.push(&chunk) {
                 break;
@@ -162,26 +206,28 @@ impl Client {
         Ok(body.into_exchange(status, headers, start))
     }
 
-    /// Says why `e` happened, naming the target (from the error, so that the hot path does not
-    /// format it for every request).
-    fn explain(&self, e: &reqwest::Error, url: Option<&Url>) -> TransportError {
-        if e.is_timeout() {
-            return TransportError::Timeout(self.timeout);
+    /// Says why `e` happened, naming the target (from the error, or `url`, so that the hot
+    /// path does not format it for every request).
+    fn explain(&self, e: reqwest::Error, url: Option<&Url>) -> TransportError {
+        if e.is_connect() || e.is_builder() {
+            let target = e
+                .url()
+                .or(url)
+                .map_or_else(|| "the target".to_owned(), describe);
+            // reqwest's own message repeats the URL, password and all.
+            explain_unreachable(&e.without_url(), &target)
+        } else if e.is_timeout() {
+            TransportError::Timeout(self.timeout)
+        } else {
+            TransportError::broken(&e.without_url())
         }
-        let target = url.map_or_else(|| "the target".to_owned(), describe);
-        explain_unreachable(e, &target, e.is_connect())
     }
 }
 
-/// Why `e` kept a request from getting an answer from `target` (host:port), and what to do
-/// about it; `connecting` when it happened before a connection was made.
-fn explain_unreachable(
-    e: &(dyn std::error::Error + 'static),
-    target: &str,
-    connecting: bool,
-) -> TransportError {
-    // The outermost error repeats the whole URL (reqwest's "error sending request for url
-    // (...)"); the causes say what went wrong.
+/// Why `e` kept a request from reaching `target` (host:port), and what to do about it.
+fn explain_unreachable(e: &(dyn std::error::Error + 'static), target: &str) -> TransportError {
+    // The outermost error only names the step (reqwest's "error sending request"); the causes
+    // say what went wrong.
     let detail = e.source().map_or_else(|| e.to_string(), chain);
     let lower = detail.to_lowercase();
     let (message, hint) = if io_error_kind(e) == Some(std::io::ErrorKind::ConnectionRefused) {
@@ -189,26 +235,22 @@ fn explain_unreachable(
             format!("connection refused at {target}"),
             "is the backend running and listening on that port?",
         )
-    } else if lower.contains("dns") || lower.contains("failed to lookup address") {
-        (
-            format!("cannot resolve the host of {target}: {detail}"),
-            "check the host name in --url",
-        )
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
     {
+        // Told apart before DNS errors: rustls calls a certificate's names `DnsName(...)`.
         (
             format!("TLS handshake with {target} failed: {detail}"),
             "for a self-signed backend pass --cacert FILE, or --insecure",
         )
-    } else if connecting {
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
         (
-            format!("cannot connect to {target}: {detail}"),
-            "check --url and that the backend is reachable",
+            format!("cannot resolve the host of {target}: {detail}"),
+            "check the host name in --url",
         )
     } else {
         (
-            format!("the connection to {target} failed before an answer came: {detail}"),
-            "the backend closed the connection or crashed; check its logs",
+            format!("cannot connect to {target}: {detail}"),
+            "check --url and that the backend is reachable",
         )
     };
     TransportError::Unreachable {
@@ -331,8 +373,7 @@ pub struct Connection<'e> {
 impl<'e> Connection<'e> {
     /// Connects within `timeout`, which then bounds each exchange on the connection.
     pub async fn open(endpoint: &'e Endpoint, timeout: Duration) -> Result<Self, TransportError> {
-        let fail =
-            |e: &(dyn std::error::Error + 'static)| explain_unreachable(e, &endpoint.name, true);
+        let fail = |e: &(dyn std::error::Error + 'static)| explain_unreachable(e, &endpoint.name);
         let connect = async {
             let stream = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port))
                 .await
@@ -349,9 +390,16 @@ impl<'e> Connection<'e> {
             tokio::spawn(connection);
             Ok(sender)
         };
-        let sender = tokio::time::timeout(timeout, connect)
-            .await
-            .map_err(|_| TransportError::Timeout(timeout))??;
+        let sender = tokio::time::timeout(timeout, connect).await.map_err(|_| {
+            TransportError::Unreachable {
+                message: format!(
+                    "cannot connect to {} within {}",
+                    endpoint.name,
+                    humantime::format_duration(timeout)
+                ),
+                hint: "check --url and that the backend is reachable".to_owned(),
+            }
+        })??;
         Ok(Connection {
             endpoint,
             sender,
@@ -375,16 +423,27 @@ impl<'e> Connection<'e> {
         *request.uri_mut() = target;
         *request.headers_mut() = callback_headers(self.endpoint.host_header.clone(), length);
         let name = &self.endpoint.name;
-        let fail = |e: hyper::Error| explain_unreachable(&e, name, false);
         let start = Instant::now();
         let exchange = async {
-            self.sender.ready().await.map_err(fail)?;
-            let response = self.sender.send_request(request).await.map_err(fail)?;
+            self.sender
+                .ready()
+                .await
+                .map_err(|_| TransportError::closed_before_sending(name))?;
+            let response = self.sender.send_request(request).await.map_err(|e| {
+                if e.is_canceled() {
+                    TransportError::closed_before_sending(name)
+                } else {
+                    TransportError::broken(&e)
+                }
+            })?;
             let (parts, mut incoming) = response.into_parts();
             let mut body = BoundedBody::expecting(incoming.size_hint().exact());
             while let Some(frame) = incoming.frame().await {
                 // Trailers, the only other kind of frame, are no part of the body.
-                let chunk = frame.map_err(fail)?.into_data().unwrap_or_default();
+                let chunk = frame
+                    .map_err(|e| TransportError::broken(&e))?
+                    .into_data()
+                    .unwrap_or_default();
                 if !body.push(&chunk) {
                     break;
                 }
@@ -410,14 +469,18 @@ fn describe(url: &Url) -> String {
 }
 
 fn io_error_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
-    let mut source = Some(e);
-    while let Some(err) = source {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        source = err.source();
-    }
-    None
+    causes(e).find_map(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+    })
+}
+
+/// `e` and its causes, outermost first.
+fn causes<'e>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'e (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |err| err.source())
 }
 
 /// The error with its causes, innermost last, without repeats.

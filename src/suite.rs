@@ -401,9 +401,13 @@ impl Suite {
         let exchange = match self.send(forged, request_time).await? {
             Ok(exchange) => exchange,
             Err(e) => {
+                let why = match e {
+                    TransportError::Broken(_) => "broken HTTP is not a refusal Chat can read",
+                    _ => "hanging is not a refusal",
+                };
                 return Ok(Outcome::warn(
                     format!(
-                        "{}; hanging is not a refusal: answer 401 or ActionStatus FAIL at once",
+                        "{}; {why}: answer 401 or ActionStatus FAIL at once",
                         e.message()
                     ),
                     None,
@@ -513,7 +517,7 @@ impl Suite {
                 Err(e) => {
                     let why = match e {
                         TransportError::Unreachable { .. } => "; Chat keeps connections open",
-                        TransportError::Timeout(_) => "",
+                        TransportError::Timeout(_) | TransportError::Broken(_) => "",
                     };
                     return Ok(Outcome::fail(
                         format!(

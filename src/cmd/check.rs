@@ -30,7 +30,7 @@ pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outco
             .hint("see the case ids with `oa-hook check --list`"));
     }
     let token = args.token.token.clone().filter(|t| !t.is_empty());
-    let target = url.to_string();
+    let target = crate::report::masked(url).to_string();
     // Before anything is sent, so that a report CI collects can always be written.
     let junit = args.junit.as_deref().map(create_junit).transpose()?;
     if args.output == OutputFormat::Human && !global.quiet {

@@ -8,15 +8,16 @@ use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, requ
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
-use crate::protocol::{BUDGET, Evidence, Expectation, Finding, Severity, judge, judge_no_answer};
+use crate::protocol::{
+    BUDGET, Evidence, Expectation, Finding, Severity, judge, judge_broken, judge_no_answer,
+};
 use crate::report::load::{self as render, Group, Percentiles, Summary};
 use crate::request::Template;
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use hyper::Uri;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -52,7 +53,8 @@ pub fn run(
         rate: args.load.rate,
         timeout: args.target.timeout,
         issued: AtomicU64::new(0),
-        answered_any: AtomicBool::new(false),
+        failed: AtomicU64::new(0),
+        reached_any: AtomicBool::new(false),
         stop: watch::Sender::new(false),
     };
     let show_progress = !global.quiet && std::io::stderr().is_terminal();
@@ -87,8 +89,11 @@ struct Run {
     timeout: Duration,
     /// How many request numbers have been handed out.
     issued: AtomicU64,
-    /// Whether any request got an answer: until one has, a connection error stops the run.
-    answered_any: AtomicBool,
+    /// How many requests came out other than a conforming answer so far, for the progress bar.
+    failed: AtomicU64,
+    /// Whether any request got an answer, even a broken one: until one has, a connection error
+    /// stops the run.
+    reached_any: AtomicBool,
     /// Set to stop every worker at once (deadline, Ctrl-C, unreachable target).
     stop: watch::Sender<bool>,
 }
@@ -122,10 +127,11 @@ async fn drive(run: Arc<Run>, show_progress: bool) -> Result<Summary> {
     let interrupted = Arc::new(AtomicBool::new(false));
     let stopper = tokio::spawn(stop_on_deadline_or_ctrl_c(
         Arc::clone(&run),
-        run.duration.map(|d| start + d),
+        // A deadline past what the clock can hold never comes (--duration is bounded anyway).
+        run.duration.and_then(|d| start.checked_add(d)),
         Arc::clone(&interrupted),
     ));
-    let progress = show_progress.then(|| tokio::spawn(progress(Arc::clone(&run))));
+    let progress = show_progress.then(|| tokio::spawn(progress(Arc::clone(&run), start)));
     let mut total = Tally::new(run.timeout)?;
     while let Some(tally) = workers.join_next().await {
         total.merge(tally.map_err(|e| Error::usage(format!("a load worker failed: {e}")))?)?;
@@ -158,33 +164,96 @@ async fn stop_on_deadline_or_ctrl_c(
     run.stop.send_replace(true);
 }
 
-/// A progress bar on stderr, fed from the request counter ten times a second so that the
-/// workers never touch it.
-async fn progress(run: Arc<Run>) {
-    let (bar, style) = match run.count {
-        Some(count) => (
-            ProgressBar::with_draw_target(Some(count), ProgressDrawTarget::stderr()),
-            "{elapsed_precise} {wide_bar} {pos}/{len} {rate}",
+/// A progress bar on stderr, fed from the run's counters ten times a second so that the
+/// workers never touch it: a bar of requests with --count, else of the time with --duration.
+async fn progress(run: Arc<Run>, start: Instant) {
+    let (length, template) = match (run.count, run.duration) {
+        (Some(count), _) => (
+            Some(count),
+            "{elapsed_precise} {wide_bar} {pos}/{len} {msg}",
         ),
-        None => (
-            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-            "{spinner} {elapsed_precise} {pos} requests {rate}",
+        (None, duration) => (
+            duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            "{elapsed_precise} {wide_bar} {msg}",
         ),
     };
-    if let Ok(style) = ProgressStyle::with_template(style) {
-        // indicatif's own {per_sec} prints four decimals; whole requests per second read better.
-        bar.set_style(
-            style.with_key("rate", |state: &ProgressState, w: &mut dyn fmt::Write| {
-                let _ = write!(w, "{:.0}/s", state.per_sec());
-            }),
-        );
+    let bar = ProgressBar::with_draw_target(length, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
     }
     let _clear = ClearOnDrop(bar.clone());
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tick.tick().await;
+        let elapsed = start.elapsed();
         let issued = run.issued.load(Ordering::Relaxed);
-        bar.set_position(run.count.map_or(issued, |count| issued.min(count)));
+        let issued = run.count.map_or(issued, |count| issued.min(count));
+        bar.set_message(progress_words(&Progress {
+            // Each worker has taken the number of the request it is sending or waiting to
+            // send: at least this many are done, which keeps the rate honest at the start.
+            done: issued.saturating_sub(run.concurrency),
+            failed: run.failed.load(Ordering::Relaxed),
+            elapsed,
+            count: run.count,
+            duration: run.duration,
+        }));
+        bar.set_position(match run.count {
+            Some(_) => issued,
+            None => u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        });
+    }
+}
+
+/// Where a run stands, for the progress bar.
+struct Progress {
+    done: u64,
+    failed: u64,
+    elapsed: Duration,
+    count: Option<u64>,
+    duration: Option<Duration>,
+}
+
+/// The words after the bar: requests (when the bar is of time), the rate, the failures so far,
+/// and the time until the run ends: the ETA of --count, or what is left of --duration,
+/// whichever comes first.
+fn progress_words(p: &Progress) -> String {
+    let secs = p.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 {
+        p.done as f64 / secs
+    } else {
+        0.0
+    };
+    let eta = p.count.and_then(|count| {
+        let left = count.saturating_sub(p.done) as f64;
+        Duration::try_from_secs_f64(left / rate).ok()
+    });
+    let left = p.duration.map(|d| d.saturating_sub(p.elapsed));
+    let mut words = Vec::new();
+    if p.count.is_none() {
+        words.push(crate::report::count(
+            usize::try_from(p.done).unwrap_or(usize::MAX),
+            "request",
+        ));
+    }
+    words.push(format!("{rate:.0}/s"));
+    words.push(format!("{} failed", p.failed));
+    words.push(match (p.count, eta, left) {
+        (Some(_), Some(eta), Some(left)) if left < eta => format!("{} left", short(left)),
+        (Some(_), Some(eta), _) => format!("ETA {}", short(eta)),
+        (Some(_), None, _) => "ETA -".to_owned(),
+        (None, _, Some(left)) => format!("{} left", short(left)),
+        (None, _, None) => return words.join(", "),
+    });
+    words.join(", ")
+}
+
+/// A duration to the second, as a progress bar shows it: 45s, 2m05s, 1h02m.
+fn short(d: Duration) -> String {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
     }
 }
 
@@ -221,7 +290,11 @@ async fn send(
     link: &mut Link<'_>,
 ) -> Result<Exchange, TransportError> {
     if let Some(rate) = run.rate {
-        tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / rate)).await;
+        match due(start, n, rate) {
+            Some(at) => tokio::time::sleep_until(at).await,
+            // Due later than the clock can say: it waits for the run to stop.
+            None => std::future::pending().await,
+        }
     }
     let now = run.clock.now_secs();
     match link {
@@ -257,6 +330,11 @@ async fn send(
             Ok(exchange)
         }
     }
+}
+
+/// When request `n` is due at `rate` requests per second; `None` past what an `Instant` holds.
+fn due(start: Instant, n: u64, rate: f64) -> Option<Instant> {
+    start.checked_add(Duration::try_from_secs_f64(n as f64 / rate).ok()?)
 }
 
 /// One worker's way to the target, with the request target it signs for the current second.
@@ -332,7 +410,8 @@ impl Tally {
     /// Latencies are bounded by the client's timeout; twice that (and at least twice the
     /// budget) leaves room without resizing on the request path.
     fn new(timeout: Duration) -> Result<Self> {
-        let high = 2 * timeout.max(BUDGET).as_micros() as u64;
+        let high =
+            u64::try_from(timeout.max(BUDGET).as_micros().saturating_mul(2)).unwrap_or(u64::MAX);
         let latency_us = Histogram::new_with_bounds(1, high, 3)
             .map_err(|e| Error::usage(format!("cannot set up the latency histogram: {e}")))?;
         Ok(Tally {
@@ -355,10 +434,11 @@ impl Tally {
             Ok(exchange) => {
                 self.answered += 1;
                 if self.answered == 1 {
-                    run.answered_any.store(true, Ordering::Relaxed);
+                    run.reached_any.store(true, Ordering::Relaxed);
                 }
-                self.latency_us
-                    .saturating_record(exchange.latency.as_micros() as u64);
+                self.latency_us.saturating_record(
+                    u64::try_from(exchange.latency.as_micros()).unwrap_or(u64::MAX),
+                );
                 if exchange.latency > BUDGET {
                     self.over_budget += 1;
                 }
@@ -370,19 +450,26 @@ impl Tally {
                 }
                 judge_no_answer(callback, subscribers, waited)
             }
+            Err(TransportError::Broken(message)) => {
+                run.reached_any.store(true, Ordering::Relaxed);
+                judge_broken(callback, &message)
+            }
             Err(TransportError::Unreachable { message, hint }) => {
                 // Until something has answered, a connection error means a wrong URL or a
                 // backend that is down: stop rather than fail the same way N times.
-                if !run.answered_any.load(Ordering::Relaxed) {
+                if !run.reached_any.load(Ordering::Relaxed) {
                     run.stop.send_replace(true);
                 }
                 add(&mut self.transport_errors, message, || hint);
+                run.failed.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         };
         let unmet = run.expectation.check(&judgement.decision);
         if judgement.conforms() && unmet.is_none() {
             self.conforming += 1;
+        } else {
+            run.failed.fetch_add(1, Ordering::Relaxed);
         }
         // Groups count answers, so a code that appears twice in one answer counts once.
         let error_info = judgement.evidence.as_ref().and_then(Evidence::error_info);
@@ -434,7 +521,7 @@ impl Tally {
     fn into_summary(self, run: &Run, elapsed: Duration, interrupted: bool) -> Summary {
         let latency = &self.latency_us;
         Summary {
-            url: run.template.base.to_string(),
+            url: crate::report::masked(&run.template.base).to_string(),
             concurrency: run.concurrency,
             sent: self.sent,
             answered: self.answered,
@@ -471,5 +558,59 @@ fn merge_groups<K: Ord>(into: &mut BTreeMap<K, Group>, from: BTreeMap<K, Group>)
         into.entry(key)
             .and_modify(|g| g.count += group.count)
             .or_insert(group);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(
+        done: u64,
+        failed: u64,
+        secs: u64,
+        count: Option<u64>,
+        duration: Option<u64>,
+    ) -> String {
+        progress_words(&Progress {
+            done,
+            failed,
+            elapsed: Duration::from_secs(secs),
+            count,
+            duration: duration.map(Duration::from_secs),
+        })
+    }
+
+    #[test]
+    fn the_progress_bar_says_rate_failures_and_time_to_go() {
+        assert_eq!(
+            words(200, 3, 2, Some(1000), None),
+            "100/s, 3 failed, ETA 8s"
+        );
+        assert_eq!(words(0, 0, 0, Some(1000), None), "0/s, 0 failed, ETA -");
+        assert_eq!(
+            words(500, 0, 5, None, Some(3605)),
+            "500 requests, 100/s, 0 failed, 1h00m left"
+        );
+        assert_eq!(
+            words(100, 0, 1, Some(100_000), Some(65)),
+            "100/s, 0 failed, 1m04s left"
+        );
+        assert_eq!(
+            words(100, 0, 1, Some(150), Some(65)),
+            "100/s, 0 failed, ETA 1s"
+        );
+        assert_eq!(words(1, 1, 1, None, None), "1 request, 1/s, 1 failed");
+    }
+
+    #[test]
+    fn a_request_due_past_the_clocks_end_is_never_due() {
+        let start = Instant::now();
+        assert_eq!(
+            due(start, 3, 2.0),
+            Some(start + Duration::from_millis(1500))
+        );
+        assert_eq!(due(start, 1, 1e-300), None);
+        assert_eq!(due(start, u64::MAX, f64::MIN_POSITIVE), None);
     }
 }

@@ -4,9 +4,12 @@ use crate::clock::Clock;
 use crate::cmd::load;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
-use crate::protocol::{judge, judge_no_answer};
-use crate::report::send::{self as render, Sent};
-use crate::request::Template;
+use crate::protocol::{judge, judge_broken, judge_no_answer};
+use crate::report::{
+    self,
+    send::{self as render, Sent},
+};
+use crate::request::{CallbackRequest, Template};
 use std::io::Write;
 
 pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcome> {
@@ -53,9 +56,14 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
             None,
             judge_no_answer(template.callback, &template.subscribers, waited),
         ),
+        Err(TransportError::Broken(message)) => (None, judge_broken(template.callback, &message)),
         Err(unreachable) => return Err(unreachable.into_error()),
     };
     let expectation = args.expect.expectation();
+    let request = CallbackRequest {
+        url: report::masked(&request.url),
+        ..request
+    };
     let sent = Sent {
         request_findings: template.oddities(),
         unmet: expectation.check(&judgement.decision),

@@ -249,6 +249,26 @@ pub fn judge_no_answer(callback: &Callback, subscribers: &[String], waited: Dura
     }
 }
 
+/// Judges an answer that broke HTTP (garbage for a status line, a head too large, a body cut
+/// off), as `message` says: Chat cannot read it, so it counts as a webhook failure, as a
+/// non-200 status does.
+pub fn judge_broken(callback: &Callback, message: &str) -> Judgement {
+    Judgement {
+        findings: vec![Finding::error(
+            "broken-http",
+            "answer",
+            format!("{message}; Chat counts this as a webhook failure"),
+        )],
+        decision: match callback.kind {
+            Kind::After => Decision::Ignored,
+            Kind::Before => Decision::Undocumented {
+                reason: "Chat counts this answer as a webhook failure; what it then does with the subscription is not documented".into(),
+            },
+        },
+        evidence: None,
+    }
+}
+
 /// What Chat does once its budget has run out, in words.
 fn gives_up(callback: &Callback) -> String {
     format!(

@@ -12,7 +12,7 @@ mod query;
 mod signature;
 
 pub use answer::{
-    Answer, Decision, Expectation, Expected, Judgement, Reply, judge, judge_no_answer,
+    Answer, Decision, Expectation, Expected, Judgement, Reply, judge, judge_broken, judge_no_answer,
 };
 pub use command::{
     BodyShape, CALLBACKS, Callback, CommandWord, Kind, OtherModuleCallback, Seed, UnknownCallback,

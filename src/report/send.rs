@@ -54,6 +54,14 @@ pub fn human(sent: &Sent, verbose: bool, quiet: bool) -> String {
                 millis(exchange.latency),
                 evidence.body
             ),
+            _ if sent
+                .judgement
+                .findings
+                .iter()
+                .any(|f| f.code == "broken-http") =>
+            {
+                "an answer that is not HTTP Chat can read".to_owned()
+            }
             _ => "no answer".to_owned(),
         });
         let findings = &sent.judgement.findings;

@@ -378,3 +378,51 @@ fn request_time_is_refused_in_load_mode() {
         "oa-hook: error: --request-time cannot be used in load mode\n  hint: ",
     );
 }
+
+/// Runs `oa-hook ARGS` on a terminal (util-linux `script` gives it one) and returns all it
+/// printed there, progress bar included.
+#[cfg(target_os = "linux")]
+fn on_a_terminal(args: &[&str]) -> String {
+    let command = std::iter::once(
+        assert_cmd::cargo::cargo_bin!("oa-hook")
+            .display()
+            .to_string(),
+    )
+    .chain(args.iter().map(|a| format!("'{a}'")))
+    .collect::<Vec<_>>()
+    .join(" ");
+    let output = std::process::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env("OA_HOOK_NOW", "1669872112")
+        .env_remove("OA_HOOK_TOKEN")
+        .output()
+        .expect("util-linux `script` runs");
+    String::from_utf8_lossy(&output.stdout).replace('\r', "\n")
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_progress_bar_shows_failures_the_rate_and_time_to_go() {
+    let server = backend(ResponseTemplate::new(500)).await;
+    let url = format!("{}/im", server.uri());
+    let send = ["send", "before-subscribe", "--no-sign", "--url", &url];
+    // Eight requests at 20/s take 350 ms: the bar is drawn every 100 ms meanwhile.
+    let counted = on_a_terminal(&[&send[..], &["-n", "8", "--rate", "20"]].concat());
+    assert_contains(&counted, ": 8 of 8 requests failed");
+    assert!(
+        counted.lines().any(|line| line.contains("/8 ")
+            && line.contains("/s, ")
+            && line.contains(" failed, ETA ")
+            && !line.contains(" 0 failed")),
+        "no progress line with failures:\n{counted}"
+    );
+    let timed = on_a_terminal(&[&send[..], &["--duration", "300ms", "--rate", "20"]].concat());
+    assert!(
+        timed
+            .lines()
+            .any(|line| line.contains(" failed, ") && line.ends_with(" left")),
+        "no progress line with the time left:\n{timed}"
+    );
+    let quiet = on_a_terminal(&[&send[..], &["-n", "2", "-q"]].concat());
+    assert!(!quiet.contains(" failed, "), "{quiet}");
+}

@@ -293,11 +293,11 @@ fn bad_input_exits_2_with_one_clear_message() {
         ),
         (
             &["sample", "before-subscribe", "--sdkappid", "app"],
-            "invalid value 'app' for '--sdkappid <ID>'",
+            "--sdkappid app is not a number; give the app's SDKAppID",
         ),
         (
             &["sample", "before-subscribe", "--url", "localhost:3000"],
-            "use http:// or https://",
+            "did you mean http://localhost:3000/?",
         ),
         (
             &["sample", "before-subscribe", "--url", "not a url"],

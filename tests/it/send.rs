@@ -1,12 +1,11 @@
 //! `send`: one callback against a wiremock backend, judged end to end.
 
 use crate::support::{
-    NOW, Run, answer, assert_contains, assert_ends, assert_starts, backend, closed_port, oa_hook,
-    run, sample_path,
+    NOW, Run, answer, assert_contains, assert_ends, assert_starts, backend, closed_port,
+    https_backend, oa_hook, run, sample_path,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 use wiremock::{MockServer, ResponseTemplate};
 
@@ -540,7 +539,7 @@ fn bad_input_exits_2() {
     assert_contains(&run.stderr, "\n  hint: ");
     let run = send_to("localhost:3000", "before-subscribe", &[]);
     assert_eq!(run.code, 2);
-    assert_contains(&run.stderr, "use http:// or https://");
+    assert_contains(&run.stderr, "did you mean http://localhost:3000/?");
     let run = send_to(&url, "before-subscribe", &["--rate", "10"]);
     assert_eq!(run.code, 2);
     assert_contains(&run.stderr, "--count <N>|--duration");
@@ -608,62 +607,8 @@ fn load_mode_over_https_goes_through_the_tls_client() {
 fn tls_backend() -> (String, String) {
     let rcgen::CertifiedKey { cert, signing_key } =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert.der().clone()], signing_key.into())
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    // Bound before the thread starts, so connections queue until it accepts: no readiness wait.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let address = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let tcp = tokio::net::TcpListener::from_std(listener).unwrap();
-            let app = axum::Router::new().fallback(|| async {
-                ([("content-type", "application/json")], allow().to_string())
-            });
-            axum::serve(TlsListener { tcp, acceptor }, app)
-                .await
-                .unwrap();
-        });
-    });
-    (format!("https://{address}/im"), cert.pem())
-}
-
-/// Accepts TCP connections and completes the TLS handshake; a failed handshake (a client
-/// that does not trust the certificate) is dropped and the next connection awaited.
-struct TlsListener {
-    tcp: tokio::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((stream, address)) = self.tcp.accept().await else {
-                continue;
-            };
-            if let Ok(tls) = self.acceptor.accept(stream).await {
-                return (tls, address);
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
+    let url = https_backend(&cert, &signing_key, allow());
+    (url, cert.pem())
 }
 
 #[tokio::test]

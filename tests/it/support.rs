@@ -4,7 +4,7 @@ use assert_cmd::Command;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -230,4 +230,72 @@ pub fn assert_contains(text: &str, part: &str) {
         text.contains(part),
         "expected it to contain {part:?}:\n{text}"
     );
+}
+
+/// An https backend on loopback presenting `cert` (whose key is `key`), answering every request
+/// with HTTP 200 and `body`. Returns its URL, `https://127.0.0.1:PORT/im`.
+pub fn https_backend(
+    cert: &rcgen::Certificate,
+    key: &rcgen::KeyPair,
+    body: serde_json::Value,
+) -> String {
+    let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.der().clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    // Bound before the thread starts, so connections queue until it accepts: no readiness wait.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let tcp = tokio::net::TcpListener::from_std(listener).unwrap();
+            let body = body.to_string();
+            let app = axum::Router::new().fallback(move || {
+                let body = body.clone();
+                async move { ([("content-type", "application/json")], body) }
+            });
+            axum::serve(TlsListener { tcp, acceptor }, app)
+                .await
+                .unwrap();
+        });
+    });
+    format!("https://{address}/im")
+}
+
+/// Accepts TCP connections and completes the TLS handshake; a failed handshake (a client
+/// that does not trust the certificate) is dropped and the next connection awaited.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, address)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, address);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
 }

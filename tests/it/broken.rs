@@ -1,0 +1,197 @@
+//! A backend that was reached but broke HTTP is a contract failure (exit 1, finding
+//! `broken-http`), not an unreachable target (exit 3): raw TCP backends on loopback that answer
+//! garbage, a head over 1 MB, a body cut short, or nothing before closing.
+
+use crate::support::{Run, assert_contains, closed_port, oa_hook, run};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+
+/// A backend on loopback that reads each request whole, then calls `answer` with the
+/// connection (closed when it returns). Returns its URL.
+fn raw_backend(answer: Answer) -> String {
+    // Bound before the thread starts, so connections queue until it accepts: no readiness wait.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/im", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            read_request(&mut stream);
+            answer(&mut stream);
+        }
+    });
+    url
+}
+
+/// Reads a request's head and its Content-Length body.
+fn read_request(stream: &mut TcpStream) {
+    let mut received = Vec::new();
+    let mut buffer = [0; 4096];
+    loop {
+        let Ok(n) = stream.read(&mut buffer) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        received.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&received);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if received.len() >= end + 4 + length {
+                return;
+            }
+        }
+    }
+}
+
+fn garbage(stream: &mut TcpStream) {
+    let _ = stream.write_all(b"this is not HTTP\r\n\r\n");
+}
+
+fn huge_head(stream: &mut TcpStream) {
+    let mut head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Big: ".to_vec();
+    head.resize(head.len() + (1 << 20), b'a');
+    head.extend_from_slice(b"\r\nContent-Length: 2\r\n\r\n{}");
+    // The client stops reading once the head is too large: the rest may not be taken.
+    let _ = stream.write_all(&head);
+}
+
+fn truncated_body(stream: &mut TcpStream) {
+    let _ = stream.write_all(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"ActionStatus\":",
+    );
+}
+
+fn nothing(_: &mut TcpStream) {}
+
+/// What a raw backend does once it has read a request.
+type Answer = fn(&mut TcpStream);
+
+/// Each broken backend, and what the finding says broke.
+const BACKENDS: [(&str, Answer, &str); 4] = [
+    ("garbage", garbage, "it is not an HTTP/1.1 answer"),
+    (
+        "a 1 MB head",
+        huge_head,
+        "its status line and headers are too large",
+    ),
+    (
+        "a truncated body",
+        truncated_body,
+        "the body ended before all of it came",
+    ),
+    (
+        "a close instead of an answer",
+        nothing,
+        "the connection closed before a complete answer came",
+    ),
+];
+
+fn send(url: &str, extra: &[&str]) -> Run {
+    run(oa_hook()
+        .args(["send", "before-subscribe", "--no-sign", "--url", url])
+        .args(extra))
+}
+
+#[test]
+fn a_single_send_judges_broken_http_as_a_failed_answer() {
+    for (what, answer, why) in BACKENDS {
+        let url = raw_backend(answer);
+        let human = send(&url, &[]);
+        assert_eq!(human.code, 1, "{what}: {}\n{}", human.stdout, human.stderr);
+        assert_contains(
+            &human.stdout,
+            &format!("✘ answer: the backend answered with broken HTTP: {why} ("),
+        );
+        assert_contains(&human.stdout, "; Chat counts this as a webhook failure\n");
+        let json = send(&url, &["-o", "json"]);
+        assert_eq!(json.code, 1, "{what}: {}", json.stderr);
+        let document: Value = serde_json::from_str(&json.stdout).unwrap();
+        assert_eq!(document["response"], Value::Null, "{what}");
+        let finding = &document["findings"][0];
+        assert_eq!(
+            (&finding["code"], &finding["severity"], &finding["path"]),
+            (&json!("broken-http"), &json!("error"), &json!("answer")),
+            "{what}: {document}"
+        );
+        assert_eq!(document["decision"]["kind"], "undocumented", "{what}");
+    }
+}
+
+#[test]
+fn load_mode_counts_broken_http_as_failures_not_transport_errors() {
+    for (what, answer, why) in BACKENDS {
+        let url = raw_backend(answer);
+        let run = send(&url, &["-n", "3", "-c", "2", "-o", "json"]);
+        assert_eq!(run.code, 1, "{what}: {}", run.stderr);
+        let document: Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(document["requests"], 3, "{what}: {document}");
+        assert_eq!(
+            document["transport_errors"],
+            json!([]),
+            "{what}: {document}"
+        );
+        let failures = document["failures"].as_array().unwrap();
+        assert_eq!(failures.len(), 1, "{what}: {document}");
+        assert_eq!(failures[0]["code"], "broken-http", "{what}");
+        assert_eq!(failures[0]["count"], 3, "{what}");
+        assert_contains(failures[0]["example"].as_str().unwrap(), why);
+    }
+}
+
+#[test]
+fn check_fails_the_cases_and_runs_on() {
+    let url = raw_backend(garbage);
+    let run = run(oa_hook().args(["check", "--url", &url, "-o", "json"]));
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let document: Value = serde_json::from_str(&run.stdout).unwrap();
+    let case = |id: &str| {
+        document["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no case {id} in {document}"))
+            .clone()
+    };
+    let answer = case("before-subscribe/answer");
+    assert_eq!(answer["status"], "fail");
+    assert_contains(
+        answer["message"].as_str().unwrap(),
+        "the backend answered with broken HTTP: it is not an HTTP/1.1 answer",
+    );
+    assert_eq!(case("robustness/keep-alive")["status"], "fail");
+}
+
+#[test]
+fn a_closed_port_is_still_unreachable() {
+    let url = format!("http://127.0.0.1:{}/im", closed_port());
+    for extra in [&[][..], &["-n", "3"]] {
+        let run = send(&url, extra);
+        assert_eq!(run.code, 3, "{extra:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "");
+        assert_contains(&run.stderr, "connection refused at 127.0.0.1:");
+    }
+}
+
+#[test]
+fn a_broken_answer_does_not_print_a_urls_password() {
+    let url = raw_backend(garbage).replace("http://", "http://oa:pa55-w0rd@");
+    for extra in [&[][..], &["-v"], &["-o", "json"], &["-n", "2"]] {
+        let run = send(&url, extra);
+        assert_eq!(run.code, 1, "{extra:?}: {}", run.stderr);
+        assert!(
+            !run.stdout.contains("pa55-w0rd") && !run.stderr.contains("pa55-w0rd"),
+            "{extra:?}: {}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}

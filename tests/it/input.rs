@@ -1,0 +1,297 @@
+//! Bad input: every value out of bounds or mistyped gets one message saying what to give and
+//! exit 2, never a panic; a URL's password is never printed.
+
+use crate::support::{Run, Serve, answer, assert_contains, backend, closed_port, oa_hook, run};
+use serde_json::{Value, json};
+
+fn allow() -> Value {
+    json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0})
+}
+
+/// Runs `oa-hook ARGS` and checks that it said exactly `message` (clap's `error: ` before it)
+/// and exited 2.
+#[track_caller]
+fn refused(args: &[&str], message: &str) {
+    refused_with_env(args, &[], message);
+}
+
+#[track_caller]
+fn refused_with_env(args: &[&str], env: &[(&str, &str)], message: &str) {
+    let run = run(oa_hook().args(args).envs(env.iter().copied()));
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (2, "", format!("error: {message}\n").as_str()),
+        "{args:?}"
+    );
+}
+
+const SEND: [&str; 4] = ["send", "before-subscribe", "--url", "http://127.0.0.1:9/im"];
+
+/// `send` to a closed port with `extra` arguments.
+fn send<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    SEND.iter().chain(extra).copied().collect()
+}
+
+#[test]
+fn values_that_used_to_panic_are_refused_with_their_bounds() {
+    refused(
+        &send(&["--duration", "18446744073709551615s"]),
+        "--duration 18446744073709551615s is more than 24h; give a duration from 1ms to 24h, e.g. 500ms, 30s or 5m",
+    );
+    refused(
+        &send(&["-n", "3", "--rate", "1e-300"]),
+        "--rate 1e-300 is less than 0.001; give requests per second from 0.001 to 1000000, e.g. 100 or 0.5",
+    );
+    refused(
+        &["serve", "--delay", "99999999999h"],
+        "--delay 99999999999h is more than 1h; give a duration from 0s to 1h, e.g. 500ms, 30s or 5m",
+    );
+}
+
+#[test]
+fn every_duration_count_and_rate_is_bounded() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--timeout", "0s"],
+            "--timeout 0s is less than 1ms; give a duration from 1ms to 1h, e.g. 500ms, 30s or 5m",
+        ),
+        (
+            &["--timeout", "2h"],
+            "--timeout 2h is more than 1h; give a duration from 1ms to 1h, e.g. 500ms, 30s or 5m",
+        ),
+        (
+            &["--timeout", "5"],
+            "--timeout 5 is not a duration (time unit needed, for example 5sec or 5ms); give a duration from 1ms to 1h, e.g. 500ms, 30s or 5m",
+        ),
+        (
+            &["--duration", "0s"],
+            "--duration 0s is less than 1ms; give a duration from 1ms to 24h, e.g. 500ms, 30s or 5m",
+        ),
+        (
+            &["--count", "0"],
+            "--count 0 is less than 1; give a whole number of requests, at least 1 and at most 1000000000",
+        ),
+        (
+            &["-n", "1000000001"],
+            "--count 1000000001 is more than 1000000000; give a whole number of requests, at least 1 and at most 1000000000",
+        ),
+        (
+            &["-n", "1", "-c", "-4"],
+            "--concurrency -4 is less than 1; give a whole number of requests in flight, at least 1 and at most 10000",
+        ),
+        (
+            &["-n", "1", "--rate", "2e6"],
+            "--rate 2e6 is more than 1000000; give requests per second from 0.001 to 1000000, e.g. 100 or 0.5",
+        ),
+        (
+            &["-n", "1", "--rate", "NaN"],
+            "--rate NaN is not a number; give requests per second from 0.001 to 1000000, e.g. 100 or 0.5",
+        ),
+    ];
+    for (extra, message) in cases {
+        refused(&send(extra), message);
+    }
+    refused(
+        &["serve", "--max-skew", "2d"],
+        "--max-skew 2d is more than 24h; give a duration from 0s to 24h, e.g. 500ms, 30s or 5m",
+    );
+    refused(
+        &["verify", "--max-skew=-1s", "/?a=1"],
+        "--max-skew -1s is negative; give a duration from 0s to 24h, e.g. 500ms, 30s or 5m",
+    );
+}
+
+#[test]
+fn the_longest_delay_still_lets_ctrl_c_stop_serve() {
+    let mut serve = Serve::start(&["--delay", "1h"]);
+    let stopped = serve.interrupt();
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.stderr);
+    assert_contains(&stopped.stderr, "stopped: 0 callback(s) answered");
+}
+
+#[tokio::test]
+async fn the_slowest_rate_waits_for_the_deadline() {
+    let server = backend(answer(allow())).await;
+    // The second request is due in 1000 s: the run ends at the deadline without it.
+    let run = run(oa_hook()
+        .args([
+            "send",
+            "before-subscribe",
+            "--no-sign",
+            "--url",
+            &server.uri(),
+        ])
+        .args([
+            "-n",
+            "2",
+            "--rate",
+            "0.001",
+            "--duration",
+            "300ms",
+            "-o",
+            "json",
+        ]));
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let document: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(document["requests"].as_u64().unwrap() <= 1, "{document}");
+}
+
+#[test]
+fn a_negative_count_says_what_to_give() {
+    refused(
+        &send(&["--count", "-1"]),
+        "--count -1 is less than 1; give a whole number of requests, at least 1 and at most 1000000000",
+    );
+    refused(
+        &send(&["-n", "ten"]),
+        "--count ten is not a whole number; give a whole number of requests, at least 1 and at most 1000000000",
+    );
+}
+
+#[test]
+fn a_port_alone_to_listen_on_gets_the_address_it_lacks() {
+    refused(
+        &["serve", "--listen", "3000"],
+        "--listen 3000 is a port alone; did you mean 127.0.0.1:3000?",
+    );
+    refused(
+        &["serve", "--listen", ":3000"],
+        "--listen :3000 has no address; did you mean 127.0.0.1:3000 (this machine only) or 0.0.0.0:3000 (every interface)?",
+    );
+    refused(
+        &["serve", "--listen", "localhost:3000"],
+        "--listen localhost:3000 names a host, and serve listens on an address; did you mean 127.0.0.1:3000?",
+    );
+}
+
+#[test]
+fn a_url_without_its_scheme_gets_it_suggested() {
+    for command in [
+        &["send", "before-subscribe"][..],
+        &["check"],
+        &["sample", "before-subscribe"],
+    ] {
+        let mut args = command.to_vec();
+        args.extend(["--url", "localhost:3000/im"]);
+        refused(
+            &args,
+            "--url localhost:3000/im has no http:// or https://; did you mean http://localhost:3000/im?",
+        );
+    }
+    refused(
+        &["send", "before-subscribe", "--url", "ftp://127.0.0.1/im"],
+        "--url ftp://127.0.0.1/im has the scheme `ftp`; use http:// or https://, e.g. http://localhost:3000/im",
+    );
+}
+
+#[test]
+fn a_bad_environment_variable_is_named() {
+    let message = "OA_HOOK_SDKAPPID=abc is not a number; give the app's SDKAppID, e.g. 1400000000, or unset OA_HOOK_SDKAPPID";
+    let env = [("OA_HOOK_SDKAPPID", "abc")];
+    refused_with_env(&SEND, &env, message);
+    refused_with_env(&["serve"], &env, message);
+    refused_with_env(&["sample", "before-subscribe"], &env, message);
+    // A flag beats the environment, so a good flag hides a bad variable.
+    let run = run(oa_hook()
+        .args(["sample", "before-subscribe", "--sdkappid", "1400000000"])
+        .envs(env));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+const PASSWORD: &str = "pa55-w0rd";
+
+/// Asserts that `run` printed neither the password nor a panic.
+#[track_caller]
+fn assert_masked(run: &Run, what: &str) {
+    for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("panicked"),
+            "{what}: {stream}:\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_urls_password_is_never_printed() {
+    let server = backend(answer(allow())).await;
+    let port = server.address().port();
+    let url = format!("http://oa:{PASSWORD}@127.0.0.1:{port}/im");
+    let masked = format!("http://oa:***@127.0.0.1:{port}/im");
+    let send = |extra: &[&str]| {
+        run(oa_hook()
+            .args(["send", "before-subscribe", "--no-sign", "--url", &url])
+            .args(extra))
+    };
+    let human = send(&[]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    assert_contains(&human.stdout, &format!("POST {masked}?SdkAppid="));
+    assert_masked(&human, "send");
+    let verbose = send(&["-v"]);
+    assert_eq!(verbose.code, 0, "{}", verbose.stderr);
+    assert_masked(&verbose, "send -v");
+    let json = send(&["-o", "json"]);
+    let document: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(
+        document["request"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{masked}?")),
+        "{document}"
+    );
+    assert_masked(&json, "send -o json");
+    let load = send(&["-n", "3"]);
+    assert_eq!(load.code, 0, "{}", load.stderr);
+    assert_contains(&load.stdout, &format!("3 requests to {masked}, "));
+    assert_masked(&load, "send -n 3");
+    let load_json = send(&["-n", "3", "-o", "json"]);
+    let document: Value = serde_json::from_str(&load_json.stdout).unwrap();
+    assert_eq!(document["url"], json!(masked));
+    assert_masked(&load_json, "send -n 3 -o json");
+
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let check = |extra: &[&str]| {
+        run(oa_hook()
+            .args(["check", "--only", "before-subscribe/answer", "--url", &url])
+            .args(extra))
+    };
+    let human = check(&["--junit", junit.to_str().unwrap()]);
+    assert_eq!(human.code, 0, "{}\n{}", human.stdout, human.stderr);
+    assert_contains(&human.stderr, &masked);
+    assert_masked(&human, "check");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(!xml.contains(PASSWORD) && xml.contains(&masked), "{xml}");
+    let json = check(&["-o", "json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let document: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(document["target"], json!(masked));
+    assert_masked(&json, "check -o json");
+}
+
+#[test]
+fn errors_do_not_print_a_urls_password_either() {
+    let url = format!("http://oa:{PASSWORD}@127.0.0.1:{}/im", closed_port());
+    for args in [
+        &["send", "before-subscribe", "--url", &url][..],
+        &["send", "before-subscribe", "-n", "2", "--url", &url],
+        &["check", "--url", &url],
+    ] {
+        let run = run(oa_hook().args(args));
+        assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
+        assert_masked(&run, &format!("{args:?}"));
+    }
+    let unparsable = format!("http://oa:{PASSWORD}@[/im");
+    refused(
+        &["send", "before-subscribe", "--url", &unparsable],
+        "--url http://oa:***@[/im is not a URL (invalid IPv6 address); give the backend's URL in full, e.g. http://localhost:3000/im",
+    );
+    refused(
+        &[
+            "send",
+            "before-subscribe",
+            "--url",
+            &format!("oa:{PASSWORD}@localhost:3000"),
+        ],
+        "--url oa:***@localhost:3000 has no http:// or https://; did you mean http://oa:***@localhost:3000/?",
+    );
+}

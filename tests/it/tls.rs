@@ -1,0 +1,179 @@
+//! `--cacert` trusts what curl trusts: a CA that signed the backend's certificate, or the
+//! backend's own self-signed certificate, CA-style (`openssl req -x509`) or not; a file with no
+//! certificate is refused at once.
+
+use crate::support::{
+    Run, assert_contains, assert_starts, closed_port, https_backend, oa_hook, run,
+};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use serde_json::json;
+use tempfile::NamedTempFile;
+
+/// A certificate for 127.0.0.1 (or `name`), signed by itself, and its key.
+fn self_signed(name: &str, is_ca: IsCa) -> (rcgen::Certificate, KeyPair) {
+    let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+    params.is_ca = is_ca;
+    let key = KeyPair::generate().unwrap();
+    (params.self_signed(&key).unwrap(), key)
+}
+
+/// `openssl req -x509` writes `basicConstraints = critical, CA:TRUE`.
+fn ca_style() -> IsCa {
+    IsCa::Ca(BasicConstraints::Unconstrained)
+}
+
+fn backend(cert: &rcgen::Certificate, key: &KeyPair) -> String {
+    https_backend(
+        cert,
+        key,
+        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}),
+    )
+}
+
+fn file(text: &str) -> NamedTempFile {
+    let file = NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
+
+fn send(url: &str, cacert: &NamedTempFile, extra: &[&str]) -> Run {
+    run(oa_hook()
+        .args([
+            "send",
+            "before-subscribe",
+            "--no-sign",
+            "--url",
+            url,
+            "--cacert",
+        ])
+        .arg(cacert.path())
+        .args(extra))
+}
+
+#[track_caller]
+fn assert_passes(run: &Run) {
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+}
+
+#[test]
+fn a_self_signed_end_entity_certificate_is_trusted() {
+    let (cert, key) = self_signed("127.0.0.1", IsCa::NoCa);
+    let url = backend(&cert, &key);
+    let cacert = file(&cert.pem());
+    assert_passes(&send(&url, &cacert, &[]));
+}
+
+#[test]
+fn a_ca_style_self_signed_certificate_is_trusted_as_the_servers_own() {
+    let (cert, key) = self_signed("127.0.0.1", ca_style());
+    let url = backend(&cert, &key);
+    let cacert = file(&cert.pem());
+    assert_passes(&send(&url, &cacert, &[]));
+    // Load mode over https goes through the same client.
+    assert_passes(&send(&url, &cacert, &["-n", "3", "-c", "2"]));
+    let check = run(oa_hook()
+        .args(["check", "--only", "answer", "--url", &url, "--cacert"])
+        .arg(cacert.path()));
+    assert_passes(&check);
+}
+
+#[test]
+fn a_ca_that_signed_the_servers_certificate_is_trusted() {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = ca_style();
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let url = backend(&cert, &key);
+    assert_passes(&send(&url, &file(&ca.pem()), &[]));
+    // A file of several certificates: each is trusted.
+    let (other, _) = self_signed("127.0.0.1", IsCa::NoCa);
+    assert_passes(&send(&url, &file(&(other.pem() + &ca.pem())), &[]));
+}
+
+#[test]
+fn a_pinned_certificate_must_still_name_the_host_and_be_the_one_presented() {
+    let (cert, key) = self_signed("backend.example", ca_style());
+    let url = backend(&cert, &key);
+    let wrong_name = send(&url, &file(&cert.pem()), &[]);
+    assert_eq!(wrong_name.code, 3, "{}", wrong_name.stderr);
+    assert_contains(&wrong_name.stderr, "TLS handshake with 127.0.0.1:");
+    assert_contains(&wrong_name.stderr, "not valid for name");
+
+    let (presented, key) = self_signed("127.0.0.1", ca_style());
+    let url = backend(&presented, &key);
+    let (other, _) = self_signed("127.0.0.1", ca_style());
+    let untrusted = send(&url, &file(&other.pem()), &[]);
+    assert_eq!(untrusted.code, 3, "{}", untrusted.stderr);
+    assert_contains(
+        &untrusted.stderr,
+        "hint: for a self-signed backend pass --cacert FILE, or --insecure",
+    );
+}
+
+#[test]
+fn an_expired_pinned_certificate_is_refused() {
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    params.is_ca = ca_style();
+    params.not_after = rcgen::date_time_ymd(2000, 1, 1);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let url = backend(&cert, &key);
+    let expired = send(&url, &file(&cert.pem()), &[]);
+    assert_eq!(expired.code, 3, "{}", expired.stderr);
+    assert_contains(&expired.stderr, "expired");
+}
+
+#[test]
+fn a_file_without_a_certificate_is_refused_at_once_even_for_http() {
+    let key = KeyPair::generate().unwrap();
+    let http = format!("http://127.0.0.1:{}/im", closed_port());
+    for (what, text) in [
+        ("empty", String::new()),
+        ("a key alone", key.serialize_pem()),
+        ("garbage", "not a certificate\n".to_owned()),
+    ] {
+        let cacert = file(&text);
+        let path = cacert.path().display().to_string();
+        for extra in [&[][..], &["-n", "2"]] {
+            let run = send(&http, &cacert, extra);
+            assert_eq!(
+                (run.code, run.stdout.as_str()),
+                (2, ""),
+                "{what} {extra:?}: {}",
+                run.stderr
+            );
+            assert_eq!(
+                run.stderr,
+                format!(
+                    "oa-hook: error: no certificate in {path}\n  hint: --cacert takes a PEM file with a -----BEGIN CERTIFICATE----- block: the backend's own certificate (e.g. the one `openssl req -x509 -out cert.pem` wrote) or the CA that signed it\n"
+                ),
+                "{what} {extra:?}"
+            );
+        }
+        let check = run(oa_hook()
+            .args(["check", "--url", &http, "--cacert"])
+            .arg(cacert.path()));
+        assert_eq!(check.code, 2, "{what}: {}", check.stderr);
+        assert_contains(&check.stderr, &format!("no certificate in {path}"));
+    }
+    let broken = file("-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----\n");
+    let run = send(&http, &broken, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_starts(
+        &run.stderr,
+        &format!(
+            "oa-hook: error: --cacert {} has a broken certificate: ",
+            broken.path().display()
+        ),
+    );
+}
