@@ -57,6 +57,86 @@ impl fmt::Display for Finding {
     }
 }
 
+/// The most findings one body yields; one more then says how many were left out. A callback
+/// names at most a hundred users, but a 1 MiB body can name forty thousand, and the list a user
+/// reads (and the `ErrorInfo` that refuses it) must stay short.
+pub const MAX_FINDINGS: usize = 10;
+
+/// The findings about one body, at most [`MAX_FINDINGS`] of them kept and the rest counted.
+/// Errors take the place of warnings: they decide whether the body is refused.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    kept: Vec<Finding>,
+    left_out_errors: usize,
+    left_out_warnings: usize,
+}
+
+impl Findings {
+    pub(crate) fn push(&mut self, finding: Finding) {
+        self.push_with(finding.severity, || finding);
+    }
+
+    /// Adds the finding `make` builds, calling it only when there is room: formatting a
+    /// message per subscriber is the cost the cap is there to save.
+    pub(crate) fn push_with(&mut self, severity: Severity, make: impl FnOnce() -> Finding) {
+        if self.kept.len() < MAX_FINDINGS {
+            self.kept.push(make());
+            return;
+        }
+        let warning = match severity {
+            Severity::Error => self.kept.iter().rposition(|f| !f.is_error()),
+            Severity::Warning => None,
+        };
+        match (severity, warning) {
+            (Severity::Error, Some(i)) => {
+                self.kept.remove(i);
+                self.left_out_warnings += 1;
+                self.kept.push(make());
+            }
+            (Severity::Error, None) => self.left_out_errors += 1,
+            (Severity::Warning, _) => self.left_out_warnings += 1,
+        }
+    }
+
+    pub(crate) fn extend(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        for finding in findings {
+            self.push(finding);
+        }
+    }
+
+    pub(crate) fn has_errors(&self) -> bool {
+        self.left_out_errors > 0 || self.kept.iter().any(Finding::is_error)
+    }
+
+    /// The kept findings, then one `more-findings` saying how many were left out.
+    pub(crate) fn into_vec(mut self) -> Vec<Finding> {
+        let (errors, warnings) = (self.left_out_errors, self.left_out_warnings);
+        let what = match (errors, warnings) {
+            (0, 0) => return self.kept,
+            (n, 0) => counted(n, "more error"),
+            (0, n) => counted(n, "more warning"),
+            (e, w) => format!(
+                "{} ({}, {})",
+                counted(e + w, "more finding"),
+                counted(e, "error"),
+                counted(w, "warning")
+            ),
+        };
+        let message = format!("and {what}, not listed");
+        self.kept.push(if errors > 0 {
+            Finding::error("more-findings", "body", message)
+        } else {
+            Finding::warning("more-findings", "body", message)
+        });
+        self.kept
+    }
+}
+
+/// "1 more error", "3 more errors".
+fn counted(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// The JSON type of a value, in the words a user reads.
 pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
     use serde_json::Value;
@@ -71,6 +151,34 @@ pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
     }
 }
 
+/// A JSON value as text, cut after about `max` bytes: a finding quotes what it is about, and
+/// a 1 MiB value must not become a 1 MiB message. Stops serializing once past `max`.
+pub(crate) fn json_excerpt(value: &serde_json::Value, max: usize) -> String {
+    struct Bounded {
+        bytes: Vec<u8>,
+        max: usize,
+    }
+    impl std::io::Write for Bounded {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.bytes.len() > self.max {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut out = Bounded {
+        bytes: Vec::new(),
+        max,
+    };
+    // Stopping early is the point: the error only says the value was longer.
+    let _ = serde_json::to_writer(&mut out, value);
+    excerpt(&out.bytes, max)
+}
+
 /// Up to `max` bytes of `bytes` as text, for showing what came back.
 pub fn excerpt(bytes: &[u8], max: usize) -> String {
     let cut = bytes.len().min(max);
@@ -80,5 +188,95 @@ pub fn excerpt(bytes: &[u8], max: usize) -> String {
         format!("{text}…")
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn warning(n: usize) -> Finding {
+        Finding::warning("w", format!("w{n}"), "odd")
+    }
+
+    fn error(n: usize) -> Finding {
+        Finding::error("e", format!("e{n}"), "wrong")
+    }
+
+    fn paths(findings: &[Finding]) -> Vec<&str> {
+        findings.iter().map(|f| f.path.as_str()).collect()
+    }
+
+    #[test]
+    fn up_to_the_cap_findings_are_kept_as_they_come() {
+        let mut findings = Findings::default();
+        findings.extend((0..MAX_FINDINGS).map(warning));
+        let kept = findings.into_vec();
+        assert_eq!(kept.len(), MAX_FINDINGS);
+        assert!(kept.iter().all(|f| f.code == "w"));
+    }
+
+    #[test]
+    fn past_the_cap_one_finding_counts_the_rest() {
+        let mut findings = Findings::default();
+        findings.extend((0..MAX_FINDINGS + 1).map(warning));
+        let kept = findings.into_vec();
+        assert_eq!(kept.len(), MAX_FINDINGS + 1);
+        assert_eq!(
+            kept[MAX_FINDINGS].to_string(),
+            "body: and 1 more warning, not listed"
+        );
+        assert!(!kept[MAX_FINDINGS].is_error());
+    }
+
+    #[test]
+    fn errors_take_the_place_of_warnings() {
+        let mut findings = Findings::default();
+        findings.extend((0..MAX_FINDINGS).map(warning));
+        findings.extend((0..3).map(error));
+        let mut built = 0;
+        for n in 0..100 {
+            findings.push_with(Severity::Error, || {
+                built += 1;
+                error(n)
+            });
+        }
+        assert!(findings.has_errors());
+        let kept = findings.into_vec();
+        assert_eq!(
+            paths(&kept),
+            [
+                "e0", "e1", "e2", "e0", "e1", "e2", "e3", "e4", "e5", "e6", "body"
+            ]
+        );
+        assert_eq!(built, 7, "findings past the cap are never built");
+        let more = &kept[MAX_FINDINGS];
+        assert!(more.is_error());
+        assert_eq!(
+            more.message,
+            "and 103 more findings (93 errors, 10 warnings), not listed"
+        );
+        let mut only_errors = Findings::default();
+        only_errors.extend((0..12).map(error));
+        assert_eq!(
+            only_errors.into_vec()[MAX_FINDINGS].message,
+            "and 2 more errors, not listed"
+        );
+    }
+
+    #[test]
+    fn json_excerpts_stop_early() {
+        assert_eq!(
+            json_excerpt(&json!({"a": [1, "b"]}), 100),
+            r#"{"a":[1,"b"]}"#
+        );
+        let huge = json!(["x".repeat(1 << 20)]);
+        let shown = json_excerpt(&huge, 100);
+        assert!(
+            shown.starts_with(r#"["xxx"#) && shown.ends_with('…'),
+            "{shown}"
+        );
+        assert!(shown.len() < 110);
     }
 }

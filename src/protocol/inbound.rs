@@ -191,7 +191,7 @@ impl Receiver {
                 )],
             )
         })?;
-        let (event, findings) = read_event(callback, &value);
+        let (event, findings) = read_event(callback, &value, raw);
         *body = ReceivedBody::Json(value);
         let (errors, body_warnings): (Vec<_>, Vec<_>) =
             findings.into_iter().partition(Finding::is_error);

@@ -7,6 +7,7 @@ mod command;
 mod event;
 mod finding;
 mod inbound;
+mod json;
 mod query;
 mod signature;
 
@@ -15,10 +16,12 @@ pub use answer::{
 };
 pub use command::{BodyShape, CALLBACKS, Callback, Kind, Seed, UnknownCallback};
 pub use event::{
-    EventBody, ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event, read_exact_event,
+    EventBody, ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event,
+    read_exact_event, request_oddities,
 };
-pub use finding::{Finding, Severity, excerpt};
+pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
 pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, Valid};
+pub use json::duplicate_keys;
 pub use query::{CallbackQuery, ReceivedQuery, param};
 pub use signature::{SignatureError, Verified, sign, verify};
 
