@@ -6,6 +6,8 @@ mod answer;
 mod command;
 mod event;
 mod finding;
+#[cfg(test)]
+mod fuzz;
 mod inbound;
 mod json;
 mod query;
