@@ -1,4 +1,4 @@
-use crate::cli::{CheckArgs, GlobalArgs, OutputFormat};
+use crate::cli::{CheckArgs, OutputFormat};
 use crate::client::Client;
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
@@ -8,7 +8,7 @@ use crate::report::check as render;
 use crate::suite::{self, Suite};
 use std::io::Write;
 
-pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcome> {
+pub fn run(args: &CheckArgs, clock: &Clock) -> Result<Outcome> {
     let cases = suite::select(&args.only, &args.skip);
     if args.list {
         let text = match args.output {
@@ -28,7 +28,7 @@ pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outco
     }
     let token = args.token.token.clone().filter(|t| !t.is_empty());
     let target = url.to_string();
-    if args.output == OutputFormat::Human && !global.quiet {
+    if args.output == OutputFormat::Human && !args.quiet {
         write!(
             output::stderr(),
             "{}",
@@ -58,7 +58,7 @@ pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outco
         })?;
     }
     let text = match args.output {
-        OutputFormat::Human => render::human(&results, global.verbose > 0),
+        OutputFormat::Human => render::human(&results, args.verbose),
         OutputFormat::Json => format!("{:#}\n", render::json(&target, &results)),
     };
     output::stdout().write_all(text.as_bytes())?;

@@ -1,7 +1,7 @@
 //! `serve`: a mock backend. Whether a request is a valid callback is decided in
 //! `protocol::inbound`; this file moves bytes, applies the answer policy and reports.
 
-use crate::cli::{GlobalArgs, OutputFormat, ServeArgs};
+use crate::cli::{OutputFormat, ServeArgs};
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
@@ -39,13 +39,13 @@ const DRAIN_LIMIT: usize = 16 * MAX_BODY_BYTES;
 /// After Ctrl-C, how long in-flight requests get to finish on top of `--delay`.
 const GRACE: Duration = Duration::from_secs(1);
 
-pub fn run(args: &ServeArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcome> {
+pub fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
     let record = args.record.as_deref().map(open_record).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(args, *clock, global, record))
+    runtime.block_on(serve(args, *clock, record))
 }
 
 fn open_record(path: &Path) -> Result<File> {
@@ -59,12 +59,7 @@ fn open_record(path: &Path) -> Result<File> {
         })
 }
 
-async fn serve(
-    args: &ServeArgs,
-    clock: Clock,
-    global: &GlobalArgs,
-    record: Option<File>,
-) -> Result<Outcome> {
+async fn serve(args: &ServeArgs, clock: Clock, record: Option<File>) -> Result<Outcome> {
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| bind_error(args.listen, &e))?;
@@ -73,7 +68,7 @@ async fn serve(
         .map_err(|e| bind_error(args.listen, &e))?;
     let stop =
         stop_signals().map_err(|e| Error::usage(format!("cannot listen for Ctrl-C: {e}")))?;
-    print_banner(args, address, global.quiet)?;
+    print_banner(args, address, args.quiet)?;
 
     let (log, messages) = mpsc::channel();
     let recording = record.is_some();

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod check;
+mod help;
 mod load;
 mod sample;
 mod send;
