@@ -170,14 +170,14 @@ pub struct RequestTimeArgs {
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Event")]
 pub struct BodyArgs {
-    /// Send this JSON body (a file, or - for stdin) instead of building one
+    /// Use this JSON body instead of building one: a file, or - for stdin (sent byte for byte)
     #[arg(long, value_name = "FILE|-")]
     pub body: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SampleFormat {
-    /// Request line with the full query, headers, pretty body
+    /// The request as sent: request line with the full query, headers, the body byte for byte
     Http,
     /// The JSON body, pretty
     Body,

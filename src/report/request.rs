@@ -8,13 +8,8 @@ pub fn pretty_body(body: &Value) -> String {
     serde_json::to_string_pretty(body).unwrap_or_default()
 }
 
-/// The request as it goes over the wire (HTTP/1.1), with the body pretty-printed and
-/// `Content-Length` matching what is printed.
-pub fn http(request: &CallbackRequest) -> String {
-    http_exact(&request.url, &pretty_body(&request.body)) + "\n"
-}
-
-/// The request exactly as sent, `body` byte for byte (`send -v`).
+/// The request exactly as sent (HTTP/1.1), `body` byte for byte with its true `Content-Length`
+/// (`sample`, `send -v`): compact JSON as built, or a `--body` file as read.
 pub fn http_exact(url: &url::Url, body: &str) -> String {
     let target = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
@@ -30,13 +25,14 @@ pub fn http_exact(url: &url::Url, body: &str) -> String {
     )
 }
 
-/// A curl command that sends the request, safe to paste into a POSIX shell.
-pub fn curl(request: &CallbackRequest) -> String {
+/// A curl command that sends the request, `body` byte for byte as `send` would; safe to paste
+/// into a POSIX shell.
+pub fn curl(url: &url::Url, body: &str) -> String {
     format!(
         "curl -X POST {} \\\n  -H {} \\\n  --data-raw {}\n",
-        shell_quote(request.url.as_str()),
+        shell_quote(url.as_str()),
         shell_quote(&format!("Content-Type: {CONTENT_TYPE}")),
-        shell_quote(&request.body.to_string())
+        shell_quote(body)
     )
 }
 
@@ -67,13 +63,10 @@ mod tests {
 
     #[test]
     fn http_keeps_the_port_and_the_query() {
-        let request = CallbackRequest {
-            url: url::Url::parse("http://127.0.0.1:3000/im?a=1").unwrap(),
-            body: json!({"k": 1}),
-        };
+        let url = url::Url::parse("http://127.0.0.1:3000/im?a=1").unwrap();
         assert_eq!(
-            http(&request),
-            "POST /im?a=1 HTTP/1.1\nHost: 127.0.0.1:3000\nContent-Type: application/json\nContent-Length: 12\n\n{\n  \"k\": 1\n}\n"
+            http_exact(&url, r#"{"k":1}"#),
+            "POST /im?a=1 HTTP/1.1\nHost: 127.0.0.1:3000\nContent-Type: application/json\nContent-Length: 7\n\n{\"k\":1}"
         );
     }
 }
