@@ -124,10 +124,12 @@ pub struct EventArgs {
         value_name = "ID"
     )]
     pub sdkappid: u64,
-    /// The Official Account's ID [default: the doc sample's, e.g. @TOA#_test_for_penn]
+    /// The Official Account's ID [default: Tencent's sample's: @TOA#_test_for_penn for
+    /// before-subscribe, @TOA#_test_OA_for_penn for after-unsubscribe]
     #[arg(long, value_name = "ID")]
     pub official_account: Option<String>,
-    /// The UserID who made the change [default: the doc sample's, e.g. 107867]
+    /// The UserID who made the change [default: Tencent's sample's: 107867 for before-subscribe,
+    /// leckie for after-unsubscribe]
     #[arg(long, value_name = "USER")]
     pub operator: Option<String>,
     /// A subscriber's UserID; repeat for several [default: jared, leckie]

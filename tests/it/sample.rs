@@ -137,6 +137,27 @@ fn http_and_curl_formats_show_a_body_file_byte_for_byte() {
 }
 
 #[test]
+fn each_callback_defaults_to_its_own_sample() {
+    let printed = stdout_of(oa_hook().args(["sample", "after-unsubscribe", "-f", "json"]));
+    let request: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(
+        request["body"]["Official_Account"],
+        "@TOA#_test_OA_for_penn"
+    );
+    assert_eq!(request["body"]["Operator_Account"], "leckie");
+    let help = stdout_of(oa_hook().args(["sample", "--help"]));
+    for default in [
+        "@TOA#_test_for_penn for before-subscribe, @TOA#_test_OA_for_penn for after-unsubscribe",
+        "107867 for before-subscribe, leckie for after-unsubscribe",
+    ] {
+        assert!(
+            help.replace("\n          ", " ").contains(default),
+            "{default} in {help}"
+        );
+    }
+}
+
+#[test]
 fn http_format_defaults_to_the_docs_example_url_unsigned() {
     let printed =
         stdout_of(oa_hook().args(["sample", "OfficialAccount.CallbackAfterDeleteSubscriber"]));
