@@ -141,7 +141,7 @@ impl Evidence {
         Evidence {
             status: exchange.status,
             body: excerpt(&exchange.body, 200),
-            latency_ms: exchange.latency.as_secs_f64() * 1000.0,
+            latency_ms: crate::report::millis(exchange.latency),
         }
     }
 }

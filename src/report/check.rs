@@ -1,5 +1,6 @@
 //! `oa-hook check` results: lines for people, one JSON document, or JUnit XML.
 
+use super::count;
 use crate::output;
 use crate::suite::{Case, CaseResult, Status};
 use colored::Colorize;
@@ -95,9 +96,10 @@ pub fn human(results: &[CaseResult], verbose: bool) -> String {
     } else {
         "FAIL".red().bold()
     };
+    let cases = count(counts.total, "case");
     text.push_str(&format!(
-        "\n{} cases: {} passed, {} failed, {} warned, {} skipped\n{verdict}\n",
-        counts.total, counts.passed, counts.failed, counts.warned, counts.skipped
+        "\n{cases}: {} passed, {} failed, {} warned, {} skipped\n{verdict}\n",
+        counts.passed, counts.failed, counts.warned, counts.skipped
     ));
     text
 }
