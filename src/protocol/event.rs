@@ -3,7 +3,10 @@
 use super::command::{BodyShape, Callback};
 use super::finding::{Finding, Findings, Severity, excerpt, json_excerpt, json_type};
 use super::json::duplicate_keys;
-use super::{MAX_SUBSCRIBERS_PER_CALL, MAX_USER_ID_BYTES, OFFICIAL_ACCOUNT_PREFIX};
+use super::{
+    MAX_OFFICIAL_ACCOUNT_BYTES, MAX_SUBSCRIBERS_PER_CALL, MAX_USER_ID_BYTES,
+    OFFICIAL_ACCOUNT_PREFIX,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -347,9 +350,6 @@ fn oddities(event: &ReceivedEvent, findings: &mut Findings) {
         _ => {}
     }
 }
-
-/// Custom Official Account IDs are printable ASCII of at most this many bytes.
-const MAX_OFFICIAL_ACCOUNT_BYTES: usize = 48;
 
 /// EventTimes up to this read as a date before 1973 in milliseconds: they are seconds.
 const SECONDS_AS_MILLIS: i64 = 99_999_999_999;

@@ -52,6 +52,9 @@ pub fn is_known_platform(platform: &str) -> bool {
 /// Official Account IDs that Chat assigns start with this prefix.
 pub const OFFICIAL_ACCOUNT_PREFIX: &str = "@TOA#_";
 
+/// The longest custom Official Account ID, in bytes (printable ASCII).
+pub const MAX_OFFICIAL_ACCOUNT_BYTES: usize = 48;
+
 /// The longest UserID Chat allows, in bytes.
 pub const MAX_USER_ID_BYTES: usize = 32;
 
