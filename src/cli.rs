@@ -38,17 +38,12 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options of every command. `-q` and `-v` belong to the commands they change, each saying how.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// When to colour output: auto (terminals only; honours NO_COLOR), always, never
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true, value_name = "WHEN")]
     pub color: ColorWhen,
-    /// Print results only: no progress, no hints
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// Print more: the full request and answer
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,30 +55,38 @@ pub enum ColorWhen {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the request Chat would send: URL with signed query, headers, body
+    /// Print the request Chat would send: URL with its query (signed with a token), headers, body
     #[command(
+        mut_arg("token", |a| a.help("The webhook token: the sample carries the Sign and RequestTime made with it (the token itself is never printed)")),
         after_help = "Examples:\n  oa-hook sample before-subscribe\n  oa-hook sample after-unsubscribe --format curl --url http://localhost:3000/im --token \"$TOKEN\""
     )]
     Sample(SampleArgs),
     /// Send a signed callback to a backend and judge its answer (or load-test it)
     #[command(
+        mut_arg("token", |a| a.help("The webhook token: the request carries the Sign and RequestTime made with it (unless --no-sign)")),
         after_help = "Examples:\n  oa-hook send before-subscribe --url http://localhost:3000/im --token \"$TOKEN\"\n  oa-hook send before-subscribe --url http://localhost:3000/im --expect-refused jared\n  oa-hook send before-subscribe --url http://localhost:3000/im --count 10000 --concurrency 32"
     )]
     Send(SendArgs),
     /// Run a mock backend that validates callbacks and answers by policy
     #[command(
+        mut_arg("token", |a| a.help("The webhook token: every callback must carry a fresh Sign made with it, or it is refused with 401")),
         after_help = "Examples:\n  oa-hook serve --refuse jared\n  oa-hook serve --listen 127.0.0.1:0 --token \"$TOKEN\" --sdkappid 1400000000 --record events.ndjson"
     )]
     Serve(ServeArgs),
     /// Run the conformance and security suite against a backend (for CI)
     #[command(
+        mut_arg("token", |a| a.help("The webhook token the backend checks: callbacks are signed with it and forgeries made against it; without it the four signature cases are skipped")),
         after_help = "Example:\n  oa-hook check --url \"$BACKEND\" --sdkappid \"$APPID\" --token \"$TOKEN\" --junit report.xml"
     )]
     Check(CheckArgs),
     /// Print the Sign and RequestTime Chat would add for a token
+    #[command(mut_arg("token", |a| a.help("The webhook token to sign with (required)")))]
     Sign(SignArgs),
     /// Say whether a received callback URL is authentic, and if not, why
-    #[command(after_help = "Exit status: 0 authentic, 1 not authentic, 2 bad input.")]
+    #[command(
+        mut_arg("token", |a| a.help("The webhook token the Sign is checked against (required)")),
+        after_help = "Exit status: 0 authentic, 1 not authentic, 2 bad input."
+    )]
     Verify(VerifyArgs),
     /// Print shell completions
     #[command(after_help = "Example:\n  oa-hook completions bash > /etc/bash_completion.d/oa-hook")]
@@ -124,10 +127,12 @@ pub struct EventArgs {
         value_parser = checked(parse_sdkappid)
     )]
     pub sdkappid: u64,
-    /// The Official Account's ID [default: the doc sample's, e.g. @TOA#_test_for_penn]
+    /// The Official Account's ID [default: Tencent's sample's: @TOA#_test_for_penn for
+    /// before-subscribe, @TOA#_test_OA_for_penn for after-unsubscribe]
     #[arg(long, value_name = "ID")]
     pub official_account: Option<String>,
-    /// The UserID who made the change [default: the doc sample's, e.g. 107867]
+    /// The UserID who made the change [default: Tencent's sample's: 107867 for before-subscribe,
+    /// leckie for after-unsubscribe]
     #[arg(long, value_name = "USER")]
     pub operator: Option<String>,
     /// A subscriber's UserID; repeat for several [default: jared, leckie]
@@ -144,11 +149,12 @@ pub struct EventArgs {
     pub platform: String,
 }
 
-/// The webhook token. Taken from the environment preferably: a flag is visible to `ps`.
+/// The webhook token. Taken from the environment preferably: a flag is visible to `ps`. Each
+/// command says what it does with it (`mut_arg` on its [`Command`] variant).
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Authentication")]
 pub struct TokenArgs {
-    /// The webhook token; when set, requests carry Sign and RequestTime
+    /// The webhook token set in the Chat console
     #[arg(
         long,
         env = "OA_HOOK_TOKEN",
@@ -169,14 +175,14 @@ pub struct RequestTimeArgs {
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Event")]
 pub struct BodyArgs {
-    /// Send this JSON body (a file, or - for stdin) instead of building one
+    /// Use this JSON body instead of building one: a file, or - for stdin (sent byte for byte)
     #[arg(long, value_name = "FILE|-")]
     pub body: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SampleFormat {
-    /// Request line with the full query, headers, pretty body
+    /// The request as sent: request line with the full query, headers, the body byte for byte
     Http,
     /// The JSON body, pretty
     Body,
@@ -282,8 +288,15 @@ pub struct SendArgs {
     #[command(flatten)]
     pub expect: ExpectArgs,
     /// Output format
-    #[arg(long, short, value_enum, default_value_t = OutputFormat::Human)]
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Output")]
     pub output: OutputFormat,
+    /// Print the verdict line alone (in load mode, without the progress bar too)
+    #[arg(short, long, conflicts_with = "verbose", help_heading = "Output")]
+    pub quiet: bool,
+    /// Also print the request and the answer exactly as they crossed the wire (one request;
+    /// load mode prints its summary only)
+    #[arg(short, long, help_heading = "Output")]
+    pub verbose: bool,
     #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]
@@ -355,11 +368,14 @@ pub struct ServeArgs {
     #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u16).range(200..=599), help_heading = "Policy")]
     pub status: Option<u16>,
     /// Event lines on stdout: human, or NDJSON
-    #[arg(long, short, value_enum, default_value_t = OutputFormat::Human)]
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Output")]
     pub output: OutputFormat,
     /// Append every callback (request without Sign, findings, answer) to FILE as NDJSON
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub record: Option<PathBuf>,
+    /// Print no `oa-hook send` command after the `listening on` line, only the events
+    #[arg(short, long, help_heading = "Output")]
+    pub quiet: bool,
     /// Hold at most N connections at once, 1 to 1000000; more wait until one closes
     #[arg(long, value_name = "N", default_value_t = crate::serve::listen::DEFAULT_MAX_CONNECTIONS, value_parser = checked(parse_max_connections), allow_negative_numbers = true, help_heading = "Limits")]
     pub max_connections: usize,
@@ -393,6 +409,12 @@ pub struct CheckArgs {
     /// Output format on stdout
     #[arg(long, short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Reports")]
     pub output: OutputFormat,
+    /// Print no header line on stderr, only the results
+    #[arg(short, long, conflicts_with = "verbose", help_heading = "Reports")]
+    pub quiet: bool,
+    /// Show what came back for every case, and print every request and answer as sent
+    #[arg(short, long, help_heading = "Reports")]
+    pub verbose: bool,
     #[command(flatten)]
     pub event: EventArgs,
     #[command(flatten)]

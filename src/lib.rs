@@ -32,9 +32,9 @@ pub fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Sign(args) => cmd::sign::run(args, &clock),
         Command::Verify(args) => cmd::verify::run(args, &clock),
         Command::Completions(args) => cmd::completions::run(args),
-        Command::Check(args) => cmd::check::run(args, &clock, &cli.global),
-        Command::Send(args) => cmd::send::run(args, &clock, &cli.global),
-        Command::Serve(args) => cmd::serve::run(args, &clock, &cli.global),
+        Command::Check(args) => cmd::check::run(args, &clock),
+        Command::Send(args) => cmd::send::run(args, &clock),
+        Command::Serve(args) => cmd::serve::run(args, &clock),
     }
 }
 

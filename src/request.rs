@@ -2,7 +2,7 @@
 
 use crate::cli::{BodyArgs, EventArgs};
 use crate::error::{Error, Result};
-use crate::protocol::{Callback, CallbackQuery, Finding, build_body, read_event, sign};
+use crate::protocol::{Callback, CallbackQuery, Finding, build_body, request_oddities, sign};
 use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
@@ -110,10 +110,11 @@ impl Template {
         self
     }
 
-    /// What Chat would never send in this request's body: a `--body` for another command, with
-    /// fields missing or mistyped. Built bodies have none.
+    /// What is odd about this request's body: errors for what Chat would never send (a
+    /// `--body` for another command, fields missing or mistyped), warnings for what it would
+    /// hardly send (no subscribers, one named twice, a negative EventTime, ...).
     pub fn oddities(&self) -> Vec<Finding> {
-        read_event(self.callback, &self.body).1
+        request_oddities(self.callback, &self.body, &self.body_bytes)
     }
 
     pub fn is_signed(&self) -> bool {

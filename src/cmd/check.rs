@@ -1,4 +1,4 @@
-use crate::cli::{CheckArgs, GlobalArgs, OutputFormat};
+use crate::cli::{CheckArgs, OutputFormat};
 use crate::client::Client;
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcome> {
+pub fn run(args: &CheckArgs, clock: &Clock) -> Result<Outcome> {
     let cases = suite::select(&args.only, &args.skip);
     if args.list {
         let text = match args.output {
@@ -33,7 +33,7 @@ pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outco
     let target = crate::report::masked(url).to_string();
     // Before anything is sent, so that a report CI collects can always be written.
     let junit = args.junit.as_deref().map(create_junit).transpose()?;
-    if args.output == OutputFormat::Human && !global.quiet {
+    if args.output == OutputFormat::Human && !args.quiet {
         write!(
             output::stderr(),
             "{}",
@@ -50,7 +50,7 @@ pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outco
         expectation: args.expect.expectation(),
         clock: *clock,
         timeout: args.target.timeout,
-        verbose: global.verbose > 0,
+        verbose: args.verbose,
         transcript: Mutex::default(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -71,7 +71,7 @@ pub fn run(args: &CheckArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outco
         junit.write(&render::junit(&target, &results, None))?;
     }
     let text = match args.output {
-        OutputFormat::Human => render::human(&results, global.verbose > 0),
+        OutputFormat::Human => render::human(&results, args.verbose),
         OutputFormat::Json => format!("{:#}\n", render::json(&target, &results)),
     };
     output::stdout().write_all(text.as_bytes())?;

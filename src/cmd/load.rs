@@ -3,7 +3,7 @@
 //! on the request path takes a lock. Over plain HTTP each worker keeps its own connection, as
 //! Chat does; over HTTPS they share the client's pool.
 
-use crate::cli::{GlobalArgs, OutputFormat, SendArgs};
+use crate::cli::{OutputFormat, SendArgs};
 use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, request_target};
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
@@ -32,12 +32,11 @@ pub fn run(
     args: &SendArgs,
     template: Template,
     clock: &Clock,
-    global: &GlobalArgs,
     runtime: &Runtime,
 ) -> Result<Outcome> {
     // Built whatever the scheme, so that a bad --cacert is refused the same way.
     let client = Client::new(&args.target, args.load.concurrency as usize)?;
-    super::send::note_if_unsigned(args, &template, global)?;
+    super::send::note_if_unsigned(args, &template)?;
     let run = Run {
         transport: match Endpoint::http(&template.base) {
             Some(endpoint) => Transport::Kept(endpoint),
@@ -57,7 +56,7 @@ pub fn run(
         reached_any: AtomicBool::new(false),
         stop: watch::Sender::new(false),
     };
-    let show_progress = !global.quiet && std::io::stderr().is_terminal();
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let summary = runtime.block_on(drive(Arc::new(run), show_progress))?;
     if let Some((message, hint)) = summary.unreachable() {
         return Err(
@@ -65,7 +64,7 @@ pub fn run(
         );
     }
     let text = match args.output {
-        OutputFormat::Human => render::human(&summary, global.quiet),
+        OutputFormat::Human => render::human(&summary, args.quiet),
         OutputFormat::Json => {
             serde_json::to_string_pretty(&render::json(&summary)).unwrap_or_default() + "\n"
         }

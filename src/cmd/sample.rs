@@ -19,11 +19,13 @@ pub fn run(args: &SampleArgs, clock: &Clock) -> Result<Outcome> {
         .request_time
         .request_time
         .unwrap_or_else(|| clock.now_secs()));
+    // What `send` sends: compact JSON as built, or the `--body` file as read.
+    let sent = String::from_utf8_lossy(&template.body_bytes);
     let text = match args.format {
-        SampleFormat::Http => render::http(&request),
+        SampleFormat::Http => render::http_exact(&request.url, &sent) + "\n",
         SampleFormat::Body => render::pretty_body(&request.body) + "\n",
         SampleFormat::Url => format!("{}\n", request.url),
-        SampleFormat::Curl => render::curl(&request),
+        SampleFormat::Curl => render::curl(&request.url, &sent),
         SampleFormat::Json => {
             serde_json::to_string_pretty(&render::json(&request)).unwrap_or_default() + "\n"
         }

@@ -1,4 +1,4 @@
-use crate::cli::{GlobalArgs, OutputFormat, SendArgs};
+use crate::cli::{OutputFormat, SendArgs};
 use crate::client::{Client, TransportError};
 use crate::clock::Clock;
 use crate::cmd::load;
@@ -12,7 +12,7 @@ use crate::report::{
 use crate::request::{CallbackRequest, Template};
 use std::io::Write;
 
-pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcome> {
+pub fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
     if args.load.is_load() && args.request_time.request_time.is_some() {
         return Err(
             Error::usage("--request-time cannot be used in load mode").hint(
@@ -38,10 +38,10 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
         .build()
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
     if args.load.is_load() {
-        return load::run(args, template, clock, global, &runtime);
+        return load::run(args, template, clock, &runtime);
     }
     let client = Client::new(&args.target, 1)?;
-    note_if_unsigned(args, &template, global)?;
+    note_if_unsigned(args, &template)?;
     let request = template.at(args
         .request_time
         .request_time
@@ -74,7 +74,7 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
         expectation,
     };
     let text = match args.output {
-        OutputFormat::Human => render::human(&sent, global.verbose > 0, global.quiet),
+        OutputFormat::Human => render::human(&sent, args.verbose, args.quiet),
         OutputFormat::Json => {
             serde_json::to_string_pretty(&render::json(&sent)).unwrap_or_default() + "\n"
         }
@@ -85,9 +85,8 @@ pub fn run(args: &SendArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcom
 
 /// Sending unsigned by accident is the commonest reason a real backend refuses the callback.
 /// Said once the options are known to be good, just before sending.
-pub fn note_if_unsigned(args: &SendArgs, template: &Template, global: &GlobalArgs) -> Result<()> {
-    if !args.no_sign && !template.is_signed() && !global.quiet && args.output == OutputFormat::Human
-    {
+pub fn note_if_unsigned(args: &SendArgs, template: &Template) -> Result<()> {
+    if !args.no_sign && !template.is_signed() && !args.quiet && args.output == OutputFormat::Human {
         writeln!(
             output::stderr(),
             "note: unsigned (no token), so a backend that checks Sign refuses it; pass --token or set OA_HOOK_TOKEN (--no-sign silences this note)"

@@ -1,7 +1,7 @@
 //! `serve`: a mock backend. Whether a request is a valid callback is decided in
 //! `protocol::inbound`; this file moves bytes, applies the answer policy and reports.
 
-use crate::cli::{GlobalArgs, OutputFormat, ServeArgs};
+use crate::cli::{OutputFormat, ServeArgs};
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
@@ -45,13 +45,13 @@ const REFUSED_BODY_KEPT: usize = 64 << 10;
 /// How many large bodies are explained at once.
 const EXPLAINING_AT_ONCE: usize = 2;
 
-pub fn run(args: &ServeArgs, clock: &Clock, global: &GlobalArgs) -> Result<Outcome> {
+pub fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
     let record = args.record.as_deref().map(open_record).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(args, *clock, global, record))
+    runtime.block_on(serve(args, *clock, record))
 }
 
 fn open_record(path: &Path) -> Result<File> {
@@ -65,12 +65,7 @@ fn open_record(path: &Path) -> Result<File> {
         })
 }
 
-async fn serve(
-    args: &ServeArgs,
-    clock: Clock,
-    global: &GlobalArgs,
-    record: Option<File>,
-) -> Result<Outcome> {
+async fn serve(args: &ServeArgs, clock: Clock, record: Option<File>) -> Result<Outcome> {
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| bind_error(args.listen, &e))?;
@@ -80,8 +75,8 @@ async fn serve(
     let stop =
         stop_signals().map_err(|e| Error::usage(format!("cannot listen for Ctrl-C: {e}")))?;
     let max_connections = listen::connections_the_os_allows(args.max_connections);
-    print_banner(args, address, global.quiet)?;
-    if max_connections < args.max_connections && !global.quiet {
+    print_banner(args, address, args.quiet)?;
+    if max_connections < args.max_connections && !args.quiet {
         writeln!(
             output::stderr(),
             "note: the open-file limit allows {max_connections} connections at once, not --max-connections {}",

@@ -1,10 +1,15 @@
 //! The JSON body of a callback.
 
 use super::command::{BodyShape, Callback};
-use super::finding::{Finding, json_type};
-use super::{MAX_SUBSCRIBERS_PER_CALL, MAX_USER_ID_BYTES, OFFICIAL_ACCOUNT_PREFIX};
+use super::finding::{Finding, Findings, Severity, excerpt, json_excerpt, json_type};
+use super::json::duplicate_keys;
+use super::{
+    MAX_OFFICIAL_ACCOUNT_BYTES, MAX_SUBSCRIBERS_PER_CALL, MAX_USER_ID_BYTES,
+    OFFICIAL_ACCOUNT_PREFIX,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// The body of both subscriber callbacks, fields in the order of Tencent's samples. Reading one
 /// is strict (no field more or less); [`read_event`] explains what is wrong with other bodies.
@@ -127,10 +132,13 @@ fn subscriber_objects<S: serde::Serializer>(
 
 /// Reads a body of exactly `callback`'s documented shape and types straight into its type,
 /// without building a JSON tree: the common case, and cheap. `None` for anything else (unknown
-/// fields, wrong types, another command, not JSON), which [`read_event`] then explains.
+/// fields, wrong types, a repeated key, another command, not JSON), which [`read_event`] then
+/// explains.
 pub fn read_exact_event(callback: &Callback, body: &[u8]) -> Option<(ReceivedEvent, Vec<Finding>)> {
     match callback.body {
         BodyShape::SubscriberList => {
+            // The derived reader refuses a repeated field, so an exact body has no duplicate key
+            // to look for.
             let event: SubscriberEvent = serde_json::from_slice(body).ok()?;
             if event.callback_command != callback.command {
                 return None;
@@ -145,35 +153,52 @@ pub fn read_exact_event(callback: &Callback, body: &[u8]) -> Option<(ReceivedEve
                     .collect(),
                 event_time: event.event_time,
             };
-            let mut findings = Vec::new();
+            let mut findings = Findings::default();
             oddities(&event, &mut findings);
-            Some((event, findings))
+            Some((event, findings.into_vec()))
         }
     }
 }
 
-/// Checks a received body against `callback`'s shape. Errors mean Chat would never send it;
-/// warnings are odd but answerable. Returns the event when there are no errors.
-pub fn read_event(callback: &Callback, body: &Value) -> (Option<ReceivedEvent>, Vec<Finding>) {
-    match callback.body {
-        BodyShape::SubscriberList => read_subscriber_event(callback, body),
-    }
+/// Checks a received body against `callback`'s shape: `body` is its JSON tree, `raw` the text
+/// it was read from (for what the tree no longer shows: a repeated key). Errors mean Chat would
+/// never send it; warnings are odd but answerable. Returns the event when there are no errors.
+/// At most [`MAX_FINDINGS`](super::MAX_FINDINGS) findings and one saying how many more.
+pub fn read_event(
+    callback: &Callback,
+    body: &Value,
+    raw: &[u8],
+) -> (Option<ReceivedEvent>, Vec<Finding>) {
+    let mut findings = Findings::default();
+    let event = match callback.body {
+        BodyShape::SubscriberList => read_subscriber_event(callback, body, &mut findings),
+    };
+    findings.extend(duplicate_keys(raw));
+    (event, findings.into_vec())
+}
+
+/// What Chat would make of a body oa-hook is about to send (a built one, or `--body`): errors
+/// where Chat would never send such a body, warnings where it is odd (the same ones `serve`
+/// shows for what it receives). `raw` is the body byte for byte as sent. Capped like
+/// [`read_event`]'s.
+pub fn request_oddities(callback: &Callback, body: &Value, raw: &[u8]) -> Vec<Finding> {
+    read_event(callback, body, raw).1
 }
 
 fn read_subscriber_event(
     callback: &Callback,
     body: &Value,
-) -> (Option<ReceivedEvent>, Vec<Finding>) {
-    let mut findings = Vec::new();
+    findings: &mut Findings,
+) -> Option<ReceivedEvent> {
     let Some(object) = body.as_object() else {
         findings.push(Finding::error(
             "not-object",
             "body",
             format!("the body is {}, not a JSON object", json_type(body)),
         ));
-        return (None, findings);
+        return None;
     };
-    let command = string_field(object, "CallbackCommand", &mut findings);
+    let command = string_field(object, "CallbackCommand", findings);
     if let Some(command) = &command
         && command != callback.command
     {
@@ -181,14 +206,15 @@ fn read_subscriber_event(
             "command-mismatch",
             "CallbackCommand",
             format!(
-                "the body says `{command}` but the query says `{}`",
+                "the body says `{}` but the query says `{}`",
+                excerpt(command.as_bytes(), 100),
                 callback.command
             ),
         ));
     }
-    let official_account = string_field(object, "Official_Account", &mut findings);
-    let operator_account = string_field(object, "Operator_Account", &mut findings);
-    let subscribers = subscriber_list(object, &mut findings);
+    let official_account = string_field(object, "Official_Account", findings);
+    let operator_account = string_field(object, "Operator_Account", findings);
+    let subscribers = subscriber_list(object, findings);
     let event_time = match object.get("EventTime") {
         None => {
             findings.push(missing("EventTime", "an integer (milliseconds)"));
@@ -204,7 +230,7 @@ fn read_subscriber_event(
     };
     let event = match (official_account, operator_account, subscribers, event_time) {
         (Some(official_account), Some(operator_account), Some(subscribers), Some(event_time))
-            if !findings.iter().any(Finding::is_error) =>
+            if !findings.has_errors() =>
         {
             Some(ReceivedEvent {
                 operator_account,
@@ -216,62 +242,139 @@ fn read_subscriber_event(
         _ => None,
     };
     if let Some(event) = &event {
-        oddities(event, &mut findings);
+        oddities(event, findings);
     }
     for key in object.keys() {
         if !SUBSCRIBER_EVENT_FIELDS.contains(&key.as_str()) {
-            findings.push(Finding::warning(
-                "unknown-field",
-                key.as_str(),
-                format!("`{key}` is not a field of {}", callback.command),
-            ));
+            findings.push_with(Severity::Warning, || {
+                let key = excerpt(key.as_bytes(), 64);
+                Finding::warning(
+                    "unknown-field",
+                    key.as_str(),
+                    format!("`{key}` is not a field of {}", callback.command),
+                )
+            });
         }
     }
-    (event, findings)
+    event
 }
 
 /// What is odd about a well-formed event: answerable, but not what Chat sends.
-fn oddities(event: &ReceivedEvent, findings: &mut Vec<Finding>) {
+fn oddities(event: &ReceivedEvent, findings: &mut Findings) {
     if !event.official_account.starts_with(OFFICIAL_ACCOUNT_PREFIX) {
         findings.push(Finding::warning(
             "official-account-prefix",
             "Official_Account",
             format!(
                 "`{}` does not start with `{OFFICIAL_ACCOUNT_PREFIX}` as Chat's IDs do",
-                event.official_account
+                excerpt(event.official_account.as_bytes(), 64)
             ),
         ));
     }
-    check_user_id(&event.operator_account, "Operator_Account", findings);
-    if event.subscribers.len() > MAX_SUBSCRIBERS_PER_CALL {
+    if event.official_account.len() > MAX_OFFICIAL_ACCOUNT_BYTES {
+        findings.push(Finding::warning(
+            "long-official-account",
+            "Official_Account",
+            format!(
+                "is {} bytes; Chat's Official Account IDs are at most {MAX_OFFICIAL_ACCOUNT_BYTES}",
+                event.official_account.len()
+            ),
+        ));
+    }
+    check_user_id(
+        &event.operator_account,
+        || "Operator_Account".into(),
+        findings,
+    );
+    let subscribers = &event.subscribers;
+    if subscribers.is_empty() {
+        findings.push(Finding::warning(
+            "no-subscribers",
+            "SubscribeAccountList",
+            "is empty; Chat calls back when users subscribe or unsubscribe, and names them",
+        ));
+    }
+    if subscribers.len() > MAX_SUBSCRIBERS_PER_CALL {
         findings.push(Finding::warning(
             "many-subscribers",
             "SubscribeAccountList",
             format!(
                 "{} subscribers in one callback; the REST call that adds subscribers takes at most {MAX_SUBSCRIBERS_PER_CALL}",
-                event.subscribers.len()
+                subscribers.len()
             ),
         ));
     }
-    for (i, user) in event.subscribers.iter().enumerate() {
-        if user.len() > MAX_USER_ID_BYTES {
-            check_user_id(
-                user,
-                &format!("SubscribeAccountList[{i}].Subscriber_Account"),
-                findings,
-            );
+    let path = |i: usize| format!("SubscribeAccountList[{i}].Subscriber_Account");
+    let mut repeats = repeats(subscribers).into_iter().peekable();
+    for (i, user) in subscribers.iter().enumerate() {
+        check_user_id(user, || path(i), findings);
+        if let Some((_, first)) = repeats.next_if(|(again, _)| *again == i) {
+            findings.push_with(Severity::Warning, || {
+                Finding::warning(
+                    "duplicate-subscriber",
+                    path(i),
+                    format!(
+                        "`{}` is named again (first at {}); Chat names each subscriber once",
+                        excerpt(user.as_bytes(), 64),
+                        path(first)
+                    ),
+                )
+            });
         }
     }
-    if (0..100_000_000_000).contains(&event.event_time) {
-        findings.push(Finding::warning(
+    match event.event_time {
+        ..=0 => findings.push(Finding::warning(
+            "absurd-event-time",
+            "EventTime",
+            format!(
+                "{} is not a time Chat sends: EventTime is Unix time in milliseconds, e.g. 1670574414123",
+                event.event_time
+            ),
+        )),
+        1..=SECONDS_AS_MILLIS => findings.push(Finding::warning(
             "event-time-seconds",
             "EventTime",
             format!(
                 "{} looks like seconds; Chat sends milliseconds (13 digits)",
                 event.event_time
             ),
-        ));
+        )),
+        FAR_FUTURE_MILLIS.. => findings.push(Finding::warning(
+            "absurd-event-time",
+            "EventTime",
+            format!(
+                "{} ms is after the year 2286; Chat sends milliseconds (13 digits), not micro- or nanoseconds",
+                event.event_time
+            ),
+        )),
+        _ => {}
     }
+}
+
+/// EventTimes up to this read as a date before 1973 in milliseconds: they are seconds.
+const SECONDS_AS_MILLIS: i64 = 99_999_999_999;
+
+/// 14 digits of milliseconds: past the year 2286.
+const FAR_FUTURE_MILLIS: i64 = 10_000_000_000_000;
+
+/// For each subscriber named again, in order: its index and the index of its first mention.
+fn repeats(users: &[String]) -> Vec<(usize, usize)> {
+    // A callback names a handful of users: comparing them pairwise costs less than hashing.
+    const PAIRWISE: usize = 16;
+    if users.len() <= PAIRWISE {
+        return (1..users.len())
+            .filter_map(|i| Some((i, users[..i].iter().position(|u| *u == users[i])?)))
+            .collect();
+    }
+    let mut first = HashMap::with_capacity(users.len());
+    users
+        .iter()
+        .enumerate()
+        .filter_map(|(i, user)| {
+            let seen = *first.entry(user.as_str()).or_insert(i);
+            (seen != i).then_some((i, seen))
+        })
+        .collect()
 }
 
 const SUBSCRIBER_EVENT_FIELDS: &[&str] = &[
@@ -282,10 +385,7 @@ const SUBSCRIBER_EVENT_FIELDS: &[&str] = &[
     "EventTime",
 ];
 
-fn subscriber_list(
-    object: &Map<String, Value>,
-    findings: &mut Vec<Finding>,
-) -> Option<Vec<String>> {
+fn subscriber_list(object: &Map<String, Value>, findings: &mut Findings) -> Option<Vec<String>> {
     const FIELD: &str = "SubscribeAccountList";
     let list = match object.get(FIELD) {
         None => {
@@ -300,34 +400,49 @@ fn subscriber_list(
     };
     let mut users = Vec::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
-        let path = format!("{FIELD}[{i}].Subscriber_Account");
+        let path = || format!("{FIELD}[{i}].Subscriber_Account");
         match item.get("Subscriber_Account") {
             Some(Value::String(user)) => users.push(user.clone()),
-            Some(v) => findings.push(wrong_type(&path, v, "a string")),
-            None if item.is_object() => findings.push(missing(&path, "a string")),
-            None => findings.push(wrong_type(&format!("{FIELD}[{i}]"), item, "an object")),
+            Some(v) => findings.push_with(Severity::Error, || wrong_type(&path(), v, "a string")),
+            None if item.is_object() => {
+                findings.push_with(Severity::Error, || missing(&path(), "a string"));
+            }
+            None => findings.push_with(Severity::Error, || {
+                wrong_type(&format!("{FIELD}[{i}]"), item, "an object")
+            }),
         }
     }
     Some(users)
 }
 
-fn check_user_id(user: &str, path: &str, findings: &mut Vec<Finding>) {
-    if user.len() > MAX_USER_ID_BYTES {
-        findings.push(Finding::warning(
-            "long-user-id",
-            path,
-            format!(
-                "UserID is {} bytes; Chat's UserIDs are at most {MAX_USER_ID_BYTES}",
-                user.len()
-            ),
-        ));
+/// The same rules for every UserID in a body. `path` is only formatted for a finding.
+fn check_user_id(user: &str, path: impl Fn() -> String, findings: &mut Findings) {
+    if user.is_empty() {
+        findings.push_with(Severity::Warning, || {
+            Finding::warning(
+                "empty-user-id",
+                path(),
+                "UserID is empty; every Chat user has one",
+            )
+        });
+    } else if user.len() > MAX_USER_ID_BYTES {
+        findings.push_with(Severity::Warning, || {
+            Finding::warning(
+                "long-user-id",
+                path(),
+                format!(
+                    "UserID is {} bytes; Chat's UserIDs are at most {MAX_USER_ID_BYTES}",
+                    user.len()
+                ),
+            )
+        });
     }
 }
 
 fn string_field(
     object: &Map<String, Value>,
     field: &str,
-    findings: &mut Vec<Finding>,
+    findings: &mut Findings,
 ) -> Option<String> {
     match object.get(field) {
         Some(Value::String(s)) => Some(s.clone()),
@@ -354,7 +469,11 @@ pub(crate) fn wrong_type(field: &str, value: &Value, expected: &str) -> Finding 
     Finding::error(
         "wrong-type",
         field,
-        format!("is {} ({value}); expected {expected}", json_type(value)),
+        format!(
+            "is {} ({}); expected {expected}",
+            json_type(value),
+            json_excerpt(value, 100)
+        ),
     )
 }
 
@@ -382,6 +501,11 @@ mod tests {
         findings.iter().map(|f| (f.code, f.path.as_str())).collect()
     }
 
+    /// `read_event` on a tree and the compact text it serializes to.
+    fn read(callback: &Callback, body: &Value) -> (Option<ReceivedEvent>, Vec<Finding>) {
+        read_event(callback, body, body.to_string().as_bytes())
+    }
+
     #[test]
     fn the_built_body_is_the_seed_in_seed_order() {
         let seed = &before().seed;
@@ -400,7 +524,7 @@ mod tests {
 
     #[test]
     fn the_seed_reads_cleanly() {
-        let (event, findings) = read_event(before(), &seed_body());
+        let (event, findings) = read(before(), &seed_body());
         assert_eq!(findings, vec![]);
         let event = event.unwrap();
         assert_eq!(event.subscribers, ["jared", "leckie"]);
@@ -417,7 +541,7 @@ mod tests {
         for body in [seed_body(), odd] {
             let bytes = body.to_string().into_bytes();
             let (event, findings) = read_exact_event(before(), &bytes).unwrap();
-            assert_eq!((Some(event.clone()), findings), read_event(before(), &body));
+            assert_eq!((Some(event.clone()), findings), read(before(), &body));
             assert_eq!(serde_json::to_value(event.body(before())).unwrap(), body);
         }
         let mut extra = seed_body();
@@ -442,7 +566,7 @@ mod tests {
             "SubscribeAccountList": [{"Subscriber_Account": 1}, "bob", {}],
             "EventTime": "1670574414123"
         });
-        let (event, findings) = read_event(before(), &body);
+        let (event, findings) = read(before(), &body);
         assert!(event.is_none());
         assert_eq!(
             codes(&findings),
@@ -459,7 +583,7 @@ mod tests {
                 ("wrong-type", "EventTime"),
             ]
         );
-        let (_, findings) = read_event(before(), &json!([1]));
+        let (_, findings) = read(before(), &json!([1]));
         assert_eq!(codes(&findings), vec![("not-object", "body")]);
     }
 
@@ -475,7 +599,7 @@ mod tests {
                 .map(|i| json!({"Subscriber_Account": format!("u{i}")}))
                 .collect(),
         );
-        let (event, findings) = read_event(before(), &body);
+        let (event, findings) = read(before(), &body);
         assert_eq!(event.unwrap().subscribers.len(), 101);
         assert!(findings.iter().all(|f| !f.is_error()));
         assert_eq!(
@@ -486,6 +610,243 @@ mod tests {
                 ("many-subscribers", "SubscribeAccountList"),
                 ("event-time-seconds", "EventTime"),
                 ("unknown-field", "Extra"),
+            ]
+        );
+    }
+
+    fn subscribers(users: &[&str]) -> Value {
+        Value::Array(
+            users
+                .iter()
+                .map(|u| json!({"Subscriber_Account": u}))
+                .collect(),
+        )
+    }
+
+    /// The findings of a body with the seed's values but these, on both reading paths.
+    fn oddities_of(change: impl FnOnce(&mut Value)) -> Vec<Finding> {
+        let mut body = seed_body();
+        change(&mut body);
+        let (event, findings) = read(before(), &body);
+        assert!(event.is_some(), "{findings:?}");
+        let exact = read_exact_event(before(), body.to_string().as_bytes()).unwrap();
+        assert_eq!((exact.0, &exact.1), (event.unwrap(), &findings));
+        findings
+    }
+
+    #[test]
+    fn absurd_event_times_are_warnings() {
+        for (time, code) in [
+            (-1_i64, "absurd-event-time"),
+            (i64::MIN, "absurd-event-time"),
+            (0, "absurd-event-time"),
+            (1, "event-time-seconds"),
+            (99_999_999_999, "event-time-seconds"),
+            (100_000_000_000, ""),
+            (9_999_999_999_999, ""),
+            (10_000_000_000_000, "absurd-event-time"),
+            (i64::MAX, "absurd-event-time"),
+        ] {
+            let findings = oddities_of(|b| b["EventTime"] = json!(time));
+            let expected: Vec<(&str, &str)> = match code {
+                "" => vec![],
+                code => vec![(code, "EventTime")],
+            };
+            assert_eq!(codes(&findings), expected, "{time}");
+        }
+        let findings = oddities_of(|b| b["EventTime"] = json!(-1));
+        assert_eq!(
+            findings[0].message,
+            "-1 is not a time Chat sends: EventTime is Unix time in milliseconds, e.g. 1670574414123"
+        );
+    }
+
+    #[test]
+    fn an_empty_subscriber_list_is_a_warning() {
+        let findings = oddities_of(|b| b["SubscribeAccountList"] = json!([]));
+        assert_eq!(
+            codes(&findings),
+            vec![("no-subscribers", "SubscribeAccountList")]
+        );
+    }
+
+    #[test]
+    fn empty_and_long_user_ids_are_warned_about_wherever_they_are() {
+        let long = "x".repeat(MAX_USER_ID_BYTES + 1);
+        let findings = oddities_of(|b| {
+            b["Operator_Account"] = json!("");
+            b["SubscribeAccountList"] =
+                subscribers(&["", "jared", &long, &"y".repeat(MAX_USER_ID_BYTES)]);
+        });
+        assert_eq!(
+            codes(&findings),
+            vec![
+                ("empty-user-id", "Operator_Account"),
+                (
+                    "empty-user-id",
+                    "SubscribeAccountList[0].Subscriber_Account"
+                ),
+                ("long-user-id", "SubscribeAccountList[2].Subscriber_Account"),
+            ]
+        );
+        let findings = oddities_of(|b| b["Operator_Account"] = json!(long));
+        assert_eq!(
+            findings[0].to_string(),
+            "Operator_Account: UserID is 33 bytes; Chat's UserIDs are at most 32"
+        );
+    }
+
+    #[test]
+    fn a_subscriber_named_twice_is_a_warning_naming_the_first() {
+        let findings = oddities_of(|b| {
+            b["SubscribeAccountList"] = subscribers(&["jared", "leckie", "jared", "jared"]);
+        });
+        assert_eq!(
+            codes(&findings),
+            vec![
+                (
+                    "duplicate-subscriber",
+                    "SubscribeAccountList[2].Subscriber_Account"
+                ),
+                (
+                    "duplicate-subscriber",
+                    "SubscribeAccountList[3].Subscriber_Account"
+                ),
+            ]
+        );
+        assert_eq!(
+            findings[0].message,
+            "`jared` is named again (first at SubscribeAccountList[0].Subscriber_Account); Chat names each subscriber once"
+        );
+    }
+
+    #[test]
+    fn repeats_are_found_the_same_in_short_and_long_lists() {
+        let mut users: Vec<String> = (0..40).map(|i| format!("u{}", i % 15)).collect();
+        users.push("u3".into());
+        let pairwise: Vec<(usize, usize)> = (1..users.len())
+            .filter_map(|i| Some((i, users[..i].iter().position(|u| *u == users[i])?)))
+            .collect();
+        assert_eq!(repeats(&users), pairwise);
+        assert_eq!(repeats(&users[..16]), vec![(15, 0)]);
+        assert_eq!(repeats(&[]), vec![]);
+    }
+
+    #[test]
+    fn a_long_official_account_is_a_warning() {
+        let findings =
+            oddities_of(|b| b["Official_Account"] = json!(format!("@TOA#_{}", "a".repeat(43))));
+        assert_eq!(
+            codes(&findings),
+            vec![("long-official-account", "Official_Account")]
+        );
+        let at_most =
+            oddities_of(|b| b["Official_Account"] = json!(format!("@TOA#_{}", "a".repeat(42))));
+        assert_eq!(at_most, vec![]);
+    }
+
+    #[test]
+    fn a_duplicate_key_is_a_warning_even_though_the_tree_lost_it() {
+        let raw = br#"{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","Official_Account":"@TOA#_test_for_penn","Operator_Account":"107867","SubscribeAccountList":[{"Subscriber_Account":"jared","Subscriber_Account":"leckie"}],"EventTime":1670574414123}"#;
+        assert_eq!(read_exact_event(before(), raw), None);
+        let tree: Value = serde_json::from_slice(raw).unwrap();
+        let (event, findings) = read_event(before(), &tree, raw);
+        assert_eq!(event.unwrap().subscribers, ["leckie"]);
+        assert_eq!(
+            findings.iter().map(Finding::to_string).collect::<Vec<_>>(),
+            [
+                "SubscribeAccountList[0]: key \"Subscriber_Account\" appears twice; Chat's JSON has each key once (the last one is used)"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_attackers_megabyte_yields_a_short_list() {
+        // Forty thousand empty subscribers: about 1 MiB of JSON.
+        let users = vec![""; 40_000];
+        let mut body = seed_body();
+        body["SubscribeAccountList"] = subscribers(&users);
+        let raw = body.to_string();
+        assert!(raw.len() > 1_000_000);
+        let (event, findings) = read_exact_event(before(), raw.as_bytes()).unwrap();
+        assert_eq!(event.subscribers.len(), 40_000);
+        assert_eq!(findings.len(), crate::protocol::MAX_FINDINGS + 1);
+        assert_eq!(findings[0].code, "many-subscribers");
+        assert_eq!(
+            findings.last().map(Finding::to_string).unwrap(),
+            "body: and 79990 more warnings, not listed"
+        );
+        assert_eq!(read(before(), &body).1, findings);
+        // One wrong subscriber among them: the error alone is listed, as the body is refused.
+        body["SubscribeAccountList"][39_999] = json!({"Subscriber_Account": 1});
+        let (event, findings) = read(before(), &body);
+        assert!(event.is_none());
+        assert_eq!(
+            codes(&findings),
+            vec![(
+                "wrong-type",
+                "SubscribeAccountList[39999].Subscriber_Account"
+            )]
+        );
+        body["SubscribeAccountList"] = Value::Array(vec![json!(1); 30]);
+        let (_, findings) = read(before(), &body);
+        assert_eq!(findings.len(), 11);
+        assert!(findings.iter().all(Finding::is_error));
+        assert_eq!(
+            findings[10].to_string(),
+            "body: and 20 more errors, not listed"
+        );
+    }
+
+    #[test]
+    fn findings_quote_huge_values_in_part() {
+        let mut body = seed_body();
+        body["Operator_Account"] = json!(["x".repeat(100_000)]);
+        body["Official_Account"] = json!("y".repeat(100_000));
+        body["x".repeat(100_000)] = json!(1);
+        let (_, findings) = read(before(), &body);
+        for finding in &findings {
+            assert!(finding.to_string().len() < 300, "{finding}");
+        }
+    }
+
+    #[test]
+    fn the_oddities_of_a_body_about_to_be_sent() {
+        let mut body = seed_body();
+        assert_eq!(
+            request_oddities(before(), &body, body.to_string().as_bytes()),
+            vec![]
+        );
+        body["EventTime"] = json!(-1);
+        body["SubscribeAccountList"] = subscribers(&["jared", "jared", ""]);
+        let raw = body.to_string();
+        assert_eq!(
+            codes(&request_oddities(before(), &body, raw.as_bytes())),
+            vec![
+                (
+                    "duplicate-subscriber",
+                    "SubscribeAccountList[1].Subscriber_Account"
+                ),
+                (
+                    "empty-user-id",
+                    "SubscribeAccountList[2].Subscriber_Account"
+                ),
+                ("absurd-event-time", "EventTime"),
+            ]
+        );
+        // `--body` as written, repeated key and all; and a body Chat would never send.
+        let raw = br#"{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","CallbackCommand":"x"}"#;
+        let tree: Value = serde_json::from_slice(raw).unwrap();
+        let found = request_oddities(before(), &tree, raw);
+        assert_eq!(
+            codes(&found),
+            vec![
+                ("command-mismatch", "CallbackCommand"),
+                ("missing-field", "Official_Account"),
+                ("missing-field", "Operator_Account"),
+                ("missing-field", "SubscribeAccountList"),
+                ("missing-field", "EventTime"),
+                ("duplicate-key", "body"),
             ]
         );
     }

@@ -226,11 +226,11 @@ impl Receiver {
             return Ok(Valid::Event {
                 callback,
                 event,
-                warnings: Finding::bounded(warnings),
+                warnings,
             });
         }
         let value = read_json(raw)?;
-        let (event, findings) = read_event(callback, &value);
+        let (event, findings) = read_event(callback, &value, raw);
         *body = ReceivedBody::Json(value);
         let (errors, body_warnings): (Vec<_>, Vec<_>) =
             findings.into_iter().partition(Finding::is_error);
@@ -239,7 +239,7 @@ impl Receiver {
             Some(event) if errors.is_empty() => Ok(Valid::Event {
                 callback,
                 event,
-                warnings: Finding::bounded(warnings),
+                warnings,
             }),
             _ => Err(Rejection::new(400, errors)),
         }

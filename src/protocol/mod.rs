@@ -7,7 +7,10 @@ mod command;
 mod event;
 mod evidence;
 mod finding;
+#[cfg(test)]
+mod fuzz;
 mod inbound;
+mod json;
 mod query;
 mod signature;
 
@@ -18,13 +21,17 @@ pub use command::{
     BodyShape, CALLBACKS, Callback, CommandWord, Kind, OtherModuleCallback, Seed, UnknownCallback,
 };
 pub use event::{
-    EventBody, ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event, read_exact_event,
+    EventBody, ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event,
+    read_exact_event, request_oddities,
 };
 pub use evidence::{Evidence, Said};
-pub use finding::{Finding, Severity, excerpt};
+pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
 pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, UNMODELLED_NOTE, Valid};
+pub use json::duplicate_keys;
 pub use query::{CallbackQuery, ReceivedQuery, param};
-pub use signature::{SignatureError, Verified, canonical_request_time, sign, verify, verify_query};
+pub use signature::{
+    MAX_REQUEST_TIME, SignatureError, Verified, canonical_request_time, sign, verify, verify_query,
+};
 
 use std::time::Duration;
 
@@ -50,6 +57,9 @@ pub fn is_known_platform(platform: &str) -> bool {
 
 /// Official Account IDs that Chat assigns start with this prefix.
 pub const OFFICIAL_ACCOUNT_PREFIX: &str = "@TOA#_";
+
+/// The longest custom Official Account ID, in bytes (printable ASCII).
+pub const MAX_OFFICIAL_ACCOUNT_BYTES: usize = 48;
 
 /// The longest UserID Chat allows, in bytes.
 pub const MAX_USER_ID_BYTES: usize = 32;

@@ -105,13 +105,10 @@ pub fn human(results: &[CaseResult], verbose: bool) -> String {
     } else {
         "FAIL".red().bold()
     };
+    let cases = count(counts.total, "case");
     text.push_str(&format!(
-        "\n{}: {} passed, {} failed, {} warned, {} skipped\n{verdict}\n",
-        count(counts.total, "case"),
-        counts.passed,
-        counts.failed,
-        counts.warned,
-        counts.skipped
+        "\n{cases}: {} passed, {} failed, {} warned, {} skipped\n{verdict}\n",
+        counts.passed, counts.failed, counts.warned, counts.skipped
     ));
     text
 }

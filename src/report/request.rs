@@ -9,12 +9,6 @@ pub fn pretty_body(body: &Value) -> String {
     serde_json::to_string_pretty(body).unwrap_or_default()
 }
 
-/// The request as it goes over the wire (HTTP/1.1), with the body pretty-printed and
-/// `Content-Length` matching what is printed.
-pub fn http(request: &CallbackRequest) -> String {
-    http_exact(&request.url, &pretty_body(&request.body)) + "\n"
-}
-
 /// The request as oa-hook sent it: request line, every header as it went on the wire, and the
 /// body byte for byte (`send -v`, `check -v`).
 pub fn http_sent(url: &url::Url, body: &[u8]) -> String {
@@ -37,8 +31,10 @@ fn target(url: &url::Url) -> String {
     }
 }
 
-/// The request as Chat sends it, `body` as given, headers as Chat's documentation shows them.
-fn http_exact(url: &url::Url, body: &str) -> String {
+/// The request as Chat sends it (HTTP/1.1), `body` byte for byte with its true
+/// `Content-Length` (`sample`): compact JSON as built, or a `--body` file as read; headers as
+/// Chat's documentation shows them.
+pub fn http_exact(url: &url::Url, body: &str) -> String {
     let target = target(url);
     let host = match url.port() {
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
@@ -50,13 +46,14 @@ fn http_exact(url: &url::Url, body: &str) -> String {
     )
 }
 
-/// A curl command that sends the request, safe to paste into a POSIX shell.
-pub fn curl(request: &CallbackRequest) -> String {
+/// A curl command that sends the request, `body` byte for byte as `send` would; safe to paste
+/// into a POSIX shell.
+pub fn curl(url: &url::Url, body: &str) -> String {
     format!(
         "curl -X POST {} \\\n  -H {} \\\n  --data-raw {}\n",
-        shell_quote(request.url.as_str()),
+        shell_quote(url.as_str()),
         shell_quote(&format!("Content-Type: {CONTENT_TYPE}")),
-        shell_quote(&request.body.to_string())
+        shell_quote(body)
     )
 }
 
@@ -87,13 +84,10 @@ mod tests {
 
     #[test]
     fn http_keeps_the_port_and_the_query() {
-        let request = CallbackRequest {
-            url: url::Url::parse("http://127.0.0.1:3000/im?a=1").unwrap(),
-            body: json!({"k": 1}),
-        };
+        let url = url::Url::parse("http://127.0.0.1:3000/im?a=1").unwrap();
         assert_eq!(
-            http(&request),
-            "POST /im?a=1 HTTP/1.1\nHost: 127.0.0.1:3000\nContent-Type: application/json\nContent-Length: 12\n\n{\n  \"k\": 1\n}\n"
+            http_exact(&url, r#"{"k":1}"#),
+            "POST /im?a=1 HTTP/1.1\nHost: 127.0.0.1:3000\nContent-Type: application/json\nContent-Length: 7\n\n{\"k\":1}"
         );
     }
 }

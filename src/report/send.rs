@@ -42,10 +42,12 @@ pub fn human(sent: &Sent, verbose: bool, quiet: bool) -> String {
             lines.push(format!("POST {}", sent.request.url));
         }
         for finding in &sent.request_findings {
-            lines.push(format!(
-                "{} sent {finding}; Chat never sends that",
-                output::warn_mark()
-            ));
+            let never = if finding.is_error() {
+                "; Chat never sends that"
+            } else {
+                ""
+            };
+            lines.push(format!("{} sent {finding}{never}", output::warn_mark()));
         }
         lines.push(match (&sent.exchange, &sent.judgement.evidence) {
             (Some(exchange), Some(evidence)) => format!(

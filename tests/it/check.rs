@@ -366,6 +366,12 @@ async fn the_json_report_shape_is_pinned() {
     let mut case = report["cases"][0].clone();
     let latency = case["evidence"]["latency_ms"].take();
     assert!(latency.as_f64().unwrap() >= 0.0);
+    // To the microsecond, as send reports it.
+    let decimals = latency
+        .to_string()
+        .split_once('.')
+        .map_or(0, |(_, d)| d.len());
+    assert!(decimals <= 3, "{latency}");
     assert_eq!(
         report.as_object().unwrap().keys().collect::<Vec<_>>(),
         ["target", "verdict", "summary", "cases"]
@@ -451,6 +457,35 @@ async fn the_junit_report_has_the_failures_and_skips() {
         .unwrap();
     assert_eq!(security.attribute("failures"), Some("4"));
     assert!(!xml.contains(TOKEN) && !xml.contains('\u{1b}'));
+}
+
+#[tokio::test]
+async fn one_case_is_counted_in_the_singular_and_quiet_leaves_out_the_header() {
+    let server = start(Backend::default()).await;
+    let url = format!("{}/im", server.uri());
+    let mut cmd = oa_hook();
+    cmd.args([
+        "check",
+        "--url",
+        &url,
+        "--sdkappid",
+        APPID,
+        "--token",
+        TOKEN,
+        "--only",
+        "before-subscribe/answer",
+        "-q",
+    ]);
+    let run = tokio::task::spawn_blocking(move || crate::support::run(&mut cmd))
+        .await
+        .unwrap();
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    assert!(
+        run.stdout
+            .ends_with("\n1 case: 1 passed, 0 failed, 0 warned, 0 skipped\nPASS\n"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test]

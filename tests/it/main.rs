@@ -3,6 +3,7 @@
 
 mod broken;
 mod check;
+mod help;
 mod input;
 mod load;
 mod sample;

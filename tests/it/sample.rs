@@ -20,6 +20,8 @@ const SEED_BODY_PRETTY: &str = r#"{
   ],
   "EventTime": 1670574414123
 }"#;
+/// The seed body as `send` sends it.
+const SEED_BODY: &str = r#"{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","Official_Account":"@TOA#_test_for_penn","Operator_Account":"107867","SubscribeAccountList":[{"Subscriber_Account":"jared"},{"Subscriber_Account":"leckie"}],"EventTime":1670574414123}"#;
 
 #[test]
 fn body_with_seed_values_equals_the_sample_files() {
@@ -86,6 +88,7 @@ fn sample_answers_conform() {
     }
 }
 
+/// The request exactly as `send` sends it: the compact body and its true length.
 #[test]
 fn http_format_is_exact() {
     let printed = stdout_of(oa_hook().args([
@@ -104,9 +107,54 @@ fn http_format_is_exact() {
         printed,
         format!(
             "POST /im?tenant=a&SdkAppid=1400000000&CallbackCommand=OfficialAccount.CallbackBeforeAddSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={VECTOR_SIGN}&RequestTime={NOW} HTTP/1.1\n\
-             Host: 127.0.0.1:3000\nContent-Type: application/json\nContent-Length: 308\n\n{SEED_BODY_PRETTY}\n"
+             Host: 127.0.0.1:3000\nContent-Type: application/json\nContent-Length: 248\n\n{SEED_BODY}\n"
         )
     );
+    assert_eq!(SEED_BODY.len(), 248);
+}
+
+#[test]
+fn http_and_curl_formats_show_a_body_file_byte_for_byte() {
+    let file = sample_path("before-subscribe.request.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let printed = stdout_of(
+        oa_hook()
+            .args(["sample", "before-subscribe", "--body"])
+            .arg(&file),
+    );
+    let (head, body) = printed.split_once("\n\n").unwrap();
+    assert!(
+        head.ends_with(&format!("\nContent-Length: {}", text.len())),
+        "{head}"
+    );
+    assert_eq!(body, format!("{text}\n"));
+    let curl = stdout_of(
+        oa_hook()
+            .args(["sample", "before-subscribe", "-f", "curl", "--body"])
+            .arg(&file),
+    );
+    assert!(curl.ends_with(&format!("--data-raw '{text}'\n")), "{curl}");
+}
+
+#[test]
+fn each_callback_defaults_to_its_own_sample() {
+    let printed = stdout_of(oa_hook().args(["sample", "after-unsubscribe", "-f", "json"]));
+    let request: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(
+        request["body"]["Official_Account"],
+        "@TOA#_test_OA_for_penn"
+    );
+    assert_eq!(request["body"]["Operator_Account"], "leckie");
+    let help = stdout_of(oa_hook().args(["sample", "--help"]));
+    for default in [
+        "@TOA#_test_for_penn for before-subscribe, @TOA#_test_OA_for_penn for after-unsubscribe",
+        "107867 for before-subscribe, leckie for after-unsubscribe",
+    ] {
+        assert!(
+            help.replace("\n          ", " ").contains(default),
+            "{default} in {help}"
+        );
+    }
 }
 
 #[test]
@@ -115,7 +163,7 @@ fn http_format_defaults_to_the_docs_example_url_unsigned() {
         stdout_of(oa_hook().args(["sample", "OfficialAccount.CallbackAfterDeleteSubscriber"]));
     assert!(printed.starts_with("POST /?SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackAfterDeleteSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI HTTP/1.1\nHost: www.example.com\n"), "{printed}");
     assert!(
-        printed.contains(&format!("\"EventTime\": {NOW}000")),
+        printed.contains(&format!("\"EventTime\":{NOW}000}}")),
         "EventTime defaults to now: {printed}"
     );
     assert!(!printed.contains("Sign="));

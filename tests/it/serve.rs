@@ -414,6 +414,26 @@ async fn oddities_are_answered_normally_and_shown() {
     }
 }
 
+#[tokio::test]
+async fn a_repeated_key_and_a_repeated_subscriber_are_shown() {
+    let serve = strict(&["--refuse", "jared"]);
+    // serde_json keeps the last of two keys: jared vanishes from the first item.
+    let repeated = seed().to_string().replace(
+        r#"{"Subscriber_Account":"jared"}"#,
+        r#"{"Subscriber_Account":"jared","Subscriber_Account":"leckie"}"#,
+    );
+    let (status, answer) = post(&serve.url, &query(BEFORE), repeated).await;
+    assert_eq!((status, answer), (200, ok(&[])));
+    let line = serve.next_line();
+    for part in [
+        "subscribers leckie, leckie  → 200 OK",
+        "  ! SubscribeAccountList[1].Subscriber_Account: `leckie` is named again (first at SubscribeAccountList[0].Subscriber_Account); Chat names each subscriber once",
+        "  ! SubscribeAccountList[0]: key \"Subscriber_Account\" appears twice; Chat's JSON has each key once (the last one is used)",
+    ] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+}
+
 /// The `--output json` event for the seed callback under `--refuse jared`, latency zeroed.
 fn seed_event_refusing_jared() -> Value {
     json!({
