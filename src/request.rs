@@ -2,7 +2,9 @@
 
 use crate::cli::{BodyArgs, EventArgs};
 use crate::error::{Error, Result};
-use crate::protocol::{Callback, CallbackQuery, Finding, build_body, request_oddities, sign};
+use crate::protocol::{
+    Callback, CallbackQuery, Finding, build_body, request_oddities, sign, subscribers_in,
+};
 use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
@@ -153,18 +155,6 @@ impl Template {
         };
         query.append_to(&self.base)
     }
-}
-
-/// The subscribers a body names, whatever else is wrong with it.
-fn subscribers_in(body: &Value) -> Vec<String> {
-    body.get("SubscribeAccountList")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|s| s.get("Subscriber_Account")?.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The body from `--body`, parsed, and the bytes as they were read.

@@ -75,7 +75,7 @@ async fn serve(args: &ServeArgs, clock: Clock, record: Option<File>) -> Result<O
     let stop =
         stop_signals().map_err(|e| Error::usage(format!("cannot listen for Ctrl-C: {e}")))?;
     let max_connections = listen::connections_the_os_allows(args.max_connections);
-    print_banner(args, address, args.quiet)?;
+    print_banner(args, address, args.quiet);
     if max_connections < args.max_connections && !args.quiet {
         writeln!(
             output::stderr(),
@@ -219,21 +219,25 @@ fn stop_signals() -> io::Result<impl Future<Output = ()>> {
 /// The URL first, alone on its line, because tools wait for it; then a `send` command for it.
 /// The token is referred to by its variable, never printed. With `--output json` every stdout
 /// line is JSON: the URL comes as `{"listening":"http://..."}` and the rest goes to stderr.
-fn print_banner(args: &ServeArgs, address: SocketAddr, quiet: bool) -> Result<()> {
+fn print_banner(args: &ServeArgs, address: SocketAddr, quiet: bool) {
     let url = format!("http://{address}");
+    // A closed stdout (`serve | head -1`) is no reason to stop answering callbacks: it is said
+    // on stderr once event lines find it closed.
     match args.output {
-        OutputFormat::Human => writeln!(output::stdout(), "listening on {url}")?,
+        OutputFormat::Human => {
+            let _ = writeln!(output::stdout(), "listening on {url}");
+        }
         OutputFormat::Json => {
-            writeln!(
+            let _ = writeln!(
                 output::stdout(),
                 "{}",
                 serde_json::json!({ "listening": url })
-            )?;
-            writeln!(output::stderr(), "listening on {url}")?;
+            );
+            let _ = writeln!(output::stderr(), "listening on {url}");
         }
     }
     if quiet {
-        return Ok(());
+        return;
     }
     let mut example = format!("oa-hook send before-subscribe --url {url}/");
     if let Some(id) = args.sdkappid {
@@ -243,11 +247,10 @@ fn print_banner(args: &ServeArgs, address: SocketAddr, quiet: bool) -> Result<()
         example += " --token \"$OA_HOOK_TOKEN\"";
     }
     example += "   # in another terminal";
-    match args.output {
-        OutputFormat::Human => writeln!(output::stdout(), "{example}")?,
-        OutputFormat::Json => writeln!(output::stderr(), "{example}")?,
-    }
-    Ok(())
+    let _ = match args.output {
+        OutputFormat::Human => writeln!(output::stdout(), "{example}"),
+        OutputFormat::Json => writeln!(output::stderr(), "{example}"),
+    };
 }
 
 /// What every request handler shares. Nothing here is locked: counters are atomic and events

@@ -208,7 +208,8 @@ pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> J
         decide(subscribers, parsed.as_ref())
     };
     Judgement {
-        findings,
+        // An answer may refuse thousands who were not asked about: a few are said, then a count.
+        findings: Finding::bounded(findings),
         decision,
         evidence: Some(evidence),
     }
@@ -789,6 +790,19 @@ mod tests {
             ..reply(200, body)
         };
         assert!(judge(&CALLBACKS[0], &users(), on_time).conforms());
+    }
+
+    #[test]
+    fn an_answer_says_a_few_findings_then_how_many_more() {
+        let strangers: Vec<String> = (0..5000).map(|i| format!("u{i}")).collect();
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": strangers}),
+        );
+        assert_eq!(j.findings.len(), crate::protocol::MAX_FINDINGS + 1);
+        assert_eq!(
+            j.findings.last().map(|f| f.message.as_str()),
+            Some("and 4990 more warnings, not listed")
+        );
     }
 
     #[test]

@@ -177,6 +177,19 @@ pub fn read_event(
     (event, findings.into_vec())
 }
 
+/// The subscribers a body names, whatever else is wrong with it (`--body` files are sent as
+/// given, and refusals are judged against them).
+pub fn subscribers_in(body: &Value) -> Vec<String> {
+    body.get("SubscribeAccountList")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|s| s.get("Subscriber_Account")?.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// What Chat would make of a body oa-hook is about to send (a built one, or `--body`): errors
 /// where Chat would never send such a body, warnings where it is odd (the same ones `serve`
 /// shows for what it receives). `raw` is the body byte for byte as sent. Capped like

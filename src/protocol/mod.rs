@@ -22,7 +22,7 @@ pub use command::{
 };
 pub use event::{
     EventBody, ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event,
-    read_exact_event, request_oddities,
+    read_exact_event, request_oddities, subscribers_in,
 };
 pub use evidence::{Evidence, Said};
 pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
