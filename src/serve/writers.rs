@@ -38,6 +38,8 @@ pub struct Events {
 
 #[derive(Default)]
 struct EventCounts {
+    queued: AtomicU64,
+    printed: AtomicU64,
     dropped: AtomicU64,
     said_slow: AtomicBool,
     said_closed: AtomicBool,
@@ -60,7 +62,9 @@ impl Events {
     }
 
     pub fn line(&self, line: String) {
-        if self.queue.try_send(line).is_err() {
+        if self.queue.try_send(line).is_ok() {
+            self.shared.queued.fetch_add(1, Ordering::Relaxed);
+        } else {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             say_once(
                 &self.shared.said_slow,
@@ -70,7 +74,7 @@ impl Events {
     }
 
     /// Lets the writer finish what is queued, waiting at most `patience` for a stdout that may
-    /// never take it; returns how many lines were not printed.
+    /// never take it; returns how many lines were not printed (dropped, or still queued).
     pub fn finish(self, patience: Duration) -> u64 {
         let Events {
             queue,
@@ -85,7 +89,11 @@ impl Events {
         if shared.done.load(Ordering::Relaxed) {
             let _ = thread.join();
         }
-        shared.dropped.load(Ordering::Relaxed)
+        let waiting = shared
+            .queued
+            .load(Ordering::Relaxed)
+            .saturating_sub(shared.printed.load(Ordering::Relaxed));
+        shared.dropped.load(Ordering::Relaxed) + waiting
     }
 }
 
@@ -110,8 +118,9 @@ fn write_events(mut lines: mpsc::Receiver<String>, counts: &EventCounts) {
                 ),
             );
         }
-        if !open {
-            counts.dropped.fetch_add(taken, Ordering::Relaxed);
+        // Lines that reach a closed stdout are not printed: they stay counted as queued.
+        if open {
+            counts.printed.fetch_add(taken, Ordering::Relaxed);
         }
         batch.clear();
         std::thread::sleep(COALESCE);

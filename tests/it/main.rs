@@ -4,6 +4,7 @@
 mod broken;
 mod check;
 mod help;
+mod hostile;
 mod input;
 mod load;
 mod sample;

@@ -1,9 +1,11 @@
 //! `serve` on a real loopback port, driven the way Chat drives a backend.
 
-use crate::support::{NOW, Serve, assert_contains, assert_starts, oa_hook, serve_command};
+use crate::support::{
+    NOW, Serve, assert_contains, assert_starts, oa_hook, read_answer, serve_command,
+};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -490,32 +492,6 @@ fn json_output_is_one_object_per_callback() {
             "latency_ms": 0
         })
     );
-}
-
-/// Reads one HTTP/1.1 answer off `stream`: its status and body.
-fn read_answer(stream: &mut BufReader<TcpStream>) -> (String, Vec<u8>) {
-    let mut status = String::new();
-    stream.read_line(&mut status).unwrap();
-    let mut length = 0;
-    loop {
-        let mut header = String::new();
-        stream.read_line(&mut header).unwrap();
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let (name, value) = header.split_once(':').unwrap();
-        assert!(
-            !(name.eq_ignore_ascii_case("connection") && value.trim() == "close"),
-            "serve closes the connection"
-        );
-        if name.eq_ignore_ascii_case("content-length") {
-            length = value.trim().parse().unwrap();
-        }
-    }
-    let mut body = vec![0; length];
-    stream.read_exact(&mut body).unwrap();
-    (status.trim_end().to_owned(), body)
 }
 
 #[test]

@@ -62,6 +62,21 @@ pub struct Serve {
     child: Child,
     lines: mpsc::Receiver<String>,
     reader: Option<JoinHandle<()>>,
+    errors: mpsc::Receiver<String>,
+    error_reader: Option<JoinHandle<()>>,
+    /// Dropped to let a [`Stdout::Stuck`] reader go.
+    release: Option<mpsc::Sender<()>>,
+}
+
+/// What the test does with `serve`'s stdout once it has read the first line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Stdout {
+    /// Reads every line, for [`Serve::next_line`].
+    Read,
+    /// Reads no more, keeping the pipe open: a paused terminal or a consumer that is stuck.
+    Stuck,
+    /// Closes the pipe, as `serve | head -1` does.
+    Closed,
 }
 
 /// How a [`Serve`] ended.
@@ -79,7 +94,12 @@ impl Serve {
     }
 
     /// Starts `command` (see [`serve_command`]) and waits for its `listening on` line.
-    pub fn spawn(mut command: std::process::Command) -> Serve {
+    pub fn spawn(command: std::process::Command) -> Serve {
+        Serve::spawn_with(command, Stdout::Read)
+    }
+
+    /// [`Serve::spawn`], doing `with_stdout` once the first line is read.
+    pub fn spawn_with(mut command: std::process::Command, with_stdout: Stdout) -> Serve {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -87,9 +107,31 @@ impl Serve {
             .expect("oa-hook serve starts");
         let stdout = child.stdout.take().expect("stdout is piped");
         let (sender, lines) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
         let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
+            let mut stdout = BufReader::new(stdout).lines().map_while(Result::ok);
+            if let Some(first) = stdout.next() {
+                let _ = sender.send(first);
+            }
+            match with_stdout {
+                Stdout::Read => {
+                    for line in stdout {
+                        if sender.send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+                Stdout::Stuck => {
+                    let _ = released.recv();
+                }
+                Stdout::Closed => drop(stdout),
+            }
+        });
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (error_sender, errors) = mpsc::channel();
+        let error_reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if error_sender.send(line).is_err() {
                     break;
                 }
             }
@@ -99,6 +141,9 @@ impl Serve {
             child,
             lines,
             reader: Some(reader),
+            errors,
+            error_reader: Some(error_reader),
+            release: Some(release),
         };
         let first = serve.next_line();
         // `--output json` says it as JSON, since every stdout line is JSON then.
@@ -112,6 +157,13 @@ impl Serve {
             .or_else(json_url)
             .unwrap_or_else(|| panic!("the first line names the URL, got {first:?}"));
         serve
+    }
+
+    /// The next line `serve` prints on stderr.
+    pub fn next_error_line(&self) -> String {
+        self.errors
+            .recv_timeout(PATIENCE)
+            .expect("serve prints a line on stderr in time")
     }
 
     /// The next line `serve` prints on stdout.
@@ -143,13 +195,14 @@ impl Serve {
             );
             std::thread::sleep(Duration::from_millis(10));
         };
+        self.release.take();
         if let Some(reader) = self.reader.take() {
             reader.join().expect("the stdout reader ends with serve");
         }
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            pipe.read_to_string(&mut stderr).expect("stderr is UTF-8");
+        if let Some(reader) = self.error_reader.take() {
+            reader.join().expect("the stderr reader ends with serve");
         }
+        let stderr: String = self.errors.try_iter().map(|line| line + "\n").collect();
         Stopped {
             status,
             stdout: self.lines.try_iter().collect(),
@@ -298,4 +351,30 @@ impl axum::serve::Listener for TlsListener {
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.tcp.local_addr()
     }
+}
+
+/// Reads one HTTP/1.1 answer off `stream`: its status and body.
+pub fn read_answer(stream: &mut BufReader<std::net::TcpStream>) -> (String, Vec<u8>) {
+    let mut status = String::new();
+    stream.read_line(&mut status).unwrap();
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        stream.read_line(&mut header).unwrap();
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':').unwrap();
+        assert!(
+            !(name.eq_ignore_ascii_case("connection") && value.trim() == "close"),
+            "serve closes the connection"
+        );
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).unwrap();
+    (status.trim_end().to_owned(), body)
 }
