@@ -4,8 +4,6 @@
 # each with CASES generated inputs instead of `cargo test`'s 256, in an optimized build that
 # keeps overflow checks ([profile.fuzz] in Cargo.toml). A failing input is shrunk to a minimal
 # one, printed, and saved under proptest-regressions/ (commit it: it is run first from then on).
-# The tests of known_defects are left out: they fail until signature.rs is fixed
-# (`cargo test --lib known_defects -- --ignored` runs them).
 # Knobs: CASES (per property, default 1000000: about 25 min on one core), THREADS (properties
 # at once, default 1).
 set -euo pipefail
@@ -18,7 +16,7 @@ THREADS=${THREADS:-1}
 binary=$(cargo test --profile fuzz --lib --no-run --message-format=json |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 [ -x "$binary" ] || { echo "fuzz: no test binary was built" >&2; exit 2; }
-tests=(protocol::fuzz --skip known_defects)
+tests=(protocol::fuzz)
 properties=$("$binary" "${tests[@]}" --list | grep -c ': test$' || true)
 echo "fuzz: $properties properties x $CASES cases, $THREADS at a time ($binary)" >&2
 start=$(date +%s)
