@@ -17,6 +17,7 @@ Exit codes:
   1  the target answered but broke the contract (or HTTP), was too slow, or an expectation failed
   2  usage or input error (bad flag, unreadable file, invalid URL or JSON)
   3  the target could not be reached (connection refused, DNS, TLS, no connection in time)
+  4  internal error of oa-hook itself (never your input)
 
 Environment:
   OA_HOOK_TOKEN      the webhook token (instead of --token); never printed

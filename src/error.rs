@@ -13,6 +13,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The target could not be reached.
     pub const UNREACHABLE: u8 = 3;
+    /// oa-hook itself failed (no runtime, no thread); never the user's input.
+    pub const INTERNAL: u8 = 4;
 }
 
 /// How a command that ran to the end came out.
@@ -43,6 +45,8 @@ pub enum ErrorKind {
     Unreachable,
     /// Standard output went away (e.g. `| head`): stop quietly.
     BrokenPipe,
+    /// oa-hook itself failed: exit 4, said as an internal error.
+    Internal,
 }
 
 /// An error a user reads: what went wrong, and what to change.
@@ -72,6 +76,15 @@ impl Error {
         }
     }
 
+    /// oa-hook failed where the user can change nothing (the OS refused a thread or a runtime).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error {
+            kind: ErrorKind::Internal,
+            message: format!("internal error: {}", message.into()),
+            hint: None,
+        }
+    }
+
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
@@ -82,6 +95,7 @@ impl Error {
             ErrorKind::Usage => exit::USAGE,
             ErrorKind::Unreachable => exit::UNREACHABLE,
             ErrorKind::BrokenPipe => exit::OK,
+            ErrorKind::Internal => exit::INTERNAL,
         }
     }
 }

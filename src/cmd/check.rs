@@ -56,7 +56,7 @@ pub fn run(args: &CheckArgs, clock: &Clock) -> Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
     let results = match runtime.block_on(suite.run(&cases)) {
         Ok(results) => results,
         Err(stopped) => {

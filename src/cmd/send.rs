@@ -36,7 +36,7 @@ pub fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
     if args.load.is_load() {
         return load::run(args, template, clock, &runtime);
     }

@@ -1,0 +1,156 @@
+//! One request: read it within bounds, judge it with the protocol, answer by policy, and hand
+//! the event and record lines to their writers.
+
+use super::REFUSED_BODY_KEPT;
+use super::event::{Event, Look, RecordLine, RecordedBody};
+use super::policy::Policy;
+use super::writers;
+use crate::cli::OutputFormat;
+use crate::clock::Clock;
+use crate::protocol::{
+    Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery, Receiver, Rejection,
+};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How much of an oversized body is read (and thrown away) before answering 413: answering
+/// while the client is still sending makes the kernel reset the connection, and the client
+/// then sees a broken connection instead of the answer.
+const DRAIN_LIMIT: usize = 16 * MAX_BODY_BYTES;
+
+/// What every request handler shares. Nothing here is locked: counters are atomic and events
+/// leave through a channel.
+pub(super) struct Server {
+    pub(super) receiver: Receiver,
+    pub(super) policy: Policy,
+    pub(super) clock: Clock,
+    pub(super) format: OutputFormat,
+    pub(super) look: Look,
+    pub(super) events: writers::Events,
+    /// Where record lines go; `None` without `--record`.
+    pub(super) record: Option<tokio::sync::mpsc::Sender<String>>,
+    pub(super) explaining: tokio::sync::Semaphore,
+    /// How long a body may take to arrive once its head has (`--head-timeout`).
+    pub(super) body_timeout: Duration,
+    pub(super) answered: AtomicU64,
+    pub(super) rejected: AtomicU64,
+}
+
+pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
+    let started = Instant::now();
+    let now_ms = server.clock.now_ms();
+    let (parts, body) = request.into_parts();
+    let query = ReceivedQuery::parse(parts.uri.query().unwrap_or_default());
+    let read = tokio::time::timeout(server.body_timeout, read_body(body)).await;
+    // Explaining a large body that is not exactly a callback builds a JSON tree many times its
+    // size: a few at a time, so that memory stays bounded whatever many clients send.
+    let _explaining = match &read {
+        Ok(Ok(bytes)) if bytes.len() > REFUSED_BODY_KEPT => server.explaining.acquire().await.ok(),
+        _ => None,
+    };
+    let (bytes, received) = match read {
+        Ok(Ok(bytes)) => {
+            let inbound = Inbound {
+                method: parts.method.as_str(),
+                query: &query,
+                body: &bytes,
+            };
+            let received = server.receiver.receive(inbound, server.clock.now_secs());
+            (bytes, received)
+        }
+        Ok(Err(e)) => (
+            Vec::new(),
+            unreadable(400, format!("the body could not be read: {e}")),
+        ),
+        Err(_) => (
+            Vec::new(),
+            unreadable(
+                408,
+                format!(
+                    "the body did not arrive within {}; Chat sends a callback at once",
+                    humantime::format_duration(server.body_timeout)
+                ),
+            ),
+        ),
+    };
+    let (status, answer) = match &received.verdict {
+        Ok(valid) => server.policy.answer(valid).await,
+        Err(rejection) => {
+            server.rejected.fetch_add(1, Ordering::Relaxed);
+            (rejection.status, rejection.answer())
+        }
+    };
+    server.answered.fetch_add(1, Ordering::Relaxed);
+    let answer_bytes = serde_json::to_vec(&answer).unwrap_or_default();
+    let event = Event::new(now_ms, &received, status, &answer, started.elapsed());
+    let line = match server.format {
+        OutputFormat::Human => event.human_line(&server.look),
+        OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
+    };
+    // Queued before the answer goes out, so that every callback answered is recorded.
+    if let Some(record) = &server.record {
+        let line = serde_json::to_string(&RecordLine {
+            event: &event,
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: query.without_sign(),
+            body: RecordedBody::new(&received, &bytes),
+            body_bytes: bytes.len(),
+        })
+        .unwrap_or_default();
+        let _ = record.send(line).await;
+    }
+    server.events.line(line);
+
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        answer_bytes,
+    )
+        .into_response();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+/// Keeps one byte past [`MAX_BODY_BYTES`], enough for the receiver to see the body is too
+/// large, and discards the rest up to [`DRAIN_LIMIT`] (see there why it is read at all).
+async fn read_body(mut body: Body) -> Result<Vec<u8>, axum::Error> {
+    const KEEP: usize = MAX_BODY_BYTES + 1;
+    let mut bytes = Vec::new();
+    let mut seen = 0;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            seen += data.len();
+            let room = KEEP.saturating_sub(bytes.len());
+            bytes.extend_from_slice(&data[..data.len().min(room)]);
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// The client stopped sending mid-body, or sent it too slowly; it will likely never read the
+/// answer, but the event is still shown and recorded.
+fn unreadable(status: u16, why: String) -> Received {
+    Received {
+        command: None,
+        body: ReceivedBody::Unread,
+        verdict: Err(Rejection::new(
+            status,
+            vec![Finding::error("body-unreadable", "body", why)],
+        )),
+    }
+}
