@@ -19,9 +19,12 @@ Exit codes:
   3  the target could not be reached (connection refused, DNS, TLS, no connection in time)
   4  internal error of oa-hook itself (never your input)
 
-Environment:
-  OA_HOOK_TOKEN      the webhook token (instead of --token); never printed
-  OA_HOOK_SDKAPPID   the SDKAppID (instead of --sdkappid)
+Settings:
+  Every option can also come from an environment variable, OA_HOOK_ and its long name in
+  capitals with _ for - (OA_HOOK_URL, OA_HOOK_TIMEOUT, OA_HOOK_MAX_SKEW, ...; each is shown
+  as [env: ...] in the command's --help), and from oa-hook.toml (--config FILE, OA_HOOK_CONFIG,
+  or ./oa-hook.toml): a flag beats its variable, which beats the file, which beats the default.
+  OA_HOOK_TOKEN      the webhook token (instead of --token); never printed, never read from a file
   NO_COLOR           no colour unless --color always";
 
 /// Sample, send, serve and check Tencent Cloud Chat Official Account webhooks.
@@ -43,8 +46,11 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// When to colour output: auto (terminals only; honours NO_COLOR), always, never
-    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true, value_name = "WHEN")]
+    #[arg(long, env = "OA_HOOK_COLOR", value_enum, default_value_t = ColorWhen::Auto, global = true, value_name = "WHEN")]
     pub color: ColorWhen,
+    /// Read settings and scenarios from FILE [default: oa-hook.toml in this directory, if any]
+    #[arg(long, env = "OA_HOOK_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,9 +95,17 @@ pub enum Command {
         after_help = "Exit status: 0 authentic, 1 not authentic, 2 bad input."
     )]
     Verify(VerifyArgs),
+    /// Write a commented oa-hook.toml to start from (never over an existing file)
+    #[command(
+        after_help = "Example:\n  oa-hook init && oa-hook check --url http://localhost:3000/im"
+    )]
+    Init(InitArgs),
     /// Print shell completions
     #[command(after_help = "Example:\n  oa-hook completions bash > /etc/bash_completion.d/oa-hook")]
     Completions(CompletionsArgs),
+    /// Print the man page (roff), made from the same definition as --help
+    #[command(after_help = "Example:\n  oa-hook man > oa-hook.1 && man -l oa-hook.1")]
+    Man,
 }
 
 /// A callback command, by short name or `CallbackCommand` word.
@@ -130,23 +144,28 @@ pub struct EventArgs {
     pub sdkappid: u64,
     /// The Official Account's ID [default: Tencent's sample's: @TOA#_test_for_penn for
     /// before-subscribe, @TOA#_test_OA_for_penn for after-unsubscribe]
-    #[arg(long, value_name = "ID")]
+    #[arg(long, env = "OA_HOOK_OFFICIAL_ACCOUNT", value_name = "ID")]
     pub official_account: Option<String>,
     /// The UserID who made the change [default: Tencent's sample's: 107867 for before-subscribe,
     /// leckie for after-unsubscribe]
-    #[arg(long, value_name = "USER")]
+    #[arg(long, env = "OA_HOOK_OPERATOR", value_name = "USER")]
     pub operator: Option<String>,
     /// A subscriber's UserID; repeat for several [default: jared, leckie]
-    #[arg(long = "subscriber", value_name = "USER")]
+    #[arg(long = "subscriber", env = "OA_HOOK_SUBSCRIBER", value_name = "USER")]
     pub subscribers: Vec<String>,
     /// EventTime in Unix milliseconds [default: now]
-    #[arg(long, value_name = "MS")]
+    #[arg(long, env = "OA_HOOK_EVENT_TIME", value_name = "MS")]
     pub event_time: Option<i64>,
     /// The ClientIP query parameter
-    #[arg(long, default_value = "127.0.0.1", value_name = "IP")]
+    #[arg(
+        long,
+        env = "OA_HOOK_CLIENT_IP",
+        default_value = "127.0.0.1",
+        value_name = "IP"
+    )]
     pub client_ip: IpAddr,
     /// The OptPlatform query parameter
-    #[arg(long, default_value = "RESTAPI", value_parser = platforms())]
+    #[arg(long, env = "OA_HOOK_PLATFORM", default_value = "RESTAPI", value_parser = platforms())]
     pub platform: String,
 }
 
@@ -169,7 +188,7 @@ pub struct TokenArgs {
 #[command(next_help_heading = "Authentication")]
 pub struct RequestTimeArgs {
     /// RequestTime in Unix seconds, for the Sign [default: now]
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, env = "OA_HOOK_REQUEST_TIME", value_name = "SECS")]
     pub request_time: Option<u64>,
 }
 
@@ -177,7 +196,7 @@ pub struct RequestTimeArgs {
 #[command(next_help_heading = "Event")]
 pub struct BodyArgs {
     /// Use this JSON body instead of building one: a file, or - for stdin (sent byte for byte)
-    #[arg(long, value_name = "FILE|-")]
+    #[arg(long, env = "OA_HOOK_BODY", value_name = "FILE|-")]
     pub body: Option<PathBuf>,
 }
 
@@ -201,10 +220,10 @@ pub struct SampleArgs {
     #[arg(value_enum, value_name = "COMMAND", hide_possible_values = false)]
     pub callback: CallbackArg,
     /// The webhook URL configured in the Chat console
-    #[arg(long, default_value = "https://www.example.com", value_parser = checked(parse_url))]
+    #[arg(long, env = "OA_HOOK_URL", default_value = "https://www.example.com", value_parser = checked(parse_url))]
     pub url: Url,
     /// What to print
-    #[arg(long, short, value_enum, default_value_t = SampleFormat::Http)]
+    #[arg(long, env = "OA_HOOK_FORMAT", short, value_enum, default_value_t = SampleFormat::Http)]
     pub format: SampleFormat,
     #[command(flatten)]
     pub event: EventArgs,
@@ -229,14 +248,14 @@ pub enum OutputFormat {
 #[command(next_help_heading = "Target")]
 pub struct TargetArgs {
     /// How long to wait for an answer, 1ms to 1h (Chat itself waits 2 s)
-    #[arg(long, default_value = "5s", value_parser = checked(parse_timeout), value_name = "DURATION")]
+    #[arg(long, env = "OA_HOOK_TIMEOUT", default_value = "5s", value_parser = checked(parse_timeout), value_name = "DURATION")]
     pub timeout: Duration,
     /// Accept any TLS certificate (self-signed backends)
-    #[arg(long, short = 'k')]
+    #[arg(long, env = "OA_HOOK_INSECURE", short = 'k')]
     pub insecure: bool,
     /// Trust the certificates in this PEM file instead of the system's, as curl does: the CA
     /// that signed the backend's certificate, or the backend's own (self-signed) certificate
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "OA_HOOK_CACERT", value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 }
 
@@ -244,11 +263,12 @@ pub struct TargetArgs {
 #[command(next_help_heading = "Expectations")]
 pub struct ExpectArgs {
     /// Expect Chat to let the subscription go ahead (allow) or reject it whole (reject)
-    #[arg(long, value_enum, value_name = "DECISION")]
+    #[arg(long, env = "OA_HOOK_EXPECT", value_enum, value_name = "DECISION")]
     pub expect: Option<ExpectedArg>,
     /// Expect exactly these users refused, the rest subscribed; repeat for several
     #[arg(
         long = "expect-refused",
+        env = "OA_HOOK_EXPECT_REFUSED",
         value_name = "USER",
         conflicts_with = "expect"
     )]
@@ -279,24 +299,30 @@ pub struct SendArgs {
     #[arg(value_enum, value_name = "COMMAND")]
     pub callback: CallbackArg,
     /// The backend's webhook URL; Chat's query parameters are appended to it
-    #[arg(long, value_parser = checked(parse_url), help_heading = "Target")]
+    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = "Target")]
     pub url: Url,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Send unsigned even when a token is configured
-    #[arg(long, help_heading = "Authentication")]
+    #[arg(long, env = "OA_HOOK_NO_SIGN", help_heading = "Authentication")]
     pub no_sign: bool,
     #[command(flatten)]
     pub expect: ExpectArgs,
     /// Output format
-    #[arg(long, short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Output")]
+    #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Output")]
     pub output: OutputFormat,
     /// Print the verdict line alone (in load mode, without the progress bar too)
-    #[arg(short, long, conflicts_with = "verbose", help_heading = "Output")]
+    #[arg(
+        short,
+        long,
+        env = "OA_HOOK_QUIET",
+        conflicts_with = "verbose",
+        help_heading = "Output"
+    )]
     pub quiet: bool,
     /// Also print the request and the answer exactly as they crossed the wire (one request;
     /// load mode prints its summary only)
-    #[arg(short, long, help_heading = "Output")]
+    #[arg(short, long, env = "OA_HOOK_VERBOSE", help_heading = "Output")]
     pub verbose: bool,
     #[command(flatten)]
     pub load: LoadArgs,
@@ -315,16 +341,16 @@ pub struct SendArgs {
 #[command(group(clap::ArgGroup::new("load-size").args(["count", "duration"]).multiple(true)))]
 pub struct LoadArgs {
     /// Send N requests (load mode), each with a fresh RequestTime and Sign; N up to 1000000000
-    #[arg(long, short = 'n', value_name = "N", value_parser = checked(parse_count), allow_negative_numbers = true)]
+    #[arg(long, env = "OA_HOOK_COUNT", short = 'n', value_name = "N", value_parser = checked(parse_count), allow_negative_numbers = true)]
     pub count: Option<u64>,
     /// Requests in flight at once, in load mode, 1 to 10000
-    #[arg(long, short = 'c', default_value_t = 1, value_name = "C", value_parser = checked(parse_concurrency), allow_negative_numbers = true, requires = "load-size")]
+    #[arg(long, env = "OA_HOOK_CONCURRENCY", short = 'c', default_value_t = 1, value_name = "C", value_parser = checked(parse_concurrency), allow_negative_numbers = true, requires = "load-size")]
     pub concurrency: u64,
     /// At most R requests per second, in load mode, 0.001 to 1000000
-    #[arg(long, value_name = "R", value_parser = checked(parse_rate), allow_negative_numbers = true, requires = "load-size")]
+    #[arg(long, env = "OA_HOOK_RATE", value_name = "R", value_parser = checked(parse_rate), allow_negative_numbers = true, requires = "load-size")]
     pub rate: Option<f64>,
     /// Stop load mode after this long, at most 24h (alone or with --count)
-    #[arg(long, value_parser = checked(parse_load_duration), value_name = "DURATION")]
+    #[arg(long, env = "OA_HOOK_DURATION", value_parser = checked(parse_load_duration), value_name = "DURATION")]
     pub duration: Option<Duration>,
 }
 
@@ -337,7 +363,7 @@ impl LoadArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR", value_parser = checked(parse_listen))]
+    #[arg(long, env = "OA_HOOK_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR", value_parser = checked(parse_listen))]
     pub listen: SocketAddr,
     /// Refuse callbacks whose SdkAppid is not this
     #[arg(
@@ -351,70 +377,106 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub token: TokenArgs,
     /// How far RequestTime may be from now, either way, at most 24h
-    #[arg(long, default_value = "60s", value_parser = checked(parse_max_skew), value_name = "DURATION", help_heading = "Validation")]
+    #[arg(long, env = "OA_HOOK_MAX_SKEW", default_value = "60s", value_parser = checked(parse_max_skew), value_name = "DURATION", help_heading = "Validation")]
     pub max_skew: Duration,
     /// Refuse this subscriber (RefusedSubscribers_Account); repeat for several
-    #[arg(long, value_name = "USER", help_heading = "Policy")]
+    #[arg(
+        long,
+        env = "OA_HOOK_REFUSE",
+        value_name = "USER",
+        help_heading = "Policy"
+    )]
     pub refuse: Vec<String>,
     /// Reject whole before-subscribe requests (ErrorCode 1)
-    #[arg(long, help_heading = "Policy", conflicts_with = "fail")]
+    #[arg(
+        long,
+        env = "OA_HOOK_REJECT",
+        help_heading = "Policy",
+        conflicts_with = "fail"
+    )]
     pub reject: bool,
     /// Answer ActionStatus FAIL
-    #[arg(long, help_heading = "Policy")]
+    #[arg(long, env = "OA_HOOK_FAIL", help_heading = "Policy")]
     pub fail: bool,
     /// Wait this long before answering, at most 1h (e.g. 2500ms, to rehearse Chat's 2 s budget)
-    #[arg(long, value_parser = checked(parse_delay), value_name = "DURATION", help_heading = "Policy")]
+    #[arg(long, env = "OA_HOOK_DELAY", value_parser = checked(parse_delay), value_name = "DURATION", help_heading = "Policy")]
     pub delay: Option<Duration>,
     /// Answer valid callbacks with this HTTP status (Chat counts anything but 200 as a failure)
-    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u16).range(200..=599), help_heading = "Policy")]
+    #[arg(long, env = "OA_HOOK_STATUS", value_name = "CODE", value_parser = clap::value_parser!(u16).range(200..=599), help_heading = "Policy")]
     pub status: Option<u16>,
     /// Event lines on stdout: human, or NDJSON
-    #[arg(long, short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Output")]
+    #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Output")]
     pub output: OutputFormat,
     /// Append every callback (request without Sign, findings, answer) to FILE as NDJSON
-    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    #[arg(
+        long,
+        env = "OA_HOOK_RECORD",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
     pub record: Option<PathBuf>,
     /// Print no `oa-hook send` command after the `listening on` line, only the events
-    #[arg(short, long, help_heading = "Output")]
+    #[arg(short, long, env = "OA_HOOK_QUIET", help_heading = "Output")]
     pub quiet: bool,
     /// Hold at most N connections at once, 1 to 1000000; more wait until one closes
-    #[arg(long, value_name = "N", default_value_t = crate::serve::listen::DEFAULT_MAX_CONNECTIONS, value_parser = checked(parse_max_connections), allow_negative_numbers = true, help_heading = "Limits")]
+    #[arg(long, env = "OA_HOOK_MAX_CONNECTIONS", value_name = "N", default_value_t = crate::serve::listen::DEFAULT_MAX_CONNECTIONS, value_parser = checked(parse_max_connections), allow_negative_numbers = true, help_heading = "Limits")]
     pub max_connections: usize,
     /// Close a connection whose request head (or body) takes longer than this to arrive, or
     /// that sits idle this long between requests, 10ms to 10s
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = checked(parse_head_timeout), help_heading = "Limits")]
+    #[arg(long, env = "OA_HOOK_HEAD_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = checked(parse_head_timeout), help_heading = "Limits")]
     pub head_timeout: Duration,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The backend's webhook URL; Chat's query parameters are appended to it
-    #[arg(long, value_parser = checked(parse_url), required_unless_present = "list", help_heading = "Target")]
+    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), required_unless_present = "list", help_heading = "Target")]
     pub url: Option<Url>,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
     pub expect: ExpectArgs,
     /// Run only the cases whose id contains PATTERN (repeatable)
-    #[arg(long, value_name = "PATTERN", help_heading = "Cases")]
+    #[arg(
+        long,
+        env = "OA_HOOK_ONLY",
+        value_name = "PATTERN",
+        help_heading = "Cases"
+    )]
     pub only: Vec<String>,
     /// Skip the cases whose id contains PATTERN (repeatable)
-    #[arg(long, value_name = "PATTERN", help_heading = "Cases")]
+    #[arg(
+        long,
+        env = "OA_HOOK_SKIP",
+        value_name = "PATTERN",
+        help_heading = "Cases"
+    )]
     pub skip: Vec<String>,
     /// List the cases and exit
     #[arg(long, help_heading = "Cases")]
     pub list: bool,
     /// Write a JUnit XML report to FILE
-    #[arg(long, value_name = "FILE", help_heading = "Reports")]
+    #[arg(
+        long,
+        env = "OA_HOOK_JUNIT",
+        value_name = "FILE",
+        help_heading = "Reports"
+    )]
     pub junit: Option<PathBuf>,
     /// Output format on stdout
-    #[arg(long, short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Reports")]
+    #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Reports")]
     pub output: OutputFormat,
     /// Print no header line on stderr, only the results
-    #[arg(short, long, conflicts_with = "verbose", help_heading = "Reports")]
+    #[arg(
+        short,
+        long,
+        env = "OA_HOOK_QUIET",
+        conflicts_with = "verbose",
+        help_heading = "Reports"
+    )]
     pub quiet: bool,
     /// Show what came back for every case, and print every request and answer as sent
-    #[arg(short, long, help_heading = "Reports")]
+    #[arg(short, long, env = "OA_HOOK_VERBOSE", help_heading = "Reports")]
     pub verbose: bool,
     #[command(flatten)]
     pub event: EventArgs,
@@ -427,7 +489,7 @@ pub struct SignArgs {
     #[command(flatten)]
     pub token: TokenArgs,
     /// RequestTime in Unix seconds [default: now]
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, env = "OA_HOOK_TIME", value_name = "SECS")]
     pub time: Option<u64>,
 }
 
@@ -439,8 +501,15 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub token: TokenArgs,
     /// How far RequestTime may be from now, either way, at most 24h
-    #[arg(long, default_value = "60s", value_parser = checked(parse_max_skew), value_name = "DURATION")]
+    #[arg(long, env = "OA_HOOK_MAX_SKEW", default_value = "60s", value_parser = checked(parse_max_skew), value_name = "DURATION")]
     pub max_skew: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write it
+    #[arg(value_name = "FILE", default_value = crate::config::FILE_NAME)]
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -510,9 +579,15 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
             // A URL's password is as secret as the token: never echoed.
             let shown = crate::report::mask_password(&text);
             let env = arg.and_then(Arg::get_env).map(OsStr::to_string_lossy);
+            let long = arg.and_then(Arg::get_long);
             let message = match (source, env) {
                 (ValueSource::EnvVariable, Some(env)) => {
                     format!("{env}={shown} {why}, or unset {env}")
+                }
+                // Built-in defaults are valid: a default that is not came from the config file.
+                (ValueSource::DefaultValue, _) if let Some(file) = crate::config::loaded() => {
+                    let key = long.unwrap_or_default().replace('-', "_");
+                    format!("{}: {key} = \"{shown}\" {why}", file.display())
                 }
                 _ => {
                     let flag = arg

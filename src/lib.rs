@@ -7,6 +7,7 @@ pub mod cli;
 mod client;
 mod clock;
 mod cmd;
+mod config;
 mod error;
 mod output;
 pub mod protocol;
@@ -18,21 +19,25 @@ mod suite;
 pub use clock::FIXED_CLOCK_ENV;
 pub use error::{Error, ErrorKind, Outcome, exit};
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command};
 use colored::Colorize;
+use config::Config;
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Runs one parsed command line.
-pub fn run(cli: &Cli) -> Result<Outcome, Error> {
+/// Runs one parsed command line, with the scenarios of the config file.
+fn run(cli: &Cli, config: &Config) -> Result<Outcome, Error> {
     let clock = clock::Clock::from_env()?;
     match &cli.command {
+        Command::Init(args) => cmd::init::run(args),
+        Command::Man => cmd::completions::man(),
         Command::Sample(args) => cmd::sample::run(args, &clock),
         Command::Sign(args) => cmd::sign::run(args, &clock),
         Command::Verify(args) => cmd::verify::run(args, &clock),
         Command::Completions(args) => cmd::completions::run(args),
-        Command::Check(args) => cmd::check::run(args, &clock),
+        Command::Check(args) => cmd::check::run(args, &clock, &config.scenarios),
         Command::Send(args) => cmd::send::run(args, &clock),
         Command::Serve(args) => cmd::serve::run(args, &clock),
     }
@@ -40,9 +45,25 @@ pub fn run(cli: &Cli) -> Result<Outcome, Error> {
 
 /// Parses the arguments, runs, reports any error, and turns the result into an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let config = match Config::find(&args) {
+        Ok(config) => config,
+        Err(error) => {
+            report_error(&error);
+            return ExitCode::from(error.exit_code());
+        }
+    };
+    let command = match config.apply(Cli::command()) {
+        Ok(command) => command,
+        Err(error) => {
+            report_error(&error);
+            return ExitCode::from(error.exit_code());
+        }
+    };
+    let matches = command.get_matches_from(&args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     output::init_color(cli.global.color);
-    let code = match run(&cli) {
+    let code = match run(&cli, &config) {
         Ok(outcome) => outcome.exit_code(),
         Err(error) => {
             report_error(&error);

@@ -1,9 +1,10 @@
 //! The conformance and security suite behind `oa-hook check`: each case sends one or more
 //! callbacks, judges the answers with the protocol module, and says pass, fail, warn or skip.
 
-use crate::cli::EventArgs;
+use crate::cli::{BodyArgs, EventArgs};
 use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, request_target};
 use crate::clock::Clock;
+use crate::config::Scenario;
 use crate::error::Error;
 use crate::protocol::{
     self, BUDGET, Callback, Expectation, Finding, Judgement, Kind, OtherModuleCallback, Severity,
@@ -12,17 +13,18 @@ use crate::protocol::{
 use crate::report::millis;
 use crate::request::Template;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 use url::Url;
 
 /// One case of the suite.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Case {
     /// Stable: reports, `--only` and `--skip` use it.
-    pub id: &'static str,
-    pub description: &'static str,
+    pub id: Cow<'static, str>,
+    pub description: Cow<'static, str>,
     #[serde(skip)]
     probe: Probe,
 }
@@ -41,6 +43,8 @@ enum Probe {
     KeepAlive,
     MalformedBody,
     OtherCommand,
+    /// The `[[scenario]]` of this index in the config file.
+    Scenario(usize),
 }
 
 impl Probe {
@@ -57,70 +61,90 @@ impl Probe {
 
 impl Case {
     /// The part of the id before the slash: the JUnit test suite.
-    pub fn group(&self) -> &'static str {
-        self.id.split_once('/').map_or(self.id, |(group, _)| group)
+    pub fn group(&self) -> &str {
+        self.id.split_once('/').map_or(&self.id, |(group, _)| group)
     }
 }
 
 pub const CASES: &[Case] = &[
     Case {
-        id: "before-subscribe/answer",
-        description: "a plain signed before-subscribe callback gets a conforming answer within 2 s",
+        id: Cow::Borrowed("before-subscribe/answer"),
+        description: Cow::Borrowed(
+            "a plain signed before-subscribe callback gets a conforming answer within 2 s",
+        ),
         probe: Probe::Answer(Kind::Before),
     },
     Case {
-        id: "before-subscribe/batch-100",
-        description: "a callback with 100 subscribers gets a conforming answer within 2 s",
+        id: Cow::Borrowed("before-subscribe/batch-100"),
+        description: Cow::Borrowed(
+            "a callback with 100 subscribers gets a conforming answer within 2 s",
+        ),
         probe: Probe::Batch,
     },
     Case {
-        id: "before-subscribe/decision",
-        description: "the decision matches --expect / --expect-refused",
+        id: Cow::Borrowed("before-subscribe/decision"),
+        description: Cow::Borrowed("the decision matches --expect / --expect-refused"),
         probe: Probe::Decision,
     },
     Case {
-        id: "after-unsubscribe/answer",
-        description: "a plain signed after-unsubscribe callback gets a conforming answer within 2 s",
+        id: Cow::Borrowed("after-unsubscribe/answer"),
+        description: Cow::Borrowed(
+            "a plain signed after-unsubscribe callback gets a conforming answer within 2 s",
+        ),
         probe: Probe::Answer(Kind::After),
     },
     Case {
-        id: "security/wrong-sdkappid",
-        description: "a correctly signed callback for another SdkAppid is not accepted",
+        id: Cow::Borrowed("security/wrong-sdkappid"),
+        description: Cow::Borrowed(
+            "a correctly signed callback for another SdkAppid is not accepted",
+        ),
         probe: Probe::WrongSdkAppid,
     },
     Case {
-        id: "security/bad-sign",
-        description: "a callback whose Sign was made with another token is not accepted",
+        id: Cow::Borrowed("security/bad-sign"),
+        description: Cow::Borrowed(
+            "a callback whose Sign was made with another token is not accepted",
+        ),
         probe: Probe::BadSign,
     },
     Case {
-        id: "security/missing-sign",
-        description: "a callback without Sign and RequestTime is not accepted",
+        id: Cow::Borrowed("security/missing-sign"),
+        description: Cow::Borrowed("a callback without Sign and RequestTime is not accepted"),
         probe: Probe::MissingSign,
     },
     Case {
-        id: "security/stale-request-time",
-        description: "a correctly signed callback with a RequestTime 10 minutes old is not accepted",
+        id: Cow::Borrowed("security/stale-request-time"),
+        description: Cow::Borrowed(
+            "a correctly signed callback with a RequestTime 10 minutes old is not accepted",
+        ),
         probe: Probe::StaleRequestTime,
     },
     Case {
-        id: "security/future-request-time",
-        description: "a correctly signed callback with a RequestTime 10 minutes ahead is not accepted",
+        id: Cow::Borrowed("security/future-request-time"),
+        description: Cow::Borrowed(
+            "a correctly signed callback with a RequestTime 10 minutes ahead is not accepted",
+        ),
         probe: Probe::FutureRequestTime,
     },
     Case {
-        id: "robustness/keep-alive",
-        description: "20 callbacks on one persistent connection all get conforming answers",
+        id: Cow::Borrowed("robustness/keep-alive"),
+        description: Cow::Borrowed(
+            "20 callbacks on one persistent connection all get conforming answers",
+        ),
         probe: Probe::KeepAlive,
     },
     Case {
-        id: "robustness/malformed-body",
-        description: "a body that is not JSON gets a timely answer that is not a 5xx",
+        id: Cow::Borrowed("robustness/malformed-body"),
+        description: Cow::Borrowed(
+            "a body that is not JSON gets a timely answer that is not a 5xx",
+        ),
         probe: Probe::MalformedBody,
     },
     Case {
-        id: "robustness/other-command",
-        description: "an authentic callback of another module (State.StateChange) gets 200 OK/0: Chat sends every callback of an app to one URL",
+        id: Cow::Borrowed("robustness/other-command"),
+        description: Cow::Borrowed(
+            "an authentic callback of another module (State.StateChange) gets 200 OK/0: Chat sends every callback of an app to one URL",
+        ),
         probe: Probe::OtherCommand,
     },
 ];
@@ -188,13 +212,20 @@ pub struct Exchanged {
     pub answer: Result<Exchange, TransportError>,
 }
 
-/// The cases whose ids contain one of `only` (all when empty) and none of `skip`.
-pub fn select(only: &[String], skip: &[String]) -> Vec<Case> {
+/// The built-in cases and one per scenario (`scenario/<name>`), those whose ids contain one of
+/// `only` (all when empty) and none of `skip`.
+pub fn select(only: &[String], skip: &[String], scenarios: &[Scenario]) -> Vec<Case> {
+    let teams = scenarios.iter().enumerate().map(|(i, scenario)| Case {
+        id: Cow::Owned(format!("scenario/{}", scenario.name)),
+        description: Cow::Owned(format!("the team's rule: {}", scenario.name)),
+        probe: Probe::Scenario(i),
+    });
     CASES
         .iter()
+        .cloned()
+        .chain(teams)
         .filter(|c| only.is_empty() || only.iter().any(|p| c.id.contains(p.as_str())))
         .filter(|c| !skip.iter().any(|p| c.id.contains(p.as_str())))
-        .copied()
         .collect()
 }
 
@@ -212,6 +243,8 @@ pub struct Suite {
     /// Keep every request and answer for the report (`-v`).
     pub verbose: bool,
     pub transcript: Mutex<Vec<Exchanged>>,
+    /// The team's own rules, from the config file.
+    pub scenarios: Vec<Scenario>,
 }
 
 impl Suite {
@@ -226,7 +259,7 @@ impl Suite {
                     if results.iter().all(|r: &CaseResult| r.evidence.is_none()) =>
                 {
                     return Err(Stopped {
-                        case: *case,
+                        case: case.clone(),
                         results,
                         message: e.message(),
                         error: e.into_error(),
@@ -235,7 +268,7 @@ impl Suite {
                 Err(Unreachable(e)) => Outcome::fail(e.message(), None),
             };
             results.push(CaseResult {
-                case: *case,
+                case: case.clone(),
                 status: outcome.status,
                 message: outcome.message,
                 findings: outcome.findings,
@@ -329,6 +362,10 @@ impl Suite {
             Probe::KeepAlive => self.keep_alive(&before).await?,
             Probe::MalformedBody => self.malformed_body(&before).await?,
             Probe::OtherCommand => self.other_command(&before).await?,
+            Probe::Scenario(i) => match self.scenarios.get(i) {
+                Some(scenario) => self.scenario(scenario).await?,
+                None => Outcome::skip("no such scenario"),
+            },
         })
     }
 
@@ -454,6 +491,51 @@ impl Suite {
             )
         };
         Ok(outcome.with_control(control))
+    }
+
+    /// A team's rule: its callback gets a conforming answer, and the decision it expects.
+    async fn scenario(&self, scenario: &Scenario) -> Result<Outcome, Unreachable> {
+        let event = EventArgs {
+            official_account: scenario
+                .official_account
+                .clone()
+                .or_else(|| self.event.official_account.clone()),
+            operator: scenario
+                .operator
+                .clone()
+                .or_else(|| self.event.operator.clone()),
+            subscribers: if scenario.subscribers.is_empty() {
+                self.event.subscribers.clone()
+            } else {
+                scenario.subscribers.clone()
+            },
+            platform: scenario
+                .platform
+                .clone()
+                .unwrap_or_else(|| self.event.platform.clone()),
+            client_ip: scenario.client_ip.unwrap_or(self.event.client_ip),
+            event_time: scenario.event_time.or(self.event.event_time),
+            ..self.event.clone()
+        };
+        let body = BodyArgs {
+            body: scenario.body.clone(),
+        };
+        let template = match Template::new(
+            scenario.callback(),
+            &self.base,
+            &event,
+            Some(&body),
+            self.token.as_deref(),
+            self.clock.now_ms(),
+        ) {
+            Ok(template) => template,
+            Err(e) => return Ok(Outcome::fail(e.message, None)),
+        };
+        let expectation = Expectation {
+            outcome: scenario.expect.map(Into::into),
+            refused: scenario.expect_refused.clone(),
+        };
+        self.answer(&template, &expectation).await
     }
 
     /// The values the genuine callbacks are sent with, as options to change them by.

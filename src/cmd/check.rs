@@ -1,6 +1,7 @@
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::client::Client;
 use crate::clock::Clock;
+use crate::config::Scenario;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::protocol::Callback;
@@ -11,8 +12,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-pub fn run(args: &CheckArgs, clock: &Clock) -> Result<Outcome> {
-    let cases = suite::select(&args.only, &args.skip);
+pub fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Outcome> {
+    let cases = suite::select(&args.only, &args.skip, scenarios);
     if args.list {
         let text = match args.output {
             OutputFormat::Human => render::list_human(&cases),
@@ -52,6 +53,7 @@ pub fn run(args: &CheckArgs, clock: &Clock) -> Result<Outcome> {
         timeout: args.target.timeout,
         verbose: args.verbose,
         transcript: Mutex::default(),
+        scenarios: scenarios.to_vec(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod completions;
+pub mod init;
 pub mod load;
 pub mod sample;
 pub mod send;

@@ -198,7 +198,7 @@ pub fn junit(target: &str, results: &[CaseResult], stopped: Option<(&Case, &str)
         if result.status == Status::Fail {
             status.set_description(details(result));
         }
-        let mut case = TestCase::new(result.case.id, status);
+        let mut case = TestCase::new(result.case.id.as_ref(), status);
         case.set_classname(format!("oa-hook.{group}"));
         if let Some(evidence) = &result.evidence {
             case.set_time(Duration::from_secs_f64(evidence.latency_ms / 1000.0));
@@ -214,7 +214,7 @@ pub fn junit(target: &str, results: &[CaseResult], stopped: Option<(&Case, &str)
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
         status.set_message(format!("the target could not be reached: {message}"));
         status.set_type("unreachable");
-        let mut test_case = TestCase::new(case.id, status);
+        let mut test_case = TestCase::new(case.id.as_ref(), status);
         test_case.set_classname(format!("oa-hook.{group}"));
         suites[index].add_test_case(test_case);
     }
@@ -234,7 +234,7 @@ fn suite_index(suites: &mut Vec<TestSuite>, group: &str, target: &str) -> usize 
 }
 
 fn details(result: &CaseResult) -> String {
-    let mut text = result.case.description.to_owned();
+    let mut text = result.case.description.to_string();
     text.push('\n');
     if result.findings.is_empty() {
         text.push_str(&result.message);

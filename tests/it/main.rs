@@ -3,6 +3,7 @@
 
 mod broken;
 mod check;
+mod config;
 mod help;
 mod hostile;
 mod input;

@@ -19,9 +19,15 @@ pub fn oa_hook() -> Command {
 /// [`oa_hook`] as a plain process, for the ones a test keeps running (see [`Serve`]).
 pub fn oa_hook_std() -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("oa-hook"));
+    // Every OA_HOOK_* variable of the environment the tests run in is an option: none leaks in.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("OA_HOOK_") {
+            cmd.env_remove(name);
+        }
+    }
+    // Nor does an oa-hook.toml in the directory the tests run in.
+    cmd.env("OA_HOOK_CONFIG", "/dev/null");
     cmd.env("OA_HOOK_NOW", NOW.to_string())
-        .env_remove("OA_HOOK_TOKEN")
-        .env_remove("OA_HOOK_SDKAPPID")
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("CLICOLOR");

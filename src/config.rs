@@ -1,0 +1,401 @@
+//! `oa-hook.toml`: option values under the command line and the environment (a flag beats its
+//! `OA_HOOK_*` variable, which beats the file, which beats the default), and the team's own
+//! rules as `[[scenario]]`s for `check`. The token is never read from the file.
+
+use crate::error::{Error, Result};
+use crate::protocol::{Callback, Expected};
+use clap::ArgAction;
+use serde::Deserialize;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use toml::{Table, Value};
+
+/// The file looked for in the current directory when neither `--config` nor `OA_HOOK_CONFIG`
+/// names one.
+pub const FILE_NAME: &str = "oa-hook.toml";
+
+/// The environment variable that names the file.
+const CONFIG_ENV: &str = "OA_HOOK_CONFIG";
+
+/// The file in force, for messages about values that came from it.
+static LOADED: OnceLock<PathBuf> = OnceLock::new();
+
+/// The file values came from, if one was read.
+pub fn loaded() -> Option<&'static Path> {
+    LOADED.get().map(PathBuf::as_path)
+}
+
+/// A file as read: its option values and its scenarios.
+#[derive(Debug, Default)]
+pub struct Config {
+    path: Option<PathBuf>,
+    table: Table,
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One `[[scenario]]`: a callback to send and what the team expects Chat to decide.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    /// A callback's short name or command word.
+    pub command: String,
+    pub official_account: Option<String>,
+    pub operator: Option<String>,
+    #[serde(default)]
+    pub subscribers: Vec<String>,
+    pub platform: Option<String>,
+    pub client_ip: Option<std::net::IpAddr>,
+    pub event_time: Option<i64>,
+    /// A JSON body to send instead, relative to the file.
+    pub body: Option<PathBuf>,
+    pub expect: Option<ScenarioExpect>,
+    #[serde(default)]
+    pub expect_refused: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScenarioExpect {
+    Allow,
+    Reject,
+}
+
+impl From<ScenarioExpect> for Expected {
+    fn from(expect: ScenarioExpect) -> Self {
+        match expect {
+            ScenarioExpect::Allow => Expected::Allow,
+            ScenarioExpect::Reject => Expected::Reject,
+        }
+    }
+}
+
+impl Scenario {
+    pub fn callback(&self) -> &'static Callback {
+        // Checked when the file was read.
+        Callback::find(&self.command).unwrap_or(&crate::protocol::CALLBACKS[0])
+    }
+}
+
+impl Config {
+    /// The file named by `--config FILE` in `args`, else by `OA_HOOK_CONFIG`, else
+    /// `oa-hook.toml` in the current directory when there is one; no file is no config.
+    pub fn find(args: &[OsString]) -> Result<Config> {
+        let named = flag_value(args)
+            .or_else(|| std::env::var_os(CONFIG_ENV))
+            .filter(|name| !name.is_empty())
+            .map(PathBuf::from);
+        match named {
+            Some(path) => Config::read(&path),
+            None if Path::new(FILE_NAME).is_file() => Config::read(Path::new(FILE_NAME)),
+            None => Ok(Config::default()),
+        }
+    }
+
+    fn read(path: &Path) -> Result<Config> {
+        let shown = path.display();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!("cannot read the config file {shown}: {e}"))
+                .hint("give --config an existing TOML file (or unset OA_HOOK_CONFIG)")
+        })?;
+        let mut table: Table = text.parse().map_err(|e: toml::de::Error| {
+            Error::usage(format!(
+                "{shown} is not valid TOML: {}",
+                e.to_string().trim_end()
+            ))
+        })?;
+        let scenarios = match table.remove("scenario") {
+            None => Vec::new(),
+            Some(value) => scenarios(path, value)?,
+        };
+        let _ = LOADED.set(path.to_owned());
+        Ok(Config {
+            path: Some(path.to_owned()),
+            table,
+            scenarios,
+        })
+    }
+
+    /// `command` with the file's values as defaults: top-level keys for every command that has
+    /// that option, `[serve]`, `[send]`, ... keys for that command alone.
+    pub fn apply(&self, mut command: clap::Command) -> Result<clap::Command> {
+        let Some(path) = &self.path else {
+            return Ok(command);
+        };
+        let commands: Vec<String> = command
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        for (key, value) in &self.table {
+            match value {
+                Value::Table(section) if commands.contains(key) => {
+                    let name = key;
+                    for (key, value) in section {
+                        let place = format!("[{name}] {key}");
+                        command = set(command, Some(name), key, value, &place, path)?;
+                    }
+                }
+                Value::Table(_) => {
+                    return Err(unknown(
+                        path,
+                        key,
+                        &format!(
+                            "`[{key}]` is not a section of oa-hook.toml; sections are named after commands ({})",
+                            commands.join(", ")
+                        ),
+                    ));
+                }
+                _ => command = set(command, None, key, value, key, path)?,
+            }
+        }
+        Ok(command)
+    }
+}
+
+/// The value of `--config` among `args`, as clap would read it.
+fn flag_value(args: &[OsString]) -> Option<OsString> {
+    let mut args = args.iter().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            return None;
+        }
+        if arg == "--config" {
+            return args.next().cloned();
+        }
+        if let Some(value) = arg.to_str().and_then(|a| a.strip_prefix("--config=")) {
+            return Some(value.into());
+        }
+    }
+    None
+}
+
+fn unknown(path: &Path, key: &str, why: &str) -> Error {
+    Error::usage(format!("{}: {why}", path.display())).hint(format!(
+        "remove or correct `{key}`; keys are the long option names with _ for -, e.g. max_skew"
+    ))
+}
+
+/// Sets `key = value` as the default of the option of that long name, in `only` (a command
+/// name) or in every command that has it.
+fn set(
+    mut command: clap::Command,
+    only: Option<&str>,
+    key: &str,
+    value: &Value,
+    place: &str,
+    path: &Path,
+) -> Result<clap::Command> {
+    if matches!(key, "token") {
+        return Err(Error::usage(format!(
+            "{}: `{place}`: the token is a secret and is never read from a file",
+            path.display()
+        ))
+        .hint("remove it from the file; use OA_HOOK_TOKEN (or --token)"));
+    }
+    if matches!(key, "config") {
+        return Err(unknown(
+            path,
+            key,
+            &format!("`{place}`: a config file cannot name another"),
+        ));
+    }
+    let long = key.replace('_', "-");
+    let mut found = false;
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .filter(|name| only.is_none_or(|only| only == name))
+        .collect();
+    for name in names {
+        let Some(sub) = command.find_subcommand(&name) else {
+            continue;
+        };
+        let Some(arg) = sub
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long.as_str()))
+        else {
+            continue;
+        };
+        let id = arg.get_id().clone();
+        let values = values_for(arg.get_action(), value).map_err(|expected| {
+            Error::usage(format!(
+                "{}: `{place}` is {}; expected {expected}",
+                path.display(),
+                toml_type(value)
+            ))
+        })?;
+        found = true;
+        command = command.mut_subcommand(&name, |sub| {
+            sub.mut_arg(id, |arg| arg.required(false).default_values(values))
+        });
+    }
+    if found {
+        Ok(command)
+    } else {
+        let of = only.map_or_else(|| "any command".to_owned(), |c| format!("`oa-hook {c}`"));
+        Err(unknown(
+            path,
+            key,
+            &format!("`{place}` is not an option of {of}"),
+        ))
+    }
+}
+
+/// The option's default values for `value`, or what the option expects instead.
+fn values_for(action: &ArgAction, value: &Value) -> std::result::Result<Vec<String>, &'static str> {
+    let scalar = |value: &Value| match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Integer(n) => Some(n.to_string()),
+        Value::Float(x) => Some(x.to_string()),
+        _ => None,
+    };
+    match (action, value) {
+        (ArgAction::SetTrue | ArgAction::SetFalse, Value::Boolean(on)) => Ok(vec![on.to_string()]),
+        (ArgAction::SetTrue | ArgAction::SetFalse, _) => Err("true or false"),
+        (ArgAction::Append, Value::Array(items)) => items
+            .iter()
+            .map(scalar)
+            .collect::<Option<Vec<_>>>()
+            .ok_or("an array of strings or numbers"),
+        (ArgAction::Append, value) => scalar(value)
+            .map(|v| vec![v])
+            .ok_or("a string, a number, or an array of them"),
+        (_, value) => scalar(value).map(|v| vec![v]).ok_or("a string or a number"),
+    }
+}
+
+fn toml_type(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a number",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
+    }
+}
+
+/// The `[[scenario]]`s, each checked: known keys of the right types, a name and a command,
+/// names unique, the command known, expectations that can hold together.
+fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
+    let shown = path.display();
+    let Value::Array(items) = value else {
+        return Err(Error::usage(format!(
+            "{shown}: `scenario` is {}; write each as a [[scenario]] table",
+            toml_type(&value)
+        )));
+    };
+    let mut scenarios: Vec<Scenario> = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let number = i + 1;
+        let scenario: Scenario = item.try_into().map_err(|e: toml::de::Error| {
+            Error::usage(format!(
+                "{shown}: scenario {number}: {}",
+                e.message().trim_end()
+            ))
+            .hint("a scenario takes name, command, official_account, operator, subscribers, platform, client_ip, event_time, body, expect and expect_refused")
+        })?;
+        let named = format!("{shown}: scenario {number} (`{}`)", scenario.name);
+        if scenario.name.trim().is_empty() {
+            return Err(Error::usage(format!(
+                "{shown}: scenario {number} has an empty name"
+            )));
+        }
+        if Callback::find(&scenario.command).is_err() {
+            return Err(Error::usage(format!(
+                "{named}: `{}` is not a callback command",
+                scenario.command
+            ))
+            .hint("use a short name such as before-subscribe, or a CallbackCommand word"));
+        }
+        if scenario.expect == Some(ScenarioExpect::Reject) && !scenario.expect_refused.is_empty() {
+            return Err(Error::usage(format!(
+                "{named}: expect = \"reject\" and expect_refused cannot both hold"
+            )));
+        }
+        if scenarios.iter().any(|s| s.name == scenario.name) {
+            return Err(
+                Error::usage(format!("{named}: another scenario has the same name")).hint(
+                    "give each scenario its own name: it is the id of its case, scenario/<name>",
+                ),
+            );
+        }
+        let body = scenario.body.as_ref().map(|body| {
+            path.parent()
+                .filter(|dir| !dir.as_os_str().is_empty() && body.is_relative())
+                .map_or_else(|| body.clone(), |dir| dir.join(body))
+        });
+        scenarios.push(Scenario { body, ..scenario });
+    }
+    Ok(scenarios)
+}
+
+/// A commented `oa-hook.toml` to start from (`oa-hook init`).
+pub const TEMPLATE: &str = r#"# oa-hook.toml: settings and your own rules for oa-hook.
+# Keys are the long option names with _ for -. A flag beats its OA_HOOK_* environment
+# variable, which beats this file, which beats the default.
+# The token is never read from this file: use OA_HOOK_TOKEN (or --token).
+
+# For send, check (and every command that has the option):
+# url = "http://127.0.0.1:3000/im"
+# sdkappid = 1400000000
+# timeout = "5s"
+
+[serve]
+# listen = "127.0.0.1:8080"
+# refuse = ["jared"]
+
+[check]
+# junit = "oa-hook.xml"
+
+# Your own rules: `oa-hook check` runs each as the case scenario/<name>.
+# Event keys: official_account, operator, subscribers, platform, client_ip, event_time,
+# or body = "file.json" (relative to this file). Expectations: expect = "allow" | "reject",
+# expect_refused = [...] (exactly these refused, the others subscribed).
+
+[[scenario]]
+name = "banned users are refused"
+command = "before-subscribe"
+subscribers = ["banned_bob", "alice"]
+expect_refused = ["banned_bob"]
+
+[[scenario]]
+name = "a closed account takes no subscribers"
+command = "before-subscribe"
+official_account = "@TOA#_closed"
+expect = "reject"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_is_valid_toml_with_two_scenarios() {
+        let mut table: Table = TEMPLATE.parse().unwrap();
+        let scenarios =
+            scenarios(Path::new("oa-hook.toml"), table.remove("scenario").unwrap()).unwrap();
+        assert_eq!(scenarios.len(), 2);
+        assert_eq!(scenarios[0].expect_refused, ["banned_bob"]);
+        assert_eq!(scenarios[1].expect, Some(ScenarioExpect::Reject));
+    }
+
+    #[test]
+    fn the_flag_is_found_as_clap_reads_it() {
+        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            flag_value(&args(&["oa-hook", "check", "--config", "a.toml"])),
+            Some("a.toml".into())
+        );
+        assert_eq!(
+            flag_value(&args(&["oa-hook", "--config=b.toml", "check"])),
+            Some("b.toml".into())
+        );
+        assert_eq!(
+            flag_value(&args(&["oa-hook", "send", "--", "--config", "c"])),
+            None
+        );
+    }
+}

@@ -1,0 +1,293 @@
+//! `oa-hook.toml`, the `OA_HOOK_*` variables, `init` and `man`: the real binary in a temporary
+//! directory, against wiremock backends that keep or break the team's rules.
+
+use crate::support::{Serve, assert_contains, oa_hook, run, serve_command};
+use serde_json::{Value, json};
+use std::path::Path;
+use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::method};
+
+/// `oa-hook` in `dir`, reading `dir/oa-hook.toml` as a newcomer's would.
+fn in_dir(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = oa_hook();
+    cmd.current_dir(dir).env_remove("OA_HOOK_CONFIG");
+    cmd
+}
+
+fn write(dir: &Path, text: &str) {
+    std::fs::write(dir.join("oa-hook.toml"), text).unwrap();
+}
+
+#[test]
+fn a_flag_beats_its_variable_which_beats_the_file_which_beats_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = |cmd: &mut assert_cmd::Command, extra: &[&str]| {
+        let run = run(cmd
+            .args(["sample", "before-subscribe", "--format", "url"])
+            .args(extra));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.split('?').next().unwrap().to_owned()
+    };
+    assert_eq!(
+        url(&mut in_dir(dir.path()), &[]),
+        "https://www.example.com/"
+    );
+    write(dir.path(), "url = \"http://file.example/im\"\n");
+    assert_eq!(url(&mut in_dir(dir.path()), &[]), "http://file.example/im");
+    let mut env = in_dir(dir.path());
+    env.env("OA_HOOK_URL", "http://env.example/im");
+    assert_eq!(url(&mut env, &[]), "http://env.example/im");
+    let mut flag = in_dir(dir.path());
+    flag.env("OA_HOOK_URL", "http://env.example/im");
+    assert_eq!(
+        url(&mut flag, &["--url", "http://flag.example/im"]),
+        "http://flag.example/im"
+    );
+}
+
+#[test]
+fn sections_apply_to_their_command_and_config_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("team.toml");
+    std::fs::write(
+        &file,
+        "sdkappid = 1400000000\n[serve]\nrefuse = [\"jared\"]\nsdkappid = 1400000001\n",
+    )
+    .unwrap();
+    let mut cmd = serve_command(&["--config", file.to_str().unwrap(), "-q"]);
+    cmd.env_remove("OA_HOOK_CONFIG");
+    let serve = Serve::spawn(cmd);
+    let sent = run(oa_hook().env("OA_HOOK_CONFIG", &file).args([
+        "send",
+        "before-subscribe",
+        "--url",
+        &serve.url,
+        "--sdkappid",
+        "1400000001",
+    ]));
+    assert_eq!(sent.code, 0, "{}{}", sent.stdout, sent.stderr);
+    assert_contains(&sent.stdout, "Chat subscribes leckie; refuses jared");
+    // The top-level sdkappid applies to send, the [serve] one to serve alone.
+    let other = run(oa_hook().env("OA_HOOK_CONFIG", &file).args([
+        "send",
+        "before-subscribe",
+        "--url",
+        &serve.url,
+    ]));
+    assert_contains(&other.stdout, "HTTP 403");
+}
+
+#[test]
+fn each_bad_file_is_refused_naming_what_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "token = \"s3cret\"\n",
+            "oa-hook.toml: `token`: the token is a secret and is never read from a file",
+        ),
+        (
+            "[check]\ntoken = \"s3cret\"\n",
+            "oa-hook.toml: `[check] token`: the token is a secret",
+        ),
+        (
+            "url = [1\n",
+            "oa-hook.toml is not valid TOML: TOML parse error at line 1, column 9",
+        ),
+        (
+            "expect_refuse = [\"x\"]\n",
+            "oa-hook.toml: `expect_refuse` is not an option of any command",
+        ),
+        (
+            "[serve]\nurl = \"http://x\"\n",
+            "oa-hook.toml: `[serve] url` is not an option of `oa-hook serve`",
+        ),
+        ("[sevre]\n", "oa-hook.toml: `[sevre]` is not a section"),
+        (
+            "insecure = \"yes\"\n",
+            "oa-hook.toml: `insecure` is a string; expected true or false",
+        ),
+        (
+            "timeout = 5\n",
+            "oa-hook.toml: timeout = \"5\" is not a duration",
+        ),
+        (
+            "[[scenario]]\ncommand = \"before-subscribe\"\n",
+            "oa-hook.toml: scenario 1: missing field `name`",
+        ),
+        (
+            "[[scenario]]\nname = \"a\"\n",
+            "oa-hook.toml: scenario 1: missing field `command`",
+        ),
+        (
+            "[[scenario]]\nname = \"a\"\ncommand = \"before-subscribe\"\n[[scenario]]\nname = \"a\"\ncommand = \"after-unsubscribe\"\n",
+            "oa-hook.toml: scenario 2 (`a`): another scenario has the same name",
+        ),
+        (
+            "[[scenario]]\nname = \"a\"\ncommand = \"before-subscribe\"\nexpect_refuse = [\"x\"]\n",
+            "oa-hook.toml: scenario 1: unknown field `expect_refuse`",
+        ),
+        (
+            "[[scenario]]\nname = \"a\"\ncommand = \"before-sub\"\n",
+            "oa-hook.toml: scenario 1 (`a`): `before-sub` is not a callback command",
+        ),
+    ];
+    for (text, said) in cases {
+        write(dir.path(), text);
+        let run = run(in_dir(dir.path()).args(["check", "--url", "http://127.0.0.1:9/im"]));
+        assert_eq!(run.code, 2, "{text}: {}", run.stderr);
+        assert_contains(&run.stderr, said);
+        assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+        assert_eq!(run.stdout, "");
+    }
+    let missing = run(oa_hook().args(["--config", "/nonexistent/oa-hook.toml", "check", "--list"]));
+    assert_eq!(missing.code, 2);
+    assert_contains(
+        &missing.stderr,
+        "cannot read the config file /nonexistent/oa-hook.toml",
+    );
+}
+
+/// A backend with the team's rules: banned users are refused, a closed account rejects.
+async fn rules(keeps_them: bool) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(move |request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            let mut answer = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0});
+            if keeps_them && body["Official_Account"] == "@TOA#_closed" {
+                answer =
+                    json!({"ActionStatus": "OK", "ErrorInfo": "account closed", "ErrorCode": 1});
+            } else if keeps_them && body.to_string().contains("banned_bob") {
+                answer["RefusedSubscribers_Account"] = json!(["banned_bob"]);
+            }
+            ResponseTemplate::new(200).set_body_json(answer)
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn init_writes_scenarios_that_check_runs_and_reports_in_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = run(in_dir(dir.path()).arg("init"));
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let again = run(in_dir(dir.path()).arg("init"));
+    assert_eq!(again.code, 2);
+    assert_contains(
+        &again.stderr,
+        "oa-hook.toml exists already; init never writes over a file",
+    );
+    for (keeps_them, code) in [(true, 0), (false, 1)] {
+        let server = rules(keeps_them).await;
+        let mut cmd = in_dir(dir.path());
+        cmd.args(["check", "--url", &format!("{}/im", server.uri())])
+            .args(["--only", "scenario", "--junit", "report.xml", "-o", "json"]);
+        let run = tokio::task::spawn_blocking(move || run(&mut cmd))
+            .await
+            .unwrap();
+        assert_eq!(run.code, code, "{}{}", run.stdout, run.stderr);
+        let report: Value = serde_json::from_str(&run.stdout).unwrap();
+        let ids: Vec<&str> = report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "scenario/banned users are refused",
+                "scenario/a closed account takes no subscribers"
+            ]
+        );
+        let xml = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let suite = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testsuite"))
+            .unwrap();
+        assert_eq!(suite.attribute("name"), Some("scenario"));
+        assert_eq!(suite.attribute("tests"), Some("2"));
+        if !keeps_them {
+            assert_eq!(suite.attribute("failures"), Some("2"));
+            assert_eq!(
+                report["cases"][1]["message"],
+                "decision: expected the whole request rejected, but Chat subscribes jared, leckie"
+            );
+            assert_eq!(
+                report["cases"][0]["message"],
+                "decision: expected exactly banned_bob refused, but Chat subscribes banned_bob, alice"
+            );
+        } else {
+            assert_eq!(
+                report["cases"][1]["message"],
+                r#"conforming answer; Chat rejects the whole request (ErrorCode 1); ErrorInfo "account closed""#
+            );
+        }
+    }
+}
+
+#[test]
+fn every_option_names_its_variable_in_help() {
+    for (command, variables) in [
+        (
+            "send",
+            &[
+                "OA_HOOK_URL",
+                "OA_HOOK_TIMEOUT",
+                "OA_HOOK_COUNT",
+                "OA_HOOK_EXPECT_REFUSED",
+                "OA_HOOK_SUBSCRIBER",
+                "OA_HOOK_NO_SIGN",
+            ][..],
+        ),
+        (
+            "serve",
+            &[
+                "OA_HOOK_LISTEN",
+                "OA_HOOK_REFUSE",
+                "OA_HOOK_RECORD",
+                "OA_HOOK_MAX_CONNECTIONS",
+                "OA_HOOK_HEAD_TIMEOUT",
+            ][..],
+        ),
+        (
+            "check",
+            &[
+                "OA_HOOK_JUNIT",
+                "OA_HOOK_ONLY",
+                "OA_HOOK_SKIP",
+                "OA_HOOK_CONFIG",
+                "OA_HOOK_COLOR",
+            ][..],
+        ),
+    ] {
+        let help = run(oa_hook().args([command, "--help"])).stdout;
+        for variable in variables {
+            assert_contains(&help, &format!("[env: {variable}="));
+        }
+    }
+    let timeout = run(oa_hook().env("OA_HOOK_TIMEOUT", "soon").args([
+        "send",
+        "before-subscribe",
+        "--url",
+        "http://127.0.0.1:9/",
+    ]));
+    assert_eq!(timeout.code, 2);
+    assert_contains(&timeout.stderr, "OA_HOOK_TIMEOUT=soon is not a duration");
+}
+
+#[test]
+fn the_man_page_renders_from_the_same_definition() {
+    let page = run(oa_hook().arg("man"));
+    assert_eq!(page.code, 0);
+    for part in [
+        ".TH oa-hook 1",
+        ".SH NAME",
+        ".SH SYNOPSIS",
+        ".SH SUBCOMMANDS",
+        "oa\\-hook\\-check(1)",
+    ] {
+        assert_contains(&page.stdout, part);
+    }
+}
