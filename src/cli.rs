@@ -184,6 +184,14 @@ pub struct TokenArgs {
     pub token: Option<String>,
 }
 
+impl TokenArgs {
+    /// The token, if one was given. An empty one (a CI secret that is not set) is no token, in
+    /// every command alike.
+    pub fn get(&self) -> Option<&str> {
+        self.token.as_deref().filter(|token| !token.is_empty())
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Authentication")]
 pub struct RequestTimeArgs {

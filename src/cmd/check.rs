@@ -30,7 +30,7 @@ pub fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Ou
         return Err(Error::usage("--only/--skip left no case to run")
             .hint("see the case ids with `oa-hook check --list`"));
     }
-    let token = args.token.token.clone().filter(|t| !t.is_empty());
+    let token = args.token.get().map(str::to_owned);
     let target = crate::report::masked(url).to_string();
     // Before anything is sent, so that a report CI collects can always be written.
     let junit = args.junit.as_deref().map(create_junit).transpose()?;

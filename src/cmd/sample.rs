@@ -12,7 +12,7 @@ pub fn run(args: &SampleArgs, clock: &Clock) -> Result<Outcome> {
         &args.url,
         &args.event,
         Some(&args.body),
-        args.token.token.as_deref(),
+        args.token.get(),
         clock.now_ms(),
     )?;
     let request = template.at(args

@@ -25,7 +25,7 @@ pub fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
         &args.url,
         &args.event,
         Some(&args.body),
-        args.token.token.as_deref(),
+        args.token.get(),
         clock.now_ms(),
     )?;
     let template = if args.no_sign {

@@ -17,7 +17,7 @@ pub fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
         listen: args.listen,
         receiver: Receiver {
             sdk_appid: args.sdkappid,
-            token: args.token.token.clone(),
+            token: args.token.get().map(str::to_owned),
             max_skew: args.max_skew,
         },
         policy: Policy {

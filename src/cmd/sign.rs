@@ -6,7 +6,7 @@ use crate::protocol::{param, sign};
 use std::io::Write;
 
 pub fn run(args: &SignArgs, clock: &Clock) -> Result<Outcome> {
-    let token = require_token(args.token.token.as_deref())?;
+    let token = require_token(args.token.get())?;
     let request_time = args.time.unwrap_or_else(|| clock.now_secs());
     let signature = sign(token, request_time);
     writeln!(
@@ -20,9 +20,8 @@ pub fn run(args: &SignArgs, clock: &Clock) -> Result<Outcome> {
 
 /// The token, or a usage error saying how to give it.
 pub fn require_token(token: Option<&str>) -> Result<&str> {
-    match token {
-        Some(t) if !t.is_empty() => Ok(t),
-        _ => Err(Error::usage("no token given")
-            .hint("pass --token TOKEN or set OA_HOOK_TOKEN (the token set in the Chat console)")),
-    }
+    token.ok_or_else(|| {
+        Error::usage("no token given")
+            .hint("pass --token TOKEN or set OA_HOOK_TOKEN (the token set in the Chat console)")
+    })
 }

@@ -7,7 +7,7 @@ use crate::protocol::{ReceivedQuery, SignatureError, param, verify_query};
 use std::io::Write;
 
 pub fn run(args: &VerifyArgs, clock: &Clock) -> Result<Outcome> {
-    let token = require_token(args.token.token.as_deref())?;
+    let token = require_token(args.token.get())?;
     let Some((_, query)) = args.url.split_once('?') else {
         return Err(Error::usage(format!("`{}` has no query string", args.url))
             .hint("pass the callback URL as received, e.g. '/im?SdkAppid=...&Sign=...&RequestTime=...'"));

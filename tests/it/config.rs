@@ -291,3 +291,34 @@ fn the_man_page_renders_from_the_same_definition() {
         assert_contains(&page.stdout, part);
     }
 }
+
+/// An empty token (a CI secret that is not set) is no token, in every command alike.
+#[test]
+fn an_empty_token_is_no_token_everywhere() {
+    let sign = run(oa_hook().env("OA_HOOK_TOKEN", "").arg("sign"));
+    assert_eq!(sign.code, 2);
+    assert_contains(&sign.stderr, "no token given");
+    let sample = run(oa_hook().env("OA_HOOK_TOKEN", "").args([
+        "sample",
+        "before-subscribe",
+        "--format",
+        "url",
+    ]));
+    assert!(!sample.stdout.contains("Sign="), "{}", sample.stdout);
+    let mut cmd = serve_command(&["-q"]);
+    cmd.env("OA_HOOK_TOKEN", "");
+    let serve = Serve::spawn(cmd);
+    let sent = run(oa_hook().env("OA_HOOK_TOKEN", "").args([
+        "send",
+        "before-subscribe",
+        "--url",
+        &serve.url,
+    ]));
+    assert_eq!(sent.code, 0, "{}", sent.stdout);
+    assert_contains(&sent.stderr, "note: unsigned (no token)");
+    let check = run(oa_hook().env("OA_HOOK_TOKEN", "").args([
+        "check", "--url", &serve.url, "--only", "bad-sign", "-o", "json",
+    ]));
+    let report: Value = serde_json::from_str(&check.stdout).unwrap();
+    assert_eq!(report["cases"][0]["status"], "skip");
+}
