@@ -11,8 +11,10 @@ use super::{MAX_BODY_BYTES, is_known_platform};
 use serde_json::Value;
 use std::time::Duration;
 
-/// The largest body of a refused request that is read as JSON to be shown.
-const REFUSED_BODY_READ: usize = 64 << 10;
+/// The largest body that is read as a JSON tree, to explain what is wrong with it field by
+/// field or to show a refused one: a tree takes many times the size of its text, and a
+/// callback is a few KiB. A larger body is read only straight into its type.
+const EXPLAINED_BODY_BYTES: usize = 64 << 10;
 
 /// What the receiving backend expects of every callback.
 pub struct Receiver {
@@ -136,7 +138,7 @@ impl Receiver {
         let verdict = self.judge(query, command.as_ref(), request.body, &mut body, now_secs);
         // A refused request is still shown and recorded with its body, when it is small.
         if let ReceivedBody::Unread = body
-            && request.body.len() <= REFUSED_BODY_READ
+            && request.body.len() <= EXPLAINED_BODY_BYTES
             && let Ok(value) = serde_json::from_slice(request.body)
         {
             body = ReceivedBody::Json(value);
@@ -213,6 +215,9 @@ impl Receiver {
         }
         let callback = match command {
             CommandWord::Modelled(callback) => callback,
+            CommandWord::Other(word) if raw.len() > EXPLAINED_BODY_BYTES => {
+                return unmodelled_large(word, raw, warnings);
+            }
             CommandWord::Other(word) => {
                 let value = read_json(raw)?;
                 let verdict = unmodelled(word, &value, warnings);
@@ -228,6 +233,21 @@ impl Receiver {
                 event,
                 warnings,
             });
+        }
+        if raw.len() > EXPLAINED_BODY_BYTES {
+            return Err(Rejection::new(
+                400,
+                vec![Finding::error(
+                    "body-not-exact",
+                    "body",
+                    format!(
+                        "the body is {} KiB and not exactly a {} body; a callback is a few KiB (100 subscribers take about 5), and a body over {} KiB is not explained field by field",
+                        raw.len() >> 10,
+                        callback.command,
+                        EXPLAINED_BODY_BYTES >> 10
+                    ),
+                )],
+            ));
         }
         let value = read_json(raw)?;
         let (event, findings) = read_event(callback, &value, raw);
@@ -257,6 +277,30 @@ fn read_json(raw: &[u8]) -> Result<Value, Rejection> {
             )],
         )
     })
+}
+
+/// [`unmodelled`] for a body too large to read as a tree: only its `CallbackCommand` is read.
+fn unmodelled_large(word: &str, raw: &[u8], warnings: Vec<Finding>) -> Result<Valid, Rejection> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        #[serde(rename = "CallbackCommand")]
+        callback_command: Option<Value>,
+    }
+    let named: Named = serde_json::from_slice(raw).map_err(|e| {
+        Rejection::new(
+            400,
+            vec![Finding::error(
+                "not-json",
+                "body",
+                format!("the body is not a JSON object ({e})"),
+            )],
+        )
+    })?;
+    let mut object = serde_json::Map::new();
+    if let Some(command) = named.callback_command {
+        object.insert("CallbackCommand".to_owned(), command);
+    }
+    unmodelled(word, &Value::Object(object), warnings)
 }
 
 /// An authentic callback of a command not modelled here: whatever its body, it must be a JSON

@@ -1,7 +1,6 @@
 //! One request: read it within bounds, judge it with the protocol, answer by policy, and hand
 //! the event and record lines to their writers.
 
-use super::REFUSED_BODY_KEPT;
 use super::event::{Event, Look, RecordLine, RecordedBody};
 use super::policy::Policy;
 use super::writers;
@@ -35,7 +34,6 @@ pub(super) struct Server {
     pub(super) events: writers::Events,
     /// Where record lines go; `None` without `--record`.
     pub(super) record: Option<tokio::sync::mpsc::Sender<String>>,
-    pub(super) explaining: tokio::sync::Semaphore,
     /// How long a body may take to arrive once its head has (`--head-timeout`).
     pub(super) body_timeout: Duration,
     pub(super) answered: AtomicU64,
@@ -48,12 +46,6 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let query = ReceivedQuery::parse(parts.uri.query().unwrap_or_default());
     let read = tokio::time::timeout(server.body_timeout, read_body(body)).await;
-    // Explaining a large body that is not exactly a callback builds a JSON tree many times its
-    // size: a few at a time, so that memory stays bounded whatever many clients send.
-    let _explaining = match &read {
-        Ok(Ok(bytes)) if bytes.len() > REFUSED_BODY_KEPT => server.explaining.acquire().await.ok(),
-        _ => None,
-    };
     let (bytes, received) = match read {
         Ok(Ok(bytes)) => {
             let inbound = Inbound {

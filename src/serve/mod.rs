@@ -32,12 +32,8 @@ use tokio::net::TcpListener;
 /// After Ctrl-C, how long in-flight requests get to finish on top of `--delay`.
 const GRACE: Duration = Duration::from_secs(1);
 
-/// The largest refused body kept in a record line, and the size past which a body is
-/// explained only a few at a time.
+/// The largest refused body kept in a record line.
 const REFUSED_BODY_KEPT: usize = 64 << 10;
-
-/// How many large bodies are explained at once.
-const EXPLAINING_AT_ONCE: usize = 2;
 
 /// Everything `serve` is told, in plain terms.
 pub struct Settings {
@@ -97,7 +93,6 @@ pub async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         look: Look::for_stdout(),
         events: writers::Events::start().map_err(cannot_start)?,
         record: record.as_ref().map(writers::Record::queue),
-        explaining: tokio::sync::Semaphore::new(EXPLAINING_AT_ONCE),
         body_timeout: head_timeout,
         answered: AtomicU64::new(0),
         rejected: AtomicU64::new(0),

@@ -158,7 +158,7 @@ fn the_worst_body_gets_a_small_answer_event_and_record() {
     let answer: Value = serde_json::from_slice(&answer).unwrap();
     assert_contains(
         answer["ErrorInfo"].as_str().unwrap(),
-        "more errors, not listed",
+        "body: the body is 1023 KiB and not exactly a OfficialAccount.CallbackBeforeAddSubscriber body",
     );
     let event = serve.next_line();
     assert!(
@@ -172,6 +172,24 @@ fn the_worst_body_gets_a_small_answer_event_and_record() {
     let recorded: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(recorded["body"], Value::Null);
     assert_eq!(recorded["body_bytes"], body.len());
+}
+
+/// A body small enough to be explained field by field still gets a short answer.
+#[test]
+fn a_body_full_of_wrong_subscribers_gets_a_few_findings_and_a_count() {
+    let serve = serve(&["-q"], Stdout::Read);
+    let items = vec!["1"; 20_000].join(",");
+    let body = format!(
+        r#"{{"CallbackCommand":"{BEFORE}","SubscribeAccountList":[{items}],"EventTime":1}}"#
+    );
+    let (status, answer) = post(&serve.url, &body);
+    assert_eq!(status, 400);
+    assert!(answer.len() < 4096, "the answer is {} bytes", answer.len());
+    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    assert_contains(
+        answer["ErrorInfo"].as_str().unwrap(),
+        "more errors, not listed",
+    );
 }
 
 #[test]
