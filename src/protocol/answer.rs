@@ -1,9 +1,8 @@
 //! The backend's answer: its type, the rules it must follow, and what Chat does with it.
 
 use super::command::{Callback, Kind};
-use super::event::{missing, wrong_type};
 use super::evidence::Evidence;
-use super::finding::{Finding, excerpt, json_type};
+use super::finding::{Finding, excerpt, json_type, missing, wrong_type};
 use super::{BUDGET, MAX_BODY_BYTES};
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -1,7 +1,7 @@
 //! The JSON body of a callback.
 
 use super::command::{BodyShape, Callback};
-use super::finding::{Finding, Findings, Severity, excerpt, json_excerpt, json_type};
+use super::finding::{Finding, Findings, Severity, excerpt, json_type, missing, wrong_type};
 use super::json::duplicate_keys;
 use super::{
     MAX_OFFICIAL_ACCOUNT_BYTES, MAX_SUBSCRIBERS_PER_CALL, MAX_USER_ID_BYTES,
@@ -468,26 +468,6 @@ fn string_field(
             None
         }
     }
-}
-
-pub(crate) fn missing(field: &str, expected: &str) -> Finding {
-    Finding::error(
-        "missing-field",
-        field,
-        format!("required field is missing (expected {expected})"),
-    )
-}
-
-pub(crate) fn wrong_type(field: &str, value: &Value, expected: &str) -> Finding {
-    Finding::error(
-        "wrong-type",
-        field,
-        format!(
-            "is {} ({}); expected {expected}",
-            json_type(value),
-            json_excerpt(value, 100)
-        ),
-    )
 }
 
 #[cfg(test)]

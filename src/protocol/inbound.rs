@@ -3,8 +3,8 @@
 
 use super::answer::Answer;
 use super::command::{Callback, CommandWord};
-use super::event::{ReceivedEvent, missing, read_event, read_exact_event, wrong_type};
-use super::finding::{Finding, excerpt, json_type};
+use super::event::{ReceivedEvent, read_event, read_exact_event};
+use super::finding::{Finding, excerpt, json_type, missing, wrong_type};
 use super::query::{ReceivedQuery, param};
 use super::signature::{SignatureError, verify};
 use super::{MAX_BODY_BYTES, is_known_platform};
