@@ -5,9 +5,9 @@ use crate::cli::EventArgs;
 use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, request_target};
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::expect::Expectation;
 use crate::protocol::{
-    self, BUDGET, Callback, Expectation, Finding, Judgement, Kind, OtherModuleCallback, Severity,
-    judge,
+    self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Severity, judge,
 };
 use crate::report::millis;
 use crate::request::Template;

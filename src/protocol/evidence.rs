@@ -2,8 +2,8 @@
 //! defaults: a body that is not JSON is said to be so, with its first bytes.
 
 use super::MAX_BODY_BYTES;
-use super::answer::Reply;
 use super::finding::excerpt;
+use super::judge::Reply;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 use std::fmt;

@@ -4,6 +4,7 @@
 
 mod answer;
 mod command;
+mod decision;
 mod event;
 mod evidence;
 mod finding;
@@ -11,15 +12,15 @@ mod finding;
 mod fuzz;
 mod inbound;
 mod json;
+mod judge;
 mod query;
 mod signature;
 
-pub use answer::{
-    Answer, Decision, Expectation, Expected, Judgement, Reply, judge, judge_broken, judge_no_answer,
-};
+pub use answer::Answer;
 pub use command::{
     BodyShape, CALLBACKS, Callback, CommandWord, Kind, OtherModuleCallback, Seed, UnknownCallback,
 };
+pub use decision::Decision;
 pub use event::{
     EventBody, ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event,
     read_exact_event, request_oddities, subscribers_in,
@@ -28,6 +29,7 @@ pub use evidence::{Evidence, Said};
 pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
 pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, UNMODELLED_NOTE, Valid};
 pub use json::duplicate_keys;
+pub use judge::{Judgement, Reply, judge, judge_broken, judge_no_answer};
 pub use query::{CallbackQuery, ReceivedQuery, param};
 pub use signature::{
     MAX_REQUEST_TIME, SignatureError, Verified, canonical_request_time, sign, verify, verify_query,
