@@ -567,7 +567,7 @@ impl<'a> Event<'a> {
 
     fn outcome(&self) -> String {
         let answer = self.answer;
-        if answer.action_status == "FAIL" {
+        if answer.action_status == crate::protocol::ActionStatus::Fail {
             "ActionStatus FAIL".to_owned()
         } else if answer.error_code == 1 {
             "rejects all (ErrorCode 1)".to_owned()

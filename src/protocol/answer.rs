@@ -2,11 +2,30 @@
 
 use serde::Serialize;
 
+/// `ActionStatus`: whether the backend could process the callback at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ActionStatus {
+    Ok,
+    Fail,
+}
+
+impl ActionStatus {
+    /// The status a word names: `OK` or `FAIL`, upper case as Chat reads them.
+    pub fn read(word: &str) -> Option<Self> {
+        match word {
+            "OK" => Some(ActionStatus::Ok),
+            "FAIL" => Some(ActionStatus::Fail),
+            _ => None,
+        }
+    }
+}
+
 /// An answer as a backend sends it, fields in the order of Tencent's samples.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Answer {
     #[serde(rename = "ActionStatus")]
-    pub action_status: &'static str,
+    pub action_status: ActionStatus,
     #[serde(rename = "ErrorInfo")]
     pub error_info: String,
     #[serde(rename = "ErrorCode")]
@@ -22,7 +41,7 @@ impl Answer {
     /// Go ahead, refusing `refused` (may be empty).
     pub fn ok(refused: Vec<String>) -> Self {
         Answer {
-            action_status: "OK",
+            action_status: ActionStatus::Ok,
             error_info: String::new(),
             error_code: 0,
             refused_subscribers_account: refused,
@@ -32,7 +51,7 @@ impl Answer {
     /// Reject the whole request (ErrorCode 1).
     pub fn reject(info: impl Into<String>) -> Self {
         Answer {
-            action_status: "OK",
+            action_status: ActionStatus::Ok,
             error_info: info.into(),
             error_code: 1,
             refused_subscribers_account: Vec::new(),
@@ -42,10 +61,30 @@ impl Answer {
     /// ActionStatus FAIL, as for a request the backend could not process.
     pub fn fail(info: impl Into<String>) -> Self {
         Answer {
-            action_status: "FAIL",
+            action_status: ActionStatus::Fail,
             error_info: info.into(),
             error_code: 1,
             refused_subscribers_account: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_is_written_and_read_in_upper_case() {
+        let words = |answer: Answer| serde_json::to_string(&answer).unwrap_or_default();
+        assert_eq!(
+            words(Answer::ok(vec!["jared".into()])),
+            r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#
+        );
+        assert_eq!(
+            words(Answer::fail("no")),
+            r#"{"ActionStatus":"FAIL","ErrorInfo":"no","ErrorCode":1}"#
+        );
+        assert_eq!(ActionStatus::read("FAIL"), Some(ActionStatus::Fail));
+        assert_eq!(ActionStatus::read("ok"), None);
     }
 }

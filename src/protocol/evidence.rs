@@ -2,6 +2,7 @@
 //! defaults: a body that is not JSON is said to be so, with its first bytes.
 
 use super::MAX_BODY_BYTES;
+use super::answer::ActionStatus;
 use super::finding::excerpt;
 use super::judge::Reply;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -76,7 +77,7 @@ impl Evidence {
                     action_status: Some(Value::String(status)),
                     error_code: Some(Value::Number(code)),
                     ..
-                } if status == "OK" && code.as_i64() == Some(0)
+                } if ActionStatus::read(status) == Some(ActionStatus::Ok) && code.as_i64() == Some(0)
             )
     }
 

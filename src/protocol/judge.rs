@@ -1,6 +1,7 @@
 //! Judging an answer: the rules it must follow (`docs/protocol.md` section 3), its fields read
 //! one by one, and what Chat then does.
 
+use super::answer::ActionStatus;
 use super::command::{Callback, Kind};
 use super::decision::Decision;
 use super::evidence::Evidence;
@@ -179,7 +180,7 @@ fn timed_out(callback: &Callback, subscribers: &[String]) -> Decision {
 
 /// The parts of an answer that decide, once they have the right types.
 struct Parsed {
-    action_status: String,
+    action_status: ActionStatus,
     error_code: i64,
     refused: Vec<String>,
 }
@@ -258,17 +259,19 @@ fn read_answer(
     })
 }
 
-fn action_status(object: &Map<String, Value>, findings: &mut Vec<Finding>) -> Option<String> {
+fn action_status(object: &Map<String, Value>, findings: &mut Vec<Finding>) -> Option<ActionStatus> {
     const FIELD: &str = "ActionStatus";
     match object.get(FIELD) {
-        Some(Value::String(s)) if s == "OK" || s == "FAIL" => Some(s.clone()),
         Some(Value::String(s)) => {
-            findings.push(Finding::error(
-                "bad-action-status",
-                FIELD,
-                format!("is \"{s}\"; expected \"OK\" or \"FAIL\" (upper case)"),
-            ));
-            None
+            let status = ActionStatus::read(s);
+            if status.is_none() {
+                findings.push(Finding::error(
+                    "bad-action-status",
+                    FIELD,
+                    format!("is \"{s}\"; expected \"OK\" or \"FAIL\" (upper case)"),
+                ));
+            }
+            status
         }
         Some(v) => {
             findings.push(wrong_type(FIELD, v, "the string \"OK\" or \"FAIL\""));
@@ -375,9 +378,9 @@ fn decide(subscribers: &[String], parsed: Option<&Parsed>) -> Decision {
             reason: "the answer lacks a usable ActionStatus, ErrorCode or RefusedSubscribers_Account; what Chat does then is not documented".into(),
         };
     };
-    match (parsed.action_status.as_str(), parsed.error_code) {
+    match (parsed.action_status, parsed.error_code) {
         (_, 1) => Decision::RejectsAll,
-        ("OK", 0) => {
+        (ActionStatus::Ok, 0) => {
             let (refused, subscribed) = subscribers
                 .iter()
                 .cloned()
@@ -387,7 +390,7 @@ fn decide(subscribers: &[String], parsed: Option<&Parsed>) -> Decision {
                 refused,
             }
         }
-        ("FAIL", 0) => Decision::Undocumented {
+        (ActionStatus::Fail, 0) => Decision::Undocumented {
             reason: "ActionStatus FAIL with ErrorCode 0; to refuse everyone answer ErrorCode 1"
                 .into(),
         },

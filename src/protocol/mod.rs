@@ -16,7 +16,7 @@ mod judge;
 mod query;
 mod signature;
 
-pub use answer::Answer;
+pub use answer::{ActionStatus, Answer};
 pub use command::{
     BodyShape, CALLBACKS, Callback, CommandWord, Kind, OtherModuleCallback, Seed, UnknownCallback,
 };
