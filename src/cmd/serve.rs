@@ -6,8 +6,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::protocol::{
-    Answer, CommandWord, EventBody, Finding, Inbound, Kind, MAX_BODY_BYTES, Received, ReceivedBody,
-    ReceivedQuery, Receiver, Rejection, UNMODELLED_NOTE, Valid,
+    Answer, CommandWord, Finding, Inbound, Kind, MAX_BODY_BYTES, Received, ReceivedBody,
+    ReceivedEvent, ReceivedQuery, Receiver, Rejection, UNMODELLED_NOTE, Valid,
 };
 use crate::serve::{listen, writers};
 use anstyle::{AnsiColor, Style};
@@ -305,7 +305,7 @@ impl Policy {
                 }
                 Kind::Before => Answer::ok(
                     event
-                        .subscribers
+                        .subscribers()
                         .iter()
                         .filter(|user| self.refuse.contains(user))
                         .cloned()
@@ -435,7 +435,7 @@ fn unreadable(status: u16, why: String) -> Received {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum RecordedBody<'a> {
-    Exact(EventBody<'a>),
+    Exact(&'a ReceivedEvent),
     Json(&'a Value),
     Text(Cow<'a, str>),
     TooLarge,
@@ -446,12 +446,7 @@ impl<'a> RecordedBody<'a> {
     /// is small, so that no input makes a large record line.
     fn new(received: &'a Received, bytes: &'a [u8]) -> Self {
         match (&received.body, &received.verdict) {
-            (
-                ReceivedBody::Exact,
-                Ok(Valid::Event {
-                    callback, event, ..
-                }),
-            ) => RecordedBody::Exact(event.body(callback)),
+            (ReceivedBody::Exact, Ok(Valid::Event { event, .. })) => RecordedBody::Exact(event),
             (_, Err(_)) if bytes.len() > REFUSED_BODY_KEPT => RecordedBody::TooLarge,
             (ReceivedBody::Json(value), _) => RecordedBody::Json(value),
             _ => RecordedBody::Text(String::from_utf8_lossy(bytes)),
@@ -492,8 +487,8 @@ impl<'a> Event<'a> {
             Ok(Valid::Event {
                 event, warnings, ..
             }) => (
-                Some(event.operator_account.as_str()),
-                event.subscribers.as_slice(),
+                event.operator(),
+                event.subscribers(),
                 warnings.as_slice(),
                 None,
             ),

@@ -38,7 +38,7 @@ pub enum Said {
 }
 
 impl Evidence {
-    /// Reads `reply`'s body; [`judge`](super::judge) passes the JSON it parsed already.
+    /// Reads `reply`'s body; [`judge`](fn@super::judge) passes the JSON it parsed already.
     pub fn of(reply: Reply<'_>) -> Self {
         let parsed = serde_json::from_slice(reply.body).ok();
         Evidence::read(reply, parsed.as_ref())

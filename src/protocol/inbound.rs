@@ -51,7 +51,7 @@ impl Received {
 /// The body as far as it was read.
 #[derive(Debug)]
 pub enum ReceivedBody {
-    /// Exactly the documented shape: it is the valid event (see [`ReceivedEvent::body`]).
+    /// Exactly the documented shape: it is the valid event, which serializes as the body.
     Exact,
     /// Other JSON.
     Json(Value),
@@ -479,7 +479,7 @@ mod tests {
         else {
             panic!("valid")
         };
-        assert_eq!(event.subscribers, ["jared", "leckie"]);
+        assert_eq!(event.subscribers(), ["jared", "leckie"]);
         assert_eq!(warnings, vec![]);
     }
 

@@ -18,12 +18,12 @@ mod signature;
 
 pub use answer::{ActionStatus, Answer};
 pub use command::{
-    BodyShape, CALLBACKS, Callback, CommandWord, Kind, OtherModuleCallback, Seed, UnknownCallback,
+    CALLBACKS, Callback, CommandWord, Kind, OtherModuleCallback, Seed, UnknownCallback,
 };
 pub use decision::Decision;
 pub use event::{
-    EventBody, ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event,
-    read_exact_event, request_oddities, subscribers_in,
+    BodyShape, ReceivedEvent, SubscriberEvent, build_body, read_event, read_exact_event,
+    request_oddities, subscribers_in,
 };
 pub use evidence::{Evidence, Said};
 pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
