@@ -599,7 +599,7 @@ mod signature_edges {
             Some(&sign("t", signed)),
             Some(request_time),
             now,
-            DEFAULT_MAX_SKEW,
+            Duration::from_secs(60),
         )
     }
 

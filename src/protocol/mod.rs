@@ -40,9 +40,6 @@ use std::time::Duration;
 /// How long Chat waits for an answer before it gives up (Webhook Overview).
 pub const BUDGET: Duration = Duration::from_secs(2);
 
-/// Tencent's guidance: a RequestTime more than a minute off the receiver's clock is invalid.
-pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(60);
-
 /// The most of a body (request or answer) that oa-hook reads; anything larger is refused.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
