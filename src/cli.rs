@@ -1,6 +1,7 @@
 //! The command line. Doc comments here are the `--help` text.
 
-use crate::protocol::{CALLBACKS, Callback, Expectation, Expected};
+use crate::expect::{Expectation, Expected};
+use crate::protocol::{CALLBACKS, Callback};
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::parser::ValueSource;
 use clap::{Arg, Args, Parser, Subcommand, ValueEnum};

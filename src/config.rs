@@ -3,7 +3,8 @@
 //! rules as `[[scenario]]`s for `check`. The token is never read from the file.
 
 use crate::error::{Error, Result};
-use crate::protocol::{Callback, Expected};
+use crate::expect::Expected;
+use crate::protocol::Callback;
 use clap::ArgAction;
 use serde::Deserialize;
 use std::ffi::OsString;

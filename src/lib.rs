@@ -9,6 +9,7 @@ mod clock;
 mod cmd;
 mod config;
 mod error;
+mod expect;
 mod output;
 pub mod protocol;
 mod report;

@@ -6,9 +6,9 @@ use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, requ
 use crate::clock::Clock;
 use crate::config::Scenario;
 use crate::error::Error;
+use crate::expect::Expectation;
 use crate::protocol::{
-    self, BUDGET, Callback, Expectation, Finding, Judgement, Kind, OtherModuleCallback, Severity,
-    judge,
+    self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Severity, judge,
 };
 use crate::report::millis;
 use crate::request::Template;

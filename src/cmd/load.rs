@@ -7,10 +7,9 @@ use crate::cli::{OutputFormat, SendArgs};
 use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, request_target};
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
+use crate::expect::Expectation;
 use crate::output;
-use crate::protocol::{
-    BUDGET, Evidence, Expectation, Finding, Severity, judge, judge_broken, judge_no_answer,
-};
+use crate::protocol::{BUDGET, Evidence, Finding, Severity, judge, judge_broken, judge_no_answer};
 use crate::report::load::{self as render, Group, Percentiles, Summary};
 use crate::request::Template;
 use bytes::Bytes;

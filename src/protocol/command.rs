@@ -1,5 +1,6 @@
 //! The table of callback commands. Adding one is an entry here plus its body type.
 
+use super::event::{BodyShape, SubscriberEvent};
 use std::fmt;
 
 /// Whether the backend's answer decides anything.
@@ -9,13 +10,6 @@ pub enum Kind {
     Before,
     /// Sent after the event; the answer is ignored.
     After,
-}
-
-/// The JSON body a command carries. A command with a new shape adds a variant and its type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BodyShape {
-    /// [`SubscriberEvent`](super::SubscriberEvent): an Official Account and a subscriber list.
-    SubscriberList,
 }
 
 /// The values of the sample in Tencent's page for a command, used as defaults.
@@ -35,6 +29,7 @@ pub struct Callback {
     /// The `CallbackCommand` word on the wire.
     pub command: &'static str,
     pub kind: Kind,
+    /// The shape of its body.
     pub body: BodyShape,
     /// One line a user reads in `--help`.
     pub summary: &'static str,
@@ -48,7 +43,7 @@ pub static CALLBACKS: &[Callback] = &[
         name: "before-subscribe",
         command: "OfficialAccount.CallbackBeforeAddSubscriber",
         kind: Kind::Before,
-        body: BodyShape::SubscriberList,
+        body: BodyShape::of::<SubscriberEvent>(),
         summary: "before users subscribe to an Official Account; the backend may refuse some or all",
         doc: "https://trtc.io/document/60799",
         seed: Seed {
@@ -62,7 +57,7 @@ pub static CALLBACKS: &[Callback] = &[
         name: "after-unsubscribe",
         command: "OfficialAccount.CallbackAfterDeleteSubscriber",
         kind: Kind::After,
-        body: BodyShape::SubscriberList,
+        body: BodyShape::of::<SubscriberEvent>(),
         summary: "after users unsubscribe from an Official Account; the answer is ignored",
         doc: "https://trtc.io/document/60802",
         seed: Seed {

@@ -1,47 +1,129 @@
-//! The JSON body of a callback.
+//! The JSON body of a callback: the shapes a body can have, what every shape shares, and the
+//! readers that go to a command's shape. A shape is one type implementing [`EventShape`] (see
+//! `subscriber_list.rs`), a variant of [`ReceivedEvent`], and `BodyShape::of` in the commands
+//! that carry it.
 
-use super::command::{BodyShape, Callback};
-use super::finding::{Finding, Findings, Severity, excerpt, json_excerpt, json_type};
+mod subscriber_list;
+
+pub use subscriber_list::{SubscriberEvent, subscribers_in};
+
+use super::command::Callback;
+use super::finding::{Finding, Findings, Severity, excerpt, json_type, missing, wrong_type};
 use super::json::duplicate_keys;
-use super::{
-    MAX_OFFICIAL_ACCOUNT_BYTES, MAX_SUBSCRIBERS_PER_CALL, MAX_USER_ID_BYTES,
-    OFFICIAL_ACCOUNT_PREFIX,
-};
-use serde::{Deserialize, Serialize};
+use super::{MAX_OFFICIAL_ACCOUNT_BYTES, MAX_USER_ID_BYTES, OFFICIAL_ACCOUNT_PREFIX};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::fmt;
 
-/// The body of both subscriber callbacks, fields in the order of Tencent's samples. Reading one
-/// is strict (no field more or less); [`read_event`] explains what is wrong with other bodies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubscriberEvent {
-    #[serde(rename = "CallbackCommand")]
-    pub callback_command: String,
-    #[serde(rename = "Official_Account")]
-    pub official_account: String,
-    #[serde(rename = "Operator_Account")]
-    pub operator_account: String,
-    #[serde(rename = "SubscribeAccountList")]
-    pub subscribe_account_list: Vec<Subscriber>,
-    /// Milliseconds since the Unix epoch.
-    #[serde(rename = "EventTime")]
+/// What a body is built from: the command line's values, else the table's seed.
+pub(crate) struct BodyValues<'a> {
+    pub official_account: &'a str,
+    pub operator_account: &'a str,
+    pub subscribers: &'a [String],
     pub event_time: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Subscriber {
-    #[serde(rename = "Subscriber_Account")]
-    pub subscriber_account: String,
+/// What every event tells, whatever its shape.
+pub(crate) trait Event {
+    /// The users the event names as subscribers; none when its shape has no such list.
+    fn subscribers(&self) -> &[String] {
+        &[]
+    }
+
+    /// The user who acted (`Operator_Account`), when its shape names one.
+    fn operator(&self) -> Option<&str> {
+        None
+    }
 }
 
-impl SubscriberEvent {
-    pub fn subscribers(&self) -> Vec<String> {
-        self.subscribe_account_list
-            .iter()
-            .map(|s| s.subscriber_account.clone())
-            .collect()
+/// One shape of body, as the type it is read into. Reading exactly is serde's derived reader,
+/// which must refuse unknown fields (`deny_unknown_fields`): anything it takes is the shape.
+pub(crate) trait EventShape:
+    Event + Serialize + DeserializeOwned + Into<ReceivedEvent>
+{
+    /// Its fields, in the order of Tencent's samples; any other is an unknown field.
+    const FIELDS: &'static [&'static str];
+
+    /// The body `callback` carries for `values`.
+    fn build(callback: &Callback, values: &BodyValues<'_>) -> Self;
+
+    /// Its `CallbackCommand` word.
+    fn command(&self) -> &str;
+
+    /// Reads every field but `CallbackCommand` (read already, and `callback`'s when the body is
+    /// right), a finding for each that is missing or of the wrong type.
+    fn read(
+        callback: &Callback,
+        object: &Map<String, Value>,
+        findings: &mut Findings,
+    ) -> Option<Self>;
+
+    /// What is odd about a well-formed body: answerable, but not what Chat sends.
+    fn oddities(&self, findings: &mut Findings);
+}
+
+/// The shape of body a command carries, as the command table names it: the functions of one
+/// `EventShape` type, so that no code elsewhere matches on shapes.
+#[derive(Clone, Copy)]
+pub struct BodyShape {
+    fields: &'static [&'static str],
+    build: fn(&Callback, &BodyValues<'_>) -> Value,
+    read_exact: fn(&Callback, &[u8], &mut Findings) -> Option<ReceivedEvent>,
+    read: fn(&Callback, &Value, &mut Findings) -> Option<ReceivedEvent>,
+}
+
+impl BodyShape {
+    pub(crate) const fn of<T: EventShape>() -> Self {
+        BodyShape {
+            fields: T::FIELDS,
+            build: build::<T>,
+            read_exact: read_exact::<T>,
+            read: read::<T>,
+        }
+    }
+}
+
+/// Two shapes are the same when they have the same fields.
+impl PartialEq for BodyShape {
+    fn eq(&self, other: &Self) -> bool {
+        self.fields == other.fields
+    }
+}
+
+impl Eq for BodyShape {}
+
+impl fmt::Debug for BodyShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyShape")
+            .field("fields", &self.fields)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A received body that has the shape of its command's, as that shape's type. Serializes as
+/// the body it was read from, field for field (for records).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ReceivedEvent {
+    SubscriberList(SubscriberEvent),
+}
+
+impl ReceivedEvent {
+    fn event(&self) -> &dyn Event {
+        match self {
+            ReceivedEvent::SubscriberList(event) => event,
+        }
+    }
+
+    /// The users the event names as subscribers; none when its shape has no such list.
+    pub fn subscribers(&self) -> &[String] {
+        self.event().subscribers()
+    }
+
+    /// The user who acted (`Operator_Account`), when its shape names one.
+    pub fn operator(&self) -> Option<&str> {
+        self.event().operator()
     }
 }
 
@@ -53,81 +135,13 @@ pub fn build_body(
     subscribers: &[String],
     event_time: i64,
 ) -> Value {
-    match callback.body {
-        BodyShape::SubscriberList => serde_json::to_value(SubscriberEvent {
-            callback_command: callback.command.to_owned(),
-            official_account: official_account.to_owned(),
-            operator_account: operator_account.to_owned(),
-            subscribe_account_list: subscribers
-                .iter()
-                .map(|s| Subscriber {
-                    subscriber_account: s.clone(),
-                })
-                .collect(),
-            event_time,
-        })
-        .unwrap_or_default(),
-    }
-}
-
-/// A received body that has the shape of `callback`'s, with the subscribers it names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReceivedEvent {
-    pub operator_account: String,
-    pub official_account: String,
-    pub subscribers: Vec<String>,
-    pub event_time: i64,
-}
-
-impl ReceivedEvent {
-    /// The body this event was read from, field for field (for records).
-    pub fn body<'a>(&'a self, callback: &'a Callback) -> EventBody<'a> {
-        match callback.body {
-            BodyShape::SubscriberList => EventBody::SubscriberList(SubscriberBody {
-                callback_command: callback.command,
-                official_account: &self.official_account,
-                operator_account: &self.operator_account,
-                subscribe_account_list: &self.subscribers,
-                event_time: self.event_time,
-            }),
-        }
-    }
-}
-
-/// A body rebuilt from a [`ReceivedEvent`], borrowing from it; serializes as the body.
-#[derive(Serialize)]
-#[serde(untagged)]
-pub enum EventBody<'a> {
-    SubscriberList(SubscriberBody<'a>),
-}
-
-/// [`SubscriberEvent`] borrowed from a [`ReceivedEvent`].
-#[derive(Serialize)]
-pub struct SubscriberBody<'a> {
-    #[serde(rename = "CallbackCommand")]
-    callback_command: &'a str,
-    #[serde(rename = "Official_Account")]
-    official_account: &'a str,
-    #[serde(rename = "Operator_Account")]
-    operator_account: &'a str,
-    #[serde(rename = "SubscribeAccountList", serialize_with = "subscriber_objects")]
-    subscribe_account_list: &'a [String],
-    #[serde(rename = "EventTime")]
-    event_time: i64,
-}
-
-fn subscriber_objects<S: serde::Serializer>(
-    users: &&[String],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct Item<'a> {
-        #[serde(rename = "Subscriber_Account")]
-        subscriber_account: &'a str,
-    }
-    serializer.collect_seq(users.iter().map(|u| Item {
-        subscriber_account: u,
-    }))
+    let values = BodyValues {
+        official_account,
+        operator_account,
+        subscribers,
+        event_time,
+    };
+    (callback.body.build)(callback, &values)
 }
 
 /// Reads a body of exactly `callback`'s documented shape and types straight into its type,
@@ -135,29 +149,9 @@ fn subscriber_objects<S: serde::Serializer>(
 /// fields, wrong types, a repeated key, another command, not JSON), which [`read_event`] then
 /// explains.
 pub fn read_exact_event(callback: &Callback, body: &[u8]) -> Option<(ReceivedEvent, Vec<Finding>)> {
-    match callback.body {
-        BodyShape::SubscriberList => {
-            // The derived reader refuses a repeated field, so an exact body has no duplicate key
-            // to look for.
-            let event: SubscriberEvent = serde_json::from_slice(body).ok()?;
-            if event.callback_command != callback.command {
-                return None;
-            }
-            let event = ReceivedEvent {
-                operator_account: event.operator_account,
-                official_account: event.official_account,
-                subscribers: event
-                    .subscribe_account_list
-                    .into_iter()
-                    .map(|s| s.subscriber_account)
-                    .collect(),
-                event_time: event.event_time,
-            };
-            let mut findings = Findings::default();
-            oddities(&event, &mut findings);
-            Some((event, findings.into_vec()))
-        }
-    }
+    let mut findings = Findings::default();
+    let event = (callback.body.read_exact)(callback, body, &mut findings)?;
+    Some((event, findings.into_vec()))
 }
 
 /// Checks a received body against `callback`'s shape: `body` is its JSON tree, `raw` the text
@@ -170,24 +164,9 @@ pub fn read_event(
     raw: &[u8],
 ) -> (Option<ReceivedEvent>, Vec<Finding>) {
     let mut findings = Findings::default();
-    let event = match callback.body {
-        BodyShape::SubscriberList => read_subscriber_event(callback, body, &mut findings),
-    };
+    let event = (callback.body.read)(callback, body, &mut findings);
     findings.extend(duplicate_keys(raw));
     (event, findings.into_vec())
-}
-
-/// The subscribers a body names, whatever else is wrong with it (`--body` files are sent as
-/// given, and refusals are judged against them).
-pub fn subscribers_in(body: &Value) -> Vec<String> {
-    body.get("SubscribeAccountList")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|s| s.get("Subscriber_Account")?.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// What Chat would make of a body oa-hook is about to send (a built one, or `--body`): errors
@@ -198,7 +177,26 @@ pub fn request_oddities(callback: &Callback, body: &Value, raw: &[u8]) -> Vec<Fi
     read_event(callback, body, raw).1
 }
 
-fn read_subscriber_event(
+fn build<T: EventShape>(callback: &Callback, values: &BodyValues<'_>) -> Value {
+    serde_json::to_value(T::build(callback, values)).unwrap_or_default()
+}
+
+fn read_exact<T: EventShape>(
+    callback: &Callback,
+    body: &[u8],
+    findings: &mut Findings,
+) -> Option<ReceivedEvent> {
+    // The derived reader refuses a repeated field, so an exact body has no duplicate key to
+    // look for.
+    let event: T = serde_json::from_slice(body).ok()?;
+    if event.command() != callback.command {
+        return None;
+    }
+    event.oddities(findings);
+    Some(event.into())
+}
+
+fn read<T: EventShape>(
     callback: &Callback,
     body: &Value,
     findings: &mut Findings,
@@ -225,10 +223,46 @@ fn read_subscriber_event(
             ),
         ));
     }
-    let official_account = string_field(object, "Official_Account", findings);
-    let operator_account = string_field(object, "Operator_Account", findings);
-    let subscribers = subscriber_list(object, findings);
-    let event_time = match object.get("EventTime") {
+    let event = T::read(callback, object, findings).filter(|_| !findings.has_errors());
+    if let Some(event) = &event {
+        event.oddities(findings);
+    }
+    for key in object.keys() {
+        if !T::FIELDS.contains(&key.as_str()) {
+            findings.push_with(Severity::Warning, || {
+                let key = excerpt(key.as_bytes(), 64);
+                Finding::warning(
+                    "unknown-field",
+                    key.as_str(),
+                    format!("`{key}` is not a field of {}", callback.command),
+                )
+            });
+        }
+    }
+    event.map(Into::into)
+}
+
+pub(crate) fn string_field(
+    object: &Map<String, Value>,
+    field: &str,
+    findings: &mut Findings,
+) -> Option<String> {
+    match object.get(field) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(v) => {
+            findings.push(wrong_type(field, v, "a string"));
+            None
+        }
+        None => {
+            findings.push(missing(field, "a string"));
+            None
+        }
+    }
+}
+
+/// `EventTime`, an integer of milliseconds.
+pub(crate) fn event_time(object: &Map<String, Value>, findings: &mut Findings) -> Option<i64> {
+    match object.get("EventTime") {
         None => {
             findings.push(missing("EventTime", "an integer (milliseconds)"));
             None
@@ -240,196 +274,35 @@ fn read_subscriber_event(
             }
             ms
         }
-    };
-    let event = match (official_account, operator_account, subscribers, event_time) {
-        (Some(official_account), Some(operator_account), Some(subscribers), Some(event_time))
-            if !findings.has_errors() =>
-        {
-            Some(ReceivedEvent {
-                operator_account,
-                official_account,
-                subscribers,
-                event_time,
-            })
-        }
-        _ => None,
-    };
-    if let Some(event) = &event {
-        oddities(event, findings);
     }
-    for key in object.keys() {
-        if !SUBSCRIBER_EVENT_FIELDS.contains(&key.as_str()) {
-            findings.push_with(Severity::Warning, || {
-                let key = excerpt(key.as_bytes(), 64);
-                Finding::warning(
-                    "unknown-field",
-                    key.as_str(),
-                    format!("`{key}` is not a field of {}", callback.command),
-                )
-            });
-        }
-    }
-    event
 }
 
-/// What is odd about a well-formed event: answerable, but not what Chat sends.
-fn oddities(event: &ReceivedEvent, findings: &mut Findings) {
-    if !event.official_account.starts_with(OFFICIAL_ACCOUNT_PREFIX) {
+/// The rules for every Official Account ID in a body.
+pub(crate) fn check_official_account(account: &str, findings: &mut Findings) {
+    if !account.starts_with(OFFICIAL_ACCOUNT_PREFIX) {
         findings.push(Finding::warning(
             "official-account-prefix",
             "Official_Account",
             format!(
                 "`{}` does not start with `{OFFICIAL_ACCOUNT_PREFIX}` as Chat's IDs do",
-                excerpt(event.official_account.as_bytes(), 64)
+                excerpt(account.as_bytes(), 64)
             ),
         ));
     }
-    if event.official_account.len() > MAX_OFFICIAL_ACCOUNT_BYTES {
+    if account.len() > MAX_OFFICIAL_ACCOUNT_BYTES {
         findings.push(Finding::warning(
             "long-official-account",
             "Official_Account",
             format!(
                 "is {} bytes; Chat's Official Account IDs are at most {MAX_OFFICIAL_ACCOUNT_BYTES}",
-                event.official_account.len()
+                account.len()
             ),
         ));
     }
-    check_user_id(
-        &event.operator_account,
-        || "Operator_Account".into(),
-        findings,
-    );
-    let subscribers = &event.subscribers;
-    if subscribers.is_empty() {
-        findings.push(Finding::warning(
-            "no-subscribers",
-            "SubscribeAccountList",
-            "is empty; Chat calls back when users subscribe or unsubscribe, and names them",
-        ));
-    }
-    if subscribers.len() > MAX_SUBSCRIBERS_PER_CALL {
-        findings.push(Finding::warning(
-            "many-subscribers",
-            "SubscribeAccountList",
-            format!(
-                "{} subscribers in one callback; the REST call that adds subscribers takes at most {MAX_SUBSCRIBERS_PER_CALL}",
-                subscribers.len()
-            ),
-        ));
-    }
-    let path = |i: usize| format!("SubscribeAccountList[{i}].Subscriber_Account");
-    let mut repeats = repeats(subscribers).into_iter().peekable();
-    for (i, user) in subscribers.iter().enumerate() {
-        check_user_id(user, || path(i), findings);
-        if let Some((_, first)) = repeats.next_if(|(again, _)| *again == i) {
-            findings.push_with(Severity::Warning, || {
-                Finding::warning(
-                    "duplicate-subscriber",
-                    path(i),
-                    format!(
-                        "`{}` is named again (first at {}); Chat names each subscriber once",
-                        excerpt(user.as_bytes(), 64),
-                        path(first)
-                    ),
-                )
-            });
-        }
-    }
-    match event.event_time {
-        ..=0 => findings.push(Finding::warning(
-            "absurd-event-time",
-            "EventTime",
-            format!(
-                "{} is not a time Chat sends: EventTime is Unix time in milliseconds, e.g. 1670574414123",
-                event.event_time
-            ),
-        )),
-        1..=SECONDS_AS_MILLIS => findings.push(Finding::warning(
-            "event-time-seconds",
-            "EventTime",
-            format!(
-                "{} looks like seconds; Chat sends milliseconds (13 digits)",
-                event.event_time
-            ),
-        )),
-        FAR_FUTURE_MILLIS.. => findings.push(Finding::warning(
-            "absurd-event-time",
-            "EventTime",
-            format!(
-                "{} ms is after the year 2286; Chat sends milliseconds (13 digits), not micro- or nanoseconds",
-                event.event_time
-            ),
-        )),
-        _ => {}
-    }
-}
-
-/// EventTimes up to this read as a date before 1973 in milliseconds: they are seconds.
-const SECONDS_AS_MILLIS: i64 = 99_999_999_999;
-
-/// 14 digits of milliseconds: past the year 2286.
-const FAR_FUTURE_MILLIS: i64 = 10_000_000_000_000;
-
-/// For each subscriber named again, in order: its index and the index of its first mention.
-fn repeats(users: &[String]) -> Vec<(usize, usize)> {
-    // A callback names a handful of users: comparing them pairwise costs less than hashing.
-    const PAIRWISE: usize = 16;
-    if users.len() <= PAIRWISE {
-        return (1..users.len())
-            .filter_map(|i| Some((i, users[..i].iter().position(|u| *u == users[i])?)))
-            .collect();
-    }
-    let mut first = HashMap::with_capacity(users.len());
-    users
-        .iter()
-        .enumerate()
-        .filter_map(|(i, user)| {
-            let seen = *first.entry(user.as_str()).or_insert(i);
-            (seen != i).then_some((i, seen))
-        })
-        .collect()
-}
-
-const SUBSCRIBER_EVENT_FIELDS: &[&str] = &[
-    "CallbackCommand",
-    "Official_Account",
-    "Operator_Account",
-    "SubscribeAccountList",
-    "EventTime",
-];
-
-fn subscriber_list(object: &Map<String, Value>, findings: &mut Findings) -> Option<Vec<String>> {
-    const FIELD: &str = "SubscribeAccountList";
-    let list = match object.get(FIELD) {
-        None => {
-            findings.push(missing(FIELD, "an array of {\"Subscriber_Account\": ...}"));
-            return None;
-        }
-        Some(Value::Array(list)) => list,
-        Some(v) => {
-            findings.push(wrong_type(FIELD, v, "an array"));
-            return None;
-        }
-    };
-    let mut users = Vec::with_capacity(list.len());
-    for (i, item) in list.iter().enumerate() {
-        let path = || format!("{FIELD}[{i}].Subscriber_Account");
-        match item.get("Subscriber_Account") {
-            Some(Value::String(user)) => users.push(user.clone()),
-            Some(v) => findings.push_with(Severity::Error, || wrong_type(&path(), v, "a string")),
-            None if item.is_object() => {
-                findings.push_with(Severity::Error, || missing(&path(), "a string"));
-            }
-            None => findings.push_with(Severity::Error, || {
-                wrong_type(&format!("{FIELD}[{i}]"), item, "an object")
-            }),
-        }
-    }
-    Some(users)
 }
 
 /// The same rules for every UserID in a body. `path` is only formatted for a finding.
-fn check_user_id(user: &str, path: impl Fn() -> String, findings: &mut Findings) {
+pub(crate) fn check_user_id(user: &str, path: impl Fn() -> String, findings: &mut Findings) {
     if user.is_empty() {
         findings.push_with(Severity::Warning, || {
             Finding::warning(
@@ -452,415 +325,39 @@ fn check_user_id(user: &str, path: impl Fn() -> String, findings: &mut Findings)
     }
 }
 
-fn string_field(
-    object: &Map<String, Value>,
-    field: &str,
-    findings: &mut Findings,
-) -> Option<String> {
-    match object.get(field) {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(v) => {
-            findings.push(wrong_type(field, v, "a string"));
-            None
-        }
-        None => {
-            findings.push(missing(field, "a string"));
-            None
-        }
+/// The rules for every `EventTime`: milliseconds, in this era.
+pub(crate) fn check_event_time(event_time: i64, findings: &mut Findings) {
+    match event_time {
+        ..=0 => findings.push(Finding::warning(
+            "absurd-event-time",
+            "EventTime",
+            format!(
+                "{} is not a time Chat sends: EventTime is Unix time in milliseconds, e.g. 1670574414123",
+                event_time
+            ),
+        )),
+        1..=SECONDS_AS_MILLIS => findings.push(Finding::warning(
+            "event-time-seconds",
+            "EventTime",
+            format!(
+                "{} looks like seconds; Chat sends milliseconds (13 digits)",
+                event_time
+            ),
+        )),
+        FAR_FUTURE_MILLIS.. => findings.push(Finding::warning(
+            "absurd-event-time",
+            "EventTime",
+            format!(
+                "{} ms is after the year 2286; Chat sends milliseconds (13 digits), not micro- or nanoseconds",
+                event_time
+            ),
+        )),
+        _ => {}
     }
 }
 
-pub(crate) fn missing(field: &str, expected: &str) -> Finding {
-    Finding::error(
-        "missing-field",
-        field,
-        format!("required field is missing (expected {expected})"),
-    )
-}
+/// EventTimes up to this read as a date before 1973 in milliseconds: they are seconds.
+const SECONDS_AS_MILLIS: i64 = 99_999_999_999;
 
-pub(crate) fn wrong_type(field: &str, value: &Value, expected: &str) -> Finding {
-    Finding::error(
-        "wrong-type",
-        field,
-        format!(
-            "is {} ({}); expected {expected}",
-            json_type(value),
-            json_excerpt(value, 100)
-        ),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::CALLBACKS;
-    use serde_json::json;
-
-    fn before() -> &'static Callback {
-        &CALLBACKS[0]
-    }
-
-    fn seed_body() -> Value {
-        json!({
-            "CallbackCommand": "OfficialAccount.CallbackBeforeAddSubscriber",
-            "Official_Account": "@TOA#_test_for_penn",
-            "Operator_Account": "107867",
-            "SubscribeAccountList": [{"Subscriber_Account": "jared"}, {"Subscriber_Account": "leckie"}],
-            "EventTime": 1670574414123_i64
-        })
-    }
-
-    fn codes(findings: &[Finding]) -> Vec<(&str, &str)> {
-        findings.iter().map(|f| (f.code, f.path.as_str())).collect()
-    }
-
-    /// `read_event` on a tree and the compact text it serializes to.
-    fn read(callback: &Callback, body: &Value) -> (Option<ReceivedEvent>, Vec<Finding>) {
-        read_event(callback, body, body.to_string().as_bytes())
-    }
-
-    #[test]
-    fn the_built_body_is_the_seed_in_seed_order() {
-        let seed = &before().seed;
-        let users: Vec<String> = seed.subscribers.iter().map(|s| s.to_string()).collect();
-        let body = build_body(
-            before(),
-            seed.official_account,
-            seed.operator_account,
-            &users,
-            seed.event_time,
-        );
-        assert_eq!(body, seed_body());
-        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
-        assert_eq!(keys, SUBSCRIBER_EVENT_FIELDS);
-    }
-
-    #[test]
-    fn the_seed_reads_cleanly() {
-        let (event, findings) = read(before(), &seed_body());
-        assert_eq!(findings, vec![]);
-        let event = event.unwrap();
-        assert_eq!(event.subscribers, ["jared", "leckie"]);
-        assert_eq!(event.operator_account, "107867");
-    }
-
-    #[test]
-    fn exact_bodies_read_the_same_without_a_json_tree() {
-        let mut odd = seed_body();
-        odd["Official_Account"] = json!("my_account");
-        odd["Operator_Account"] = json!("x".repeat(33));
-        odd["EventTime"] = json!(1670574414_i64);
-        odd["SubscribeAccountList"][1]["Subscriber_Account"] = json!("y".repeat(40));
-        for body in [seed_body(), odd] {
-            let bytes = body.to_string().into_bytes();
-            let (event, findings) = read_exact_event(before(), &bytes).unwrap();
-            assert_eq!((Some(event.clone()), findings), read(before(), &body));
-            assert_eq!(serde_json::to_value(event.body(before())).unwrap(), body);
-        }
-        let mut extra = seed_body();
-        extra["Extra"] = json!(1);
-        let mut wrong = seed_body();
-        wrong["EventTime"] = json!("1");
-        let after = &CALLBACKS[1];
-        for (callback, body) in [(before(), extra), (before(), wrong), (after, seed_body())] {
-            assert_eq!(
-                read_exact_event(callback, body.to_string().as_bytes()),
-                None
-            );
-        }
-        assert_eq!(read_exact_event(before(), b"{"), None);
-    }
-
-    #[test]
-    fn shape_errors_are_each_reported() {
-        let body = json!({
-            "CallbackCommand": "OfficialAccount.CallbackAfterDeleteSubscriber",
-            "Official_Account": 5,
-            "SubscribeAccountList": [{"Subscriber_Account": 1}, "bob", {}],
-            "EventTime": "1670574414123"
-        });
-        let (event, findings) = read(before(), &body);
-        assert!(event.is_none());
-        assert_eq!(
-            codes(&findings),
-            vec![
-                ("command-mismatch", "CallbackCommand"),
-                ("wrong-type", "Official_Account"),
-                ("missing-field", "Operator_Account"),
-                ("wrong-type", "SubscribeAccountList[0].Subscriber_Account"),
-                ("wrong-type", "SubscribeAccountList[1]"),
-                (
-                    "missing-field",
-                    "SubscribeAccountList[2].Subscriber_Account"
-                ),
-                ("wrong-type", "EventTime"),
-            ]
-        );
-        let (_, findings) = read(before(), &json!([1]));
-        assert_eq!(codes(&findings), vec![("not-object", "body")]);
-    }
-
-    #[test]
-    fn oddities_are_warnings_and_the_event_is_kept() {
-        let mut body = seed_body();
-        body["Official_Account"] = json!("my_account");
-        body["Operator_Account"] = json!("x".repeat(33));
-        body["EventTime"] = json!(1670574414_i64);
-        body["Extra"] = json!(true);
-        body["SubscribeAccountList"] = Value::Array(
-            (0..101)
-                .map(|i| json!({"Subscriber_Account": format!("u{i}")}))
-                .collect(),
-        );
-        let (event, findings) = read(before(), &body);
-        assert_eq!(event.unwrap().subscribers.len(), 101);
-        assert!(findings.iter().all(|f| !f.is_error()));
-        assert_eq!(
-            codes(&findings),
-            vec![
-                ("official-account-prefix", "Official_Account"),
-                ("long-user-id", "Operator_Account"),
-                ("many-subscribers", "SubscribeAccountList"),
-                ("event-time-seconds", "EventTime"),
-                ("unknown-field", "Extra"),
-            ]
-        );
-    }
-
-    fn subscribers(users: &[&str]) -> Value {
-        Value::Array(
-            users
-                .iter()
-                .map(|u| json!({"Subscriber_Account": u}))
-                .collect(),
-        )
-    }
-
-    /// The findings of a body with the seed's values but these, on both reading paths.
-    fn oddities_of(change: impl FnOnce(&mut Value)) -> Vec<Finding> {
-        let mut body = seed_body();
-        change(&mut body);
-        let (event, findings) = read(before(), &body);
-        assert!(event.is_some(), "{findings:?}");
-        let exact = read_exact_event(before(), body.to_string().as_bytes()).unwrap();
-        assert_eq!((exact.0, &exact.1), (event.unwrap(), &findings));
-        findings
-    }
-
-    #[test]
-    fn absurd_event_times_are_warnings() {
-        for (time, code) in [
-            (-1_i64, "absurd-event-time"),
-            (i64::MIN, "absurd-event-time"),
-            (0, "absurd-event-time"),
-            (1, "event-time-seconds"),
-            (99_999_999_999, "event-time-seconds"),
-            (100_000_000_000, ""),
-            (9_999_999_999_999, ""),
-            (10_000_000_000_000, "absurd-event-time"),
-            (i64::MAX, "absurd-event-time"),
-        ] {
-            let findings = oddities_of(|b| b["EventTime"] = json!(time));
-            let expected: Vec<(&str, &str)> = match code {
-                "" => vec![],
-                code => vec![(code, "EventTime")],
-            };
-            assert_eq!(codes(&findings), expected, "{time}");
-        }
-        let findings = oddities_of(|b| b["EventTime"] = json!(-1));
-        assert_eq!(
-            findings[0].message,
-            "-1 is not a time Chat sends: EventTime is Unix time in milliseconds, e.g. 1670574414123"
-        );
-    }
-
-    #[test]
-    fn an_empty_subscriber_list_is_a_warning() {
-        let findings = oddities_of(|b| b["SubscribeAccountList"] = json!([]));
-        assert_eq!(
-            codes(&findings),
-            vec![("no-subscribers", "SubscribeAccountList")]
-        );
-    }
-
-    #[test]
-    fn empty_and_long_user_ids_are_warned_about_wherever_they_are() {
-        let long = "x".repeat(MAX_USER_ID_BYTES + 1);
-        let findings = oddities_of(|b| {
-            b["Operator_Account"] = json!("");
-            b["SubscribeAccountList"] =
-                subscribers(&["", "jared", &long, &"y".repeat(MAX_USER_ID_BYTES)]);
-        });
-        assert_eq!(
-            codes(&findings),
-            vec![
-                ("empty-user-id", "Operator_Account"),
-                (
-                    "empty-user-id",
-                    "SubscribeAccountList[0].Subscriber_Account"
-                ),
-                ("long-user-id", "SubscribeAccountList[2].Subscriber_Account"),
-            ]
-        );
-        let findings = oddities_of(|b| b["Operator_Account"] = json!(long));
-        assert_eq!(
-            findings[0].to_string(),
-            "Operator_Account: UserID is 33 bytes; Chat's UserIDs are at most 32"
-        );
-    }
-
-    #[test]
-    fn a_subscriber_named_twice_is_a_warning_naming_the_first() {
-        let findings = oddities_of(|b| {
-            b["SubscribeAccountList"] = subscribers(&["jared", "leckie", "jared", "jared"]);
-        });
-        assert_eq!(
-            codes(&findings),
-            vec![
-                (
-                    "duplicate-subscriber",
-                    "SubscribeAccountList[2].Subscriber_Account"
-                ),
-                (
-                    "duplicate-subscriber",
-                    "SubscribeAccountList[3].Subscriber_Account"
-                ),
-            ]
-        );
-        assert_eq!(
-            findings[0].message,
-            "`jared` is named again (first at SubscribeAccountList[0].Subscriber_Account); Chat names each subscriber once"
-        );
-    }
-
-    #[test]
-    fn repeats_are_found_the_same_in_short_and_long_lists() {
-        let mut users: Vec<String> = (0..40).map(|i| format!("u{}", i % 15)).collect();
-        users.push("u3".into());
-        let pairwise: Vec<(usize, usize)> = (1..users.len())
-            .filter_map(|i| Some((i, users[..i].iter().position(|u| *u == users[i])?)))
-            .collect();
-        assert_eq!(repeats(&users), pairwise);
-        assert_eq!(repeats(&users[..16]), vec![(15, 0)]);
-        assert_eq!(repeats(&[]), vec![]);
-    }
-
-    #[test]
-    fn a_long_official_account_is_a_warning() {
-        let findings =
-            oddities_of(|b| b["Official_Account"] = json!(format!("@TOA#_{}", "a".repeat(43))));
-        assert_eq!(
-            codes(&findings),
-            vec![("long-official-account", "Official_Account")]
-        );
-        let at_most =
-            oddities_of(|b| b["Official_Account"] = json!(format!("@TOA#_{}", "a".repeat(42))));
-        assert_eq!(at_most, vec![]);
-    }
-
-    #[test]
-    fn a_duplicate_key_is_a_warning_even_though_the_tree_lost_it() {
-        let raw = br#"{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","Official_Account":"@TOA#_test_for_penn","Operator_Account":"107867","SubscribeAccountList":[{"Subscriber_Account":"jared","Subscriber_Account":"leckie"}],"EventTime":1670574414123}"#;
-        assert_eq!(read_exact_event(before(), raw), None);
-        let tree: Value = serde_json::from_slice(raw).unwrap();
-        let (event, findings) = read_event(before(), &tree, raw);
-        assert_eq!(event.unwrap().subscribers, ["leckie"]);
-        assert_eq!(
-            findings.iter().map(Finding::to_string).collect::<Vec<_>>(),
-            [
-                "SubscribeAccountList[0]: key \"Subscriber_Account\" appears twice; Chat's JSON has each key once (the last one is used)"
-            ]
-        );
-    }
-
-    #[test]
-    fn an_attackers_megabyte_yields_a_short_list() {
-        // Forty thousand empty subscribers: about 1 MiB of JSON.
-        let users = vec![""; 40_000];
-        let mut body = seed_body();
-        body["SubscribeAccountList"] = subscribers(&users);
-        let raw = body.to_string();
-        assert!(raw.len() > 1_000_000);
-        let (event, findings) = read_exact_event(before(), raw.as_bytes()).unwrap();
-        assert_eq!(event.subscribers.len(), 40_000);
-        assert_eq!(findings.len(), crate::protocol::MAX_FINDINGS + 1);
-        assert_eq!(findings[0].code, "many-subscribers");
-        assert_eq!(
-            findings.last().map(Finding::to_string).unwrap(),
-            "body: and 79990 more warnings, not listed"
-        );
-        assert_eq!(read(before(), &body).1, findings);
-        // One wrong subscriber among them: the error alone is listed, as the body is refused.
-        body["SubscribeAccountList"][39_999] = json!({"Subscriber_Account": 1});
-        let (event, findings) = read(before(), &body);
-        assert!(event.is_none());
-        assert_eq!(
-            codes(&findings),
-            vec![(
-                "wrong-type",
-                "SubscribeAccountList[39999].Subscriber_Account"
-            )]
-        );
-        body["SubscribeAccountList"] = Value::Array(vec![json!(1); 30]);
-        let (_, findings) = read(before(), &body);
-        assert_eq!(findings.len(), 11);
-        assert!(findings.iter().all(Finding::is_error));
-        assert_eq!(
-            findings[10].to_string(),
-            "body: and 20 more errors, not listed"
-        );
-    }
-
-    #[test]
-    fn findings_quote_huge_values_in_part() {
-        let mut body = seed_body();
-        body["Operator_Account"] = json!(["x".repeat(100_000)]);
-        body["Official_Account"] = json!("y".repeat(100_000));
-        body["x".repeat(100_000)] = json!(1);
-        let (_, findings) = read(before(), &body);
-        for finding in &findings {
-            assert!(finding.to_string().len() < 300, "{finding}");
-        }
-    }
-
-    #[test]
-    fn the_oddities_of_a_body_about_to_be_sent() {
-        let mut body = seed_body();
-        assert_eq!(
-            request_oddities(before(), &body, body.to_string().as_bytes()),
-            vec![]
-        );
-        body["EventTime"] = json!(-1);
-        body["SubscribeAccountList"] = subscribers(&["jared", "jared", ""]);
-        let raw = body.to_string();
-        assert_eq!(
-            codes(&request_oddities(before(), &body, raw.as_bytes())),
-            vec![
-                (
-                    "duplicate-subscriber",
-                    "SubscribeAccountList[1].Subscriber_Account"
-                ),
-                (
-                    "empty-user-id",
-                    "SubscribeAccountList[2].Subscriber_Account"
-                ),
-                ("absurd-event-time", "EventTime"),
-            ]
-        );
-        // `--body` as written, repeated key and all; and a body Chat would never send.
-        let raw = br#"{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","CallbackCommand":"x"}"#;
-        let tree: Value = serde_json::from_slice(raw).unwrap();
-        let found = request_oddities(before(), &tree, raw);
-        assert_eq!(
-            codes(&found),
-            vec![
-                ("command-mismatch", "CallbackCommand"),
-                ("missing-field", "Official_Account"),
-                ("missing-field", "Operator_Account"),
-                ("missing-field", "SubscribeAccountList"),
-                ("missing-field", "EventTime"),
-                ("duplicate-key", "body"),
-            ]
-        );
-    }
-}
+/// 14 digits of milliseconds: past the year 2286.
+const FAR_FUTURE_MILLIS: i64 = 10_000_000_000_000;

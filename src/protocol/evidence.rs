@@ -2,8 +2,9 @@
 //! defaults: a body that is not JSON is said to be so, with its first bytes.
 
 use super::MAX_BODY_BYTES;
-use super::answer::Reply;
+use super::answer::ActionStatus;
 use super::finding::excerpt;
+use super::judge::Reply;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 use std::fmt;
@@ -37,7 +38,7 @@ pub enum Said {
 }
 
 impl Evidence {
-    /// Reads `reply`'s body; [`judge`](super::judge) passes the JSON it parsed already.
+    /// Reads `reply`'s body; [`judge`](fn@super::judge) passes the JSON it parsed already.
     pub fn of(reply: Reply<'_>) -> Self {
         let parsed = serde_json::from_slice(reply.body).ok();
         Evidence::read(reply, parsed.as_ref())
@@ -76,7 +77,7 @@ impl Evidence {
                     action_status: Some(Value::String(status)),
                     error_code: Some(Value::Number(code)),
                     ..
-                } if status == "OK" && code.as_i64() == Some(0)
+                } if ActionStatus::read(status) == Some(ActionStatus::Ok) && code.as_i64() == Some(0)
             )
     }
 

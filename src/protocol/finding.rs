@@ -173,6 +173,28 @@ fn counted(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
+/// A required field that is absent.
+pub(crate) fn missing(field: &str, expected: &str) -> Finding {
+    Finding::error(
+        "missing-field",
+        field,
+        format!("required field is missing (expected {expected})"),
+    )
+}
+
+/// A field of the wrong JSON type, quoted in part.
+pub(crate) fn wrong_type(field: &str, value: &serde_json::Value, expected: &str) -> Finding {
+    Finding::error(
+        "wrong-type",
+        field,
+        format!(
+            "is {} ({}); expected {expected}",
+            json_type(value),
+            json_excerpt(value, 100)
+        ),
+    )
+}
+
 /// The JSON type of a value, in the words a user reads.
 pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
     use serde_json::Value;

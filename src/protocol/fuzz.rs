@@ -334,7 +334,7 @@ proptest! {
         let (event, findings) = read_event(callback, &body, &raw);
         prop_assert!(capped(&findings));
         if let Some((exact, exact_findings)) = exact {
-            prop_assert_eq!(&serde_json::to_value(exact.body(callback)).unwrap(), &body);
+            prop_assert_eq!(&serde_json::to_value(&exact).unwrap(), &body);
             prop_assert_eq!((Some(exact), exact_findings), (event, findings));
         } else {
             prop_assert_eq!(event, None);
@@ -483,7 +483,7 @@ proptest! {
                 return Err(TestCaseError::fail("a genuine callback is a valid event"));
             };
             prop_assert!(matches!(received.body, ReceivedBody::Exact));
-            prop_assert_eq!(&serde_json::to_value(event.body(callback)).unwrap(), &body);
+            prop_assert_eq!(&serde_json::to_value(&event).unwrap(), &body);
             prop_assert_eq!(warnings, read_exact_event(callback, &raw).unwrap().1);
         }
     }
@@ -599,7 +599,7 @@ mod signature_edges {
             Some(&sign("t", signed)),
             Some(request_time),
             now,
-            DEFAULT_MAX_SKEW,
+            Duration::from_secs(60),
         )
     }
 

@@ -3,8 +3,8 @@
 
 use super::answer::Answer;
 use super::command::{Callback, CommandWord};
-use super::event::{ReceivedEvent, missing, read_event, read_exact_event, wrong_type};
-use super::finding::{Finding, excerpt, json_type};
+use super::event::{ReceivedEvent, read_event, read_exact_event};
+use super::finding::{Finding, excerpt, json_type, missing, wrong_type};
 use super::query::{ReceivedQuery, param};
 use super::signature::{SignatureError, verify};
 use super::{MAX_BODY_BYTES, is_known_platform};
@@ -53,7 +53,7 @@ impl Received {
 /// The body as far as it was read.
 #[derive(Debug)]
 pub enum ReceivedBody {
-    /// Exactly the documented shape: it is the valid event (see [`ReceivedEvent::body`]).
+    /// Exactly the documented shape: it is the valid event, which serializes as the body.
     Exact,
     /// Other JSON.
     Json(Value),
@@ -523,7 +523,7 @@ mod tests {
         else {
             panic!("valid")
         };
-        assert_eq!(event.subscribers, ["jared", "leckie"]);
+        assert_eq!(event.subscribers(), ["jared", "leckie"]);
         assert_eq!(warnings, vec![]);
     }
 

@@ -4,6 +4,7 @@
 
 mod answer;
 mod command;
+mod decision;
 mod event;
 mod evidence;
 mod finding;
@@ -11,23 +12,24 @@ mod finding;
 mod fuzz;
 mod inbound;
 mod json;
+mod judge;
 mod query;
 mod signature;
 
-pub use answer::{
-    Answer, Decision, Expectation, Expected, Judgement, Reply, judge, judge_broken, judge_no_answer,
-};
+pub use answer::{ActionStatus, Answer};
 pub use command::{
-    BodyShape, CALLBACKS, Callback, CommandWord, Kind, OtherModuleCallback, Seed, UnknownCallback,
+    CALLBACKS, Callback, CommandWord, Kind, OtherModuleCallback, Seed, UnknownCallback,
 };
+pub use decision::Decision;
 pub use event::{
-    EventBody, ReceivedEvent, Subscriber, SubscriberEvent, build_body, read_event,
-    read_exact_event, request_oddities, subscribers_in,
+    BodyShape, ReceivedEvent, SubscriberEvent, build_body, read_event, read_exact_event,
+    request_oddities, subscribers_in,
 };
 pub use evidence::{Evidence, Said};
 pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
 pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, UNMODELLED_NOTE, Valid};
 pub use json::duplicate_keys;
+pub use judge::{Judgement, Reply, judge, judge_broken, judge_no_answer};
 pub use query::{CallbackQuery, ReceivedQuery, param};
 pub use signature::{
     MAX_REQUEST_TIME, SignatureError, Verified, canonical_request_time, sign, verify, verify_query,
@@ -37,9 +39,6 @@ use std::time::Duration;
 
 /// How long Chat waits for an answer before it gives up (Webhook Overview).
 pub const BUDGET: Duration = Duration::from_secs(2);
-
-/// Tencent's guidance: a RequestTime more than a minute off the receiver's clock is invalid.
-pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(60);
 
 /// The most of a body (request or answer) that oa-hook reads; anything larger is refused.
 pub const MAX_BODY_BYTES: usize = 1 << 20;

@@ -2,8 +2,9 @@
 
 use super::{count, mark, millis, request, verdict_line, verdict_word};
 use crate::client::{Exchange, sent_headers};
+use crate::expect::Expectation;
 use crate::output;
-use crate::protocol::{Decision, Evidence, Expectation, Finding, Judgement};
+use crate::protocol::{Decision, Evidence, Finding, Judgement};
 use crate::request::CallbackRequest;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value, json};

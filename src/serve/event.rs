@@ -4,7 +4,8 @@
 use super::REFUSED_BODY_KEPT;
 use crate::output;
 use crate::protocol::{
-    Answer, CommandWord, EventBody, Finding, Received, ReceivedBody, UNMODELLED_NOTE, Valid,
+    ActionStatus, Answer, CommandWord, Finding, Received, ReceivedBody, ReceivedEvent,
+    UNMODELLED_NOTE, Valid,
 };
 use anstyle::{AnsiColor, Style};
 use serde::{Serialize, Serializer};
@@ -18,7 +19,7 @@ use std::time::{Duration, UNIX_EPOCH};
 #[derive(Serialize)]
 #[serde(untagged)]
 pub(super) enum RecordedBody<'a> {
-    Exact(EventBody<'a>),
+    Exact(&'a ReceivedEvent),
     Json(&'a Value),
     Text(Cow<'a, str>),
     TooLarge,
@@ -29,12 +30,7 @@ impl<'a> RecordedBody<'a> {
     /// is small, so that no input makes a large record line.
     pub(super) fn new(received: &'a Received, bytes: &'a [u8]) -> Self {
         match (&received.body, &received.verdict) {
-            (
-                ReceivedBody::Exact,
-                Ok(Valid::Event {
-                    callback, event, ..
-                }),
-            ) => RecordedBody::Exact(event.body(callback)),
+            (ReceivedBody::Exact, Ok(Valid::Event { event, .. })) => RecordedBody::Exact(event),
             (_, Err(_)) if bytes.len() > REFUSED_BODY_KEPT => RecordedBody::TooLarge,
             (ReceivedBody::Json(value), _) => RecordedBody::Json(value),
             _ => RecordedBody::Text(String::from_utf8_lossy(bytes)),
@@ -75,8 +71,8 @@ impl<'a> Event<'a> {
             Ok(Valid::Event {
                 event, warnings, ..
             }) => (
-                Some(event.operator_account.as_str()),
-                event.subscribers.as_slice(),
+                event.operator(),
+                event.subscribers(),
                 warnings.as_slice(),
                 None,
             ),
@@ -150,7 +146,7 @@ impl<'a> Event<'a> {
 
     fn outcome(&self) -> String {
         let answer = self.answer;
-        if answer.action_status == "FAIL" {
+        if answer.action_status == ActionStatus::Fail {
             "ActionStatus FAIL".to_owned()
         } else if answer.error_code == 1 {
             "rejects all (ErrorCode 1)".to_owned()

@@ -39,7 +39,7 @@ impl Policy {
                 }
                 Kind::Before => Answer::ok(
                     event
-                        .subscribers
+                        .subscribers()
                         .iter()
                         .filter(|user| self.refuse.contains(user))
                         .cloned()

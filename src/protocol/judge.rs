@@ -1,0 +1,665 @@
+//! Judging an answer: the rules it must follow (`docs/protocol.md` section 3), its fields read
+//! one by one, and what Chat then does.
+
+use super::answer::ActionStatus;
+use super::command::{Callback, Kind};
+use super::decision::Decision;
+use super::evidence::Evidence;
+use super::finding::{Finding, excerpt, json_type, missing, wrong_type};
+use super::{BUDGET, MAX_BODY_BYTES};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// The verdict on one answer: every finding, what Chat would do, and what the verdict rests on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Judgement {
+    pub findings: Vec<Finding>,
+    pub decision: Decision,
+    /// What came back; `None` when nothing did.
+    pub evidence: Option<Evidence>,
+}
+
+impl Judgement {
+    /// No errors (warnings allowed).
+    pub fn conforms(&self) -> bool {
+        !self.findings.iter().any(Finding::is_error)
+    }
+
+    /// Whether Chat goes ahead with the event as the backend meant it: the check's notion of
+    /// "accepted" (HTTP 200, ActionStatus OK, ErrorCode 0).
+    pub fn accepted(&self) -> bool {
+        matches!(
+            self.decision,
+            Decision::Subscribes { .. } | Decision::Ignored
+        )
+    }
+}
+
+/// What came back for one callback.
+#[derive(Clone, Copy, Debug)]
+pub struct Reply<'a> {
+    pub status: u16,
+    pub body: &'a [u8],
+    /// The body went past [`MAX_BODY_BYTES`] and was not read further.
+    pub truncated: bool,
+    /// From sending the request to the end of the answer, when measured.
+    pub latency: Option<Duration>,
+}
+
+const KNOWN_FIELDS: &[&str] = &[
+    "ActionStatus",
+    "ErrorCode",
+    "ErrorInfo",
+    "RefusedSubscribers_Account",
+];
+
+/// Judges a reply to `callback` sent with `subscribers`, following `docs/protocol.md` section 3.
+pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> Judgement {
+    let mut findings = Vec::new();
+    let slow = reply.latency.filter(|l| *l > BUDGET);
+    if let Some(latency) = slow {
+        findings.push(Finding::error(
+            "too-slow",
+            "latency",
+            format!(
+                "answered in {} ms; {}",
+                latency.as_millis(),
+                gives_up(callback)
+            ),
+        ));
+    }
+    if reply.status != 200 {
+        findings.push(Finding::error(
+            "http-status",
+            "status",
+            format!(
+                "HTTP {} (expected 200): Chat counts any other status as a webhook failure; body: {}",
+                reply.status,
+                quoted_excerpt(reply.body)
+            ),
+        ));
+    }
+    let value = serde_json::from_slice::<Value>(reply.body);
+    let evidence = Evidence::read(reply, value.as_ref().ok());
+    let parsed = read_answer(callback, subscribers, reply, value, &mut findings);
+    let decision = if slow.is_some() {
+        timed_out(callback, subscribers)
+    } else if callback.kind == Kind::After {
+        Decision::Ignored
+    } else if reply.status != 200 || parsed.is_none() {
+        Decision::Undocumented {
+            reason: "Chat counts this answer as a webhook failure; what it then does with the subscription is not documented".into(),
+        }
+    } else {
+        decide(subscribers, parsed.as_ref())
+    };
+    Judgement {
+        // An answer may refuse thousands who were not asked about: a few are said, then a count.
+        findings: Finding::bounded(findings),
+        decision,
+        evidence: Some(evidence),
+    }
+}
+
+/// Judges a callback that got no answer at all within `waited`. Past the 2 s budget Chat has
+/// given up; before it, whether an answer would have come in time is unknown.
+pub fn judge_no_answer(callback: &Callback, subscribers: &[String], waited: Duration) -> Judgement {
+    let waited_ms = waited.as_millis();
+    if waited >= BUDGET {
+        Judgement {
+            findings: vec![Finding::error(
+                "timeout",
+                "latency",
+                format!("no answer within {waited_ms} ms; {}", gives_up(callback)),
+            )],
+            decision: timed_out(callback, subscribers),
+            evidence: None,
+        }
+    } else {
+        Judgement {
+            findings: vec![Finding::error(
+                "timeout",
+                "latency",
+                format!(
+                    "no answer within {waited_ms} ms (Chat would wait up to {} s)",
+                    BUDGET.as_secs()
+                ),
+            )],
+            decision: Decision::Undocumented {
+                reason: format!(
+                    "no answer within {waited_ms} ms, before Chat's {} s budget ran out; what would have come is unknown",
+                    BUDGET.as_secs()
+                ),
+            },
+            evidence: None,
+        }
+    }
+}
+
+/// Judges an answer that broke HTTP (garbage for a status line, a head too large, a body cut
+/// off), as `message` says: Chat cannot read it, so it counts as a webhook failure, as a
+/// non-200 status does.
+pub fn judge_broken(callback: &Callback, message: &str) -> Judgement {
+    Judgement {
+        findings: vec![Finding::error(
+            "broken-http",
+            "answer",
+            format!("{message}; Chat counts this as a webhook failure"),
+        )],
+        decision: match callback.kind {
+            Kind::After => Decision::Ignored,
+            Kind::Before => Decision::Undocumented {
+                reason: "Chat counts this answer as a webhook failure; what it then does with the subscription is not documented".into(),
+            },
+        },
+        evidence: None,
+    }
+}
+
+/// What Chat does once its budget has run out, in words.
+fn gives_up(callback: &Callback) -> String {
+    format!(
+        "Chat gives up after {} s{}",
+        BUDGET.as_secs(),
+        match callback.kind {
+            Kind::Before => ", and the subscription then goes ahead without your veto",
+            Kind::After => " (and does not retry unless retry-on-timeout is on)",
+        }
+    )
+}
+
+fn timed_out(callback: &Callback, subscribers: &[String]) -> Decision {
+    Decision::TimedOut {
+        subscribed: match callback.kind {
+            Kind::Before => subscribers.to_vec(),
+            Kind::After => Vec::new(),
+        },
+    }
+}
+
+/// The parts of an answer that decide, once they have the right types.
+struct Parsed {
+    action_status: ActionStatus,
+    error_code: i64,
+    refused: Vec<String>,
+}
+
+fn read_answer(
+    callback: &Callback,
+    subscribers: &[String],
+    reply: Reply<'_>,
+    value: serde_json::Result<Value>,
+    findings: &mut Vec<Finding>,
+) -> Option<Parsed> {
+    if reply.truncated {
+        findings.push(Finding::error(
+            "body-too-large",
+            "body",
+            format!(
+                "the answer is over {} MiB and was not read further",
+                MAX_BODY_BYTES >> 20
+            ),
+        ));
+        return None;
+    }
+    let value: Value = match value {
+        Ok(v) => v,
+        Err(e) => {
+            findings.push(Finding::error(
+                "not-json",
+                "body",
+                format!(
+                    "the answer is not JSON ({e}): Chat counts it as a webhook failure; body: {}",
+                    quoted_excerpt(reply.body)
+                ),
+            ));
+            return None;
+        }
+    };
+    let Some(object) = value.as_object() else {
+        findings.push(Finding::error(
+            "not-object",
+            "body",
+            format!(
+                "the answer is {}, not a JSON object with ActionStatus, ErrorCode and ErrorInfo",
+                json_type(&value)
+            ),
+        ));
+        return None;
+    };
+    let action_status = action_status(object, findings);
+    let error_code = error_code(callback, object, findings);
+    match object.get("ErrorInfo") {
+        Some(Value::String(_)) => {}
+        Some(v) => findings.push(wrong_type("ErrorInfo", v, "a string (may be empty)")),
+        None => findings.push(missing("ErrorInfo", "a string, may be empty")),
+    }
+    if object.contains_key("RefusedMembers_Account") {
+        findings.push(Finding::error(
+            "refused-members-account",
+            "RefusedMembers_Account",
+            "Chat reads RefusedSubscribers_Account (the page's prose says RefusedMembers_Account once, its sample and field table do not); under this name the refusal is ignored",
+        ));
+    }
+    let refused = refused_subscribers(callback, subscribers, object, findings);
+    for key in object.keys() {
+        if !KNOWN_FIELDS.contains(&key.as_str()) && key != "RefusedMembers_Account" {
+            findings.push(Finding::warning(
+                "unknown-field",
+                key.as_str(),
+                format!("`{key}` is not a documented answer field; Chat ignores it"),
+            ));
+        }
+    }
+    Some(Parsed {
+        action_status: action_status?,
+        error_code: error_code?,
+        refused: refused?,
+    })
+}
+
+fn action_status(object: &Map<String, Value>, findings: &mut Vec<Finding>) -> Option<ActionStatus> {
+    const FIELD: &str = "ActionStatus";
+    match object.get(FIELD) {
+        Some(Value::String(s)) => {
+            let status = ActionStatus::read(s);
+            if status.is_none() {
+                findings.push(Finding::error(
+                    "bad-action-status",
+                    FIELD,
+                    format!("is \"{s}\"; expected \"OK\" or \"FAIL\" (upper case)"),
+                ));
+            }
+            status
+        }
+        Some(v) => {
+            findings.push(wrong_type(FIELD, v, "the string \"OK\" or \"FAIL\""));
+            None
+        }
+        None => {
+            findings.push(missing(FIELD, "\"OK\" or \"FAIL\""));
+            None
+        }
+    }
+}
+
+fn error_code(
+    callback: &Callback,
+    object: &Map<String, Value>,
+    findings: &mut Vec<Finding>,
+) -> Option<i64> {
+    const FIELD: &str = "ErrorCode";
+    let code = match object.get(FIELD) {
+        Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
+        Some(Value::String(s)) if s.parse::<i64>().is_ok() => {
+            findings.push(Finding::error(
+                "wrong-type",
+                FIELD,
+                format!("is the string \"{s}\"; expected the integer {s} (no quotes)"),
+            ));
+            return None;
+        }
+        Some(v) => {
+            findings.push(wrong_type(FIELD, v, "an integer"));
+            return None;
+        }
+        None => {
+            findings.push(missing(FIELD, "an integer"));
+            return None;
+        }
+    }?;
+    match (callback.kind, code) {
+        (Kind::Before, 0 | 1) | (Kind::After, 0) => {}
+        (Kind::Before, _) => findings.push(Finding::warning(
+            "undocumented-error-code",
+            FIELD,
+            format!(
+                "{code} is undocumented for {}: 0 lets the subscription go ahead, 1 rejects it",
+                callback.command
+            ),
+        )),
+        (Kind::After, _) => findings.push(Finding::warning(
+            "undocumented-error-code",
+            FIELD,
+            format!("{code} on an after callback: Chat ignores the answer; send 0"),
+        )),
+    }
+    Some(code)
+}
+
+fn refused_subscribers(
+    callback: &Callback,
+    subscribers: &[String],
+    object: &Map<String, Value>,
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<String>> {
+    const FIELD: &str = "RefusedSubscribers_Account";
+    let Some(value) = object.get(FIELD) else {
+        return Some(Vec::new());
+    };
+    if callback.kind == Kind::After {
+        findings.push(Finding::warning(
+            "refused-on-after",
+            FIELD,
+            "an after callback cannot refuse anyone; Chat ignores this field",
+        ));
+    }
+    let Value::Array(items) = value else {
+        findings.push(wrong_type(FIELD, value, "an array of UserID strings"));
+        return None;
+    };
+    let mut refused = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Value::String(user) => {
+                if callback.kind == Kind::Before && !subscribers.contains(user) {
+                    findings.push(Finding::warning(
+                        "refused-not-in-request",
+                        format!("{FIELD}[{i}]"),
+                        format!("`{user}` was not among the request's subscribers"),
+                    ));
+                }
+                refused.push(user.clone());
+            }
+            other => findings.push(wrong_type(
+                &format!("{FIELD}[{i}]"),
+                other,
+                "a UserID string",
+            )),
+        }
+    }
+    (refused.len() == items.len()).then_some(refused)
+}
+
+fn decide(subscribers: &[String], parsed: Option<&Parsed>) -> Decision {
+    let Some(parsed) = parsed else {
+        return Decision::Undocumented {
+            reason: "the answer lacks a usable ActionStatus, ErrorCode or RefusedSubscribers_Account; what Chat does then is not documented".into(),
+        };
+    };
+    match (parsed.action_status, parsed.error_code) {
+        (_, 1) => Decision::RejectsAll,
+        (ActionStatus::Ok, 0) => {
+            let (refused, subscribed) = subscribers
+                .iter()
+                .cloned()
+                .partition(|u| parsed.refused.contains(u));
+            Decision::Subscribes {
+                subscribed,
+                refused,
+            }
+        }
+        (ActionStatus::Fail, 0) => Decision::Undocumented {
+            reason: "ActionStatus FAIL with ErrorCode 0; to refuse everyone answer ErrorCode 1"
+                .into(),
+        },
+        (_, code) => Decision::Undocumented {
+            reason: format!("ErrorCode {code} is neither 0 (go ahead) nor 1 (reject)"),
+        },
+    }
+}
+
+fn quoted_excerpt(body: &[u8]) -> String {
+    if body.is_empty() {
+        "(empty)".into()
+    } else {
+        format!("`{}`", excerpt(body, 200))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::CALLBACKS;
+    use serde_json::json;
+
+    fn users() -> Vec<String> {
+        vec!["jared".into(), "leckie".into()]
+    }
+
+    fn reply(status: u16, body: &[u8]) -> Reply<'_> {
+        Reply {
+            status,
+            body,
+            truncated: false,
+            latency: Some(Duration::from_millis(5)),
+        }
+    }
+
+    fn judge_before(body: Value) -> Judgement {
+        let bytes = body.to_string().into_bytes();
+        judge(&CALLBACKS[0], &users(), reply(200, &bytes))
+    }
+
+    fn codes(j: &Judgement) -> Vec<(&'static str, &str, Severity)> {
+        j.findings
+            .iter()
+            .map(|f| (f.code, f.path.as_str(), f.severity))
+            .collect()
+    }
+
+    use crate::protocol::Severity::{self, Error, Warning};
+
+    #[test]
+    fn the_seed_answers_conform() {
+        let j = judge_before(json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}));
+        assert!(j.conforms());
+        assert_eq!(j.findings, vec![]);
+        assert_eq!(j.decision.to_string(), "subscribes jared, leckie");
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0, "RefusedSubscribers_Account": ["jared"]}),
+        );
+        assert_eq!(j.findings, vec![]);
+        assert_eq!(j.decision.to_string(), "subscribes leckie; refuses jared");
+        assert!(j.accepted());
+        let j = judge_before(json!({"ActionStatus": "OK", "ErrorInfo": "no", "ErrorCode": 1}));
+        assert_eq!((j.conforms(), j.accepted()), (true, false));
+        assert_eq!(j.decision, Decision::RejectsAll);
+    }
+
+    #[test]
+    fn after_answers_are_ignored() {
+        let body = br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}"#;
+        let j = judge(&CALLBACKS[1], &users(), reply(200, body));
+        assert_eq!(
+            (j.findings.len(), j.decision.clone()),
+            (0, Decision::Ignored)
+        );
+        let body = br#"{"ActionStatus":"OK","ErrorCode":3,"ErrorInfo":"","RefusedSubscribers_Account":["jared"]}"#;
+        let j = judge(&CALLBACKS[1], &users(), reply(200, body));
+        assert!(j.conforms());
+        assert_eq!(
+            codes(&j),
+            vec![
+                ("undocumented-error-code", "ErrorCode", Warning),
+                ("refused-on-after", "RefusedSubscribers_Account", Warning)
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_and_mistyped_fields_are_errors() {
+        let j = judge_before(json!({"ErrorCode": "0"}));
+        assert_eq!(
+            codes(&j),
+            vec![
+                ("missing-field", "ActionStatus", Error),
+                ("wrong-type", "ErrorCode", Error),
+                ("missing-field", "ErrorInfo", Error)
+            ]
+        );
+        assert!(
+            j.findings[1]
+                .message
+                .contains("the string \"0\"; expected the integer 0")
+        );
+        assert!(matches!(j.decision, Decision::Undocumented { .. }));
+        let j = judge_before(json!({"ActionStatus": 0, "ErrorCode": 0.5, "ErrorInfo": null}));
+        assert_eq!(
+            codes(&j),
+            vec![
+                ("wrong-type", "ActionStatus", Error),
+                ("wrong-type", "ErrorCode", Error),
+                ("wrong-type", "ErrorInfo", Error)
+            ]
+        );
+    }
+
+    #[test]
+    fn action_status_must_be_ok_or_fail() {
+        let j = judge_before(json!({"ActionStatus": "ok", "ErrorCode": 0, "ErrorInfo": ""}));
+        assert_eq!(
+            codes(&j),
+            vec![("bad-action-status", "ActionStatus", Error)]
+        );
+        let j = judge_before(json!({"ActionStatus": "FAIL", "ErrorCode": 0, "ErrorInfo": ""}));
+        assert!(j.conforms());
+        assert!(
+            j.decision
+                .to_string()
+                .starts_with("undocumented: ActionStatus FAIL")
+        );
+    }
+
+    #[test]
+    fn undocumented_error_codes_are_warnings() {
+        let j = judge_before(json!({"ActionStatus": "OK", "ErrorCode": 2, "ErrorInfo": ""}));
+        assert_eq!(
+            codes(&j),
+            vec![("undocumented-error-code", "ErrorCode", Warning)]
+        );
+        assert!(!j.accepted());
+    }
+
+    #[test]
+    fn refused_members_account_is_an_error_and_refuses_nobody() {
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedMembers_Account": ["jared"]}),
+        );
+        assert_eq!(
+            codes(&j),
+            vec![("refused-members-account", "RefusedMembers_Account", Error)]
+        );
+        assert_eq!(j.decision.to_string(), "subscribes jared, leckie");
+    }
+
+    #[test]
+    fn refused_users_outside_the_request_and_unknown_fields_are_warnings() {
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": ["jared", "zoe"], "Extra": 1}),
+        );
+        assert_eq!(
+            codes(&j),
+            vec![
+                (
+                    "refused-not-in-request",
+                    "RefusedSubscribers_Account[1]",
+                    Warning
+                ),
+                ("unknown-field", "Extra", Warning)
+            ]
+        );
+        assert_eq!(j.decision.to_string(), "subscribes leckie; refuses jared");
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": "jared"}),
+        );
+        assert_eq!(
+            codes(&j),
+            vec![("wrong-type", "RefusedSubscribers_Account", Error)]
+        );
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": [7]}),
+        );
+        assert_eq!(
+            codes(&j),
+            vec![("wrong-type", "RefusedSubscribers_Account[0]", Error)]
+        );
+    }
+
+    #[test]
+    fn transport_level_failures() {
+        let j = judge(&CALLBACKS[0], &users(), reply(503, b"<html>down</html>"));
+        assert_eq!(
+            codes(&j),
+            vec![
+                ("http-status", "status", Error),
+                ("not-json", "body", Error)
+            ]
+        );
+        assert!(
+            j.findings[0].message.contains("HTTP 503")
+                && j.findings[0].message.contains("<html>down</html>")
+        );
+        let j = judge(&CALLBACKS[0], &users(), reply(200, b"[1,2]"));
+        assert_eq!(codes(&j), vec![("not-object", "body", Error)]);
+        let j = judge(
+            &CALLBACKS[0],
+            &users(),
+            Reply {
+                truncated: true,
+                ..reply(200, b"{")
+            },
+        );
+        assert_eq!(codes(&j), vec![("body-too-large", "body", Error)]);
+    }
+
+    #[test]
+    fn over_the_budget_is_an_error_and_the_subscription_goes_ahead() {
+        let body = br#"{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":""}"#;
+        let slow = Reply {
+            latency: Some(Duration::from_millis(2001)),
+            ..reply(200, body)
+        };
+        let j = judge(&CALLBACKS[0], &users(), slow);
+        assert_eq!(codes(&j), vec![("too-slow", "latency", Error)]);
+        assert_eq!(
+            j.decision,
+            Decision::TimedOut {
+                subscribed: users()
+            }
+        );
+        let on_time = Reply {
+            latency: Some(BUDGET),
+            ..reply(200, body)
+        };
+        assert!(judge(&CALLBACKS[0], &users(), on_time).conforms());
+    }
+
+    #[test]
+    fn an_answer_says_a_few_findings_then_how_many_more() {
+        let strangers: Vec<String> = (0..5000).map(|i| format!("u{i}")).collect();
+        let j = judge_before(
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": strangers}),
+        );
+        assert_eq!(j.findings.len(), crate::protocol::MAX_FINDINGS + 1);
+        assert_eq!(
+            j.findings.last().map(|f| f.message.as_str()),
+            Some("and 4990 more warnings, not listed")
+        );
+    }
+
+    #[test]
+    fn no_answer_is_an_error_and_past_the_budget_chat_goes_ahead() {
+        let j = judge_no_answer(&CALLBACKS[0], &users(), Duration::from_secs(5));
+        assert_eq!(codes(&j), vec![("timeout", "latency", Error)]);
+        assert_eq!(
+            j.findings[0].message,
+            "no answer within 5000 ms; Chat gives up after 2 s, and the subscription then goes ahead without your veto"
+        );
+        assert_eq!(
+            j.decision,
+            Decision::TimedOut {
+                subscribed: users()
+            }
+        );
+        let j = judge_no_answer(&CALLBACKS[0], &users(), Duration::from_millis(500));
+        assert_eq!(
+            j.findings[0].message,
+            "no answer within 500 ms (Chat would wait up to 2 s)"
+        );
+        assert!(matches!(j.decision, Decision::Undocumented { .. }));
+        let j = judge_no_answer(&CALLBACKS[1], &users(), BUDGET);
+        assert_eq!(j.decision, Decision::TimedOut { subscribed: vec![] });
+    }
+}
