@@ -4,7 +4,7 @@
 //! Chat does; over HTTPS they share the client's pool.
 
 use crate::cli::{OutputFormat, SendArgs};
-use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, request_target};
+use crate::client::{Exchange, Sender, TransportError};
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
@@ -15,7 +15,6 @@ use crate::report::load::{self as render, Group, Percentiles, Summary};
 use crate::request::Template;
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use hyper::Uri;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -34,14 +33,10 @@ pub fn run(
     clock: &Clock,
     runtime: &Runtime,
 ) -> Result<Outcome> {
-    // Built whatever the scheme, so that a bad --cacert is refused the same way.
-    let client = Client::new(&args.target, args.load.concurrency as usize)?;
+    let sender = Sender::new(&args.target, &template.base, args.load.concurrency as usize)?;
     super::send::note_if_unsigned(args, &template)?;
     let run = Run {
-        transport: match Endpoint::http(&template.base) {
-            Some(endpoint) => Transport::Kept(endpoint),
-            None => Transport::Pooled(client),
-        },
+        sender,
         body: Bytes::from(template.body_bytes.clone()),
         template,
         expectation: args.expect.expectation(),
@@ -75,7 +70,8 @@ pub fn run(
 
 /// The run's settings, and what its workers share: read-only but for the atomics.
 struct Run {
-    transport: Transport,
+    /// Each worker sends with [`Sender::another`] of it.
+    sender: Sender,
     template: Template,
     /// The body, built once; cloning `Bytes` shares it.
     body: Bytes,
@@ -95,15 +91,6 @@ struct Run {
     reached_any: AtomicBool,
     /// Set to stop every worker at once (deadline, Ctrl-C, unreachable target).
     stop: watch::Sender<bool>,
-}
-
-/// How the workers reach the target.
-enum Transport {
-    /// Plain HTTP: a connection per worker. reqwest's pool, URL handling and the like were
-    /// ~15% of load mode's CPU, which a single connection does not need.
-    Kept(Endpoint),
-    /// HTTPS (and URLs with credentials): the shared client and its pool.
-    Pooled(Client),
 }
 
 impl Run {
@@ -267,13 +254,15 @@ impl Drop for ClearOnDrop {
 
 async fn worker(run: Arc<Run>, start: Instant, mut tally: Tally) -> Tally {
     let mut stopped = run.stop.subscribe();
-    let mut link = Link::new(&run);
+    // Over plain HTTP a connection of the worker's own, as Chat keeps several.
+    let mut sender = run.sender.another();
+    let mut url = PerSecond::default();
     while let Some(n) = run.next() {
         // A stop (deadline, Ctrl-C) abandons the request in flight; it is not counted.
         let result = tokio::select! {
             biased;
             _ = stopped.changed() => break,
-            result = send(&run, start, n, &mut link) => result,
+            result = send(&run, start, n, &mut sender, &mut url) => result,
         };
         tally.record(&run, result);
     }
@@ -286,7 +275,8 @@ async fn send(
     run: &Run,
     start: Instant,
     n: u64,
-    link: &mut Link<'_>,
+    sender: &mut Sender,
+    url: &mut PerSecond<Url>,
 ) -> Result<Exchange, TransportError> {
     if let Some(rate) = run.rate {
         match due(start, n, rate) {
@@ -295,40 +285,8 @@ async fn send(
             None => std::future::pending().await,
         }
     }
-    let now = run.clock.now_secs();
-    match link {
-        Link::Pooled { client, url } => {
-            let url = url.at(now, |t| run.template.url_at(t));
-            client.post(url, run.body.clone()).await
-        }
-        Link::Kept {
-            endpoint,
-            connection,
-            target,
-        } => {
-            let target = target.at(now, |t| request_target(&run.template.url_at(t)))?;
-            let (mut kept, connecting_since) = match connection.take() {
-                Some(kept) if kept.is_open() => (kept, None),
-                // The first request, or the backend closed the last connection (the request
-                // that saw it close was counted by what it got): connect again, as Chat would.
-                _ => {
-                    let since = Instant::now();
-                    (Connection::open(endpoint, run.timeout).await?, Some(since))
-                }
-            };
-            let mut exchange = kept.post(target, run.body.clone()).await?;
-            // As with the pool, a request that had to connect first waited for that too.
-            if let Some(since) = connecting_since {
-                exchange.latency = since.elapsed();
-            }
-            // Another request on this connection would fail: it has been told to close, or
-            // the unread rest of a long answer leaves it unusable.
-            if !exchange.closes_connection() && !exchange.truncated {
-                *connection = Some(kept);
-            }
-            Ok(exchange)
-        }
-    }
+    let url = url.at(run.clock.now_secs(), |t| run.template.url_at(t));
+    sender.post(url, run.body.clone()).await
 }
 
 /// When request `n` is due at `rate` requests per second; `None` past what an `Instant` holds.
@@ -336,40 +294,9 @@ fn due(start: Instant, n: u64, rate: f64) -> Option<Instant> {
     start.checked_add(Duration::try_from_secs_f64(n as f64 / rate).ok()?)
 }
 
-/// One worker's way to the target, with the request target it signs for the current second.
-enum Link<'r> {
-    Kept {
-        endpoint: &'r Endpoint,
-        /// `None` until the first request, and after the last one left it unusable.
-        connection: Option<Connection<'r>>,
-        target: PerSecond<Result<Uri, TransportError>>,
-    },
-    Pooled {
-        client: &'r Client,
-        url: PerSecond<Url>,
-    },
-}
-
-impl<'r> Link<'r> {
-    fn new(run: &'r Run) -> Self {
-        match &run.transport {
-            Transport::Kept(endpoint) => Link::Kept {
-                endpoint,
-                connection: None,
-                target: PerSecond::default(),
-            },
-            Transport::Pooled(client) => Link::Pooled {
-                client,
-                url: PerSecond::default(),
-            },
-        }
-    }
-}
-
 /// What depends on RequestTime alone, made again when the second changes. Sign depends only
 /// on the token and RequestTime, so this gives every request the Sign Chat would send at that
-/// moment without a SHA-256 and a URL build per request; a cached `Url` or `Uri` clones
-/// cheaply.
+/// moment without a SHA-256 and a URL build per request.
 struct PerSecond<T> {
     made: Option<(u64, T)>,
 }
@@ -380,16 +307,13 @@ impl<T> Default for PerSecond<T> {
     }
 }
 
-impl<T: Clone> PerSecond<T> {
-    fn at(&mut self, request_time: u64, make: impl FnOnce(u64) -> T) -> T {
-        match &self.made {
-            Some((time, value)) if *time == request_time => value.clone(),
-            _ => {
-                let value = make(request_time);
-                self.made = Some((request_time, value.clone()));
-                value
-            }
-        }
+impl<T> PerSecond<T> {
+    fn at(&mut self, request_time: u64, make: impl FnOnce(u64) -> T) -> &T {
+        let made = match self.made.take() {
+            Some((time, value)) if time == request_time => (time, value),
+            _ => (request_time, make(request_time)),
+        };
+        &self.made.insert(made).1
     }
 }
 

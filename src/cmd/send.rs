@@ -1,5 +1,5 @@
 use crate::cli::{OutputFormat, SendArgs};
-use crate::client::{Client, TransportError};
+use crate::client::{Sender, TransportError};
 use crate::clock::Clock;
 use crate::cmd::load;
 use crate::error::{Error, Outcome, Result};
@@ -40,13 +40,14 @@ pub fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
     if args.load.is_load() {
         return load::run(args, template, clock, &runtime);
     }
-    let client = Client::new(&args.target, 1)?;
+    let mut sender = Sender::new(&args.target, &template.base, 1)?;
     note_if_unsigned(args, &template)?;
     let request = template.at(args
         .request_time
         .request_time
         .unwrap_or_else(|| clock.now_secs()));
-    let posted = runtime.block_on(client.post(request.url.clone(), template.body_bytes.clone()));
+    let body = template.body_bytes.clone().into();
+    let posted = runtime.block_on(sender.post(&request.url, body));
     let (exchange, judgement) = match posted {
         Ok(exchange) => {
             let judgement = judge(template.callback, &template.subscribers, exchange.reply());
