@@ -8,6 +8,7 @@ mod client;
 mod clock;
 mod cmd;
 mod error;
+mod load;
 mod output;
 pub mod protocol;
 mod report;

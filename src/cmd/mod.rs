@@ -2,7 +2,6 @@
 
 pub mod check;
 pub mod completions;
-pub mod load;
 pub mod sample;
 pub mod send;
 pub mod serve;
