@@ -39,8 +39,19 @@ pub fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
         .build()
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
     if args.load.is_load() {
-        return run_load(args, template, clock, &runtime);
+        run_load(args, template, clock, &runtime)
+    } else {
+        run_once(args, template, clock, &runtime)
     }
+}
+
+/// One callback, judged in full.
+fn run_once(
+    args: &SendArgs,
+    template: Template,
+    clock: &Clock,
+    runtime: &Runtime,
+) -> Result<Outcome> {
     let mut sender = Sender::new(&args.target, &template.base, 1)?;
     note_if_unsigned(args, &template)?;
     let request = template.at(args
