@@ -645,6 +645,8 @@ fn chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn endpoint(url: &str) -> Option<Endpoint> {
         Endpoint::http(&Url::parse(url).unwrap())
@@ -688,6 +690,89 @@ mod tests {
         assert!(exchange("close").closes_connection());
         assert!(exchange("Upgrade, Close").closes_connection());
         assert!(!exchange("keep-alive").closes_connection());
+    }
+
+    /// A backend on loopback that answers one request per connection, then closes it without
+    /// saying so; counts the connections it took.
+    async fn answers_once_per_connection() -> (Url, Arc<AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/im", listener.local_addr().unwrap())).unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::Relaxed);
+                let mut request = Vec::new();
+                let mut buffer = [0; 4096];
+                // The requests here carry a body of `{}`, which ends them.
+                while !request.ends_with(b"{}") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                    .await;
+            }
+        });
+        (url, accepted)
+    }
+
+    /// Waits until the sender's connection is known to be closed, so that the next request
+    /// does not race the close.
+    async fn until_closed(sender: &Sender) {
+        let Route::Kept(kept) = &sender.route else {
+            panic!("not a plain-HTTP sender");
+        };
+        let closed = async {
+            while kept.connection.as_ref().is_some_and(Connection::is_open) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), closed)
+            .await
+            .expect("the backend's close was never noticed");
+    }
+
+    fn settings() -> TargetArgs {
+        TargetArgs {
+            timeout: Duration::from_secs(2),
+            insecure: false,
+            cacert: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sender_connects_again_once_the_backend_closed_its_connection() {
+        let (url, accepted) = answers_once_per_connection().await;
+        let mut sender = Sender::new(&settings(), &url, 1).unwrap();
+        for _ in 0..2 {
+            let exchange = sender.post(&url, Bytes::from_static(b"{}")).await.unwrap();
+            assert_eq!(exchange.status, 200);
+            until_closed(&sender).await;
+        }
+        assert_eq!(accepted.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn a_sender_on_one_connection_never_opens_another() {
+        let (url, accepted) = answers_once_per_connection().await;
+        let sender = Sender::new(&settings(), &url, 1).unwrap();
+        let mut one = sender.on_one_connection().await.unwrap().unwrap();
+        let exchange = one.post(&url, Bytes::from_static(b"{}")).await.unwrap();
+        assert_eq!(exchange.status, 200);
+        until_closed(&one).await;
+        let error = one.post(&url, Bytes::from_static(b"{}")).await.unwrap_err();
+        assert_eq!(
+            error.message(),
+            format!(
+                "the connection to {} closed before the request was sent",
+                describe(&url)
+            )
+        );
+        assert_eq!(accepted.load(Ordering::Relaxed), 1);
     }
 
     #[tokio::test]
