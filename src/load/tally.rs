@@ -20,7 +20,7 @@ pub(super) struct Tally {
 }
 
 impl Tally {
-    /// Latencies are bounded by the client's timeout; twice that (and at least twice the
+    /// Latencies are bounded by the sender's timeout; twice that (and at least twice the
     /// budget) leaves room without resizing on the request path.
     pub(super) fn new(timeout: Duration) -> Result<Self> {
         let high =
