@@ -1,6 +1,6 @@
-//! How oa-hook plays Chat over HTTP: a reqwest client with a kept-alive pool for any target,
-//! and single kept-alive HTTP/1.1 connections for plain-HTTP targets; both read answers
-//! bounded and explain transport errors the same way.
+//! How oa-hook plays Chat over HTTP: one [`Sender`], which over plain HTTP keeps one HTTP/1.1
+//! connection open as Chat does, and over HTTPS uses reqwest's kept-alive pool; both ways read
+//! answers bounded and explain transport errors the same way, here and nowhere else.
 
 use crate::cli::TargetArgs;
 use crate::error::{Error, Result};
@@ -70,6 +70,12 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// Whether the target could not be reached at all, so that there is nothing to judge: the
+    /// one error that may stop a run rather than fail a request.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, TransportError::Unreachable { .. })
+    }
+
     /// Why no answer came, in words.
     pub fn message(&self) -> String {
         match self {
@@ -129,14 +135,160 @@ impl TransportError {
     }
 }
 
+/// The one way oa-hook sends a callback: `send`, each worker of load mode and `check` each
+/// have one.
+pub struct Sender {
+    route: Route,
+}
+
+/// How a [`Sender`] reaches its target.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a sender is made once per worker and stays put, so its size costs nothing"
+)]
+enum Route {
+    /// Plain HTTP: one connection held open across requests, as Chat keeps them. reqwest's
+    /// pool, URL handling and the like were ~15% of load mode's CPU, which a single connection
+    /// does not need.
+    Kept(Kept),
+    /// HTTPS (and URLs with credentials, whose Basic auth only reqwest sends): the pool.
+    Pooled(Pool),
+}
+
+impl Sender {
+    /// A sender to `url`'s target, with a pool of up to `pool_size` idle connections over
+    /// HTTPS. The TLS settings are read whatever the scheme, so that a wrong --cacert is
+    /// refused the same way for every target.
+    pub fn new(target: &TargetArgs, url: &Url, pool_size: usize) -> Result<Self> {
+        let pool = Pool::new(target, pool_size)?;
+        let route = match Endpoint::http(url) {
+            Some(endpoint) => Route::Kept(Kept::new(endpoint, target.timeout, None, true)),
+            None => Route::Pooled(pool),
+        };
+        Ok(Sender { route })
+    }
+
+    /// A sender to the same target with no connection yet (over HTTPS, the same pool): one per
+    /// load worker, so that each keeps a connection of its own.
+    pub fn another(&self) -> Self {
+        let route = match &self.route {
+            Route::Kept(kept) => Route::Kept(Kept::new(
+                kept.endpoint.clone(),
+                kept.timeout,
+                None,
+                kept.reconnect,
+            )),
+            Route::Pooled(pool) => Route::Pooled(pool.clone()),
+        };
+        Sender { route }
+    }
+
+    /// Over plain HTTP, a sender on one connection, opened now and never replaced: whatever it
+    /// sends goes on that connection or fails, so that its answers prove the backend kept the
+    /// connection open. `None` over HTTPS, whose pool cannot prove that.
+    pub async fn on_one_connection(&self) -> Option<Result<Self, TransportError>> {
+        let Route::Kept(kept) = &self.route else {
+            return None;
+        };
+        let opened = Connection::open(&kept.endpoint, kept.timeout).await;
+        Some(opened.map(|connection| Sender {
+            route: Route::Kept(Kept::new(
+                kept.endpoint.clone(),
+                kept.timeout,
+                Some(connection),
+                false,
+            )),
+        }))
+    }
+
+    /// POSTs `body` as JSON to `url`, which must be on the sender's target, and reads the
+    /// answer, at most [`MAX_BODY_BYTES`] of it. `body` is shared `Bytes`, so that load mode
+    /// hands out one body without copying it.
+    pub async fn post(&mut self, url: &Url, body: Bytes) -> Result<Exchange, TransportError> {
+        match &mut self.route {
+            Route::Kept(kept) => kept.post(url, body).await,
+            Route::Pooled(pool) => pool.post(url.clone(), body).await,
+        }
+    }
+}
+
+/// A plain-HTTP target and the connection kept to it.
+struct Kept {
+    endpoint: Endpoint,
+    timeout: Duration,
+    /// `None` until the first request, and after one left it unusable.
+    connection: Option<Connection>,
+    /// Whether to connect again once the backend has closed the connection, as Chat would.
+    reconnect: bool,
+    /// The last URL sent to and its request target: load mode sends to one URL a second, so
+    /// a comparison saves parsing the URL again for every request.
+    last_target: Option<(Url, Uri)>,
+}
+
+impl Kept {
+    fn new(
+        endpoint: Endpoint,
+        timeout: Duration,
+        connection: Option<Connection>,
+        reconnect: bool,
+    ) -> Self {
+        Kept {
+            endpoint,
+            timeout,
+            connection,
+            reconnect,
+            last_target: None,
+        }
+    }
+
+    async fn post(&mut self, url: &Url, body: Bytes) -> Result<Exchange, TransportError> {
+        let target = match &self.last_target {
+            Some((last, target)) if last == url => target.clone(),
+            _ => {
+                let target = request_target(url)?;
+                self.last_target = Some((url.clone(), target.clone()));
+                target
+            }
+        };
+        let (connection, connecting_since) = match &mut self.connection {
+            Some(connection) if connection.is_open() || !self.reconnect => (connection, None),
+            // The first request, or the backend closed the last connection (the request that
+            // saw it close was answered or failed as it came out): connect again.
+            slot => {
+                let since = Instant::now();
+                let opened = Connection::open(&self.endpoint, self.timeout).await?;
+                (slot.insert(opened), Some(since))
+            }
+        };
+        let posted = connection
+            .post(&self.endpoint, target, body, self.timeout)
+            .await;
+        // After an error the connection is in an unknown state; after `Connection: close`, or
+        // with the unread rest of a long answer on it, another request on it would fail.
+        let unusable = posted.as_ref().map_or(true, |exchange| {
+            exchange.closes_connection() || exchange.truncated
+        });
+        if unusable && self.reconnect {
+            self.connection = None;
+        }
+        let mut exchange = posted?;
+        // As with the pool, a request that had to connect first waited for that too.
+        if let Some(since) = connecting_since {
+            exchange.latency = since.elapsed();
+        }
+        Ok(exchange)
+    }
+}
+
+/// reqwest's client and its kept-alive pool.
 #[derive(Clone)]
-pub struct Client {
+struct Pool {
     inner: reqwest::Client,
     timeout: Duration,
 }
 
-impl Client {
-    pub fn new(target: &TargetArgs, pool_size: usize) -> Result<Self> {
+impl Pool {
+    fn new(target: &TargetArgs, pool_size: usize) -> Result<Self> {
         install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .no_proxy()
@@ -167,22 +319,15 @@ impl Client {
         let inner = builder
             .build()
             .map_err(|e| Error::usage(format!("cannot set up the HTTP client: {}", chain(&e))))?;
-        Ok(Client {
+        Ok(Pool {
             inner,
             timeout: target.timeout,
         })
     }
 
-    /// POSTs `body` as JSON to `url` and reads the answer, at most [`MAX_BODY_BYTES`] of it.
-    /// `body` may be shared `Bytes`, so load mode hands out one body without copying it.
-    pub async fn post(
-        &self,
-        url: Url,
-        body: impl Into<reqwest::Body>,
-    ) -> Result<Exchange, TransportError> {
+    async fn post(&self, url: Url, body: Bytes) -> Result<Exchange, TransportError> {
         let start = Instant::now();
-        let body = body.into();
-        let length = body.as_bytes().map_or(0, <[u8]>::len);
+        let length = body.len();
         let mut response = self
             .inner
             .post(url.clone())
@@ -299,7 +444,7 @@ impl BoundedBody {
 /// Where [`Connection`]s to a plain-HTTP target go, worked out once so that (re)connecting
 /// parses and formats nothing.
 #[derive(Debug, Clone)]
-pub struct Endpoint {
+struct Endpoint {
     /// The host to connect to; an IPv6 address without its brackets.
     host: String,
     port: u16,
@@ -311,8 +456,8 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// The endpoint of a plain `http://` URL; `None` for HTTPS, and for a URL with
-    /// credentials, whose Basic auth only [`Client`] sends.
-    pub fn http(url: &Url) -> Option<Endpoint> {
+    /// credentials, whose Basic auth only [`Pool`] sends.
+    fn http(url: &Url) -> Option<Endpoint> {
         if url.scheme() != "http" || !url.username().is_empty() || url.password().is_some() {
             return None;
         }
@@ -351,7 +496,7 @@ pub fn sent_headers(url: &Url, body_length: usize) -> HeaderMap {
 }
 
 /// `url` as an HTTP/1.1 request line carries it to the origin server: path and query.
-pub fn request_target(url: &Url) -> Result<Uri, TransportError> {
+fn request_target(url: &Url) -> Result<Uri, TransportError> {
     Uri::try_from(&url[Position::BeforePath..Position::AfterQuery]).map_err(|e| {
         TransportError::Unreachable {
             message: format!("the URL cannot go on an HTTP request line: {e}"),
@@ -361,18 +506,16 @@ pub fn request_target(url: &Url) -> Result<Uri, TransportError> {
 }
 
 /// One HTTP/1.1 connection held open across requests, as Chat keeps them: hyper's
-/// connection-level client with no pool, so that nothing reconnects behind the caller's back
-/// (`check` catches a backend that closes connections; load mode decides when to reconnect)
-/// and a request costs no more than the exchange itself.
-pub struct Connection<'e> {
-    endpoint: &'e Endpoint,
+/// connection-level client with no pool, so that nothing reconnects behind the sender's back
+/// (`check` catches a backend that closes connections) and a request costs no more than the
+/// exchange itself.
+struct Connection {
     sender: SendRequest<Full<Bytes>>,
-    timeout: Duration,
 }
 
-impl<'e> Connection<'e> {
-    /// Connects within `timeout`, which then bounds each exchange on the connection.
-    pub async fn open(endpoint: &'e Endpoint, timeout: Duration) -> Result<Self, TransportError> {
+impl Connection {
+    /// Connects to `endpoint` within `timeout`.
+    async fn open(endpoint: &Endpoint, timeout: Duration) -> Result<Self, TransportError> {
         let fail = |e: &(dyn std::error::Error + 'static)| explain_unreachable(e, &endpoint.name);
         let connect = async {
             let stream = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port))
@@ -400,29 +543,31 @@ impl<'e> Connection<'e> {
                 hint: "check --url and that the backend is reachable".to_owned(),
             }
         })??;
-        Ok(Connection {
-            endpoint,
-            sender,
-            timeout,
-        })
+        Ok(Connection { sender })
     }
 
     /// Whether the connection may take another request: `false` once the backend has closed
     /// it. A close still on its way is only noticed by the next request.
-    pub fn is_open(&self) -> bool {
+    fn is_open(&self) -> bool {
         !self.sender.is_closed()
     }
 
-    /// POSTs `body` as JSON to `target` (see [`request_target`]) and reads the answer, at
-    /// most [`MAX_BODY_BYTES`] of it. After an error the connection is in an unknown state
-    /// (hyper closes it when a request is abandoned): open another.
-    pub async fn post(&mut self, target: Uri, body: Bytes) -> Result<Exchange, TransportError> {
+    /// POSTs `body` as JSON to `target` (see [`request_target`]) on `endpoint` and reads the
+    /// answer, at most [`MAX_BODY_BYTES`] of it, within `timeout`. After an error the
+    /// connection is in an unknown state (hyper closes it when a request is abandoned).
+    async fn post(
+        &mut self,
+        endpoint: &Endpoint,
+        target: Uri,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Exchange, TransportError> {
         let length = body.len();
         let mut request = hyper::Request::new(Full::new(body));
         *request.method_mut() = hyper::Method::POST;
         *request.uri_mut() = target;
-        *request.headers_mut() = callback_headers(self.endpoint.host_header.clone(), length);
-        let name = &self.endpoint.name;
+        *request.headers_mut() = callback_headers(endpoint.host_header.clone(), length);
+        let name = &endpoint.name;
         let start = Instant::now();
         let exchange = async {
             self.sender
@@ -450,9 +595,9 @@ impl<'e> Connection<'e> {
             }
             Ok(body.into_exchange(parts.status.as_u16(), parts.headers, start))
         };
-        tokio::time::timeout(self.timeout, exchange)
+        tokio::time::timeout(timeout, exchange)
             .await
-            .map_err(|_| TransportError::Timeout(self.timeout))?
+            .map_err(|_| TransportError::Timeout(timeout))?
     }
 }
 
@@ -500,6 +645,8 @@ fn chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn endpoint(url: &str) -> Option<Endpoint> {
         Endpoint::http(&Url::parse(url).unwrap())
@@ -543,6 +690,89 @@ mod tests {
         assert!(exchange("close").closes_connection());
         assert!(exchange("Upgrade, Close").closes_connection());
         assert!(!exchange("keep-alive").closes_connection());
+    }
+
+    /// A backend on loopback that answers one request per connection, then closes it without
+    /// saying so; counts the connections it took.
+    async fn answers_once_per_connection() -> (Url, Arc<AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/im", listener.local_addr().unwrap())).unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::Relaxed);
+                let mut request = Vec::new();
+                let mut buffer = [0; 4096];
+                // The requests here carry a body of `{}`, which ends them.
+                while !request.ends_with(b"{}") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                    .await;
+            }
+        });
+        (url, accepted)
+    }
+
+    /// Waits until the sender's connection is known to be closed, so that the next request
+    /// does not race the close.
+    async fn until_closed(sender: &Sender) {
+        let Route::Kept(kept) = &sender.route else {
+            panic!("not a plain-HTTP sender");
+        };
+        let closed = async {
+            while kept.connection.as_ref().is_some_and(Connection::is_open) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), closed)
+            .await
+            .expect("the backend's close was never noticed");
+    }
+
+    fn settings() -> TargetArgs {
+        TargetArgs {
+            timeout: Duration::from_secs(2),
+            insecure: false,
+            cacert: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sender_connects_again_once_the_backend_closed_its_connection() {
+        let (url, accepted) = answers_once_per_connection().await;
+        let mut sender = Sender::new(&settings(), &url, 1).unwrap();
+        for _ in 0..2 {
+            let exchange = sender.post(&url, Bytes::from_static(b"{}")).await.unwrap();
+            assert_eq!(exchange.status, 200);
+            until_closed(&sender).await;
+        }
+        assert_eq!(accepted.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn a_sender_on_one_connection_never_opens_another() {
+        let (url, accepted) = answers_once_per_connection().await;
+        let sender = Sender::new(&settings(), &url, 1).unwrap();
+        let mut one = sender.on_one_connection().await.unwrap().unwrap();
+        let exchange = one.post(&url, Bytes::from_static(b"{}")).await.unwrap();
+        assert_eq!(exchange.status, 200);
+        until_closed(&one).await;
+        let error = one.post(&url, Bytes::from_static(b"{}")).await.unwrap_err();
+        assert_eq!(
+            error.message(),
+            format!(
+                "the connection to {} closed before the request was sent",
+                describe(&url)
+            )
+        );
+        assert_eq!(accepted.load(Ordering::Relaxed), 1);
     }
 
     #[tokio::test]

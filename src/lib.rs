@@ -10,6 +10,7 @@ mod cmd;
 mod config;
 mod error;
 mod expect;
+mod load;
 mod output;
 pub mod protocol;
 mod report;

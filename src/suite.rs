@@ -2,7 +2,7 @@
 //! callbacks, judges the answers with the protocol module, and says pass, fail, warn or skip.
 
 use crate::cli::{BodyArgs, EventArgs};
-use crate::client::{Client, Connection, Endpoint, Exchange, TransportError, request_target};
+use crate::client::{Exchange, Sender, TransportError};
 use crate::clock::Clock;
 use crate::config::Scenario;
 use crate::error::Error;
@@ -12,11 +12,10 @@ use crate::protocol::{
 };
 use crate::report::millis;
 use crate::request::Template;
+use bytes::Bytes;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Mutex;
-use std::time::Duration;
 use url::Url;
 
 /// One case of the suite.
@@ -233,16 +232,16 @@ pub fn select(only: &[String], skip: &[String], scenarios: &[Scenario]) -> Vec<C
 pub struct Suite {
     pub before: &'static Callback,
     pub after: &'static Callback,
-    pub client: Client,
+    pub sender: Sender,
     pub base: Url,
     pub event: EventArgs,
     pub token: Option<String>,
     pub expectation: Expectation,
     pub clock: Clock,
-    pub timeout: Duration,
     /// Keep every request and answer for the report (`-v`).
     pub verbose: bool,
-    pub transcript: Mutex<Vec<Exchanged>>,
+    /// The current case's requests and answers, with `verbose`.
+    pub transcript: Vec<Exchanged>,
     /// The team's own rules, from the config file.
     pub scenarios: Vec<Scenario>,
 }
@@ -250,13 +249,14 @@ pub struct Suite {
 impl Suite {
     /// Runs `cases` in order. The first case that cannot reach the target stops the run; the
     /// results so far come with the error, so that reports can still be written.
-    pub async fn run(&self, cases: &[Case]) -> Result<Vec<CaseResult>, Stopped> {
+    pub async fn run(&mut self, cases: &[Case]) -> Result<Vec<CaseResult>, Stopped> {
         let mut results = Vec::with_capacity(cases.len());
         for case in cases {
             let outcome = match self.run_case(case.probe).await {
                 Ok(outcome) => outcome,
-                Err(Unreachable(e))
-                    if results.iter().all(|r: &CaseResult| r.evidence.is_none()) =>
+                Err(e)
+                    if e.is_unreachable()
+                        && results.iter().all(|r: &CaseResult| r.evidence.is_none()) =>
                 {
                     return Err(Stopped {
                         case: case.clone(),
@@ -265,7 +265,7 @@ impl Suite {
                         error: e.into_error(),
                     });
                 }
-                Err(Unreachable(e)) => Outcome::fail(e.message(), None),
+                Err(e) => Outcome::fail(e.message(), None),
             };
             results.push(CaseResult {
                 case: case.clone(),
@@ -274,33 +274,15 @@ impl Suite {
                 findings: outcome.findings,
                 evidence: outcome.evidence,
                 control: outcome.control,
-                transcript: self.take_transcript(),
+                transcript: std::mem::take(&mut self.transcript),
             });
         }
         Ok(results)
     }
 
-    fn take_transcript(&self) -> Vec<Exchanged> {
-        self.transcript
-            .lock()
-            .map(|mut kept| std::mem::take(&mut *kept))
-            .unwrap_or_default()
-    }
-
-    fn keep(&self, url: &Url, body: &[u8], answer: &Result<Exchange, TransportError>) {
-        if !self.verbose {
-            return;
-        }
-        if let Ok(mut kept) = self.transcript.lock() {
-            kept.push(Exchanged {
-                url: url.clone(),
-                body: body.to_vec(),
-                answer: answer.clone(),
-            });
-        }
-    }
-
-    async fn run_case(&self, probe: Probe) -> Result<Outcome, Unreachable> {
+    /// A case's outcome, or the error of a request that got no answer for the case to judge:
+    /// the run fails the case with it, or stops if the target could not be reached.
+    async fn run_case(&mut self, probe: Probe) -> Result<Outcome, TransportError> {
         if probe.needs_token() && self.token.is_none() {
             return Ok(Outcome::skip(
                 "no token: pass --token (or set OA_HOOK_TOKEN) to check how forged and replayed callbacks are handled",
@@ -325,7 +307,10 @@ impl Suite {
             Probe::Decision if self.expectation.is_empty() => Outcome::skip(
                 "no expectation given: pass --expect allow|reject or --expect-refused USER",
             ),
-            Probe::Decision => self.answer(&before, &self.expectation).await?,
+            Probe::Decision => {
+                let expectation = self.expectation.clone();
+                self.answer(&before, &expectation).await?
+            }
             Probe::WrongSdkAppid => {
                 let event = EventArgs {
                     sdkappid: self.event.sdkappid.wrapping_add(1),
@@ -362,8 +347,8 @@ impl Suite {
             Probe::KeepAlive => self.keep_alive(&before).await?,
             Probe::MalformedBody => self.malformed_body(&before).await?,
             Probe::OtherCommand => self.other_command(&before).await?,
-            Probe::Scenario(i) => match self.scenarios.get(i) {
-                Some(scenario) => self.scenario(scenario).await?,
+            Probe::Scenario(i) => match self.scenarios.get(i).cloned() {
+                Some(scenario) => self.scenario(&scenario).await?,
                 None => Outcome::skip("no such scenario"),
             },
         })
@@ -384,36 +369,45 @@ impl Suite {
     }
 
     async fn send(
-        &self,
+        &mut self,
         template: &Template,
         request_time: u64,
-    ) -> Result<Result<Exchange, TransportError>, Unreachable> {
-        self.post(template.url_at(request_time), template.body_bytes.clone())
-            .await
+    ) -> Result<Exchange, TransportError> {
+        let body = Bytes::from(template.body_bytes.clone());
+        self.post(template.url_at(request_time), body).await
     }
 
-    /// Every request of the suite goes through here (or through [`reachable`]), so that a
-    /// target that cannot be reached stops the run whichever case finds it.
-    async fn post(
-        &self,
+    async fn post(&mut self, url: Url, body: Bytes) -> Result<Exchange, TransportError> {
+        self.post_on(None, url, body).await
+    }
+
+    /// Every request of the suite goes through here, with `sender` or the suite's own, so
+    /// that `-v` shows them all.
+    async fn post_on(
+        &mut self,
+        sender: Option<&mut Sender>,
         url: Url,
-        body: Vec<u8>,
-    ) -> Result<Result<Exchange, TransportError>, Unreachable> {
-        let answer = self.client.post(url.clone(), body.clone()).await;
-        self.keep(&url, &body, &answer);
-        reachable(answer)
+        body: Bytes,
+    ) -> Result<Exchange, TransportError> {
+        let sender = sender.unwrap_or(&mut self.sender);
+        let answer = sender.post(&url, body.clone()).await;
+        if self.verbose {
+            self.transcript.push(Exchanged {
+                url,
+                body: body.to_vec(),
+                answer: answer.clone(),
+            });
+        }
+        answer
     }
 
     /// A genuine callback must get a conforming answer (and the expected decision, if any).
     async fn answer(
-        &self,
+        &mut self,
         template: &Template,
         expectation: &Expectation,
-    ) -> Result<Outcome, Unreachable> {
-        let exchange = match self.send(template, self.now()).await? {
-            Ok(exchange) => exchange,
-            Err(e) => return Ok(Outcome::fail(e.message(), None)),
-        };
+    ) -> Result<Outcome, TransportError> {
+        let exchange = self.send(template, self.now()).await?;
         let judgement = judge(template.callback, &template.subscribers, exchange.reply());
         let unmet = expectation.check(&judgement.decision);
         Ok(Outcome::judged(
@@ -427,17 +421,18 @@ impl Suite {
     /// sent just before it, is: a backend that refuses both proves nothing (protocol.md
     /// section 4), so that is inconclusive, never a pass.
     async fn refused(
-        &self,
+        &mut self,
         forged: &Template,
         request_time: u64,
         what: &str,
-    ) -> Result<Outcome, Unreachable> {
+    ) -> Result<Outcome, TransportError> {
         let genuine = self.template(self.before, &self.event);
-        let control = self.send(&genuine, self.now()).await?;
-        let control = control.as_ref().ok().map(Evidence::of);
-        let exchange = match self.send(forged, request_time).await? {
-            Ok(exchange) => exchange,
-            Err(e) => {
+        let control = match self.send(&genuine, self.now()).await {
+            Err(e) if !e.is_unreachable() => None,
+            answer => Some(Evidence::of(&answer?)),
+        };
+        let exchange = match self.send(forged, request_time).await {
+            Err(e) if !e.is_unreachable() => {
                 let why = match e {
                     TransportError::Broken(_) => "broken HTTP is not a refusal Chat can read",
                     _ => "hanging is not a refusal",
@@ -451,6 +446,7 @@ impl Suite {
                 )
                 .with_control(control));
             }
+            answer => answer?,
         };
         let forgery = Evidence::of(&exchange);
         let outcome = if forgery.answer.accepted() {
@@ -494,7 +490,7 @@ impl Suite {
     }
 
     /// A team's rule: its callback gets a conforming answer, and the decision it expects.
-    async fn scenario(&self, scenario: &Scenario) -> Result<Outcome, Unreachable> {
+    async fn scenario(&mut self, scenario: &Scenario) -> Result<Outcome, TransportError> {
         let event = EventArgs {
             official_account: scenario
                 .official_account
@@ -564,38 +560,22 @@ impl Suite {
     }
 
     /// Several callbacks over one HTTP/1.1 connection, as Chat keeps connections open. Over
-    /// TLS the client's kept-alive pool is used, which cannot prove a single connection.
-    async fn keep_alive(&self, template: &Template) -> Result<Outcome, Unreachable> {
-        let endpoint = Endpoint::http(&self.base);
-        let mut connection = match &endpoint {
-            Some(endpoint) => match reachable(Connection::open(endpoint, self.timeout).await)? {
-                Ok(connection) => Some(connection),
-                Err(e) => return Ok(Outcome::fail(e.message(), None)),
-            },
-            None => None,
-        };
-        let over = if connection.is_some() {
+    /// TLS the suite's kept-alive pool is used, which cannot prove a single connection.
+    async fn keep_alive(&mut self, template: &Template) -> Result<Outcome, TransportError> {
+        let mut one = self.sender.on_one_connection().await.transpose()?;
+        let over = if one.is_some() {
             "on one connection"
         } else {
             "over a kept-alive HTTPS pool"
         };
-        let body = bytes::Bytes::from(template.body_bytes.clone());
+        let body = Bytes::from(template.body_bytes.clone());
         let mut last = None;
         for i in 1..=KEEP_ALIVE_REQUESTS {
             let url = template.url_at(self.now());
-            let posted = match connection.as_mut() {
-                Some(connection) => {
-                    let posted = match request_target(&url) {
-                        Ok(target) => connection.post(target, body.clone()).await,
-                        Err(e) => Err(e),
-                    };
-                    self.keep(&url, &body, &posted);
-                    posted
-                }
-                None => self.post(url, template.body_bytes.clone()).await?,
-            };
-            let exchange = match posted {
+            let exchange = match self.post_on(one.as_mut(), url, body.clone()).await {
                 Ok(exchange) => exchange,
+                // Once connected, the one connection closing is what this case finds.
+                Err(e) if e.is_unreachable() && one.is_none() => return Err(e),
                 Err(e) => {
                     let why = match e {
                         TransportError::Unreachable { .. } => "; Chat keeps connections open",
@@ -631,18 +611,19 @@ impl Suite {
         ))
     }
 
-    async fn malformed_body(&self, template: &Template) -> Result<Outcome, Unreachable> {
-        let body =
-            br#"{"CallbackCommand": "OfficialAccount.CallbackBeforeAddSubscriber", "#.to_vec();
+    async fn malformed_body(&mut self, template: &Template) -> Result<Outcome, TransportError> {
+        let body = Bytes::from_static(
+            br#"{"CallbackCommand": "OfficialAccount.CallbackBeforeAddSubscriber", "#,
+        );
         let url = template.url_at(self.now());
-        let exchange = match self.post(url, body).await? {
-            Ok(exchange) => exchange,
-            Err(e) => {
+        let exchange = match self.post(url, body).await {
+            Err(e) if !e.is_unreachable() => {
                 return Ok(Outcome::warn(
                     format!("invalid JSON got no answer: {}", e.message()),
                     None,
                 ));
             }
+            answer => answer?,
         };
         let evidence = Evidence::of(&exchange);
         Ok(if exchange.status >= 500 {
@@ -669,19 +650,19 @@ impl Suite {
     /// An app has one callback URL for every callback: an authentic callback of another
     /// module must get 200 OK/0, or the backend fails (or, for a before callback, vetoes)
     /// events it does not even handle.
-    async fn other_command(&self, template: &Template) -> Result<Outcome, Unreachable> {
+    async fn other_command(&mut self, template: &Template) -> Result<Outcome, TransportError> {
         let now = self.now();
         let other = OtherModuleCallback::STATE_CHANGE;
         let url = template.url_for(other.command, now);
-        let body = other.body(self.clock.now_ms()).to_string().into_bytes();
-        let exchange = match self.post(url, body).await? {
-            Ok(exchange) => exchange,
-            Err(e) => {
+        let body = Bytes::from(other.body(self.clock.now_ms()).to_string());
+        let exchange = match self.post(url, body).await {
+            Err(e) if !e.is_unreachable() => {
                 return Ok(Outcome::warn(
                     format!("{} got no answer: {}", other.command, e.message()),
                     None,
                 ));
             }
+            answer => answer?,
         };
         let evidence = Evidence::of(&exchange);
         Ok(if !evidence.answer.accepted() {
@@ -718,19 +699,6 @@ pub struct Stopped {
     /// Why, in words, for reports.
     pub message: String,
     pub error: Error,
-}
-
-/// The target could not be reached at all.
-struct Unreachable(TransportError);
-
-/// Sets an unreachable target (which may stop the run) apart from a failure to judge.
-fn reachable<T>(
-    result: Result<T, TransportError>,
-) -> Result<Result<T, TransportError>, Unreachable> {
-    match result {
-        Err(e @ TransportError::Unreachable { .. }) => Err(Unreachable(e)),
-        other => Ok(other),
-    }
 }
 
 /// How a case came out, before it is named.

@@ -1,5 +1,5 @@
 use crate::cli::{CheckArgs, OutputFormat};
-use crate::client::Client;
+use crate::client::Sender;
 use crate::clock::Clock;
 use crate::config::Scenario;
 use crate::error::{Error, Outcome, Result};
@@ -10,7 +10,6 @@ use crate::suite::{self, Suite};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 pub fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Outcome> {
     let cases = suite::select(&args.only, &args.skip, scenarios);
@@ -41,18 +40,17 @@ pub fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Ou
             render::human_header(&target, args.event.sdkappid, token.is_some())
         )?;
     }
-    let suite = Suite {
+    let mut suite = Suite {
         before: known("before-subscribe")?,
         after: known("after-unsubscribe")?,
-        client: Client::new(&args.target, 1)?,
+        sender: Sender::new(&args.target, url, 1)?,
         base: url.clone(),
         event: args.event.clone(),
         token,
         expectation: args.expect.expectation(),
         clock: *clock,
-        timeout: args.target.timeout,
         verbose: args.verbose,
-        transcript: Mutex::default(),
+        transcript: Vec::new(),
         scenarios: scenarios.to_vec(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

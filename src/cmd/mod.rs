@@ -3,7 +3,6 @@
 pub mod check;
 pub mod completions;
 pub mod init;
-pub mod load;
 pub mod sample;
 pub mod send;
 pub mod serve;

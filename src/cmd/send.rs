@@ -1,8 +1,8 @@
 use crate::cli::{OutputFormat, SendArgs};
-use crate::client::{Client, TransportError};
+use crate::client::{Sender, TransportError};
 use crate::clock::Clock;
-use crate::cmd::load;
 use crate::error::{Error, Outcome, Result};
+use crate::load::{self, Plan};
 use crate::output;
 use crate::protocol::{judge, judge_broken, judge_no_answer};
 use crate::report::{
@@ -10,7 +10,8 @@ use crate::report::{
     send::{self as render, Sent},
 };
 use crate::request::{CallbackRequest, Template};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use tokio::runtime::Runtime;
 
 pub fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
     if args.load.is_load() && args.request_time.request_time.is_some() {
@@ -38,15 +39,27 @@ pub fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
     if args.load.is_load() {
-        return load::run(args, template, clock, &runtime);
+        run_load(args, template, clock, &runtime)
+    } else {
+        run_once(args, template, clock, &runtime)
     }
-    let client = Client::new(&args.target, 1)?;
+}
+
+/// One callback, judged in full.
+fn run_once(
+    args: &SendArgs,
+    template: Template,
+    clock: &Clock,
+    runtime: &Runtime,
+) -> Result<Outcome> {
+    let mut sender = Sender::new(&args.target, &template.base, 1)?;
     note_if_unsigned(args, &template)?;
     let request = template.at(args
         .request_time
         .request_time
         .unwrap_or_else(|| clock.now_secs()));
-    let posted = runtime.block_on(client.post(request.url.clone(), template.body_bytes.clone()));
+    let body = template.body_bytes.clone().into();
+    let posted = runtime.block_on(sender.post(&request.url, body));
     let (exchange, judgement) = match posted {
         Ok(exchange) => {
             let judgement = judge(template.callback, &template.subscribers, exchange.reply());
@@ -83,9 +96,46 @@ pub fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
     Ok(Outcome::from_pass(sent.passed()))
 }
 
+/// Load mode: `--concurrency` workers send the template until `--count` or `--duration`.
+fn run_load(
+    args: &SendArgs,
+    template: Template,
+    clock: &Clock,
+    runtime: &Runtime,
+) -> Result<Outcome> {
+    let sender = Sender::new(&args.target, &template.base, args.load.concurrency as usize)?;
+    note_if_unsigned(args, &template)?;
+    let plan = Plan {
+        sender,
+        template,
+        expectation: args.expect.expectation(),
+        clock: *clock,
+        concurrency: args.load.concurrency,
+        count: args.load.count,
+        duration: args.load.duration,
+        rate: args.load.rate,
+        timeout: args.target.timeout,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+    };
+    let summary = runtime.block_on(load::run(plan))?;
+    if let Some((message, hint)) = summary.unreachable() {
+        return Err(
+            Error::unreachable(format!("no request reached the target: {message}")).hint(hint),
+        );
+    }
+    let text = match args.output {
+        OutputFormat::Human => report::load::human(&summary, args.quiet),
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(&report::load::json(&summary)).unwrap_or_default() + "\n"
+        }
+    };
+    output::stdout().write_all(text.as_bytes())?;
+    Ok(Outcome::from_pass(summary.passed()))
+}
+
 /// Sending unsigned by accident is the commonest reason a real backend refuses the callback.
 /// Said once the options are known to be good, just before sending.
-pub fn note_if_unsigned(args: &SendArgs, template: &Template) -> Result<()> {
+fn note_if_unsigned(args: &SendArgs, template: &Template) -> Result<()> {
     if !args.no_sign && !template.is_signed() && !args.quiet && args.output == OutputFormat::Human {
         writeln!(
             output::stderr(),

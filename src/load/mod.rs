@@ -1,0 +1,283 @@
+//! The load engine behind `send -n/-c/--duration`: `--concurrency` workers share one body,
+//! take request numbers from an atomic counter, and tally their own results; the tallies are
+//! merged at the end, so nothing on the request path takes a lock. Each worker has a sender of
+//! its own: over plain HTTP its own connection, as Chat does; over HTTPS a shared pool.
+
+use crate::client::{Exchange, Sender, TransportError};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::expect::Expectation;
+use crate::protocol::{judge, judge_broken, judge_no_answer};
+use crate::report::load::Summary;
+use crate::request::Template;
+use bytes::Bytes;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tally::Tally;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use url::Url;
+
+mod progress;
+mod tally;
+
+/// What a run sends, to where, and for how long.
+pub struct Plan {
+    /// Each worker sends with [`Sender::another`] of it.
+    pub sender: Sender,
+    pub template: Template,
+    pub expectation: Expectation,
+    pub clock: Clock,
+    pub concurrency: u64,
+    pub count: Option<u64>,
+    pub duration: Option<Duration>,
+    pub rate: Option<f64>,
+    /// The sender's timeout, which bounds the latencies to keep.
+    pub timeout: Duration,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// Runs `plan` to its end (count, duration, Ctrl-C, or a target that cannot be reached) and
+/// sums up what came back.
+pub async fn run(plan: Plan) -> Result<Summary> {
+    let run = Run {
+        body: Bytes::from(plan.template.body_bytes.clone()),
+        plan,
+        issued: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        reached_any: AtomicBool::new(false),
+        stop: watch::Sender::new(false),
+    };
+    drive(Arc::new(run)).await
+}
+
+/// The run's plan, and what its workers share: read-only but for the atomics.
+struct Run {
+    plan: Plan,
+    /// The body, built once; cloning `Bytes` shares it.
+    body: Bytes,
+    /// How many request numbers have been handed out.
+    issued: AtomicU64,
+    /// How many requests came out other than a conforming answer so far, for the progress bar.
+    failed: AtomicU64,
+    /// Whether any request got an answer, even a broken one: until one has, a connection error
+    /// stops the run.
+    reached_any: AtomicBool,
+    /// Set to stop every worker at once (deadline, Ctrl-C, unreachable target).
+    stop: watch::Sender<bool>,
+}
+
+impl Run {
+    /// The next request's number, or `None` when the run is over.
+    fn next(&self) -> Option<u64> {
+        if *self.stop.borrow() {
+            return None;
+        }
+        let n = self.issued.fetch_add(1, Ordering::Relaxed);
+        self.plan.count.is_none_or(|count| n < count).then_some(n)
+    }
+}
+
+async fn drive(run: Arc<Run>) -> Result<Summary> {
+    let plan = &run.plan;
+    let start = Instant::now();
+    let mut workers = JoinSet::new();
+    for _ in 0..plan.concurrency {
+        workers.spawn(worker(Arc::clone(&run), start, Tally::new(plan.timeout)?));
+    }
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let stopper = tokio::spawn(stop_on_deadline_or_ctrl_c(
+        Arc::clone(&run),
+        // A deadline past what the clock can hold never comes (--duration is bounded anyway).
+        plan.duration.and_then(|d| start.checked_add(d)),
+        Arc::clone(&interrupted),
+    ));
+    let progress = plan
+        .progress
+        .then(|| tokio::spawn(progress::bar(Arc::clone(&run), start)));
+    let mut total = Tally::new(plan.timeout)?;
+    while let Some(tally) = workers.join_next().await {
+        total.merge(tally.map_err(|e| Error::usage(format!("a load worker failed: {e}")))?)?;
+    }
+    let elapsed = start.elapsed();
+    stopper.abort();
+    if let Some(progress) = progress {
+        progress.abort();
+        // The bar is cleared when the aborted task is dropped; wait for that before printing.
+        let _ = progress.await;
+    }
+    Ok(total.into_summary(
+        crate::report::masked(&plan.template.base).to_string(),
+        plan.concurrency,
+        elapsed,
+        interrupted.load(Ordering::Relaxed),
+    ))
+}
+
+async fn stop_on_deadline_or_ctrl_c(
+    run: Arc<Run>,
+    deadline: Option<Instant>,
+    interrupted: Arc<AtomicBool>,
+) {
+    let deadline = async {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = deadline => {}
+        Ok(()) = tokio::signal::ctrl_c() => interrupted.store(true, Ordering::Relaxed),
+    }
+    run.stop.send_replace(true);
+}
+
+async fn worker(run: Arc<Run>, start: Instant, mut tally: Tally) -> Tally {
+    let mut stopped = run.stop.subscribe();
+    // Over plain HTTP a connection of the worker's own, as Chat keeps several.
+    let mut sender = run.plan.sender.another();
+    let mut url = PerSecond::default();
+    while let Some(n) = run.next() {
+        // A stop (deadline, Ctrl-C) abandons the request in flight; it is not counted.
+        let result = tokio::select! {
+            biased;
+            _ = stopped.changed() => break,
+            result = send(&run, start, n, &mut sender, &mut url) => result,
+        };
+        record(&run, &mut tally, result);
+    }
+    tally
+}
+
+/// Counts one request's result in its worker's tally, and tells the other workers what they
+/// need to know: how many failed, and whether the target was reached.
+fn record(run: &Run, tally: &mut Tally, result: Result<Exchange, TransportError>) {
+    let template = &run.plan.template;
+    let judgement = match result {
+        Ok(exchange) => {
+            if tally.answered(exchange.latency) == 1 {
+                run.reached_any.store(true, Ordering::Relaxed);
+            }
+            judge(template.callback, &template.subscribers, exchange.reply())
+        }
+        Err(TransportError::Timeout(waited)) => {
+            tally.waited(waited);
+            judge_no_answer(template.callback, &template.subscribers, waited)
+        }
+        Err(TransportError::Broken(message)) => {
+            run.reached_any.store(true, Ordering::Relaxed);
+            judge_broken(template.callback, &message)
+        }
+        Err(TransportError::Unreachable { message, hint }) => {
+            // Until something has answered, a connection error means a wrong URL or a
+            // backend that is down: stop rather than fail the same way N times.
+            if !run.reached_any.load(Ordering::Relaxed) {
+                run.stop.send_replace(true);
+            }
+            tally.unreachable(message, hint);
+            run.failed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    };
+    let unmet = run.plan.expectation.check(&judgement.decision);
+    if !tally.judged(&judgement, unmet.as_ref()) {
+        run.failed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Sends request number `n`, no earlier than `--rate` allows: request n is due n/rate seconds
+/// after the start, a schedule all workers share without a lock.
+async fn send(
+    run: &Run,
+    start: Instant,
+    n: u64,
+    sender: &mut Sender,
+    url: &mut PerSecond<Url>,
+) -> Result<Exchange, TransportError> {
+    if let Some(rate) = run.plan.rate {
+        match due(start, n, rate) {
+            Some(at) => tokio::time::sleep_until(at).await,
+            // Due later than the clock can say: it waits for the run to stop.
+            None => std::future::pending().await,
+        }
+    }
+    let plan = &run.plan;
+    let url = url.at(plan.clock.now_secs(), |t| plan.template.url_at(t));
+    sender.post(url, run.body.clone()).await
+}
+
+/// When request `n` is due at `rate` requests per second; `None` past what an `Instant` holds.
+fn due(start: Instant, n: u64, rate: f64) -> Option<Instant> {
+    start.checked_add(Duration::try_from_secs_f64(n as f64 / rate).ok()?)
+}
+
+/// What depends on RequestTime alone, made again when the second changes. Sign depends only
+/// on the token and RequestTime, so this gives every request the Sign Chat would send at that
+/// moment without a SHA-256 and a URL build per request.
+struct PerSecond<T> {
+    made: Option<(u64, T)>,
+}
+
+impl<T> Default for PerSecond<T> {
+    fn default() -> Self {
+        PerSecond { made: None }
+    }
+}
+
+impl<T> PerSecond<T> {
+    fn at(&mut self, request_time: u64, make: impl FnOnce(u64) -> T) -> &T {
+        let made = match self.made.take() {
+            Some((time, value)) if time == request_time => (time, value),
+            _ => (request_time, make(request_time)),
+        };
+        &self.made.insert(made).1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_due_at_their_number_over_the_rate() {
+        let start = Instant::now();
+        assert_eq!(due(start, 0, 10.0), Some(start));
+        assert_eq!(
+            due(start, 5, 10.0),
+            Some(start + Duration::from_millis(500))
+        );
+        assert_eq!(due(start, 30, 10.0), Some(start + Duration::from_secs(3)));
+        assert_eq!(
+            due(start, 1, 1000.0),
+            Some(start + Duration::from_millis(1))
+        );
+    }
+
+    #[test]
+    fn a_value_per_second_is_made_once_a_second() {
+        let mut made = 0;
+        let mut per_second = PerSecond::default();
+        let mut at = |time| {
+            *per_second.at(time, |t| {
+                made += 1;
+                t * 10
+            })
+        };
+        assert_eq!([at(1), at(1), at(2), at(2), at(1)], [10, 10, 20, 20, 10]);
+        assert_eq!(made, 3);
+    }
+
+    #[test]
+    fn a_request_due_past_the_clocks_end_is_never_due() {
+        let start = Instant::now();
+        assert_eq!(
+            due(start, 3, 2.0),
+            Some(start + Duration::from_millis(1500))
+        );
+        assert_eq!(due(start, 1, 1e-300), None);
+        assert_eq!(due(start, u64::MAX, f64::MIN_POSITIVE), None);
+    }
+}
