@@ -5,7 +5,7 @@ use crate::config::Scenario;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::protocol::Callback;
-use crate::report::check as render;
+use crate::report::{self, check as render};
 use crate::suite::{self, Suite};
 use std::fs::File;
 use std::io::Write;
@@ -14,11 +14,7 @@ use std::path::{Path, PathBuf};
 pub fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Outcome> {
     let cases = suite::select(&args.only, &args.skip, scenarios);
     if args.list {
-        let text = match args.output {
-            OutputFormat::Human => render::list_human(&cases),
-            OutputFormat::Json => format!("{:#}\n", render::list_json(&cases)),
-        };
-        output::stdout().write_all(text.as_bytes())?;
+        report::print(&render::CaseList(&cases), args.output)?;
         return Ok(Outcome::Pass);
     }
     let Some(url) = &args.url else {
@@ -30,7 +26,7 @@ pub fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Ou
             .hint("see the case ids with `oa-hook check --list`"));
     }
     let token = args.token.get().map(str::to_owned);
-    let target = crate::report::masked(url).to_string();
+    let target = report::masked(url).to_string();
     // Before anything is sent, so that a report CI collects can always be written.
     let junit = args.junit.as_deref().map(create_junit).transpose()?;
     if args.output == OutputFormat::Human && !args.quiet {
@@ -70,11 +66,12 @@ pub fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Ou
     if let Some(junit) = junit {
         junit.write(&render::junit(&target, &results, None))?;
     }
-    let text = match args.output {
-        OutputFormat::Human => render::human(&results, args.verbose),
-        OutputFormat::Json => format!("{:#}\n", render::json(&target, &results)),
+    let report = render::CheckReport {
+        target: &target,
+        results: &results,
+        verbose: args.verbose,
     };
-    output::stdout().write_all(text.as_bytes())?;
+    report::print(&report, args.output)?;
     Ok(Outcome::from_pass(render::Counts::of(&results).pass()))
 }
 

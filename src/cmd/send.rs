@@ -86,13 +86,12 @@ fn run_once(
         judgement,
         expectation,
     };
-    let text = match args.output {
-        OutputFormat::Human => render::human(&sent, args.verbose, args.quiet),
-        OutputFormat::Json => {
-            serde_json::to_string_pretty(&render::json(&sent)).unwrap_or_default() + "\n"
-        }
+    let report = render::SendReport {
+        sent: &sent,
+        verbose: args.verbose,
+        quiet: args.quiet,
     };
-    output::stdout().write_all(text.as_bytes())?;
+    report::print(&report, args.output)?;
     Ok(Outcome::from_pass(sent.passed()))
 }
 
@@ -123,13 +122,11 @@ fn run_load(
             Error::unreachable(format!("no request reached the target: {message}")).hint(hint),
         );
     }
-    let text = match args.output {
-        OutputFormat::Human => report::load::human(&summary, args.quiet),
-        OutputFormat::Json => {
-            serde_json::to_string_pretty(&report::load::json(&summary)).unwrap_or_default() + "\n"
-        }
+    let load = report::load::LoadReport {
+        summary: &summary,
+        quiet: args.quiet,
     };
-    output::stdout().write_all(text.as_bytes())?;
+    report::print(&load, args.output)?;
     Ok(Outcome::from_pass(summary.passed()))
 }
 

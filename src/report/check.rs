@@ -1,8 +1,8 @@
 //! `oa-hook check` results: lines for people, one JSON document, or JUnit XML.
 
-use super::count;
 use super::request;
 use super::send::answer_http;
+use super::{Render, count};
 use crate::output;
 use crate::suite::{Case, CaseResult, Exchanged, Status};
 use colored::Colorize;
@@ -59,10 +59,44 @@ pub fn human_header(target: &str, sdkappid: u64, signed: bool) -> String {
     )
 }
 
+/// A run of the suite as a report; `verbose` shows every case's answer and exchanges.
+pub struct CheckReport<'a> {
+    pub target: &'a str,
+    pub results: &'a [CaseResult],
+    pub verbose: bool,
+}
+
+impl Render for CheckReport<'_> {
+    fn human(&self) -> String {
+        human(self.results, self.verbose)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json(self.target, self.results)
+    }
+}
+
+/// `--list`: the cases and what each proves.
+pub struct CaseList<'a>(pub &'a [Case]);
+
+impl Render for CaseList<'_> {
+    fn human(&self) -> String {
+        let width = self.0.iter().map(|c| c.id.len()).max().unwrap_or(0);
+        self.0
+            .iter()
+            .map(|c| format!("{:width$}  {}\n", c.id, c.description))
+            .collect()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({ "cases": self.0 })
+    }
+}
+
 /// One line per case (and a line per further finding), then the counts and the verdict. What
 /// came back is shown for every case that did not pass, and for every case with `verbose`,
 /// which also prints each request and answer of the case.
-pub fn human(results: &[CaseResult], verbose: bool) -> String {
+fn human(results: &[CaseResult], verbose: bool) -> String {
     let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
     let mut text = String::new();
     for result in results {
@@ -128,22 +162,9 @@ fn indent(text: &str) -> String {
     text.lines().map(|line| format!("    {line}\n")).collect()
 }
 
-/// `--list`: one case a line.
-pub fn list_human(cases: &[Case]) -> String {
-    let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
-    cases
-        .iter()
-        .map(|c| format!("{:width$}  {}\n", c.id, c.description))
-        .collect()
-}
-
-pub fn list_json(cases: &[Case]) -> serde_json::Value {
-    json!({ "cases": cases })
-}
-
 /// The whole run as one JSON document (shape documented in the README). With `-v` each case
 /// also has `exchanges`: every request and answer as text.
-pub fn json(target: &str, results: &[CaseResult]) -> serde_json::Value {
+fn json(target: &str, results: &[CaseResult]) -> serde_json::Value {
     let counts = Counts::of(results);
     let cases: Vec<serde_json::Value> = results
         .iter()

@@ -1,6 +1,6 @@
 //! The summary of a load run: counts, failures grouped, throughput, latency percentiles.
 
-use super::{count, mark, micros_as_millis, millis, verdict_line, verdict_word};
+use super::{Render, count, mark, micros_as_millis, millis, verdict_line, verdict_word};
 use crate::output;
 use crate::protocol::{BUDGET, Severity};
 use serde_json::{Value, json};
@@ -87,8 +87,24 @@ impl Summary {
     }
 }
 
+/// A load run as a report; `quiet`: the verdict alone.
+pub struct LoadReport<'a> {
+    pub summary: &'a Summary,
+    pub quiet: bool,
+}
+
+impl Render for LoadReport<'_> {
+    fn human(&self) -> String {
+        human(self.summary, self.quiet)
+    }
+
+    fn json(&self) -> Value {
+        json(self.summary)
+    }
+}
+
 /// Lines for people; `quiet`: the verdict alone.
-pub fn human(summary: &Summary, quiet: bool) -> String {
+fn human(summary: &Summary, quiet: bool) -> String {
     let mut lines = Vec::new();
     if !quiet {
         lines.push(format!(
@@ -150,7 +166,7 @@ pub fn human(summary: &Summary, quiet: bool) -> String {
 }
 
 /// One JSON document; its shape is documented in the README and pinned by a test.
-pub fn json(summary: &Summary) -> Value {
+fn json(summary: &Summary) -> Value {
     json!({
         "url": summary.url,
         "concurrency": summary.concurrency,

@@ -5,10 +5,31 @@ pub mod load;
 pub mod request;
 pub mod send;
 
+use crate::cli::OutputFormat;
+use crate::error::Result;
 use crate::output;
 use crate::protocol::Severity;
 use colored::{ColoredString, Colorize};
+use std::io::Write;
 use std::time::Duration;
+
+/// A result people read or a program parses, each rendered one way.
+pub trait Render {
+    /// Lines for people.
+    fn human(&self) -> String;
+    /// One JSON document; its shape is documented in the README and pinned by tests.
+    fn json(&self) -> serde_json::Value;
+}
+
+/// Prints `report` on stdout as `format` asks: the one place that chooses between the two.
+pub fn print(report: &impl Render, format: OutputFormat) -> Result<()> {
+    let text = match format {
+        OutputFormat::Human => report.human(),
+        OutputFormat::Json => format!("{:#}\n", report.json()),
+    };
+    output::stdout().write_all(text.as_bytes())?;
+    Ok(())
+}
 
 /// Milliseconds to the microsecond, the precision latencies are measured and reported with.
 pub fn millis(duration: Duration) -> f64 {

@@ -1,6 +1,6 @@
 //! One `send`: the request, the answer, every finding, what Chat would do, and the verdict.
 
-use super::{count, mark, millis, request, verdict_line, verdict_word};
+use super::{Render, count, mark, millis, request, verdict_line, verdict_word};
 use crate::client::{Exchange, sent_headers};
 use crate::expect::Expectation;
 use crate::output;
@@ -30,8 +30,25 @@ impl Sent {
     }
 }
 
+/// One `send` as a report: `quiet`, the verdict alone; `verbose`, the full request and answer too.
+pub struct SendReport<'a> {
+    pub sent: &'a Sent,
+    pub verbose: bool,
+    pub quiet: bool,
+}
+
+impl Render for SendReport<'_> {
+    fn human(&self) -> String {
+        human(self.sent, self.verbose, self.quiet)
+    }
+
+    fn json(&self) -> Value {
+        json(self.sent)
+    }
+}
+
 /// Lines for people. `quiet`: the verdict alone; `verbose`: the full request and answer too.
-pub fn human(sent: &Sent, verbose: bool, quiet: bool) -> String {
+fn human(sent: &Sent, verbose: bool, quiet: bool) -> String {
     let mut lines = Vec::new();
     if !quiet {
         if verbose {
@@ -146,7 +163,7 @@ pub fn answer_http(exchange: &Exchange) -> String {
 }
 
 /// One JSON document; its shape is documented in the README and pinned by a test.
-pub fn json(sent: &Sent) -> Value {
+fn json(sent: &Sent) -> Value {
     let mut request = request::json(&sent.request);
     request["headers"] = headers_json(&sent_headers(&sent.request.url, sent.body.len()));
     json!({
