@@ -44,3 +44,28 @@ pub fn warn_mark() -> ColoredString {
 pub fn skip_mark() -> ColoredString {
     "-".dimmed()
 }
+
+/// Emphasis, e.g. the command of an event line.
+pub fn strong(text: &str) -> ColoredString {
+    text.bold()
+}
+
+/// A refusal's status.
+pub fn failed(text: &str) -> ColoredString {
+    text.red().bold()
+}
+
+/// Why something failed.
+pub fn error(text: &str) -> ColoredString {
+    text.red()
+}
+
+/// A warning's words.
+pub fn warning(text: &str) -> ColoredString {
+    text.yellow()
+}
+
+/// What matters less: timings, evidence under a case.
+pub fn dim(text: &str) -> ColoredString {
+    text.dimmed()
+}

@@ -7,11 +7,10 @@ use crate::protocol::{
     ActionStatus, Answer, CommandWord, Finding, Received, ReceivedBody, ReceivedEvent,
     UNMODELLED_NOTE, Valid,
 };
-use anstyle::{AnsiColor, Style};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::time::{Duration, UNIX_EPOCH};
 
 /// The body as recorded: its JSON when it is JSON, else its text; nothing when it was too large.
@@ -100,7 +99,7 @@ impl<'a> Event<'a> {
     pub(super) fn human_line(&self, look: &Look) -> String {
         let clock = self.time.get(11..).unwrap_or(&self.time);
         let command = self.command.unwrap_or("-");
-        let bold = look.bold;
+        let bold = &look.bold;
         let mut line = String::with_capacity(160);
         // Writing to a String cannot fail.
         if self.valid {
@@ -158,25 +157,24 @@ impl<'a> Event<'a> {
     }
 }
 
-/// How event lines look. `colored` works a style out again on every use, which cost several
-/// percent of serve's time under load, and stripping styles again for a pipe or a file cost
-/// more: so styles are decided once, by anstream's rules for stdout (terminal, `NO_COLOR`,
-/// `--color`), and are empty when stdout takes no colour.
+/// How event lines look, in the palette of every report (`output`). A `colored` style is worked
+/// out again on every use, which cost several percent of serve's time under load, so each is
+/// worked out once, by anstream's rules for stdout (terminal, `NO_COLOR`, `--color`): empty when
+/// stdout takes no colour.
 pub(super) struct Look {
     pass: String,
     fail: String,
     warn: String,
-    bold: Style,
-    failed: Style,
-    error: Style,
-    warning: Style,
-    dim: Style,
+    bold: Paint,
+    failed: Paint,
+    error: Paint,
+    warning: Paint,
+    dim: Paint,
 }
 
 impl Look {
     pub(super) fn for_stdout() -> Self {
         let plain = !output::stdout_takes_color();
-        let style = |s: Style| if plain { Style::new() } else { s };
         let mark = |m: colored::ColoredString| {
             if plain {
                 m.input.clone()
@@ -184,16 +182,49 @@ impl Look {
                 m.to_string()
             }
         };
+        let paint = |style: fn(&str) -> colored::ColoredString| {
+            if plain {
+                Paint::default()
+            } else {
+                Paint::of(style)
+            }
+        };
         Look {
             pass: mark(output::pass_mark()),
             fail: mark(output::fail_mark()),
             warn: mark(output::warn_mark()),
-            bold: style(Style::new().bold()),
-            failed: style(AnsiColor::Red.on_default().bold()),
-            error: style(AnsiColor::Red.on_default()),
-            warning: style(AnsiColor::Yellow.on_default()),
-            dim: style(Style::new().dimmed()),
+            bold: paint(output::strong),
+            failed: paint(output::failed),
+            error: paint(output::error),
+            warning: paint(output::warning),
+            dim: paint(output::dim),
         }
+    }
+}
+
+/// A style of the palette as the escape codes around a text: `{paint}` opens it, `{paint:#}`
+/// closes it.
+#[derive(Default)]
+struct Paint {
+    on: String,
+    off: String,
+}
+
+impl Paint {
+    fn of(style: fn(&str) -> colored::ColoredString) -> Self {
+        const MARK: &str = "\u{1}";
+        let styled = style(MARK).to_string();
+        let (on, off) = styled.split_once(MARK).unwrap_or_default();
+        Paint {
+            on: on.to_owned(),
+            off: off.to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for Paint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if f.alternate() { &self.off } else { &self.on })
     }
 }
 
