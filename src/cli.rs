@@ -36,7 +36,7 @@ Settings:
 /// backend and judges the answer, stands in for a backend, and gates CI on a conformance suite.
 #[derive(Debug, Parser)]
 #[command(name = "oa-hook", version, after_long_help = EXIT_CODES, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
@@ -45,7 +45,7 @@ pub struct Cli {
 
 /// Options of every command. `-q` and `-v` belong to the commands they change, each saying how.
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// When to colour output: auto (terminals only; honours NO_COLOR), always, never
     #[arg(long, env = "OA_HOOK_COLOR", value_enum, default_value_t = ColorWhen::Auto, global = true, value_name = "WHEN")]
     pub color: ColorWhen,
@@ -55,14 +55,14 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorWhen {
+pub(crate) enum ColorWhen {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print the request Chat would send: URL with its query (signed with a token), headers, body
     #[command(
         mut_arg("token", |a| a.help("The webhook token: the sample carries the Sign and RequestTime made with it (the token itself is never printed)")),
@@ -111,7 +111,7 @@ pub enum Command {
 
 /// A callback command, by short name or `CallbackCommand` word.
 #[derive(Debug, Clone, Copy)]
-pub struct CallbackArg(pub &'static Callback);
+pub(crate) struct CallbackArg(pub &'static Callback);
 
 static CALLBACK_ARGS: LazyLock<Vec<CallbackArg>> =
     LazyLock::new(|| CALLBACKS.iter().map(CallbackArg).collect());
@@ -133,7 +133,7 @@ impl ValueEnum for CallbackArg {
 /// The values that make up a callback. Defaults are the samples on Tencent's pages.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Event")]
-pub struct EventArgs {
+pub(crate) struct EventArgs {
     /// The app's SDKAppID, sent as the SdkAppid query parameter
     #[arg(
         long,
@@ -174,7 +174,7 @@ pub struct EventArgs {
 /// command says what it does with it (`mut_arg` on its [`Command`] variant).
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Authentication")]
-pub struct TokenArgs {
+pub(crate) struct TokenArgs {
     /// The webhook token set in the Chat console
     #[arg(
         long,
@@ -188,14 +188,14 @@ pub struct TokenArgs {
 impl TokenArgs {
     /// The token, if one was given. An empty one (a CI secret that is not set) is no token, in
     /// every command alike.
-    pub fn get(&self) -> Option<&str> {
+    pub(crate) fn get(&self) -> Option<&str> {
         self.token.as_deref().filter(|token| !token.is_empty())
     }
 }
 
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Authentication")]
-pub struct RequestTimeArgs {
+pub(crate) struct RequestTimeArgs {
     /// RequestTime in Unix seconds, for the Sign [default: now]
     #[arg(long, env = "OA_HOOK_REQUEST_TIME", value_name = "SECS")]
     pub request_time: Option<u64>,
@@ -203,14 +203,14 @@ pub struct RequestTimeArgs {
 
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Event")]
-pub struct BodyArgs {
+pub(crate) struct BodyArgs {
     /// Use this JSON body instead of building one: a file, or - for stdin (sent byte for byte)
     #[arg(long, env = "OA_HOOK_BODY", value_name = "FILE|-")]
     pub body: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SampleFormat {
+pub(crate) enum SampleFormat {
     /// The request as sent: request line with the full query, headers, the body byte for byte
     Http,
     /// The JSON body, pretty
@@ -224,7 +224,7 @@ pub enum SampleFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct SampleArgs {
+pub(crate) struct SampleArgs {
     /// The callback: before-subscribe or after-unsubscribe (or its CallbackCommand word)
     #[arg(value_enum, value_name = "COMMAND", hide_possible_values = false)]
     pub callback: CallbackArg,
@@ -245,7 +245,7 @@ pub struct SampleArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// Lines for people
     Human,
     /// JSON (one document; NDJSON for serve)
@@ -255,7 +255,7 @@ pub enum OutputFormat {
 /// How to reach the target.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Target")]
-pub struct TargetArgs {
+pub(crate) struct TargetArgs {
     /// How long to wait for an answer, 1ms to 1h (Chat itself waits 2 s)
     #[arg(long, env = "OA_HOOK_TIMEOUT", default_value = "5s", value_parser = checked(parse_timeout), value_name = "DURATION")]
     pub timeout: Duration,
@@ -270,7 +270,7 @@ pub struct TargetArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Expectations")]
-pub struct ExpectArgs {
+pub(crate) struct ExpectArgs {
     /// Expect Chat to let the subscription go ahead (allow) or reject it whole (reject)
     #[arg(long, env = "OA_HOOK_EXPECT", value_enum, value_name = "DECISION")]
     pub expect: Option<ExpectedArg>,
@@ -285,7 +285,7 @@ pub struct ExpectArgs {
 }
 
 impl ExpectArgs {
-    pub fn expectation(&self) -> Expectation {
+    pub(crate) fn expectation(&self) -> Expectation {
         Expectation {
             outcome: self.expect.map(|e| match e {
                 ExpectedArg::Allow => Expected::Allow,
@@ -297,13 +297,13 @@ impl ExpectArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExpectedArg {
+pub(crate) enum ExpectedArg {
     Allow,
     Reject,
 }
 
 #[derive(Debug, Args)]
-pub struct SendArgs {
+pub(crate) struct SendArgs {
     /// The callback: before-subscribe or after-unsubscribe (or its CallbackCommand word)
     #[arg(value_enum, value_name = "COMMAND")]
     pub callback: CallbackArg,
@@ -348,7 +348,7 @@ pub struct SendArgs {
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Load mode")]
 #[command(group(clap::ArgGroup::new("load-size").args(["count", "duration"]).multiple(true)))]
-pub struct LoadArgs {
+pub(crate) struct LoadArgs {
     /// Send N requests (load mode), each with a fresh RequestTime and Sign; N up to 1000000000
     #[arg(long, env = "OA_HOOK_COUNT", short = 'n', value_name = "N", value_parser = checked(parse_count), allow_negative_numbers = true)]
     pub count: Option<u64>,
@@ -364,13 +364,13 @@ pub struct LoadArgs {
 }
 
 impl LoadArgs {
-    pub fn is_load(&self) -> bool {
+    pub(crate) fn is_load(&self) -> bool {
         self.count.is_some() || self.duration.is_some()
     }
 }
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on; port 0 picks a free port
     #[arg(long, env = "OA_HOOK_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR", value_parser = checked(parse_listen))]
     pub listen: SocketAddr,
@@ -437,7 +437,7 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The backend's webhook URL; Chat's query parameters are appended to it
     #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), required_unless_present = "list", help_heading = "Target")]
     pub url: Option<Url>,
@@ -494,7 +494,7 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SignArgs {
+pub(crate) struct SignArgs {
     #[command(flatten)]
     pub token: TokenArgs,
     /// RequestTime in Unix seconds [default: now]
@@ -503,7 +503,7 @@ pub struct SignArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The callback URL as received (or just its path and query)
     #[arg(value_name = "URL")]
     pub url: String,
@@ -515,14 +515,14 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Where to write it
     #[arg(value_name = "FILE", default_value = crate::config::FILE_NAME)]
     pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
@@ -536,12 +536,12 @@ fn platforms() -> impl TypedValueParser<Value = String> {
 }
 
 /// The most requests one load run sends.
-pub const MAX_COUNT: u64 = 1_000_000_000;
+pub(crate) const MAX_COUNT: u64 = 1_000_000_000;
 /// The most requests load mode keeps in flight at once.
-pub const MAX_CONCURRENCY: u64 = 10_000;
+pub(crate) const MAX_CONCURRENCY: u64 = 10_000;
 /// Load mode's slowest and fastest `--rate`, in requests per second: slower than one request
 /// in 1000 s is no load, and faster than a million a second no machine sends.
-pub const RATE_RANGE: (f64, f64) = (0.001, 1_000_000.0);
+pub(crate) const RATE_RANGE: (f64, f64) = (0.001, 1_000_000.0);
 
 const HOUR: Duration = Duration::from_secs(3600);
 /// A request head that takes longer is a slowloris, not Chat.

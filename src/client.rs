@@ -22,7 +22,7 @@ const USER_AGENT: &str = concat!("oa-hook/", env!("CARGO_PKG_VERSION"));
 
 /// What came back for one request.
 #[derive(Debug, Clone)]
-pub struct Exchange {
+pub(crate) struct Exchange {
     pub status: u16,
     /// As received, so that an answer costs no copying of its headers; reports format them.
     pub headers: HeaderMap,
@@ -36,7 +36,7 @@ pub struct Exchange {
 impl Exchange {
     /// Whether the answer said `Connection: close`: the backend takes no further request on
     /// that connection.
-    pub fn closes_connection(&self) -> bool {
+    pub(crate) fn closes_connection(&self) -> bool {
         self.headers
             .get_all(header::CONNECTION)
             .iter()
@@ -45,7 +45,7 @@ impl Exchange {
             .any(|token| token.trim().eq_ignore_ascii_case("close"))
     }
 
-    pub fn reply(&self) -> crate::protocol::Reply<'_> {
+    pub(crate) fn reply(&self) -> crate::protocol::Reply<'_> {
         crate::protocol::Reply {
             status: self.status,
             body: &self.body,
@@ -57,7 +57,7 @@ impl Exchange {
 
 /// Why no answer came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TransportError {
+pub(crate) enum TransportError {
     /// Nothing answered by the timeout: the target is up but too slow (a contract failure).
     Timeout(Duration),
     /// The target could not be reached (refused, DNS, TLS, no connection by the timeout):
@@ -72,12 +72,12 @@ pub enum TransportError {
 impl TransportError {
     /// Whether the target could not be reached at all, so that there is nothing to judge: the
     /// one error that may stop a run rather than fail a request.
-    pub fn is_unreachable(&self) -> bool {
+    pub(crate) fn is_unreachable(&self) -> bool {
         matches!(self, TransportError::Unreachable { .. })
     }
 
     /// Why no answer came, in words.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             TransportError::Timeout(after) => format!(
                 "no answer within {} (Chat gives up after 2 s)",
@@ -91,7 +91,7 @@ impl TransportError {
 
     /// The error that stops a command whose target could not be reached. A timeout or a
     /// broken answer is judged as an answer instead; as an error it is still said as it is.
-    pub fn into_error(self) -> Error {
+    pub(crate) fn into_error(self) -> Error {
         match self {
             TransportError::Timeout(after) => Error::unreachable(format!(
                 "no answer within {}",
@@ -137,7 +137,7 @@ impl TransportError {
 
 /// The one way oa-hook sends a callback: `send`, each worker of load mode and `check` each
 /// have one.
-pub struct Sender {
+pub(crate) struct Sender {
     route: Route,
 }
 
@@ -159,7 +159,7 @@ impl Sender {
     /// A sender to `url`'s target, with a pool of up to `pool_size` idle connections over
     /// HTTPS. The TLS settings are read whatever the scheme, so that a wrong --cacert is
     /// refused the same way for every target.
-    pub fn new(target: &TargetArgs, url: &Url, pool_size: usize) -> Result<Self> {
+    pub(crate) fn new(target: &TargetArgs, url: &Url, pool_size: usize) -> Result<Self> {
         let pool = Pool::new(target, pool_size)?;
         let route = match Endpoint::http(url) {
             Some(endpoint) => Route::Kept(Kept::new(endpoint, target.timeout, None, true)),
@@ -170,7 +170,7 @@ impl Sender {
 
     /// A sender to the same target with no connection yet (over HTTPS, the same pool): one per
     /// load worker, so that each keeps a connection of its own.
-    pub fn another(&self) -> Self {
+    pub(crate) fn another(&self) -> Self {
         let route = match &self.route {
             Route::Kept(kept) => Route::Kept(Kept::new(
                 kept.endpoint.clone(),
@@ -186,7 +186,7 @@ impl Sender {
     /// Over plain HTTP, a sender on one connection, opened now and never replaced: whatever it
     /// sends goes on that connection or fails, so that its answers prove the backend kept the
     /// connection open. `None` over HTTPS, whose pool cannot prove that.
-    pub async fn on_one_connection(&self) -> Option<Result<Self, TransportError>> {
+    pub(crate) async fn on_one_connection(&self) -> Option<Result<Self, TransportError>> {
         let Route::Kept(kept) = &self.route else {
             return None;
         };
@@ -204,7 +204,11 @@ impl Sender {
     /// POSTs `body` as JSON to `url`, which must be on the sender's target, and reads the
     /// answer, at most [`MAX_BODY_BYTES`] of it. `body` is shared `Bytes`, so that load mode
     /// hands out one body without copying it.
-    pub async fn post(&mut self, url: &Url, body: Bytes) -> Result<Exchange, TransportError> {
+    pub(crate) async fn post(
+        &mut self,
+        url: &Url,
+        body: Bytes,
+    ) -> Result<Exchange, TransportError> {
         match &mut self.route {
             Route::Kept(kept) => kept.post(url, body).await,
             Route::Pooled(pool) => pool.post(url.clone(), body).await,
@@ -489,7 +493,7 @@ fn callback_headers(host: HeaderValue, body_length: usize) -> HeaderMap {
 }
 
 /// The headers a callback to `url` with a body of `body_length` bytes goes with.
-pub fn sent_headers(url: &Url, body_length: usize) -> HeaderMap {
+pub(crate) fn sent_headers(url: &Url, body_length: usize) -> HeaderMap {
     let host = HeaderValue::from_str(&url[Position::BeforeHost..Position::AfterPort])
         .unwrap_or_else(|_| HeaderValue::from_static(""));
     callback_headers(host, body_length)

@@ -7,12 +7,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const FIXED_CLOCK_ENV: &str = "OA_HOOK_NOW";
 
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
+pub(crate) struct Clock {
     fixed_ms: Option<i64>,
 }
 
 impl Clock {
-    pub fn from_env() -> Result<Self> {
+    pub(crate) fn from_env() -> Result<Self> {
         let fixed_ms = match std::env::var(FIXED_CLOCK_ENV) {
             Ok(value) => Some(
                 value
@@ -29,7 +29,7 @@ impl Clock {
     }
 
     /// Unix time in milliseconds (EventTime).
-    pub fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         self.fixed_ms.unwrap_or_else(|| {
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -38,7 +38,7 @@ impl Clock {
     }
 
     /// Unix time in seconds (RequestTime).
-    pub fn now_secs(&self) -> u64 {
+    pub(crate) fn now_secs(&self) -> u64 {
         (self.now_ms() / 1000) as u64
     }
 }

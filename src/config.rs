@@ -14,7 +14,7 @@ use toml::{Table, Value};
 
 /// The file looked for in the current directory when neither `--config` nor `OA_HOOK_CONFIG`
 /// names one.
-pub const FILE_NAME: &str = "oa-hook.toml";
+pub(crate) const FILE_NAME: &str = "oa-hook.toml";
 
 /// The environment variable that names the file.
 const CONFIG_ENV: &str = "OA_HOOK_CONFIG";
@@ -23,13 +23,13 @@ const CONFIG_ENV: &str = "OA_HOOK_CONFIG";
 static LOADED: OnceLock<PathBuf> = OnceLock::new();
 
 /// The file values came from, if one was read.
-pub fn loaded() -> Option<&'static Path> {
+pub(crate) fn loaded() -> Option<&'static Path> {
     LOADED.get().map(PathBuf::as_path)
 }
 
 /// A file as read: its option values and its scenarios.
 #[derive(Debug, Default)]
-pub struct Config {
+pub(crate) struct Config {
     path: Option<PathBuf>,
     table: Table,
     pub scenarios: Vec<Scenario>,
@@ -38,7 +38,7 @@ pub struct Config {
 /// One `[[scenario]]`: a callback to send and what the team expects Chat to decide.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Scenario {
+pub(crate) struct Scenario {
     pub name: String,
     /// A callback's short name or command word.
     pub command: String,
@@ -58,7 +58,7 @@ pub struct Scenario {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ScenarioExpect {
+pub(crate) enum ScenarioExpect {
     Allow,
     Reject,
 }
@@ -73,7 +73,7 @@ impl From<ScenarioExpect> for Expected {
 }
 
 impl Scenario {
-    pub fn callback(&self) -> &'static Callback {
+    pub(crate) fn callback(&self) -> &'static Callback {
         // Checked when the file was read.
         Callback::find(&self.command).unwrap_or(&crate::protocol::CALLBACKS[0])
     }
@@ -82,7 +82,7 @@ impl Scenario {
 impl Config {
     /// The file named by `--config FILE` in `args`, else by `OA_HOOK_CONFIG`, else
     /// `oa-hook.toml` in the current directory when there is one; no file is no config.
-    pub fn find(args: &[OsString]) -> Result<Config> {
+    pub(crate) fn find(args: &[OsString]) -> Result<Config> {
         let named = flag_value(args)
             .or_else(|| std::env::var_os(CONFIG_ENV))
             .filter(|name| !name.is_empty())
@@ -120,7 +120,7 @@ impl Config {
 
     /// `command` with the file's values as defaults: top-level keys for every command that has
     /// that option, `[serve]`, `[send]`, ... keys for that command alone.
-    pub fn apply(&self, mut command: clap::Command) -> Result<clap::Command> {
+    pub(crate) fn apply(&self, mut command: clap::Command) -> Result<clap::Command> {
         let Some(path) = &self.path else {
             return Ok(command);
         };
@@ -334,7 +334,7 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
 }
 
 /// A commented `oa-hook.toml` to start from (`oa-hook init`).
-pub const TEMPLATE: &str = r#"# oa-hook.toml: settings and your own rules for oa-hook.
+pub(crate) const TEMPLATE: &str = r#"# oa-hook.toml: settings and your own rules for oa-hook.
 # Keys are the long option names with _ for -. A flag beats its OA_HOOK_* environment
 # variable, which beats this file, which beats the default.
 # The token is never read from this file: use OA_HOOK_TOKEN (or --token).

@@ -19,26 +19,26 @@ pub mod exit {
 
 /// How a command that ran to the end came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Pass,
     Fail,
 }
 
 impl Outcome {
-    pub fn exit_code(self) -> u8 {
+    pub(crate) fn exit_code(self) -> u8 {
         match self {
             Outcome::Pass => exit::OK,
             Outcome::Fail => exit::FAIL,
         }
     }
 
-    pub fn from_pass(pass: bool) -> Self {
+    pub(crate) fn from_pass(pass: bool) -> Self {
         if pass { Outcome::Pass } else { Outcome::Fail }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     /// The user asked for something that cannot be done as asked: exit 2.
     Usage,
     /// The target could not be reached: exit 3.
@@ -51,16 +51,16 @@ pub enum ErrorKind {
 
 /// An error a user reads: what went wrong, and what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
+pub(crate) struct Error {
     pub kind: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Error {
             kind: ErrorKind::Usage,
             message: message.into(),
@@ -68,7 +68,7 @@ impl Error {
         }
     }
 
-    pub fn unreachable(message: impl Into<String>) -> Self {
+    pub(crate) fn unreachable(message: impl Into<String>) -> Self {
         Error {
             kind: ErrorKind::Unreachable,
             message: message.into(),
@@ -77,7 +77,7 @@ impl Error {
     }
 
     /// oa-hook failed where the user can change nothing (the OS refused a thread or a runtime).
-    pub fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Error {
             kind: ErrorKind::Internal,
             message: format!("internal error: {}", message.into()),
@@ -85,12 +85,12 @@ impl Error {
         }
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self.kind {
             ErrorKind::Usage => exit::USAGE,
             ErrorKind::Unreachable => exit::UNREACHABLE,

@@ -6,7 +6,7 @@ use std::fmt;
 
 /// What the user expects Chat to decide (`--expect`, `--expect-refused`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Expected {
+pub(crate) enum Expected {
     /// Go ahead: ErrorCode 0 and, unless refused users are named, nobody refused.
     Allow,
     /// ErrorCode 1: the whole request is rejected.
@@ -14,19 +14,19 @@ pub enum Expected {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Expectation {
+pub(crate) struct Expectation {
     pub outcome: Option<Expected>,
     /// Exactly these users refused (the others subscribed).
     pub refused: Vec<String>,
 }
 
 impl Expectation {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.outcome.is_none() && self.refused.is_empty()
     }
 
     /// The expectation as a finding when the decision does not meet it.
-    pub fn check(&self, decision: &Decision) -> Option<Finding> {
+    pub(crate) fn check(&self, decision: &Decision) -> Option<Finding> {
         if self.is_empty() {
             return None;
         }

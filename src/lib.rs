@@ -1,9 +1,10 @@
 //! oa-hook: sample, send, serve and check Tencent Cloud Chat Official Account webhooks.
 //!
-//! The [`protocol`] module is the contract (signing, request and answer types, validation)
-//! with no I/O; a Rust backend can reuse it. [`run`] is the whole program behind `main`.
+//! The library is the [`protocol`] module: the contract (signing and verifying, the request and
+//! answer types, judging answers, validating callbacks) with no I/O, for a Rust backend to
+//! reuse. [`main`] is the whole program behind the `oa-hook` binary.
 
-pub mod cli;
+mod cli;
 mod client;
 mod clock;
 mod cmd;
@@ -19,7 +20,9 @@ mod serve;
 mod suite;
 
 pub use clock::FIXED_CLOCK_ENV;
-pub use error::{Error, ErrorKind, Outcome, exit};
+pub use error::exit;
+
+use error::{Error, ErrorKind, Outcome};
 
 use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command};

@@ -4,7 +4,7 @@
 use crate::cli::ColorWhen;
 use colored::{ColoredString, Colorize};
 
-pub fn init_color(when: ColorWhen) {
+pub(crate) fn init_color(when: ColorWhen) {
     let choice = match when {
         ColorWhen::Auto => anstream::ColorChoice::Auto,
         ColorWhen::Always => anstream::ColorChoice::Always,
@@ -15,57 +15,57 @@ pub fn init_color(when: ColorWhen) {
 }
 
 /// Results go here.
-pub fn stdout() -> anstream::AutoStream<std::io::StdoutLock<'static>> {
+pub(crate) fn stdout() -> anstream::AutoStream<std::io::StdoutLock<'static>> {
     anstream::AutoStream::auto(std::io::stdout().lock())
 }
 
 /// Whether styles written to stdout reach it (rather than being stripped).
-pub fn stdout_takes_color() -> bool {
+pub(crate) fn stdout_takes_color() -> bool {
     anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
 }
 
 /// Progress, logs and errors go here.
-pub fn stderr() -> anstream::AutoStream<std::io::StderrLock<'static>> {
+pub(crate) fn stderr() -> anstream::AutoStream<std::io::StderrLock<'static>> {
     anstream::AutoStream::auto(std::io::stderr().lock())
 }
 
-pub fn pass_mark() -> ColoredString {
+pub(crate) fn pass_mark() -> ColoredString {
     "✔".green().bold()
 }
 
-pub fn fail_mark() -> ColoredString {
+pub(crate) fn fail_mark() -> ColoredString {
     "✘".red().bold()
 }
 
-pub fn warn_mark() -> ColoredString {
+pub(crate) fn warn_mark() -> ColoredString {
     "!".yellow().bold()
 }
 
-pub fn skip_mark() -> ColoredString {
+pub(crate) fn skip_mark() -> ColoredString {
     "-".dimmed()
 }
 
 /// Emphasis, e.g. the command of an event line.
-pub fn strong(text: &str) -> ColoredString {
+pub(crate) fn strong(text: &str) -> ColoredString {
     text.bold()
 }
 
 /// A refusal's status.
-pub fn failed(text: &str) -> ColoredString {
+pub(crate) fn failed(text: &str) -> ColoredString {
     text.red().bold()
 }
 
 /// Why something failed.
-pub fn error(text: &str) -> ColoredString {
+pub(crate) fn error(text: &str) -> ColoredString {
     text.red()
 }
 
 /// A warning's words.
-pub fn warning(text: &str) -> ColoredString {
+pub(crate) fn warning(text: &str) -> ColoredString {
     text.yellow()
 }
 
 /// What matters less: timings, evidence under a case.
-pub fn dim(text: &str) -> ColoredString {
+pub(crate) fn dim(text: &str) -> ColoredString {
     text.dimmed()
 }

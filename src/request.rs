@@ -12,7 +12,7 @@ use url::Url;
 
 /// Everything about a callback request except its RequestTime, so each send can sign afresh.
 #[derive(Clone)]
-pub struct Template {
+pub(crate) struct Template {
     pub callback: &'static Callback,
     pub base: Url,
     pub query: CallbackQuery,
@@ -26,17 +26,17 @@ pub struct Template {
 
 /// One request, ready to print or send.
 #[derive(Clone, Debug)]
-pub struct CallbackRequest {
+pub(crate) struct CallbackRequest {
     pub url: Url,
     pub body: Value,
 }
 
-pub const CONTENT_TYPE: &str = "application/json";
+pub(crate) const CONTENT_TYPE: &str = "application/json";
 
 impl Template {
     /// Builds the template from the event options (seed values where an option is absent),
     /// or from `--body` when given. `now_ms` is the default EventTime.
-    pub fn new(
+    pub(crate) fn new(
         callback: &'static Callback,
         base: &Url,
         event: &EventArgs,
@@ -55,7 +55,7 @@ impl Template {
     }
 
     /// Builds the template from the event options alone.
-    pub fn from_event(
+    pub(crate) fn from_event(
         callback: &'static Callback,
         base: &Url,
         event: &EventArgs,
@@ -107,7 +107,7 @@ impl Template {
     }
 
     /// Signs with `token` instead (the suite forges Signs this way).
-    pub fn with_token(mut self, token: &str) -> Self {
+    pub(crate) fn with_token(mut self, token: &str) -> Self {
         self.token = Some(token.to_owned());
         self
     }
@@ -115,22 +115,22 @@ impl Template {
     /// What is odd about this request's body: errors for what Chat would never send (a
     /// `--body` for another command, fields missing or mistyped), warnings for what it would
     /// hardly send (no subscribers, one named twice, a negative EventTime, ...).
-    pub fn oddities(&self) -> Vec<Finding> {
+    pub(crate) fn oddities(&self) -> Vec<Finding> {
         request_oddities(self.callback, &self.body, &self.body_bytes)
     }
 
-    pub fn is_signed(&self) -> bool {
+    pub(crate) fn is_signed(&self) -> bool {
         self.token.is_some()
     }
 
     /// Stops signing (`--no-sign`).
-    pub fn unsigned(mut self) -> Self {
+    pub(crate) fn unsigned(mut self) -> Self {
         self.token = None;
         self
     }
 
     /// The request as sent at `request_time` (Unix seconds), signed if there is a token.
-    pub fn at(&self, request_time: u64) -> CallbackRequest {
+    pub(crate) fn at(&self, request_time: u64) -> CallbackRequest {
         CallbackRequest {
             url: self.url_at(request_time),
             body: self.body.clone(),
@@ -138,13 +138,13 @@ impl Template {
     }
 
     /// The URL as sent at `request_time`, signed if there is a token.
-    pub fn url_at(&self, request_time: u64) -> Url {
+    pub(crate) fn url_at(&self, request_time: u64) -> Url {
         self.url_for(&self.query.callback_command, request_time)
     }
 
     /// The URL of a callback with the same query but another command word (another module's,
     /// which Chat sends to the same URL), as sent at `request_time`.
-    pub fn url_for(&self, callback_command: &str, request_time: u64) -> Url {
+    pub(crate) fn url_for(&self, callback_command: &str, request_time: u64) -> Url {
         let query = CallbackQuery {
             callback_command: callback_command.to_owned(),
             signature: self

@@ -20,7 +20,7 @@ use url::Url;
 
 /// One case of the suite.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Case {
+pub(crate) struct Case {
     /// Stable: reports, `--only` and `--skip` use it.
     pub id: Cow<'static, str>,
     pub description: Cow<'static, str>,
@@ -60,12 +60,12 @@ impl Probe {
 
 impl Case {
     /// The part of the id before the slash: the JUnit test suite.
-    pub fn group(&self) -> &str {
+    pub(crate) fn group(&self) -> &str {
         self.id.split_once('/').map_or(&self.id, |(group, _)| group)
     }
 }
 
-pub const CASES: &[Case] = &[
+pub(crate) const CASES: &[Case] = &[
     Case {
         id: Cow::Borrowed("before-subscribe/answer"),
         description: Cow::Borrowed(
@@ -155,7 +155,7 @@ const BATCH_SIZE: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     Pass,
     Fail,
     Warn,
@@ -164,7 +164,7 @@ pub enum Status {
 
 /// What came back for one request, for the report: the answer as received and how long it took.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evidence {
+pub(crate) struct Evidence {
     #[serde(flatten)]
     pub answer: protocol::Evidence,
     pub latency_ms: f64,
@@ -186,7 +186,7 @@ impl fmt::Display for Evidence {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CaseResult {
+pub(crate) struct CaseResult {
     #[serde(flatten)]
     pub case: Case,
     pub status: Status,
@@ -205,7 +205,7 @@ pub struct CaseResult {
 
 /// One request as sent and what came of it, for `-v`.
 #[derive(Debug, Clone)]
-pub struct Exchanged {
+pub(crate) struct Exchanged {
     pub url: Url,
     pub body: Vec<u8>,
     pub answer: Result<Exchange, TransportError>,
@@ -213,7 +213,7 @@ pub struct Exchanged {
 
 /// The built-in cases and one per scenario (`scenario/<name>`), those whose ids contain one of
 /// `only` (all when empty) and none of `skip`.
-pub fn select(only: &[String], skip: &[String], scenarios: &[Scenario]) -> Vec<Case> {
+pub(crate) fn select(only: &[String], skip: &[String], scenarios: &[Scenario]) -> Vec<Case> {
     let teams = scenarios.iter().enumerate().map(|(i, scenario)| Case {
         id: Cow::Owned(format!("scenario/{}", scenario.name)),
         description: Cow::Owned(format!("the team's rule: {}", scenario.name)),
@@ -229,7 +229,7 @@ pub fn select(only: &[String], skip: &[String], scenarios: &[Scenario]) -> Vec<C
 }
 
 /// Everything a case needs to build and send callbacks.
-pub struct Suite {
+pub(crate) struct Suite {
     pub before: &'static Callback,
     pub after: &'static Callback,
     pub sender: Sender,
@@ -249,7 +249,7 @@ pub struct Suite {
 impl Suite {
     /// Runs `cases` in order. The first case that cannot reach the target stops the run; the
     /// results so far come with the error, so that reports can still be written.
-    pub async fn run(&mut self, cases: &[Case]) -> Result<Vec<CaseResult>, Stopped> {
+    pub(crate) async fn run(&mut self, cases: &[Case]) -> Result<Vec<CaseResult>, Stopped> {
         let mut results = Vec::with_capacity(cases.len());
         for case in cases {
             let outcome = match self.run_case(case.probe).await {
@@ -692,7 +692,7 @@ impl Suite {
 }
 
 /// The run stopped because the target could not be reached, at `case`.
-pub struct Stopped {
+pub(crate) struct Stopped {
     pub case: Case,
     /// The cases that ran before.
     pub results: Vec<CaseResult>,

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The certificates of the PEM file `path`; an error when it has none, whatever else it has.
-pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+pub(super) fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let hint = "--cacert takes a PEM file with a -----BEGIN CERTIFICATE----- block: the backend's own certificate (e.g. the one `openssl req -x509 -out cert.pem` wrote) or the CA that signed it";
     let pem = std::fs::read(path).map_err(|e| {
         Error::usage(format!("cannot read --cacert {}: {e}", path.display())).hint(hint)
@@ -36,7 +36,9 @@ pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
 }
 
 /// A TLS client configuration that trusts `certificates` alone, for HTTP/1.1.
-pub fn client_config(certificates: Vec<CertificateDer<'static>>) -> Result<rustls::ClientConfig> {
+pub(super) fn client_config(
+    certificates: Vec<CertificateDer<'static>>,
+) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let internal = |e: rustls::Error| Error::usage(format!("internal error: TLS set-up: {e}"));
     let verifier = Trusted::new(certificates, &provider);

@@ -3,7 +3,7 @@ use crate::error::{Outcome, Result};
 use crate::output;
 use clap::CommandFactory;
 
-pub fn run(args: &CompletionsArgs) -> Result<Outcome> {
+pub(crate) fn run(args: &CompletionsArgs) -> Result<Outcome> {
     let mut command = Cli::command();
     let mut out = output::stdout();
     clap_complete::generate(args.shell, &mut command, "oa-hook", &mut out);
@@ -11,7 +11,7 @@ pub fn run(args: &CompletionsArgs) -> Result<Outcome> {
 }
 
 /// `oa-hook man`: the man page, from the same clap definition as `--help`.
-pub fn man() -> Result<Outcome> {
+pub(crate) fn man() -> Result<Outcome> {
     let mut page = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut page)

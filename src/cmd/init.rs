@@ -5,7 +5,7 @@ use crate::output;
 use std::io::Write;
 
 /// Writes the commented template, never over a file that exists.
-pub fn run(args: &InitArgs) -> Result<Outcome> {
+pub(crate) fn run(args: &InitArgs) -> Result<Outcome> {
     let path = &args.file;
     let mut file = std::fs::File::options()
         .write(true)

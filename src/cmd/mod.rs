@@ -1,10 +1,10 @@
 //! One thin file per subcommand.
 
-pub mod check;
-pub mod completions;
-pub mod init;
-pub mod sample;
-pub mod send;
-pub mod serve;
-pub mod sign;
-pub mod verify;
+pub(crate) mod check;
+pub(crate) mod completions;
+pub(crate) mod init;
+pub(crate) mod sample;
+pub(crate) mod send;
+pub(crate) mod serve;
+pub(crate) mod sign;
+pub(crate) mod verify;

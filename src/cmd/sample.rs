@@ -6,7 +6,7 @@ use crate::report::request as render;
 use crate::request::Template;
 use std::io::Write;
 
-pub fn run(args: &SampleArgs, clock: &Clock) -> Result<Outcome> {
+pub(crate) fn run(args: &SampleArgs, clock: &Clock) -> Result<Outcome> {
     let template = Template::new(
         args.callback.0,
         &args.url,

@@ -13,7 +13,7 @@ use crate::request::{CallbackRequest, Template};
 use std::io::{IsTerminal, Write};
 use tokio::runtime::Runtime;
 
-pub fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
+pub(crate) fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
     if args.load.is_load() && args.request_time.request_time.is_some() {
         return Err(
             Error::usage("--request-time cannot be used in load mode").hint(

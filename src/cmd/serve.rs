@@ -8,7 +8,7 @@ use crate::serve::{self, Policy, Settings};
 use std::fs::File;
 use std::path::Path;
 
-pub fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
+pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
     let record = match &args.record {
         Some(path) => Some((path.clone(), open_record(path)?)),
         None => None,

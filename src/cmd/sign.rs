@@ -5,7 +5,7 @@ use crate::output;
 use crate::protocol::{param, sign};
 use std::io::Write;
 
-pub fn run(args: &SignArgs, clock: &Clock) -> Result<Outcome> {
+pub(crate) fn run(args: &SignArgs, clock: &Clock) -> Result<Outcome> {
     let token = require_token(args.token.get())?;
     let request_time = args.time.unwrap_or_else(|| clock.now_secs());
     let signature = sign(token, request_time);
@@ -19,7 +19,7 @@ pub fn run(args: &SignArgs, clock: &Clock) -> Result<Outcome> {
 }
 
 /// The token, or a usage error saying how to give it.
-pub fn require_token(token: Option<&str>) -> Result<&str> {
+pub(crate) fn require_token(token: Option<&str>) -> Result<&str> {
     token.ok_or_else(|| {
         Error::usage("no token given")
             .hint("pass --token TOKEN or set OA_HOOK_TOKEN (the token set in the Chat console)")

@@ -6,7 +6,7 @@ use crate::output;
 use crate::protocol::{ReceivedQuery, SignatureError, param, verify_query};
 use std::io::Write;
 
-pub fn run(args: &VerifyArgs, clock: &Clock) -> Result<Outcome> {
+pub(crate) fn run(args: &VerifyArgs, clock: &Clock) -> Result<Outcome> {
     let token = require_token(args.token.get())?;
     let Some((_, query)) = args.url.split_once('?') else {
         return Err(Error::usage(format!("`{}` has no query string", args.url))

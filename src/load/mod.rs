@@ -24,7 +24,7 @@ mod progress;
 mod tally;
 
 /// What a run sends, to where, and for how long.
-pub struct Plan {
+pub(crate) struct Plan {
     /// Each worker sends with [`Sender::another`] of it.
     pub sender: Sender,
     pub template: Template,
@@ -42,7 +42,7 @@ pub struct Plan {
 
 /// Runs `plan` to its end (count, duration, Ctrl-C, or a target that cannot be reached) and
 /// sums up what came back.
-pub async fn run(plan: Plan) -> Result<Summary> {
+pub(crate) async fn run(plan: Plan) -> Result<Summary> {
     let run = Run {
         body: Bytes::from(plan.template.body_bytes.clone()),
         plan,

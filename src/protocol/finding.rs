@@ -50,10 +50,10 @@ impl Finding {
         self.severity == Severity::Error
     }
 
-    /// `findings` as [`Findings`] keeps them (at most [`MAX_FINDINGS`], errors first, and one
-    /// that counts the rest), each path and message cut to [`MAX_FINDING_TEXT`] bytes: whatever
+    /// `findings` as `Findings` keeps them (at most [`MAX_FINDINGS`], errors first, and one
+    /// that counts the rest), each path and message cut to `MAX_FINDING_TEXT` bytes: whatever
     /// a request holds, what is said of it stays small.
-    /// A list [`Findings`] has capped already (one more than the cap, the last counting the
+    /// A list `Findings` has capped already (one more than the cap, the last counting the
     /// rest) is kept as it is.
     pub fn bounded(findings: Vec<Finding>) -> Vec<Finding> {
         let mut kept = if findings.len() <= MAX_FINDINGS + 1 {
@@ -72,7 +72,7 @@ impl Finding {
 }
 
 /// The longest path or message of a finding, in bytes.
-pub const MAX_FINDING_TEXT: usize = 300;
+pub(super) const MAX_FINDING_TEXT: usize = 300;
 
 /// Cuts `text` to [`MAX_FINDING_TEXT`] bytes at a character boundary, marking the cut.
 fn cut(text: &mut String) {

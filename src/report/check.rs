@@ -12,7 +12,7 @@ use serde_json::json;
 use std::time::Duration;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub passed: usize,
     pub failed: usize,
     pub warned: usize,
@@ -21,7 +21,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn of(results: &[CaseResult]) -> Self {
+    pub(crate) fn of(results: &[CaseResult]) -> Self {
         let count = |status| results.iter().filter(|r| r.status == status).count();
         Counts {
             passed: count(Status::Pass),
@@ -32,7 +32,7 @@ impl Counts {
         }
     }
 
-    pub fn pass(&self) -> bool {
+    pub(crate) fn pass(&self) -> bool {
         self.failed == 0
     }
 }
@@ -47,7 +47,7 @@ fn mark(status: Status) -> colored::ColoredString {
 }
 
 /// The header line: what is being checked.
-pub fn human_header(target: &str, sdkappid: u64, signed: bool) -> String {
+pub(crate) fn human_header(target: &str, sdkappid: u64, signed: bool) -> String {
     format!(
         "{} {target} (SdkAppid {sdkappid}, {})\n",
         "oa-hook check".bold(),
@@ -60,7 +60,7 @@ pub fn human_header(target: &str, sdkappid: u64, signed: bool) -> String {
 }
 
 /// A run of the suite as a report; `verbose` shows every case's answer and exchanges.
-pub struct CheckReport<'a> {
+pub(crate) struct CheckReport<'a> {
     pub target: &'a str,
     pub results: &'a [CaseResult],
     pub verbose: bool,
@@ -77,7 +77,7 @@ impl Render for CheckReport<'_> {
 }
 
 /// `--list`: the cases and what each proves.
-pub struct CaseList<'a>(pub &'a [Case]);
+pub(crate) struct CaseList<'a>(pub &'a [Case]);
 
 impl Render for CaseList<'_> {
     fn human(&self) -> String {
@@ -194,7 +194,11 @@ fn json(target: &str, results: &[CaseResult]) -> serde_json::Value {
 /// JUnit XML: one test suite per group, one test case per case. When the run stopped because
 /// the target could not be reached, `stopped` names the case and why: it is an error test case,
 /// so that a CI step that collects the report finds it either way.
-pub fn junit(target: &str, results: &[CaseResult], stopped: Option<(&Case, &str)>) -> String {
+pub(crate) fn junit(
+    target: &str,
+    results: &[CaseResult],
+    stopped: Option<(&Case, &str)>,
+) -> String {
     let mut report = Report::new("oa-hook check");
     let mut suites: Vec<TestSuite> = Vec::new();
     for result in results {

@@ -9,14 +9,14 @@ use std::time::Duration;
 
 /// Requests that went the same way: how many, and one message to show for all of them.
 #[derive(Debug, Clone)]
-pub struct Group {
+pub(crate) struct Group {
     pub count: u64,
     pub example: String,
 }
 
 /// Latency percentiles of the answers, in microseconds.
 #[derive(Debug, Clone, Copy)]
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     pub p50: u64,
     pub p90: u64,
     pub p99: u64,
@@ -24,7 +24,7 @@ pub struct Percentiles {
 }
 
 #[derive(Debug)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub url: String,
     pub concurrency: u64,
     /// Requests that completed one way or another (answered, timed out, or failed to connect).
@@ -47,12 +47,12 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.sent > 0 && self.conforming == self.sent
     }
 
     /// Answers per second over the whole run.
-    pub fn throughput(&self) -> f64 {
+    pub(crate) fn throughput(&self) -> f64 {
         match self.elapsed.as_secs_f64() {
             secs if secs > 0.0 => self.answered as f64 / secs,
             _ => 0.0,
@@ -61,7 +61,7 @@ impl Summary {
 
     /// When no request got any answer and some could not connect, there is nothing to judge:
     /// the most frequent transport error, to report as the target being unreachable.
-    pub fn unreachable(&self) -> Option<(&str, &str)> {
+    pub(crate) fn unreachable(&self) -> Option<(&str, &str)> {
         if self.answered > 0 || !self.failures.is_empty() {
             return None;
         }
@@ -88,7 +88,7 @@ impl Summary {
 }
 
 /// A load run as a report; `quiet`: the verdict alone.
-pub struct LoadReport<'a> {
+pub(crate) struct LoadReport<'a> {
     pub summary: &'a Summary,
     pub quiet: bool,
 }

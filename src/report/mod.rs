@@ -1,9 +1,9 @@
 //! Renderers: one file per output format or subject.
 
-pub mod check;
-pub mod load;
-pub mod request;
-pub mod send;
+pub(crate) mod check;
+pub(crate) mod load;
+pub(crate) mod request;
+pub(crate) mod send;
 
 use crate::cli::OutputFormat;
 use crate::error::Result;
@@ -14,7 +14,7 @@ use std::io::Write;
 use std::time::Duration;
 
 /// A result people read or a program parses, each rendered one way.
-pub trait Render {
+pub(crate) trait Render {
     /// Lines for people.
     fn human(&self) -> String;
     /// One JSON document; its shape is documented in the README and pinned by tests.
@@ -22,7 +22,7 @@ pub trait Render {
 }
 
 /// Prints `report` on stdout as `format` asks: the one place that chooses between the two.
-pub fn print(report: &impl Render, format: OutputFormat) -> Result<()> {
+pub(crate) fn print(report: &impl Render, format: OutputFormat) -> Result<()> {
     let text = match format {
         OutputFormat::Human => report.human(),
         OutputFormat::Json => format!("{:#}\n", report.json()),
@@ -32,16 +32,16 @@ pub fn print(report: &impl Render, format: OutputFormat) -> Result<()> {
 }
 
 /// Milliseconds to the microsecond, the precision latencies are measured and reported with.
-pub fn millis(duration: Duration) -> f64 {
+pub(crate) fn millis(duration: Duration) -> f64 {
     micros_as_millis(duration.as_micros() as u64)
 }
 
-pub fn micros_as_millis(micros: u64) -> f64 {
+pub(crate) fn micros_as_millis(micros: u64) -> f64 {
     micros as f64 / 1000.0
 }
 
 /// The mark a finding of this severity gets.
-pub fn mark(severity: Severity) -> ColoredString {
+pub(crate) fn mark(severity: Severity) -> ColoredString {
     match severity {
         Severity::Error => output::fail_mark(),
         Severity::Warning => output::warn_mark(),
@@ -49,7 +49,7 @@ pub fn mark(severity: Severity) -> ColoredString {
 }
 
 /// The last line of a human report: PASS or FAIL, and why.
-pub fn verdict_line(pass: bool, detail: &str) -> String {
+pub(crate) fn verdict_line(pass: bool, detail: &str) -> String {
     let word = if pass {
         "PASS".green().bold()
     } else {
@@ -63,12 +63,12 @@ pub fn verdict_line(pass: bool, detail: &str) -> String {
 }
 
 /// The verdict as machine-readable output spells it.
-pub fn verdict_word(pass: bool) -> &'static str {
+pub(crate) fn verdict_word(pass: bool) -> &'static str {
     if pass { "pass" } else { "fail" }
 }
 
 /// "1 error", "2 warnings".
-pub fn count(n: usize, what: &str) -> String {
+pub(crate) fn count(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
@@ -76,7 +76,7 @@ pub fn count(n: usize, what: &str) -> String {
 const MASK: &str = "***";
 
 /// `url` as it may be printed: `http://user:pw@host/` becomes `http://user:***@host/`.
-pub fn masked(url: &url::Url) -> url::Url {
+pub(crate) fn masked(url: &url::Url) -> url::Url {
     let mut shown = url.clone();
     if url.password().is_some() {
         // Only a URL without a host has no password to set, and this one has a password.
@@ -87,7 +87,7 @@ pub fn masked(url: &url::Url) -> url::Url {
 
 /// [`masked`] for text the user typed, which may not parse as a URL at all: the password of
 /// `scheme://user:pw@host...` or `user:pw@host...` is masked, anything else left as it is.
-pub fn mask_password(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn mask_password(text: &str) -> std::borrow::Cow<'_, str> {
     let start = text.find("://").map_or(0, |i| i + 3);
     let rest = &text[start..];
     let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];

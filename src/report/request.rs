@@ -5,13 +5,13 @@ use crate::request::{CONTENT_TYPE, CallbackRequest};
 use serde_json::{Value, json};
 
 /// The body pretty-printed, fields in their order.
-pub fn pretty_body(body: &Value) -> String {
+pub(crate) fn pretty_body(body: &Value) -> String {
     serde_json::to_string_pretty(body).unwrap_or_default()
 }
 
 /// The request as oa-hook sent it: request line, every header as it went on the wire, and the
 /// body byte for byte (`send -v`, `check -v`).
-pub fn http_sent(url: &url::Url, body: &[u8]) -> String {
+pub(crate) fn http_sent(url: &url::Url, body: &[u8]) -> String {
     let mut text = format!("POST {} HTTP/1.1\n", target(url));
     for (name, value) in &sent_headers(url, body.len()) {
         text.push_str(&format!(
@@ -34,7 +34,7 @@ fn target(url: &url::Url) -> String {
 /// The request as Chat sends it (HTTP/1.1), `body` byte for byte with its true
 /// `Content-Length` (`sample`): compact JSON as built, or a `--body` file as read; headers as
 /// Chat's documentation shows them.
-pub fn http_exact(url: &url::Url, body: &str) -> String {
+pub(crate) fn http_exact(url: &url::Url, body: &str) -> String {
     let target = target(url);
     let host = match url.port() {
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
@@ -48,7 +48,7 @@ pub fn http_exact(url: &url::Url, body: &str) -> String {
 
 /// A curl command that sends the request, `body` byte for byte as `send` would; safe to paste
 /// into a POSIX shell.
-pub fn curl(url: &url::Url, body: &str) -> String {
+pub(crate) fn curl(url: &url::Url, body: &str) -> String {
     format!(
         "curl -X POST {} \\\n  -H {} \\\n  --data-raw {}\n",
         shell_quote(url.as_str()),
@@ -58,7 +58,7 @@ pub fn curl(url: &url::Url, body: &str) -> String {
 }
 
 /// Method, URL, headers and body as one JSON object.
-pub fn json(request: &CallbackRequest) -> Value {
+pub(crate) fn json(request: &CallbackRequest) -> Value {
     json!({
         "method": "POST",
         "url": request.url.as_str(),
@@ -68,7 +68,7 @@ pub fn json(request: &CallbackRequest) -> Value {
 }
 
 /// Single-quotes `s` for a POSIX shell: `'` becomes `'\''`.
-pub fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 

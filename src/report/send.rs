@@ -10,7 +10,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value, json};
 
 /// Everything one send came to.
-pub struct Sent {
+pub(crate) struct Sent {
     pub request: CallbackRequest,
     /// The body bytes as sent.
     pub body: Vec<u8>,
@@ -25,13 +25,13 @@ pub struct Sent {
 }
 
 impl Sent {
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.judgement.conforms() && self.unmet.is_none()
     }
 }
 
 /// One `send` as a report: `quiet`, the verdict alone; `verbose`, the full request and answer too.
-pub struct SendReport<'a> {
+pub(crate) struct SendReport<'a> {
     pub sent: &'a Sent,
     pub verbose: bool,
     pub quiet: bool,
@@ -148,7 +148,7 @@ fn status_text(status: u16) -> String {
 }
 
 /// The answer as it came over the wire: status line, headers, body as received.
-pub fn answer_http(exchange: &Exchange) -> String {
+pub(crate) fn answer_http(exchange: &Exchange) -> String {
     let mut text = format!("HTTP/1.1 {}\n", status_text(exchange.status));
     for (name, value) in &exchange.headers {
         text.push_str(&format!("{name}: {}\n", header_text(value)));

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 /// How hostile clients are bounded.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Connections open at once; past it, new ones wait in the kernel's queue until one closes.
     pub max_connections: usize,
     /// How long a request's head may take to arrive, and how long a kept-alive connection may
@@ -24,14 +24,14 @@ pub struct Limits {
 }
 
 /// The default cap on connections, when the file limit allows it.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 /// File descriptors kept free for everything else (the record, stdout, the listener, accept).
 const SPARE_FILES: u64 = 64;
 
 /// Raises the soft limit on open files as far as the OS allows and returns the most
 /// connections that fit under it (at least 1), so that the cap is what limits, not `EMFILE`.
-pub fn connections_the_os_allows(wanted: usize) -> usize {
+pub(crate) fn connections_the_os_allows(wanted: usize) -> usize {
     let wanted_files = (wanted as u64).saturating_add(SPARE_FILES);
     let limit = rlimit::increase_nofile_limit(wanted_files).unwrap_or(wanted_files);
     usize::try_from(limit.saturating_sub(SPARE_FILES))
@@ -42,7 +42,7 @@ pub fn connections_the_os_allows(wanted: usize) -> usize {
 /// Serves `handle` on `listener` until `stop` resolves, then lets open connections finish
 /// their requests until `deadline` (from `stop`) and cuts the rest. When this returns, no
 /// handler runs any more. `at_cap` is called once, the first time the cap is reached.
-pub async fn serve<H, F>(
+pub(crate) async fn serve<H, F>(
     listener: TcpListener,
     limits: Limits,
     handle: H,

@@ -5,11 +5,11 @@
 
 mod event;
 mod handler;
-pub mod listen;
+pub(crate) mod listen;
 mod policy;
-pub mod writers;
+pub(crate) mod writers;
 
-pub use policy::Policy;
+pub(crate) use policy::Policy;
 
 use crate::cli::OutputFormat;
 use crate::clock::Clock;
@@ -36,7 +36,7 @@ const GRACE: Duration = Duration::from_secs(1);
 const REFUSED_BODY_KEPT: usize = 64 << 10;
 
 /// Everything `serve` is told, in plain terms.
-pub struct Settings {
+pub(crate) struct Settings {
     pub listen: SocketAddr,
     pub receiver: Receiver,
     pub policy: Policy,
@@ -50,7 +50,7 @@ pub struct Settings {
 }
 
 /// Serves until Ctrl-C or SIGTERM, then says what was answered and recorded on stderr.
-pub async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
+pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     let Settings {
         listen: listen_on,
         receiver,

@@ -5,7 +5,7 @@ use crate::protocol::{Answer, Kind, Valid};
 use std::time::Duration;
 
 /// How valid callbacks are answered.
-pub struct Policy {
+pub(crate) struct Policy {
     pub refuse: Vec<String>,
     pub reject: bool,
     pub fail: bool,
@@ -19,7 +19,7 @@ impl Policy {
     /// only mean something to a before callback; `--fail` fails both. A command serve does not
     /// model is answered as a well-behaved backend answers it, whatever the policy: the policy
     /// is about the callbacks serve stands in for.
-    pub async fn answer(&self, valid: &Valid) -> (u16, Answer) {
+    pub(crate) async fn answer(&self, valid: &Valid) -> (u16, Answer) {
         let (callback, event) = match valid {
             Valid::Event {
                 callback, event, ..

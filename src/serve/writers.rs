@@ -30,7 +30,7 @@ fn say_once(said: &AtomicBool, what: &str) {
 
 /// Event lines for stdout. Queuing never waits: a line that does not fit is dropped, counted,
 /// and said once on stderr, so a stuck stdout costs neither time nor memory.
-pub struct Events {
+pub(crate) struct Events {
     queue: mpsc::Sender<String>,
     shared: Arc<EventCounts>,
     thread: JoinHandle<()>,
@@ -47,7 +47,7 @@ struct EventCounts {
 }
 
 impl Events {
-    pub fn start() -> io::Result<Self> {
+    pub(crate) fn start() -> io::Result<Self> {
         let (queue, lines) = mpsc::channel(EVENT_QUEUE);
         let shared = Arc::new(EventCounts::default());
         let counts = Arc::clone(&shared);
@@ -61,7 +61,7 @@ impl Events {
         })
     }
 
-    pub fn line(&self, line: String) {
+    pub(crate) fn line(&self, line: String) {
         if self.queue.try_send(line).is_ok() {
             self.shared.queued.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -75,7 +75,7 @@ impl Events {
 
     /// Lets the writer finish what is queued, waiting at most `patience` for a stdout that may
     /// never take it; returns how many lines were not printed (dropped, or still queued).
-    pub fn finish(self, patience: Duration) -> u64 {
+    pub(crate) fn finish(self, patience: Duration) -> u64 {
         let Events {
             queue,
             shared,
@@ -130,14 +130,14 @@ fn write_events(mut lines: mpsc::Receiver<String>, counts: &EventCounts) {
 
 /// The `--record` file. Queuing waits when the disk is behind, so that every callback answered
 /// is recorded; lines are written whole or not at all.
-pub struct Record {
+pub(crate) struct Record {
     queue: mpsc::Sender<String>,
     thread: JoinHandle<Recorded>,
 }
 
 /// What the record writer did.
 #[derive(Debug, Default)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub lines: u64,
     /// Lines that could not be written, and why the first could not.
     pub lost: u64,
@@ -145,7 +145,7 @@ pub struct Recorded {
 }
 
 impl Record {
-    pub fn start(file: File, path: PathBuf) -> io::Result<Self> {
+    pub(crate) fn start(file: File, path: PathBuf) -> io::Result<Self> {
         let (queue, lines) = mpsc::channel(RECORD_QUEUE);
         let thread = std::thread::Builder::new()
             .name("oa-hook record".into())
@@ -154,12 +154,12 @@ impl Record {
     }
 
     /// A handle for request handlers to queue lines with.
-    pub fn queue(&self) -> mpsc::Sender<String> {
+    pub(crate) fn queue(&self) -> mpsc::Sender<String> {
         self.queue.clone()
     }
 
     /// Waits until every queued line is written: call once no handler can queue any more.
-    pub fn finish(self) -> Recorded {
+    pub(crate) fn finish(self) -> Recorded {
         drop(self.queue);
         self.thread.join().unwrap_or_else(|_| Recorded {
             error: Some(io::Error::other("the record writer stopped unexpectedly")),

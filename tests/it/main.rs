@@ -1,5 +1,6 @@
 //! One integration-test binary: the real `oa-hook` executable against real loopback sockets.
-#![allow(clippy::unwrap_used)]
+// The helpers are `pub` for the modules of this one binary; nothing here is a library.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod broken;
 mod check;
