@@ -386,7 +386,7 @@ pub(crate) struct ServeArgs {
     #[command(flatten)]
     pub token: TokenArgs,
     /// How far RequestTime may be from now, either way, at most 24h
-    #[arg(long, env = "OA_HOOK_MAX_SKEW", default_value = "60s", value_parser = checked(parse_max_skew), value_name = "DURATION", help_heading = "Validation")]
+    #[arg(long, env = "OA_HOOK_MAX_SKEW", default_value = DEFAULT_MAX_SKEW, value_parser = checked(parse_max_skew), value_name = "DURATION", help_heading = "Validation")]
     pub max_skew: Duration,
     /// Refuse this subscriber (RefusedSubscribers_Account); repeat for several
     #[arg(
@@ -510,7 +510,7 @@ pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub token: TokenArgs,
     /// How far RequestTime may be from now, either way, at most 24h
-    #[arg(long, env = "OA_HOOK_MAX_SKEW", default_value = "60s", value_parser = checked(parse_max_skew), value_name = "DURATION")]
+    #[arg(long, env = "OA_HOOK_MAX_SKEW", default_value = DEFAULT_MAX_SKEW, value_parser = checked(parse_max_skew), value_name = "DURATION")]
     pub max_skew: Duration,
 }
 
@@ -544,6 +544,8 @@ pub(crate) const MAX_CONCURRENCY: u64 = 10_000;
 pub(crate) const RATE_RANGE: (f64, f64) = (0.001, 1_000_000.0);
 
 const HOUR: Duration = Duration::from_secs(3600);
+/// Tencent's guidance: a RequestTime more than a minute off the receiver's clock is invalid.
+const DEFAULT_MAX_SKEW: &str = "60s";
 /// A request head that takes longer is a slowloris, not Chat.
 const MAX_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 const DAY: Duration = Duration::from_secs(24 * 3600);

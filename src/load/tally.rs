@@ -26,7 +26,7 @@ impl Tally {
         let high =
             u64::try_from(timeout.max(BUDGET).as_micros().saturating_mul(2)).unwrap_or(u64::MAX);
         let latency_us = Histogram::new_with_bounds(1, high, 3)
-            .map_err(|e| Error::usage(format!("cannot set up the latency histogram: {e}")))?;
+            .map_err(|e| Error::internal(format!("cannot set up the latency histogram: {e}")))?;
         Ok(Tally {
             sent: 0,
             answered: 0,
@@ -112,7 +112,7 @@ impl Tally {
         self.over_budget += other.over_budget;
         self.latency_us
             .add(&other.latency_us)
-            .map_err(|e| Error::usage(format!("cannot merge latencies: {e}")))?;
+            .map_err(|e| Error::internal(format!("cannot merge latencies: {e}")))?;
         merge_groups(&mut self.failures, other.failures);
         merge_groups(&mut self.warnings, other.warnings);
         merge_groups(&mut self.transport_errors, other.transport_errors);

@@ -275,3 +275,97 @@ fn details(result: &CaseResult) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Finding, Reply};
+    use crate::suite::{CASES, Evidence};
+
+    fn result(id: &str, status: Status, message: &str) -> CaseResult {
+        let case = CASES.iter().find(|c| c.id == id).cloned().unwrap();
+        let answer = crate::protocol::Evidence::of(Reply {
+            status: 200,
+            body: br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}"#,
+            truncated: false,
+            latency: None,
+        });
+        CaseResult {
+            case,
+            status,
+            message: message.to_owned(),
+            findings: match status {
+                Status::Fail => vec![Finding::error("accepted", "answer", message)],
+                _ => Vec::new(),
+            },
+            evidence: Some(Evidence {
+                answer,
+                latency_ms: 1.5,
+            }),
+            control: None,
+            transcript: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn junit_has_a_suite_per_group_and_each_outcome_in_its_element() {
+        let results = [
+            result("before-subscribe/answer", Status::Pass, "conforming"),
+            result(
+                "security/bad-sign",
+                Status::Fail,
+                "accepted a Sign made with another token",
+            ),
+            result(
+                "robustness/other-command",
+                Status::Warn,
+                "State.StateChange got HTTP 400",
+            ),
+        ];
+        let stop = CASES
+            .iter()
+            .find(|c| c.id == "robustness/keep-alive")
+            .unwrap();
+        let xml = junit(
+            "http://127.0.0.1:1/im",
+            &results,
+            Some((stop, "connection refused")),
+        );
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let suites: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testsuite"))
+            .map(|n| (n.attribute("name").unwrap(), n.attribute("tests").unwrap()))
+            .collect();
+        assert_eq!(
+            suites,
+            [
+                ("before-subscribe", "1"),
+                ("security", "1"),
+                ("robustness", "2")
+            ]
+        );
+        let outcome = |id: &str| {
+            let case = doc
+                .descendants()
+                .find(|n| n.attribute("name") == Some(id))
+                .unwrap();
+            let element = case.children().find(|c| c.is_element());
+            (
+                element.map(|e| e.tag_name().name().to_owned()),
+                case.attribute("time").map(str::to_owned),
+            )
+        };
+        assert_eq!(
+            outcome("before-subscribe/answer"),
+            (None, Some("0.002".into()))
+        );
+        assert_eq!(outcome("security/bad-sign").0.as_deref(), Some("failure"));
+        assert_eq!(
+            outcome("robustness/other-command").0.as_deref(),
+            Some("system-out")
+        );
+        assert_eq!(outcome("robustness/keep-alive").0.as_deref(), Some("error"));
+        assert!(xml.contains("answer: HTTP 200, ActionStatus OK, ErrorCode 0 in 1.5 ms"));
+    }
+}
