@@ -11,6 +11,7 @@ mod config;
 mod error;
 mod output;
 pub mod protocol;
+mod record;
 mod report;
 mod request;
 mod serve;
