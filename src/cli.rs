@@ -74,10 +74,11 @@ pub enum Command {
         after_help = "Examples:\n  oa-hook send before-subscribe --url http://localhost:3000/im --token \"$TOKEN\"\n  oa-hook send before-subscribe --url http://localhost:3000/im --expect-refused jared\n  oa-hook send before-subscribe --url http://localhost:3000/im --count 10000 --concurrency 32"
     )]
     Send(SendArgs),
-    /// Run a mock backend that validates callbacks and answers by policy
+    /// Run a mock backend that validates callbacks and answers by policy, or a tap in front of
+    /// your backend (--forward-to)
     #[command(
         mut_arg("token", |a| a.help("The webhook token: every callback must carry a fresh Sign made with it, or it is refused with 401")),
-        after_help = "Examples:\n  oa-hook serve --refuse jared\n  oa-hook serve --listen 127.0.0.1:0 --token \"$TOKEN\" --sdkappid 1400000000 --record events.ndjson"
+        after_help = "Examples:\n  oa-hook serve --refuse jared\n  oa-hook serve --listen 127.0.0.1:0 --token \"$TOKEN\" --sdkappid 1400000000 --record events.ndjson\n  oa-hook serve --forward-to http://localhost:3000/im --token \"$TOKEN\" --record events.ndjson"
     )]
     Serve(ServeArgs),
     /// Run the conformance and security suite against a backend (for CI)
@@ -418,6 +419,22 @@ pub struct ServeArgs {
     /// Print no `oa-hook send` command after the `listening on` line, only the events
     #[arg(short, long, env = "OA_HOOK_QUIET", help_heading = "Output")]
     pub quiet: bool,
+    /// Be a tap: pass every request on to URL as it came (method, query with Sign and
+    /// RequestTime, body, content type; to URL's path), answer with what the backend answers,
+    /// and judge both. Instead of the policy flags
+    #[arg(
+        long,
+        env = "OA_HOOK_FORWARD_TO",
+        value_name = "URL",
+        value_parser = checked(parse_url),
+        conflicts_with_all = ["refuse", "reject", "fail", "delay", "status"],
+        help_heading = "Tap"
+    )]
+    pub forward_to: Option<Url>,
+    /// With --forward-to: how long the backend has to answer before the caller gets a 502,
+    /// 1ms to 1h (Chat itself waits 2 s)
+    #[arg(long, env = "OA_HOOK_TIMEOUT", default_value = "2s", value_parser = checked(parse_timeout), value_name = "DURATION", help_heading = "Tap")]
+    pub timeout: Duration,
     /// Hold at most N connections at once, 1 to 1000000; more wait until one closes
     #[arg(long, env = "OA_HOOK_MAX_CONNECTIONS", value_name = "N", default_value_t = crate::serve::listen::DEFAULT_MAX_CONNECTIONS, value_parser = checked(parse_max_connections), allow_negative_numbers = true, help_heading = "Limits")]
     pub max_connections: usize,

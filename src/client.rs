@@ -183,7 +183,7 @@ impl Client {
         let start = Instant::now();
         let body = body.into();
         let length = body.as_bytes().map_or(0, <[u8]>::len);
-        let mut response = self
+        let response = self
             .inner
             .post(url.clone())
             .headers(sent_headers(&url, length))
@@ -191,6 +191,34 @@ impl Client {
             .send()
             .await
             .map_err(|e| self.explain(e, None))?;
+        self.read(response, start).await
+    }
+
+    /// Sends a request as it was received (the tap): `method`, the `content_type` header when
+    /// there was one, and `body`, byte for byte, to `url`; reads the answer as [`Client::post`]
+    /// does.
+    pub async fn forward(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        content_type: Option<HeaderValue>,
+        body: impl Into<reqwest::Body>,
+    ) -> Result<Exchange, TransportError> {
+        let start = Instant::now();
+        let mut request = self.inner.request(method, url).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let response = request.send().await.map_err(|e| self.explain(e, None))?;
+        self.read(response, start).await
+    }
+
+    /// Reads an answer, at most [`MAX_BODY_BYTES`] of it.
+    async fn read(
+        &self,
+        mut response: reqwest::Response,
+        start: Instant,
+    ) -> Result<Exchange, TransportError> {
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let mut body = BoundedBody::expecting(response.content_length());

@@ -2,10 +2,13 @@
 //! reads back. Versioned by its `v` field; every field is documented in the README ("The record
 //! format"), and a change to what a field means is a new version.
 
-use crate::protocol::{Callback, Decision, Evidence, Finding, Judgement, Reply, judge};
+use crate::protocol::{
+    Callback, Decision, Evidence, Finding, Judgement, Reply, judge, judge_broken, judge_no_answer,
+};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
+use std::time::Duration;
 
 /// The version this oa-hook writes and reads.
 pub const VERSION: u64 = 1;
@@ -66,6 +69,10 @@ pub struct Verdict {
 #[derive(Clone, Copy)]
 pub enum Answered<'a> {
     Reply(Reply<'a>),
+    /// Nothing within this long.
+    Nothing(Duration),
+    /// Broken HTTP, as the sentence says.
+    Broken(&'a str),
 }
 
 impl Verdict {
@@ -74,6 +81,7 @@ impl Verdict {
     pub fn of(callback: Option<&Callback>, subscribers: &[String], answered: Answered<'_>) -> Self {
         let evidence = match answered {
             Answered::Reply(reply) => Some(Evidence::of(reply)),
+            Answered::Nothing(_) | Answered::Broken(_) => None,
         };
         let accepted = evidence.as_ref().is_some_and(Evidence::accepted);
         let error_info = evidence
@@ -81,10 +89,14 @@ impl Verdict {
             .and_then(Evidence::error_info)
             .map(str::to_owned);
         let Some(callback) = callback else {
-            let says = evidence
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let says = match (answered, &evidence) {
+                (Answered::Nothing(waited), _) => {
+                    format!("no answer within {}", humantime::format_duration(waited))
+                }
+                (Answered::Broken(message), _) => message.to_owned(),
+                (Answered::Reply(_), Some(evidence)) => evidence.to_string(),
+                (Answered::Reply(_), None) => String::new(),
+            };
             return Verdict {
                 decision: None,
                 says,
@@ -97,6 +109,8 @@ impl Verdict {
             findings, decision, ..
         } = match answered {
             Answered::Reply(reply) => judge(callback, subscribers, reply),
+            Answered::Nothing(waited) => judge_no_answer(callback, subscribers, waited),
+            Answered::Broken(message) => judge_broken(callback, message),
         };
         Verdict {
             says: decision.to_string(),
@@ -105,6 +119,10 @@ impl Verdict {
             findings,
             error_info,
         }
+    }
+
+    pub fn conforms(&self) -> bool {
+        !self.findings.iter().any(Finding::is_error)
     }
 }
 

@@ -182,6 +182,77 @@ impl<'a> Event<'a> {
     }
 }
 
+impl Event<'_, Body<'_>> {
+    /// `05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → backend 200: Chat subscribes leckie; refuses jared  3.1 ms`:
+    /// the request as serve judges it, then what the backend did and what Chat makes of it.
+    pub(super) fn tap_line(&self, look: &Look) -> String {
+        let (clock, command) = self.start();
+        let (bold, dim) = (look.bold, look.dim);
+        let conforms = self.judgement.is_some_and(Verdict::conforms);
+        let mark = if self.valid && conforms {
+            &look.pass
+        } else {
+            &look.fail
+        };
+        let mut line = String::with_capacity(200);
+        let _ = write!(line, "{clock} {mark} {bold}{command}{bold:#}{}", self.who());
+        if !self.valid {
+            let why: Vec<String> = self.findings.iter().map(ToString::to_string).collect();
+            let _ = write!(
+                line,
+                "  {error}{}{error:#} (passed on all the same)",
+                why.join("; "),
+                error = look.error
+            );
+        }
+        match self.backend.as_ref() {
+            Some(Backend {
+                error: Some(error), ..
+            }) => {
+                let _ = write!(
+                    line,
+                    "  → {failed}{}{failed:#} {style}{error}{style:#}",
+                    self.status,
+                    failed = look.failed,
+                    style = look.error
+                );
+            }
+            Some(Backend {
+                status: Some(status),
+                ..
+            }) => {
+                let _ = write!(line, "  → backend {bold}{status}{bold:#}");
+                if let Some(judgement) = self.judgement {
+                    let chat = if judgement.decision.is_some() {
+                        "Chat "
+                    } else {
+                        ""
+                    };
+                    let _ = write!(line, ": {chat}{}", judgement.says);
+                    if let Some(info) = &judgement.error_info {
+                        let _ = write!(
+                            line,
+                            "  ErrorInfo {}",
+                            serde_json::Value::from(info.as_str())
+                        );
+                    }
+                    for finding in &judgement.findings {
+                        let (mark, style) = if finding.is_error() {
+                            (&look.fail, look.error)
+                        } else {
+                            (&look.warn, look.warning)
+                        };
+                        let _ = write!(line, "  {mark} {style}{finding}{style:#}");
+                    }
+                }
+            }
+            _ => {}
+        }
+        let _ = write!(line, "  {dim}{:.1} ms{dim:#}", self.latency_ms);
+        line
+    }
+}
+
 /// How event lines look. `colored` works a style out again on every use, which cost several
 /// percent of serve's time under load, and stripping styles again for a pipe or a file cost
 /// more: so styles are decided once, by anstream's rules for stdout (terminal, `NO_COLOR`,

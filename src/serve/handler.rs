@@ -4,6 +4,7 @@
 use super::REFUSED_BODY_KEPT;
 use super::event::{Event, Look, RecordLine};
 use super::policy::Policy;
+use super::tap::{self, Tap};
 use super::writers;
 use crate::cli::OutputFormat;
 use crate::clock::Clock;
@@ -42,6 +43,8 @@ pub(super) struct Server {
     pub(super) body_timeout: Duration,
     pub(super) answered: AtomicU64,
     pub(super) rejected: AtomicU64,
+    /// `--forward-to`: pass requests on instead of answering by policy.
+    pub(super) tap: Option<Tap>,
 }
 
 pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
@@ -56,6 +59,8 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
         Ok(Ok(bytes)) if bytes.len() > REFUSED_BODY_KEPT => server.explaining.acquire().await.ok(),
         _ => None,
     };
+    // The tap passes on what it could read whole; anything else is answered as serve does.
+    let whole = matches!(&read, Ok(Ok(bytes)) if bytes.len() <= MAX_BODY_BYTES);
     let (bytes, received) = match read {
         Ok(Ok(bytes)) => {
             let inbound = Inbound {
@@ -81,6 +86,12 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
             ),
         ),
     };
+    if let Some(tap) = &server.tap
+        && whole
+    {
+        let arrived = (started, now_ms);
+        return tap::pass_on(&server, tap, &parts, &query, (bytes, &received), arrived).await;
+    }
     let (status, answer) = match &received.verdict {
         Ok(valid) => server.policy.answer(valid).await,
         Err(rejection) => {

@@ -7,9 +7,11 @@ mod event;
 mod handler;
 pub mod listen;
 mod policy;
+mod tap;
 pub mod writers;
 
 pub use policy::Policy;
+pub use tap::Tap;
 
 use crate::cli::OutputFormat;
 use crate::clock::Clock;
@@ -51,6 +53,8 @@ pub struct Settings {
     pub record: Option<(PathBuf, File)>,
     pub max_connections: usize,
     pub head_timeout: Duration,
+    /// `--forward-to`: a tap in front of this backend instead of a mock.
+    pub tap: Option<Tap>,
 }
 
 /// Serves until Ctrl-C or SIGTERM, then says what was answered and recorded on stderr.
@@ -64,6 +68,7 @@ pub async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         record,
         max_connections: wanted_connections,
         head_timeout,
+        tap,
     } = settings;
     let listener = TcpListener::bind(listen_on)
         .await
@@ -75,6 +80,17 @@ pub async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         stop_signals().map_err(|e| Error::usage(format!("cannot listen for Ctrl-C: {e}")))?;
     let max_connections = listen::connections_the_os_allows(wanted_connections);
     print_banner(&receiver, output, address, quiet);
+    if let Some(tap) = &tap {
+        let forwarding = format!(
+            "passing every request on to {}",
+            crate::report::masked(&tap.url)
+        );
+        let _ = match output {
+            OutputFormat::Human => writeln!(output::stdout(), "{forwarding}"),
+            OutputFormat::Json => writeln!(output::stderr(), "{forwarding}"),
+        };
+    }
+    let tapping = tap.is_some();
     if max_connections < wanted_connections && !quiet {
         writeln!(
             output::stderr(),
@@ -101,6 +117,7 @@ pub async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         body_timeout: head_timeout,
         answered: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
+        tap,
     });
     let limits = listen::Limits {
         max_connections,
@@ -135,11 +152,19 @@ pub async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     drop(queue);
     let recorded = record.map(writers::Record::finish);
     let dropped = events.finish(GRACE);
-    let mut summary = format!(
-        "stopped: {} callback(s) answered, {} of them rejected as invalid",
-        answered.into_inner(),
-        rejected.into_inner()
-    );
+    let mut summary = if tapping {
+        format!(
+            "stopped: {} request(s) passed on, {} of them not callbacks Chat could have sent",
+            answered.into_inner(),
+            rejected.into_inner()
+        )
+    } else {
+        format!(
+            "stopped: {} callback(s) answered, {} of them rejected as invalid",
+            answered.into_inner(),
+            rejected.into_inner()
+        )
+    };
     if let Some(recorded) = &recorded {
         summary += &format!("; {} recorded", recorded.lines);
         if recorded.lost > 0 {

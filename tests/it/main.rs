@@ -13,4 +13,5 @@ mod send;
 mod serve;
 mod sign;
 mod support;
+mod tap;
 mod tls;

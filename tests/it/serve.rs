@@ -641,13 +641,19 @@ async fn a_record_line_is_version_1_with_the_request_without_its_signature_and_t
         .extend(request.as_object().unwrap().clone());
     assert_eq!(first, expected);
     // The body as received, byte for byte, where replay reads it from.
-    assert_contains(text.lines().next().unwrap(), &format!(r#""body":{},"#, seed()));
+    assert_contains(
+        text.lines().next().unwrap(),
+        &format!(r#""body":{},"#, seed()),
+    );
     assert_eq!(records[1]["body"], "not json");
     assert_eq!(records[1]["body_format"], "text");
     assert_eq!(records[1]["status"], 400);
     assert_eq!(records[1]["findings"][0]["code"], "not-json");
     assert_eq!(records[1]["judgement"]["accepted"], false);
-    assert_eq!(records[1]["judgement"]["findings"][0]["code"], "http-status");
+    assert_eq!(
+        records[1]["judgement"]["findings"][0]["code"],
+        "http-status"
+    );
 }
 
 #[test]
