@@ -87,6 +87,12 @@ pub enum Command {
         after_help = "Example:\n  oa-hook check --url \"$BACKEND\" --sdkappid \"$APPID\" --token \"$TOKEN\" --junit report.xml"
     )]
     Check(CheckArgs),
+    /// Re-send the callbacks of a record to a backend, and fail on every decision that changed
+    #[command(
+        mut_arg("token", |a| a.help("The webhook token the backend checks: each callback is signed afresh with it at the current time (without it, sent unsigned)")),
+        after_help = "Example:\n  oa-hook replay events.ndjson --url http://localhost:3000/im --token \"$TOKEN\" --junit replay.xml"
+    )]
+    Replay(ReplayArgs),
     /// Print the Sign and RequestTime Chat would add for a token
     #[command(mut_arg("token", |a| a.help("The webhook token to sign with (required)")))]
     Sign(SignArgs),
@@ -472,17 +478,8 @@ pub struct CheckArgs {
     /// List the cases and exit
     #[arg(long, help_heading = "Cases")]
     pub list: bool,
-    /// Write a JUnit XML report to FILE
-    #[arg(
-        long,
-        env = "OA_HOOK_JUNIT",
-        value_name = "FILE",
-        help_heading = "Reports"
-    )]
-    pub junit: Option<PathBuf>,
-    /// Output format on stdout
-    #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Reports")]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub reports: ReportArgs,
     /// Print no header line on stderr, only the results
     #[arg(
         short,
@@ -497,6 +494,48 @@ pub struct CheckArgs {
     pub verbose: bool,
     #[command(flatten)]
     pub event: EventArgs,
+    #[command(flatten)]
+    pub token: TokenArgs,
+}
+
+/// The reports `check` and `replay` write: one test case per case, or per callback replayed.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Reports")]
+pub struct ReportArgs {
+    /// Write a JUnit XML report to FILE
+    #[arg(
+        long,
+        env = "OA_HOOK_JUNIT",
+        value_name = "FILE",
+        help_heading = "Reports"
+    )]
+    pub junit: Option<PathBuf>,
+    /// Output format on stdout
+    #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Reports")]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The record to replay (written by `serve --record`), or - for stdin
+    #[arg(value_name = "FILE|-")]
+    pub file: PathBuf,
+    /// The backend's webhook URL; each callback's recorded query is appended to it
+    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = "Target")]
+    pub url: Url,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Replay the requests serve refused too (by default only the callbacks Chat could have sent)
+    #[arg(long, env = "OA_HOOK_ALL", help_heading = "Callbacks")]
+    pub all: bool,
+    /// Callbacks in flight at once, 1 to 10000
+    #[arg(long, env = "OA_HOOK_CONCURRENCY", short = 'c', default_value_t = 1, value_name = "C", value_parser = checked(parse_concurrency), allow_negative_numbers = true, help_heading = "Callbacks")]
+    pub concurrency: u64,
+    #[command(flatten)]
+    pub reports: ReportArgs,
+    /// Print no header line on stderr, only the results
+    #[arg(short, long, env = "OA_HOOK_QUIET", help_heading = "Reports")]
+    pub quiet: bool,
     #[command(flatten)]
     pub token: TokenArgs,
 }

@@ -12,6 +12,7 @@ mod error;
 mod output;
 pub mod protocol;
 mod record;
+mod replay;
 mod report;
 mod request;
 mod serve;
@@ -41,6 +42,7 @@ fn run(cli: &Cli, config: &Config) -> Result<Outcome, Error> {
         Command::Check(args) => cmd::check::run(args, &clock, &config.scenarios),
         Command::Send(args) => cmd::send::run(args, &clock),
         Command::Serve(args) => cmd::serve::run(args, &clock),
+        Command::Replay(args) => cmd::replay::run(args, &clock),
     }
 }
 

@@ -5,7 +5,8 @@
 use crate::protocol::{
     Callback, Decision, Evidence, Finding, Judgement, Reply, judge, judge_broken, judge_no_answer,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::time::Duration;
@@ -126,6 +127,141 @@ impl Verdict {
     }
 }
 
+/// One line of a record, as replay reads it (the fields it needs; the others are for people).
+#[derive(Debug, Deserialize)]
+pub struct Recorded {
+    pub time: Option<String>,
+    /// The short name, or the command word as received.
+    pub command: Option<String>,
+    #[serde(default)]
+    pub operator: Option<String>,
+    #[serde(default)]
+    pub subscribers: Vec<String>,
+    pub valid: bool,
+    /// Without `Sign` and `RequestTime`, in the order received.
+    pub query: serde_json::Map<String, Value>,
+    pub body: Box<RawValue>,
+    pub body_format: BodyFormat,
+    pub judgement: RecordedVerdict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyFormat {
+    Json,
+    Text,
+    Omitted,
+}
+
+/// A [`Verdict`] as read back.
+#[derive(Debug, Deserialize)]
+pub struct RecordedVerdict {
+    pub decision: Option<Value>,
+    pub says: String,
+    pub accepted: bool,
+    #[serde(default)]
+    pub findings: Vec<RecordedFinding>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecordedFinding {
+    pub severity: String,
+    pub code: String,
+}
+
+impl Recorded {
+    /// The body to send again, byte for byte; `None` when the record did not keep it.
+    pub fn body_bytes(&self) -> Option<Vec<u8>> {
+        match self.body_format {
+            BodyFormat::Json => Some(self.body.get().as_bytes().to_vec()),
+            BodyFormat::Text => serde_json::from_str::<String>(self.body.get())
+                .ok()
+                .map(String::into_bytes),
+            BodyFormat::Omitted => None,
+        }
+    }
+
+    /// The query parameters, in the order received (values that are not strings are skipped:
+    /// a record only ever holds strings there).
+    pub fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.query
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.as_str()?)))
+    }
+}
+
+/// Why a record cannot be read: the line (from 1) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub line: usize,
+    pub why: String,
+}
+
+/// Reads every line of a record; blank lines are skipped. The first line that is not a record
+/// of this version stops the reading.
+pub fn read(text: &str) -> Result<Vec<(usize, Recorded)>, Unreadable> {
+    let mut records = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line_number = index + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let unreadable = |why: String| Unreadable {
+            line: line_number,
+            why,
+        };
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| unreadable(format!("not JSON ({e})")))?;
+        match value.get("v") {
+            Some(v) if v.as_u64() == Some(VERSION) => {}
+            Some(v) => {
+                return Err(unreadable(format!(
+                    "a record of version {v}; this oa-hook reads version {VERSION}"
+                )));
+            }
+            None => {
+                return Err(unreadable(format!(
+                    "no version field `v`: not a record of version {VERSION} (written by an older oa-hook, or not a record)"
+                )));
+            }
+        }
+        let record = serde_json::from_str::<Recorded>(line)
+            .map_err(|e| unreadable(format!("not a record of version {VERSION}: {e}")))?;
+        records.push((line_number, record));
+    }
+    Ok(records)
+}
+
+/// Whether a verdict now takes the same decision as the recorded one: the same kind, and the
+/// same users subscribed and refused (in any order). Reasons in words may differ. For a command
+/// oa-hook does not model, whether the answer accepts it.
+pub fn same_decision(was: &RecordedVerdict, now: &Verdict) -> bool {
+    match (&was.decision, &now.decision) {
+        (None, None) => was.accepted == now.accepted,
+        (Some(was), Some(now)) => {
+            serde_json::to_value(now).is_ok_and(|now| decision_key(was) == decision_key(&now))
+        }
+        _ => false,
+    }
+}
+
+fn decision_key(decision: &Value) -> (Option<&str>, Vec<&str>, Vec<&str>) {
+    let users = |field: &str| {
+        let mut users: Vec<&str> = decision
+            .get(field)
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        users.sort_unstable();
+        users
+    };
+    (
+        decision.get("kind").and_then(Value::as_str),
+        users("subscribed"),
+        users("refused"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +279,61 @@ mod tests {
         ] {
             assert_eq!(Body::of(other).format(), "text", "{other:?}");
         }
+    }
+
+    #[test]
+    fn decisions_compare_by_kind_and_users_not_words() {
+        let was = |decision: Value| RecordedVerdict {
+            decision: Some(decision),
+            says: String::new(),
+            accepted: true,
+            findings: Vec::new(),
+        };
+        let now = |decision: Decision| Verdict {
+            says: decision.to_string(),
+            decision: Some(decision),
+            accepted: true,
+            findings: Vec::new(),
+            error_info: None,
+        };
+        let subscribes = |subscribed: &[&str], refused: &[&str]| Decision::Subscribes {
+            subscribed: subscribed.iter().map(|u| (*u).to_owned()).collect(),
+            refused: refused.iter().map(|u| (*u).to_owned()).collect(),
+        };
+        let recorded = serde_json::to_value(subscribes(&["a", "b"], &["c"])).unwrap();
+        assert!(same_decision(
+            &was(recorded.clone()),
+            &now(subscribes(&["b", "a"], &["c"]))
+        ));
+        assert!(!same_decision(
+            &was(recorded.clone()),
+            &now(subscribes(&["a"], &["b", "c"]))
+        ));
+        assert!(!same_decision(&was(recorded), &now(Decision::RejectsAll)));
+        let undocumented = |reason: &str| Decision::Undocumented {
+            reason: reason.into(),
+        };
+        assert!(same_decision(
+            &was(serde_json::to_value(undocumented("in 5 ms")).unwrap()),
+            &now(undocumented("in 7 ms"))
+        ));
+    }
+
+    #[test]
+    fn lines_of_another_version_or_not_json_are_named() {
+        let error = |text: &str| read(text).unwrap_err();
+        assert_eq!(error("\n{").line, 2);
+        assert!(error("{").why.starts_with("not JSON"));
+        assert_eq!(
+            error(r#"{"v":2}"#).why,
+            "a record of version 2; this oa-hook reads version 1"
+        );
+        assert!(error(r#"{"time":"x"}"#).why.starts_with("no version field"));
+        assert!(
+            error(r#"{"v":1,"valid":true}"#)
+                .why
+                .starts_with("not a record of version 1: missing field")
+        );
+        assert!(read("\n\n").unwrap().is_empty());
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 pub fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Outcome> {
     let cases = suite::select(&args.only, &args.skip, scenarios);
     if args.list {
-        let text = match args.output {
+        let text = match args.reports.output {
             OutputFormat::Human => render::list_human(&cases),
             OutputFormat::Json => format!("{:#}\n", render::list_json(&cases)),
         };
@@ -33,8 +33,8 @@ pub fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Ou
     let token = args.token.token.clone().filter(|t| !t.is_empty());
     let target = crate::report::masked(url).to_string();
     // Before anything is sent, so that a report CI collects can always be written.
-    let junit = args.junit.as_deref().map(create_junit).transpose()?;
-    if args.output == OutputFormat::Human && !args.quiet {
+    let junit = create_junit(args.reports.junit.as_deref())?;
+    if args.reports.output == OutputFormat::Human && !args.quiet {
         write!(
             output::stderr(),
             "{}",
@@ -72,7 +72,7 @@ pub fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Ou
     if let Some(junit) = junit {
         junit.write(&render::junit(&target, &results, None))?;
     }
-    let text = match args.output {
+    let text = match args.reports.output {
         OutputFormat::Human => render::human(&results, args.verbose),
         OutputFormat::Json => format!("{:#}\n", render::json(&target, &results)),
     };
@@ -81,22 +81,26 @@ pub fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Ou
 }
 
 /// The `--junit` file, created (empty) before the run.
-struct JunitFile {
+pub struct JunitFile {
     path: PathBuf,
     file: File,
 }
 
-fn create_junit(path: &Path) -> Result<JunitFile> {
-    File::create(path)
-        .map(|file| JunitFile {
-            path: path.to_owned(),
-            file,
-        })
-        .map_err(|e| junit_error(path, &e))
+/// The `--junit` file when one is asked for, created at once.
+pub fn create_junit(path: Option<&Path>) -> Result<Option<JunitFile>> {
+    path.map(|path| {
+        File::create(path)
+            .map(|file| JunitFile {
+                path: path.to_owned(),
+                file,
+            })
+            .map_err(|e| junit_error(path, &e))
+    })
+    .transpose()
 }
 
 impl JunitFile {
-    fn write(mut self, xml: &str) -> Result<()> {
+    pub fn write(mut self, xml: &str) -> Result<()> {
         self.file
             .write_all(xml.as_bytes())
             .and_then(|()| self.file.flush())

@@ -174,7 +174,17 @@ pub fn json(target: &str, results: &[CaseResult]) -> serde_json::Value {
 /// the target could not be reached, `stopped` names the case and why: it is an error test case,
 /// so that a CI step that collects the report finds it either way.
 pub fn junit(target: &str, results: &[CaseResult], stopped: Option<(&Case, &str)>) -> String {
-    let mut report = Report::new("oa-hook check");
+    junit_of("oa-hook check", target, results, stopped)
+}
+
+/// [`junit`] for the report named `name` (`oa-hook replay` reports as check does).
+pub fn junit_of(
+    name: &str,
+    target: &str,
+    results: &[CaseResult],
+    stopped: Option<(&Case, &str)>,
+) -> String {
+    let mut report = Report::new(name);
     let mut suites: Vec<TestSuite> = Vec::new();
     for result in results {
         let group = result.case.group();

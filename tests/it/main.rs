@@ -8,6 +8,7 @@ mod help;
 mod hostile;
 mod input;
 mod load;
+mod replay;
 mod sample;
 mod send;
 mod serve;

@@ -1,6 +1,8 @@
 //! `serve --forward-to`: a sender, the tap, and a wiremock backend behind it, all on loopback.
 
-use crate::support::{NOW, Serve, assert_contains, closed_port, oa_hook, run, serve_command};
+use crate::support::{
+    NOW, Serve, assert_contains, closed_port, oa_hook, run, seed_body, serve_command,
+};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -11,18 +13,6 @@ const TOKEN: &str = "t0ken-of-the-tap";
 
 /// The backend's answer, spaced as no serializer would: it must come back byte for byte.
 const ANSWER: &str = r#"{ "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "",  "RefusedSubscribers_Account": ["jared"] }"#;
-
-/// The body as Chat sends it (compact), for `command`.
-fn body(command: &str) -> String {
-    json!({
-        "CallbackCommand": command,
-        "Official_Account": "@TOA#_test_for_penn",
-        "Operator_Account": "107867",
-        "SubscribeAccountList": [{"Subscriber_Account": "jared"}, {"Subscriber_Account": "leckie"}],
-        "EventTime": 1670574414123_i64
-    })
-    .to_string()
-}
 
 /// Chat's query string for `command`, signed with `token` at [`NOW`], with one value that is
 /// percent-encoded, to be passed on as it came.
@@ -97,7 +87,7 @@ async fn the_request_goes_on_as_it_came_and_the_answer_comes_back_unchanged() {
     let record = dir.path().join("events.ndjson");
     let mut tap = tap(&format!("{}/im?tenant=a", backend.uri()), &record, &[]);
     let sent_query = query(BEFORE, TOKEN);
-    let sent_body = body(BEFORE);
+    let sent_body = seed_body(BEFORE);
     let (status, content_type, answer) = post(
         &format!("{}/console/path?{sent_query}", tap.url),
         &sent_body,
@@ -182,7 +172,7 @@ async fn a_forgery_is_passed_on_all_the_same_and_the_backends_refusal_shown() {
     );
     let forged = query(BEFORE, "another-token");
     let (status, content_type, answer) =
-        post(&format!("{}/im?{forged}", serve.url), &body(BEFORE)).await;
+        post(&format!("{}/im?{forged}", serve.url), &seed_body(BEFORE)).await;
     assert_eq!(
         (status, content_type.as_str(), answer.as_slice()),
         (401, "text/plain", &b"denied"[..])
@@ -212,7 +202,7 @@ async fn a_dead_backend_gets_the_caller_a_502_naming_it_and_the_tap_goes_on() {
     let mut tap = tap(&format!("http://127.0.0.1:{port}/im"), &record, &[]);
     let url = format!("{}/im?{}", tap.url, query(BEFORE, TOKEN));
     for _ in 0..2 {
-        let (status, content_type, answer) = post(&url, &body(BEFORE)).await;
+        let (status, content_type, answer) = post(&url, &seed_body(BEFORE)).await;
         assert_eq!((status, content_type.as_str()), (502, "application/json"));
         assert_eq!(
             serde_json::from_slice::<Value>(&answer).unwrap(),
@@ -267,7 +257,7 @@ async fn a_slow_or_huge_answer_is_bounded_and_said() {
             &["--timeout", "200ms"],
         );
         let url = format!("{}/im?{}", tap.url, query(BEFORE, TOKEN));
-        let (status, _, answer) = post(&url, &body(BEFORE)).await;
+        let (status, _, answer) = post(&url, &seed_body(BEFORE)).await;
         assert_eq!(status, 502, "{path}");
         let answer: Value = serde_json::from_slice(&answer).unwrap();
         assert_eq!(answer["ErrorInfo"], format!("oa-hook tap: {error}"));
