@@ -75,10 +75,11 @@ pub(crate) enum Command {
         after_help = "Examples:\n  oa-hook send before-subscribe --url http://localhost:3000/im --token \"$TOKEN\"\n  oa-hook send before-subscribe --url http://localhost:3000/im --expect-refused jared\n  oa-hook send before-subscribe --url http://localhost:3000/im --count 10000 --concurrency 32"
     )]
     Send(SendArgs),
-    /// Run a mock backend that validates callbacks and answers by policy
+    /// Run a mock backend that validates callbacks and answers by policy, or a tap in front of
+    /// your backend (--forward-to)
     #[command(
         mut_arg("token", |a| a.help("The webhook token: every callback must carry a fresh Sign made with it, or it is refused with 401")),
-        after_help = "Examples:\n  oa-hook serve --refuse jared\n  oa-hook serve --listen 127.0.0.1:0 --token \"$TOKEN\" --sdkappid 1400000000 --record events.ndjson"
+        after_help = "Examples:\n  oa-hook serve --refuse jared\n  oa-hook serve --listen 127.0.0.1:0 --token \"$TOKEN\" --sdkappid 1400000000 --record events.ndjson\n  oa-hook serve --forward-to http://localhost:3000/im --token \"$TOKEN\" --record events.ndjson"
     )]
     Serve(ServeArgs),
     /// Run the conformance and security suite against a backend (for CI)
@@ -87,6 +88,12 @@ pub(crate) enum Command {
         after_help = "Example:\n  oa-hook check --url \"$BACKEND\" --sdkappid \"$APPID\" --token \"$TOKEN\" --junit report.xml"
     )]
     Check(CheckArgs),
+    /// Re-send the callbacks of a record to a backend, and fail on every decision that changed
+    #[command(
+        mut_arg("token", |a| a.help("The webhook token the backend checks: each callback is signed afresh with it at the current time (without it, sent unsigned)")),
+        after_help = "Example:\n  oa-hook replay events.ndjson --url http://localhost:3000/im --token \"$TOKEN\" --junit replay.xml"
+    )]
+    Replay(ReplayArgs),
     /// Print the Sign and RequestTime Chat would add for a token
     #[command(mut_arg("token", |a| a.help("The webhook token to sign with (required)")))]
     Sign(SignArgs),
@@ -427,6 +434,22 @@ pub(crate) struct ServeArgs {
     /// Print no `oa-hook send` command after the `listening on` line, only the events
     #[arg(short, long, env = "OA_HOOK_QUIET", help_heading = "Output")]
     pub quiet: bool,
+    /// Be a tap: pass every request on to URL as it came (method, query with Sign and
+    /// RequestTime, body, content type; to URL's path), answer with what the backend answers,
+    /// and judge both. Instead of the policy flags
+    #[arg(
+        long,
+        env = "OA_HOOK_FORWARD_TO",
+        value_name = "URL",
+        value_parser = checked(parse_url),
+        conflicts_with_all = ["refuse", "reject", "fail", "delay", "status"],
+        help_heading = "Tap"
+    )]
+    pub forward_to: Option<Url>,
+    /// With --forward-to: how long the backend has to answer before the caller gets a 502,
+    /// 1ms to 1h (Chat itself waits 2 s)
+    #[arg(long, env = "OA_HOOK_TIMEOUT", default_value = "2s", value_parser = checked(parse_timeout), value_name = "DURATION", help_heading = "Tap")]
+    pub timeout: Duration,
     /// Hold at most N connections at once, 1 to 1000000; more wait until one closes
     #[arg(long, env = "OA_HOOK_MAX_CONNECTIONS", value_name = "N", default_value_t = crate::serve::listen::DEFAULT_MAX_CONNECTIONS, value_parser = checked(parse_max_connections), allow_negative_numbers = true, help_heading = "Limits")]
     pub max_connections: usize,
@@ -464,17 +487,8 @@ pub(crate) struct CheckArgs {
     /// List the cases and exit
     #[arg(long, help_heading = "Cases")]
     pub list: bool,
-    /// Write a JUnit XML report to FILE
-    #[arg(
-        long,
-        env = "OA_HOOK_JUNIT",
-        value_name = "FILE",
-        help_heading = "Reports"
-    )]
-    pub junit: Option<PathBuf>,
-    /// Output format on stdout
-    #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Reports")]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub reports: ReportArgs,
     /// Print no header line on stderr, only the results
     #[arg(
         short,
@@ -489,6 +503,48 @@ pub(crate) struct CheckArgs {
     pub verbose: bool,
     #[command(flatten)]
     pub event: EventArgs,
+    #[command(flatten)]
+    pub token: TokenArgs,
+}
+
+/// The reports `check` and `replay` write: one test case per case, or per callback replayed.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Reports")]
+pub(crate) struct ReportArgs {
+    /// Write a JUnit XML report to FILE
+    #[arg(
+        long,
+        env = "OA_HOOK_JUNIT",
+        value_name = "FILE",
+        help_heading = "Reports"
+    )]
+    pub junit: Option<PathBuf>,
+    /// Output format on stdout
+    #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Reports")]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReplayArgs {
+    /// The record to replay (written by `serve --record`), or - for stdin
+    #[arg(value_name = "FILE|-")]
+    pub file: PathBuf,
+    /// The backend's webhook URL; each callback's recorded query is appended to it
+    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = "Target")]
+    pub url: Url,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Replay the requests serve refused too (by default only the callbacks Chat could have sent)
+    #[arg(long, env = "OA_HOOK_ALL", help_heading = "Callbacks")]
+    pub all: bool,
+    /// Callbacks in flight at once, 1 to 10000
+    #[arg(long, env = "OA_HOOK_CONCURRENCY", short = 'c', default_value_t = 1, value_name = "C", value_parser = checked(parse_concurrency), allow_negative_numbers = true, help_heading = "Callbacks")]
+    pub concurrency: u64,
+    #[command(flatten)]
+    pub reports: ReportArgs,
+    /// Print no header line on stderr, only the results
+    #[arg(short, long, env = "OA_HOOK_QUIET", help_heading = "Reports")]
+    pub quiet: bool,
     #[command(flatten)]
     pub token: TokenArgs,
 }

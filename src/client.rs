@@ -286,13 +286,15 @@ impl Kept {
 
 /// reqwest's client and its kept-alive pool.
 #[derive(Clone)]
-struct Pool {
+/// reqwest's kept-alive pool, for what sends many requests at once to one target (the tap's
+/// forwarding, replay) and for HTTPS.
+pub(crate) struct Pool {
     inner: reqwest::Client,
     timeout: Duration,
 }
 
 impl Pool {
-    fn new(target: &TargetArgs, pool_size: usize) -> Result<Self> {
+    pub(crate) fn new(target: &TargetArgs, pool_size: usize) -> Result<Self> {
         install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .no_proxy()
@@ -329,10 +331,10 @@ impl Pool {
         })
     }
 
-    async fn post(&self, url: Url, body: Bytes) -> Result<Exchange, TransportError> {
+    pub(crate) async fn post(&self, url: Url, body: Bytes) -> Result<Exchange, TransportError> {
         let start = Instant::now();
         let length = body.len();
-        let mut response = self
+        let response = self
             .inner
             .post(url.clone())
             .headers(sent_headers(&url, length))
@@ -340,6 +342,34 @@ impl Pool {
             .send()
             .await
             .map_err(|e| self.explain(e, None))?;
+        self.read(response, start).await
+    }
+
+    /// Sends a request as it was received (the tap): `method`, the `content_type` header when
+    /// there was one, and `body`, byte for byte, to `url`; reads the answer as [`Client::post`]
+    /// does.
+    pub(crate) async fn forward(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        content_type: Option<HeaderValue>,
+        body: impl Into<reqwest::Body>,
+    ) -> Result<Exchange, TransportError> {
+        let start = Instant::now();
+        let mut request = self.inner.request(method, url).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let response = request.send().await.map_err(|e| self.explain(e, None))?;
+        self.read(response, start).await
+    }
+
+    /// Reads an answer, at most [`MAX_BODY_BYTES`] of it.
+    async fn read(
+        &self,
+        mut response: reqwest::Response,
+        start: Instant,
+    ) -> Result<Exchange, TransportError> {
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let mut body = BoundedBody::expecting(response.content_length());

@@ -14,6 +14,8 @@ mod expect;
 mod load;
 mod output;
 pub mod protocol;
+mod record;
+mod replay;
 mod report;
 mod request;
 mod serve;
@@ -45,6 +47,7 @@ fn run(cli: &Cli, config: &Config) -> Result<Outcome, Error> {
         Command::Check(args) => cmd::check::run(args, &clock, &config.scenarios),
         Command::Send(args) => cmd::send::run(args, &clock),
         Command::Serve(args) => cmd::serve::run(args, &clock),
+        Command::Replay(args) => cmd::replay::run(args, &clock),
     }
 }
 

@@ -44,6 +44,8 @@ enum Probe {
     OtherCommand,
     /// The `[[scenario]]` of this index in the config file.
     Scenario(usize),
+    /// Not one of the suite's: a case another engine runs and reports as the suite's are.
+    Elsewhere,
 }
 
 impl Probe {
@@ -59,6 +61,15 @@ impl Probe {
 }
 
 impl Case {
+    /// A case another engine runs (replay: one per callback), reported as the suite's are.
+    pub(crate) fn elsewhere(id: String, description: String) -> Self {
+        Case {
+            id: Cow::Owned(id),
+            description: Cow::Owned(description),
+            probe: Probe::Elsewhere,
+        }
+    }
+
     /// The part of the id before the slash: the JUnit test suite.
     pub(crate) fn group(&self) -> &str {
         self.id.split_once('/').map_or(&self.id, |(group, _)| group)
@@ -351,6 +362,7 @@ impl Suite {
                 Some(scenario) => self.scenario(&scenario).await?,
                 None => Outcome::skip("no such scenario"),
             },
+            Probe::Elsewhere => Outcome::skip("not a case of the suite"),
         })
     }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub(crate) fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Outcome> {
     let cases = suite::select(&args.only, &args.skip, scenarios);
     if args.list {
-        report::print(&render::CaseList(&cases), args.output)?;
+        report::print(&render::CaseList(&cases), args.reports.output)?;
         return Ok(Outcome::Pass);
     }
     let Some(url) = &args.url else {
@@ -28,8 +28,8 @@ pub(crate) fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Re
     let token = args.token.get().map(str::to_owned);
     let target = report::masked(url).to_string();
     // Before anything is sent, so that a report CI collects can always be written.
-    let junit = args.junit.as_deref().map(create_junit).transpose()?;
-    if args.output == OutputFormat::Human && !args.quiet {
+    let junit = create_junit(args.reports.junit.as_deref())?;
+    if args.reports.output == OutputFormat::Human && !args.quiet {
         write!(
             output::stderr(),
             "{}",
@@ -71,27 +71,31 @@ pub(crate) fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Re
         results: &results,
         verbose: args.verbose,
     };
-    report::print(&report, args.output)?;
+    report::print(&report, args.reports.output)?;
     Ok(Outcome::from_pass(render::Counts::of(&results).pass()))
 }
 
 /// The `--junit` file, created (empty) before the run.
-struct JunitFile {
+pub(crate) struct JunitFile {
     path: PathBuf,
     file: File,
 }
 
-fn create_junit(path: &Path) -> Result<JunitFile> {
-    File::create(path)
-        .map(|file| JunitFile {
-            path: path.to_owned(),
-            file,
-        })
-        .map_err(|e| junit_error(path, &e))
+/// The `--junit` file when one is asked for, created at once.
+pub(crate) fn create_junit(path: Option<&Path>) -> Result<Option<JunitFile>> {
+    path.map(|path| {
+        File::create(path)
+            .map(|file| JunitFile {
+                path: path.to_owned(),
+                file,
+            })
+            .map_err(|e| junit_error(path, &e))
+    })
+    .transpose()
 }
 
 impl JunitFile {
-    fn write(mut self, xml: &str) -> Result<()> {
+    pub(crate) fn write(mut self, xml: &str) -> Result<()> {
         self.file
             .write_all(xml.as_bytes())
             .and_then(|()| self.file.flush())

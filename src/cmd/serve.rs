@@ -1,12 +1,18 @@
 //! `oa-hook serve`: the settings, then the engine in `crate::serve`.
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, TargetArgs};
+use crate::client::Pool;
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::protocol::Receiver;
-use crate::serve::{self, Policy, Settings};
+use crate::serve::{self, Policy, Settings, Tap};
 use std::fs::File;
 use std::path::Path;
+use std::time::Duration;
+use url::Url;
+
+/// Idle connections kept open to the backend: Chat keeps connections open, so does the tap.
+const TAP_POOL: usize = 64;
 
 pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
     let record = match &args.record {
@@ -32,12 +38,30 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
         record,
         max_connections: args.max_connections,
         head_timeout: args.head_timeout,
+        tap: args
+            .forward_to
+            .as_ref()
+            .map(|url| tap(url, args.timeout))
+            .transpose()?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(serve::run(settings, *clock))
+}
+
+/// The tap's client: kept-alive connections to the backend, each request bounded by --timeout.
+fn tap(url: &Url, timeout: Duration) -> Result<Tap> {
+    let target = TargetArgs {
+        timeout,
+        insecure: false,
+        cacert: None,
+    };
+    Ok(Tap {
+        url: url.clone(),
+        client: Pool::new(&target, TAP_POOL)?,
+    })
 }
 
 fn open_record(path: &Path) -> Result<File> {

@@ -90,11 +90,12 @@ impl<'a> ReceivedQuery<'a> {
             .find(|&(_, times)| times > 1)
     }
 
-    /// Every pair except `Sign`, for records that must not let anyone replay the request.
-    pub fn without_sign(&self) -> Vec<(&str, &str)> {
+    /// Every pair except `Sign` and `RequestTime`, for records that must not let anyone replay
+    /// the request as it was signed.
+    pub fn without_signature(&self) -> Vec<(&str, &str)> {
         self.pairs
             .iter()
-            .filter(|(k, _)| k != param::SIGN)
+            .filter(|(k, _)| k != param::SIGN && k != param::REQUEST_TIME)
             .map(|(k, v)| (k.as_ref(), v.as_ref()))
             .collect()
     }
@@ -157,8 +158,12 @@ mod tests {
         assert_eq!(q.get("x"), Some("@y"));
         assert_eq!(q.get("sdkappid"), None);
         assert_eq!(
-            q.without_sign(),
+            q.without_signature(),
             vec![("contenttype", "json"), ("SdkAppid", "1400"), ("x", "@y")]
+        );
+        assert_eq!(
+            ReceivedQuery::parse("a=1&RequestTime=5&Sign=x&b=2").without_signature(),
+            vec![("a", "1"), ("b", "2")]
         );
     }
 }

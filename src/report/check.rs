@@ -199,7 +199,17 @@ pub(crate) fn junit(
     results: &[CaseResult],
     stopped: Option<(&Case, &str)>,
 ) -> String {
-    let mut report = Report::new("oa-hook check");
+    junit_of("oa-hook check", target, results, stopped)
+}
+
+/// [`junit`] for the report named `name` (`oa-hook replay` reports as check does).
+pub(crate) fn junit_of(
+    name: &str,
+    target: &str,
+    results: &[CaseResult],
+    stopped: Option<(&Case, &str)>,
+) -> String {
+    let mut report = Report::new(name);
     let mut suites: Vec<TestSuite> = Vec::new();
     for result in results {
         let group = result.case.group();

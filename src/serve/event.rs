@@ -1,45 +1,33 @@
 //! What serve says of each callback: the event line on stdout (for people, or NDJSON) and the
-//! record line (the event, then the request as received, without Sign).
+//! record line (the event, then the request as received, without Sign and RequestTime; the
+//! format is `crate::record`'s).
 
 use super::REFUSED_BODY_KEPT;
 use crate::output;
 use crate::protocol::{
-    ActionStatus, Answer, CommandWord, Finding, Received, ReceivedBody, ReceivedEvent,
-    UNMODELLED_NOTE, Valid,
+    ActionStatus, Answer, CommandWord, Finding, Received, ReceivedQuery, UNMODELLED_NOTE, Valid,
+    param,
 };
+use crate::record::{self, Body, Verdict};
+use crate::report::millis;
 use serde::{Serialize, Serializer};
-use serde_json::Value;
-use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::time::{Duration, UNIX_EPOCH};
 
-/// The body as recorded: its JSON when it is JSON, else its text; nothing when it was too large.
-/// Borrowed, so recording costs no copy of the body.
-#[derive(Serialize)]
-#[serde(untagged)]
-pub(super) enum RecordedBody<'a> {
-    Exact(&'a ReceivedEvent),
-    Json(&'a Value),
-    Text(Cow<'a, str>),
-    TooLarge,
-}
-
-impl<'a> RecordedBody<'a> {
-    /// A valid callback's body is recorded whole, to be replayed; a refused one only when it
-    /// is small, so that no input makes a large record line.
-    pub(super) fn new(received: &'a Received, bytes: &'a [u8]) -> Self {
-        match (&received.body, &received.verdict) {
-            (ReceivedBody::Exact, Ok(Valid::Event { event, .. })) => RecordedBody::Exact(event),
-            (_, Err(_)) if bytes.len() > REFUSED_BODY_KEPT => RecordedBody::TooLarge,
-            (ReceivedBody::Json(value), _) => RecordedBody::Json(value),
-            _ => RecordedBody::Text(String::from_utf8_lossy(bytes)),
-        }
+/// The request's body as recorded: whole for a valid callback, to be replayed; a refused one
+/// only when it is small, so that no input makes a large record line.
+fn recorded_body<'a>(received: &Received, bytes: &'a [u8]) -> Body<'a> {
+    if received.verdict.is_err() && bytes.len() > REFUSED_BODY_KEPT {
+        Body::Omitted
+    } else {
+        Body::of(bytes)
     }
 }
 
 /// One callback, as shown on stdout (`--output json`) and at the start of each record line.
+/// `A` is the answer given: serve's own, or in tap mode the body passed back to the caller.
 #[derive(Serialize)]
-pub(super) struct Event<'a> {
+pub(super) struct Event<'a, A = &'a Answer> {
     time: String,
     /// The callback's short name when serve models it, else the command word as received.
     command: Option<&'a str>,
@@ -48,21 +36,40 @@ pub(super) struct Event<'a> {
     /// A callback Chat could have sent, answered by policy; else rejected with a 4xx.
     valid: bool,
     status: u16,
-    answer: &'a Answer,
+    answer: A,
     /// Warnings of a valid callback, or the errors a rejected one was refused for.
     findings: &'a [Finding],
     /// Said of an authentic callback of a command serve does not model.
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'static str>,
     latency_ms: f64,
+    /// Tap mode: what the backend did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) backend: Option<Backend>,
+    /// Tap mode: the backend's answer judged (in serve mode only the record has it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) judgement: Option<&'a Verdict>,
 }
 
-impl<'a> Event<'a> {
+/// What the backend did with a callback the tap passed on.
+#[derive(Serialize)]
+pub(super) struct Backend {
+    /// `null` when no answer came.
+    pub(super) status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) content_type: Option<String>,
+    /// Why no answer came, or why it was not passed back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) error: Option<String>,
+    pub(super) latency_ms: f64,
+}
+
+impl<'a, A> Event<'a, A> {
     pub(super) fn new(
         now_ms: i64,
         received: &'a Received,
         status: u16,
-        answer: &'a Answer,
+        answer: A,
         latency: Duration,
     ) -> Self {
         let time = UNIX_EPOCH + Duration::from_millis(now_ms.max(0).unsigned_abs());
@@ -90,37 +97,55 @@ impl<'a> Event<'a> {
             answer,
             findings,
             note,
-            // Microsecond precision: finer digits are noise.
-            latency_ms: latency.as_micros() as f64 / 1000.0,
+            latency_ms: millis(latency),
+            backend: None,
+            judgement: None,
         }
     }
 
+    /// The clock time of the line, and the command.
+    fn start(&self) -> (&str, &str) {
+        (
+            self.time.get(11..).unwrap_or(&self.time),
+            self.command.unwrap_or("-"),
+        )
+    }
+
+    /// `  operator 107867  subscribers jared, leckie`, for a valid callback of a modelled command.
+    fn who(&self) -> String {
+        self.operator.map_or_else(String::new, |operator| {
+            format!(
+                "  operator {operator}  subscribers {}",
+                shorten(self.subscribers)
+            )
+        })
+    }
+}
+
+impl<'a> Event<'a> {
     /// `05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → 200 refuses jared  0.3 ms`
     pub(super) fn human_line(&self, look: &Look) -> String {
-        let clock = self.time.get(11..).unwrap_or(&self.time);
-        let command = self.command.unwrap_or("-");
+        let (clock, command) = self.start();
         let bold = &look.bold;
         let mut line = String::with_capacity(160);
         // Writing to a String cannot fail.
         if self.valid {
-            let _ = write!(line, "{clock} {} {bold}{command}{bold:#}", look.pass);
-            if let Some(operator) = self.operator {
-                let _ = write!(
-                    line,
-                    "  operator {operator}  subscribers {}",
-                    shorten(self.subscribers)
-                );
-            }
+            let _ = write!(
+                line,
+                "{clock} {} {bold}{command}{bold:#}{}",
+                look.pass,
+                self.who()
+            );
             let _ = write!(line, "  → {bold}{}{bold:#} {}", self.status, self.outcome());
             if let Some(note) = self.note {
-                let _ = write!(line, "  {dim}{note}{dim:#}", dim = look.dim);
+                let _ = write!(line, "  {dim}{note}{dim:#}", dim = &look.dim);
             }
             for warning in self.findings {
                 let _ = write!(
                     line,
                     "  {} {style}{warning}{style:#}",
                     look.warn,
-                    style = look.warning
+                    style = &look.warning
                 );
             }
         } else {
@@ -130,15 +155,15 @@ impl<'a> Event<'a> {
                 look.fail,
                 self.status,
                 self.answer.error_info,
-                failed = look.failed,
-                error = look.error,
+                failed = &look.failed,
+                error = &look.error,
             );
         }
         let _ = write!(
             line,
             "  {dim}{:.1} ms{dim:#}",
             self.latency_ms,
-            dim = look.dim
+            dim = &look.dim
         );
         line
     }
@@ -154,6 +179,77 @@ impl<'a> Event<'a> {
         } else {
             format!("refuses {}", answer.refused_subscribers_account.join(", "))
         }
+    }
+}
+
+impl Event<'_, Body<'_>> {
+    /// `05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → backend 200: Chat subscribes leckie; refuses jared  3.1 ms`:
+    /// the request as serve judges it, then what the backend did and what Chat makes of it.
+    pub(super) fn tap_line(&self, look: &Look) -> String {
+        let (clock, command) = self.start();
+        let (bold, dim) = (&look.bold, &look.dim);
+        let conforms = self.judgement.is_some_and(Verdict::conforms);
+        let mark = if self.valid && conforms {
+            &look.pass
+        } else {
+            &look.fail
+        };
+        let mut line = String::with_capacity(200);
+        let _ = write!(line, "{clock} {mark} {bold}{command}{bold:#}{}", self.who());
+        if !self.valid {
+            let why: Vec<String> = self.findings.iter().map(ToString::to_string).collect();
+            let _ = write!(
+                line,
+                "  {error}{}{error:#} (passed on all the same)",
+                why.join("; "),
+                error = &look.error
+            );
+        }
+        match self.backend.as_ref() {
+            Some(Backend {
+                error: Some(error), ..
+            }) => {
+                let _ = write!(
+                    line,
+                    "  → {failed}{}{failed:#} {style}{error}{style:#}",
+                    self.status,
+                    failed = &look.failed,
+                    style = &look.error
+                );
+            }
+            Some(Backend {
+                status: Some(status),
+                ..
+            }) => {
+                let _ = write!(line, "  → backend {bold}{status}{bold:#}");
+                if let Some(judgement) = self.judgement {
+                    let chat = if judgement.decision.is_some() {
+                        "Chat "
+                    } else {
+                        ""
+                    };
+                    let _ = write!(line, ": {chat}{}", judgement.says);
+                    if let Some(info) = &judgement.error_info {
+                        let _ = write!(
+                            line,
+                            "  ErrorInfo {}",
+                            serde_json::Value::from(info.as_str())
+                        );
+                    }
+                    for finding in &judgement.findings {
+                        let (mark, style) = if finding.is_error() {
+                            (&look.fail, &look.error)
+                        } else {
+                            (&look.warn, &look.warning)
+                        };
+                        let _ = write!(line, "  {mark} {style}{finding}{style:#}");
+                    }
+                }
+            }
+            _ => {}
+        }
+        let _ = write!(line, "  {dim}{:.1} ms{dim:#}", self.latency_ms);
+        line
     }
 }
 
@@ -238,19 +334,52 @@ fn shorten(users: &[String]) -> String {
     }
 }
 
-/// One `--record` line: the event, then the request as received (without Sign, so the record
-/// cannot be replayed as an authentic callback).
+/// One `--record` line (format version [`record::VERSION`], documented in the README): the
+/// event, then the request as received, without `Sign` and `RequestTime`, so that the record
+/// cannot be replayed as an authentic callback; replay signs afresh.
 #[derive(Serialize)]
-pub(super) struct RecordLine<'a> {
+pub(super) struct RecordLine<'a, A> {
+    pub(super) v: u64,
     #[serde(flatten)]
-    pub(super) event: &'a Event<'a>,
+    pub(super) event: &'a Event<'a, A>,
+    /// Serve's own answer judged (in tap mode the event carries the backend's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) judgement: Option<&'a Verdict>,
     pub(super) method: &'a str,
     pub(super) path: &'a str,
     #[serde(serialize_with = "as_object")]
     pub(super) query: Vec<(&'a str, &'a str)>,
-    pub(super) body: RecordedBody<'a>,
+    /// The `RequestTime` received, for people: it is not replayed.
+    pub(super) request_time: Option<&'a str>,
+    pub(super) body: Body<'a>,
+    pub(super) body_format: &'static str,
     /// The size of the body as received, in bytes (`body` is `null` for a large refused one).
     pub(super) body_bytes: usize,
+}
+
+impl<'a, A> RecordLine<'a, A> {
+    pub(super) fn new(
+        event: &'a Event<'a, A>,
+        method: &'a str,
+        path: &'a str,
+        query: &'a ReceivedQuery<'a>,
+        received: &Received,
+        bytes: &'a [u8],
+    ) -> Self {
+        let body = recorded_body(received, bytes);
+        RecordLine {
+            v: record::VERSION,
+            event,
+            judgement: None,
+            method,
+            path,
+            query: query.without_signature(),
+            request_time: query.get(param::REQUEST_TIME),
+            body_format: body.format(),
+            body,
+            body_bytes: bytes.len(),
+        }
+    }
 }
 
 fn as_object<S: Serializer>(pairs: &[(&str, &str)], serializer: S) -> Result<S::Ok, S::Error> {

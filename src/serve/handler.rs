@@ -1,14 +1,17 @@
 //! One request: read it within bounds, judge it with the protocol, answer by policy, and hand
 //! the event and record lines to their writers.
 
-use super::event::{Event, Look, RecordLine, RecordedBody};
+use super::event::{Event, Look, RecordLine};
 use super::policy::Policy;
+use super::tap::{self, Tap};
 use super::writers;
 use crate::cli::OutputFormat;
 use crate::clock::Clock;
 use crate::protocol::{
     Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery, Receiver, Rejection,
+    Reply, Valid, subscribers_in,
 };
+use crate::record::{Answered, Verdict};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
@@ -38,6 +41,8 @@ pub(super) struct Server {
     pub(super) body_timeout: Duration,
     pub(super) answered: AtomicU64,
     pub(super) rejected: AtomicU64,
+    /// `--forward-to`: pass requests on instead of answering by policy.
+    pub(super) tap: Option<Tap>,
 }
 
 pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
@@ -46,6 +51,8 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let query = ReceivedQuery::parse(parts.uri.query().unwrap_or_default());
     let read = tokio::time::timeout(server.body_timeout, read_body(body)).await;
+    // The tap passes on what it could read whole; anything else is answered as serve does.
+    let whole = matches!(&read, Ok(Ok(bytes)) if bytes.len() <= MAX_BODY_BYTES);
     let (bytes, received) = match read {
         Ok(Ok(bytes)) => {
             let inbound = Inbound {
@@ -71,6 +78,12 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
             ),
         ),
     };
+    if let Some(tap) = &server.tap
+        && whole
+    {
+        let arrived = (started, now_ms);
+        return tap::pass_on(&server, tap, &parts, &query, (bytes, &received), arrived).await;
+    }
     let (status, answer) = match &received.verdict {
         Ok(valid) => server.policy.answer(valid).await,
         Err(rejection) => {
@@ -87,16 +100,27 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
     };
     // Queued before the answer goes out, so that every callback answered is recorded.
     if let Some(record) = &server.record {
-        let line = serde_json::to_string(&RecordLine {
-            event: &event,
-            method: parts.method.as_str(),
-            path: parts.uri.path(),
-            query: query.without_sign(),
-            body: RecordedBody::new(&received, &bytes),
-            body_bytes: bytes.len(),
-        })
-        .unwrap_or_default();
-        let _ = record.send(line).await;
+        let answered = Answered::Reply(Reply {
+            status,
+            body: &answer_bytes,
+            truncated: false,
+            latency: Some(started.elapsed()),
+        });
+        let judgement = Verdict::of(received.callback(), &subscribers_of(&received), answered);
+        let line = RecordLine {
+            judgement: Some(&judgement),
+            ..RecordLine::new(
+                &event,
+                parts.method.as_str(),
+                parts.uri.path(),
+                &query,
+                &received,
+                &bytes,
+            )
+        };
+        let _ = record
+            .send(serde_json::to_string(&line).unwrap_or_default())
+            .await;
     }
     server.events.line(line);
 
@@ -113,6 +137,16 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
     }
     response
+}
+
+/// The subscribers a callback names: a valid one's, or those its JSON body names when it was
+/// refused (an answer is judged against them).
+pub(super) fn subscribers_of(received: &Received) -> Vec<String> {
+    match (&received.verdict, &received.body) {
+        (Ok(Valid::Event { event, .. }), _) => event.subscribers().to_vec(),
+        (_, ReceivedBody::Json(body)) => subscribers_in(body),
+        _ => Vec::new(),
+    }
 }
 
 /// Keeps one byte past [`MAX_BODY_BYTES`], enough for the receiver to see the body is too

@@ -7,9 +7,11 @@ mod event;
 mod handler;
 pub(crate) mod listen;
 mod policy;
+mod tap;
 pub(crate) mod writers;
 
 pub(crate) use policy::Policy;
+pub(crate) use tap::Tap;
 
 use crate::cli::OutputFormat;
 use crate::clock::Clock;
@@ -47,6 +49,8 @@ pub(crate) struct Settings {
     pub record: Option<(PathBuf, File)>,
     pub max_connections: usize,
     pub head_timeout: Duration,
+    /// `--forward-to`: a tap in front of this backend instead of a mock.
+    pub tap: Option<Tap>,
 }
 
 /// Serves until Ctrl-C or SIGTERM, then says what was answered and recorded on stderr.
@@ -60,6 +64,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         record,
         max_connections: wanted_connections,
         head_timeout,
+        tap,
     } = settings;
     let listener = TcpListener::bind(listen_on)
         .await
@@ -71,6 +76,17 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         stop_signals().map_err(|e| Error::usage(format!("cannot listen for Ctrl-C: {e}")))?;
     let max_connections = listen::connections_the_os_allows(wanted_connections);
     print_banner(&receiver, output, address, quiet);
+    if let Some(tap) = &tap {
+        let forwarding = format!(
+            "passing every request on to {}",
+            crate::report::masked(&tap.url)
+        );
+        let _ = match output {
+            OutputFormat::Human => writeln!(output::stdout(), "{forwarding}"),
+            OutputFormat::Json => writeln!(output::stderr(), "{forwarding}"),
+        };
+    }
+    let tapping = tap.is_some();
     if max_connections < wanted_connections && !quiet {
         writeln!(
             output::stderr(),
@@ -96,6 +112,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         body_timeout: head_timeout,
         answered: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
+        tap,
     });
     let limits = listen::Limits {
         max_connections,
@@ -130,11 +147,19 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     drop(queue);
     let recorded = record.map(writers::Record::finish);
     let dropped = events.finish(GRACE);
-    let mut summary = format!(
-        "stopped: {} callback(s) answered, {} of them rejected as invalid",
-        answered.into_inner(),
-        rejected.into_inner()
-    );
+    let mut summary = if tapping {
+        format!(
+            "stopped: {} request(s) passed on, {} of them not callbacks Chat could have sent",
+            answered.into_inner(),
+            rejected.into_inner()
+        )
+    } else {
+        format!(
+            "stopped: {} callback(s) answered, {} of them rejected as invalid",
+            answered.into_inner(),
+            rejected.into_inner()
+        )
+    };
     if let Some(recorded) = &recorded {
         summary += &format!("; {} recorded", recorded.lines);
         if recorded.lost > 0 {

@@ -28,6 +28,10 @@ fn each_command_says_what_its_token_is_for() {
             "check",
             "callbacks are signed with it and forgeries made against it; without it the four signature cases are skipped",
         ),
+        (
+            "replay",
+            "each callback is signed afresh with it at the current time (without it, sent unsigned)",
+        ),
         ("sign", "The webhook token to sign with (required)"),
         (
             "verify",

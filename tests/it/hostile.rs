@@ -1,9 +1,9 @@
 //! `serve` under attack and under pressure: slow, idle and numerous sockets, the largest odd
 //! body, a stdout nobody reads or that was closed, a record that cannot be written.
 
-use crate::support::{NOW, Serve, Stdout, assert_contains, read_answer, serve_command};
+use crate::support::{NOW, Serve, Stdout, assert_contains, read_answer, seed_body, serve_command};
 use oa_hook::protocol::sign;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -20,14 +20,7 @@ fn target() -> String {
 }
 
 fn seed() -> String {
-    json!({
-        "CallbackCommand": BEFORE,
-        "Official_Account": "@TOA#_test_for_penn",
-        "Operator_Account": "107867",
-        "SubscribeAccountList": [{"Subscriber_Account": "jared"}, {"Subscriber_Account": "leckie"}],
-        "EventTime": 1670574414123_i64
-    })
-    .to_string()
+    seed_body(BEFORE)
 }
 
 fn serve(args: &[&str], stdout: Stdout) -> Serve {

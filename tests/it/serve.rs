@@ -592,6 +592,7 @@ async fn concurrent_callbacks_are_each_recorded_once_and_survive_ctrl_c() {
         let record: Value = serde_json::from_str(line).unwrap();
         assert_eq!(record["body"], seed());
         assert!(record["query"].get("Sign").is_none(), "{line}");
+        assert!(record["query"].get("RequestTime").is_none(), "{line}");
         assert!(!line.contains(TOKEN));
     }
     assert!(!stopped.stdout.iter().any(|l| l.contains(TOKEN)));
@@ -599,7 +600,7 @@ async fn concurrent_callbacks_are_each_recorded_once_and_survive_ctrl_c() {
 }
 
 #[tokio::test]
-async fn a_record_line_has_the_request_without_sign_and_the_answer() {
+async fn a_record_line_is_version_1_with_the_request_without_its_signature_and_the_answer_judged() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("events.ndjson");
     let mut serve = strict(&["--refuse", "jared", "--record", record.to_str().unwrap()]);
@@ -612,21 +613,47 @@ async fn a_record_line_has_the_request_without_sign_and_the_answer() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let mut expected_query = serde_json::Map::new();
-    for (name, value) in without(query(BEFORE), "Sign") {
+    for (name, value) in without(without(query(BEFORE), "Sign"), "RequestTime") {
         expected_query.insert(name.into(), value.into());
     }
     let mut first = records[0].clone();
     first["latency_ms"] = json!(0);
     let mut expected = seed_event_refusing_jared();
-    let request = json!({"method": "POST", "path": "/im", "query": expected_query, "body": seed(), "body_bytes": seed().to_string().len()});
+    let request = json!({
+        "v": 1,
+        "judgement": {
+            "decision": {"kind": "subscribes", "subscribed": ["leckie"], "refused": ["jared"]},
+            "says": "subscribes leckie; refuses jared",
+            "accepted": true,
+            "findings": []
+        },
+        "method": "POST",
+        "path": "/im",
+        "query": expected_query,
+        "request_time": NOW.to_string(),
+        "body": seed(),
+        "body_format": "json",
+        "body_bytes": seed().to_string().len()
+    });
     expected
         .as_object_mut()
         .unwrap()
         .extend(request.as_object().unwrap().clone());
     assert_eq!(first, expected);
+    // The body as received, byte for byte, where replay reads it from.
+    assert_contains(
+        text.lines().next().unwrap(),
+        &format!(r#""body":{},"#, seed()),
+    );
     assert_eq!(records[1]["body"], "not json");
+    assert_eq!(records[1]["body_format"], "text");
     assert_eq!(records[1]["status"], 400);
     assert_eq!(records[1]["findings"][0]["code"], "not-json");
+    assert_eq!(records[1]["judgement"]["accepted"], false);
+    assert_eq!(
+        records[1]["judgement"]["findings"][0]["code"],
+        "http-status"
+    );
 }
 
 #[test]

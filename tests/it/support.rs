@@ -34,6 +34,19 @@ pub fn oa_hook_std() -> std::process::Command {
     cmd
 }
 
+/// Tencent's before-subscribe sample body with `command` for its command word, compact as Chat
+/// sends it.
+pub fn seed_body(command: &str) -> String {
+    serde_json::json!({
+        "CallbackCommand": command,
+        "Official_Account": "@TOA#_test_for_penn",
+        "Operator_Account": "107867",
+        "SubscribeAccountList": [{"Subscriber_Account": "jared"}, {"Subscriber_Account": "leckie"}],
+        "EventTime": 1670574414123_i64
+    })
+    .to_string()
+}
+
 pub fn sample_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("samples")

@@ -1,0 +1,343 @@
+//! The record format: what `serve --record` writes, one JSON object per line, and what `replay`
+//! reads back. Versioned by its `v` field; every field is documented in the README ("The record
+//! format"), and a change to what a field means is a new version.
+
+use crate::protocol::{
+    Callback, Decision, Evidence, Finding, Judgement, Reply, judge, judge_broken, judge_no_answer,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// The version this oa-hook writes and reads.
+pub(crate) const VERSION: u64 = 1;
+
+/// A body (of a request, or of an answer passed on by the tap) as the record keeps it: its JSON
+/// exactly as received when it is JSON on one line (as Chat sends it), else its text, so that
+/// replay sends the same bytes. Borrowed: recording copies no body.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum Body<'a> {
+    Json(&'a RawValue),
+    Text(Cow<'a, str>),
+    /// Not kept (a large body of a refused request).
+    Omitted,
+}
+
+impl<'a> Body<'a> {
+    pub(crate) fn of(bytes: &'a [u8]) -> Self {
+        let text = String::from_utf8_lossy(bytes);
+        if let Cow::Borrowed(text) = text
+            && !text.contains(['\n', '\r'])
+            && let Ok(raw) = serde_json::from_str::<&RawValue>(text)
+            // Surrounding spaces are no part of the raw value, and would be lost.
+            && raw.get().len() == text.len()
+        {
+            return Body::Json(raw);
+        }
+        Body::Text(text)
+    }
+
+    /// How to read `body` back (`body_format`).
+    pub(crate) fn format(&self) -> &'static str {
+        match self {
+            Body::Json(_) => "json",
+            Body::Text(_) => "text",
+            Body::Omitted => "omitted",
+        }
+    }
+}
+
+/// What an answer means, as the record keeps it and replay compares it: the decision Chat
+/// takes, in data and in words, whether it accepts the callback, and the findings.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Verdict {
+    /// `null` for a command oa-hook does not model (it cannot say what Chat does with it).
+    pub decision: Option<Decision>,
+    /// The decision in words; for a command oa-hook does not model, what the answer said.
+    pub says: String,
+    /// HTTP 200 with `ActionStatus` OK and `ErrorCode` 0.
+    pub accepted: bool,
+    pub findings: Vec<Finding>,
+    /// The backend's own words (a non-empty `ErrorInfo`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_info: Option<String>,
+}
+
+/// What came back for a callback.
+#[derive(Clone, Copy)]
+pub(crate) enum Answered<'a> {
+    Reply(Reply<'a>),
+    /// Nothing within this long.
+    Nothing(Duration),
+    /// Broken HTTP, as the sentence says.
+    Broken(&'a str),
+}
+
+impl Verdict {
+    /// Judges what came back for a callback of `callback` (`None`: a command oa-hook does not
+    /// model) naming `subscribers`, as `send` judges it.
+    pub(crate) fn of(
+        callback: Option<&Callback>,
+        subscribers: &[String],
+        answered: Answered<'_>,
+    ) -> Self {
+        let evidence = match answered {
+            Answered::Reply(reply) => Some(Evidence::of(reply)),
+            Answered::Nothing(_) | Answered::Broken(_) => None,
+        };
+        let accepted = evidence.as_ref().is_some_and(Evidence::accepted);
+        let error_info = evidence
+            .as_ref()
+            .and_then(Evidence::error_info)
+            .map(str::to_owned);
+        let Some(callback) = callback else {
+            let says = match (answered, &evidence) {
+                (Answered::Nothing(waited), _) => {
+                    format!("no answer within {}", humantime::format_duration(waited))
+                }
+                (Answered::Broken(message), _) => message.to_owned(),
+                (Answered::Reply(_), Some(evidence)) => evidence.to_string(),
+                (Answered::Reply(_), None) => String::new(),
+            };
+            return Verdict {
+                decision: None,
+                says,
+                accepted,
+                findings: Vec::new(),
+                error_info,
+            };
+        };
+        let Judgement {
+            findings, decision, ..
+        } = match answered {
+            Answered::Reply(reply) => judge(callback, subscribers, reply),
+            Answered::Nothing(waited) => judge_no_answer(callback, subscribers, waited),
+            Answered::Broken(message) => judge_broken(callback, message),
+        };
+        Verdict {
+            says: decision.to_string(),
+            decision: Some(decision),
+            accepted,
+            findings,
+            error_info,
+        }
+    }
+
+    pub(crate) fn conforms(&self) -> bool {
+        !self.findings.iter().any(Finding::is_error)
+    }
+}
+
+/// One line of a record, as replay reads it (the fields it needs; the others are for people).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Recorded {
+    pub time: Option<String>,
+    /// The short name, or the command word as received.
+    pub command: Option<String>,
+    #[serde(default)]
+    pub operator: Option<String>,
+    #[serde(default)]
+    pub subscribers: Vec<String>,
+    pub valid: bool,
+    /// Without `Sign` and `RequestTime`, in the order received.
+    pub query: serde_json::Map<String, Value>,
+    pub body: Box<RawValue>,
+    pub body_format: BodyFormat,
+    pub judgement: RecordedVerdict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum BodyFormat {
+    Json,
+    Text,
+    Omitted,
+}
+
+/// A [`Verdict`] as read back.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RecordedVerdict {
+    pub decision: Option<Value>,
+    pub says: String,
+    pub accepted: bool,
+    #[serde(default)]
+    pub findings: Vec<RecordedFinding>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RecordedFinding {
+    pub severity: String,
+    pub code: String,
+}
+
+impl Recorded {
+    /// The body to send again, byte for byte; `None` when the record did not keep it.
+    pub(crate) fn body_bytes(&self) -> Option<Vec<u8>> {
+        match self.body_format {
+            BodyFormat::Json => Some(self.body.get().as_bytes().to_vec()),
+            BodyFormat::Text => serde_json::from_str::<String>(self.body.get())
+                .ok()
+                .map(String::into_bytes),
+            BodyFormat::Omitted => None,
+        }
+    }
+
+    /// The query parameters, in the order received (values that are not strings are skipped:
+    /// a record only ever holds strings there).
+    pub(crate) fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.query
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.as_str()?)))
+    }
+}
+
+/// Why a record cannot be read: the line (from 1) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unreadable {
+    pub line: usize,
+    pub why: String,
+}
+
+/// Reads every line of a record; blank lines are skipped. The first line that is not a record
+/// of this version stops the reading.
+pub(crate) fn read(text: &str) -> Result<Vec<(usize, Recorded)>, Unreadable> {
+    let mut records = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line_number = index + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let unreadable = |why: String| Unreadable {
+            line: line_number,
+            why,
+        };
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| unreadable(format!("not JSON ({e})")))?;
+        match value.get("v") {
+            Some(v) if v.as_u64() == Some(VERSION) => {}
+            Some(v) => {
+                return Err(unreadable(format!(
+                    "a record of version {v}; this oa-hook reads version {VERSION}"
+                )));
+            }
+            None => {
+                return Err(unreadable(format!(
+                    "no version field `v`: not a record of version {VERSION} (written by an older oa-hook, or not a record)"
+                )));
+            }
+        }
+        let record = serde_json::from_str::<Recorded>(line)
+            .map_err(|e| unreadable(format!("not a record of version {VERSION}: {e}")))?;
+        records.push((line_number, record));
+    }
+    Ok(records)
+}
+
+/// Whether a verdict now takes the same decision as the recorded one: the same kind, and the
+/// same users subscribed and refused (in any order). Reasons in words may differ. For a command
+/// oa-hook does not model, whether the answer accepts it.
+pub(crate) fn same_decision(was: &RecordedVerdict, now: &Verdict) -> bool {
+    match (&was.decision, &now.decision) {
+        (None, None) => was.accepted == now.accepted,
+        (Some(was), Some(now)) => {
+            serde_json::to_value(now).is_ok_and(|now| decision_key(was) == decision_key(&now))
+        }
+        _ => false,
+    }
+}
+
+fn decision_key(decision: &Value) -> (Option<&str>, Vec<&str>, Vec<&str>) {
+    let users = |field: &str| {
+        let mut users: Vec<&str> = decision
+            .get(field)
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        users.sort_unstable();
+        users
+    };
+    (
+        decision.get("kind").and_then(Value::as_str),
+        users("subscribed"),
+        users("refused"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_kept_as_json_only_when_that_gives_the_same_bytes() {
+        let compact = br#"{"a":1,"b":[true]}"#;
+        assert_eq!(Body::of(compact).format(), "json");
+        for other in [
+            &b"{\n  \"a\": 1\n}"[..],
+            b" {}",
+            b"not json",
+            b"\xff\xfe",
+            b"",
+        ] {
+            assert_eq!(Body::of(other).format(), "text", "{other:?}");
+        }
+    }
+
+    #[test]
+    fn decisions_compare_by_kind_and_users_not_words() {
+        let was = |decision: Value| RecordedVerdict {
+            decision: Some(decision),
+            says: String::new(),
+            accepted: true,
+            findings: Vec::new(),
+        };
+        let now = |decision: Decision| Verdict {
+            says: decision.to_string(),
+            decision: Some(decision),
+            accepted: true,
+            findings: Vec::new(),
+            error_info: None,
+        };
+        let subscribes = |subscribed: &[&str], refused: &[&str]| Decision::Subscribes {
+            subscribed: subscribed.iter().map(|u| (*u).to_owned()).collect(),
+            refused: refused.iter().map(|u| (*u).to_owned()).collect(),
+        };
+        let recorded = serde_json::to_value(subscribes(&["a", "b"], &["c"])).unwrap();
+        assert!(same_decision(
+            &was(recorded.clone()),
+            &now(subscribes(&["b", "a"], &["c"]))
+        ));
+        assert!(!same_decision(
+            &was(recorded.clone()),
+            &now(subscribes(&["a"], &["b", "c"]))
+        ));
+        assert!(!same_decision(&was(recorded), &now(Decision::RejectsAll)));
+        let undocumented = |reason: &str| Decision::Undocumented {
+            reason: reason.into(),
+        };
+        assert!(same_decision(
+            &was(serde_json::to_value(undocumented("in 5 ms")).unwrap()),
+            &now(undocumented("in 7 ms"))
+        ));
+    }
+
+    #[test]
+    fn lines_of_another_version_or_not_json_are_named() {
+        let error = |text: &str| read(text).unwrap_err();
+        assert_eq!(error("\n{").line, 2);
+        assert!(error("{").why.starts_with("not JSON"));
+        assert_eq!(
+            error(r#"{"v":2}"#).why,
+            "a record of version 2; this oa-hook reads version 1"
+        );
+        assert!(error(r#"{"time":"x"}"#).why.starts_with("no version field"));
+        assert!(
+            error(r#"{"v":1,"valid":true}"#)
+                .why
+                .starts_with("not a record of version 1: missing field")
+        );
+        assert!(read("\n\n").unwrap().is_empty());
+    }
+}
