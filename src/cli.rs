@@ -61,6 +61,16 @@ pub(crate) enum ColorWhen {
     Never,
 }
 
+impl ColorWhen {
+    pub(crate) fn choice(self) -> anstream::ColorChoice {
+        match self {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Print the request Chat would send: URL with its query (signed with a token), headers, body
@@ -192,6 +202,17 @@ pub(crate) struct TokenArgs {
     pub token: Option<String>,
 }
 
+impl TargetArgs {
+    /// The plain settings the client takes.
+    pub(crate) fn target(&self) -> crate::client::Target {
+        crate::client::Target {
+            timeout: self.timeout,
+            insecure: self.insecure,
+            cacert: self.cacert.clone(),
+        }
+    }
+}
+
 impl TokenArgs {
     /// The token, if one was given. An empty one (a CI secret that is not set) is no token, in
     /// every command alike.
@@ -251,13 +272,7 @@ pub(crate) struct SampleArgs {
     pub request_time: RequestTimeArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum OutputFormat {
-    /// Lines for people
-    Human,
-    /// JSON (one document; NDJSON for serve)
-    Json,
-}
+pub(crate) use crate::output::OutputFormat;
 
 /// How to reach the target.
 #[derive(Debug, Args, Clone)]

@@ -2,7 +2,6 @@
 //! connection open as Chat does, and over HTTPS uses reqwest's kept-alive pool; both ways read
 //! answers bounded and explain transport errors the same way, here and nowhere else.
 
-use crate::cli::TargetArgs;
 use crate::error::{Error, Result};
 use crate::protocol::MAX_BODY_BYTES;
 use crate::request::CONTENT_TYPE;
@@ -19,6 +18,18 @@ mod tls;
 
 /// Both ways of sending say who is calling, so a backend sees one oa-hook either way.
 const USER_AGENT: &str = concat!("oa-hook/", env!("CARGO_PKG_VERSION"));
+
+/// How to reach a target, in plain terms (the command line's `--timeout`, `--insecure`,
+/// `--cacert`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Target {
+    /// How long to wait for a connection, and then for an answer.
+    pub(crate) timeout: Duration,
+    /// Accept any certificate.
+    pub(crate) insecure: bool,
+    /// Trust the certificates in this PEM file instead of the system's.
+    pub(crate) cacert: Option<std::path::PathBuf>,
+}
 
 /// What came back for one request.
 #[derive(Debug, Clone)]
@@ -159,7 +170,7 @@ impl Sender {
     /// A sender to `url`'s target, with a pool of up to `pool_size` idle connections over
     /// HTTPS. The TLS settings are read whatever the scheme, so that a wrong --cacert is
     /// refused the same way for every target.
-    pub(crate) fn new(target: &TargetArgs, url: &Url, pool_size: usize) -> Result<Self> {
+    pub(crate) fn new(target: &Target, url: &Url, pool_size: usize) -> Result<Self> {
         let pool = Pool::new(target, pool_size)?;
         let route = match Endpoint::http(url) {
             Some(endpoint) => Route::Kept(Kept::new(endpoint, target.timeout, None, true)),
@@ -294,7 +305,7 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub(crate) fn new(target: &TargetArgs, pool_size: usize) -> Result<Self> {
+    pub(crate) fn new(target: &Target, pool_size: usize) -> Result<Self> {
         install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .no_proxy()
@@ -770,8 +781,8 @@ mod tests {
             .expect("the backend's close was never noticed");
     }
 
-    fn settings() -> TargetArgs {
-        TargetArgs {
+    fn settings() -> Target {
+        Target {
             timeout: Duration::from_secs(2),
             insecure: false,
             cacert: None,

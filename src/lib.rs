@@ -70,7 +70,7 @@ pub fn main() -> ExitCode {
     };
     let matches = command.get_matches_from(&args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    output::init_color(cli.global.color);
+    output::init_color(cli.global.color.choice());
     let code = match run(&cli, &config) {
         Ok(outcome) => outcome.exit_code(),
         Err(error) => {

@@ -1,15 +1,19 @@
 //! Colour and the two streams. Styles come from `colored`; every byte goes through `anstream`,
 //! which drops the styling per stream (not a terminal, `NO_COLOR`, `--color never`).
 
-use crate::cli::ColorWhen;
 use colored::{ColoredString, Colorize};
 
-pub(crate) fn init_color(when: ColorWhen) {
-    let choice = match when {
-        ColorWhen::Auto => anstream::ColorChoice::Auto,
-        ColorWhen::Always => anstream::ColorChoice::Always,
-        ColorWhen::Never => anstream::ColorChoice::Never,
-    };
+/// Results for people, or one JSON document (NDJSON for serve's events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Lines for people
+    Human,
+    /// JSON (one document; NDJSON for serve)
+    Json,
+}
+
+/// Decides colour for every stream, once (anstream's rules: terminals only, `NO_COLOR`).
+pub(crate) fn init_color(choice: anstream::ColorChoice) {
     choice.write_global();
     colored::control::set_override(true);
 }

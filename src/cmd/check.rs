@@ -39,7 +39,7 @@ pub(crate) fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Re
     let mut suite = Suite {
         before: known("before-subscribe")?,
         after: known("after-unsubscribe")?,
-        sender: Sender::new(&args.target, url, 1)?,
+        sender: Sender::new(&args.target.target(), url, 1)?,
         base: url.clone(),
         event: args.event.clone(),
         token,

@@ -51,7 +51,10 @@ pub(crate) fn run(args: &ReplayArgs, clock: &Clock) -> Result<Outcome> {
         )?;
     }
     let replay = Arc::new(Replay {
-        client: Pool::new(&args.target, usize::try_from(args.concurrency).unwrap_or(1))?,
+        client: Pool::new(
+            &args.target.target(),
+            usize::try_from(args.concurrency).unwrap_or(1),
+        )?,
         base: args.url.clone(),
         token,
         clock: *clock,

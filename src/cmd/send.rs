@@ -52,7 +52,7 @@ fn run_once(
     clock: &Clock,
     runtime: &Runtime,
 ) -> Result<Outcome> {
-    let mut sender = Sender::new(&args.target, &template.base, 1)?;
+    let mut sender = Sender::new(&args.target.target(), &template.base, 1)?;
     note_if_unsigned(args, &template)?;
     let request = template.at(args
         .request_time
@@ -102,7 +102,11 @@ fn run_load(
     clock: &Clock,
     runtime: &Runtime,
 ) -> Result<Outcome> {
-    let sender = Sender::new(&args.target, &template.base, args.load.concurrency as usize)?;
+    let sender = Sender::new(
+        &args.target.target(),
+        &template.base,
+        args.load.concurrency as usize,
+    )?;
     note_if_unsigned(args, &template)?;
     let plan = Plan {
         sender,

@@ -1,7 +1,8 @@
 //! `oa-hook serve`: the settings, then the engine in `crate::serve`.
 
-use crate::cli::{ServeArgs, TargetArgs};
+use crate::cli::ServeArgs;
 use crate::client::Pool;
+use crate::client::Target;
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::protocol::Receiver;
@@ -53,7 +54,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
 
 /// The tap's client: kept-alive connections to the backend, each request bounded by --timeout.
 fn tap(url: &Url, timeout: Duration) -> Result<Tap> {
-    let target = TargetArgs {
+    let target = Target {
         timeout,
         insecure: false,
         cacert: None,

@@ -5,9 +5,9 @@ pub(crate) mod load;
 pub(crate) mod request;
 pub(crate) mod send;
 
-use crate::cli::OutputFormat;
 use crate::error::Result;
 use crate::output;
+use crate::output::OutputFormat;
 use crate::protocol::Severity;
 use colored::{ColoredString, Colorize};
 use std::io::Write;

@@ -5,8 +5,8 @@ use super::event::{Event, Look, RecordLine};
 use super::policy::Policy;
 use super::tap::{self, Tap};
 use super::writers;
-use crate::cli::OutputFormat;
 use crate::clock::Clock;
+use crate::output::OutputFormat;
 use crate::protocol::{
     Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery, Receiver, Rejection,
     Reply, Valid, subscribers_in,

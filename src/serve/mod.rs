@@ -13,10 +13,10 @@ pub(crate) mod writers;
 pub(crate) use policy::Policy;
 pub(crate) use tap::Tap;
 
-use crate::cli::OutputFormat;
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
+use crate::output::OutputFormat;
 use crate::protocol::Receiver;
 use axum::body::Body;
 use event::Look;

@@ -5,8 +5,8 @@
 
 use super::event::{Backend, Event, RecordLine};
 use super::handler::{Server, subscribers_of};
-use crate::cli::OutputFormat;
 use crate::client::{Pool, TransportError};
+use crate::output::OutputFormat;
 use crate::protocol::{Answer, MAX_BODY_BYTES, Received, ReceivedQuery, Reply};
 use crate::record::{Answered, Body, Verdict};
 use crate::report::millis;
@@ -181,11 +181,11 @@ fn failed(why: &str) -> Passed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::TargetArgs;
+    use crate::client::Target;
     use std::time::Duration;
 
     fn tap(url: &str) -> Tap {
-        let target = TargetArgs {
+        let target = Target {
             timeout: Duration::from_secs(1),
             insecure: false,
             cacert: None,
