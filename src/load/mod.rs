@@ -158,7 +158,7 @@ fn record(run: &Run, tally: &mut Tally, result: Result<Exchange, TransportError>
     let template = &run.plan.template;
     let judgement = match result {
         Ok(exchange) => {
-            if tally.answered(exchange.latency) == 1 {
+            if tally.answered(exchange.status, exchange.latency) == 1 {
                 run.reached_any.store(true, Ordering::Relaxed);
             }
             judge(template.callback, &template.subscribers, exchange.reply())

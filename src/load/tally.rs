@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::protocol::{BUDGET, Evidence, Finding, Judgement, Severity};
-use crate::report::load::{Group, Percentiles, Summary};
+use crate::report::load::{Bucket, Group, Percentiles, Summary};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,6 +17,10 @@ pub(super) struct Tally {
     failures: BTreeMap<&'static str, Group>,
     warnings: BTreeMap<&'static str, Group>,
     transport_errors: BTreeMap<String, Group>,
+    /// Answers by HTTP status.
+    statuses: BTreeMap<u16, u64>,
+    /// Judged requests by the kind of decision Chat would take.
+    decisions: BTreeMap<&'static str, u64>,
 }
 
 impl Tally {
@@ -36,12 +40,15 @@ impl Tally {
             failures: BTreeMap::new(),
             warnings: BTreeMap::new(),
             transport_errors: BTreeMap::new(),
+            statuses: BTreeMap::new(),
+            decisions: BTreeMap::new(),
         })
     }
 
-    /// Counts an answer that came after `latency`; says how many have come so far.
-    pub(super) fn answered(&mut self, latency: Duration) -> u64 {
+    /// Counts an answer with `status` that came after `latency`; says how many have come so far.
+    pub(super) fn answered(&mut self, status: u16, latency: Duration) -> u64 {
         self.answered += 1;
+        *self.statuses.entry(status).or_default() += 1;
         self.latency_us
             .saturating_record(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
         if latency > BUDGET {
@@ -67,6 +74,7 @@ impl Tally {
     /// whether it passed. The answer, if one came, is counted first by [`Tally::answered`].
     pub(super) fn judged(&mut self, judgement: &Judgement, unmet: Option<&Finding>) -> bool {
         self.sent += 1;
+        *self.decisions.entry(judgement.decision.kind()).or_default() += 1;
         let passed = judgement.conforms() && unmet.is_none();
         if passed {
             self.conforming += 1;
@@ -116,6 +124,8 @@ impl Tally {
         merge_groups(&mut self.failures, other.failures);
         merge_groups(&mut self.warnings, other.warnings);
         merge_groups(&mut self.transport_errors, other.transport_errors);
+        merge_counts(&mut self.statuses, other.statuses);
+        merge_counts(&mut self.decisions, other.decisions);
         Ok(())
     }
 
@@ -141,6 +151,9 @@ impl Tally {
                 p99: latency.value_at_quantile(0.99),
                 max: latency.max(),
             }),
+            histogram: histogram(latency),
+            statuses: self.statuses,
+            decisions: self.decisions,
             interrupted,
             failures: self.failures,
             warnings: self.warnings,
@@ -158,6 +171,44 @@ fn add<K: Ord>(groups: &mut BTreeMap<K, Group>, key: K, example: impl FnOnce() -
             example: example(),
         })
         .count += 1;
+}
+
+fn merge_counts<K: Ord>(into: &mut BTreeMap<K, u64>, from: BTreeMap<K, u64>) {
+    for (key, count) in from {
+        *into.entry(key).or_default() += count;
+    }
+}
+
+/// How many buckets the latency distribution is drawn with.
+const BUCKETS: u32 = 8;
+
+/// The latencies in [`BUCKETS`] buckets spaced evenly on a log scale from the fastest answer to
+/// the slowest, each with its upper bound (microseconds) and count; empty when nothing came.
+fn histogram(latency: &Histogram<u64>) -> Vec<Bucket> {
+    if latency.is_empty() {
+        return Vec::new();
+    }
+    let (low, high) = (latency.min().max(1), latency.max().max(1));
+    let ratio = (high as f64 / low as f64).powf(1.0 / f64::from(BUCKETS));
+    let mut bounds: Vec<u64> = (1..BUCKETS)
+        .map(|i| (low as f64 * ratio.powi(i as i32)).round() as u64)
+        .chain([high])
+        .collect();
+    bounds.dedup();
+    let mut buckets: Vec<Bucket> = bounds
+        .into_iter()
+        .map(|upto_us| Bucket { upto_us, count: 0 })
+        .collect();
+    // Each recorded value once, into the first bucket that holds it: the counts add up.
+    for value in latency.iter_recorded() {
+        let at = value.value_iterated_to();
+        let i = buckets
+            .iter()
+            .position(|b| at <= b.upto_us)
+            .unwrap_or(buckets.len() - 1);
+        buckets[i].count += value.count_at_value();
+    }
+    buckets
 }
 
 fn merge_groups<K: Ord>(into: &mut BTreeMap<K, Group>, from: BTreeMap<K, Group>) {
@@ -204,9 +255,9 @@ mod tests {
     #[test]
     fn every_request_is_counted_once_and_answers_by_their_latency() {
         let mut tally = Tally::new(Duration::from_secs(5)).unwrap();
-        assert_eq!(tally.answered(Duration::from_millis(10)), 1);
+        assert_eq!(tally.answered(200, Duration::from_millis(10)), 1);
         assert!(tally.judged(&answer(OK), None));
-        assert_eq!(tally.answered(Duration::from_millis(2500)), 2);
+        assert_eq!(tally.answered(200, Duration::from_millis(2500)), 2);
         assert!(!tally.judged(&answer("not json"), None));
         tally.waited(Duration::from_secs(5));
         assert!(!tally.judged(&judge_broken(before(), "no answer"), None));
@@ -280,11 +331,11 @@ mod tests {
     #[test]
     fn merged_tallies_add_up() {
         let mut one = Tally::new(Duration::from_secs(5)).unwrap();
-        one.answered(Duration::from_millis(1));
+        one.answered(200, Duration::from_millis(1));
         one.judged(&judge_broken(before(), "first"), None);
         one.unreachable("refused".to_owned(), "start it".to_owned());
         let mut other = Tally::new(Duration::from_secs(5)).unwrap();
-        other.answered(Duration::from_millis(3));
+        other.answered(503, Duration::from_millis(3));
         other.judged(&answer(OK), None);
         other.judged(&judge_broken(before(), "second"), None);
         other.unreachable("refused".to_owned(), "another hint".to_owned());
@@ -311,5 +362,20 @@ mod tests {
 
     fn assert_contains(text: &str, part: &str) {
         assert!(text.contains(part), "{text:?} lacks {part:?}");
+    }
+
+    #[test]
+    fn the_distribution_has_every_answer_once_fastest_first() {
+        let mut latency = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).unwrap();
+        for us in [120, 130, 900, 5_000, 5_001, 2_000_000] {
+            latency.record(us).unwrap();
+        }
+        let buckets = histogram(&latency);
+        assert!(buckets.len() <= BUCKETS as usize);
+        assert_eq!(buckets.iter().map(|b| b.count).sum::<u64>(), 6);
+        assert!(buckets.windows(2).all(|w| w[0].upto_us < w[1].upto_us));
+        assert_eq!(buckets[0].count, 2);
+        assert_eq!(buckets.last().map(|b| b.count), Some(1));
+        assert!(histogram(&Histogram::<u64>::new(3).unwrap()).is_empty());
     }
 }

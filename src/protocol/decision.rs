@@ -23,6 +23,19 @@ pub enum Decision {
     Undocumented { reason: String },
 }
 
+impl Decision {
+    /// The kind of decision, as its JSON `kind` says it (`subscribes`, `rejects-all`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Decision::Subscribes { .. } => "subscribes",
+            Decision::RejectsAll => "rejects-all",
+            Decision::Ignored => "ignored",
+            Decision::TimedOut { .. } => "timed-out",
+            Decision::Undocumented { .. } => "undocumented",
+        }
+    }
+}
+
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

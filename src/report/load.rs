@@ -14,6 +14,14 @@ pub(crate) struct Group {
     pub example: String,
 }
 
+/// One bar of the latency distribution: the answers up to `upto_us` microseconds (and above the
+/// bucket before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bucket {
+    pub upto_us: u64,
+    pub count: u64,
+}
+
 /// Latency percentiles of the answers, in microseconds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Percentiles {
@@ -42,6 +50,12 @@ pub(crate) struct Summary {
     pub elapsed: Duration,
     /// `None` when nothing was answered.
     pub latency: Option<Percentiles>,
+    /// The latency distribution, fastest bucket first; empty when nothing was answered.
+    pub histogram: Vec<Bucket>,
+    /// Answers by HTTP status.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Judged requests by the kind of decision Chat would take.
+    pub decisions: BTreeMap<&'static str, u64>,
     /// Stopped early by Ctrl-C.
     pub interrupted: bool,
 }
@@ -160,6 +174,23 @@ fn human(summary: &Summary, quiet: bool) -> String {
             summary.over_budget,
             BUDGET.as_secs()
         ));
+        lines.extend(bars(&summary.histogram));
+        if !summary.statuses.is_empty() {
+            let statuses: Vec<String> = summary
+                .statuses
+                .iter()
+                .map(|(status, n)| format!("{status} × {n}"))
+                .collect();
+            lines.push(format!("statuses     {}", statuses.join(", ")));
+        }
+        if !summary.decisions.is_empty() {
+            let decisions: Vec<String> = summary
+                .decisions
+                .iter()
+                .map(|(kind, n)| format!("{kind} × {n}"))
+                .collect();
+            lines.push(format!("decisions    {}", decisions.join(", ")));
+        }
     }
     lines.push(summary.verdict());
     lines.join("\n") + "\n"
@@ -185,9 +216,35 @@ fn json(summary: &Summary) -> Value {
             "p99": micros_as_millis(p.p99),
             "max": micros_as_millis(p.max),
         })),
+        "histogram": summary.histogram.iter().map(|b| json!({
+            "le_ms": micros_as_millis(b.upto_us),
+            "count": b.count,
+        })).collect::<Vec<_>>(),
+        "statuses": summary.statuses.iter().map(|(status, n)| (status.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+        "decisions": summary.decisions,
         "interrupted": summary.interrupted,
         "verdict": verdict_word(summary.passed()),
     })
+}
+
+/// The latency distribution as bars, the longest 30 characters wide.
+fn bars(histogram: &[Bucket]) -> Vec<String> {
+    const BAR: u64 = 30;
+    let most = histogram.iter().map(|b| b.count).max().unwrap_or(0).max(1);
+    let mut lines = Vec::with_capacity(histogram.len() + 1);
+    if !histogram.is_empty() {
+        lines.push("distribution".to_owned());
+    }
+    for bucket in histogram {
+        let width = (bucket.count * BAR).div_ceil(most) as usize;
+        lines.push(format!(
+            "  ≤ {:>9.3} ms  {:<30}  {}",
+            micros_as_millis(bucket.upto_us),
+            "█".repeat(width),
+            bucket.count
+        ));
+    }
+    lines
 }
 
 fn groups_json<K: AsRef<str>>(groups: &BTreeMap<K, Group>, key: &str, example: &str) -> Value {

@@ -80,10 +80,25 @@ async fn the_human_summary_gives_counts_throughput_and_latency() {
     assert_eq!(lines[1..3], ["answered     20", "conforming   20"]);
     assert!(lines[3].starts_with("throughput   ") && lines[3].ends_with(" answers/s"));
     assert!(lines[4].starts_with("latency      p50 ") && lines[4].contains(" max "));
+    assert_eq!(lines[5], "over budget  0 (no answer within Chat's 2 s)");
+    // The distribution: up to 8 bars, fastest first, whose counts add up to the answers.
+    assert_eq!(lines[6], "distribution");
+    let bars: Vec<&str> = lines[7..]
+        .iter()
+        .copied()
+        .take_while(|l| l.starts_with("  ≤ "))
+        .collect();
+    assert!((1..=8).contains(&bars.len()), "{}", run.stdout);
+    let counted: u64 = bars
+        .iter()
+        .map(|bar| bar.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(counted, 20, "{}", run.stdout);
     assert_eq!(
-        lines[5..],
+        lines[7 + bars.len()..],
         [
-            "over budget  0 (no answer within Chat's 2 s)",
+            "statuses     200 × 20",
+            "decisions    subscribes × 20",
             "PASS: 20 answers conforming"
         ]
     );
@@ -227,10 +242,25 @@ async fn the_json_document_has_a_fixed_set_of_keys() {
             "elapsed_ms",
             "throughput",
             "latency_ms",
+            "histogram",
+            "statuses",
+            "decisions",
             "interrupted",
             "verdict"
         ]
     );
+    let answered = document["answered"].as_u64().unwrap();
+    let histogram = document["histogram"].as_array().unwrap();
+    assert!(!histogram.is_empty() && histogram.len() <= 8);
+    let counted: u64 = histogram.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, answered);
+    assert!(
+        histogram
+            .windows(2)
+            .all(|w| w[0]["le_ms"].as_f64() < w[1]["le_ms"].as_f64())
+    );
+    assert_eq!(document["statuses"], json!({"200": answered}));
+    assert_eq!(document["decisions"], json!({"subscribes": answered}));
     let latency: Vec<&str> = document["latency_ms"]
         .as_object()
         .unwrap()
