@@ -84,16 +84,11 @@ impl Verdict {
         subscribers: &[String],
         answered: Answered<'_>,
     ) -> Self {
-        let evidence = match answered {
-            Answered::Reply(reply) => Some(Evidence::of(reply)),
-            Answered::Nothing(_) | Answered::Broken(_) => None,
-        };
-        let accepted = evidence.as_ref().is_some_and(Evidence::accepted);
-        let error_info = evidence
-            .as_ref()
-            .and_then(Evidence::error_info)
-            .map(str::to_owned);
         let Some(callback) = callback else {
+            let evidence = match answered {
+                Answered::Reply(reply) => Some(Evidence::of(reply)),
+                Answered::Nothing(_) | Answered::Broken(_) => None,
+            };
             let says = match (answered, &evidence) {
                 (Answered::Nothing(waited), _) => {
                     format!("no answer within {}", humantime::format_duration(waited))
@@ -105,13 +100,19 @@ impl Verdict {
             return Verdict {
                 decision: None,
                 says,
-                accepted,
+                accepted: evidence.as_ref().is_some_and(Evidence::accepted),
                 findings: Vec::new(),
-                error_info,
+                error_info: evidence
+                    .as_ref()
+                    .and_then(Evidence::error_info)
+                    .map(str::to_owned),
             };
         };
+        // The judgement reads the answer once, evidence included.
         let Judgement {
-            findings, decision, ..
+            findings,
+            decision,
+            evidence,
         } = match answered {
             Answered::Reply(reply) => judge(callback, subscribers, reply),
             Answered::Nothing(waited) => judge_no_answer(callback, subscribers, waited),
@@ -120,9 +121,12 @@ impl Verdict {
         Verdict {
             says: decision.to_string(),
             decision: Some(decision),
-            accepted,
+            accepted: evidence.as_ref().is_some_and(Evidence::accepted),
             findings,
-            error_info,
+            error_info: evidence
+                .as_ref()
+                .and_then(Evidence::error_info)
+                .map(str::to_owned),
         }
     }
 
