@@ -295,10 +295,9 @@ impl Kept {
     }
 }
 
-/// reqwest's client and its kept-alive pool.
-#[derive(Clone)]
 /// reqwest's kept-alive pool, for what sends many requests at once to one target (the tap's
 /// forwarding, replay) and for HTTPS.
+#[derive(Clone)]
 pub(crate) struct Pool {
     inner: reqwest::Client,
     timeout: Duration,
