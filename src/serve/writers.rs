@@ -97,18 +97,23 @@ impl Events {
     }
 }
 
+/// Waits for a line, then takes every line queued behind it into `batch`, each ended by a
+/// newline; says how many, or `None` once every sender is gone and nothing is left.
+fn next_batch(lines: &mut mpsc::Receiver<String>, batch: &mut Vec<u8>) -> Option<u64> {
+    let first = lines.blocking_recv()?;
+    let mut taken = 0;
+    for line in std::iter::once(first).chain(std::iter::from_fn(|| lines.try_recv().ok())) {
+        batch.extend_from_slice(line.as_bytes());
+        batch.push(b'\n');
+        taken += 1;
+    }
+    Some(taken)
+}
+
 fn write_events(mut lines: mpsc::Receiver<String>, counts: &EventCounts) {
     let mut batch = Vec::new();
     let mut open = true;
-    while let Some(first) = lines.blocking_recv() {
-        let mut taken = 1;
-        batch.extend_from_slice(first.as_bytes());
-        batch.push(b'\n');
-        while let Ok(line) = lines.try_recv() {
-            taken += 1;
-            batch.extend_from_slice(line.as_bytes());
-            batch.push(b'\n');
-        }
+    while let Some(taken) = next_batch(&mut lines, &mut batch) {
         if open && let Err(e) = io::stdout().lock().write_all(&batch) {
             open = false;
             say_once(
@@ -173,15 +178,7 @@ fn write_record(mut lines: mpsc::Receiver<String>, mut file: File, path: &Path) 
     // Where the last whole line ends: a write that fails part way is cut back to it.
     let mut end = file.seek(SeekFrom::End(0)).ok();
     let mut batch = Vec::new();
-    while let Some(first) = lines.blocking_recv() {
-        let mut taken = 1;
-        batch.extend_from_slice(first.as_bytes());
-        batch.push(b'\n');
-        while let Ok(line) = lines.try_recv() {
-            taken += 1;
-            batch.extend_from_slice(line.as_bytes());
-            batch.push(b'\n');
-        }
+    while let Some(taken) = next_batch(&mut lines, &mut batch) {
         if recorded.error.is_some() {
             recorded.lost += taken;
         } else {
