@@ -54,6 +54,26 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 }
 
+impl Cli {
+    /// Notes which event options of `sample` and `send` the command line itself gave: those
+    /// are refused for a command whose body has no such field, while a value from the
+    /// environment or the config file (meant for every command) is left unused there.
+    pub fn note_given(&mut self, matches: &clap::ArgMatches) {
+        let event = match &mut self.command {
+            Command::Sample(args) => &mut args.event,
+            Command::Send(args) => &mut args.event,
+            _ => return,
+        };
+        if let Some((_, matches)) = matches.subcommand() {
+            event.given = matches
+                .ids()
+                .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+                .map(|id| id.as_str().to_owned())
+                .collect();
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorWhen {
     Auto,
@@ -154,6 +174,48 @@ pub struct EventArgs {
     /// A subscriber's UserID; repeat for several [default: jared, leckie]
     #[arg(long = "subscriber", env = "OA_HOOK_SUBSCRIBER", value_name = "USER")]
     pub subscribers: Vec<String>,
+    /// The owner's UserID, for before-create, after-create and after-destroy [default:
+    /// Tencent's sample's: 107867]
+    #[arg(long, env = "OA_HOOK_OWNER", value_name = "USER")]
+    pub owner: Option<String>,
+    /// The Official Account's name, at most 150 bytes [default: Tencent's sample's:
+    /// TestOfficialAccount, NewName for after-info-change]
+    #[arg(long, env = "OA_HOOK_NAME", value_name = "TEXT")]
+    pub name: Option<String>,
+    /// The new introduction, for after-info-change, at most 400 bytes [default: NewNotification]
+    #[arg(long, env = "OA_HOOK_INTRODUCTION", value_name = "TEXT")]
+    pub introduction: Option<String>,
+    /// The new avatar URL, for after-info-change, at most 500 bytes [default:
+    /// http://this.is.newface.url]
+    #[arg(long, env = "OA_HOOK_FACE_URL", value_name = "URL")]
+    pub face_url: Option<String>,
+    /// The new organization, for after-info-change, at most 500 bytes [default: NewOrganization]
+    #[arg(long, env = "OA_HOOK_ORGANIZATION", value_name = "TEXT")]
+    pub organization: Option<String>,
+    /// A text element (TIMTextElem) of the message, for before-send and after-send; repeat for
+    /// several [default: red packet]
+    #[arg(long = "text", env = "OA_HOOK_TEXT", value_name = "TEXT")]
+    pub texts: Vec<String>,
+    /// The message's CloudCustomData, for before-send and after-send [default: your cloud
+    /// custom data]
+    #[arg(long, env = "OA_HOOK_CLOUD_CUSTOM_DATA", value_name = "TEXT")]
+    pub cloud_custom_data: Option<String>,
+    /// OnlineOnlyFlag: 1 delivers to online subscribers only, 0 to all; for before-send and
+    /// after-send [default: 1]
+    #[arg(long, env = "OA_HOOK_ONLINE_ONLY", value_name = "0|1", value_parser = checked(parse_flag))]
+    pub online_only: Option<bool>,
+    /// A message's MsgKey: the sent one for after-send, a withdrawn one for after-withdraw
+    /// (repeat for several) [default: 71_1_1698741698]
+    #[arg(long = "msg-key", env = "OA_HOOK_MSG_KEY", value_name = "KEY")]
+    pub msg_keys: Vec<String>,
+    /// MsgTime in Unix seconds, for after-send [default: Tencent's sample's: 1490686222]
+    #[arg(
+        long,
+        env = "OA_HOOK_MSG_TIME",
+        value_name = "SECS",
+        allow_negative_numbers = true
+    )]
+    pub msg_time: Option<i64>,
     /// EventTime in Unix milliseconds [default: now]
     #[arg(long, env = "OA_HOOK_EVENT_TIME", value_name = "MS")]
     pub event_time: Option<i64>,
@@ -168,6 +230,9 @@ pub struct EventArgs {
     /// The OptPlatform query parameter
     #[arg(long, env = "OA_HOOK_PLATFORM", default_value = "RESTAPI", value_parser = platforms())]
     pub platform: String,
+    /// The ids of the options given on the command line itself (see [`Cli::note_given`]).
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 /// The webhook token. Taken from the environment preferably: a flag is visible to `ps`. Each
@@ -225,7 +290,7 @@ pub enum SampleFormat {
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// The callback: before-subscribe or after-unsubscribe (or its CallbackCommand word)
+    /// The callback, by short name (or its CallbackCommand word)
     #[arg(value_enum, value_name = "COMMAND", hide_possible_values = false)]
     pub callback: CallbackArg,
     /// The webhook URL configured in the Chat console
@@ -304,7 +369,7 @@ pub enum ExpectedArg {
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The callback: before-subscribe or after-unsubscribe (or its CallbackCommand word)
+    /// The callback, by short name (or its CallbackCommand word)
     #[arg(value_enum, value_name = "COMMAND")]
     pub callback: CallbackArg,
     /// The backend's webhook URL; Chat's query parameters are appended to it
@@ -650,6 +715,14 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         )),
         Ok(port) => Err(format!("is a port alone; did you mean 127.0.0.1:{port}?")),
         Err(_) => Err(format!("is not an address and port; {give}")),
+    }
+}
+
+fn parse_flag(s: &str) -> Result<bool, String> {
+    match s {
+        "1" => Ok(true),
+        "0" => Ok(false),
+        _ => Err("is neither 1 nor 0; give 1 (online subscribers only) or 0 (all)".to_owned()),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::protocol::{
     self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Severity, judge,
 };
 use crate::report::millis;
-use crate::request::Template;
+use crate::request::{Template, shown_options};
 use bytes::Bytes;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -480,7 +480,7 @@ impl Suite {
                     "control",
                     format!(
                         "inconclusive: the genuine callback {seen}, so refusing {what} proves nothing; make the backend accept a genuine callback ({}), then run again",
-                        self.accepted_values()
+                        self.accepted_values(self.before)
                     ),
                 ),
                 forgery,
@@ -534,23 +534,13 @@ impl Suite {
         self.answer(&template, &expectation).await
     }
 
-    /// The values the genuine callbacks are sent with, as options to change them by.
-    fn accepted_values(&self) -> String {
-        let event = &self.event;
-        let seed = &self.before.seed;
-        let subscribers = if event.subscribers.is_empty() {
-            seed.subscribers.join(", ")
-        } else {
-            event.subscribers.join(", ")
-        };
+    /// The values `callback` was sent with, as options to change them by.
+    fn accepted_values(&self, callback: &Callback) -> String {
+        let mut options = vec![format!("--sdkappid {}", self.event.sdkappid)];
+        options.extend(shown_options(callback, &self.event, self.clock.now_ms()));
         format!(
-            "it was sent with --sdkappid {}, --official-account {}, --operator {}, --subscriber {subscribers}{}",
-            event.sdkappid,
-            event
-                .official_account
-                .as_deref()
-                .unwrap_or(seed.official_account),
-            event.operator.as_deref().unwrap_or(seed.operator_account),
+            "it was sent with {}{}",
+            options.join(", "),
             if self.token.is_some() {
                 " and the --token given"
             } else {
