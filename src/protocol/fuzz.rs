@@ -456,9 +456,14 @@ proptest! {
             }
             Decision::Ignored => prop_assert!(callback.kind == Kind::After && !slow),
             Decision::TimedOut { .. } => prop_assert!(slow),
-            Decision::RejectsAll | Decision::Undocumented { .. } => {
-                prop_assert!(callback.kind == Kind::Before);
+            Decision::RejectsAll => prop_assert_eq!(callback.veto, Some(Veto::Subscription)),
+            Decision::Creates | Decision::DeniesCreation { .. } => {
+                prop_assert_eq!(callback.veto, Some(Veto::Creation));
             }
+            Decision::Sends | Decision::SendsRewritten { .. } | Decision::RefusesMessage { .. } | Decision::Discards => {
+                prop_assert_eq!(callback.veto, Some(Veto::Message));
+            }
+            Decision::Undocumented { .. } => prop_assert!(callback.kind == Kind::Before),
         }
         prop_assert_eq!(callback.kind == Kind::After && !slow, judgement.decision == Decision::Ignored);
     }
@@ -548,32 +553,46 @@ fn answer() -> BoxedStrategy<Value> {
             leaf()
         ]),
         prop::option::of(prop_oneof![
-            select(vec![0_i64, 1, 2]).prop_map(Value::from),
+            select(vec![0_i64, 1, 2, 120_001, 130_000, 130_001]).prop_map(Value::from),
             leaf()
         ]),
         prop::option::of(prop_oneof![Just(json!("")), leaf()]),
         prop::option::of(refused.clone()),
         prop::option::of(refused),
         prop::option::of((key(), leaf())),
+        prop::option::of(prop_oneof![
+            vec(user(), 0..3).prop_map(|texts| json!(
+                texts
+                    .iter()
+                    .map(|t| json!({"MsgType": "TIMTextElem", "MsgContent": {"Text": t}}))
+                    .collect::<Vec<_>>()
+            )),
+            leaf(),
+        ]),
     )
-        .prop_map(|(status, code, info, subscribers, members, extra)| {
-            let mut answer = Map::new();
-            for (field, value) in [
-                ("ActionStatus", status),
-                ("ErrorCode", code),
-                ("ErrorInfo", info),
-                ("RefusedSubscribers_Account", subscribers),
-                ("RefusedMembers_Account", members),
-            ] {
-                if let Some(value) = value {
-                    answer.insert(field.to_owned(), value);
+        .prop_map(
+            |(status, code, info, subscribers, members, extra, msg_body)| {
+                let mut answer = Map::new();
+                for (field, value) in [
+                    ("ActionStatus", status),
+                    ("ErrorCode", code),
+                    ("ErrorInfo", info),
+                    ("RefusedSubscribers_Account", subscribers),
+                    ("RefusedMembers_Account", members),
+                ] {
+                    if let Some(value) = value {
+                        answer.insert(field.to_owned(), value);
+                    }
                 }
-            }
-            if let Some((key, value)) = extra {
-                answer.insert(key, value);
-            }
-            Value::Object(answer)
-        })
+                if let Some((key, value)) = extra {
+                    answer.insert(key, value);
+                }
+                if let Some(msg_body) = msg_body {
+                    answer.insert("MsgBody".to_owned(), msg_body);
+                }
+                Value::Object(answer)
+            },
+        )
         .boxed()
 }
 

@@ -1,5 +1,5 @@
 use crate::support::{NOW, oa_hook, sample_path, stdout_of};
-use oa_hook::protocol::{CALLBACKS, Reply, judge};
+use oa_hook::protocol::{CALLBACKS, Callback, Reply, judge};
 use predicates::prelude::*;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -194,6 +194,10 @@ fn sample_request_files_are_accepted_as_bodies() {
     assert_eq!(printed, format!("{SEED_BODY_PRETTY}\n"));
 }
 
+fn family(name: &str) -> &'static Callback {
+    Callback::find(name).unwrap()
+}
+
 #[test]
 fn sample_answers_conform() {
     let users = vec!["jared".to_owned(), "leckie".to_owned()];
@@ -217,6 +221,46 @@ fn sample_answers_conform() {
             "after-unsubscribe.answer.json",
             &CALLBACKS[1],
             "ignores the answer (after callback)",
+        ),
+        (
+            "before-create.answer-allow.json",
+            family("before-create"),
+            "creates the Official Account",
+        ),
+        (
+            "before-create.answer-deny.json",
+            family("before-create"),
+            "denies the creation (ErrorCode 1): the caller gets error 20006",
+        ),
+        (
+            "before-create.answer-custom.json",
+            family("before-create"),
+            "denies the creation (ErrorCode 120001): the caller gets error 120001 and your ErrorInfo",
+        ),
+        (
+            "before-send.answer-allow.json",
+            family("before-send"),
+            "sends the message as it is",
+        ),
+        (
+            "before-send.answer-refuse.json",
+            family("before-send"),
+            "refuses the message (ErrorCode 1): the sender gets error 10016",
+        ),
+        (
+            "before-send.answer-discard.json",
+            family("before-send"),
+            "discards the message silently: the sender is told it was sent",
+        ),
+        (
+            "before-send.answer-rewrite.json",
+            family("before-send"),
+            "sends the message rewritten by your answer: MsgBody [TIMTextElem \"red packet (checked)\"], CloudCustomData \"your cloud custom data\"",
+        ),
+        (
+            "before-send.answer-custom.json",
+            family("before-send"),
+            "refuses the message (ErrorCode 120002): the sender gets error 120002 and your ErrorInfo",
         ),
     ] {
         let body = std::fs::read(sample_path(file)).unwrap();

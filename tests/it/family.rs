@@ -1,0 +1,127 @@
+//! The family beyond the subscriber callbacks: before-create and before-send answers judged by
+//! `send`, every command answered by `serve` under each policy, and `check --command all`.
+
+use crate::support::{Run, answer, backend, oa_hook, run};
+use serde_json::{Value, json};
+
+fn send(url: &str, callback: &str, extra: &[&str]) -> Run {
+    run(oa_hook()
+        .args(["send", callback, "--url", url, "--no-sign"])
+        .args(extra))
+}
+
+/// `send COMMAND` to a backend answering `body`: the exit code and the decision line.
+async fn decision(callback: &str, body: Value) -> (i32, String) {
+    let server = backend(answer(body)).await;
+    let run = send(&format!("{}/im", server.uri()), callback, &[]);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Chat"))
+        .unwrap_or_else(|| panic!("no decision in:\n{}\n{}", run.stdout, run.stderr))
+        .to_owned();
+    (run.code, line)
+}
+
+fn coded(code: i64, info: &str) -> Value {
+    json!({"ActionStatus": "OK", "ErrorInfo": info, "ErrorCode": code})
+}
+
+#[tokio::test]
+async fn each_answer_mode_reads_as_what_chat_does() {
+    let rewrite = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0,
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "[redacted]"}}]});
+    for (callback, body, said) in [
+        (
+            "before-send",
+            coded(2, ""),
+            "Chat discards the message silently: the sender is told it was sent",
+        ),
+        (
+            "before-send",
+            rewrite,
+            "Chat sends the message rewritten by your answer: MsgBody [TIMTextElem \"[redacted]\"]",
+        ),
+        (
+            "before-send",
+            coded(1, ""),
+            "Chat refuses the message (ErrorCode 1): the sender gets error 10016",
+        ),
+        (
+            "before-send",
+            coded(120_001, "no ads"),
+            "Chat refuses the message (ErrorCode 120001): the sender gets error 120001 and your ErrorInfo; ErrorInfo \"no ads\"",
+        ),
+        (
+            "before-send",
+            coded(0, ""),
+            "Chat sends the message as it is",
+        ),
+        (
+            "before-create",
+            coded(1, ""),
+            "Chat denies the creation (ErrorCode 1): the caller gets error 20006",
+        ),
+        (
+            "before-create",
+            coded(125_000, "name taken"),
+            "Chat denies the creation (ErrorCode 125000): the caller gets error 125000 and your ErrorInfo; ErrorInfo \"name taken\"",
+        ),
+        (
+            "before-create",
+            coded(0, ""),
+            "Chat creates the Official Account",
+        ),
+        (
+            "after-withdraw",
+            coded(0, ""),
+            "Chat ignores the answer (after callback)",
+        ),
+    ] {
+        assert_eq!(
+            decision(callback, body).await,
+            (0, said.to_owned()),
+            "{callback}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rewrite_with_a_non_zero_code_is_a_warning() {
+    let server = backend(answer(
+        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 1,
+        "CloudCustomData": "x"}),
+    ))
+    .await;
+    let run = send(
+        &format!("{}/im", server.uri()),
+        "before-send",
+        &["--expect", "reject"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("! CloudCustomData: Chat honours a rewritten MsgBody or CloudCustomData only with ErrorCode 0; with ErrorCode 1 it is ignored"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("✔ expected the whole request rejected"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_the_documented_limits_is_sent_with_a_warning() {
+    let server = backend(answer(coded(0, ""))).await;
+    let name = "n".repeat(151);
+    let run = send(
+        &format!("{}/im", server.uri()),
+        "before-create",
+        &["--name", &name],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "! sent Name: is 151 bytes; Chat allows at most 150 (trtc.io/document/60813)"
+        ),
+        "{}",
+        run.stdout
+    );
+}
