@@ -461,7 +461,8 @@ pub struct ServeArgs {
         help_heading = "Policy"
     )]
     pub refuse: Vec<String>,
-    /// Reject whole before-subscribe requests (ErrorCode 1)
+    /// Reject every before callback (ErrorCode 1): no subscription, no creation (the caller
+    /// gets 20006), no message (the sender gets 10016)
     #[arg(
         long,
         env = "OA_HOOK_REJECT",
@@ -472,6 +473,25 @@ pub struct ServeArgs {
     /// Answer ActionStatus FAIL
     #[arg(long, env = "OA_HOOK_FAIL", help_heading = "Policy")]
     pub fail: bool,
+    /// Discard before-send's messages silently (ErrorCode 2: the sender is told it was sent)
+    #[arg(long, env = "OA_HOOK_DISCARD", help_heading = "Policy", conflicts_with_all = ["reject", "fail", "rewrite_text", "error_code"])]
+    pub discard: bool,
+    /// Rewrite before-send's messages to this text (ErrorCode 0 with a TIMTextElem MsgBody)
+    #[arg(long, env = "OA_HOOK_REWRITE_TEXT", value_name = "TEXT", help_heading = "Policy", conflicts_with_all = ["reject", "fail", "error_code"])]
+    pub rewrite_text: Option<String>,
+    /// Deny before-create and refuse before-send with this code of your own, 120001 to 130000
+    /// (Chat passes it to the caller, with --error-info)
+    #[arg(long, env = "OA_HOOK_ERROR_CODE", value_name = "N", value_parser = checked(parse_error_code), allow_negative_numbers = true, help_heading = "Policy", conflicts_with_all = ["reject", "fail"])]
+    pub error_code: Option<i64>,
+    /// The ErrorInfo that goes with --error-code [default: empty]
+    #[arg(
+        long,
+        env = "OA_HOOK_ERROR_INFO",
+        value_name = "TEXT",
+        help_heading = "Policy",
+        requires = "error_code"
+    )]
+    pub error_info: Option<String>,
     /// Wait this long before answering, at most 1h (e.g. 2500ms, to rehearse Chat's 2 s budget)
     #[arg(long, env = "OA_HOOK_DELAY", value_parser = checked(parse_delay), value_name = "DURATION", help_heading = "Policy")]
     pub delay: Option<Duration>,
@@ -715,6 +735,20 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         )),
         Ok(port) => Err(format!("is a port alone; did you mean 127.0.0.1:{port}?")),
         Err(_) => Err(format!("is not an address and port; {give}")),
+    }
+}
+
+fn parse_error_code(s: &str) -> Result<i64, String> {
+    let codes = crate::protocol::CUSTOM_ERROR_CODES;
+    let give = format!(
+        "give a code of your own from {} to {}, which Chat passes to the caller",
+        codes.start(),
+        codes.end()
+    );
+    match s.parse::<i64>() {
+        Ok(code) if codes.contains(&code) => Ok(code),
+        Ok(_) => Err(format!("is not a code of your own; {give}")),
+        Err(_) => Err(format!("is not a whole number; {give}")),
     }
 }
 

@@ -4,7 +4,7 @@
 use super::REFUSED_BODY_KEPT;
 use crate::output;
 use crate::protocol::{
-    ActionStatus, Answer, CommandWord, Finding, Received, ReceivedBody, ReceivedEvent,
+    ActionStatus, Answer, CommandWord, EventValue, Finding, Received, ReceivedBody, ReceivedEvent,
     UNMODELLED_NOTE, Valid,
 };
 use anstyle::{AnsiColor, Style};
@@ -46,6 +46,9 @@ pub(super) struct Event<'a> {
     command: Option<&'a str>,
     operator: Option<&'a str>,
     subscribers: &'a [String],
+    /// Whether the callback's body has a subscriber list, to show on the line.
+    #[serde(skip)]
+    listed: bool,
     /// A callback Chat could have sent, answered by policy; else rejected with a 4xx.
     valid: bool,
     status: u16,
@@ -86,6 +89,9 @@ impl<'a> Event<'a> {
             command: received.command.as_ref().map(CommandWord::name),
             operator,
             subscribers,
+            listed: received
+                .callback()
+                .is_some_and(|callback| callback.body.carries(EventValue::Subscribers)),
             valid: received.verdict.is_ok(),
             status,
             answer,
@@ -106,11 +112,10 @@ impl<'a> Event<'a> {
         if self.valid {
             let _ = write!(line, "{clock} {} {bold}{command}{bold:#}", look.pass);
             if let Some(operator) = self.operator {
-                let _ = write!(
-                    line,
-                    "  operator {operator}  subscribers {}",
-                    shorten(self.subscribers)
-                );
+                let _ = write!(line, "  operator {operator}");
+            }
+            if self.listed {
+                let _ = write!(line, "  subscribers {}", shorten(self.subscribers));
             }
             let _ = write!(line, "  → {bold}{}{bold:#} {}", self.status, self.outcome());
             if let Some(note) = self.note {
@@ -150,6 +155,12 @@ impl<'a> Event<'a> {
             "ActionStatus FAIL".to_owned()
         } else if answer.error_code == 1 {
             "rejects all (ErrorCode 1)".to_owned()
+        } else if answer.error_code == 2 {
+            "discards (ErrorCode 2)".to_owned()
+        } else if answer.error_code != 0 {
+            format!("ErrorCode {}", answer.error_code)
+        } else if !answer.msg_body.is_empty() {
+            "rewrites the message".to_owned()
         } else if answer.refused_subscribers_account.is_empty() {
             "OK".to_owned()
         } else {

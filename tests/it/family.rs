@@ -1,7 +1,8 @@
 //! The family beyond the subscriber callbacks: before-create and before-send answers judged by
 //! `send`, every command answered by `serve` under each policy, and `check --command all`.
 
-use crate::support::{Run, answer, backend, oa_hook, run};
+use crate::support::{Run, Serve, answer, backend, oa_hook, run};
+use oa_hook::protocol::CALLBACKS;
 use serde_json::{Value, json};
 
 fn send(url: &str, callback: &str, extra: &[&str]) -> Run {
@@ -124,4 +125,101 @@ async fn a_body_over_the_documented_limits_is_sent_with_a_warning() {
         "{}",
         run.stdout
     );
+}
+
+/// The decision `send` reports for each before callback under each policy of `serve`; every
+/// after callback is ignored whatever the policy.
+#[test]
+fn serve_answers_every_command_under_each_policy() {
+    let subscribes = "Chat subscribes jared, leckie";
+    let creates = "Chat creates the Official Account";
+    let sends = "Chat sends the message as it is";
+    let rejected = [
+        "Chat rejects the whole request (ErrorCode 1)",
+        "Chat denies the creation (ErrorCode 1): the caller gets error 20006",
+        "Chat refuses the message (ErrorCode 1): the sender gets error 10016",
+    ];
+    let policies: [(&[&str], [&str; 3]); 6] = [
+        (&[], [subscribes, creates, sends]),
+        (&["--reject"], rejected),
+        (&["--fail"], rejected),
+        (
+            &["--discard"],
+            [
+                subscribes,
+                creates,
+                "Chat discards the message silently: the sender is told it was sent",
+            ],
+        ),
+        (
+            &["--rewrite-text", "hi"],
+            [
+                subscribes,
+                creates,
+                "Chat sends the message rewritten by your answer: MsgBody [TIMTextElem \"hi\"]",
+            ],
+        ),
+        (
+            &["--error-code", "120001", "--error-info", "not today"],
+            [
+                subscribes,
+                "Chat denies the creation (ErrorCode 120001): the caller gets error 120001 and your ErrorInfo; ErrorInfo \"not today\"",
+                "Chat refuses the message (ErrorCode 120001): the sender gets error 120001 and your ErrorInfo; ErrorInfo \"not today\"",
+            ],
+        ),
+    ];
+    for (policy, decisions) in policies {
+        let serve = Serve::start(&[policy, &["--quiet"]].concat());
+        for callback in CALLBACKS {
+            let run = send(&serve.url, callback.name, &[]);
+            let expected = match callback.name {
+                "before-subscribe" => decisions[0],
+                "before-create" => decisions[1],
+                "before-send" => decisions[2],
+                _ => "Chat ignores the answer (after callback)",
+            };
+            let said = run
+                .stdout
+                .lines()
+                .find(|l| l.starts_with("Chat"))
+                .unwrap_or_default();
+            assert!(
+                said.starts_with(expected),
+                "{policy:?} {callback}: {}",
+                run.stdout
+            );
+            let line = serve.next_line();
+            assert!(line.contains(&format!("✔ {callback}  ")), "{line}");
+        }
+    }
+}
+
+#[test]
+fn serve_shows_what_each_event_names() {
+    let serve = Serve::start(&["--discard", "--quiet"]);
+    send(&serve.url, "before-create", &["--operator", "ann"]);
+    let line = serve.next_line();
+    assert!(
+        line.contains("✔ before-create  operator ann  → 200 OK"),
+        "{line}"
+    );
+    send(&serve.url, "before-send", &[]);
+    assert!(
+        serve
+            .next_line()
+            .contains("✔ before-send  → 200 discards (ErrorCode 2)")
+    );
+    send(&serve.url, "after-subscribe", &[]);
+    assert!(
+        serve
+            .next_line()
+            .contains("✔ after-subscribe  operator 107867  subscribers jared, leckie  → 200 OK")
+    );
+    oa_hook()
+        .args(["serve", "--error-code", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--error-code 2 is not a code of your own",
+        ));
 }
