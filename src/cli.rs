@@ -530,6 +530,17 @@ pub struct CheckArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub expect: ExpectArgs,
+    /// Cover this callback in the answer and security cases (short name or CallbackCommand
+    /// word); repeat for several, or `all` for the eleven [default: before-subscribe and
+    /// after-unsubscribe, with the security cases for before-subscribe]
+    #[arg(
+        long = "command",
+        env = "OA_HOOK_COMMAND",
+        value_name = "NAME",
+        value_parser = checked(parse_commands),
+        help_heading = "Cases"
+    )]
+    pub commands: Vec<Commands>,
     /// Run only the cases whose id contains PATTERN (repeatable)
     #[arg(
         long,
@@ -576,6 +587,20 @@ pub struct CheckArgs {
     pub event: EventArgs,
     #[command(flatten)]
     pub token: TokenArgs,
+}
+
+/// The callbacks one `--command` names: one, or the whole family for `all`.
+#[derive(Debug, Clone)]
+pub struct Commands(pub Vec<&'static Callback>);
+
+impl CheckArgs {
+    /// The callbacks `--command` names, each once, in the table's order.
+    pub fn covered(&self) -> Vec<&'static Callback> {
+        CALLBACKS
+            .iter()
+            .filter(|c| self.commands.iter().any(|given| given.0.contains(c)))
+            .collect()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -736,6 +761,19 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         Ok(port) => Err(format!("is a port alone; did you mean 127.0.0.1:{port}?")),
         Err(_) => Err(format!("is not an address and port; {give}")),
     }
+}
+
+fn parse_commands(s: &str) -> Result<Commands, String> {
+    if s == "all" {
+        return Ok(Commands(CALLBACKS.iter().collect()));
+    }
+    Callback::find(s).map(|c| Commands(vec![c])).map_err(|_| {
+        let names: Vec<&str> = CALLBACKS.iter().map(|c| c.name).collect();
+        format!(
+            "is not a callback; give one of {}, a CallbackCommand word, or all",
+            names.join(", ")
+        )
+    })
 }
 
 fn parse_error_code(s: &str) -> Result<i64, String> {

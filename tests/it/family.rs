@@ -1,7 +1,7 @@
 //! The family beyond the subscriber callbacks: before-create and before-send answers judged by
 //! `send`, every command answered by `serve` under each policy, and `check --command all`.
 
-use crate::support::{Run, Serve, answer, backend, oa_hook, run};
+use crate::support::{Run, Serve, answer, backend, case, case_ids, oa_hook, run};
 use oa_hook::protocol::CALLBACKS;
 use serde_json::{Value, json};
 
@@ -222,4 +222,94 @@ fn serve_shows_what_each_event_names() {
         .stderr(predicates::str::contains(
             "--error-code 2 is not a code of your own",
         ));
+}
+
+/// oa-hook's own serve conforms for the whole family: every answer, every forgery refused
+/// beside an accepted genuine callback, and the expected decision for each before command.
+#[test]
+fn check_command_all_passes_against_a_conforming_backend() {
+    let serve = Serve::start(&["--token", "t0k", "--sdkappid", "1400000000"]);
+    let output = oa_hook()
+        .args([
+            "check",
+            "--url",
+            &serve.url,
+            "--sdkappid",
+            "1400000000",
+            "--token",
+            "t0k",
+        ])
+        .args(["--command", "all", "--expect", "allow", "--output", "json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["summary"],
+        json!({"passed": 73, "failed": 0, "warned": 0, "skipped": 0, "total": 73}),
+        "{report:#}"
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let ids = case_ids(&report);
+    for id in [
+        "after-withdraw/answer",
+        "before-send/decision",
+        "security/bad-sign",
+        "security/before-send/bad-sign",
+        "security/after-full/stale-request-time",
+    ] {
+        assert!(ids.contains(&id), "{id} in {ids:?}");
+    }
+    let decision = case(&report, "before-create/decision");
+    assert!(
+        decision["message"]
+            .as_str()
+            .unwrap()
+            .contains("Chat creates the Official Account"),
+        "{decision}"
+    );
+}
+
+#[test]
+fn check_command_chooses_the_cases() {
+    let listed = run(oa_hook().args([
+        "check",
+        "--list",
+        "--command",
+        "before-send",
+        "--command",
+        "OfficialAccount.CallbackAfterSendMsg",
+    ]));
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let ids: Vec<&str> = listed
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        &ids[..4],
+        [
+            "before-send/answer",
+            "before-send/decision",
+            "after-send/answer",
+            "security/before-send/wrong-sdkappid"
+        ],
+        "{}",
+        listed.stdout
+    );
+    assert!(
+        !listed.stdout.contains("before-subscribe"),
+        "{}",
+        listed.stdout
+    );
+    let default = run(oa_hook().args(["check", "--list"]));
+    assert!(
+        !default.stdout.contains("security/after-unsubscribe"),
+        "{}",
+        default.stdout
+    );
+    oa_hook()
+        .args(["check", "--list", "--command", "before-nothing"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--command before-nothing is not a callback; give one of before-subscribe, after-unsubscribe, before-create"));
 }
