@@ -30,9 +30,10 @@ Settings:
 
 /// Sample, send, serve and check Tencent Cloud Chat Official Account webhooks.
 ///
-/// Chat POSTs a signed JSON callback to your backend before users subscribe to an Official
-/// Account (before-subscribe: the backend may refuse some or all of them) and after users
-/// unsubscribe (after-unsubscribe). oa-hook shows exactly what Chat sends, fires it at your
+/// Chat POSTs a signed JSON callback to your backend before and after things happen to an
+/// Official Account: eleven commands, from the subscribe veto (before-subscribe: the backend
+/// may refuse some or all subscribers) to creation (before-create may deny it) and messages
+/// (before-send may refuse, discard or rewrite one). oa-hook shows exactly what Chat sends, fires it at your
 /// backend and judges the answer, stands in for a backend, and gates CI on a conformance suite.
 #[derive(Debug, Parser)]
 #[command(name = "oa-hook", version, after_long_help = EXIT_CODES, max_term_width = 100)]
