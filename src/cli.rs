@@ -30,9 +30,10 @@ Settings:
 
 /// Sample, send, serve and check Tencent Cloud Chat Official Account webhooks.
 ///
-/// Chat POSTs a signed JSON callback to your backend before users subscribe to an Official
-/// Account (before-subscribe: the backend may refuse some or all of them) and after users
-/// unsubscribe (after-unsubscribe). oa-hook shows exactly what Chat sends, fires it at your
+/// Chat POSTs a signed JSON callback to your backend before and after things happen to an
+/// Official Account: eleven commands, from the subscribe veto (before-subscribe: the backend
+/// may refuse some or all subscribers) to creation (before-create may deny it) and messages
+/// (before-send may refuse, discard or rewrite one). oa-hook shows exactly what Chat sends, fires it at your
 /// backend and judges the answer, stands in for a backend, and gates CI on a conformance suite.
 #[derive(Debug, Parser)]
 #[command(name = "oa-hook", version, after_long_help = EXIT_CODES, max_term_width = 100)]
@@ -52,6 +53,26 @@ pub(crate) struct GlobalArgs {
     /// Read settings and scenarios from FILE [default: oa-hook.toml in this directory, if any]
     #[arg(long, env = "OA_HOOK_CONFIG", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+impl Cli {
+    /// Notes which event options of `sample` and `send` the command line itself gave: those
+    /// are refused for a command whose body has no such field, while a value from the
+    /// environment or the config file (meant for every command) is left unused there.
+    pub(crate) fn note_given(&mut self, matches: &clap::ArgMatches) {
+        let event = match &mut self.command {
+            Command::Sample(args) => &mut args.event,
+            Command::Send(args) => &mut args.event,
+            _ => return,
+        };
+        if let Some((_, matches)) = matches.subcommand() {
+            event.given = matches
+                .ids()
+                .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+                .map(|id| id.as_str().to_owned())
+                .collect();
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -171,6 +192,48 @@ pub(crate) struct EventArgs {
     /// A subscriber's UserID; repeat for several [default: jared, leckie]
     #[arg(long = "subscriber", env = "OA_HOOK_SUBSCRIBER", value_name = "USER")]
     pub subscribers: Vec<String>,
+    /// The owner's UserID, for before-create, after-create and after-destroy [default:
+    /// Tencent's sample's: 107867]
+    #[arg(long, env = "OA_HOOK_OWNER", value_name = "USER")]
+    pub owner: Option<String>,
+    /// The Official Account's name, at most 150 bytes [default: Tencent's sample's:
+    /// TestOfficialAccount, NewName for after-info-change]
+    #[arg(long, env = "OA_HOOK_NAME", value_name = "TEXT")]
+    pub name: Option<String>,
+    /// The new introduction, for after-info-change, at most 400 bytes [default: NewNotification]
+    #[arg(long, env = "OA_HOOK_INTRODUCTION", value_name = "TEXT")]
+    pub introduction: Option<String>,
+    /// The new avatar URL, for after-info-change, at most 500 bytes [default:
+    /// http://this.is.newface.url]
+    #[arg(long, env = "OA_HOOK_FACE_URL", value_name = "URL")]
+    pub face_url: Option<String>,
+    /// The new organization, for after-info-change, at most 500 bytes [default: NewOrganization]
+    #[arg(long, env = "OA_HOOK_ORGANIZATION", value_name = "TEXT")]
+    pub organization: Option<String>,
+    /// A text element (TIMTextElem) of the message, for before-send and after-send; repeat for
+    /// several [default: red packet]
+    #[arg(long = "text", env = "OA_HOOK_TEXT", value_name = "TEXT")]
+    pub texts: Vec<String>,
+    /// The message's CloudCustomData, for before-send and after-send [default: your cloud
+    /// custom data]
+    #[arg(long, env = "OA_HOOK_CLOUD_CUSTOM_DATA", value_name = "TEXT")]
+    pub cloud_custom_data: Option<String>,
+    /// OnlineOnlyFlag: 1 delivers to online subscribers only, 0 to all; for before-send and
+    /// after-send [default: 1]
+    #[arg(long, env = "OA_HOOK_ONLINE_ONLY", value_name = "0|1", value_parser = checked(parse_flag))]
+    pub online_only: Option<bool>,
+    /// A message's MsgKey: the sent one for after-send, a withdrawn one for after-withdraw
+    /// (repeat for several) [default: 71_1_1698741698]
+    #[arg(long = "msg-key", env = "OA_HOOK_MSG_KEY", value_name = "KEY")]
+    pub msg_keys: Vec<String>,
+    /// MsgTime in Unix seconds, for after-send [default: Tencent's sample's: 1490686222]
+    #[arg(
+        long,
+        env = "OA_HOOK_MSG_TIME",
+        value_name = "SECS",
+        allow_negative_numbers = true
+    )]
+    pub msg_time: Option<i64>,
     /// EventTime in Unix milliseconds [default: now]
     #[arg(long, env = "OA_HOOK_EVENT_TIME", value_name = "MS")]
     pub event_time: Option<i64>,
@@ -185,6 +248,9 @@ pub(crate) struct EventArgs {
     /// The OptPlatform query parameter
     #[arg(long, env = "OA_HOOK_PLATFORM", default_value = "RESTAPI", value_parser = platforms())]
     pub platform: String,
+    /// The ids of the options given on the command line itself (see [`Cli::note_given`]).
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 /// The webhook token. Taken from the environment preferably: a flag is visible to `ps`. Each
@@ -253,7 +319,7 @@ pub(crate) enum SampleFormat {
 
 #[derive(Debug, Args)]
 pub(crate) struct SampleArgs {
-    /// The callback: before-subscribe or after-unsubscribe (or its CallbackCommand word)
+    /// The callback, by short name (or its CallbackCommand word)
     #[arg(value_enum, value_name = "COMMAND", hide_possible_values = false)]
     pub callback: CallbackArg,
     /// The webhook URL configured in the Chat console
@@ -326,7 +392,7 @@ pub(crate) enum ExpectedArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct SendArgs {
-    /// The callback: before-subscribe or after-unsubscribe (or its CallbackCommand word)
+    /// The callback, by short name (or its CallbackCommand word)
     #[arg(value_enum, value_name = "COMMAND")]
     pub callback: CallbackArg,
     /// The backend's webhook URL; Chat's query parameters are appended to it
@@ -418,7 +484,8 @@ pub(crate) struct ServeArgs {
         help_heading = "Policy"
     )]
     pub refuse: Vec<String>,
-    /// Reject whole before-subscribe requests (ErrorCode 1)
+    /// Reject every before callback (ErrorCode 1): no subscription, no creation (the caller
+    /// gets 20006), no message (the sender gets 10016)
     #[arg(
         long,
         env = "OA_HOOK_REJECT",
@@ -429,6 +496,25 @@ pub(crate) struct ServeArgs {
     /// Answer ActionStatus FAIL
     #[arg(long, env = "OA_HOOK_FAIL", help_heading = "Policy")]
     pub fail: bool,
+    /// Discard before-send's messages silently (ErrorCode 2: the sender is told it was sent)
+    #[arg(long, env = "OA_HOOK_DISCARD", help_heading = "Policy", conflicts_with_all = ["reject", "fail", "rewrite_text", "error_code"])]
+    pub discard: bool,
+    /// Rewrite before-send's messages to this text (ErrorCode 0 with a TIMTextElem MsgBody)
+    #[arg(long, env = "OA_HOOK_REWRITE_TEXT", value_name = "TEXT", help_heading = "Policy", conflicts_with_all = ["reject", "fail", "error_code"])]
+    pub rewrite_text: Option<String>,
+    /// Deny before-create and refuse before-send with this code of your own, 120001 to 130000
+    /// (Chat passes it to the caller, with --error-info)
+    #[arg(long, env = "OA_HOOK_ERROR_CODE", value_name = "N", value_parser = checked(parse_error_code), allow_negative_numbers = true, help_heading = "Policy", conflicts_with_all = ["reject", "fail"])]
+    pub error_code: Option<i64>,
+    /// The ErrorInfo that goes with --error-code [default: empty]
+    #[arg(
+        long,
+        env = "OA_HOOK_ERROR_INFO",
+        value_name = "TEXT",
+        help_heading = "Policy",
+        requires = "error_code"
+    )]
+    pub error_info: Option<String>,
     /// Wait this long before answering, at most 1h (e.g. 2500ms, to rehearse Chat's 2 s budget)
     #[arg(long, env = "OA_HOOK_DELAY", value_parser = checked(parse_delay), value_name = "DURATION", help_heading = "Policy")]
     pub delay: Option<Duration>,
@@ -483,6 +569,17 @@ pub(crate) struct CheckArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub expect: ExpectArgs,
+    /// Cover this callback in the answer and security cases (short name or CallbackCommand
+    /// word); repeat for several, or `all` for the eleven [default: before-subscribe and
+    /// after-unsubscribe, with the security cases for before-subscribe]
+    #[arg(
+        long = "command",
+        env = "OA_HOOK_COMMAND",
+        value_name = "NAME",
+        value_parser = checked(parse_commands),
+        help_heading = "Cases"
+    )]
+    pub commands: Vec<Commands>,
     /// Run only the cases whose id contains PATTERN (repeatable)
     #[arg(
         long,
@@ -520,6 +617,20 @@ pub(crate) struct CheckArgs {
     pub event: EventArgs,
     #[command(flatten)]
     pub token: TokenArgs,
+}
+
+/// The callbacks one `--command` names: one, or the whole family for `all`.
+#[derive(Debug, Clone)]
+pub(crate) struct Commands(pub Vec<&'static Callback>);
+
+impl CheckArgs {
+    /// The callbacks `--command` names, each once, in the table's order.
+    pub(crate) fn covered(&self) -> Vec<&'static Callback> {
+        CALLBACKS
+            .iter()
+            .filter(|c| self.commands.iter().any(|given| given.0.contains(c)))
+            .collect()
+    }
 }
 
 /// The reports `check` and `replay` write: one test case per case, or per callback replayed.
@@ -723,6 +834,41 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         )),
         Ok(port) => Err(format!("is a port alone; did you mean 127.0.0.1:{port}?")),
         Err(_) => Err(format!("is not an address and port; {give}")),
+    }
+}
+
+fn parse_commands(s: &str) -> Result<Commands, String> {
+    if s == "all" {
+        return Ok(Commands(CALLBACKS.iter().collect()));
+    }
+    Callback::find(s).map(|c| Commands(vec![c])).map_err(|_| {
+        let names: Vec<&str> = CALLBACKS.iter().map(|c| c.name).collect();
+        format!(
+            "is not a callback; give one of {}, a CallbackCommand word, or all",
+            names.join(", ")
+        )
+    })
+}
+
+fn parse_error_code(s: &str) -> Result<i64, String> {
+    let codes = crate::protocol::CUSTOM_ERROR_CODES;
+    let give = format!(
+        "give a code of your own from {} to {}, which Chat passes to the caller",
+        codes.start(),
+        codes.end()
+    );
+    match s.parse::<i64>() {
+        Ok(code) if codes.contains(&code) => Ok(code),
+        Ok(_) => Err(format!("is not a code of your own; {give}")),
+        Err(_) => Err(format!("is not a whole number; {give}")),
+    }
+}
+
+fn parse_flag(s: &str) -> Result<bool, String> {
+    match s {
+        "1" => Ok(true),
+        "0" => Ok(false),
+        _ => Err("is neither 1 nor 0; give 1 (online subscribers only) or 0 (all)".to_owned()),
     }
 }
 

@@ -7,9 +7,11 @@ use std::fmt;
 /// What the user expects Chat to decide (`--expect`, `--expect-refused`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Expected {
-    /// Go ahead: ErrorCode 0 and, unless refused users are named, nobody refused.
+    /// Go ahead: ErrorCode 0 and, unless refused users are named, nobody refused (a message
+    /// rewritten by the backend goes ahead too).
     Allow,
-    /// ErrorCode 1: the whole request is rejected.
+    /// The event does not go ahead: the subscription rejected whole, the creation denied, the
+    /// message refused or discarded.
     Reject,
 }
 
@@ -31,13 +33,24 @@ impl Expectation {
             return None;
         }
         let met = match (self.outcome, decision) {
-            (Some(Expected::Reject), Decision::RejectsAll) => true,
-            (Some(Expected::Reject), _) => false,
+            (Some(Expected::Reject), _) => matches!(
+                decision,
+                Decision::RejectsAll
+                    | Decision::DeniesCreation { .. }
+                    | Decision::RefusesMessage { .. }
+                    | Decision::Discards
+            ),
             (_, Decision::Subscribes { refused, .. }) => {
                 refused.len() == self.refused.len()
                     && self.refused.iter().all(|u| refused.contains(u))
             }
-            _ => false,
+            (_, _) => {
+                self.refused.is_empty()
+                    && matches!(
+                        decision,
+                        Decision::Creates | Decision::Sends | Decision::SendsRewritten { .. }
+                    )
+            }
         };
         (!met).then(|| {
             Finding::error(

@@ -69,7 +69,8 @@ pub fn main() -> ExitCode {
         }
     };
     let matches = command.get_matches_from(&args);
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli.note_given(&matches);
     output::init_color(cli.global.color.choice());
     let code = match run(&cli, &config) {
         Ok(outcome) => outcome.exit_code(),

@@ -3,7 +3,8 @@
 use crate::cli::{BodyArgs, EventArgs};
 use crate::error::{Error, Result};
 use crate::protocol::{
-    Callback, CallbackQuery, Finding, build_body, request_oddities, sign, subscribers_in,
+    Callback, CallbackQuery, EventValue, EventValues, Finding, build_body, request_oddities, sign,
+    subscribers_in,
 };
 use serde_json::Value;
 use std::io::Read;
@@ -35,7 +36,8 @@ pub(crate) const CONTENT_TYPE: &str = "application/json";
 
 impl Template {
     /// Builds the template from the event options (seed values where an option is absent),
-    /// or from `--body` when given. `now_ms` is the default EventTime.
+    /// or from `--body` when given. `now_ms` is the default EventTime. An option given on the
+    /// command line for a field the command's body does not carry is a usage error.
     pub(crate) fn new(
         callback: &'static Callback,
         base: &Url,
@@ -44,6 +46,7 @@ impl Template {
         token: Option<&str>,
         now_ms: i64,
     ) -> Result<Self> {
+        check_options(callback, event)?;
         let template = Template::from_event(callback, base, event, token, now_ms);
         match body.and_then(|b| b.body.as_deref()) {
             Some(path) => {
@@ -54,7 +57,8 @@ impl Template {
         }
     }
 
-    /// Builds the template from the event options alone.
+    /// Builds the template from the event options alone; each is used where the command's
+    /// body has its field.
     pub(crate) fn from_event(
         callback: &'static Callback,
         base: &Url,
@@ -62,22 +66,8 @@ impl Template {
         token: Option<&str>,
         now_ms: i64,
     ) -> Self {
-        let seed = &callback.seed;
-        let subscribers = if event.subscribers.is_empty() {
-            seed.subscribers.iter().map(|s| s.to_string()).collect()
-        } else {
-            event.subscribers.clone()
-        };
-        let body = build_body(
-            callback,
-            event
-                .official_account
-                .as_deref()
-                .unwrap_or(seed.official_account),
-            event.operator.as_deref().unwrap_or(seed.operator_account),
-            &subscribers,
-            event.event_time.unwrap_or(now_ms),
-        );
+        let values = event_values(callback, event, now_ms);
+        let body = build_body(callback, &values);
         Template {
             callback,
             base: base.clone(),
@@ -89,7 +79,7 @@ impl Template {
                 signature: None,
             },
             body_bytes: serde_json::to_vec(&body).unwrap_or_default(),
-            subscribers,
+            subscribers: values.subscribers,
             body,
             token: token.map(str::to_owned),
         }
@@ -155,6 +145,142 @@ impl Template {
         };
         query.append_to(&self.base)
     }
+}
+
+/// The event options that set a body value: flag, clap id, and the values it sets.
+const OPTIONS: &[(&str, &str, &[EventValue])] = &[
+    (
+        "--official-account",
+        "official_account",
+        &[EventValue::OfficialAccount],
+    ),
+    ("--operator", "operator", &[EventValue::Operator]),
+    ("--subscriber", "subscribers", &[EventValue::Subscribers]),
+    ("--owner", "owner", &[EventValue::Owner]),
+    ("--name", "name", &[EventValue::Name]),
+    (
+        "--introduction",
+        "introduction",
+        &[EventValue::Introduction],
+    ),
+    ("--face-url", "face_url", &[EventValue::FaceUrl]),
+    (
+        "--organization",
+        "organization",
+        &[EventValue::Organization],
+    ),
+    ("--text", "texts", &[EventValue::Texts]),
+    (
+        "--cloud-custom-data",
+        "cloud_custom_data",
+        &[EventValue::CloudCustomData],
+    ),
+    ("--online-only", "online_only", &[EventValue::OnlineOnly]),
+    (
+        "--msg-key",
+        "msg_keys",
+        &[EventValue::MsgKey, EventValue::WithdrawnMsgKeys],
+    ),
+    ("--msg-time", "msg_time", &[EventValue::MsgTime]),
+];
+
+/// The event options `callback`'s body takes, as flags.
+fn options_of(
+    callback: &Callback,
+) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static [EventValue])> {
+    OPTIONS
+        .iter()
+        .filter(|(_, _, values)| values.iter().any(|v| callback.body.carries(*v)))
+}
+
+/// Refuses an option given on the command line that `callback`'s body has no field for, and
+/// several `--msg-key`s for a body that carries one.
+fn check_options(callback: &Callback, event: &EventArgs) -> Result<()> {
+    let name = callback.name;
+    let hint = || {
+        let flags: Vec<&str> = options_of(callback).map(|(flag, ..)| *flag).collect();
+        format!(
+            "{name} takes {}, --event-time and --body; see its body with `oa-hook sample {name} --format body`",
+            flags.join(", ")
+        )
+    };
+    let foreign = OPTIONS
+        .iter()
+        .filter(|(_, id, _)| event.given.iter().any(|given| given == id))
+        .find(|option| !options_of(callback).any(|o| o == *option));
+    if let Some((flag, ..)) = foreign {
+        return Err(Error::usage(format!(
+            "{flag} does not apply to {name}: its body has no such field"
+        ))
+        .hint(hint()));
+    }
+    if event.msg_keys.len() > 1 && callback.body.carries(EventValue::MsgKey) {
+        return Err(Error::usage(format!(
+            "{name} carries one MsgKey, and --msg-key was given {} times",
+            event.msg_keys.len()
+        ))
+        .hint("give --msg-key once; several are for after-withdraw"));
+    }
+    Ok(())
+}
+
+/// The values of `callback`'s body: the options given, else Tencent's sample's; EventTime
+/// `now_ms` unless given.
+fn event_values(callback: &Callback, event: &EventArgs, now_ms: i64) -> EventValues {
+    let mut values = EventValues::seed(callback, event.event_time.unwrap_or(now_ms));
+    let texts = [
+        (&mut values.official_account, &event.official_account),
+        (&mut values.operator_account, &event.operator),
+        (&mut values.owner_account, &event.owner),
+        (&mut values.name, &event.name),
+        (&mut values.introduction, &event.introduction),
+        (&mut values.face_url, &event.face_url),
+        (&mut values.organization, &event.organization),
+        (&mut values.cloud_custom_data, &event.cloud_custom_data),
+    ];
+    for (value, given) in texts {
+        if let Some(given) = given {
+            value.clone_from(given);
+        }
+    }
+    for (list, given) in [
+        (&mut values.subscribers, &event.subscribers),
+        (&mut values.texts, &event.texts),
+        (&mut values.msg_keys, &event.msg_keys),
+    ] {
+        if !given.is_empty() {
+            list.clone_from(given);
+        }
+    }
+    values.online_only = event.online_only.unwrap_or(values.online_only);
+    values.msg_time = event.msg_time.unwrap_or(values.msg_time);
+    values
+}
+
+/// The values a callback was sent with, as the options that set them: `--operator 107867,
+/// --subscriber jared, leckie`.
+pub(crate) fn shown_options(callback: &Callback, event: &EventArgs, now_ms: i64) -> Vec<String> {
+    let values = event_values(callback, event, now_ms);
+    options_of(callback)
+        .map(|(flag, _, set)| {
+            let value = match set[0] {
+                EventValue::OfficialAccount => values.official_account.clone(),
+                EventValue::Operator => values.operator_account.clone(),
+                EventValue::Owner => values.owner_account.clone(),
+                EventValue::Name => values.name.clone(),
+                EventValue::Introduction => values.introduction.clone(),
+                EventValue::FaceUrl => values.face_url.clone(),
+                EventValue::Organization => values.organization.clone(),
+                EventValue::Subscribers => values.subscribers.join(", "),
+                EventValue::Texts => values.texts.join(", "),
+                EventValue::CloudCustomData => values.cloud_custom_data.clone(),
+                EventValue::OnlineOnly => u8::from(values.online_only).to_string(),
+                EventValue::MsgKey | EventValue::WithdrawnMsgKeys => values.msg_keys.join(", "),
+                EventValue::MsgTime => values.msg_time.to_string(),
+            };
+            format!("{flag} {value}")
+        })
+        .collect()
 }
 
 /// The body from `--body`, parsed, and the bytes as they were read.

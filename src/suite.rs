@@ -8,10 +8,10 @@ use crate::config::Scenario;
 use crate::error::Error;
 use crate::expect::Expectation;
 use crate::protocol::{
-    self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Severity, judge,
+    self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Severity, Veto, judge,
 };
 use crate::report::millis;
-use crate::request::Template;
+use crate::request::{Template, shown_options};
 use bytes::Bytes;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -31,14 +31,11 @@ pub(crate) struct Case {
 /// What a case sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Probe {
-    Answer(Kind),
-    Batch,
-    Decision,
-    WrongSdkAppid,
-    BadSign,
-    MissingSign,
-    StaleRequestTime,
-    FutureRequestTime,
+    Answer(&'static Callback),
+    Batch(&'static Callback),
+    Decision(&'static Callback),
+    /// A forged, replayed or misdirected callback, beside a genuine one.
+    Security(Forgery, &'static Callback),
     KeepAlive,
     MalformedBody,
     OtherCommand,
@@ -48,15 +45,19 @@ enum Probe {
     Elsewhere,
 }
 
+/// How a security case forges its callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Forgery {
+    WrongSdkAppid,
+    BadSign,
+    MissingSign,
+    StaleRequestTime,
+    FutureRequestTime,
+}
+
 impl Probe {
     fn needs_token(self) -> bool {
-        matches!(
-            self,
-            Probe::BadSign
-                | Probe::MissingSign
-                | Probe::StaleRequestTime
-                | Probe::FutureRequestTime
-        )
+        matches!(self, Probe::Security(forgery, _) if forgery != Forgery::WrongSdkAppid)
     }
 }
 
@@ -74,90 +75,151 @@ impl Case {
     pub(crate) fn group(&self) -> &str {
         self.id.split_once('/').map_or(&self.id, |(group, _)| group)
     }
+
+    fn of(id: String, description: String, probe: Probe) -> Self {
+        Case {
+            id: Cow::Owned(id),
+            description: Cow::Owned(description),
+            probe,
+        }
+    }
 }
 
-pub(crate) const CASES: &[Case] = &[
-    Case {
-        id: Cow::Borrowed("before-subscribe/answer"),
-        description: Cow::Borrowed(
-            "a plain signed before-subscribe callback gets a conforming answer within 2 s",
-        ),
-        probe: Probe::Answer(Kind::Before),
-    },
-    Case {
-        id: Cow::Borrowed("before-subscribe/batch-100"),
-        description: Cow::Borrowed(
-            "a callback with 100 subscribers gets a conforming answer within 2 s",
-        ),
-        probe: Probe::Batch,
-    },
-    Case {
-        id: Cow::Borrowed("before-subscribe/decision"),
-        description: Cow::Borrowed("the decision matches --expect / --expect-refused"),
-        probe: Probe::Decision,
-    },
-    Case {
-        id: Cow::Borrowed("after-unsubscribe/answer"),
-        description: Cow::Borrowed(
-            "a plain signed after-unsubscribe callback gets a conforming answer within 2 s",
-        ),
-        probe: Probe::Answer(Kind::After),
-    },
-    Case {
-        id: Cow::Borrowed("security/wrong-sdkappid"),
-        description: Cow::Borrowed(
-            "a correctly signed callback for another SdkAppid is not accepted",
-        ),
-        probe: Probe::WrongSdkAppid,
-    },
-    Case {
-        id: Cow::Borrowed("security/bad-sign"),
-        description: Cow::Borrowed(
-            "a callback whose Sign was made with another token is not accepted",
-        ),
-        probe: Probe::BadSign,
-    },
-    Case {
-        id: Cow::Borrowed("security/missing-sign"),
-        description: Cow::Borrowed("a callback without Sign and RequestTime is not accepted"),
-        probe: Probe::MissingSign,
-    },
-    Case {
-        id: Cow::Borrowed("security/stale-request-time"),
-        description: Cow::Borrowed(
-            "a correctly signed callback with a RequestTime 10 minutes old is not accepted",
-        ),
-        probe: Probe::StaleRequestTime,
-    },
-    Case {
-        id: Cow::Borrowed("security/future-request-time"),
-        description: Cow::Borrowed(
-            "a correctly signed callback with a RequestTime 10 minutes ahead is not accepted",
-        ),
-        probe: Probe::FutureRequestTime,
-    },
-    Case {
-        id: Cow::Borrowed("robustness/keep-alive"),
-        description: Cow::Borrowed(
-            "20 callbacks on one persistent connection all get conforming answers",
-        ),
-        probe: Probe::KeepAlive,
-    },
-    Case {
-        id: Cow::Borrowed("robustness/malformed-body"),
-        description: Cow::Borrowed(
-            "a body that is not JSON gets a timely answer that is not a 5xx",
-        ),
-        probe: Probe::MalformedBody,
-    },
-    Case {
-        id: Cow::Borrowed("robustness/other-command"),
-        description: Cow::Borrowed(
-            "an authentic callback of another module (State.StateChange) gets 200 OK/0: Chat sends every callback of an app to one URL",
-        ),
-        probe: Probe::OtherCommand,
-    },
+/// The security cases: id, what is not accepted, how it is forged.
+const FORGERIES: &[(&str, &str, Forgery)] = &[
+    (
+        "wrong-sdkappid",
+        "a correctly signed callback for another SdkAppid is not accepted",
+        Forgery::WrongSdkAppid,
+    ),
+    (
+        "bad-sign",
+        "a callback whose Sign was made with another token is not accepted",
+        Forgery::BadSign,
+    ),
+    (
+        "missing-sign",
+        "a callback without Sign and RequestTime is not accepted",
+        Forgery::MissingSign,
+    ),
+    (
+        "stale-request-time",
+        "a correctly signed callback with a RequestTime 10 minutes old is not accepted",
+        Forgery::StaleRequestTime,
+    ),
+    (
+        "future-request-time",
+        "a correctly signed callback with a RequestTime 10 minutes ahead is not accepted",
+        Forgery::FutureRequestTime,
+    ),
 ];
+
+const ROBUSTNESS: &[(&str, &str, Probe)] = &[
+    (
+        "robustness/keep-alive",
+        "20 callbacks on one persistent connection all get conforming answers",
+        Probe::KeepAlive,
+    ),
+    (
+        "robustness/malformed-body",
+        "a body that is not JSON gets a timely answer that is not a 5xx",
+        Probe::MalformedBody,
+    ),
+    (
+        "robustness/other-command",
+        "an authentic callback of another module (State.StateChange) gets 200 OK/0: Chat sends every callback of an app to one URL",
+        Probe::OtherCommand,
+    ),
+];
+
+/// Which callbacks the answer and the security cases cover (`--command`).
+#[derive(Debug, Clone)]
+pub(crate) struct Covered {
+    /// Each gets an answer case (and a decision case, when it decides).
+    pub answered: Vec<&'static Callback>,
+    /// Each gets the security cases.
+    pub secured: Vec<&'static Callback>,
+}
+
+impl Covered {
+    /// `--command` as given; none is the two subscriber callbacks, and the security cases
+    /// for before-subscribe alone, as before the family.
+    pub(crate) fn new(commands: &[&'static Callback]) -> Self {
+        if commands.is_empty() {
+            let find = |name| Callback::find(name).unwrap_or(&protocol::CALLBACKS[0]);
+            let before = find("before-subscribe");
+            return Covered {
+                answered: vec![before, find("after-unsubscribe")],
+                secured: vec![before],
+            };
+        }
+        Covered {
+            answered: commands.to_vec(),
+            secured: commands.to_vec(),
+        }
+    }
+
+    /// The callback the robustness cases send.
+    pub(crate) fn first(&self) -> &'static Callback {
+        self.answered
+            .first()
+            .copied()
+            .unwrap_or(&protocol::CALLBACKS[0])
+    }
+}
+
+/// The cases for `covered`: each callback's answer, batch and decision cases, the security
+/// cases of each secured one (before-subscribe's named `security/<case>`, the others'
+/// `security/<command>/<case>`), the robustness cases.
+fn cases(covered: &Covered) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for &callback in &covered.answered {
+        let name = callback.name;
+        cases.push(Case::of(
+            format!("{name}/answer"),
+            format!("a plain signed {name} callback gets a conforming answer within 2 s"),
+            Probe::Answer(callback),
+        ));
+        if callback.veto == Some(Veto::Subscription) {
+            cases.push(Case::of(
+                format!("{name}/batch-100"),
+                "a callback with 100 subscribers gets a conforming answer within 2 s".into(),
+                Probe::Batch(callback),
+            ));
+        }
+        if callback.kind == Kind::Before {
+            cases.push(Case::of(
+                format!("{name}/decision"),
+                "the decision matches --expect / --expect-refused".into(),
+                Probe::Decision(callback),
+            ));
+        }
+    }
+    for &callback in &covered.secured {
+        let subscribe = callback.veto == Some(Veto::Subscription);
+        for (id, description, forgery) in FORGERIES {
+            let (id, description) = if subscribe {
+                (format!("security/{id}"), (*description).to_owned())
+            } else {
+                (
+                    format!("security/{}/{id}", callback.name),
+                    format!("{description} ({})", callback.name),
+                )
+            };
+            cases.push(Case::of(
+                id,
+                description,
+                Probe::Security(*forgery, callback),
+            ));
+        }
+    }
+    cases.extend(ROBUSTNESS.iter().map(|(id, description, probe)| Case {
+        id: Cow::Borrowed(id),
+        description: Cow::Borrowed(description),
+        probe: *probe,
+    }));
+    cases
+}
 
 /// How far off the clock the replayed callbacks are.
 const SKEW_PROBE: u64 = 600;
@@ -222,17 +284,21 @@ pub(crate) struct Exchanged {
     pub answer: Result<Exchange, TransportError>,
 }
 
-/// The built-in cases and one per scenario (`scenario/<name>`), those whose ids contain one of
-/// `only` (all when empty) and none of `skip`.
-pub(crate) fn select(only: &[String], skip: &[String], scenarios: &[Scenario]) -> Vec<Case> {
+/// The built-in cases for `covered` and one per scenario (`scenario/<name>`), those whose ids
+/// contain one of `only` (all when empty) and none of `skip`.
+pub(crate) fn select(
+    only: &[String],
+    skip: &[String],
+    scenarios: &[Scenario],
+    covered: &Covered,
+) -> Vec<Case> {
     let teams = scenarios.iter().enumerate().map(|(i, scenario)| Case {
         id: Cow::Owned(format!("scenario/{}", scenario.name)),
         description: Cow::Owned(format!("the team's rule: {}", scenario.name)),
         probe: Probe::Scenario(i),
     });
-    CASES
-        .iter()
-        .cloned()
+    cases(covered)
+        .into_iter()
         .chain(teams)
         .filter(|c| only.is_empty() || only.iter().any(|p| c.id.contains(p.as_str())))
         .filter(|c| !skip.iter().any(|p| c.id.contains(p.as_str())))
@@ -241,8 +307,8 @@ pub(crate) fn select(only: &[String], skip: &[String], scenarios: &[Scenario]) -
 
 /// Everything a case needs to build and send callbacks.
 pub(crate) struct Suite {
-    pub before: &'static Callback,
-    pub after: &'static Callback,
+    /// The callback the robustness cases send: the first covered.
+    pub first: &'static Callback,
     pub sender: Sender,
     pub base: Url,
     pub event: EventArgs,
@@ -299,71 +365,78 @@ impl Suite {
                 "no token: pass --token (or set OA_HOOK_TOKEN) to check how forged and replayed callbacks are handled",
             ));
         }
-        let before = self.template(self.before, &self.event);
+        let first = self.template(self.first, &self.event);
         let none = Expectation::default();
         Ok(match probe {
-            Probe::Answer(Kind::Before) => self.answer(&before, &none).await?,
-            Probe::Answer(Kind::After) => {
-                self.answer(&self.template(self.after, &self.event), &none)
+            Probe::Answer(callback) => {
+                self.answer(&self.template(callback, &self.event), &none)
                     .await?
             }
-            Probe::Batch => {
+            Probe::Batch(callback) => {
                 let event = EventArgs {
                     subscribers: (1..=BATCH_SIZE).map(|i| format!("user{i:03}")).collect(),
                     ..self.event.clone()
                 };
-                self.answer(&self.template(self.before, &event), &none)
-                    .await?
+                self.answer(&self.template(callback, &event), &none).await?
             }
-            Probe::Decision if self.expectation.is_empty() => Outcome::skip(
+            Probe::Decision(_) if self.expectation.is_empty() => Outcome::skip(
                 "no expectation given: pass --expect allow|reject or --expect-refused USER",
             ),
-            Probe::Decision => {
+            Probe::Decision(callback) => {
                 let expectation = self.expectation.clone();
-                self.answer(&before, &expectation).await?
-            }
-            Probe::WrongSdkAppid => {
-                let event = EventArgs {
-                    sdkappid: self.event.sdkappid.wrapping_add(1),
-                    ..self.event.clone()
-                };
-                let template = self.template(self.before, &event);
-                self.refused(&template, self.now(), "a callback for another SdkAppid")
+                self.answer(&self.template(callback, &self.event), &expectation)
                     .await?
             }
-            Probe::BadSign => {
-                let forged_token = format!("{}-forged", self.token.as_deref().unwrap_or_default());
-                let forged = before.clone().with_token(&forged_token);
-                self.refused(&forged, self.now(), "a Sign made with another token")
-                    .await?
-            }
-            Probe::MissingSign => {
-                self.refused(
-                    &before.clone().unsigned(),
-                    self.now(),
-                    "a callback without Sign",
-                )
-                .await?
-            }
-            Probe::StaleRequestTime => {
-                let at = self.now().saturating_sub(SKEW_PROBE);
-                self.refused(&before, at, "a callback signed 10 minutes ago (a replay)")
-                    .await?
-            }
-            Probe::FutureRequestTime => {
-                let at = self.now().saturating_add(SKEW_PROBE);
-                self.refused(&before, at, "a callback dated 10 minutes ahead")
-                    .await?
-            }
-            Probe::KeepAlive => self.keep_alive(&before).await?,
-            Probe::MalformedBody => self.malformed_body(&before).await?,
-            Probe::OtherCommand => self.other_command(&before).await?,
+            Probe::Security(forgery, callback) => self.forged(forgery, callback).await?,
+            Probe::KeepAlive => self.keep_alive(&first).await?,
+            Probe::MalformedBody => self.malformed_body(&first).await?,
+            Probe::OtherCommand => self.other_command(&first).await?,
             Probe::Scenario(i) => match self.scenarios.get(i).cloned() {
                 Some(scenario) => self.scenario(&scenario).await?,
                 None => Outcome::skip("no such scenario"),
             },
             Probe::Elsewhere => Outcome::skip("not a case of the suite"),
         })
+    }
+
+    /// `callback` forged as `forgery` says, beside the genuine one.
+    async fn forged(
+        &mut self,
+        forgery: Forgery,
+        callback: &'static Callback,
+    ) -> Result<Outcome, TransportError> {
+        let genuine = self.template(callback, &self.event);
+        match forgery {
+            Forgery::WrongSdkAppid => {
+                let event = EventArgs {
+                    sdkappid: self.event.sdkappid.wrapping_add(1),
+                    ..self.event.clone()
+                };
+                let template = self.template(callback, &event);
+                self.refused(&template, self.now(), "a callback for another SdkAppid")
+                    .await
+            }
+            Forgery::BadSign => {
+                let forged_token = format!("{}-forged", self.token.as_deref().unwrap_or_default());
+                let forged = genuine.with_token(&forged_token);
+                self.refused(&forged, self.now(), "a Sign made with another token")
+                    .await
+            }
+            Forgery::MissingSign => {
+                self.refused(&genuine.unsigned(), self.now(), "a callback without Sign")
+                    .await
+            }
+            Forgery::StaleRequestTime => {
+                let at = self.now().saturating_sub(SKEW_PROBE);
+                self.refused(&genuine, at, "a callback signed 10 minutes ago (a replay)")
+                    .await
+            }
+            Forgery::FutureRequestTime => {
+                let at = self.now().saturating_add(SKEW_PROBE);
+                self.refused(&genuine, at, "a callback dated 10 minutes ahead")
+                    .await
+            }
+        }
     }
 
     fn now(&self) -> u64 {
@@ -438,7 +511,7 @@ impl Suite {
         request_time: u64,
         what: &str,
     ) -> Result<Outcome, TransportError> {
-        let genuine = self.template(self.before, &self.event);
+        let genuine = self.template(forged.callback, &self.event);
         let control = match self.send(&genuine, self.now()).await {
             Err(e) if !e.is_unreachable() => None,
             answer => Some(Evidence::of(&answer?)),
@@ -492,7 +565,7 @@ impl Suite {
                     "control",
                     format!(
                         "inconclusive: the genuine callback {seen}, so refusing {what} proves nothing; make the backend accept a genuine callback ({}), then run again",
-                        self.accepted_values()
+                        self.accepted_values(forged.callback)
                     ),
                 ),
                 forgery,
@@ -546,23 +619,13 @@ impl Suite {
         self.answer(&template, &expectation).await
     }
 
-    /// The values the genuine callbacks are sent with, as options to change them by.
-    fn accepted_values(&self) -> String {
-        let event = &self.event;
-        let seed = &self.before.seed;
-        let subscribers = if event.subscribers.is_empty() {
-            seed.subscribers.join(", ")
-        } else {
-            event.subscribers.join(", ")
-        };
+    /// The values `callback` was sent with, as options to change them by.
+    fn accepted_values(&self, callback: &Callback) -> String {
+        let mut options = vec![format!("--sdkappid {}", self.event.sdkappid)];
+        options.extend(shown_options(callback, &self.event, self.clock.now_ms()));
         format!(
-            "it was sent with --sdkappid {}, --official-account {}, --operator {}, --subscriber {subscribers}{}",
-            event.sdkappid,
-            event
-                .official_account
-                .as_deref()
-                .unwrap_or(seed.official_account),
-            event.operator.as_deref().unwrap_or(seed.operator_account),
+            "it was sent with {}{}",
+            options.join(", "),
             if self.token.is_some() {
                 " and the --token given"
             } else {

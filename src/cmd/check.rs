@@ -4,15 +4,15 @@ use crate::clock::Clock;
 use crate::config::Scenario;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
-use crate::protocol::Callback;
 use crate::report::{self, check as render};
-use crate::suite::{self, Suite};
+use crate::suite::{self, Covered, Suite};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub(crate) fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Outcome> {
-    let cases = suite::select(&args.only, &args.skip, scenarios);
+    let covered = Covered::new(&args.covered());
+    let cases = suite::select(&args.only, &args.skip, scenarios, &covered);
     if args.list {
         report::print(&render::CaseList(&cases), args.reports.output)?;
         return Ok(Outcome::Pass);
@@ -37,8 +37,7 @@ pub(crate) fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Re
         )?;
     }
     let mut suite = Suite {
-        before: known("before-subscribe")?,
-        after: known("after-unsubscribe")?,
+        first: covered.first(),
         sender: Sender::new(&args.target.target(), url, 1)?,
         base: url.clone(),
         event: args.event.clone(),
@@ -106,8 +105,4 @@ impl JunitFile {
 fn junit_error(path: &Path, e: &std::io::Error) -> Error {
     Error::usage(format!("cannot write --junit {}: {e}", path.display()))
         .hint("give a path in a directory that exists and is writable")
-}
-
-fn known(name: &str) -> Result<&'static Callback> {
-    Callback::find(name).map_err(|e| Error::usage(e.to_string()))
 }

@@ -31,6 +31,11 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
             refuse: args.refuse.clone(),
             reject: args.reject,
             fail: args.fail,
+            discard: args.discard,
+            rewrite_text: args.rewrite_text.clone(),
+            error_code: args
+                .error_code
+                .map(|code| (code, args.error_info.clone().unwrap_or_default())),
             delay: args.delay,
             status: args.status.unwrap_or(200),
         },

@@ -1,5 +1,6 @@
 //! The backend's answer as a backend sends it, fields and words of Tencent's samples.
 
+use super::event::MessageElement;
 use serde::Serialize;
 
 /// `ActionStatus`: whether the backend could process the callback at all.
@@ -35,26 +36,45 @@ pub struct Answer {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub refused_subscribers_account: Vec<String>,
+    /// before-send: the message to send instead.
+    #[serde(rename = "MsgBody", skip_serializing_if = "Vec::is_empty")]
+    pub msg_body: Vec<MessageElement>,
+    /// before-send: the CloudCustomData to send instead.
+    #[serde(rename = "CloudCustomData", skip_serializing_if = "Option::is_none")]
+    pub cloud_custom_data: Option<String>,
 }
 
 impl Answer {
     /// Go ahead, refusing `refused` (may be empty).
     pub fn ok(refused: Vec<String>) -> Self {
         Answer {
-            action_status: ActionStatus::Ok,
-            error_info: String::new(),
-            error_code: 0,
             refused_subscribers_account: refused,
+            ..Answer::code(0, "")
         }
     }
 
     /// Reject the whole request (ErrorCode 1).
     pub fn reject(info: impl Into<String>) -> Self {
+        Answer::code(1, info)
+    }
+
+    /// ActionStatus OK with `code`: 2 discards a message, 120001-130000 are the backend's own.
+    pub fn code(code: i64, info: impl Into<String>) -> Self {
         Answer {
             action_status: ActionStatus::Ok,
             error_info: info.into(),
-            error_code: 1,
+            error_code: code,
             refused_subscribers_account: Vec::new(),
+            msg_body: Vec::new(),
+            cloud_custom_data: None,
+        }
+    }
+
+    /// Send the message as `msg_body` instead (before-send, ErrorCode 0).
+    pub fn rewrite(msg_body: Vec<MessageElement>) -> Self {
+        Answer {
+            msg_body,
+            ..Answer::code(0, "")
         }
     }
 
@@ -62,9 +82,7 @@ impl Answer {
     pub fn fail(info: impl Into<String>) -> Self {
         Answer {
             action_status: ActionStatus::Fail,
-            error_info: info.into(),
-            error_code: 1,
-            refused_subscribers_account: Vec::new(),
+            ..Answer::code(1, info)
         }
     }
 }
@@ -83,6 +101,10 @@ mod tests {
         assert_eq!(
             words(Answer::fail("no")),
             r#"{"ActionStatus":"FAIL","ErrorInfo":"no","ErrorCode":1}"#
+        );
+        assert_eq!(
+            words(Answer::rewrite(vec![MessageElement::text("hi")])),
+            r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}]}"#
         );
         assert_eq!(ActionStatus::read("FAIL"), Some(ActionStatus::Fail));
         assert_eq!(ActionStatus::read("ok"), None);

@@ -1,6 +1,9 @@
 //! The table of callback commands. Adding one is an entry here plus its body type.
 
-use super::event::{BodyShape, SubscriberEvent};
+use super::event::{
+    AccountFullEvent, BeforeCreateEvent, BodyShape, CreatedEvent, DestroyedEvent, InfoChangedEvent,
+    MessageEvent, SentMessageEvent, SubscriberEvent, WithdrawEvent,
+};
 use std::fmt;
 
 /// Whether the backend's answer decides anything.
@@ -12,13 +15,72 @@ pub enum Kind {
     After,
 }
 
-/// The values of the sample in Tencent's page for a command, used as defaults.
+/// What a before callback's answer decides, each as its page documents it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Veto {
+    /// Who subscribes: 0 goes ahead minus `RefusedSubscribers_Account`, 1 rejects everyone.
+    Subscription,
+    /// Whether the Official Account is created: 0 allows, 1 denies (the caller gets 20006), a
+    /// code in 120001-130000 denies with that code and `ErrorInfo`.
+    Creation,
+    /// Whether and how the message is sent: 0 sends it (rewritten by `MsgBody` and
+    /// `CloudCustomData`, if given), 1 refuses it (the sender gets 10016), 2 discards it
+    /// silently, a code in 120001-130000 refuses it with that code and `ErrorInfo`.
+    Message,
+}
+
+impl Veto {
+    /// What goes ahead when the backend does not decide, in words.
+    pub fn event(self) -> &'static str {
+        match self {
+            Veto::Subscription => "the subscription",
+            Veto::Creation => "the creation",
+            Veto::Message => "the message",
+        }
+    }
+}
+
+/// The codes a backend may answer a creation or a message with, to be passed to the caller.
+pub const CUSTOM_ERROR_CODES: std::ops::RangeInclusive<i64> = 120_001..=130_000;
+
+/// The values of the sample in Tencent's page for a command, used as defaults. A body takes
+/// those of its own fields; the others are there for the table's sake.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Seed {
     pub official_account: &'static str,
     pub operator_account: &'static str,
+    pub owner_account: &'static str,
+    pub name: &'static str,
+    pub introduction: &'static str,
+    pub face_url: &'static str,
+    pub organization: &'static str,
     pub subscribers: &'static [&'static str],
+    pub texts: &'static [&'static str],
+    pub cloud_custom_data: &'static str,
+    pub online_only: bool,
+    pub msg_keys: &'static [&'static str],
+    pub msg_time: i64,
     pub event_time: i64,
+}
+
+impl Seed {
+    /// The values most of Tencent's samples share.
+    const SAMPLE: Seed = Seed {
+        official_account: "@TOA#_test_OA_for_penn",
+        operator_account: "107867",
+        owner_account: "107867",
+        name: "TestOfficialAccount",
+        introduction: "",
+        face_url: "",
+        organization: "",
+        subscribers: &["jared", "leckie"],
+        texts: &["red packet"],
+        cloud_custom_data: "your cloud custom data",
+        online_only: true,
+        msg_keys: &["71_1_1698741698"],
+        msg_time: 1_490_686_222,
+        event_time: 1_670_574_414_123,
+    };
 }
 
 /// One callback command Chat can send.
@@ -29,6 +91,8 @@ pub struct Callback {
     /// The `CallbackCommand` word on the wire.
     pub command: &'static str,
     pub kind: Kind,
+    /// What its answer decides; `None` for an after callback.
+    pub veto: Option<Veto>,
     /// The shape of its body.
     pub body: BodyShape,
     /// One line a user reads in `--help`.
@@ -43,28 +107,137 @@ pub static CALLBACKS: &[Callback] = &[
         name: "before-subscribe",
         command: "OfficialAccount.CallbackBeforeAddSubscriber",
         kind: Kind::Before,
+        veto: Some(Veto::Subscription),
         body: BodyShape::of::<SubscriberEvent>(),
         summary: "before users subscribe to an Official Account; the backend may refuse some or all",
         doc: "https://trtc.io/document/60799",
         seed: Seed {
             official_account: "@TOA#_test_for_penn",
-            operator_account: "107867",
-            subscribers: &["jared", "leckie"],
-            event_time: 1_670_574_414_123,
+            ..Seed::SAMPLE
         },
     },
     Callback {
         name: "after-unsubscribe",
         command: "OfficialAccount.CallbackAfterDeleteSubscriber",
         kind: Kind::After,
+        veto: None,
         body: BodyShape::of::<SubscriberEvent>(),
         summary: "after users unsubscribe from an Official Account; the answer is ignored",
         doc: "https://trtc.io/document/60802",
         seed: Seed {
-            official_account: "@TOA#_test_OA_for_penn",
             operator_account: "leckie",
-            subscribers: &["jared", "leckie"],
-            event_time: 1_670_574_414_123,
+            ..Seed::SAMPLE
+        },
+    },
+    Callback {
+        name: "before-create",
+        command: "OfficialAccount.CallbackBeforeCreateOfficialAccount",
+        kind: Kind::Before,
+        veto: Some(Veto::Creation),
+        body: BodyShape::of::<BeforeCreateEvent>(),
+        summary: "before an Official Account is created; the backend may deny it",
+        doc: "https://trtc.io/document/60795",
+        seed: Seed::SAMPLE,
+    },
+    Callback {
+        name: "after-create",
+        command: "OfficialAccount.CallbackAfterCreateOfficialAccount",
+        kind: Kind::After,
+        veto: None,
+        body: BodyShape::of::<CreatedEvent>(),
+        summary: "after an Official Account was created; the answer is ignored",
+        doc: "https://trtc.io/document/60796",
+        seed: Seed::SAMPLE,
+    },
+    Callback {
+        name: "after-info-change",
+        command: "OfficialAccount.CallbackAfterOfficialAccountInfoChanged",
+        kind: Kind::After,
+        veto: None,
+        body: BodyShape::of::<InfoChangedEvent>(),
+        summary: "after an Official Account's profile changed; the answer is ignored",
+        doc: "https://trtc.io/document/60797",
+        seed: Seed {
+            operator_account: "leckie",
+            introduction: "NewNotification",
+            name: "NewName",
+            face_url: "http://this.is.newface.url",
+            organization: "NewOrganization",
+            ..Seed::SAMPLE
+        },
+    },
+    Callback {
+        name: "after-destroy",
+        command: "OfficialAccount.CallbackAfterOfficialAccountDestroyed",
+        kind: Kind::After,
+        veto: None,
+        body: BodyShape::of::<DestroyedEvent>(),
+        summary: "after an Official Account was destroyed; the answer is ignored",
+        doc: "https://trtc.io/document/60798",
+        seed: Seed::SAMPLE,
+    },
+    Callback {
+        name: "after-subscribe",
+        command: "OfficialAccount.CallbackAfterAddSubscriber",
+        kind: Kind::After,
+        veto: None,
+        body: BodyShape::of::<SubscriberEvent>(),
+        summary: "after users subscribed to an Official Account; the answer is ignored",
+        doc: "https://trtc.io/document/60800",
+        seed: Seed {
+            official_account: "@TOA#_test_for_penn",
+            ..Seed::SAMPLE
+        },
+    },
+    Callback {
+        name: "after-full",
+        command: "OfficialAccount.CallbackAfterOfficialAccountFull",
+        kind: Kind::After,
+        veto: None,
+        body: BodyShape::of::<AccountFullEvent>(),
+        summary: "after an Official Account reached its subscriber limit; the answer is ignored",
+        doc: "https://trtc.io/document/60801",
+        seed: Seed::SAMPLE,
+    },
+    Callback {
+        name: "before-send",
+        command: "OfficialAccount.CallbackBeforeSendMsg",
+        kind: Kind::Before,
+        veto: Some(Veto::Message),
+        body: BodyShape::of::<MessageEvent>(),
+        summary: "before an Official Account's message is sent; the backend may refuse, discard or rewrite it",
+        doc: "https://trtc.io/document/60803",
+        seed: Seed {
+            official_account: "@TOA#_2J4SZEAEL",
+            ..Seed::SAMPLE
+        },
+    },
+    Callback {
+        name: "after-send",
+        command: "OfficialAccount.CallbackAfterSendMsg",
+        kind: Kind::After,
+        veto: None,
+        body: BodyShape::of::<SentMessageEvent>(),
+        summary: "after an Official Account's message was sent; the answer is ignored",
+        doc: "https://trtc.io/document/60804",
+        seed: Seed {
+            official_account: "@TOA#_2J4SZEAEL",
+            ..Seed::SAMPLE
+        },
+    },
+    Callback {
+        name: "after-withdraw",
+        command: "OfficialAccount.CallbackAfterMsgWithDraw",
+        kind: Kind::After,
+        veto: None,
+        body: BodyShape::of::<WithdrawEvent>(),
+        summary: "after an Official Account's messages were withdrawn; the answer is ignored",
+        doc: "https://trtc.io/document/60805",
+        // Tencent's sample says `#TOA#_123`, where every ID Chat makes starts with `@TOA#_`:
+        // the default is a valid ID (see samples/README.md).
+        seed: Seed {
+            official_account: "@TOA#_123",
+            ..Seed::SAMPLE
         },
     },
 ];
@@ -217,7 +390,7 @@ mod tests {
         for word in [
             "State.StateChange",
             "C2C.CallbackAfterSendMsg",
-            "OfficialAccount.CallbackAfterAddSubscriber",
+            "OfficialAccount.CallbackAfterSubscriberQuit",
         ] {
             let read = CommandWord::read(word);
             assert_eq!((read.name(), read.is_well_formed()), (word, true));
@@ -238,6 +411,13 @@ mod tests {
         assert_eq!(before.callback(), Some(&CALLBACKS[0]));
         assert_eq!(before.name(), "before-subscribe");
         assert_eq!(CommandWord::read(&"é".repeat(40)).name().len(), 64);
+    }
+
+    #[test]
+    fn before_callbacks_and_only_they_decide() {
+        for c in CALLBACKS {
+            assert_eq!(c.kind == Kind::Before, c.veto.is_some(), "{c}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What Chat does with an answer, as data and in words.
 
 use super::BUDGET;
+use super::event::MessageElement;
 use serde::Serialize;
 use std::fmt;
 
@@ -15,6 +16,26 @@ pub enum Decision {
     },
     /// ErrorCode 1: nobody subscribes.
     RejectsAll,
+    /// before-create, ErrorCode 0.
+    Creates,
+    /// before-create, ErrorCode 1 (the caller gets 20006) or a code of the backend's own,
+    /// which the caller gets with `ErrorInfo`.
+    DeniesCreation { error_code: i64, caller_code: i64 },
+    /// before-send, ErrorCode 0 and no rewrite.
+    Sends,
+    /// before-send, ErrorCode 0 with a `MsgBody` and/or `CloudCustomData` of the backend's:
+    /// what is given replaces the sender's.
+    SendsRewritten {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        msg_body: Option<Vec<MessageElement>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cloud_custom_data: Option<String>,
+    },
+    /// before-send, ErrorCode 1 (the sender gets 10016) or a code of the backend's own, which
+    /// the sender gets with `ErrorInfo`.
+    RefusesMessage { error_code: i64, caller_code: i64 },
+    /// before-send, ErrorCode 2: the message is dropped, and the sender is told it was sent.
+    Discards,
     /// An after callback: the answer changes nothing.
     Ignored,
     /// No answer within the budget: a before callback goes ahead for everyone.
@@ -29,6 +50,12 @@ impl Decision {
         match self {
             Decision::Subscribes { .. } => "subscribes",
             Decision::RejectsAll => "rejects-all",
+            Decision::Creates => "creates",
+            Decision::DeniesCreation { .. } => "denies-creation",
+            Decision::Sends => "sends",
+            Decision::SendsRewritten { .. } => "sends-rewritten",
+            Decision::RefusesMessage { .. } => "refuses-message",
+            Decision::Discards => "discards",
             Decision::Ignored => "ignored",
             Decision::TimedOut { .. } => "timed-out",
             Decision::Undocumented { .. } => "undocumented",
@@ -53,6 +80,46 @@ impl fmt::Display for Decision {
                 Ok(())
             }
             Decision::RejectsAll => f.write_str("rejects the whole request (ErrorCode 1)"),
+            Decision::Creates => f.write_str("creates the Official Account"),
+            Decision::DeniesCreation {
+                error_code,
+                caller_code,
+            } => write!(
+                f,
+                "denies the creation (ErrorCode {error_code}): the caller gets error {caller_code}{}",
+                passed_on(*error_code, *caller_code)
+            ),
+            Decision::Sends => f.write_str("sends the message as it is"),
+            Decision::SendsRewritten {
+                msg_body,
+                cloud_custom_data,
+            } => {
+                f.write_str("sends the message rewritten by your answer:")?;
+                if let Some(elements) = msg_body {
+                    let shown: Vec<String> = elements.iter().map(ToString::to_string).collect();
+                    write!(f, " MsgBody [{}]", shown.join(", "))?;
+                }
+                if let Some(data) = cloud_custom_data {
+                    let sep = if msg_body.is_some() { "," } else { "" };
+                    write!(
+                        f,
+                        "{sep} CloudCustomData {}",
+                        serde_json::Value::from(data.as_str())
+                    )?;
+                }
+                Ok(())
+            }
+            Decision::RefusesMessage {
+                error_code,
+                caller_code,
+            } => write!(
+                f,
+                "refuses the message (ErrorCode {error_code}): the sender gets error {caller_code}{}",
+                passed_on(*error_code, *caller_code)
+            ),
+            Decision::Discards => {
+                f.write_str("discards the message silently: the sender is told it was sent")
+            }
             Decision::Ignored => f.write_str("ignores the answer (after callback)"),
             Decision::TimedOut { subscribed } => write!(
                 f,
@@ -66,6 +133,15 @@ impl fmt::Display for Decision {
             ),
             Decision::Undocumented { reason } => write!(f, "undocumented: {reason}"),
         }
+    }
+}
+
+/// A backend's own code reaches the caller with its `ErrorInfo`.
+fn passed_on(error_code: i64, caller_code: i64) -> &'static str {
+    if error_code == caller_code {
+        " and your ErrorInfo"
+    } else {
+        ""
     }
 }
 
@@ -85,6 +161,41 @@ fn list(users: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_kind_is_its_json_tag() {
+        let decisions = [
+            Decision::Subscribes {
+                subscribed: vec![],
+                refused: vec![],
+            },
+            Decision::RejectsAll,
+            Decision::Creates,
+            Decision::DeniesCreation {
+                error_code: 1,
+                caller_code: 20006,
+            },
+            Decision::Sends,
+            Decision::SendsRewritten {
+                msg_body: None,
+                cloud_custom_data: None,
+            },
+            Decision::RefusesMessage {
+                error_code: 1,
+                caller_code: 10016,
+            },
+            Decision::Discards,
+            Decision::Ignored,
+            Decision::TimedOut { subscribed: vec![] },
+            Decision::Undocumented {
+                reason: String::new(),
+            },
+        ];
+        for decision in decisions {
+            let json = serde_json::to_value(&decision).unwrap();
+            assert_eq!(json["kind"], decision.kind());
+        }
+    }
+
     use super::*;
 
     #[test]

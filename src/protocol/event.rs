@@ -1,10 +1,44 @@
 //! The JSON body of a callback: the shapes a body can have, what every shape shares, and the
 //! readers that go to a command's shape. A shape is one type implementing [`EventShape`] (see
-//! `subscriber_list.rs`), a variant of [`ReceivedEvent`], and `BodyShape::of` in the commands
-//! that carry it.
+//! `subscriber_list.rs`, `account.rs`, `message.rs`), a line of [`received_events!`], and
+//! `BodyShape::of` in the commands that carry it.
 
+/// A shape's type from its fields in the order of Tencent's sample, each with its wire name,
+/// its Rust name and type, and what it holds ([`Wire`]): the struct, read strictly (no field
+/// more or less), and its [`Field`]s as `FIELDS`, so that each wire name is written once.
+macro_rules! shape {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $($(#[$field_meta:meta])* $wire:literal $field:ident: $ty:ty = $kind:ident),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$field_meta])* #[serde(rename = $wire)] pub $field: $ty),+
+        }
+
+        impl $crate::protocol::event::Wired for $name {
+            const FIELDS: &'static [$crate::protocol::event::Field] =
+                &[$($crate::protocol::event::Field($wire, $crate::protocol::event::Wire::$kind)),+];
+
+            fn command(&self) -> &str {
+                &self.callback_command
+            }
+        }
+    };
+}
+
+mod account;
+mod message;
 mod subscriber_list;
 
+pub use account::{
+    AccountFullEvent, BeforeCreateEvent, CreatedEvent, DestroyedEvent, InfoChangedEvent,
+};
+pub use message::{MessageElement, MessageEvent, SentMessageEvent, WithdrawEvent};
 pub use subscriber_list::{SubscriberEvent, subscribers_in};
 
 use super::command::Callback;
@@ -16,13 +50,167 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// What a body is built from: the command line's values, else the table's seed.
-pub(crate) struct BodyValues<'a> {
-    pub official_account: &'a str,
-    pub operator_account: &'a str,
-    pub subscribers: &'a [String],
+/// What a body is built from: the command line's values over the table's seed. A shape takes
+/// the values of its own fields and leaves the rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventValues {
+    pub official_account: String,
+    pub operator_account: String,
+    pub owner_account: String,
+    pub name: String,
+    pub introduction: String,
+    pub face_url: String,
+    pub organization: String,
+    pub subscribers: Vec<String>,
+    /// The text of each `TIMTextElem` of `MsgBody`.
+    pub texts: Vec<String>,
+    pub cloud_custom_data: String,
+    pub online_only: bool,
+    pub msg_keys: Vec<String>,
+    /// Seconds since the Unix epoch.
+    pub msg_time: i64,
+    /// Milliseconds since the Unix epoch.
     pub event_time: i64,
 }
+
+impl EventValues {
+    /// The values of Tencent's sample for `callback`, at `event_time`.
+    pub fn seed(callback: &Callback, event_time: i64) -> Self {
+        let seed = &callback.seed;
+        let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
+        EventValues {
+            official_account: seed.official_account.to_owned(),
+            operator_account: seed.operator_account.to_owned(),
+            owner_account: seed.owner_account.to_owned(),
+            name: seed.name.to_owned(),
+            introduction: seed.introduction.to_owned(),
+            face_url: seed.face_url.to_owned(),
+            organization: seed.organization.to_owned(),
+            subscribers: owned(seed.subscribers),
+            texts: owned(seed.texts),
+            cloud_custom_data: seed.cloud_custom_data.to_owned(),
+            online_only: seed.online_only,
+            msg_keys: owned(seed.msg_keys),
+            msg_time: seed.msg_time,
+            event_time,
+        }
+    }
+}
+
+/// A value the command line can set in a body, for the commands whose body carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventValue {
+    OfficialAccount,
+    Operator,
+    Owner,
+    Name,
+    Introduction,
+    FaceUrl,
+    Organization,
+    Subscribers,
+    Texts,
+    CloudCustomData,
+    OnlineOnly,
+    /// The one `MsgKey` of a sent message.
+    MsgKey,
+    /// The keys of the withdrawn messages.
+    WithdrawnMsgKeys,
+    MsgTime,
+}
+
+impl EventValue {
+    const ALL: &[EventValue] = &[
+        EventValue::OfficialAccount,
+        EventValue::Operator,
+        EventValue::Owner,
+        EventValue::Name,
+        EventValue::Introduction,
+        EventValue::FaceUrl,
+        EventValue::Organization,
+        EventValue::Subscribers,
+        EventValue::Texts,
+        EventValue::CloudCustomData,
+        EventValue::OnlineOnly,
+        EventValue::MsgKey,
+        EventValue::WithdrawnMsgKeys,
+        EventValue::MsgTime,
+    ];
+
+    /// Its field's value in a body built from `values`.
+    fn value(self, values: &EventValues) -> Value {
+        let objects = |key: &str, items: &[String]| {
+            let object = |item: &String| {
+                let mut object = Map::new();
+                object.insert(key.to_owned(), Value::from(item.as_str()));
+                Value::Object(object)
+            };
+            Value::Array(items.iter().map(object).collect())
+        };
+        match self {
+            EventValue::OfficialAccount => Value::from(values.official_account.as_str()),
+            EventValue::Operator => Value::from(values.operator_account.as_str()),
+            EventValue::Owner => Value::from(values.owner_account.as_str()),
+            EventValue::Name => Value::from(values.name.as_str()),
+            EventValue::Introduction => Value::from(values.introduction.as_str()),
+            EventValue::FaceUrl => Value::from(values.face_url.as_str()),
+            EventValue::Organization => Value::from(values.organization.as_str()),
+            EventValue::Subscribers => objects("Subscriber_Account", &values.subscribers),
+            EventValue::Texts => values
+                .texts
+                .iter()
+                .map(|text| serde_json::to_value(MessageElement::text(text)).unwrap_or_default())
+                .collect(),
+            EventValue::CloudCustomData => Value::from(values.cloud_custom_data.as_str()),
+            EventValue::OnlineOnly => Value::from(i64::from(values.online_only)),
+            EventValue::MsgKey => Value::from(values.msg_keys.first().map_or("", String::as_str)),
+            EventValue::WithdrawnMsgKeys => objects("MsgKey", &values.msg_keys),
+            EventValue::MsgTime => Value::from(values.msg_time),
+        }
+    }
+
+    /// The body field that holds it.
+    fn field(self) -> &'static str {
+        match self {
+            EventValue::OfficialAccount => "Official_Account",
+            EventValue::Operator => "Operator_Account",
+            EventValue::Owner => "Owner_Account",
+            EventValue::Name => "Name",
+            EventValue::Introduction => "Introduction",
+            EventValue::FaceUrl => "FaceUrl",
+            EventValue::Organization => "Organization",
+            EventValue::Subscribers => "SubscribeAccountList",
+            EventValue::Texts => "MsgBody",
+            EventValue::CloudCustomData => "CloudCustomData",
+            EventValue::OnlineOnly => "OnlineOnlyFlag",
+            EventValue::MsgKey => "MsgKey",
+            EventValue::WithdrawnMsgKeys => "WithdrawMsgList",
+            EventValue::MsgTime => "MsgTime",
+        }
+    }
+}
+
+/// What a body field holds on the wire, for the reader that explains a body field by field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wire {
+    /// `CallbackCommand`, read before the rest.
+    Command,
+    Text,
+    /// Text that may be left out.
+    OptionalText,
+    Integer,
+    /// `EventTime`, an integer of milliseconds.
+    Millis,
+    /// `SubscribeAccountList`.
+    Subscribers,
+    /// `MsgBody`: `[{"MsgType": ..., "MsgContent": {...}}]`.
+    Messages,
+    /// `WithdrawMsgList`: `[{"MsgKey": ...}]`.
+    MsgKeys,
+}
+
+/// One body field: its name and what it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Field(pub &'static str, pub Wire);
 
 /// What every event tells, whatever its shape.
 pub(crate) trait Event {
@@ -40,35 +228,38 @@ pub(crate) trait Event {
 /// One shape of body, as the type it is read into. Reading exactly is serde's derived reader,
 /// which must refuse unknown fields (`deny_unknown_fields`): anything it takes is the shape.
 pub(crate) trait EventShape:
-    Event + Serialize + DeserializeOwned + Into<ReceivedEvent>
+    Event + Wired + Serialize + DeserializeOwned + Into<ReceivedEvent>
 {
-    /// Its fields, in the order of Tencent's samples; any other is an unknown field.
-    const FIELDS: &'static [&'static str];
-
-    /// The body `callback` carries for `values`.
-    fn build(callback: &Callback, values: &BodyValues<'_>) -> Self;
-
-    /// Its `CallbackCommand` word.
-    fn command(&self) -> &str;
-
     /// Reads every field but `CallbackCommand` (read already, and `callback`'s when the body is
-    /// right), a finding for each that is missing or of the wrong type.
+    /// right), a finding for each that is missing or of the wrong type. By default each field
+    /// is read by what [`FIELDS`](Self::FIELDS) says it holds.
     fn read(
         callback: &Callback,
         object: &Map<String, Value>,
         findings: &mut Findings,
-    ) -> Option<Self>;
+    ) -> Option<Self> {
+        read_fields(callback, Self::FIELDS, object, findings)
+    }
 
     /// What is odd about a well-formed body: answerable, but not what Chat sends.
     fn oddities(&self, findings: &mut Findings);
+}
+
+/// A shape's fields on the wire and its command word.
+pub(crate) trait Wired {
+    /// Its fields, in the order of Tencent's samples; any other is an unknown field.
+    const FIELDS: &'static [Field];
+
+    /// Its `CallbackCommand` word.
+    fn command(&self) -> &str;
 }
 
 /// The shape of body a command carries, as the command table names it: the functions of one
 /// `EventShape` type, so that no code elsewhere matches on shapes.
 #[derive(Clone, Copy)]
 pub struct BodyShape {
-    fields: &'static [&'static str],
-    build: fn(&Callback, &BodyValues<'_>) -> Value,
+    fields: &'static [Field],
+    build: fn(&Callback, &EventValues) -> Value,
     read_exact: fn(&Callback, &[u8], &mut Findings) -> Option<ReceivedEvent>,
     read: fn(&Callback, &Value, &mut Findings) -> Option<ReceivedEvent>,
 }
@@ -101,21 +292,54 @@ impl fmt::Debug for BodyShape {
     }
 }
 
-/// A received body that has the shape of its command's, as that shape's type. Serializes as
-/// the body it was read from, field for field (for records).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum ReceivedEvent {
+impl BodyShape {
+    /// Whether a body of this shape carries `value`.
+    pub fn carries(&self, value: EventValue) -> bool {
+        self.fields.iter().any(|field| field.0 == value.field())
+    }
+}
+
+/// [`ReceivedEvent`], one variant per shape, each shape's type turned into it, and the
+/// accessors every shape answers.
+macro_rules! received_events {
+    ($($variant:ident($shape:ty)),+ $(,)?) => {
+        /// A received body that has the shape of its command's, as that shape's type.
+        /// Serializes as the body it was read from, field for field (for records).
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+        #[serde(untagged)]
+        pub enum ReceivedEvent {
+            $($variant($shape)),+
+        }
+
+        $(impl From<$shape> for ReceivedEvent {
+            fn from(event: $shape) -> Self {
+                ReceivedEvent::$variant(event)
+            }
+        })+
+
+        impl ReceivedEvent {
+            fn event(&self) -> &dyn Event {
+                match self {
+                    $(ReceivedEvent::$variant(event) => event),+
+                }
+            }
+        }
+    };
+}
+
+received_events! {
     SubscriberList(SubscriberEvent),
+    BeforeCreate(BeforeCreateEvent),
+    Created(CreatedEvent),
+    InfoChanged(InfoChangedEvent),
+    Destroyed(DestroyedEvent),
+    AccountFull(AccountFullEvent),
+    Message(MessageEvent),
+    SentMessage(SentMessageEvent),
+    Withdraw(WithdrawEvent),
 }
 
 impl ReceivedEvent {
-    fn event(&self) -> &dyn Event {
-        match self {
-            ReceivedEvent::SubscriberList(event) => event,
-        }
-    }
-
     /// The users the event names as subscribers; none when its shape has no such list.
     pub fn subscribers(&self) -> &[String] {
         self.event().subscribers()
@@ -127,21 +351,9 @@ impl ReceivedEvent {
     }
 }
 
-/// The body `callback` carries for the given values.
-pub fn build_body(
-    callback: &Callback,
-    official_account: &str,
-    operator_account: &str,
-    subscribers: &[String],
-    event_time: i64,
-) -> Value {
-    let values = BodyValues {
-        official_account,
-        operator_account,
-        subscribers,
-        event_time,
-    };
-    (callback.body.build)(callback, &values)
+/// The body `callback` carries for the given values (those of its own fields).
+pub fn build_body(callback: &Callback, values: &EventValues) -> Value {
+    (callback.body.build)(callback, values)
 }
 
 /// Reads a body of exactly `callback`'s documented shape and types straight into its type,
@@ -177,8 +389,20 @@ pub fn request_oddities(callback: &Callback, body: &Value, raw: &[u8]) -> Vec<Fi
     read_event(callback, body, raw).1
 }
 
-fn build<T: EventShape>(callback: &Callback, values: &BodyValues<'_>) -> Value {
-    serde_json::to_value(T::build(callback, values)).unwrap_or_default()
+/// The body of `T`'s fields, each with its value among `values`.
+fn build<T: EventShape>(callback: &Callback, values: &EventValues) -> Value {
+    let body = T::FIELDS.iter().map(|&Field(name, _)| {
+        let value = match name {
+            "CallbackCommand" => Value::from(callback.command),
+            "EventTime" => Value::from(values.event_time),
+            _ => EventValue::ALL
+                .iter()
+                .find(|v| v.field() == name)
+                .map_or(Value::Null, |v| v.value(values)),
+        };
+        (name.to_owned(), value)
+    });
+    Value::Object(body.collect())
 }
 
 fn read_exact<T: EventShape>(
@@ -228,7 +452,7 @@ fn read<T: EventShape>(
         event.oddities(findings);
     }
     for key in object.keys() {
-        if !T::FIELDS.contains(&key.as_str()) {
+        if !T::FIELDS.iter().any(|field| field.0 == key) {
             findings.push_with(Severity::Warning, || {
                 let key = excerpt(key.as_bytes(), 64);
                 Finding::warning(
@@ -240,6 +464,73 @@ fn read<T: EventShape>(
         }
     }
     event.map(Into::into)
+}
+
+/// Reads `fields` by what each holds, a finding for each that is missing or of the wrong type,
+/// then the shape's type from them. Keys inside list items that are not the shape's are left
+/// out, as the subscriber list's reader leaves them.
+fn read_fields<T: DeserializeOwned>(
+    callback: &Callback,
+    fields: &[Field],
+    object: &Map<String, Value>,
+    findings: &mut Findings,
+) -> Option<T> {
+    let mut read = Map::with_capacity(fields.len());
+    let mut complete = true;
+    for &Field(name, wire) in fields {
+        let value = match wire {
+            Wire::Command => Some(Value::from(callback.command)),
+            Wire::OptionalText if !object.contains_key(name) => continue,
+            Wire::Text | Wire::OptionalText => {
+                string_field(object, name, findings).map(Value::from)
+            }
+            Wire::Integer => integer_field(object, name, "an integer", findings).map(Value::from),
+            Wire::Millis => event_time(object, findings).map(Value::from),
+            Wire::Subscribers => subscriber_list::subscriber_objects(object, findings),
+            Wire::Messages => message::messages(object, findings),
+            Wire::MsgKeys => message::msg_keys(object, findings),
+        };
+        match value {
+            Some(value) => {
+                read.insert(name.to_owned(), value);
+            }
+            None => complete = false,
+        }
+    }
+    if !complete {
+        return None;
+    }
+    serde_json::from_value(Value::Object(read))
+        .map_err(|e| {
+            findings.push(Finding::error(
+                "bad-body",
+                "body",
+                format!("the body does not read as {} ({e})", callback.command),
+            ));
+        })
+        .ok()
+}
+
+/// An integer field; `what` says which kind of integer, for a finding.
+pub(crate) fn integer_field(
+    object: &Map<String, Value>,
+    field: &str,
+    what: &str,
+    findings: &mut Findings,
+) -> Option<i64> {
+    match object.get(field) {
+        None => {
+            findings.push(missing(field, what));
+            None
+        }
+        Some(v) => {
+            let n = v.as_i64();
+            if n.is_none() {
+                findings.push(wrong_type(field, v, what));
+            }
+            n
+        }
+    }
 }
 
 pub(crate) fn string_field(
@@ -262,18 +553,20 @@ pub(crate) fn string_field(
 
 /// `EventTime`, an integer of milliseconds.
 pub(crate) fn event_time(object: &Map<String, Value>, findings: &mut Findings) -> Option<i64> {
-    match object.get("EventTime") {
-        None => {
-            findings.push(missing("EventTime", "an integer (milliseconds)"));
-            None
-        }
-        Some(v) => {
-            let ms = v.as_i64();
-            if ms.is_none() {
-                findings.push(wrong_type("EventTime", v, "an integer (milliseconds)"));
-            }
-            ms
-        }
+    integer_field(object, "EventTime", "an integer (milliseconds)", findings)
+}
+
+/// The documented limit of a text field, in bytes (trtc.io/document/60813).
+pub(crate) fn check_length(field: &str, text: &str, max: usize, findings: &mut Findings) {
+    if text.len() > max {
+        findings.push(Finding::warning(
+            "too-long",
+            field,
+            format!(
+                "is {} bytes; Chat allows at most {max} (trtc.io/document/60813)",
+                text.len()
+            ),
+        ));
     }
 }
 
@@ -361,3 +654,62 @@ const SECONDS_AS_MILLIS: i64 = 99_999_999_999;
 
 /// 14 digits of milliseconds: past the year 2286.
 const FAR_FUTURE_MILLIS: i64 = 10_000_000_000_000;
+
+/// A list of objects, each read by `read` (given its path), every item's problems found.
+pub(crate) fn list(
+    object: &Map<String, Value>,
+    field: &str,
+    findings: &mut Findings,
+    read: impl Fn(&Map<String, Value>, &str, &mut Findings) -> Option<Value>,
+) -> Option<Vec<Value>> {
+    let items = match object.get(field) {
+        None => {
+            let example = match field {
+                "SubscribeAccountList" => "an array of {\"Subscriber_Account\": ...}",
+                _ => "an array of objects",
+            };
+            findings.push(missing(field, example));
+            return None;
+        }
+        Some(Value::Array(items)) => items,
+        Some(v) => {
+            findings.push(wrong_type(field, v, "an array"));
+            return None;
+        }
+    };
+    let mut read_items = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{field}[{i}]");
+        match item.as_object() {
+            Some(entry) => read_items.push(read(entry, &path, findings)),
+            None => {
+                findings.push_with(Severity::Error, || wrong_type(&path, item, "an object"));
+                read_items.push(None);
+            }
+        }
+    }
+    read_items.into_iter().collect()
+}
+
+/// A field of a list item that must be `is` (`what`, for a finding).
+pub(crate) fn item_field(
+    item: &Map<String, Value>,
+    field: &str,
+    path: &str,
+    findings: &mut Findings,
+    is: fn(&Value) -> bool,
+    what: &str,
+) -> Option<Value> {
+    let path = || format!("{path}.{field}");
+    match item.get(field) {
+        Some(value) if is(value) => Some(value.clone()),
+        Some(value) => {
+            findings.push_with(Severity::Error, || wrong_type(&path(), value, what));
+            None
+        }
+        None => {
+            findings.push_with(Severity::Error, || missing(&path(), what));
+            None
+        }
+    }
+}

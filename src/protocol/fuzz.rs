@@ -34,6 +34,19 @@ const FIELDS: &[&str] = &[
     "ErrorInfo",
     "RefusedSubscribers_Account",
     "RefusedMembers_Account",
+    "Owner_Account",
+    "Name",
+    "Introduction",
+    "FaceUrl",
+    "Organization",
+    "OnlineOnlyFlag",
+    "MsgBody",
+    "MsgType",
+    "MsgContent",
+    "CloudCustomData",
+    "MsgKey",
+    "MsgTime",
+    "WithdrawMsgList",
 ];
 
 fn callback() -> impl Strategy<Value = &'static Callback> {
@@ -126,13 +139,40 @@ fn doc() -> impl Strategy<Value = Doc> {
         })
 }
 
+/// Values for any shape's body, of the right types.
+fn values() -> impl Strategy<Value = EventValues> {
+    (
+        (user(), user(), user(), vec(user(), 0..120), any::<i64>()),
+        (user(), user(), vec(user(), 0..4), any::<bool>()),
+        (vec(user(), 0..4), any::<i64>(), ".{0,160}"),
+    )
+        .prop_map(
+            |(
+                (official_account, operator_account, owner_account, subscribers, event_time),
+                (name, cloud_custom_data, texts, online_only),
+                (msg_keys, msg_time, introduction),
+            )| EventValues {
+                official_account,
+                operator_account,
+                owner_account,
+                face_url: introduction.clone(),
+                organization: name.clone(),
+                name,
+                introduction,
+                subscribers,
+                texts,
+                cloud_custom_data,
+                online_only,
+                msg_keys,
+                msg_time,
+                event_time,
+            },
+        )
+}
+
 /// A body of `callback`'s exact shape, with any values of the right types.
 fn exact_body(callback: &'static Callback) -> impl Strategy<Value = Value> {
-    (user(), user(), vec(user(), 0..120), any::<i64>()).prop_map(
-        move |(official, operator, subscribers, event_time)| {
-            build_body(callback, &official, &operator, &subscribers, event_time)
-        },
-    )
+    values().prop_map(move |values| build_body(callback, &values))
 }
 
 /// A subscriber body for any callback, then changed: a field dropped, retyped or added.
@@ -354,7 +394,14 @@ proptest! {
 
     #[test]
     fn request_oddities_are_capped(callback in callback(), users in vec(user(), 0..400), event_time in any::<i64>()) {
-        let body = build_body(callback, "", "", &users, event_time);
+        let values = EventValues {
+            official_account: String::new(),
+            operator_account: String::new(),
+            subscribers: users,
+            event_time,
+            ..EventValues::seed(callback, event_time)
+        };
+        let body = build_body(callback, &values);
         let findings = request_oddities(callback, &body, body.to_string().as_bytes());
         prop_assert!(capped(&findings));
         prop_assert!(findings.iter().all(|f| !f.is_error()));
@@ -409,9 +456,14 @@ proptest! {
             }
             Decision::Ignored => prop_assert!(callback.kind == Kind::After && !slow),
             Decision::TimedOut { .. } => prop_assert!(slow),
-            Decision::RejectsAll | Decision::Undocumented { .. } => {
-                prop_assert!(callback.kind == Kind::Before);
+            Decision::RejectsAll => prop_assert_eq!(callback.veto, Some(Veto::Subscription)),
+            Decision::Creates | Decision::DeniesCreation { .. } => {
+                prop_assert_eq!(callback.veto, Some(Veto::Creation));
             }
+            Decision::Sends | Decision::SendsRewritten { .. } | Decision::RefusesMessage { .. } | Decision::Discards => {
+                prop_assert_eq!(callback.veto, Some(Veto::Message));
+            }
+            Decision::Undocumented { .. } => prop_assert!(callback.kind == Kind::Before),
         }
         prop_assert_eq!(callback.kind == Kind::After && !slow, judgement.decision == Decision::Ignored);
     }
@@ -456,12 +508,11 @@ proptest! {
     #[test]
     fn a_genuine_callback_is_valid_and_read_as_sent(
         callback in callback(),
-        body in callback().prop_flat_map(exact_body),
+        values in values(),
         skew in 0_u64..=120,
         offset in -120_i64..=120,
     ) {
-        let mut body = body;
-        body["CallbackCommand"] = json!(callback.command);
+        let body = build_body(callback, &values);
         let now = NOW;
         let request_time = now.saturating_add_signed(offset);
         let query = CallbackQuery {
@@ -502,32 +553,46 @@ fn answer() -> BoxedStrategy<Value> {
             leaf()
         ]),
         prop::option::of(prop_oneof![
-            select(vec![0_i64, 1, 2]).prop_map(Value::from),
+            select(vec![0_i64, 1, 2, 120_001, 130_000, 130_001]).prop_map(Value::from),
             leaf()
         ]),
         prop::option::of(prop_oneof![Just(json!("")), leaf()]),
         prop::option::of(refused.clone()),
         prop::option::of(refused),
         prop::option::of((key(), leaf())),
+        prop::option::of(prop_oneof![
+            vec(user(), 0..3).prop_map(|texts| json!(
+                texts
+                    .iter()
+                    .map(|t| json!({"MsgType": "TIMTextElem", "MsgContent": {"Text": t}}))
+                    .collect::<Vec<_>>()
+            )),
+            leaf(),
+        ]),
     )
-        .prop_map(|(status, code, info, subscribers, members, extra)| {
-            let mut answer = Map::new();
-            for (field, value) in [
-                ("ActionStatus", status),
-                ("ErrorCode", code),
-                ("ErrorInfo", info),
-                ("RefusedSubscribers_Account", subscribers),
-                ("RefusedMembers_Account", members),
-            ] {
-                if let Some(value) = value {
-                    answer.insert(field.to_owned(), value);
+        .prop_map(
+            |(status, code, info, subscribers, members, extra, msg_body)| {
+                let mut answer = Map::new();
+                for (field, value) in [
+                    ("ActionStatus", status),
+                    ("ErrorCode", code),
+                    ("ErrorInfo", info),
+                    ("RefusedSubscribers_Account", subscribers),
+                    ("RefusedMembers_Account", members),
+                ] {
+                    if let Some(value) = value {
+                        answer.insert(field.to_owned(), value);
+                    }
                 }
-            }
-            if let Some((key, value)) = extra {
-                answer.insert(key, value);
-            }
-            Value::Object(answer)
-        })
+                if let Some((key, value)) = extra {
+                    answer.insert(key, value);
+                }
+                if let Some(msg_body) = msg_body {
+                    answer.insert("MsgBody".to_owned(), msg_body);
+                }
+                Value::Object(answer)
+            },
+        )
         .boxed()
 }
 

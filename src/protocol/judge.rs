@@ -2,8 +2,9 @@
 //! one by one, and what Chat then does.
 
 use super::answer::ActionStatus;
-use super::command::{Callback, Kind};
+use super::command::{CUSTOM_ERROR_CODES, Callback, Kind, Veto};
 use super::decision::Decision;
+use super::event::MessageElement;
 use super::evidence::Evidence;
 use super::finding::{Finding, excerpt, json_type, missing, wrong_type};
 use super::{BUDGET, MAX_BODY_BYTES};
@@ -31,7 +32,11 @@ impl Judgement {
     pub fn accepted(&self) -> bool {
         matches!(
             self.decision,
-            Decision::Subscribes { .. } | Decision::Ignored
+            Decision::Subscribes { .. }
+                | Decision::Ignored
+                | Decision::Creates
+                | Decision::Sends
+                | Decision::SendsRewritten { .. }
         )
     }
 }
@@ -47,12 +52,16 @@ pub struct Reply<'a> {
     pub latency: Option<Duration>,
 }
 
-const KNOWN_FIELDS: &[&str] = &[
-    "ActionStatus",
-    "ErrorCode",
-    "ErrorInfo",
-    "RefusedSubscribers_Account",
-];
+/// The answer fields every callback's answer carries.
+const COMMON_FIELDS: &[&str] = &["ActionStatus", "ErrorCode", "ErrorInfo"];
+const REFUSED_SUBSCRIBERS: &str = "RefusedSubscribers_Account";
+const MSG_BODY: &str = "MsgBody";
+const CLOUD_CUSTOM_DATA: &str = "CloudCustomData";
+
+/// The error code before-create's caller gets when the backend answers 1.
+const CREATION_DENIED: i64 = 20006;
+/// The error code before-send's sender gets when the backend answers 1.
+const MESSAGE_REFUSED: i64 = 10016;
 
 /// Judges a reply to `callback` sent with `subscribers`, following `docs/protocol.md` section 3.
 pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> Judgement {
@@ -88,11 +97,9 @@ pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> J
     } else if callback.kind == Kind::After {
         Decision::Ignored
     } else if reply.status != 200 || parsed.is_none() {
-        Decision::Undocumented {
-            reason: "Chat counts this answer as a webhook failure; what it then does with the subscription is not documented".into(),
-        }
+        webhook_failure(callback)
     } else {
-        decide(subscribers, parsed.as_ref())
+        decide(callback, subscribers, parsed.as_ref())
     };
     Judgement {
         // An answer may refuse thousands who were not asked about: a few are said, then a count.
@@ -149,12 +156,24 @@ pub fn judge_broken(callback: &Callback, message: &str) -> Judgement {
         )],
         decision: match callback.kind {
             Kind::After => Decision::Ignored,
-            Kind::Before => Decision::Undocumented {
-                reason: "Chat counts this answer as a webhook failure; what it then does with the subscription is not documented".into(),
-            },
+            Kind::Before => webhook_failure(callback),
         },
         evidence: None,
     }
+}
+
+fn webhook_failure(callback: &Callback) -> Decision {
+    Decision::Undocumented {
+        reason: format!(
+            "Chat counts this answer as a webhook failure; what it then does with {} is not documented",
+            event(callback)
+        ),
+    }
+}
+
+/// What a before callback's answer decides on, in words.
+fn event(callback: &Callback) -> &'static str {
+    callback.veto.map_or("the event", Veto::event)
 }
 
 /// What Chat does once its budget has run out, in words.
@@ -163,8 +182,11 @@ fn gives_up(callback: &Callback) -> String {
         "Chat gives up after {} s{}",
         BUDGET.as_secs(),
         match callback.kind {
-            Kind::Before => ", and the subscription then goes ahead without your veto",
-            Kind::After => " (and does not retry unless retry-on-timeout is on)",
+            Kind::Before => format!(
+                ", and {} then goes ahead without your veto",
+                event(callback)
+            ),
+            Kind::After => " (and does not retry unless retry-on-timeout is on)".to_owned(),
         }
     )
 }
@@ -183,6 +205,20 @@ struct Parsed {
     action_status: ActionStatus,
     error_code: i64,
     refused: Vec<String>,
+    rewrite: Rewrite,
+}
+
+/// before-send's answer: what to send instead, where given.
+#[derive(Default)]
+struct Rewrite {
+    msg_body: Option<Vec<MessageElement>>,
+    cloud_custom_data: Option<String>,
+}
+
+impl Rewrite {
+    fn is_empty(&self) -> bool {
+        self.msg_body.is_none() && self.cloud_custom_data.is_none()
+    }
 }
 
 fn read_answer(
@@ -242,12 +278,65 @@ fn read_answer(
             "Chat reads RefusedSubscribers_Account (the page's prose says RefusedMembers_Account once, its sample and field table do not); under this name the refusal is ignored",
         ));
     }
-    let refused = refused_subscribers(callback, subscribers, object, findings);
+    let refused = match callback.veto {
+        Some(Veto::Subscription) | None => {
+            refused_subscribers(callback, subscribers, object, findings)
+        }
+        Some(Veto::Creation | Veto::Message) => Some(Vec::new()),
+    };
+    let rewrite = match callback.veto {
+        Some(Veto::Message) => rewrite(object, findings),
+        _ => Some(Rewrite::default()),
+    };
+    if let (Some(code), Some(rewrite)) = (error_code, &rewrite)
+        && code != 0
+        && !rewrite.is_empty()
+    {
+        findings.push(Finding::warning(
+            "rewrite-ignored",
+            if rewrite.msg_body.is_some() {
+                MSG_BODY
+            } else {
+                CLOUD_CUSTOM_DATA
+            },
+            format!(
+                "Chat honours a rewritten MsgBody or CloudCustomData only with ErrorCode 0; with ErrorCode {code} it is ignored"
+            ),
+        ));
+    }
     for key in object.keys() {
-        if !KNOWN_FIELDS.contains(&key.as_str()) && key != "RefusedMembers_Account" {
+        let key = key.as_str();
+        let belongs = match key {
+            REFUSED_SUBSCRIBERS => !matches!(callback.veto, Some(Veto::Creation | Veto::Message)),
+            MSG_BODY | CLOUD_CUSTOM_DATA => callback.veto == Some(Veto::Message),
+            _ => true,
+        };
+        if !belongs {
+            findings.push(Finding::warning(
+                "not-for-command",
+                key,
+                format!(
+                    "`{key}` belongs to the answer of {}, not of {}; Chat ignores it here",
+                    if key == REFUSED_SUBSCRIBERS {
+                        "before-subscribe"
+                    } else {
+                        "before-send"
+                    },
+                    callback.name
+                ),
+            ));
+        } else if !COMMON_FIELDS.contains(&key)
+            && ![
+                REFUSED_SUBSCRIBERS,
+                MSG_BODY,
+                CLOUD_CUSTOM_DATA,
+                "RefusedMembers_Account",
+            ]
+            .contains(&key)
+        {
             findings.push(Finding::warning(
                 "unknown-field",
-                key.as_str(),
+                key,
                 format!("`{key}` is not a documented answer field; Chat ignores it"),
             ));
         }
@@ -256,6 +345,32 @@ fn read_answer(
         action_status: action_status?,
         error_code: error_code?,
         refused: refused?,
+        rewrite: rewrite?,
+    })
+}
+
+/// before-send's `MsgBody` and `CloudCustomData`, when given; `None` when one has the wrong
+/// type (Chat cannot send it).
+fn rewrite(object: &Map<String, Value>, findings: &mut Vec<Finding>) -> Option<Rewrite> {
+    let msg_body = object.get(MSG_BODY).map(|value| {
+        serde_json::from_value::<Vec<MessageElement>>(value.clone()).map_err(|_| {
+            findings.push(wrong_type(
+                MSG_BODY,
+                value,
+                "an array of {\"MsgType\": ..., \"MsgContent\": {...}} elements",
+            ));
+        })
+    });
+    let cloud_custom_data = object.get(CLOUD_CUSTOM_DATA).map(|value| match value {
+        Value::String(data) => Ok(data.clone()),
+        other => {
+            findings.push(wrong_type(CLOUD_CUSTOM_DATA, other, "a string"));
+            Err(())
+        }
+    });
+    Some(Rewrite {
+        msg_body: msg_body.transpose().ok()?,
+        cloud_custom_data: cloud_custom_data.transpose().ok()?,
     })
 }
 
@@ -309,21 +424,36 @@ fn error_code(
             return None;
         }
     }?;
-    match (callback.kind, code) {
-        (Kind::Before, 0 | 1) | (Kind::After, 0) => {}
-        (Kind::Before, _) => findings.push(Finding::warning(
+    let documented = match callback.veto {
+        None => code == 0,
+        Some(Veto::Subscription) => matches!(code, 0 | 1),
+        Some(Veto::Creation) => matches!(code, 0 | 1) || CUSTOM_ERROR_CODES.contains(&code),
+        Some(Veto::Message) => matches!(code, 0..=2) || CUSTOM_ERROR_CODES.contains(&code),
+    };
+    if !documented {
+        let meaning = match callback.veto {
+            None => {
+                return Some(code).inspect(|_| {
+                    findings.push(Finding::warning(
+                        "undocumented-error-code",
+                        FIELD,
+                        format!("{code} on an after callback: Chat ignores the answer; send 0"),
+                    ));
+                });
+            }
+            Some(Veto::Subscription) => "0 lets the subscription go ahead, 1 rejects it",
+            Some(Veto::Creation) => {
+                "0 allows the creation, 1 denies it, 120001-130000 deny it with your own code"
+            }
+            Some(Veto::Message) => {
+                "0 sends the message, 1 refuses it, 2 discards it silently, 120001-130000 refuse it with your own code"
+            }
+        };
+        findings.push(Finding::warning(
             "undocumented-error-code",
             FIELD,
-            format!(
-                "{code} is undocumented for {}: 0 lets the subscription go ahead, 1 rejects it",
-                callback.command
-            ),
-        )),
-        (Kind::After, _) => findings.push(Finding::warning(
-            "undocumented-error-code",
-            FIELD,
-            format!("{code} on an after callback: Chat ignores the answer; send 0"),
-        )),
+            format!("{code} is undocumented for {}: {meaning}", callback.command),
+        ));
     }
     Some(code)
 }
@@ -372,30 +502,71 @@ fn refused_subscribers(
     (refused.len() == items.len()).then_some(refused)
 }
 
-fn decide(subscribers: &[String], parsed: Option<&Parsed>) -> Decision {
+fn decide(callback: &Callback, subscribers: &[String], parsed: Option<&Parsed>) -> Decision {
     let Some(parsed) = parsed else {
         return Decision::Undocumented {
             reason: "the answer lacks a usable ActionStatus, ErrorCode or RefusedSubscribers_Account; what Chat does then is not documented".into(),
         };
     };
-    match (parsed.action_status, parsed.error_code) {
-        (_, 1) => Decision::RejectsAll,
-        (ActionStatus::Ok, 0) => {
-            let (refused, subscribed) = subscribers
-                .iter()
-                .cloned()
-                .partition(|u| parsed.refused.contains(u));
-            Decision::Subscribes {
-                subscribed,
-                refused,
-            }
-        }
-        (ActionStatus::Fail, 0) => Decision::Undocumented {
-            reason: "ActionStatus FAIL with ErrorCode 0; to refuse everyone answer ErrorCode 1"
-                .into(),
+    let code = parsed.error_code;
+    let custom = CUSTOM_ERROR_CODES.contains(&code);
+    match (callback.veto, parsed.action_status, code) {
+        (Some(Veto::Subscription), _, 1) => Decision::RejectsAll,
+        (Some(Veto::Creation), _, 1) => Decision::DeniesCreation {
+            error_code: 1,
+            caller_code: CREATION_DENIED,
         },
-        (_, code) => Decision::Undocumented {
+        (Some(Veto::Creation), _, _) if custom => Decision::DeniesCreation {
+            error_code: code,
+            caller_code: code,
+        },
+        (Some(Veto::Message), _, 1) => Decision::RefusesMessage {
+            error_code: 1,
+            caller_code: MESSAGE_REFUSED,
+        },
+        (Some(Veto::Message), _, 2) => Decision::Discards,
+        (Some(Veto::Message), _, _) if custom => Decision::RefusesMessage {
+            error_code: code,
+            caller_code: code,
+        },
+        (veto, ActionStatus::Ok, 0) => match veto {
+            Some(Veto::Creation) => Decision::Creates,
+            Some(Veto::Message) if parsed.rewrite.is_empty() => Decision::Sends,
+            Some(Veto::Message) => Decision::SendsRewritten {
+                msg_body: parsed.rewrite.msg_body.clone(),
+                cloud_custom_data: parsed.rewrite.cloud_custom_data.clone(),
+            },
+            _ => {
+                let (refused, subscribed) = subscribers
+                    .iter()
+                    .cloned()
+                    .partition(|u| parsed.refused.contains(u));
+                Decision::Subscribes {
+                    subscribed,
+                    refused,
+                }
+            }
+        },
+        (_, ActionStatus::Fail, 0) => Decision::Undocumented {
+            reason: match callback.veto {
+                Some(Veto::Subscription) | None => {
+                    "ActionStatus FAIL with ErrorCode 0; to refuse everyone answer ErrorCode 1"
+                        .into()
+                }
+                Some(_) => format!(
+                    "ActionStatus FAIL with ErrorCode 0; to stop {} answer ErrorCode 1",
+                    event(callback)
+                ),
+            },
+        },
+        (Some(Veto::Subscription) | None, _, code) => Decision::Undocumented {
             reason: format!("ErrorCode {code} is neither 0 (go ahead) nor 1 (reject)"),
+        },
+        (_, _, code) => Decision::Undocumented {
+            reason: format!(
+                "ErrorCode {code} is not a code {} documents",
+                callback.command
+            ),
         },
     }
 }
@@ -661,5 +832,119 @@ mod tests {
         assert!(matches!(j.decision, Decision::Undocumented { .. }));
         let j = judge_no_answer(&CALLBACKS[1], &users(), BUDGET);
         assert_eq!(j.decision, Decision::TimedOut { subscribed: vec![] });
+    }
+
+    fn judge_named(name: &str, body: Value) -> Judgement {
+        let bytes = body.to_string().into_bytes();
+        let callback = Callback::find(name).unwrap();
+        judge(callback, &[], reply(200, &bytes))
+    }
+
+    #[test]
+    fn creation_and_message_answers_decide_as_documented() {
+        let rewrite = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0,
+            "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi"}}], "CloudCustomData": "x"});
+        for (name, code, info, extra, decision) in [
+            ("before-create", 0, "", None, "creates the Official Account"),
+            (
+                "before-create",
+                1,
+                "",
+                None,
+                "denies the creation (ErrorCode 1): the caller gets error 20006",
+            ),
+            (
+                "before-create",
+                120_001,
+                "closed",
+                None,
+                "denies the creation (ErrorCode 120001): the caller gets error 120001 and your ErrorInfo",
+            ),
+            ("before-send", 0, "", None, "sends the message as it is"),
+            (
+                "before-send",
+                0,
+                "",
+                Some(rewrite),
+                "sends the message rewritten by your answer: MsgBody [TIMTextElem \"hi\"], CloudCustomData \"x\"",
+            ),
+            (
+                "before-send",
+                1,
+                "",
+                None,
+                "refuses the message (ErrorCode 1): the sender gets error 10016",
+            ),
+            (
+                "before-send",
+                2,
+                "",
+                None,
+                "discards the message silently: the sender is told it was sent",
+            ),
+            (
+                "before-send",
+                130_000,
+                "spam",
+                None,
+                "refuses the message (ErrorCode 130000): the sender gets error 130000 and your ErrorInfo",
+            ),
+        ] {
+            let body = extra.unwrap_or_else(
+                || json!({"ActionStatus": "OK", "ErrorInfo": info, "ErrorCode": code}),
+            );
+            let j = judge_named(name, body);
+            assert_eq!(j.findings, vec![], "{name} {code}");
+            assert_eq!(j.decision.to_string(), decision);
+            assert_eq!(j.accepted(), code == 0);
+        }
+    }
+
+    #[test]
+    fn answer_fields_of_another_command_and_ignored_rewrites_are_warnings() {
+        let j = judge_named(
+            "before-send",
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 2, "MsgBody": [], "RefusedSubscribers_Account": ["jared"]}),
+        );
+        assert_eq!(
+            codes(&j),
+            vec![
+                ("rewrite-ignored", "MsgBody", Warning),
+                ("not-for-command", "RefusedSubscribers_Account", Warning)
+            ]
+        );
+        assert_eq!(j.decision, Decision::Discards);
+        let j = judge_named(
+            "after-send",
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0, "CloudCustomData": "x"}),
+        );
+        assert_eq!(
+            codes(&j),
+            vec![("not-for-command", "CloudCustomData", Warning)]
+        );
+        assert_eq!(
+            j.findings[0].message,
+            "`CloudCustomData` belongs to the answer of before-send, not of after-send; Chat ignores it here"
+        );
+        let j = judge_named(
+            "before-create",
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 2}),
+        );
+        assert_eq!(
+            codes(&j),
+            vec![("undocumented-error-code", "ErrorCode", Warning)]
+        );
+        assert!(matches!(j.decision, Decision::Undocumented { .. }));
+        let j = judge_named(
+            "before-send",
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0, "MsgBody": "hi"}),
+        );
+        assert_eq!(codes(&j), vec![("wrong-type", "MsgBody", Error)]);
+        let j = judge_no_answer(Callback::find("before-send").unwrap(), &[], BUDGET);
+        assert!(
+            j.findings[0]
+                .message
+                .ends_with("and the message then goes ahead without your veto")
+        );
     }
 }

@@ -18,12 +18,15 @@ mod signature;
 
 pub use answer::{ActionStatus, Answer};
 pub use command::{
-    CALLBACKS, Callback, CommandWord, Kind, OtherModuleCallback, Seed, UnknownCallback,
+    CALLBACKS, CUSTOM_ERROR_CODES, Callback, CommandWord, Kind, OtherModuleCallback, Seed,
+    UnknownCallback, Veto,
 };
 pub use decision::Decision;
 pub use event::{
-    BodyShape, ReceivedEvent, SubscriberEvent, build_body, read_event, read_exact_event,
-    request_oddities, subscribers_in,
+    AccountFullEvent, BeforeCreateEvent, BodyShape, CreatedEvent, DestroyedEvent, EventValue,
+    EventValues, InfoChangedEvent, MessageElement, MessageEvent, ReceivedEvent, SentMessageEvent,
+    SubscriberEvent, WithdrawEvent, build_body, read_event, read_exact_event, request_oddities,
+    subscribers_in,
 };
 pub use evidence::{Evidence, Said};
 pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
@@ -62,6 +65,18 @@ pub const MAX_OFFICIAL_ACCOUNT_BYTES: usize = 48;
 
 /// The longest UserID Chat allows, in bytes.
 pub const MAX_USER_ID_BYTES: usize = 32;
+
+/// The longest Official Account `Name`, in bytes (trtc.io/document/60813).
+pub const MAX_NAME_BYTES: usize = 150;
+
+/// The longest `Introduction`, in bytes.
+pub const MAX_INTRODUCTION_BYTES: usize = 400;
+
+/// The longest `FaceUrl`, in bytes.
+pub const MAX_FACE_URL_BYTES: usize = 500;
+
+/// The longest `Organization`, in bytes.
+pub const MAX_ORGANIZATION_BYTES: usize = 500;
 
 /// The most subscribers the REST call that adds them takes at once.
 pub const MAX_SUBSCRIBERS_PER_CALL: usize = 100;

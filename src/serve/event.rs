@@ -5,8 +5,8 @@
 use super::REFUSED_BODY_KEPT;
 use crate::output;
 use crate::protocol::{
-    ActionStatus, Answer, CommandWord, Finding, Received, ReceivedQuery, UNMODELLED_NOTE, Valid,
-    param,
+    ActionStatus, Answer, CommandWord, EventValue, Finding, Received, ReceivedQuery,
+    UNMODELLED_NOTE, Valid, param,
 };
 use crate::record::{self, Body, Verdict};
 use crate::report::millis;
@@ -33,6 +33,9 @@ pub(super) struct Event<'a, A = &'a Answer> {
     command: Option<&'a str>,
     operator: Option<&'a str>,
     subscribers: &'a [String],
+    /// Whether the callback's body has a subscriber list, to show on the line.
+    #[serde(skip)]
+    listed: bool,
     /// A callback Chat could have sent, answered by policy; else rejected with a 4xx.
     valid: bool,
     status: u16,
@@ -92,6 +95,11 @@ impl<'a, A> Event<'a, A> {
             command: received.command.as_ref().map(CommandWord::name),
             operator,
             subscribers,
+            // Only a callback whose body was read names its subscribers.
+            listed: received.verdict.is_ok()
+                && received
+                    .callback()
+                    .is_some_and(|callback| callback.body.carries(EventValue::Subscribers)),
             valid: received.verdict.is_ok(),
             status,
             answer,
@@ -112,13 +120,16 @@ impl<'a, A> Event<'a, A> {
     }
 
     /// `  operator 107867  subscribers jared, leckie`, for a valid callback of a modelled command.
+    /// Who the callback names: its operator, and its subscribers when its body lists any.
     fn who(&self) -> String {
-        self.operator.map_or_else(String::new, |operator| {
-            format!(
-                "  operator {operator}  subscribers {}",
-                shorten(self.subscribers)
-            )
-        })
+        let mut who = String::new();
+        if let Some(operator) = self.operator {
+            who += &format!("  operator {operator}");
+        }
+        if self.listed {
+            who += &format!("  subscribers {}", shorten(self.subscribers));
+        }
+        who
     }
 }
 
@@ -174,6 +185,12 @@ impl<'a> Event<'a> {
             "ActionStatus FAIL".to_owned()
         } else if answer.error_code == 1 {
             "rejects all (ErrorCode 1)".to_owned()
+        } else if answer.error_code == 2 {
+            "discards (ErrorCode 2)".to_owned()
+        } else if answer.error_code != 0 {
+            format!("ErrorCode {}", answer.error_code)
+        } else if !answer.msg_body.is_empty() {
+            "rewrites the message".to_owned()
         } else if answer.refused_subscribers_account.is_empty() {
             "OK".to_owned()
         } else {

@@ -1,7 +1,7 @@
 //! `oa-hook check` against wiremock backends with known flaws: each must fail exactly the cases
 //! its flaw breaks and pass the rest.
 
-use crate::support::{NOW, closed_port, oa_hook};
+use crate::support::{NOW, case, closed_port, oa_hook};
 use oa_hook::protocol::{ReceivedQuery, verify};
 use predicates::prelude::*;
 use serde_json::{Value, json};
@@ -632,16 +632,6 @@ fn oa_hooks_own_serve_passes_its_own_check() {
         "{report:#}"
     );
     assert_eq!(output.status.code(), Some(0));
-}
-
-/// The case `id` of a JSON report.
-fn case<'r>(report: &'r Value, id: &str) -> &'r Value {
-    report["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no case {id} in {report:#}"))
 }
 
 const SECURITY: [&str; 5] = [

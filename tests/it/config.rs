@@ -1,7 +1,7 @@
 //! `oa-hook.toml`, the `OA_HOOK_*` variables, `init` and `man`: the real binary in a temporary
 //! directory, against wiremock backends that keep or break the team's rules.
 
-use crate::support::{Serve, assert_contains, oa_hook, run, serve_command};
+use crate::support::{Serve, assert_contains, case_ids, oa_hook, run, serve_command};
 use serde_json::{Value, json};
 use std::path::Path;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::method};
@@ -187,12 +187,7 @@ async fn init_writes_scenarios_that_check_runs_and_reports_in_junit() {
             .unwrap();
         assert_eq!(run.code, code, "{}{}", run.stdout, run.stderr);
         let report: Value = serde_json::from_str(&run.stdout).unwrap();
-        let ids: Vec<&str> = report["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap())
-            .collect();
+        let ids = case_ids(&report);
         assert_eq!(
             ids,
             [

@@ -5,6 +5,7 @@
 mod broken;
 mod check;
 mod config;
+mod family;
 mod help;
 mod hostile;
 mod input;

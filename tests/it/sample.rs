@@ -1,5 +1,5 @@
 use crate::support::{NOW, oa_hook, sample_path, stdout_of};
-use oa_hook::protocol::{CALLBACKS, Reply, judge};
+use oa_hook::protocol::{CALLBACKS, Callback, Reply, judge};
 use predicates::prelude::*;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -23,9 +23,153 @@ const SEED_BODY_PRETTY: &str = r#"{
 /// The seed body as `send` sends it.
 const SEED_BODY: &str = r#"{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","Official_Account":"@TOA#_test_for_penn","Operator_Account":"107867","SubscribeAccountList":[{"Subscriber_Account":"jared"},{"Subscriber_Account":"leckie"}],"EventTime":1670574414123}"#;
 
+/// Tencent's sample bodies (protocol.md section 6), compact, `//` comments removed; 60797's
+/// with the two commas its page leaves out.
+const TENCENT_SAMPLES: &[(&str, &str)] = &[
+    (
+        "before-subscribe",
+        r#"{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","Official_Account":"@TOA#_test_for_penn","Operator_Account":"107867","SubscribeAccountList":[{"Subscriber_Account":"jared"},{"Subscriber_Account":"leckie"}],"EventTime":1670574414123}"#,
+    ),
+    (
+        "after-unsubscribe",
+        r#"{"CallbackCommand":"OfficialAccount.CallbackAfterDeleteSubscriber","Official_Account":"@TOA#_test_OA_for_penn","Operator_Account":"leckie","SubscribeAccountList":[{"Subscriber_Account":"jared"},{"Subscriber_Account":"leckie"}],"EventTime":1670574414123}"#,
+    ),
+    (
+        "before-create",
+        r#"{"CallbackCommand":"OfficialAccount.CallbackBeforeCreateOfficialAccount","Operator_Account":"107867","Owner_Account":"107867","Name":"TestOfficialAccount","EventTime":1670574414123}"#,
+    ),
+    (
+        "after-create",
+        r#"{"CallbackCommand":"OfficialAccount.CallbackAfterCreateOfficialAccount","Official_Account":"@TOA#_test_OA_for_penn","Operator_Account":"107867","Owner_Account":"107867","Name":"TestOfficialAccount","EventTime":1670574414123}"#,
+    ),
+    (
+        "after-info-change",
+        r#"{"CallbackCommand":"OfficialAccount.CallbackAfterOfficialAccountInfoChanged","Official_Account":"@TOA#_test_OA_for_penn","Operator_Account":"leckie","Introduction":"NewNotification","Name":"NewName","FaceUrl":"http://this.is.newface.url","Organization":"NewOrganization","EventTime":1670574414123}"#,
+    ),
+    (
+        "after-destroy",
+        r#"{"CallbackCommand":"OfficialAccount.CallbackAfterOfficialAccountDestroyed","Official_Account":"@TOA#_test_OA_for_penn","Owner_Account":"107867","Name":"TestOfficialAccount","EventTime":1670574414123}"#,
+    ),
+    (
+        "after-subscribe",
+        r#"{"CallbackCommand":"OfficialAccount.CallbackAfterAddSubscriber","Official_Account":"@TOA#_test_for_penn","Operator_Account":"107867","SubscribeAccountList":[{"Subscriber_Account":"jared"},{"Subscriber_Account":"leckie"}],"EventTime":1670574414123}"#,
+    ),
+    (
+        "after-full",
+        r#"{"CallbackCommand":"OfficialAccount.CallbackAfterOfficialAccountFull","Official_Account":"@TOA#_test_OA_for_penn","EventTime":1670574414123}"#,
+    ),
+    (
+        "before-send",
+        r#"{"CallbackCommand":"OfficialAccount.CallbackBeforeSendMsg","Official_Account":"@TOA#_2J4SZEAEL","OnlineOnlyFlag":1,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"red packet"}}],"CloudCustomData":"your cloud custom data","EventTime":1670574414123}"#,
+    ),
+    (
+        "after-send",
+        r#"{"CallbackCommand":"OfficialAccount.CallbackAfterSendMsg","Official_Account":"@TOA#_2J4SZEAEL","OnlineOnlyFlag":1,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"red packet"}}],"CloudCustomData":"your cloud custom data","MsgKey":"71_1_1698741698","MsgTime":1490686222,"EventTime":1670574414123}"#,
+    ),
+    (
+        "after-withdraw",
+        r##"{"CallbackCommand":"OfficialAccount.CallbackAfterMsgWithDraw","Official_Account":"#TOA#_123","WithdrawMsgList":[{"MsgKey":"71_1_1698741698"}],"EventTime":1670574414123}"##,
+    ),
+];
+
+/// Every callback's body, with the sample's EventTime, is Tencent's sample byte for byte, as
+/// `send` sends it. 60805's `#TOA#_123` is given (the default is a valid `@TOA#_` ID).
+#[test]
+fn the_bodies_of_all_eleven_are_tencents_samples() {
+    assert_eq!(TENCENT_SAMPLES.len(), CALLBACKS.len());
+    for (name, sample) in TENCENT_SAMPLES {
+        let mut cmd = oa_hook();
+        cmd.args(["sample", name, "--event-time", SEED_EVENT_TIME]);
+        if *name == "after-withdraw" {
+            cmd.args(["--official-account", "#TOA#_123"]);
+        }
+        let printed = stdout_of(&mut cmd);
+        let body = printed.lines().last().unwrap();
+        assert_eq!(body, *sample, "{name}");
+    }
+}
+
+#[test]
+fn an_option_for_a_field_the_body_lacks_is_a_usage_error() {
+    oa_hook()
+        .args(["sample", "before-create", "--subscriber", "jared"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            "oa-hook: error: --subscriber does not apply to before-create: its body has no such field\n  hint: before-create takes --operator, --owner, --name, --event-time and --body; see its body with `oa-hook sample before-create --format body`\n",
+        );
+    oa_hook()
+        .args([
+            "send",
+            "after-send",
+            "--url",
+            "http://127.0.0.1:9",
+            "--msg-key",
+            "a",
+            "--msg-key",
+            "b",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("after-send carries one MsgKey"));
+    // From the environment, an option meant for every command is used where it fits.
+    let printed = stdout_of(
+        oa_hook()
+            .args(["sample", "after-full", "--format", "body"])
+            .env("OA_HOOK_SUBSCRIBER", "zoe")
+            .env("OA_HOOK_OFFICIAL_ACCOUNT", "@TOA#_full"),
+    );
+    assert!(
+        printed.contains("\"@TOA#_full\"") && !printed.contains("zoe"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn event_options_set_the_new_fields() {
+    let printed = stdout_of(oa_hook().args([
+        "sample",
+        "before-send",
+        "--format",
+        "body",
+        "--text",
+        "hello",
+        "--text",
+        "world",
+        "--online-only",
+        "0",
+        "--cloud-custom-data",
+        "cc",
+    ]));
+    let body: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(body["OnlineOnlyFlag"], 0);
+    assert_eq!(body["MsgBody"][1]["MsgContent"]["Text"], "world");
+    assert_eq!(body["CloudCustomData"], "cc");
+    let printed = stdout_of(oa_hook().args([
+        "sample",
+        "after-withdraw",
+        "--format",
+        "body",
+        "--msg-key",
+        "k1",
+        "--msg-key",
+        "k2",
+    ]));
+    let body: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(body["WithdrawMsgList"][1]["MsgKey"], "k2");
+    oa_hook()
+        .args(["sample", "before-send", "--online-only", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--online-only 2 is neither 1 nor 0",
+        ));
+}
+
 #[test]
 fn body_with_seed_values_equals_the_sample_files() {
-    for callback in ["before-subscribe", "after-unsubscribe"] {
+    for callback in CALLBACKS.iter().map(|c| c.name) {
         let printed = stdout_of(oa_hook().args([
             "sample",
             callback,
@@ -48,6 +192,10 @@ fn sample_request_files_are_accepted_as_bodies() {
             .arg(sample_path("before-subscribe.request.json")),
     );
     assert_eq!(printed, format!("{SEED_BODY_PRETTY}\n"));
+}
+
+fn family(name: &str) -> &'static Callback {
+    Callback::find(name).unwrap()
 }
 
 #[test]
@@ -73,6 +221,46 @@ fn sample_answers_conform() {
             "after-unsubscribe.answer.json",
             &CALLBACKS[1],
             "ignores the answer (after callback)",
+        ),
+        (
+            "before-create.answer-allow.json",
+            family("before-create"),
+            "creates the Official Account",
+        ),
+        (
+            "before-create.answer-deny.json",
+            family("before-create"),
+            "denies the creation (ErrorCode 1): the caller gets error 20006",
+        ),
+        (
+            "before-create.answer-custom.json",
+            family("before-create"),
+            "denies the creation (ErrorCode 120001): the caller gets error 120001 and your ErrorInfo",
+        ),
+        (
+            "before-send.answer-allow.json",
+            family("before-send"),
+            "sends the message as it is",
+        ),
+        (
+            "before-send.answer-refuse.json",
+            family("before-send"),
+            "refuses the message (ErrorCode 1): the sender gets error 10016",
+        ),
+        (
+            "before-send.answer-discard.json",
+            family("before-send"),
+            "discards the message silently: the sender is told it was sent",
+        ),
+        (
+            "before-send.answer-rewrite.json",
+            family("before-send"),
+            "sends the message rewritten by your answer: MsgBody [TIMTextElem \"red packet (checked)\"], CloudCustomData \"your cloud custom data\"",
+        ),
+        (
+            "before-send.answer-custom.json",
+            family("before-send"),
+            "refuses the message (ErrorCode 120002): the sender gets error 120002 and your ErrorInfo",
         ),
     ] {
         let body = std::fs::read(sample_path(file)).unwrap();

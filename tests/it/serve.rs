@@ -712,8 +712,8 @@ async fn authentic_callbacks_serve_does_not_model_are_answered_ok_and_recorded()
                 "To_Account": "Jonh", "MsgBody": [], "EventTime": 1670574414123_i64}),
         ),
         (
-            "OfficialAccount.CallbackAfterAddSubscriber",
-            body("OfficialAccount.CallbackAfterAddSubscriber", &["jared"]),
+            "Group.CallbackAfterNewMemberJoin",
+            body("Group.CallbackAfterNewMemberJoin", &["jared"]),
         ),
     ];
     for (command, body) in &others {

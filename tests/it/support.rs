@@ -397,3 +397,23 @@ pub fn read_answer(stream: &mut BufReader<std::net::TcpStream>) -> (String, Vec<
     stream.read_exact(&mut body).unwrap();
     (status.trim_end().to_owned(), body)
 }
+
+/// The case `id` of a `check --output json` report.
+pub fn case<'r>(report: &'r serde_json::Value, id: &str) -> &'r serde_json::Value {
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no case {id} in {report:#}"))
+}
+
+/// The ids of the cases of a `check --output json` report, in order.
+pub fn case_ids(report: &serde_json::Value) -> Vec<&str> {
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect()
+}

@@ -2,12 +2,11 @@
 //! subscribe or unsubscribe.
 
 use super::{
-    BodyValues, Event, EventShape, ReceivedEvent, check_event_time, check_official_account,
-    check_user_id, event_time, string_field,
+    Event, EventShape, Field, Wire, Wired, check_event_time, check_official_account, check_user_id,
+    item_field, list,
 };
 use crate::protocol::MAX_SUBSCRIBERS_PER_CALL;
-use crate::protocol::command::Callback;
-use crate::protocol::finding::{Finding, Findings, Severity, excerpt, missing, wrong_type};
+use crate::protocol::finding::{Finding, Findings, Severity, excerpt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -61,12 +60,6 @@ mod subscriber_objects {
     }
 }
 
-impl From<SubscriberEvent> for ReceivedEvent {
-    fn from(event: SubscriberEvent) -> Self {
-        ReceivedEvent::SubscriberList(event)
-    }
-}
-
 impl Event for SubscriberEvent {
     fn subscribers(&self) -> &[String] {
         &self.subscribers
@@ -77,47 +70,21 @@ impl Event for SubscriberEvent {
     }
 }
 
-impl EventShape for SubscriberEvent {
-    const FIELDS: &'static [&'static str] = &[
-        "CallbackCommand",
-        "Official_Account",
-        "Operator_Account",
-        "SubscribeAccountList",
-        "EventTime",
+impl Wired for SubscriberEvent {
+    const FIELDS: &'static [Field] = &[
+        Field("CallbackCommand", Wire::Command),
+        Field("Official_Account", Wire::Text),
+        Field("Operator_Account", Wire::Text),
+        Field("SubscribeAccountList", Wire::Subscribers),
+        Field("EventTime", Wire::Millis),
     ];
-
-    fn build(callback: &Callback, values: &BodyValues<'_>) -> Self {
-        SubscriberEvent {
-            callback_command: callback.command.to_owned(),
-            official_account: values.official_account.to_owned(),
-            operator_account: values.operator_account.to_owned(),
-            subscribers: values.subscribers.to_vec(),
-            event_time: values.event_time,
-        }
-    }
 
     fn command(&self) -> &str {
         &self.callback_command
     }
+}
 
-    fn read(
-        callback: &Callback,
-        object: &Map<String, Value>,
-        findings: &mut Findings,
-    ) -> Option<Self> {
-        let official_account = string_field(object, "Official_Account", findings);
-        let operator_account = string_field(object, "Operator_Account", findings);
-        let subscribers = subscriber_list(object, findings);
-        let event_time = event_time(object, findings);
-        Some(SubscriberEvent {
-            callback_command: callback.command.to_owned(),
-            official_account: official_account?,
-            operator_account: operator_account?,
-            subscribers: subscribers?,
-            event_time: event_time?,
-        })
-    }
-
+impl EventShape for SubscriberEvent {
     fn oddities(&self, findings: &mut Findings) {
         check_official_account(&self.official_account, findings);
         check_user_id(
@@ -198,41 +165,38 @@ fn repeats(users: &[String]) -> Vec<(usize, usize)> {
         .collect()
 }
 
-fn subscriber_list(object: &Map<String, Value>, findings: &mut Findings) -> Option<Vec<String>> {
-    const FIELD: &str = "SubscribeAccountList";
-    let list = match object.get(FIELD) {
-        None => {
-            findings.push(missing(FIELD, "an array of {\"Subscriber_Account\": ...}"));
-            return None;
-        }
-        Some(Value::Array(list)) => list,
-        Some(v) => {
-            findings.push(wrong_type(FIELD, v, "an array"));
-            return None;
-        }
-    };
-    let mut users = Vec::with_capacity(list.len());
-    for (i, item) in list.iter().enumerate() {
-        let path = || format!("{FIELD}[{i}].Subscriber_Account");
-        match item.get("Subscriber_Account") {
-            Some(Value::String(user)) => users.push(user.clone()),
-            Some(v) => findings.push_with(Severity::Error, || wrong_type(&path(), v, "a string")),
-            None if item.is_object() => {
-                findings.push_with(Severity::Error, || missing(&path(), "a string"));
-            }
-            None => findings.push_with(Severity::Error, || {
-                wrong_type(&format!("{FIELD}[{i}]"), item, "an object")
-            }),
-        }
-    }
-    Some(users)
+/// `SubscribeAccountList` as read: each entry's `Subscriber_Account`.
+pub(super) fn subscriber_objects(
+    object: &Map<String, Value>,
+    findings: &mut Findings,
+) -> Option<Value> {
+    let entries = list(
+        object,
+        "SubscribeAccountList",
+        findings,
+        |item, path, findings| {
+            let user = item_field(
+                item,
+                "Subscriber_Account",
+                path,
+                findings,
+                Value::is_string,
+                "a string",
+            )?;
+            let mut entry = Map::new();
+            entry.insert("Subscriber_Account".to_owned(), user);
+            Some(Value::Object(entry))
+        },
+    );
+    entries.map(Value::Array)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::{
-        CALLBACKS, MAX_USER_ID_BYTES, build_body, read_event, read_exact_event, request_oddities,
+        CALLBACKS, Callback, EventValues, MAX_USER_ID_BYTES, ReceivedEvent, build_body, read_event,
+        read_exact_event, request_oddities,
     };
     use serde_json::json;
 
@@ -261,18 +225,12 @@ mod tests {
 
     #[test]
     fn the_built_body_is_the_seed_in_seed_order() {
-        let seed = &before().seed;
-        let users: Vec<String> = seed.subscribers.iter().map(|s| s.to_string()).collect();
-        let body = build_body(
-            before(),
-            seed.official_account,
-            seed.operator_account,
-            &users,
-            seed.event_time,
-        );
+        let values = EventValues::seed(before(), before().seed.event_time);
+        let body = build_body(before(), &values);
         assert_eq!(body, seed_body());
         let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
-        assert_eq!(keys, SubscriberEvent::FIELDS);
+        let fields: Vec<&str> = SubscriberEvent::FIELDS.iter().map(|f| f.0).collect();
+        assert_eq!(keys, fields);
     }
 
     #[test]

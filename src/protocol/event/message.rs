@@ -1,0 +1,319 @@
+//! The bodies of the callbacks about an Official Account's messages: before and after one is
+//! sent, and after messages are withdrawn.
+
+use super::{Event, EventShape, check_event_time, check_official_account, item_field, list};
+use crate::protocol::finding::{Finding, Findings};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// One element of `MsgBody`, as Chat's messages carry them: its type (`TIMTextElem`,
+/// `TIMCustomElem`, ...) and its content, whose fields depend on the type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageElement {
+    #[serde(rename = "MsgType")]
+    pub msg_type: String,
+    #[serde(rename = "MsgContent")]
+    pub msg_content: Map<String, Value>,
+}
+
+const TEXT_TYPE: &str = "TIMTextElem";
+
+impl MessageElement {
+    /// A `TIMTextElem` saying `text`.
+    pub fn text(text: &str) -> Self {
+        let mut content = Map::new();
+        content.insert("Text".to_owned(), Value::from(text));
+        MessageElement {
+            msg_type: TEXT_TYPE.to_owned(),
+            msg_content: content,
+        }
+    }
+}
+
+/// `TIMTextElem "red packet"`, or the type alone for other elements.
+impl fmt::Display for MessageElement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.msg_content.get("Text") {
+            Some(text @ Value::String(_)) if self.msg_type == TEXT_TYPE => {
+                write!(f, "{} {text}", self.msg_type)
+            }
+            _ => f.write_str(&self.msg_type),
+        }
+    }
+}
+
+/// One entry of `WithdrawMsgList`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawnMessage {
+    #[serde(rename = "MsgKey")]
+    pub msg_key: String,
+}
+
+shape! {
+    /// Before an Official Account's message is sent (60803): no sender is named.
+    MessageEvent {
+        "CallbackCommand" callback_command: String = Command,
+        "Official_Account" official_account: String = Text,
+        /// 1: delivered to online subscribers only.
+        "OnlineOnlyFlag" online_only_flag: i64 = Integer,
+        "MsgBody" msg_body: Vec<MessageElement> = Messages,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        "CloudCustomData" cloud_custom_data: Option<String> = OptionalText,
+        /// Milliseconds since the Unix epoch.
+        "EventTime" event_time: i64 = Millis,
+    }
+}
+
+shape! {
+    /// After an Official Account's message was sent (60804): the message and its key and time.
+    SentMessageEvent {
+        "CallbackCommand" callback_command: String = Command,
+        "Official_Account" official_account: String = Text,
+        "OnlineOnlyFlag" online_only_flag: i64 = Integer,
+        "MsgBody" msg_body: Vec<MessageElement> = Messages,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        "CloudCustomData" cloud_custom_data: Option<String> = OptionalText,
+        "MsgKey" msg_key: String = Text,
+        /// Seconds since the Unix epoch, where EventTime is milliseconds.
+        "MsgTime" msg_time: i64 = Integer,
+        "EventTime" event_time: i64 = Millis,
+    }
+}
+
+shape! {
+    /// After messages of an Official Account were withdrawn (60805).
+    WithdrawEvent {
+        "CallbackCommand" callback_command: String = Command,
+        "Official_Account" official_account: String = Text,
+        "WithdrawMsgList" withdraw_msg_list: Vec<WithdrawnMessage> = MsgKeys,
+        "EventTime" event_time: i64 = Millis,
+    }
+}
+
+impl Event for MessageEvent {}
+
+impl EventShape for MessageEvent {
+    fn oddities(&self, findings: &mut Findings) {
+        check_message(
+            &self.official_account,
+            self.online_only_flag,
+            &self.msg_body,
+            findings,
+        );
+        check_event_time(self.event_time, findings);
+    }
+}
+
+impl Event for SentMessageEvent {}
+
+impl EventShape for SentMessageEvent {
+    fn oddities(&self, findings: &mut Findings) {
+        check_message(
+            &self.official_account,
+            self.online_only_flag,
+            &self.msg_body,
+            findings,
+        );
+        if self.msg_key.is_empty() {
+            findings.push(Finding::warning(
+                "empty-msg-key",
+                "MsgKey",
+                "is empty; Chat names every message by its key",
+            ));
+        }
+        check_msg_time(self.msg_time, findings);
+        check_event_time(self.event_time, findings);
+    }
+}
+
+impl Event for WithdrawEvent {}
+
+impl EventShape for WithdrawEvent {
+    fn oddities(&self, findings: &mut Findings) {
+        check_official_account(&self.official_account, findings);
+        if self.withdraw_msg_list.is_empty() {
+            findings.push(Finding::warning(
+                "no-messages",
+                "WithdrawMsgList",
+                "is empty; Chat calls back when messages are withdrawn, and names them",
+            ));
+        }
+        check_event_time(self.event_time, findings);
+    }
+}
+
+/// What a message body and its flag must be, before and after it is sent.
+fn check_message(
+    official_account: &str,
+    online_only_flag: i64,
+    msg_body: &[MessageElement],
+    findings: &mut Findings,
+) {
+    check_official_account(official_account, findings);
+    if !matches!(online_only_flag, 0 | 1) {
+        findings.push(Finding::warning(
+            "online-only-flag",
+            "OnlineOnlyFlag",
+            format!("is {online_only_flag}; Chat sends 1 (online subscribers only) or 0"),
+        ));
+    }
+    if msg_body.is_empty() {
+        findings.push(Finding::warning(
+            "empty-msg-body",
+            "MsgBody",
+            "is empty; a message Chat sends has at least one element",
+        ));
+    }
+}
+
+/// `MsgTime` is seconds, where `EventTime` is milliseconds.
+fn check_msg_time(msg_time: i64, findings: &mut Findings) {
+    const SECONDS_UP_TO: i64 = 99_999_999_999;
+    match msg_time {
+        ..=0 => findings.push(Finding::warning(
+            "absurd-msg-time",
+            "MsgTime",
+            format!("{msg_time} is not a time Chat sends: MsgTime is Unix time in seconds"),
+        )),
+        SECONDS_UP_TO.. => findings.push(Finding::warning(
+            "msg-time-millis",
+            "MsgTime",
+            format!("{msg_time} looks like milliseconds; MsgTime is seconds (10 digits)"),
+        )),
+        _ => {}
+    }
+}
+
+/// `MsgBody` as read: each element's `MsgType` and `MsgContent`, a finding for each that is
+/// missing or of the wrong type.
+pub(super) fn messages(object: &Map<String, Value>, findings: &mut Findings) -> Option<Value> {
+    let elements = list(object, "MsgBody", findings, |item, path, findings| {
+        let msg_type = item_field(
+            item,
+            "MsgType",
+            path,
+            findings,
+            Value::is_string,
+            "a string",
+        );
+        let content = item_field(
+            item,
+            "MsgContent",
+            path,
+            findings,
+            Value::is_object,
+            "an object",
+        );
+        let mut element = Map::new();
+        element.insert("MsgType".to_owned(), msg_type?);
+        element.insert("MsgContent".to_owned(), content?);
+        Some(Value::Object(element))
+    });
+    elements.map(Value::Array)
+}
+
+/// `WithdrawMsgList` as read: each entry's `MsgKey`.
+pub(super) fn msg_keys(object: &Map<String, Value>, findings: &mut Findings) -> Option<Value> {
+    let entries = list(
+        object,
+        "WithdrawMsgList",
+        findings,
+        |item, path, findings| {
+            let key = item_field(item, "MsgKey", path, findings, Value::is_string, "a string")?;
+            let mut entry = Map::new();
+            entry.insert("MsgKey".to_owned(), key);
+            Some(Value::Object(entry))
+        },
+    );
+    entries.map(Value::Array)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::protocol::{
+        Callback, EventValues, Finding, build_body, read_event, read_exact_event,
+    };
+    use serde_json::{Value, json};
+
+    fn codes(findings: &[Finding]) -> Vec<(&str, &str)> {
+        findings.iter().map(|f| (f.code, f.path.as_str())).collect()
+    }
+
+    fn seed(name: &str) -> (&'static Callback, Value) {
+        let callback = Callback::find(name).unwrap();
+        let values = EventValues::seed(callback, callback.seed.event_time);
+        (callback, build_body(callback, &values))
+    }
+
+    #[test]
+    fn message_bodies_read_the_same_both_ways() {
+        for name in ["before-send", "after-send", "after-withdraw"] {
+            let (callback, body) = seed(name);
+            let raw = body.to_string();
+            let (event, findings) = read_exact_event(callback, raw.as_bytes()).unwrap();
+            assert_eq!(findings, vec![], "{name}");
+            assert_eq!(
+                read_event(callback, &body, raw.as_bytes()),
+                (Some(event.clone()), vec![])
+            );
+            assert_eq!(serde_json::to_value(&event).unwrap(), body);
+        }
+    }
+
+    #[test]
+    fn each_problem_of_a_message_body_is_named() {
+        let (callback, mut body) = seed("before-send");
+        body["MsgBody"] = json!([{"MsgType": 1}, "x", {"MsgType": "TIMTextElem", "MsgContent": {"Text": "a"}, "Extra": 1}]);
+        body["OnlineOnlyFlag"] = json!("1");
+        let (event, findings) = read_event(callback, &body, body.to_string().as_bytes());
+        assert!(event.is_none());
+        assert_eq!(
+            codes(&findings),
+            vec![
+                ("wrong-type", "OnlineOnlyFlag"),
+                ("wrong-type", "MsgBody[0].MsgType"),
+                ("missing-field", "MsgBody[0].MsgContent"),
+                ("wrong-type", "MsgBody[1]"),
+            ]
+        );
+    }
+
+    #[test]
+    fn odd_messages_are_warnings_and_cloud_custom_data_may_be_left_out() {
+        let (callback, mut body) = seed("after-send");
+        body.as_object_mut().unwrap().remove("CloudCustomData");
+        body["OnlineOnlyFlag"] = json!(2);
+        body["MsgBody"] = json!([]);
+        body["MsgTime"] = json!(1_490_686_222_000_i64);
+        body["MsgKey"] = json!("");
+        let raw = body.to_string();
+        let (event, findings) = read_exact_event(callback, raw.as_bytes()).unwrap();
+        assert_eq!(
+            codes(&findings),
+            vec![
+                ("online-only-flag", "OnlineOnlyFlag"),
+                ("empty-msg-body", "MsgBody"),
+                ("empty-msg-key", "MsgKey"),
+                ("msg-time-millis", "MsgTime"),
+            ]
+        );
+        assert_eq!(
+            read_event(callback, &body, raw.as_bytes()),
+            (Some(event), findings)
+        );
+        let (callback, mut body) = seed("after-withdraw");
+        body["Official_Account"] = json!("#TOA#_123");
+        body["WithdrawMsgList"] = json!([]);
+        let (_, findings) = read_event(callback, &body, body.to_string().as_bytes());
+        assert_eq!(
+            codes(&findings),
+            vec![
+                ("official-account-prefix", "Official_Account"),
+                ("no-messages", "WithdrawMsgList")
+            ]
+        );
+    }
+}
