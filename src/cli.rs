@@ -441,10 +441,10 @@ pub(crate) struct LoadArgs {
     #[arg(long, env = "OA_HOOK_COUNT", short = 'n', value_name = "N", value_parser = checked(parse_count), allow_negative_numbers = true)]
     pub count: Option<u64>,
     /// Requests in flight at once, in load mode, 1 to 10000
-    #[arg(long, env = "OA_HOOK_CONCURRENCY", short = 'c', default_value_t = 1, value_name = "C", value_parser = checked(parse_concurrency), allow_negative_numbers = true, requires = "load-size")]
+    #[arg(long, env = "OA_HOOK_CONCURRENCY", short = 'c', default_value_t = 1, value_name = "C", value_parser = checked(parse_concurrency), allow_negative_numbers = true)]
     pub concurrency: u64,
     /// At most R requests per second, in load mode, 0.001 to 1000000
-    #[arg(long, env = "OA_HOOK_RATE", value_name = "R", value_parser = checked(parse_rate), allow_negative_numbers = true, requires = "load-size")]
+    #[arg(long, env = "OA_HOOK_RATE", value_name = "R", value_parser = checked(parse_rate), allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// Stop load mode after this long, at most 24h (alone or with --count)
     #[arg(long, env = "OA_HOOK_DURATION", value_parser = checked(parse_load_duration), value_name = "DURATION")]
@@ -511,8 +511,7 @@ pub(crate) struct ServeArgs {
         long,
         env = "OA_HOOK_ERROR_INFO",
         value_name = "TEXT",
-        help_heading = "Policy",
-        requires = "error_code"
+        help_heading = "Policy"
     )]
     pub error_info: Option<String>,
     /// Wait this long before answering, at most 1h (e.g. 2500ms, to rehearse Chat's 2 s budget)
@@ -563,7 +562,7 @@ pub(crate) struct ServeArgs {
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// The backend's webhook URL; Chat's query parameters are appended to it
-    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), required_unless_present = "list", help_heading = "Target")]
+    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = "Target")]
     pub url: Option<Url>,
     #[command(flatten)]
     pub target: TargetArgs,

@@ -120,7 +120,13 @@ impl Config {
 
     /// `command` with the file's values as defaults: top-level keys for every command that has
     /// that option, `[serve]`, `[send]`, ... keys for that command alone.
-    pub(crate) fn apply(&self, mut command: clap::Command) -> Result<clap::Command> {
+    /// `args` is the command line as given: a file value gives way to an option given there
+    /// (or in its variable) that it conflicts with, as a flag beats the file.
+    pub(crate) fn apply(
+        &self,
+        mut command: clap::Command,
+        args: &[OsString],
+    ) -> Result<clap::Command> {
         let Some(path) = &self.path else {
             return Ok(command);
         };
@@ -134,7 +140,7 @@ impl Config {
                     let name = key;
                     for (key, value) in section {
                         let place = format!("[{name}] {key}");
-                        command = set(command, Some(name), key, value, &place, path)?;
+                        command = set(command, Some(name), key, value, &place, path, args)?;
                     }
                 }
                 Value::Table(_) => {
@@ -147,11 +153,27 @@ impl Config {
                         ),
                     ));
                 }
-                _ => command = set(command, None, key, value, key, path)?,
+                _ => command = set(command, None, key, value, key, path, args)?,
             }
         }
         Ok(command)
     }
+}
+
+/// Whether `arg` is given on the command line (`--long`, `--long=...`, `-s`) or in its
+/// environment variable.
+fn given(arg: &clap::Arg, args: &[OsString]) -> bool {
+    let long = arg.get_long().map(|long| format!("--{long}"));
+    let short = arg.get_short().map(|short| format!("-{short}"));
+    let on_line = args.iter().skip(1).filter_map(|a| a.to_str()).any(|a| {
+        long.as_deref()
+            .is_some_and(|long| a == long || a.starts_with(&format!("{long}=")))
+            || short.as_deref() == Some(a)
+    });
+    on_line
+        || arg
+            .get_env()
+            .is_some_and(|env| std::env::var_os(env).is_some_and(|v| !v.is_empty()))
 }
 
 /// The value of `--config` among `args`, as clap would read it.
@@ -186,6 +208,7 @@ fn set(
     value: &Value,
     place: &str,
     path: &Path,
+    args: &[OsString],
 ) -> Result<clap::Command> {
     if matches!(key, "token") {
         return Err(Error::usage(format!(
@@ -227,8 +250,30 @@ fn set(
             ))
         })?;
         found = true;
+        // Either side may declare the conflict.
+        let overruled = sub.get_arguments().any(|other| {
+            given(other, args)
+                && (sub
+                    .get_arg_conflicts_with(arg)
+                    .iter()
+                    .any(|c| c.get_id() == other.get_id())
+                    || sub
+                        .get_arg_conflicts_with(other)
+                        .iter()
+                        .any(|c| c.get_id() == arg.get_id()))
+        });
+        if overruled {
+            continue;
+        }
         command = command.mut_subcommand(&name, |sub| {
-            sub.mut_arg(id, |arg| arg.required(false).default_values(values))
+            // Not shown in --help: the file may hold what is not to be shown, such as a URL
+            // with a password.
+            sub.mut_arg(id, |arg| {
+                let takes_values = arg.get_action().takes_values();
+                arg.required(false)
+                    .default_values(values)
+                    .hide_default_value(takes_values)
+            })
         });
     }
     if found {

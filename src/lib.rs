@@ -61,7 +61,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(error.exit_code());
         }
     };
-    let command = match config.apply(Cli::command()) {
+    let command = match config.apply(Cli::command(), &args) {
         Ok(command) => command,
         Err(error) => {
             report_error(&error);

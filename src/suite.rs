@@ -516,60 +516,89 @@ impl Suite {
             Err(e) if !e.is_unreachable() => None,
             answer => Some(Evidence::of(&answer?)),
         };
-        let exchange = match self.send(forged, request_time).await {
-            Err(e) if !e.is_unreachable() => {
-                let why = match e {
-                    TransportError::Broken(_) => "broken HTTP is not a refusal Chat can read",
-                    _ => "hanging is not a refusal",
-                };
-                return Ok(Outcome::warn(
-                    format!(
-                        "{}; {why}: answer 401 or ActionStatus FAIL at once",
-                        e.message()
-                    ),
-                    None,
-                )
-                .with_control(control));
-            }
-            answer => answer?,
+        // A before callback answered after Chat's budget goes ahead as if unanswered: a late
+        // refusal refuses nothing, and a late acceptance of the genuine one is no acceptance.
+        let before = forged.callback.kind == Kind::Before;
+        let in_time = |evidence: &Evidence| !before || evidence.latency_ms <= millis(BUDGET);
+        let forgery = match self.send(forged, request_time).await {
+            Err(e) if !e.is_unreachable() => match e {
+                TransportError::Broken(message) => Err(message),
+                _ => {
+                    let gets_through = if before {
+                        "Chat gives up after 2 s and a before callback then goes ahead, so the forgery would get through"
+                    } else {
+                        "whether the backend acted on it is unknown"
+                    };
+                    let finding = Finding::error(
+                        "no-refusal",
+                        "latency",
+                        format!(
+                            "{what} got {}; {gets_through}: answer 401 or ActionStatus FAIL at once",
+                            e.message()
+                        ),
+                    );
+                    return Ok(Outcome::failed(finding, None).with_control(control));
+                }
+            },
+            answer => Ok(Evidence::of(&answer?)),
         };
-        let forgery = Evidence::of(&exchange);
-        let outcome = if forgery.answer.accepted() {
-            Outcome::fail_with(
-                Finding::error(
+        let refusal = match &forgery {
+            Ok(forgery) if forgery.answer.accepted() => {
+                let finding = Finding::error(
                     "accepted",
                     "answer",
                     format!(
                         "accepted {what}: {}; answer a non-200 status, ActionStatus FAIL or ErrorCode 1",
                         forgery.answer
                     ),
-                ),
-                forgery,
-            )
-        } else if let Some(accepted) = control.as_ref().filter(|c| c.answer.accepted()) {
-            Outcome::pass(
+                );
+                return Ok(Outcome::failed(finding, Some(forgery.clone())).with_control(control));
+            }
+            Ok(forgery) if !in_time(forgery) => {
+                let finding = Finding::error(
+                    "refused-too-late",
+                    "latency",
+                    format!(
+                        "refused {what} only after {:.0} ms: {}; Chat gives up after 2 s and a before callback then goes ahead, so the forgery would get through",
+                        forgery.latency_ms, forgery.answer
+                    ),
+                );
+                return Ok(Outcome::failed(finding, Some(forgery.clone())).with_control(control));
+            }
+            Ok(forgery) => forgery.answer.to_string(),
+            Err(message) => message.clone(),
+        };
+        let evidence = forgery.ok();
+        let outcome = match control
+            .as_ref()
+            .filter(|c| c.answer.accepted() && in_time(c))
+        {
+            Some(accepted) => Outcome::pass(
                 format!(
-                    "refused {what}: {}; the genuine callback was accepted: {}",
-                    forgery.answer, accepted.answer
+                    "refused {what}: {refusal}; the genuine callback was accepted: {}",
+                    accepted.answer
                 ),
-                forgery,
-            )
-        } else {
-            let seen = control.as_ref().map_or_else(
-                || "got no answer".to_owned(),
-                |c| format!("was refused too: {}", c.answer),
-            );
-            Outcome::fail_with(
-                Finding::error(
+                evidence,
+            ),
+            None => {
+                let seen = match control.as_ref() {
+                    None => "got no answer".to_owned(),
+                    Some(c) if c.answer.accepted() => format!(
+                        "was accepted only after {:.0} ms, past Chat's 2 s budget",
+                        c.latency_ms
+                    ),
+                    Some(c) => format!("was refused too: {}", c.answer),
+                };
+                let finding = Finding::error(
                     "inconclusive",
                     "control",
                     format!(
                         "inconclusive: the genuine callback {seen}, so refusing {what} proves nothing; make the backend accept a genuine callback ({}), then run again",
                         self.accepted_values(forged.callback)
                     ),
-                ),
-                forgery,
-            )
+                );
+                Outcome::failed(finding, evidence)
+            }
         };
         Ok(outcome.with_control(control))
     }
@@ -808,10 +837,11 @@ impl Outcome {
         Outcome::new(Status::Fail, message, evidence)
     }
 
-    fn fail_with(finding: Finding, evidence: Evidence) -> Self {
+    /// A failure that `finding` explains.
+    fn failed(finding: Finding, evidence: Option<Evidence>) -> Self {
         Outcome {
             findings: vec![finding.clone()],
-            ..Outcome::new(Status::Fail, finding.message, Some(evidence))
+            ..Outcome::new(Status::Fail, finding.message, evidence)
         }
     }
 

@@ -14,6 +14,14 @@ use std::io::{IsTerminal, Write};
 use tokio::runtime::Runtime;
 
 pub(crate) fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
+    // Checked here rather than by clap, which would not count a --count from oa-hook.toml.
+    if !args.load.is_load() && (args.load.concurrency != 1 || args.load.rate.is_some()) {
+        return Err(
+            Error::usage("--concurrency and --rate are for load mode").hint(
+                "add --count N or --duration D (e.g. --count 1000) to send more than one request",
+            ),
+        );
+    }
     if args.load.is_load() && args.request_time.request_time.is_some() {
         return Err(
             Error::usage("--request-time cannot be used in load mode").hint(

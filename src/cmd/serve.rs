@@ -16,6 +16,11 @@ use url::Url;
 const TAP_POOL: usize = 64;
 
 pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
+    // Checked here rather than by clap, which would not count an error_code from oa-hook.toml.
+    if args.error_info.is_some() && args.error_code.is_none() {
+        return Err(Error::usage("--error-info goes with --error-code")
+            .hint("add --error-code N (120001 to 130000), the code your ErrorInfo explains"));
+    }
     let record = match &args.record {
         Some(path) => Some((path.clone(), open_record(path)?)),
         None => None,

@@ -1,7 +1,7 @@
 //! `oa-hook check` against wiremock backends with known flaws: each must fail exactly the cases
 //! its flaw breaks and pass the rest.
 
-use crate::support::{NOW, case, closed_port, oa_hook};
+use crate::support::{NOW, assert_contains, case, closed_port, oa_hook};
 use oa_hook::protocol::{ReceivedQuery, verify};
 use predicates::prelude::*;
 use serde_json::{Value, json};
@@ -18,6 +18,8 @@ struct Backend {
     checks_sign: bool,
     freshness_window: Duration,
     slow_before: Option<Duration>,
+    /// Refuses a bad Sign only after this long.
+    slow_refusal: Option<Duration>,
     malformed_status: u16,
     connection_close: bool,
     /// Answers 401 FAIL to everything, genuine or not.
@@ -39,6 +41,7 @@ impl Default for Backend {
             checks_sign: true,
             freshness_window: Duration::from_secs(60),
             slow_before: None,
+            slow_refusal: None,
             malformed_status: 400,
             connection_close: false,
             refuses_everything: false,
@@ -79,7 +82,11 @@ impl Respond for Backend {
             )
             .is_err()
         {
-            return fail(401, "bad signature");
+            let refusal = fail(401, "bad signature");
+            return match self.slow_refusal {
+                Some(delay) => refusal.set_delay(delay),
+                None => refusal,
+            };
         }
         let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
             return fail(self.malformed_status, "not JSON");
@@ -605,7 +612,9 @@ fn list_only_and_skip() {
         .arg("check")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--url <URL>"));
+        .stderr(predicate::str::contains(
+            "oa-hook: error: --url is required",
+        ));
 }
 
 #[test]
@@ -916,5 +925,40 @@ async fn verbose_prints_every_request_and_answer_of_every_case() {
             .contains("    control: HTTP 200, ActionStatus OK"),
         "{}",
         run.stdout
+    );
+}
+
+/// A refusal after Chat's 2 s refuses nothing: Chat has given up and a before callback goes
+/// ahead. One that never comes within --timeout does not either.
+#[tokio::test]
+async fn a_forgery_refused_too_late_or_never_is_not_refused() {
+    let server = start(Backend {
+        slow_refusal: Some(Duration::from_millis(2200)),
+        ..Backend::default()
+    })
+    .await;
+    let (code, _, report) = check(&server, &["--token", TOKEN, "--only", "bad-sign"]).await;
+    assert_eq!(code, 1);
+    let bad_sign = case(&report, "security/bad-sign");
+    assert_eq!(bad_sign["findings"][0]["code"], "refused-too-late");
+    assert!(
+        bad_sign["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("refused a Sign made with another token only after 2"),
+        "{bad_sign:#}"
+    );
+    let (code, _, report) = check(
+        &server,
+        &["--token", TOKEN, "--only", "bad-sign", "--timeout", "500ms"],
+    )
+    .await;
+    assert_eq!(code, 1);
+    let bad_sign = case(&report, "security/bad-sign");
+    assert_eq!(bad_sign["status"], "fail");
+    assert_eq!(bad_sign["findings"][0]["code"], "no-refusal");
+    assert_contains(
+        bad_sign["message"].as_str().unwrap(),
+        "the forgery would get through",
     );
 }

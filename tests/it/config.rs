@@ -317,3 +317,35 @@ fn an_empty_token_is_no_token_everywhere() {
     let report: Value = serde_json::from_str(&check.stdout).unwrap();
     assert_eq!(report["cases"][0]["status"], "skip");
 }
+
+/// A url in the file is all check needs, and a flag beats a file value it conflicts with.
+#[tokio::test]
+async fn check_takes_its_url_from_the_file_and_a_flag_overrules_a_conflicting_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = rules(true).await;
+    write(
+        dir.path(),
+        &format!(
+            "url = \"{}/im\"\n[serve]\ndiscard = true\nerror_code = 120001\n",
+            server.uri()
+        ),
+    );
+    let mut cmd = in_dir(dir.path());
+    cmd.args(["check", "--only", "before-subscribe/answer"]);
+    let checked = tokio::task::spawn_blocking(move || run(&mut cmd))
+        .await
+        .unwrap();
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    // The file says discard; --reject on the command line wins, and --error-info finds the
+    // file's error_code.
+    let mut serve = serve_command(&["--reject", "-q"]);
+    serve.current_dir(dir.path()).env_remove("OA_HOOK_CONFIG");
+    let serve = Serve::spawn(serve);
+    let sent = run(oa_hook().args(["send", "before-send", "--url", &serve.url]));
+    assert_contains(&sent.stdout, "Chat refuses the message (ErrorCode 1)");
+    let mut serve = serve_command(&["--error-info", "closed", "-q"]);
+    serve.current_dir(dir.path()).env_remove("OA_HOOK_CONFIG");
+    let serve = Serve::spawn(serve);
+    let sent = run(oa_hook().args(["send", "before-send", "--url", &serve.url]));
+    assert_contains(&sent.stdout, "ErrorCode 120001");
+}

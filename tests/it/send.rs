@@ -542,7 +542,10 @@ fn bad_input_exits_2() {
     assert_contains(&run.stderr, "did you mean http://localhost:3000/?");
     let run = send_to(&url, "before-subscribe", &["--rate", "10"]);
     assert_eq!(run.code, 2);
-    assert_contains(&run.stderr, "--count <N>|--duration");
+    assert_contains(
+        &run.stderr,
+        "oa-hook: error: --concurrency and --rate are for load mode\n  hint: add --count N or --duration D",
+    );
 }
 
 #[test]
