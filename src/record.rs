@@ -253,21 +253,19 @@ pub(crate) fn same_decision(was: &RecordedVerdict, now: &Verdict) -> bool {
     }
 }
 
-fn decision_key(decision: &Value) -> (Option<&str>, Vec<&str>, Vec<&str>) {
-    let users = |field: &str| {
-        let mut users: Vec<&str> = decision
-            .get(field)
-            .and_then(Value::as_array)
-            .map(|list| list.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        users.sort_unstable();
-        users
-    };
-    (
-        decision.get("kind").and_then(Value::as_str),
-        users("subscribed"),
-        users("refused"),
-    )
+/// A decision as data to compare: every field but the words (`reason`), with the users in
+/// any order, so that a changed custom code, rewrite or refusal is a change.
+fn decision_key(decision: &Value) -> Value {
+    let mut key = decision.clone();
+    if let Some(fields) = key.as_object_mut() {
+        fields.remove("reason");
+        for field in ["subscribed", "refused"] {
+            if let Some(Value::Array(users)) = fields.get_mut(field) {
+                users.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            }
+        }
+    }
+    key
 }
 
 #[cfg(test)]
@@ -343,5 +341,49 @@ mod tests {
                 .starts_with("not a record of version 1: missing field")
         );
         assert!(read("\n\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_changed_code_or_rewrite_is_a_changed_decision_and_words_are_not() {
+        let was = |decision: Value| RecordedVerdict {
+            decision: Some(decision),
+            says: String::new(),
+            accepted: true,
+            findings: Vec::new(),
+        };
+        let now = |decision: Decision| Verdict {
+            says: decision.to_string(),
+            decision: Some(decision),
+            accepted: true,
+            findings: Vec::new(),
+            error_info: None,
+        };
+        let refuses = |code| Decision::RefusesMessage {
+            error_code: code,
+            caller_code: code,
+        };
+        let recorded = serde_json::to_value(refuses(120001)).unwrap();
+        assert!(same_decision(&was(recorded.clone()), &now(refuses(120001))));
+        assert!(!same_decision(&was(recorded), &now(refuses(120002))));
+        let rewrite = |text: &str| Decision::SendsRewritten {
+            msg_body: None,
+            cloud_custom_data: Some(text.to_owned()),
+        };
+        let recorded = serde_json::to_value(rewrite("hello")).unwrap();
+        assert!(!same_decision(&was(recorded), &now(rewrite("different"))));
+        let subscribes = |users: [&str; 2]| Decision::Subscribes {
+            subscribed: users.map(str::to_owned).to_vec(),
+            refused: Vec::new(),
+        };
+        let recorded = serde_json::to_value(subscribes(["a", "b"])).unwrap();
+        assert!(same_decision(&was(recorded), &now(subscribes(["b", "a"]))));
+        let undocumented = |reason: &str| Decision::Undocumented {
+            reason: reason.to_owned(),
+        };
+        let recorded = serde_json::to_value(undocumented("old words")).unwrap();
+        assert!(same_decision(
+            &was(recorded),
+            &now(undocumented("new words"))
+        ));
     }
 }

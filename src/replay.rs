@@ -29,6 +29,8 @@ pub(crate) struct Replay {
 pub(crate) struct Replayed {
     pub results: Vec<CaseResult>,
     pub unreachable: Option<TransportError>,
+    /// Callbacks whose replay failed inside oa-hook itself (a panicked task).
+    pub lost: usize,
 }
 
 impl Replay {
@@ -36,6 +38,7 @@ impl Replay {
     pub(crate) async fn run(self: Arc<Self>, records: Vec<(usize, Recorded)>) -> Replayed {
         let mut pending = records.into_iter().enumerate();
         let mut running = JoinSet::new();
+        let mut lost = 0;
         let mut done = Vec::new();
         loop {
             while running.len() < self.concurrency.max(1)
@@ -46,8 +49,8 @@ impl Replay {
             }
             match running.join_next().await {
                 Some(Ok(result)) => done.push(result),
-                // A task panicked: there is nothing to report for it, and the others go on.
-                Some(Err(_)) => {}
+                // A task panicked: the others go on, and the run says so as an internal error.
+                Some(Err(_)) => lost += 1,
                 None => break,
             }
         }
@@ -62,6 +65,7 @@ impl Replay {
         Replayed {
             results: done.into_iter().map(|(_, (result, _))| result).collect(),
             unreachable,
+            lost,
         }
     }
 

@@ -72,6 +72,12 @@ pub(crate) fn run(args: &ReplayArgs, clock: &Clock) -> Result<Outcome> {
     if let Some(unreachable) = replayed.unreachable {
         return Err(unreachable.into_error());
     }
+    if replayed.lost > 0 {
+        return Err(Error::internal(format!(
+            "{} callback(s) of the record could not be replayed",
+            replayed.lost
+        )));
+    }
     let report = render::CheckReport {
         target: &target,
         results: &results,
