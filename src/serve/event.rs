@@ -184,7 +184,12 @@ impl<'a> Event<'a> {
         if answer.action_status == ActionStatus::Fail {
             "ActionStatus FAIL".to_owned()
         } else if answer.error_code == 1 {
-            "rejects all (ErrorCode 1)".to_owned()
+            // What ErrorCode 1 refuses depends on the callback: see protocol.md section 6.
+            match self.command {
+                Some("before-create") => "denies the creation (ErrorCode 1)".to_owned(),
+                Some("before-send") => "refuses the message (ErrorCode 1)".to_owned(),
+                _ => "rejects all (ErrorCode 1)".to_owned(),
+            }
         } else if answer.error_code == 2 {
             "discards (ErrorCode 2)".to_owned()
         } else if answer.error_code != 0 {
