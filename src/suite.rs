@@ -716,9 +716,9 @@ impl Suite {
     }
 
     async fn malformed_body(&mut self, template: &Template) -> Result<Outcome, TransportError> {
-        let body = Bytes::from_static(
-            br#"{"CallbackCommand": "OfficialAccount.CallbackBeforeAddSubscriber", "#,
-        );
+        // The callback's own body cut in half: JSON that breaks off, for the command's URL.
+        let whole = &template.body_bytes;
+        let body = Bytes::copy_from_slice(&whole[..whole.len() / 2]);
         let url = template.url_at(self.now());
         let exchange = match self.post(url, body).await {
             Err(e) if !e.is_unreachable() => {
@@ -772,8 +772,10 @@ impl Suite {
         Ok(if !evidence.answer.accepted() {
             Outcome::warn(
                 format!(
-                    "{} got {}; Chat sends every callback of an app to one URL, so answer an authentic callback you do not handle with HTTP 200 {{\"ActionStatus\":\"OK\",\"ErrorCode\":0,\"ErrorInfo\":\"\"}}: a FAIL or ErrorCode 1 to another module's before callback vetoes that event, and anything but 200 is logged as a webhook failure",
-                    other.command, evidence.answer
+                    "{} got {}; Chat sends every callback of an app to one URL, so answer an authentic callback you do not handle with HTTP 200 {}: a FAIL or ErrorCode 1 to another module's before callback vetoes that event, and anything but 200 is logged as a webhook failure",
+                    other.command,
+                    evidence.answer,
+                    serde_json::to_string(&protocol::Answer::ok(Vec::new())).unwrap_or_default()
                 ),
                 evidence,
             )
