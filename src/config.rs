@@ -49,6 +49,20 @@ pub(crate) struct Scenario {
     pub platform: Option<String>,
     pub client_ip: Option<std::net::IpAddr>,
     pub event_time: Option<i64>,
+    /// The family's event keys (`--owner`, `--name` as `account_name`, since `name` names the
+    /// scenario, `--introduction`, ...), each for the commands whose body has the field.
+    pub owner: Option<String>,
+    pub account_name: Option<String>,
+    pub introduction: Option<String>,
+    pub face_url: Option<String>,
+    pub organization: Option<String>,
+    #[serde(default)]
+    pub text: Vec<String>,
+    pub cloud_custom_data: Option<String>,
+    pub online_only: Option<bool>,
+    #[serde(default)]
+    pub msg_key: Vec<String>,
+    pub msg_time: Option<i64>,
     /// A JSON body to send instead, relative to the file.
     pub body: Option<PathBuf>,
     pub expect: Option<ScenarioExpect>,
@@ -73,6 +87,30 @@ impl From<ScenarioExpect> for Expected {
 }
 
 impl Scenario {
+    /// The ids of the event options this scenario sets, to be refused (as on the command line)
+    /// where its command's body has no such field.
+    pub(crate) fn given(&self) -> Vec<String> {
+        let set = [
+            ("official_account", self.official_account.is_some()),
+            ("operator", self.operator.is_some()),
+            ("subscribers", !self.subscribers.is_empty()),
+            ("owner", self.owner.is_some()),
+            ("name", self.account_name.is_some()),
+            ("introduction", self.introduction.is_some()),
+            ("face_url", self.face_url.is_some()),
+            ("organization", self.organization.is_some()),
+            ("texts", !self.text.is_empty()),
+            ("cloud_custom_data", self.cloud_custom_data.is_some()),
+            ("online_only", self.online_only.is_some()),
+            ("msg_keys", !self.msg_key.is_empty()),
+            ("msg_time", self.msg_time.is_some()),
+        ];
+        set.into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(id, _)| id.to_owned())
+            .collect()
+    }
+
     pub(crate) fn callback(&self) -> &'static Callback {
         // Checked when the file was read.
         Callback::find(&self.command).unwrap_or(&crate::protocol::CALLBACKS[0])
@@ -341,7 +379,7 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
                 "{shown}: scenario {number}: {}",
                 e.message().trim_end()
             ))
-            .hint("a scenario takes name, command, official_account, operator, subscribers, platform, client_ip, event_time, body, expect and expect_refused")
+            .hint("a scenario takes name, command, the event keys (official_account, operator, subscribers, owner, account_name, introduction, face_url, organization, text, cloud_custom_data, online_only, msg_key, msg_time, platform, client_ip, event_time) or body, and expect and expect_refused")
         })?;
         let named = format!("{shown}: scenario {number} (`{}`)", scenario.name);
         if scenario.name.trim().is_empty() {
@@ -355,6 +393,27 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
                 scenario.command
             ))
             .hint("use a short name such as before-subscribe, or a CallbackCommand word"));
+        }
+        let callback = scenario.callback();
+        if let Some(id) = scenario
+            .given()
+            .into_iter()
+            .find(|id| !crate::request::takes_option(callback, id))
+        {
+            let key = match id.as_str() {
+                "name" => "account_name",
+                "texts" => "text",
+                "msg_keys" => "msg_key",
+                other => other,
+            };
+            return Err(Error::usage(format!(
+                "{named}: `{key}` does not apply to {}: its body has no such field",
+                callback.name
+            ))
+            .hint(format!(
+                "see the body of {0} with `oa-hook sample {0} --format body`",
+                callback.name
+            )));
         }
         if scenario.expect == Some(ScenarioExpect::Reject) && !scenario.expect_refused.is_empty() {
             return Err(Error::usage(format!(

@@ -193,6 +193,11 @@ fn options_of(
         .filter(|(_, _, values)| values.iter().any(|v| callback.body.carries(*v)))
 }
 
+/// Whether `callback`'s body has the field of the event option `id` (`owner`, `texts`, ...).
+pub(crate) fn takes_option(callback: &Callback, id: &str) -> bool {
+    options_of(callback).any(|(_, option, _)| *option == id)
+}
+
 /// Refuses an option given on the command line that `callback`'s body has no field for, and
 /// several `--msg-key`s for a body that carries one.
 fn check_options(callback: &Callback, event: &EventArgs) -> Result<()> {

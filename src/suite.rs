@@ -625,6 +625,42 @@ impl Suite {
                 .unwrap_or_else(|| self.event.platform.clone()),
             client_ip: scenario.client_ip.unwrap_or(self.event.client_ip),
             event_time: scenario.event_time.or(self.event.event_time),
+            owner: scenario.owner.clone().or_else(|| self.event.owner.clone()),
+            name: scenario
+                .account_name
+                .clone()
+                .or_else(|| self.event.name.clone()),
+            introduction: scenario
+                .introduction
+                .clone()
+                .or_else(|| self.event.introduction.clone()),
+            face_url: scenario
+                .face_url
+                .clone()
+                .or_else(|| self.event.face_url.clone()),
+            organization: scenario
+                .organization
+                .clone()
+                .or_else(|| self.event.organization.clone()),
+            texts: if scenario.text.is_empty() {
+                self.event.texts.clone()
+            } else {
+                scenario.text.clone()
+            },
+            cloud_custom_data: scenario
+                .cloud_custom_data
+                .clone()
+                .or_else(|| self.event.cloud_custom_data.clone()),
+            online_only: scenario.online_only.or(self.event.online_only),
+            msg_keys: if scenario.msg_key.is_empty() {
+                self.event.msg_keys.clone()
+            } else {
+                scenario.msg_key.clone()
+            },
+            msg_time: scenario.msg_time.or(self.event.msg_time),
+            // A key the scenario sets for a field its command's body lacks is a mistake, said
+            // as for an option on the command line.
+            given: scenario.given(),
             ..self.event.clone()
         };
         let body = BodyArgs {

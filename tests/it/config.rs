@@ -126,6 +126,10 @@ fn each_bad_file_is_refused_naming_what_and_where() {
             "oa-hook.toml: scenario 1: unknown field `expect_refuse`",
         ),
         (
+            "[[scenario]]\nname = \"a\"\ncommand = \"before-subscribe\"\nowner = \"x\"\n",
+            "oa-hook.toml: scenario 1 (`a`): `owner` does not apply to before-subscribe",
+        ),
+        (
             "[[scenario]]\nname = \"a\"\ncommand = \"before-sub\"\n",
             "oa-hook.toml: scenario 1 (`a`): `before-sub` is not a callback command",
         ),
@@ -348,4 +352,35 @@ async fn check_takes_its_url_from_the_file_and_a_flag_overrules_a_conflicting_va
     let serve = Serve::spawn(serve);
     let sent = run(oa_hook().args(["send", "before-send", "--url", &serve.url]));
     assert_contains(&sent.stdout, "ErrorCode 120001");
+}
+
+/// Scenarios take the family's event keys: a before-create named by `account_name`, a message
+/// with `text`.
+#[test]
+fn scenarios_speak_for_every_command_of_the_family() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "[[scenario]]\nname = \"no account called Blocked\"\ncommand = \"before-create\"\naccount_name = \"Blocked\"\nexpect = \"reject\"\n\n[[scenario]]\nname = \"messages go out\"\ncommand = \"before-send\"\ntext = [\"hello\"]\nexpect = \"allow\"\n",
+    );
+    let serve = Serve::start(&["--reject", "-q"]);
+    let run = run(in_dir(dir.path()).args([
+        "check", "--url", &serve.url, "--only", "scenario", "-o", "json",
+    ]));
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let statuses: Vec<(&str, &str)> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("scenario/no account called Blocked", "pass"),
+            ("scenario/messages go out", "fail")
+        ],
+        "{report:#}"
+    );
+    assert_eq!(run.code, 1);
 }
