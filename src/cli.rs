@@ -268,6 +268,32 @@ pub(crate) struct TokenArgs {
     pub token: Option<String>,
 }
 
+impl EventArgs {
+    /// The plain values the request is built from.
+    pub(crate) fn event(&self) -> crate::request::Event {
+        crate::request::Event {
+            sdkappid: self.sdkappid,
+            official_account: self.official_account.clone(),
+            operator: self.operator.clone(),
+            subscribers: self.subscribers.clone(),
+            owner: self.owner.clone(),
+            name: self.name.clone(),
+            introduction: self.introduction.clone(),
+            face_url: self.face_url.clone(),
+            organization: self.organization.clone(),
+            texts: self.texts.clone(),
+            cloud_custom_data: self.cloud_custom_data.clone(),
+            online_only: self.online_only,
+            msg_keys: self.msg_keys.clone(),
+            msg_time: self.msg_time,
+            event_time: self.event_time,
+            client_ip: self.client_ip,
+            platform: self.platform.clone(),
+            given: self.given.clone(),
+        }
+    }
+}
+
 impl TargetArgs {
     /// The plain settings the client takes.
     pub(crate) fn target(&self) -> crate::client::Target {

@@ -1,6 +1,5 @@
 //! Turns the event options of `sample`, `send` and `check` into the request Chat would send.
 
-use crate::cli::{BodyArgs, EventArgs};
 use crate::error::{Error, Result};
 use crate::protocol::{
     Callback, CallbackQuery, EventValue, EventValues, Finding, build_body, request_oddities, sign,
@@ -8,8 +7,35 @@ use crate::protocol::{
 };
 use serde_json::Value;
 use std::io::Read;
+use std::net::IpAddr;
 use std::path::Path;
 use url::Url;
+
+/// The values that make up a callback, in plain terms (the event options of `sample`, `send`,
+/// `check` and a scenario). `None` or empty: the sample on Tencent's page.
+#[derive(Debug, Clone)]
+pub(crate) struct Event {
+    pub sdkappid: u64,
+    pub official_account: Option<String>,
+    pub operator: Option<String>,
+    pub subscribers: Vec<String>,
+    pub owner: Option<String>,
+    pub name: Option<String>,
+    pub introduction: Option<String>,
+    pub face_url: Option<String>,
+    pub organization: Option<String>,
+    pub texts: Vec<String>,
+    pub cloud_custom_data: Option<String>,
+    pub online_only: Option<bool>,
+    pub msg_keys: Vec<String>,
+    pub msg_time: Option<i64>,
+    pub event_time: Option<i64>,
+    pub client_ip: IpAddr,
+    pub platform: String,
+    /// The ids of the options given where a value is meant for this command alone (the
+    /// command line, a scenario): refused where the command's body has no such field.
+    pub given: Vec<String>,
+}
 
 /// Everything about a callback request except its RequestTime, so each send can sign afresh.
 #[derive(Clone)]
@@ -41,14 +67,14 @@ impl Template {
     pub(crate) fn new(
         callback: &'static Callback,
         base: &Url,
-        event: &EventArgs,
-        body: Option<&BodyArgs>,
+        event: &Event,
+        body: Option<&Path>,
         token: Option<&str>,
         now_ms: i64,
     ) -> Result<Self> {
         check_options(callback, event)?;
         let template = Template::from_event(callback, base, event, token, now_ms);
-        match body.and_then(|b| b.body.as_deref()) {
+        match body {
             Some(path) => {
                 let (body, bytes) = read_body(path)?;
                 Ok(template.with_body(body, bytes))
@@ -62,7 +88,7 @@ impl Template {
     pub(crate) fn from_event(
         callback: &'static Callback,
         base: &Url,
-        event: &EventArgs,
+        event: &Event,
         token: Option<&str>,
         now_ms: i64,
     ) -> Self {
@@ -200,7 +226,7 @@ pub(crate) fn takes_option(callback: &Callback, id: &str) -> bool {
 
 /// Refuses an option given on the command line that `callback`'s body has no field for, and
 /// several `--msg-key`s for a body that carries one.
-fn check_options(callback: &Callback, event: &EventArgs) -> Result<()> {
+fn check_options(callback: &Callback, event: &Event) -> Result<()> {
     let name = callback.name;
     let hint = || {
         let flags: Vec<&str> = options_of(callback).map(|(flag, ..)| *flag).collect();
@@ -231,7 +257,7 @@ fn check_options(callback: &Callback, event: &EventArgs) -> Result<()> {
 
 /// The values of `callback`'s body: the options given, else Tencent's sample's; EventTime
 /// `now_ms` unless given.
-fn event_values(callback: &Callback, event: &EventArgs, now_ms: i64) -> EventValues {
+fn event_values(callback: &Callback, event: &Event, now_ms: i64) -> EventValues {
     let mut values = EventValues::seed(callback, event.event_time.unwrap_or(now_ms));
     let texts = [
         (&mut values.official_account, &event.official_account),
@@ -264,7 +290,7 @@ fn event_values(callback: &Callback, event: &EventArgs, now_ms: i64) -> EventVal
 
 /// The values a callback was sent with, as the options that set them: `--operator 107867,
 /// --subscriber jared, leckie`.
-pub(crate) fn shown_options(callback: &Callback, event: &EventArgs, now_ms: i64) -> Vec<String> {
+pub(crate) fn shown_options(callback: &Callback, event: &Event, now_ms: i64) -> Vec<String> {
     let values = event_values(callback, event, now_ms);
     options_of(callback)
         .map(|(flag, _, set)| {

@@ -1,7 +1,6 @@
 //! The conformance and security suite behind `oa-hook check`: each case sends one or more
 //! callbacks, judges the answers with the protocol module, and says pass, fail, warn or skip.
 
-use crate::cli::{BodyArgs, EventArgs};
 use crate::client::{Exchange, Sender, TransportError};
 use crate::clock::Clock;
 use crate::config::Scenario;
@@ -11,7 +10,7 @@ use crate::protocol::{
     self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Severity, Veto, judge,
 };
 use crate::report::millis;
-use crate::request::{Template, shown_options};
+use crate::request::{Event, Template, shown_options};
 use bytes::Bytes;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -311,7 +310,7 @@ pub(crate) struct Suite {
     pub first: &'static Callback,
     pub sender: Sender,
     pub base: Url,
-    pub event: EventArgs,
+    pub event: Event,
     pub token: Option<String>,
     pub expectation: Expectation,
     pub clock: Clock,
@@ -373,7 +372,7 @@ impl Suite {
                     .await?
             }
             Probe::Batch(callback) => {
-                let event = EventArgs {
+                let event = Event {
                     subscribers: (1..=BATCH_SIZE).map(|i| format!("user{i:03}")).collect(),
                     ..self.event.clone()
                 };
@@ -408,7 +407,7 @@ impl Suite {
         let genuine = self.template(callback, &self.event);
         match forgery {
             Forgery::WrongSdkAppid => {
-                let event = EventArgs {
+                let event = Event {
                     sdkappid: self.event.sdkappid.wrapping_add(1),
                     ..self.event.clone()
                 };
@@ -443,7 +442,7 @@ impl Suite {
         self.clock.now_secs()
     }
 
-    fn template(&self, callback: &'static Callback, event: &EventArgs) -> Template {
+    fn template(&self, callback: &'static Callback, event: &Event) -> Template {
         Template::from_event(
             callback,
             &self.base,
@@ -605,7 +604,7 @@ impl Suite {
 
     /// A team's rule: its callback gets a conforming answer, and the decision it expects.
     async fn scenario(&mut self, scenario: &Scenario) -> Result<Outcome, TransportError> {
-        let event = EventArgs {
+        let event = Event {
             official_account: scenario
                 .official_account
                 .clone()
@@ -663,14 +662,12 @@ impl Suite {
             given: scenario.given(),
             ..self.event.clone()
         };
-        let body = BodyArgs {
-            body: scenario.body.clone(),
-        };
+        let body = scenario.body.as_deref();
         let template = match Template::new(
             scenario.callback(),
             &self.base,
             &event,
-            Some(&body),
+            body,
             self.token.as_deref(),
             self.clock.now_ms(),
         ) {

@@ -40,7 +40,7 @@ pub(crate) fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Re
         first: covered.first(),
         sender: Sender::new(&args.target.target(), url, 1)?,
         base: url.clone(),
-        event: args.event.clone(),
+        event: args.event.event(),
         token,
         expectation: args.expect.expectation(),
         clock: *clock,

@@ -10,8 +10,8 @@ pub(crate) fn run(args: &SampleArgs, clock: &Clock) -> Result<Outcome> {
     let template = Template::new(
         args.callback.0,
         &args.url,
-        &args.event,
-        Some(&args.body),
+        &args.event.event(),
+        args.body.body.as_deref(),
         args.token.get(),
         clock.now_ms(),
     )?;
