@@ -42,7 +42,14 @@ pub(crate) fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
     } else {
         template
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One request needs no worker threads: starting them is most of what a one-shot send
+    // costs beyond curl.
+    let mut runtime = if args.load.is_load() {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = runtime
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
