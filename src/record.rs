@@ -287,21 +287,29 @@ mod tests {
         }
     }
 
-    #[test]
-    fn decisions_compare_by_kind_and_users_not_words() {
-        let was = |decision: Value| RecordedVerdict {
+    /// A verdict as the record kept it.
+    fn was(decision: Value) -> RecordedVerdict {
+        RecordedVerdict {
             decision: Some(decision),
             says: String::new(),
             accepted: true,
             findings: Vec::new(),
-        };
-        let now = |decision: Decision| Verdict {
+        }
+    }
+
+    /// A verdict as replay reaches it now.
+    fn now(decision: Decision) -> Verdict {
+        Verdict {
             says: decision.to_string(),
             decision: Some(decision),
             accepted: true,
             findings: Vec::new(),
             error_info: None,
-        };
+        }
+    }
+
+    #[test]
+    fn decisions_compare_by_kind_and_users_not_words() {
         let subscribes = |subscribed: &[&str], refused: &[&str]| Decision::Subscribes {
             subscribed: subscribed.iter().map(|u| (*u).to_owned()).collect(),
             refused: refused.iter().map(|u| (*u).to_owned()).collect(),
@@ -345,19 +353,6 @@ mod tests {
 
     #[test]
     fn a_changed_code_or_rewrite_is_a_changed_decision_and_words_are_not() {
-        let was = |decision: Value| RecordedVerdict {
-            decision: Some(decision),
-            says: String::new(),
-            accepted: true,
-            findings: Vec::new(),
-        };
-        let now = |decision: Decision| Verdict {
-            says: decision.to_string(),
-            decision: Some(decision),
-            accepted: true,
-            findings: Vec::new(),
-            error_info: None,
-        };
         let refuses = |code| Decision::RefusesMessage {
             error_code: code,
             caller_code: code,

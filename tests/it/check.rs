@@ -1,7 +1,7 @@
 //! `oa-hook check` against wiremock backends with known flaws: each must fail exactly the cases
 //! its flaw breaks and pass the rest.
 
-use crate::support::{NOW, assert_contains, case, closed_port, oa_hook};
+use crate::support::{NOW, Run, assert_contains, case, closed_port, oa_hook, run};
 use oa_hook::protocol::{ReceivedQuery, verify};
 use predicates::prelude::*;
 use serde_json::{Value, json};
@@ -129,29 +129,25 @@ async fn start(backend: Backend) -> MockServer {
     server
 }
 
+/// Runs `check --url <server>/im ARGS` off the async runtime the backend runs on.
+async fn check_run(server: &MockServer, args: &[&str]) -> Run {
+    let mut cmd = oa_hook();
+    cmd.args(["check", "--url", &format!("{}/im", server.uri())])
+        .args(args);
+    tokio::task::spawn_blocking(move || run(&mut cmd))
+        .await
+        .unwrap()
+}
+
 /// Runs `check --output json` and returns the exit code and each case's status by id.
 async fn check(server: &MockServer, extra: &[&str]) -> (i32, Vec<(String, String)>, Value) {
-    let url = format!("{}/im", server.uri());
-    let mut cmd = oa_hook();
-    cmd.args([
-        "check",
-        "--url",
-        &url,
-        "--sdkappid",
-        APPID,
-        "--output",
-        "json",
-    ])
-    .args(extra);
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    });
+    let output = check_run(
+        server,
+        &[&["--sdkappid", APPID, "--output", "json"], extra].concat(),
+    )
+    .await;
+    let report: Value = serde_json::from_str(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", output.stdout));
     let statuses = report["cases"]
         .as_array()
         .unwrap()
@@ -163,7 +159,7 @@ async fn check(server: &MockServer, extra: &[&str]) -> (i32, Vec<(String, String
             )
         })
         .collect();
-    (output.status.code().unwrap(), statuses, report)
+    (output.code, statuses, report)
 }
 
 /// Every case passes except those named, which have the given status.
@@ -468,23 +464,19 @@ async fn the_junit_report_has_the_failures_and_skips() {
 #[tokio::test]
 async fn one_case_is_counted_in_the_singular_and_quiet_leaves_out_the_header() {
     let server = start(Backend::default()).await;
-    let url = format!("{}/im", server.uri());
-    let mut cmd = oa_hook();
-    cmd.args([
-        "check",
-        "--url",
-        &url,
-        "--sdkappid",
-        APPID,
-        "--token",
-        TOKEN,
-        "--only",
-        "before-subscribe/answer",
-        "-q",
-    ]);
-    let run = tokio::task::spawn_blocking(move || crate::support::run(&mut cmd))
-        .await
-        .unwrap();
+    let run = check_run(
+        &server,
+        &[
+            "--sdkappid",
+            APPID,
+            "--token",
+            TOKEN,
+            "--only",
+            "before-subscribe/answer",
+            "-q",
+        ],
+    )
+    .await;
     assert_eq!((run.code, run.stderr.as_str()), (0, ""));
     assert!(
         run.stdout
@@ -502,21 +494,9 @@ async fn the_human_report_lists_every_case_and_the_verdict() {
     })
     .await;
     let url = format!("{}/im", server.uri());
-    let mut cmd = oa_hook();
-    cmd.args([
-        "check",
-        "--url",
-        &url,
-        "--sdkappid",
-        APPID,
-        "--token",
-        TOKEN,
-    ]);
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    let output = check_run(&server, &["--sdkappid", APPID, "--token", TOKEN]).await;
+    let stdout = output.stdout;
+    assert_eq!(output.code, 1);
     assert!(stdout.contains("✘ security/bad-sign "), "{stdout}");
     assert!(stdout.contains("✔ before-subscribe/answer "), "{stdout}");
     assert!(stdout.contains("- before-subscribe/decision "), "{stdout}");
@@ -525,9 +505,8 @@ async fn the_human_report_lists_every_case_and_the_verdict() {
         "{stdout}"
     );
     assert!(!stdout.contains('\u{1b}') && !stdout.contains(TOKEN));
-    let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(
-        stderr,
+        output.stderr,
         format!("oa-hook check {url} (SdkAppid {APPID}, signed)\n")
     );
 }
@@ -723,7 +702,7 @@ async fn a_receiver_that_checks_nothing_and_fails_unknown_commands_is_not_passed
 #[test]
 fn serve_fail_without_a_token_is_not_passed_as_secure() {
     let serve = crate::support::Serve::start(&["--fail"]);
-    let run = crate::support::run(oa_hook().args([
+    let run = run(oa_hook().args([
         "check",
         "--url",
         &format!("{}/im", serve.url),
@@ -835,18 +814,7 @@ async fn a_genuine_control_accepted_and_the_forgery_refused_passes_with_both_ans
 #[tokio::test]
 async fn an_unwritable_junit_path_is_refused_before_anything_is_sent() {
     let server = start(Backend::default()).await;
-    let url = format!("{}/im", server.uri());
-    let mut cmd = oa_hook();
-    cmd.args([
-        "check",
-        "--url",
-        &url,
-        "--junit",
-        "/nonexistent-dir/report.xml",
-    ]);
-    let run = tokio::task::spawn_blocking(move || crate::support::run(&mut cmd))
-        .await
-        .unwrap();
+    let run = check_run(&server, &["--junit", "/nonexistent-dir/report.xml"]).await;
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
@@ -888,22 +856,21 @@ fn an_unreachable_backend_still_gets_a_junit_report_with_an_error() {
 #[tokio::test]
 async fn verbose_prints_every_request_and_answer_of_every_case() {
     let server = start(Backend::default()).await;
-    let url = format!("{}/im", server.uri());
-    let mut cmd = oa_hook();
-    cmd.args([
-        "check",
-        "--url",
-        &url,
-        "--sdkappid",
-        APPID,
-        "--token",
-        TOKEN,
-        "-v",
-    ])
-    .args(["--only", "security/bad-sign", "--only", "after-unsubscribe"]);
-    let run = tokio::task::spawn_blocking(move || crate::support::run(&mut cmd))
-        .await
-        .unwrap();
+    let run = check_run(
+        &server,
+        &[
+            "--sdkappid",
+            APPID,
+            "--token",
+            TOKEN,
+            "-v",
+            "--only",
+            "security/bad-sign",
+            "--only",
+            "after-unsubscribe",
+        ],
+    )
+    .await;
     assert_eq!(run.code, 0, "{}", run.stdout);
     let requests = run.stdout.matches("    POST /im?SdkAppid=").count();
     let answers = run.stdout.matches("    HTTP/1.1 ").count();

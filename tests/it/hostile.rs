@@ -57,6 +57,14 @@ fn post(url: &str, body: &str) -> (u16, Vec<u8>) {
     (status, body)
 }
 
+/// Posts `body`, which must be refused with a 400 whose answer is a few KiB at most.
+fn refused_in_a_few_kib(url: &str, body: &str) -> Value {
+    let (status, answer) = post(url, body);
+    assert_eq!(status, 400);
+    assert!(answer.len() < 4096, "the answer is {} bytes", answer.len());
+    serde_json::from_slice(&answer).unwrap()
+}
+
 #[test]
 fn idle_and_slow_sockets_do_not_lock_a_genuine_callback_out() {
     let serve = serve(&[], Stdout::Read);
@@ -145,10 +153,7 @@ fn the_worst_body_gets_a_small_answer_event_and_record() {
         body.push_str("1,");
     }
     body.push_str(r#"1],"EventTime":1}"#);
-    let (status, answer) = post(&serve.url, &body);
-    assert_eq!(status, 400);
-    assert!(answer.len() < 4096, "the answer is {} bytes", answer.len());
-    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    let answer = refused_in_a_few_kib(&serve.url, &body);
     assert_contains(
         answer["ErrorInfo"].as_str().unwrap(),
         "body: the body is 1023 KiB and not exactly a OfficialAccount.CallbackBeforeAddSubscriber body",
@@ -175,10 +180,7 @@ fn a_body_full_of_wrong_subscribers_gets_a_few_findings_and_a_count() {
     let body = format!(
         r#"{{"CallbackCommand":"{BEFORE}","SubscribeAccountList":[{items}],"EventTime":1}}"#
     );
-    let (status, answer) = post(&serve.url, &body);
-    assert_eq!(status, 400);
-    assert!(answer.len() < 4096, "the answer is {} bytes", answer.len());
-    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    let answer = refused_in_a_few_kib(&serve.url, &body);
     assert_contains(
         answer["ErrorInfo"].as_str().unwrap(),
         "more errors, not listed",
