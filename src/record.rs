@@ -30,7 +30,7 @@ impl<'a> Body<'a> {
     pub(crate) fn of(bytes: &'a [u8]) -> Self {
         let text = String::from_utf8_lossy(bytes);
         if let Cow::Borrowed(text) = text
-            && !text.contains(['\n', '\r'])
+            && !text.bytes().any(|b| b == b'\n' || b == b'\r')
             && let Ok(raw) = serde_json::from_str::<&RawValue>(text)
             // Surrounding spaces are no part of the raw value, and would be lost.
             && raw.get().len() == text.len()

@@ -5,7 +5,7 @@ use crate::client::Pool;
 use crate::client::Target;
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
-use crate::protocol::Receiver;
+use crate::protocol::{Receiver, Signs};
 use crate::serve::{self, Policy, Settings, Tap};
 use std::fs::File;
 use std::path::Path;
@@ -29,7 +29,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
         listen: args.listen,
         receiver: Receiver {
             sdk_appid: args.sdkappid,
-            token: args.token.get().map(str::to_owned),
+            token: args.token.get().map(|token| Signs::new(token.to_owned())),
             max_skew: args.max_skew,
         },
         policy: Policy {

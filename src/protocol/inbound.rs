@@ -6,7 +6,7 @@ use super::command::{Callback, CommandWord};
 use super::event::{ReceivedEvent, read_event, read_exact_event};
 use super::finding::{Finding, excerpt, json_type, missing, wrong_type};
 use super::query::{ReceivedQuery, param};
-use super::signature::{SignatureError, verify};
+use super::signature::{SignatureError, Signs};
 use super::{MAX_BODY_BYTES, is_known_platform};
 use serde_json::Value;
 use std::time::Duration;
@@ -21,7 +21,7 @@ pub struct Receiver {
     /// Its own SDKAppID; other apps' callbacks are refused (403).
     pub sdk_appid: Option<u64>,
     /// The webhook token; when set, every callback must carry a fresh, matching Sign (401).
-    pub token: Option<String>,
+    pub token: Option<Signs>,
     /// How far RequestTime may be from now, either way.
     pub max_skew: Duration,
 }
@@ -166,30 +166,30 @@ impl Receiver {
                 vec![Finding::error(e.code(), query_path(name), e.to_string())],
             ));
         }
-        if let Some(token) = &self.token {
-            let verified = verify(
-                token,
-                query.get(param::SIGN),
-                query.get(param::REQUEST_TIME),
-                now_secs,
-                self.max_skew,
-            )
-            .map_err(|e| {
-                let path = match e {
-                    SignatureError::MissingSign
-                    | SignatureError::MalformedSign(_)
-                    | SignatureError::Mismatch => param::SIGN,
-                    SignatureError::MissingRequestTime
-                    | SignatureError::MalformedRequestTime(_)
-                    | SignatureError::Stale { .. }
-                    | SignatureError::Future { .. } => param::REQUEST_TIME,
-                    SignatureError::Repeated { name, .. } => name,
-                };
-                Rejection::new(
-                    401,
-                    vec![Finding::error(e.code(), query_path(path), e.to_string())],
+        if let Some(signs) = &self.token {
+            let verified = signs
+                .verify(
+                    query.get(param::SIGN),
+                    query.get(param::REQUEST_TIME),
+                    now_secs,
+                    self.max_skew,
                 )
-            })?;
+                .map_err(|e| {
+                    let path = match e {
+                        SignatureError::MissingSign
+                        | SignatureError::MalformedSign(_)
+                        | SignatureError::Mismatch => param::SIGN,
+                        SignatureError::MissingRequestTime
+                        | SignatureError::MalformedRequestTime(_)
+                        | SignatureError::Stale { .. }
+                        | SignatureError::Future { .. } => param::REQUEST_TIME,
+                        SignatureError::Repeated { name, .. } => name,
+                    };
+                    Rejection::new(
+                        401,
+                        vec![Finding::error(e.code(), query_path(path), e.to_string())],
+                    )
+                })?;
             if verified.upper_case {
                 warnings.push(Finding::warning(
                     "upper-case-sign",
@@ -466,7 +466,7 @@ mod tests {
     fn receiver() -> Receiver {
         Receiver {
             sdk_appid: Some(88888888),
-            token: Some(TOKEN.into()),
+            token: Some(Signs::new(TOKEN.into())),
             max_skew: Duration::from_secs(60),
         }
     }

@@ -35,7 +35,8 @@ pub use json::duplicate_keys;
 pub use judge::{Judgement, Reply, judge, judge_broken, judge_no_answer};
 pub use query::{CallbackQuery, ReceivedQuery, param};
 pub use signature::{
-    MAX_REQUEST_TIME, SignatureError, Verified, canonical_request_time, sign, verify, verify_query,
+    MAX_REQUEST_TIME, SignatureError, Signs, Verified, canonical_request_time, sign, verify,
+    verify_query,
 };
 
 use std::time::Duration;

@@ -5,12 +5,13 @@
 use super::REFUSED_BODY_KEPT;
 use crate::output;
 use crate::protocol::{
-    ActionStatus, Answer, CommandWord, EventValue, Finding, Received, ReceivedQuery,
+    ActionStatus, Answer, CommandWord, EventValue, Finding, Received, ReceivedBody, ReceivedQuery,
     UNMODELLED_NOTE, Valid, param,
 };
 use crate::record::{self, Body, Verdict};
 use crate::report::millis;
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use std::fmt::{self, Write as _};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -28,7 +29,9 @@ fn recorded_body<'a>(received: &Received, bytes: &'a [u8]) -> Body<'a> {
 /// `A` is the answer given: serve's own, or in tap mode the body passed back to the caller.
 #[derive(Serialize)]
 pub(super) struct Event<'a, A = &'a Answer> {
-    time: String,
+    /// When the request arrived, in ms since the epoch: RFC 3339 in JSON.
+    #[serde(rename = "time", serialize_with = "rfc3339")]
+    at_ms: i64,
     /// The callback's short name when serve models it, else the command word as received.
     command: Option<&'a str>,
     operator: Option<&'a str>,
@@ -75,7 +78,6 @@ impl<'a, A> Event<'a, A> {
         answer: A,
         latency: Duration,
     ) -> Self {
-        let time = UNIX_EPOCH + Duration::from_millis(now_ms.max(0).unsigned_abs());
         let (operator, subscribers, findings, note) = match &received.verdict {
             Ok(Valid::Event {
                 event, warnings, ..
@@ -91,7 +93,7 @@ impl<'a, A> Event<'a, A> {
             Err(rejection) => (None, &[][..], rejection.findings.as_slice(), None),
         };
         Event {
-            time: humantime::format_rfc3339_millis(time).to_string(),
+            at_ms: now_ms,
             command: received.command.as_ref().map(CommandWord::name),
             operator,
             subscribers,
@@ -111,45 +113,78 @@ impl<'a, A> Event<'a, A> {
         }
     }
 
-    /// The clock time of the line, and the command.
-    fn start(&self) -> (&str, &str) {
-        (
-            self.time.get(11..).unwrap_or(&self.time),
-            self.command.unwrap_or("-"),
-        )
+    /// A line begun with the clock time (`05:21:52.000Z `), for the command and the rest.
+    fn begin(&self, capacity: usize) -> (String, &str) {
+        let mut line = String::with_capacity(capacity);
+        push_clock(&mut line, self.at_ms);
+        line.push(' ');
+        (line, self.command.unwrap_or("-"))
     }
 
     /// `  operator 107867  subscribers jared, leckie`, for a valid callback of a modelled command.
     /// Who the callback names: its operator, and its subscribers when its body lists any.
-    fn who(&self) -> String {
-        let mut who = String::new();
+    fn push_who(&self, line: &mut String) {
         if let Some(operator) = self.operator {
-            who += &format!("  operator {operator}");
+            line.push_str("  operator ");
+            line.push_str(operator);
         }
         if self.listed {
-            who += &format!("  subscribers {}", shorten(self.subscribers));
+            line.push_str("  subscribers ");
+            push_shortened(line, self.subscribers);
         }
-        who
     }
+}
+
+/// `05:21:52.000Z`: the time of day (UTC) of `at_ms`, as the end of its RFC 3339 form.
+fn push_clock(line: &mut String, at_ms: i64) {
+    let of_day = at_ms.max(0) % 86_400_000;
+    let (h, m, s, ms) = (
+        of_day / 3_600_000,
+        of_day / 60_000 % 60,
+        of_day / 1000 % 60,
+        of_day % 1000,
+    );
+    for (value, digits, after) in [(h, 2, ':'), (m, 2, ':'), (s, 2, '.'), (ms, 3, 'Z')] {
+        let mut place = if digits == 3 { 100 } else { 10 };
+        while place > 0 {
+            line.push(char::from(b'0' + (value / place % 10) as u8));
+            place /= 10;
+        }
+        line.push(after);
+    }
+}
+
+/// `  0.3 ms`, dim: the latency to a tenth of a millisecond.
+fn push_latency(line: &mut String, latency_ms: f64, dim: &Paint) {
+    let tenths = (latency_ms * 10.0).round() as u64;
+    line.push_str("  ");
+    line.push_str(&dim.on);
+    let _ = write!(line, "{}.{}", tenths / 10, tenths % 10);
+    line.push_str(" ms");
+    line.push_str(&dim.off);
+}
+
+fn rfc3339<S: Serializer>(at_ms: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    let time = UNIX_EPOCH + Duration::from_millis(at_ms.max(&0).unsigned_abs());
+    serializer.collect_str(&humantime::format_rfc3339_millis(time))
 }
 
 impl<'a> Event<'a> {
     /// `05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → 200 refuses jared  0.3 ms`
     pub(super) fn human_line(&self, look: &Look) -> String {
-        let (clock, command) = self.start();
-        let bold = &look.bold;
-        let mut line = String::with_capacity(160);
-        // Writing to a String cannot fail.
+        let (mut line, command) = self.begin(160);
+        let (bold, dim) = (&look.bold, &look.dim);
         if self.valid {
-            let _ = write!(
-                line,
-                "{clock} {} {bold}{command}{bold:#}{}",
-                look.pass,
-                self.who()
-            );
-            let _ = write!(line, "  → {bold}{}{bold:#} {}", self.status, self.outcome());
+            line.push_str(&look.pass);
+            line.push(' ');
+            bold.push(&mut line, command);
+            self.push_who(&mut line);
+            line.push_str("  → ");
+            let _ = write!(line, "{bold}{}{bold:#} ", self.status);
+            self.push_outcome(&mut line);
             if let Some(note) = self.note {
-                let _ = write!(line, "  {dim}{note}{dim:#}", dim = &look.dim);
+                line.push_str("  ");
+                dim.push(&mut line, note);
             }
             for warning in self.findings {
                 let _ = write!(
@@ -162,44 +197,39 @@ impl<'a> Event<'a> {
         } else {
             let _ = write!(
                 line,
-                "{clock} {} {command}  → {failed}{}{failed:#} {error}{}{error:#}",
+                "{} {command}  → {failed}{}{failed:#} ",
                 look.fail,
                 self.status,
-                self.answer.error_info,
                 failed = &look.failed,
-                error = &look.error,
             );
+            look.error.push(&mut line, &self.answer.error_info);
         }
-        let _ = write!(
-            line,
-            "  {dim}{:.1} ms{dim:#}",
-            self.latency_ms,
-            dim = &look.dim
-        );
+        push_latency(&mut line, self.latency_ms, dim);
         line
     }
 
-    fn outcome(&self) -> String {
+    fn push_outcome(&self, line: &mut String) {
         let answer = self.answer;
         if answer.action_status == ActionStatus::Fail {
-            "ActionStatus FAIL".to_owned()
+            line.push_str("ActionStatus FAIL");
         } else if answer.error_code == 1 {
             // What ErrorCode 1 refuses depends on the callback: see protocol.md section 6.
-            match self.command {
-                Some("before-create") => "denies the creation (ErrorCode 1)".to_owned(),
-                Some("before-send") => "refuses the message (ErrorCode 1)".to_owned(),
-                _ => "rejects all (ErrorCode 1)".to_owned(),
-            }
+            line.push_str(match self.command {
+                Some("before-create") => "denies the creation (ErrorCode 1)",
+                Some("before-send") => "refuses the message (ErrorCode 1)",
+                _ => "rejects all (ErrorCode 1)",
+            });
         } else if answer.error_code == 2 {
-            "discards (ErrorCode 2)".to_owned()
+            line.push_str("discards (ErrorCode 2)");
         } else if answer.error_code != 0 {
-            format!("ErrorCode {}", answer.error_code)
+            let _ = write!(line, "ErrorCode {}", answer.error_code);
         } else if !answer.msg_body.is_empty() {
-            "rewrites the message".to_owned()
+            line.push_str("rewrites the message");
         } else if answer.refused_subscribers_account.is_empty() {
-            "OK".to_owned()
+            line.push_str("OK");
         } else {
-            format!("refuses {}", answer.refused_subscribers_account.join(", "))
+            line.push_str("refuses ");
+            push_joined(line, &answer.refused_subscribers_account);
         }
     }
 }
@@ -208,7 +238,7 @@ impl Event<'_, Body<'_>> {
     /// `05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → backend 200: Chat subscribes leckie; refuses jared  3.1 ms`:
     /// the request as serve judges it, then what the backend did and what Chat makes of it.
     pub(super) fn tap_line(&self, look: &Look) -> String {
-        let (clock, command) = self.start();
+        let (mut line, command) = self.begin(200);
         let (bold, dim) = (&look.bold, &look.dim);
         let conforms = self.judgement.is_some_and(Verdict::conforms);
         let mark = if self.valid && conforms {
@@ -216,8 +246,8 @@ impl Event<'_, Body<'_>> {
         } else {
             &look.fail
         };
-        let mut line = String::with_capacity(200);
-        let _ = write!(line, "{clock} {mark} {bold}{command}{bold:#}{}", self.who());
+        let _ = write!(line, "{mark} {bold}{command}{bold:#}");
+        self.push_who(&mut line);
         if !self.valid {
             let why: Vec<String> = self.findings.iter().map(ToString::to_string).collect();
             let _ = write!(
@@ -270,7 +300,7 @@ impl Event<'_, Body<'_>> {
             }
             _ => {}
         }
-        let _ = write!(line, "  {dim}{:.1} ms{dim:#}", self.latency_ms);
+        push_latency(&mut line, self.latency_ms, dim);
         line
     }
 }
@@ -340,6 +370,15 @@ impl Paint {
     }
 }
 
+impl Paint {
+    /// Writes `text` in this style.
+    fn push(&self, line: &mut String, text: &str) {
+        line.push_str(&self.on);
+        line.push_str(text);
+        line.push_str(&self.off);
+    }
+}
+
 impl fmt::Display for Paint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(if f.alternate() { &self.off } else { &self.on })
@@ -347,39 +386,54 @@ impl fmt::Display for Paint {
 }
 
 /// A callback may name a hundred subscribers; a line names the first few.
-fn shorten(users: &[String]) -> String {
+fn push_shortened(line: &mut String, users: &[String]) {
     const SHOWN: usize = 5;
     match users.len() {
-        0 => "none".to_owned(),
-        n if n <= SHOWN => users.join(", "),
-        n => format!("{} … (+{})", users[..SHOWN].join(", "), n - SHOWN),
+        0 => line.push_str("none"),
+        n if n <= SHOWN => push_joined(line, users),
+        n => {
+            push_joined(line, &users[..SHOWN]);
+            let _ = write!(line, " … (+{})", n - SHOWN);
+        }
+    }
+}
+
+/// `a, b, c`.
+fn push_joined(line: &mut String, users: &[String]) {
+    for (i, user) in users.iter().enumerate() {
+        if i > 0 {
+            line.push_str(", ");
+        }
+        line.push_str(user);
     }
 }
 
 /// One `--record` line (format version [`record::VERSION`], documented in the README): the
 /// event, then the request as received, without `Sign` and `RequestTime`, so that the record
 /// cannot be replayed as an authentic callback; replay signs afresh.
-#[derive(Serialize)]
 pub(super) struct RecordLine<'a, A> {
-    pub(super) v: u64,
-    #[serde(flatten)]
     pub(super) event: &'a Event<'a, A>,
     /// Serve's own answer judged (in tap mode the event carries the backend's).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) judgement: Option<&'a Verdict>,
+    pub(super) judgement: Option<&'a RawValue>,
     pub(super) method: &'a str,
     pub(super) path: &'a str,
-    #[serde(serialize_with = "as_object")]
-    pub(super) query: Vec<(&'a str, &'a str)>,
-    /// The `RequestTime` received, for people: it is not replayed.
-    pub(super) request_time: Option<&'a str>,
-    pub(super) body: Body<'a>,
-    pub(super) body_format: &'static str,
+    /// Every parameter but `Sign` and `RequestTime`.
+    pub(super) query: &'a ReceivedQuery<'a>,
+    pub(super) body: Kept<'a>,
     /// The size of the body as received, in bytes (`body` is `null` for a large refused one).
     pub(super) body_bytes: usize,
 }
 
-impl<'a, A> RecordLine<'a, A> {
+/// A request's body as its record line keeps it.
+pub(super) enum Kept<'a> {
+    /// The body of a callback just read as exactly its command's JSON, on one line without
+    /// surrounding spaces: written as it came, without reading it again.
+    Exact(&'a str),
+    /// Any other body, as the record keeps one.
+    Other(Body<'a>),
+}
+
+impl<'a, A: Serialize> RecordLine<'a, A> {
     pub(super) fn new(
         event: &'a Event<'a, A>,
         method: &'a str,
@@ -388,24 +442,85 @@ impl<'a, A> RecordLine<'a, A> {
         received: &Received,
         bytes: &'a [u8],
     ) -> Self {
-        let body = recorded_body(received, bytes);
+        let exact = matches!(received.body, ReceivedBody::Exact)
+            .then(|| one_line_json(bytes))
+            .flatten();
         RecordLine {
-            v: record::VERSION,
             event,
             judgement: None,
             method,
             path,
-            query: query.without_signature(),
-            request_time: query.get(param::REQUEST_TIME),
-            body_format: body.format(),
-            body,
+            query,
+            body: exact.map_or_else(|| Kept::Other(recorded_body(received, bytes)), Kept::Exact),
             body_bytes: bytes.len(),
         }
     }
+
+    /// The line, without its newline: `{"v":1,` the event's fields, then the request's. Written
+    /// piece by piece, so that the event is serialized once and an exact body not at all.
+    pub(super) fn to_json(&self) -> Vec<u8> {
+        self.write().unwrap_or_default()
+    }
+
+    fn write(&self) -> serde_json::Result<Vec<u8>> {
+        let mut line = Vec::with_capacity(1024);
+        line.extend_from_slice(b"{\"v\":");
+        serde_json::to_writer(&mut line, &record::VERSION)?;
+        let event_at = line.len();
+        serde_json::to_writer(&mut line, self.event)?;
+        // The event is an object with fields: its braces give way to the line's.
+        line[event_at] = b',';
+        line.pop();
+        if let Some(judgement) = self.judgement {
+            line.extend_from_slice(b",\"judgement\":");
+            line.extend_from_slice(judgement.get().as_bytes());
+        }
+        line.extend_from_slice(b",\"method\":");
+        serde_json::to_writer(&mut line, self.method)?;
+        line.extend_from_slice(b",\"path\":");
+        serde_json::to_writer(&mut line, self.path)?;
+        line.extend_from_slice(b",\"query\":{");
+        for (i, (name, value)) in self.query.without_signature().into_iter().enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            serde_json::to_writer(&mut line, name)?;
+            line.push(b':');
+            serde_json::to_writer(&mut line, value)?;
+        }
+        line.extend_from_slice(b"},\"request_time\":");
+        serde_json::to_writer(&mut line, &self.query.get(param::REQUEST_TIME))?;
+        line.extend_from_slice(b",\"body\":");
+        let format = match &self.body {
+            Kept::Exact(text) => {
+                line.extend_from_slice(text.as_bytes());
+                "json"
+            }
+            Kept::Other(body) => {
+                serde_json::to_writer(&mut line, body)?;
+                body.format()
+            }
+        };
+        line.extend_from_slice(b",\"body_format\":");
+        serde_json::to_writer(&mut line, format)?;
+        line.extend_from_slice(b",\"body_bytes\":");
+        serde_json::to_writer(&mut line, &self.body_bytes)?;
+        line.push(b'}');
+        Ok(line)
+    }
 }
 
-fn as_object<S: Serializer>(pairs: &[(&str, &str)], serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_map(pairs.iter().copied())
+/// `bytes` as text when it is JSON already read whole (the caller knows) that the record can
+/// keep as it is: one line, no spaces around it, as [`Body::of`] would keep it.
+fn one_line_json(bytes: &[u8]) -> Option<&str> {
+    let spaced = |b: Option<&u8>| b.is_none_or(|b| matches!(b, b' ' | b'\t'));
+    if spaced(bytes.first())
+        || spaced(bytes.last())
+        || memchr::memchr2(b'\n', b'\r', bytes).is_some()
+    {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]
@@ -414,9 +529,72 @@ mod tests {
 
     #[test]
     fn long_subscriber_lists_are_shortened() {
+        let shorten = |users: &[String]| {
+            let mut line = String::new();
+            push_shortened(&mut line, users);
+            line
+        };
         let users: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
         assert_eq!(shorten(&users), "u0, u1, u2, u3, u4 … (+96)");
         assert_eq!(shorten(&users[..2]), "u0, u1");
         assert_eq!(shorten(&[]), "none");
+    }
+
+    #[test]
+    fn an_exact_body_is_kept_as_body_of_keeps_it() {
+        // Bodies that are JSON, as the caller of one_line_json guarantees.
+        let bodies: [&[u8]; 8] = [
+            br#"{"a":1}"#,
+            br#"{"a":"x\ny","b":[1, 2]}"#,
+            b" {\"a\":1}",
+            b"{\"a\":1} ",
+            b"\t{\"a\":1}",
+            b"{\"a\":\n1}",
+            b"{\"a\":1}\r\n",
+            "{\"ü\":\"é\"}".as_bytes(),
+        ];
+        for body in bodies {
+            match (one_line_json(body), Body::of(body)) {
+                (Some(text), Body::Json(raw)) => assert_eq!(text, raw.get()),
+                (None, Body::Text(_)) => {}
+                (kept, _) => panic!(
+                    "{:?}: one_line_json says {kept:?}",
+                    String::from_utf8_lossy(body)
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn the_clock_is_the_end_of_the_rfc3339_time() {
+        for at_ms in [
+            0,
+            999,
+            1_000,
+            86_399_999,
+            1_795_586_397_528,
+            1_669_872_112_000,
+        ] {
+            let mut line = String::new();
+            push_clock(&mut line, at_ms);
+            let time = UNIX_EPOCH + Duration::from_millis(at_ms.unsigned_abs());
+            let full = humantime::format_rfc3339_millis(time).to_string();
+            assert_eq!(line, full[11..], "{at_ms}");
+        }
+    }
+
+    #[test]
+    fn latency_is_shown_to_a_tenth_of_a_millisecond() {
+        for (ms, shown) in [
+            (0.0, "0.0"),
+            (0.04, "0.0"),
+            (0.06, "0.1"),
+            (12.34, "12.3"),
+            (2000.0, "2000.0"),
+        ] {
+            let mut line = String::new();
+            push_latency(&mut line, ms, &Paint::default());
+            assert_eq!(line, format!("  {shown} ms"));
+        }
     }
 }

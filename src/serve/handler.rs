@@ -8,17 +8,19 @@ use super::writers;
 use crate::clock::Clock;
 use crate::output::OutputFormat;
 use crate::protocol::{
-    Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery, Receiver, Rejection,
-    Reply, Valid, subscribers_in,
+    BUDGET, Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery, Receiver,
+    Rejection, Reply, Valid, subscribers_in,
 };
 use crate::record::{Answered, Verdict};
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::HeaderValue;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http_body_util::BodyExt;
-use std::sync::Arc;
+use serde_json::value::RawValue;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How much of an oversized body is read (and thrown away) before answering 413: answering
@@ -36,7 +38,9 @@ pub(super) struct Server {
     pub(super) look: Look,
     pub(super) events: writers::Events,
     /// Where record lines go; `None` without `--record`.
-    pub(super) record: Option<tokio::sync::mpsc::Sender<String>>,
+    pub(super) record: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    /// The latest judgement of serve's own answer, for the record.
+    pub(super) judged: Judged,
     /// How long a body may take to arrive once its head has (`--head-timeout`).
     pub(super) body_timeout: Duration,
     pub(super) answered: AtomicU64,
@@ -92,7 +96,8 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
         }
     };
     server.answered.fetch_add(1, Ordering::Relaxed);
-    let answer_bytes = serde_json::to_vec(&answer).unwrap_or_default();
+    let mut answer_bytes = Vec::with_capacity(128);
+    let _ = serde_json::to_writer(&mut answer_bytes, &answer);
     let event = Event::new(now_ms, &received, status, &answer, started.elapsed());
     let line = match server.format {
         OutputFormat::Human => event.human_line(&server.look),
@@ -100,13 +105,13 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
     };
     // Queued before the answer goes out, so that every callback answered is recorded.
     if let Some(record) = &server.record {
-        let answered = Answered::Reply(Reply {
+        let reply = Reply {
             status,
             body: &answer_bytes,
             truncated: false,
             latency: Some(started.elapsed()),
-        });
-        let judgement = Verdict::of(received.callback(), &subscribers_of(&received), answered);
+        };
+        let judgement = server.judged.judge(&received, reply);
         let line = RecordLine {
             judgement: Some(&judgement),
             ..RecordLine::new(
@@ -118,25 +123,75 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
                 &bytes,
             )
         };
-        let _ = record
-            .send(serde_json::to_string(&line).unwrap_or_default())
-            .await;
+        let _ = record.send(line.to_json()).await;
     }
     server.events.line(line);
 
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        answer_bytes,
-    )
-        .into_response();
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    let mut response = Response::new(Body::from(answer_bytes));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if status == 405 {
+        headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     response
+}
+
+/// The judgement of serve's own latest answer, for `--record`, kept for the next callback that
+/// gets the same answer: a policy gives a few answers over and over, and judging one afresh
+/// (reading it back, deciding, putting it in words) costs more than the rest of the record line.
+/// What it is judged from is the whole key, so a kept judgement is the one a fresh judging
+/// would give.
+#[derive(Default)]
+pub(super) struct Judged {
+    latest: Mutex<Option<JudgedAnswer>>,
+}
+
+struct JudgedAnswer {
+    command: Option<&'static str>,
+    subscribers: Vec<String>,
+    status: u16,
+    body: Vec<u8>,
+    /// Past Chat's budget (the one thing of the latency the judgement reads).
+    late: bool,
+    judgement: Arc<Box<RawValue>>,
+}
+
+impl Judged {
+    /// The judgement of `reply` to `received`, as a JSON object.
+    pub(super) fn judge(&self, received: &Received, reply: Reply<'_>) -> Arc<Box<RawValue>> {
+        let command = received.callback().map(|callback| callback.command);
+        let subscribers = subscribers_of(received);
+        let late = reply.latency.is_some_and(|latency| latency > BUDGET);
+        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kept) = latest.as_ref()
+            && kept.command == command
+            && kept.status == reply.status
+            && kept.late == late
+            && kept.body == reply.body
+            && kept.subscribers == subscribers
+        {
+            return Arc::clone(&kept.judgement);
+        }
+        drop(latest.take());
+        let verdict = Verdict::of(received.callback(), &subscribers, Answered::Reply(reply));
+        let judgement = Arc::new(
+            serde_json::value::to_raw_value(&verdict).unwrap_or_else(|_| RawValue::NULL.to_owned()),
+        );
+        *latest = Some(JudgedAnswer {
+            command,
+            subscribers,
+            status: reply.status,
+            body: reply.body.to_vec(),
+            late,
+            judgement: Arc::clone(&judgement),
+        });
+        judgement
+    }
 }
 
 /// The subscribers a callback names: a valid one's, or those its JSON body names when it was

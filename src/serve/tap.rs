@@ -152,9 +152,7 @@ pub(super) async fn pass_on(
             received,
             &bytes,
         );
-        let _ = record
-            .send(serde_json::to_string(&line).unwrap_or_default())
-            .await;
+        let _ = record.send(line.to_json()).await;
     }
     server.events.line(line);
 

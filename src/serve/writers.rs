@@ -99,11 +99,11 @@ impl Events {
 
 /// Waits for a line, then takes every line queued behind it into `batch`, each ended by a
 /// newline; says how many, or `None` once every sender is gone and nothing is left.
-fn next_batch(lines: &mut mpsc::Receiver<String>, batch: &mut Vec<u8>) -> Option<u64> {
+fn next_batch<L: AsRef<[u8]>>(lines: &mut mpsc::Receiver<L>, batch: &mut Vec<u8>) -> Option<u64> {
     let first = lines.blocking_recv()?;
     let mut taken = 0;
     for line in std::iter::once(first).chain(std::iter::from_fn(|| lines.try_recv().ok())) {
-        batch.extend_from_slice(line.as_bytes());
+        batch.extend_from_slice(line.as_ref());
         batch.push(b'\n');
         taken += 1;
     }
@@ -136,7 +136,7 @@ fn write_events(mut lines: mpsc::Receiver<String>, counts: &EventCounts) {
 /// The `--record` file. Queuing waits when the disk is behind, so that every callback answered
 /// is recorded; lines are written whole or not at all.
 pub(crate) struct Record {
-    queue: mpsc::Sender<String>,
+    queue: mpsc::Sender<Vec<u8>>,
     thread: JoinHandle<Recorded>,
 }
 
@@ -159,7 +159,7 @@ impl Record {
     }
 
     /// A handle for request handlers to queue lines with.
-    pub(crate) fn queue(&self) -> mpsc::Sender<String> {
+    pub(crate) fn queue(&self) -> mpsc::Sender<Vec<u8>> {
         self.queue.clone()
     }
 
@@ -173,7 +173,7 @@ impl Record {
     }
 }
 
-fn write_record(mut lines: mpsc::Receiver<String>, mut file: File, path: &Path) -> Recorded {
+fn write_record(mut lines: mpsc::Receiver<Vec<u8>>, mut file: File, path: &Path) -> Recorded {
     let mut recorded = Recorded::default();
     // Where the last whole line ends: a write that fails part way is cut back to it.
     let mut end = file.seek(SeekFrom::End(0)).ok();
