@@ -2,7 +2,8 @@
 
 use super::query::{ReceivedQuery, param};
 use sha2::{Digest, Sha256};
-use std::sync::Mutex;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
@@ -109,7 +110,7 @@ pub fn verify(
     max_skew: Duration,
 ) -> Result<Verified, SignatureError> {
     verify_against(
-        |raw_time, _| digest(token, raw_time),
+        |raw_time, _| hex_digest(token, raw_time),
         sign,
         request_time,
         now,
@@ -117,10 +118,18 @@ pub fn verify(
     )
 }
 
-/// [`verify`] with the expected digest worked out by `expected`, from the RequestTime as
-/// received and as a number (see [`Signs`]).
+/// The digest in lower-case hex, as Chat writes the Sign.
+fn hex_digest(token: &str, request_time: &str) -> [u8; 64] {
+    let mut hex = [0; 64];
+    // 32 bytes always fill 64 hex digits.
+    let _ = hex::encode_to_slice(digest(token, request_time), &mut hex);
+    hex
+}
+
+/// [`verify`] with the expected Sign (lower-case hex) worked out by `expected`, from the
+/// RequestTime as received and as a number (see [`Signs`]).
 fn verify_against(
-    expected: impl FnOnce(&str, u64) -> [u8; 32],
+    expected: impl FnOnce(&str, u64) -> [u8; 64],
     sign: Option<&str>,
     request_time: Option<&str>,
     now: u64,
@@ -130,9 +139,14 @@ fn verify_against(
     let raw_time = request_time.ok_or(SignatureError::MissingRequestTime)?;
     let request_time = canonical_request_time(raw_time)
         .ok_or_else(|| SignatureError::MalformedRequestTime(raw_time.to_owned()))?;
-    let mut given = [0; 32];
-    hex::decode_to_slice(sign, &mut given)
-        .map_err(|_| SignatureError::MalformedSign(sign.to_owned()))?;
+    // 64 hex digits in either case: compared as lower case, it is the digest compared.
+    let Ok(given) = <[u8; 64]>::try_from(sign.as_bytes()) else {
+        return Err(SignatureError::MalformedSign(sign.to_owned()));
+    };
+    if !given.iter().all(u8::is_ascii_hexdigit) {
+        return Err(SignatureError::MalformedSign(sign.to_owned()));
+    }
+    let given = given.map(|b| b.to_ascii_lowercase());
     if !bool::from(given.ct_eq(&expected(raw_time, request_time))) {
         return Err(SignatureError::Mismatch);
     }
@@ -161,20 +175,29 @@ fn verify_against(
     })
 }
 
-/// A token and the digest it gives for the latest RequestTime seen. Chat signs every callback
-/// of one second with the same RequestTime, so a backend under load works each digest out once
-/// a second instead of once a callback; the check of every Sign stays whole and constant-time.
+/// A token and the Sign it gives for the latest RequestTime seen. Chat signs every callback of
+/// one second with the same RequestTime, so a backend under load works each Sign out once a
+/// second instead of once a callback; the check of every Sign stays whole and constant-time.
+/// Each thread keeps its own latest Sign, so that threads checking callbacks at once share
+/// nothing that one writes.
 pub struct Signs {
     token: String,
-    /// A canonical RequestTime (one number, one text) and its digest.
-    latest: Mutex<Option<(u64, [u8; 32])>>,
+    /// Tells this token's kept Sign from another's (a thread keeps one Sign for any token).
+    id: u64,
+}
+
+thread_local! {
+    /// The latest Sign this thread worked out: the `Signs` it was for, a canonical RequestTime
+    /// (one number, one text) and the Sign.
+    static LATEST: Cell<Option<(u64, u64, [u8; 64])>> = const { Cell::new(None) };
 }
 
 impl Signs {
     pub fn new(token: String) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Signs {
             token,
-            latest: Mutex::new(None),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -187,7 +210,7 @@ impl Signs {
         max_skew: Duration,
     ) -> Result<Verified, SignatureError> {
         verify_against(
-            |raw_time, time| self.digest(raw_time, time),
+            |raw_time, time| self.expected(raw_time, time),
             sign,
             request_time,
             now,
@@ -195,19 +218,15 @@ impl Signs {
         )
     }
 
-    /// The digest for a canonical RequestTime: `raw_time` is `time` written out, so the number
+    /// The Sign for a canonical RequestTime: `raw_time` is `time` written out, so the number
     /// alone tells whether the one kept is for it.
-    fn digest(&self, raw_time: &str, time: u64) -> [u8; 32] {
-        let mut latest = self
-            .latest
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match *latest {
-            Some((kept, digest)) if kept == time => digest,
+    fn expected(&self, raw_time: &str, time: u64) -> [u8; 64] {
+        match LATEST.get() {
+            Some((id, kept, sign)) if id == self.id && kept == time => sign,
             _ => {
-                let fresh = digest(&self.token, raw_time);
-                *latest = Some((time, fresh));
-                fresh
+                let sign = hex_digest(&self.token, raw_time);
+                LATEST.set(Some((self.id, time, sign)));
+                sign
             }
         }
     }
@@ -425,26 +444,31 @@ mod tests {
     #[test]
     fn signs_kept_for_a_second_judge_as_verify_does() {
         // Times in an order that makes the kept digest go stale, come back and be replaced.
-        let signs = Signs::new("my_token".into());
+        // Two tokens in turn on one thread: each must be checked with its own Sign.
+        let tokens = ["my_token", "other"];
+        let signs = tokens.map(|token| Signs::new(token.into()));
         let times = [1773643904, 1773643904, 1773643905, 1773643904, 1669872112];
         for (i, &time) in times.iter().enumerate() {
             let raw = time.to_string();
-            for sign in [
-                sign("my_token", time),
-                sign("my_token", time).to_uppercase(),
-                sign("other", time),
-                sign("my_token", time + 1),
-                "zz".repeat(32),
-                "ab".into(),
-            ] {
-                assert_eq!(
-                    signs.verify(Some(&sign), Some(&raw), 1773643904, WINDOW),
-                    verify("my_token", Some(&sign), Some(&raw), 1773643904, WINDOW),
-                    "step {i}, Sign {sign}"
-                );
+            for (token, signs) in tokens.iter().zip(&signs) {
+                for sign in [
+                    sign("my_token", time),
+                    sign("my_token", time).to_uppercase(),
+                    sign("other", time),
+                    sign("my_token", time + 1),
+                    "zz".repeat(32),
+                    "é".repeat(32),
+                    "ab".into(),
+                ] {
+                    assert_eq!(
+                        signs.verify(Some(&sign), Some(&raw), 1773643904, WINDOW),
+                        verify(token, Some(&sign), Some(&raw), 1773643904, WINDOW),
+                        "step {i}, token {token}, Sign {sign}"
+                    );
+                }
             }
         }
-        assert!(!format!("{signs:?}").contains("my_token"));
+        assert!(!format!("{:?}", signs[0]).contains("my_token"));
     }
 
     #[test]

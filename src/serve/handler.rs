@@ -12,15 +12,15 @@ use crate::protocol::{
     Rejection, Reply, Valid, subscribers_in,
 };
 use crate::record::{Answered, Verdict};
-use axum::body::Body;
-use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::http::{StatusCode, header};
-use axum::response::Response;
+use axum::http::{HeaderValue, StatusCode, header};
+use bytes::Bytes;
 use http_body_util::BodyExt;
+use http_body_util::Full;
+use hyper::body::Incoming;
 use serde_json::value::RawValue;
+use std::cell::RefCell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How much of an oversized body is read (and thrown away) before answering 413: answering
@@ -49,9 +49,14 @@ pub(super) struct Server {
     pub(super) tap: Option<Tap>,
 }
 
-pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
+/// What serve answers with: a whole body, known before the head is written.
+pub(super) type Response = hyper::Response<Full<Bytes>>;
+
+pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming>) -> Response {
     let started = Instant::now();
+    // One reading of the clock: the event's time, and the now RequestTime is judged against.
     let now_ms = server.clock.now_ms();
+    let now_secs = u64::try_from(now_ms / 1000).unwrap_or(0);
     let (parts, body) = request.into_parts();
     let query = ReceivedQuery::parse(parts.uri.query().unwrap_or_default());
     let read = tokio::time::timeout(server.body_timeout, read_body(body)).await;
@@ -64,7 +69,7 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
                 query: &query,
                 body: &bytes,
             };
-            let received = server.receiver.receive(inbound, server.clock.now_secs());
+            let received = server.receiver.receive(inbound, now_secs);
             (bytes, received)
         }
         Ok(Err(e)) => (
@@ -98,7 +103,8 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
     server.answered.fetch_add(1, Ordering::Relaxed);
     let mut answer_bytes = Vec::with_capacity(128);
     let _ = serde_json::to_writer(&mut answer_bytes, &answer);
-    let event = Event::new(now_ms, &received, status, &answer, started.elapsed());
+    let latency = started.elapsed();
+    let event = Event::new(now_ms, &received, status, &answer, latency);
     let line = match server.format {
         OutputFormat::Human => event.human_line(&server.look),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
@@ -109,7 +115,7 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
             status,
             body: &answer_bytes,
             truncated: false,
-            latency: Some(started.elapsed()),
+            latency: Some(latency),
         };
         let judgement = server.judged.judge(&received, reply);
         let line = RecordLine {
@@ -127,7 +133,7 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
     }
     server.events.line(line);
 
-    let mut response = Response::new(Body::from(answer_bytes));
+    let mut response = Response::new(Full::new(Bytes::from(answer_bytes)));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
@@ -145,13 +151,15 @@ pub(super) async fn handle(server: Arc<Server>, request: Request) -> Response {
 /// gets the same answer: a policy gives a few answers over and over, and judging one afresh
 /// (reading it back, deciding, putting it in words) costs more than the rest of the record line.
 /// What it is judged from is the whole key, so a kept judgement is the one a fresh judging
-/// would give.
-#[derive(Default)]
+/// would give. Each thread keeps its own, so that threads answering at once share nothing that
+/// one writes.
 pub(super) struct Judged {
-    latest: Mutex<Option<JudgedAnswer>>,
+    /// Tells this server's kept judgement from another's.
+    id: u64,
 }
 
 struct JudgedAnswer {
+    id: u64,
     command: Option<&'static str>,
     subscribers: Vec<String>,
     status: u16,
@@ -161,36 +169,50 @@ struct JudgedAnswer {
     judgement: Arc<Box<RawValue>>,
 }
 
+thread_local! {
+    static LATEST: RefCell<Option<JudgedAnswer>> = const { RefCell::new(None) };
+}
+
 impl Judged {
+    pub(super) fn new() -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        Judged {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
     /// The judgement of `reply` to `received`, as a JSON object.
     pub(super) fn judge(&self, received: &Received, reply: Reply<'_>) -> Arc<Box<RawValue>> {
         let command = received.callback().map(|callback| callback.command);
         let subscribers = subscribers_of(received);
         let late = reply.latency.is_some_and(|latency| latency > BUDGET);
-        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(kept) = latest.as_ref()
-            && kept.command == command
-            && kept.status == reply.status
-            && kept.late == late
-            && kept.body == reply.body
-            && kept.subscribers == subscribers
-        {
-            return Arc::clone(&kept.judgement);
-        }
-        drop(latest.take());
-        let verdict = Verdict::of(received.callback(), &subscribers, Answered::Reply(reply));
-        let judgement = Arc::new(
-            serde_json::value::to_raw_value(&verdict).unwrap_or_else(|_| RawValue::NULL.to_owned()),
-        );
-        *latest = Some(JudgedAnswer {
-            command,
-            subscribers,
-            status: reply.status,
-            body: reply.body.to_vec(),
-            late,
-            judgement: Arc::clone(&judgement),
-        });
-        judgement
+        LATEST.with_borrow_mut(|latest| {
+            if let Some(kept) = latest.as_ref()
+                && kept.id == self.id
+                && kept.command == command
+                && kept.status == reply.status
+                && kept.late == late
+                && kept.body == reply.body
+                && kept.subscribers == subscribers
+            {
+                return Arc::clone(&kept.judgement);
+            }
+            let verdict = Verdict::of(received.callback(), &subscribers, Answered::Reply(reply));
+            let judgement = Arc::new(
+                serde_json::value::to_raw_value(&verdict)
+                    .unwrap_or_else(|_| RawValue::NULL.to_owned()),
+            );
+            *latest = Some(JudgedAnswer {
+                id: self.id,
+                command,
+                subscribers,
+                status: reply.status,
+                body: reply.body.to_vec(),
+                late,
+                judgement: Arc::clone(&judgement),
+            });
+            judgement
+        })
     }
 }
 
@@ -206,7 +228,7 @@ pub(super) fn subscribers_of(received: &Received) -> Vec<String> {
 
 /// Keeps one byte past [`MAX_BODY_BYTES`], enough for the receiver to see the body is too
 /// large, and discards the rest up to [`DRAIN_LIMIT`] (see there why it is read at all).
-async fn read_body(mut body: Body) -> Result<Vec<u8>, axum::Error> {
+async fn read_body(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
     const KEEP: usize = MAX_BODY_BYTES + 1;
     let mut bytes = Vec::new();
     let mut seen = 0;
@@ -233,5 +255,71 @@ fn unreadable(status: u16, why: String) -> Received {
             status,
             vec![Finding::error("body-unreadable", "body", why)],
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ReceivedQuery;
+
+    fn received(subscribers: &[&str]) -> Received {
+        let list: Vec<String> = subscribers
+            .iter()
+            .map(|user| format!(r#"{{"Subscriber_Account":"{user}"}}"#))
+            .collect();
+        let body = format!(
+            r#"{{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","Official_Account":"@TOA#_a","Operator_Account":"op","SubscribeAccountList":[{}],"EventTime":1}}"#,
+            list.join(",")
+        );
+        let query = ReceivedQuery::parse(
+            "SdkAppid=1&CallbackCommand=OfficialAccount.CallbackBeforeAddSubscriber&contenttype=json",
+        );
+        let receiver = Receiver {
+            sdk_appid: None,
+            token: None,
+            max_skew: Duration::from_secs(60),
+        };
+        let inbound = Inbound {
+            method: "POST",
+            query: &query,
+            body: body.as_bytes(),
+        };
+        receiver.receive(inbound, 0)
+    }
+
+    #[test]
+    fn a_kept_judgement_is_the_one_a_fresh_judging_gives() {
+        let judged = Judged::new();
+        let other = Judged::new();
+        let refuse_jared = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#;
+        let ok = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
+        let cases: [(&[&str], u16, &[u8], u64); 7] = [
+            (&["jared", "leckie"], 200, refuse_jared, 1),
+            (&["jared", "leckie"], 200, refuse_jared, 1),
+            (&["jared", "anna"], 200, refuse_jared, 1),
+            (&["jared", "anna"], 200, ok, 1),
+            (&["jared", "anna"], 500, ok, 1),
+            (&["jared", "anna"], 500, ok, 2500),
+            (&["jared", "leckie"], 200, refuse_jared, 1),
+        ];
+        for (i, (subscribers, status, body, latency_ms)) in cases.into_iter().enumerate() {
+            let received = received(subscribers);
+            let reply = Reply {
+                status,
+                body,
+                truncated: false,
+                latency: Some(Duration::from_millis(latency_ms)),
+            };
+            let fresh = Verdict::of(
+                received.callback(),
+                &subscribers_of(&received),
+                Answered::Reply(reply),
+            );
+            let fresh = serde_json::to_string(&fresh).unwrap();
+            for judged in [&judged, &other, &judged] {
+                assert_eq!(judged.judge(&received, reply).get(), fresh, "case {i}");
+            }
+        }
     }
 }

@@ -18,7 +18,6 @@ use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::output::OutputFormat;
 use crate::protocol::Receiver;
-use axum::body::Body;
 use event::Look;
 use handler::{Server, handle};
 use std::fs::File;
@@ -109,7 +108,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         look: Look::for_stdout(),
         events: writers::Events::start().map_err(cannot_start)?,
         record: record.as_ref().map(writers::Record::queue),
-        judged: handler::Judged::default(),
+        judged: handler::Judged::new(),
         body_timeout: head_timeout,
         answered: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
@@ -121,9 +120,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     };
     let handler = {
         let server = Arc::clone(&server);
-        move |request: hyper::Request<hyper::body::Incoming>| {
-            handle(Arc::clone(&server), request.map(Body::new))
-        }
+        move |request: hyper::Request<hyper::body::Incoming>| handle(Arc::clone(&server), request)
     };
     let at_cap = move || {
         let _ = writeln!(

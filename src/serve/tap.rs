@@ -4,7 +4,7 @@
 //! answer gets the caller a 502 with a Tencent-shaped FAIL saying why.
 
 use super::event::{Backend, Event, RecordLine};
-use super::handler::{Server, subscribers_of};
+use super::handler::{Response, Server, subscribers_of};
 use crate::client::{Pool, TransportError};
 use crate::output::OutputFormat;
 use crate::protocol::{Answer, MAX_BODY_BYTES, Received, ReceivedQuery, Reply};
@@ -12,8 +12,8 @@ use crate::record::{Answered, Body, Verdict};
 use crate::report::millis;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
 use bytes::Bytes;
+use http_body_util::Full;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use url::Url;
@@ -156,7 +156,7 @@ pub(super) async fn pass_on(
     }
     server.events.line(line);
 
-    let mut response = Response::new(axum::body::Body::from(passed.body));
+    let mut response = Response::new(Full::new(Bytes::from(passed.body)));
     *response.status_mut() = StatusCode::from_u16(passed.status).unwrap_or(StatusCode::BAD_GATEWAY);
     if let Some(content_type) = passed.content_type {
         response
