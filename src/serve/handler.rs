@@ -164,8 +164,6 @@ struct JudgedAnswer {
     subscribers: Vec<String>,
     status: u16,
     body: Vec<u8>,
-    /// Past Chat's budget (the one thing of the latency the judgement reads).
-    late: bool,
     judgement: Arc<Box<RawValue>>,
 }
 
@@ -181,34 +179,38 @@ impl Judged {
         }
     }
 
-    /// The judgement of `reply` to `received`, as a JSON object.
+    /// The judgement of `reply` to `received`, as a JSON object. An answer given past Chat's
+    /// budget is judged afresh every time: its judgement says how late it was.
     pub(super) fn judge(&self, received: &Received, reply: Reply<'_>) -> Arc<Box<RawValue>> {
         let command = received.callback().map(|callback| callback.command);
         let subscribers = subscribers_of(received);
-        let late = reply.latency.is_some_and(|latency| latency > BUDGET);
+        let judge = |subscribers: &[String]| {
+            let verdict = Verdict::of(received.callback(), subscribers, Answered::Reply(reply));
+            Arc::new(
+                serde_json::value::to_raw_value(&verdict)
+                    .unwrap_or_else(|_| RawValue::NULL.to_owned()),
+            )
+        };
+        if reply.latency.is_some_and(|latency| latency > BUDGET) {
+            return judge(&subscribers);
+        }
         LATEST.with_borrow_mut(|latest| {
             if let Some(kept) = latest.as_ref()
                 && kept.id == self.id
                 && kept.command == command
                 && kept.status == reply.status
-                && kept.late == late
                 && kept.body == reply.body
                 && kept.subscribers == subscribers
             {
                 return Arc::clone(&kept.judgement);
             }
-            let verdict = Verdict::of(received.callback(), &subscribers, Answered::Reply(reply));
-            let judgement = Arc::new(
-                serde_json::value::to_raw_value(&verdict)
-                    .unwrap_or_else(|_| RawValue::NULL.to_owned()),
-            );
+            let judgement = judge(&subscribers);
             *latest = Some(JudgedAnswer {
                 id: self.id,
                 command,
                 subscribers,
                 status: reply.status,
                 body: reply.body.to_vec(),
-                late,
                 judgement: Arc::clone(&judgement),
             });
             judgement
@@ -294,13 +296,15 @@ mod tests {
         let other = Judged::new();
         let refuse_jared = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#;
         let ok = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
-        let cases: [(&[&str], u16, &[u8], u64); 7] = [
+        let cases: [(&[&str], u16, &[u8], u64); 9] = [
             (&["jared", "leckie"], 200, refuse_jared, 1),
             (&["jared", "leckie"], 200, refuse_jared, 1),
             (&["jared", "anna"], 200, refuse_jared, 1),
             (&["jared", "anna"], 200, ok, 1),
             (&["jared", "anna"], 500, ok, 1),
             (&["jared", "anna"], 500, ok, 2500),
+            (&["jared", "anna"], 500, ok, 2600),
+            (&["jared", "anna"], 500, ok, 1),
             (&["jared", "leckie"], 200, refuse_jared, 1),
         ];
         for (i, (subscribers, status, body, latency_ms)) in cases.into_iter().enumerate() {
