@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 
 /// The `Sign` Chat sends for `token` at `request_time` (Unix seconds).
 pub fn sign(token: &str, request_time: u64) -> String {
@@ -147,7 +147,7 @@ fn verify_against(
         return Err(SignatureError::MalformedSign(sign.to_owned()));
     }
     let given = given.map(|b| b.to_ascii_lowercase());
-    if !bool::from(given.ct_eq(&expected(raw_time, request_time))) {
+    if !same_in_constant_time(&given, &expected(raw_time, request_time)) {
         return Err(SignatureError::Mismatch);
     }
     let window = max_skew.as_secs();
@@ -173,6 +173,19 @@ fn verify_against(
         age: i64::try_from(age).unwrap_or(if age > 0 { i64::MAX } else { i64::MIN }),
         upper_case: sign.bytes().any(|b| b.is_ascii_uppercase()),
     })
+}
+
+/// Whether two Signs are equal, in a time that does not depend on where they differ: compared
+/// eight bytes at a time (`subtle` for each word), which costs an eighth of byte by byte.
+fn same_in_constant_time(given: &[u8; 64], expected: &[u8; 64]) -> bool {
+    let word = |bytes: &[u8]| u64::from_ne_bytes(bytes.try_into().unwrap_or_default());
+    let same = given
+        .chunks_exact(8)
+        .zip(expected.chunks_exact(8))
+        .fold(Choice::from(1), |same, (a, b)| {
+            same & word(a).ct_eq(&word(b))
+        });
+    bool::from(same)
 }
 
 /// A token and the Sign it gives for the latest RequestTime seen. Chat signs every callback of
@@ -439,6 +452,17 @@ mod tests {
                 window: u64::MAX - 1
             })
         );
+    }
+
+    #[test]
+    fn signs_differing_in_any_one_byte_are_not_the_same() {
+        let sign = [b'a'; 64];
+        assert!(same_in_constant_time(&sign, &sign));
+        for i in 0..64 {
+            let mut other = sign;
+            other[i] = b'b';
+            assert!(!same_in_constant_time(&other, &sign), "byte {i}");
+        }
     }
 
     #[test]

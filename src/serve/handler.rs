@@ -8,8 +8,8 @@ use super::writers;
 use crate::clock::Clock;
 use crate::output::OutputFormat;
 use crate::protocol::{
-    BUDGET, Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery, Receiver,
-    Rejection, Reply, Valid, subscribers_in,
+    Answer, BUDGET, Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery,
+    Receiver, Rejection, Reply, Valid, subscribers_in,
 };
 use crate::record::{Answered, Verdict};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -101,8 +101,7 @@ pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming
         }
     };
     server.answered.fetch_add(1, Ordering::Relaxed);
-    let mut answer_bytes = Vec::with_capacity(128);
-    let _ = serde_json::to_writer(&mut answer_bytes, &answer);
+    let answer_bytes = written(&answer);
     let latency = started.elapsed();
     let event = Event::new(now_ms, &received, status, &answer, latency);
     let line = match server.format {
@@ -133,7 +132,7 @@ pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming
     }
     server.events.line(line);
 
-    let mut response = Response::new(Full::new(Bytes::from(answer_bytes)));
+    let mut response = Response::new(Full::new(answer_bytes));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
@@ -145,6 +144,26 @@ pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming
         headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     response
+}
+
+thread_local! {
+    /// The latest answer this thread wrote, and its JSON.
+    static WRITTEN: RefCell<Option<(Answer, Bytes)>> = const { RefCell::new(None) };
+}
+
+/// `answer` as JSON. A policy gives a few answers over and over: each thread keeps the JSON of
+/// the latest one and writes an answer again only when it differs.
+fn written(answer: &Answer) -> Bytes {
+    WRITTEN.with_borrow_mut(|latest| match latest {
+        Some((kept, json)) if kept == answer => json.clone(),
+        _ => {
+            let mut json = Vec::with_capacity(128);
+            let _ = serde_json::to_writer(&mut json, answer);
+            let json = Bytes::from(json);
+            *latest = Some((answer.clone(), json.clone()));
+            json
+        }
+    })
 }
 
 /// The judgement of serve's own latest answer, for `--record`, kept for the next callback that
@@ -288,6 +307,27 @@ mod tests {
             body: body.as_bytes(),
         };
         receiver.receive(inbound, 0)
+    }
+
+    #[test]
+    fn a_kept_answer_is_written_as_it_would_be_afresh() {
+        let answers = [
+            Answer::ok(vec!["jared".into()]),
+            Answer::ok(vec!["jared".into()]),
+            Answer::ok(vec!["leckie".into()]),
+            Answer::ok(Vec::new()),
+            Answer::reject("no"),
+            Answer::reject("not now"),
+            Answer::fail("not now"),
+            Answer::ok(vec!["jared".into()]),
+        ];
+        for answer in answers {
+            assert_eq!(
+                written(&answer),
+                serde_json::to_vec(&answer).unwrap(),
+                "{answer:?}"
+            );
+        }
     }
 
     #[test]
