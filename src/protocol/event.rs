@@ -411,8 +411,8 @@ fn read_exact<T: EventShape>(
     findings: &mut Findings,
 ) -> Option<ReceivedEvent> {
     // The derived reader refuses a repeated field, so an exact body has no duplicate key to
-    // look for.
-    let event: T = serde_json::from_slice(body).ok()?;
+    // look for. The text is checked to be UTF-8 once, not string by string.
+    let event: T = serde_json::from_str(std::str::from_utf8(body).ok()?).ok()?;
     if event.command() != callback.command {
         return None;
     }
