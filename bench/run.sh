@@ -4,7 +4,8 @@
 #      both driven by wrk; plus serve's peak RSS under that load.
 #   2. send load mode vs wrk, against the same bare handler.
 #   3. one-shot send wall time vs curl making the same POST (hyperfine).
-# Needs wrk, hey, hyperfine and curl (Debian: apt-get install wrk hey hyperfine curl).
+# Needs wrk, hey, hyperfine and curl (Debian: apt-get install wrk hey hyperfine curl); with
+# valgrind installed it also counts the instructions per callback (bench/instructions.sh).
 # Each throughput is measured in ROUNDS rounds (default 2) that alternate between the measured
 # and its baseline, so that other load on the host falls on both alike; the figures are means.
 # Knobs: DURATION (each run, default 5s), ROUNDS, CONNECTIONS (default 64), THREADS (wrk, 2).
@@ -160,3 +161,11 @@ cat <<TABLE
 | send load mode vs hey against bare axum (req/s) | $send_rps | $hey_bare_rps | $(ratio "$send_rps" "$hey_bare_rps") | > 1 |
 | one-shot send vs curl, same POST (hyperfine, mean ms) | $send_ms | $curl_ms | $(ratio "$send_ms" "$curl_ms")x | <= 1.05x |
 TABLE
+
+# The request path's own work, counted rather than timed (steady on a busy host).
+if command -v valgrind >/dev/null; then
+    echo
+    bash bench/instructions.sh
+else
+    echo "bench: valgrind is not installed: instructions per callback not counted (apt-get install valgrind)" >&2
+fi
