@@ -156,11 +156,9 @@ fn push_clock(line: &mut String, at_ms: i64) {
 
 /// `  0.3 ms`, dim: the latency to a tenth of a millisecond.
 fn push_latency(line: &mut String, latency_ms: f64, dim: &Paint) {
-    let tenths = (latency_ms * 10.0).round() as u64;
     line.push_str("  ");
     line.push_str(&dim.on);
-    let _ = write!(line, "{}.{}", tenths / 10, tenths % 10);
-    line.push_str(" ms");
+    let _ = write!(line, "{latency_ms:.1} ms");
     line.push_str(&dim.off);
 }
 
@@ -589,6 +587,8 @@ mod tests {
             (0.0, "0.0"),
             (0.04, "0.0"),
             (0.06, "0.1"),
+            // A tie goes as `{:.1}` has always put it.
+            (0.25, "0.2"),
             (12.34, "12.3"),
             (2000.0, "2000.0"),
         ] {
