@@ -54,9 +54,7 @@ pub(super) type Response = hyper::Response<Full<Bytes>>;
 
 pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming>) -> Response {
     let started = Instant::now();
-    // One reading of the clock: the event's time, and the now RequestTime is judged against.
     let now_ms = server.clock.now_ms();
-    let now_secs = u64::try_from(now_ms / 1000).unwrap_or(0);
     let (parts, body) = request.into_parts();
     let query = ReceivedQuery::parse(parts.uri.query().unwrap_or_default());
     let read = tokio::time::timeout(server.body_timeout, read_body(body)).await;
@@ -69,7 +67,8 @@ pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming
                 query: &query,
                 body: &bytes,
             };
-            let received = server.receiver.receive(inbound, now_secs);
+            // RequestTime is judged against the time the whole request is in, as before.
+            let received = server.receiver.receive(inbound, server.clock.now_secs());
             (bytes, received)
         }
         Ok(Err(e)) => (
@@ -152,14 +151,22 @@ thread_local! {
 }
 
 /// `answer` as JSON. A policy gives a few answers over and over: each thread keeps the JSON of
-/// the latest one and writes an answer again only when it differs.
+/// the latest one and writes an answer again only when it differs. An answer with a `MsgBody`
+/// is always written afresh: its JSON maps compare equal whatever the order of their keys,
+/// which the JSON keeps.
 fn written(answer: &Answer) -> Bytes {
+    let write = || {
+        let mut json = Vec::with_capacity(128);
+        let _ = serde_json::to_writer(&mut json, answer);
+        Bytes::from(json)
+    };
+    if !answer.msg_body.is_empty() {
+        return write();
+    }
     WRITTEN.with_borrow_mut(|latest| match latest {
         Some((kept, json)) if kept == answer => json.clone(),
         _ => {
-            let mut json = Vec::with_capacity(128);
-            let _ = serde_json::to_writer(&mut json, answer);
-            let json = Bytes::from(json);
+            let json = write();
             *latest = Some((answer.clone(), json.clone()));
             json
         }
@@ -282,7 +289,7 @@ fn unreadable(status: u16, why: String) -> Received {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ReceivedQuery;
+    use crate::protocol::{MessageElement, ReceivedQuery};
 
     fn received(subscribers: &[&str]) -> Received {
         let list: Vec<String> = subscribers
@@ -319,6 +326,8 @@ mod tests {
             Answer::reject("no"),
             Answer::reject("not now"),
             Answer::fail("not now"),
+            Answer::rewrite(vec![MessageElement::text("hi")]),
+            Answer::rewrite(vec![MessageElement::text("hi")]),
             Answer::ok(vec!["jared".into()]),
         ];
         for answer in answers {
