@@ -7,7 +7,7 @@ use crate::client::{Exchange, Sender, TransportError};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
-use crate::protocol::{BUDGET, Callback, Judgement, Reply, judge, judge_broken, judge_no_answer};
+use crate::protocol::{Judgement, Latest, judge, judge_broken, judge_no_answer};
 use crate::report::load::Summary;
 use crate::request::Template;
 use bytes::Bytes;
@@ -140,6 +140,7 @@ async fn worker(run: Arc<Run>, start: Instant, mut tally: Tally) -> Tally {
     // Over plain HTTP a connection of the worker's own, as Chat keeps several.
     let mut sender = run.plan.sender.another();
     let mut url = PerSecond::default();
+    // A backend gives the same answer over and over: it is judged once.
     let mut latest = Latest::default();
     while let Some(n) = run.next() {
         // A stop (deadline, Ctrl-C) abandons the request in flight; it is not counted.
@@ -153,48 +154,12 @@ async fn worker(run: Arc<Run>, start: Instant, mut tally: Tally) -> Tally {
     tally
 }
 
-/// A worker's latest answer and its judgement: a backend under load gives one answer over and
-/// over, and judging it afresh costs more than sending the request. The run's callback and
-/// subscribers are fixed, and an answer within Chat's budget is judged from its status and
-/// body alone, so a kept judgement is the one a fresh judging would give. A late answer is
-/// judged afresh: its judgement says how late it was.
-#[derive(Default)]
-struct Latest {
-    /// Status, truncated, body: `None` when the judgement kept is not for reuse.
-    answer: Option<(u16, bool, Vec<u8>)>,
-    judgement: Option<Judgement>,
-}
-
-impl Latest {
-    fn judge(
-        &mut self,
-        callback: &Callback,
-        subscribers: &[String],
-        reply: Reply<'_>,
-    ) -> &Judgement {
-        let in_budget = reply.latency.is_none_or(|latency| latency <= BUDGET);
-        let same = in_budget
-            && self
-                .answer
-                .as_ref()
-                .is_some_and(|(status, truncated, body)| {
-                    *status == reply.status && *truncated == reply.truncated && body == reply.body
-                });
-        if !same {
-            self.answer = in_budget.then(|| (reply.status, reply.truncated, reply.body.to_vec()));
-            self.judgement = None;
-        }
-        self.judgement
-            .get_or_insert_with(|| judge(callback, subscribers, reply))
-    }
-}
-
 /// Counts one request's result in its worker's tally, and tells the other workers what they
 /// need to know: how many failed, and whether the target was reached.
 fn record(
     run: &Run,
     tally: &mut Tally,
-    latest: &mut Latest,
+    latest: &mut Latest<Judgement>,
     result: Result<Exchange, TransportError>,
 ) {
     let template = &run.plan.template;
@@ -204,7 +169,13 @@ fn record(
             if tally.answered(exchange.status, exchange.latency) == 1 {
                 run.reached_any.store(true, Ordering::Relaxed);
             }
-            latest.judge(template.callback, &template.subscribers, exchange.reply())
+            let reply = exchange.reply();
+            latest.get(
+                Some(template.callback),
+                &template.subscribers,
+                reply,
+                || judge(template.callback, &template.subscribers, reply),
+            )
         }
         Err(TransportError::Timeout(waited)) => {
             tally.waited(waited);
@@ -285,40 +256,6 @@ impl<T> PerSecond<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_kept_judgement_is_the_one_a_fresh_judging_gives() {
-        let callback = Callback::find("before-subscribe").unwrap();
-        let subscribers = ["jared".to_owned(), "leckie".to_owned()];
-        let refuse = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#;
-        let ok = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
-        let replies: [(u16, &[u8], bool, u64); 9] = [
-            (200, ok, false, 1),
-            (200, ok, false, 2),
-            (200, refuse, false, 1),
-            (500, refuse, false, 1),
-            (500, refuse, true, 1),
-            (200, ok, false, 2100),
-            (200, ok, false, 2900),
-            (200, ok, false, 1),
-            (200, refuse, false, 1),
-        ];
-        let mut latest = Latest::default();
-        for (i, (status, body, truncated, latency_ms)) in replies.into_iter().enumerate() {
-            let reply = Reply {
-                status,
-                body,
-                truncated,
-                latency: Some(Duration::from_millis(latency_ms)),
-            };
-            let fresh = judge(callback, &subscribers, reply);
-            assert_eq!(
-                latest.judge(callback, &subscribers, reply),
-                &fresh,
-                "reply {i}"
-            );
-        }
-    }
 
     #[test]
     fn requests_are_due_at_their_number_over_the_rate() {

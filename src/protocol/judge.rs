@@ -579,11 +579,135 @@ fn quoted_excerpt(body: &[u8]) -> String {
     }
 }
 
+/// What judging a reply reads, when that is all it reads: equal inputs, equal judgements (by
+/// [`judge`], or by anything built on it and the reply's status and body). A reply past Chat's
+/// budget has none: its judgement also says how late it came.
+#[derive(Debug)]
+struct JudgedFrom {
+    command: Option<&'static str>,
+    subscribers: Vec<String>,
+    status: u16,
+    truncated: bool,
+    body: Vec<u8>,
+}
+
+impl JudgedFrom {
+    fn of(callback: Option<&Callback>, subscribers: &[String], reply: Reply<'_>) -> Option<Self> {
+        in_budget(reply).then(|| JudgedFrom {
+            command: callback.map(|callback| callback.command),
+            subscribers: subscribers.to_vec(),
+            status: reply.status,
+            truncated: reply.truncated,
+            body: reply.body.to_vec(),
+        })
+    }
+
+    /// Whether `reply` is judged from exactly what this was taken from.
+    fn is(&self, callback: Option<&Callback>, subscribers: &[String], reply: Reply<'_>) -> bool {
+        in_budget(reply)
+            && self.status == reply.status
+            && self.truncated == reply.truncated
+            && self.command == callback.map(|callback| callback.command)
+            && self.body == reply.body
+            && self.subscribers == subscribers
+    }
+}
+
+/// Within Chat's budget: the latency then plays no part in the judgement.
+fn in_budget(reply: Reply<'_>) -> bool {
+    reply.latency.is_none_or(|latency| latency <= BUDGET)
+}
+
+/// The latest reply judged and what was made of it. A backend under load gives the same answer
+/// over and over, and judging it afresh costs more than the rest of the work on it: the kept
+/// value is reused for a reply judged from exactly the same inputs, so it is the value a fresh
+/// judging would give. A reply past Chat's budget is judged afresh every time.
+#[derive(Debug)]
+pub struct Latest<T> {
+    kept: Option<(Option<JudgedFrom>, T)>,
+}
+
+impl<T> Default for Latest<T> {
+    fn default() -> Self {
+        Latest { kept: None }
+    }
+}
+
+impl<T> Latest<T> {
+    /// What `judging` makes of `reply` to `callback` (`None`: a command not modelled) sent
+    /// with `subscribers`; `judging` must depend on nothing else.
+    pub fn get(
+        &mut self,
+        callback: Option<&Callback>,
+        subscribers: &[String],
+        reply: Reply<'_>,
+        judging: impl FnOnce() -> T,
+    ) -> &T {
+        let kept = match self.kept.take() {
+            Some((Some(from), value)) if from.is(callback, subscribers, reply) => {
+                (Some(from), value)
+            }
+            _ => (JudgedFrom::of(callback, subscribers, reply), judging()),
+        };
+        &self.kept.insert(kept).1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::CALLBACKS;
     use serde_json::json;
+
+    #[test]
+    fn a_kept_judgement_is_reused_only_where_a_fresh_one_is_the_same() {
+        let callback = CALLBACKS
+            .iter()
+            .find(|c| c.name == "before-subscribe")
+            .unwrap();
+        let other = CALLBACKS
+            .iter()
+            .find(|c| c.name == "after-unsubscribe")
+            .unwrap();
+        let users = users();
+        let others = vec!["jared".to_owned(), "anna".to_owned()];
+        let refuse = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#;
+        let ok = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
+        // (callback, subscribers, status, body, truncated, latency in ms, judged afresh)
+        type Case<'a> = (&'a Callback, &'a [String], u16, &'a [u8], bool, u64, bool);
+        let replies: [Case<'_>; 12] = [
+            (callback, &users, 200, ok, false, 1, true),
+            (callback, &users, 200, ok, false, 2, false),
+            (callback, &users, 200, refuse, false, 1, true),
+            (callback, &others, 200, refuse, false, 1, true),
+            (other, &others, 200, refuse, false, 1, true),
+            (other, &others, 500, refuse, false, 1, true),
+            (other, &others, 500, refuse, true, 1, true),
+            (other, &others, 500, refuse, true, 1, false),
+            (callback, &users, 200, ok, false, 2100, true),
+            (callback, &users, 200, ok, false, 2900, true),
+            (callback, &users, 200, ok, false, 1, true),
+            (callback, &users, 200, ok, false, 1, false),
+        ];
+        let mut latest = Latest::default();
+        for (i, (callback, subscribers, status, body, truncated, ms, afresh)) in
+            replies.into_iter().enumerate()
+        {
+            let reply = Reply {
+                status,
+                body,
+                truncated,
+                latency: Some(Duration::from_millis(ms)),
+            };
+            let judged = std::cell::Cell::new(false);
+            let kept = latest.get(Some(callback), subscribers, reply, || {
+                judged.set(true);
+                judge(callback, subscribers, reply)
+            });
+            assert_eq!(kept, &judge(callback, subscribers, reply), "reply {i}");
+            assert_eq!(judged.get(), afresh, "reply {i} judged afresh");
+        }
+    }
 
     fn users() -> Vec<String> {
         vec!["jared".into(), "leckie".into()]

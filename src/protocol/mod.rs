@@ -32,7 +32,7 @@ pub use evidence::{Evidence, Said};
 pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
 pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, UNMODELLED_NOTE, Valid};
 pub use json::duplicate_keys;
-pub use judge::{Judgement, Reply, judge, judge_broken, judge_no_answer};
+pub use judge::{Judgement, Latest, Reply, judge, judge_broken, judge_no_answer};
 pub use query::{CallbackQuery, ReceivedQuery, param};
 pub use signature::{
     MAX_REQUEST_TIME, SignatureError, Signs, Verified, canonical_request_time, sign, verify,

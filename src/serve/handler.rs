@@ -8,7 +8,7 @@ use super::writers;
 use crate::clock::Clock;
 use crate::output::OutputFormat;
 use crate::protocol::{
-    Answer, BUDGET, Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery,
+    Answer, Finding, Inbound, Latest, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery,
     Receiver, Rejection, Reply, Valid, subscribers_in,
 };
 use crate::record::{Answered, Verdict};
@@ -18,6 +18,7 @@ use http_body_util::BodyExt;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,8 +40,6 @@ pub(super) struct Server {
     pub(super) events: writers::Events,
     /// Where record lines go; `None` without `--record`.
     pub(super) record: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
-    /// The latest judgement of serve's own answer, for the record.
-    pub(super) judged: Judged,
     /// How long a body may take to arrive once its head has (`--head-timeout`).
     pub(super) body_timeout: Duration,
     pub(super) answered: AtomicU64,
@@ -115,7 +114,7 @@ pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming
             truncated: false,
             latency: Some(latency),
         };
-        let judgement = server.judged.judge(&received, reply);
+        let judgement = judged(&received, reply);
         let line = RecordLine {
             judgement: Some(&judgement),
             ..RecordLine::new(
@@ -173,84 +172,36 @@ fn written(answer: &Answer) -> Bytes {
     })
 }
 
-/// The judgement of serve's own latest answer, for `--record`, kept for the next callback that
-/// gets the same answer: a policy gives a few answers over and over, and judging one afresh
-/// (reading it back, deciding, putting it in words) costs more than the rest of the record line.
-/// What it is judged from is the whole key, so a kept judgement is the one a fresh judging
-/// would give. Each thread keeps its own, so that threads answering at once share nothing that
-/// one writes.
-pub(super) struct Judged {
-    /// Tells this server's kept judgement from another's.
-    id: u64,
-}
-
-struct JudgedAnswer {
-    id: u64,
-    command: Option<&'static str>,
-    subscribers: Vec<String>,
-    status: u16,
-    body: Vec<u8>,
-    judgement: Arc<Box<RawValue>>,
-}
-
 thread_local! {
-    static LATEST: RefCell<Option<JudgedAnswer>> = const { RefCell::new(None) };
+    /// The judgement of serve's own latest answer on this thread, for `--record`: a policy
+    /// gives a few answers over and over, and judging one afresh (reading it back, deciding,
+    /// putting it in words) costs more than the rest of the record line.
+    static JUDGED: RefCell<Latest<Arc<RawValue>>> = RefCell::new(Latest::default());
 }
 
-impl Judged {
-    pub(super) fn new() -> Self {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-        Judged {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        }
-    }
-
-    /// The judgement of `reply` to `received`, as a JSON object. An answer given past Chat's
-    /// budget is judged afresh every time: its judgement says how late it was.
-    pub(super) fn judge(&self, received: &Received, reply: Reply<'_>) -> Arc<Box<RawValue>> {
-        let command = received.callback().map(|callback| callback.command);
-        let subscribers = subscribers_of(received);
-        let judge = |subscribers: &[String]| {
-            let verdict = Verdict::of(received.callback(), subscribers, Answered::Reply(reply));
-            Arc::new(
+/// The judgement of serve's own `reply` to `received`, as a JSON object.
+fn judged(received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
+    let callback = received.callback();
+    let subscribers = subscribers_of(received);
+    JUDGED.with_borrow_mut(|latest| {
+        let judgement = latest.get(callback, &subscribers, reply, || {
+            let verdict = Verdict::of(callback, &subscribers, Answered::Reply(reply));
+            Arc::from(
                 serde_json::value::to_raw_value(&verdict)
                     .unwrap_or_else(|_| RawValue::NULL.to_owned()),
             )
-        };
-        if reply.latency.is_some_and(|latency| latency > BUDGET) {
-            return judge(&subscribers);
-        }
-        LATEST.with_borrow_mut(|latest| {
-            if let Some(kept) = latest.as_ref()
-                && kept.id == self.id
-                && kept.command == command
-                && kept.status == reply.status
-                && kept.body == reply.body
-                && kept.subscribers == subscribers
-            {
-                return Arc::clone(&kept.judgement);
-            }
-            let judgement = judge(&subscribers);
-            *latest = Some(JudgedAnswer {
-                id: self.id,
-                command,
-                subscribers,
-                status: reply.status,
-                body: reply.body.to_vec(),
-                judgement: Arc::clone(&judgement),
-            });
-            judgement
-        })
-    }
+        });
+        Arc::clone(judgement)
+    })
 }
 
 /// The subscribers a callback names: a valid one's, or those its JSON body names when it was
 /// refused (an answer is judged against them).
-pub(super) fn subscribers_of(received: &Received) -> Vec<String> {
+pub(super) fn subscribers_of(received: &Received) -> Cow<'_, [String]> {
     match (&received.verdict, &received.body) {
-        (Ok(Valid::Event { event, .. }), _) => event.subscribers().to_vec(),
-        (_, ReceivedBody::Json(body)) => subscribers_in(body),
-        _ => Vec::new(),
+        (Ok(Valid::Event { event, .. }), _) => Cow::Borrowed(event.subscribers()),
+        (_, ReceivedBody::Json(body)) => Cow::Owned(subscribers_in(body)),
+        _ => Cow::Borrowed(&[]),
     }
 }
 
@@ -341,8 +292,6 @@ mod tests {
 
     #[test]
     fn a_kept_judgement_is_the_one_a_fresh_judging_gives() {
-        let judged = Judged::new();
-        let other = Judged::new();
         let refuse_jared = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#;
         let ok = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
         let cases: [(&[&str], u16, &[u8], u64); 9] = [
@@ -370,9 +319,7 @@ mod tests {
                 Answered::Reply(reply),
             );
             let fresh = serde_json::to_string(&fresh).unwrap();
-            for judged in [&judged, &other, &judged] {
-                assert_eq!(judged.judge(&received, reply).get(), fresh, "case {i}");
-            }
+            assert_eq!(judged(&received, reply).get(), fresh, "case {i}");
         }
     }
 }

@@ -108,7 +108,6 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         look: Look::for_stdout(),
         events: writers::Events::start().map_err(cannot_start)?,
         record: record.as_ref().map(writers::Record::queue),
-        judged: handler::Judged::new(),
         body_timeout: head_timeout,
         answered: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
