@@ -144,14 +144,7 @@ fn push_clock(line: &mut String, at_ms: i64) {
         of_day / 1000 % 60,
         of_day % 1000,
     );
-    for (value, digits, after) in [(h, 2, ':'), (m, 2, ':'), (s, 2, '.'), (ms, 3, 'Z')] {
-        let mut place = if digits == 3 { 100 } else { 10 };
-        while place > 0 {
-            line.push(char::from(b'0' + (value / place % 10) as u8));
-            place /= 10;
-        }
-        line.push(after);
-    }
+    let _ = write!(line, "{h:02}:{m:02}:{s:02}.{ms:03}Z");
 }
 
 /// `  0.3 ms`, dim: the latency to a tenth of a millisecond.
@@ -366,9 +359,7 @@ impl Paint {
             off: off.to_owned(),
         }
     }
-}
 
-impl Paint {
     /// Writes `text` in this style.
     fn push(&self, line: &mut String, text: &str) {
         line.push_str(&self.on);
