@@ -171,10 +171,16 @@ impl Sender {
     /// HTTPS. The TLS settings are read whatever the scheme, so that a wrong --cacert is
     /// refused the same way for every target.
     pub(crate) fn new(target: &Target, url: &Url, pool_size: usize) -> Result<Self> {
-        let pool = Pool::new(target, pool_size)?;
         let route = match Endpoint::http(url) {
-            Some(endpoint) => Route::Kept(Kept::new(endpoint, target.timeout, None, true)),
-            None => Route::Pooled(pool),
+            Some(endpoint) => {
+                // No pool to build (it would load the system's CA store for nothing); the
+                // --cacert file is still read.
+                if let Some(path) = &target.cacert {
+                    tls::read_certificates(path)?;
+                }
+                Route::Kept(Kept::new(endpoint, target.timeout, None, true))
+            }
+            None => Route::Pooled(Pool::new(target, pool_size)?),
         };
         Ok(Sender { route })
     }
