@@ -5,9 +5,8 @@
 
 use crate::client::{Pool, TransportError};
 use crate::clock::Clock;
-use crate::protocol::{self, Callback, Finding, Severity, param, sign, subscribers_in};
+use crate::protocol::{Callback, Finding, Severity, param, sign, subscribers_in};
 use crate::record::{Answered, Recorded, Verdict, same_decision};
-use crate::report::millis;
 use crate::suite::{Case, CaseResult, Evidence, Status};
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -104,10 +103,7 @@ impl Replay {
         let (verdict, evidence) = match self.client.post(url, body.into()).await {
             Ok(exchange) => (
                 Verdict::of(callback, &subscribers, Answered::Reply(exchange.reply())),
-                Some(Evidence {
-                    answer: protocol::Evidence::of(exchange.reply()),
-                    latency_ms: millis(exchange.latency),
-                }),
+                Some(Evidence::of(&exchange)),
             ),
             Err(TransportError::Timeout(waited)) => (
                 Verdict::of(callback, &subscribers, Answered::Nothing(waited)),

@@ -243,9 +243,14 @@ pub(crate) struct Evidence {
 }
 
 impl Evidence {
-    fn of(exchange: &Exchange) -> Self {
+    pub(crate) fn of(exchange: &Exchange) -> Self {
+        Evidence::read(protocol::Evidence::of(exchange.reply()), exchange)
+    }
+
+    /// With the answer already read (a judgement reads it once, evidence included).
+    fn read(answer: protocol::Evidence, exchange: &Exchange) -> Self {
         Evidence {
-            answer: protocol::Evidence::of(exchange.reply()),
+            answer,
             latency_ms: millis(exchange.latency),
         }
     }
@@ -913,9 +918,13 @@ impl Outcome {
                 serde_json::Value::String(info.to_owned())
             ));
         }
+        let evidence = match judgement.evidence {
+            Some(answer) => Evidence::read(answer, exchange),
+            None => Evidence::of(exchange),
+        };
         Outcome {
             findings,
-            ..Outcome::new(status, message, Some(Evidence::of(exchange)))
+            ..Outcome::new(status, message, Some(evidence))
         }
     }
 
