@@ -2,33 +2,27 @@
 //! subscribe or unsubscribe.
 
 use super::{
-    Event, EventShape, Field, Wire, Wired, check_event_time, check_official_account, check_user_id,
-    item_field, list,
+    Event, EventShape, check_event_time, check_official_account, check_user_id, item_field, list,
 };
 use crate::protocol::MAX_SUBSCRIBERS_PER_CALL;
 use crate::protocol::finding::{Finding, Findings, Severity, excerpt};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-/// The body of both subscriber callbacks, fields in the order of Tencent's samples. Reading one
-/// is strict (no field more or less); [`read_event`](super::read_event) explains what is wrong
-/// with other bodies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubscriberEvent {
-    #[serde(rename = "CallbackCommand")]
-    pub callback_command: String,
-    #[serde(rename = "Official_Account")]
-    pub official_account: String,
-    #[serde(rename = "Operator_Account")]
-    pub operator_account: String,
-    /// The `Subscriber_Account` of each entry of `SubscribeAccountList`.
-    #[serde(rename = "SubscribeAccountList", with = "subscriber_objects")]
-    pub subscribers: Vec<String>,
-    /// Milliseconds since the Unix epoch.
-    #[serde(rename = "EventTime")]
-    pub event_time: i64,
+shape! {
+    /// The body of both subscriber callbacks, fields in the order of Tencent's samples. Reading
+    /// one is strict (no field more or less); [`read_event`](super::read_event) explains what is
+    /// wrong with other bodies.
+    SubscriberEvent {
+        "CallbackCommand" callback_command: String = Command,
+        "Official_Account" official_account: String = Text,
+        "Operator_Account" operator_account: String = Text,
+        /// The `Subscriber_Account` of each entry of `SubscribeAccountList`.
+        #[serde(with = "subscriber_objects")]
+        "SubscribeAccountList" subscribers: Vec<String> = Subscribers,
+        /// Milliseconds since the Unix epoch.
+        "EventTime" event_time: i64 = Millis,
+    }
 }
 
 /// `SubscribeAccountList` on the wire, a list of `{"Subscriber_Account": ...}`, as the users it
@@ -67,20 +61,6 @@ impl Event for SubscriberEvent {
 
     fn operator(&self) -> Option<&str> {
         Some(&self.operator_account)
-    }
-}
-
-impl Wired for SubscriberEvent {
-    const FIELDS: &'static [Field] = &[
-        Field("CallbackCommand", Wire::Command),
-        Field("Official_Account", Wire::Text),
-        Field("Operator_Account", Wire::Text),
-        Field("SubscribeAccountList", Wire::Subscribers),
-        Field("EventTime", Wire::Millis),
-    ];
-
-    fn command(&self) -> &str {
-        &self.callback_command
     }
 }
 
@@ -194,6 +174,7 @@ pub(super) fn subscriber_objects(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::event::Wired;
     use crate::protocol::{
         CALLBACKS, Callback, EventValues, MAX_USER_ID_BYTES, ReceivedEvent, build_body, read_event,
         read_exact_event, request_oddities,
