@@ -440,7 +440,6 @@ proptest! {
     ) {
         let reply = Reply { status, body: &body, truncated, latency };
         let judgement = judge(callback, &subscribers, reply);
-        prop_assert_eq!(judgement.conforms(), !judgement.findings.iter().any(Finding::is_error));
         if status != 200 || truncated || latency.is_some_and(|l| l > BUDGET) {
             prop_assert!(!judgement.conforms());
         }
