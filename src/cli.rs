@@ -19,6 +19,9 @@ Exit codes:
   2  usage or input error (bad flag, unreadable file, invalid URL or JSON)
   3  the target could not be reached (connection refused, DNS, TLS, no connection in time)
   4  internal error of oa-hook itself (never your input)
+  130, 143  interrupted by Ctrl-C (SIGINT) or SIGTERM: check, replay and load mode report what
+     ran and are never a pass; a second signal quits at once. A closed stdout (| head -1) stops
+     the printing, not the run: the exit code is still the verdict
 
 Settings:
   Every option can also come from an environment variable, OA_HOOK_ and its long name in
@@ -103,7 +106,7 @@ pub(crate) enum Command {
     /// Send a signed callback to a backend and judge its answer (or load-test it)
     #[command(
         mut_arg("token", |a| a.help("The webhook token: the request carries the Sign and RequestTime made with it (unless --no-sign)")),
-        after_help = "Examples:\n  oa-hook send before-subscribe --url http://localhost:3000/im --token \"$TOKEN\"\n  oa-hook send before-subscribe --url http://localhost:3000/im --expect-refused jared\n  oa-hook send before-subscribe --url http://localhost:3000/im --count 10000 --concurrency 32"
+        after_help = "Examples:\n  oa-hook send before-subscribe --url http://localhost:3000/im --token \"$TOKEN\"\n  oa-hook send before-subscribe --url http://localhost:3000/im --expect-refused jared\n  oa-hook send before-subscribe --url http://localhost:3000/im --count 10000 --concurrency 32\n\nExit: 0 pass, 1 fail, 2 usage error, 3 unreachable; load mode 130/143 when interrupted by\nSIGINT/SIGTERM (the summary is printed, never a pass)"
     )]
     Send(SendArgs),
     /// Run a mock backend that validates callbacks and answers by policy, or a tap in front of
@@ -116,13 +119,13 @@ pub(crate) enum Command {
     /// Run the conformance and security suite against a backend (for CI)
     #[command(
         mut_arg("token", |a| a.help("The webhook token the backend checks: callbacks are signed with it and forgeries made against it; without it the four signature cases are skipped")),
-        after_help = "Example:\n  oa-hook check --url \"$BACKEND\" --sdkappid \"$APPID\" --token \"$TOKEN\" --junit report.xml"
+        after_help = "Example:\n  oa-hook check --url \"$BACKEND\" --sdkappid \"$APPID\" --token \"$TOKEN\" --junit report.xml\n\nExit: 0 pass, 1 a case failed, 2 usage error, 3 unreachable, 130/143 interrupted by SIGINT/SIGTERM\n(never a pass); the reports are written in every case"
     )]
     Check(CheckArgs),
     /// Re-send the callbacks of a record to a backend, and fail on every decision that changed
     #[command(
         mut_arg("token", |a| a.help("The webhook token the backend checks: each callback is signed afresh with it at the current time (without it, sent unsigned)")),
-        after_help = "Example:\n  oa-hook replay events.ndjson --url http://localhost:3000/im --token \"$TOKEN\" --junit replay.xml"
+        after_help = "Example:\n  oa-hook replay events.ndjson --url http://localhost:3000/im --token \"$TOKEN\" --junit replay.xml\n\nExit: 0 no decision changed, 1 one did, 2 usage or record error, 3 unreachable, 130/143\ninterrupted by SIGINT/SIGTERM (never a pass); the reports are written in every case"
     )]
     Replay(ReplayArgs),
     /// Print the Sign and RequestTime Chat would add for a token
@@ -583,6 +586,10 @@ pub(crate) struct ServeArgs {
     /// that sits idle this long between requests, 10ms to 10s
     #[arg(long, env = "OA_HOOK_HEAD_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = checked(parse_head_timeout), help_heading = "Limits")]
     pub head_timeout: Duration,
+    /// On Ctrl-C or SIGTERM, how long requests in flight get to finish before serve exits,
+    /// 0s to 1h; a second Ctrl-C quits at once
+    #[arg(long, env = "OA_HOOK_DRAIN_TIMEOUT", value_name = "DURATION", default_value = "5s", value_parser = checked(parse_delay), help_heading = "Limits")]
+    pub drain_timeout: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,10 @@ pub mod exit {
     pub const UNREACHABLE: u8 = 3;
     /// oa-hook itself failed (no runtime, no thread); never the user's input.
     pub const INTERNAL: u8 = 4;
+    /// Stopped by Ctrl-C (SIGINT): 128 + 2, as shells report it. Never a pass.
+    pub const INTERRUPTED: u8 = 130;
+    /// Stopped by SIGTERM: 128 + 15. Never a pass.
+    pub const TERMINATED: u8 = 143;
 }
 
 /// How a command that ran to the end came out.
@@ -22,6 +26,8 @@ pub mod exit {
 pub(crate) enum Outcome {
     Pass,
     Fail,
+    /// Stopped by a signal before the end: what ran was reported, and it is no pass.
+    Interrupted(crate::interrupt::Signal),
 }
 
 impl Outcome {
@@ -29,6 +35,7 @@ impl Outcome {
         match self {
             Outcome::Pass => exit::OK,
             Outcome::Fail => exit::FAIL,
+            Outcome::Interrupted(signal) => signal.exit_code(),
         }
     }
 
@@ -43,8 +50,6 @@ pub(crate) enum ErrorKind {
     Usage,
     /// The target could not be reached: exit 3.
     Unreachable,
-    /// Standard output went away (e.g. `| head`): stop quietly.
-    BrokenPipe,
     /// oa-hook itself failed: exit 4, said as an internal error.
     Internal,
 }
@@ -94,7 +99,6 @@ impl Error {
         match self.kind {
             ErrorKind::Usage => exit::USAGE,
             ErrorKind::Unreachable => exit::UNREACHABLE,
-            ErrorKind::BrokenPipe => exit::OK,
             ErrorKind::Internal => exit::INTERNAL,
         }
     }
@@ -108,17 +112,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Writing output failed; the only expected cause is a closed pipe.
+/// Writing output failed. stdout and stderr never fail this way (see `crate::output`).
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            Error {
-                kind: ErrorKind::BrokenPipe,
-                message: String::new(),
-                hint: None,
-            }
-        } else {
-            Error::usage(format!("cannot write output: {e}"))
-        }
+        Error::usage(format!("cannot write output: {e}"))
     }
 }

@@ -11,6 +11,7 @@ mod cmd;
 mod config;
 mod error;
 mod expect;
+mod interrupt;
 mod load;
 mod output;
 pub mod protocol;
@@ -24,7 +25,7 @@ mod suite;
 pub use clock::FIXED_CLOCK_ENV;
 pub use error::exit;
 
-use error::{Error, ErrorKind, Outcome};
+use error::{Error, Outcome};
 
 use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command};
@@ -73,7 +74,10 @@ pub fn main() -> ExitCode {
     cli.note_given(&matches);
     output::init_color(cli.global.color.choice());
     let code = match run(&cli, &config) {
-        Ok(outcome) => outcome.exit_code(),
+        Ok(outcome) => {
+            output::note_failed_stdout();
+            outcome.exit_code()
+        }
         Err(error) => {
             report_error(&error);
             error.exit_code()
@@ -83,9 +87,6 @@ pub fn main() -> ExitCode {
 }
 
 fn report_error(error: &Error) {
-    if error.kind == ErrorKind::BrokenPipe {
-        return;
-    }
     let mut err = output::stderr();
     let _ = writeln!(err, "{} {}", "oa-hook: error:".red().bold(), error.message);
     if let Some(hint) = &error.hint {

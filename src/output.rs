@@ -2,6 +2,8 @@
 //! which drops the styling per stream (not a terminal, `NO_COLOR`, `--color never`).
 
 use colored::{ColoredString, Colorize};
+use std::io::{self, Write};
+use std::sync::OnceLock;
 
 /// Results for people, or one JSON document (NDJSON for serve's events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -18,19 +20,104 @@ pub(crate) fn init_color(choice: anstream::ColorChoice) {
     colored::control::set_override(true);
 }
 
-/// Results go here.
-pub(crate) fn stdout() -> anstream::AutoStream<std::io::StdoutLock<'static>> {
-    anstream::AutoStream::auto(std::io::stdout().lock())
+/// Results go here. A closed or failing stdout stops the printing, not the run: writes to it
+/// then succeed without effect, so that every command goes on to its end and exits with its
+/// verdict (`check | head -1` still exits 1 for a failing backend). A closed pipe is quiet; any
+/// other failure is said at the end (see [`written`]).
+pub(crate) fn stdout() -> Stdout {
+    Stdout(anstream::AutoStream::auto(io::stdout().lock()))
+}
+
+/// Standard output, as [`stdout`] gives it.
+pub(crate) struct Stdout(anstream::AutoStream<io::StdoutLock<'static>>);
+
+/// Why stdout stopped taking output, once it has: the first error.
+static STDOUT_FAILED: OnceLock<(io::ErrorKind, String)> = OnceLock::new();
+
+/// Whether everything written to stdout reached it, for a command whose output is its product
+/// (`sample`, `man`): a closed pipe is the reader saying it has enough (exit 0, quietly, as
+/// ripgrep does), any other failure (a full disk) is an error.
+pub(crate) fn written() -> Result<(), crate::error::Error> {
+    match STDOUT_FAILED.get() {
+        Some((kind, message)) if *kind != io::ErrorKind::BrokenPipe => Err(stdout_failed(message)),
+        _ => Ok(()),
+    }
+}
+
+/// For a command whose exit code is a verdict: a failed stdout (other than a closed pipe) is
+/// said on stderr, and the verdict stands.
+pub(crate) fn note_failed_stdout() {
+    if let Some((kind, message)) = STDOUT_FAILED.get()
+        && *kind != io::ErrorKind::BrokenPipe
+    {
+        let error = stdout_failed(message);
+        let _ = writeln!(
+            stderr(),
+            "oa-hook: {}; the exit code is still the verdict",
+            error.message
+        );
+    }
+}
+
+fn stdout_failed(message: &str) -> crate::error::Error {
+    crate::error::Error::usage(format!("cannot write to stdout: {message}"))
+        .hint("redirect stdout somewhere with room, e.g. > report.txt")
+}
+
+impl Stdout {
+    fn failed(&self, e: &io::Error) {
+        let _ = STDOUT_FAILED.set((e.kind(), e.to_string()));
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if STDOUT_FAILED.get().is_some() {
+            return Ok(buf.len());
+        }
+        match self.0.write_all(buf) {
+            Ok(()) => Ok(buf.len()),
+            Err(e) => {
+                self.failed(&e);
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if STDOUT_FAILED.get().is_none()
+            && let Err(e) = self.0.flush()
+        {
+            self.failed(&e);
+        }
+        Ok(())
+    }
 }
 
 /// Whether styles written to stdout reach it (rather than being stripped).
 pub(crate) fn stdout_takes_color() -> bool {
-    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+    anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never
 }
 
-/// Progress, logs and errors go here.
-pub(crate) fn stderr() -> anstream::AutoStream<std::io::StderrLock<'static>> {
-    anstream::AutoStream::auto(std::io::stderr().lock())
+/// Progress, logs and errors go here. A closed stderr is no reason to stop or to change the
+/// verdict: its write errors are ignored.
+pub(crate) fn stderr() -> Stderr {
+    Stderr(anstream::AutoStream::auto(io::stderr().lock()))
+}
+
+/// Standard error, as [`stderr`] gives it.
+pub(crate) struct Stderr(anstream::AutoStream<io::StderrLock<'static>>);
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = self.0.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
+    }
 }
 
 pub(crate) fn pass_mark() -> ColoredString {

@@ -5,6 +5,7 @@
 
 use crate::client::{Pool, TransportError};
 use crate::clock::Clock;
+use crate::interrupt::{Interrupts, Signal};
 use crate::protocol::{Callback, Finding, Severity, param, sign, subscribers_in};
 use crate::record::{Answered, Recorded, Verdict, same_decision};
 use crate::suite::{Case, CaseResult, Evidence, Status};
@@ -30,15 +31,24 @@ pub(crate) struct Replayed {
     pub unreachable: Option<TransportError>,
     /// Callbacks whose replay failed inside oa-hook itself (a panicked task).
     pub lost: usize,
+    /// The signal that stopped the replay before its last callback.
+    pub interrupted: Option<Signal>,
 }
 
 impl Replay {
-    /// Replays `records` (each with its line number), `concurrency` at a time.
-    pub(crate) async fn run(self: Arc<Self>, records: Vec<(usize, Recorded)>) -> Replayed {
+    /// Replays `records` (each with its line number), `concurrency` at a time, until the last
+    /// or the first signal in `interrupts`: then nothing more is sent, the callbacks in flight
+    /// are abandoned, and the results are those that came back.
+    pub(crate) async fn run(
+        self: Arc<Self>,
+        records: Vec<(usize, Recorded)>,
+        interrupts: &Interrupts,
+    ) -> Replayed {
         let mut pending = records.into_iter().enumerate();
         let mut running = JoinSet::new();
         let mut lost = 0;
         let mut done = Vec::new();
+        let mut interrupted = None;
         loop {
             while running.len() < self.concurrency.max(1)
                 && let Some((index, (line, record))) = pending.next()
@@ -46,7 +56,16 @@ impl Replay {
                 let replay = Arc::clone(&self);
                 running.spawn(async move { (index, replay.one(line, &record).await) });
             }
-            match running.join_next().await {
+            let joined = tokio::select! {
+                biased;
+                signal = interrupts.wait() => {
+                    interrupted = Some(signal);
+                    running.abort_all();
+                    break;
+                }
+                joined = running.join_next() => joined,
+            };
+            match joined {
                 Some(Ok(result)) => done.push(result),
                 // A task panicked: the others go on, and the run says so as an internal error.
                 Some(Err(_)) => lost += 1,
@@ -65,6 +84,7 @@ impl Replay {
             results: done.into_iter().map(|(_, (result, _))| result).collect(),
             unreachable,
             lost,
+            interrupted,
         }
     }
 

@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::config::Scenario;
 use crate::error::Error;
 use crate::expect::Expectation;
+use crate::interrupt::{Interrupts, Signal};
 use crate::protocol::{
     self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Severity, Veto, judge,
 };
@@ -328,23 +329,35 @@ pub(crate) struct Suite {
 }
 
 impl Suite {
-    /// Runs `cases` in order. The first case that cannot reach the target stops the run; the
-    /// results so far come with the error, so that reports can still be written.
-    pub(crate) async fn run(&mut self, cases: &[Case]) -> Result<Vec<CaseResult>, Stopped> {
+    /// Runs `cases` in order until the last, a target that cannot be reached (the first case
+    /// that cannot, when no case before it got an answer), or the first signal in
+    /// `interrupts`; the results so far come with why it stopped, so that reports can still
+    /// be written.
+    pub(crate) async fn run(&mut self, cases: &[Case], interrupts: &Interrupts) -> Ran {
         let mut results = Vec::with_capacity(cases.len());
         for case in cases {
-            let outcome = match self.run_case(case.probe).await {
+            let ran = tokio::select! {
+                biased;
+                signal = interrupts.wait() => {
+                    let stop = Stop::Interrupted { signal, total: cases.len() };
+                    return Ran { results, stop: Some(stop) };
+                }
+                ran = self.run_case(case.probe) => ran,
+            };
+            let outcome = match ran {
                 Ok(outcome) => outcome,
                 Err(e)
                     if e.is_unreachable()
                         && results.iter().all(|r: &CaseResult| r.evidence.is_none()) =>
                 {
-                    return Err(Stopped {
-                        case: case.clone(),
-                        results,
-                        message: e.message(),
+                    let stop = Stop::Unreachable {
+                        case: Some(case.clone()),
                         error: e.into_error(),
-                    });
+                    };
+                    return Ran {
+                        results,
+                        stop: Some(stop),
+                    };
                 }
                 Err(e) => Outcome::fail(e.message(), None),
             };
@@ -358,7 +371,10 @@ impl Suite {
                 transcript: std::mem::take(&mut self.transcript),
             });
         }
-        Ok(results)
+        Ran {
+            results,
+            stop: None,
+        }
     }
 
     /// A case's outcome, or the error of a request that got no answer for the case to judge:
@@ -835,14 +851,33 @@ impl Suite {
     }
 }
 
-/// The run stopped because the target could not be reached, at `case`.
-pub(crate) struct Stopped {
-    pub case: Case,
-    /// The cases that ran before.
+/// What a run of cases (the suite's, or a replay's) came to.
+pub(crate) struct Ran {
+    /// The cases that ran, in order.
     pub results: Vec<CaseResult>,
-    /// Why, in words, for reports.
-    pub message: String,
-    pub error: Error,
+    /// Why the run ended before its last case, if it did.
+    pub stop: Option<Stop>,
+}
+
+/// Why a run ended before its last case. Reports still say what ran, and why it stopped.
+#[derive(Debug, Clone)]
+pub(crate) enum Stop {
+    /// The target could not be reached (while running `case`, when one was running).
+    Unreachable { case: Option<Case>, error: Error },
+    /// A signal came; `total` cases were to run.
+    Interrupted { signal: Signal, total: usize },
+    /// A usage or input error once the target was known (an unreadable `--cacert`).
+    Error(Error),
+}
+
+impl Stop {
+    /// The exit code: the signal's, or the error's.
+    pub(crate) fn outcome(&self) -> Result<crate::error::Outcome, Error> {
+        match self {
+            Stop::Interrupted { signal, .. } => Ok(crate::error::Outcome::Interrupted(*signal)),
+            Stop::Unreachable { error, .. } | Stop::Error(error) => Err(error.clone()),
+        }
+    }
 }
 
 /// How a case came out, before it is named.

@@ -2,11 +2,15 @@ use crate::cli::{Cli, CompletionsArgs};
 use crate::error::{Outcome, Result};
 use crate::output;
 use clap::CommandFactory;
+use std::io::Write;
 
 pub(crate) fn run(args: &CompletionsArgs) -> Result<Outcome> {
     let mut command = Cli::command();
-    let mut out = output::stdout();
-    clap_complete::generate(args.shell, &mut command, "oa-hook", &mut out);
+    // Made whole first: clap_complete panics on a write that fails (`| head -1`).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "oa-hook", &mut script);
+    output::stdout().write_all(&script)?;
+    output::written()?;
     Ok(Outcome::Pass)
 }
 
@@ -16,6 +20,7 @@ pub(crate) fn man() -> Result<Outcome> {
     clap_mangen::Man::new(Cli::command())
         .render(&mut page)
         .map_err(|e| crate::error::Error::internal(format!("cannot render the man page: {e}")))?;
-    std::io::Write::write_all(&mut std::io::stdout().lock(), &page)?;
+    output::stdout().write_all(&page)?;
+    output::written()?;
     Ok(Outcome::Pass)
 }

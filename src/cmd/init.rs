@@ -27,5 +27,6 @@ pub(crate) fn run(args: &InitArgs) -> Result<Outcome> {
         "wrote {}: settings and two example scenarios; `oa-hook check --url URL` runs them",
         path.display()
     )?;
+    output::written()?;
     Ok(Outcome::Pass)
 }

@@ -3,18 +3,30 @@
 use crate::cli::{OutputFormat, ReplayArgs};
 use crate::client::Pool;
 use crate::clock::Clock;
-use crate::cmd::check::create_junit;
+use crate::cmd::check::{Reports, runtime};
 use crate::error::{Error, Outcome, Result};
+use crate::interrupt::Interrupts;
 use crate::output;
 use crate::record::{self, Recorded};
 use crate::replay::Replay;
-use crate::report::{self, check as render};
+use crate::report;
+use crate::suite::{Ran, Stop};
 use colored::Colorize;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 pub(crate) fn run(args: &ReplayArgs, clock: &Clock) -> Result<Outcome> {
+    let mut reports = Reports::new("oa-hook replay", &args.url, &args.reports, false);
+    let ran = reports
+        .open()
+        .and_then(|()| replay(args, clock))
+        .unwrap_or_else(Ran::stopped_by);
+    reports.finish(&ran)
+}
+
+/// The record read, chosen and replayed, until the end or a stop.
+fn replay(args: &ReplayArgs, clock: &Clock) -> Result<Ran> {
     let name = args.file.display().to_string();
     let records = read_records(&args.file, &name)?;
     let total = records.len();
@@ -35,56 +47,55 @@ pub(crate) fn run(args: &ReplayArgs, clock: &Clock) -> Result<Outcome> {
     }
     let token = args.token.token.clone().filter(|t| !t.is_empty());
     let target = report::masked(&args.url).to_string();
-    // Before anything is sent, so that a report CI collects can always be written.
-    let junit = create_junit(args.reports.junit.as_deref())?;
+    let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
+    let replay = Arc::new(Replay {
+        client: Pool::new(&args.target.target(), concurrency)?,
+        base: args.url.clone(),
+        token,
+        clock: *clock,
+        concurrency,
+    });
     if args.reports.output == OutputFormat::Human && !args.quiet {
         writeln!(
             output::stderr(),
             "{} {name} to {target} ({} callback(s), {})",
             "oa-hook replay".bold(),
             chosen.len(),
-            if token.is_some() {
+            if replay.token.is_some() {
                 "signed afresh"
             } else {
                 "unsigned: no token"
             }
         )?;
     }
-    let replay = Arc::new(Replay {
-        client: Pool::new(
-            &args.target.target(),
-            usize::try_from(args.concurrency).unwrap_or(1),
-        )?,
-        base: args.url.clone(),
-        token,
-        clock: *clock,
-        concurrency: usize::try_from(args.concurrency).unwrap_or(1),
-    });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
-    let replayed = runtime.block_on(replay.run(chosen));
-    let results = replayed.results;
-    if let Some(junit) = junit {
-        junit.write(&render::junit_of("oa-hook replay", &target, &results, None))?;
-    }
-    if let Some(unreachable) = replayed.unreachable {
-        return Err(unreachable.into_error());
-    }
-    if replayed.lost > 0 {
-        return Err(Error::internal(format!(
+    let callbacks = chosen.len();
+    let replayed = runtime()?.block_on(async {
+        let interrupts = Interrupts::listen()
+            .map_err(|e| Error::internal(format!("cannot listen for Ctrl-C: {e}")))?;
+        Ok::<_, Error>(replay.run(chosen, &interrupts).await)
+    })?;
+    let stop = if let Some(signal) = replayed.interrupted {
+        Some(Stop::Interrupted {
+            signal,
+            total: callbacks,
+        })
+    } else if let Some(unreachable) = replayed.unreachable {
+        Some(Stop::Unreachable {
+            case: None,
+            error: unreachable.into_error(),
+        })
+    } else if replayed.lost > 0 {
+        Some(Stop::Error(Error::internal(format!(
             "{} callback(s) of the record could not be replayed",
             replayed.lost
-        )));
-    }
-    let report = render::CheckReport {
-        target: &target,
-        results: &results,
-        verbose: false,
+        ))))
+    } else {
+        None
     };
-    report::print(&report, args.reports.output)?;
-    Ok(Outcome::from_pass(render::Counts::of(&results).pass()))
+    Ok(Ran {
+        results: replayed.results,
+        stop,
+    })
 }
 
 /// Every record of `path` (`-`: stdin), each with its line number; anything unreadable is a

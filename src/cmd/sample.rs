@@ -31,5 +31,6 @@ pub(crate) fn run(args: &SampleArgs, clock: &Clock) -> Result<Outcome> {
         }
     };
     output::stdout().write_all(text.as_bytes())?;
+    output::written()?;
     Ok(Outcome::Pass)
 }

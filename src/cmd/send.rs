@@ -146,7 +146,10 @@ fn run_load(
         quiet: args.quiet,
     };
     report::print(&load, args.output)?;
-    Ok(Outcome::from_pass(summary.passed()))
+    Ok(match summary.interrupted {
+        Some(signal) => Outcome::Interrupted(signal),
+        None => Outcome::from_pass(summary.passed()),
+    })
 }
 
 /// Sending unsigned by accident is the commonest reason a real backend refuses the callback.

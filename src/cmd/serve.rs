@@ -49,6 +49,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
         record,
         max_connections: args.max_connections,
         head_timeout: args.head_timeout,
+        drain_timeout: args.drain_timeout,
         tap: args
             .forward_to
             .as_ref()

@@ -15,6 +15,7 @@ pub(crate) fn run(args: &SignArgs, clock: &Clock) -> Result<Outcome> {
         param::SIGN,
         param::REQUEST_TIME,
     )?;
+    output::written()?;
     Ok(Outcome::Pass)
 }
 

@@ -7,6 +7,7 @@ use crate::client::{Exchange, Sender, TransportError};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
+use crate::interrupt::Interrupts;
 use crate::protocol::{Judgement, Latest, judge, judge_broken, judge_no_answer};
 use crate::report::load::Summary;
 use crate::request::Template;
@@ -66,7 +67,7 @@ struct Run {
     /// Whether any request got an answer, even a broken one: until one has, a connection error
     /// stops the run.
     reached_any: AtomicBool,
-    /// Set to stop every worker at once (deadline, Ctrl-C, unreachable target).
+    /// Set to stop every worker at once (deadline, a signal, unreachable target).
     stop: watch::Sender<bool>,
 }
 
@@ -88,19 +89,20 @@ async fn drive(run: Arc<Run>) -> Result<Summary> {
     for _ in 0..plan.concurrency {
         workers.spawn(worker(Arc::clone(&run), start, Tally::new(plan.timeout)?));
     }
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let stopper = tokio::spawn(stop_on_deadline_or_ctrl_c(
+    let interrupts = Interrupts::listen()
+        .map_err(|e| Error::internal(format!("cannot listen for Ctrl-C: {e}")))?;
+    let stopper = tokio::spawn(stop_on_deadline_or_signal(
         Arc::clone(&run),
         // A deadline past what the clock can hold never comes (--duration is bounded anyway).
         plan.duration.and_then(|d| start.checked_add(d)),
-        Arc::clone(&interrupted),
+        interrupts.clone(),
     ));
     let progress = plan
         .progress
         .then(|| tokio::spawn(progress::bar(Arc::clone(&run), start)));
     let mut total = Tally::new(plan.timeout)?;
     while let Some(tally) = workers.join_next().await {
-        total.merge(tally.map_err(|e| Error::usage(format!("a load worker failed: {e}")))?)?;
+        total.merge(tally.map_err(|e| Error::internal(format!("a load worker failed: {e}")))?)?;
     }
     let elapsed = start.elapsed();
     stopper.abort();
@@ -113,14 +115,30 @@ async fn drive(run: Arc<Run>) -> Result<Summary> {
         crate::report::masked(&plan.template.base).to_string(),
         plan.concurrency,
         elapsed,
-        interrupted.load(Ordering::Relaxed),
+        planned(plan),
+        interrupts.received(),
     ))
 }
 
-async fn stop_on_deadline_or_ctrl_c(
+/// What `plan` was to send, in words: "1000 requests", "20s", or both.
+fn planned(plan: &Plan) -> String {
+    let count = plan
+        .count
+        .map(|n| crate::report::count(usize::try_from(n).unwrap_or(usize::MAX), "request"));
+    let duration = plan
+        .duration
+        .map(|d| humantime::format_duration(d).to_string());
+    match (count, duration) {
+        (Some(count), Some(duration)) => format!("{count} or {duration}"),
+        (Some(planned), None) | (None, Some(planned)) => planned,
+        (None, None) => "an open-ended run".to_owned(),
+    }
+}
+
+async fn stop_on_deadline_or_signal(
     run: Arc<Run>,
     deadline: Option<Instant>,
-    interrupted: Arc<AtomicBool>,
+    interrupts: Interrupts,
 ) {
     let deadline = async {
         match deadline {
@@ -130,7 +148,7 @@ async fn stop_on_deadline_or_ctrl_c(
     };
     tokio::select! {
         () = deadline => {}
-        Ok(()) = tokio::signal::ctrl_c() => interrupted.store(true, Ordering::Relaxed),
+        _ = interrupts.wait() => {}
     }
     run.stop.send_replace(true);
 }

@@ -1,6 +1,7 @@
 //! One load worker's results: counted without a lock on the request path, merged at the end.
 
 use crate::error::{Error, Result};
+use crate::interrupt::Signal;
 use crate::protocol::{BUDGET, Evidence, Finding, Judgement, Severity};
 use crate::report::load::{Bucket, Group, Percentiles, Summary};
 use hdrhistogram::Histogram;
@@ -134,7 +135,8 @@ impl Tally {
         url: String,
         concurrency: u64,
         elapsed: Duration,
-        interrupted: bool,
+        planned: String,
+        interrupted: Option<Signal>,
     ) -> Summary {
         let latency = &self.latency_us;
         Summary {
@@ -154,6 +156,7 @@ impl Tally {
             histogram: histogram(latency),
             statuses: self.statuses,
             decisions: self.decisions,
+            planned,
             interrupted,
             failures: self.failures,
             warnings: self.warnings,
@@ -242,7 +245,13 @@ mod tests {
     const OK: &str = r#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}"#;
 
     fn summary(tally: Tally) -> Summary {
-        tally.into_summary("http://h/im".to_owned(), 2, Duration::from_secs(1), false)
+        tally.into_summary(
+            "http://h/im".to_owned(),
+            2,
+            Duration::from_secs(1),
+            "10 requests".to_owned(),
+            None,
+        )
     }
 
     fn groups<K: Ord + Clone>(groups: &BTreeMap<K, Group>) -> Vec<(K, u64, String)> {

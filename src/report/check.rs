@@ -4,7 +4,7 @@ use super::request;
 use super::send::answer_http;
 use super::{Render, count};
 use crate::output;
-use crate::suite::{Case, CaseResult, Exchanged, Status};
+use crate::suite::{Case, CaseResult, Exchanged, Status, Stop};
 use colored::Colorize;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
@@ -59,20 +59,77 @@ pub(crate) fn human_header(target: &str, sdkappid: u64, signed: bool) -> String 
     )
 }
 
-/// A run of the suite as a report; `verbose` shows every case's answer and exchanges.
+/// A run of the suite (or a replay) as a report; `verbose` shows every case's answer and
+/// exchanges; `stop` says why the run ended early, if it did.
 pub(crate) struct CheckReport<'a> {
     pub target: &'a str,
     pub results: &'a [CaseResult],
     pub verbose: bool,
+    pub stop: Option<&'a Stop>,
+}
+
+impl CheckReport<'_> {
+    /// Whether there is anything to print for people: a run that could not start or could
+    /// not reach the target says so on stderr alone.
+    pub(crate) fn has_human(&self) -> bool {
+        matches!(self.stop, None | Some(Stop::Interrupted { .. }))
+    }
 }
 
 impl Render for CheckReport<'_> {
     fn human(&self) -> String {
-        human(self.results, self.verbose)
+        human(self.results, self.verbose, self.stop)
     }
 
     fn json(&self) -> serde_json::Value {
-        json(self.target, self.results)
+        json(self.target, self.results, self.stop)
+    }
+}
+
+/// "interrupted by SIGINT after 3 of 12 cases": what ran of a run a signal stopped.
+fn interrupted(stop: &Stop, ran: usize) -> Option<String> {
+    match stop {
+        Stop::Interrupted { signal, total } => Some(format!(
+            "by {} after {ran} of {total}",
+            signal.name(),
+            total = count(*total, "case")
+        )),
+        _ => None,
+    }
+}
+
+/// The verdict machine-readable output gives: pass or fail, or why there is none.
+fn verdict(counts: &Counts, stop: Option<&Stop>) -> &'static str {
+    match stop {
+        None if counts.pass() => "pass",
+        None => "fail",
+        Some(Stop::Interrupted { .. }) => "interrupted",
+        Some(Stop::Unreachable { .. }) => "unreachable",
+        Some(Stop::Error(_)) => "error",
+    }
+}
+
+/// `stopped` of the JSON report: why the run ended early, in words.
+fn stopped_json(stop: &Stop, ran: usize) -> serde_json::Value {
+    match stop {
+        Stop::Interrupted { signal, total } => json!({
+            "reason": "interrupted",
+            "signal": signal.name(),
+            "ran": ran,
+            "of": total,
+            "message": interrupted(stop, ran).map(|why| format!("interrupted {why}")),
+        }),
+        Stop::Unreachable { case, error } => json!({
+            "reason": "unreachable",
+            "case": case.as_ref().map(|c| &c.id),
+            "message": error.message,
+            "hint": error.hint,
+        }),
+        Stop::Error(error) => json!({
+            "reason": "error",
+            "message": error.message,
+            "hint": error.hint,
+        }),
     }
 }
 
@@ -96,7 +153,7 @@ impl Render for CaseList<'_> {
 /// One line per case (and a line per further finding), then the counts and the verdict. What
 /// came back is shown for every case that did not pass, and for every case with `verbose`,
 /// which also prints each request and answer of the case.
-fn human(results: &[CaseResult], verbose: bool) -> String {
+fn human(results: &[CaseResult], verbose: bool, stop: Option<&Stop>) -> String {
     let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
     let mut text = String::new();
     for result in results {
@@ -134,10 +191,10 @@ fn human(results: &[CaseResult], verbose: bool) -> String {
         }
     }
     let counts = Counts::of(results);
-    let verdict = if counts.pass() {
-        "PASS".green().bold()
-    } else {
-        "FAIL".red().bold()
+    let verdict = match stop.and_then(|stop| interrupted(stop, results.len())) {
+        Some(why) => format!("{} {why}; the rest did not run", "INTERRUPTED".red().bold()),
+        None if counts.pass() => "PASS".green().bold().to_string(),
+        None => "FAIL".red().bold().to_string(),
     };
     let cases = count(counts.total, "case");
     text.push_str(&format!(
@@ -164,7 +221,7 @@ fn indent(text: &str) -> String {
 
 /// The whole run as one JSON document (shape documented in the README). With `-v` each case
 /// also has `exchanges`: every request and answer as text.
-fn json(target: &str, results: &[CaseResult]) -> serde_json::Value {
+fn json(target: &str, results: &[CaseResult], stop: Option<&Stop>) -> serde_json::Value {
     let counts = Counts::of(results);
     let cases: Vec<serde_json::Value> = results
         .iter()
@@ -183,31 +240,45 @@ fn json(target: &str, results: &[CaseResult]) -> serde_json::Value {
             case
         })
         .collect();
-    json!({
+    let mut report = json!({
         "target": target,
-        "verdict": if counts.pass() { "pass" } else { "fail" },
+        "verdict": verdict(&counts, stop),
         "summary": counts,
         "cases": cases,
-    })
+    });
+    if let (Some(stop), Some(fields)) = (stop, report.as_object_mut()) {
+        fields.insert("stopped".into(), stopped_json(stop, results.len()));
+    }
+    report
 }
 
-/// JUnit XML: one test suite per group, one test case per case. When the run stopped because
-/// the target could not be reached, `stopped` names the case and why: it is an error test case,
-/// so that a CI step that collects the report finds it either way.
+/// The report a `--junit` file holds from the start until the run writes its own: a run that
+/// is killed (SIGKILL, a second Ctrl-C) leaves a report that fails, never an empty file.
+pub(crate) fn junit_unfinished(name: &str, target: &str) -> String {
+    let mut report = Report::new(name);
+    let mut suite = TestSuite::new("oa-hook");
+    suite.add_property(("target", target));
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status.set_message(format!(
+        "{name} did not finish: it was stopped before it could write this report"
+    ));
+    status.set_type("unfinished");
+    let mut case = TestCase::new("unfinished", status);
+    case.set_classname("oa-hook.unfinished");
+    suite.add_test_case(case);
+    report.add_test_suite(suite);
+    report.to_string().unwrap_or_default()
+}
+
+/// JUnit XML for the report named `name` (`oa-hook check`, or `oa-hook replay`, which reports
+/// as check does): one test suite per group, one test case per case. When the run ended early,
+/// one more test case says why, as an error (type `unreachable`, `interrupted` or `error`), so
+/// that a CI step that collects the report finds it either way.
 pub(crate) fn junit(
-    target: &str,
-    results: &[CaseResult],
-    stopped: Option<(&Case, &str)>,
-) -> String {
-    junit_of("oa-hook check", target, results, stopped)
-}
-
-/// [`junit`] for the report named `name` (`oa-hook replay` reports as check does).
-pub(crate) fn junit_of(
     name: &str,
     target: &str,
     results: &[CaseResult],
-    stopped: Option<(&Case, &str)>,
+    stop: Option<&Stop>,
 ) -> String {
     let mut report = Report::new(name);
     let mut suites: Vec<TestSuite> = Vec::new();
@@ -243,13 +314,26 @@ pub(crate) fn junit_of(
         }
         suites[index].add_test_case(case);
     }
-    if let Some((case, message)) = stopped {
-        let group = case.group();
+    if let Some(stop) = stop {
+        let (id, group, kind, message) = match stop {
+            Stop::Unreachable { case, error } => {
+                let id = case.as_ref().map_or("unreachable", |c| c.id.as_ref());
+                let group = case.as_ref().map_or("oa-hook", |c| c.group());
+                let message = format!("the target could not be reached: {}", error.message);
+                (id, group, "unreachable", message)
+            }
+            Stop::Interrupted { .. } => {
+                let why = interrupted(stop, results.len()).unwrap_or_default();
+                let message = format!("interrupted {why}; the rest did not run");
+                ("interrupted", "oa-hook", "interrupted", message)
+            }
+            Stop::Error(error) => ("error", "oa-hook", "error", error.message.clone()),
+        };
         let index = suite_index(&mut suites, group, target);
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-        status.set_message(format!("the target could not be reached: {message}"));
-        status.set_type("unreachable");
-        let mut test_case = TestCase::new(case.id.as_ref(), status);
+        status.set_message(message);
+        status.set_type(kind);
+        let mut test_case = TestCase::new(id, status);
         test_case.set_classname(format!("oa-hook.{group}"));
         suites[index].add_test_case(test_case);
     }
@@ -339,11 +423,15 @@ mod tests {
                 "State.StateChange got HTTP 400",
             ),
         ];
-        let stop = builtin("robustness/keep-alive");
+        let stop = Stop::Unreachable {
+            case: Some(builtin("robustness/keep-alive")),
+            error: crate::error::Error::unreachable("connection refused"),
+        };
         let xml = junit(
+            "oa-hook check",
             "http://127.0.0.1:1/im",
             &results,
-            Some((&stop, "connection refused")),
+            Some(&stop),
         );
         let doc = roxmltree::Document::parse(&xml).unwrap();
         let suites: Vec<_> = doc

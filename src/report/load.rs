@@ -1,8 +1,10 @@
 //! The summary of a load run: counts, failures grouped, throughput, latency percentiles.
 
 use super::{Render, count, mark, micros_as_millis, millis, verdict_line, verdict_word};
+use crate::interrupt::Signal;
 use crate::output;
 use crate::protocol::{BUDGET, Severity};
+use colored::Colorize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -56,13 +58,16 @@ pub(crate) struct Summary {
     pub statuses: BTreeMap<u16, u64>,
     /// Judged requests by the kind of decision Chat would take.
     pub decisions: BTreeMap<&'static str, u64>,
-    /// Stopped early by Ctrl-C.
-    pub interrupted: bool,
+    /// What the run was to do, in words ("1000 requests", "20s"), for an interrupted run.
+    pub planned: String,
+    /// Stopped early by this signal: no pass, whatever came back.
+    pub interrupted: Option<Signal>,
 }
 
 impl Summary {
+    /// Every request sent got a conforming answer, and the run was not interrupted.
     pub(crate) fn passed(&self) -> bool {
-        self.sent > 0 && self.conforming == self.sent
+        self.interrupted.is_none() && self.sent > 0 && self.conforming == self.sent
     }
 
     /// Answers per second over the whole run.
@@ -86,6 +91,16 @@ impl Summary {
     }
 
     fn verdict(&self) -> String {
+        if let Some(signal) = self.interrupted {
+            return format!(
+                "{} by {} after {} in {:.2} s, of {} planned; no verdict on a run cut short",
+                "INTERRUPTED".red().bold(),
+                signal.name(),
+                count(self.sent as usize, "request"),
+                self.elapsed.as_secs_f64(),
+                self.planned
+            );
+        }
         let detail = if self.passed() {
             format!("{} conforming", count(self.conforming as usize, "answer"))
         } else if self.sent == 0 {
@@ -127,7 +142,7 @@ fn human(summary: &Summary, quiet: bool) -> String {
             summary.url,
             summary.concurrency,
             summary.elapsed.as_secs_f64(),
-            if summary.interrupted {
+            if summary.interrupted.is_some() {
                 " (interrupted)"
             } else {
                 ""
@@ -222,8 +237,12 @@ fn json(summary: &Summary) -> Value {
         })).collect::<Vec<_>>(),
         "statuses": summary.statuses.iter().map(|(status, n)| (status.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
         "decisions": summary.decisions,
-        "interrupted": summary.interrupted,
-        "verdict": verdict_word(summary.passed()),
+        "interrupted": summary.interrupted.is_some(),
+        "signal": summary.interrupted.map(Signal::name),
+        "verdict": match summary.interrupted {
+            Some(_) => "interrupted",
+            None => verdict_word(summary.passed()),
+        },
     })
 }
 

@@ -40,14 +40,14 @@ pub(crate) fn connections_the_os_allows(wanted: usize) -> usize {
 }
 
 /// Serves `handle` on `listener` until `stop` resolves, then lets open connections finish
-/// their requests until `deadline` (from `stop`) and cuts the rest. When this returns, no
+/// their requests until `drained` resolves (it starts when `stop` has) and cuts the rest. When this returns, no
 /// handler runs any more. `at_cap` is called once, the first time the cap is reached.
 pub(crate) async fn serve<H, F>(
     listener: TcpListener,
     limits: Limits,
     handle: H,
     stop: impl Future<Output = ()>,
-    deadline: Duration,
+    drained: impl Future<Output = ()>,
     at_cap: impl FnOnce(),
 ) where
     H: Fn(hyper::Request<Incoming>) -> F + Clone + Send + Sync + 'static,
@@ -117,9 +117,9 @@ pub(crate) async fn serve<H, F>(
     drop(listener);
     let _ = closing.send(true);
     // A client that never finishes its request must not keep Ctrl-C from working.
-    let _ = tokio::time::timeout(deadline, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
+    tokio::select! {
+        () = async { while connections.join_next().await.is_some() {} } => {}
+        () = drained => {}
+    }
     connections.shutdown().await;
 }

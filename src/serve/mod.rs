@@ -15,22 +15,22 @@ pub(crate) use tap::Tap;
 
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
+use crate::interrupt::Interrupts;
 use crate::output;
 use crate::output::OutputFormat;
 use crate::protocol::Receiver;
 use event::Look;
 use handler::{Server, handle};
 use std::fs::File;
-use std::future::Future;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// After Ctrl-C, how long in-flight requests get to finish on top of `--delay`.
+/// After the server stops, how long stdout gets to take the event lines still queued.
 const GRACE: Duration = Duration::from_secs(1);
 
 /// The largest refused body kept in a record line.
@@ -48,6 +48,8 @@ pub(crate) struct Settings {
     pub record: Option<(PathBuf, File)>,
     pub max_connections: usize,
     pub head_timeout: Duration,
+    /// After the first Ctrl-C or SIGTERM, how long requests in flight get to finish.
+    pub drain_timeout: Duration,
     /// `--forward-to`: a tap in front of this backend instead of a mock.
     pub tap: Option<Tap>,
 }
@@ -63,6 +65,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         record,
         max_connections: wanted_connections,
         head_timeout,
+        drain_timeout,
         tap,
     } = settings;
     let listener = TcpListener::bind(listen_on)
@@ -71,8 +74,10 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     let address = listener
         .local_addr()
         .map_err(|e| bind_error(listen_on, &e))?;
-    let stop =
-        stop_signals().map_err(|e| Error::usage(format!("cannot listen for Ctrl-C: {e}")))?;
+    // Listened for before the banner is printed, so that a signal sent as soon as the URL
+    // appears stops the server gracefully instead of killing it.
+    let interrupts = Interrupts::listen_twice()
+        .map_err(|e| Error::internal(format!("cannot listen for Ctrl-C: {e}")))?;
     let max_connections = listen::connections_the_os_allows(wanted_connections);
     print_banner(&receiver, output, address, quiet);
     if let Some(tap) = &tap {
@@ -99,7 +104,6 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         Some((path, file)) => Some(writers::Record::start(file, path).map_err(cannot_start)?),
         None => None,
     };
-    let deadline = policy.delay.unwrap_or_default().saturating_add(GRACE);
     let server = Arc::new(Server {
         receiver,
         policy,
@@ -117,9 +121,41 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         max_connections,
         head_timeout,
     };
+    let in_flight = Arc::new(AtomicUsize::new(0));
     let handler = {
         let server = Arc::clone(&server);
-        move |request: hyper::Request<hyper::body::Incoming>| handle(Arc::clone(&server), request)
+        let in_flight = Arc::clone(&in_flight);
+        move |request: hyper::Request<hyper::body::Incoming>| {
+            let counted = InFlight::enter(&in_flight);
+            let answer = handle(Arc::clone(&server), request);
+            async move {
+                let answer = answer.await;
+                drop(counted);
+                answer
+            }
+        }
+    };
+    let drain = {
+        let interrupts = interrupts.clone();
+        async move {
+            tokio::select! {
+                () = tokio::time::sleep(drain_timeout) => {}
+                () = interrupts.again() => {}
+            }
+        }
+    };
+    let stop = {
+        let interrupts = interrupts.clone();
+        async move {
+            let signal = interrupts.wait().await;
+            let _ = writeln!(
+                output::stderr(),
+                "oa-hook: {} received: no new connections; waiting up to {} (--drain-timeout) for {} in flight; send it again to quit now",
+                signal.name(),
+                humantime::format_duration(drain_timeout),
+                crate::report::count(in_flight.load(Ordering::Relaxed), "request")
+            );
+        }
     };
     let at_cap = move || {
         let _ = writeln!(
@@ -128,7 +164,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
             humantime::format_duration(head_timeout)
         );
     };
-    listen::serve(listener, limits, handler, stop, deadline, at_cap).await;
+    listen::serve(listener, limits, handler, stop, drain, at_cap).await;
 
     // No handler runs any more: every answer given has its record line queued.
     let Ok(server) = Arc::try_unwrap(server) else {
@@ -175,7 +211,11 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         .hint(
             "check the disk has room; callbacks after this error were answered but not recorded",
         )),
-        _ => Ok(Outcome::Pass),
+        // A second signal cut the drain short: requests in flight went unanswered.
+        _ => Ok(match interrupts.received() {
+            Some(signal) if interrupts.came_twice() => Outcome::Interrupted(signal),
+            _ => Outcome::Pass,
+        }),
     }
 }
 
@@ -195,26 +235,20 @@ fn bind_error(address: SocketAddr, e: &io::Error) -> Error {
     }
 }
 
-/// Registered before the banner is printed, so that a signal sent as soon as the URL appears
-/// stops the server gracefully instead of killing it.
-#[cfg(unix)]
-fn stop_signals() -> io::Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
+/// Counts a request in flight while it lives.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        InFlight(Arc::clone(count))
+    }
 }
 
-#[cfg(not(unix))]
-fn stop_signals() -> io::Result<impl Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The URL first, alone on its line, because tools wait for it; then a `send` command for it.

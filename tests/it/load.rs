@@ -246,6 +246,7 @@ async fn the_json_document_has_a_fixed_set_of_keys() {
             "statuses",
             "decisions",
             "interrupted",
+            "signal",
             "verdict"
         ]
     );

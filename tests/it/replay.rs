@@ -17,7 +17,7 @@ const LATER: u64 = NOW + 3600;
 
 /// A record of two requests to `serve --refuse jared`: a genuine callback (line 1) and a forged
 /// one (line 2, refused).
-async fn recorded(dir: &Path) -> PathBuf {
+pub async fn recorded(dir: &Path) -> PathBuf {
     let record = dir.join("events.ndjson");
     let mut cmd = serve_command(&[
         "--refuse",

@@ -1,7 +1,7 @@
 //! `serve` on a real loopback port, driven the way Chat drives a backend.
 
 use crate::support::{
-    NOW, Serve, assert_contains, assert_starts, oa_hook, read_answer, serve_command,
+    NOW, Serve, assert_contains, assert_ends, assert_starts, oa_hook, read_answer, serve_command,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -142,7 +142,8 @@ fn the_banner_gives_the_url_then_a_send_command_without_the_token() {
     assert!(stopped.status.success());
     assert_eq!(
         stopped.stderr,
-        "stopped: 0 callback(s) answered, 0 of them rejected as invalid\n"
+        "oa-hook: SIGINT received: no new connections; waiting up to 5s (--drain-timeout) for 0 requests in flight; send it again to quit now\n\
+         stopped: 0 callback(s) answered, 0 of them rejected as invalid\n"
     );
 
     let mut quiet = Serve::start(&["-q"]);
@@ -578,11 +579,11 @@ async fn concurrent_callbacks_are_each_recorded_once_and_survive_ctrl_c() {
 
     let stopped = serve.interrupt();
     assert!(stopped.status.success(), "{}", stopped.stderr);
-    assert_eq!(
-        stopped.stderr,
-        format!(
-            "stopped: {REQUESTS} callback(s) answered, {rejected} of them rejected as invalid; {REQUESTS} recorded\n"
-        )
+    assert_ends(
+        &stopped.stderr,
+        &format!(
+            "to quit now\nstopped: {REQUESTS} callback(s) answered, {rejected} of them rejected as invalid; {REQUESTS} recorded\n"
+        ),
     );
     assert_eq!(stopped.stdout.len(), REQUESTS);
     let text = std::fs::read_to_string(&record).unwrap();
