@@ -6,8 +6,8 @@ use crate::client::Target;
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::protocol::{Receiver, Signs};
+use crate::serve::writers::{Destination, open_record};
 use crate::serve::{self, Policy, Settings, Tap};
-use std::fs::File;
 use std::path::Path;
 use std::time::Duration;
 use url::Url;
@@ -22,7 +22,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
             .hint("add --error-code N (120001 to 130000), the code your ErrorInfo explains"));
     }
     let record = match &args.record {
-        Some(path) => Some((path.clone(), open_record(path)?)),
+        Some(path) => Some((path.clone(), record_destination(path)?)),
         None => None,
     };
     let settings = Settings {
@@ -76,13 +76,18 @@ fn tap(url: &Url, timeout: Duration) -> Result<Tap> {
     })
 }
 
-fn open_record(path: &Path) -> Result<File> {
-    File::options()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| {
-            Error::usage(format!("cannot open --record {}: {e}", path.display()))
-                .hint("give a file in a writable directory; events are appended to it")
-        })
+/// The record, opened now so that a bad path is said before serve starts; a FIFO is opened by
+/// its writer, since opening one waits for a reader.
+fn record_destination(path: &Path) -> Result<Destination> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
+            return Ok(Destination::Special);
+        }
+    }
+    open_record(path).map(Destination::Opened).map_err(|e| {
+        Error::usage(format!("cannot open --record {}: {e}", path.display()))
+            .hint("give a file in a writable directory; events are appended to it")
+    })
 }

@@ -55,6 +55,15 @@ pub(super) struct Event<'a, A = &'a Answer> {
     /// Tap mode: the backend's answer judged (in serve mode only the record has it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) judgement: Option<&'a Verdict>,
+    /// When the caller closed its side of the connection before the answer, in ms after the
+    /// request arrived: a caller that hung up (Chat gives up after 2 s) never gets the answer;
+    /// one that only half-closed still does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) caller_closed_ms: Option<f64>,
+    /// Serve stopped before the answer was ready (a second Ctrl-C cut the drain short): the
+    /// answer is serve's own 503.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(super) cut: bool,
 }
 
 /// What the backend did with a callback the tap passed on.
@@ -110,6 +119,28 @@ impl<'a, A> Event<'a, A> {
             latency_ms: millis(latency),
             backend: None,
             judgement: None,
+            caller_closed_ms: None,
+            cut: false,
+        }
+    }
+
+    /// What became of the caller, when it did not simply get its answer.
+    fn push_gone(&self, line: &mut String, look: &Look) {
+        if self.cut {
+            let _ = write!(
+                line,
+                "  {} {style}serve stopped before the answer was ready (the drain was cut short){style:#}",
+                look.fail,
+                style = &look.error
+            );
+        }
+        if let Some(after) = self.caller_closed_ms {
+            let _ = write!(
+                line,
+                "  {} {style}the caller closed the connection {after:.1} ms after it arrived, before the answer{style:#}",
+                look.warn,
+                style = &look.warning
+            );
         }
     }
 
@@ -201,6 +232,7 @@ impl<'a> Event<'a> {
             );
             look.error.push(&mut line, &self.answer.error_info);
         }
+        self.push_gone(&mut line, look);
         push_latency(&mut line, self.latency_ms, dim);
         line
     }
@@ -297,6 +329,7 @@ impl Event<'_, Body<'_>> {
             }
             _ => {}
         }
+        self.push_gone(&mut line, look);
         push_latency(&mut line, self.latency_ms, dim);
         line
     }

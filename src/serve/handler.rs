@@ -2,9 +2,10 @@
 //! the event and record lines to their writers.
 
 use super::event::{Event, Look, RecordLine};
+use super::listen::Caller;
 use super::policy::Policy;
 use super::tap::{self, Tap};
-use super::writers;
+use super::writers::{self, RecordQueue};
 use crate::clock::Clock;
 use crate::output::OutputFormat;
 use crate::protocol::{
@@ -12,6 +13,7 @@ use crate::protocol::{
     Receiver, Rejection, Reply, Valid, subscribers_in,
 };
 use crate::record::{Answered, Verdict};
+use crate::report::millis;
 use axum::http::{HeaderValue, StatusCode, header};
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -20,9 +22,11 @@ use hyper::body::Incoming;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// How much of an oversized body is read (and thrown away) before answering 413: answering
 /// while the client is still sending makes the kernel reset the connection, and the client
@@ -39,19 +43,75 @@ pub(super) struct Server {
     pub(super) look: Look,
     pub(super) events: writers::Events,
     /// Where record lines go; `None` without `--record`.
-    pub(super) record: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    pub(super) record: Option<RecordQueue>,
     /// How long a body may take to arrive once its head has (`--head-timeout`).
     pub(super) body_timeout: Duration,
     pub(super) answered: AtomicU64,
     pub(super) rejected: AtomicU64,
     /// `--forward-to`: pass requests on instead of answering by policy.
     pub(super) tap: Option<Tap>,
+    /// Set when serve stops before the requests in flight are answered (a second Ctrl-C):
+    /// they answer at once, and say so.
+    pub(super) cut: watch::Sender<bool>,
+}
+
+/// What became of a request's caller and of serve while the answer was being made.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Waited {
+    /// When the caller closed its side of the connection, after the request arrived.
+    pub(super) caller_closed: Option<Duration>,
+    /// Serve stopped before the answer was ready.
+    pub(super) cut: bool,
+}
+
+impl Server {
+    /// Waits for `work` (an answer's delay, the backend's answer), watching the caller, who
+    /// may close its side of the connection meanwhile (noted; the work goes on, as a
+    /// half-closed caller still waits for the answer and a tap records the backend's answer
+    /// all the same), and serve, which may be cut short (then `None`).
+    pub(super) async fn wait_for<T>(
+        &self,
+        caller: &Caller,
+        arrived: Instant,
+        work: impl Future<Output = T>,
+    ) -> (Option<T>, Waited) {
+        tokio::pin!(work);
+        let closed = caller.closed();
+        tokio::pin!(closed);
+        let mut cut = self.cut.subscribe();
+        let mut waited = Waited::default();
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut work => return (Some(done), waited),
+                () = &mut closed, if waited.caller_closed.is_none() => {
+                    waited.caller_closed = Some(arrived.elapsed());
+                }
+                _ = cut.wait_for(|cut| *cut) => {
+                    waited.cut = true;
+                    return (None, waited);
+                }
+            }
+        }
+    }
+}
+
+/// Serve's answer to a request it stopped before answering.
+pub(super) fn stopped_answer() -> (u16, Answer) {
+    (
+        503,
+        Answer::fail("oa-hook serve stopped before it answered (the drain was cut short)"),
+    )
 }
 
 /// What serve answers with: a whole body, known before the head is written.
 pub(super) type Response = hyper::Response<Full<Bytes>>;
 
-pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming>) -> Response {
+pub(super) async fn handle(
+    server: Arc<Server>,
+    request: hyper::Request<Incoming>,
+    caller: Caller,
+) -> Response {
     let started = Instant::now();
     let now_ms = server.clock.now_ms();
     let (parts, body) = request.into_parts();
@@ -89,19 +149,27 @@ pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming
         && whole
     {
         let arrived = (started, now_ms);
-        return tap::pass_on(&server, tap, &parts, &query, (bytes, &received), arrived).await;
+        let request = (&parts, &query, bytes, &received);
+        return tap::pass_on(&server, tap, request, &caller, arrived).await;
     }
-    let (status, answer) = match &received.verdict {
-        Ok(valid) => server.policy.answer(valid).await,
+    let ((status, answer), waited) = match &received.verdict {
+        Ok(valid) => {
+            let (answer, waited) = server
+                .wait_for(&caller, started, server.policy.answer(valid))
+                .await;
+            (answer.unwrap_or_else(stopped_answer), waited)
+        }
         Err(rejection) => {
             server.rejected.fetch_add(1, Ordering::Relaxed);
-            (rejection.status, rejection.answer())
+            ((rejection.status, rejection.answer()), Waited::default())
         }
     };
     server.answered.fetch_add(1, Ordering::Relaxed);
     let answer_bytes = written(&answer);
     let latency = started.elapsed();
-    let event = Event::new(now_ms, &received, status, &answer, latency);
+    let mut event = Event::new(now_ms, &received, status, &answer, latency);
+    event.caller_closed_ms = waited.caller_closed.map(millis);
+    event.cut = waited.cut;
     let line = match server.format {
         OutputFormat::Human => event.human_line(&server.look),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
@@ -126,7 +194,7 @@ pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming
                 &bytes,
             )
         };
-        let _ = record.send(line.to_json()).await;
+        record.line(line.to_json());
     }
     server.events.line(line);
 
@@ -222,6 +290,53 @@ async fn read_body(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
         }
     }
     Ok(bytes)
+}
+
+/// Says and records a request the HTTP library refused before any handler saw it (a head it
+/// could not parse, or one too large): hyper answers it itself, with its own status and no
+/// body, and closes the connection.
+pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
+    let status = if !error.is_parse_too_large() {
+        400
+    } else if error.to_string().contains("URI") {
+        414
+    } else {
+        431
+    };
+    let rejection = Rejection::new(
+        status,
+        vec![Finding::error(
+            "http-refused",
+            "request",
+            format!(
+                "the HTTP library refused the request before serve read it ({error}) and answered {status} itself, with no body"
+            ),
+        )],
+    );
+    let answer = rejection.answer();
+    let received = Received {
+        command: None,
+        body: ReceivedBody::Unread,
+        verdict: Err(rejection),
+    };
+    server.answered.fetch_add(1, Ordering::Relaxed);
+    server.rejected.fetch_add(1, Ordering::Relaxed);
+    let event = Event::new(
+        server.clock.now_ms(),
+        &received,
+        status,
+        &answer,
+        Duration::ZERO,
+    );
+    if let Some(record) = &server.record {
+        let query = ReceivedQuery::parse("");
+        let line = RecordLine::new(&event, "-", "-", &query, &received, &[]);
+        record.line(line.to_json());
+    }
+    server.events.line(match server.format {
+        OutputFormat::Human => event.human_line(&server.look),
+        OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
+    });
 }
 
 /// The client stopped sending mid-body, or sent it too slowly; it will likely never read the

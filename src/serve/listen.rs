@@ -1,22 +1,34 @@
 //! The accept loop: HTTP/1.1 connections kept alive as Chat keeps them, within limits that keep
-//! hostile clients from locking genuine callbacks out (slow or idle sockets, too many of them).
+//! hostile clients from locking genuine callbacks out (slow or idle sockets, too many of them),
+//! and the caller's side of each connection watched, so that a caller that hangs up before its
+//! answer is said and recorded rather than lost.
 
+use bytes::Bytes;
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
 /// How hostile clients are bounded.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
-    /// Connections open at once; past it, new ones wait in the kernel's queue until one closes.
+    /// Connections open at once; past it, the connection idle the longest is closed to admit a
+    /// new one, or, when every one is busy, new ones wait in the kernel's queue until one closes.
     pub max_connections: usize,
     /// How long a request's head may take to arrive, and how long a kept-alive connection may
     /// sit idle between requests (one timer in hyper for both).
@@ -29,6 +41,13 @@ pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 /// File descriptors kept free for everything else (the record, stdout, the listener, accept).
 const SPARE_FILES: u64 = 64;
 
+/// Connections the kernel queues before serve accepts them (capped by the kernel's
+/// `net.core.somaxconn`).
+const BACKLOG: u32 = 4096;
+
+/// Once the drain is over, how long the requests still in flight get to say they were cut.
+const CUT_GRACE: Duration = Duration::from_secs(1);
+
 /// Raises the soft limit on open files as far as the OS allows and returns the most
 /// connections that fit under it (at least 1), so that the cap is what limits, not `EMFILE`.
 pub(crate) fn connections_the_os_allows(wanted: usize) -> usize {
@@ -39,41 +58,199 @@ pub(crate) fn connections_the_os_allows(wanted: usize) -> usize {
         .clamp(1, wanted.max(1))
 }
 
+/// A listener on `address` with a long accept queue, so that a burst of callbacks waits in
+/// the kernel rather than being refused.
+pub(crate) fn bind(address: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(BACKLOG)
+}
+
+/// The caller's end of one connection, as a request handler sees it.
+#[derive(Clone)]
+pub(crate) struct Caller(Arc<TcpStream>);
+
+impl Caller {
+    /// Resolves when the caller has closed its side of the connection (it hung up, or it
+    /// half-closed and still waits for the answer: the two look alike until the answer is
+    /// written). Call it once the request is read whole: data the caller sent after the
+    /// request (a pipelined one) hides a close behind it, and then this never resolves.
+    pub(crate) async fn closed(&self) {
+        let mut byte = [0u8; 1];
+        let peeked = std::future::poll_fn(|cx| {
+            let mut buf = ReadBuf::new(&mut byte);
+            self.0.poll_peek(cx, &mut buf)
+        })
+        .await;
+        if !matches!(peeked, Ok(0)) {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// A connection's socket, shared by hyper (which reads and writes it) and the handlers (which
+/// watch for the caller closing it, see [`Caller::closed`]).
+struct Shared(Arc<TcpStream>);
+
+impl AsyncRead for Shared {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.0.poll_read_ready(cx))?;
+            match self.0.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                // Readiness was cleared: the next poll waits for the socket again.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Shared {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                written => return Poll::Ready(written),
+            }
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write_vectored(bufs) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                written => return Poll::Ready(written),
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// The socket is closed, and its FIN sent, when the last handle to it is dropped.
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The open connections, each with when it last fell idle, so that at the cap the one idle the
+/// longest can be closed to admit a new one (an idle kept-alive connection costs a slot but
+/// serves nobody; a hostile client holds the cap with them).
+#[derive(Default)]
+struct Connections {
+    open: Mutex<HashMap<u64, Arc<Connection>>>,
+    next_id: AtomicU64,
+    started: Option<Instant>,
+}
+
+struct Connection {
+    /// Milliseconds since the server started when the connection last fell idle (accepted,
+    /// or answered); [`BUSY`] while a request is being handled.
+    idle_since: AtomicU64,
+    /// Notified to close the connection if it is still idle.
+    evict: Notify,
+}
+
+const BUSY: u64 = u64::MAX;
+
+impl Connections {
+    fn now(&self) -> u64 {
+        self.started.map_or(0, |s| {
+            u64::try_from(s.elapsed().as_millis()).unwrap_or(BUSY - 1)
+        })
+    }
+
+    fn open(&self) -> (u64, Arc<Connection>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let connection = Arc::new(Connection {
+            idle_since: AtomicU64::new(self.now()),
+            evict: Notify::new(),
+        });
+        if let Ok(mut open) = self.open.lock() {
+            open.insert(id, Arc::clone(&connection));
+        }
+        (id, connection)
+    }
+
+    fn close(&self, id: u64) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(&id);
+        }
+    }
+
+    /// Asks the connection idle the longest to close; whether there was one.
+    fn evict_oldest_idle(&self) -> bool {
+        let Ok(open) = self.open.lock() else {
+            return false;
+        };
+        let oldest = open
+            .values()
+            .filter(|c| c.idle_since.load(Ordering::Relaxed) != BUSY)
+            .min_by_key(|c| c.idle_since.load(Ordering::Relaxed));
+        if let Some(connection) = oldest {
+            connection.evict.notify_one();
+        }
+        oldest.is_some()
+    }
+}
+
 /// Serves `handle` on `listener` until `stop` resolves, then lets open connections finish
-/// their requests until `drained` resolves (it starts when `stop` has) and cuts the rest. When this returns, no
-/// handler runs any more. `at_cap` is called once, the first time the cap is reached.
+/// their requests until `drained` resolves (it starts when `stop` has); then `cut` tells the
+/// requests still in flight to stop waiting (they answer at once, and say so), and what is
+/// left after a moment is dropped. When this returns, no handler runs any more. `at_cap` is
+/// called once, the first time the cap is reached; `refused` for each request the HTTP
+/// library refused before any handler saw it (a head it could not parse, or too large).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn serve<H, F>(
     listener: TcpListener,
     limits: Limits,
     handle: H,
     stop: impl Future<Output = ()>,
     drained: impl Future<Output = ()>,
+    cut: impl FnOnce(),
     at_cap: impl FnOnce(),
+    refused: impl Fn(&hyper::Error) + Clone + Send + 'static,
 ) where
-    H: Fn(hyper::Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = hyper::Response<http_body_util::Full<bytes::Bytes>>> + Send + 'static,
+    H: Fn(hyper::Request<Incoming>, Caller) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let registry = Arc::new(Connections {
+        started: Some(Instant::now()),
+        ..Connections::default()
+    });
     let (closing, closed) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut at_cap = Some(at_cap);
     tokio::pin!(stop);
     loop {
-        let slot = match Arc::clone(&slots).try_acquire_owned() {
-            Ok(slot) => slot,
-            Err(_) => {
-                if let Some(say) = at_cap.take() {
-                    say();
-                }
-                tokio::select! {
-                    slot = Arc::clone(&slots).acquire_owned() => match slot {
-                        Ok(slot) => slot,
-                        Err(_) => break,
-                    },
-                    () = &mut stop => break,
-                }
-            }
-        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
@@ -86,40 +263,105 @@ pub(crate) async fn serve<H, F>(
             },
             () = &mut stop => break,
         };
+        let slot = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if let Some(say) = at_cap.take() {
+                    say();
+                }
+                // Room for the new one, made by closing the connection idle the longest; when
+                // every one is busy, it waits for one to finish.
+                registry.evict_oldest_idle();
+                tokio::select! {
+                    slot = Arc::clone(&slots).acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => break,
+                    },
+                    () = &mut stop => break,
+                }
+            }
+        };
         // Small answers on kept-alive connections: without NODELAY, Nagle's algorithm and
         // delayed ACKs can hold an answer back for tens of milliseconds.
         let _ = stream.set_nodelay(true);
         while connections.try_join_next().is_some() {}
         let handle = handle.clone();
+        let refused = refused.clone();
         let mut closed = closed.clone();
+        let registry = Arc::clone(&registry);
         connections.spawn(async move {
-            let service = service_fn(move |request| {
-                let answer = handle(request);
-                async move { Ok::<_, Infallible>(answer.await) }
-            });
+            let (id, connection) = registry.open();
+            let stream = Arc::new(stream);
+            let service = {
+                let connection = Arc::clone(&connection);
+                let registry = Arc::clone(&registry);
+                let caller = Caller(Arc::clone(&stream));
+                service_fn(move |request| {
+                    connection.idle_since.store(BUSY, Ordering::Relaxed);
+                    let answer = handle(request, caller.clone());
+                    let connection = Arc::clone(&connection);
+                    let registry = Arc::clone(&registry);
+                    async move {
+                        let answer = answer.await;
+                        connection
+                            .idle_since
+                            .store(registry.now(), Ordering::Relaxed);
+                        Ok::<_, Infallible>(answer)
+                    }
+                })
+            };
             let mut builder = http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.head_timeout)
+                // A caller that closes its side once the request is sent still gets the
+                // answer; one that hung up is found by its handler (`Caller::closed`).
+                .half_close(true)
                 .keep_alive(true);
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
+            let connection_future =
+                builder.serve_connection(TokioIo::new(Shared(Arc::clone(&stream))), service);
+            tokio::pin!(connection_future);
+            let served = tokio::select! {
+                served = connection_future.as_mut() => served,
                 () = async { let _ = closed.wait_for(|closing| *closing).await; } => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
+                    connection_future.as_mut().graceful_shutdown();
+                    connection_future.await
                 }
+                () = evicted(&connection) => {
+                    connection_future.as_mut().graceful_shutdown();
+                    connection_future.await
+                }
+            };
+            if let Err(e) = served
+                && (e.is_parse() || e.is_parse_too_large())
+            {
+                refused(&e);
             }
+            registry.close(id);
             drop(slot);
         });
     }
     drop(listener);
     let _ = closing.send(true);
-    // A client that never finishes its request must not keep Ctrl-C from working.
     tokio::select! {
         () = async { while connections.join_next().await.is_some() {} } => {}
-        () = drained => {}
+        () = drained => {
+            cut();
+            let _ = tokio::time::timeout(CUT_GRACE, async {
+                while connections.join_next().await.is_some() {}
+            })
+            .await;
+        }
     }
     connections.shutdown().await;
+}
+
+/// Resolves when the connection is asked to close while it is idle.
+async fn evicted(connection: &Connection) {
+    loop {
+        connection.evict.notified().await;
+        if connection.idle_since.load(Ordering::Relaxed) != BUSY {
+            return;
+        }
+    }
 }

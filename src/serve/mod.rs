@@ -21,14 +21,13 @@ use crate::output::OutputFormat;
 use crate::protocol::Receiver;
 use event::Look;
 use handler::{Server, handle};
-use std::fs::File;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 /// After the server stops, how long stdout gets to take the event lines still queued.
 const GRACE: Duration = Duration::from_secs(1);
@@ -44,8 +43,8 @@ pub(crate) struct Settings {
     pub output: OutputFormat,
     /// No `send` example after the `listening on` line.
     pub quiet: bool,
-    /// `--record`: the path (for messages) and the file, opened to append.
-    pub record: Option<(PathBuf, File)>,
+    /// `--record`: the path (for messages, and to reopen on `SIGHUP`) and where it goes.
+    pub record: Option<(PathBuf, writers::Destination)>,
     pub max_connections: usize,
     pub head_timeout: Duration,
     /// After the first Ctrl-C or SIGTERM, how long requests in flight get to finish.
@@ -68,9 +67,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         drain_timeout,
         tap,
     } = settings;
-    let listener = TcpListener::bind(listen_on)
-        .await
-        .map_err(|e| bind_error(listen_on, &e))?;
+    let listener = listen::bind(listen_on).map_err(|e| bind_error(listen_on, &e))?;
     let address = listener
         .local_addr()
         .map_err(|e| bind_error(listen_on, &e))?;
@@ -101,7 +98,13 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     let cannot_start = |e: io::Error| Error::internal(format!("cannot start a writer thread: {e}"));
     let record_path = record.as_ref().map(|(path, _)| path.clone());
     let record = match record {
-        Some((path, file)) => Some(writers::Record::start(file, path).map_err(cannot_start)?),
+        Some((path, destination)) => {
+            let reopen = |record: &writers::Record| record.reopener(&path);
+            let record = writers::Record::start(destination, path.clone()).map_err(cannot_start)?;
+            reopen_on_hangup(reopen(&record))
+                .map_err(|e| Error::internal(format!("cannot listen for SIGHUP: {e}")))?;
+            Some(record)
+        }
         None => None,
     };
     let server = Arc::new(Server {
@@ -116,6 +119,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         answered: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
         tap,
+        cut: watch::Sender::new(false),
     });
     let limits = listen::Limits {
         max_connections,
@@ -125,9 +129,9 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     let handler = {
         let server = Arc::clone(&server);
         let in_flight = Arc::clone(&in_flight);
-        move |request: hyper::Request<hyper::body::Incoming>| {
+        move |request: hyper::Request<hyper::body::Incoming>, caller| {
             let counted = InFlight::enter(&in_flight);
-            let answer = handle(Arc::clone(&server), request);
+            let answer = handle(Arc::clone(&server), request, caller);
             async move {
                 let answer = answer.await;
                 drop(counted);
@@ -160,11 +164,20 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     let at_cap = move || {
         let _ = writeln!(
             io::stderr(),
-            "oa-hook: {max_connections} connections are open, the most serve holds at once: new ones wait until one closes (idle ones close after {}; --max-connections sets the cap)",
-            humantime::format_duration(head_timeout)
+            "oa-hook: {max_connections} connections are open, the most serve holds at once: from now on the one idle the longest is closed to admit a new one, and when all are busy new ones wait until one finishes (--max-connections sets the cap)"
         );
     };
-    listen::serve(listener, limits, handler, stop, drain, at_cap).await;
+    let cut = {
+        let server = Arc::clone(&server);
+        move || {
+            server.cut.send_replace(true);
+        }
+    };
+    let refused = {
+        let server = Arc::clone(&server);
+        move |error: &hyper::Error| handler::refused_by_http(&server, error)
+    };
+    listen::serve(listener, limits, handler, stop, drain, cut, at_cap, refused).await;
 
     // No handler runs any more: every answer given has its record line queued.
     let Ok(server) = Arc::try_unwrap(server) else {
@@ -178,7 +191,8 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         ..
     } = server;
     drop(queue);
-    let recorded = record.map(writers::Record::finish);
+    // A record that takes nothing for as long as the drain may take is given up: Ctrl-C works.
+    let recorded = record.map(|record| record.finish(drain_timeout.max(GRACE)));
     let dropped = events.finish(GRACE);
     let mut summary = if tapping {
         format!(
@@ -209,7 +223,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
             path.display()
         ))
         .hint(
-            "check the disk has room; callbacks after this error were answered but not recorded",
+            "check the disk has room, and that whatever reads a FIFO or pipe keeps reading; the callbacks counted as NOT recorded were answered all the same",
         )),
         // A second signal cut the drain short: requests in flight went unanswered.
         _ => Ok(match interrupts.received() {
@@ -233,6 +247,25 @@ fn bind_error(address: SocketAddr, e: &io::Error) -> Error {
         ),
         _ => error.hint("check --listen"),
     }
+}
+
+/// `SIGHUP` reopens the record by its path, as web servers reopen their logs after logrotate
+/// moved them.
+#[cfg(unix)]
+fn reopen_on_hangup(reopen: impl Fn() + Send + 'static) -> io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            reopen();
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reopen_on_hangup(_: impl Fn() + Send + 'static) -> io::Result<()> {
+    Ok(())
 }
 
 /// Counts a request in flight while it lives.

@@ -4,7 +4,8 @@
 //! answer gets the caller a 502 with a Tencent-shaped FAIL saying why.
 
 use super::event::{Backend, Event, RecordLine};
-use super::handler::{Response, Server, subscribers_of};
+use super::handler::{Response, Server, stopped_answer, subscribers_of};
+use super::listen::Caller;
 use crate::client::{Pool, TransportError};
 use crate::output::OutputFormat;
 use crate::protocol::{Answer, MAX_BODY_BYTES, Received, ReceivedQuery, Reply};
@@ -49,27 +50,40 @@ struct Passed {
 pub(super) async fn pass_on(
     server: &Server,
     tap: &Tap,
-    parts: &Parts,
-    query: &ReceivedQuery<'_>,
-    (bytes, received): (Vec<u8>, &Received),
+    (parts, query, bytes, received): (&Parts, &ReceivedQuery<'_>, Vec<u8>, &Received),
+    caller: &Caller,
     (started, now_ms): (Instant, i64),
 ) -> Response {
     let bytes = Bytes::from(bytes);
     let sent = Instant::now();
-    let forwarded = tap
-        .client
-        .forward(
-            parts.method.clone(),
-            tap.target(parts.uri.query()),
-            parts.headers.get(header::CONTENT_TYPE).cloned(),
-            bytes.clone(),
-        )
-        .await;
+    let forward = tap.client.forward(
+        parts.method.clone(),
+        tap.target(parts.uri.query()),
+        parts.headers.get(header::CONTENT_TYPE).cloned(),
+        bytes.clone(),
+    );
+    let (forwarded, gone) = server.wait_for(caller, started, forward).await;
     let waited = sent.elapsed();
     let callback = received.callback();
     let subscribers = subscribers_of(received);
     let (passed, backend, judgement) = match forwarded {
-        Ok(exchange) if !exchange.truncated => {
+        None => {
+            let (status, answer) = stopped_answer();
+            let passed = Passed {
+                status,
+                content_type: Some(HeaderValue::from_static("application/json")),
+                body: serde_json::to_vec(&answer).unwrap_or_default(),
+            };
+            let backend = Backend {
+                status: None,
+                content_type: None,
+                error: Some("serve stopped before the backend answered".to_owned()),
+                latency_ms: millis(waited),
+            };
+            let judgement = Verdict::of(callback, &subscribers, Answered::Nothing(waited));
+            (passed, backend, judgement)
+        }
+        Some(Ok(exchange)) if !exchange.truncated => {
             let judgement = Verdict::of(callback, &subscribers, Answered::Reply(exchange.reply()));
             let content_type = exchange.headers.get(header::CONTENT_TYPE).cloned();
             let backend = Backend {
@@ -88,7 +102,7 @@ pub(super) async fn pass_on(
             };
             (passed, backend, judgement)
         }
-        Ok(exchange) => {
+        Some(Ok(exchange)) => {
             let judgement = Verdict::of(callback, &subscribers, Answered::Reply(exchange.reply()));
             let error = format!(
                 "the backend's answer is over {} MiB, the most oa-hook reads: not passed back",
@@ -102,7 +116,7 @@ pub(super) async fn pass_on(
             };
             (failed(&error), backend, judgement)
         }
-        Err(e) => {
+        Some(Err(e)) => {
             let error = e.message();
             let passed = failed(&error);
             let answered = match &e {
@@ -138,6 +152,8 @@ pub(super) async fn pass_on(
         started.elapsed(),
     );
     event.backend = Some(backend);
+    event.caller_closed_ms = gone.caller_closed.map(millis);
+    event.cut = gone.cut;
     event.judgement = Some(&judgement);
     let line = match server.format {
         OutputFormat::Human => event.tap_line(&server.look),
@@ -152,7 +168,7 @@ pub(super) async fn pass_on(
             received,
             &bytes,
         );
-        let _ = record.send(line.to_json()).await;
+        record.line(line.to_json());
     }
     server.events.line(line);
 

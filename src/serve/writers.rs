@@ -3,7 +3,7 @@
 //! must keep every callback that was answered.
 
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,8 +14,9 @@ use tokio::sync::mpsc;
 /// Event lines waiting for stdout; past this many, new ones are dropped (and counted).
 const EVENT_QUEUE: usize = 4096;
 
-/// Record lines waiting for the disk; past this many, answering waits for the disk.
-const RECORD_QUEUE: usize = 1024;
+/// Record lines waiting for the disk (a few MiB of lines); past this many, new ones are not
+/// recorded (and counted), so that a record that stops taking them never delays an answer.
+const RECORD_QUEUE: usize = 8192;
 
 /// Between two batches a writer waits this long, so that under load many lines share one write
 /// and requests do not each pay for waking the writer; an idle writer blocks until a line comes.
@@ -133,76 +134,219 @@ fn write_events(mut lines: mpsc::Receiver<String>, counts: &EventCounts) {
     counts.done.store(true, Ordering::Relaxed);
 }
 
-/// The `--record` file. Queuing waits when the disk is behind, so that every callback answered
-/// is recorded; lines are written whole or not at all.
+/// The `--record` file. Queuing never waits: a record that stops taking lines (a full disk, a
+/// FIFO nobody reads) delays neither answers nor Ctrl-C; lines that do not fit the queue are
+/// counted and said once, and serve then exits 2 as for a write error. Lines are appended
+/// whole or not at all, and `SIGHUP` reopens the file by its path (after logrotate moved it).
 pub(crate) struct Record {
-    queue: mpsc::Sender<Vec<u8>>,
+    queue: RecordQueue,
     thread: JoinHandle<Recorded>,
+    done: Arc<AtomicBool>,
+}
+
+/// Where request handlers queue record lines.
+#[derive(Clone)]
+pub(crate) struct RecordQueue {
+    lines: mpsc::Sender<Vec<u8>>,
+    shared: Arc<RecordCounts>,
+}
+
+#[derive(Default)]
+struct RecordCounts {
+    /// Lines that did not fit the queue.
+    dropped: AtomicU64,
+    said_full: AtomicBool,
+    /// Set by `SIGHUP`: reopen the file by its path before the next write.
+    reopen: AtomicBool,
+    /// Lines the writer has taken from the queue and not yet written.
+    in_hand: AtomicU64,
 }
 
 /// What the record writer did.
 #[derive(Debug, Default)]
 pub(crate) struct Recorded {
     pub lines: u64,
-    /// Lines that could not be written, and why the first could not.
+    /// Lines that could not be written (a write error, a full queue, a writer that did not
+    /// finish in time), and the first error.
     pub lost: u64,
     pub error: Option<io::Error>,
 }
 
-impl Record {
-    pub(crate) fn start(file: File, path: PathBuf) -> io::Result<Self> {
-        let (queue, lines) = mpsc::channel(RECORD_QUEUE);
-        let thread = std::thread::Builder::new()
-            .name("oa-hook record".into())
-            .spawn(move || write_record(lines, file, &path))?;
-        Ok(Record { queue, thread })
-    }
+/// Where the record is written, and how.
+pub(crate) enum Destination {
+    /// A file opened (to append) before serve starts, so that a bad path is said at once.
+    Opened(File),
+    /// A FIFO or another special file, opened by the writer: opening a FIFO waits for a
+    /// reader, which must not hold serve up.
+    Special,
+}
 
-    /// A handle for request handlers to queue lines with.
-    pub(crate) fn queue(&self) -> mpsc::Sender<Vec<u8>> {
-        self.queue.clone()
-    }
-
-    /// Waits until every queued line is written: call once no handler can queue any more.
-    pub(crate) fn finish(self) -> Recorded {
-        drop(self.queue);
-        self.thread.join().unwrap_or_else(|_| Recorded {
-            error: Some(io::Error::other("the record writer stopped unexpectedly")),
-            ..Recorded::default()
-        })
+impl RecordQueue {
+    /// Queues `line`, or counts it as lost when the queue is full.
+    pub(crate) fn line(&self, line: Vec<u8>) {
+        if self.lines.try_send(line).is_err() {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            say_once(
+                &self.shared.said_full,
+                "the --record destination is not taking lines (a full disk, a FIFO nobody reads): lines that do not fit its queue are NOT recorded; serve goes on answering and will exit 2",
+            );
+        }
     }
 }
 
-fn write_record(mut lines: mpsc::Receiver<Vec<u8>>, mut file: File, path: &Path) -> Recorded {
+impl Record {
+    pub(crate) fn start(destination: Destination, path: PathBuf) -> io::Result<Self> {
+        let (lines, taken) = mpsc::channel(RECORD_QUEUE);
+        let shared = Arc::new(RecordCounts::default());
+        let done = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let shared = Arc::clone(&shared);
+            let done = Arc::clone(&done);
+            std::thread::Builder::new()
+                .name("oa-hook record".into())
+                .spawn(move || {
+                    let recorded = write_record(taken, destination, &path, &shared);
+                    done.store(true, Ordering::Relaxed);
+                    recorded
+                })?
+        };
+        Ok(Record {
+            queue: RecordQueue { lines, shared },
+            thread,
+            done,
+        })
+    }
+
+    /// A handle for request handlers to queue lines with.
+    pub(crate) fn queue(&self) -> RecordQueue {
+        self.queue.clone()
+    }
+
+    /// What `SIGHUP` calls: it reopens the file by its path before the next line. It holds
+    /// no queue, so the writer still ends when the last handler is gone.
+    pub(crate) fn reopener(&self, path: &Path) -> impl Fn() + Send + 'static + use<> {
+        let shared = Arc::clone(&self.queue.shared);
+        let said = format!(
+            "oa-hook: SIGHUP: reopening --record {} before its next line",
+            path.display()
+        );
+        move || {
+            shared.reopen.store(true, Ordering::Relaxed);
+            let _ = writeln!(io::stderr(), "{said}");
+        }
+    }
+
+    /// Lets the writer write what is queued, once no handler can queue any more; a
+    /// destination that takes nothing for `patience` is given up, its lines counted as lost.
+    pub(crate) fn finish(self, patience: Duration) -> Recorded {
+        let Record {
+            queue,
+            thread,
+            done,
+        } = self;
+        let dropped = queue.shared.dropped.load(Ordering::Relaxed);
+        let queued = queue.lines.max_capacity() - queue.lines.capacity();
+        let shared = Arc::clone(&queue.shared);
+        drop(queue);
+        let started = Instant::now();
+        while !done.load(Ordering::Relaxed) && started.elapsed() < patience {
+            std::thread::sleep(COALESCE);
+        }
+        let mut recorded = if done.load(Ordering::Relaxed) {
+            thread.join().unwrap_or_else(|_| Recorded {
+                error: Some(io::Error::other("the record writer stopped unexpectedly")),
+                ..Recorded::default()
+            })
+        } else {
+            // Stuck in a write that may never return: the process exits without it.
+            Recorded {
+                lost: queued as u64 + shared.in_hand.load(Ordering::Relaxed),
+                error: Some(io::Error::other(format!(
+                    "the destination took nothing for {}",
+                    humantime::format_duration(patience)
+                ))),
+                ..Recorded::default()
+            }
+        };
+        recorded.lost += dropped;
+        if dropped > 0 && recorded.error.is_none() {
+            recorded.error = Some(io::Error::other(format!(
+                "{dropped} line(s) did not fit the queue of a destination that was not taking them"
+            )));
+        }
+        recorded
+    }
+}
+
+/// Opens the record by its path, to append.
+pub(crate) fn open_record(path: &Path) -> io::Result<File> {
+    File::options().create(true).append(true).open(path)
+}
+
+fn write_record(
+    mut lines: mpsc::Receiver<Vec<u8>>,
+    destination: Destination,
+    path: &Path,
+    shared: &RecordCounts,
+) -> Recorded {
     let mut recorded = Recorded::default();
-    // Where the last whole line ends: a write that fails part way is cut back to it.
-    let mut end = file.seek(SeekFrom::End(0)).ok();
+    let mut file = match destination {
+        Destination::Opened(file) => Some(file),
+        Destination::Special => None,
+    };
     let mut batch = Vec::new();
     while let Some(taken) = next_batch(&mut lines, &mut batch) {
-        if recorded.error.is_some() {
-            recorded.lost += taken;
-        } else {
-            match file.write_all(&batch).and_then(|()| file.flush()) {
-                Ok(()) => {
-                    recorded.lines += taken;
-                    end = end.map(|end| end + batch.len() as u64);
-                }
-                Err(e) => {
-                    if let Some(end) = end {
-                        let _ = file.set_len(end);
-                    }
+        shared.in_hand.store(taken, Ordering::Relaxed);
+        if shared.reopen.swap(false, Ordering::Relaxed) {
+            file = None;
+        }
+        let written = match &mut file {
+            Some(file) => append(file, &batch),
+            None => open_record(path).and_then(|mut opened| {
+                let written = append(&mut opened, &batch);
+                file = Some(opened);
+                written
+            }),
+        };
+        match written {
+            Ok(()) => recorded.lines += taken,
+            Err(e) => {
+                // Said once per error kind in a row; the next batch tries again (a disk
+                // that filled up may have room again).
+                if recorded.error.as_ref().map(io::Error::kind) != Some(e.kind()) {
                     let _ = writeln!(
                         io::stderr(),
-                        "oa-hook: error: cannot write to --record {}: {e}; callbacks from now on are answered but not recorded",
+                        "oa-hook: error: cannot write to --record {}: {e}; these callbacks are answered but NOT recorded (serve will exit 2)",
                         path.display()
                     );
-                    recorded.lost += taken;
-                    recorded.error = Some(e);
                 }
+                recorded.lost += taken;
+                recorded.error = Some(e);
             }
         }
+        shared.in_hand.store(0, Ordering::Relaxed);
         batch.clear();
         std::thread::sleep(COALESCE);
     }
     recorded
+}
+
+/// Appends `batch` (whole lines) to `file`, or nothing: a write that fails part way is cut
+/// back to the length the file had, never past it (after a copytruncate the file is shorter
+/// than this writer last saw it, and extending it would fill it with NUL bytes).
+fn append(file: &mut File, batch: &[u8]) -> io::Result<()> {
+    let before = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    file.write_all(batch)
+        .and_then(|()| file.flush())
+        .inspect_err(|_| {
+            if let Some(before) = before
+                && file.metadata().is_ok_and(|now| now.len() > before)
+            {
+                let _ = file.set_len(before);
+            }
+        })
 }

@@ -259,7 +259,7 @@ fn a_record_that_cannot_be_written_is_said_at_once_and_fails_the_exit() {
     assert_eq!(status, 200);
     assert_eq!(
         serve.next_error_line(),
-        "oa-hook: error: cannot write to --record /dev/full: No space left on device (os error 28); callbacks from now on are answered but not recorded"
+        "oa-hook: error: cannot write to --record /dev/full: No space left on device (os error 28); these callbacks are answered but NOT recorded (serve will exit 2)"
     );
     let (status, _) = post(&serve.url, &seed());
     assert_eq!(status, 200);

@@ -19,3 +19,4 @@ mod sign;
 mod support;
 mod tap;
 mod tls;
+mod traffic;

@@ -1,0 +1,263 @@
+//! The traffic path loses nothing: a caller that hangs up or half-closes, a request the HTTP
+//! library refuses, a record that is rotated, moved or stuck, a cap held by idle sockets.
+
+use crate::support::{NOW, Serve, Stdout, assert_contains, read_answer, seed_body, serve_command};
+use oa_hook::protocol::sign;
+use serde_json::Value;
+use std::io::{BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+const AFTER: &str = "OfficialAccount.CallbackAfterAddSubscriber";
+const TOKEN: &str = "traffic-token";
+
+fn serve(args: &[&str]) -> Serve {
+    let mut command = serve_command(args);
+    command.env("OA_HOOK_TOKEN", TOKEN).env("NO_COLOR", "1");
+    Serve::spawn_with(command, Stdout::Read)
+}
+
+/// Writes a genuine callback on a fresh connection, kept open.
+fn send_callback(url: &str) -> TcpStream {
+    let address = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).unwrap();
+    let body = seed_body(AFTER);
+    write!(
+        stream,
+        "POST /im?SdkAppid=88888888&CallbackCommand={AFTER}&contenttype=json&Sign={}&RequestTime={NOW} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        sign(TOKEN, NOW),
+        body.len()
+    )
+    .unwrap();
+    stream
+}
+
+fn record_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// Waits until the record writer has written `n` lines to `path`.
+fn wait_for_lines(path: &Path, n: usize) {
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(path).unwrap().lines().count() < n {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{n} lines in time"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_caller_that_hangs_up_is_said_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record.ndjson");
+    let mut serve = serve(&[
+        "--delay",
+        "300ms",
+        "-q",
+        "--record",
+        record.to_str().unwrap(),
+    ]);
+    // Gone as Chat goes after 2 s: the connection closed before the answer.
+    drop(send_callback(&serve.url));
+    let line = serve.next_line();
+    assert_contains(&line, "✔ after-subscribe");
+    assert_contains(&line, "→ 200 OK");
+    assert_contains(&line, "! the caller closed the connection ");
+    assert_contains(&line, " ms after it arrived, before the answer");
+    let stopped = serve.interrupt();
+    assert_contains(
+        &stopped.stderr,
+        "stopped: 1 callback(s) answered, 0 of them rejected as invalid; 1 recorded",
+    );
+    let lines = record_lines(&record);
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0]["caller_closed_ms"].as_f64().unwrap() < 300.0);
+    assert_eq!(lines[0]["valid"], true);
+}
+
+#[test]
+fn a_caller_that_half_closes_gets_its_answer() {
+    let serve = serve(&["-q"]);
+    for _ in 0..20 {
+        let stream = send_callback(&serve.url);
+        stream.shutdown(Shutdown::Write).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reader = BufReader::new(stream);
+        let (status, body) = read_answer(&mut reader);
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert_eq!(
+            body,
+            br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_tap_records_the_backends_answer_to_a_caller_that_hung_up() {
+    let backend = crate::support::backend(
+        crate::support::answer(serde_json::json!({
+            "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""
+        }))
+        .set_delay(Duration::from_millis(300)),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record.ndjson");
+    let mut tap = serve(&[
+        "--forward-to",
+        &backend.uri(),
+        "-q",
+        "--record",
+        record.to_str().unwrap(),
+    ]);
+    drop(send_callback(&tap.url));
+    assert_contains(&tap.next_line(), "passing every request on to");
+    let line = tap.next_line();
+    assert_contains(&line, "→ backend 200");
+    assert_contains(&line, "the caller closed the connection");
+    tap.interrupt();
+    let lines = record_lines(&record);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["backend"]["status"], 200);
+    assert!(lines[0]["caller_closed_ms"].is_number());
+}
+
+#[test]
+fn a_request_the_http_library_refuses_is_said_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record.ndjson");
+    let mut serve = serve(&["-q", "--record", record.to_str().unwrap()]);
+    let address = serve.url.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream
+        .write_all(b"POST /im HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request"), "{answer}");
+    let line = serve.next_line();
+    assert_contains(
+        &line,
+        "✘ -  → 400 request: the HTTP library refused the request before serve read it (invalid HTTP header parsed) and answered 400 itself, with no body",
+    );
+    serve.interrupt();
+    let lines = record_lines(&record);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["valid"], false);
+    assert_eq!(lines[0]["status"], 400);
+    assert_eq!(lines[0]["findings"][0]["code"], "http-refused");
+}
+
+#[test]
+fn a_record_truncated_by_logrotate_or_moved_and_reopened_on_sighup_stays_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record.ndjson");
+    let mut serve = serve(&["-q", "--record", record.to_str().unwrap()]);
+    let answered = |serve: &Serve, n: usize| {
+        for _ in 0..n {
+            let stream = send_callback(&serve.url);
+            let (status, _) = read_answer(&mut BufReader::new(stream));
+            assert_eq!(status, "HTTP/1.1 200 OK");
+            serve.next_line();
+        }
+    };
+    answered(&serve, 3);
+    wait_for_lines(&record, 3);
+    // logrotate's copytruncate: the file is emptied under serve.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&record)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    answered(&serve, 2);
+    wait_for_lines(&record, 2);
+    // logrotate's create: the file is moved, and SIGHUP makes serve open a new one.
+    let rotated = dir.path().join("record.ndjson.1");
+    std::fs::rename(&record, &rotated).unwrap();
+    let sent = std::process::Command::new("kill")
+        .args(["-HUP", &serve.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert_eq!(
+        serve.next_error_line(),
+        format!(
+            "oa-hook: SIGHUP: reopening --record {} before its next line",
+            record.display()
+        )
+    );
+    answered(&serve, 1);
+    let stopped = serve.interrupt();
+    assert!(stopped.status.success(), "{}", stopped.stderr);
+    let old = std::fs::read(&rotated).unwrap();
+    assert!(!old.contains(&0), "no NUL bytes after a copytruncate");
+    assert_eq!(record_lines(&rotated).len(), 2);
+    assert_eq!(record_lines(&record).len(), 1);
+}
+
+#[test]
+fn a_record_nobody_reads_delays_no_answer_and_no_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("record.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut serve = serve(&[
+        "-q",
+        "--drain-timeout",
+        "100ms",
+        "--record",
+        fifo.to_str().unwrap(),
+    ]);
+    for _ in 0..5 {
+        let stream = send_callback(&serve.url);
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let (status, _) = read_answer(&mut BufReader::new(stream));
+        assert_eq!(status, "HTTP/1.1 200 OK");
+    }
+    let stopped = serve.interrupt();
+    assert_eq!(stopped.status.code(), Some(2), "{}", stopped.stderr);
+    assert_contains(&stopped.stderr, "; 0 recorded, 5 NOT recorded");
+    assert_contains(&stopped.stderr, "oa-hook: error: cannot write to --record ");
+}
+
+#[test]
+fn at_the_cap_the_connection_idle_the_longest_makes_room() {
+    let serve = serve(&["-q", "--max-connections", "3"]);
+    let address = serve.url.trim_start_matches("http://").to_owned();
+    let mut idle: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(&address).unwrap())
+        .collect();
+    // The head timeout (10 s) would close them only much later: the genuine callback gets
+    // in because the oldest idle one is closed for it.
+    for round in 0..3 {
+        let stream = send_callback(&serve.url);
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let (status, _) = read_answer(&mut BufReader::new(stream));
+        assert_eq!(status, "HTTP/1.1 200 OK", "round {round}");
+        // The idle sockets reconnect as they are closed, holding the cap again.
+        for socket in &mut idle {
+            socket.set_nonblocking(true).unwrap();
+            let mut byte = [0; 1];
+            if matches!(socket.read(&mut byte), Ok(0)) {
+                *socket = TcpStream::connect(&address).unwrap();
+            }
+        }
+    }
+}
