@@ -254,6 +254,14 @@ impl Evidence {
             latency_ms: millis(exchange.latency),
         }
     }
+
+    /// The evidence a judgement of `exchange` kept, or read afresh if it kept none.
+    fn judged(judgement: &mut Judgement, exchange: &Exchange) -> Self {
+        match judgement.evidence.take() {
+            Some(answer) => Evidence::read(answer, exchange),
+            None => Evidence::of(exchange),
+        }
+    }
 }
 
 impl fmt::Display for Evidence {
@@ -278,6 +286,22 @@ pub(crate) struct CaseResult {
     /// Every request of the case and its answer, with `-v`.
     #[serde(skip)]
     pub transcript: Vec<Exchanged>,
+}
+
+impl CaseResult {
+    /// The finding that made the case fail or warn: the first of that severity. Reports name
+    /// the case's cause by its code.
+    pub(crate) fn cause(&self) -> Option<&Finding> {
+        let severity = match self.status {
+            Status::Fail => Severity::Error,
+            Status::Warn => Severity::Warning,
+            Status::Pass | Status::Skip => return None,
+        };
+        self.findings
+            .iter()
+            .find(|f| f.severity == severity)
+            .or(self.findings.first())
+    }
 }
 
 /// One request as sent and what came of it, for `-v`.
@@ -346,7 +370,7 @@ impl Suite {
                         error: e.into_error(),
                     });
                 }
-                Err(e) => Outcome::fail(e.message(), None),
+                Err(e) => Outcome::found(unanswered(&e, Severity::Error, e.message()), None),
             };
             results.push(CaseResult {
                 case: case.clone(),
@@ -541,7 +565,7 @@ impl Suite {
                             e.message()
                         ),
                     );
-                    return Ok(Outcome::failed(finding, None).with_control(control));
+                    return Ok(Outcome::found(finding, None).with_control(control));
                 }
             },
             answer => Ok(Evidence::of(&answer?)),
@@ -556,7 +580,7 @@ impl Suite {
                         forgery.answer
                     ),
                 );
-                return Ok(Outcome::failed(finding, Some(forgery.clone())).with_control(control));
+                return Ok(Outcome::found(finding, Some(forgery.clone())).with_control(control));
             }
             Ok(forgery) if !in_time(forgery) => {
                 let finding = Finding::error(
@@ -567,7 +591,7 @@ impl Suite {
                         forgery.latency_ms, forgery.answer
                     ),
                 );
-                return Ok(Outcome::failed(finding, Some(forgery.clone())).with_control(control));
+                return Ok(Outcome::found(finding, Some(forgery.clone())).with_control(control));
             }
             Ok(forgery) => forgery.answer.to_string(),
             Err(message) => message.clone(),
@@ -601,7 +625,7 @@ impl Suite {
                         self.accepted_values(forged.callback)
                     ),
                 );
-                Outcome::failed(finding, evidence)
+                Outcome::found(finding, evidence)
             }
         };
         Ok(outcome.with_control(control))
@@ -677,7 +701,10 @@ impl Suite {
             self.clock.now_ms(),
         ) {
             Ok(template) => template,
-            Err(e) => return Ok(Outcome::fail(e.message, None)),
+            Err(e) => {
+                let finding = Finding::error("invalid-scenario", "scenario", e.message);
+                return Ok(Outcome::found(finding, None));
+            }
         };
         let expectation = Expectation {
             outcome: scenario.expect.map(Into::into),
@@ -723,11 +750,12 @@ impl Suite {
                         TransportError::Unreachable { .. } => "; Chat keeps connections open",
                         TransportError::Timeout(_) | TransportError::Broken(_) => "",
                     };
-                    return Ok(Outcome::fail(
-                        format!(
-                            "callback {i} of {KEEP_ALIVE_REQUESTS} {over}: {}{why}",
-                            e.message()
-                        ),
+                    let message = format!(
+                        "callback {i} of {KEEP_ALIVE_REQUESTS} {over}: {}{why}",
+                        e.message()
+                    );
+                    return Ok(Outcome::found(
+                        unanswered(&e, Severity::Error, message),
                         last.as_ref().map(Evidence::of),
                     ));
                 }
@@ -738,12 +766,14 @@ impl Suite {
                     .prefixed(&format!("callback {i} of {KEEP_ALIVE_REQUESTS} {over}")));
             }
             if exchange.closes_connection() {
-                return Ok(Outcome::fail(
+                let finding = Finding::error(
+                    "no-keep-alive",
+                    "connection",
                     format!(
                         "callback {i} of {KEEP_ALIVE_REQUESTS} was answered with `Connection: close`; Chat keeps connections open"
                     ),
-                    Some(Evidence::of(&exchange)),
-                ));
+                );
+                return Ok(Outcome::found(finding, Evidence::of(&exchange)));
             }
             last = Some(exchange);
         }
@@ -760,8 +790,9 @@ impl Suite {
         let url = template.url_at(self.now());
         let exchange = match self.post(url, body).await {
             Err(e) if !e.is_unreachable() => {
-                return Ok(Outcome::warn(
-                    format!("invalid JSON got no answer: {}", e.message()),
+                let message = format!("invalid JSON got no answer: {}", e.message());
+                return Ok(Outcome::found(
+                    unanswered(&e, Severity::Warning, message),
                     None,
                 ));
             }
@@ -769,21 +800,21 @@ impl Suite {
         };
         let evidence = Evidence::of(&exchange);
         Ok(if exchange.status >= 500 {
-            Outcome::warn(
+            let finding = Finding::warning(
+                "server-error",
+                "status",
                 format!(
                     "invalid JSON got {}: a client mistake should get a 4xx or a FAIL answer, not a server error",
                     evidence.answer
                 ),
-                evidence,
-            )
+            );
+            Outcome::found(finding, evidence)
         } else if exchange.latency > BUDGET {
-            Outcome::warn(
-                format!(
-                    "invalid JSON was answered in {} ms, over Chat's 2 s budget",
-                    exchange.latency.as_millis()
-                ),
-                evidence,
-            )
+            let message = format!(
+                "invalid JSON was answered in {} ms, over Chat's 2 s budget",
+                exchange.latency.as_millis()
+            );
+            Outcome::found(over_budget(message), evidence)
         } else {
             Outcome::pass(format!("invalid JSON got {}", evidence.answer), evidence)
         })
@@ -799,8 +830,9 @@ impl Suite {
         let body = Bytes::from(other.body(self.clock.now_ms()).to_string());
         let exchange = match self.post(url, body).await {
             Err(e) if !e.is_unreachable() => {
-                return Ok(Outcome::warn(
-                    format!("{} got no answer: {}", other.command, e.message()),
+                let message = format!("{} got no answer: {}", other.command, e.message());
+                return Ok(Outcome::found(
+                    unanswered(&e, Severity::Warning, message),
                     None,
                 ));
             }
@@ -808,30 +840,57 @@ impl Suite {
         };
         let evidence = Evidence::of(&exchange);
         Ok(if !evidence.answer.accepted() {
-            Outcome::warn(
+            let finding = Finding::warning(
+                "other-command-refused",
+                "answer",
                 format!(
                     "{} got {}; Chat sends every callback of an app to one URL, so answer an authentic callback you do not handle with HTTP 200 {}: a FAIL or ErrorCode 1 to another module's before callback vetoes that event, and anything but 200 is logged as a webhook failure",
                     other.command,
                     evidence.answer,
-                    serde_json::to_string(&protocol::Answer::ok(Vec::new())).unwrap_or_default()
+                    ok_answer()
                 ),
-                evidence,
-            )
+            );
+            Outcome::found(finding, evidence)
         } else if exchange.latency > BUDGET {
-            Outcome::warn(
-                format!(
-                    "{} was answered in {} ms, over Chat's 2 s budget",
-                    other.command,
-                    exchange.latency.as_millis()
-                ),
-                evidence,
-            )
+            let message = format!(
+                "{} was answered in {} ms, over Chat's 2 s budget",
+                other.command,
+                exchange.latency.as_millis()
+            );
+            Outcome::found(over_budget(message), evidence)
         } else {
             Outcome::pass(
                 format!("{} got {}", other.command, evidence.answer),
                 evidence,
             )
         })
+    }
+}
+
+/// `{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}`: what to answer a callback one does not
+/// handle.
+fn ok_answer() -> String {
+    serde_json::to_string(&protocol::Answer::ok(Vec::new())).unwrap_or_default()
+}
+
+/// An answer past Chat's 2 s to a request whose answer Chat does not act on: a warning.
+fn over_budget(message: String) -> Finding {
+    Finding::warning("too-slow", "latency", message)
+}
+
+/// A request that got no answer to judge, as a finding with the code `judge` gives such a
+/// request; `message` says it in the case's words.
+fn unanswered(e: &TransportError, severity: Severity, message: String) -> Finding {
+    let (code, path) = match e {
+        TransportError::Timeout(_) => ("timeout", "latency"),
+        TransportError::Broken(_) => ("broken-http", "answer"),
+        TransportError::Unreachable { .. } => ("unreachable", "connection"),
+    };
+    Finding {
+        severity,
+        code,
+        path: path.to_owned(),
+        message,
     }
 }
 
@@ -869,19 +928,16 @@ impl Outcome {
         Outcome::new(Status::Pass, message, evidence.into())
     }
 
-    fn warn(message: String, evidence: impl Into<Option<Evidence>>) -> Self {
-        Outcome::new(Status::Warn, message, evidence.into())
-    }
-
-    fn fail(message: String, evidence: Option<Evidence>) -> Self {
-        Outcome::new(Status::Fail, message, evidence)
-    }
-
-    /// A failure that `finding` explains.
-    fn failed(finding: Finding, evidence: Option<Evidence>) -> Self {
+    /// A failure or a warning, as `finding`'s severity says, that `finding` explains: nothing
+    /// fails or warns without a finding, whose code reports name the cause by.
+    fn found(finding: Finding, evidence: impl Into<Option<Evidence>>) -> Self {
+        let status = match finding.severity {
+            Severity::Error => Status::Fail,
+            Severity::Warning => Status::Warn,
+        };
         Outcome {
             findings: vec![finding.clone()],
-            ..Outcome::new(Status::Fail, finding.message, evidence)
+            ..Outcome::new(status, finding.message, evidence.into())
         }
     }
 
@@ -895,8 +951,8 @@ impl Outcome {
 
     /// Fail on any error finding, warn on warnings, else pass with the decision; the backend's
     /// `ErrorInfo` is quoted whenever it gave one.
-    fn judged(judgement: Judgement, exchange: &Exchange, extra: Vec<Finding>) -> Self {
-        let mut findings = judgement.findings;
+    fn judged(mut judgement: Judgement, exchange: &Exchange, extra: Vec<Finding>) -> Self {
+        let mut findings = std::mem::take(&mut judgement.findings);
         findings.extend(extra);
         let first = |severity| {
             findings
@@ -918,10 +974,7 @@ impl Outcome {
                 serde_json::Value::String(info.to_owned())
             ));
         }
-        let evidence = match judgement.evidence {
-            Some(answer) => Evidence::read(answer, exchange),
-            None => Evidence::of(exchange),
-        };
+        let evidence = Evidence::judged(&mut judgement, exchange);
         Outcome {
             findings,
             ..Outcome::new(status, message, Some(evidence))

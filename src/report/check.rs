@@ -219,7 +219,7 @@ pub(crate) fn junit_of(
             Status::Fail => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 status.set_message(result.message.clone());
-                if let Some(finding) = result.findings.first() {
+                if let Some(finding) = result.cause() {
                     status.set_type(finding.code);
                 }
                 status
@@ -238,8 +238,13 @@ pub(crate) fn junit_of(
         if let Some(evidence) = &result.evidence {
             case.set_time(Duration::from_secs_f64(evidence.latency_ms / 1000.0));
         }
+        // A warning does not fail the run, so it stays a success, which has no element to
+        // carry a `type`: its code leads its system-out instead.
         if result.status == Status::Warn {
-            case.set_system_out(format!("warning: {}", details(result)));
+            let code = result
+                .cause()
+                .map_or(String::new(), |f| format!(" ({})", f.code));
+            case.set_system_out(format!("warning{code}: {}", details(result)));
         }
         suites[index].add_test_case(case);
     }
@@ -312,8 +317,9 @@ mod tests {
             status,
             message: message.to_owned(),
             findings: match status {
-                Status::Fail => vec![Finding::error("accepted", "answer", message)],
-                _ => Vec::new(),
+                Status::Fail => vec![Finding::error("accepted-bad-sign", "answer", message)],
+                Status::Warn => vec![Finding::warning("other-command-refused", "answer", message)],
+                Status::Pass | Status::Skip => Vec::new(),
             },
             evidence: Some(Evidence {
                 answer,
@@ -378,6 +384,21 @@ mod tests {
         assert_eq!(
             outcome("robustness/other-command").0.as_deref(),
             Some("system-out")
+        );
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap();
+        assert_eq!(failure.attribute("type"), Some("accepted-bad-sign"));
+        let out = doc
+            .descendants()
+            .find(|n| n.has_tag_name("system-out"))
+            .unwrap();
+        assert!(
+            out.text()
+                .unwrap()
+                .starts_with("warning (other-command-refused): "),
+            "{xml}"
         );
         assert_eq!(outcome("robustness/keep-alive").0.as_deref(), Some("error"));
         assert!(xml.contains("answer: HTTP 200, ActionStatus OK, ErrorCode 0 in 1.5 ms"));

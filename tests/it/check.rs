@@ -148,7 +148,7 @@ async fn check(server: &MockServer, extra: &[&str]) -> (i32, Vec<(String, String
     .await;
     let report: Value = serde_json::from_str(&output.stdout)
         .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", output.stdout));
-    let statuses = report["cases"]
+    let statuses: Vec<(String, String)> = report["cases"]
         .as_array()
         .unwrap()
         .iter()
@@ -159,6 +159,13 @@ async fn check(server: &MockServer, extra: &[&str]) -> (i32, Vec<(String, String
             )
         })
         .collect();
+    // Whatever failed or warned says why with a finding whose code reports name it by.
+    for (id, status) in &statuses {
+        if status == "fail" || status == "warn" {
+            let code = &case(&report, id)["findings"][0]["code"];
+            assert!(code.is_string(), "{id} has no finding code: {report:#}");
+        }
+    }
     (output.code, statuses, report)
 }
 
@@ -307,6 +314,10 @@ async fn a_server_error_on_malformed_json_is_a_warning() {
     assert_eq!(
         report["summary"],
         json!({"passed": 10, "failed": 0, "warned": 1, "skipped": 1, "total": 12})
+    );
+    assert_eq!(
+        case(&report, "robustness/malformed-body")["findings"][0]["code"],
+        "server-error"
     );
 }
 
