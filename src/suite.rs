@@ -437,37 +437,44 @@ impl Suite {
         callback: &'static Callback,
     ) -> Result<Outcome, TransportError> {
         let genuine = self.template(callback, &self.event);
-        match forgery {
+        let now = self.now();
+        let forged = match forgery {
             Forgery::WrongSdkAppid => {
                 let event = Event {
                     sdkappid: self.event.sdkappid.wrapping_add(1),
                     ..self.event.clone()
                 };
-                let template = self.template(callback, &event);
-                self.refused(&template, self.now(), "a callback for another SdkAppid")
-                    .await
+                Forged::refused(
+                    self.template(callback, &event).url_at(now),
+                    "a callback for another SdkAppid",
+                    "accepted-wrong-sdkappid",
+                )
             }
             Forgery::BadSign => {
                 let forged_token = format!("{}-forged", self.token.as_deref().unwrap_or_default());
-                let forged = genuine.with_token(&forged_token);
-                self.refused(&forged, self.now(), "a Sign made with another token")
-                    .await
+                Forged::refused(
+                    genuine.clone().with_token(&forged_token).url_at(now),
+                    "a Sign made with another token",
+                    "accepted-bad-sign",
+                )
             }
-            Forgery::MissingSign => {
-                self.refused(&genuine.unsigned(), self.now(), "a callback without Sign")
-                    .await
-            }
-            Forgery::StaleRequestTime => {
-                let at = self.now().saturating_sub(SKEW_PROBE);
-                self.refused(&genuine, at, "a callback signed 10 minutes ago (a replay)")
-                    .await
-            }
-            Forgery::FutureRequestTime => {
-                let at = self.now().saturating_add(SKEW_PROBE);
-                self.refused(&genuine, at, "a callback dated 10 minutes ahead")
-                    .await
-            }
-        }
+            Forgery::MissingSign => Forged::refused(
+                genuine.clone().unsigned().url_at(now),
+                "a callback without Sign",
+                "accepted-missing-sign",
+            ),
+            Forgery::StaleRequestTime => Forged::refused(
+                genuine.url_at(now.saturating_sub(SKEW_PROBE)),
+                "a callback signed 10 minutes ago (a replay)",
+                "accepted-stale-request-time",
+            ),
+            Forgery::FutureRequestTime => Forged::refused(
+                genuine.url_at(now.saturating_add(SKEW_PROBE)),
+                "a callback dated 10 minutes ahead",
+                "accepted-future-request-time",
+            ),
+        };
+        self.refused(&genuine, forged).await
     }
 
     fn now(&self) -> u64 {
@@ -538,20 +545,20 @@ impl Suite {
     /// section 4), so that is inconclusive, never a pass.
     async fn refused(
         &mut self,
-        forged: &Template,
-        request_time: u64,
-        what: &str,
+        genuine: &Template,
+        forged: Forged,
     ) -> Result<Outcome, TransportError> {
-        let genuine = self.template(forged.callback, &self.event);
-        let control = match self.send(&genuine, self.now()).await {
+        let what = forged.what;
+        let control = match self.send(genuine, self.now()).await {
             Err(e) if !e.is_unreachable() => None,
             answer => Some(Evidence::of(&answer?)),
         };
         // A before callback answered after Chat's budget goes ahead as if unanswered: a late
         // refusal refuses nothing, and a late acceptance of the genuine one is no acceptance.
-        let before = forged.callback.kind == Kind::Before;
+        let before = genuine.callback.kind == Kind::Before;
         let in_time = |evidence: &Evidence| !before || evidence.latency_ms <= millis(BUDGET);
-        let forgery = match self.send(forged, request_time).await {
+        let body = Bytes::from(genuine.body_bytes.clone());
+        let forgery = match self.post(forged.url.clone(), body).await {
             Err(e) if !e.is_unreachable() => match e {
                 TransportError::Broken(message) => Err(message),
                 _ => {
@@ -573,16 +580,10 @@ impl Suite {
             },
             answer => Ok(Evidence::of(&answer?)),
         };
-        let refusal = match &forgery {
+        // A 5xx or broken HTTP refuses, but by the backend crashing on what it was sent.
+        let (refusal, crashed) = match &forgery {
             Ok(forgery) if forgery.answer.accepted() => {
-                let finding = Finding::error(
-                    "accepted",
-                    "answer",
-                    format!(
-                        "accepted {what}: {}; answer a non-200 status, ActionStatus FAIL or ErrorCode 1",
-                        forgery.answer
-                    ),
-                );
+                let finding = forged.accepted(&forgery.answer);
                 return Ok(Outcome::found(finding, Some(forgery.clone())).with_control(control));
             }
             Ok(forgery) if !in_time(forgery) => {
@@ -596,14 +597,25 @@ impl Suite {
                 );
                 return Ok(Outcome::found(finding, Some(forgery.clone())).with_control(control));
             }
-            Ok(forgery) => forgery.answer.to_string(),
-            Err(message) => message.clone(),
+            Ok(forgery) => (forgery.answer.to_string(), forgery.answer.status >= 500),
+            Err(message) => (message.clone(), true),
         };
         let evidence = forgery.ok();
         let outcome = match control
             .as_ref()
             .filter(|c| c.answer.accepted() && in_time(c))
         {
+            Some(accepted) if crashed => Outcome::found(
+                Finding::warning(
+                    "refused-by-crashing",
+                    "status",
+                    format!(
+                        "refused {what} by crashing: {refusal}; the genuine callback was accepted: {}; answer a forgery with 401 or ActionStatus FAIL, not a server error",
+                        accepted.answer
+                    ),
+                ),
+                evidence,
+            ),
             Some(accepted) => Outcome::pass(
                 format!(
                     "refused {what}: {refusal}; the genuine callback was accepted: {}",
@@ -625,7 +637,7 @@ impl Suite {
                     "control",
                     format!(
                         "inconclusive: the genuine callback {seen}, so refusing {what} proves nothing; make the backend accept a genuine callback ({}), then run again",
-                        self.accepted_values(forged.callback)
+                        self.accepted_values(genuine.callback)
                     ),
                 );
                 Outcome::found(finding, evidence)
@@ -910,6 +922,41 @@ impl Suite {
                 evidence,
             )
         })
+    }
+}
+
+/// A forged request of a security case, and what its acceptance means.
+struct Forged {
+    url: Url,
+    /// What it is, in the report's words: "a Sign made with another token".
+    what: &'static str,
+    /// The code of the finding when it is accepted.
+    code: &'static str,
+    severity: Severity,
+    /// What to do about its acceptance.
+    advice: &'static str,
+}
+
+impl Forged {
+    /// A callback Chat never sends: accepting it fails the case.
+    fn refused(url: Url, what: &'static str, code: &'static str) -> Self {
+        Forged {
+            url,
+            what,
+            code,
+            severity: Severity::Error,
+            advice: "answer a non-200 status, ActionStatus FAIL or ErrorCode 1",
+        }
+    }
+
+    /// The finding when `answer` accepted it.
+    fn accepted(&self, answer: &protocol::Evidence) -> Finding {
+        Finding {
+            severity: self.severity,
+            code: self.code,
+            path: "answer".to_owned(),
+            message: format!("accepted {}: {answer}; {}", self.what, self.advice),
+        }
     }
 }
 

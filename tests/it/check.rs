@@ -29,6 +29,8 @@ struct Backend {
     knows_official_account: bool,
     /// Answers 200 FAIL/1 to commands it does not know, as one public Go receiver does.
     fails_unknown_commands: bool,
+    /// Answers HTTP 500 (its framework's error page) to a callback without Sign.
+    crashes_without_sign: bool,
     /// Answers what passes its checks with HTTP 200 and this body instead of JSON.
     raw_answer: Option<&'static str>,
     /// Rejects every before-subscribe (ErrorCode 1) with this ErrorInfo.
@@ -48,6 +50,7 @@ impl Default for Backend {
             refuses_everything: false,
             knows_official_account: true,
             fails_unknown_commands: false,
+            crashes_without_sign: false,
             raw_answer: None,
             rejects_with: None,
         }
@@ -72,6 +75,9 @@ impl Respond for Backend {
         }
         if self.checks_sdkappid && query.get("SdkAppid") != Some(APPID) {
             return fail(403, "wrong SdkAppid");
+        }
+        if self.crashes_without_sign && query.get("Sign").is_none() {
+            return ResponseTemplate::new(500).set_body_string("Internal Server Error");
         }
         if self.checks_sign
             && verify(
@@ -216,6 +222,7 @@ async fn a_backend_that_checks_no_signature_fails_the_signature_cases() {
         "accepted a Sign made with another token: HTTP 200, ActionStatus OK, ErrorCode 0; answer a non-200 status, ActionStatus FAIL or ErrorCode 1"
     );
     assert_eq!(bad_sign["evidence"]["status"], 200);
+    assert_eq!(bad_sign["findings"][0]["code"], "accepted-bad-sign");
 }
 
 #[tokio::test]
@@ -1002,4 +1009,23 @@ async fn a_forgery_refused_too_late_or_never_is_not_refused() {
         bad_sign["message"].as_str().unwrap(),
         "the forgery would get through",
     );
+}
+
+#[tokio::test]
+async fn a_forgery_refused_by_crashing_passes_with_a_warning() {
+    let server = start(Backend {
+        crashes_without_sign: true,
+        ..Backend::default()
+    })
+    .await;
+    let (code, _, report) = check(&server, &["--token", TOKEN, "--only", "missing-sign"]).await;
+    assert_eq!(code, 0);
+    let missing_sign = case(&report, "security/missing-sign");
+    assert_eq!(missing_sign["status"], "warn");
+    assert_eq!(missing_sign["findings"][0]["code"], "refused-by-crashing");
+    assert_eq!(
+        missing_sign["message"],
+        "refused a callback without Sign by crashing: HTTP 500, body is not JSON: `Internal Server Error`; the genuine callback was accepted: HTTP 200, ActionStatus OK, ErrorCode 0; answer a forgery with 401 or ActionStatus FAIL, not a server error"
+    );
+    assert_eq!(missing_sign["evidence"]["status"], 500);
 }
