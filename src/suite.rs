@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::expect::Expectation;
 use crate::protocol::{
     self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Severity, Veto, judge,
+    param,
 };
 use crate::report::millis;
 use crate::request::{Event, Template, shown_options};
@@ -48,6 +49,7 @@ enum Probe {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Forgery {
     WrongSdkAppid,
+    MissingSdkAppid,
     BadSign,
     MissingSign,
     StaleRequestTime,
@@ -55,8 +57,13 @@ enum Forgery {
 }
 
 impl Probe {
+    /// Whether the case means something only with a Sign: the SdkAppid cases do not.
     fn needs_token(self) -> bool {
-        matches!(self, Probe::Security(forgery, _) if forgery != Forgery::WrongSdkAppid)
+        matches!(
+            self,
+            Probe::Security(forgery, _)
+                if !matches!(forgery, Forgery::WrongSdkAppid | Forgery::MissingSdkAppid)
+        )
     }
 }
 
@@ -90,6 +97,11 @@ const FORGERIES: &[(&str, &str, Forgery)] = &[
         "wrong-sdkappid",
         "a correctly signed callback for another SdkAppid is not accepted",
         Forgery::WrongSdkAppid,
+    ),
+    (
+        "missing-sdkappid",
+        "a correctly signed callback without the SdkAppid parameter is not accepted",
+        Forgery::MissingSdkAppid,
     ),
     (
         "bad-sign",
@@ -450,6 +462,11 @@ impl Suite {
                     "accepted-wrong-sdkappid",
                 )
             }
+            Forgery::MissingSdkAppid => Forged::refused(
+                genuine.url_without(param::SDK_APPID, now),
+                "a callback without SdkAppid",
+                "accepted-missing-sdkappid",
+            ),
             Forgery::BadSign => {
                 let forged_token = format!("{}-forged", self.token.as_deref().unwrap_or_default());
                 Forged::refused(

@@ -16,6 +16,8 @@ const APPID: &str = "1400000000";
 #[derive(Clone)]
 struct Backend {
     checks_sdkappid: bool,
+    /// Checks SdkAppid only when the query has one.
+    lets_sdkappid_be_missing: bool,
     checks_sign: bool,
     freshness_window: Duration,
     slow_before: Option<Duration>,
@@ -41,6 +43,7 @@ impl Default for Backend {
     fn default() -> Self {
         Backend {
             checks_sdkappid: true,
+            lets_sdkappid_be_missing: false,
             checks_sign: true,
             freshness_window: Duration::from_secs(60),
             slow_before: None,
@@ -73,7 +76,9 @@ impl Respond for Backend {
         if self.fails_unknown_commands && !known {
             return fail(200, "unknown command");
         }
-        if self.checks_sdkappid && query.get("SdkAppid") != Some(APPID) {
+        let sdkappid = query.get("SdkAppid");
+        let missing = sdkappid.is_none() && self.lets_sdkappid_be_missing;
+        if self.checks_sdkappid && sdkappid != Some(APPID) && !missing {
             return fail(403, "wrong SdkAppid");
         }
         if self.crashes_without_sign && query.get("Sign").is_none() {
@@ -185,7 +190,7 @@ fn expect_statuses(statuses: &[(String, String)], exceptions: &[(&str, &str)]) {
             .map_or("pass", |(_, s)| s);
         assert_eq!(status, expected, "case {id}: {statuses:?}");
     }
-    assert_eq!(statuses.len(), 12);
+    assert_eq!(statuses.len(), 13);
 }
 
 #[tokio::test]
@@ -256,7 +261,13 @@ async fn a_backend_that_ignores_sdkappid_fails_that_case() {
     .await;
     let (code, statuses, _) =
         check(&server, &["--token", TOKEN, "--expect-refused", "jared"]).await;
-    expect_statuses(&statuses, &[("security/wrong-sdkappid", "fail")]);
+    expect_statuses(
+        &statuses,
+        &[
+            ("security/wrong-sdkappid", "fail"),
+            ("security/missing-sdkappid", "fail"),
+        ],
+    );
     assert_eq!(code, 1);
 }
 
@@ -321,7 +332,7 @@ async fn a_server_error_on_malformed_json_is_a_warning() {
     assert_eq!(code, 0, "warnings do not fail the run");
     assert_eq!(
         report["summary"],
-        json!({"passed": 10, "failed": 0, "warned": 1, "skipped": 1, "total": 12})
+        json!({"passed": 11, "failed": 0, "warned": 1, "skipped": 1, "total": 13})
     );
     assert_eq!(
         case(&report, "robustness/malformed-body")["findings"][0]["code"],
@@ -582,7 +593,7 @@ async fn the_human_report_lists_every_case_and_the_verdict() {
     assert!(stdout.contains("✔ before-subscribe/answer "), "{stdout}");
     assert!(stdout.contains("- before-subscribe/decision "), "{stdout}");
     assert!(
-        stdout.ends_with("12 cases: 7 passed, 4 failed, 0 warned, 1 skipped\nFAIL\n"),
+        stdout.ends_with("13 cases: 8 passed, 4 failed, 0 warned, 1 skipped\nFAIL\n"),
         "{stdout}"
     );
     assert!(!stdout.contains('\u{1b}') && !stdout.contains(TOKEN));
@@ -613,6 +624,7 @@ fn an_unreachable_backend_stops_with_exit_3_whichever_case_finds_it() {
         "security/missing-sign",
         "security/stale-request-time",
         "security/future-request-time",
+        "security/missing-sdkappid",
         "robustness/keep-alive",
         "robustness/malformed-body",
         "robustness/other-command",
@@ -651,6 +663,7 @@ fn list_only_and_skip() {
         .success()
         .stdout(
             "security/wrong-sdkappid       a correctly signed callback for another SdkAppid is not accepted\n\
+             security/missing-sdkappid     a correctly signed callback without the SdkAppid parameter is not accepted\n\
              security/bad-sign             a callback whose Sign was made with another token is not accepted\n\
              security/missing-sign         a callback without Sign and RequestTime is not accepted\n\
              security/future-request-time  a correctly signed callback with a RequestTime 10 minutes ahead is not accepted\n",
@@ -697,14 +710,15 @@ fn oa_hooks_own_serve_passes_its_own_check() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
         report["summary"],
-        json!({"passed": 12, "failed": 0, "warned": 0, "skipped": 0, "total": 12}),
+        json!({"passed": 13, "failed": 0, "warned": 0, "skipped": 0, "total": 13}),
         "{report:#}"
     );
     assert_eq!(output.status.code(), Some(0));
 }
 
-const SECURITY: [&str; 5] = [
+const SECURITY: [&str; 6] = [
     "security/wrong-sdkappid",
+    "security/missing-sdkappid",
     "security/bad-sign",
     "security/missing-sign",
     "security/stale-request-time",
@@ -1028,4 +1042,40 @@ async fn a_forgery_refused_by_crashing_passes_with_a_warning() {
         "refused a callback without Sign by crashing: HTTP 500, body is not JSON: `Internal Server Error`; the genuine callback was accepted: HTTP 200, ActionStatus OK, ErrorCode 0; answer a forgery with 401 or ActionStatus FAIL, not a server error"
     );
     assert_eq!(missing_sign["evidence"]["status"], 500);
+}
+
+#[tokio::test]
+async fn a_backend_that_takes_a_callback_without_sdkappid_fails_that_case() {
+    let server = start(Backend {
+        lets_sdkappid_be_missing: true,
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, report) =
+        check(&server, &["--token", TOKEN, "--expect-refused", "jared"]).await;
+    expect_statuses(&statuses, &[("security/missing-sdkappid", "fail")]);
+    assert_eq!(code, 1);
+    let missing = case(&report, "security/missing-sdkappid");
+    assert_eq!(missing["findings"][0]["code"], "accepted-missing-sdkappid");
+    assert_eq!(
+        missing["message"],
+        "accepted a callback without SdkAppid: HTTP 200, ActionStatus OK, ErrorCode 0; answer a non-200 status, ActionStatus FAIL or ErrorCode 1"
+    );
+    // The forgery was the genuine callback, signed, less its SdkAppid.
+    let requests = server.received_requests().await.unwrap();
+    let forged = requests
+        .iter()
+        .map(|r| ReceivedQuery::parse(r.url.query().unwrap_or_default()))
+        .find(|q| q.get("SdkAppid").is_none())
+        .unwrap();
+    assert!(
+        verify(
+            TOKEN,
+            forged.get("Sign"),
+            forged.get("RequestTime"),
+            NOW,
+            Duration::from_secs(60)
+        )
+        .is_ok()
+    );
 }
