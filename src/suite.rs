@@ -54,6 +54,8 @@ enum Forgery {
     MissingSign,
     StaleRequestTime,
     FutureRequestTime,
+    /// 90 s old, then 90 s ahead: past Tencent's guidance, within the 10 minutes above.
+    Window,
 }
 
 impl Probe {
@@ -122,6 +124,11 @@ const FORGERIES: &[(&str, &str, Forgery)] = &[
         "future-request-time",
         "a correctly signed callback with a RequestTime 10 minutes ahead is not accepted",
         Forgery::FutureRequestTime,
+    ),
+    (
+        "window",
+        "a correctly signed callback with a RequestTime 90 s old, or 90 s ahead, is not accepted: Tencent's guidance is 1 minute (a warning otherwise)",
+        Forgery::Window,
     ),
 ];
 
@@ -234,6 +241,9 @@ fn cases(covered: &Covered) -> Vec<Case> {
 
 /// How far off the clock the replayed callbacks are.
 const SKEW_PROBE: u64 = 600;
+/// How far off the clock the `window` case's callbacks are: past Tencent's 1-minute guidance,
+/// short of the 10 minutes of the stale and future cases.
+const WINDOW_PROBE: u64 = 90;
 const KEEP_ALIVE_REQUESTS: usize = 20;
 /// The finding of a backend that closes connections, and what it costs.
 const NO_KEEP_ALIVE: &str = "no-keep-alive";
@@ -490,6 +500,18 @@ impl Suite {
                 "a callback dated 10 minutes ahead",
                 "accepted-future-request-time",
             ),
+            Forgery::Window => {
+                let ago = Forged::outside_guidance(
+                    genuine.url_at(now.saturating_sub(WINDOW_PROBE)),
+                    "a callback signed 90 s ago",
+                );
+                let ahead = Forged::outside_guidance(
+                    genuine.url_at(now.saturating_add(WINDOW_PROBE)),
+                    "a callback dated 90 s ahead",
+                );
+                let ago = self.refused(&genuine, ago).await?;
+                return Ok(ago.and(self.refused(&genuine, ahead).await?));
+            }
         };
         self.refused(&genuine, forged).await
     }
@@ -966,6 +988,18 @@ impl Forged {
         }
     }
 
+    /// A callback past Tencent's 1-minute guidance on RequestTime but close to it: accepting
+    /// it is a warning.
+    fn outside_guidance(url: Url, what: &'static str) -> Self {
+        Forged {
+            url,
+            what,
+            code: "wide-window",
+            severity: Severity::Warning,
+            advice: "the window is wider than Tencent's 1-minute guidance: refuse a RequestTime more than 60 s from your clock",
+        }
+    }
+
     /// The finding when `answer` accepted it.
     fn accepted(&self, answer: &protocol::Evidence) -> Finding {
         Finding {
@@ -1057,6 +1091,27 @@ impl Outcome {
 
     fn with_control(self, control: Option<Evidence>) -> Self {
         Outcome { control, ..self }
+    }
+
+    /// Two outcomes of one case as one: the worse one, with the other's findings after its
+    /// own; when both passed, both messages.
+    fn and(self, other: Outcome) -> Self {
+        let weight = |status| match status {
+            Status::Fail => 3,
+            Status::Warn => 2,
+            Status::Pass => 1,
+            Status::Skip => 0,
+        };
+        let (mut worse, better) = if weight(other.status) > weight(self.status) {
+            (other, self)
+        } else {
+            (self, other)
+        };
+        if worse.status == Status::Pass && better.status == Status::Pass {
+            worse.message = format!("{}; {}", worse.message, better.message);
+        }
+        worse.findings.extend(better.findings);
+        worse
     }
 
     /// Fail on any error finding, warn on warnings, else pass with the decision; the backend's

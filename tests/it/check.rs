@@ -181,6 +181,19 @@ async fn check(server: &MockServer, extra: &[&str]) -> (i32, Vec<(String, String
     (output.code, statuses, report)
 }
 
+/// [`check`] writing `--junit` too, and the XML it wrote.
+async fn check_with_junit(
+    server: &MockServer,
+    extra: &[&str],
+) -> (i32, Vec<(String, String)>, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let junit = junit.to_str().unwrap();
+    let (code, statuses, report) = check(server, &[extra, &["--junit", junit]].concat()).await;
+    let xml = std::fs::read_to_string(junit).unwrap();
+    (code, statuses, report, xml)
+}
+
 /// Every case passes except those named, which have the given status.
 fn expect_statuses(statuses: &[(String, String)], exceptions: &[(&str, &str)]) {
     for (id, status) in statuses {
@@ -190,7 +203,7 @@ fn expect_statuses(statuses: &[(String, String)], exceptions: &[(&str, &str)]) {
             .map_or("pass", |(_, s)| s);
         assert_eq!(status, expected, "case {id}: {statuses:?}");
     }
-    assert_eq!(statuses.len(), 13);
+    assert_eq!(statuses.len(), 14);
 }
 
 #[tokio::test]
@@ -218,6 +231,7 @@ async fn a_backend_that_checks_no_signature_fails_the_signature_cases() {
             ("security/missing-sign", "fail"),
             ("security/stale-request-time", "fail"),
             ("security/future-request-time", "fail"),
+            ("security/window", "warn"),
         ],
     );
     assert_eq!(code, 1);
@@ -247,6 +261,7 @@ async fn a_backend_without_a_freshness_window_fails_the_replay_cases() {
         &[
             ("security/stale-request-time", "fail"),
             ("security/future-request-time", "fail"),
+            ("security/window", "warn"),
         ],
     );
     assert_eq!(code, 1);
@@ -332,7 +347,7 @@ async fn a_server_error_on_malformed_json_is_a_warning() {
     assert_eq!(code, 0, "warnings do not fail the run");
     assert_eq!(
         report["summary"],
-        json!({"passed": 11, "failed": 0, "warned": 1, "skipped": 1, "total": 13})
+        json!({"passed": 12, "failed": 0, "warned": 1, "skipped": 1, "total": 14})
     );
     assert_eq!(
         case(&report, "robustness/malformed-body")["findings"][0]["code"],
@@ -438,6 +453,7 @@ async fn without_a_token_the_signature_cases_are_skipped_with_a_note() {
             ("security/missing-sign", "skip"),
             ("security/stale-request-time", "skip"),
             ("security/future-request-time", "skip"),
+            ("security/window", "skip"),
         ],
     );
     assert_eq!(code, 0);
@@ -500,15 +516,8 @@ async fn the_junit_report_has_the_failures_and_skips() {
         ..Backend::default()
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let junit = dir.path().join("report.xml");
-    let (code, _, _) = check(
-        &server,
-        &["--token", TOKEN, "--junit", junit.to_str().unwrap()],
-    )
-    .await;
+    let (code, _, _, xml) = check_with_junit(&server, &["--token", TOKEN]).await;
     assert_eq!(code, 1);
-    let xml = std::fs::read_to_string(&junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let suites: Vec<&str> = doc
         .descendants()
@@ -593,7 +602,7 @@ async fn the_human_report_lists_every_case_and_the_verdict() {
     assert!(stdout.contains("✔ before-subscribe/answer "), "{stdout}");
     assert!(stdout.contains("- before-subscribe/decision "), "{stdout}");
     assert!(
-        stdout.ends_with("13 cases: 8 passed, 4 failed, 0 warned, 1 skipped\nFAIL\n"),
+        stdout.ends_with("14 cases: 8 passed, 4 failed, 1 warned, 1 skipped\nFAIL\n"),
         "{stdout}"
     );
     assert!(!stdout.contains('\u{1b}') && !stdout.contains(TOKEN));
@@ -625,6 +634,7 @@ fn an_unreachable_backend_stops_with_exit_3_whichever_case_finds_it() {
         "security/stale-request-time",
         "security/future-request-time",
         "security/missing-sdkappid",
+        "security/window",
         "robustness/keep-alive",
         "robustness/malformed-body",
         "robustness/other-command",
@@ -666,7 +676,8 @@ fn list_only_and_skip() {
              security/missing-sdkappid     a correctly signed callback without the SdkAppid parameter is not accepted\n\
              security/bad-sign             a callback whose Sign was made with another token is not accepted\n\
              security/missing-sign         a callback without Sign and RequestTime is not accepted\n\
-             security/future-request-time  a correctly signed callback with a RequestTime 10 minutes ahead is not accepted\n",
+             security/future-request-time  a correctly signed callback with a RequestTime 10 minutes ahead is not accepted\n\
+             security/window               a correctly signed callback with a RequestTime 90 s old, or 90 s ahead, is not accepted: Tencent's guidance is 1 minute (a warning otherwise)\n",
         );
     oa_hook()
         .args([
@@ -710,19 +721,20 @@ fn oa_hooks_own_serve_passes_its_own_check() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
         report["summary"],
-        json!({"passed": 13, "failed": 0, "warned": 0, "skipped": 0, "total": 13}),
+        json!({"passed": 14, "failed": 0, "warned": 0, "skipped": 0, "total": 14}),
         "{report:#}"
     );
     assert_eq!(output.status.code(), Some(0));
 }
 
-const SECURITY: [&str; 6] = [
+const SECURITY: [&str; 7] = [
     "security/wrong-sdkappid",
     "security/missing-sdkappid",
     "security/bad-sign",
     "security/missing-sign",
     "security/stale-request-time",
     "security/future-request-time",
+    "security/window",
 ];
 
 /// Every security case is inconclusive: a failure that shows the control's answer.
@@ -1077,5 +1089,57 @@ async fn a_backend_that_takes_a_callback_without_sdkappid_fails_that_case() {
             Duration::from_secs(60)
         )
         .is_ok()
+    );
+}
+
+/// A window of ±5 minutes refuses the 10-minute replays but takes a callback 90 s off: wider
+/// than Tencent's guidance, a warning with its own code, and the run still passes.
+#[tokio::test]
+async fn a_five_minute_window_passes_the_replay_cases_and_warns_on_the_window() {
+    let server = start(Backend {
+        freshness_window: Duration::from_secs(300),
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, report, xml) = check_with_junit(&server, &["--token", TOKEN]).await;
+    expect_statuses(
+        &statuses,
+        &[
+            ("before-subscribe/decision", "skip"),
+            ("security/window", "warn"),
+        ],
+    );
+    assert_eq!(code, 0, "a warning does not fail the run");
+    let window = case(&report, "security/window");
+    let codes: Vec<&Value> = window["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["code"])
+        .collect();
+    assert_eq!(codes, ["wide-window", "wide-window"], "{window:#}");
+    assert_eq!(
+        window["message"],
+        "accepted a callback signed 90 s ago: HTTP 200, ActionStatus OK, ErrorCode 0; the window is wider than Tencent's 1-minute guidance: refuse a RequestTime more than 60 s from your clock"
+    );
+    assert_contains(
+        window["findings"][1]["message"].as_str().unwrap(),
+        "accepted a callback dated 90 s ahead: ",
+    );
+    assert_eq!(
+        window["control"]["summary"],
+        "HTTP 200, ActionStatus OK, ErrorCode 0"
+    );
+    // A warning stays a passing test case in JUnit, its code leading its system-out.
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let case = doc
+        .descendants()
+        .find(|n| n.attribute("name") == Some("security/window"))
+        .unwrap();
+    let out = case.children().find(|c| c.is_element()).unwrap();
+    assert_eq!(out.tag_name().name(), "system-out");
+    assert!(
+        out.text().unwrap().starts_with("warning (wide-window): "),
+        "{xml}"
     );
 }
