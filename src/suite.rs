@@ -7,8 +7,8 @@ use crate::config::Scenario;
 use crate::error::Error;
 use crate::expect::Expectation;
 use crate::protocol::{
-    self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Severity, Veto, judge,
-    param,
+    self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Reply, Said, Severity,
+    Veto, judge, param,
 };
 use crate::report::millis;
 use crate::request::{Event, Template, shown_options};
@@ -588,9 +588,12 @@ impl Suite {
         forged: Forged,
     ) -> Result<Outcome, TransportError> {
         let what = forged.what;
-        let control = match self.send(genuine, self.now()).await {
-            Err(e) if !e.is_unreachable() => None,
-            answer => Some(Evidence::of(&answer?)),
+        let (control, malformed) = match self.send(genuine, self.now()).await {
+            Err(e) if !e.is_unreachable() => (None, None),
+            answer => {
+                let (control, malformed) = control_of(genuine, &answer?);
+                (Some(control), malformed)
+            }
         };
         // A before callback answered after Chat's budget goes ahead as if unanswered: a late
         // refusal refuses nothing, and a late acceptance of the genuine one is no acceptance.
@@ -662,27 +665,52 @@ impl Suite {
                 ),
                 evidence,
             ),
-            None => {
-                let seen = match control.as_ref() {
-                    None => "got no answer".to_owned(),
-                    Some(c) if c.answer.accepted() => format!(
-                        "was accepted only after {:.0} ms, past Chat's 2 s budget",
-                        c.latency_ms
-                    ),
-                    Some(c) => format!("was refused too: {}", c.answer),
-                };
-                let finding = Finding::error(
-                    "inconclusive",
-                    "control",
-                    format!(
-                        "inconclusive: the genuine callback {seen}, so refusing {what} proves nothing; make the backend accept a genuine callback ({}), then run again",
-                        self.accepted_values(genuine.callback)
-                    ),
-                );
-                Outcome::found(finding, evidence)
-            }
+            None => Outcome::found(
+                self.inconclusive(genuine.callback, control.as_ref(), malformed, what),
+                evidence,
+            ),
         };
         Ok(outcome.with_control(control))
+    }
+
+    /// Why a security case proves nothing: the genuine callback beside it was not accepted in
+    /// time. Says what its answer showed and what to change: a malformed answer is fixed first,
+    /// a command the backend says it does not handle is swapped for one it does, and a refusal
+    /// of the values it was sent with is met by changing them.
+    fn inconclusive(
+        &self,
+        callback: &Callback,
+        control: Option<&Evidence>,
+        malformed: Option<Finding>,
+        what: &str,
+    ) -> Finding {
+        let proves_nothing = format!("so refusing {what} proves nothing");
+        let message = match (control, malformed) {
+            (None, _) => format!(
+                "inconclusive: the genuine callback got no answer, {proves_nothing}; make the backend answer a genuine callback ({}), then run again",
+                self.accepted_values(callback)
+            ),
+            (Some(c), _) if c.answer.accepted() => format!(
+                "inconclusive: the genuine callback was accepted only after {:.0} ms, past Chat's 2 s budget, {proves_nothing}; make the backend answer within 2 s, then run again",
+                c.latency_ms
+            ),
+            (Some(_), Some(finding)) => format!(
+                "inconclusive: the genuine callback got an answer that does not conform ({finding}), {proves_nothing}; the security cases need a conforming answer to a genuine callback first (see {}/answer)",
+                callback.name
+            ),
+            (Some(c), None) if says_unhandled(&c.answer) => format!(
+                "inconclusive: the genuine callback was refused too: {}, which says {} is not handled, {proves_nothing}; pass --command with a callback the backend handles, or answer every authentic callback it does not handle with HTTP 200 {}: Chat sends every callback of an app to one URL",
+                c.answer,
+                callback.command,
+                ok_answer()
+            ),
+            (Some(c), None) => format!(
+                "inconclusive: the genuine callback was refused too: {}, {proves_nothing}; make the backend accept a genuine callback ({}), then run again",
+                c.answer,
+                self.accepted_values(callback)
+            ),
+        };
+        Finding::error("inconclusive", "control", message)
     }
 
     /// A team's rule: its callback gets a conforming answer, and the decision it expects.
@@ -1009,6 +1037,55 @@ impl Forged {
             message: format!("accepted {}: {answer}; {}", self.what, self.advice),
         }
     }
+}
+
+/// The genuine callback's answer, and its first error when it came with HTTP 200 but does not
+/// conform: a malformed answer, told apart from a refusal (which has another status, or says
+/// FAIL or an ErrorCode in the documented way). Lateness is said on its own, so it is no error
+/// here.
+fn control_of(genuine: &Template, exchange: &Exchange) -> (Evidence, Option<Finding>) {
+    let reply = Reply {
+        latency: None,
+        ..exchange.reply()
+    };
+    let mut judgement = judge(genuine.callback, &genuine.subscribers, reply);
+    let malformed = match exchange.status {
+        200 => judgement.findings.iter().find(|f| f.is_error()).cloned(),
+        _ => None,
+    };
+    (Evidence::judged(&mut judgement, exchange), malformed)
+}
+
+/// Words with which backends refuse a command they do not handle, in lower case.
+const UNHANDLED: &[&str] = &[
+    "unknown command",
+    "unknown callback",
+    "invalid command",
+    "invalid callback command",
+    "unsupported",
+    "not supported",
+    "unhandled",
+    "not handled",
+    "no handler",
+    "not implemented",
+    "unrecognized",
+    "unrecognised",
+];
+
+/// Whether a refusal says that the command is not handled: HTTP 404 or 501, or an `ErrorInfo`
+/// (or a body that is not JSON) in those words.
+fn says_unhandled(answer: &protocol::Evidence) -> bool {
+    if matches!(answer.status, 404 | 501) {
+        return true;
+    }
+    let said = match &answer.body {
+        Said::NotJson(text) => Some(text.as_str()),
+        _ => answer.error_info(),
+    };
+    said.is_some_and(|said| {
+        let said = said.to_lowercase();
+        UNHANDLED.iter().any(|words| said.contains(words))
+    })
 }
 
 /// `{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}`: what to answer a callback one does not

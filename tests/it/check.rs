@@ -29,8 +29,9 @@ struct Backend {
     refuses_everything: bool,
     /// Handles the Official Account commands; without, they are commands it does not know.
     knows_official_account: bool,
-    /// Answers 200 FAIL/1 to commands it does not know, as one public Go receiver does.
-    fails_unknown_commands: bool,
+    /// Answers 200 FAIL/1 with this ErrorInfo to commands it does not know, as one public Go
+    /// receiver does.
+    fails_unknown_commands: Option<&'static str>,
     /// Answers HTTP 500 (its framework's error page) to a callback without Sign.
     crashes_without_sign: bool,
     /// Answers what passes its checks with HTTP 200 and this body instead of JSON.
@@ -52,7 +53,7 @@ impl Default for Backend {
             connection_close: false,
             refuses_everything: false,
             knows_official_account: true,
-            fails_unknown_commands: false,
+            fails_unknown_commands: None,
             crashes_without_sign: false,
             raw_answer: None,
             rejects_with: None,
@@ -73,8 +74,8 @@ impl Respond for Backend {
         }
         let command = query.get("CallbackCommand").unwrap_or_default();
         let known = command.starts_with("OfficialAccount.") && self.knows_official_account;
-        if self.fails_unknown_commands && !known {
-            return fail(200, "unknown command");
+        if let (Some(why), false) = (self.fails_unknown_commands, known) {
+            return fail(200, why);
         }
         let sdkappid = query.get("SdkAppid");
         let missing = sdkappid.is_none() && self.lets_sdkappid_be_missing;
@@ -737,25 +738,44 @@ const SECURITY: [&str; 7] = [
     "security/window",
 ];
 
-/// Every security case is inconclusive: a failure that shows the control's answer.
-fn assert_inconclusive(report: &Value, control: &str) {
+/// Every security case is inconclusive: a failure that shows the control's answer, `control`,
+/// and whose message starts with `cause` and goes on to say `remedy`.
+fn assert_inconclusive(report: &Value, control: &str, cause: &str, remedy: &str) {
     for id in SECURITY {
         let case = case(report, id);
         assert_eq!(case["status"], "fail", "{id}: {case:#}");
         assert_eq!(case["findings"][0]["code"], "inconclusive", "{id}");
         let message = case["message"].as_str().unwrap();
-        assert!(
-            message.starts_with(&format!(
-                "inconclusive: the genuine callback was refused too: {control}, so refusing "
-            )),
-            "{id}: {message}"
-        );
-        assert!(
-            message.contains(&format!("--sdkappid {APPID}")),
-            "{message}"
-        );
+        assert!(message.starts_with(cause), "{id}: {message}");
+        assert_contains(message, remedy);
         assert_eq!(case["control"]["summary"], control, "{id}");
     }
+}
+
+/// The control refused with words that are not about the command or the answer's shape: the
+/// values it was sent with are what to change.
+fn assert_values_refused(report: &Value, control: &str) {
+    assert_inconclusive(
+        report,
+        control,
+        &format!("inconclusive: the genuine callback was refused too: {control}, so refusing "),
+        &format!(
+            "; make the backend accept a genuine callback (it was sent with --sdkappid {APPID}, "
+        ),
+    );
+}
+
+/// The control refused with words that say the command is not handled: run with another
+/// --command, or answer such callbacks OK.
+fn assert_unhandled(report: &Value, control: &str) {
+    assert_inconclusive(
+        report,
+        control,
+        &format!(
+            "inconclusive: the genuine callback was refused too: {control}, which says OfficialAccount.CallbackBeforeAddSubscriber is not handled, so refusing "
+        ),
+        r#"; pass --command with a callback the backend handles, or answer every authentic callback it does not handle with HTTP 200 {"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}: Chat sends every callback of an app to one URL"#,
+    );
 }
 
 #[tokio::test]
@@ -767,7 +787,7 @@ async fn a_backend_that_refuses_everything_is_inconclusive_never_secure() {
     .await;
     let (code, _, report) = check(&server, &["--token", TOKEN]).await;
     assert_eq!(code, 1);
-    assert_inconclusive(
+    assert_values_refused(
         &report,
         r#"HTTP 401, ActionStatus FAIL, ErrorCode 1, ErrorInfo "nope""#,
     );
@@ -784,14 +804,14 @@ async fn a_receiver_that_checks_nothing_and_fails_unknown_commands_is_not_passed
     let server = start(Backend {
         checks_sign: false,
         knows_official_account: false,
-        fails_unknown_commands: true,
+        fails_unknown_commands: Some("unknown command"),
         ..Backend::default()
     })
     .await;
     let (code, _, report) = check(&server, &["--token", TOKEN]).await;
     assert_eq!(code, 1);
     let said = r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "unknown command""#;
-    assert_inconclusive(&report, said);
+    assert_unhandled(&report, said);
     assert_eq!(
         case(&report, "before-subscribe/answer")["message"],
         r#"conforming answer; Chat rejects the whole request (ErrorCode 1); ErrorInfo "unknown command""#
@@ -850,7 +870,12 @@ async fn an_answer_that_is_not_json_is_described_as_received() {
             answer["evidence"]["body"],
             if raw.is_empty() { "empty" } else { "not-json" }
         );
-        assert_inconclusive(&report, said);
+        assert_inconclusive(
+            &report,
+            said,
+            "inconclusive: the genuine callback got an answer that does not conform (body: the answer is not JSON (",
+            "; the security cases need a conforming answer to a genuine callback first (see before-subscribe/answer)",
+        );
         assert!(
             !report.to_string().contains("ActionStatus OK"),
             "{report:#}"
@@ -1037,6 +1062,58 @@ async fn a_forgery_refused_too_late_or_never_is_not_refused() {
     );
 }
 
+/// A window of ±5 minutes refuses the 10-minute replays but takes a callback 90 s off: wider
+/// than Tencent's guidance, a warning with its own code, and the run still passes.
+#[tokio::test]
+async fn a_five_minute_window_passes_the_replay_cases_and_warns_on_the_window() {
+    let server = start(Backend {
+        freshness_window: Duration::from_secs(300),
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, report, xml) = check_with_junit(&server, &["--token", TOKEN]).await;
+    expect_statuses(
+        &statuses,
+        &[
+            ("before-subscribe/decision", "skip"),
+            ("security/window", "warn"),
+        ],
+    );
+    assert_eq!(code, 0, "a warning does not fail the run");
+    let window = case(&report, "security/window");
+    let codes: Vec<&Value> = window["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["code"])
+        .collect();
+    assert_eq!(codes, ["wide-window", "wide-window"], "{window:#}");
+    assert_eq!(
+        window["message"],
+        "accepted a callback signed 90 s ago: HTTP 200, ActionStatus OK, ErrorCode 0; the window is wider than Tencent's 1-minute guidance: refuse a RequestTime more than 60 s from your clock"
+    );
+    assert_contains(
+        window["findings"][1]["message"].as_str().unwrap(),
+        "accepted a callback dated 90 s ahead: ",
+    );
+    assert_eq!(
+        window["control"]["summary"],
+        "HTTP 200, ActionStatus OK, ErrorCode 0"
+    );
+    // A warning stays a passing test case in JUnit, its code leading its system-out.
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let case = doc
+        .descendants()
+        .find(|n| n.attribute("name") == Some("security/window"))
+        .unwrap();
+    let out = case.children().find(|c| c.is_element()).unwrap();
+    assert_eq!(out.tag_name().name(), "system-out");
+    assert!(
+        out.text().unwrap().starts_with("warning (wide-window): "),
+        "{xml}"
+    );
+}
+
 #[tokio::test]
 async fn a_forgery_refused_by_crashing_passes_with_a_warning() {
     let server = start(Backend {
@@ -1092,54 +1169,38 @@ async fn a_backend_that_takes_a_callback_without_sdkappid_fails_that_case() {
     );
 }
 
-/// A window of ±5 minutes refuses the 10-minute replays but takes a callback 90 s off: wider
-/// than Tencent's guidance, a warning with its own code, and the run still passes.
+/// A genuine answer that does not conform (`ErrorCode` as a string) says nothing about
+/// refusals: the security cases name that first.
 #[tokio::test]
-async fn a_five_minute_window_passes_the_replay_cases_and_warns_on_the_window() {
+async fn a_malformed_genuine_answer_makes_the_security_cases_name_it() {
     let server = start(Backend {
-        freshness_window: Duration::from_secs(300),
+        raw_answer: Some(r#"{"ActionStatus":"OK","ErrorCode":"0","ErrorInfo":""}"#),
         ..Backend::default()
     })
     .await;
-    let (code, statuses, report, xml) = check_with_junit(&server, &["--token", TOKEN]).await;
-    expect_statuses(
-        &statuses,
-        &[
-            ("before-subscribe/decision", "skip"),
-            ("security/window", "warn"),
-        ],
+    let (code, _, report) = check(&server, &["--token", TOKEN]).await;
+    assert_eq!(code, 1);
+    let said = r#"HTTP 200, ActionStatus OK, ErrorCode "0""#;
+    assert_inconclusive(
+        &report,
+        said,
+        r#"inconclusive: the genuine callback got an answer that does not conform (ErrorCode: is the string "0"; expected the integer 0 (no quotes)), so refusing "#,
+        "; the security cases need a conforming answer to a genuine callback first (see before-subscribe/answer)",
     );
-    assert_eq!(code, 0, "a warning does not fail the run");
-    let window = case(&report, "security/window");
-    let codes: Vec<&Value> = window["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| &f["code"])
-        .collect();
-    assert_eq!(codes, ["wide-window", "wide-window"], "{window:#}");
-    assert_eq!(
-        window["message"],
-        "accepted a callback signed 90 s ago: HTTP 200, ActionStatus OK, ErrorCode 0; the window is wider than Tencent's 1-minute guidance: refuse a RequestTime more than 60 s from your clock"
-    );
-    assert_contains(
-        window["findings"][1]["message"].as_str().unwrap(),
-        "accepted a callback dated 90 s ahead: ",
-    );
-    assert_eq!(
-        window["control"]["summary"],
-        "HTTP 200, ActionStatus OK, ErrorCode 0"
-    );
-    // A warning stays a passing test case in JUnit, its code leading its system-out.
-    let doc = roxmltree::Document::parse(&xml).unwrap();
-    let case = doc
-        .descendants()
-        .find(|n| n.attribute("name") == Some("security/window"))
-        .unwrap();
-    let out = case.children().find(|c| c.is_element()).unwrap();
-    assert_eq!(out.tag_name().name(), "system-out");
-    assert!(
-        out.text().unwrap().starts_with("warning (wide-window): "),
-        "{xml}"
+}
+
+#[tokio::test]
+async fn a_control_refused_as_an_unknown_command_suggests_another_command() {
+    let server = start(Backend {
+        knows_official_account: false,
+        fails_unknown_commands: Some("Invalid callback command"),
+        ..Backend::default()
+    })
+    .await;
+    let (code, _, report) = check(&server, &["--token", TOKEN]).await;
+    assert_eq!(code, 1);
+    assert_unhandled(
+        &report,
+        r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "Invalid callback command""#,
     );
 }
