@@ -4,6 +4,7 @@ use super::request;
 use super::send::answer_http;
 use super::{Render, count};
 use crate::output;
+use crate::protocol::Finding;
 use crate::suite::{Case, CaseResult, Exchanged, Status};
 use colored::Colorize;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -93,9 +94,10 @@ impl Render for CaseList<'_> {
     }
 }
 
-/// One line per case (and a line per further finding), then the counts and the verdict. What
-/// came back is shown for every case that did not pass, and for every case with `verbose`,
-/// which also prints each request and answer of the case.
+/// One line per case (and a line per further finding), then a line per cause that two cases
+/// or more share, then the counts and the verdict. What came back is shown for every case that
+/// did not pass, and for every case with `verbose`, which also prints each request and answer
+/// of the case.
 fn human(results: &[CaseResult], verbose: bool) -> String {
     let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
     let mut text = String::new();
@@ -133,6 +135,7 @@ fn human(results: &[CaseResult], verbose: bool) -> String {
             text.push('\n');
         }
     }
+    text.push_str(&shared_causes(results));
     let counts = Counts::of(results);
     let verdict = if counts.pass() {
         "PASS".green().bold()
@@ -144,6 +147,40 @@ fn human(results: &[CaseResult], verbose: bool) -> String {
         "\n{cases}: {} passed, {} failed, {} warned, {} skipped\n{verdict}\n",
         counts.passed, counts.failed, counts.warned, counts.skipped
     ));
+    text
+}
+
+/// A line for each finding code that made two cases or more fail (then warn), with how many and
+/// the first one's message: a backend with one flaw reads as one cause, not one per callback.
+fn shared_causes(results: &[CaseResult]) -> String {
+    let mut causes: Vec<(Status, &Finding, usize)> = Vec::new();
+    for result in results {
+        let Some(cause) = result.cause() else {
+            continue;
+        };
+        match causes
+            .iter_mut()
+            .find(|(status, first, _)| *status == result.status && first.code == cause.code)
+        {
+            Some((_, _, cases)) => *cases += 1,
+            None => causes.push((result.status, cause, 1)),
+        }
+    }
+    causes.retain(|(_, _, cases)| *cases > 1);
+    causes.sort_by_key(|(status, _, _)| *status != Status::Fail);
+    let mut text = String::new();
+    if !causes.is_empty() {
+        text.push('\n');
+    }
+    for (status, cause, cases) in causes {
+        text.push_str(&format!(
+            "{} {} in {}: {}\n",
+            mark(status),
+            cause.code,
+            count(cases, "case"),
+            cause.message
+        ));
+    }
     text
 }
 
@@ -402,5 +439,26 @@ mod tests {
         );
         assert_eq!(outcome("robustness/keep-alive").0.as_deref(), Some("error"));
         assert!(xml.contains("answer: HTTP 200, ActionStatus OK, ErrorCode 0 in 1.5 ms"));
+    }
+
+    #[test]
+    fn the_summary_names_each_cause_two_cases_or_more_share_failures_first() {
+        let results = [
+            result("robustness/other-command", Status::Warn, "got 400"),
+            result("security/bad-sign", Status::Fail, "accepted"),
+            result("robustness/malformed-body", Status::Warn, "got 400"),
+            result("security/missing-sign", Status::Fail, "accepted"),
+            result("security/wrong-sdkappid", Status::Pass, "refused"),
+        ];
+        let text = shared_causes(&results);
+        assert_eq!(
+            text,
+            format!(
+                "\n{} accepted-bad-sign in 2 cases: accepted\n{} other-command-refused in 2 cases: got 400\n",
+                mark(Status::Fail),
+                mark(Status::Warn)
+            )
+        );
+        assert_eq!(shared_causes(&results[..2]), "");
     }
 }

@@ -1204,3 +1204,38 @@ async fn a_control_refused_as_an_unknown_command_suggests_another_command() {
         r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "Invalid callback command""#,
     );
 }
+
+/// One flaw, every callback: the summary names it once with how many cases it broke.
+#[tokio::test]
+async fn the_human_summary_groups_the_cases_one_flaw_broke() {
+    let server = start(Backend {
+        freshness_window: Duration::MAX,
+        ..Backend::default()
+    })
+    .await;
+    let run = check_run(
+        &server,
+        &["--sdkappid", APPID, "--token", TOKEN, "--command", "all"],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let stale = "✘ accepted-stale-request-time in 11 cases: accepted a callback signed 10 minutes ago (a replay): HTTP 200, ActionStatus OK, ErrorCode 0; answer a non-200 status, ActionStatus FAIL or ErrorCode 1\n";
+    let future =
+        "✘ accepted-future-request-time in 11 cases: accepted a callback dated 10 minutes ahead: ";
+    let window = "! wide-window in 11 cases: accepted a callback signed 90 s ago: ";
+    for line in [stale, future, window] {
+        assert_eq!(
+            run.stdout.matches(line).count(),
+            1,
+            "{line}\n{}",
+            run.stdout
+        );
+    }
+    // The groups come after the case lines, failures first, before the counts.
+    let at = |line| run.stdout.find(line).unwrap();
+    let last_case = run.stdout.rfind("robustness/other-command").unwrap();
+    assert!(last_case < at(stale) && at(stale) < at(future) && at(future) < at(window));
+    assert!(at(window) < at("95 cases: "), "{}", run.stdout);
+    // Each case keeps its own line.
+    assert_eq!(run.stdout.matches("/stale-request-time ").count(), 11);
+}
