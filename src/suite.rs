@@ -135,7 +135,7 @@ const FORGERIES: &[(&str, &str, Forgery)] = &[
 const ROBUSTNESS: &[(&str, &str, Probe)] = &[
     (
         "robustness/keep-alive",
-        "20 callbacks on one persistent connection all get conforming answers",
+        "20 callbacks on one persistent connection all get conforming answers (a warning if the backend closes it)",
         Probe::KeepAlive,
     ),
     (
