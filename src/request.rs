@@ -161,15 +161,32 @@ impl Template {
     /// The URL of a callback with the same query but another command word (another module's,
     /// which Chat sends to the same URL), as sent at `request_time`.
     pub(crate) fn url_for(&self, callback_command: &str, request_time: u64) -> Url {
-        let query = CallbackQuery {
+        self.query_at(callback_command, request_time)
+            .append_to(&self.base)
+    }
+
+    /// The URL as sent at `request_time` but without the parameter `name`, which Chat always
+    /// sends (the suite leaves `SdkAppid` out this way).
+    pub(crate) fn url_without(&self, name: &str, request_time: u64) -> Url {
+        let pairs = self
+            .query_at(&self.query.callback_command, request_time)
+            .pairs()
+            .into_iter()
+            .filter(|(param, _)| *param != name);
+        let mut url = self.base.clone();
+        url.query_pairs_mut().extend_pairs(pairs);
+        url
+    }
+
+    fn query_at(&self, callback_command: &str, request_time: u64) -> CallbackQuery {
+        CallbackQuery {
             callback_command: callback_command.to_owned(),
             signature: self
                 .token
                 .as_deref()
                 .map(|token| (sign(token, request_time), request_time)),
             ..self.query.clone()
-        };
-        query.append_to(&self.base)
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use crate::error::Error;
 use crate::expect::Expectation;
 use crate::interrupt::{Interrupts, Signal};
 use crate::protocol::{
-    self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Severity, Veto, judge,
+    self, BUDGET, Callback, Finding, Judgement, Kind, OtherModuleCallback, Reply, Said, Severity,
+    Veto, judge, param,
 };
 use crate::report::millis;
 use crate::request::{Event, Template, shown_options};
@@ -49,15 +50,23 @@ enum Probe {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Forgery {
     WrongSdkAppid,
+    MissingSdkAppid,
     BadSign,
     MissingSign,
     StaleRequestTime,
     FutureRequestTime,
+    /// 90 s old, then 90 s ahead: past Tencent's guidance, within the 10 minutes above.
+    Window,
 }
 
 impl Probe {
+    /// Whether the case means something only with a Sign: the SdkAppid cases do not.
     fn needs_token(self) -> bool {
-        matches!(self, Probe::Security(forgery, _) if forgery != Forgery::WrongSdkAppid)
+        matches!(
+            self,
+            Probe::Security(forgery, _)
+                if !matches!(forgery, Forgery::WrongSdkAppid | Forgery::MissingSdkAppid)
+        )
     }
 }
 
@@ -93,6 +102,11 @@ const FORGERIES: &[(&str, &str, Forgery)] = &[
         Forgery::WrongSdkAppid,
     ),
     (
+        "missing-sdkappid",
+        "a correctly signed callback without the SdkAppid parameter is not accepted",
+        Forgery::MissingSdkAppid,
+    ),
+    (
         "bad-sign",
         "a callback whose Sign was made with another token is not accepted",
         Forgery::BadSign,
@@ -112,12 +126,17 @@ const FORGERIES: &[(&str, &str, Forgery)] = &[
         "a correctly signed callback with a RequestTime 10 minutes ahead is not accepted",
         Forgery::FutureRequestTime,
     ),
+    (
+        "window",
+        "a correctly signed callback with a RequestTime 90 s old, or 90 s ahead, is not accepted: Tencent's guidance is 1 minute (a warning otherwise)",
+        Forgery::Window,
+    ),
 ];
 
 const ROBUSTNESS: &[(&str, &str, Probe)] = &[
     (
         "robustness/keep-alive",
-        "20 callbacks on one persistent connection all get conforming answers",
+        "20 callbacks on one persistent connection all get conforming answers (a warning if the backend closes it)",
         Probe::KeepAlive,
     ),
     (
@@ -223,7 +242,13 @@ fn cases(covered: &Covered) -> Vec<Case> {
 
 /// How far off the clock the replayed callbacks are.
 const SKEW_PROBE: u64 = 600;
+/// How far off the clock the `window` case's callbacks are: past Tencent's 1-minute guidance,
+/// short of the 10 minutes of the stale and future cases.
+const WINDOW_PROBE: u64 = 90;
 const KEEP_ALIVE_REQUESTS: usize = 20;
+/// The finding of a backend that closes connections, and what it costs.
+const NO_KEEP_ALIVE: &str = "no-keep-alive";
+const CLOSED_CONNECTIONS: &str = "each callback then waits for a new connection, out of Chat's 2 s";
 const BATCH_SIZE: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -255,6 +280,14 @@ impl Evidence {
             latency_ms: millis(exchange.latency),
         }
     }
+
+    /// The evidence a judgement of `exchange` kept, or read afresh if it kept none.
+    fn judged(judgement: &mut Judgement, exchange: &Exchange) -> Self {
+        match judgement.evidence.take() {
+            Some(answer) => Evidence::read(answer, exchange),
+            None => Evidence::of(exchange),
+        }
+    }
 }
 
 impl fmt::Display for Evidence {
@@ -279,6 +312,22 @@ pub(crate) struct CaseResult {
     /// Every request of the case and its answer, with `-v`.
     #[serde(skip)]
     pub transcript: Vec<Exchanged>,
+}
+
+impl CaseResult {
+    /// The finding that made the case fail or warn: the first of that severity. Reports name
+    /// the case's cause by its code.
+    pub(crate) fn cause(&self) -> Option<&Finding> {
+        let severity = match self.status {
+            Status::Fail => Severity::Error,
+            Status::Warn => Severity::Warning,
+            Status::Pass | Status::Skip => return None,
+        };
+        self.findings
+            .iter()
+            .find(|f| f.severity == severity)
+            .or(self.findings.first())
+    }
 }
 
 /// One request as sent and what came of it, for `-v`.
@@ -359,7 +408,7 @@ impl Suite {
                         stop: Some(stop),
                     };
                 }
-                Err(e) => Outcome::fail(e.message(), None),
+                Err(e) => Outcome::found(unanswered(&e, Severity::Error, e.message()), None),
             };
             results.push(CaseResult {
                 case: case.clone(),
@@ -426,37 +475,61 @@ impl Suite {
         callback: &'static Callback,
     ) -> Result<Outcome, TransportError> {
         let genuine = self.template(callback, &self.event);
-        match forgery {
+        let now = self.now();
+        let forged = match forgery {
             Forgery::WrongSdkAppid => {
                 let event = Event {
                     sdkappid: self.event.sdkappid.wrapping_add(1),
                     ..self.event.clone()
                 };
-                let template = self.template(callback, &event);
-                self.refused(&template, self.now(), "a callback for another SdkAppid")
-                    .await
+                Forged::refused(
+                    self.template(callback, &event).url_at(now),
+                    "a callback for another SdkAppid",
+                    "accepted-wrong-sdkappid",
+                )
             }
+            Forgery::MissingSdkAppid => Forged::refused(
+                genuine.url_without(param::SDK_APPID, now),
+                "a callback without SdkAppid",
+                "accepted-missing-sdkappid",
+            ),
             Forgery::BadSign => {
                 let forged_token = format!("{}-forged", self.token.as_deref().unwrap_or_default());
-                let forged = genuine.with_token(&forged_token);
-                self.refused(&forged, self.now(), "a Sign made with another token")
-                    .await
+                Forged::refused(
+                    genuine.clone().with_token(&forged_token).url_at(now),
+                    "a Sign made with another token",
+                    "accepted-bad-sign",
+                )
             }
-            Forgery::MissingSign => {
-                self.refused(&genuine.unsigned(), self.now(), "a callback without Sign")
-                    .await
+            Forgery::MissingSign => Forged::refused(
+                genuine.clone().unsigned().url_at(now),
+                "a callback without Sign",
+                "accepted-missing-sign",
+            ),
+            Forgery::StaleRequestTime => Forged::refused(
+                genuine.url_at(now.saturating_sub(SKEW_PROBE)),
+                "a callback signed 10 minutes ago (a replay)",
+                "accepted-stale-request-time",
+            ),
+            Forgery::FutureRequestTime => Forged::refused(
+                genuine.url_at(now.saturating_add(SKEW_PROBE)),
+                "a callback dated 10 minutes ahead",
+                "accepted-future-request-time",
+            ),
+            Forgery::Window => {
+                let ago = Forged::outside_guidance(
+                    genuine.url_at(now.saturating_sub(WINDOW_PROBE)),
+                    "a callback signed 90 s ago",
+                );
+                let ahead = Forged::outside_guidance(
+                    genuine.url_at(now.saturating_add(WINDOW_PROBE)),
+                    "a callback dated 90 s ahead",
+                );
+                let ago = self.refused(&genuine, ago).await?;
+                return Ok(ago.and(self.refused(&genuine, ahead).await?));
             }
-            Forgery::StaleRequestTime => {
-                let at = self.now().saturating_sub(SKEW_PROBE);
-                self.refused(&genuine, at, "a callback signed 10 minutes ago (a replay)")
-                    .await
-            }
-            Forgery::FutureRequestTime => {
-                let at = self.now().saturating_add(SKEW_PROBE);
-                self.refused(&genuine, at, "a callback dated 10 minutes ahead")
-                    .await
-            }
-        }
+        };
+        self.refused(&genuine, forged).await
     }
 
     fn now(&self) -> u64 {
@@ -527,20 +600,23 @@ impl Suite {
     /// section 4), so that is inconclusive, never a pass.
     async fn refused(
         &mut self,
-        forged: &Template,
-        request_time: u64,
-        what: &str,
+        genuine: &Template,
+        forged: Forged,
     ) -> Result<Outcome, TransportError> {
-        let genuine = self.template(forged.callback, &self.event);
-        let control = match self.send(&genuine, self.now()).await {
-            Err(e) if !e.is_unreachable() => None,
-            answer => Some(Evidence::of(&answer?)),
+        let what = forged.what;
+        let (control, malformed) = match self.send(genuine, self.now()).await {
+            Err(e) if !e.is_unreachable() => (None, None),
+            answer => {
+                let (control, malformed) = control_of(genuine, &answer?);
+                (Some(control), malformed)
+            }
         };
         // A before callback answered after Chat's budget goes ahead as if unanswered: a late
         // refusal refuses nothing, and a late acceptance of the genuine one is no acceptance.
-        let before = forged.callback.kind == Kind::Before;
+        let before = genuine.callback.kind == Kind::Before;
         let in_time = |evidence: &Evidence| !before || evidence.latency_ms <= millis(BUDGET);
-        let forgery = match self.send(forged, request_time).await {
+        let body = Bytes::from(genuine.body_bytes.clone());
+        let forgery = match self.post(forged.url.clone(), body).await {
             Err(e) if !e.is_unreachable() => match e {
                 TransportError::Broken(message) => Err(message),
                 _ => {
@@ -557,22 +633,16 @@ impl Suite {
                             e.message()
                         ),
                     );
-                    return Ok(Outcome::failed(finding, None).with_control(control));
+                    return Ok(Outcome::found(finding, None).with_control(control));
                 }
             },
             answer => Ok(Evidence::of(&answer?)),
         };
-        let refusal = match &forgery {
+        // A 5xx or broken HTTP refuses, but by the backend crashing on what it was sent.
+        let (refusal, crashed) = match &forgery {
             Ok(forgery) if forgery.answer.accepted() => {
-                let finding = Finding::error(
-                    "accepted",
-                    "answer",
-                    format!(
-                        "accepted {what}: {}; answer a non-200 status, ActionStatus FAIL or ErrorCode 1",
-                        forgery.answer
-                    ),
-                );
-                return Ok(Outcome::failed(finding, Some(forgery.clone())).with_control(control));
+                let finding = forged.accepted(&forgery.answer);
+                return Ok(Outcome::found(finding, Some(forgery.clone())).with_control(control));
             }
             Ok(forgery) if !in_time(forgery) => {
                 let finding = Finding::error(
@@ -583,16 +653,27 @@ impl Suite {
                         forgery.latency_ms, forgery.answer
                     ),
                 );
-                return Ok(Outcome::failed(finding, Some(forgery.clone())).with_control(control));
+                return Ok(Outcome::found(finding, Some(forgery.clone())).with_control(control));
             }
-            Ok(forgery) => forgery.answer.to_string(),
-            Err(message) => message.clone(),
+            Ok(forgery) => (forgery.answer.to_string(), forgery.answer.status >= 500),
+            Err(message) => (message.clone(), true),
         };
         let evidence = forgery.ok();
         let outcome = match control
             .as_ref()
             .filter(|c| c.answer.accepted() && in_time(c))
         {
+            Some(accepted) if crashed => Outcome::found(
+                Finding::warning(
+                    "refused-by-crashing",
+                    "status",
+                    format!(
+                        "refused {what} by crashing: {refusal}; the genuine callback was accepted: {}; answer a forgery with 401 or ActionStatus FAIL, not a server error",
+                        accepted.answer
+                    ),
+                ),
+                evidence,
+            ),
             Some(accepted) => Outcome::pass(
                 format!(
                     "refused {what}: {refusal}; the genuine callback was accepted: {}",
@@ -600,27 +681,52 @@ impl Suite {
                 ),
                 evidence,
             ),
-            None => {
-                let seen = match control.as_ref() {
-                    None => "got no answer".to_owned(),
-                    Some(c) if c.answer.accepted() => format!(
-                        "was accepted only after {:.0} ms, past Chat's 2 s budget",
-                        c.latency_ms
-                    ),
-                    Some(c) => format!("was refused too: {}", c.answer),
-                };
-                let finding = Finding::error(
-                    "inconclusive",
-                    "control",
-                    format!(
-                        "inconclusive: the genuine callback {seen}, so refusing {what} proves nothing; make the backend accept a genuine callback ({}), then run again",
-                        self.accepted_values(forged.callback)
-                    ),
-                );
-                Outcome::failed(finding, evidence)
-            }
+            None => Outcome::found(
+                self.inconclusive(genuine.callback, control.as_ref(), malformed, what),
+                evidence,
+            ),
         };
         Ok(outcome.with_control(control))
+    }
+
+    /// Why a security case proves nothing: the genuine callback beside it was not accepted in
+    /// time. Says what its answer showed and what to change: a malformed answer is fixed first,
+    /// a command the backend says it does not handle is swapped for one it does, and a refusal
+    /// of the values it was sent with is met by changing them.
+    fn inconclusive(
+        &self,
+        callback: &Callback,
+        control: Option<&Evidence>,
+        malformed: Option<Finding>,
+        what: &str,
+    ) -> Finding {
+        let proves_nothing = format!("so refusing {what} proves nothing");
+        let message = match (control, malformed) {
+            (None, _) => format!(
+                "inconclusive: the genuine callback got no answer, {proves_nothing}; make the backend answer a genuine callback ({}), then run again",
+                self.accepted_values(callback)
+            ),
+            (Some(c), _) if c.answer.accepted() => format!(
+                "inconclusive: the genuine callback was accepted only after {:.0} ms, past Chat's 2 s budget, {proves_nothing}; make the backend answer within 2 s, then run again",
+                c.latency_ms
+            ),
+            (Some(_), Some(finding)) => format!(
+                "inconclusive: the genuine callback got an answer that does not conform ({finding}), {proves_nothing}; the security cases need a conforming answer to a genuine callback first (see {}/answer)",
+                callback.name
+            ),
+            (Some(c), None) if says_unhandled(&c.answer) => format!(
+                "inconclusive: the genuine callback was refused too: {}, which says {} is not handled, {proves_nothing}; pass --command with a callback the backend handles, or answer every authentic callback it does not handle with HTTP 200 {}: Chat sends every callback of an app to one URL",
+                c.answer,
+                callback.command,
+                ok_answer()
+            ),
+            (Some(c), None) => format!(
+                "inconclusive: the genuine callback was refused too: {}, {proves_nothing}; make the backend accept a genuine callback ({}), then run again",
+                c.answer,
+                self.accepted_values(callback)
+            ),
+        };
+        Finding::error("inconclusive", "control", message)
     }
 
     /// A team's rule: its callback gets a conforming answer, and the decision it expects.
@@ -693,7 +799,10 @@ impl Suite {
             self.clock.now_ms(),
         ) {
             Ok(template) => template,
-            Err(e) => return Ok(Outcome::fail(e.message, None)),
+            Err(e) => {
+                let finding = Finding::error("invalid-scenario", "scenario", e.message);
+                return Ok(Outcome::found(finding, None));
+            }
         };
         let expectation = Expectation {
             outcome: scenario.expect.map(Into::into),
@@ -718,7 +827,9 @@ impl Suite {
     }
 
     /// Several callbacks over one HTTP/1.1 connection, as Chat keeps connections open. Over
-    /// TLS the suite's kept-alive pool is used, which cannot prove a single connection.
+    /// TLS the suite's kept-alive pool is used, which cannot prove a single connection. A
+    /// backend that closes the connection still answers Chat, over a new connection each
+    /// time: a warning, while an answer that does not conform fails.
     async fn keep_alive(&mut self, template: &Template) -> Result<Outcome, TransportError> {
         let mut one = self.sender.on_one_connection().await.transpose()?;
         let over = if one.is_some() {
@@ -730,20 +841,21 @@ impl Suite {
         let mut last = None;
         for i in 1..=KEEP_ALIVE_REQUESTS {
             let url = template.url_at(self.now());
+            let callback = format!("callback {i} of {KEEP_ALIVE_REQUESTS}");
             let exchange = match self.post_on(one.as_mut(), url, body.clone()).await {
                 Ok(exchange) => exchange,
                 // Once connected, the one connection closing is what this case finds.
                 Err(e) if e.is_unreachable() && one.is_none() => return Err(e),
+                // The connection that carried an answer failed the next callback: the backend
+                // closed it in between (as `php -S` does), or broke its answer. A new
+                // connection tells which.
+                Err(e) if one.is_some() && i > 1 && !matches!(e, TransportError::Timeout(_)) => {
+                    return self.on_a_new_connection(template, &callback, &e).await;
+                }
                 Err(e) => {
-                    let why = match e {
-                        TransportError::Unreachable { .. } => "; Chat keeps connections open",
-                        TransportError::Timeout(_) | TransportError::Broken(_) => "",
-                    };
-                    return Ok(Outcome::fail(
-                        format!(
-                            "callback {i} of {KEEP_ALIVE_REQUESTS} {over}: {}{why}",
-                            e.message()
-                        ),
+                    let message = format!("{callback} {over}: {}", e.message());
+                    return Ok(Outcome::found(
+                        unanswered(&e, Severity::Error, message),
                         last.as_ref().map(Evidence::of),
                     ));
                 }
@@ -751,15 +863,17 @@ impl Suite {
             let judgement = judge(template.callback, &template.subscribers, exchange.reply());
             if !judgement.conforms() {
                 return Ok(Outcome::judged(judgement, &exchange, Vec::new())
-                    .prefixed(&format!("callback {i} of {KEEP_ALIVE_REQUESTS} {over}")));
+                    .prefixed(&format!("{callback} {over}")));
             }
             if exchange.closes_connection() {
-                return Ok(Outcome::fail(
+                let finding = Finding::warning(
+                    NO_KEEP_ALIVE,
+                    "connection",
                     format!(
-                        "callback {i} of {KEEP_ALIVE_REQUESTS} was answered with `Connection: close`; Chat keeps connections open"
+                        "{callback} was answered with `Connection: close`: {CLOSED_CONNECTIONS}"
                     ),
-                    Some(Evidence::of(&exchange)),
-                ));
+                );
+                return Ok(Outcome::found(finding, Evidence::of(&exchange)));
             }
             last = Some(exchange);
         }
@@ -769,6 +883,47 @@ impl Suite {
         ))
     }
 
+    /// `callback` again, on a new connection, after the kept one failed it with `failed`: a
+    /// conforming answer shows the backend closed the kept one (a warning).
+    async fn on_a_new_connection(
+        &mut self,
+        template: &Template,
+        callback: &str,
+        failed: &TransportError,
+    ) -> Result<Outcome, TransportError> {
+        let url = template.url_at(self.now());
+        let body = Bytes::from(template.body_bytes.clone());
+        let again = match self.sender.on_one_connection().await {
+            Some(Ok(mut fresh)) => self.post_on(Some(&mut fresh), url, body).await,
+            Some(Err(e)) => Err(e),
+            None => self.post(url, body).await,
+        };
+        let closed = format!("{callback} on the kept connection: {}", failed.message());
+        let exchange = match again {
+            Ok(exchange) => exchange,
+            Err(e) => {
+                let message = format!("{closed}; on a new connection: {}", e.message());
+                return Ok(Outcome::found(
+                    unanswered(&e, Severity::Error, message),
+                    None,
+                ));
+            }
+        };
+        let judgement = judge(template.callback, &template.subscribers, exchange.reply());
+        if !judgement.conforms() {
+            return Ok(Outcome::judged(judgement, &exchange, Vec::new())
+                .prefixed(&format!("{closed}; on a new connection")));
+        }
+        let finding = Finding::warning(
+            NO_KEEP_ALIVE,
+            "connection",
+            format!(
+                "the backend closed the connection after an answer: {closed}; on a new connection it got a conforming answer: {CLOSED_CONNECTIONS}"
+            ),
+        );
+        Ok(Outcome::found(finding, Evidence::of(&exchange)))
+    }
+
     async fn malformed_body(&mut self, template: &Template) -> Result<Outcome, TransportError> {
         // The callback's own body cut in half: JSON that breaks off, for the command's URL.
         let whole = &template.body_bytes;
@@ -776,8 +931,9 @@ impl Suite {
         let url = template.url_at(self.now());
         let exchange = match self.post(url, body).await {
             Err(e) if !e.is_unreachable() => {
-                return Ok(Outcome::warn(
-                    format!("invalid JSON got no answer: {}", e.message()),
+                let message = format!("invalid JSON got no answer: {}", e.message());
+                return Ok(Outcome::found(
+                    unanswered(&e, Severity::Warning, message),
                     None,
                 ));
             }
@@ -785,21 +941,21 @@ impl Suite {
         };
         let evidence = Evidence::of(&exchange);
         Ok(if exchange.status >= 500 {
-            Outcome::warn(
+            let finding = Finding::warning(
+                "server-error",
+                "status",
                 format!(
                     "invalid JSON got {}: a client mistake should get a 4xx or a FAIL answer, not a server error",
                     evidence.answer
                 ),
-                evidence,
-            )
+            );
+            Outcome::found(finding, evidence)
         } else if exchange.latency > BUDGET {
-            Outcome::warn(
-                format!(
-                    "invalid JSON was answered in {} ms, over Chat's 2 s budget",
-                    exchange.latency.as_millis()
-                ),
-                evidence,
-            )
+            let message = format!(
+                "invalid JSON was answered in {} ms, over Chat's 2 s budget",
+                exchange.latency.as_millis()
+            );
+            Outcome::found(over_budget(message), evidence)
         } else {
             Outcome::pass(format!("invalid JSON got {}", evidence.answer), evidence)
         })
@@ -815,8 +971,9 @@ impl Suite {
         let body = Bytes::from(other.body(self.clock.now_ms()).to_string());
         let exchange = match self.post(url, body).await {
             Err(e) if !e.is_unreachable() => {
-                return Ok(Outcome::warn(
-                    format!("{} got no answer: {}", other.command, e.message()),
+                let message = format!("{} got no answer: {}", other.command, e.message());
+                return Ok(Outcome::found(
+                    unanswered(&e, Severity::Warning, message),
                     None,
                 ));
             }
@@ -824,30 +981,153 @@ impl Suite {
         };
         let evidence = Evidence::of(&exchange);
         Ok(if !evidence.answer.accepted() {
-            Outcome::warn(
+            let finding = Finding::warning(
+                "other-command-refused",
+                "answer",
                 format!(
                     "{} got {}; Chat sends every callback of an app to one URL, so answer an authentic callback you do not handle with HTTP 200 {}: a FAIL or ErrorCode 1 to another module's before callback vetoes that event, and anything but 200 is logged as a webhook failure",
                     other.command,
                     evidence.answer,
-                    serde_json::to_string(&protocol::Answer::ok(Vec::new())).unwrap_or_default()
+                    ok_answer()
                 ),
-                evidence,
-            )
+            );
+            Outcome::found(finding, evidence)
         } else if exchange.latency > BUDGET {
-            Outcome::warn(
-                format!(
-                    "{} was answered in {} ms, over Chat's 2 s budget",
-                    other.command,
-                    exchange.latency.as_millis()
-                ),
-                evidence,
-            )
+            let message = format!(
+                "{} was answered in {} ms, over Chat's 2 s budget",
+                other.command,
+                exchange.latency.as_millis()
+            );
+            Outcome::found(over_budget(message), evidence)
         } else {
             Outcome::pass(
                 format!("{} got {}", other.command, evidence.answer),
                 evidence,
             )
         })
+    }
+}
+
+/// A forged request of a security case, and what its acceptance means.
+struct Forged {
+    url: Url,
+    /// What it is, in the report's words: "a Sign made with another token".
+    what: &'static str,
+    /// The code of the finding when it is accepted.
+    code: &'static str,
+    severity: Severity,
+    /// What to do about its acceptance.
+    advice: &'static str,
+}
+
+impl Forged {
+    /// A callback Chat never sends: accepting it fails the case.
+    fn refused(url: Url, what: &'static str, code: &'static str) -> Self {
+        Forged {
+            url,
+            what,
+            code,
+            severity: Severity::Error,
+            advice: "answer a non-200 status, ActionStatus FAIL or ErrorCode 1",
+        }
+    }
+
+    /// A callback past Tencent's 1-minute guidance on RequestTime but close to it: accepting
+    /// it is a warning.
+    fn outside_guidance(url: Url, what: &'static str) -> Self {
+        Forged {
+            url,
+            what,
+            code: "wide-window",
+            severity: Severity::Warning,
+            advice: "the window is wider than Tencent's 1-minute guidance: refuse a RequestTime more than 60 s from your clock",
+        }
+    }
+
+    /// The finding when `answer` accepted it.
+    fn accepted(&self, answer: &protocol::Evidence) -> Finding {
+        Finding {
+            severity: self.severity,
+            code: self.code,
+            path: "answer".to_owned(),
+            message: format!("accepted {}: {answer}; {}", self.what, self.advice),
+        }
+    }
+}
+
+/// The genuine callback's answer, and its first error when it came with HTTP 200 but does not
+/// conform: a malformed answer, told apart from a refusal (which has another status, or says
+/// FAIL or an ErrorCode in the documented way). Lateness is said on its own, so it is no error
+/// here.
+fn control_of(genuine: &Template, exchange: &Exchange) -> (Evidence, Option<Finding>) {
+    let reply = Reply {
+        latency: None,
+        ..exchange.reply()
+    };
+    let mut judgement = judge(genuine.callback, &genuine.subscribers, reply);
+    let malformed = match exchange.status {
+        200 => judgement.findings.iter().find(|f| f.is_error()).cloned(),
+        _ => None,
+    };
+    (Evidence::judged(&mut judgement, exchange), malformed)
+}
+
+/// Words with which backends refuse a command they do not handle, in lower case.
+const UNHANDLED: &[&str] = &[
+    "unknown command",
+    "unknown callback",
+    "invalid command",
+    "invalid callback command",
+    "unsupported",
+    "not supported",
+    "unhandled",
+    "not handled",
+    "no handler",
+    "not implemented",
+    "unrecognized",
+    "unrecognised",
+];
+
+/// Whether a refusal says that the command is not handled: HTTP 404 or 501, or an `ErrorInfo`
+/// (or a body that is not JSON) in those words.
+fn says_unhandled(answer: &protocol::Evidence) -> bool {
+    if matches!(answer.status, 404 | 501) {
+        return true;
+    }
+    let said = match &answer.body {
+        Said::NotJson(text) => Some(text.as_str()),
+        _ => answer.error_info(),
+    };
+    said.is_some_and(|said| {
+        let said = said.to_lowercase();
+        UNHANDLED.iter().any(|words| said.contains(words))
+    })
+}
+
+/// `{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}`: what to answer a callback one does not
+/// handle.
+fn ok_answer() -> String {
+    serde_json::to_string(&protocol::Answer::ok(Vec::new())).unwrap_or_default()
+}
+
+/// An answer past Chat's 2 s to a request whose answer Chat does not act on: a warning.
+fn over_budget(message: String) -> Finding {
+    Finding::warning("too-slow", "latency", message)
+}
+
+/// A request that got no answer to judge, as a finding with the code `judge` gives such a
+/// request; `message` says it in the case's words.
+fn unanswered(e: &TransportError, severity: Severity, message: String) -> Finding {
+    let (code, path) = match e {
+        TransportError::Timeout(_) => ("timeout", "latency"),
+        TransportError::Broken(_) => ("broken-http", "answer"),
+        TransportError::Unreachable { .. } => ("unreachable", "connection"),
+    };
+    Finding {
+        severity,
+        code,
+        path: path.to_owned(),
+        message,
     }
 }
 
@@ -904,19 +1184,16 @@ impl Outcome {
         Outcome::new(Status::Pass, message, evidence.into())
     }
 
-    fn warn(message: String, evidence: impl Into<Option<Evidence>>) -> Self {
-        Outcome::new(Status::Warn, message, evidence.into())
-    }
-
-    fn fail(message: String, evidence: Option<Evidence>) -> Self {
-        Outcome::new(Status::Fail, message, evidence)
-    }
-
-    /// A failure that `finding` explains.
-    fn failed(finding: Finding, evidence: Option<Evidence>) -> Self {
+    /// A failure or a warning, as `finding`'s severity says, that `finding` explains: nothing
+    /// fails or warns without a finding, whose code reports name the cause by.
+    fn found(finding: Finding, evidence: impl Into<Option<Evidence>>) -> Self {
+        let status = match finding.severity {
+            Severity::Error => Status::Fail,
+            Severity::Warning => Status::Warn,
+        };
         Outcome {
             findings: vec![finding.clone()],
-            ..Outcome::new(Status::Fail, finding.message, evidence)
+            ..Outcome::new(status, finding.message, evidence.into())
         }
     }
 
@@ -928,10 +1205,31 @@ impl Outcome {
         Outcome { control, ..self }
     }
 
+    /// Two outcomes of one case as one: the worse one, with the other's findings after its
+    /// own; when both passed, both messages.
+    fn and(self, other: Outcome) -> Self {
+        let weight = |status| match status {
+            Status::Fail => 3,
+            Status::Warn => 2,
+            Status::Pass => 1,
+            Status::Skip => 0,
+        };
+        let (mut worse, better) = if weight(other.status) > weight(self.status) {
+            (other, self)
+        } else {
+            (self, other)
+        };
+        if worse.status == Status::Pass && better.status == Status::Pass {
+            worse.message = format!("{}; {}", worse.message, better.message);
+        }
+        worse.findings.extend(better.findings);
+        worse
+    }
+
     /// Fail on any error finding, warn on warnings, else pass with the decision; the backend's
     /// `ErrorInfo` is quoted whenever it gave one.
-    fn judged(judgement: Judgement, exchange: &Exchange, extra: Vec<Finding>) -> Self {
-        let mut findings = judgement.findings;
+    fn judged(mut judgement: Judgement, exchange: &Exchange, extra: Vec<Finding>) -> Self {
+        let mut findings = std::mem::take(&mut judgement.findings);
         findings.extend(extra);
         let first = |severity| {
             findings
@@ -953,10 +1251,7 @@ impl Outcome {
                 serde_json::Value::String(info.to_owned())
             ));
         }
-        let evidence = match judgement.evidence {
-            Some(answer) => Evidence::read(answer, exchange),
-            None => Evidence::of(exchange),
-        };
+        let evidence = Evidence::judged(&mut judgement, exchange);
         Outcome {
             findings,
             ..Outcome::new(status, message, Some(evidence))

@@ -4,6 +4,7 @@ use super::request;
 use super::send::answer_http;
 use super::{Render, count};
 use crate::output;
+use crate::protocol::Finding;
 use crate::suite::{Case, CaseResult, Exchanged, Status, Stop};
 use colored::Colorize;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -150,9 +151,10 @@ impl Render for CaseList<'_> {
     }
 }
 
-/// One line per case (and a line per further finding), then the counts and the verdict. What
-/// came back is shown for every case that did not pass, and for every case with `verbose`,
-/// which also prints each request and answer of the case.
+/// One line per case (and a line per further finding), then a line per cause that two cases
+/// or more share, then the counts and the verdict. What came back is shown for every case that
+/// did not pass, and for every case with `verbose`, which also prints each request and answer
+/// of the case.
 fn human(results: &[CaseResult], verbose: bool, stop: Option<&Stop>) -> String {
     let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
     let mut text = String::new();
@@ -190,6 +192,7 @@ fn human(results: &[CaseResult], verbose: bool, stop: Option<&Stop>) -> String {
             text.push('\n');
         }
     }
+    text.push_str(&shared_causes(results));
     let counts = Counts::of(results);
     let verdict = match stop.and_then(|stop| interrupted(stop, results.len())) {
         Some(why) => format!("{} {why}; the rest did not run", "INTERRUPTED".red().bold()),
@@ -201,6 +204,40 @@ fn human(results: &[CaseResult], verbose: bool, stop: Option<&Stop>) -> String {
         "\n{cases}: {} passed, {} failed, {} warned, {} skipped\n{verdict}\n",
         counts.passed, counts.failed, counts.warned, counts.skipped
     ));
+    text
+}
+
+/// A line for each finding code that made two cases or more fail (then warn), with how many and
+/// the first one's message: a backend with one flaw reads as one cause, not one per callback.
+fn shared_causes(results: &[CaseResult]) -> String {
+    let mut causes: Vec<(Status, &Finding, usize)> = Vec::new();
+    for result in results {
+        let Some(cause) = result.cause() else {
+            continue;
+        };
+        match causes
+            .iter_mut()
+            .find(|(status, first, _)| *status == result.status && first.code == cause.code)
+        {
+            Some((_, _, cases)) => *cases += 1,
+            None => causes.push((result.status, cause, 1)),
+        }
+    }
+    causes.retain(|(_, _, cases)| *cases > 1);
+    causes.sort_by_key(|(status, _, _)| *status != Status::Fail);
+    let mut text = String::new();
+    if !causes.is_empty() {
+        text.push('\n');
+    }
+    for (status, cause, cases) in causes {
+        text.push_str(&format!(
+            "{} {} in {}: {}\n",
+            mark(status),
+            cause.code,
+            count(cases, "case"),
+            cause.message
+        ));
+    }
     text
 }
 
@@ -290,7 +327,7 @@ pub(crate) fn junit(
             Status::Fail => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 status.set_message(result.message.clone());
-                if let Some(finding) = result.findings.first() {
+                if let Some(finding) = result.cause() {
                     status.set_type(finding.code);
                 }
                 status
@@ -309,8 +346,13 @@ pub(crate) fn junit(
         if let Some(evidence) = &result.evidence {
             case.set_time(Duration::from_secs_f64(evidence.latency_ms / 1000.0));
         }
+        // A warning does not fail the run, so it stays a success, which has no element to
+        // carry a `type`: its code leads its system-out instead.
         if result.status == Status::Warn {
-            case.set_system_out(format!("warning: {}", details(result)));
+            let code = result
+                .cause()
+                .map_or(String::new(), |f| format!(" ({})", f.code));
+            case.set_system_out(format!("warning{code}: {}", details(result)));
         }
         suites[index].add_test_case(case);
     }
@@ -396,8 +438,9 @@ mod tests {
             status,
             message: message.to_owned(),
             findings: match status {
-                Status::Fail => vec![Finding::error("accepted", "answer", message)],
-                _ => Vec::new(),
+                Status::Fail => vec![Finding::error("accepted-bad-sign", "answer", message)],
+                Status::Warn => vec![Finding::warning("other-command-refused", "answer", message)],
+                Status::Pass | Status::Skip => Vec::new(),
             },
             evidence: Some(Evidence {
                 answer,
@@ -467,7 +510,43 @@ mod tests {
             outcome("robustness/other-command").0.as_deref(),
             Some("system-out")
         );
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap();
+        assert_eq!(failure.attribute("type"), Some("accepted-bad-sign"));
+        let out = doc
+            .descendants()
+            .find(|n| n.has_tag_name("system-out"))
+            .unwrap();
+        assert!(
+            out.text()
+                .unwrap()
+                .starts_with("warning (other-command-refused): "),
+            "{xml}"
+        );
         assert_eq!(outcome("robustness/keep-alive").0.as_deref(), Some("error"));
         assert!(xml.contains("answer: HTTP 200, ActionStatus OK, ErrorCode 0 in 1.5 ms"));
+    }
+
+    #[test]
+    fn the_summary_names_each_cause_two_cases_or_more_share_failures_first() {
+        let results = [
+            result("robustness/other-command", Status::Warn, "got 400"),
+            result("security/bad-sign", Status::Fail, "accepted"),
+            result("robustness/malformed-body", Status::Warn, "got 400"),
+            result("security/missing-sign", Status::Fail, "accepted"),
+            result("security/wrong-sdkappid", Status::Pass, "refused"),
+        ];
+        let text = shared_causes(&results);
+        assert_eq!(
+            text,
+            format!(
+                "\n{} accepted-bad-sign in 2 cases: accepted\n{} other-command-refused in 2 cases: got 400\n",
+                mark(Status::Fail),
+                mark(Status::Warn)
+            )
+        );
+        assert_eq!(shared_causes(&results[..2]), "");
     }
 }

@@ -45,6 +45,10 @@ const SPARE_FILES: u64 = 64;
 /// `net.core.somaxconn`).
 const BACKLOG: u32 = 4096;
 
+/// At the cap with every connection busy, how often the one idle the longest is looked for
+/// again.
+const EVICT_AGAIN: Duration = Duration::from_millis(50);
+
 /// Once the drain is over, how long the requests still in flight get to say they were cut.
 const CUT_GRACE: Duration = Duration::from_secs(1);
 
@@ -270,14 +274,18 @@ pub(crate) async fn serve<H, F>(
                     say();
                 }
                 // Room for the new one, made by closing the connection idle the longest; when
-                // every one is busy, it waits for one to finish.
-                registry.evict_oldest_idle();
-                tokio::select! {
-                    slot = Arc::clone(&slots).acquire_owned() => match slot {
-                        Ok(slot) => slot,
-                        Err(_) => break,
-                    },
-                    () = &mut stop => break,
+                // every one is busy, it waits for one to finish or to fall idle.
+                let slot = loop {
+                    registry.evict_oldest_idle();
+                    tokio::select! {
+                        slot = Arc::clone(&slots).acquire_owned() => break slot.ok(),
+                        () = tokio::time::sleep(EVICT_AGAIN) => {}
+                        () = &mut stop => break None,
+                    }
+                };
+                match slot {
+                    Some(slot) => slot,
+                    None => break,
                 }
             }
         };
@@ -289,8 +297,9 @@ pub(crate) async fn serve<H, F>(
         let refused = refused.clone();
         let mut closed = closed.clone();
         let registry = Arc::clone(&registry);
+        // Known before its task first runs, so that the next at the cap can close it.
+        let (id, connection) = registry.open();
         connections.spawn(async move {
-            let (id, connection) = registry.open();
             let stream = Arc::new(stream);
             let service = {
                 let connection = Arc::clone(&connection);
@@ -327,10 +336,8 @@ pub(crate) async fn serve<H, F>(
                     connection_future.as_mut().graceful_shutdown();
                     connection_future.await
                 }
-                () = evicted(&connection) => {
-                    connection_future.as_mut().graceful_shutdown();
-                    connection_future.await
-                }
+                // No request is being handled on it: closing it loses nothing.
+                () = evicted(&connection) => Ok(()),
             };
             if let Err(e) = served
                 && (e.is_parse() || e.is_parse_too_large())

@@ -5,6 +5,7 @@ use crate::support::{NOW, Run, assert_contains, case, closed_port, oa_hook, run}
 use oa_hook::protocol::{ReceivedQuery, verify};
 use predicates::prelude::*;
 use serde_json::{Value, json};
+use std::io::{BufRead, Read, Write};
 use std::time::Duration;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::method};
 
@@ -15,6 +16,8 @@ const APPID: &str = "1400000000";
 #[derive(Clone)]
 struct Backend {
     checks_sdkappid: bool,
+    /// Checks SdkAppid only when the query has one.
+    lets_sdkappid_be_missing: bool,
     checks_sign: bool,
     freshness_window: Duration,
     slow_before: Option<Duration>,
@@ -26,8 +29,11 @@ struct Backend {
     refuses_everything: bool,
     /// Handles the Official Account commands; without, they are commands it does not know.
     knows_official_account: bool,
-    /// Answers 200 FAIL/1 to commands it does not know, as one public Go receiver does.
-    fails_unknown_commands: bool,
+    /// Answers 200 FAIL/1 with this ErrorInfo to commands it does not know, as one public Go
+    /// receiver does.
+    fails_unknown_commands: Option<&'static str>,
+    /// Answers HTTP 500 (its framework's error page) to a callback without Sign.
+    crashes_without_sign: bool,
     /// Answers what passes its checks with HTTP 200 and this body instead of JSON.
     raw_answer: Option<&'static str>,
     /// Rejects every before-subscribe (ErrorCode 1) with this ErrorInfo.
@@ -38,6 +44,7 @@ impl Default for Backend {
     fn default() -> Self {
         Backend {
             checks_sdkappid: true,
+            lets_sdkappid_be_missing: false,
             checks_sign: true,
             freshness_window: Duration::from_secs(60),
             slow_before: None,
@@ -46,7 +53,8 @@ impl Default for Backend {
             connection_close: false,
             refuses_everything: false,
             knows_official_account: true,
-            fails_unknown_commands: false,
+            fails_unknown_commands: None,
+            crashes_without_sign: false,
             raw_answer: None,
             rejects_with: None,
         }
@@ -66,11 +74,16 @@ impl Respond for Backend {
         }
         let command = query.get("CallbackCommand").unwrap_or_default();
         let known = command.starts_with("OfficialAccount.") && self.knows_official_account;
-        if self.fails_unknown_commands && !known {
-            return fail(200, "unknown command");
+        if let (Some(why), false) = (self.fails_unknown_commands, known) {
+            return fail(200, why);
         }
-        if self.checks_sdkappid && query.get("SdkAppid") != Some(APPID) {
+        let sdkappid = query.get("SdkAppid");
+        let missing = sdkappid.is_none() && self.lets_sdkappid_be_missing;
+        if self.checks_sdkappid && sdkappid != Some(APPID) && !missing {
             return fail(403, "wrong SdkAppid");
+        }
+        if self.crashes_without_sign && query.get("Sign").is_none() {
+            return ResponseTemplate::new(500).set_body_string("Internal Server Error");
         }
         if self.checks_sign
             && verify(
@@ -148,7 +161,7 @@ async fn check(server: &MockServer, extra: &[&str]) -> (i32, Vec<(String, String
     .await;
     let report: Value = serde_json::from_str(&output.stdout)
         .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", output.stdout));
-    let statuses = report["cases"]
+    let statuses: Vec<(String, String)> = report["cases"]
         .as_array()
         .unwrap()
         .iter()
@@ -159,7 +172,27 @@ async fn check(server: &MockServer, extra: &[&str]) -> (i32, Vec<(String, String
             )
         })
         .collect();
+    // Whatever failed or warned says why with a finding whose code reports name it by.
+    for (id, status) in &statuses {
+        if status == "fail" || status == "warn" {
+            let code = &case(&report, id)["findings"][0]["code"];
+            assert!(code.is_string(), "{id} has no finding code: {report:#}");
+        }
+    }
     (output.code, statuses, report)
+}
+
+/// [`check`] writing `--junit` too, and the XML it wrote.
+async fn check_with_junit(
+    server: &MockServer,
+    extra: &[&str],
+) -> (i32, Vec<(String, String)>, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let junit = junit.to_str().unwrap();
+    let (code, statuses, report) = check(server, &[extra, &["--junit", junit]].concat()).await;
+    let xml = std::fs::read_to_string(junit).unwrap();
+    (code, statuses, report, xml)
 }
 
 /// Every case passes except those named, which have the given status.
@@ -171,7 +204,7 @@ fn expect_statuses(statuses: &[(String, String)], exceptions: &[(&str, &str)]) {
             .map_or("pass", |(_, s)| s);
         assert_eq!(status, expected, "case {id}: {statuses:?}");
     }
-    assert_eq!(statuses.len(), 12);
+    assert_eq!(statuses.len(), 14);
 }
 
 #[tokio::test]
@@ -199,6 +232,7 @@ async fn a_backend_that_checks_no_signature_fails_the_signature_cases() {
             ("security/missing-sign", "fail"),
             ("security/stale-request-time", "fail"),
             ("security/future-request-time", "fail"),
+            ("security/window", "warn"),
         ],
     );
     assert_eq!(code, 1);
@@ -208,6 +242,7 @@ async fn a_backend_that_checks_no_signature_fails_the_signature_cases() {
         "accepted a Sign made with another token: HTTP 200, ActionStatus OK, ErrorCode 0; answer a non-200 status, ActionStatus FAIL or ErrorCode 1"
     );
     assert_eq!(bad_sign["evidence"]["status"], 200);
+    assert_eq!(bad_sign["findings"][0]["code"], "accepted-bad-sign");
 }
 
 #[tokio::test]
@@ -227,6 +262,7 @@ async fn a_backend_without_a_freshness_window_fails_the_replay_cases() {
         &[
             ("security/stale-request-time", "fail"),
             ("security/future-request-time", "fail"),
+            ("security/window", "warn"),
         ],
     );
     assert_eq!(code, 1);
@@ -241,7 +277,13 @@ async fn a_backend_that_ignores_sdkappid_fails_that_case() {
     .await;
     let (code, statuses, _) =
         check(&server, &["--token", TOKEN, "--expect-refused", "jared"]).await;
-    expect_statuses(&statuses, &[("security/wrong-sdkappid", "fail")]);
+    expect_statuses(
+        &statuses,
+        &[
+            ("security/wrong-sdkappid", "fail"),
+            ("security/missing-sdkappid", "fail"),
+        ],
+    );
     assert_eq!(code, 1);
 }
 
@@ -306,12 +348,18 @@ async fn a_server_error_on_malformed_json_is_a_warning() {
     assert_eq!(code, 0, "warnings do not fail the run");
     assert_eq!(
         report["summary"],
-        json!({"passed": 10, "failed": 0, "warned": 1, "skipped": 1, "total": 12})
+        json!({"passed": 12, "failed": 0, "warned": 1, "skipped": 1, "total": 14})
+    );
+    assert_eq!(
+        case(&report, "robustness/malformed-body")["findings"][0]["code"],
+        "server-error"
     );
 }
 
+/// Chat still gets its answers from a backend that takes one callback per connection, each
+/// over a new connection: worth a warning, not a failure.
 #[tokio::test]
-async fn a_backend_that_closes_connections_fails_keep_alive() {
+async fn a_backend_that_closes_connections_warns_on_keep_alive() {
     let server = start(Backend {
         connection_close: true,
         ..Backend::default()
@@ -321,12 +369,72 @@ async fn a_backend_that_closes_connections_fails_keep_alive() {
         check(&server, &["--token", TOKEN, "--only", "keep-alive"]).await;
     assert_eq!(
         statuses,
-        [("robustness/keep-alive".to_owned(), "fail".to_owned())]
+        [("robustness/keep-alive".to_owned(), "warn".to_owned())]
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 0);
+    let keep_alive = case(&report, "robustness/keep-alive");
+    assert_eq!(keep_alive["findings"][0]["code"], "no-keep-alive");
     assert_eq!(
-        case(&report, "robustness/keep-alive")["message"],
-        "callback 1 of 20 was answered with `Connection: close`; Chat keeps connections open"
+        keep_alive["message"],
+        "callback 1 of 20 was answered with `Connection: close`: each callback then waits for a new connection, out of Chat's 2 s"
+    );
+}
+
+/// A backend that closes the connection after each answer without saying so, as `php -S`
+/// does: the next callback on that connection fails, and on a new one gets its answer.
+#[test]
+fn a_backend_that_closes_connections_unannounced_warns_on_keep_alive() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/im", listener.local_addr().unwrap());
+    // Bound before the thread starts, so connections queue until it accepts.
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
+            let _ = write!(
+                reader.get_mut(),
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+                answer.len()
+            );
+            // Dropped: the connection closes.
+        }
+    });
+    let run = run(oa_hook().args([
+        "check",
+        "--url",
+        &url,
+        "--only",
+        "keep-alive",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let keep_alive = case(&report, "robustness/keep-alive");
+    assert_eq!(keep_alive["status"], "warn", "{keep_alive:#}");
+    assert_eq!(keep_alive["findings"][0]["code"], "no-keep-alive");
+    assert_contains(
+        keep_alive["message"].as_str().unwrap(),
+        "the backend closed the connection after an answer: callback 2 of 20 on the kept connection: ",
+    );
+    assert_contains(
+        keep_alive["message"].as_str().unwrap(),
+        "; on a new connection it got a conforming answer: each callback then waits for a new connection",
     );
 }
 
@@ -346,6 +454,7 @@ async fn without_a_token_the_signature_cases_are_skipped_with_a_note() {
             ("security/missing-sign", "skip"),
             ("security/stale-request-time", "skip"),
             ("security/future-request-time", "skip"),
+            ("security/window", "skip"),
         ],
     );
     assert_eq!(code, 0);
@@ -408,15 +517,8 @@ async fn the_junit_report_has_the_failures_and_skips() {
         ..Backend::default()
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let junit = dir.path().join("report.xml");
-    let (code, _, _) = check(
-        &server,
-        &["--token", TOKEN, "--junit", junit.to_str().unwrap()],
-    )
-    .await;
+    let (code, _, _, xml) = check_with_junit(&server, &["--token", TOKEN]).await;
     assert_eq!(code, 1);
-    let xml = std::fs::read_to_string(&junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let suites: Vec<&str> = doc
         .descendants()
@@ -501,7 +603,7 @@ async fn the_human_report_lists_every_case_and_the_verdict() {
     assert!(stdout.contains("✔ before-subscribe/answer "), "{stdout}");
     assert!(stdout.contains("- before-subscribe/decision "), "{stdout}");
     assert!(
-        stdout.ends_with("12 cases: 7 passed, 4 failed, 0 warned, 1 skipped\nFAIL\n"),
+        stdout.ends_with("14 cases: 8 passed, 4 failed, 1 warned, 1 skipped\nFAIL\n"),
         "{stdout}"
     );
     assert!(!stdout.contains('\u{1b}') && !stdout.contains(TOKEN));
@@ -532,6 +634,8 @@ fn an_unreachable_backend_stops_with_exit_3_whichever_case_finds_it() {
         "security/missing-sign",
         "security/stale-request-time",
         "security/future-request-time",
+        "security/missing-sdkappid",
+        "security/window",
         "robustness/keep-alive",
         "robustness/malformed-body",
         "robustness/other-command",
@@ -570,9 +674,11 @@ fn list_only_and_skip() {
         .success()
         .stdout(
             "security/wrong-sdkappid       a correctly signed callback for another SdkAppid is not accepted\n\
+             security/missing-sdkappid     a correctly signed callback without the SdkAppid parameter is not accepted\n\
              security/bad-sign             a callback whose Sign was made with another token is not accepted\n\
              security/missing-sign         a callback without Sign and RequestTime is not accepted\n\
-             security/future-request-time  a correctly signed callback with a RequestTime 10 minutes ahead is not accepted\n",
+             security/future-request-time  a correctly signed callback with a RequestTime 10 minutes ahead is not accepted\n\
+             security/window               a correctly signed callback with a RequestTime 90 s old, or 90 s ahead, is not accepted: Tencent's guidance is 1 minute (a warning otherwise)\n",
         );
     oa_hook()
         .args([
@@ -616,39 +722,60 @@ fn oa_hooks_own_serve_passes_its_own_check() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
         report["summary"],
-        json!({"passed": 12, "failed": 0, "warned": 0, "skipped": 0, "total": 12}),
+        json!({"passed": 14, "failed": 0, "warned": 0, "skipped": 0, "total": 14}),
         "{report:#}"
     );
     assert_eq!(output.status.code(), Some(0));
 }
 
-const SECURITY: [&str; 5] = [
+const SECURITY: [&str; 7] = [
     "security/wrong-sdkappid",
+    "security/missing-sdkappid",
     "security/bad-sign",
     "security/missing-sign",
     "security/stale-request-time",
     "security/future-request-time",
+    "security/window",
 ];
 
-/// Every security case is inconclusive: a failure that shows the control's answer.
-fn assert_inconclusive(report: &Value, control: &str) {
+/// Every security case is inconclusive: a failure that shows the control's answer, `control`,
+/// and whose message starts with `cause` and goes on to say `remedy`.
+fn assert_inconclusive(report: &Value, control: &str, cause: &str, remedy: &str) {
     for id in SECURITY {
         let case = case(report, id);
         assert_eq!(case["status"], "fail", "{id}: {case:#}");
         assert_eq!(case["findings"][0]["code"], "inconclusive", "{id}");
         let message = case["message"].as_str().unwrap();
-        assert!(
-            message.starts_with(&format!(
-                "inconclusive: the genuine callback was refused too: {control}, so refusing "
-            )),
-            "{id}: {message}"
-        );
-        assert!(
-            message.contains(&format!("--sdkappid {APPID}")),
-            "{message}"
-        );
+        assert!(message.starts_with(cause), "{id}: {message}");
+        assert_contains(message, remedy);
         assert_eq!(case["control"]["summary"], control, "{id}");
     }
+}
+
+/// The control refused with words that are not about the command or the answer's shape: the
+/// values it was sent with are what to change.
+fn assert_values_refused(report: &Value, control: &str) {
+    assert_inconclusive(
+        report,
+        control,
+        &format!("inconclusive: the genuine callback was refused too: {control}, so refusing "),
+        &format!(
+            "; make the backend accept a genuine callback (it was sent with --sdkappid {APPID}, "
+        ),
+    );
+}
+
+/// The control refused with words that say the command is not handled: run with another
+/// --command, or answer such callbacks OK.
+fn assert_unhandled(report: &Value, control: &str) {
+    assert_inconclusive(
+        report,
+        control,
+        &format!(
+            "inconclusive: the genuine callback was refused too: {control}, which says OfficialAccount.CallbackBeforeAddSubscriber is not handled, so refusing "
+        ),
+        r#"; pass --command with a callback the backend handles, or answer every authentic callback it does not handle with HTTP 200 {"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}: Chat sends every callback of an app to one URL"#,
+    );
 }
 
 #[tokio::test]
@@ -660,7 +787,7 @@ async fn a_backend_that_refuses_everything_is_inconclusive_never_secure() {
     .await;
     let (code, _, report) = check(&server, &["--token", TOKEN]).await;
     assert_eq!(code, 1);
-    assert_inconclusive(
+    assert_values_refused(
         &report,
         r#"HTTP 401, ActionStatus FAIL, ErrorCode 1, ErrorInfo "nope""#,
     );
@@ -677,14 +804,14 @@ async fn a_receiver_that_checks_nothing_and_fails_unknown_commands_is_not_passed
     let server = start(Backend {
         checks_sign: false,
         knows_official_account: false,
-        fails_unknown_commands: true,
+        fails_unknown_commands: Some("unknown command"),
         ..Backend::default()
     })
     .await;
     let (code, _, report) = check(&server, &["--token", TOKEN]).await;
     assert_eq!(code, 1);
     let said = r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "unknown command""#;
-    assert_inconclusive(&report, said);
+    assert_unhandled(&report, said);
     assert_eq!(
         case(&report, "before-subscribe/answer")["message"],
         r#"conforming answer; Chat rejects the whole request (ErrorCode 1); ErrorInfo "unknown command""#
@@ -743,7 +870,12 @@ async fn an_answer_that_is_not_json_is_described_as_received() {
             answer["evidence"]["body"],
             if raw.is_empty() { "empty" } else { "not-json" }
         );
-        assert_inconclusive(&report, said);
+        assert_inconclusive(
+            &report,
+            said,
+            "inconclusive: the genuine callback got an answer that does not conform (body: the answer is not JSON (",
+            "; the security cases need a conforming answer to a genuine callback first (see before-subscribe/answer)",
+        );
         assert!(
             !report.to_string().contains("ActionStatus OK"),
             "{report:#}"
@@ -928,4 +1060,182 @@ async fn a_forgery_refused_too_late_or_never_is_not_refused() {
         bad_sign["message"].as_str().unwrap(),
         "the forgery would get through",
     );
+}
+
+/// A window of ±5 minutes refuses the 10-minute replays but takes a callback 90 s off: wider
+/// than Tencent's guidance, a warning with its own code, and the run still passes.
+#[tokio::test]
+async fn a_five_minute_window_passes_the_replay_cases_and_warns_on_the_window() {
+    let server = start(Backend {
+        freshness_window: Duration::from_secs(300),
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, report, xml) = check_with_junit(&server, &["--token", TOKEN]).await;
+    expect_statuses(
+        &statuses,
+        &[
+            ("before-subscribe/decision", "skip"),
+            ("security/window", "warn"),
+        ],
+    );
+    assert_eq!(code, 0, "a warning does not fail the run");
+    let window = case(&report, "security/window");
+    let codes: Vec<&Value> = window["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["code"])
+        .collect();
+    assert_eq!(codes, ["wide-window", "wide-window"], "{window:#}");
+    assert_eq!(
+        window["message"],
+        "accepted a callback signed 90 s ago: HTTP 200, ActionStatus OK, ErrorCode 0; the window is wider than Tencent's 1-minute guidance: refuse a RequestTime more than 60 s from your clock"
+    );
+    assert_contains(
+        window["findings"][1]["message"].as_str().unwrap(),
+        "accepted a callback dated 90 s ahead: ",
+    );
+    assert_eq!(
+        window["control"]["summary"],
+        "HTTP 200, ActionStatus OK, ErrorCode 0"
+    );
+    // A warning stays a passing test case in JUnit, its code leading its system-out.
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let case = doc
+        .descendants()
+        .find(|n| n.attribute("name") == Some("security/window"))
+        .unwrap();
+    let out = case.children().find(|c| c.is_element()).unwrap();
+    assert_eq!(out.tag_name().name(), "system-out");
+    assert!(
+        out.text().unwrap().starts_with("warning (wide-window): "),
+        "{xml}"
+    );
+}
+
+#[tokio::test]
+async fn a_forgery_refused_by_crashing_passes_with_a_warning() {
+    let server = start(Backend {
+        crashes_without_sign: true,
+        ..Backend::default()
+    })
+    .await;
+    let (code, _, report) = check(&server, &["--token", TOKEN, "--only", "missing-sign"]).await;
+    assert_eq!(code, 0);
+    let missing_sign = case(&report, "security/missing-sign");
+    assert_eq!(missing_sign["status"], "warn");
+    assert_eq!(missing_sign["findings"][0]["code"], "refused-by-crashing");
+    assert_eq!(
+        missing_sign["message"],
+        "refused a callback without Sign by crashing: HTTP 500, body is not JSON: `Internal Server Error`; the genuine callback was accepted: HTTP 200, ActionStatus OK, ErrorCode 0; answer a forgery with 401 or ActionStatus FAIL, not a server error"
+    );
+    assert_eq!(missing_sign["evidence"]["status"], 500);
+}
+
+#[tokio::test]
+async fn a_backend_that_takes_a_callback_without_sdkappid_fails_that_case() {
+    let server = start(Backend {
+        lets_sdkappid_be_missing: true,
+        ..Backend::default()
+    })
+    .await;
+    let (code, statuses, report) =
+        check(&server, &["--token", TOKEN, "--expect-refused", "jared"]).await;
+    expect_statuses(&statuses, &[("security/missing-sdkappid", "fail")]);
+    assert_eq!(code, 1);
+    let missing = case(&report, "security/missing-sdkappid");
+    assert_eq!(missing["findings"][0]["code"], "accepted-missing-sdkappid");
+    assert_eq!(
+        missing["message"],
+        "accepted a callback without SdkAppid: HTTP 200, ActionStatus OK, ErrorCode 0; answer a non-200 status, ActionStatus FAIL or ErrorCode 1"
+    );
+    // The forgery was the genuine callback, signed, less its SdkAppid.
+    let requests = server.received_requests().await.unwrap();
+    let forged = requests
+        .iter()
+        .map(|r| ReceivedQuery::parse(r.url.query().unwrap_or_default()))
+        .find(|q| q.get("SdkAppid").is_none())
+        .unwrap();
+    assert!(
+        verify(
+            TOKEN,
+            forged.get("Sign"),
+            forged.get("RequestTime"),
+            NOW,
+            Duration::from_secs(60)
+        )
+        .is_ok()
+    );
+}
+
+/// A genuine answer that does not conform (`ErrorCode` as a string) says nothing about
+/// refusals: the security cases name that first.
+#[tokio::test]
+async fn a_malformed_genuine_answer_makes_the_security_cases_name_it() {
+    let server = start(Backend {
+        raw_answer: Some(r#"{"ActionStatus":"OK","ErrorCode":"0","ErrorInfo":""}"#),
+        ..Backend::default()
+    })
+    .await;
+    let (code, _, report) = check(&server, &["--token", TOKEN]).await;
+    assert_eq!(code, 1);
+    let said = r#"HTTP 200, ActionStatus OK, ErrorCode "0""#;
+    assert_inconclusive(
+        &report,
+        said,
+        r#"inconclusive: the genuine callback got an answer that does not conform (ErrorCode: is the string "0"; expected the integer 0 (no quotes)), so refusing "#,
+        "; the security cases need a conforming answer to a genuine callback first (see before-subscribe/answer)",
+    );
+}
+
+#[tokio::test]
+async fn a_control_refused_as_an_unknown_command_suggests_another_command() {
+    let server = start(Backend {
+        knows_official_account: false,
+        fails_unknown_commands: Some("Invalid callback command"),
+        ..Backend::default()
+    })
+    .await;
+    let (code, _, report) = check(&server, &["--token", TOKEN]).await;
+    assert_eq!(code, 1);
+    assert_unhandled(
+        &report,
+        r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "Invalid callback command""#,
+    );
+}
+
+/// One flaw, every callback: the summary names it once with how many cases it broke.
+#[tokio::test]
+async fn the_human_summary_groups_the_cases_one_flaw_broke() {
+    let server = start(Backend {
+        freshness_window: Duration::MAX,
+        ..Backend::default()
+    })
+    .await;
+    let run = check_run(
+        &server,
+        &["--sdkappid", APPID, "--token", TOKEN, "--command", "all"],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let stale = "✘ accepted-stale-request-time in 11 cases: accepted a callback signed 10 minutes ago (a replay): HTTP 200, ActionStatus OK, ErrorCode 0; answer a non-200 status, ActionStatus FAIL or ErrorCode 1\n";
+    let future =
+        "✘ accepted-future-request-time in 11 cases: accepted a callback dated 10 minutes ahead: ";
+    let window = "! wide-window in 11 cases: accepted a callback signed 90 s ago: ";
+    for line in [stale, future, window] {
+        assert_eq!(
+            run.stdout.matches(line).count(),
+            1,
+            "{line}\n{}",
+            run.stdout
+        );
+    }
+    // The groups come after the case lines, failures first, before the counts.
+    let at = |line| run.stdout.find(line).unwrap();
+    let last_case = run.stdout.rfind("robustness/other-command").unwrap();
+    assert!(last_case < at(stale) && at(stale) < at(future) && at(future) < at(window));
+    assert!(at(window) < at("95 cases: "), "{}", run.stdout);
+    // Each case keeps its own line.
+    assert_eq!(run.stdout.matches("/stale-request-time ").count(), 11);
 }

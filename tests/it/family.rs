@@ -245,7 +245,7 @@ fn check_command_all_passes_against_a_conforming_backend() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
         report["summary"],
-        json!({"passed": 73, "failed": 0, "warned": 0, "skipped": 0, "total": 73}),
+        json!({"passed": 95, "failed": 0, "warned": 0, "skipped": 0, "total": 95}),
         "{report:#}"
     );
     assert_eq!(output.status.code(), Some(0));
@@ -256,6 +256,8 @@ fn check_command_all_passes_against_a_conforming_backend() {
         "security/bad-sign",
         "security/before-send/bad-sign",
         "security/after-full/stale-request-time",
+        "security/before-send/missing-sdkappid",
+        "security/after-full/window",
     ] {
         assert!(ids.contains(&id), "{id} in {ids:?}");
     }
