@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::expect::Expected;
 use crate::protocol::Callback;
 use clap::ArgAction;
+use clap::parser::ValueSource;
 use serde::Deserialize;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -117,14 +118,62 @@ impl Scenario {
     }
 }
 
+/// What the command line and the environment gave, as clap reads them (a first reading, before
+/// the file's values are known): a file value gives way to an option given there that it
+/// conflicts with, as a flag beats the file.
+#[derive(Debug, Default)]
+pub(crate) struct Given {
+    /// The ids of the subcommand's options given on the command line or by their variable.
+    ids: Vec<String>,
+    /// `--config` (or `OA_HOOK_CONFIG`).
+    config: Option<PathBuf>,
+}
+
+impl Given {
+    /// Reads `args` with `command`, keeping what it could read of a command line that is
+    /// wrong or incomplete (the file may give what is missing; the real reading, after the
+    /// file, says what is wrong).
+    pub(crate) fn of(command: clap::Command, args: &[OsString]) -> Self {
+        let Ok(matches) = command.ignore_errors(true).try_get_matches_from(args) else {
+            // --help or --version: nothing was given that a file value could conflict with.
+            return Given {
+                ids: Vec::new(),
+                config: std::env::var_os(CONFIG_ENV).map(PathBuf::from),
+            };
+        };
+        let (matches, config) = match matches.subcommand() {
+            Some((_, sub)) => (sub, sub.get_one::<PathBuf>("config")),
+            None => (&matches, matches.get_one::<PathBuf>("config")),
+        };
+        let given = |id: &&clap::Id| {
+            matches!(
+                matches.value_source(id.as_str()),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        };
+        Given {
+            ids: matches
+                .ids()
+                .filter(given)
+                .map(|id| id.as_str().to_owned())
+                .collect(),
+            config: config.cloned(),
+        }
+    }
+
+    fn has(&self, arg: &clap::Arg) -> bool {
+        self.ids.iter().any(|id| id == arg.get_id().as_str())
+    }
+}
+
 impl Config {
-    /// The file named by `--config FILE` in `args`, else by `OA_HOOK_CONFIG`, else
+    /// The file named by `--config FILE`, else by `OA_HOOK_CONFIG` (both in `given`), else
     /// `oa-hook.toml` in the current directory when there is one; no file is no config.
-    pub(crate) fn find(args: &[OsString]) -> Result<Config> {
-        let named = flag_value(args)
-            .or_else(|| std::env::var_os(CONFIG_ENV))
-            .filter(|name| !name.is_empty())
-            .map(PathBuf::from);
+    pub(crate) fn find(given: &Given) -> Result<Config> {
+        let named = given
+            .config
+            .clone()
+            .filter(|name| !name.as_os_str().is_empty());
         match named {
             Some(path) => Config::read(&path),
             None if Path::new(FILE_NAME).is_file() => Config::read(Path::new(FILE_NAME)),
@@ -158,13 +207,9 @@ impl Config {
 
     /// `command` with the file's values as defaults: top-level keys for every command that has
     /// that option, `[serve]`, `[send]`, ... keys for that command alone.
-    /// `args` is the command line as given: a file value gives way to an option given there
-    /// (or in its variable) that it conflicts with, as a flag beats the file.
-    pub(crate) fn apply(
-        &self,
-        mut command: clap::Command,
-        args: &[OsString],
-    ) -> Result<clap::Command> {
+    /// A file value gives way to an option `given` on the command line (or in its variable)
+    /// that it conflicts with, as a flag beats the file.
+    pub(crate) fn apply(&self, mut command: clap::Command, given: &Given) -> Result<clap::Command> {
         let Some(path) = &self.path else {
             return Ok(command);
         };
@@ -178,7 +223,7 @@ impl Config {
                     let name = key;
                     for (key, value) in section {
                         let place = format!("[{name}] {key}");
-                        command = set(command, Some(name), key, value, &place, path, args)?;
+                        command = set(command, Some(name), key, value, &place, path, given)?;
                     }
                 }
                 Value::Table(_) => {
@@ -191,44 +236,11 @@ impl Config {
                         ),
                     ));
                 }
-                _ => command = set(command, None, key, value, key, path, args)?,
+                _ => command = set(command, None, key, value, key, path, given)?,
             }
         }
         Ok(command)
     }
-}
-
-/// Whether `arg` is given on the command line (`--long`, `--long=...`, `-s`) or in its
-/// environment variable.
-fn given(arg: &clap::Arg, args: &[OsString]) -> bool {
-    let long = arg.get_long().map(|long| format!("--{long}"));
-    let short = arg.get_short().map(|short| format!("-{short}"));
-    let on_line = args.iter().skip(1).filter_map(|a| a.to_str()).any(|a| {
-        long.as_deref()
-            .is_some_and(|long| a == long || a.starts_with(&format!("{long}=")))
-            || short.as_deref() == Some(a)
-    });
-    on_line
-        || arg
-            .get_env()
-            .is_some_and(|env| std::env::var_os(env).is_some_and(|v| !v.is_empty()))
-}
-
-/// The value of `--config` among `args`, as clap would read it.
-fn flag_value(args: &[OsString]) -> Option<OsString> {
-    let mut args = args.iter().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--" {
-            return None;
-        }
-        if arg == "--config" {
-            return args.next().cloned();
-        }
-        if let Some(value) = arg.to_str().and_then(|a| a.strip_prefix("--config=")) {
-            return Some(value.into());
-        }
-    }
-    None
 }
 
 fn unknown(path: &Path, key: &str, why: &str) -> Error {
@@ -246,7 +258,7 @@ fn set(
     value: &Value,
     place: &str,
     path: &Path,
-    args: &[OsString],
+    given: &Given,
 ) -> Result<clap::Command> {
     if matches!(key, "token") {
         return Err(Error::usage(format!(
@@ -290,7 +302,7 @@ fn set(
         found = true;
         // Either side may declare the conflict.
         let overruled = sub.get_arguments().any(|other| {
-            given(other, args)
+            given.has(other)
                 && (sub
                     .get_arg_conflicts_with(arg)
                     .iter()
@@ -485,22 +497,5 @@ mod tests {
         assert_eq!(scenarios.len(), 2);
         assert_eq!(scenarios[0].expect_refused, ["banned_bob"]);
         assert_eq!(scenarios[1].expect, Some(ScenarioExpect::Reject));
-    }
-
-    #[test]
-    fn the_flag_is_found_as_clap_reads_it() {
-        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
-        assert_eq!(
-            flag_value(&args(&["oa-hook", "check", "--config", "a.toml"])),
-            Some("a.toml".into())
-        );
-        assert_eq!(
-            flag_value(&args(&["oa-hook", "--config=b.toml", "check"])),
-            Some("b.toml".into())
-        );
-        assert_eq!(
-            flag_value(&args(&["oa-hook", "send", "--", "--config", "c"])),
-            None
-        );
     }
 }

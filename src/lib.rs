@@ -30,7 +30,7 @@ use error::{Error, Outcome};
 use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command};
 use colored::Colorize;
-use config::Config;
+use config::{Config, Given};
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
@@ -55,14 +55,15 @@ fn run(cli: &Cli, config: &Config) -> Result<Outcome, Error> {
 /// Parses the arguments, runs, reports any error, and turns the result into an exit code.
 pub fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let config = match Config::find(&args) {
+    let given = Given::of(Cli::command(), &args);
+    let config = match Config::find(&given) {
         Ok(config) => config,
         Err(error) => {
             report_error(&error);
             return ExitCode::from(error.exit_code());
         }
     };
-    let command = match config.apply(Cli::command(), &args) {
+    let command = match config.apply(Cli::command(), &given) {
         Ok(command) => command,
         Err(error) => {
             report_error(&error);

@@ -384,3 +384,30 @@ fn scenarios_speak_for_every_command_of_the_family() {
     );
     assert_eq!(run.code, 1);
 }
+
+/// `-q` given on the command line, in any spelling clap takes, beats `verbose = true` in the
+/// file, with which it conflicts (the file was once read against a scan of the raw arguments,
+/// which missed `-kq`).
+#[test]
+fn a_flag_given_in_any_spelling_beats_a_conflicting_file_value() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "[check]\nverbose = true\n");
+    let serve = Serve::start(&["-q", "--sdkappid", "88888888"]);
+    let lines = |args: &[&str]| {
+        let run = run(in_dir(dir.path())
+            .args(["check", "--url", &serve.url])
+            .args(args));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.lines().count()
+    };
+    let verbose = lines(&[]);
+    let quiet = lines(&["-q", "-k"]);
+    assert!(quiet < verbose, "{quiet} lines quiet, {verbose} verbose");
+    for spelling in [&["-kq"][..], &["-qk"], &["--quiet", "-k"]] {
+        assert_eq!(lines(spelling), quiet, "{spelling:?}");
+    }
+    let mut env = in_dir(dir.path());
+    env.env("OA_HOOK_QUIET", "true");
+    let run = run(env.args(["check", "--url", &serve.url]));
+    assert_eq!(run.stdout.lines().count(), quiet);
+}
