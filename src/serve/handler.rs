@@ -14,7 +14,7 @@ use crate::protocol::{
 };
 use crate::record::{Answered, Verdict};
 use crate::report::millis;
-use axum::http::{HeaderValue, StatusCode, header};
+use hyper::http::{HeaderValue, StatusCode, header};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::Full;
