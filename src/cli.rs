@@ -142,10 +142,27 @@ pub(crate) enum Command {
     /// Print shell completions
     #[command(after_help = "Example:\n  oa-hook completions bash > /etc/bash_completion.d/oa-hook")]
     Completions(CompletionsArgs),
-    /// Print the man page (roff), made from the same definition as --help
-    #[command(after_help = "Example:\n  oa-hook man > oa-hook.1 && man -l oa-hook.1")]
-    Man,
+    /// Print a man page (roff), or write one per command (--dir), made from the same
+    /// definition as --help
+    #[command(
+        after_help = "Examples:\n  oa-hook man send | man -l -\n  oa-hook man --dir ~/.local/share/man/man1 && man oa-hook-send"
+    )]
+    Man(ManArgs),
 }
+
+/// The subcommands, by name: each has a man page of its own, `oa-hook-NAME(1)`.
+pub(crate) const COMMAND_NAMES: &[&str] = &[
+    "sample",
+    "send",
+    "serve",
+    "check",
+    "replay",
+    "sign",
+    "verify",
+    "init",
+    "completions",
+    "man",
+];
 
 /// A callback command, by short name or `CallbackCommand` word.
 #[derive(Debug, Clone, Copy)]
@@ -729,6 +746,17 @@ pub(crate) struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// The command whose page to print, e.g. send [default: the main page, oa-hook(1)]
+    #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(COMMAND_NAMES))]
+    pub command: Option<String>,
+    /// Write the pages into DIR instead of printing one: oa-hook.1 and one per command
+    /// (oa-hook-send.1, ...), or COMMAND's alone; DIR is made if it does not exist
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct CompletionsArgs {
     /// The shell
     #[arg(value_enum)]
@@ -997,6 +1025,13 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_is_named_for_its_man_page() {
+        let command = Cli::command().disable_help_subcommand(true);
+        let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+        assert_eq!(names, COMMAND_NAMES);
     }
 
     #[test]

@@ -39,7 +39,7 @@ fn run(cli: &Cli, config: &Config) -> Result<Outcome, Error> {
     let clock = clock::Clock::from_env()?;
     match &cli.command {
         Command::Init(args) => cmd::init::run(args),
-        Command::Man => cmd::completions::man(),
+        Command::Man(args) => cmd::man::run(args),
         Command::Sample(args) => cmd::sample::run(args, &clock),
         Command::Sign(args) => cmd::sign::run(args, &clock),
         Command::Verify(args) => cmd::verify::run(args, &clock),

@@ -1,4 +1,4 @@
-//! `oa-hook.toml`, the `OA_HOOK_*` variables, `init` and `man`: the real binary in a temporary
+//! `oa-hook.toml`, the `OA_HOOK_*` variables and `init`: the real binary in a temporary
 //! directory, against wiremock backends that keep or break the team's rules.
 
 use crate::support::{Serve, assert_contains, case_ids, oa_hook, run, serve_command};
@@ -274,21 +274,6 @@ fn every_option_names_its_variable_in_help() {
     ]));
     assert_eq!(timeout.code, 2);
     assert_contains(&timeout.stderr, "OA_HOOK_TIMEOUT=soon is not a duration");
-}
-
-#[test]
-fn the_man_page_renders_from_the_same_definition() {
-    let page = run(oa_hook().arg("man"));
-    assert_eq!(page.code, 0);
-    for part in [
-        ".TH oa-hook 1",
-        ".SH NAME",
-        ".SH SYNOPSIS",
-        ".SH SUBCOMMANDS",
-        "oa\\-hook\\-check(1)",
-    ] {
-        assert_contains(&page.stdout, part);
-    }
 }
 
 /// An empty token (a CI secret that is not set) is no token, in every command alike.
