@@ -56,22 +56,30 @@ pub(crate) struct GlobalArgs {
 }
 
 impl Cli {
-    /// Notes which event options of `sample` and `send` the command line itself gave: those
+    /// Notes what the command line itself gave. Event options of `sample` and `send`: those
     /// are refused for a command whose body has no such field, while a value from the
-    /// environment or the config file (meant for every command) is left unused there.
+    /// environment or the config file (meant for every command) is left unused there. serve's
+    /// token: the `send` command serve prints reads it from `OA_HOOK_TOKEN`.
     pub(crate) fn note_given(&mut self, matches: &clap::ArgMatches) {
+        let Some((_, matches)) = matches.subcommand() else {
+            return;
+        };
+        let on_line = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
         let event = match &mut self.command {
             Command::Sample(args) => &mut args.event,
             Command::Send(args) => &mut args.event,
+            Command::Serve(args) => {
+                args.token_on_command_line = on_line("token");
+                return;
+            }
             _ => return,
         };
-        if let Some((_, matches)) = matches.subcommand() {
-            event.given = matches
-                .ids()
-                .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
-                .map(|id| id.as_str().to_owned())
-                .collect();
-        }
+        event.given = matches
+            .ids()
+            .map(clap::Id::as_str)
+            .filter(|id| on_line(id))
+            .map(str::to_owned)
+            .collect();
     }
 }
 
@@ -600,6 +608,9 @@ pub(crate) struct ServeArgs {
     /// that sits idle this long between requests, 10ms to 10s
     #[arg(long, env = "OA_HOOK_HEAD_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = checked(parse_head_timeout), help_heading = "Limits")]
     pub head_timeout: Duration,
+    /// The token came from `--token`, not `OA_HOOK_TOKEN` (see [`Cli::note_given`]).
+    #[arg(skip)]
+    pub token_on_command_line: bool,
 }
 
 #[derive(Debug, Args)]
