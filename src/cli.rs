@@ -3,6 +3,7 @@
 use crate::expect::{Expectation, Expected};
 use crate::protocol::{CALLBACKS, Callback};
 use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::{ContextKind, ContextValue};
 use clap::parser::ValueSource;
 use clap::{Arg, Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsStr;
@@ -193,6 +194,46 @@ impl ValueEnum for CallbackArg {
     }
 }
 
+/// Reads a callback as clap reads any [`ValueEnum`], and says for a misspelt one which short name
+/// or command word it is most like (clap's own guess knows the short names only).
+#[derive(Clone)]
+struct CallbackParser;
+
+impl TypedValueParser for CallbackParser {
+    type Value = CallbackArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&Arg>,
+        value: &OsStr,
+    ) -> Result<CallbackArg, clap::Error> {
+        clap::builder::EnumValueParser::<CallbackArg>::new()
+            .parse_ref(cmd, arg, value)
+            .map_err(|mut error| {
+                let like = value
+                    .to_str()
+                    .and_then(|name| Callback::find(name).err())
+                    .and_then(|unknown| unknown.did_you_mean());
+                if let Some(like) = like {
+                    error.insert(
+                        ContextKind::SuggestedValue,
+                        ContextValue::String(like.to_owned()),
+                    );
+                }
+                error
+            })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            CALLBACK_ARGS
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
+}
+
 /// The values that make up a callback. Defaults are the samples on Tencent's pages.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Event")]
@@ -256,18 +297,20 @@ pub(crate) struct EventArgs {
         long,
         env = "OA_HOOK_MSG_TIME",
         value_name = "SECS",
+        value_parser = checked(parse_msg_time),
         allow_negative_numbers = true
     )]
     pub msg_time: Option<i64>,
     /// EventTime in Unix milliseconds [default: now]
-    #[arg(long, env = "OA_HOOK_EVENT_TIME", value_name = "MS")]
+    #[arg(long, env = "OA_HOOK_EVENT_TIME", value_name = "MS", value_parser = checked(parse_event_time))]
     pub event_time: Option<i64>,
     /// The ClientIP query parameter
     #[arg(
         long,
         env = "OA_HOOK_CLIENT_IP",
         default_value = "127.0.0.1",
-        value_name = "IP"
+        value_name = "IP",
+        value_parser = checked(parse_client_ip)
     )]
     pub client_ip: IpAddr,
     /// The OptPlatform query parameter
@@ -342,7 +385,7 @@ impl TokenArgs {
 #[command(next_help_heading = "Authentication")]
 pub(crate) struct RequestTimeArgs {
     /// RequestTime in Unix seconds, for the Sign [default: now]
-    #[arg(long, env = "OA_HOOK_REQUEST_TIME", value_name = "SECS")]
+    #[arg(long, env = "OA_HOOK_REQUEST_TIME", value_name = "SECS", value_parser = checked(parse_unix_seconds))]
     pub request_time: Option<u64>,
 }
 
@@ -371,7 +414,7 @@ pub(crate) enum SampleFormat {
 #[derive(Debug, Args)]
 pub(crate) struct SampleArgs {
     /// The callback, by short name (or its CallbackCommand word)
-    #[arg(value_enum, value_name = "COMMAND", hide_possible_values = false)]
+    #[arg(value_parser = CallbackParser, value_name = "COMMAND", hide_possible_values = false)]
     pub callback: CallbackArg,
     /// The webhook URL configured in the Chat console
     #[arg(long, env = "OA_HOOK_URL", default_value = "https://www.example.com", value_parser = checked(parse_url))]
@@ -444,7 +487,7 @@ pub(crate) enum ExpectedArg {
 #[derive(Debug, Args)]
 pub(crate) struct SendArgs {
     /// The callback, by short name (or its CallbackCommand word)
-    #[arg(value_enum, value_name = "COMMAND")]
+    #[arg(value_parser = CallbackParser, value_name = "COMMAND")]
     pub callback: CallbackArg,
     /// The backend's webhook URL; Chat's query parameters are appended to it
     #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = "Target")]
@@ -569,7 +612,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "OA_HOOK_DELAY", value_parser = checked(parse_delay), value_name = "DURATION", help_heading = "Policy")]
     pub delay: Option<Duration>,
     /// Answer valid callbacks with this HTTP status (Chat counts anything but 200 as a failure)
-    #[arg(long, env = "OA_HOOK_STATUS", value_name = "CODE", value_parser = clap::value_parser!(u16).range(200..=599), help_heading = "Policy")]
+    #[arg(long, env = "OA_HOOK_STATUS", value_name = "CODE", value_parser = checked(parse_status), help_heading = "Policy")]
     pub status: Option<u16>,
     /// Event lines on stdout: human, or NDJSON
     #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Output")]
@@ -733,7 +776,7 @@ pub(crate) struct SignArgs {
     #[command(flatten)]
     pub token: TokenArgs,
     /// RequestTime in Unix seconds [default: now]
-    #[arg(long, env = "OA_HOOK_TIME", value_name = "SECS")]
+    #[arg(long, env = "OA_HOOK_TIME", value_name = "SECS", value_parser = checked(parse_unix_seconds))]
     pub time: Option<u64>,
 }
 
@@ -837,23 +880,36 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
             let shown = crate::report::mask_password(&text);
             let env = arg.and_then(Arg::get_env).map(OsStr::to_string_lossy);
             let long = arg.and_then(Arg::get_long);
-            let message = match (source, env) {
-                (ValueSource::EnvVariable, Some(env)) => {
-                    format!("{env}={shown} {why}, or unset {env}")
-                }
+            // What is wrong, and what to give: the hint.
+            let (what, give) = why.split_once("; ").unwrap_or((&why, ""));
+            let (message, give) = match (source, env) {
+                (ValueSource::EnvVariable, Some(env)) => (
+                    format!("{env}={shown} {what}"),
+                    format!("{give}, or unset {env}"),
+                ),
                 // Built-in defaults are valid: a default that is not came from the config file.
                 (ValueSource::DefaultValue, _) if let Some(file) = crate::config::loaded() => {
                     let key = long.unwrap_or_default().replace('-', "_");
-                    format!("{}: {key} = \"{shown}\" {why}", file.display())
+                    (
+                        format!("{}: {key} = \"{shown}\" {what}", file.display()),
+                        give.to_owned(),
+                    )
                 }
                 _ => {
                     let flag = arg
                         .and_then(Arg::get_long)
                         .map_or_else(|| "a value:".to_owned(), |long| format!("--{long}"));
-                    format!("{flag} {shown} {why}")
+                    (format!("{flag} {shown} {what}"), give.to_owned())
                 }
             };
-            clap::Error::raw(clap::error::ErrorKind::ValueValidation, message + "\n").with_cmd(cmd)
+            let mut error =
+                clap::Error::raw(clap::error::ErrorKind::ValueValidation, message + "\n")
+                    .with_cmd(cmd);
+            error.insert(
+                ContextKind::Suggested,
+                ContextValue::StyledStrs(vec![give.into()]),
+            );
+            error
         })
     }
 }
@@ -905,13 +961,18 @@ fn parse_commands(s: &str) -> Result<Commands, String> {
     if s == "all" {
         return Ok(Commands(CALLBACKS.iter().collect()));
     }
-    Callback::find(s).map(|c| Commands(vec![c])).map_err(|_| {
-        let names: Vec<&str> = CALLBACKS.iter().map(|c| c.name).collect();
-        format!(
-            "is not a callback; give one of {}, a CallbackCommand word, or all",
-            names.join(", ")
-        )
-    })
+    Callback::find(s)
+        .map(|c| Commands(vec![c]))
+        .map_err(|unknown| match unknown.did_you_mean() {
+            Some(like) => format!("is not a callback; did you mean '{like}'?"),
+            None => {
+                let names: Vec<&str> = CALLBACKS.iter().map(|c| c.name).collect();
+                format!(
+                    "is not a callback; give one of {}, a CallbackCommand word, or all",
+                    names.join(", ")
+                )
+            }
+        })
 }
 
 fn parse_error_code(s: &str) -> Result<i64, String> {
@@ -939,6 +1000,37 @@ fn parse_flag(s: &str) -> Result<bool, String> {
 fn parse_sdkappid(s: &str) -> Result<u64, String> {
     s.parse()
         .map_err(|_| "is not a number; give the app's SDKAppID, e.g. 1400000000".to_owned())
+}
+
+fn parse_unix_seconds(s: &str) -> Result<u64, String> {
+    s.parse().map_err(|_| {
+        "is not a Unix time in seconds; give a whole number, e.g. 1669872112".to_owned()
+    })
+}
+
+fn parse_msg_time(s: &str) -> Result<i64, String> {
+    s.parse().map_err(|_| {
+        "is not a whole number of seconds; give a Unix time in seconds, e.g. 1490686222".to_owned()
+    })
+}
+
+fn parse_event_time(s: &str) -> Result<i64, String> {
+    s.parse().map_err(|_| {
+        "is not a whole number of milliseconds; give a Unix time in milliseconds, e.g. 1670574414123"
+            .to_owned()
+    })
+}
+
+fn parse_client_ip(s: &str) -> Result<IpAddr, String> {
+    s.parse()
+        .map_err(|_| "is not an IP address; give one such as 127.0.0.1 or ::1".to_owned())
+}
+
+fn parse_status(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(status) if (200..=599).contains(&status) => Ok(status),
+        _ => Err("is not an HTTP status from 200 to 599; give one such as 500 or 503".to_owned()),
+    }
 }
 
 fn parse_count(s: &str) -> Result<u64, String> {

@@ -387,12 +387,18 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
                 "{shown}: scenario {number} has an empty name"
             )));
         }
-        if Callback::find(&scenario.command).is_err() {
+        if let Err(unknown) = Callback::find(&scenario.command) {
             return Err(Error::usage(format!(
                 "{named}: `{}` is not a callback command",
                 scenario.command
             ))
-            .hint("use a short name such as before-subscribe, or a CallbackCommand word"));
+            .hint(unknown.did_you_mean().map_or_else(
+                || {
+                    "use a short name such as before-subscribe, or a CallbackCommand word"
+                        .to_owned()
+                },
+                |like| format!("did you mean '{like}'?"),
+            )));
         }
         let callback = scenario.callback();
         if let Some(id) = scenario
