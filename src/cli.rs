@@ -140,7 +140,7 @@ pub(crate) enum Command {
     /// Say whether a received callback URL is authentic, and if not, why
     #[command(
         mut_arg("token", |a| a.help("The webhook token the Sign is checked against (required)")),
-        after_help = "Exit status: 0 authentic, 1 not authentic, 2 bad input."
+        after_help = "Exit status: 0 authentic; 1 not authentic (a Sign made with another token, a RequestTime out of the window, a parameter twice); 2 bad input (no Sign or RequestTime, or one not as Chat writes it, such as a placeholder Sign=...)."
     )]
     Verify(VerifyArgs),
     /// Write a commented oa-hook.toml to start from (never over an existing file)

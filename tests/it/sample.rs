@@ -577,7 +577,8 @@ fn a_body_that_is_not_json_exits_2() {
 
 #[test]
 fn colour_only_when_asked() {
-    let args = ["verify", "--token", "xxxxyyyy", "/?Sign=00&RequestTime=1"];
+    let wrong = format!("/?Sign={}&RequestTime=1", "0".repeat(64));
+    let args = ["verify", "--token", "xxxxyyyy", &wrong];
     oa_hook()
         .args(args)
         .assert()
