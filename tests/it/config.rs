@@ -90,7 +90,20 @@ fn each_bad_file_is_refused_naming_what_and_where() {
         ),
         (
             "url = [1\n",
-            "oa-hook.toml is not valid TOML: TOML parse error at line 1, column 9",
+            "oa-hook.toml is not valid TOML: line 1, column 9: unclosed array, expected `]`\n    1 | url = [1\n      |         ^\n",
+        ),
+        // toml's own message quotes the line, a token's value and all: never that line.
+        (
+            "token = \"s3cret\n",
+            "oa-hook.toml is not valid TOML: line 1, column 16: invalid basic string, expected `\"`\n    1 | (not shown: it names a token)\n",
+        ),
+        (
+            "url = \"http://x\"\ntoken = \"s3cret\" x\n",
+            "oa-hook.toml is not valid TOML: line 2, column 18: ",
+        ),
+        (
+            "[serve]\ntoken = \"\"\"s3cret\ns3cret\n",
+            "oa-hook.toml is not valid TOML: line 4, column 1: invalid multi-line basic string",
         ),
         (
             "expect_refuse = [\"x\"]\n",
