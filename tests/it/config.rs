@@ -382,3 +382,32 @@ fn scenarios_speak_for_every_command_of_the_family() {
     );
     assert_eq!(run.code, 1);
 }
+
+/// The `oa-hook.toml` of the README, and the one `init` writes, are taken by `serve` alone:
+/// nothing in either is for another command only.
+#[test]
+fn the_readme_example_and_the_init_file_serve_as_they_are() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let example = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has a toml example");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), example);
+    let mut cmd = serve_command(&[]);
+    cmd.current_dir(dir.path()).env_remove("OA_HOOK_CONFIG");
+    let mut serve = Serve::spawn(cmd);
+    // The file's sdkappid reaches serve (its listen is overruled by the test's port 0).
+    assert_contains(&serve.next_line(), "--sdkappid 1400000000");
+    assert!(serve.interrupt().status.success());
+
+    let fresh = tempfile::tempdir().unwrap();
+    assert_eq!(run(in_dir(fresh.path()).arg("init")).code, 0);
+    let mut cmd = serve_command(&[]);
+    cmd.current_dir(fresh.path()).env_remove("OA_HOOK_CONFIG");
+    let mut serve = Serve::spawn(cmd);
+    serve.next_line();
+    assert!(serve.interrupt().status.success());
+}
