@@ -3,6 +3,7 @@
 use crate::expect::{Expectation, Expected};
 use crate::protocol::{CALLBACKS, Callback};
 use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::{ContextKind, ContextValue};
 use clap::parser::ValueSource;
 use clap::{Arg, Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsStr;
@@ -59,22 +60,30 @@ pub(crate) struct GlobalArgs {
 }
 
 impl Cli {
-    /// Notes which event options of `sample` and `send` the command line itself gave: those
+    /// Notes what the command line itself gave. Event options of `sample` and `send`: those
     /// are refused for a command whose body has no such field, while a value from the
-    /// environment or the config file (meant for every command) is left unused there.
+    /// environment or the config file (meant for every command) is left unused there. serve's
+    /// token: the `send` command serve prints reads it from `OA_HOOK_TOKEN`.
     pub(crate) fn note_given(&mut self, matches: &clap::ArgMatches) {
+        let Some((_, matches)) = matches.subcommand() else {
+            return;
+        };
+        let on_line = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
         let event = match &mut self.command {
             Command::Sample(args) => &mut args.event,
             Command::Send(args) => &mut args.event,
+            Command::Serve(args) => {
+                args.token_on_command_line = on_line("token");
+                return;
+            }
             _ => return,
         };
-        if let Some((_, matches)) = matches.subcommand() {
-            event.given = matches
-                .ids()
-                .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
-                .map(|id| id.as_str().to_owned())
-                .collect();
-        }
+        event.given = matches
+            .ids()
+            .map(clap::Id::as_str)
+            .filter(|id| on_line(id))
+            .map(str::to_owned)
+            .collect();
     }
 }
 
@@ -134,7 +143,7 @@ pub(crate) enum Command {
     /// Say whether a received callback URL is authentic, and if not, why
     #[command(
         mut_arg("token", |a| a.help("The webhook token the Sign is checked against (required)")),
-        after_help = "Exit status: 0 authentic, 1 not authentic, 2 bad input."
+        after_help = "Exit status: 0 authentic; 1 not authentic (a Sign made with another token, a RequestTime out of the window, a parameter twice); 2 bad input (no Sign or RequestTime, or one not as Chat writes it, such as a placeholder Sign=...)."
     )]
     Verify(VerifyArgs),
     /// Write a commented oa-hook.toml to start from (never over an existing file)
@@ -145,10 +154,27 @@ pub(crate) enum Command {
     /// Print shell completions
     #[command(after_help = "Example:\n  oa-hook completions bash > /etc/bash_completion.d/oa-hook")]
     Completions(CompletionsArgs),
-    /// Print the man page (roff), made from the same definition as --help
-    #[command(after_help = "Example:\n  oa-hook man > oa-hook.1 && man -l oa-hook.1")]
-    Man,
+    /// Print a man page (roff), or write one per command (--dir), made from the same
+    /// definition as --help
+    #[command(
+        after_help = "Examples:\n  oa-hook man send | man -l -\n  oa-hook man --dir ~/.local/share/man/man1 && man oa-hook-send"
+    )]
+    Man(ManArgs),
 }
+
+/// The subcommands, by name: each has a man page of its own, `oa-hook-NAME(1)`.
+pub(crate) const COMMAND_NAMES: &[&str] = &[
+    "sample",
+    "send",
+    "serve",
+    "check",
+    "replay",
+    "sign",
+    "verify",
+    "init",
+    "completions",
+    "man",
+];
 
 /// A callback command, by short name or `CallbackCommand` word.
 #[derive(Debug, Clone, Copy)]
@@ -168,6 +194,46 @@ impl ValueEnum for CallbackArg {
                 .alias(self.0.command)
                 .help(self.0.summary),
         )
+    }
+}
+
+/// Reads a callback as clap reads any [`ValueEnum`], and says for a misspelt one which short name
+/// or command word it is most like (clap's own guess knows the short names only).
+#[derive(Clone)]
+struct CallbackParser;
+
+impl TypedValueParser for CallbackParser {
+    type Value = CallbackArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&Arg>,
+        value: &OsStr,
+    ) -> Result<CallbackArg, clap::Error> {
+        clap::builder::EnumValueParser::<CallbackArg>::new()
+            .parse_ref(cmd, arg, value)
+            .map_err(|mut error| {
+                let like = value
+                    .to_str()
+                    .and_then(|name| Callback::find(name).err())
+                    .and_then(|unknown| unknown.did_you_mean());
+                if let Some(like) = like {
+                    error.insert(
+                        ContextKind::SuggestedValue,
+                        ContextValue::String(like.to_owned()),
+                    );
+                }
+                error
+            })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            CALLBACK_ARGS
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
     }
 }
 
@@ -234,18 +300,20 @@ pub(crate) struct EventArgs {
         long,
         env = "OA_HOOK_MSG_TIME",
         value_name = "SECS",
+        value_parser = checked(parse_msg_time),
         allow_negative_numbers = true
     )]
     pub msg_time: Option<i64>,
     /// EventTime in Unix milliseconds [default: now]
-    #[arg(long, env = "OA_HOOK_EVENT_TIME", value_name = "MS")]
+    #[arg(long, env = "OA_HOOK_EVENT_TIME", value_name = "MS", value_parser = checked(parse_event_time))]
     pub event_time: Option<i64>,
     /// The ClientIP query parameter
     #[arg(
         long,
         env = "OA_HOOK_CLIENT_IP",
         default_value = "127.0.0.1",
-        value_name = "IP"
+        value_name = "IP",
+        value_parser = checked(parse_client_ip)
     )]
     pub client_ip: IpAddr,
     /// The OptPlatform query parameter
@@ -320,7 +388,7 @@ impl TokenArgs {
 #[command(next_help_heading = "Authentication")]
 pub(crate) struct RequestTimeArgs {
     /// RequestTime in Unix seconds, for the Sign [default: now]
-    #[arg(long, env = "OA_HOOK_REQUEST_TIME", value_name = "SECS")]
+    #[arg(long, env = "OA_HOOK_REQUEST_TIME", value_name = "SECS", value_parser = checked(parse_unix_seconds))]
     pub request_time: Option<u64>,
 }
 
@@ -349,7 +417,7 @@ pub(crate) enum SampleFormat {
 #[derive(Debug, Args)]
 pub(crate) struct SampleArgs {
     /// The callback, by short name (or its CallbackCommand word)
-    #[arg(value_enum, value_name = "COMMAND", hide_possible_values = false)]
+    #[arg(value_parser = CallbackParser, value_name = "COMMAND", hide_possible_values = false)]
     pub callback: CallbackArg,
     /// The webhook URL configured in the Chat console
     #[arg(long, env = "OA_HOOK_URL", default_value = "https://www.example.com", value_parser = checked(parse_url))]
@@ -422,7 +490,7 @@ pub(crate) enum ExpectedArg {
 #[derive(Debug, Args)]
 pub(crate) struct SendArgs {
     /// The callback, by short name (or its CallbackCommand word)
-    #[arg(value_enum, value_name = "COMMAND")]
+    #[arg(value_parser = CallbackParser, value_name = "COMMAND")]
     pub callback: CallbackArg,
     /// The backend's webhook URL; Chat's query parameters are appended to it
     #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = "Target")]
@@ -547,7 +615,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "OA_HOOK_DELAY", value_parser = checked(parse_delay), value_name = "DURATION", help_heading = "Policy")]
     pub delay: Option<Duration>,
     /// Answer valid callbacks with this HTTP status (Chat counts anything but 200 as a failure)
-    #[arg(long, env = "OA_HOOK_STATUS", value_name = "CODE", value_parser = clap::value_parser!(u16).range(200..=599), help_heading = "Policy")]
+    #[arg(long, env = "OA_HOOK_STATUS", value_name = "CODE", value_parser = checked(parse_status), help_heading = "Policy")]
     pub status: Option<u16>,
     /// Event lines on stdout: human, or NDJSON
     #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Output")]
@@ -590,6 +658,9 @@ pub(crate) struct ServeArgs {
     /// 0s to 1h; a second Ctrl-C quits at once
     #[arg(long, env = "OA_HOOK_DRAIN_TIMEOUT", value_name = "DURATION", default_value = "5s", value_parser = checked(parse_delay), help_heading = "Limits")]
     pub drain_timeout: Duration,
+    /// The token came from `--token`, not `OA_HOOK_TOKEN` (see [`Cli::note_given`]).
+    #[arg(skip)]
+    pub token_on_command_line: bool,
 }
 
 #[derive(Debug, Args)]
@@ -712,7 +783,7 @@ pub(crate) struct SignArgs {
     #[command(flatten)]
     pub token: TokenArgs,
     /// RequestTime in Unix seconds [default: now]
-    #[arg(long, env = "OA_HOOK_TIME", value_name = "SECS")]
+    #[arg(long, env = "OA_HOOK_TIME", value_name = "SECS", value_parser = checked(parse_unix_seconds))]
     pub time: Option<u64>,
 }
 
@@ -733,6 +804,17 @@ pub(crate) struct InitArgs {
     /// Where to write it
     #[arg(value_name = "FILE", default_value = crate::config::FILE_NAME)]
     pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// The command whose page to print, e.g. send [default: the main page, oa-hook(1)]
+    #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(COMMAND_NAMES))]
+    pub command: Option<String>,
+    /// Write the pages into DIR instead of printing one: oa-hook.1 and one per command
+    /// (oa-hook-send.1, ...), or COMMAND's alone; DIR is made if it does not exist
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -805,23 +887,36 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
             let shown = crate::report::mask_password(&text);
             let env = arg.and_then(Arg::get_env).map(OsStr::to_string_lossy);
             let long = arg.and_then(Arg::get_long);
-            let message = match (source, env) {
-                (ValueSource::EnvVariable, Some(env)) => {
-                    format!("{env}={shown} {why}, or unset {env}")
-                }
+            // What is wrong, and what to give: the hint.
+            let (what, give) = why.split_once("; ").unwrap_or((&why, ""));
+            let (message, give) = match (source, env) {
+                (ValueSource::EnvVariable, Some(env)) => (
+                    format!("{env}={shown} {what}"),
+                    format!("{give}, or unset {env}"),
+                ),
                 // Built-in defaults are valid: a default that is not came from the config file.
                 (ValueSource::DefaultValue, _) if let Some(file) = crate::config::loaded() => {
                     let key = long.unwrap_or_default().replace('-', "_");
-                    format!("{}: {key} = \"{shown}\" {why}", file.display())
+                    (
+                        format!("{}: {key} = \"{shown}\" {what}", file.display()),
+                        give.to_owned(),
+                    )
                 }
                 _ => {
                     let flag = arg
                         .and_then(Arg::get_long)
                         .map_or_else(|| "a value:".to_owned(), |long| format!("--{long}"));
-                    format!("{flag} {shown} {why}")
+                    (format!("{flag} {shown} {what}"), give.to_owned())
                 }
             };
-            clap::Error::raw(clap::error::ErrorKind::ValueValidation, message + "\n").with_cmd(cmd)
+            let mut error =
+                clap::Error::raw(clap::error::ErrorKind::ValueValidation, message + "\n")
+                    .with_cmd(cmd);
+            error.insert(
+                ContextKind::Suggested,
+                ContextValue::StyledStrs(vec![give.into()]),
+            );
+            error
         })
     }
 }
@@ -873,13 +968,18 @@ fn parse_commands(s: &str) -> Result<Commands, String> {
     if s == "all" {
         return Ok(Commands(CALLBACKS.iter().collect()));
     }
-    Callback::find(s).map(|c| Commands(vec![c])).map_err(|_| {
-        let names: Vec<&str> = CALLBACKS.iter().map(|c| c.name).collect();
-        format!(
-            "is not a callback; give one of {}, a CallbackCommand word, or all",
-            names.join(", ")
-        )
-    })
+    Callback::find(s)
+        .map(|c| Commands(vec![c]))
+        .map_err(|unknown| match unknown.did_you_mean() {
+            Some(like) => format!("is not a callback; did you mean '{like}'?"),
+            None => {
+                let names: Vec<&str> = CALLBACKS.iter().map(|c| c.name).collect();
+                format!(
+                    "is not a callback; give one of {}, a CallbackCommand word, or all",
+                    names.join(", ")
+                )
+            }
+        })
 }
 
 fn parse_error_code(s: &str) -> Result<i64, String> {
@@ -907,6 +1007,37 @@ fn parse_flag(s: &str) -> Result<bool, String> {
 fn parse_sdkappid(s: &str) -> Result<u64, String> {
     s.parse()
         .map_err(|_| "is not a number; give the app's SDKAppID, e.g. 1400000000".to_owned())
+}
+
+fn parse_unix_seconds(s: &str) -> Result<u64, String> {
+    s.parse().map_err(|_| {
+        "is not a Unix time in seconds; give a whole number, e.g. 1669872112".to_owned()
+    })
+}
+
+fn parse_msg_time(s: &str) -> Result<i64, String> {
+    s.parse().map_err(|_| {
+        "is not a whole number of seconds; give a Unix time in seconds, e.g. 1490686222".to_owned()
+    })
+}
+
+fn parse_event_time(s: &str) -> Result<i64, String> {
+    s.parse().map_err(|_| {
+        "is not a whole number of milliseconds; give a Unix time in milliseconds, e.g. 1670574414123"
+            .to_owned()
+    })
+}
+
+fn parse_client_ip(s: &str) -> Result<IpAddr, String> {
+    s.parse()
+        .map_err(|_| "is not an IP address; give one such as 127.0.0.1 or ::1".to_owned())
+}
+
+fn parse_status(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(status) if (200..=599).contains(&status) => Ok(status),
+        _ => Err("is not an HTTP status from 200 to 599; give one such as 500 or 503".to_owned()),
+    }
 }
 
 fn parse_count(s: &str) -> Result<u64, String> {
@@ -1004,6 +1135,13 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_is_named_for_its_man_page() {
+        let command = Cli::command().disable_help_subcommand(true);
+        let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+        assert_eq!(names, COMMAND_NAMES);
     }
 
     #[test]

@@ -307,6 +307,8 @@ impl Kept {
 pub(crate) struct Pool {
     inner: reqwest::Client,
     timeout: Duration,
+    /// `--cacert`, to say when the certificate presented is not one of its.
+    cacert: Option<std::path::PathBuf>,
 }
 
 impl Pool {
@@ -344,6 +346,7 @@ impl Pool {
         Ok(Pool {
             inner,
             timeout: target.timeout,
+            cacert: target.cacert.clone().filter(|_| !target.insecure),
         })
     }
 
@@ -405,12 +408,16 @@ impl Pool {
     /// path does not format it for every request).
     fn explain(&self, e: reqwest::Error, url: Option<&Url>) -> TransportError {
         if e.is_connect() || e.is_builder() {
-            let target = e
-                .url()
-                .or(url)
+            let url = e.url().or(url).cloned();
+            let target = url
+                .as_ref()
                 .map_or_else(|| "the target".to_owned(), describe);
             // reqwest's own message repeats the URL, password and all.
-            explain_unreachable(&e.without_url(), &target)
+            let e = e.without_url();
+            match tls::rustls_error(&e) {
+                Some(tls) => tls::explain(tls, &target, url.as_ref(), self.cacert.as_deref()),
+                None => explain_unreachable(&e, &target),
+            }
         } else if e.is_timeout() {
             TransportError::Timeout(self.timeout)
         } else {

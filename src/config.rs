@@ -187,12 +187,9 @@ impl Config {
             Error::usage(format!("cannot read the config file {shown}: {e}"))
                 .hint("give --config an existing TOML file (or unset OA_HOOK_CONFIG)")
         })?;
-        let mut table: Table = text.parse().map_err(|e: toml::de::Error| {
-            Error::usage(format!(
-                "{shown} is not valid TOML: {}",
-                e.to_string().trim_end()
-            ))
-        })?;
+        let mut table: Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| not_toml(path, &text, &e))?;
         let scenarios = match table.remove("scenario") {
             None => Vec::new(),
             Some(value) => scenarios(path, value)?,
@@ -241,6 +238,70 @@ impl Config {
         }
         Ok(command)
     }
+}
+
+/// A file that does not parse, said with where (line and column) and the line itself, as
+/// toml says it, but never a line that names a token or is inside a string one opens: toml's
+/// own message would quote it, secret and all.
+fn not_toml(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let what = e.message().trim_end();
+    let start = e.span().map_or(text.len(), |span| span.start);
+    let before = text.get(..start).unwrap_or(text);
+    let number = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or_default();
+    let margin = " ".repeat(number.to_string().len());
+    let message = format!(
+        "{} is not valid TOML: line {number}, column {column}: {what}",
+        path.display()
+    );
+    if secret_lines(text).contains(&number) {
+        Error::usage(format!(
+            "{message}\n    {number} | (not shown: it names a token)"
+        ))
+        .hint(format!(
+            "correct line {number}; a token has no place in the file anyway: it is never read from one (use OA_HOOK_TOKEN or --token)"
+        ))
+    } else {
+        let caret = " ".repeat(column - 1);
+        Error::usage(format!(
+            "{message}\n    {number} | {line}\n    {margin} | {caret}^"
+        ))
+        .hint(
+            "a setting is key = value, one a line: text in quotes, a number, true or false, or [a, list]; `oa-hook init example.toml` writes a commented file",
+        )
+    }
+}
+
+/// The lines (numbered from 1) an error message must not quote: every line that says `token`
+/// (as a key, or anywhere: which part of a broken line is the key is not known), and the
+/// lines of a multi-line string that one of them opens.
+fn secret_lines(text: &str) -> Vec<usize> {
+    let mut secret = Vec::new();
+    let mut open: Option<&str> = None;
+    for (number, line) in (1..).zip(text.lines()) {
+        match open {
+            Some(delimiter) => {
+                secret.push(number);
+                if line.contains(delimiter) {
+                    open = None;
+                }
+            }
+            None if line.to_lowercase().contains("token") => {
+                secret.push(number);
+                open = ["\"\"\"", "'''"]
+                    .into_iter()
+                    .find(|delimiter| line.matches(delimiter).count() % 2 == 1);
+            }
+            None => {}
+        }
+    }
+    // Still open at the end: where toml stops, past the last line, is inside it too.
+    if open.is_some() {
+        secret.push(text.lines().count() + 1);
+    }
+    secret
 }
 
 fn unknown(path: &Path, key: &str, why: &str) -> Error {
@@ -399,12 +460,18 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
                 "{shown}: scenario {number} has an empty name"
             )));
         }
-        if Callback::find(&scenario.command).is_err() {
+        if let Err(unknown) = Callback::find(&scenario.command) {
             return Err(Error::usage(format!(
                 "{named}: `{}` is not a callback command",
                 scenario.command
             ))
-            .hint("use a short name such as before-subscribe, or a CallbackCommand word"));
+            .hint(unknown.did_you_mean().map_or_else(
+                || {
+                    "use a short name such as before-subscribe, or a CallbackCommand word"
+                        .to_owned()
+                },
+                |like| format!("did you mean '{like}'?"),
+            )));
         }
         let callback = scenario.callback();
         if let Some(id) = scenario
@@ -497,5 +564,45 @@ mod tests {
         assert_eq!(scenarios.len(), 2);
         assert_eq!(scenarios[0].expect_refused, ["banned_bob"]);
         assert_eq!(scenarios[1].expect, Some(ScenarioExpect::Reject));
+    }
+
+    #[test]
+    fn lines_that_name_a_token_are_secret_with_the_strings_they_open() {
+        let text =
+            "url = \"x\"\ntoken = \"\"\"s3cr3t\nmore\n\"\"\"\nsdkappid = 1\n[serve] TOKEN = 'a'\n";
+        assert_eq!(secret_lines(text), vec![2, 3, 4, 6]);
+        assert_eq!(
+            secret_lines("token = \"\"\"s3cr3t\ns3cr3t\n"),
+            vec![1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn a_parse_error_says_where_and_shows_the_line_unless_it_is_secret() {
+        let said = |text: &str| {
+            let e = text.parse::<Table>().unwrap_err();
+            let error = not_toml(Path::new("oa-hook.toml"), text, &e);
+            format!("{}\n{}", error.message, error.hint.unwrap_or_default())
+        };
+        let plain = said("sdkappid = 1\nurl = [1\n");
+        assert!(
+            plain.starts_with("oa-hook.toml is not valid TOML: line 2, column 9: "),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("\n    2 | url = [1\n      |         ^\n"),
+            "{plain}"
+        );
+        for secret in [
+            "token = \"s3cr3t",
+            "token = s3cr3t",
+            "url = \"a\" token = \"s3cr3t\"",
+            "token = \"s3cr3t\"\ntoken = \"s3cr3t\"",
+            "[serve]\ntoken = \"\"\"s3cr3t\ns3cr3t",
+        ] {
+            let error = said(secret);
+            assert!(!error.contains("s3cr3t"), "{secret:?}: {error}");
+            assert!(error.contains("(not shown: it names a token)"), "{error}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! answer types, judging answers, validating callbacks) with no I/O, for a Rust backend to
 //! reuse. [`main`] is the whole program behind the `oa-hook` binary.
 
+mod clap_error;
 mod cli;
 mod client;
 mod clock;
@@ -40,7 +41,7 @@ fn run(cli: &Cli, config: &Config) -> Result<Outcome, Error> {
     let clock = clock::Clock::from_env()?;
     match &cli.command {
         Command::Init(args) => cmd::init::run(args),
-        Command::Man => cmd::completions::man(),
+        Command::Man(args) => cmd::man::run(args),
         Command::Sample(args) => cmd::sample::run(args, &clock),
         Command::Sign(args) => cmd::sign::run(args, &clock),
         Command::Verify(args) => cmd::verify::run(args, &clock),
@@ -70,8 +71,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(error.exit_code());
         }
     };
-    let matches = command.get_matches_from(&args);
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let parsed = command
+        .try_get_matches_from(&args)
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return command_line_refused(&error),
+    };
     cli.note_given(&matches);
     output::init_color(cli.global.color.choice());
     let code = match run(&cli, &config) {
@@ -85,6 +91,29 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// What clap stopped at: `--help` and `--version` are printed as clap prints them (stdout, exit
+/// 0), and so is the help that `oa-hook` alone gets (stderr, exit 2); anything else is a usage
+/// error, said as every error is.
+fn command_line_refused(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind::{
+        DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand, DisplayVersion,
+    };
+    if matches!(
+        error.kind(),
+        DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return ExitCode::from(if error.use_stderr() {
+            exit::USAGE
+        } else {
+            exit::OK
+        });
+    }
+    let error = clap_error::usage_error(error);
+    report_error(&error);
+    ExitCode::from(error.exit_code())
 }
 
 fn report_error(error: &Error) {

@@ -1,6 +1,8 @@
 //! What `--cacert` trusts, as curl does: the certificates in the file, each either a CA that
-//! signed the backend's certificate or the backend's own certificate, pinned.
+//! signed the backend's certificate or the backend's own certificate, pinned. And why a TLS
+//! handshake failed, in plain words.
 
+use super::TransportError;
 use crate::error::{Error, Result};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{WebPkiServerVerifier, verify_server_name};
@@ -13,6 +15,7 @@ use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::path::Path;
 use std::sync::Arc;
+use url::Url;
 
 /// The certificates of the PEM file `path`; an error when it has none, whatever else it has.
 pub(super) fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
@@ -140,4 +143,111 @@ impl ServerCertVerifier for Trusted {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// rustls's error among `e`'s causes. It comes wrapped in `io::Error`s, whose `source` is the
+/// wrapped error's own source, not the error itself: it is looked for inside them too.
+pub(super) fn rustls_error<'e>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e rustls::Error> {
+    fn inside<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let wrapped: &(dyn std::error::Error + 'static) =
+            e.downcast_ref::<std::io::Error>()?.get_ref()?;
+        inside(wrapped)
+    }
+    super::causes(e).find_map(inside)
+}
+
+/// Why the TLS handshake with `target` (host:port, of `url`) failed, in plain words, with what
+/// to do: `--cacert` and `--insecure` where the certificate is not trusted, `cacert` being the
+/// file given, if one was.
+pub(super) fn explain(
+    error: &rustls::Error,
+    target: &str,
+    url: Option<&Url>,
+    cacert: Option<&Path>,
+) -> TransportError {
+    let insecure = "or --insecure to accept any certificate";
+    let (message, hint) = match error {
+        rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => (
+            format!("the server at {target} answered in plain HTTP, not TLS"),
+            match url.and_then(plain_http) {
+                Some(plain) => format!("it serves http:// there: give {plain}"),
+                None => "it serves http:// there: give the URL with http://".to_owned(),
+            },
+        ),
+        rustls::Error::InvalidCertificate(certificate) => {
+            let of = format!("the certificate of {target}");
+            let untrusted = match cacert {
+                Some(file) => format!(
+                    "give --cacert the certificate the backend presents or the CA that signed it ({} holds neither), {insecure}",
+                    file.display()
+                ),
+                None => format!(
+                    "for a self-signed backend pass --cacert FILE with its certificate (or the CA that signed it) as PEM, {insecure}"
+                ),
+            };
+            match certificate {
+                CertificateError::UnknownIssuer => (
+                    match cacert {
+                        Some(_) => format!("{of} is not one --cacert trusts"),
+                        None => format!(
+                            "{of} is not signed by a CA this machine trusts: self-signed, or signed by a CA of your own"
+                        ),
+                    },
+                    untrusted,
+                ),
+                CertificateError::Other(other)
+                    if other.to_string().contains("CaUsedAsEndEntity") =>
+                {
+                    (
+                        format!(
+                            "{of} is a CA certificate (CA:TRUE, as `openssl req -x509` makes one) used as the server's own, {}",
+                            match cacert {
+                                Some(_) => "and not the one --cacert holds",
+                                None => "which no CA this machine trusts signed",
+                            }
+                        ),
+                        untrusted,
+                    )
+                }
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => (
+                    format!("{of} is for another host: {certificate}"),
+                    format!("give the URL with a host name the certificate names, {insecure}"),
+                ),
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => (
+                    format!("{of} has expired: {certificate}"),
+                    format!("renew the backend's certificate, {insecure}"),
+                ),
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => (
+                    format!("{of} is not valid yet: {certificate}"),
+                    format!("check the clocks of both machines, {insecure}"),
+                ),
+                other => (format!("{of} is refused: {other}"), untrusted),
+            }
+        }
+        other => (
+            format!("TLS handshake with {target} failed: {other}"),
+            format!(
+                "check that the backend serves TLS on that port; for a self-signed one pass --cacert FILE, {insecure}"
+            ),
+        ),
+    };
+    TransportError::Unreachable { message, hint }
+}
+
+/// `url` with http:// for https://, at the same port (443 written out when it was implied),
+/// without the query (Chat's, which oa-hook adds).
+fn plain_http(url: &Url) -> Option<Url> {
+    let mut plain = url.clone();
+    plain.set_query(None);
+    if plain.port().is_none() {
+        plain.set_port(plain.port_or_known_default()).ok()?;
+    }
+    plain.set_scheme("http").ok()?;
+    Some(crate::report::masked(&plain))
 }

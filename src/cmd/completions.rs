@@ -13,14 +13,3 @@ pub(crate) fn run(args: &CompletionsArgs) -> Result<Outcome> {
     output::written()?;
     Ok(Outcome::Pass)
 }
-
-/// `oa-hook man`: the man page, from the same clap definition as `--help`.
-pub(crate) fn man() -> Result<Outcome> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut page)
-        .map_err(|e| crate::error::Error::internal(format!("cannot render the man page: {e}")))?;
-    output::stdout().write_all(&page)?;
-    output::written()?;
-    Ok(Outcome::Pass)
-}

@@ -3,6 +3,7 @@
 pub(crate) mod check;
 pub(crate) mod completions;
 pub(crate) mod init;
+pub(crate) mod man;
 pub(crate) mod replay;
 pub(crate) mod sample;
 pub(crate) mod send;

@@ -46,6 +46,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
         },
         output: args.output,
         quiet: args.quiet,
+        token_on_command_line: args.token_on_command_line,
         record,
         max_connections: args.max_connections,
         head_timeout: args.head_timeout,

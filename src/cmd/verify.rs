@@ -3,7 +3,7 @@ use crate::clock::Clock;
 use crate::cmd::sign::require_token;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
-use crate::protocol::{ReceivedQuery, SignatureError, param, verify_query};
+use crate::protocol::{ReceivedQuery, SignatureError, verify_query};
 use std::io::Write;
 
 pub(crate) fn run(args: &VerifyArgs, clock: &Clock) -> Result<Outcome> {
@@ -37,14 +37,39 @@ pub(crate) fn run(args: &VerifyArgs, clock: &Clock) -> Result<Outcome> {
             }
             Ok(Outcome::Pass)
         }
-        Err(SignatureError::MissingSign) => Err(Error::usage(format!(
-            "the URL has no {} parameter, so there is nothing to verify",
-            param::SIGN
-        ))
-        .hint("webhook authentication is off, or the query was cut; Chat appends &Sign=...&RequestTime=...")),
+        Err(reason) if reason.is_malformed() => Err(not_a_callback(&reason)),
         Err(reason) => {
             writeln!(out, "{} not authentic: {reason}", output::fail_mark())?;
             Ok(Outcome::Fail)
         }
     }
+}
+
+/// A URL that cannot be checked (see [`SignatureError::is_malformed`]): input to correct, not a
+/// callback found not authentic.
+fn not_a_callback(reason: &SignatureError) -> Error {
+    let cut = "webhook authentication is off, or the query was cut (quote the URL: a shell ends the command at &); Chat appends &Sign=...&RequestTime=...";
+    let as_received = "paste the callback URL exactly as your backend received it, in quotes; a placeholder such as Sign=... is not one";
+    let (message, hint) = match reason {
+        SignatureError::MissingSign => (
+            "the URL has no Sign parameter, so there is nothing to verify".to_owned(),
+            cut,
+        ),
+        SignatureError::MissingRequestTime => (
+            "the URL has a Sign but no RequestTime, so the Sign cannot be checked".to_owned(),
+            cut,
+        ),
+        SignatureError::MalformedSign(sign) => (
+            format!("Sign `{sign}` is not a real Sign: Chat's is 64 hex digits (a SHA-256 digest)"),
+            as_received,
+        ),
+        SignatureError::MalformedRequestTime(time) => (
+            format!(
+                "RequestTime `{time}` is not a real RequestTime: Chat's is a Unix time in seconds, digits only (no sign, no leading zero, at most 19)"
+            ),
+            as_received,
+        ),
+        other => (other.to_string(), as_received),
+    };
+    Error::usage(message).hint(hint)
 }

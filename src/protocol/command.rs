@@ -247,6 +247,21 @@ pub static CALLBACKS: &[Callback] = &[
 #[error("unknown callback command `{0}`")]
 pub struct UnknownCallback(pub String);
 
+impl UnknownCallback {
+    /// The short name or command word the unknown name is most like, for a "did you mean";
+    /// `None` when none is close (by clap's measure for a misspelt flag or value).
+    pub fn did_you_mean(&self) -> Option<&'static str> {
+        let given = self.0.to_lowercase();
+        CALLBACKS
+            .iter()
+            .flat_map(|c| [c.name, c.command])
+            .map(|spelling| (strsim::jaro(&given, &spelling.to_lowercase()), spelling))
+            .filter(|(likeness, _)| *likeness > 0.7)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, spelling)| spelling)
+    }
+}
+
 impl Callback {
     /// Looks a callback up by short name (`before-subscribe`) or command word
     /// (`OfficialAccount.CallbackBeforeAddSubscriber`).
@@ -374,6 +389,24 @@ mod tests {
             Err(UnknownCallback("before-unsubscribe".into()))
         );
         assert_eq!(Callback::by_command("before-subscribe"), None);
+    }
+
+    #[test]
+    fn a_misspelt_name_or_command_word_is_matched_to_the_nearest() {
+        let like = |name: &str| Callback::find(name).unwrap_err().did_you_mean();
+        assert_eq!(like("before-subscrib"), Some("before-subscribe"));
+        assert_eq!(like("Before-Send"), Some("before-send"));
+        assert_eq!(like("after-withdrawn"), Some("after-withdraw"));
+        assert_eq!(
+            like("OfficialAccount.CallbackBeforeAddSubscribr"),
+            Some("OfficialAccount.CallbackBeforeAddSubscriber")
+        );
+        assert_eq!(
+            like("CallbackAfterMsgWithDraw"),
+            Some("OfficialAccount.CallbackAfterMsgWithDraw")
+        );
+        assert_eq!(like("xyz"), None);
+        assert_eq!(like(""), None);
     }
 
     #[test]

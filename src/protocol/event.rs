@@ -208,6 +208,16 @@ pub(crate) enum Wire {
     MsgKeys,
 }
 
+/// Reads a [`Wire::OptionalText`] field exactly: a string when the field is there (with
+/// `#[serde(default)]` for a field left out). serde would take `null` for a field left out,
+/// where the field by field reader refuses it as a wrong type: the two readers would judge one
+/// body two ways, by whether it also had a field unknown to the exact one.
+pub(crate) fn optional_text<'de, D: serde::Deserializer<'de>>(
+    text: D,
+) -> Result<Option<String>, D::Error> {
+    <String as serde::Deserialize>::deserialize(text).map(Some)
+}
+
 /// One body field: its name and what it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Field(pub &'static str, pub Wire);

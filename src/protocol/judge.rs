@@ -1071,4 +1071,29 @@ mod tests {
                 .ends_with("and the message then goes ahead without your veto")
         );
     }
+
+    /// A rewrite of CloudCustomData is a string (protocol.md section 6); null is none Chat
+    /// documents, with or without a field of no concern beside it.
+    #[test]
+    fn a_null_cloud_custom_data_is_judged_alike_beside_an_unknown_field() {
+        let answer =
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "CloudCustomData": null});
+        let mut with_extra = answer.clone();
+        with_extra["Extra"] = json!(1);
+        let alone = judge_named("before-send", answer);
+        let beside = judge_named("before-send", with_extra);
+        assert_eq!(
+            codes(&alone),
+            vec![("wrong-type", "CloudCustomData", Error)]
+        );
+        assert_eq!(
+            codes(&beside),
+            vec![
+                ("wrong-type", "CloudCustomData", Error),
+                ("unknown-field", "Extra", Warning)
+            ]
+        );
+        assert_eq!(alone.decision, beside.decision);
+        assert!(matches!(alone.decision, Decision::Undocumented { .. }));
+    }
 }

@@ -71,6 +71,22 @@ pub enum SignatureError {
 }
 
 impl SignatureError {
+    /// Whether the query cannot be checked at all, as no callback Chat sends: it has no Sign or
+    /// no RequestTime, or one not written as Chat writes it (a placeholder such as `Sign=...`
+    /// pasted from documentation, a RequestTime with a sign or a leading zero). A receiver
+    /// refuses these as it refuses the rest; a person checking a URL by hand has pasted the
+    /// wrong thing. The others were checked and failed: a Sign made with another token or
+    /// another way, a RequestTime out of the window, a parameter sent twice.
+    pub fn is_malformed(&self) -> bool {
+        matches!(
+            self,
+            SignatureError::MissingSign
+                | SignatureError::MissingRequestTime
+                | SignatureError::MalformedRequestTime(_)
+                | SignatureError::MalformedSign(_)
+        )
+    }
+
     /// A stable identifier for reports.
     pub fn code(&self) -> &'static str {
         match self {
@@ -513,6 +529,35 @@ mod tests {
         assert!(error.to_string().starts_with("SdkAppid appears 2 times"));
         let query = format!("Sign={good}&RequestTime={time}");
         assert!(verify_query(token, &ReceivedQuery::parse(&query), time, WINDOW).is_ok());
+    }
+
+    #[test]
+    fn a_query_without_a_sign_and_request_time_as_chat_writes_them_is_malformed() {
+        let at = |sign: Option<&str>, time: Option<&str>| {
+            verify("xxxxyyyy", sign, time, 1669872112, WINDOW).unwrap_err()
+        };
+        let (sign, time) = (VECTORS[0].2, Some("1669872112"));
+        for malformed in [
+            at(None, time),
+            at(Some(sign), None),
+            at(Some("..."), time),
+            at(Some(&sign[1..]), time),
+            at(Some(sign), Some("...")),
+            at(Some(sign), Some("01669872112")),
+        ] {
+            assert!(malformed.is_malformed(), "{malformed}");
+        }
+        let wrong = "0".repeat(64);
+        for checked in [at(Some(&wrong), time), at(Some(sign), Some("1669870000"))] {
+            assert!(!checked.is_malformed(), "{checked}");
+        }
+        assert!(
+            !SignatureError::Repeated {
+                name: "Sign",
+                times: 2
+            }
+            .is_malformed()
+        );
     }
 
     proptest::proptest! {

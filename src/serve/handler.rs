@@ -14,11 +14,11 @@ use crate::protocol::{
 };
 use crate::record::{Answered, Verdict};
 use crate::report::millis;
-use hyper::http::{HeaderValue, StatusCode, header};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::Full;
 use hyper::body::Incoming;
+use hyper::http::{HeaderValue, StatusCode, header};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::cell::RefCell;

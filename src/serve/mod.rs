@@ -43,6 +43,8 @@ pub(crate) struct Settings {
     pub output: OutputFormat,
     /// No `send` example after the `listening on` line.
     pub quiet: bool,
+    /// The token came from `--token`: the `send` example reads it from `OA_HOOK_TOKEN`.
+    pub token_on_command_line: bool,
     /// `--record`: the path (for messages, and to reopen on `SIGHUP`) and where it goes.
     pub record: Option<(PathBuf, writers::Destination)>,
     pub max_connections: usize,
@@ -61,6 +63,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         policy,
         output,
         quiet,
+        token_on_command_line,
         record,
         max_connections: wanted_connections,
         head_timeout,
@@ -76,7 +79,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     let interrupts = Interrupts::listen_twice()
         .map_err(|e| Error::internal(format!("cannot listen for Ctrl-C: {e}")))?;
     let max_connections = listen::connections_the_os_allows(wanted_connections);
-    print_banner(&receiver, output, address, quiet);
+    print_banner(&receiver, output, address, quiet, token_on_command_line);
     if let Some(tap) = &tap {
         let forwarding = format!(
             "passing every request on to {}",
@@ -284,10 +287,19 @@ impl Drop for InFlight {
     }
 }
 
-/// The URL first, alone on its line, because tools wait for it; then a `send` command for it.
-/// The token is referred to by its variable, never printed. With `--output json` every stdout
-/// line is JSON: the URL comes as `{"listening":"http://..."}` and the rest goes to stderr.
-fn print_banner(receiver: &Receiver, output: OutputFormat, address: SocketAddr, quiet: bool) {
+/// The URL first, alone on its line, because tools wait for it; then a `send` command for it,
+/// to paste into a shell as it is: nothing but words (a `#` comment is an argument in zsh), the
+/// token read from `OA_HOOK_TOKEN` by `send` itself (never printed, nor put where `ps` shows
+/// it), and said on stderr when it came from `--token`, which that shell does not have. With
+/// `--output json` every stdout line is JSON: the URL comes as `{"listening":"http://..."}` and
+/// the rest goes to stderr.
+fn print_banner(
+    receiver: &Receiver,
+    output: OutputFormat,
+    address: SocketAddr,
+    quiet: bool,
+    token_on_command_line: bool,
+) {
     let url = format!("http://{address}");
     // A closed stdout (`serve | head -1`) is no reason to stop answering callbacks: it is said
     // on stderr once event lines find it closed.
@@ -307,16 +319,32 @@ fn print_banner(receiver: &Receiver, output: OutputFormat, address: SocketAddr, 
     if quiet {
         return;
     }
-    let mut example = format!("oa-hook send before-subscribe --url {url}/");
-    if let Some(id) = receiver.sdk_appid {
-        example += &format!(" --sdkappid {id}");
-    }
-    if receiver.token.is_some() {
-        example += " --token \"$OA_HOOK_TOKEN\"";
-    }
-    example += "   # in another terminal";
+    let example = send_command(address, receiver.sdk_appid);
     let _ = match output {
         OutputFormat::Human => writeln!(output::stdout(), "{example}"),
         OutputFormat::Json => writeln!(output::stderr(), "{example}"),
     };
+    if receiver.token.is_some() && token_on_command_line {
+        let _ = writeln!(
+            output::stderr(),
+            "note: that command reads the token from OA_HOOK_TOKEN, and serve's came from --token: run it where OA_HOOK_TOKEN holds the same token (export OA_HOOK_TOKEN=...)"
+        );
+    }
+}
+
+/// `oa-hook send` to a server listening on `address`: on this machine when it listens on every
+/// interface, since 0.0.0.0 and :: are not addresses to send to everywhere.
+fn send_command(address: SocketAddr, sdk_appid: Option<u64>) -> String {
+    let mut to = address;
+    if to.ip().is_unspecified() {
+        to.set_ip(match to {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let mut command = format!("oa-hook send before-subscribe --url http://{to}/");
+    if let Some(id) = sdk_appid {
+        command += &format!(" --sdkappid {id}");
+    }
+    command
 }

@@ -1,4 +1,4 @@
-//! `oa-hook.toml`, the `OA_HOOK_*` variables, `init` and `man`: the real binary in a temporary
+//! `oa-hook.toml`, the `OA_HOOK_*` variables and `init`: the real binary in a temporary
 //! directory, against wiremock backends that keep or break the team's rules.
 
 use crate::support::{Serve, assert_contains, case_ids, oa_hook, run, serve_command};
@@ -90,7 +90,20 @@ fn each_bad_file_is_refused_naming_what_and_where() {
         ),
         (
             "url = [1\n",
-            "oa-hook.toml is not valid TOML: TOML parse error at line 1, column 9",
+            "oa-hook.toml is not valid TOML: line 1, column 9: unclosed array, expected `]`\n    1 | url = [1\n      |         ^\n",
+        ),
+        // toml's own message quotes the line, a token's value and all: never that line.
+        (
+            "token = \"s3cret\n",
+            "oa-hook.toml is not valid TOML: line 1, column 16: invalid basic string, expected `\"`\n    1 | (not shown: it names a token)\n",
+        ),
+        (
+            "url = \"http://x\"\ntoken = \"s3cret\" x\n",
+            "oa-hook.toml is not valid TOML: line 2, column 18: ",
+        ),
+        (
+            "[serve]\ntoken = \"\"\"s3cret\ns3cret\n",
+            "oa-hook.toml is not valid TOML: line 4, column 1: invalid multi-line basic string",
         ),
         (
             "expect_refuse = [\"x\"]\n",
@@ -276,21 +289,6 @@ fn every_option_names_its_variable_in_help() {
     assert_contains(&timeout.stderr, "OA_HOOK_TIMEOUT=soon is not a duration");
 }
 
-#[test]
-fn the_man_page_renders_from_the_same_definition() {
-    let page = run(oa_hook().arg("man"));
-    assert_eq!(page.code, 0);
-    for part in [
-        ".TH oa-hook 1",
-        ".SH NAME",
-        ".SH SYNOPSIS",
-        ".SH SUBCOMMANDS",
-        "oa\\-hook\\-check(1)",
-    ] {
-        assert_contains(&page.stdout, part);
-    }
-}
-
 /// An empty token (a CI secret that is not set) is no token, in every command alike.
 #[test]
 fn an_empty_token_is_no_token_everywhere() {
@@ -410,4 +408,33 @@ fn a_flag_given_in_any_spelling_beats_a_conflicting_file_value() {
     env.env("OA_HOOK_QUIET", "true");
     let run = run(env.args(["check", "--url", &serve.url]));
     assert_eq!(run.stdout.lines().count(), quiet);
+}
+
+/// The `oa-hook.toml` of the README, and the one `init` writes, are taken by `serve` alone:
+/// nothing in either is for another command only.
+#[test]
+fn the_readme_example_and_the_init_file_serve_as_they_are() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let example = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has a toml example");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), example);
+    let mut cmd = serve_command(&[]);
+    cmd.current_dir(dir.path()).env_remove("OA_HOOK_CONFIG");
+    let mut serve = Serve::spawn(cmd);
+    // The file's sdkappid reaches serve (its listen is overruled by the test's port 0).
+    assert_contains(&serve.next_line(), "--sdkappid 1400000000");
+    assert!(serve.interrupt().status.success());
+
+    let fresh = tempfile::tempdir().unwrap();
+    assert_eq!(run(in_dir(fresh.path()).arg("init")).code, 0);
+    let mut cmd = serve_command(&[]);
+    cmd.current_dir(fresh.path()).env_remove("OA_HOOK_CONFIG");
+    let mut serve = Serve::spawn(cmd);
+    serve.next_line();
+    assert!(serve.interrupt().status.success());
 }

@@ -310,8 +310,8 @@ fn check_command_chooses_the_cases() {
         default.stdout
     );
     oa_hook()
-        .args(["check", "--list", "--command", "before-nothing"])
+        .args(["check", "--list", "--command", "nothing"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("--command before-nothing is not a callback; give one of before-subscribe, after-unsubscribe, before-create"));
+        .stderr(predicates::str::contains("--command nothing is not a callback\n  hint: give one of before-subscribe, after-unsubscribe, before-create"));
 }

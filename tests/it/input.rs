@@ -8,8 +8,9 @@ fn allow() -> Value {
     json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0})
 }
 
-/// Runs `oa-hook ARGS` and checks that it said exactly `message` (clap's `error: ` before it)
-/// and exited 2.
+/// Runs `oa-hook ARGS` and checks that it exited 2 and said exactly `message`, written `what is
+/// wrong; what to give`, as every error says it: `oa-hook: error: ` and what is wrong, then a
+/// `hint:` line with what to give.
 #[track_caller]
 fn refused(args: &[&str], message: &str) {
     refused_with_env(args, &[], message);
@@ -18,9 +19,16 @@ fn refused(args: &[&str], message: &str) {
 #[track_caller]
 fn refused_with_env(args: &[&str], env: &[(&str, &str)], message: &str) {
     let run = run(oa_hook().args(args).envs(env.iter().copied()));
+    let (what, give) = message
+        .split_once("; ")
+        .expect("what is wrong; what to give");
     assert_eq!(
         (run.code, run.stdout.as_str(), run.stderr.as_str()),
-        (2, "", format!("error: {message}\n").as_str()),
+        (
+            2,
+            "",
+            format!("oa-hook: error: {what}\n  hint: {give}\n").as_str()
+        ),
         "{args:?}"
     );
 }
@@ -294,4 +302,60 @@ fn errors_do_not_print_a_urls_password_either() {
         ],
         "--url oa:***@localhost:3000 has no http:// or https://; did you mean http://oa:***@localhost:3000/?",
     );
+}
+
+#[test]
+fn clap_errors_are_said_as_every_error_is_with_what_was_meant() {
+    let url = "http://127.0.0.1:9/im";
+    for (args, said) in [
+        (
+            &["sign", "--colr", "never"][..],
+            "oa-hook: error: unexpected argument '--colr'\n  hint: did you mean '--color'?\n",
+        ),
+        (
+            &["sned"],
+            "oa-hook: error: unrecognized command 'sned'\n  hint: did you mean 'send'?\n",
+        ),
+        (
+            &["send", "before-subscrib", "--url", url],
+            "oa-hook: error: invalid value 'before-subscrib' for '<COMMAND>'\n  hint: did you mean 'before-subscribe'?\n",
+        ),
+        (
+            &["sample", "OfficialAccount.CallbackBeforeAddSubscribr"],
+            "oa-hook: error: invalid value 'OfficialAccount.CallbackBeforeAddSubscribr' for '<COMMAND>'\n  hint: did you mean 'OfficialAccount.CallbackBeforeAddSubscriber'?\n",
+        ),
+        (
+            &["check", "--url", url, "--command", "before-subscrib"],
+            "oa-hook: error: --command before-subscrib is not a callback\n  hint: did you mean 'before-subscribe'?\n",
+        ),
+        (
+            &["serve", "--output", "xml"],
+            "oa-hook: error: invalid value 'xml' for '--output <OUTPUT>'\n  hint: give one of: human, json\n",
+        ),
+        (
+            &["send", "before-subscribe"],
+            "oa-hook: error: missing --url <URL>\n  hint: usage: oa-hook send --url <URL> <COMMAND>\n",
+        ),
+        (
+            &["serve", "--reject", "--fail"],
+            "oa-hook: error: '--reject' cannot be used with '--fail'\n  hint: give one or the other\n",
+        ),
+    ] {
+        // No config file at all: one given is a value clap counts as given, in the usage line.
+        let nowhere = tempfile::tempdir().unwrap();
+        let run = run(oa_hook()
+            .env_remove("OA_HOOK_CONFIG")
+            .current_dir(nowhere.path())
+            .args(args));
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (2, "", said),
+            "{args:?}"
+        );
+    }
+    for args in [&["--help"][..], &["--version"], &["man", "-h"]] {
+        let run = run(oa_hook().args(args));
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{args:?}");
+        assert!(!run.stdout.is_empty(), "{args:?}");
+    }
 }

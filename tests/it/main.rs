@@ -11,6 +11,7 @@ mod help;
 mod hostile;
 mod input;
 mod load;
+mod man;
 mod replay;
 mod sample;
 mod send;

@@ -517,19 +517,19 @@ fn bad_input_exits_2_with_one_clear_message() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["sample", "before-unsubscribe"],
-            "invalid value 'before-unsubscribe' for '<COMMAND>'",
+            "oa-hook: error: invalid value 'before-unsubscribe' for '<COMMAND>'\n  hint: did you mean 'before-subscribe'?\n",
         ),
         (
             &["sample", "before-subscribe", "--event-time", "soon"],
-            "invalid value 'soon' for '--event-time <MS>'",
+            "oa-hook: error: --event-time soon is not a whole number of milliseconds\n  hint: give a Unix time in milliseconds, e.g. 1670574414123\n",
         ),
         (
             &["sample", "before-subscribe", "--request-time=-5"],
-            "invalid value '-5' for '--request-time <SECS>'",
+            "oa-hook: error: --request-time -5 is not a Unix time in seconds\n  hint: give a whole number, e.g. 1669872112\n",
         ),
         (
             &["sample", "before-subscribe", "--sdkappid", "app"],
-            "--sdkappid app is not a number; give the app's SDKAppID",
+            "--sdkappid app is not a number\n  hint: give the app's SDKAppID",
         ),
         (
             &["sample", "before-subscribe", "--url", "localhost:3000"],
@@ -541,11 +541,11 @@ fn bad_input_exits_2_with_one_clear_message() {
         ),
         (
             &["sample", "before-subscribe", "--platform", "Linux"],
-            "invalid value 'Linux' for '--platform",
+            "oa-hook: error: invalid value 'Linux' for '--platform <PLATFORM>'\n  hint: give one of: ",
         ),
         (
             &["sample", "before-subscribe", "--client-ip", "localhost"],
-            "--client-ip",
+            "oa-hook: error: --client-ip localhost is not an IP address\n  hint: give one such as 127.0.0.1 or ::1\n",
         ),
         (
             &[
@@ -577,7 +577,8 @@ fn a_body_that_is_not_json_exits_2() {
 
 #[test]
 fn colour_only_when_asked() {
-    let args = ["verify", "--token", "xxxxyyyy", "/?Sign=00&RequestTime=1"];
+    let wrong = format!("/?Sign={}&RequestTime=1", "0".repeat(64));
+    let args = ["verify", "--token", "xxxxyyyy", &wrong];
     oa_hook()
         .args(args)
         .assert()

@@ -556,13 +556,13 @@ fn https_with_a_self_signed_certificate() {
     assert_starts(
         &refused.stderr,
         &format!(
-            "oa-hook: error: TLS handshake with {} failed: ",
+            "oa-hook: error: the certificate of {} ",
             url.trim_start_matches("https://").trim_end_matches("/im")
         ),
     );
     assert_contains(
         &refused.stderr,
-        "hint: for a self-signed backend pass --cacert FILE, or --insecure",
+        "hint: for a self-signed backend pass --cacert FILE with its certificate (or the CA that signed it) as PEM, or --insecure",
     );
     let cacert = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(cacert.path(), pem).unwrap();
@@ -582,7 +582,7 @@ fn load_mode_over_https_goes_through_the_tls_client() {
     let (url, _) = tls_backend();
     let refused = send_to(&url, "before-subscribe", &["--no-sign", "-n", "4"]);
     assert_eq!(refused.code, 3, "{}", refused.stderr);
-    assert_contains(&refused.stderr, "TLS handshake with ");
+    assert_contains(&refused.stderr, "the certificate of 127.0.0.1:");
     let run = send_to(
         &url,
         "before-subscribe",

@@ -125,29 +125,110 @@ fn without_latency(line: &str) -> &str {
     line.rsplit_once("  ").map_or(line, |(head, _)| head)
 }
 
+/// Runs a command line as a shell would run it pasted, with `OA_HOOK_TOKEN` set to `token`:
+/// words apart, nothing quoted or commented (the banner prints none).
+fn paste(line: &str, token: Option<&str>) -> crate::support::Run {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words[0], "oa-hook", "{line}");
+    assert!(
+        !line.contains(['#', '"', '\'', '$', '\\']),
+        "a shell would read more than words: {line}"
+    );
+    let mut cmd = oa_hook();
+    cmd.args(&words[1..]);
+    if let Some(token) = token {
+        cmd.env("OA_HOOK_TOKEN", token);
+    }
+    crate::support::run(&mut cmd)
+}
+
 #[test]
 fn the_banner_gives_the_url_then_a_send_command_without_the_token() {
     let mut cmd = serve_command(&["--sdkappid", "1400000000"]);
     cmd.env("OA_HOOK_TOKEN", TOKEN);
     let mut serve = Serve::spawn(cmd);
     assert!(serve.url.starts_with("http://127.0.0.1:"), "{}", serve.url);
+    let command = serve.next_line();
     assert_eq!(
-        serve.next_line(),
+        command,
         format!(
-            "oa-hook send before-subscribe --url {}/ --sdkappid 1400000000 --token \"$OA_HOOK_TOKEN\"   # in another terminal",
+            "oa-hook send before-subscribe --url {}/ --sdkappid 1400000000",
             serve.url
         )
+    );
+    let pasted = paste(&command, Some(TOKEN));
+    assert_eq!(pasted.code, 0, "{}{}", pasted.stdout, pasted.stderr);
+    assert!(
+        serve.next_line().contains("✔ before-subscribe"),
+        "serve took it as authentic"
     );
     let stopped = serve.interrupt();
     assert!(stopped.status.success());
     assert_eq!(
         stopped.stderr,
         "oa-hook: SIGINT received: no new connections; waiting up to 5s (--drain-timeout) for 0 requests in flight; send it again to quit now\n\
-         stopped: 0 callback(s) answered, 0 of them rejected as invalid\n"
+         stopped: 1 callback(s) answered, 0 of them rejected as invalid\n"
     );
 
     let mut quiet = Serve::start(&["-q"]);
     assert_eq!(quiet.interrupt().stdout, Vec::<String>::new());
+}
+
+#[test]
+fn a_token_from_the_flag_is_said_to_be_needed_in_the_variable() {
+    let mut serve = Serve::start(&["--token", TOKEN, "--sdkappid", "1400000000"]);
+    let command = serve.next_line();
+    let note = serve.next_error_line();
+    assert_eq!(
+        note,
+        "note: that command reads the token from OA_HOOK_TOKEN, and serve's came from --token: run it where OA_HOOK_TOKEN holds the same token (export OA_HOOK_TOKEN=...)"
+    );
+    let unsigned = paste(&command, None);
+    assert_eq!(
+        unsigned.code, 1,
+        "refused without the token: {}",
+        unsigned.stdout
+    );
+    assert_contains(&unsigned.stdout, "HTTP 401");
+    serve.next_line();
+    let signed = paste(&command, Some(TOKEN));
+    assert_eq!(signed.code, 0, "{}{}", signed.stdout, signed.stderr);
+    let stopped = serve.interrupt();
+    assert!(!stopped.stderr.contains(TOKEN), "{}", stopped.stderr);
+    assert!(
+        !stopped.stdout.concat().contains(TOKEN),
+        "{:?}",
+        stopped.stdout
+    );
+
+    // From the variable, the shell it is pasted in needs the same: nothing to say.
+    let mut cmd = serve_command(&[]);
+    cmd.env("OA_HOOK_TOKEN", TOKEN);
+    let mut from_env = Serve::spawn(cmd);
+    from_env.next_line();
+    assert_eq!(
+        from_env.interrupt().stderr,
+        "oa-hook: SIGINT received: no new connections; waiting up to 5s (--drain-timeout) for 0 requests in flight; send it again to quit now\n\
+         stopped: 0 callback(s) answered, 0 of them rejected as invalid\n"
+    );
+}
+
+#[test]
+fn a_server_on_every_interface_is_sent_to_on_this_machine() {
+    let mut cmd = crate::support::oa_hook_std();
+    cmd.args(["serve", "--listen", "0.0.0.0:0"]);
+    let serve = Serve::spawn(cmd);
+    let port = serve
+        .url
+        .strip_prefix("http://0.0.0.0:")
+        .expect("listening on 0.0.0.0");
+    let command = serve.next_line();
+    assert_eq!(
+        command,
+        format!("oa-hook send before-subscribe --url http://127.0.0.1:{port}/")
+    );
+    let pasted = paste(&command, None);
+    assert_eq!(pasted.code, 0, "{}{}", pasted.stdout, pasted.stderr);
 }
 
 #[tokio::test]

@@ -109,13 +109,28 @@ fn verify_refuses_a_wrong_token() {
 }
 
 #[test]
-fn verify_reports_malformed_parameters() {
-    verify(&url("zz", NOW), NOW)
-        .code(1)
-        .stdout("✘ not authentic: Sign `zz` is not 64 hex digits (a SHA-256 digest)\n");
-    verify(&format!("/im?Sign={SIGN}"), NOW).code(1).stdout(
-        "✘ not authentic: the query has a Sign but no RequestTime, so the Sign cannot be checked\n",
-    );
+fn verify_of_a_url_that_is_no_callback_is_an_input_error() {
+    let as_received = "  hint: paste the callback URL exactly as your backend received it, in quotes; a placeholder such as Sign=... is not one\n";
+    for placeholder in ["...", "<sign>", "SIGN", "zz", &SIGN[1..]] {
+        verify(&url(placeholder, NOW), NOW)
+            .code(2)
+            .stdout("")
+            .stderr(format!(
+                "oa-hook: error: Sign `{placeholder}` is not a real Sign: Chat's is 64 hex digits (a SHA-256 digest)\n{as_received}"
+            ));
+    }
+    verify("/im?SdkAppid=...&Sign=...&RequestTime=...", NOW)
+        .code(2)
+        .stdout("")
+        .stderr(format!(
+            "oa-hook: error: RequestTime `...` is not a real RequestTime: Chat's is a Unix time in seconds, digits only (no sign, no leading zero, at most 19)\n{as_received}"
+        ));
+    verify(&format!("/im?Sign={SIGN}"), NOW)
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "oa-hook: error: the URL has a Sign but no RequestTime, so the Sign cannot be checked\n  hint: webhook authentication is off, or the query was cut (quote the URL",
+        ));
 }
 
 #[test]
@@ -148,16 +163,16 @@ fn verify_refuses_a_request_time_that_is_not_canonical() {
         &format!("RequestTime={NOW}"),
         &format!("RequestTime=0{NOW}"),
     );
-    verify(&signed, NOW).code(1).stdout(format!(
-        "✘ not authentic: RequestTime `0{NOW}` is not a Unix time in seconds as Chat writes one (digits only, no sign, no leading zero, at most 19 digits)\n"
-    ));
+    verify(&signed, NOW).code(2).stdout("").stderr(predicate::str::starts_with(format!(
+        "oa-hook: error: RequestTime `0{NOW}` is not a real RequestTime: Chat's is a Unix time in seconds, digits only (no sign, no leading zero, at most 19)\n"
+    )));
     let plus = url(SIGN, NOW).replace(
         &format!("RequestTime={NOW}"),
         &format!("RequestTime=%2B{NOW}"),
     );
     verify(&plus, NOW)
-        .code(1)
-        .stdout(predicate::str::contains(format!(
+        .code(2)
+        .stderr(predicate::str::contains(format!(
             "RequestTime `+{NOW}` is not"
         )));
 }

@@ -1,6 +1,7 @@
 //! `--cacert` trusts what curl trusts: a CA that signed the backend's certificate, or the
 //! backend's own self-signed certificate, CA-style (`openssl req -x509`) or not; a file with no
-//! certificate is refused at once.
+//! certificate is refused at once. A certificate that is not trusted, and an https:// URL of a
+//! plain-HTTP server, are said in plain words with what to do.
 
 use crate::support::{
     Run, assert_contains, assert_starts, closed_port, https_backend, oa_hook, run,
@@ -106,17 +107,29 @@ fn a_pinned_certificate_must_still_name_the_host_and_be_the_one_presented() {
     let url = backend(&cert, &key);
     let wrong_name = send(&url, &file(&cert.pem()), &[]);
     assert_eq!(wrong_name.code, 3, "{}", wrong_name.stderr);
-    assert_contains(&wrong_name.stderr, "TLS handshake with 127.0.0.1:");
-    assert_contains(&wrong_name.stderr, "not valid for name");
+    assert_contains(&wrong_name.stderr, "the certificate of 127.0.0.1:");
+    assert_contains(
+        &wrong_name.stderr,
+        "is for another host: certificate not valid for name",
+    );
+    assert_contains(
+        &wrong_name.stderr,
+        "hint: give the URL with a host name the certificate names, or --insecure",
+    );
 
     let (presented, key) = self_signed("127.0.0.1", ca_style());
     let url = backend(&presented, &key);
     let (other, _) = self_signed("127.0.0.1", ca_style());
-    let untrusted = send(&url, &file(&other.pem()), &[]);
+    let cacert = file(&other.pem());
+    let untrusted = send(&url, &cacert, &[]);
     assert_eq!(untrusted.code, 3, "{}", untrusted.stderr);
-    assert_contains(
-        &untrusted.stderr,
-        "hint: for a self-signed backend pass --cacert FILE, or --insecure",
+    let port = url.split(':').nth(2).unwrap().trim_end_matches("/im");
+    assert_eq!(
+        untrusted.stderr,
+        format!(
+            "oa-hook: error: the certificate of 127.0.0.1:{port} is a CA certificate (CA:TRUE, as `openssl req -x509` makes one) used as the server's own, and not the one --cacert holds\n  hint: give --cacert the certificate the backend presents or the CA that signed it ({} holds neither), or --insecure to accept any certificate\n",
+            cacert.path().display()
+        )
     );
 }
 
@@ -176,4 +189,68 @@ fn a_file_without_a_certificate_is_refused_at_once_even_for_http() {
             broken.path().display()
         ),
     );
+}
+
+/// `send` with no --cacert: the system's CAs.
+fn send_trusting_the_system(url: &str, extra: &[&str]) -> Run {
+    run(oa_hook()
+        .args(["send", "before-subscribe", "--no-sign", "--url", url])
+        .args(extra))
+}
+
+#[test]
+fn a_self_signed_certificate_is_said_so_with_cacert_and_insecure_in_the_hint() {
+    for (is_ca, said) in [
+        (
+            IsCa::NoCa,
+            "is not signed by a CA this machine trusts: self-signed, or signed by a CA of your own\n",
+        ),
+        (
+            ca_style(),
+            "is a CA certificate (CA:TRUE, as `openssl req -x509` makes one) used as the server's own, which no CA this machine trusts signed\n",
+        ),
+    ] {
+        let (cert, key) = self_signed("127.0.0.1", is_ca);
+        let url = backend(&cert, &key);
+        let refused = send_trusting_the_system(&url, &[]);
+        assert_eq!(
+            (refused.code, refused.stdout.as_str()),
+            (3, ""),
+            "{}",
+            refused.stderr
+        );
+        let port = url.split(':').nth(2).unwrap().trim_end_matches("/im");
+        assert_eq!(
+            refused.stderr,
+            format!(
+                "oa-hook: error: the certificate of 127.0.0.1:{port} {said}  hint: for a self-signed backend pass --cacert FILE with its certificate (or the CA that signed it) as PEM, or --insecure to accept any certificate\n"
+            )
+        );
+        assert_passes(&send_trusting_the_system(&url, &["--insecure"]));
+    }
+}
+
+#[test]
+fn an_https_url_on_a_plain_http_port_is_told_to_use_http() {
+    let serve = crate::support::Serve::start(&["-q"]);
+    let port = serve.url.rsplit(':').next().unwrap();
+    let https = format!("https://127.0.0.1:{port}/im");
+    let said = format!(
+        "oa-hook: error: the server at 127.0.0.1:{port} answered in plain HTTP, not TLS\n  hint: it serves http:// there: give http://127.0.0.1:{port}/im\n"
+    );
+    let refused = send_trusting_the_system(&https, &[]);
+    assert_eq!(
+        (
+            refused.code,
+            refused.stdout.as_str(),
+            refused.stderr.as_str()
+        ),
+        (3, "", said.as_str())
+    );
+    let check = run(oa_hook().args(["check", "--url", &https]));
+    assert_eq!(check.code, 3, "{}", check.stderr);
+    assert_contains(&check.stderr, &said);
+    let load = send_trusting_the_system(&https, &["-n", "2"]);
+    assert_eq!(load.code, 3, "{}", load.stderr);
+    assert_contains(&load.stderr, "answered in plain HTTP, not TLS");
 }

@@ -60,7 +60,7 @@ shape! {
         /// 1: delivered to online subscribers only.
         "OnlineOnlyFlag" online_only_flag: i64 = Integer,
         "MsgBody" msg_body: Vec<MessageElement> = Messages,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default, deserialize_with = "super::optional_text", skip_serializing_if = "Option::is_none")]
         "CloudCustomData" cloud_custom_data: Option<String> = OptionalText,
         /// Milliseconds since the Unix epoch.
         "EventTime" event_time: i64 = Millis,
@@ -74,7 +74,7 @@ shape! {
         "Official_Account" official_account: String = Text,
         "OnlineOnlyFlag" online_only_flag: i64 = Integer,
         "MsgBody" msg_body: Vec<MessageElement> = Messages,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default, deserialize_with = "super::optional_text", skip_serializing_if = "Option::is_none")]
         "CloudCustomData" cloud_custom_data: Option<String> = OptionalText,
         "MsgKey" msg_key: String = Text,
         /// Seconds since the Unix epoch, where EventTime is milliseconds.
@@ -279,6 +279,32 @@ mod tests {
                 ("wrong-type", "MsgBody[1]"),
             ]
         );
+    }
+
+    /// A property test found serve judging `"CloudCustomData": null` by whether the body also
+    /// had a field unknown to it: taken (the exact reader read null as no CloudCustomData) or
+    /// refused (the field by field reader wants a string). Chat writes a string or nothing.
+    #[test]
+    fn a_null_cloud_custom_data_is_refused_with_or_without_an_unknown_field() {
+        for name in ["before-send", "after-send"] {
+            let (callback, mut body) = seed(name);
+            body["CloudCustomData"] = Value::Null;
+            let raw = body.to_string();
+            assert_eq!(read_exact_event(callback, raw.as_bytes()), None, "{name}");
+            let (event, findings) = read_event(callback, &body, raw.as_bytes());
+            assert_eq!(event, None, "{name}");
+            assert_eq!(codes(&findings), vec![("wrong-type", "CloudCustomData")]);
+            body["Extra"] = json!(1);
+            let (event, with_extra) = read_event(callback, &body, body.to_string().as_bytes());
+            assert_eq!(event, None, "{name}");
+            assert_eq!(
+                codes(&with_extra),
+                vec![
+                    ("wrong-type", "CloudCustomData"),
+                    ("unknown-field", "Extra")
+                ]
+            );
+        }
     }
 
     #[test]
