@@ -71,6 +71,9 @@ pub enum SignatureError {
 }
 
 impl SignatureError {
+    /// The code of [`SignatureError::Repeated`].
+    pub const REPEATED: &'static str = "repeated-parameter";
+
     /// A stable identifier for reports.
     pub fn code(&self) -> &'static str {
         match self {
@@ -81,7 +84,7 @@ impl SignatureError {
             SignatureError::Mismatch => "bad-sign",
             SignatureError::Stale { .. } => "stale-request-time",
             SignatureError::Future { .. } => "future-request-time",
-            SignatureError::Repeated { .. } => "repeated-parameter",
+            SignatureError::Repeated { .. } => Self::REPEATED,
         }
     }
 }
