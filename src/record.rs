@@ -189,12 +189,19 @@ impl Recorded {
         }
     }
 
-    /// The query parameters, in the order received (values that are not strings are skipped:
-    /// a record only ever holds strings there).
+    /// The query parameters, in the order received: every value of a name that came more than
+    /// once (an array), one after the other (anything else but strings is skipped: a record
+    /// only ever holds strings there).
     pub(crate) fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.query
-            .iter()
-            .filter_map(|(name, value)| Some((name.as_str(), value.as_str()?)))
+        self.query.iter().flat_map(|(name, value)| {
+            let values = match value {
+                Value::Array(values) => values.as_slice(),
+                one => std::slice::from_ref(one),
+            };
+            values
+                .iter()
+                .filter_map(move |value| Some((name.as_str(), value.as_str()?)))
+        })
     }
 }
 

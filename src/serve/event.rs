@@ -474,16 +474,9 @@ impl<'a, A: Serialize> RecordLine<'a, A> {
         serde_json::to_writer(&mut line, self.method)?;
         line.extend_from_slice(b",\"path\":");
         serde_json::to_writer(&mut line, self.path)?;
-        line.extend_from_slice(b",\"query\":{");
-        for (i, (name, value)) in self.query.without_signature().into_iter().enumerate() {
-            if i > 0 {
-                line.push(b',');
-            }
-            serde_json::to_writer(&mut line, name)?;
-            line.push(b':');
-            serde_json::to_writer(&mut line, value)?;
-        }
-        line.extend_from_slice(b"},\"request_time\":");
+        line.extend_from_slice(b",\"query\":");
+        write_query(&mut line, &self.query.without_signature())?;
+        line.extend_from_slice(b",\"request_time\":");
         serde_json::to_writer(&mut line, &self.query.get(param::REQUEST_TIME))?;
         line.extend_from_slice(b",\"body\":");
         let format = match &self.body {
@@ -503,6 +496,38 @@ impl<'a, A: Serialize> RecordLine<'a, A> {
         line.push(b'}');
         Ok(line)
     }
+}
+
+/// `{"SdkAppid":"88888888",...}`: the parameters as received, in order. A name that comes more
+/// than once (Chat's never do; a forger's may) keeps every value, in order, in an array where
+/// the name first came, so that replay sends them all.
+fn write_query(line: &mut Vec<u8>, pairs: &[(&str, &str)]) -> serde_json::Result<()> {
+    let mut names: Vec<&str> = pairs.iter().map(|&(name, _)| name).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|two| two[0] == two[1]) {
+        let mut grouped = serde_json::Map::new();
+        for &(name, value) in pairs {
+            match grouped.get_mut(name) {
+                Some(serde_json::Value::Array(values)) => values.push(value.into()),
+                Some(first) => *first = serde_json::Value::Array(vec![first.take(), value.into()]),
+                None => {
+                    grouped.insert(name.to_owned(), value.into());
+                }
+            }
+        }
+        return serde_json::to_writer(line, &grouped);
+    }
+    line.push(b'{');
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        serde_json::to_writer(&mut *line, name)?;
+        line.push(b':');
+        serde_json::to_writer(&mut *line, value)?;
+    }
+    line.push(b'}');
+    Ok(())
 }
 
 /// `bytes` as text when it is JSON already read whole (the caller knows) that the record can
@@ -558,6 +583,22 @@ mod tests {
                 ),
             }
         }
+    }
+
+    #[test]
+    fn a_repeated_query_parameter_keeps_every_value_in_order() {
+        let written = |query: &str| {
+            let query = ReceivedQuery::parse(query);
+            let mut line = Vec::new();
+            write_query(&mut line, &query.without_signature()).unwrap();
+            String::from_utf8(line).unwrap()
+        };
+        assert_eq!(written("a=1&b=%22"), r#"{"a":"1","b":"\""}"#);
+        assert_eq!(written(""), "{}");
+        assert_eq!(
+            written("SdkAppid=1&x=y&SdkAppid=2&Sign=s&SdkAppid=3&Sign=t"),
+            r#"{"SdkAppid":["1","2","3"],"x":"y"}"#
+        );
     }
 
     #[test]

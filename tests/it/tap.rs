@@ -1,7 +1,8 @@
 //! `serve --forward-to`: a sender, the tap, and a wiremock backend behind it, all on loopback.
 
 use crate::support::{
-    NOW, Serve, assert_contains, closed_port, oa_hook, run, seed_body, serve_command,
+    NOW, Serve, answer, assert_contains, backend, closed_port, oa_hook, run, seed_body,
+    serve_command,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -298,4 +299,37 @@ fn policy_flags_and_a_bad_forward_url_are_usage_errors() {
         assert_eq!(result.code, 2, "{url}");
         assert_contains(&result.stderr, &format!("--forward-to {url} {why}"));
     }
+}
+
+#[tokio::test]
+async fn every_value_of_a_repeated_parameter_is_recorded_and_replayed() {
+    let ok = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0});
+    let backend = backend(answer(ok.clone())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("events.ndjson");
+    let mut tap = tap(&backend.uri(), &record, &[]);
+    let repeated = format!("tenant=a&{}&tenant=b&tenant=c", query(BEFORE, TOKEN));
+    let (status, _, _) = post(&format!("{}/im?{repeated}", tap.url), &seed_body(BEFORE)).await;
+    assert_eq!(status, 200);
+    tap.next_line();
+    assert!(tap.interrupt().status.success());
+    let line = &records(&record)[0];
+    assert_eq!(line["valid"], true);
+    assert_eq!(line["query"]["tenant"], json!(["a", "b", "c"]));
+    assert_eq!(line["query"]["note"], "a b");
+
+    let replayed_to = crate::support::backend(answer(ok)).await;
+    let result = run(oa_hook()
+        .args(["replay", record.to_str().unwrap(), "--url"])
+        .arg(format!("{}/im", replayed_to.uri()))
+        .env("OA_HOOK_TOKEN", TOKEN));
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    let sent = &replayed_to.received_requests().await.unwrap()[0];
+    let tenants: Vec<String> = sent
+        .url
+        .query_pairs()
+        .filter(|(name, _)| name == "tenant")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    assert_eq!(tenants, ["a", "b", "c"]);
 }
