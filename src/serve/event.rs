@@ -45,9 +45,12 @@ pub(super) struct Event<'a, A = &'a Answer> {
     answer: A,
     /// Warnings of a valid callback, or the errors a rejected one was refused for.
     findings: &'a [Finding],
-    /// Said of an authentic callback of a command serve does not model.
+    /// Said of an authentic callback of a command serve does not model (and answers itself).
     #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<&'static str>,
+    pub(super) note: Option<&'static str>,
+    /// Refused as not authentic: in tap mode, the backend must refuse it too.
+    #[serde(skip)]
+    forged: bool,
     latency_ms: f64,
     /// Tap mode: what the backend did.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,6 +106,10 @@ impl<'a, A> Event<'a, A> {
                     .callback()
                     .is_some_and(|callback| callback.body.carries(EventValue::Subscribers)),
             valid: received.verdict.is_ok(),
+            forged: received
+                .verdict
+                .as_ref()
+                .is_err_and(crate::protocol::Rejection::is_forgery),
             status,
             answer,
             findings,
@@ -110,6 +117,18 @@ impl<'a, A> Event<'a, A> {
             latency_ms: millis(latency),
             backend: None,
             judgement: None,
+        }
+    }
+
+    /// `  ! query.Sign: Sign is upper-case hex; ...` for each warning of a valid callback.
+    fn push_warnings(&self, line: &mut String, look: &Look) {
+        for warning in self.findings {
+            let _ = write!(
+                line,
+                "  {} {style}{warning}{style:#}",
+                look.warn,
+                style = &look.warning
+            );
         }
     }
 
@@ -183,14 +202,7 @@ impl<'a> Event<'a> {
                 line.push_str("  ");
                 dim.push(&mut line, note);
             }
-            for warning in self.findings {
-                let _ = write!(
-                    line,
-                    "  {} {style}{warning}{style:#}",
-                    look.warn,
-                    style = &look.warning
-                );
-            }
+            self.push_warnings(&mut line, look);
         } else {
             let _ = write!(
                 line,
@@ -233,23 +245,33 @@ impl<'a> Event<'a> {
 
 impl Event<'_, Body<'_>> {
     /// `05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → backend 200: Chat subscribes leckie; refuses jared  3.1 ms`:
-    /// the request as serve judges it, then what the backend did and what Chat makes of it.
+    /// the request as serve judges it, then what the backend did and what Chat makes of it. A
+    /// callback that is not authentic is right to be refused (✔) and a failure to be accepted
+    /// (✘ with the finding's code): what Chat makes of an answer to it does not matter.
     pub(super) fn tap_line(&self, look: &Look) -> String {
         let (mut line, command) = self.begin(200);
         let (bold, dim) = (&look.bold, &look.dim);
+        let answered = self.backend.as_ref().is_some_and(|b| b.error.is_none());
         let conforms = self.judgement.is_some_and(Verdict::conforms);
-        let mark = if self.valid && conforms {
+        let mark = if answered && conforms && (self.valid || self.forged) {
             &look.pass
         } else {
             &look.fail
         };
         let _ = write!(line, "{mark} {bold}{command}{bold:#}");
         self.push_who(&mut line);
-        if !self.valid {
+        if self.valid {
+            self.push_warnings(&mut line, look);
+        } else {
             let why: Vec<String> = self.findings.iter().map(ToString::to_string).collect();
+            let passed = if self.forged {
+                "not authentic; passed on: the backend must refuse it"
+            } else {
+                "passed on all the same"
+            };
             let _ = write!(
                 line,
-                "  {error}{}{error:#} (passed on all the same)",
+                "  {error}{}{error:#} ({passed})",
                 why.join("; "),
                 error = &look.error
             );
@@ -272,33 +294,50 @@ impl Event<'_, Body<'_>> {
             }) => {
                 let _ = write!(line, "  → backend {bold}{status}{bold:#}");
                 if let Some(judgement) = self.judgement {
-                    let chat = if judgement.decision.is_some() {
-                        "Chat "
-                    } else {
-                        ""
-                    };
-                    let _ = write!(line, ": {chat}{}", judgement.says);
-                    if let Some(info) = &judgement.error_info {
-                        let _ = write!(
-                            line,
-                            "  ErrorInfo {}",
-                            serde_json::Value::from(info.as_str())
-                        );
-                    }
-                    for finding in &judgement.findings {
-                        let (mark, style) = if finding.is_error() {
-                            (&look.fail, &look.error)
-                        } else {
-                            (&look.warn, &look.warning)
-                        };
-                        let _ = write!(line, "  {mark} {style}{finding}{style:#}");
-                    }
+                    self.push_judgement(&mut line, judgement, look);
                 }
             }
             _ => {}
         }
         push_latency(&mut line, self.latency_ms, dim);
         line
+    }
+
+    /// `: Chat subscribes leckie  ErrorInfo "..."  ✘ status: ...`. `ErrorInfo` is said once:
+    /// where the verdict has no decision, or the request is a forgery, `says` quotes the answer
+    /// already, `ErrorInfo` included.
+    fn push_judgement(&self, line: &mut String, judgement: &Verdict, look: &Look) {
+        let chat = if judgement.decision.is_some() && !self.forged {
+            "Chat "
+        } else {
+            ""
+        };
+        let _ = write!(line, ": {chat}{}", judgement.says);
+        if let Some(info) = &judgement.error_info
+            && !chat.is_empty()
+        {
+            let _ = write!(
+                line,
+                "  ErrorInfo {}",
+                serde_json::Value::from(info.as_str())
+            );
+        }
+        for finding in &judgement.findings {
+            let (mark, style) = if finding.is_error() {
+                (&look.fail, &look.error)
+            } else {
+                (&look.warn, &look.warning)
+            };
+            let _ = write!(line, "  {mark} {style}");
+            // What an answer to a forgery is found guilty of is named by its code: the
+            // security failure to look for.
+            if self.forged {
+                let _ = write!(line, "{}: {}", finding.code, finding.message);
+            } else {
+                let _ = write!(line, "{finding}");
+            }
+            let _ = write!(line, "{style:#}");
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The tap (`serve --forward-to URL`): every request is passed on to the backend as it came, and
 //! the backend's answer goes back unchanged; meanwhile the request is judged as serve judges
-//! it, the answer as `send` judges it, and both are shown and recorded. A backend that does not
+//! it, the answer as `send` judges it (an answer to a forgery by whether it refuses it), and
+//! both are shown and recorded. A backend that does not
 //! answer gets the caller a 502 with a Tencent-shaped FAIL saying why.
 
 use super::event::{Backend, Event, RecordLine};
@@ -68,9 +69,17 @@ pub(super) async fn pass_on(
     let waited = sent.elapsed();
     let callback = received.callback();
     let subscribers = subscribers_of(received);
+    let forgery = received.verdict.as_ref().err().filter(|r| r.is_forgery());
+    // What the backend did, judged: an answer to a forgery by whether it refuses it.
+    let judge = |answered: Answered<'_>| match (forgery, answered) {
+        (Some(forgery), Answered::Reply(reply)) => {
+            Verdict::of_forgery(callback, &subscribers, reply, forgery)
+        }
+        _ => Verdict::of(callback, &subscribers, answered),
+    };
     let (passed, backend, judgement) = match forwarded {
         Ok(exchange) if !exchange.truncated => {
-            let judgement = Verdict::of(callback, &subscribers, Answered::Reply(exchange.reply()));
+            let judgement = judge(Answered::Reply(exchange.reply()));
             let content_type = exchange.headers.get(header::CONTENT_TYPE).cloned();
             let backend = Backend {
                 status: Some(exchange.status),
@@ -89,7 +98,7 @@ pub(super) async fn pass_on(
             (passed, backend, judgement)
         }
         Ok(exchange) => {
-            let judgement = Verdict::of(callback, &subscribers, Answered::Reply(exchange.reply()));
+            let judgement = judge(Answered::Reply(exchange.reply()));
             let error = format!(
                 "the backend's answer is over {} MiB, the most oa-hook reads: not passed back",
                 MAX_BODY_BYTES >> 20
@@ -105,18 +114,21 @@ pub(super) async fn pass_on(
         Err(e) => {
             let error = e.message();
             let passed = failed(&error);
-            let answered = match &e {
-                TransportError::Timeout(after) => Answered::Nothing(*after),
-                TransportError::Broken(message) => Answered::Broken(message),
-                // Chat would get what the caller gets: the 502.
-                TransportError::Unreachable { .. } => Answered::Reply(Reply {
-                    status: passed.status,
-                    body: &passed.body,
-                    truncated: false,
-                    latency: Some(waited),
-                }),
+            let judgement = match &e {
+                TransportError::Timeout(after) => judge(Answered::Nothing(*after)),
+                TransportError::Broken(message) => judge(Answered::Broken(message)),
+                // Chat would get what the caller gets: the 502, which is not the backend's.
+                TransportError::Unreachable { .. } => Verdict::of(
+                    callback,
+                    &subscribers,
+                    Answered::Reply(Reply {
+                        status: passed.status,
+                        body: &passed.body,
+                        truncated: false,
+                        latency: Some(waited),
+                    }),
+                ),
             };
-            let judgement = Verdict::of(callback, &subscribers, answered);
             let backend = Backend {
                 status: None,
                 content_type: None,
@@ -137,6 +149,8 @@ pub(super) async fn pass_on(
         Body::of(&passed.body),
         started.elapsed(),
     );
+    // The backend answered, not serve: serve's note on how it answers does not apply.
+    event.note = None;
     event.backend = Some(backend);
     event.judgement = Some(&judgement);
     let line = match server.format {

@@ -1,8 +1,8 @@
 //! `serve --forward-to`: a sender, the tap, and a wiremock backend behind it, all on loopback.
 
 use crate::support::{
-    NOW, Serve, answer, assert_contains, backend, closed_port, oa_hook, run, seed_body,
-    serve_command,
+    NOW, Serve, answer, assert_contains, assert_starts, backend, closed_port, oa_hook, run,
+    seed_body, serve_command,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -156,43 +156,173 @@ async fn the_request_goes_on_as_it_came_and_the_answer_comes_back_unchanged() {
     assert_contains(&text, &format!(r#""body":{sent_body},"#));
 }
 
+/// A human-readable tap in front of `backend`, checking the token (and `args`).
+fn human_tap(backend: &str, args: &[&str]) -> Serve {
+    let mut cmd = serve_command(&[&["--forward-to", backend, "-q"][..], args].concat());
+    cmd.env("OA_HOOK_TOKEN", TOKEN);
+    let serve = Serve::spawn(cmd);
+    assert_starts(&serve.next_line(), "passing every request on to ");
+    serve
+}
+
+/// Chat's query for `command` made a forgery in each way serve refuses one as not authentic,
+/// by name: the tap runs with `--sdkappid 88888888`.
+fn forgeries(command: &str) -> Vec<(&'static str, String)> {
+    let genuine = query(command, TOKEN);
+    let stale = NOW - 600;
+    vec![
+        ("bad-sign", query(command, "another-token")),
+        (
+            "missing-sign",
+            genuine.split("&Sign=").next().unwrap().to_owned(),
+        ),
+        (
+            "stale-request-time",
+            genuine
+                .replace(&sign(TOKEN, NOW), &sign(TOKEN, stale))
+                .replace(
+                    &format!("RequestTime={NOW}"),
+                    &format!("RequestTime={stale}"),
+                ),
+        ),
+        (
+            "wrong-sdkappid",
+            genuine.replace("SdkAppid=88888888", "SdkAppid=1400000000"),
+        ),
+        (
+            "repeated-parameter",
+            format!("{genuine}&SdkAppid=1400000000"),
+        ),
+    ]
+}
+
 #[tokio::test]
-async fn a_forgery_is_passed_on_all_the_same_and_the_backends_refusal_shown() {
+async fn a_backend_that_accepts_a_forgery_is_a_security_failure() {
+    let backend = backend(answer(
+        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}),
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("events.ndjson");
+    let mut json_tap = tap(&backend.uri(), &record, &["--sdkappid", "88888888"]);
+    let human = human_tap(&backend.uri(), &["--sdkappid", "88888888"]);
+    for (why, forged) in forgeries(BEFORE) {
+        let (status, _, _) =
+            post(&format!("{}/im?{forged}", json_tap.url), &seed_body(BEFORE)).await;
+        assert_eq!(status, 200, "{why}: the backend's answer is passed back");
+        let event: Value = serde_json::from_str(&json_tap.next_line()).unwrap();
+        assert_eq!(event["valid"], false, "{why}");
+        assert_eq!(event["findings"][0]["code"], why);
+        let judgement = &event["judgement"];
+        assert_eq!(judgement["accepted"], true, "{why}");
+        assert_eq!(judgement["says"], "accepted it", "{why}");
+        assert_eq!(judgement["findings"].as_array().unwrap().len(), 1, "{why}");
+        let finding = &judgement["findings"][0];
+        assert_eq!(finding["code"], "forgery-accepted", "{why}");
+        assert_eq!(finding["severity"], "error", "{why}");
+        assert_eq!(
+            finding["message"],
+            format!(
+                "a security failure: the backend accepted a callback that is not authentic ({why}): HTTP 200, ActionStatus OK, ErrorCode 0; it must refuse it (401, ActionStatus FAIL or ErrorCode 1), or anyone who can reach its URL can act as Chat"
+            )
+        );
+
+        post(&format!("{}/im?{forged}", human.url), &seed_body(BEFORE)).await;
+        let line = human.next_line();
+        assert_contains(&line, "✘ before-subscribe  query.");
+        assert_contains(
+            &line,
+            "(not authentic; passed on: the backend must refuse it)",
+        );
+        assert_contains(
+            &line,
+            &format!(
+                "→ backend 200: accepted it  ✘ forgery-accepted: a security failure: the backend accepted a callback that is not authentic ({why}): HTTP 200, ActionStatus OK, ErrorCode 0;"
+            ),
+        );
+    }
+    let stopped = json_tap.interrupt();
+    assert_contains(
+        &stopped.stderr,
+        "stopped: 5 request(s) passed on, 5 of them not callbacks Chat could have sent",
+    );
+    let lines = records(&record);
+    assert_eq!(lines.len(), 5);
+    for line in &lines {
+        assert_eq!(line["judgement"]["findings"][0]["code"], "forgery-accepted");
+    }
+    // The record keeps both values of the SdkAppid an attacker repeated.
+    assert_eq!(
+        lines[4]["query"]["SdkAppid"],
+        json!(["88888888", "1400000000"])
+    );
+}
+
+#[tokio::test]
+async fn a_backend_that_refuses_a_forgery_does_right_whatever_its_answer_looks_like() {
     let backend = MockServer::start().await;
     Mock::given(matchers::method("POST"))
         .respond_with(ResponseTemplate::new(401).set_body_raw("denied", "text/plain"))
         .mount(&backend)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = serve_command(&["--forward-to", &backend.uri(), "-q"]);
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let serve = Serve::spawn(cmd);
-    assert_eq!(
-        serve.next_line(),
-        format!("passing every request on to {}/", backend.uri())
-    );
-    let forged = query(BEFORE, "another-token");
-    let (status, content_type, answer) =
-        post(&format!("{}/im?{forged}", serve.url), &seed_body(BEFORE)).await;
-    assert_eq!(
-        (status, content_type.as_str(), answer.as_slice()),
-        (401, "text/plain", &b"denied"[..])
-    );
+    let record = dir.path().join("events.ndjson");
+    let json_tap = tap(&backend.uri(), &record, &["--sdkappid", "88888888"]);
+    let serve = human_tap(&backend.uri(), &["--sdkappid", "88888888"]);
+    for (why, forged) in forgeries(BEFORE) {
+        let (status, content_type, answer) =
+            post(&format!("{}/im?{forged}", serve.url), &seed_body(BEFORE)).await;
+        assert_eq!(
+            (status, content_type.as_str(), answer.as_slice()),
+            (401, "text/plain", &b"denied"[..]),
+            "{why}"
+        );
+        let line = serve.next_line();
+        assert_contains(&line, "✔ before-subscribe  query.");
+        assert_contains(
+            &line,
+            "(not authentic; passed on: the backend must refuse it)  → backend 401: refused, as it should: HTTP 401, body is not JSON: `denied`  ",
+        );
+        // No rule for answers to Chat applies to an answer to a forgery.
+        assert!(!line.contains("expected 200"), "{line}");
+        assert_eq!(line.matches('✘').count(), 0, "{line}");
+
+        post(&format!("{}/im?{forged}", json_tap.url), &seed_body(BEFORE)).await;
+        let event: Value = serde_json::from_str(&json_tap.next_line()).unwrap();
+        assert_eq!(event["judgement"]["accepted"], false, "{why}");
+        assert_eq!(event["judgement"]["findings"], json!([]), "{why}");
+    }
+    assert_eq!(backend.received_requests().await.unwrap().len(), 10);
+}
+
+#[tokio::test]
+async fn tap_lines_carry_the_requests_warnings_and_error_info_once() {
+    let backend = MockServer::start().await;
+    Mock::given(matchers::method("POST"))
+        .respond_with(answer(
+            json!({"ActionStatus": "FAIL", "ErrorInfo": "not handled here", "ErrorCode": 1}),
+        ))
+        .mount(&backend)
+        .await;
+    let serve = human_tap(&backend.uri(), &[]);
+    let upper = query(BEFORE, TOKEN).replace(&sign(TOKEN, NOW), &sign(TOKEN, NOW).to_uppercase());
+    post(&format!("{}/im?{upper}", serve.url), &seed_body(BEFORE)).await;
     let line = serve.next_line();
     assert_contains(
         &line,
-        "✘ before-subscribe  query.Sign: Sign does not match SHA-256(token + RequestTime)",
+        "before-subscribe  operator 107867  subscribers jared, leckie  ! query.Sign: Sign is upper-case hex; Chat sends lower case (accepted)  → backend 200: ",
     );
+
+    // A command oa-hook does not model: what the answer said is the verdict, ErrorInfo and all.
+    let state = "State.StateChange";
+    let body = json!({"CallbackCommand": state, "EventTime": 1, "Info": {}}).to_string();
+    post(&format!("{}/im?{}", serve.url, query(state, TOKEN)), &body).await;
+    let line = serve.next_line();
     assert_contains(
         &line,
-        "(passed on all the same)  → backend 401: Chat undocumented: ",
+        "State.StateChange  → backend 200: HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo \"not handled here\"  ",
     );
-    assert_contains(
-        &line,
-        "✘ status: HTTP 401 (expected 200): Chat counts any other status as a webhook failure; body: `denied`",
-    );
-    assert_eq!(backend.received_requests().await.unwrap().len(), 1);
-    drop(dir);
+    assert_eq!(line.matches("not handled here").count(), 1, "{line}");
 }
 
 #[tokio::test]
