@@ -1,8 +1,8 @@
 //! The tap (`serve --forward-to URL`): every request is passed on to the backend as it came, and
 //! the backend's answer goes back unchanged; meanwhile the request is judged as serve judges
 //! it, the answer as `send` judges it (an answer to a forgery by whether it refuses it), and
-//! both are shown and recorded. A backend that does not
-//! answer gets the caller a 502 with a Tencent-shaped FAIL saying why.
+//! both are shown and recorded. A backend that does not answer, or answers with a status that
+//! is no final answer, gets the caller a 502 with a Tencent-shaped FAIL saying why.
 
 use super::event::{Backend, Event, RecordLine};
 use super::handler::{Response, Server, subscribers_of};
@@ -18,6 +18,10 @@ use http_body_util::Full;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use url::Url;
+
+/// The statuses passed back as they came: final answers. A 1xx is no answer, and a status
+/// past 599 is none HTTP defines; the caller gets a 502 instead.
+const PASSED_BACK: std::ops::RangeInclusive<u16> = 200..=599;
 
 /// Where the tap passes requests on to, and the kept-alive client it does it with.
 pub(crate) struct Tap {
@@ -78,7 +82,7 @@ pub(super) async fn pass_on(
         _ => Verdict::of(callback, &subscribers, answered),
     };
     let (passed, backend, judgement) = match forwarded {
-        Ok(exchange) if !exchange.truncated => {
+        Ok(exchange) if !exchange.truncated && PASSED_BACK.contains(&exchange.status) => {
             let judgement = judge(Answered::Reply(exchange.reply()));
             let content_type = exchange.headers.get(header::CONTENT_TYPE).cloned();
             let backend = Backend {
@@ -99,10 +103,22 @@ pub(super) async fn pass_on(
         }
         Ok(exchange) => {
             let judgement = judge(Answered::Reply(exchange.reply()));
-            let error = format!(
-                "the backend's answer is over {} MiB, the most oa-hook reads: not passed back",
-                MAX_BODY_BYTES >> 20
-            );
+            let error = if exchange.truncated {
+                format!(
+                    "the backend's answer is over {} MiB, the most oa-hook reads: not passed back",
+                    MAX_BODY_BYTES >> 20
+                )
+            } else if exchange.status < 200 {
+                format!(
+                    "the backend answered with status {}, an interim status and no answer: not passed back",
+                    exchange.status
+                )
+            } else {
+                format!(
+                    "the backend answered with status {}, which HTTP does not define (answers are 200 to 599): not passed back",
+                    exchange.status
+                )
+            };
             let backend = Backend {
                 status: Some(exchange.status),
                 content_type: None,

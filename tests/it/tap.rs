@@ -6,6 +6,7 @@ use crate::support::{
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Duration;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
 
@@ -73,6 +74,30 @@ fn records(path: &std::path::Path) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// Posts a genuine callback through `tap` (printing NDJSON) and asserts that the caller got the
+/// tap's 502 saying `error`, as the event does; the event.
+async fn failed_through(tap: &Serve, error: &str) -> Value {
+    let url = format!("{}/im?{}", tap.url, query(BEFORE, TOKEN));
+    let (status, content_type, answer) = post(&url, &seed_body(BEFORE)).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (502, "application/json"),
+        "{error}"
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&answer).unwrap(),
+        json!({
+            "ActionStatus": "FAIL",
+            "ErrorInfo": format!("oa-hook tap: {error}"),
+            "ErrorCode": 1
+        })
+    );
+    let event: Value = serde_json::from_str(&tap.next_line()).unwrap();
+    assert_eq!(event["status"], 502);
+    assert_eq!(event["backend"]["error"], error);
+    event
 }
 
 #[tokio::test]
@@ -331,25 +356,9 @@ async fn a_dead_backend_gets_the_caller_a_502_naming_it_and_the_tap_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("events.ndjson");
     let mut tap = tap(&format!("http://127.0.0.1:{port}/im"), &record, &[]);
-    let url = format!("{}/im?{}", tap.url, query(BEFORE, TOKEN));
     for _ in 0..2 {
-        let (status, content_type, answer) = post(&url, &seed_body(BEFORE)).await;
-        assert_eq!((status, content_type.as_str()), (502, "application/json"));
-        assert_eq!(
-            serde_json::from_slice::<Value>(&answer).unwrap(),
-            json!({
-                "ActionStatus": "FAIL",
-                "ErrorInfo": format!("oa-hook tap: connection refused at 127.0.0.1:{port}"),
-                "ErrorCode": 1
-            })
-        );
-        let event: Value = serde_json::from_str(&tap.next_line()).unwrap();
-        assert_eq!(event["status"], 502);
+        let event = failed_through(&tap, &format!("connection refused at 127.0.0.1:{port}")).await;
         assert_eq!(event["backend"]["status"], Value::Null);
-        assert_eq!(
-            event["backend"]["error"],
-            format!("connection refused at 127.0.0.1:{port}")
-        );
         assert_eq!(event["judgement"]["accepted"], false);
     }
     assert!(tap.interrupt().status.success());
@@ -387,13 +396,7 @@ async fn a_slow_or_huge_answer_is_bounded_and_said() {
             &record,
             &["--timeout", "200ms"],
         );
-        let url = format!("{}/im?{}", tap.url, query(BEFORE, TOKEN));
-        let (status, _, answer) = post(&url, &seed_body(BEFORE)).await;
-        assert_eq!(status, 502, "{path}");
-        let answer: Value = serde_json::from_slice(&answer).unwrap();
-        assert_eq!(answer["ErrorInfo"], format!("oa-hook tap: {error}"));
-        let event: Value = serde_json::from_str(&tap.next_line()).unwrap();
-        assert_eq!(event["backend"]["error"], error, "{path}");
+        failed_through(&tap, error).await;
     }
 }
 
@@ -462,4 +465,64 @@ async fn every_value_of_a_repeated_parameter_is_recorded_and_replayed() {
         .map(|(_, value)| value.into_owned())
         .collect();
     assert_eq!(tenants, ["a", "b", "c"]);
+}
+
+/// A backend on loopback that answers every request with `status_line` and an empty JSON object,
+/// as no HTTP library would let a server answer; its URL.
+fn raw_backend(status_line: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let header = header.trim_end().to_ascii_lowercase();
+                    if header.is_empty() {
+                        break;
+                    }
+                    if let Some(value) = header.strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "{status_line}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+                );
+                // Held open until the tap lets go, as a server that upgraded would.
+                let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            });
+        }
+    });
+    format!("http://{address}/im")
+}
+
+#[tokio::test]
+async fn a_status_that_is_no_final_answer_gets_the_caller_a_502_saying_so() {
+    for (status_line, error) in [
+        (
+            "HTTP/1.1 101 Switching Protocols",
+            "the backend answered with status 101, an interim status and no answer: not passed back",
+        ),
+        (
+            "HTTP/1.1 999 Odd",
+            "the backend answered with status 999, which HTTP does not define (answers are 200 to 599): not passed back",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let record = dir.path().join("events.ndjson");
+        let tap = tap(&raw_backend(status_line), &record, &[]);
+        let event = failed_through(&tap, error).await;
+        let code: u16 = status_line[9..12].parse().unwrap();
+        assert_eq!(event["backend"]["status"], code);
+        assert_eq!(event["judgement"]["accepted"], false);
+    }
 }
