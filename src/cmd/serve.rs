@@ -9,7 +9,6 @@ use crate::protocol::{Receiver, Signs};
 use crate::serve::{self, Policy, Settings, Tap};
 use std::fs::File;
 use std::path::Path;
-use std::time::Duration;
 use url::Url;
 
 /// Idle connections kept open to the backend: Chat keeps connections open, so does the tap.
@@ -53,7 +52,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
         tap: args
             .forward_to
             .as_ref()
-            .map(|url| tap(url, args.timeout))
+            .map(|url| tap(url, args))
             .transpose()?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -64,16 +63,13 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
 }
 
 /// The tap's client: kept-alive connections to the backend, each request bounded by --timeout.
-fn tap(url: &Url, timeout: Duration) -> Result<Tap> {
+fn tap(url: &Url, args: &ServeArgs) -> Result<Tap> {
     let target = Target {
-        timeout,
+        timeout: args.timeout,
         insecure: false,
         cacert: None,
     };
-    Ok(Tap {
-        url: url.clone(),
-        client: Pool::new(&target, TAP_POOL)?,
-    })
+    Ok(Tap::new(url.clone(), Pool::new(&target, TAP_POOL)?))
 }
 
 fn open_record(path: &Path) -> Result<File> {

@@ -12,7 +12,7 @@ use crate::protocol::{
     Receiver, Rejection, Reply, Valid, subscribers_in,
 };
 use crate::record::{Answered, Verdict};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::Full;
@@ -59,7 +59,7 @@ pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming
     let read = tokio::time::timeout(server.body_timeout, read_body(body)).await;
     // The tap passes on what it could read whole; anything else is answered as serve does.
     let whole = matches!(&read, Ok(Ok(bytes)) if bytes.len() <= MAX_BODY_BYTES);
-    let (bytes, received) = match read {
+    let (bytes, mut received) = match read {
         Ok(Ok(bytes)) => {
             let inbound = Inbound {
                 method: parts.method.as_str(),
@@ -85,11 +85,15 @@ pub(super) async fn handle(server: Arc<Server>, request: hyper::Request<Incoming
             ),
         ),
     };
-    if let Some(tap) = &server.tap
-        && whole
-    {
-        let arrived = (started, now_ms);
-        return tap::pass_on(&server, tap, &parts, &query, (bytes, &received), arrived).await;
+    // Only a callback is passed on: any other method, and a request that went round in a
+    // loop, are answered by serve itself.
+    if let Some(tap) = &server.tap {
+        if let Some(looped) = tap.looped(&parts.headers) {
+            received.verdict = Err(looped);
+        } else if whole && parts.method == Method::POST {
+            let arrived = (started, now_ms);
+            return tap::pass_on(&server, tap, &parts, &query, (bytes, &received), arrived).await;
+        }
     }
     let (status, answer) = match &received.verdict {
         Ok(valid) => server.policy.answer(valid).await,

@@ -1,21 +1,23 @@
-//! The tap (`serve --forward-to URL`): every request is passed on to the backend as it came, and
+//! The tap (`serve --forward-to URL`): every callback is passed on to the backend as it came, and
 //! the backend's answer goes back unchanged; meanwhile the request is judged as serve judges
 //! it, the answer as `send` judges it (an answer to a forgery by whether it refuses it), and
 //! both are shown and recorded. A backend that does not answer, or answers with a status that
-//! is no final answer, gets the caller a 502 with a Tencent-shaped FAIL saying why.
+//! is no final answer, gets the caller a 502 with a Tencent-shaped FAIL saying why. What is no
+//! callback (not a POST, or a request back from this very tap) is answered by serve itself.
 
 use super::event::{Backend, Event, RecordLine};
 use super::handler::{Response, Server, subscribers_of};
 use crate::client::{Pool, TransportError};
 use crate::output::OutputFormat;
-use crate::protocol::{Answer, MAX_BODY_BYTES, Received, ReceivedQuery, Reply};
+use crate::protocol::{Answer, Finding, MAX_BODY_BYTES, Received, ReceivedQuery, Rejection, Reply};
 use crate::record::{Answered, Body, Verdict};
 use crate::report::millis;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use bytes::Bytes;
 use http_body_util::Full;
-use std::sync::atomic::Ordering;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use url::Url;
 
@@ -23,13 +25,42 @@ use url::Url;
 /// past 599 is none HTTP defines; the caller gets a 502 instead.
 const PASSED_BACK: std::ops::RangeInclusive<u16> = 200..=599;
 
-/// Where the tap passes requests on to, and the kept-alive client it does it with.
+/// Where the tap passes requests on to, the kept-alive client it does it with, and what it
+/// passed on.
 pub(crate) struct Tap {
     pub url: Url,
-    pub client: Pool,
+    client: Pool,
+    /// `oa-hook-<random id>`, this process's name in the `Via` header of what it passes on: a
+    /// request that comes back with it has gone round in a loop.
+    name: String,
+    /// `1.1 <name>`: what this tap adds to `Via`.
+    via: HeaderValue,
+    /// Requests passed on to the backend.
+    pub(super) passed: AtomicU64,
+    /// Of those, requests Chat could not have sent.
+    pub(super) invalid: AtomicU64,
+    /// Of those, requests that are not authentic and that the backend accepted.
+    pub(super) forgeries_accepted: AtomicU64,
 }
 
 impl Tap {
+    pub(crate) fn new(url: Url, client: Pool) -> Self {
+        // Random per process: RandomState is keyed from the OS's randomness.
+        let id = RandomState::new().hash_one(std::process::id());
+        let name = format!("oa-hook-{id:016x}");
+        let via = HeaderValue::from_str(&format!("1.1 {name}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("1.1 oa-hook"));
+        Tap {
+            url,
+            client,
+            name,
+            via,
+            passed: AtomicU64::new(0),
+            invalid: AtomicU64::new(0),
+            forgeries_accepted: AtomicU64::new(0),
+        }
+    }
+
     /// The forward URL with the query received appended, as it came, after the URL's own.
     fn target(&self, received: Option<&str>) -> Url {
         let mut url = self.url.clone();
@@ -39,6 +70,46 @@ impl Tap {
             (None, Some(received)) => url.set_query(Some(received)),
         }
         url
+    }
+
+    /// Why a request is not passed on, when it has passed through this tap already: the
+    /// forward URL leads back here, and passing it on again would never end.
+    pub(super) fn looped(&self, headers: &HeaderMap) -> Option<Rejection> {
+        let via = headers
+            .get_all(header::VIA)
+            .iter()
+            .filter_map(|value| value.to_str().ok());
+        let mut hops = via.flat_map(|value| value.split(','));
+        // Each hop is `protocol received-by [comment]`.
+        hops.any(|hop| hop.split_whitespace().nth(1) == Some(self.name.as_str()))
+            .then(|| {
+                Rejection::new(
+                    508,
+                    vec![Finding::error(
+                        "tap-loop",
+                        "headers.Via",
+                        format!(
+                            "this request has passed through this tap already (Via: {}): --forward-to {} leads back to the tap; point it at the backend",
+                            self.name,
+                            crate::report::masked(&self.url)
+                        ),
+                    )],
+                )
+            })
+    }
+
+    /// The headers a request goes on with: its `Content-Type`, and its `Via` with this tap
+    /// added (RFC 9110 section 7.6.3), by which a request that comes back is known.
+    fn headers(&self, received: &HeaderMap) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(content_type) = received.get(header::CONTENT_TYPE) {
+            headers.insert(header::CONTENT_TYPE, content_type.clone());
+        }
+        for via in received.get_all(header::VIA) {
+            headers.append(header::VIA, via.clone());
+        }
+        headers.append(header::VIA, self.via.clone());
+        headers
     }
 }
 
@@ -66,7 +137,7 @@ pub(super) async fn pass_on(
         .forward(
             parts.method.clone(),
             tap.target(parts.uri.query()),
-            parts.headers.get(header::CONTENT_TYPE).cloned(),
+            tap.headers(&parts.headers),
             bytes.clone(),
         )
         .await;
@@ -154,10 +225,13 @@ pub(super) async fn pass_on(
             (passed, backend, judgement)
         }
     };
+    tap.passed.fetch_add(1, Ordering::Relaxed);
     if received.verdict.is_err() {
-        server.rejected.fetch_add(1, Ordering::Relaxed);
+        tap.invalid.fetch_add(1, Ordering::Relaxed);
     }
-    server.answered.fetch_add(1, Ordering::Relaxed);
+    if forgery.is_some() && judgement.accepted {
+        tap.forgeries_accepted.fetch_add(1, Ordering::Relaxed);
+    }
     let mut event = Event::new(
         now_ms,
         received,
@@ -218,10 +292,7 @@ mod tests {
             insecure: false,
             cacert: None,
         };
-        Tap {
-            url: Url::parse(url).unwrap(),
-            client: Pool::new(&target, 1).unwrap(),
-        }
+        Tap::new(Url::parse(url).unwrap(), Pool::new(&target, 1).unwrap())
     }
 
     #[test]

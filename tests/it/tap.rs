@@ -1,8 +1,8 @@
 //! `serve --forward-to`: a sender, the tap, and a wiremock backend behind it, all on loopback.
 
 use crate::support::{
-    NOW, Serve, answer, assert_contains, assert_starts, backend, closed_port, oa_hook, run,
-    seed_body, serve_command,
+    NOW, Serve, answer, assert_contains, assert_starts, backend, closed_port, oa_hook, oa_hook_std,
+    run, seed_body, serve_command,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -138,6 +138,8 @@ async fn the_request_goes_on_as_it_came_and_the_answer_comes_back_unchanged() {
     );
     assert_eq!(String::from_utf8(request.body.clone()).unwrap(), sent_body);
     assert_eq!(request.headers["content-type"], "application/json");
+    // Marked as passed through this tap, by which it would know the request if it came back.
+    assert_starts(request.headers["via"].to_str().unwrap(), "1.1 oa-hook-");
 
     // The event line: the request judged as serve judges it, the answer as send does.
     let event: Value = serde_json::from_str(&tap.next_line()).unwrap();
@@ -269,7 +271,7 @@ async fn a_backend_that_accepts_a_forgery_is_a_security_failure() {
     let stopped = json_tap.interrupt();
     assert_contains(
         &stopped.stderr,
-        "stopped: 5 request(s) passed on, 5 of them not callbacks Chat could have sent",
+        "stopped: 5 request(s) passed on, 5 of them not callbacks Chat could have sent, 5 forged one(s) ACCEPTED by the backend",
     );
     let lines = records(&record);
     assert_eq!(lines.len(), 5);
@@ -525,4 +527,91 @@ async fn a_status_that_is_no_final_answer_gets_the_caller_a_502_saying_so() {
         assert_eq!(event["backend"]["status"], code);
         assert_eq!(event["judgement"]["accepted"], false);
     }
+}
+
+#[tokio::test]
+async fn other_methods_are_answered_405_by_the_tap_and_never_passed_on() {
+    let backend = backend(answer(
+        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}),
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("events.ndjson");
+    let mut tap = tap(&backend.uri(), &record, &[]);
+    let url = format!("{}/im?{}", tap.url, query(BEFORE, TOKEN));
+    for method in [
+        reqwest::Method::GET,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    ] {
+        let response = client()
+            .request(method.clone(), &url)
+            .body(seed_body(BEFORE))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405, "{method}");
+        assert_eq!(response.headers()["allow"], "POST");
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({
+                "ActionStatus": "FAIL",
+                "ErrorInfo": format!("method: Chat sends callbacks with POST, not {method}"),
+                "ErrorCode": 1
+            })
+        );
+        let event: Value = serde_json::from_str(&tap.next_line()).unwrap();
+        assert_eq!(event["status"], 405);
+        assert!(event.get("backend").is_none(), "{event}");
+    }
+    assert_eq!(backend.received_requests().await.unwrap().len(), 0);
+    let stopped = tap.interrupt();
+    assert_contains(
+        &stopped.stderr,
+        "stopped: 0 request(s) passed on, 0 of them not callbacks Chat could have sent; 3 answered by the tap itself, not passed on; 3 recorded",
+    );
+}
+
+#[tokio::test]
+async fn a_tap_pointed_at_itself_refuses_the_request_that_comes_back_with_508() {
+    let port = closed_port();
+    let own = format!("http://127.0.0.1:{port}/im");
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("events.ndjson");
+    let mut cmd = oa_hook_std();
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--forward-to", &own, "--output", "json", "-q", "--record"])
+        .arg(&record)
+        .env("OA_HOOK_TOKEN", TOKEN);
+    let mut tap = Serve::spawn(cmd);
+    let (status, content_type, answer) = post(
+        &format!("{}/im?{}", tap.url, query(BEFORE, TOKEN)),
+        &seed_body(BEFORE),
+    )
+    .await;
+    assert_eq!((status, content_type.as_str()), (508, "application/json"));
+    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(answer["ActionStatus"], "FAIL");
+    assert_eq!(answer["ErrorCode"], 1);
+    let info = answer["ErrorInfo"].as_str().unwrap();
+    assert_starts(
+        info,
+        "headers.Via: this request has passed through this tap already (Via: oa-hook-",
+    );
+    assert_contains(
+        info,
+        &format!("--forward-to {own} leads back to the tap; point it at the backend"),
+    );
+    // The request that came back, refused; then the one passed on, with the 508 it got.
+    let came_back: Value = serde_json::from_str(&tap.next_line()).unwrap();
+    assert_eq!(came_back["status"], 508);
+    assert_eq!(came_back["findings"][0]["code"], "tap-loop");
+    let passed_on: Value = serde_json::from_str(&tap.next_line()).unwrap();
+    assert_eq!(passed_on["backend"]["status"], 508);
+    let stopped = tap.interrupt();
+    assert_contains(
+        &stopped.stderr,
+        "stopped: 1 request(s) passed on, 0 of them not callbacks Chat could have sent; 1 answered by the tap itself, not passed on; 2 recorded",
+    );
+    assert_eq!(records(&record).len(), 2);
 }
