@@ -62,12 +62,13 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
     runtime.block_on(serve::run(settings, *clock))
 }
 
-/// The tap's client: kept-alive connections to the backend, each request bounded by --timeout.
+/// The tap's client: kept-alive connections to the backend, each request bounded by
+/// --timeout, with --cacert and --insecure as `send` takes them.
 fn tap(url: &Url, args: &ServeArgs) -> Result<Tap> {
     let target = Target {
         timeout: args.timeout,
-        insecure: false,
-        cacert: None,
+        insecure: args.tls.insecure,
+        cacert: args.tls.cacert.clone(),
     };
     Ok(Tap::new(url.clone(), Pool::new(&target, TAP_POOL)?))
 }

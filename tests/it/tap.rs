@@ -1,8 +1,8 @@
 //! `serve --forward-to`: a sender, the tap, and a wiremock backend behind it, all on loopback.
 
 use crate::support::{
-    NOW, Serve, answer, assert_contains, assert_starts, backend, closed_port, oa_hook, oa_hook_std,
-    run, seed_body, serve_command,
+    NOW, Serve, answer, assert_contains, assert_starts, backend, closed_port, https_backend,
+    oa_hook, oa_hook_std, run, seed_body, self_signed, serve_command,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -614,4 +614,34 @@ async fn a_tap_pointed_at_itself_refuses_the_request_that_comes_back_with_508() 
         "stopped: 1 request(s) passed on, 0 of them not callbacks Chat could have sent; 1 answered by the tap itself, not passed on; 2 recorded",
     );
     assert_eq!(records(&record).len(), 2);
+}
+
+#[tokio::test]
+async fn an_https_backend_with_its_own_certificate_is_reached_with_cacert_or_insecure() {
+    let (cert, key) = self_signed("127.0.0.1", rcgen::IsCa::NoCa);
+    let ok = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0});
+    let backend = https_backend(&cert, &key, ok.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let cacert = dir.path().join("cert.pem");
+    std::fs::write(&cacert, cert.pem()).unwrap();
+    let record = dir.path().join("events.ndjson");
+    for args in [
+        &["--cacert", cacert.to_str().unwrap()][..],
+        &["--insecure"],
+        &[],
+    ] {
+        let tap = tap(&backend, &record, args);
+        let url = format!("{}/im?{}", tap.url, query(BEFORE, TOKEN));
+        let (status, _, answer) = post(&url, &seed_body(BEFORE)).await;
+        let event: Value = serde_json::from_str(&tap.next_line()).unwrap();
+        if args.is_empty() {
+            assert_eq!(status, 502);
+            let error = event["backend"]["error"].as_str().unwrap();
+            assert_starts(error, "TLS handshake with 127.0.0.1:");
+        } else {
+            assert_eq!(status, 200, "{args:?}: {event}");
+            assert_eq!(serde_json::from_slice::<Value>(&answer).unwrap(), ok);
+            assert_eq!(event["judgement"]["accepted"], true, "{args:?}");
+        }
+    }
 }
