@@ -370,8 +370,8 @@ impl TargetArgs {
     pub(crate) fn target(&self) -> crate::client::Target {
         crate::client::Target {
             timeout: self.timeout,
-            insecure: self.insecure,
-            cacert: self.cacert.clone(),
+            insecure: self.tls.insecure,
+            cacert: self.tls.cacert.clone(),
         }
     }
 }
@@ -444,6 +444,13 @@ pub(crate) struct TargetArgs {
     /// How long to wait for an answer, 1ms to 1h (Chat itself waits 2 s)
     #[arg(long, env = "OA_HOOK_TIMEOUT", default_value = "5s", value_parser = checked(parse_timeout), value_name = "DURATION")]
     pub timeout: Duration,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// Which certificates a backend on HTTPS may present: for `send`, `check`, `replay` and the tap.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct TlsArgs {
     /// Accept any TLS certificate (self-signed backends)
     #[arg(long, env = "OA_HOOK_INSECURE", short = 'k')]
     pub insecure: bool,
@@ -647,6 +654,9 @@ pub(crate) struct ServeArgs {
     /// 1ms to 1h (Chat itself waits 2 s)
     #[arg(long, env = "OA_HOOK_TIMEOUT", default_value = "2s", value_parser = checked(parse_timeout), value_name = "DURATION", help_heading = "Tap")]
     pub timeout: Duration,
+    /// With --forward-to: which certificates the backend on HTTPS may present
+    #[command(flatten, next_help_heading = "Tap")]
+    pub tls: TlsArgs,
     /// Hold at most N connections at once, 1 to 1000000; more wait until one closes
     #[arg(long, env = "OA_HOOK_MAX_CONNECTIONS", value_name = "N", default_value_t = crate::serve::listen::DEFAULT_MAX_CONNECTIONS, value_parser = checked(parse_max_connections), allow_negative_numbers = true, help_heading = "Limits")]
     pub max_connections: usize,

@@ -364,21 +364,18 @@ impl Pool {
         self.read(response, start).await
     }
 
-    /// Sends a request as it was received (the tap): `method`, the `content_type` header when
-    /// there was one, and `body`, byte for byte, to `url`; reads the answer as [`Client::post`]
-    /// does.
+    /// Sends a request as it was received (the tap): `method`, `headers` (those of the request
+    /// the tap passes on) and `body`, byte for byte, to `url`; reads the answer as
+    /// [`Client::post`] does.
     pub(crate) async fn forward(
         &self,
         method: reqwest::Method,
         url: Url,
-        content_type: Option<HeaderValue>,
+        headers: HeaderMap,
         body: impl Into<reqwest::Body>,
     ) -> Result<Exchange, TransportError> {
         let start = Instant::now();
-        let mut request = self.inner.request(method, url).body(body);
-        if let Some(content_type) = content_type {
-            request = request.header(header::CONTENT_TYPE, content_type);
-        }
+        let request = self.inner.request(method, url).headers(headers).body(body);
         let response = request.send().await.map_err(|e| self.explain(e, None))?;
         self.read(response, start).await
     }

@@ -3,7 +3,8 @@
 //! format"), and a change to what a field means is a new version.
 
 use crate::protocol::{
-    Callback, Decision, Evidence, Finding, Judgement, Reply, judge, judge_broken, judge_no_answer,
+    Callback, Decision, Evidence, Finding, Judgement, Rejection, Reply, judge, judge_broken,
+    judge_no_answer,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -130,10 +131,47 @@ impl Verdict {
         }
     }
 
+    /// Judges the backend's `reply` to a request that is not authentic (refused by the
+    /// receiver as `forgery` says): accepting it is a security failure (`forgery-accepted`);
+    /// any refusal is right, whatever its shape, so the rules for answers to Chat do not apply.
+    pub(crate) fn of_forgery(
+        callback: Option<&Callback>,
+        subscribers: &[String],
+        reply: Reply<'_>,
+        forgery: &Rejection,
+    ) -> Self {
+        let verdict = Verdict::of(callback, subscribers, Answered::Reply(reply));
+        let evidence = Evidence::of(reply);
+        if !verdict.accepted {
+            return Verdict {
+                says: format!("refused, as it should: {evidence}"),
+                findings: Vec::new(),
+                ..verdict
+            };
+        }
+        let codes: Vec<&str> = forgery.findings.iter().map(|f| f.code).collect();
+        let finding = Finding::error(
+            FORGERY_ACCEPTED,
+            "answer",
+            format!(
+                "a security failure: the backend accepted a callback that is not authentic ({}): {evidence}; it must refuse it (401, ActionStatus FAIL or ErrorCode 1), or anyone who can reach its URL can act as Chat",
+                codes.join(", ")
+            ),
+        );
+        Verdict {
+            says: "accepted it".to_owned(),
+            findings: vec![finding],
+            ..verdict
+        }
+    }
+
     pub(crate) fn conforms(&self) -> bool {
         !self.findings.iter().any(Finding::is_error)
     }
 }
+
+/// The finding of a backend that accepted a callback that is not authentic.
+const FORGERY_ACCEPTED: &str = "forgery-accepted";
 
 /// One line of a record, as replay reads it (the fields it needs; the others are for people).
 #[derive(Debug, Deserialize)]
@@ -189,12 +227,19 @@ impl Recorded {
         }
     }
 
-    /// The query parameters, in the order received (values that are not strings are skipped:
-    /// a record only ever holds strings there).
+    /// The query parameters, in the order received: every value of a name that came more than
+    /// once (an array), one after the other (anything else but strings is skipped: a record
+    /// only ever holds strings there).
     pub(crate) fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.query
-            .iter()
-            .filter_map(|(name, value)| Some((name.as_str(), value.as_str()?)))
+        self.query.iter().flat_map(|(name, value)| {
+            let values = match value {
+                Value::Array(values) => values.as_slice(),
+                one => std::slice::from_ref(one),
+            };
+            values
+                .iter()
+                .filter_map(move |value| Some((name.as_str(), value.as_str()?)))
+        })
     }
 }
 

@@ -9,7 +9,6 @@ use crate::protocol::{Receiver, Signs};
 use crate::serve::writers::{Destination, open_record};
 use crate::serve::{self, Policy, Settings, Tap};
 use std::path::Path;
-use std::time::Duration;
 use url::Url;
 
 /// Idle connections kept open to the backend: Chat keeps connections open, so does the tap.
@@ -54,7 +53,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
         tap: args
             .forward_to
             .as_ref()
-            .map(|url| tap(url, args.timeout))
+            .map(|url| tap(url, args))
             .transpose()?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -64,17 +63,15 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
     runtime.block_on(serve::run(settings, *clock))
 }
 
-/// The tap's client: kept-alive connections to the backend, each request bounded by --timeout.
-fn tap(url: &Url, timeout: Duration) -> Result<Tap> {
+/// The tap's client: kept-alive connections to the backend, each request bounded by
+/// --timeout, with --cacert and --insecure as `send` takes them.
+fn tap(url: &Url, args: &ServeArgs) -> Result<Tap> {
     let target = Target {
-        timeout,
-        insecure: false,
-        cacert: None,
+        timeout: args.timeout,
+        insecure: args.tls.insecure,
+        cacert: args.tls.cacert.clone(),
     };
-    Ok(Tap {
-        url: url.clone(),
-        client: Pool::new(&target, TAP_POOL)?,
-    })
+    Ok(Tap::new(url.clone(), Pool::new(&target, TAP_POOL)?))
 }
 
 /// The record, opened now so that a bad path is said before serve starts; a FIFO is opened by

@@ -118,6 +118,23 @@ impl Rejection {
     pub fn answer(&self) -> Answer {
         Answer::fail(self.info())
     }
+
+    /// Whether the request was refused as not authentic, so that a backend must refuse it too
+    /// whatever else it holds: its `Sign` or `RequestTime` missing, wrong or not fresh (401),
+    /// another app's `SdkAppid` (403), or one of `Sign`, `RequestTime` and `SdkAppid` given
+    /// twice (400: which copy a backend checks is ambiguous, protocol.md section 7).
+    pub fn is_forgery(&self) -> bool {
+        let authenticating = |path: &str| {
+            path.strip_prefix(QUERY).is_some_and(|name| {
+                [param::SIGN, param::REQUEST_TIME, param::SDK_APPID].contains(&name)
+            })
+        };
+        matches!(self.status, 401 | 403)
+            || self
+                .findings
+                .iter()
+                .any(|f| f.code == SignatureError::REPEATED && authenticating(&f.path))
+    }
 }
 
 impl Receiver {
@@ -441,8 +458,11 @@ fn read_query<'c>(
     }
 }
 
+/// How the path of a finding about a query parameter begins.
+const QUERY: &str = "query.";
+
 fn query_path(name: &str) -> String {
-    format!("query.{name}")
+    format!("{QUERY}{name}")
 }
 
 fn missing_parameter(name: &str) -> Finding {
@@ -694,7 +714,24 @@ mod tests {
                 r.info()
                     .starts_with(&format!("query.{name}: {name} appears 2 times"))
             );
+            assert_eq!(r.is_forgery(), name != "CallbackCommand", "{name}");
         }
+    }
+
+    #[test]
+    fn refusals_for_the_signature_or_the_app_are_forgeries_and_others_not() {
+        let query = signed_query("");
+        let forged = query.replace(&sign(TOKEN, NOW), &sign("forged", NOW));
+        let unsigned = query.split("&Sign=").next().unwrap().to_owned();
+        let other_app = query.replace("SdkAppid=88888888", "SdkAppid=1");
+        for forgery in [forged, unsigned, other_app] {
+            assert!(
+                rejection("POST", &forgery, &seed_body()).is_forgery(),
+                "{forgery}"
+            );
+        }
+        assert!(!rejection("POST", &query, b"not json").is_forgery());
+        assert!(!rejection("GET", &query, b"").is_forgery());
     }
 
     #[test]

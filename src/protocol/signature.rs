@@ -87,6 +87,9 @@ impl SignatureError {
         )
     }
 
+    /// The code of [`SignatureError::Repeated`].
+    pub const REPEATED: &'static str = "repeated-parameter";
+
     /// A stable identifier for reports.
     pub fn code(&self) -> &'static str {
         match self {
@@ -97,7 +100,7 @@ impl SignatureError {
             SignatureError::Mismatch => "bad-sign",
             SignatureError::Stale { .. } => "stale-request-time",
             SignatureError::Future { .. } => "future-request-time",
-            SignatureError::Repeated { .. } => "repeated-parameter",
+            SignatureError::Repeated { .. } => Self::REPEATED,
         }
     }
 }

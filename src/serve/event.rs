@@ -45,9 +45,12 @@ pub(super) struct Event<'a, A = &'a Answer> {
     answer: A,
     /// Warnings of a valid callback, or the errors a rejected one was refused for.
     findings: &'a [Finding],
-    /// Said of an authentic callback of a command serve does not model.
+    /// Said of an authentic callback of a command serve does not model (and answers itself).
     #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<&'static str>,
+    pub(super) note: Option<&'static str>,
+    /// Refused as not authentic: in tap mode, the backend must refuse it too.
+    #[serde(skip)]
+    forged: bool,
     latency_ms: f64,
     /// Tap mode: what the backend did.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,6 +115,10 @@ impl<'a, A> Event<'a, A> {
                     .callback()
                     .is_some_and(|callback| callback.body.carries(EventValue::Subscribers)),
             valid: received.verdict.is_ok(),
+            forged: received
+                .verdict
+                .as_ref()
+                .is_err_and(crate::protocol::Rejection::is_forgery),
             status,
             answer,
             findings,
@@ -138,6 +145,18 @@ impl<'a, A> Event<'a, A> {
             let _ = write!(
                 line,
                 "  {} {style}the caller closed the connection {after:.1} ms after it arrived, before the answer{style:#}",
+                look.warn,
+                style = &look.warning
+            );
+        }
+    }
+
+    /// `  ! query.Sign: Sign is upper-case hex; ...` for each warning of a valid callback.
+    fn push_warnings(&self, line: &mut String, look: &Look) {
+        for warning in self.findings {
+            let _ = write!(
+                line,
+                "  {} {style}{warning}{style:#}",
                 look.warn,
                 style = &look.warning
             );
@@ -214,14 +233,7 @@ impl<'a> Event<'a> {
                 line.push_str("  ");
                 dim.push(&mut line, note);
             }
-            for warning in self.findings {
-                let _ = write!(
-                    line,
-                    "  {} {style}{warning}{style:#}",
-                    look.warn,
-                    style = &look.warning
-                );
-            }
+            self.push_warnings(&mut line, look);
         } else {
             let _ = write!(
                 line,
@@ -265,23 +277,33 @@ impl<'a> Event<'a> {
 
 impl Event<'_, Body<'_>> {
     /// `05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → backend 200: Chat subscribes leckie; refuses jared  3.1 ms`:
-    /// the request as serve judges it, then what the backend did and what Chat makes of it.
+    /// the request as serve judges it, then what the backend did and what Chat makes of it. A
+    /// callback that is not authentic is right to be refused (✔) and a failure to be accepted
+    /// (✘ with the finding's code): what Chat makes of an answer to it does not matter.
     pub(super) fn tap_line(&self, look: &Look) -> String {
         let (mut line, command) = self.begin(200);
         let (bold, dim) = (&look.bold, &look.dim);
+        let answered = self.backend.as_ref().is_some_and(|b| b.error.is_none());
         let conforms = self.judgement.is_some_and(Verdict::conforms);
-        let mark = if self.valid && conforms {
+        let mark = if answered && conforms && (self.valid || self.forged) {
             &look.pass
         } else {
             &look.fail
         };
         let _ = write!(line, "{mark} {bold}{command}{bold:#}");
         self.push_who(&mut line);
-        if !self.valid {
+        if self.valid {
+            self.push_warnings(&mut line, look);
+        } else {
             let why: Vec<String> = self.findings.iter().map(ToString::to_string).collect();
+            let passed = if self.forged {
+                "not authentic; passed on: the backend must refuse it"
+            } else {
+                "passed on all the same"
+            };
             let _ = write!(
                 line,
-                "  {error}{}{error:#} (passed on all the same)",
+                "  {error}{}{error:#} ({passed})",
                 why.join("; "),
                 error = &look.error
             );
@@ -304,27 +326,7 @@ impl Event<'_, Body<'_>> {
             }) => {
                 let _ = write!(line, "  → backend {bold}{status}{bold:#}");
                 if let Some(judgement) = self.judgement {
-                    let chat = if judgement.decision.is_some() {
-                        "Chat "
-                    } else {
-                        ""
-                    };
-                    let _ = write!(line, ": {chat}{}", judgement.says);
-                    if let Some(info) = &judgement.error_info {
-                        let _ = write!(
-                            line,
-                            "  ErrorInfo {}",
-                            serde_json::Value::from(info.as_str())
-                        );
-                    }
-                    for finding in &judgement.findings {
-                        let (mark, style) = if finding.is_error() {
-                            (&look.fail, &look.error)
-                        } else {
-                            (&look.warn, &look.warning)
-                        };
-                        let _ = write!(line, "  {mark} {style}{finding}{style:#}");
-                    }
+                    self.push_judgement(&mut line, judgement, look);
                 }
             }
             _ => {}
@@ -332,6 +334,43 @@ impl Event<'_, Body<'_>> {
         self.push_gone(&mut line, look);
         push_latency(&mut line, self.latency_ms, dim);
         line
+    }
+
+    /// `: Chat subscribes leckie  ErrorInfo "..."  ✘ status: ...`. `ErrorInfo` is said once:
+    /// where the verdict has no decision, or the request is a forgery, `says` quotes the answer
+    /// already, `ErrorInfo` included.
+    fn push_judgement(&self, line: &mut String, judgement: &Verdict, look: &Look) {
+        let chat = if judgement.decision.is_some() && !self.forged {
+            "Chat "
+        } else {
+            ""
+        };
+        let _ = write!(line, ": {chat}{}", judgement.says);
+        if let Some(info) = &judgement.error_info
+            && !chat.is_empty()
+        {
+            let _ = write!(
+                line,
+                "  ErrorInfo {}",
+                serde_json::Value::from(info.as_str())
+            );
+        }
+        for finding in &judgement.findings {
+            let (mark, style) = if finding.is_error() {
+                (&look.fail, &look.error)
+            } else {
+                (&look.warn, &look.warning)
+            };
+            let _ = write!(line, "  {mark} {style}");
+            // What an answer to a forgery is found guilty of is named by its code: the
+            // security failure to look for.
+            if self.forged {
+                let _ = write!(line, "{}: {}", finding.code, finding.message);
+            } else {
+                let _ = write!(line, "{finding}");
+            }
+            let _ = write!(line, "{style:#}");
+        }
     }
 }
 
@@ -507,16 +546,9 @@ impl<'a, A: Serialize> RecordLine<'a, A> {
         serde_json::to_writer(&mut line, self.method)?;
         line.extend_from_slice(b",\"path\":");
         serde_json::to_writer(&mut line, self.path)?;
-        line.extend_from_slice(b",\"query\":{");
-        for (i, (name, value)) in self.query.without_signature().into_iter().enumerate() {
-            if i > 0 {
-                line.push(b',');
-            }
-            serde_json::to_writer(&mut line, name)?;
-            line.push(b':');
-            serde_json::to_writer(&mut line, value)?;
-        }
-        line.extend_from_slice(b"},\"request_time\":");
+        line.extend_from_slice(b",\"query\":");
+        write_query(&mut line, &self.query.without_signature())?;
+        line.extend_from_slice(b",\"request_time\":");
         serde_json::to_writer(&mut line, &self.query.get(param::REQUEST_TIME))?;
         line.extend_from_slice(b",\"body\":");
         let format = match &self.body {
@@ -536,6 +568,38 @@ impl<'a, A: Serialize> RecordLine<'a, A> {
         line.push(b'}');
         Ok(line)
     }
+}
+
+/// `{"SdkAppid":"88888888",...}`: the parameters as received, in order. A name that comes more
+/// than once (Chat's never do; a forger's may) keeps every value, in order, in an array where
+/// the name first came, so that replay sends them all.
+fn write_query(line: &mut Vec<u8>, pairs: &[(&str, &str)]) -> serde_json::Result<()> {
+    let mut names: Vec<&str> = pairs.iter().map(|&(name, _)| name).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|two| two[0] == two[1]) {
+        let mut grouped = serde_json::Map::new();
+        for &(name, value) in pairs {
+            match grouped.get_mut(name) {
+                Some(serde_json::Value::Array(values)) => values.push(value.into()),
+                Some(first) => *first = serde_json::Value::Array(vec![first.take(), value.into()]),
+                None => {
+                    grouped.insert(name.to_owned(), value.into());
+                }
+            }
+        }
+        return serde_json::to_writer(line, &grouped);
+    }
+    line.push(b'{');
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        serde_json::to_writer(&mut *line, name)?;
+        line.push(b':');
+        serde_json::to_writer(&mut *line, value)?;
+    }
+    line.push(b'}');
+    Ok(())
 }
 
 /// `bytes` as text when it is JSON already read whole (the caller knows) that the record can
@@ -591,6 +655,22 @@ mod tests {
                 ),
             }
         }
+    }
+
+    #[test]
+    fn a_repeated_query_parameter_keeps_every_value_in_order() {
+        let written = |query: &str| {
+            let query = ReceivedQuery::parse(query);
+            let mut line = Vec::new();
+            write_query(&mut line, &query.without_signature()).unwrap();
+            String::from_utf8(line).unwrap()
+        };
+        assert_eq!(written("a=1&b=%22"), r#"{"a":"1","b":"\""}"#);
+        assert_eq!(written(""), "{}");
+        assert_eq!(
+            written("SdkAppid=1&x=y&SdkAppid=2&Sign=s&SdkAppid=3&Sign=t"),
+            r#"{"SdkAppid":["1","2","3"],"x":"y"}"#
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::Full;
 use hyper::body::Incoming;
+use hyper::http::Method;
 use hyper::http::{HeaderValue, StatusCode, header};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -119,7 +120,7 @@ pub(super) async fn handle(
     let read = tokio::time::timeout(server.body_timeout, read_body(body)).await;
     // The tap passes on what it could read whole; anything else is answered as serve does.
     let whole = matches!(&read, Ok(Ok(bytes)) if bytes.len() <= MAX_BODY_BYTES);
-    let (bytes, received) = match read {
+    let (bytes, mut received) = match read {
         Ok(Ok(bytes)) => {
             let inbound = Inbound {
                 method: parts.method.as_str(),
@@ -145,12 +146,16 @@ pub(super) async fn handle(
             ),
         ),
     };
-    if let Some(tap) = &server.tap
-        && whole
-    {
-        let arrived = (started, now_ms);
-        let request = (&parts, &query, bytes, &received);
-        return tap::pass_on(&server, tap, request, &caller, arrived).await;
+    // Only a callback is passed on: any other method, and a request that went round in a
+    // loop, are answered by serve itself.
+    if let Some(tap) = &server.tap {
+        if let Some(looped) = tap.looped(&parts.headers) {
+            received.verdict = Err(looped);
+        } else if whole && parts.method == Method::POST {
+            let arrived = (started, now_ms);
+            let request = (&parts, &query, bytes, &received);
+            return tap::pass_on(&server, tap, request, &caller, arrived).await;
+        }
     }
     let ((status, answer), waited) = match &received.verdict {
         Ok(valid) => {

@@ -90,7 +90,6 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
             OutputFormat::Json => writeln!(output::stderr(), "{forwarding}"),
         };
     }
-    let tapping = tap.is_some();
     if max_connections < wanted_connections && !quiet {
         writeln!(
             output::stderr(),
@@ -191,18 +190,29 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         record: queue,
         answered,
         rejected,
+        tap,
         ..
     } = server;
     drop(queue);
     // A record that takes nothing for as long as the drain may take is given up: Ctrl-C works.
     let recorded = record.map(|record| record.finish(drain_timeout.max(GRACE)));
     let dropped = events.finish(GRACE);
-    let mut summary = if tapping {
-        format!(
+    let mut summary = if let Some(tap) = tap {
+        let mut summary = format!(
             "stopped: {} request(s) passed on, {} of them not callbacks Chat could have sent",
-            answered.into_inner(),
-            rejected.into_inner()
-        )
+            tap.passed.into_inner(),
+            tap.invalid.into_inner()
+        );
+        let accepted = tap.forgeries_accepted.into_inner();
+        if accepted > 0 {
+            summary += &format!(", {accepted} forged one(s) ACCEPTED by the backend");
+        }
+        // Requests the tap refused itself: not POST, unreadable, or back from a loop.
+        let answered = answered.into_inner();
+        if answered > 0 {
+            summary += &format!("; {answered} answered by the tap itself, not passed on");
+        }
+        summary
     } else {
         format!(
             "stopped: {} callback(s) answered, {} of them rejected as invalid",

@@ -1,31 +1,67 @@
-//! The tap (`serve --forward-to URL`): every request is passed on to the backend as it came, and
+//! The tap (`serve --forward-to URL`): every callback is passed on to the backend as it came, and
 //! the backend's answer goes back unchanged; meanwhile the request is judged as serve judges
-//! it, the answer as `send` judges it, and both are shown and recorded. A backend that does not
-//! answer gets the caller a 502 with a Tencent-shaped FAIL saying why.
+//! it, the answer as `send` judges it (an answer to a forgery by whether it refuses it), and
+//! both are shown and recorded. A backend that does not answer, or answers with a status that
+//! is no final answer, gets the caller a 502 with a Tencent-shaped FAIL saying why. What is no
+//! callback (not a POST, or a request back from this very tap) is answered by serve itself.
 
 use super::event::{Backend, Event, RecordLine};
 use super::handler::{Response, Server, stopped_answer, subscribers_of};
 use super::listen::Caller;
 use crate::client::{Pool, TransportError};
 use crate::output::OutputFormat;
-use crate::protocol::{Answer, MAX_BODY_BYTES, Received, ReceivedQuery, Reply};
+use crate::protocol::{Answer, Finding, MAX_BODY_BYTES, Received, ReceivedQuery, Rejection, Reply};
 use crate::record::{Answered, Body, Verdict};
 use crate::report::millis;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::http::request::Parts;
-use hyper::http::{HeaderValue, StatusCode, header};
-use std::sync::atomic::Ordering;
+use hyper::http::{HeaderMap, HeaderValue, StatusCode, header};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use url::Url;
 
-/// Where the tap passes requests on to, and the kept-alive client it does it with.
+/// The statuses passed back as they came: final answers. A 1xx is no answer, and a status
+/// past 599 is none HTTP defines; the caller gets a 502 instead.
+const PASSED_BACK: std::ops::RangeInclusive<u16> = 200..=599;
+
+/// Where the tap passes requests on to, the kept-alive client it does it with, and what it
+/// passed on.
 pub(crate) struct Tap {
     pub url: Url,
-    pub client: Pool,
+    client: Pool,
+    /// `oa-hook-<random id>`, this process's name in the `Via` header of what it passes on: a
+    /// request that comes back with it has gone round in a loop.
+    name: String,
+    /// `1.1 <name>`: what this tap adds to `Via`.
+    via: HeaderValue,
+    /// Requests passed on to the backend.
+    pub(super) passed: AtomicU64,
+    /// Of those, requests Chat could not have sent.
+    pub(super) invalid: AtomicU64,
+    /// Of those, requests that are not authentic and that the backend accepted.
+    pub(super) forgeries_accepted: AtomicU64,
 }
 
 impl Tap {
+    pub(crate) fn new(url: Url, client: Pool) -> Self {
+        // Random per process: RandomState is keyed from the OS's randomness.
+        let id = RandomState::new().hash_one(std::process::id());
+        let name = format!("oa-hook-{id:016x}");
+        let via = HeaderValue::from_str(&format!("1.1 {name}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("1.1 oa-hook"));
+        Tap {
+            url,
+            client,
+            name,
+            via,
+            passed: AtomicU64::new(0),
+            invalid: AtomicU64::new(0),
+            forgeries_accepted: AtomicU64::new(0),
+        }
+    }
+
     /// The forward URL with the query received appended, as it came, after the URL's own.
     fn target(&self, received: Option<&str>) -> Url {
         let mut url = self.url.clone();
@@ -35,6 +71,46 @@ impl Tap {
             (None, Some(received)) => url.set_query(Some(received)),
         }
         url
+    }
+
+    /// Why a request is not passed on, when it has passed through this tap already: the
+    /// forward URL leads back here, and passing it on again would never end.
+    pub(super) fn looped(&self, headers: &HeaderMap) -> Option<Rejection> {
+        let via = headers
+            .get_all(header::VIA)
+            .iter()
+            .filter_map(|value| value.to_str().ok());
+        let mut hops = via.flat_map(|value| value.split(','));
+        // Each hop is `protocol received-by [comment]`.
+        hops.any(|hop| hop.split_whitespace().nth(1) == Some(self.name.as_str()))
+            .then(|| {
+                Rejection::new(
+                    508,
+                    vec![Finding::error(
+                        "tap-loop",
+                        "headers.Via",
+                        format!(
+                            "this request has passed through this tap already (Via: {}): --forward-to {} leads back to the tap; point it at the backend",
+                            self.name,
+                            crate::report::masked(&self.url)
+                        ),
+                    )],
+                )
+            })
+    }
+
+    /// The headers a request goes on with: its `Content-Type`, and its `Via` with this tap
+    /// added (RFC 9110 section 7.6.3), by which a request that comes back is known.
+    fn headers(&self, received: &HeaderMap) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(content_type) = received.get(header::CONTENT_TYPE) {
+            headers.insert(header::CONTENT_TYPE, content_type.clone());
+        }
+        for via in received.get_all(header::VIA) {
+            headers.append(header::VIA, via.clone());
+        }
+        headers.append(header::VIA, self.via.clone());
+        headers
     }
 }
 
@@ -59,13 +135,21 @@ pub(super) async fn pass_on(
     let forward = tap.client.forward(
         parts.method.clone(),
         tap.target(parts.uri.query()),
-        parts.headers.get(header::CONTENT_TYPE).cloned(),
+        tap.headers(&parts.headers),
         bytes.clone(),
     );
     let (forwarded, gone) = server.wait_for(caller, started, forward).await;
     let waited = sent.elapsed();
     let callback = received.callback();
     let subscribers = subscribers_of(received);
+    let forgery = received.verdict.as_ref().err().filter(|r| r.is_forgery());
+    // What the backend did, judged: an answer to a forgery by whether it refuses it.
+    let judge = |answered: Answered<'_>| match (forgery, answered) {
+        (Some(forgery), Answered::Reply(reply)) => {
+            Verdict::of_forgery(callback, &subscribers, reply, forgery)
+        }
+        _ => Verdict::of(callback, &subscribers, answered),
+    };
     let (passed, backend, judgement) = match forwarded {
         None => {
             let (status, answer) = stopped_answer();
@@ -80,11 +164,11 @@ pub(super) async fn pass_on(
                 error: Some("serve stopped before the backend answered".to_owned()),
                 latency_ms: millis(waited),
             };
-            let judgement = Verdict::of(callback, &subscribers, Answered::Nothing(waited));
+            let judgement = judge(Answered::Nothing(waited));
             (passed, backend, judgement)
         }
-        Some(Ok(exchange)) if !exchange.truncated => {
-            let judgement = Verdict::of(callback, &subscribers, Answered::Reply(exchange.reply()));
+        Some(Ok(exchange)) if !exchange.truncated && PASSED_BACK.contains(&exchange.status) => {
+            let judgement = judge(Answered::Reply(exchange.reply()));
             let content_type = exchange.headers.get(header::CONTENT_TYPE).cloned();
             let backend = Backend {
                 status: Some(exchange.status),
@@ -103,11 +187,23 @@ pub(super) async fn pass_on(
             (passed, backend, judgement)
         }
         Some(Ok(exchange)) => {
-            let judgement = Verdict::of(callback, &subscribers, Answered::Reply(exchange.reply()));
-            let error = format!(
-                "the backend's answer is over {} MiB, the most oa-hook reads: not passed back",
-                MAX_BODY_BYTES >> 20
-            );
+            let judgement = judge(Answered::Reply(exchange.reply()));
+            let error = if exchange.truncated {
+                format!(
+                    "the backend's answer is over {} MiB, the most oa-hook reads: not passed back",
+                    MAX_BODY_BYTES >> 20
+                )
+            } else if exchange.status < 200 {
+                format!(
+                    "the backend answered with status {}, an interim status and no answer: not passed back",
+                    exchange.status
+                )
+            } else {
+                format!(
+                    "the backend answered with status {}, which HTTP does not define (answers are 200 to 599): not passed back",
+                    exchange.status
+                )
+            };
             let backend = Backend {
                 status: Some(exchange.status),
                 content_type: None,
@@ -119,18 +215,21 @@ pub(super) async fn pass_on(
         Some(Err(e)) => {
             let error = e.message();
             let passed = failed(&error);
-            let answered = match &e {
-                TransportError::Timeout(after) => Answered::Nothing(*after),
-                TransportError::Broken(message) => Answered::Broken(message),
-                // Chat would get what the caller gets: the 502.
-                TransportError::Unreachable { .. } => Answered::Reply(Reply {
-                    status: passed.status,
-                    body: &passed.body,
-                    truncated: false,
-                    latency: Some(waited),
-                }),
+            let judgement = match &e {
+                TransportError::Timeout(after) => judge(Answered::Nothing(*after)),
+                TransportError::Broken(message) => judge(Answered::Broken(message)),
+                // Chat would get what the caller gets: the 502, which is not the backend's.
+                TransportError::Unreachable { .. } => Verdict::of(
+                    callback,
+                    &subscribers,
+                    Answered::Reply(Reply {
+                        status: passed.status,
+                        body: &passed.body,
+                        truncated: false,
+                        latency: Some(waited),
+                    }),
+                ),
             };
-            let judgement = Verdict::of(callback, &subscribers, answered);
             let backend = Backend {
                 status: None,
                 content_type: None,
@@ -140,10 +239,13 @@ pub(super) async fn pass_on(
             (passed, backend, judgement)
         }
     };
+    tap.passed.fetch_add(1, Ordering::Relaxed);
     if received.verdict.is_err() {
-        server.rejected.fetch_add(1, Ordering::Relaxed);
+        tap.invalid.fetch_add(1, Ordering::Relaxed);
     }
-    server.answered.fetch_add(1, Ordering::Relaxed);
+    if forgery.is_some() && judgement.accepted {
+        tap.forgeries_accepted.fetch_add(1, Ordering::Relaxed);
+    }
     let mut event = Event::new(
         now_ms,
         received,
@@ -151,6 +253,8 @@ pub(super) async fn pass_on(
         Body::of(&passed.body),
         started.elapsed(),
     );
+    // The backend answered, not serve: serve's note on how it answers does not apply.
+    event.note = None;
     event.backend = Some(backend);
     event.caller_closed_ms = gone.caller_closed.map(millis);
     event.cut = gone.cut;
@@ -204,10 +308,7 @@ mod tests {
             insecure: false,
             cacert: None,
         };
-        Tap {
-            url: Url::parse(url).unwrap(),
-            client: Pool::new(&target, 1).unwrap(),
-        }
+        Tap::new(Url::parse(url).unwrap(), Pool::new(&target, 1).unwrap())
     }
 
     #[test]

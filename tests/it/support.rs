@@ -304,6 +304,14 @@ pub fn assert_contains(text: &str, part: &str) {
     );
 }
 
+/// A certificate for 127.0.0.1 (or `name`), signed by itself, and its key.
+pub fn self_signed(name: &str, is_ca: rcgen::IsCa) -> (rcgen::Certificate, rcgen::KeyPair) {
+    let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
+    params.is_ca = is_ca;
+    let key = rcgen::KeyPair::generate().unwrap();
+    (params.self_signed(&key).unwrap(), key)
+}
+
 /// An https backend on loopback presenting `cert` (whose key is `key`), answering every request
 /// with HTTP 200 and `body`. Returns its URL, `https://127.0.0.1:PORT/im`.
 pub fn https_backend(

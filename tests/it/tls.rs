@@ -4,19 +4,11 @@
 //! plain-HTTP server, are said in plain words with what to do.
 
 use crate::support::{
-    Run, assert_contains, assert_starts, closed_port, https_backend, oa_hook, run,
+    Run, assert_contains, assert_starts, closed_port, https_backend, oa_hook, run, self_signed,
 };
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use serde_json::json;
 use tempfile::NamedTempFile;
-
-/// A certificate for 127.0.0.1 (or `name`), signed by itself, and its key.
-fn self_signed(name: &str, is_ca: IsCa) -> (rcgen::Certificate, KeyPair) {
-    let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
-    params.is_ca = is_ca;
-    let key = KeyPair::generate().unwrap();
-    (params.self_signed(&key).unwrap(), key)
-}
 
 /// `openssl req -x509` writes `basicConstraints = critical, CA:TRUE`.
 fn ca_style() -> IsCa {
