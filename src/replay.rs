@@ -6,7 +6,7 @@
 use crate::client::{Pool, TransportError};
 use crate::clock::Clock;
 use crate::interrupt::{Interrupts, Signal};
-use crate::protocol::{Callback, Finding, Severity, param, sign, subscribers_in};
+use crate::protocol::{Callback, Finding, Severity, param, sign, subscribers_in, with_error_info};
 use crate::record::{Answered, Recorded, Verdict, same_decision};
 use crate::suite::{Case, CaseResult, Evidence, Status};
 use std::sync::Arc;
@@ -206,7 +206,7 @@ fn compare(record: &Recorded, now: Verdict) -> Outcome {
     };
     let first = |pick: &dyn Fn(&Finding) -> bool| now.findings.iter().find(|f| pick(f));
     let changed = !same_decision(was, &now);
-    let (status, mut message) = if changed {
+    let (status, message) = if changed {
         (
             Status::Fail,
             format!("was: {} / now: {}", was.says, now.says),
@@ -225,12 +225,7 @@ fn compare(record: &Recorded, now: Verdict) -> Outcome {
     } else {
         (Status::Pass, format!("same answer: {}", now.says))
     };
-    if let Some(info) = &now.error_info {
-        message.push_str(&format!(
-            "; ErrorInfo {}",
-            serde_json::Value::String(info.clone())
-        ));
-    }
+    let message = with_error_info(message, now.error_info.as_deref());
     let mut findings = now.findings;
     if changed {
         findings.insert(

@@ -1237,7 +1237,7 @@ impl Outcome {
                 .find(|f| f.severity == severity)
                 .map(ToString::to_string)
         };
-        let (status, mut message) = match (first(Severity::Error), first(Severity::Warning)) {
+        let (status, message) = match (first(Severity::Error), first(Severity::Warning)) {
             (Some(error), _) => (Status::Fail, error),
             (None, Some(warning)) => (Status::Warn, warning),
             (None, None) => (
@@ -1245,12 +1245,10 @@ impl Outcome {
                 format!("conforming answer; Chat {}", judgement.decision),
             ),
         };
-        if let Some(info) = judgement.evidence.as_ref().and_then(|e| e.error_info()) {
-            message.push_str(&format!(
-                "; ErrorInfo {}",
-                serde_json::Value::String(info.to_owned())
-            ));
-        }
+        let message = protocol::with_error_info(
+            message,
+            judgement.evidence.as_ref().and_then(|e| e.error_info()),
+        );
         let evidence = Evidence::judged(&mut judgement, exchange);
         Outcome {
             findings,

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::interrupt::Signal;
-use crate::protocol::{BUDGET, Evidence, Finding, Judgement, Severity};
+use crate::protocol::{BUDGET, Evidence, Finding, Judgement, Severity, with_error_info};
 use crate::report::load::{Bucket, Group, Percentiles, Summary};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -104,13 +104,8 @@ impl Tally {
             Severity::Error => &mut self.failures,
             Severity::Warning => &mut self.warnings,
         };
-        add(groups, finding.code, || match error_info {
-            Some(info) => format!(
-                "{}; ErrorInfo {}",
-                finding.message,
-                serde_json::Value::String(info.to_owned())
-            ),
-            None => finding.message.clone(),
+        add(groups, finding.code, || {
+            with_error_info(finding.message.clone(), error_info)
         });
     }
 

@@ -193,6 +193,25 @@ impl Serialize for Evidence {
     }
 }
 
+/// `ErrorInfo "the backend's words"`: how every report quotes a backend's `ErrorInfo`, as a JSON
+/// string, so that quotes and control characters in it cannot be mistaken for the report's own.
+pub struct QuotedErrorInfo<'a>(pub &'a str);
+
+impl fmt::Display for QuotedErrorInfo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ErrorInfo {}", Value::String(self.0.to_owned()))
+    }
+}
+
+/// Appends `; ErrorInfo "..."` to a sentence about an answer, when the backend said anything.
+pub fn with_error_info(mut sentence: String, error_info: Option<&str>) -> String {
+    if let Some(info) = error_info {
+        sentence.push_str("; ");
+        sentence.push_str(&QuotedErrorInfo(info).to_string());
+    }
+    sentence
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ pub use event::{
     SubscriberEvent, WithdrawEvent, build_body, read_event, read_exact_event, request_oddities,
     subscribers_in,
 };
-pub use evidence::{Evidence, Said};
+pub use evidence::{Evidence, QuotedErrorInfo, Said, with_error_info};
 pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
 pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, UNMODELLED_NOTE, Valid};
 pub use json::duplicate_keys;

@@ -4,7 +4,7 @@ use super::{Render, count, mark, millis, request, verdict_line, verdict_word};
 use crate::client::{Exchange, sent_headers};
 use crate::expect::Expectation;
 use crate::output;
-use crate::protocol::{Decision, Evidence, Finding, Judgement};
+use crate::protocol::{Decision, Evidence, Finding, Judgement, with_error_info};
 use crate::request::CallbackRequest;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value, json};
@@ -122,14 +122,14 @@ fn verdict(sent: &Sent) -> String {
 /// instead ("Chat: undocumented: ..."). The backend's own words follow, when it gave any.
 fn decision_line(judgement: &Judgement) -> String {
     let decision = &judgement.decision;
-    let mut line = match decision {
+    let line = match decision {
         Decision::Undocumented { .. } => format!("Chat: {decision}"),
         _ => format!("Chat {decision}"),
     };
-    if let Some(info) = judgement.evidence.as_ref().and_then(Evidence::error_info) {
-        line.push_str(&format!("; ErrorInfo {}", Value::String(info.to_owned())));
-    }
-    line
+    with_error_info(
+        line,
+        judgement.evidence.as_ref().and_then(Evidence::error_info),
+    )
 }
 
 /// A header value as text; bytes that are not UTF-8 show as replacement characters.

@@ -5,8 +5,8 @@
 use super::REFUSED_BODY_KEPT;
 use crate::output;
 use crate::protocol::{
-    ActionStatus, Answer, CommandWord, EventValue, Finding, Received, ReceivedBody, ReceivedQuery,
-    UNMODELLED_NOTE, Valid, param,
+    ActionStatus, Answer, CommandWord, EventValue, Finding, QuotedErrorInfo, Received,
+    ReceivedBody, ReceivedQuery, UNMODELLED_NOTE, Valid, param,
 };
 use crate::record::{self, Body, Verdict};
 use crate::report::millis;
@@ -349,11 +349,7 @@ impl Event<'_, Body<'_>> {
         if let Some(info) = &judgement.error_info
             && !chat.is_empty()
         {
-            let _ = write!(
-                line,
-                "  ErrorInfo {}",
-                serde_json::Value::from(info.as_str())
-            );
+            let _ = write!(line, "  {}", QuotedErrorInfo(info));
         }
         for finding in &judgement.findings {
             let (mark, style) = if finding.is_error() {
