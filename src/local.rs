@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// How long a path that is not a regular file (a FIFO, a device) may take to give all it has.
-pub(crate) const PATIENCE: Duration = Duration::from_secs(5);
+const PATIENCE: Duration = Duration::from_secs(5);
 
 /// What is read and what to say when it cannot be: `what` names it in messages (`the config
 /// file oa-hook.toml`), `limit` is the most it may hold, `hint` what to give instead.
