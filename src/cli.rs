@@ -134,7 +134,7 @@ pub(crate) enum Command {
     /// Re-send the callbacks of a record to a backend, and fail on every decision that changed
     #[command(
         mut_arg("token", |a| a.help("The webhook token the backend checks: each callback is signed afresh with it at the current time (without it, sent unsigned)")),
-        after_help = "Example:\n  oa-hook replay events.ndjson --url http://localhost:3000/im --token \"$TOKEN\" --junit replay.xml\n\nExit: 0 no decision changed, 1 one did, 2 usage or record error, 3 unreachable, 130/143\ninterrupted by SIGINT/SIGTERM (never a pass); the reports are written in every case"
+        after_help = "Examples:\n  oa-hook replay events.ndjson --url http://localhost:3000/im --token \"$TOKEN\" --junit replay.xml\n  oa-hook replay events.ndjson --url http://localhost:3000/im --as-recorded   # a replay attack\n\nExit: 0 no decision changed, 1 one did, 2 usage or record error, 3 unreachable, 130/143\ninterrupted by SIGINT/SIGTERM (never a pass); the reports are written in every case"
     )]
     Replay(ReplayArgs),
     /// Print the Sign and RequestTime Chat would add for a token
@@ -635,6 +635,15 @@ pub(crate) struct ServeArgs {
         help_heading = "Output"
     )]
     pub record: Option<PathBuf>,
+    /// With --record: keep each request's Sign too, for `replay --as-recorded` (off by default:
+    /// a Sign with its RequestTime lets whoever holds the record test guesses at the token)
+    #[arg(
+        long,
+        env = "OA_HOOK_RECORD_SIGN",
+        requires = "record",
+        help_heading = "Output"
+    )]
+    pub record_sign: bool,
     /// Print no `oa-hook send` command after the `listening on` line, only the events
     #[arg(short, long, env = "OA_HOOK_QUIET", help_heading = "Output")]
     pub quiet: bool,
@@ -776,6 +785,25 @@ pub(crate) struct ReplayArgs {
     /// Replay the requests serve refused too (by default only the callbacks Chat could have sent)
     #[arg(long, env = "OA_HOOK_ALL", help_heading = "Callbacks")]
     pub all: bool,
+    /// Send each callback with the Sign and RequestTime it was recorded with, unchanged: a replay
+    /// attack, which a backend must refuse once the callback is over 60 s old (the token is not
+    /// used)
+    #[arg(long, env = "OA_HOOK_AS_RECORDED", help_heading = "Callbacks")]
+    pub as_recorded: bool,
+    /// Send this SdkAppid instead of the recorded one: replay a record made for one app against
+    /// a backend configured for another
+    #[arg(
+        long,
+        env = "OA_HOOK_SDKAPPID",
+        value_name = "ID",
+        value_parser = checked(parse_sdkappid),
+        help_heading = "Callbacks"
+    )]
+    pub sdkappid: Option<u64>,
+    /// Skip the lines that are not records (each one reported as a skipped case) instead of
+    /// stopping at the first with exit 2
+    #[arg(long, env = "OA_HOOK_SKIP_INVALID", help_heading = "Callbacks")]
+    pub skip_invalid: bool,
     /// Callbacks in flight at once, 1 to 10000
     #[arg(long, env = "OA_HOOK_CONCURRENCY", short = 'c', default_value_t = 1, value_name = "C", value_parser = checked(parse_concurrency), allow_negative_numbers = true, help_heading = "Callbacks")]
     pub concurrency: u64,

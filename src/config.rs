@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::expect::Expected;
+use crate::local::Bounded;
 use crate::protocol::Callback;
 use clap::ArgAction;
 use clap::parser::ValueSource;
@@ -19,6 +20,9 @@ pub(crate) const FILE_NAME: &str = "oa-hook.toml";
 
 /// The environment variable that names the file.
 const CONFIG_ENV: &str = "OA_HOOK_CONFIG";
+
+/// The largest config file read: settings and scenarios are a few KiB.
+const MAX_CONFIG_BYTES: usize = 1 << 20;
 
 /// The file in force, for messages about values that came from it.
 static LOADED: OnceLock<PathBuf> = OnceLock::new();
@@ -183,9 +187,15 @@ impl Config {
 
     fn read(path: &Path) -> Result<Config> {
         let shown = path.display();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::usage(format!("cannot read the config file {shown}: {e}"))
-                .hint("give --config an existing TOML file (or unset OA_HOOK_CONFIG)")
+        let bytes = Bounded {
+            what: &format!("the config file {shown}"),
+            limit: MAX_CONFIG_BYTES,
+            hint: "give --config an existing TOML file of settings and scenarios (or unset OA_HOOK_CONFIG)",
+        }
+        .read(path)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::usage(format!("the config file {shown} is not UTF-8 text"))
+                .hint("give --config a TOML file (or unset OA_HOOK_CONFIG)")
         })?;
         let mut table: Table = text
             .parse()

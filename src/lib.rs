@@ -14,6 +14,7 @@ mod error;
 mod expect;
 mod interrupt;
 mod load;
+mod local;
 mod output;
 pub mod protocol;
 mod record;

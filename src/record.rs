@@ -1,44 +1,62 @@
 //! The record format: what `serve --record` writes, one JSON object per line, and what `replay`
 //! reads back. Versioned by its `v` field; every field is documented in the README ("The record
-//! format"), and a change to what a field means is a new version.
+//! format"), and a change to what a field means is a new version. Whatever serve writes, replay
+//! reads back: a body is kept as JSON only when any JSON reader takes it back.
 
 use crate::protocol::{
     Callback, Decision, Evidence, Finding, Judgement, Rejection, Reply, judge, judge_broken,
-    judge_no_answer,
+    judge_no_answer, reads_back,
 };
+use base64::Engine as _;
+use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
+use std::io::BufRead;
 use std::time::Duration;
 
-/// The version this oa-hook writes and reads.
-pub(crate) const VERSION: u64 = 1;
+/// The version this oa-hook writes.
+pub(crate) const VERSION: u64 = 2;
+
+/// The versions this oa-hook reads: version 1 has no `sign` and no `base64` bodies, and kept
+/// as JSON some bodies that JSON readers refuse (replay reads those too).
+const READS: [u64; 2] = [1, VERSION];
+
+/// The longest record line replay reads. Serve writes none longer: a body of at most 1 MiB
+/// (as text, escaped, at most 6 MiB) and in tap mode an answer of at most as much.
+pub(crate) const MAX_LINE_BYTES: usize = 16 << 20;
 
 /// A body (of a request, or of an answer passed on by the tap) as the record keeps it: its JSON
-/// exactly as received when it is JSON on one line (as Chat sends it), else its text, so that
-/// replay sends the same bytes. Borrowed: recording copies no body.
+/// exactly as received when it is JSON on one line (as Chat sends it) that any JSON reader takes
+/// back, else its text, else (not UTF-8) its bytes in base64, so that replay sends the same
+/// bytes. Borrowed where it can be: recording copies no body of a callback.
 #[derive(Serialize)]
 #[serde(untagged)]
 pub(crate) enum Body<'a> {
     Json(&'a RawValue),
     Text(Cow<'a, str>),
+    Base64(String),
     /// Not kept (a large body of a refused request).
     Omitted,
 }
 
 impl<'a> Body<'a> {
-    pub(crate) fn of(bytes: &'a [u8]) -> Self {
-        let text = String::from_utf8_lossy(bytes);
-        if let Cow::Borrowed(text) = text
-            && !text.bytes().any(|b| b == b'\n' || b == b'\r')
-            && let Ok(raw) = serde_json::from_str::<&RawValue>(text)
-            // Surrounding spaces are no part of the raw value, and would be lost.
-            && raw.get().len() == text.len()
-        {
-            return Body::Json(raw);
+    /// A request's body, kept to be sent again byte for byte.
+    pub(crate) fn exact(bytes: &'a [u8]) -> Self {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => json(text).map_or(Body::Text(Cow::Borrowed(text)), Body::Json),
+            Err(_) => Body::Base64(base64::engine::general_purpose::STANDARD.encode(bytes)),
         }
-        Body::Text(text)
+    }
+
+    /// A body to show (the tap's answer): as [`Body::exact`], but text that is not UTF-8 is
+    /// shown with its bad bytes replaced, as nothing sends it again.
+    pub(crate) fn of(bytes: &'a [u8]) -> Self {
+        match String::from_utf8_lossy(bytes) {
+            Cow::Borrowed(text) => json(text).map_or(Body::Text(Cow::Borrowed(text)), Body::Json),
+            owned => Body::Text(owned),
+        }
     }
 
     /// How to read `body` back (`body_format`).
@@ -46,9 +64,21 @@ impl<'a> Body<'a> {
         match self {
             Body::Json(_) => "json",
             Body::Text(_) => "text",
+            Body::Base64(_) => "base64",
             Body::Omitted => "omitted",
         }
     }
+}
+
+/// `text` as JSON to write as it is in a record line: one line, no spaces around it (they would
+/// be lost), and nothing a JSON reader refuses to take back.
+fn json(text: &str) -> Option<&RawValue> {
+    if text.bytes().any(|b| b == b'\n' || b == b'\r') {
+        return None;
+    }
+    let raw = serde_json::from_str::<&RawValue>(text).ok()?;
+    // The body is one level down in its record line.
+    (raw.get().len() == text.len() && reads_back(text, 1)).then_some(raw)
 }
 
 /// What an answer means, as the record keeps it and replay compares it: the decision Chat
@@ -174,62 +204,167 @@ impl Verdict {
 const FORGERY_ACCEPTED: &str = "forgery-accepted";
 
 /// One line of a record, as replay reads it (the fields it needs; the others are for people).
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(crate) struct Recorded {
     pub time: Option<String>,
     /// The short name, or the command word as received.
     pub command: Option<String>,
-    #[serde(default)]
     pub operator: Option<String>,
-    #[serde(default)]
     pub subscribers: Vec<String>,
     pub valid: bool,
+    /// What serve found in the request: the errors it was refused for, or its warnings.
+    pub findings: Vec<RecordedFinding>,
     /// Without `Sign` and `RequestTime`, in the order received.
     pub query: serde_json::Map<String, Value>,
-    pub body: Box<RawValue>,
-    pub body_format: BodyFormat,
+    /// The `RequestTime` received.
+    pub request_time: Option<String>,
+    /// The `Sign` received (`Some(None)`: none was); `None` when the record did not keep it
+    /// (version 1, or a line it was taken out of).
+    pub sign: Option<Option<String>>,
+    /// The body to send again, byte for byte; `None` when the record did not keep it.
+    pub body: Option<Vec<u8>>,
     pub judgement: RecordedVerdict,
+}
+
+/// A record line as written, before its body is decoded.
+#[derive(Deserialize)]
+struct Written<'a> {
+    time: Option<String>,
+    command: Option<String>,
+    #[serde(default)]
+    operator: Option<String>,
+    #[serde(default)]
+    subscribers: Vec<String>,
+    valid: bool,
+    #[serde(default)]
+    findings: Vec<RecordedFinding>,
+    query: serde_json::Map<String, Value>,
+    #[serde(default)]
+    request_time: Option<String>,
+    #[serde(default, deserialize_with = "kept")]
+    sign: Option<Option<String>>,
+    #[serde(borrow)]
+    body: &'a RawValue,
+    body_format: BodyFormat,
+    judgement: RecordedVerdict,
+}
+
+/// A field that may be `null`, told apart from one that is absent (`None`).
+fn kept<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum BodyFormat {
+enum BodyFormat {
     Json,
     Text,
+    Base64,
     Omitted,
 }
 
 /// A [`Verdict`] as read back.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RecordedVerdict {
-    pub decision: Option<Value>,
+    /// Read when compared: a decision may hold a rewrite as deep as the answer it came from.
+    pub decision: Option<Box<RawValue>>,
     pub says: String,
     pub accepted: bool,
     #[serde(default)]
     pub findings: Vec<RecordedFinding>,
+    #[serde(default)]
+    pub error_info: Option<String>,
+}
+
+impl RecordedVerdict {
+    /// No errors among the recorded findings.
+    pub(crate) fn conforms(&self) -> bool {
+        !self.findings.iter().any(RecordedFinding::is_error)
+    }
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct RecordedFinding {
     pub severity: String,
     pub code: String,
+    #[serde(default)]
+    pub path: String,
+}
+
+impl RecordedFinding {
+    pub(crate) fn is_error(&self) -> bool {
+        self.severity == "error"
+    }
 }
 
 impl Recorded {
-    /// The body to send again, byte for byte; `None` when the record did not keep it.
-    pub(crate) fn body_bytes(&self) -> Option<Vec<u8>> {
-        match self.body_format {
-            BodyFormat::Json => Some(self.body.get().as_bytes().to_vec()),
-            BodyFormat::Text => serde_json::from_str::<String>(self.body.get())
-                .ok()
-                .map(String::into_bytes),
-            BodyFormat::Omitted => None,
+    /// Reads one line of a record of any version this oa-hook reads; why not, in words.
+    pub(crate) fn read(line: &str) -> Result<Recorded, String> {
+        /// Just the version, whatever else the line holds.
+        #[derive(Deserialize)]
+        struct Versioned<'a> {
+            #[serde(borrow)]
+            v: Option<&'a RawValue>,
         }
+        if !line.trim_start().starts_with('{') {
+            return Err(match serde_json::from_str::<de::IgnoredAny>(line) {
+                Err(e) => format!("not JSON ({e})"),
+                Ok(_) => "not a JSON object, so not a record".to_owned(),
+            });
+        }
+        let versioned = serde_json::from_str::<Versioned>(line).map_err(|e| {
+            if e.is_data() {
+                format!("not a record ({e})")
+            } else {
+                format!("not JSON ({e})")
+            }
+        })?;
+        let Some(v) = versioned.v else {
+            return Err(
+                "no version field `v`: not a record of version 1 or 2 (written by an older oa-hook, or not a record)".to_owned(),
+            );
+        };
+        if !READS.iter().any(|known| v.get() == known.to_string()) {
+            return Err(format!(
+                "a record of version {}; this oa-hook reads versions 1 and 2",
+                v.get()
+            ));
+        }
+        let written = serde_json::from_str::<Written>(line)
+            .map_err(|e| format!("not a record of version {}: {e}", v.get()))?;
+        let body = written.body.get();
+        let body = match written.body_format {
+            BodyFormat::Json => Some(body.as_bytes().to_vec()),
+            BodyFormat::Text => Some(
+                serde_json::from_str::<String>(body)
+                    .map_err(|_| "`body` is not a string, as `body_format` \"text\" says")?
+                    .into_bytes(),
+            ),
+            BodyFormat::Base64 => Some(
+                serde_json::from_str::<String>(body)
+                    .ok()
+                    .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok())
+                    .ok_or("`body` is not base64, as `body_format` \"base64\" says")?,
+            ),
+            BodyFormat::Omitted => None,
+        };
+        Ok(Recorded {
+            time: written.time,
+            command: written.command,
+            operator: written.operator,
+            subscribers: written.subscribers,
+            valid: written.valid,
+            findings: written.findings,
+            query: written.query,
+            request_time: written.request_time,
+            sign: written.sign,
+            body,
+            judgement: written.judgement,
+        })
     }
 
-    /// The query parameters, in the order received: every value of a name that came more than
-    /// once (an array), one after the other (anything else but strings is skipped: a record
-    /// only ever holds strings there).
+    /// The query parameters, in the order received; a parameter repeated is a list of its
+    /// values (values that are not strings are skipped: a record only ever holds strings).
     pub(crate) fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.query.iter().flat_map(|(name, value)| {
             let values = match value {
@@ -243,46 +378,130 @@ impl Recorded {
     }
 }
 
-/// Why a record cannot be read: the line (from 1) and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Unreadable {
-    pub line: usize,
-    pub why: String,
+/// What one line of a record holds.
+#[derive(Debug)]
+pub(crate) enum Line {
+    Record(Box<Recorded>),
+    /// Not a record this oa-hook reads, and why.
+    Invalid(String),
+    /// The last line, without its newline and not whole: cut short as it was written (serve
+    /// killed mid-line, or the disk full).
+    Cut,
 }
 
-/// Reads every line of a record; blank lines are skipped. The first line that is not a record
-/// of this version stops the reading.
-pub(crate) fn read(text: &str) -> Result<Vec<(usize, Recorded)>, Unreadable> {
-    let mut records = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let line_number = index + 1;
-        if line.trim().is_empty() {
-            continue;
+/// The lines of a record, read one at a time: memory holds one line, of at most
+/// [`MAX_LINE_BYTES`], whatever the size of the record. Blank lines are skipped.
+pub(crate) struct Lines<R> {
+    reader: R,
+    number: usize,
+    buffer: Vec<u8>,
+    /// The rest of a line over [`MAX_LINE_BYTES`] is still to be read past.
+    rest_of_long_line: bool,
+}
+
+impl<R: BufRead> Lines<R> {
+    pub(crate) fn new(reader: R) -> Self {
+        Lines {
+            reader,
+            number: 0,
+            buffer: Vec::new(),
+            rest_of_long_line: false,
         }
-        let unreadable = |why: String| Unreadable {
-            line: line_number,
-            why,
-        };
-        let value: Value =
-            serde_json::from_str(line).map_err(|e| unreadable(format!("not JSON ({e})")))?;
-        match value.get("v") {
-            Some(v) if v.as_u64() == Some(VERSION) => {}
-            Some(v) => {
-                return Err(unreadable(format!(
-                    "a record of version {v}; this oa-hook reads version {VERSION}"
-                )));
-            }
-            None => {
-                return Err(unreadable(format!(
-                    "no version field `v`: not a record of version {VERSION} (written by an older oa-hook, or not a record)"
-                )));
-            }
-        }
-        let record = serde_json::from_str::<Recorded>(line)
-            .map_err(|e| unreadable(format!("not a record of version {VERSION}: {e}")))?;
-        records.push((line_number, record));
     }
-    Ok(records)
+
+    /// The next line into the buffer: whether it ended with a newline, or `None` at the end.
+    /// A line longer than [`MAX_LINE_BYTES`] is given as soon as it is known to be, with its
+    /// first bytes (its rest is read past, without keeping it, only if another line is asked
+    /// for: a source without newlines such as `/dev/zero` is never read to its end).
+    fn next_line(&mut self) -> std::io::Result<Option<bool>> {
+        self.buffer.clear();
+        if self.rest_of_long_line {
+            self.rest_of_long_line = false;
+            while self.consume_until_newline(false)? == Some(false) {}
+        }
+        let mut started = false;
+        loop {
+            match self.consume_until_newline(true)? {
+                None => return Ok(started.then_some(false)),
+                Some(ended) => {
+                    started = true;
+                    if self.buffer.len() > MAX_LINE_BYTES {
+                        self.rest_of_long_line = !ended;
+                        return Ok(Some(ended));
+                    }
+                    if ended {
+                        return Ok(Some(true));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads what the reader has at hand, up to a newline, into the buffer when `keep`:
+    /// whether the newline came (`Some(true)`), or `None` at the end.
+    fn consume_until_newline(&mut self, keep: bool) -> std::io::Result<Option<bool>> {
+        let available = loop {
+            match self.reader.fill_buf() {
+                Ok(available) => break available,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        };
+        if available.is_empty() {
+            return Ok(None);
+        }
+        let newline = memchr::memchr(b'\n', available);
+        let part = &available[..newline.unwrap_or(available.len())];
+        if keep {
+            let room = (MAX_LINE_BYTES + 1).saturating_sub(self.buffer.len());
+            self.buffer.extend_from_slice(&part[..part.len().min(room)]);
+        }
+        let used = part.len() + usize::from(newline.is_some());
+        self.reader.consume(used);
+        Ok(Some(newline.is_some()))
+    }
+}
+
+impl<R: BufRead> Iterator for Lines<R> {
+    /// The line's number (from 1) and what it holds.
+    type Item = std::io::Result<(usize, Line)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let ended = match self.next_line() {
+                Ok(Some(ended)) => ended,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            };
+            self.number += 1;
+            let line = if self.buffer.len() > MAX_LINE_BYTES {
+                Line::Invalid(format!(
+                    "longer than {}, so not a line serve writes",
+                    crate::local::size(MAX_LINE_BYTES)
+                ))
+            } else {
+                let bytes = self.buffer.strip_suffix(b"\r").unwrap_or(&self.buffer);
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                match std::str::from_utf8(bytes) {
+                    Ok(text) => match Recorded::read(text) {
+                        Ok(record) => Line::Record(Box::new(record)),
+                        // Only a line cut short is not JSON and has no newline.
+                        Err(_)
+                            if !ended && serde_json::from_str::<de::IgnoredAny>(text).is_err() =>
+                        {
+                            Line::Cut
+                        }
+                        Err(why) => Line::Invalid(why),
+                    },
+                    Err(_) if !ended => Line::Cut,
+                    Err(_) => Line::Invalid("not UTF-8 text, so not a record".to_owned()),
+                }
+            };
+            return Some(Ok((self.number, line)));
+        }
+    }
 }
 
 /// Whether a verdict now takes the same decision as the recorded one: the same kind, and the
@@ -292,7 +511,9 @@ pub(crate) fn same_decision(was: &RecordedVerdict, now: &Verdict) -> bool {
     match (&was.decision, &now.decision) {
         (None, None) => was.accepted == now.accepted,
         (Some(was), Some(now)) => {
-            serde_json::to_value(now).is_ok_and(|now| decision_key(was) == decision_key(&now))
+            let was = serde_json::from_str::<Value>(was.get()).map(decision_key);
+            let now = serde_json::to_value(now).map(decision_key);
+            matches!((was, now), (Ok(was), Ok(now)) if was == now)
         }
         _ => false,
     }
@@ -300,8 +521,7 @@ pub(crate) fn same_decision(was: &RecordedVerdict, now: &Verdict) -> bool {
 
 /// A decision as data to compare: every field but the words (`reason`), with the users in
 /// any order, so that a changed custom code, rewrite or refusal is a change.
-fn decision_key(decision: &Value) -> Value {
-    let mut key = decision.clone();
+fn decision_key(mut key: Value) -> Value {
     if let Some(fields) = key.as_object_mut() {
         fields.remove("reason");
         for field in ["subscribed", "refused"] {
@@ -321,24 +541,57 @@ mod tests {
     fn bodies_are_kept_as_json_only_when_that_gives_the_same_bytes() {
         let compact = br#"{"a":1,"b":[true]}"#;
         assert_eq!(Body::of(compact).format(), "json");
-        for other in [
-            &b"{\n  \"a\": 1\n}"[..],
-            b" {}",
-            b"not json",
-            b"\xff\xfe",
-            b"",
-        ] {
+        assert_eq!(Body::exact(compact).format(), "json");
+        for other in [&b"{\n  \"a\": 1\n}"[..], b" {}", b"not json", b""] {
             assert_eq!(Body::of(other).format(), "text", "{other:?}");
+            assert_eq!(Body::exact(other).format(), "text", "{other:?}");
         }
+        assert_eq!(Body::of(b"\xff\xfe").format(), "text");
+        assert_eq!(Body::exact(b"\xff\xfe").format(), "base64");
+    }
+
+    #[test]
+    fn json_that_readers_refuse_is_kept_as_text() {
+        let deep = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        for refused in [
+            r#"{"x":1e400}"#.to_owned(),
+            "-1e400".to_owned(),
+            format!("1{}", "0".repeat(400)),
+            r#"{"x":"\ud800"}"#.to_owned(),
+            r#"{"\udfff":1}"#.to_owned(),
+            deep(127),
+            deep(200),
+        ] {
+            assert!(!reads_back(&refused, 1), "{refused}");
+            assert_eq!(
+                Body::exact(refused.as_bytes()).format(),
+                "text",
+                "{refused}"
+            );
+        }
+        for taken in [
+            r#"{"x":1e300,"y":-1e-400,"z":18446744073709551616}"#.to_owned(),
+            r#"{"x":"\ud83d\ude00"}"#.to_owned(),
+            deep(126),
+        ] {
+            assert!(reads_back(&taken, 1), "{taken}");
+            assert_eq!(Body::exact(taken.as_bytes()).format(), "json", "{taken}");
+        }
+        // The deepest body kept as JSON leaves its record line within serde_json's own limit.
+        let line = format!("{{\"body\":{}}}", deep(126));
+        assert!(serde_json::from_str::<Value>(&line).is_ok());
+        let line = format!("{{\"body\":{}}}", deep(127));
+        assert!(serde_json::from_str::<Value>(&line).is_err());
     }
 
     /// A verdict as the record kept it.
     fn was(decision: Value) -> RecordedVerdict {
         RecordedVerdict {
-            decision: Some(decision),
+            decision: RawValue::from_string(decision.to_string()).ok(),
             says: String::new(),
             accepted: true,
             findings: Vec::new(),
+            error_info: None,
         }
     }
 
@@ -378,22 +631,83 @@ mod tests {
         ));
     }
 
+    /// What [`Lines`] makes of `text`: each line's number, and its record's command or why not.
+    fn lines(text: &[u8]) -> Vec<(usize, String)> {
+        Lines::new(text)
+            .map(|line| {
+                let (number, line) = line.unwrap();
+                let said = match line {
+                    Line::Record(record) => record.command.unwrap_or_default(),
+                    Line::Invalid(why) => why,
+                    Line::Cut => "cut".to_owned(),
+                };
+                (number, said)
+            })
+            .collect()
+    }
+
+    const V1: &str = r#"{"v":1,"time":null,"command":"before-subscribe","valid":true,"query":{},"body":{"x":1e400},"body_format":"json","judgement":{"decision":null,"says":"","accepted":true}}"#;
+
     #[test]
     fn lines_of_another_version_or_not_json_are_named() {
-        let error = |text: &str| read(text).unwrap_err();
-        assert_eq!(error("\n{").line, 2);
-        assert!(error("{").why.starts_with("not JSON"));
+        let v3 = V1.replace(r#"{"v":1,"#, r#"{"v":3,"#);
+        let text = [
+            format!("{V1}\n\n{{\n[1]\n{v3}\n{{\"time\":\"x\"}}\n{{\"v\":1,\"valid\":true}}\n")
+                .as_bytes(),
+            b"\xff\n",
+            "x".repeat(MAX_LINE_BYTES + 1).as_bytes(),
+            format!("\n{V1}\r\n{{\"v\":2,").as_bytes(),
+        ]
+        .concat();
+        let said = lines(&text);
+        let expected: Vec<(usize, &str)> = vec![
+            (1, "before-subscribe"),
+            (
+                3,
+                "not JSON (EOF while parsing an object at line 1 column 1)",
+            ),
+            (4, "not a JSON object, so not a record"),
+            (
+                5,
+                "a record of version 3; this oa-hook reads versions 1 and 2",
+            ),
+            (
+                6,
+                "no version field `v`: not a record of version 1 or 2 (written by an older oa-hook, or not a record)",
+            ),
+            (
+                7,
+                "not a record of version 1: missing field `query` at line 1 column 20",
+            ),
+            (8, "not UTF-8 text, so not a record"),
+            (9, "longer than 16 MiB, so not a line serve writes"),
+            (10, "before-subscribe"),
+            (11, "cut"),
+        ];
+        let said: Vec<(usize, &str)> = said.iter().map(|(n, s)| (*n, s.as_str())).collect();
+        assert_eq!(said, expected);
+        // A last line without its newline is read when it is whole.
+        assert_eq!(lines(V1.as_bytes()), [(1, "before-subscribe".to_owned())]);
+        assert!(lines(b"\n \n").is_empty());
+    }
+
+    #[test]
+    fn a_version_1_body_that_readers_refuse_is_read_back_byte_for_byte() {
+        let record = Recorded::read(V1).unwrap();
+        assert_eq!(record.body.as_deref(), Some(&br#"{"x":1e400}"#[..]));
+        assert_eq!(record.sign, None);
+        let v2 = V1.replace(r#"{"v":1,"#, r#"{"v":2,"sign":null,"#).replace(
+            r#""body":{"x":1e400},"body_format":"json""#,
+            r#""body":"//4=","body_format":"base64""#,
+        );
+        let record = Recorded::read(&v2).unwrap();
+        assert_eq!(record.body.as_deref(), Some(&b"\xff\xfe"[..]));
+        assert_eq!(record.sign, Some(None));
+        let wrong = v2.replace(r#""//4=""#, "1");
         assert_eq!(
-            error(r#"{"v":2}"#).why,
-            "a record of version 2; this oa-hook reads version 1"
+            Recorded::read(&wrong).unwrap_err(),
+            "`body` is not base64, as `body_format` \"base64\" says"
         );
-        assert!(error(r#"{"time":"x"}"#).why.starts_with("no version field"));
-        assert!(
-            error(r#"{"v":1,"valid":true}"#)
-                .why
-                .starts_with("not a record of version 1: missing field")
-        );
-        assert!(read("\n\n").unwrap().is_empty());
     }
 
     #[test]

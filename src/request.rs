@@ -1,12 +1,12 @@
 //! Turns the event options of `sample`, `send` and `check` into the request Chat would send.
 
 use crate::error::{Error, Result};
+use crate::local::Bounded;
 use crate::protocol::{
-    Callback, CallbackQuery, EventValue, EventValues, Finding, build_body, request_oddities, sign,
-    subscribers_in,
+    Callback, CallbackQuery, EventValue, EventValues, Finding, MAX_BODY_BYTES, build_body,
+    request_oddities, sign, subscribers_in,
 };
 use serde_json::Value;
-use std::io::Read;
 use std::net::IpAddr;
 use std::path::Path;
 use url::Url;
@@ -331,24 +331,28 @@ pub(crate) fn shown_options(callback: &Callback, event: &Event, now_ms: i64) -> 
         .collect()
 }
 
-/// The body from `--body`, parsed, and the bytes as they were read.
+/// The body from `--body` (or a scenario's `body`), parsed, and the bytes as they were read: at
+/// most [`MAX_BODY_BYTES`], the most Chat's receivers read, from a file or stdin (`-`).
 fn read_body(path: &Path) -> Result<(Value, Vec<u8>)> {
-    let (name, text) = if path == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Error::usage(format!("cannot read the body from stdin: {e}")))?;
-        ("stdin".to_owned(), text)
+    let stdin = path == Path::new("-");
+    let name = if stdin {
+        "stdin".to_owned()
     } else {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::usage(format!("cannot read --body {}: {e}", path.display()))
-                .hint("give a readable JSON file, or - for stdin")
-        })?;
-        (path.display().to_string(), text)
+        path.display().to_string()
     };
-    let value = serde_json::from_str(&text).map_err(|e| {
+    let bounded = Bounded {
+        what: &format!("--body {name}"),
+        limit: MAX_BODY_BYTES,
+        hint: "give a readable JSON file of at most 1 MiB (a callback body is a few KiB), or - for stdin",
+    };
+    let bytes = if stdin {
+        bounded.take(std::io::stdin().lock())?
+    } else {
+        bounded.read(path)?
+    };
+    let value = serde_json::from_slice(&bytes).map_err(|e| {
         Error::usage(format!("--body {name} is not JSON: {e}"))
             .hint("see samples/ for bodies that Chat sends")
     })?;
-    Ok((value, text.into_bytes()))
+    Ok((value, bytes))
 }

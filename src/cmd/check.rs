@@ -131,6 +131,18 @@ impl<'a> Reports<'a> {
     /// Writes the reports of `ran` and turns it into the exit code: the verdict, the signal's
     /// code, or the error that stopped it (said on stderr by the caller).
     pub(crate) fn finish(self, ran: &Ran) -> Result<Outcome> {
+        self.finish_with(ran, None)
+    }
+
+    /// As [`Reports::finish`], for a run whose results were printed for people as they came
+    /// (replay: a record may hold millions of callbacks), so that only the counts and the
+    /// verdict are left to print. `printed` counts every result; `ran.results` holds them only
+    /// when a document (`--output json`, `--junit`) needs them.
+    pub(crate) fn finish_streamed(self, ran: &Ran, printed: &render::Counts) -> Result<Outcome> {
+        self.finish_with(ran, Some(printed))
+    }
+
+    fn finish_with(self, ran: &Ran, printed: Option<&render::Counts>) -> Result<Outcome> {
         let stop = ran.stop.as_ref();
         let written = match &self.junit {
             Some(junit) => junit.write(&render::junit(self.name, &self.target, &ran.results, stop)),
@@ -142,12 +154,22 @@ impl<'a> Reports<'a> {
             verbose: self.verbose,
             stop,
         };
-        if self.args.output == OutputFormat::Json || report.has_human() {
-            report::print(&report, self.args.output)?;
+        let counts = printed
+            .copied()
+            .unwrap_or_else(|| render::Counts::of(&ran.results));
+        let human = self.args.output == OutputFormat::Human;
+        match printed {
+            Some(counts) if human && report.has_human() => {
+                let summary = render::human_summary(counts, stop);
+                output::stdout().write_all(summary.as_bytes())?;
+            }
+            Some(_) if human => {}
+            _ if !human || report.has_human() => report::print(&report, self.args.output)?,
+            _ => {}
         }
         let outcome = match stop {
             Some(stop) => stop.outcome()?,
-            None => Outcome::from_pass(render::Counts::of(&ran.results).pass()),
+            None => Outcome::from_pass(counts.pass()),
         };
         // A report asked for and not written is an error whatever the verdict.
         written?;

@@ -1,4 +1,5 @@
-//! `oa-hook replay`: the record read and chosen, the engine in `crate::replay`, `check`'s reports.
+//! `oa-hook replay`: the record read line by line, the engine in `crate::replay`, `check`'s
+//! reports, each result printed for people as it comes.
 
 use crate::cli::{OutputFormat, ReplayArgs};
 use crate::client::Pool;
@@ -7,117 +8,251 @@ use crate::cmd::check::{Reports, runtime};
 use crate::error::{Error, Outcome, Result};
 use crate::interrupt::Interrupts;
 use crate::output;
-use crate::record::{self, Recorded};
-use crate::replay::Replay;
-use crate::report;
-use crate::suite::{Ran, Stop};
+use crate::replay::{self, Choice, Input, Replay, Signing, Tally, Unread};
+use crate::report::{self, check::Counts, check::human_case};
+use crate::suite::{CaseResult, Ran, Stop};
 use colored::Colorize;
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Record lines read ahead of the callbacks being replayed: enough to keep them coming, few
+/// enough that memory holds a handful of lines whatever the size of the record.
+const READ_AHEAD: usize = 64;
 
 pub(crate) fn run(args: &ReplayArgs, clock: &Clock) -> Result<Outcome> {
     let mut reports = Reports::new("oa-hook replay", &args.url, &args.reports, false);
-    let ran = reports
+    let mut shown = Shown {
+        print: args.reports.output == OutputFormat::Human,
+        keep: args.reports.output == OutputFormat::Json || args.reports.junit.is_some(),
+        kept: Vec::new(),
+        counts: Counts::default(),
+    };
+    let stop = reports
         .open()
-        .and_then(|()| replay(args, clock))
-        .unwrap_or_else(Ran::stopped_by);
-    reports.finish(&ran)
+        .and_then(|()| replay(args, clock, &mut shown))
+        .unwrap_or_else(|error| Ran::stopped_by(error).stop);
+    let ran = Ran {
+        results: shown.kept,
+        stop,
+    };
+    if shown.print {
+        reports.finish_streamed(&ran, &shown.counts)
+    } else {
+        reports.finish(&ran)
+    }
+}
+
+/// Where each result goes as it comes: printed at once for people, kept only when a document
+/// (`--output json`, `--junit`) needs it, and counted.
+struct Shown {
+    print: bool,
+    keep: bool,
+    kept: Vec<CaseResult>,
+    counts: Counts,
+}
+
+impl Shown {
+    fn show(&mut self, result: CaseResult) {
+        self.counts.add(result.status);
+        if self.print {
+            let _ = output::stdout().write_all(human_case(&result, 0, false).as_bytes());
+        }
+        if self.keep {
+            self.kept.push(result);
+        }
+    }
 }
 
 /// The record read, chosen and replayed, until the end or a stop.
-fn replay(args: &ReplayArgs, clock: &Clock) -> Result<Ran> {
+fn replay(args: &ReplayArgs, clock: &Clock, shown: &mut Shown) -> Result<Option<Stop>> {
     let name = args.file.display().to_string();
-    let records = read_records(&args.file, &name)?;
-    let total = records.len();
-    let chosen: Vec<(usize, Recorded)> = records
-        .into_iter()
-        .filter(|(_, record)| args.all || record.valid)
-        .collect();
-    if chosen.is_empty() {
-        return Err(if total == 0 {
-            Error::usage(format!("{name} holds no record"))
-                .hint("record callbacks with `oa-hook serve --record FILE`")
-        } else {
-            Error::usage(format!(
-                "nothing to replay: none of the {total} record(s) in {name} is a callback Chat could have sent"
-            ))
-            .hint("pass --all to replay the requests serve refused too")
-        });
-    }
-    let token = args.token.token.clone().filter(|t| !t.is_empty());
-    let target = report::masked(&args.url).to_string();
+    let choice = Choice {
+        all: args.all,
+        skip_invalid: args.skip_invalid,
+    };
+    let stdin = args.file.as_os_str() == "-";
+    // A regular file is read once before anything is sent, a line at a time: a line that is
+    // not a record stops the replay before it starts, and the callbacks are counted. Stdin or
+    // a pipe (`<(zcat events.ndjson.gz)`) is read once, as it is replayed.
+    let regular = !stdin
+        && std::fs::metadata(&args.file)
+            .map_err(|e| cannot_read(&name, &e))?
+            .is_file();
+    let scanned = if regular {
+        let tally = scan(&args.file, &name, choice)?;
+        something_to_replay(&tally, &name)?;
+        Some(tally)
+    } else {
+        None
+    };
     let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
+    let signing = match args.token.token.clone().filter(|t| !t.is_empty()) {
+        _ if args.as_recorded => Signing::AsRecorded,
+        Some(token) => Signing::Afresh(token),
+        None => Signing::Unsigned,
+    };
     let replay = Arc::new(Replay {
         client: Pool::new(&args.target.target(), concurrency)?,
         base: args.url.clone(),
-        token,
+        signing,
         clock: *clock,
         concurrency,
+        sdkappid: args.sdkappid,
     });
     if args.reports.output == OutputFormat::Human && !args.quiet {
-        writeln!(
-            output::stderr(),
-            "{} {name} to {target} ({} callback(s), {})",
-            "oa-hook replay".bold(),
-            chosen.len(),
-            if replay.token.is_some() {
-                "signed afresh"
-            } else {
-                "unsigned: no token"
-            }
-        )?;
+        header(args, &name, &replay, scanned.as_ref())?;
     }
-    let callbacks = chosen.len();
+    if let Some(line) = scanned.and_then(|tally| tally.cut) {
+        cut_short(&name, line)?;
+    }
+    let (sender, mut receiver) = mpsc::channel(READ_AHEAD);
+    let path = args.file.clone();
+    let limit = scanned.map(|tally| tally.lines);
+    // Read on a thread of its own: a pipe that is slow to give lines never holds up the
+    // callbacks in flight, nor Ctrl-C.
+    std::thread::Builder::new()
+        .name("read-record".into())
+        .spawn(move || {
+            let reader: Box<dyn BufRead> = if stdin {
+                Box::new(std::io::stdin().lock())
+            } else {
+                match File::open(&path) {
+                    Ok(file) => Box::new(BufReader::new(file)),
+                    Err(e) => {
+                        let _ = sender.blocking_send(Input::Unreadable(e));
+                        return;
+                    }
+                }
+            };
+            let tally = replay::read(reader, choice, limit, |input| {
+                sender.blocking_send(input).is_ok()
+            });
+            let _ = sender.blocking_send(Input::End(tally));
+        })
+        .map_err(|e| Error::internal(format!("cannot start a thread: {e}")))?;
     let replayed = runtime()?.block_on(async {
         let interrupts = Interrupts::listen()
             .map_err(|e| Error::internal(format!("cannot listen for Ctrl-C: {e}")))?;
-        Ok::<_, Error>(replay.run(chosen, &interrupts).await)
+        let mut each = |result| shown.show(result);
+        Ok::<_, Error>(replay.run(&mut receiver, &interrupts, &mut each).await)
     })?;
-    let stop = if let Some(signal) = replayed.interrupted {
-        Some(Stop::Interrupted {
-            signal,
-            total: callbacks,
-        })
+    if !regular && let Some(line) = replayed.tally.and_then(|tally| tally.cut) {
+        cut_short(&name, line)?;
+    }
+    Ok(if let Some(signal) = replayed.interrupted {
+        let total = scanned.map_or(replayed.known, |tally| tally.chosen + tally.skipped);
+        Some(Stop::Interrupted { signal, total })
     } else if let Some(unreachable) = replayed.unreachable {
         Some(Stop::Unreachable {
             case: None,
             error: unreachable.into_error(),
         })
+    } else if let Some(unread) = replayed.unread {
+        Some(Stop::Error(match unread {
+            Unread::Invalid(line, why) => invalid(&name, line, &why),
+            Unread::Failed(e) => cannot_read(&name, &e),
+        }))
     } else if replayed.lost > 0 {
         Some(Stop::Error(Error::internal(format!(
             "{} callback(s) of the record could not be replayed",
             replayed.lost
         ))))
+    } else if let Some(tally) = replayed.tally.filter(|_| !regular) {
+        something_to_replay(&tally, &name).err().map(Stop::Error)
     } else {
         None
-    };
-    Ok(Ran {
-        results: replayed.results,
-        stop,
     })
 }
 
-/// Every record of `path` (`-`: stdin), each with its line number; anything unreadable is a
-/// usage error naming the line.
-fn read_records(path: &Path, name: &str) -> Result<Vec<(usize, Recorded)>> {
-    let mut bytes = Vec::new();
-    let read = if path.as_os_str() == "-" {
-        std::io::stdin().read_to_end(&mut bytes).map(drop)
+/// Reads the record at `path` once, a line at a time: how its lines come out, or the first
+/// that is not a record (unless `--skip-invalid`).
+fn scan(path: &Path, name: &str, choice: Choice) -> Result<Tally> {
+    let file = File::open(path).map_err(|e| cannot_read(name, &e))?;
+    let mut stopped = None;
+    let tally = replay::read(BufReader::new(file), choice, None, |input| match input {
+        Input::Invalid(line, why) => {
+            stopped = Some(invalid(name, line, &why));
+            false
+        }
+        Input::Unreadable(e) => {
+            stopped = Some(cannot_read(name, &e));
+            false
+        }
+        _ => true,
+    });
+    stopped.map_or(Ok(tally), Err)
+}
+
+/// An error unless the record has a callback to replay.
+fn something_to_replay(tally: &Tally, name: &str) -> Result<()> {
+    if tally.chosen > 0 {
+        return Ok(());
+    }
+    Err(if tally.records == 0 {
+        Error::usage(format!("{name} holds no record"))
+            .hint("record callbacks with `oa-hook serve --record FILE`")
     } else {
-        std::fs::File::open(path).and_then(|mut file| file.read_to_end(&mut bytes).map(drop))
-    };
-    read.map_err(|e| {
-        Error::usage(format!("cannot read {name}: {e}"))
-            .hint("give a record written by `oa-hook serve --record FILE`, or - for stdin")
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        Error::usage(format!("{name}:{line}: not UTF-8 text, so not a record"))
-    })?;
-    record::read(&text).map_err(|e| {
-        Error::usage(format!("{name}:{}: {}", e.line, e.why))
-            .hint("a record is what `oa-hook serve --record FILE` writes, one JSON object a line")
+        Error::usage(format!(
+            "nothing to replay: none of the {} record(s) in {name} is a callback Chat could have sent",
+            tally.records
+        ))
+        .hint("pass --all to replay the requests serve refused too")
     })
+}
+
+/// `oa-hook replay events.ndjson to URL (3 callback(s), signed afresh)` on stderr.
+fn header(args: &ReplayArgs, name: &str, replay: &Replay, scanned: Option<&Tally>) -> Result<()> {
+    let mut what = Vec::new();
+    if let Some(tally) = scanned {
+        what.push(format!("{} callback(s)", tally.chosen));
+        if tally.skipped > 0 {
+            what.push(format!(
+                "{} line(s) that are not records skipped",
+                tally.skipped
+            ));
+        }
+    }
+    what.push(
+        match replay.signing {
+            Signing::Afresh(_) => "signed afresh",
+            Signing::Unsigned => "unsigned: no token",
+            Signing::AsRecorded => "as recorded: their Sign and RequestTime unchanged",
+        }
+        .to_owned(),
+    );
+    if let Some(id) = args.sdkappid {
+        what.push(format!("SdkAppid {id}"));
+    }
+    writeln!(
+        output::stderr(),
+        "{} {name} to {} ({})",
+        "oa-hook replay".bold(),
+        report::masked(&args.url),
+        what.join(", ")
+    )?;
+    Ok(())
+}
+
+/// The warning for a last line cut short as it was written: it is skipped.
+fn cut_short(name: &str, line: usize) -> Result<()> {
+    writeln!(
+        output::stderr(),
+        "{} {name}:{line}: the last line is cut short (no newline at its end, and not whole), as when serve is killed while writing it; skipped",
+        output::warning("oa-hook: warning:")
+    )?;
+    Ok(())
+}
+
+fn invalid(name: &str, line: usize, why: &str) -> Error {
+    Error::usage(format!("{name}:{line}: {why}")).hint(
+        "a record is what `oa-hook serve --record FILE` writes, one JSON object a line; pass --skip-invalid to replay the other lines",
+    )
+}
+
+fn cannot_read(name: &str, e: &std::io::Error) -> Error {
+    Error::usage(format!("cannot read {name}: {e}"))
+        .hint("give a record written by `oa-hook serve --record FILE`, or - for stdin")
 }

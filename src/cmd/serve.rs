@@ -47,6 +47,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
         quiet: args.quiet,
         token_on_command_line: args.token_on_command_line,
         record,
+        record_sign: args.record_sign,
         max_connections: args.max_connections,
         head_timeout: args.head_timeout,
         drain_timeout: args.drain_timeout,

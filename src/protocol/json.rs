@@ -1,10 +1,40 @@
-//! What a JSON tree no longer shows about the text it was read from.
+//! What a JSON tree no longer shows about the text it was read from, and whether a JSON reader
+//! takes the text back at all.
 
 use super::finding::{Finding, Findings, Severity, excerpt};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+
+/// The visits of the scalars of a walk over JSON that looks only at its structure.
+macro_rules! scalars_pass {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    };
+}
 
 /// Keys that appear more than once in one object, at any depth, as warnings naming the object:
 /// a JSON tree keeps the last of them (serde_json does, and so do most parsers), so whatever
@@ -20,6 +50,69 @@ pub fn duplicate_keys(raw: &[u8]) -> Vec<Finding> {
     }
     .deserialize(&mut json);
     findings.into_vec()
+}
+
+/// Whether serde_json's default reader (and others with limits: it is among the strictest)
+/// takes `json`, valid JSON, back when it sits `depth` levels deep in a document: a raw value
+/// lets through a number out of range (`1e400`), nesting past 128 and a lone surrogate
+/// (`"\ud800"`), which such a reader refuses. Walks the text once, keeping nothing.
+pub fn reads_back(json: &str, depth: usize) -> bool {
+    Readable { depth }
+        .deserialize(&mut serde_json::Deserializer::from_str(json))
+        .is_ok()
+}
+
+/// serde_json's own reader walking a value, as it does for a tree, that fails where a document
+/// would be nested 128 deep (`depth` levels are around it already).
+#[derive(Clone, Copy)]
+struct Readable {
+    depth: usize,
+}
+
+/// The most levels serde_json's reader takes in one document.
+const READER_DEPTH: usize = 127;
+
+impl<'de> DeserializeSeed<'de> for Readable {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Readable {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    scalars_pass!();
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        let inner = self.deeper()?;
+        while items.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<(), A::Error> {
+        let inner = self.deeper()?;
+        while members.next_key_seed(inner)?.is_some() {
+            members.next_value_seed(inner)?;
+        }
+        Ok(())
+    }
+}
+
+impl Readable {
+    fn deeper<E: de::Error>(self) -> Result<Self, E> {
+        if self.depth >= READER_DEPTH {
+            return Err(E::custom("nested too deep"));
+        }
+        Ok(Readable {
+            depth: self.depth + 1,
+        })
+    }
 }
 
 /// Where a value is, in the notation of the other findings: `SubscribeAccountList[0]`, and
@@ -67,29 +160,7 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
+    scalars_pass!();
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
         let mut i = 0;

@@ -31,7 +31,7 @@ pub use event::{
 pub use evidence::{Evidence, QuotedErrorInfo, Said, with_error_info};
 pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
 pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, UNMODELLED_NOTE, Valid};
-pub use json::duplicate_keys;
+pub use json::{duplicate_keys, reads_back};
 pub use judge::{Judgement, Latest, Reply, judge, judge_broken, judge_no_answer};
 pub use query::{CallbackQuery, ReceivedQuery, param};
 pub use signature::{
@@ -43,6 +43,10 @@ use std::time::Duration;
 
 /// How long Chat waits for an answer before it gives up (Webhook Overview).
 pub const BUDGET: Duration = Duration::from_secs(2);
+
+/// Tencent's guidance: a `RequestTime` further than this from the receiver's clock is refused,
+/// so that a callback captured on the way cannot be sent again later (a replay attack).
+pub const FRESHNESS: Duration = Duration::from_secs(60);
 
 /// The most of a body (request or answer) that oa-hook reads; anything larger is refused.
 pub const MAX_BODY_BYTES: usize = 1 << 20;

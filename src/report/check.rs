@@ -23,14 +23,22 @@ pub(crate) struct Counts {
 
 impl Counts {
     pub(crate) fn of(results: &[CaseResult]) -> Self {
-        let count = |status| results.iter().filter(|r| r.status == status).count();
-        Counts {
-            passed: count(Status::Pass),
-            failed: count(Status::Fail),
-            warned: count(Status::Warn),
-            skipped: count(Status::Skip),
-            total: results.len(),
+        let mut counts = Counts::default();
+        for result in results {
+            counts.add(result.status);
         }
+        counts
+    }
+
+    /// Counts one more result.
+    pub(crate) fn add(&mut self, status: Status) {
+        *match status {
+            Status::Pass => &mut self.passed,
+            Status::Fail => &mut self.failed,
+            Status::Warn => &mut self.warned,
+            Status::Skip => &mut self.skipped,
+        } += 1;
+        self.total += 1;
     }
 
     pub(crate) fn pass(&self) -> bool {
@@ -157,54 +165,65 @@ impl Render for CaseList<'_> {
 /// of the case.
 fn human(results: &[CaseResult], verbose: bool, stop: Option<&Stop>) -> String {
     let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
+    let mut text: String = results
+        .iter()
+        .map(|result| human_case(result, width, verbose))
+        .collect();
+    text.push_str(&shared_causes(results));
+    text.push_str(&human_summary(&Counts::of(results), stop));
+    text
+}
+
+/// The lines of one case, its id padded to `width`: replay prints each as it comes.
+pub(crate) fn human_case(result: &CaseResult, width: usize, verbose: bool) -> String {
     let mut text = String::new();
-    for result in results {
-        let evidence = result
-            .evidence
-            .as_ref()
-            .map(|e| format!(" ({}, {:.0} ms)", e.answer.status, e.latency_ms))
-            .unwrap_or_default();
-        text.push_str(&format!(
-            "{} {:width$}  {}{}\n",
-            mark(result.status),
-            result.case.id,
-            result.message,
-            evidence.dimmed()
-        ));
-        if result.status != Status::Pass {
-            for finding in result.findings.iter().skip(1) {
-                text.push_str(&format!("    {finding}\n"));
-            }
-        }
-        if verbose || result.status != Status::Pass {
-            for (label, evidence) in [("answer", &result.evidence), ("control", &result.control)] {
-                if let Some(evidence) = evidence {
-                    text.push_str(&format!(
-                        "    {}\n",
-                        format!("{label}: {evidence}").dimmed()
-                    ));
-                }
-            }
-        }
-        for exchanged in &result.transcript {
-            text.push('\n');
-            text.push_str(&indent(&transcript(exchanged)));
-            text.push('\n');
+    let evidence = result
+        .evidence
+        .as_ref()
+        .map(|e| format!(" ({}, {:.0} ms)", e.answer.status, e.latency_ms))
+        .unwrap_or_default();
+    text.push_str(&format!(
+        "{} {:width$}  {}{}\n",
+        mark(result.status),
+        result.case.id,
+        result.message,
+        evidence.dimmed()
+    ));
+    if result.status != Status::Pass {
+        for finding in result.findings.iter().skip(1) {
+            text.push_str(&format!("    {finding}\n"));
         }
     }
-    text.push_str(&shared_causes(results));
-    let counts = Counts::of(results);
-    let verdict = match stop.and_then(|stop| interrupted(stop, results.len())) {
+    if verbose || result.status != Status::Pass {
+        for (label, evidence) in [("answer", &result.evidence), ("control", &result.control)] {
+            if let Some(evidence) = evidence {
+                text.push_str(&format!(
+                    "    {}\n",
+                    format!("{label}: {evidence}").dimmed()
+                ));
+            }
+        }
+    }
+    for exchanged in &result.transcript {
+        text.push('\n');
+        text.push_str(&indent(&transcript(exchanged)));
+        text.push('\n');
+    }
+    text
+}
+
+/// The last lines of a report for people: the counts and the verdict.
+pub(crate) fn human_summary(counts: &Counts, stop: Option<&Stop>) -> String {
+    let verdict = match stop.and_then(|stop| interrupted(stop, counts.total)) {
         Some(why) => format!("{} {why}; the rest did not run", "INTERRUPTED".red().bold()),
         None if counts.pass() => "PASS".green().bold().to_string(),
         None => "FAIL".red().bold().to_string(),
     };
     let cases = count(counts.total, "case");
-    text.push_str(&format!(
+    format!(
         "\n{cases}: {} passed, {} failed, {} warned, {} skipped\n{verdict}\n",
         counts.passed, counts.failed, counts.warned, counts.skipped
-    ));
-    text
+    )
 }
 
 /// A line for each finding code that made two cases or more fail (then warn), with how many and

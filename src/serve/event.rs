@@ -21,7 +21,7 @@ fn recorded_body<'a>(received: &Received, bytes: &'a [u8]) -> Body<'a> {
     if received.verdict.is_err() && bytes.len() > REFUSED_BODY_KEPT {
         Body::Omitted
     } else {
-        Body::of(bytes)
+        Body::exact(bytes)
     }
 }
 
@@ -472,8 +472,9 @@ fn push_joined(line: &mut String, users: &[String]) {
 }
 
 /// One `--record` line (format version [`record::VERSION`], documented in the README): the
-/// event, then the request as received, without `Sign` and `RequestTime`, so that the record
-/// cannot be replayed as an authentic callback; replay signs afresh.
+/// event, then the request as received: the query without `Sign` and `RequestTime`, which come
+/// apart (`request_time`, `sign`) so that replay signs afresh unless told to replay them as
+/// they came (`replay --as-recorded`, a replay attack); the token itself is never known here.
 pub(super) struct RecordLine<'a, A> {
     pub(super) event: &'a Event<'a, A>,
     /// Serve's own answer judged (in tap mode the event carries the backend's).
@@ -485,6 +486,9 @@ pub(super) struct RecordLine<'a, A> {
     pub(super) body: Kept<'a>,
     /// The size of the body as received, in bytes (`body` is `null` for a large refused one).
     pub(super) body_bytes: usize,
+    /// Whether to keep the `Sign` (`serve --record-sign`): with its RequestTime it lets whoever
+    /// holds the record test guesses at the token offline, so it is kept only when asked for.
+    pub(super) keep_sign: bool,
 }
 
 /// A request's body as its record line keeps it.
@@ -516,6 +520,7 @@ impl<'a, A: Serialize> RecordLine<'a, A> {
             query,
             body: exact.map_or_else(|| Kept::Other(recorded_body(received, bytes)), Kept::Exact),
             body_bytes: bytes.len(),
+            keep_sign: false,
         }
     }
 
@@ -546,6 +551,10 @@ impl<'a, A: Serialize> RecordLine<'a, A> {
         write_query(&mut line, &self.query.without_signature())?;
         line.extend_from_slice(b",\"request_time\":");
         serde_json::to_writer(&mut line, &self.query.get(param::REQUEST_TIME))?;
+        if self.keep_sign {
+            line.extend_from_slice(b",\"sign\":");
+            serde_json::to_writer(&mut line, &self.query.get(param::SIGN))?;
+        }
         line.extend_from_slice(b",\"body\":");
         let format = match &self.body {
             Kept::Exact(text) => {
@@ -599,7 +608,7 @@ fn write_query(line: &mut Vec<u8>, pairs: &[(&str, &str)]) -> serde_json::Result
 }
 
 /// `bytes` as text when it is JSON already read whole (the caller knows) that the record can
-/// keep as it is: one line, no spaces around it, as [`Body::of`] would keep it.
+/// keep as it is: one line, no spaces around it, as [`Body::exact`] would keep it.
 fn one_line_json(bytes: &[u8]) -> Option<&str> {
     let spaced = |b: Option<&u8>| b.is_none_or(|b| matches!(b, b' ' | b'\t'));
     if spaced(bytes.first())
@@ -642,7 +651,7 @@ mod tests {
             "{\"ü\":\"é\"}".as_bytes(),
         ];
         for body in bodies {
-            match (one_line_json(body), Body::of(body)) {
+            match (one_line_json(body), Body::exact(body)) {
                 (Some(text), Body::Json(raw)) => assert_eq!(text, raw.get()),
                 (None, Body::Text(_)) => {}
                 (kept, _) => panic!(
@@ -701,6 +710,102 @@ mod tests {
             let mut line = String::new();
             push_latency(&mut line, ms, &Paint::default());
             assert_eq!(line, format!("  {shown} ms"));
+        }
+    }
+}
+
+/// Whatever serve can write, replay reads back: any request body, through serve's own judging
+/// and record line, comes back from replay's reader byte for byte.
+#[cfg(test)]
+mod replayable {
+    use super::super::REFUSED_BODY_KEPT;
+    use super::*;
+    use crate::protocol::{CALLBACKS, EventValues, Inbound, Receiver, build_body};
+    use crate::record::{Answered, Line, Lines};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    /// Bodies for `callback` (an index in [`CALLBACKS`]): any bytes, its exact body and that
+    /// body changed, JSON no reader takes back (`1e400`, 200 deep, a lone surrogate) and its
+    /// near misses, and bodies either side of the size a record keeps of a refused one.
+    fn bodies(callback: usize) -> impl Strategy<Value = Vec<u8>> {
+        let callback = &CALLBACKS[callback];
+        let exact = build_body(callback, &EventValues::seed(callback, 1_670_574_414_123))
+            .to_string()
+            .into_bytes();
+        let changed = (
+            Just(exact.clone()),
+            vec((any::<usize>(), any::<u8>()), 1..4),
+        )
+            .prop_map(|(mut body, edits)| {
+                for (at, byte) in edits {
+                    let at = at % body.len();
+                    body[at] = byte;
+                }
+                body
+            });
+        let refused_json = select(vec![
+            r#"{"x":1e400}"#,
+            r#"{"x":-1e400}"#,
+            r#"[1e308,1e-400,18446744073709551616]"#,
+            r#"{"x":"\ud800"}"#,
+            r#"{"\udfff":0}"#,
+            r#"{"x":"\ud83d\ude00"}"#,
+            r#""\u0000\n""#,
+            " {}",
+            "{}\n",
+            "{}\r\n",
+        ])
+        .prop_map(|text| text.as_bytes().to_vec());
+        let deep = (120..260_usize)
+            .prop_map(|depth| ["[".repeat(depth), "]".repeat(depth)].concat().into_bytes());
+        let sized = (0..3_usize).prop_map(|more| vec![b'x'; REFUSED_BODY_KEPT - 1 + more]);
+        prop_oneof![
+            vec(any::<u8>(), 0..512),
+            Just(exact),
+            changed,
+            refused_json,
+            deep,
+            sized,
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn whatever_serve_records_replay_reads_back_byte_for_byte(
+            (callback, body) in (0..CALLBACKS.len()).prop_flat_map(|i| (Just(i), bodies(i))),
+        ) {
+            let command = CALLBACKS[callback].command;
+            let query = format!("SdkAppid=88888888&CallbackCommand={command}&contenttype=json&Sign=ab&RequestTime=1");
+            let query = ReceivedQuery::parse(&query);
+            let receiver = Receiver { sdk_appid: None, token: None, max_skew: Duration::from_secs(60) };
+            let inbound = Inbound { method: "POST", query: &query, body: &body };
+            let received = receiver.receive(inbound, 1_669_872_112);
+            let answer = Answer::ok(Vec::new());
+            let event = Event::new(0, &received, 200, &answer, Duration::ZERO);
+            let verdict = Verdict::of(received.callback(), &[], Answered::Nothing(Duration::ZERO));
+            let judgement = serde_json::value::to_raw_value(&verdict).unwrap();
+            let line = RecordLine {
+                judgement: Some(&judgement),
+                keep_sign: true,
+                ..RecordLine::new(&event, "POST", "/im", &query, &received, &body)
+            };
+            let mut line = line.to_json();
+            // Any JSON reader takes the line back (serde_json's is among the strictest)...
+            prop_assert!(serde_json::from_slice::<serde_json::Value>(&line).is_ok());
+            line.push(b'\n');
+            // ...and replay reads the very bytes received, with the Sign and RequestTime.
+            let read: Vec<_> = Lines::new(&line[..]).collect();
+            let [Ok((1, Line::Record(record)))] = &read[..] else {
+                return Err(TestCaseError::fail(format!("not read back: {read:?}")));
+            };
+            match &record.body {
+                Some(kept) => prop_assert_eq!(kept, &body),
+                None => prop_assert!(received.verdict.is_err() && body.len() > REFUSED_BODY_KEPT),
+            }
+            prop_assert_eq!(&record.sign, &Some(Some("ab".to_owned())));
+            prop_assert_eq!(record.request_time.as_deref(), Some("1"));
         }
     }
 }

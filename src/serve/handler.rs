@@ -45,6 +45,8 @@ pub(super) struct Server {
     pub(super) events: writers::Events,
     /// Where record lines go; `None` without `--record`.
     pub(super) record: Option<RecordQueue>,
+    /// `--record-sign`: record lines keep the request's `Sign`.
+    pub(super) record_sign: bool,
     /// How long a body may take to arrive once its head has (`--head-timeout`).
     pub(super) body_timeout: Duration,
     pub(super) answered: AtomicU64,
@@ -190,6 +192,7 @@ pub(super) async fn handle(
         let judgement = judged(&received, reply);
         let line = RecordLine {
             judgement: Some(&judgement),
+            keep_sign: server.record_sign,
             ..RecordLine::new(
                 &event,
                 parts.method.as_str(),

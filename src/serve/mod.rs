@@ -47,6 +47,8 @@ pub(crate) struct Settings {
     pub token_on_command_line: bool,
     /// `--record`: the path (for messages, and to reopen on `SIGHUP`) and where it goes.
     pub record: Option<(PathBuf, writers::Destination)>,
+    /// `--record-sign`: keep each request's `Sign` in the record.
+    pub record_sign: bool,
     pub max_connections: usize,
     pub head_timeout: Duration,
     /// After the first Ctrl-C or SIGTERM, how long requests in flight get to finish.
@@ -65,6 +67,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         quiet,
         token_on_command_line,
         record,
+        record_sign,
         max_connections: wanted_connections,
         head_timeout,
         drain_timeout,
@@ -101,9 +104,8 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     let record_path = record.as_ref().map(|(path, _)| path.clone());
     let record = match record {
         Some((path, destination)) => {
-            let reopen = |record: &writers::Record| record.reopener(&path);
             let record = writers::Record::start(destination, path.clone()).map_err(cannot_start)?;
-            reopen_on_hangup(reopen(&record))
+            reopen_on_hangup(record.reopener(&path))
                 .map_err(|e| Error::internal(format!("cannot listen for SIGHUP: {e}")))?;
             Some(record)
         }
@@ -117,6 +119,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         look: Look::for_stdout(),
         events: writers::Events::start().map_err(cannot_start)?,
         record: record.as_ref().map(writers::Record::queue),
+        record_sign,
         body_timeout: head_timeout,
         answered: AtomicU64::new(0),
         rejected: AtomicU64::new(0),

@@ -264,14 +264,17 @@ pub(super) async fn pass_on(
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
     };
     if let Some(record) = &server.record {
-        let line = RecordLine::new(
-            &event,
-            parts.method.as_str(),
-            parts.uri.path(),
-            query,
-            received,
-            &bytes,
-        );
+        let line = RecordLine {
+            keep_sign: server.record_sign,
+            ..RecordLine::new(
+                &event,
+                parts.method.as_str(),
+                parts.uri.path(),
+                query,
+                received,
+                &bytes,
+            )
+        };
         record.line(line.to_json());
     }
     server.events.line(line);

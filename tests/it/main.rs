@@ -6,6 +6,7 @@ mod broken;
 mod check;
 mod config;
 mod family;
+mod files;
 mod gate;
 mod help;
 mod hostile;

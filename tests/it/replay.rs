@@ -1,44 +1,41 @@
-//! `oa-hook replay`: a record made by `serve --record`, replayed against wiremock backends.
+//! `oa-hook replay`: records made by `serve --record`, replayed against wiremock backends.
 
 use crate::support::{
-    NOW, Serve, assert_contains, closed_port, oa_hook, run, seed_body, serve_command,
+    NOW, Serve, assert_contains, backend, case, closed_port, oa_hook, run, seed_body, serve_command,
 };
-use oa_hook::protocol::{sign, verify};
+use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers};
 
 const TOKEN: &str = "t0ken-for-replay";
 const BEFORE: &str = "OfficialAccount.CallbackBeforeAddSubscriber";
+const AFTER: &str = "OfficialAccount.CallbackAfterDeleteSubscriber";
 
 /// Replay runs an hour after the recording: every Sign it sends must be made afresh.
 const LATER: u64 = NOW + 3600;
 
-/// A record of two requests to `serve --refuse jared`: a genuine callback (line 1) and a forged
-/// one (line 2, refused).
-pub async fn recorded(dir: &Path) -> PathBuf {
+/// The query Chat sends for `command` to app 88888888, signed with `token` at `time`.
+fn chat_query(command: &str, token: &str, time: u64) -> String {
+    format!(
+        "SdkAppid=88888888&CallbackCommand={command}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={}&RequestTime={time}",
+        sign(token, time)
+    )
+}
+
+/// What `serve ARGS` (with the token) records of the requests `sent`: each a query (after
+/// `/im?`) and a body, sent one after the other.
+async fn serve_recording(dir: &Path, args: &[&str], sent: &[(String, Vec<u8>)]) -> PathBuf {
     let record = dir.join("events.ndjson");
-    let mut cmd = serve_command(&[
-        "--refuse",
-        "jared",
-        "-q",
-        "--record",
-        record.to_str().unwrap(),
-    ]);
+    let mut cmd = serve_command(&[&["-q", "--record", record.to_str().unwrap()], args].concat());
     cmd.env("OA_HOOK_TOKEN", TOKEN);
     let mut serve = Serve::spawn(cmd);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    for token in [TOKEN, "forged"] {
-        let url = format!(
-            "{}/im?SdkAppid=88888888&CallbackCommand={BEFORE}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={}&RequestTime={NOW}",
-            serve.url,
-            sign(token, NOW)
-        );
+    for (query, body) in sent {
         client
-            .post(url)
-            .body(seed_body(BEFORE))
+            .post(format!("{}/im?{query}", serve.url))
+            .body(body.clone())
             .send()
             .await
             .unwrap();
@@ -47,10 +44,31 @@ pub async fn recorded(dir: &Path) -> PathBuf {
     record
 }
 
-/// A backend that checks each Sign against the clock of the replay and answers `answer` to
-/// authentic callbacks, 401 to the rest.
+/// A record of two requests to `serve --refuse jared`: a genuine callback (line 1) and a forged
+/// one (line 2, refused for its Sign).
+pub async fn recorded(dir: &Path) -> PathBuf {
+    let body = seed_body(BEFORE).into_bytes();
+    let sent = [
+        (chat_query(BEFORE, TOKEN, NOW), body.clone()),
+        (chat_query(BEFORE, "forged", NOW), body),
+    ];
+    // With the Sign kept, so that `--as-recorded` can send it.
+    serve_recording(dir, &["--refuse", "jared", "--record-sign"], &sent).await
+}
+
+/// The first line of [`recorded`]: a genuine callback, to write records around.
+async fn genuine_line(dir: &Path) -> String {
+    let record = std::fs::read_to_string(recorded(dir).await).unwrap();
+    record.lines().next().unwrap().to_owned()
+}
+
+/// A backend that checks each Sign (case-sensitively, as PHP and Go receivers do) against the
+/// clock `now`, and the SdkAppid when told, and answers `answer` to authentic callbacks, 401
+/// to the rest.
 struct Checking {
     answer: Value,
+    now: u64,
+    sdkappid: &'static str,
 }
 
 impl Respond for Checking {
@@ -62,15 +80,9 @@ impl Respond for Checking {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.into_owned())
         };
-        let authentic = get("RequestTime") == Some(LATER.to_string())
-            && verify(
-                TOKEN,
-                get("Sign").as_deref(),
-                get("RequestTime").as_deref(),
-                LATER,
-                Duration::from_secs(60),
-            )
-            .is_ok()
+        let authentic = get("RequestTime") == Some(self.now.to_string())
+            && get("Sign") == Some(sign(TOKEN, self.now))
+            && get("SdkAppid").as_deref() == Some(self.sdkappid)
             && request.body == seed_body(BEFORE).into_bytes();
         if authentic {
             ResponseTemplate::new(200).set_body_json(&self.answer)
@@ -80,29 +92,52 @@ impl Respond for Checking {
     }
 }
 
-async fn backend(answer: Value) -> MockServer {
+/// [`Checking`] at `/hook`, for app 88888888 at [`LATER`].
+async fn checking(answer: Value) -> MockServer {
+    checking_at(answer, LATER, "88888888").await
+}
+
+async fn checking_at(answer: Value, now: u64, sdkappid: &'static str) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(matchers::method("POST"))
         .and(matchers::path("/hook"))
-        .respond_with(Checking { answer })
+        .respond_with(Checking {
+            answer,
+            now,
+            sdkappid,
+        })
         .mount(&server)
         .await;
     server
 }
 
+/// What `serve --refuse jared` answers the seed callback.
+fn refuses_jared() -> Value {
+    json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": ["jared"]})
+}
+
 fn replay(record: &Path, url: &str, args: &[&str]) -> crate::support::Run {
+    replay_at(LATER, record, url, args)
+}
+
+fn replay_at(now: u64, record: &Path, url: &str, args: &[&str]) -> crate::support::Run {
     run(oa_hook()
         .args(["replay", record.to_str().unwrap(), "--url", url])
         .args(args)
         .env("OA_HOOK_TOKEN", TOKEN)
-        .env("OA_HOOK_NOW", LATER.to_string()))
+        .env("OA_HOOK_NOW", now.to_string()))
+}
+
+fn json_report(result: &crate::support::Run) -> Value {
+    serde_json::from_str(&result.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", result.stdout, result.stderr))
 }
 
 #[tokio::test]
 async fn a_backend_that_agrees_passes_with_every_callback_signed_afresh() {
     let dir = tempfile::tempdir().unwrap();
     let record = recorded(dir.path()).await;
-    let server = backend(json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": ["jared"]})).await;
+    let server = checking(refuses_jared()).await;
     let junit = dir.path().join("replay.xml");
     let result = replay(
         &record,
@@ -139,28 +174,30 @@ async fn a_backend_that_agrees_passes_with_every_callback_signed_afresh() {
         .collect();
     assert_eq!(cases, ["before-subscribe/line-1"]);
     assert_eq!(doc.root_element().attribute("name"), Some("oa-hook replay"));
+}
 
-    let result = replay(
-        &record,
-        &format!("{}/hook", server.uri()),
-        &["--output", "json", "--all", "-c", "2"],
-    );
-    assert_eq!(result.code, 1, "{}", result.stderr);
-    let report: Value = serde_json::from_str(&result.stdout).unwrap();
+/// `--all` against a backend that checks the Sign: the forgery serve refused for its Sign is
+/// signed afresh, so what the backend now decides of it is replay's doing: it is not compared,
+/// and no decision changed.
+#[tokio::test]
+async fn a_recorded_forgery_signed_afresh_is_not_a_changed_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = recorded(dir.path()).await;
+    let server = checking(refuses_jared()).await;
+    let url = format!("{}/hook", server.uri());
+    let result = replay(&record, &url, &["--output", "json", "--all", "-c", "2"]);
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    let report = json_report(&result);
     assert_eq!(report["summary"]["total"], 2);
-    let forged = report["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "before-subscribe/line-2")
-        .unwrap();
-    // Signed afresh, the refused request is a genuine one now: the backend's decision changed.
-    assert_eq!(forged["status"], "fail");
-    assert_contains(
-        forged["message"].as_str().unwrap(),
-        "was: undocumented: Chat counts this answer as a webhook failure",
+    assert_eq!(report["summary"]["skipped"], 1);
+    let forged = case(&report, "before-subscribe/line-2");
+    assert_eq!(forged["status"], "skip");
+    assert_eq!(
+        forged["message"],
+        "re-signed; the recorded refusal was for the signature (bad-sign), so the decisions are not compared; now: subscribes leckie; refuses jared"
     );
-    assert_eq!(forged["findings"][0]["code"], "decision-changed");
+    assert_eq!(forged["evidence"]["status"], 200);
+    assert_eq!(case(&report, "before-subscribe/line-1")["status"], "pass");
 }
 
 #[tokio::test]
@@ -168,7 +205,8 @@ async fn a_backend_that_changed_its_mind_fails_and_the_change_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let record = recorded(dir.path()).await;
     let server =
-        backend(json!({"ActionStatus": "OK", "ErrorCode": 1, "ErrorInfo": "closed for now"})).await;
+        checking(json!({"ActionStatus": "OK", "ErrorCode": 1, "ErrorInfo": "closed for now"}))
+            .await;
     let result = replay(&record, &format!("{}/hook", server.uri()), &[]);
     assert_eq!(result.code, 1, "{}{}", result.stdout, result.stderr);
     assert_contains(
@@ -193,7 +231,7 @@ async fn records_are_read_from_stdin_and_an_unreachable_backend_is_exit_3() {
         .unwrap());
     assert_eq!(result.code, 3, "{}", result.stderr);
     assert_contains(&result.stderr, "oa-hook replay - to http://127.0.0.1:");
-    assert_contains(&result.stderr, "(1 callback(s), unsigned: no token)");
+    assert_contains(&result.stderr, "(unsigned: no token)");
     assert_contains(
         &result.stderr,
         "oa-hook: error: connection refused at 127.0.0.1:",
@@ -203,13 +241,11 @@ async fn records_are_read_from_stdin_and_an_unreachable_backend_is_exit_3() {
 #[tokio::test]
 async fn a_corrupt_or_foreign_record_is_a_usage_error_naming_its_line() {
     let dir = tempfile::tempdir().unwrap();
-    let record = recorded(dir.path()).await;
-    let good = std::fs::read_to_string(&record).unwrap();
-    let first = good.lines().next().unwrap();
+    let first = &genuine_line(dir.path()).await;
     let cases: [(&str, Vec<u8>, String); 6] = [
-        ("truncated", format!("{first}\n{{\"v\":1,").into_bytes(), "truncated:2: not JSON (EOF while parsing a value at line 1 column 7)".into()),
-        ("v2", format!("{first}\n\n{}\n", first.replace(r#"{"v":1,"#, r#"{"v":2,"#)).into_bytes(), "v2:3: a record of version 2; this oa-hook reads version 1".into()),
-        ("old", br#"{"time":"2022-12-01T05:21:52.000Z","valid":true}"#.to_vec(), "old:1: no version field `v`: not a record of version 1 (written by an older oa-hook, or not a record)".into()),
+        ("middle", format!("{first}\n{{\"v\":2,\n{first}\n").into_bytes(), "middle:2: not JSON (EOF while parsing a value at line 1 column 7)".into()),
+        ("v3", format!("{first}\n\n{}\n", first.replace(r#"{"v":2,"#, r#"{"v":3,"#)).into_bytes(), "v3:3: a record of version 3; this oa-hook reads versions 1 and 2".into()),
+        ("old", b"{\"time\":\"2022-12-01T05:21:52.000Z\",\"valid\":true}\n".to_vec(), "old:1: no version field `v`: not a record of version 1 or 2 (written by an older oa-hook, or not a record)".into()),
         ("binary", [first.as_bytes(), b"\n\xff\xfe\n"].concat(), "binary:2: not UTF-8 text, so not a record".into()),
         ("empty", Vec::new(), "empty holds no record".into()),
         ("missing", Vec::new(), "cannot read missing: No such file or directory (os error 2)".into()),
@@ -229,4 +265,363 @@ async fn a_corrupt_or_foreign_record_is_a_usage_error_naming_its_line() {
         assert_eq!(result.stdout, "", "{name}");
         assert_contains(&result.stderr, &format!("oa-hook: error: {error}\n"));
     }
+}
+
+/// A line in the middle that is not a record stops the replay before anything is sent (exit
+/// 2, naming it); with `--skip-invalid` it is a skipped case of the report, and the callbacks
+/// around it are replayed.
+#[tokio::test]
+async fn a_bad_line_is_exit_2_or_with_skip_invalid_a_skipped_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = &genuine_line(dir.path()).await;
+    let bad = dir.path().join("bad.ndjson");
+    std::fs::write(&bad, format!("{first}\ngarbage\n{first}\n")).unwrap();
+    let server = checking(refuses_jared()).await;
+    let url = format!("{}/hook", server.uri());
+
+    let result = replay(&bad, &url, &[]);
+    assert_eq!(result.code, 2, "{}", result.stderr);
+    assert_eq!(result.stdout, "");
+    assert_eq!(
+        result.stderr,
+        format!(
+            "oa-hook: error: {}:2: not JSON (expected value at line 1 column 1)\n  hint: a record is what `oa-hook serve --record FILE` writes, one JSON object a line; pass --skip-invalid to replay the other lines\n",
+            bad.display()
+        )
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    let result = replay(&bad, &url, &["--skip-invalid"]);
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    assert_contains(
+        &result.stderr,
+        "(2 callback(s), 1 line(s) that are not records skipped, signed afresh)",
+    );
+    assert_contains(
+        &result.stdout,
+        "- invalid/line-2  not replayed (--skip-invalid): not JSON (expected value at line 1 column 1)\n",
+    );
+    assert_contains(
+        &result.stdout,
+        "3 cases: 2 passed, 0 failed, 0 warned, 1 skipped\nPASS\n",
+    );
+    let result = replay(&bad, &url, &["--skip-invalid", "-o", "json"]);
+    let report = json_report(&result);
+    assert_eq!(report["summary"]["skipped"], 1);
+    let invalid = case(&report, "invalid/line-2");
+    assert_eq!(invalid["status"], "skip");
+    assert_eq!(invalid["description"], "line 2 of the record, not a record");
+}
+
+/// A last line cut short as it was written (serve killed mid-line) is skipped with a warning,
+/// in a file as from stdin; the callbacks before it are replayed.
+#[tokio::test]
+async fn a_last_line_cut_short_is_skipped_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = &genuine_line(dir.path()).await;
+    let cut = dir.path().join("cut.ndjson");
+    std::fs::write(&cut, format!("{first}\n{}", &first[..first.len() / 2])).unwrap();
+    let server = checking(refuses_jared()).await;
+    let url = format!("{}/hook", server.uri());
+    let warning = "oa-hook: warning: {name}:2: the last line is cut short (no newline at its end, and not whole), as when serve is killed while writing it; skipped\n";
+
+    let result = replay(&cut, &url, &[]);
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    assert_contains(&result.stdout, "1 case: 1 passed");
+    assert_contains(
+        &result.stderr,
+        &warning.replace("{name}", &cut.display().to_string()),
+    );
+
+    let result = run(oa_hook()
+        .args(["replay", "-", "--url", &url])
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .env("OA_HOOK_NOW", LATER.to_string())
+        .pipe_stdin(&cut)
+        .unwrap());
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    assert_contains(&result.stdout, "1 case: 1 passed");
+    assert_contains(&result.stderr, &warning.replace("{name}", "-"));
+}
+
+/// Serve killed (SIGKILL) while callbacks keep coming: whatever it left in the record replays,
+/// every whole line of it.
+#[tokio::test]
+async fn a_record_left_by_a_killed_serve_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("events.ndjson");
+    let mut cmd = serve_command(&[
+        "-q",
+        "--refuse",
+        "jared",
+        "--record",
+        record.to_str().unwrap(),
+    ]);
+    cmd.env("OA_HOOK_TOKEN", TOKEN);
+    let serve = Serve::spawn(cmd);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("{}/im?{}", serve.url, chat_query(BEFORE, TOKEN, NOW));
+    let sending = tokio::spawn(async move {
+        loop {
+            let sent = client.post(&url).body(seed_body(BEFORE)).send().await;
+            if sent.is_err() {
+                break;
+            }
+        }
+    });
+    while std::fs::read(&record).map_or(0, |r| r.len()) < 20_000 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // Dropped: killed with SIGKILL, in the middle of whatever it was doing.
+    drop(serve);
+    sending.await.unwrap();
+    let left = std::fs::read_to_string(&record).unwrap();
+    let whole = left.matches('\n').count();
+    assert!(whole > 10, "{whole} lines");
+
+    let server = checking_at(refuses_jared(), NOW, "88888888").await;
+    let result = replay_at(
+        NOW,
+        &record,
+        &format!("{}/hook", server.uri()),
+        &["-o", "json", "-c", "8"],
+    );
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let report = json_report(&result);
+    assert_eq!(report["summary"]["passed"], whole, "{}", result.stderr);
+}
+
+/// Bodies that JSON readers refuse back (a number out of range, nesting past 128) or that are
+/// not UTF-8 are recorded as text or base64, so that the record stays readable by any JSON
+/// reader and replay sends them byte for byte; the genuine callbacks around them replay.
+#[tokio::test]
+async fn poisoned_bodies_leave_the_record_replayable() {
+    let dir = tempfile::tempdir().unwrap();
+    let genuine = (
+        chat_query(BEFORE, TOKEN, NOW),
+        seed_body(BEFORE).into_bytes(),
+    );
+    let poisons: [&[u8]; 3] = [
+        br#"{"x":1e400}"#,
+        &["[".repeat(200), "]".repeat(200)].concat().into_bytes(),
+        b"{\"x\":\"\xff\"}",
+    ];
+    let mut sent = vec![genuine.clone()];
+    sent.extend(
+        poisons
+            .iter()
+            .map(|poison| (chat_query(BEFORE, TOKEN, NOW), poison.to_vec())),
+    );
+    sent.push(genuine);
+    let record = serve_recording(dir.path(), &["--refuse", "jared"], &sent).await;
+    let text = std::fs::read_to_string(&record).unwrap();
+    let formats: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let line: Value = serde_json::from_str(line).unwrap();
+            line["body_format"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(formats, ["json", "text", "text", "base64", "json"]);
+
+    let server = checking(refuses_jared()).await;
+    let url = format!("{}/hook", server.uri());
+    let result = replay(&record, &url, &[]);
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    assert_contains(&result.stdout, "2 cases: 2 passed");
+
+    // Every body goes to a backend that refuses everything, byte for byte.
+    let server = backend(ResponseTemplate::new(400)).await;
+    let result = replay(&record, &server.uri(), &["--all"]);
+    assert_eq!(result.code, 1, "{}{}", result.stdout, result.stderr);
+    assert_contains(&result.stdout, "5 cases: 0 passed, 5 failed");
+    let bodies: Vec<Vec<u8>> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|request| request.body)
+        .collect();
+    for poison in poisons {
+        assert!(bodies.iter().any(|body| body == poison), "{poison:?}");
+    }
+}
+
+/// `--as-recorded` sends the recorded Sign and RequestTime: a replay attack. An hour later a
+/// backend that checks RequestTime refuses it (pass); one that does not is a security failure.
+/// While the callback is still fresh it is the request as it came, compared as any other.
+#[tokio::test]
+async fn as_recorded_is_a_replay_attack_a_correct_backend_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = recorded(dir.path()).await;
+    let server = checking(refuses_jared()).await;
+    let url = format!("{}/hook", server.uri());
+    let result = replay(&record, &url, &["--as-recorded"]);
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    assert_contains(
+        &result.stderr,
+        "(1 callback(s), as recorded: their Sign and RequestTime unchanged)",
+    );
+    assert_contains(
+        &result.stdout,
+        "✔ before-subscribe/line-1  refused the replayed callback, as it should (its RequestTime 3600 s old)",
+    );
+    let received = server.received_requests().await.unwrap();
+    let query = received[0].url.query().unwrap();
+    assert!(
+        query.ends_with(&format!("&Sign={}&RequestTime={NOW}", sign(TOKEN, NOW))),
+        "{query}"
+    );
+
+    let careless = backend(crate::support::answer(refuses_jared())).await;
+    let result = replay(&record, &careless.uri(), &["--as-recorded", "-o", "json"]);
+    assert_eq!(result.code, 1, "{}{}", result.stdout, result.stderr);
+    let report = json_report(&result);
+    let attacked = case(&report, "before-subscribe/line-1");
+    assert_eq!(attacked["status"], "fail");
+    assert_eq!(
+        attacked["message"],
+        "accepted a callback replayed with its recorded Sign, its RequestTime 3600 s old: a replay attack succeeds; refuse a RequestTime more than 60 s from your clock"
+    );
+    assert_eq!(attacked["findings"][0]["code"], "replay-accepted");
+
+    let fresh = checking_at(refuses_jared(), NOW, "88888888").await;
+    let result = replay_at(
+        NOW,
+        &record,
+        &format!("{}/hook", fresh.uri()),
+        &["--as-recorded"],
+    );
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    assert_contains(
+        &result.stdout,
+        "✔ before-subscribe/line-1  same decision: Chat subscribes leckie; refuses jared",
+    );
+
+    // A record without the Sign (version 1, or one it was taken out of) cannot be sent so.
+    let v1 = dir.path().join("v1.ndjson");
+    let lines: String = std::fs::read_to_string(&record)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut line: Value = serde_json::from_str(line).unwrap();
+            let fields = line.as_object_mut().unwrap();
+            fields.remove("sign");
+            fields.insert("v".into(), 1.into());
+            format!("{line}\n")
+        })
+        .collect();
+    std::fs::write(&v1, lines).unwrap();
+    let result = replay(&v1, &url, &["--as-recorded"]);
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    assert_contains(
+        &result.stdout,
+        "- before-subscribe/line-1  the record did not keep the Sign (recorded without `serve --record-sign`, a record of version 1, or a line it was taken out of): it cannot be sent as recorded",
+    );
+}
+
+/// An after callback decides nothing, but a backend that now fails it is a regression: a 5xx
+/// is a webhook failure, FAIL is no longer accepting it; other words in ErrorInfo are a note.
+#[tokio::test]
+async fn an_after_callback_the_backend_now_fails_is_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let sent = [(chat_query(AFTER, TOKEN, NOW), seed_body(AFTER).into_bytes())];
+    let record = serve_recording(dir.path(), &[], &sent).await;
+    let cases = [
+        (
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""})),
+            1,
+            "✘ after-unsubscribe/line-1  was: accepted / now: HTTP 500, ActionStatus OK, ErrorCode 0: Chat now counts this as a webhook failure",
+        ),
+        (
+            crate::support::answer(
+                json!({"ActionStatus": "FAIL", "ErrorCode": 1, "ErrorInfo": "down"}),
+            ),
+            1,
+            "✘ after-unsubscribe/line-1  was: accepted / now: HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo \"down\": the backend no longer accepts this callback",
+        ),
+        (
+            crate::support::answer(
+                json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "thanks"}),
+            ),
+            0,
+            "✔ after-unsubscribe/line-1  same decision: Chat ignores the answer (after callback); ErrorInfo was \"\", now \"thanks\"",
+        ),
+    ];
+    for (answer, code, line) in cases {
+        let server = backend(answer).await;
+        let result = replay(&record, &server.uri(), &[]);
+        assert_eq!(result.code, code, "{}{}", result.stdout, result.stderr);
+        assert_contains(&result.stdout, line);
+    }
+}
+
+/// `--sdkappid` replays a record made for one app against a backend configured for another,
+/// and says so; a refusal that was for the SdkAppid is then not compared.
+#[tokio::test]
+async fn sdkappid_replays_a_record_for_another_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = recorded(dir.path()).await;
+    let server = checking_at(refuses_jared(), LATER, "1400000000").await;
+    let url = format!("{}/hook", server.uri());
+    let result = replay(&record, &url, &[]);
+    assert_eq!(result.code, 1, "{}", result.stdout);
+
+    let result = replay(&record, &url, &["--sdkappid", "1400000000", "-o", "json"]);
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    let report = json_report(&result);
+    let replayed = case(&report, "before-subscribe/line-1");
+    assert_eq!(replayed["status"], "pass");
+    assert_contains(
+        replayed["description"].as_str().unwrap(),
+        "; replayed with SdkAppid 1400000000 instead of 88888888",
+    );
+    let received = server.received_requests().await.unwrap();
+    let query = received.last().unwrap().url.query().unwrap();
+    assert!(query.starts_with("SdkAppid=1400000000&"), "{query}");
+    let result = replay(&record, &url, &["--sdkappid", "1400000000"]);
+    assert_contains(
+        &result.stderr,
+        "(1 callback(s), signed afresh, SdkAppid 1400000000)",
+    );
+
+    // Recorded by a serve for app 1400000000: refused for its SdkAppid then.
+    let other = tempfile::tempdir().unwrap();
+    let sent = [(
+        chat_query(BEFORE, TOKEN, NOW),
+        seed_body(BEFORE).into_bytes(),
+    )];
+    let refused = serve_recording(other.path(), &["--sdkappid", "1400000000"], &sent).await;
+    let result = replay(&refused, &url, &["--all", "--sdkappid", "1400000000"]);
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    assert_contains(
+        &result.stdout,
+        "- before-subscribe/line-1  SdkAppid replaced; the recorded refusal was for the SdkAppid (wrong-sdkappid), so the decisions are not compared; now: subscribes leckie; refuses jared",
+    );
+}
+
+/// Through the tap, a callback with an upper-case Sign that a case-sensitive backend refused:
+/// replay signs in lower case, so the backend's refusal then is not compared.
+#[tokio::test]
+async fn an_upper_case_sign_refused_then_is_not_compared_once_re_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let then = checking_at(refuses_jared(), NOW, "88888888").await;
+    let query =
+        chat_query(BEFORE, TOKEN, NOW).replace(&sign(TOKEN, NOW), &sign(TOKEN, NOW).to_uppercase());
+    let sent = [(query, seed_body(BEFORE).into_bytes())];
+    let forward = format!("{}/hook", then.uri());
+    let record = serve_recording(dir.path(), &["--forward-to", &forward], &sent).await;
+    let recorded: Value =
+        serde_json::from_str(std::fs::read_to_string(&record).unwrap().trim_end()).unwrap();
+    assert_eq!(recorded["findings"][0]["code"], "upper-case-sign");
+    assert_eq!(recorded["backend"]["status"], 401);
+
+    let now = checking(refuses_jared()).await;
+    let result = replay(&record, &format!("{}/hook", now.uri()), &[]);
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    assert_contains(
+        &result.stdout,
+        "- before-subscribe/line-1  re-signed in lower case; the recorded Sign was upper-case hex, which the backend refused, so the decisions are not compared; now: subscribes leckie; refuses jared",
+    );
 }

@@ -682,7 +682,7 @@ async fn concurrent_callbacks_are_each_recorded_once_and_survive_ctrl_c() {
 }
 
 #[tokio::test]
-async fn a_record_line_is_version_1_with_the_request_without_its_signature_and_the_answer_judged() {
+async fn a_record_line_is_version_2_with_the_request_its_signature_apart_and_the_answer_judged() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("events.ndjson");
     let mut serve = strict(&["--refuse", "jared", "--record", record.to_str().unwrap()]);
@@ -702,7 +702,7 @@ async fn a_record_line_is_version_1_with_the_request_without_its_signature_and_t
     first["latency_ms"] = json!(0);
     let mut expected = seed_event_refusing_jared();
     let request = json!({
-        "v": 1,
+        "v": 2,
         "judgement": {
             "decision": {"kind": "subscribes", "subscribed": ["leckie"], "refused": ["jared"]},
             "says": "subscribes leckie; refuses jared",

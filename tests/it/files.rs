@@ -1,0 +1,151 @@
+//! Local files oa-hook reads whole are bounded: an oversized file, a device that never ends and
+//! a FIFO nobody writes to are each one clear error and exit 2, quickly, never memory eaten or a
+//! process that waits forever.
+
+use crate::support::{Serve, case, oa_hook, run};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A FIFO at `path`, made with mkfifo(1).
+fn fifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+/// A file of `size` spaces (valid TOML and valid JSON whitespace, but too much of it).
+fn large(path: &Path, size: usize) {
+    std::fs::write(path, vec![b' '; size]).unwrap();
+}
+
+const CONFIG_HINT: &str = "  hint: give --config an existing TOML file of settings and scenarios (or unset OA_HOOK_CONFIG)\n";
+const BODY_HINT: &str = "  hint: give a readable JSON file of at most 1 MiB (a callback body is a few KiB), or - for stdin\n";
+
+#[test]
+fn a_config_file_that_is_too_large_never_ends_or_never_comes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.toml");
+    large(&big, (1 << 20) + 1);
+    let pipe = dir.path().join("pipe.toml");
+    fifo(&pipe);
+    let cases = [
+        (big.to_str().unwrap(), "is larger than 1 MiB".to_owned()),
+        ("/dev/zero", "is larger than 1 MiB".to_owned()),
+        (
+            pipe.to_str().unwrap(),
+            "is a FIFO (named pipe), not a regular file, and was not read to its end within 5s"
+                .to_owned(),
+        ),
+    ];
+    for (path, why) in cases {
+        let started = Instant::now();
+        let result = run(oa_hook()
+            .args(["sign", "--token", "t"])
+            .env("OA_HOOK_CONFIG", path));
+        assert!(started.elapsed() < Duration::from_secs(15), "{path}");
+        assert_eq!(result.code, 2, "{path}: {}", result.stderr);
+        assert_eq!(result.stdout, "", "{path}");
+        assert_eq!(
+            result.stderr,
+            format!("oa-hook: error: the config file {path} {why}\n{CONFIG_HINT}"),
+        );
+    }
+    // A file just under the limit is read, and /dev/null is no config at all.
+    large(&big, 1 << 20);
+    for path in [big.to_str().unwrap(), "/dev/null"] {
+        let result = run(oa_hook()
+            .args(["sign", "--token", "t"])
+            .env("OA_HOOK_CONFIG", path));
+        assert_eq!(result.code, 0, "{path}: {}", result.stderr);
+    }
+}
+
+#[test]
+fn a_body_that_is_too_large_never_ends_or_never_comes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    large(&big, (1 << 20) + 1);
+    let pipe = dir.path().join("pipe.json");
+    fifo(&pipe);
+    let sample = |body: &str| {
+        let mut cmd = oa_hook();
+        cmd.args([
+            "sample",
+            "before-subscribe",
+            "--format",
+            "body",
+            "--body",
+            body,
+        ]);
+        cmd
+    };
+    let cases = [
+        (big.to_str().unwrap(), "is larger than 1 MiB"),
+        ("/dev/zero", "is larger than 1 MiB"),
+        (
+            pipe.to_str().unwrap(),
+            "is a FIFO (named pipe), not a regular file, and was not read to its end within 5s",
+        ),
+    ];
+    for (path, why) in cases {
+        let started = Instant::now();
+        let result = run(&mut sample(path));
+        assert!(started.elapsed() < Duration::from_secs(15), "{path}");
+        assert_eq!(
+            (result.code, result.stdout.as_str(), result.stderr),
+            (
+                2,
+                "",
+                format!("oa-hook: error: --body {path} {why}\n{BODY_HINT}")
+            ),
+        );
+    }
+    // Stdin is read up to the same limit, and a body under it is sent as it is.
+    let result = run(sample("-").pipe_stdin(&big).unwrap());
+    assert_eq!(
+        (result.code, result.stderr),
+        (
+            2,
+            format!("oa-hook: error: --body stdin is larger than 1 MiB\n{BODY_HINT}")
+        ),
+    );
+    let result = run(sample("-").write_stdin(r#"{"a":1}"#));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(result.stdout, "{\n  \"a\": 1\n}\n");
+}
+
+/// A scenario's `body` is read as `--body` is: a FIFO or a device fails that scenario with the
+/// reason, quickly, and the other cases run.
+#[test]
+fn a_scenario_body_that_never_ends_or_never_comes_fails_its_case() {
+    let dir = tempfile::tempdir().unwrap();
+    fifo(&dir.path().join("pipe.json"));
+    std::fs::write(
+        dir.path().join("oa-hook.toml"),
+        "[[scenario]]\nname = \"zeros\"\ncommand = \"before-subscribe\"\nbody = \"/dev/zero\"\n\n[[scenario]]\nname = \"pipe\"\ncommand = \"before-subscribe\"\nbody = \"pipe.json\"\n",
+    )
+    .unwrap();
+    let serve = Serve::start(&["-q"]);
+    let started = Instant::now();
+    let result = run(oa_hook()
+        .current_dir(dir.path())
+        .env_remove("OA_HOOK_CONFIG")
+        .args([
+            "check", "--url", &serve.url, "--only", "scenario", "-o", "json",
+        ]));
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let report: Value = serde_json::from_str(&result.stdout).unwrap();
+    for (id, message) in [
+        ("scenario/zeros", "--body /dev/zero is larger than 1 MiB"),
+        (
+            "scenario/pipe",
+            "--body pipe.json is a FIFO (named pipe), not a regular file, and was not read to its end within 5s",
+        ),
+    ] {
+        let case = case(&report, id);
+        assert_eq!(case["status"], "fail", "{case:#}");
+        assert_eq!(case["message"], message, "{case:#}");
+    }
+}
