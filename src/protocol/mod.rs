@@ -14,6 +14,7 @@ mod inbound;
 mod json;
 mod judge;
 mod query;
+mod schema;
 mod signature;
 
 pub use answer::{ActionStatus, Answer};
@@ -34,6 +35,7 @@ pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, UNMODELL
 pub use json::duplicate_keys;
 pub use judge::{Judgement, Latest, Reply, judge, judge_broken, judge_no_answer};
 pub use query::{CallbackQuery, ReceivedQuery, param};
+pub use schema::{answer_schema, body_schema};
 pub use signature::{
     MAX_REQUEST_TIME, SignatureError, Signs, Verified, canonical_request_time, sign, verify,
     verify_query,
