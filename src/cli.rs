@@ -137,6 +137,11 @@ pub(crate) enum Command {
         after_help = "Exit status: 0 authentic, 1 not authentic, 2 bad input."
     )]
     Verify(VerifyArgs),
+    /// Hand the protocol to other tools: an OpenAPI document, JSON Schemas, Locust and k6 scripts
+    #[command(
+        after_help = "Examples:\n  oa-hook export openapi > chat-webhooks.openapi.yaml\n  oa-hook export jsonschema schemas/\n  oa-hook export locust --url http://localhost:3000/im before-subscribe after-unsubscribe > locustfile.py\n  oa-hook export k6 --url http://localhost:3000/im all > load.js"
+    )]
+    Export(ExportArgs),
     /// Write a commented oa-hook.toml to start from (never over an existing file)
     #[command(
         after_help = "Example:\n  oa-hook init && oa-hook check --url http://localhost:3000/im"
@@ -729,6 +734,85 @@ pub(crate) struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    #[command(subcommand)]
+    pub what: Export,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Export {
+    /// Print an OpenAPI 3.1 document: a webhook for each of the eleven callbacks, with its query,
+    /// Sign and RequestTime as security schemes, its body and answer schemas, Tencent's sample
+    /// and sample answers
+    Openapi {
+        /// The document's format
+        #[arg(long, short, value_enum, default_value_t = DocumentFormat::Yaml)]
+        format: DocumentFormat,
+    },
+    /// Write one JSON Schema (2020-12) file per body and per answer into DIR (made if missing):
+    /// NAME.request.schema.json and NAME.answer.schema.json
+    Jsonschema {
+        /// The directory to write into
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Print a Locust file (Python) that sends the callbacks, signing every request afresh with
+    /// the token of OA_HOOK_TOKEN, and fails on every answer Chat could not use in 2 s
+    Locust(ScriptArgs),
+    /// Print a k6 script (JavaScript) that sends the callbacks, signing every request afresh
+    /// with the token of OA_HOOK_TOKEN, with thresholds on the answers and Chat's 2 s
+    K6(ScriptArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DocumentFormat {
+    Yaml,
+    Json,
+}
+
+/// What a load script sends, and where. The token is never an option: the script reads it
+/// from the environment where it runs.
+#[derive(Debug, Args)]
+pub(crate) struct ScriptArgs {
+    /// The callbacks to send, each in turn (short name or CallbackCommand word), or all
+    #[arg(value_name = "COMMAND", required = true, value_parser = checked(parse_commands))]
+    pub commands: Vec<Commands>,
+    /// The backend's webhook URL; Chat's query parameters are appended to it
+    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url))]
+    pub url: Url,
+    /// The SdkAppid query parameter
+    #[arg(
+        long,
+        env = "OA_HOOK_SDKAPPID",
+        default_value_t = 88888888,
+        value_name = "ID",
+        value_parser = checked(parse_sdkappid)
+    )]
+    pub sdkappid: u64,
+    /// The ClientIP query parameter
+    #[arg(
+        long,
+        env = "OA_HOOK_CLIENT_IP",
+        default_value = "127.0.0.1",
+        value_name = "IP"
+    )]
+    pub client_ip: IpAddr,
+    /// The OptPlatform query parameter
+    #[arg(long, env = "OA_HOOK_PLATFORM", default_value = "RESTAPI", value_parser = platforms())]
+    pub platform: String,
+}
+
+impl ScriptArgs {
+    /// The callbacks named, each once, in the table's order.
+    pub(crate) fn callbacks(&self) -> Vec<&'static Callback> {
+        CALLBACKS
+            .iter()
+            .filter(|c| self.commands.iter().any(|given| given.0.contains(c)))
+            .collect()
+    }
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct InitArgs {
     /// Where to write it
     #[arg(value_name = "FILE", default_value = crate::config::FILE_NAME)]
@@ -815,9 +899,12 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
                     format!("{}: {key} = \"{shown}\" {why}", file.display())
                 }
                 _ => {
-                    let flag = arg
-                        .and_then(Arg::get_long)
-                        .map_or_else(|| "a value:".to_owned(), |long| format!("--{long}"));
+                    let flag = match arg.and_then(Arg::get_long) {
+                        Some(long) => format!("--{long}"),
+                        None => arg
+                            .and_then(|a| a.get_value_names()?.first().cloned())
+                            .map_or_else(|| "a value:".to_owned(), |name| format!("<{name}>")),
+                    };
                     format!("{flag} {shown} {why}")
                 }
             };

@@ -11,6 +11,7 @@ mod cmd;
 mod config;
 mod error;
 mod expect;
+mod export;
 mod interrupt;
 mod load;
 mod output;
@@ -49,6 +50,7 @@ fn run(cli: &Cli, config: &Config) -> Result<Outcome, Error> {
         Command::Send(args) => cmd::send::run(args, &clock),
         Command::Serve(args) => cmd::serve::run(args, &clock),
         Command::Replay(args) => cmd::replay::run(args, &clock),
+        Command::Export(args) => cmd::export::run(args),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod completions;
+pub(crate) mod export;
 pub(crate) mod init;
 pub(crate) mod replay;
 pub(crate) mod sample;

@@ -226,6 +226,18 @@ impl Rewrite {
     }
 }
 
+/// The answer fields a decision rests on, as [`read_answer`] reads them: a value of the wrong
+/// type in any of them leaves Chat's decision undocumented (a webhook failure).
+pub fn decisive_fields(callback: &Callback) -> Vec<&'static str> {
+    let mut fields = COMMON_FIELDS[..2].to_vec();
+    match callback.veto {
+        Some(Veto::Subscription) | None => fields.push(REFUSED_SUBSCRIBERS),
+        Some(Veto::Message) => fields.extend([MSG_BODY, CLOUD_CUSTOM_DATA]),
+        Some(Veto::Creation) => {}
+    }
+    fields
+}
+
 fn read_answer(
     callback: &Callback,
     subscribers: &[String],

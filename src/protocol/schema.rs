@@ -60,7 +60,7 @@ pub fn answer_schema(callback: &Callback) -> Value {
             "type": "integer",
             "minimum": i64::MIN,
             "maximum": i64::MAX,
-            "description": error_codes(callback),
+            "description": answer_decides(callback),
         }),
     );
     properties.insert(
@@ -139,8 +139,8 @@ fn ignored(field: &str, of: &str) -> Value {
     })
 }
 
-/// What `ErrorCode` decides for `callback`, in words.
-fn error_codes(callback: &Callback) -> String {
+/// What an answer's `ErrorCode` decides for `callback`, in words.
+pub fn answer_decides(callback: &Callback) -> String {
     let (low, high) = (CUSTOM_ERROR_CODES.start(), CUSTOM_ERROR_CODES.end());
     match callback.veto {
         None => "Chat ignores the answer of an after callback: send 0 (other codes are undocumented).".to_owned(),
