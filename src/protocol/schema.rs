@@ -60,7 +60,10 @@ pub fn answer_schema(callback: &Callback) -> Value {
             "type": "integer",
             "minimum": i64::MIN,
             "maximum": i64::MAX,
-            "description": answer_decides(callback),
+            "description": format!(
+                "{} Written as a whole number (1, not 1.0 or \"1\").",
+                answer_decides(callback)
+            ),
         }),
     );
     properties.insert(
@@ -151,5 +154,271 @@ pub fn answer_decides(callback: &Callback) -> String {
         Some(Veto::Message) => format!(
             "0: the message is sent, rewritten by MsgBody and/or CloudCustomData when given. 1: the message is refused; the sender gets error {MESSAGE_REFUSED}. 2: the message is discarded silently; the sender is told it was sent. {low}-{high}: a code of your own; the message is refused and the sender gets this code with ErrorInfo. Other codes are undocumented."
         ),
+    }
+}
+
+/// Where `instance` breaks `schema`, as a JSON Schema validator finds it: the JSON pointer of
+/// each failing value (a missing or extra property's own pointer), for tests that compare the
+/// schemas with the judge.
+#[cfg(test)]
+pub(super) fn violations(schema: &Value, instance: &Value) -> Vec<String> {
+    fn leaves(error: &boon::ValidationError<'_, '_>, found: &mut Vec<String>) {
+        if !error.causes.is_empty() {
+            for cause in &error.causes {
+                leaves(cause, found);
+            }
+            return;
+        }
+        let at = error.instance_location.to_string();
+        match &error.kind {
+            boon::ErrorKind::Required { want } => {
+                found.extend(want.iter().map(|name| format!("{at}/{name}")));
+            }
+            boon::ErrorKind::AdditionalProperties { got } => {
+                found.extend(got.iter().map(|name| format!("{at}/{name}")));
+            }
+            _ => found.push(at),
+        }
+    }
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    let url = "http://oa-hook.test/schema.json";
+    compiler
+        .add_resource(url, schema.clone())
+        .expect("the schema is JSON");
+    let index = compiler
+        .compile(url, &mut schemas)
+        .expect("the schema compiles");
+    let mut found = Vec::new();
+    if let Err(error) = schemas.validate(instance, index) {
+        leaves(&error, &mut found);
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::event::Wire;
+    use crate::protocol::{CALLBACKS, Finding, Reply, judge, read_event};
+
+    /// A finding's path as a JSON pointer: `A[1].B` is `/A/1/B`.
+    fn pointer(path: &str) -> String {
+        format!(
+            "/{}",
+            path.replace("].", "/")
+                .replace(['[', '.'], "/")
+                .replace(']', "")
+        )
+    }
+
+    fn seed(callback: &Callback) -> Value {
+        build_body(
+            callback,
+            &EventValues::seed(callback, callback.seed.event_time),
+        )
+    }
+
+    #[test]
+    fn every_sample_body_fits_its_schema() {
+        for callback in CALLBACKS {
+            let body = seed(callback);
+            assert_eq!(
+                violations(&body_schema(callback), &body),
+                Vec::<String>::new(),
+                "{callback}"
+            );
+            assert_eq!(body_schema(callback)["examples"][0], body);
+        }
+        // Tencent's 60805 sample, as printed: its ID lacks the prefix.
+        let withdraw = Callback::find("after-withdraw").unwrap();
+        let mut printed = seed(withdraw);
+        printed["Official_Account"] = "#TOA#_123".into();
+        assert_eq!(
+            violations(&body_schema(withdraw), &printed),
+            ["/Official_Account"]
+        );
+    }
+
+    /// Values that break each kind of field's rule, and values at its limits that do not.
+    fn breaking(wire: Wire) -> (Vec<Value>, Vec<Value>) {
+        let users = |n: usize| -> Value {
+            (0..n)
+                .map(|i| json!({"Subscriber_Account": format!("u{i}")}))
+                .collect()
+        };
+        match wire {
+            Wire::OfficialAccount => (
+                vec![
+                    json!("my_account"),
+                    json!(format!("@TOA#_{}", "a".repeat(43))),
+                ],
+                vec![json!(format!("@TOA#_{}", "a".repeat(42)))],
+            ),
+            Wire::UserId => (
+                vec![json!(""), json!("x".repeat(33))],
+                vec![json!("x".repeat(32)), json!("x")],
+            ),
+            Wire::Limited(max) => (
+                vec![json!("n".repeat(max + 1))],
+                vec![json!("n".repeat(max)), json!("")],
+            ),
+            Wire::Key => (vec![json!("")], vec![json!("k")]),
+            Wire::Flag => (vec![json!(2), json!(-1)], vec![json!(0), json!(1)]),
+            Wire::Seconds => (
+                vec![json!(0), json!(99_999_999_999_i64)],
+                vec![json!(1), json!(99_999_999_998_i64)],
+            ),
+            Wire::Millis => (
+                vec![
+                    json!(0),
+                    json!(1_670_574_414),
+                    json!(10_000_000_000_000_i64),
+                ],
+                vec![json!(100_000_000_000_i64), json!(9_999_999_999_999_i64)],
+            ),
+            Wire::Subscribers => (
+                vec![
+                    json!([]),
+                    users(101),
+                    json!([{"Subscriber_Account": "jared"}, {"Subscriber_Account": "jared"}]),
+                    json!([{"Subscriber_Account": ""}]),
+                ],
+                vec![users(100), users(1)],
+            ),
+            Wire::Messages | Wire::MsgKeys => (vec![json!([])], vec![]),
+            Wire::Command | Wire::OptionalText => (vec![], vec![]),
+        }
+    }
+
+    /// Every rule the judge warns about in a body is in its schema: a value that breaks one is
+    /// warned about at its field and fails the schema there; a value at the limit passes both.
+    #[test]
+    fn each_body_rule_is_the_schemas_too() {
+        for callback in CALLBACKS {
+            let schema = body_schema(callback);
+            for field in callback.body.fields() {
+                let (bad, good) = breaking(field.1);
+                for (value, breaks) in bad
+                    .into_iter()
+                    .map(|v| (v, true))
+                    .chain(good.into_iter().map(|v| (v, false)))
+                {
+                    let mut body = seed(callback);
+                    body[field.0] = value.clone();
+                    let raw = body.to_string();
+                    let (event, findings) = read_event(callback, &body, raw.as_bytes());
+                    assert!(event.is_some(), "{callback} {}: {findings:?}", field.0);
+                    let warned: Vec<String> = findings.iter().map(|f| pointer(&f.path)).collect();
+                    let violated = violations(&schema, &body);
+                    let at = format!("/{}", field.0);
+                    let context = format!(
+                        "{callback} {} = {value}: judge {warned:?}, schema {violated:?}",
+                        field.0
+                    );
+                    assert_eq!(!warned.is_empty(), breaks, "{context}");
+                    assert_eq!(!violated.is_empty(), breaks, "{context}");
+                    assert!(
+                        warned.iter().chain(&violated).all(|p| p.starts_with(&at)),
+                        "{context}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Answers of every kind: conforming, conforming with warnings, and refused.
+    fn answers() -> Vec<Value> {
+        let ok = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0});
+        let with = |key: &str, value: Value| {
+            let mut answer = ok.clone();
+            answer[key] = value;
+            answer
+        };
+        let without = |key: &str| {
+            let mut answer = ok.clone();
+            answer.as_object_mut().map(|a| a.remove(key));
+            answer
+        };
+        let element = json!({"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi"}});
+        vec![
+            ok.clone(),
+            with("ErrorCode", json!(1)),
+            with("ErrorCode", json!(2)),
+            with("ErrorCode", json!(120_001)),
+            with("ErrorCode", json!(-7)),
+            with("ErrorCode", json!("0")),
+            with("ErrorCode", json!(0.5)),
+            with("ErrorCode", json!(u64::MAX)),
+            with("ActionStatus", json!("FAIL")),
+            with("ActionStatus", json!("ok")),
+            with("ActionStatus", json!(0)),
+            with("ErrorInfo", Value::Null),
+            without("ErrorInfo"),
+            without("ActionStatus"),
+            with("RefusedSubscribers_Account", json!(["jared"])),
+            with("RefusedSubscribers_Account", json!(["zoe"])),
+            with("RefusedSubscribers_Account", json!("jared")),
+            with("RefusedSubscribers_Account", json!([7])),
+            with("RefusedMembers_Account", json!(["jared"])),
+            with("MsgBody", json!([element])),
+            with("MsgBody", json!([])),
+            with("MsgBody", json!("hi")),
+            with("MsgBody", json!([{"MsgType": "TIMTextElem"}])),
+            with(
+                "MsgBody",
+                json!([{"MsgType": "TIMTextElem", "MsgContent": "hi"}]),
+            ),
+            with(
+                "MsgBody",
+                json!([{"MsgType": "TIMTextElem", "MsgContent": {}, "x": 1}]),
+            ),
+            with("CloudCustomData", json!("data")),
+            with("CloudCustomData", json!(5)),
+            with("Extra", json!(true)),
+        ]
+    }
+
+    /// An answer fits its schema exactly when the judge calls it conforming, and where it does
+    /// not, the schema fails at the fields the judge names.
+    #[test]
+    fn an_answer_fits_its_schema_exactly_when_it_conforms() {
+        let users = vec!["jared".to_owned(), "leckie".to_owned()];
+        for callback in CALLBACKS {
+            let schema = answer_schema(callback);
+            for answer in answers() {
+                let raw = answer.to_string();
+                let reply = Reply {
+                    status: 200,
+                    body: raw.as_bytes(),
+                    truncated: false,
+                    latency: None,
+                };
+                let judgement = judge(callback, &users, reply);
+                let errors: Vec<String> = judgement
+                    .findings
+                    .iter()
+                    .filter(|f| f.is_error())
+                    .map(|f: &Finding| pointer(&f.path))
+                    .collect();
+                let violated = violations(&schema, &answer);
+                let context = format!("{callback} {answer}: judge {errors:?}, schema {violated:?}");
+                assert_eq!(judgement.conforms(), violated.is_empty(), "{context}");
+                for error in &errors {
+                    assert!(
+                        violated.iter().any(|v| v.starts_with(error.as_str())),
+                        "{context}"
+                    );
+                }
+                for violation in &violated {
+                    assert!(
+                        errors.iter().any(|e| violation.starts_with(e.as_str())),
+                        "{context}"
+                    );
+                }
+            }
+        }
     }
 }
