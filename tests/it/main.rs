@@ -5,6 +5,7 @@
 mod broken;
 mod check;
 mod config;
+mod export;
 mod family;
 mod gate;
 mod help;
