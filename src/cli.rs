@@ -458,6 +458,8 @@ pub(crate) struct SendArgs {
     #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]
+    pub ci: CiArgs,
+    #[command(flatten)]
     pub event: EventArgs,
     #[command(flatten)]
     pub body: BodyArgs,
@@ -685,6 +687,27 @@ pub(crate) struct ReportArgs {
     /// Output format on stdout
     #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Reports")]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub ci: CiArgs,
+}
+
+/// What a CI job shows of a run: `check`, `replay` and load mode.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Reports")]
+pub(crate) struct CiArgs {
+    /// Write a Markdown summary of the run to FILE, in every outcome (it is also appended to
+    /// $GITHUB_STEP_SUMMARY when that is set, as in GitHub Actions)
+    #[arg(
+        long,
+        env = "OA_HOOK_SUMMARY",
+        value_name = "FILE",
+        help_heading = "Reports"
+    )]
+    pub summary: Option<PathBuf>,
+    /// Print a GitHub Actions `::error` line per failed case (`::warning` per warned one) on
+    /// stdout, after the results
+    #[arg(long, env = "OA_HOOK_ANNOTATIONS", help_heading = "Reports")]
+    pub annotations: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ mod sample;
 mod send;
 mod serve;
 mod sign;
+mod summary;
 mod support;
 mod tap;
 mod tls;
