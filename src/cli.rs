@@ -180,15 +180,8 @@ impl ValueEnum for CallbackArg {
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Event")]
 pub(crate) struct EventArgs {
-    /// The app's SDKAppID, sent as the SdkAppid query parameter
-    #[arg(
-        long,
-        env = "OA_HOOK_SDKAPPID",
-        default_value_t = 88888888,
-        value_name = "ID",
-        value_parser = checked(parse_sdkappid)
-    )]
-    pub sdkappid: u64,
+    #[command(flatten)]
+    pub query: QueryArgs,
     /// The Official Account's ID [default: Tencent's sample's: @TOA#_test_for_penn for
     /// before-subscribe, @TOA#_test_OA_for_penn for after-unsubscribe]
     #[arg(long, env = "OA_HOOK_OFFICIAL_ACCOUNT", value_name = "ID")]
@@ -245,6 +238,23 @@ pub(crate) struct EventArgs {
     /// EventTime in Unix milliseconds [default: now]
     #[arg(long, env = "OA_HOOK_EVENT_TIME", value_name = "MS")]
     pub event_time: Option<i64>,
+    /// The ids of the options given on the command line itself (see [`Cli::note_given`]).
+    #[arg(skip)]
+    pub given: Vec<String>,
+}
+
+/// The query parameters of a callback besides its command and signature.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct QueryArgs {
+    /// The app's SDKAppID, sent as the SdkAppid query parameter
+    #[arg(
+        long,
+        env = "OA_HOOK_SDKAPPID",
+        default_value_t = 88888888,
+        value_name = "ID",
+        value_parser = checked(parse_sdkappid)
+    )]
+    pub sdkappid: u64,
     /// The ClientIP query parameter
     #[arg(
         long,
@@ -256,9 +266,6 @@ pub(crate) struct EventArgs {
     /// The OptPlatform query parameter
     #[arg(long, env = "OA_HOOK_PLATFORM", default_value = "RESTAPI", value_parser = platforms())]
     pub platform: String,
-    /// The ids of the options given on the command line itself (see [`Cli::note_given`]).
-    #[arg(skip)]
-    pub given: Vec<String>,
 }
 
 /// The webhook token. Taken from the environment preferably: a flag is visible to `ps`. Each
@@ -280,7 +287,7 @@ impl EventArgs {
     /// The plain values the request is built from.
     pub(crate) fn event(&self) -> crate::request::Event {
         crate::request::Event {
-            sdkappid: self.sdkappid,
+            sdkappid: self.query.sdkappid,
             official_account: self.official_account.clone(),
             operator: self.operator.clone(),
             subscribers: self.subscribers.clone(),
@@ -295,8 +302,8 @@ impl EventArgs {
             msg_keys: self.msg_keys.clone(),
             msg_time: self.msg_time,
             event_time: self.event_time,
-            client_ip: self.client_ip,
-            platform: self.platform.clone(),
+            client_ip: self.query.client_ip,
+            platform: self.query.platform.clone(),
             given: self.given.clone(),
         }
     }
@@ -803,26 +810,8 @@ pub(crate) struct ScriptArgs {
     /// The backend's webhook URL; Chat's query parameters are appended to it
     #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url))]
     pub url: Url,
-    /// The SdkAppid query parameter
-    #[arg(
-        long,
-        env = "OA_HOOK_SDKAPPID",
-        default_value_t = 88888888,
-        value_name = "ID",
-        value_parser = checked(parse_sdkappid)
-    )]
-    pub sdkappid: u64,
-    /// The ClientIP query parameter
-    #[arg(
-        long,
-        env = "OA_HOOK_CLIENT_IP",
-        default_value = "127.0.0.1",
-        value_name = "IP"
-    )]
-    pub client_ip: IpAddr,
-    /// The OptPlatform query parameter
-    #[arg(long, env = "OA_HOOK_PLATFORM", default_value = "RESTAPI", value_parser = platforms())]
-    pub platform: String,
+    #[command(flatten)]
+    pub query: QueryArgs,
 }
 
 impl ScriptArgs {

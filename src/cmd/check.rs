@@ -62,7 +62,7 @@ fn run_suite(
         write!(
             output::stderr(),
             "{}",
-            render::human_header(&target, args.event.sdkappid, suite.token.is_some())
+            render::human_header(&target, args.event.query.sdkappid, suite.token.is_some())
         )?;
     }
     runtime()?.block_on(async {

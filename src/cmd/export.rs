@@ -29,9 +29,9 @@ pub(crate) fn run(args: &ExportArgs) -> Result<Outcome> {
 fn script(args: &ScriptArgs) -> Script {
     Script {
         url: args.url.clone(),
-        sdkappid: args.sdkappid,
-        client_ip: args.client_ip.to_string(),
-        platform: args.platform.clone(),
+        sdkappid: args.query.sdkappid,
+        client_ip: args.query.client_ip.to_string(),
+        platform: args.query.platform.clone(),
         callbacks: args.callbacks(),
     }
 }

@@ -200,7 +200,7 @@ class Chat(FastHttpUser):
             status = response.status_code
             if not status:
                 # No answer: a connection error, or no answer within the timeout.
-                if response.error and "timeout" in str(response.error).lower():
+                if any(word in str(response.error).lower() for word in ("timeout", "timed out")):
                     count(name, "decisions", decision(callback, 0, None, True))
                 response.failure(f"no answer: {response.error}")
                 return
