@@ -24,7 +24,7 @@ import crypto from 'k6/crypto';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
 
-const SPEC = {{SPEC}};
+export const SPEC = {{SPEC}};
 
 const TOKEN = __ENV.{{TOKEN_ENV}} || '';
 const URL = __ENV.OA_HOOK_URL || SPEC.url;

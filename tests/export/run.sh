@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # What `oa-hook export` writes, checked with the real tools (run by .ci/run, after cargo test):
 #   openapi  the OpenAPI document passes `redocly lint` (npm's @redocly/cli), YAML and JSON;
+#   decisions  the Locust file reads a range of answers (conforming, odd, refused, not JSON, not
+#            200) to every callback as `oa-hook send` does: the same decision and verdict;
 #   k6       the k6 script's own code under Node with a shim of k6/: Tencent's signing vector,
-#            and requests that `oa-hook serve --token` accepts;
+#            requests that `oa-hook serve --token` accepts, and the same readings of those answers;
 #   locust   the Locust file run headless, one master and two workers, against `serve --token`:
 #            no failure and no refusal, and the decision counts `send` load mode gives for the
 #            same callbacks and as many requests.
@@ -17,8 +19,13 @@ REDOCLY_VERSION=2.77.0
 LOCUST_VERSION=2.47.0
 TOKEN=export-check-token
 CALLBACKS=(before-subscribe before-send after-unsubscribe)
-# What `serve --reject` makes Chat decide for each of them.
+# What `serve --reject` makes Chat decide for each of them, and for each of the eleven.
 DECISIONS="before-subscribe rejects-all,before-send refuses-message,after-unsubscribe ignored"
+ALL_DECISIONS="before-subscribe rejects-all,before-create denies-creation,before-send refuses-message"
+for after in after-unsubscribe after-create after-info-change after-destroy after-subscribe \
+    after-full after-send after-withdraw; do
+    ALL_DECISIONS+=",$after ignored"
+done
 
 work=$(mktemp -d)
 serve_pid=
@@ -68,9 +75,15 @@ openapi() (
     "$REDOCLY" lint --format stylish openapi.yaml openapi.json
 )
 
+decisions() {
+    "$BIN" export locust --url "$URL/im" all >"$work/locustfile-all.py"
+    "$CACHE/venv/bin/python" tests/export/decisions.py "$BIN" "$work/locustfile-all.py" "$work/cases.json"
+}
+
 k6() {
-    "$BIN" export k6 --url "$URL/im" "${CALLBACKS[@]}" >"$work/load.mjs"
-    K6_SCRIPT="$work/load.mjs" OA_HOOK_URL="$URL/im" OA_HOOK_TOKEN=$TOKEN K6_DECISIONS=$DECISIONS \
+    "$BIN" export k6 --url "$URL/im" all >"$work/load.mjs"
+    K6_SCRIPT="$work/load.mjs" OA_HOOK_URL="$URL/im" OA_HOOK_TOKEN=$TOKEN \
+        K6_DECISIONS=$ALL_DECISIONS K6_CASES="$work/cases.json" \
         node --import ./tests/export/k6/register.mjs --test tests/export/k6.test.mjs
 }
 
@@ -120,9 +133,13 @@ done
 URL=$(head -1 "$work/serve.out" | sed 's/^listening on //')
 
 step openapi openapi
+step decisions decisions
 step k6 k6
 step locust locust
-# The run's numbers, for the log: Locust's per callback, and the comparison with send.
+# The numbers, for the log: the answers read, the k6 tests, Locust's run per callback and its
+# comparison with send.
+tail -1 "$work/decisions.log"
+grep -E '^# (tests|pass|fail) ' "$work/k6.log" || true
 grep -E '^(POST|before|after)|Aggregated' "$work/locust.log" || true
 
 echo "export: $passed passed, $failed failed"
