@@ -711,8 +711,8 @@ pub(crate) struct CiArgs {
         help_heading = "Reports"
     )]
     pub summary: Option<PathBuf>,
-    /// Print a GitHub Actions `::error` line per failed case (`::warning` per warned one) on
-    /// stdout, after the results
+    /// Print GitHub Actions workflow commands on stdout, after the results: an `::error` line
+    /// per failed case (in load mode, per kind of failure), a `::warning` line per warned one
     #[arg(long, env = "OA_HOOK_ANNOTATIONS", help_heading = "Reports")]
     pub annotations: bool,
 }

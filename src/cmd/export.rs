@@ -17,7 +17,7 @@ pub(crate) fn run(args: &ExportArgs) -> Result<Outcome> {
                     .map_err(|e| Error::internal(format!("cannot write the YAML document: {e}")))?,
             }
         }
-        Export::Jsonschema { dir } => written(dir)?,
+        Export::Jsonschema { dir } => write_schemas(dir)?,
         Export::Locust(args) => script(args).locust(),
         Export::K6(args) => script(args).k6(),
     };
@@ -37,7 +37,7 @@ fn script(args: &ScriptArgs) -> Script {
 }
 
 /// Writes every schema file into `dir` (made if missing); says each path written.
-fn written(dir: &Path) -> Result<String> {
+fn write_schemas(dir: &Path) -> Result<String> {
     let cannot = |e: std::io::Error, what: &Path| {
         Error::usage(format!("cannot write {}: {e}", what.display()))
             .hint("give a directory that can be made or written to, e.g. schemas/")
