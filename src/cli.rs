@@ -699,7 +699,7 @@ pub(crate) struct ReportArgs {
 }
 
 /// What a CI job shows of a run: `check`, `replay` and load mode.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args)]
 #[command(next_help_heading = "Reports")]
 pub(crate) struct CiArgs {
     /// Write a Markdown summary of the run to FILE, in every outcome (it is also appended to
