@@ -158,7 +158,7 @@ mod tests {
             (
                 "no command given".to_owned(),
                 hint(
-                    "give one of: sample, send, serve, check, replay, sign, verify, init, completions, man, help (`oa-hook --help` says what each does)"
+                    "give one of: sample, send, serve, check, replay, sign, verify, export, init, completions, man, help (`oa-hook --help` says what each does)"
                 )
             )
         );

@@ -146,6 +146,11 @@ pub(crate) enum Command {
         after_help = "Exit status: 0 authentic; 1 not authentic (a Sign made with another token, a RequestTime out of the window, a parameter twice); 2 bad input (no Sign or RequestTime, or one not as Chat writes it, such as a placeholder Sign=...)."
     )]
     Verify(VerifyArgs),
+    /// Hand the protocol to other tools: an OpenAPI document, JSON Schemas, Locust and k6 scripts
+    #[command(
+        after_help = "Examples:\n  oa-hook export openapi > chat-webhooks.openapi.yaml\n  oa-hook export jsonschema schemas/\n  oa-hook export locust --url http://localhost:3000/im before-subscribe after-unsubscribe > locustfile.py\n  oa-hook export k6 --url http://localhost:3000/im all > load.js"
+    )]
+    Export(ExportArgs),
     /// Write a commented oa-hook.toml to start from (never over an existing file)
     #[command(
         after_help = "Example:\n  oa-hook init && oa-hook check --url http://localhost:3000/im"
@@ -171,6 +176,7 @@ pub(crate) const COMMAND_NAMES: &[&str] = &[
     "replay",
     "sign",
     "verify",
+    "export",
     "init",
     "completions",
     "man",
@@ -241,15 +247,8 @@ impl TypedValueParser for CallbackParser {
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Event")]
 pub(crate) struct EventArgs {
-    /// The app's SDKAppID, sent as the SdkAppid query parameter
-    #[arg(
-        long,
-        env = "OA_HOOK_SDKAPPID",
-        default_value_t = 88888888,
-        value_name = "ID",
-        value_parser = checked(parse_sdkappid)
-    )]
-    pub sdkappid: u64,
+    #[command(flatten)]
+    pub query: QueryArgs,
     /// The Official Account's ID [default: Tencent's sample's: @TOA#_test_for_penn for
     /// before-subscribe, @TOA#_test_OA_for_penn for after-unsubscribe]
     #[arg(long, env = "OA_HOOK_OFFICIAL_ACCOUNT", value_name = "ID")]
@@ -307,6 +306,23 @@ pub(crate) struct EventArgs {
     /// EventTime in Unix milliseconds [default: now]
     #[arg(long, env = "OA_HOOK_EVENT_TIME", value_name = "MS", value_parser = checked(parse_event_time))]
     pub event_time: Option<i64>,
+    /// The ids of the options given on the command line itself (see [`Cli::note_given`]).
+    #[arg(skip)]
+    pub given: Vec<String>,
+}
+
+/// The query parameters of a callback besides its command and signature.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct QueryArgs {
+    /// The app's SDKAppID, sent as the SdkAppid query parameter
+    #[arg(
+        long,
+        env = "OA_HOOK_SDKAPPID",
+        default_value_t = 88888888,
+        value_name = "ID",
+        value_parser = checked(parse_sdkappid)
+    )]
+    pub sdkappid: u64,
     /// The ClientIP query parameter
     #[arg(
         long,
@@ -319,9 +335,6 @@ pub(crate) struct EventArgs {
     /// The OptPlatform query parameter
     #[arg(long, env = "OA_HOOK_PLATFORM", default_value = "RESTAPI", value_parser = platforms())]
     pub platform: String,
-    /// The ids of the options given on the command line itself (see [`Cli::note_given`]).
-    #[arg(skip)]
-    pub given: Vec<String>,
 }
 
 /// The webhook token. Taken from the environment preferably: a flag is visible to `ps`. Each
@@ -343,7 +356,7 @@ impl EventArgs {
     /// The plain values the request is built from.
     pub(crate) fn event(&self) -> crate::request::Event {
         crate::request::Event {
-            sdkappid: self.sdkappid,
+            sdkappid: self.query.sdkappid,
             official_account: self.official_account.clone(),
             operator: self.operator.clone(),
             subscribers: self.subscribers.clone(),
@@ -358,8 +371,8 @@ impl EventArgs {
             msg_keys: self.msg_keys.clone(),
             msg_time: self.msg_time,
             event_time: self.event_time,
-            client_ip: self.client_ip,
-            platform: self.platform.clone(),
+            client_ip: self.query.client_ip,
+            platform: self.query.platform.clone(),
             given: self.given.clone(),
         }
     }
@@ -527,6 +540,8 @@ pub(crate) struct SendArgs {
     pub verbose: bool,
     #[command(flatten)]
     pub load: LoadArgs,
+    #[command(flatten)]
+    pub ci: CiArgs,
     #[command(flatten)]
     pub event: EventArgs,
     #[command(flatten)]
@@ -770,6 +785,27 @@ pub(crate) struct ReportArgs {
     /// Output format on stdout
     #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Reports")]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub ci: CiArgs,
+}
+
+/// What a CI job shows of a run: `check`, `replay` and load mode.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Reports")]
+pub(crate) struct CiArgs {
+    /// Write a Markdown summary of the run to FILE, in every outcome (it is also appended to
+    /// $GITHUB_STEP_SUMMARY when that is set, as in GitHub Actions)
+    #[arg(
+        long,
+        env = "OA_HOOK_SUMMARY",
+        value_name = "FILE",
+        help_heading = "Reports"
+    )]
+    pub summary: Option<PathBuf>,
+    /// Print GitHub Actions workflow commands on stdout, after the results: an `::error` line
+    /// per failed case (in load mode, per kind of failure), a `::warning` line per warned one
+    #[arg(long, env = "OA_HOOK_ANNOTATIONS", help_heading = "Reports")]
+    pub annotations: bool,
 }
 
 #[derive(Debug, Args)]
@@ -835,6 +871,67 @@ pub(crate) struct VerifyArgs {
     /// How far RequestTime may be from now, either way, at most 24h
     #[arg(long, env = "OA_HOOK_MAX_SKEW", default_value = DEFAULT_MAX_SKEW, value_parser = checked(parse_max_skew), value_name = "DURATION")]
     pub max_skew: Duration,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    #[command(subcommand)]
+    pub what: Export,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Export {
+    /// Print an OpenAPI 3.1 document: a webhook for each of the eleven callbacks, with its query,
+    /// Sign and RequestTime as security schemes, its body and answer schemas, Tencent's sample
+    /// and sample answers
+    Openapi {
+        /// The document's format
+        #[arg(long, short, value_enum, default_value_t = DocumentFormat::Yaml)]
+        format: DocumentFormat,
+    },
+    /// Write one JSON Schema (2020-12) file per body and per answer into DIR (made if missing):
+    /// NAME.request.schema.json and NAME.answer.schema.json
+    Jsonschema {
+        /// The directory to write into
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Print a Locust file (Python) that sends the callbacks, signing every request afresh with
+    /// the token of OA_HOOK_TOKEN, and fails on every answer Chat could not use in 2 s
+    Locust(ScriptArgs),
+    /// Print a k6 script (JavaScript) that sends the callbacks, signing every request afresh
+    /// with the token of OA_HOOK_TOKEN, with thresholds on the answers and Chat's 2 s
+    K6(ScriptArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DocumentFormat {
+    Yaml,
+    Json,
+}
+
+/// What a load script sends, and where. The token is never an option: the script reads it
+/// from the environment where it runs.
+#[derive(Debug, Args)]
+pub(crate) struct ScriptArgs {
+    /// The callbacks to send, each in turn (short name or CallbackCommand word), or all
+    #[arg(value_name = "COMMAND", required = true, value_parser = checked(parse_commands))]
+    pub commands: Vec<Commands>,
+    /// The backend's webhook URL; Chat's query parameters are appended to it
+    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url))]
+    pub url: Url,
+    #[command(flatten)]
+    pub query: QueryArgs,
+}
+
+impl ScriptArgs {
+    /// The callbacks named, each once, in the table's order.
+    pub(crate) fn callbacks(&self) -> Vec<&'static Callback> {
+        CALLBACKS
+            .iter()
+            .filter(|c| self.commands.iter().any(|given| given.0.contains(c)))
+            .collect()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -941,9 +1038,12 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
                     )
                 }
                 _ => {
-                    let flag = arg
-                        .and_then(Arg::get_long)
-                        .map_or_else(|| "a value:".to_owned(), |long| format!("--{long}"));
+                    let flag = match arg.and_then(Arg::get_long) {
+                        Some(long) => format!("--{long}"),
+                        None => arg
+                            .and_then(|a| a.get_value_names()?.first().cloned())
+                            .map_or_else(|| "a value:".to_owned(), |name| format!("<{name}>")),
+                    };
                     (format!("{flag} {shown} {what}"), give.to_owned())
                 }
             };

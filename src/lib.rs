@@ -12,6 +12,7 @@ mod cmd;
 mod config;
 mod error;
 mod expect;
+mod export;
 mod interrupt;
 mod load;
 mod local;
@@ -51,6 +52,7 @@ fn run(cli: &Cli, config: &Config) -> Result<Outcome, Error> {
         Command::Send(args) => cmd::send::run(args, &clock),
         Command::Serve(args) => cmd::serve::run(args, &clock),
         Command::Replay(args) => cmd::replay::run(args, &clock),
+        Command::Export(args) => cmd::export::run(args),
     }
 }
 

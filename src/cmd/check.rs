@@ -1,11 +1,11 @@
-use crate::cli::{CheckArgs, OutputFormat, ReportArgs};
+use crate::cli::{CheckArgs, CiArgs, OutputFormat, ReportArgs};
 use crate::client::Sender;
 use crate::clock::Clock;
 use crate::config::Scenario;
 use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::interrupt::Interrupts;
 use crate::output;
-use crate::report::{self, check as render};
+use crate::report::{self, check as render, ci};
 use crate::suite::{self, Case, Covered, Ran, Stop, Suite};
 use std::fs::File;
 use std::io::Write;
@@ -62,7 +62,7 @@ fn run_suite(
         write!(
             output::stderr(),
             "{}",
-            render::human_header(&target, args.event.sdkappid, suite.token.is_some())
+            render::human_header(&target, args.event.query.sdkappid, suite.token.is_some())
         )?;
     }
     runtime()?.block_on(async {
@@ -96,14 +96,16 @@ impl Ran {
 }
 
 /// Where the results of `check` and `replay` go, in every outcome: stdout (lines or one JSON
-/// document) and the `--junit` file. Once the target is known, whatever happens is reported
-/// here: a CI step that collects the report always finds one.
+/// document), the `--junit` file and what a CI job shows (`--summary`, `--annotations`). Once
+/// the target is known, whatever happens is reported here: a CI step that collects the report
+/// always finds one.
 pub(crate) struct Reports<'a> {
     name: &'static str,
     target: String,
     args: &'a ReportArgs,
     verbose: bool,
-    junit: Option<JunitFile>,
+    junit: Option<ReportFile>,
+    ci: CiReports<'a>,
 }
 
 impl<'a> Reports<'a> {
@@ -114,16 +116,18 @@ impl<'a> Reports<'a> {
             args,
             verbose,
             junit: None,
+            ci: CiReports::new(name, &args.ci),
         }
     }
 
-    /// Creates the `--junit` file before anything is sent, holding a report that fails until
-    /// the run writes its own: a run killed outright leaves a failing report, not an empty
-    /// file.
+    /// Creates the `--junit` and `--summary` files before anything is sent, each holding a
+    /// report that fails until the run writes its own: a run killed outright leaves a failing
+    /// report, not an empty file.
     pub(crate) fn open(&mut self) -> Result<()> {
+        self.ci.open(&self.target, self.args.output)?;
         if let Some(path) = &self.args.junit {
             let unfinished = render::junit_unfinished(self.name, &self.target);
-            self.junit = Some(JunitFile::create(path, &unfinished)?);
+            self.junit = Some(ReportFile::create(path, "--junit", &unfinished)?);
         }
         Ok(())
     }
@@ -167,40 +171,116 @@ impl<'a> Reports<'a> {
             _ if !human || report.has_human() => report::print(&report, self.args.output)?,
             _ => {}
         }
+        let summary = ci::check_summary(self.name, &self.target, &ran.results, stop);
+        let annotations = ci::check_annotations(self.name, &ran.results, stop);
+        let ci_written = self.ci.finish(&summary, &annotations);
         let outcome = match stop {
             Some(stop) => stop.outcome()?,
             None => Outcome::from_pass(counts.pass()),
         };
         // A report asked for and not written is an error whatever the verdict.
         written?;
+        ci_written?;
         Ok(outcome)
     }
 }
 
-/// The `--junit` file.
-pub(crate) struct JunitFile {
+/// What a CI job shows of a run (`check`, `replay`, load mode): the `--summary` file, the job
+/// summary of GitHub Actions, and the `--annotations` on stdout.
+pub(crate) struct CiReports<'a> {
+    name: &'static str,
+    args: &'a CiArgs,
+    summary: Option<ReportFile>,
+    /// Whether stdout takes annotations: not in a JSON document.
+    annotate: bool,
+}
+
+/// The file GitHub Actions shows as the job's summary; each step appends to it.
+const STEP_SUMMARY_ENV: &str = "GITHUB_STEP_SUMMARY";
+
+impl<'a> CiReports<'a> {
+    pub(crate) fn new(name: &'static str, args: &'a CiArgs) -> Self {
+        CiReports {
+            name,
+            args,
+            summary: None,
+            annotate: false,
+        }
+    }
+
+    /// Refuses what cannot be done, and creates the `--summary` file with a summary that says
+    /// the run did not finish, before anything is sent.
+    pub(crate) fn open(&mut self, target: &str, output: OutputFormat) -> Result<()> {
+        if self.args.annotations && output == OutputFormat::Json {
+            return Err(Error::usage(
+                "--annotations prints workflow commands on stdout, where --output json prints one JSON document",
+            )
+            .hint("drop one of them; --summary FILE and --junit FILE are reports of their own"));
+        }
+        self.annotate = self.args.annotations;
+        if let Some(path) = &self.args.summary {
+            let unfinished = ci::unfinished(self.name, target);
+            self.summary = Some(ReportFile::create(path, "--summary", &unfinished)?);
+        }
+        Ok(())
+    }
+
+    /// Writes `summary` (Markdown) to the `--summary` file and GitHub's job summary, and prints
+    /// `annotations` with `--annotations`. A `--summary` not written is an error; GitHub's file
+    /// not written is said on stderr, and the verdict stands.
+    pub(crate) fn finish(&self, summary: &str, annotations: &str) -> Result<()> {
+        if self.annotate {
+            output::stdout().write_all(annotations.as_bytes())?;
+        }
+        if let Some(path) = std::env::var_os(STEP_SUMMARY_ENV).filter(|p| !p.is_empty()) {
+            let appended = File::options()
+                .append(true)
+                .create(true)
+                .open(&path)
+                .and_then(|mut file| writeln!(file, "{summary}"));
+            if let Err(e) = appended {
+                let _ = writeln!(
+                    output::stderr(),
+                    "oa-hook: cannot append the summary to ${STEP_SUMMARY_ENV} ({}): {e}",
+                    Path::new(&path).display()
+                );
+            }
+        }
+        match &self.summary {
+            Some(file) => file.write(summary),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A report file asked for with `flag` (`--junit FILE`, `--summary FILE`).
+pub(crate) struct ReportFile {
     path: PathBuf,
+    flag: &'static str,
 }
 
-impl JunitFile {
-    /// Creates (or empties) the file at once with `xml`: a path that cannot be written is
+impl ReportFile {
+    /// Creates (or empties) the file at once with `text`: a path that cannot be written is
     /// said before anything is sent.
-    fn create(path: &Path, xml: &str) -> Result<Self> {
-        let junit = JunitFile {
+    fn create(path: &Path, flag: &'static str, text: &str) -> Result<Self> {
+        let file = ReportFile {
             path: path.to_owned(),
+            flag,
         };
-        junit.write(xml)?;
-        Ok(junit)
+        file.write(text)?;
+        Ok(file)
     }
 
-    fn write(&self, xml: &str) -> Result<()> {
+    fn write(&self, text: &str) -> Result<()> {
         File::create(&self.path)
-            .and_then(|mut file| file.write_all(xml.as_bytes()).and_then(|()| file.flush()))
-            .map_err(|e| junit_error(&self.path, &e))
+            .and_then(|mut file| file.write_all(text.as_bytes()).and_then(|()| file.flush()))
+            .map_err(|e| {
+                Error::usage(format!(
+                    "cannot write {} {}: {e}",
+                    self.flag,
+                    self.path.display()
+                ))
+                .hint("give a path in a directory that exists and is writable")
+            })
     }
-}
-
-fn junit_error(path: &Path, e: &std::io::Error) -> Error {
-    Error::usage(format!("cannot write --junit {}: {e}", path.display()))
-        .hint("give a path in a directory that exists and is writable")
 }

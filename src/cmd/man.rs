@@ -17,7 +17,7 @@ pub(crate) fn run(args: &ManArgs) -> Result<Outcome> {
     let pages: Vec<&clap::Command> = match (&args.command, &args.dir) {
         // Checked by clap against the same names.
         (Some(name), _) => top.find_subcommand(name).into_iter().collect(),
-        (None, Some(_)) => std::iter::once(&top).chain(top.get_subcommands()).collect(),
+        (None, Some(_)) => with_subcommands(&top),
         (None, None) => vec![&top],
     };
     let Some(dir) = &args.dir else {
@@ -37,6 +37,16 @@ pub(crate) fn run(args: &ManArgs) -> Result<Outcome> {
         writeln!(output::stdout(), "wrote {}", path.display())?;
     }
     Ok(Outcome::Pass)
+}
+
+/// `command` and every command under it (`oa-hook export openapi` has a page of its own, which
+/// `oa-hook-export(1)` names).
+fn with_subcommands(command: &clap::Command) -> Vec<&clap::Command> {
+    let mut pages = vec![command];
+    for sub in command.get_subcommands() {
+        pages.extend(with_subcommands(sub));
+    }
+    pages
 }
 
 /// `oa-hook`, or `oa-hook-send` for a command (clap names each so once built).

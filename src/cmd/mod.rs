@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod completions;
+pub(crate) mod export;
 pub(crate) mod init;
 pub(crate) mod man;
 pub(crate) mod replay;

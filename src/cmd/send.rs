@@ -1,6 +1,7 @@
 use crate::cli::{OutputFormat, SendArgs};
 use crate::client::{Sender, TransportError};
 use crate::clock::Clock;
+use crate::cmd::check::CiReports;
 use crate::error::{Error, Outcome, Result};
 use crate::load::{self, Plan};
 use crate::output;
@@ -21,6 +22,11 @@ pub(crate) fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
                 "add --count N or --duration D (e.g. --count 1000) to send more than one request",
             ),
         );
+    }
+    if !args.load.is_load() && (args.ci.summary.is_some() || args.ci.annotations) {
+        return Err(Error::usage("--summary and --annotations are for load mode").hint(
+            "add --count N or --duration D (e.g. --count 1000); one callback's verdict is the exit code",
+        ));
     }
     if args.load.is_load() && args.request_time.request_time.is_some() {
         return Err(
@@ -123,6 +129,9 @@ fn run_load(
         args.load.concurrency as usize,
     )?;
     note_if_unsigned(args, &template)?;
+    let target = report::masked(&template.base).to_string();
+    let mut ci = CiReports::new("oa-hook send", &args.ci);
+    ci.open(&target, args.output)?;
     let plan = Plan {
         sender,
         template,
@@ -136,7 +145,14 @@ fn run_load(
         progress: !args.quiet && std::io::stderr().is_terminal(),
     };
     let summary = runtime.block_on(load::run(plan))?;
+    let shown = |ci: &CiReports<'_>| {
+        ci.finish(
+            &report::ci::load_summary("oa-hook send", &summary),
+            &report::ci::load_annotations("oa-hook send", &summary),
+        )
+    };
     if let Some((message, hint)) = summary.unreachable() {
+        shown(&ci)?;
         return Err(
             Error::unreachable(format!("no request reached the target: {message}")).hint(hint),
         );
@@ -146,6 +162,7 @@ fn run_load(
         quiet: args.quiet,
     };
     report::print(&load, args.output)?;
+    shown(&ci)?;
     Ok(match summary.interrupted {
         Some(signal) => Outcome::Interrupted(signal),
         None => Outcome::from_pass(summary.passed()),

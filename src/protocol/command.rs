@@ -30,6 +30,30 @@ pub enum Veto {
 }
 
 impl Veto {
+    /// Whether Tencent documents `code` as an answer to a callback with this veto (`None`: an
+    /// after callback, whose answer is ignored: 0).
+    pub fn documents(veto: Option<Veto>, code: i64) -> bool {
+        match veto {
+            None => code == 0,
+            Some(Veto::Subscription) => matches!(code, 0 | 1),
+            Some(Veto::Creation) => matches!(code, 0 | 1) || CUSTOM_ERROR_CODES.contains(&code),
+            Some(Veto::Message) => matches!(code, 0..=2) || CUSTOM_ERROR_CODES.contains(&code),
+        }
+    }
+
+    /// The documented codes and what each does, in words.
+    pub fn codes(self) -> &'static str {
+        match self {
+            Veto::Subscription => "0 lets the subscription go ahead, 1 rejects it",
+            Veto::Creation => {
+                "0 allows the creation, 1 denies it, 120001-130000 deny it with your own code"
+            }
+            Veto::Message => {
+                "0 sends the message, 1 refuses it, 2 discards it silently, 120001-130000 refuse it with your own code"
+            }
+        }
+    }
+
     /// What goes ahead when the backend does not decide, in words.
     pub fn event(self) -> &'static str {
         match self {
@@ -100,6 +124,8 @@ pub struct Callback {
     /// Tencent's page for this callback.
     pub doc: &'static str,
     pub seed: Seed,
+    /// Where Tencent's page gets its own sample wrong, and what oa-hook sends instead.
+    pub quirk: Option<&'static str>,
 }
 
 pub static CALLBACKS: &[Callback] = &[
@@ -115,6 +141,7 @@ pub static CALLBACKS: &[Callback] = &[
             official_account: "@TOA#_test_for_penn",
             ..Seed::SAMPLE
         },
+        quirk: None,
     },
     Callback {
         name: "after-unsubscribe",
@@ -128,6 +155,7 @@ pub static CALLBACKS: &[Callback] = &[
             operator_account: "leckie",
             ..Seed::SAMPLE
         },
+        quirk: None,
     },
     Callback {
         name: "before-create",
@@ -138,6 +166,7 @@ pub static CALLBACKS: &[Callback] = &[
         summary: "before an Official Account is created; the backend may deny it",
         doc: "https://trtc.io/document/60795",
         seed: Seed::SAMPLE,
+        quirk: None,
     },
     Callback {
         name: "after-create",
@@ -148,6 +177,7 @@ pub static CALLBACKS: &[Callback] = &[
         summary: "after an Official Account was created; the answer is ignored",
         doc: "https://trtc.io/document/60796",
         seed: Seed::SAMPLE,
+        quirk: None,
     },
     Callback {
         name: "after-info-change",
@@ -165,6 +195,9 @@ pub static CALLBACKS: &[Callback] = &[
             organization: "NewOrganization",
             ..Seed::SAMPLE
         },
+        quirk: Some(
+            "Tencent's sample on this page is not valid JSON, in every language: two commas are missing between its fields. oa-hook's sample is the same body made valid: the fields, their order and values as printed.",
+        ),
     },
     Callback {
         name: "after-destroy",
@@ -175,6 +208,7 @@ pub static CALLBACKS: &[Callback] = &[
         summary: "after an Official Account was destroyed; the answer is ignored",
         doc: "https://trtc.io/document/60798",
         seed: Seed::SAMPLE,
+        quirk: None,
     },
     Callback {
         name: "after-subscribe",
@@ -188,6 +222,7 @@ pub static CALLBACKS: &[Callback] = &[
             official_account: "@TOA#_test_for_penn",
             ..Seed::SAMPLE
         },
+        quirk: None,
     },
     Callback {
         name: "after-full",
@@ -198,6 +233,7 @@ pub static CALLBACKS: &[Callback] = &[
         summary: "after an Official Account reached its subscriber limit; the answer is ignored",
         doc: "https://trtc.io/document/60801",
         seed: Seed::SAMPLE,
+        quirk: None,
     },
     Callback {
         name: "before-send",
@@ -211,6 +247,7 @@ pub static CALLBACKS: &[Callback] = &[
             official_account: "@TOA#_2J4SZEAEL",
             ..Seed::SAMPLE
         },
+        quirk: None,
     },
     Callback {
         name: "after-send",
@@ -224,6 +261,9 @@ pub static CALLBACKS: &[Callback] = &[
             official_account: "@TOA#_2J4SZEAEL",
             ..Seed::SAMPLE
         },
+        quirk: Some(
+            "Tencent's page gives this body as the 60803 body plus MsgKey and MsgTime; oa-hook's sample puts them after CloudCustomData, before EventTime, as every sample ends with EventTime. MsgTime is in seconds where EventTime is in milliseconds.",
+        ),
     },
     Callback {
         name: "after-withdraw",
@@ -233,12 +273,13 @@ pub static CALLBACKS: &[Callback] = &[
         body: BodyShape::of::<WithdrawEvent>(),
         summary: "after an Official Account's messages were withdrawn; the answer is ignored",
         doc: "https://trtc.io/document/60805",
-        // Tencent's sample says `#TOA#_123`, where every ID Chat makes starts with `@TOA#_`:
-        // the default is a valid ID (see samples/README.md).
         seed: Seed {
             official_account: "@TOA#_123",
             ..Seed::SAMPLE
         },
+        quirk: Some(
+            "Tencent's sample says `\"Official_Account\": \"#TOA#_123\"`, where every ID Chat makes starts with `@TOA#_`: oa-hook's sample says `@TOA#_123` (see samples/README.md).",
+        ),
     },
 ];
 

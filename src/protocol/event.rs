@@ -5,12 +5,13 @@
 
 /// A shape's type from its fields in the order of Tencent's sample, each with its wire name,
 /// its Rust name and type, and what it holds ([`Wire`]): the struct, read strictly (no field
-/// more or less), and its [`Field`]s as `FIELDS`, so that each wire name is written once.
+/// more or less), its [`Field`]s as `FIELDS`, so that each wire name is written once, and its
+/// oddities, each field held to the rule of what it holds.
 macro_rules! shape {
     (
         $(#[$meta:meta])*
         $name:ident {
-            $($(#[$field_meta:meta])* $wire:literal $field:ident: $ty:ty = $kind:ident),+ $(,)?
+            $($(#[$field_meta:meta])* $wire:literal $field:ident: $ty:ty = $kind:ident $(($arg:expr))?),+ $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -21,11 +22,20 @@ macro_rules! shape {
         }
 
         impl $crate::protocol::event::Wired for $name {
-            const FIELDS: &'static [$crate::protocol::event::Field] =
-                &[$($crate::protocol::event::Field($wire, $crate::protocol::event::Wire::$kind)),+];
+            const FIELDS: &'static [$crate::protocol::event::Field] = &[$(
+                $crate::protocol::event::Field($wire, $crate::protocol::event::Wire::$kind $(($arg))?)
+            ),+];
 
             fn command(&self) -> &str {
                 &self.callback_command
+            }
+
+            fn oddities(&self, findings: &mut $crate::protocol::finding::Findings) {
+                $($crate::protocol::event::Wire::$kind $(($arg))?.check(
+                    $wire,
+                    $crate::protocol::event::Holds::held(&self.$field),
+                    findings,
+                );)+
             }
         }
     };
@@ -34,17 +44,18 @@ macro_rules! shape {
 mod account;
 mod message;
 mod subscriber_list;
+mod wire;
 
 pub use account::{
     AccountFullEvent, BeforeCreateEvent, CreatedEvent, DestroyedEvent, InfoChangedEvent,
 };
 pub use message::{MessageElement, MessageEvent, SentMessageEvent, WithdrawEvent};
 pub use subscriber_list::{SubscriberEvent, subscribers_in};
+pub(crate) use wire::{Field, Holds, Wire};
 
 use super::command::Callback;
 use super::finding::{Finding, Findings, Severity, excerpt, json_type, missing, wrong_type};
 use super::json::duplicate_keys;
-use super::{MAX_OFFICIAL_ACCOUNT_BYTES, MAX_USER_ID_BYTES, OFFICIAL_ACCOUNT_PREFIX};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -189,26 +200,7 @@ impl EventValue {
     }
 }
 
-/// What a body field holds on the wire, for the reader that explains a body field by field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Wire {
-    /// `CallbackCommand`, read before the rest.
-    Command,
-    Text,
-    /// Text that may be left out.
-    OptionalText,
-    Integer,
-    /// `EventTime`, an integer of milliseconds.
-    Millis,
-    /// `SubscribeAccountList`.
-    Subscribers,
-    /// `MsgBody`: `[{"MsgType": ..., "MsgContent": {...}}]`.
-    Messages,
-    /// `WithdrawMsgList`: `[{"MsgKey": ...}]`.
-    MsgKeys,
-}
-
-/// Reads a [`Wire::OptionalText`] field exactly: a string when the field is there (with
+/// Reads a text field exactly: a string when the field is there (with
 /// `#[serde(default)]` for a field left out). serde would take `null` for a field left out,
 /// where the field by field reader refuses it as a wrong type: the two readers would judge one
 /// body two ways, by whether it also had a field unknown to the exact one.
@@ -217,10 +209,6 @@ pub(crate) fn optional_text<'de, D: serde::Deserializer<'de>>(
 ) -> Result<Option<String>, D::Error> {
     <String as serde::Deserialize>::deserialize(text).map(Some)
 }
-
-/// One body field: its name and what it holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Field(pub &'static str, pub Wire);
 
 /// What every event tells, whatever its shape.
 pub(crate) trait Event {
@@ -250,9 +238,6 @@ pub(crate) trait EventShape:
     ) -> Option<Self> {
         read_fields(callback, Self::FIELDS, object, findings)
     }
-
-    /// What is odd about a well-formed body: answerable, but not what Chat sends.
-    fn oddities(&self, findings: &mut Findings);
 }
 
 /// A shape's fields on the wire and its command word.
@@ -262,6 +247,9 @@ pub(crate) trait Wired {
 
     /// Its `CallbackCommand` word.
     fn command(&self) -> &str;
+
+    /// What is odd about a well-formed body: answerable, but not what Chat sends.
+    fn oddities(&self, findings: &mut Findings);
 }
 
 /// The shape of body a command carries, as the command table names it: the functions of one
@@ -303,6 +291,11 @@ impl fmt::Debug for BodyShape {
 }
 
 impl BodyShape {
+    /// Its fields, in the order of Tencent's samples.
+    pub(crate) fn fields(&self) -> &'static [Field] {
+        self.fields
+    }
+
     /// Whether a body of this shape carries `value`.
     pub fn carries(&self, value: EventValue) -> bool {
         self.fields.iter().any(|field| field.0 == value.field())
@@ -490,11 +483,15 @@ fn read_fields<T: DeserializeOwned>(
     for &Field(name, wire) in fields {
         let value = match wire {
             Wire::Command => Some(Value::from(callback.command)),
-            Wire::OptionalText if !object.contains_key(name) => continue,
-            Wire::Text | Wire::OptionalText => {
-                string_field(object, name, findings).map(Value::from)
+            _ if wire.optional() && !object.contains_key(name) => continue,
+            Wire::OfficialAccount
+            | Wire::UserId
+            | Wire::Limited(_)
+            | Wire::OptionalText
+            | Wire::Key => string_field(object, name, findings).map(Value::from),
+            Wire::Flag | Wire::Seconds => {
+                integer_field(object, name, "an integer", findings).map(Value::from)
             }
-            Wire::Integer => integer_field(object, name, "an integer", findings).map(Value::from),
             Wire::Millis => event_time(object, findings).map(Value::from),
             Wire::Subscribers => subscriber_list::subscriber_objects(object, findings),
             Wire::Messages => message::messages(object, findings),
@@ -565,105 +562,6 @@ pub(crate) fn string_field(
 pub(crate) fn event_time(object: &Map<String, Value>, findings: &mut Findings) -> Option<i64> {
     integer_field(object, "EventTime", "an integer (milliseconds)", findings)
 }
-
-/// The documented limit of a text field, in bytes (trtc.io/document/60813).
-pub(crate) fn check_length(field: &str, text: &str, max: usize, findings: &mut Findings) {
-    if text.len() > max {
-        findings.push(Finding::warning(
-            "too-long",
-            field,
-            format!(
-                "is {} bytes; Chat allows at most {max} (trtc.io/document/60813)",
-                text.len()
-            ),
-        ));
-    }
-}
-
-/// The rules for every Official Account ID in a body.
-pub(crate) fn check_official_account(account: &str, findings: &mut Findings) {
-    if !account.starts_with(OFFICIAL_ACCOUNT_PREFIX) {
-        findings.push(Finding::warning(
-            "official-account-prefix",
-            "Official_Account",
-            format!(
-                "`{}` does not start with `{OFFICIAL_ACCOUNT_PREFIX}` as Chat's IDs do",
-                excerpt(account.as_bytes(), 64)
-            ),
-        ));
-    }
-    if account.len() > MAX_OFFICIAL_ACCOUNT_BYTES {
-        findings.push(Finding::warning(
-            "long-official-account",
-            "Official_Account",
-            format!(
-                "is {} bytes; Chat's Official Account IDs are at most {MAX_OFFICIAL_ACCOUNT_BYTES}",
-                account.len()
-            ),
-        ));
-    }
-}
-
-/// The same rules for every UserID in a body. `path` is only formatted for a finding.
-pub(crate) fn check_user_id(user: &str, path: impl Fn() -> String, findings: &mut Findings) {
-    if user.is_empty() {
-        findings.push_with(Severity::Warning, || {
-            Finding::warning(
-                "empty-user-id",
-                path(),
-                "UserID is empty; every Chat user has one",
-            )
-        });
-    } else if user.len() > MAX_USER_ID_BYTES {
-        findings.push_with(Severity::Warning, || {
-            Finding::warning(
-                "long-user-id",
-                path(),
-                format!(
-                    "UserID is {} bytes; Chat's UserIDs are at most {MAX_USER_ID_BYTES}",
-                    user.len()
-                ),
-            )
-        });
-    }
-}
-
-/// The rules for every `EventTime`: milliseconds, in this era.
-pub(crate) fn check_event_time(event_time: i64, findings: &mut Findings) {
-    match event_time {
-        ..=0 => findings.push(Finding::warning(
-            "absurd-event-time",
-            "EventTime",
-            format!(
-                "{} is not a time Chat sends: EventTime is Unix time in milliseconds, e.g. 1670574414123",
-                event_time
-            ),
-        )),
-        1..=SECONDS_AS_MILLIS => findings.push(Finding::warning(
-            "event-time-seconds",
-            "EventTime",
-            format!(
-                "{} looks like seconds; Chat sends milliseconds (13 digits)",
-                event_time
-            ),
-        )),
-        FAR_FUTURE_MILLIS.. => findings.push(Finding::warning(
-            "absurd-event-time",
-            "EventTime",
-            format!(
-                "{} ms is after the year 2286; Chat sends milliseconds (13 digits), not micro- or nanoseconds",
-                event_time
-            ),
-        )),
-        _ => {}
-    }
-}
-
-/// EventTimes up to this read as a date before 1973 in milliseconds: they are seconds.
-const SECONDS_AS_MILLIS: i64 = 99_999_999_999;
-
-/// 14 digits of milliseconds: past the year 2286.
-const FAR_FUTURE_MILLIS: i64 = 10_000_000_000_000;
 
 /// A list of objects, each read by `read` (given its path), every item's problems found.
 pub(crate) fn list(

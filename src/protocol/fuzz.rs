@@ -477,6 +477,21 @@ proptest! {
         prop_assert_eq!(callback.kind == Kind::After && !slow, judgement.decision == Decision::Ignored);
     }
 
+    /// The exported answer schema says what the judge holds answers to: an answer fits it
+    /// exactly when the judge calls it conforming.
+    #[test]
+    fn an_answer_fits_its_schema_exactly_when_it_conforms(callback in callback(), answer in answer()) {
+        // JSON Schema cannot tell 1.0 from 1, which the judge refuses as not an integer (the
+        // schema's description says so).
+        let whole_float = |v: &Value| v.is_f64() && v.as_f64().is_some_and(|f| f.fract() == 0.0);
+        prop_assume!(!answer.get("ErrorCode").is_some_and(whole_float));
+        let raw = answer.to_string();
+        let reply = Reply { status: 200, body: raw.as_bytes(), truncated: false, latency: None };
+        let conforms = judge(callback, &["jared".to_owned()], reply).conforms();
+        let violated = schema::violations(&answer_schema(callback), &answer);
+        prop_assert_eq!(conforms, violated.is_empty(), "{}: {:?}", answer, violated);
+    }
+
     #[test]
     fn judge_no_answer_takes_any_wait(callback in callback(), subscribers in vec(user(), 0..4), waited in any::<u64>()) {
         let judgement = judge_no_answer(callback, &subscribers, Duration::from_millis(waited));

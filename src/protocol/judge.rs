@@ -53,15 +53,20 @@ pub struct Reply<'a> {
 }
 
 /// The answer fields every callback's answer carries.
-const COMMON_FIELDS: &[&str] = &["ActionStatus", "ErrorCode", "ErrorInfo"];
-const REFUSED_SUBSCRIBERS: &str = "RefusedSubscribers_Account";
-const MSG_BODY: &str = "MsgBody";
-const CLOUD_CUSTOM_DATA: &str = "CloudCustomData";
+pub(super) const COMMON_FIELDS: &[&str] = &["ActionStatus", "ErrorCode", "ErrorInfo"];
+pub(super) const REFUSED_SUBSCRIBERS: &str = "RefusedSubscribers_Account";
+pub(super) const MSG_BODY: &str = "MsgBody";
+pub(super) const CLOUD_CUSTOM_DATA: &str = "CloudCustomData";
+/// The name the seed's prose gives once to what its sample and field table call
+/// `RefusedSubscribers_Account`: under it, a refusal is lost.
+pub(super) const REFUSED_MEMBERS: &str = "RefusedMembers_Account";
+/// Why an answer must not carry [`REFUSED_MEMBERS`].
+pub(super) const REFUSED_MEMBERS_LOST: &str = "Chat reads RefusedSubscribers_Account (the page's prose says RefusedMembers_Account once, its sample and field table do not); under this name the refusal is ignored";
 
 /// The error code before-create's caller gets when the backend answers 1.
-const CREATION_DENIED: i64 = 20006;
+pub(super) const CREATION_DENIED: i64 = 20006;
 /// The error code before-send's sender gets when the backend answers 1.
-const MESSAGE_REFUSED: i64 = 10016;
+pub(super) const MESSAGE_REFUSED: i64 = 10016;
 
 /// Judges a reply to `callback` sent with `subscribers`, following `docs/protocol.md` section 3.
 pub fn judge(callback: &Callback, subscribers: &[String], reply: Reply<'_>) -> Judgement {
@@ -221,6 +226,18 @@ impl Rewrite {
     }
 }
 
+/// The answer fields a decision rests on, as [`read_answer`] reads them: a value of the wrong
+/// type in any of them leaves Chat's decision undocumented (a webhook failure).
+pub fn decisive_fields(callback: &Callback) -> Vec<&'static str> {
+    let mut fields = COMMON_FIELDS[..2].to_vec();
+    match callback.veto {
+        Some(Veto::Subscription) | None => fields.push(REFUSED_SUBSCRIBERS),
+        Some(Veto::Message) => fields.extend([MSG_BODY, CLOUD_CUSTOM_DATA]),
+        Some(Veto::Creation) => {}
+    }
+    fields
+}
+
 fn read_answer(
     callback: &Callback,
     subscribers: &[String],
@@ -271,11 +288,11 @@ fn read_answer(
         Some(v) => findings.push(wrong_type("ErrorInfo", v, "a string (may be empty)")),
         None => findings.push(missing("ErrorInfo", "a string, may be empty")),
     }
-    if object.contains_key("RefusedMembers_Account") {
+    if object.contains_key(REFUSED_MEMBERS) {
         findings.push(Finding::error(
             "refused-members-account",
-            "RefusedMembers_Account",
-            "Chat reads RefusedSubscribers_Account (the page's prose says RefusedMembers_Account once, its sample and field table do not); under this name the refusal is ignored",
+            REFUSED_MEMBERS,
+            REFUSED_MEMBERS_LOST,
         ));
     }
     let refused = match callback.veto {
@@ -306,12 +323,7 @@ fn read_answer(
     }
     for key in object.keys() {
         let key = key.as_str();
-        let belongs = match key {
-            REFUSED_SUBSCRIBERS => !matches!(callback.veto, Some(Veto::Creation | Veto::Message)),
-            MSG_BODY | CLOUD_CUSTOM_DATA => callback.veto == Some(Veto::Message),
-            _ => true,
-        };
-        if !belongs {
+        if !belongs(callback.veto, key) {
             findings.push(Finding::warning(
                 "not-for-command",
                 key,
@@ -330,7 +342,7 @@ fn read_answer(
                 REFUSED_SUBSCRIBERS,
                 MSG_BODY,
                 CLOUD_CUSTOM_DATA,
-                "RefusedMembers_Account",
+                REFUSED_MEMBERS,
             ]
             .contains(&key)
         {
@@ -347,6 +359,16 @@ fn read_answer(
         refused: refused?,
         rewrite: rewrite?,
     })
+}
+
+/// Whether the answer field `key` is read for a callback with this veto: the refused subscribers
+/// by before-subscribe (and, to warn, by after callbacks), the rewrite by before-send.
+pub(super) fn belongs(veto: Option<Veto>, key: &str) -> bool {
+    match key {
+        REFUSED_SUBSCRIBERS => !matches!(veto, Some(Veto::Creation | Veto::Message)),
+        MSG_BODY | CLOUD_CUSTOM_DATA => veto == Some(Veto::Message),
+        _ => true,
+    }
 }
 
 /// before-send's `MsgBody` and `CloudCustomData`, when given; `None` when one has the wrong
@@ -424,13 +446,7 @@ fn error_code(
             return None;
         }
     }?;
-    let documented = match callback.veto {
-        None => code == 0,
-        Some(Veto::Subscription) => matches!(code, 0 | 1),
-        Some(Veto::Creation) => matches!(code, 0 | 1) || CUSTOM_ERROR_CODES.contains(&code),
-        Some(Veto::Message) => matches!(code, 0..=2) || CUSTOM_ERROR_CODES.contains(&code),
-    };
-    if !documented {
+    if !Veto::documents(callback.veto, code) {
         let meaning = match callback.veto {
             None => {
                 return Some(code).inspect(|_| {
@@ -441,13 +457,7 @@ fn error_code(
                     ));
                 });
             }
-            Some(Veto::Subscription) => "0 lets the subscription go ahead, 1 rejects it",
-            Some(Veto::Creation) => {
-                "0 allows the creation, 1 denies it, 120001-130000 deny it with your own code"
-            }
-            Some(Veto::Message) => {
-                "0 sends the message, 1 refuses it, 2 discards it silently, 120001-130000 refuse it with your own code"
-            }
+            Some(veto) => veto.codes(),
         };
         findings.push(Finding::warning(
             "undocumented-error-code",

@@ -14,6 +14,7 @@ mod inbound;
 mod json;
 mod judge;
 mod query;
+mod schema;
 mod signature;
 
 pub use answer::{ActionStatus, Answer};
@@ -32,8 +33,9 @@ pub use evidence::{Evidence, QuotedErrorInfo, Said, with_error_info};
 pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
 pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, UNMODELLED_NOTE, Valid};
 pub use json::{duplicate_keys, reads_back};
-pub use judge::{Judgement, Latest, Reply, judge, judge_broken, judge_no_answer};
+pub use judge::{Judgement, Latest, Reply, decisive_fields, judge, judge_broken, judge_no_answer};
 pub use query::{CallbackQuery, ReceivedQuery, param};
+pub use schema::{answer_decides, answer_schema, body_schema};
 pub use signature::{
     MAX_REQUEST_TIME, SignatureError, Signs, Verified, canonical_request_time, sign, verify,
     verify_query,

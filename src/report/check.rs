@@ -96,7 +96,7 @@ impl Render for CheckReport<'_> {
 }
 
 /// "interrupted by SIGINT after 3 of 12 cases": what ran of a run a signal stopped.
-fn interrupted(stop: &Stop, ran: usize) -> Option<String> {
+pub(crate) fn interrupted(stop: &Stop, ran: usize) -> Option<String> {
     match stop {
         Stop::Interrupted { signal, total } => Some(format!(
             "by {} after {ran} of {total}",

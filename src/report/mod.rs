@@ -1,6 +1,7 @@
 //! Renderers: one file per output format or subject.
 
 pub(crate) mod check;
+pub(crate) mod ci;
 pub(crate) mod load;
 pub(crate) mod request;
 pub(crate) mod send;

@@ -5,6 +5,7 @@
 mod broken;
 mod check;
 mod config;
+mod export;
 mod family;
 mod files;
 mod gate;
@@ -18,6 +19,7 @@ mod sample;
 mod send;
 mod serve;
 mod sign;
+mod summary;
 mod support;
 mod tap;
 mod tls;

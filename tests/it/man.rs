@@ -58,8 +58,16 @@ fn dir_writes_every_page_and_each_names_only_pages_written() {
     assert_eq!(written.code, 0, "{}", written.stderr);
     let mut names = vec!["oa-hook.1".to_owned()];
     let commands = commands();
-    assert_eq!(commands.len(), 10, "{commands:?}");
-    names.extend(commands.iter().map(|c| format!("oa-hook-{c}.1")));
+    assert_eq!(commands.len(), 11, "{commands:?}");
+    for command in &commands {
+        names.push(format!("oa-hook-{command}.1"));
+        // A command with commands of its own has a page for each, which its page names.
+        if *command == "export" {
+            for sub in ["openapi", "jsonschema", "locust", "k6"] {
+                names.push(format!("oa-hook-export-{sub}.1"));
+            }
+        }
+    }
     let said: String = names
         .iter()
         .map(|name| format!("wrote {}\n", pages.join(name).display()))

@@ -28,6 +28,8 @@ pub fn oa_hook_std() -> std::process::Command {
     // Nor does an oa-hook.toml in the directory the tests run in.
     cmd.env("OA_HOOK_CONFIG", "/dev/null");
     cmd.env("OA_HOOK_NOW", NOW.to_string())
+        // Nor does a CI job's summary file: a test that wants one sets its own.
+        .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("CLICOLOR");

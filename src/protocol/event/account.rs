@@ -1,10 +1,7 @@
 //! The bodies of the callbacks about an Official Account itself: before and after it is
 //! created, after its profile changed, after it is destroyed, and after it is full.
 
-use super::{
-    Event, EventShape, check_event_time, check_length, check_official_account, check_user_id,
-};
-use crate::protocol::finding::Findings;
+use super::{Event, EventShape};
 use crate::protocol::{
     MAX_FACE_URL_BYTES, MAX_INTRODUCTION_BYTES, MAX_NAME_BYTES, MAX_ORGANIZATION_BYTES,
 };
@@ -14,9 +11,9 @@ shape! {
     /// no ID yet.
     BeforeCreateEvent {
         "CallbackCommand" callback_command: String = Command,
-        "Operator_Account" operator_account: String = Text,
-        "Owner_Account" owner_account: String = Text,
-        "Name" name: String = Text,
+        "Operator_Account" operator_account: String = UserId,
+        "Owner_Account" owner_account: String = UserId,
+        "Name" name: String = Limited(MAX_NAME_BYTES),
         /// Milliseconds since the Unix epoch.
         "EventTime" event_time: i64 = Millis,
     }
@@ -26,10 +23,10 @@ shape! {
     /// After an Official Account was created (60796).
     CreatedEvent {
         "CallbackCommand" callback_command: String = Command,
-        "Official_Account" official_account: String = Text,
-        "Operator_Account" operator_account: String = Text,
-        "Owner_Account" owner_account: String = Text,
-        "Name" name: String = Text,
+        "Official_Account" official_account: String = OfficialAccount,
+        "Operator_Account" operator_account: String = UserId,
+        "Owner_Account" owner_account: String = UserId,
+        "Name" name: String = Limited(MAX_NAME_BYTES),
         "EventTime" event_time: i64 = Millis,
     }
 }
@@ -38,12 +35,12 @@ shape! {
     /// After an Official Account's profile changed (60797): the new values.
     InfoChangedEvent {
         "CallbackCommand" callback_command: String = Command,
-        "Official_Account" official_account: String = Text,
-        "Operator_Account" operator_account: String = Text,
-        "Introduction" introduction: String = Text,
-        "Name" name: String = Text,
-        "FaceUrl" face_url: String = Text,
-        "Organization" organization: String = Text,
+        "Official_Account" official_account: String = OfficialAccount,
+        "Operator_Account" operator_account: String = UserId,
+        "Introduction" introduction: String = Limited(MAX_INTRODUCTION_BYTES),
+        "Name" name: String = Limited(MAX_NAME_BYTES),
+        "FaceUrl" face_url: String = Limited(MAX_FACE_URL_BYTES),
+        "Organization" organization: String = Limited(MAX_ORGANIZATION_BYTES),
         "EventTime" event_time: i64 = Millis,
     }
 }
@@ -52,9 +49,9 @@ shape! {
     /// After an Official Account was destroyed (60798): no operator is named.
     DestroyedEvent {
         "CallbackCommand" callback_command: String = Command,
-        "Official_Account" official_account: String = Text,
-        "Owner_Account" owner_account: String = Text,
-        "Name" name: String = Text,
+        "Official_Account" official_account: String = OfficialAccount,
+        "Owner_Account" owner_account: String = UserId,
+        "Name" name: String = Limited(MAX_NAME_BYTES),
         "EventTime" event_time: i64 = Millis,
     }
 }
@@ -63,7 +60,7 @@ shape! {
     /// After an Official Account reached its subscriber limit (60801).
     AccountFullEvent {
         "CallbackCommand" callback_command: String = Command,
-        "Official_Account" official_account: String = Text,
+        "Official_Account" official_account: String = OfficialAccount,
         "EventTime" event_time: i64 = Millis,
     }
 }
@@ -74,18 +71,7 @@ impl Event for BeforeCreateEvent {
     }
 }
 
-impl EventShape for BeforeCreateEvent {
-    fn oddities(&self, findings: &mut Findings) {
-        check_user_id(
-            &self.operator_account,
-            || "Operator_Account".into(),
-            findings,
-        );
-        check_user_id(&self.owner_account, || "Owner_Account".into(), findings);
-        check_length("Name", &self.name, MAX_NAME_BYTES, findings);
-        check_event_time(self.event_time, findings);
-    }
-}
+impl EventShape for BeforeCreateEvent {}
 
 impl Event for CreatedEvent {
     fn operator(&self) -> Option<&str> {
@@ -93,19 +79,7 @@ impl Event for CreatedEvent {
     }
 }
 
-impl EventShape for CreatedEvent {
-    fn oddities(&self, findings: &mut Findings) {
-        check_official_account(&self.official_account, findings);
-        check_user_id(
-            &self.operator_account,
-            || "Operator_Account".into(),
-            findings,
-        );
-        check_user_id(&self.owner_account, || "Owner_Account".into(), findings);
-        check_length("Name", &self.name, MAX_NAME_BYTES, findings);
-        check_event_time(self.event_time, findings);
-    }
-}
+impl EventShape for CreatedEvent {}
 
 impl Event for InfoChangedEvent {
     fn operator(&self) -> Option<&str> {
@@ -113,51 +87,15 @@ impl Event for InfoChangedEvent {
     }
 }
 
-impl EventShape for InfoChangedEvent {
-    fn oddities(&self, findings: &mut Findings) {
-        check_official_account(&self.official_account, findings);
-        check_user_id(
-            &self.operator_account,
-            || "Operator_Account".into(),
-            findings,
-        );
-        check_length(
-            "Introduction",
-            &self.introduction,
-            MAX_INTRODUCTION_BYTES,
-            findings,
-        );
-        check_length("Name", &self.name, MAX_NAME_BYTES, findings);
-        check_length("FaceUrl", &self.face_url, MAX_FACE_URL_BYTES, findings);
-        check_length(
-            "Organization",
-            &self.organization,
-            MAX_ORGANIZATION_BYTES,
-            findings,
-        );
-        check_event_time(self.event_time, findings);
-    }
-}
+impl EventShape for InfoChangedEvent {}
 
 impl Event for DestroyedEvent {}
 
-impl EventShape for DestroyedEvent {
-    fn oddities(&self, findings: &mut Findings) {
-        check_official_account(&self.official_account, findings);
-        check_user_id(&self.owner_account, || "Owner_Account".into(), findings);
-        check_length("Name", &self.name, MAX_NAME_BYTES, findings);
-        check_event_time(self.event_time, findings);
-    }
-}
+impl EventShape for DestroyedEvent {}
 
 impl Event for AccountFullEvent {}
 
-impl EventShape for AccountFullEvent {
-    fn oddities(&self, findings: &mut Findings) {
-        check_official_account(&self.official_account, findings);
-        check_event_time(self.event_time, findings);
-    }
-}
+impl EventShape for AccountFullEvent {}
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,8 @@
 //! The bodies of the callbacks about an Official Account's messages: before and after one is
 //! sent, and after messages are withdrawn.
 
-use super::{Event, EventShape, check_event_time, check_official_account, item_field, list};
-use crate::protocol::finding::{Finding, Findings};
+use super::{Event, EventShape, item_field, list};
+use crate::protocol::finding::Findings;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -30,6 +30,19 @@ impl MessageElement {
             msg_content: content,
         }
     }
+
+    /// The JSON Schema of an element, in a body's `MsgBody` and in before-send's rewrite.
+    pub fn schema() -> Value {
+        serde_json::json!({
+            "type": "object",
+            "properties": {
+                "MsgType": {"type": "string", "description": "TIMTextElem, TIMCustomElem, TIMImageElem, ..."},
+                "MsgContent": {"type": "object", "description": "The element's content; its fields depend on MsgType, e.g. {\"Text\": ...} for TIMTextElem."},
+            },
+            "required": ["MsgType", "MsgContent"],
+            "additionalProperties": false,
+        })
+    }
 }
 
 /// `TIMTextElem "red packet"`, or the type alone for other elements.
@@ -56,9 +69,9 @@ shape! {
     /// Before an Official Account's message is sent (60803): no sender is named.
     MessageEvent {
         "CallbackCommand" callback_command: String = Command,
-        "Official_Account" official_account: String = Text,
+        "Official_Account" official_account: String = OfficialAccount,
         /// 1: delivered to online subscribers only.
-        "OnlineOnlyFlag" online_only_flag: i64 = Integer,
+        "OnlineOnlyFlag" online_only_flag: i64 = Flag,
         "MsgBody" msg_body: Vec<MessageElement> = Messages,
         #[serde(default, deserialize_with = "super::optional_text", skip_serializing_if = "Option::is_none")]
         "CloudCustomData" cloud_custom_data: Option<String> = OptionalText,
@@ -71,14 +84,14 @@ shape! {
     /// After an Official Account's message was sent (60804): the message and its key and time.
     SentMessageEvent {
         "CallbackCommand" callback_command: String = Command,
-        "Official_Account" official_account: String = Text,
-        "OnlineOnlyFlag" online_only_flag: i64 = Integer,
+        "Official_Account" official_account: String = OfficialAccount,
+        "OnlineOnlyFlag" online_only_flag: i64 = Flag,
         "MsgBody" msg_body: Vec<MessageElement> = Messages,
         #[serde(default, deserialize_with = "super::optional_text", skip_serializing_if = "Option::is_none")]
         "CloudCustomData" cloud_custom_data: Option<String> = OptionalText,
-        "MsgKey" msg_key: String = Text,
+        "MsgKey" msg_key: String = Key,
         /// Seconds since the Unix epoch, where EventTime is milliseconds.
-        "MsgTime" msg_time: i64 = Integer,
+        "MsgTime" msg_time: i64 = Seconds,
         "EventTime" event_time: i64 = Millis,
     }
 }
@@ -87,7 +100,7 @@ shape! {
     /// After messages of an Official Account were withdrawn (60805).
     WithdrawEvent {
         "CallbackCommand" callback_command: String = Command,
-        "Official_Account" official_account: String = Text,
+        "Official_Account" official_account: String = OfficialAccount,
         "WithdrawMsgList" withdraw_msg_list: Vec<WithdrawnMessage> = MsgKeys,
         "EventTime" event_time: i64 = Millis,
     }
@@ -95,97 +108,15 @@ shape! {
 
 impl Event for MessageEvent {}
 
-impl EventShape for MessageEvent {
-    fn oddities(&self, findings: &mut Findings) {
-        check_message(
-            &self.official_account,
-            self.online_only_flag,
-            &self.msg_body,
-            findings,
-        );
-        check_event_time(self.event_time, findings);
-    }
-}
+impl EventShape for MessageEvent {}
 
 impl Event for SentMessageEvent {}
 
-impl EventShape for SentMessageEvent {
-    fn oddities(&self, findings: &mut Findings) {
-        check_message(
-            &self.official_account,
-            self.online_only_flag,
-            &self.msg_body,
-            findings,
-        );
-        if self.msg_key.is_empty() {
-            findings.push(Finding::warning(
-                "empty-msg-key",
-                "MsgKey",
-                "is empty; Chat names every message by its key",
-            ));
-        }
-        check_msg_time(self.msg_time, findings);
-        check_event_time(self.event_time, findings);
-    }
-}
+impl EventShape for SentMessageEvent {}
 
 impl Event for WithdrawEvent {}
 
-impl EventShape for WithdrawEvent {
-    fn oddities(&self, findings: &mut Findings) {
-        check_official_account(&self.official_account, findings);
-        if self.withdraw_msg_list.is_empty() {
-            findings.push(Finding::warning(
-                "no-messages",
-                "WithdrawMsgList",
-                "is empty; Chat calls back when messages are withdrawn, and names them",
-            ));
-        }
-        check_event_time(self.event_time, findings);
-    }
-}
-
-/// What a message body and its flag must be, before and after it is sent.
-fn check_message(
-    official_account: &str,
-    online_only_flag: i64,
-    msg_body: &[MessageElement],
-    findings: &mut Findings,
-) {
-    check_official_account(official_account, findings);
-    if !matches!(online_only_flag, 0 | 1) {
-        findings.push(Finding::warning(
-            "online-only-flag",
-            "OnlineOnlyFlag",
-            format!("is {online_only_flag}; Chat sends 1 (online subscribers only) or 0"),
-        ));
-    }
-    if msg_body.is_empty() {
-        findings.push(Finding::warning(
-            "empty-msg-body",
-            "MsgBody",
-            "is empty; a message Chat sends has at least one element",
-        ));
-    }
-}
-
-/// `MsgTime` is seconds, where `EventTime` is milliseconds.
-fn check_msg_time(msg_time: i64, findings: &mut Findings) {
-    const SECONDS_UP_TO: i64 = 99_999_999_999;
-    match msg_time {
-        ..=0 => findings.push(Finding::warning(
-            "absurd-msg-time",
-            "MsgTime",
-            format!("{msg_time} is not a time Chat sends: MsgTime is Unix time in seconds"),
-        )),
-        SECONDS_UP_TO.. => findings.push(Finding::warning(
-            "msg-time-millis",
-            "MsgTime",
-            format!("{msg_time} looks like milliseconds; MsgTime is seconds (10 digits)"),
-        )),
-        _ => {}
-    }
-}
+impl EventShape for WithdrawEvent {}
 
 /// `MsgBody` as read: each element's `MsgType` and `MsgContent`, a finding for each that is
 /// missing or of the wrong type.

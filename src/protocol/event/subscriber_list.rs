@@ -1,9 +1,8 @@
 //! The body of both subscriber callbacks: an Official Account, who acted, and the users who
 //! subscribe or unsubscribe.
 
-use super::{
-    Event, EventShape, check_event_time, check_official_account, check_user_id, item_field, list,
-};
+use super::wire::check_user_id;
+use super::{Event, EventShape, item_field, list};
 use crate::protocol::MAX_SUBSCRIBERS_PER_CALL;
 use crate::protocol::finding::{Finding, Findings, Severity, excerpt};
 use serde_json::{Map, Value};
@@ -15,8 +14,8 @@ shape! {
     /// wrong with other bodies.
     SubscriberEvent {
         "CallbackCommand" callback_command: String = Command,
-        "Official_Account" official_account: String = Text,
-        "Operator_Account" operator_account: String = Text,
+        "Official_Account" official_account: String = OfficialAccount,
+        "Operator_Account" operator_account: String = UserId,
         /// The `Subscriber_Account` of each entry of `SubscribeAccountList`.
         #[serde(with = "subscriber_objects")]
         "SubscribeAccountList" subscribers: Vec<String> = Subscribers,
@@ -64,51 +63,49 @@ impl Event for SubscriberEvent {
     }
 }
 
-impl EventShape for SubscriberEvent {
-    fn oddities(&self, findings: &mut Findings) {
-        check_official_account(&self.official_account, findings);
-        check_user_id(
-            &self.operator_account,
-            || "Operator_Account".into(),
-            findings,
-        );
-        let subscribers = &self.subscribers;
-        if subscribers.is_empty() {
-            findings.push(Finding::warning(
-                "no-subscribers",
-                "SubscribeAccountList",
-                "is empty; Chat calls back when users subscribe or unsubscribe, and names them",
-            ));
+impl EventShape for SubscriberEvent {}
+
+/// The rules for `SubscribeAccountList` (`field`): some users, at most as many as the REST call
+/// takes, each a UserID and named once.
+pub(super) fn check_subscribers(
+    field: &'static str,
+    subscribers: &[String],
+    findings: &mut Findings,
+) {
+    if subscribers.is_empty() {
+        findings.push(Finding::warning(
+            "no-subscribers",
+            field,
+            "is empty; Chat calls back when users subscribe or unsubscribe, and names them",
+        ));
+    }
+    if subscribers.len() > MAX_SUBSCRIBERS_PER_CALL {
+        findings.push(Finding::warning(
+            "many-subscribers",
+            field,
+            format!(
+                "{} subscribers in one callback; the REST call that adds subscribers takes at most {MAX_SUBSCRIBERS_PER_CALL}",
+                subscribers.len()
+            ),
+        ));
+    }
+    let path = |i: usize| format!("{field}[{i}].Subscriber_Account");
+    let mut repeats = repeats(subscribers).into_iter().peekable();
+    for (i, user) in subscribers.iter().enumerate() {
+        check_user_id(user, || path(i), findings);
+        if let Some((_, first)) = repeats.next_if(|(again, _)| *again == i) {
+            findings.push_with(Severity::Warning, || {
+                Finding::warning(
+                    "duplicate-subscriber",
+                    path(i),
+                    format!(
+                        "`{}` is named again (first at {}); Chat names each subscriber once",
+                        excerpt(user.as_bytes(), 64),
+                        path(first)
+                    ),
+                )
+            });
         }
-        if subscribers.len() > MAX_SUBSCRIBERS_PER_CALL {
-            findings.push(Finding::warning(
-                "many-subscribers",
-                "SubscribeAccountList",
-                format!(
-                    "{} subscribers in one callback; the REST call that adds subscribers takes at most {MAX_SUBSCRIBERS_PER_CALL}",
-                    subscribers.len()
-                ),
-            ));
-        }
-        let path = |i: usize| format!("SubscribeAccountList[{i}].Subscriber_Account");
-        let mut repeats = repeats(subscribers).into_iter().peekable();
-        for (i, user) in subscribers.iter().enumerate() {
-            check_user_id(user, || path(i), findings);
-            if let Some((_, first)) = repeats.next_if(|(again, _)| *again == i) {
-                findings.push_with(Severity::Warning, || {
-                    Finding::warning(
-                        "duplicate-subscriber",
-                        path(i),
-                        format!(
-                            "`{}` is named again (first at {}); Chat names each subscriber once",
-                            excerpt(user.as_bytes(), 64),
-                            path(first)
-                        ),
-                    )
-                });
-            }
-        }
-        check_event_time(self.event_time, findings);
     }
 }
 

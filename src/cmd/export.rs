@@ -1,0 +1,53 @@
+//! `oa-hook export`: the engines of `crate::export`, printed or written.
+
+use crate::cli::{DocumentFormat, Export, ExportArgs, ScriptArgs};
+use crate::error::{Error, Outcome, Result};
+use crate::export::{self, script::Script};
+use crate::output;
+use std::io::Write;
+use std::path::Path;
+
+pub(crate) fn run(args: &ExportArgs) -> Result<Outcome> {
+    let text = match &args.what {
+        Export::Openapi { format } => {
+            let document = export::openapi::document();
+            match format {
+                DocumentFormat::Json => format!("{document:#}\n"),
+                DocumentFormat::Yaml => export::yaml(&document)
+                    .map_err(|e| Error::internal(format!("cannot write the YAML document: {e}")))?,
+            }
+        }
+        Export::Jsonschema { dir } => write_schemas(dir)?,
+        Export::Locust(args) => script(args).locust(),
+        Export::K6(args) => script(args).k6(),
+    };
+    output::stdout().write_all(text.as_bytes())?;
+    output::written()?;
+    Ok(Outcome::Pass)
+}
+
+fn script(args: &ScriptArgs) -> Script {
+    Script {
+        url: args.url.clone(),
+        sdkappid: args.query.sdkappid,
+        client_ip: args.query.client_ip.to_string(),
+        platform: args.query.platform.clone(),
+        callbacks: args.callbacks(),
+    }
+}
+
+/// Writes every schema file into `dir` (made if missing); says each path written.
+fn write_schemas(dir: &Path) -> Result<String> {
+    let cannot = |e: std::io::Error, what: &Path| {
+        Error::usage(format!("cannot write {}: {e}", what.display()))
+            .hint("give a directory that can be made or written to, e.g. schemas/")
+    };
+    std::fs::create_dir_all(dir).map_err(|e| cannot(e, dir))?;
+    let mut paths = String::new();
+    for (name, schema) in export::schema_files() {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("{schema:#}\n")).map_err(|e| cannot(e, &path))?;
+        paths.push_str(&format!("{}\n", path.display()));
+    }
+    Ok(paths)
+}
