@@ -590,6 +590,24 @@ pub(crate) struct ServeArgs {
     /// 0s to 1h; a second Ctrl-C quits at once
     #[arg(long, env = "OA_HOOK_DRAIN_TIMEOUT", value_name = "DURATION", default_value = "5s", value_parser = checked(parse_delay), help_heading = "Limits")]
     pub drain_timeout: Duration,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// `serve --fault`: a slow or broken backend, rehearsed.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Faults")]
+pub(crate) struct FaultArgs {
+    /// Rehearse a slow or broken backend, in the mock or the tap: RULE[,RULE...], RULE being
+    /// [COMMAND:]FAULT[@SHARE%] and FAULT one of delay=DURATION, delay=MIN..MAX,
+    /// delay=p50:DURATION/p99:DURATION, hang, reset, status=CODE, malformed, slow-body=DURATION
+    /// (e.g. delay=2.5s@10%,reset@1%); each request draws at most one
+    #[arg(long, env = "OA_HOOK_FAULT", value_name = "SPEC", value_parser = checked(crate::serve::fault::parse))]
+    pub fault: Option<crate::serve::fault::Spec>,
+    /// Draw the faults from this seed: the same seed and the same requests, in the same order,
+    /// get the same faults [default: a new seed, printed]
+    #[arg(long, env = "OA_HOOK_SEED", value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]

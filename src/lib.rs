@@ -19,6 +19,7 @@ mod record;
 mod replay;
 mod report;
 mod request;
+mod seeded;
 mod serve;
 mod suite;
 

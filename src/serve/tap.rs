@@ -4,6 +4,7 @@
 //! answer gets the caller a 502 with a Tencent-shaped FAIL saying why.
 
 use super::event::{Backend, Event, RecordLine};
+use super::fault::{self, Applied};
 use super::handler::{Response, Server, stopped_answer, subscribers_of};
 use super::listen::Caller;
 use crate::client::{Pool, TransportError};
@@ -46,13 +47,15 @@ struct Passed {
 }
 
 /// Passes one request on, answers with what came back, and says and records both. `arrived`
-/// is when the request came, on the monotonic clock and as Unix milliseconds.
+/// is when the request came, on the monotonic clock and as Unix milliseconds; `fault` what a
+/// rehearsed fault does to the answer passed back.
 pub(super) async fn pass_on(
     server: &Server,
     tap: &Tap,
     (parts, query, bytes, received): (&Parts, &ReceivedQuery<'_>, Vec<u8>, &Received),
     caller: &Caller,
     (started, now_ms): (Instant, i64),
+    fault: Option<Applied>,
 ) -> Response {
     let bytes = Bytes::from(bytes);
     let sent = Instant::now();
@@ -62,6 +65,7 @@ pub(super) async fn pass_on(
         parts.headers.get(header::CONTENT_TYPE).cloned(),
         bytes.clone(),
     );
+    let forward = fault::around(fault, caller, forward);
     let (forwarded, gone) = server.wait_for(caller, started, forward).await;
     let waited = sent.elapsed();
     let callback = received.callback();
@@ -144,6 +148,11 @@ pub(super) async fn pass_on(
         server.rejected.fetch_add(1, Ordering::Relaxed);
     }
     server.answered.fetch_add(1, Ordering::Relaxed);
+    let passed = Passed {
+        status: fault::status(fault, passed.status),
+        body: fault::body(fault, passed.body.into()).into(),
+        ..passed
+    };
     let mut event = Event::new(
         now_ms,
         received,
@@ -151,6 +160,7 @@ pub(super) async fn pass_on(
         Body::of(&passed.body),
         started.elapsed(),
     );
+    event.fault = fault;
     event.backend = Some(backend);
     event.caller_closed_ms = gone.caller_closed.map(millis);
     event.cut = gone.cut;
@@ -179,6 +189,7 @@ pub(super) async fn pass_on(
             .headers_mut()
             .insert(header::CONTENT_TYPE, content_type);
     }
+    fault::mark(fault, &mut response);
     response
 }
 

@@ -6,6 +6,7 @@ mod broken;
 mod check;
 mod config;
 mod family;
+mod fault;
 mod gate;
 mod help;
 mod hostile;
