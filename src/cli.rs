@@ -478,6 +478,10 @@ pub(crate) struct LoadArgs {
     /// Stop load mode after this long, at most 24h (alone or with --count)
     #[arg(long, env = "OA_HOOK_DURATION", value_parser = checked(parse_load_duration), value_name = "DURATION")]
     pub duration: Option<Duration>,
+    /// In load mode, a before callback's run passes with up to PCT percent of callbacks that
+    /// went ahead on Chat's timeout (no answer within 2 s), 0 to 100 [default: none may]
+    #[arg(long, env = "OA_HOOK_MAX_LATE", value_name = "PCT", value_parser = checked(parse_percent))]
+    pub max_late: Option<f64>,
 }
 
 impl LoadArgs {
@@ -965,6 +969,16 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let give = "give a percent from 0 to 100, e.g. 1 or 0.5";
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        Ok(p) if p.is_nan() => Err(format!("is not a number; {give}")),
+        Ok(_) => Err(format!("is not from 0 to 100; {give}")),
+        Err(_) => Err(format!("is not a number; {give}")),
+    }
+}
+
 fn parse_timeout(s: &str) -> Result<Duration, String> {
     duration(s, (Duration::from_millis(1), "1ms"), (HOUR, "1h"))
 }
@@ -1063,6 +1077,15 @@ mod tests {
             parse_count(""),
             Err(format!("is not a whole number; {give}"))
         );
+    }
+
+    #[test]
+    fn percents_are_from_0_to_100() {
+        assert_eq!(parse_percent("1"), Ok(1.0));
+        assert_eq!(parse_percent("0.5%"), Ok(0.5));
+        for bad in ["-1", "101", "NaN", "some"] {
+            assert!(parse_percent(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod request;
 mod seeded;
 mod serve;
 mod suite;
+mod veto;
 
 pub use clock::FIXED_CLOCK_ENV;
 pub use error::exit;

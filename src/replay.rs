@@ -9,6 +9,7 @@ use crate::interrupt::{Interrupts, Signal};
 use crate::protocol::{Callback, Finding, Severity, param, sign, subscribers_in};
 use crate::record::{Answered, Recorded, Verdict, same_decision};
 use crate::suite::{Case, CaseResult, Evidence, Status};
+use crate::veto::LostVetoes;
 use std::sync::Arc;
 use tokio::task::JoinSet;
 use url::Url;
@@ -120,7 +121,10 @@ impl Replay {
             .map(|value| subscribers_in(&value))
             .unwrap_or_default();
         let url = self.url(record);
-        let (verdict, evidence) = match self.client.post(url, body.into()).await {
+        let posted = self.client.post(url, body.into()).await;
+        let mut lost = LostVetoes::default();
+        lost.count(callback, &posted);
+        let (verdict, evidence) = match posted {
             Ok(exchange) => (
                 Verdict::of(callback, &subscribers, Answered::Reply(exchange.reply())),
                 Some(Evidence::of(&exchange)),
@@ -142,7 +146,11 @@ impl Replay {
             evidence,
             ..compare(record, verdict)
         };
-        (outcome.into_result(case), None)
+        let result = CaseResult {
+            went_ahead: lost,
+            ..outcome.into_result(case)
+        };
+        (result, None)
     }
 
     /// The base URL, the recorded query (never its `Sign` or `RequestTime`), and a fresh
@@ -191,6 +199,7 @@ impl Outcome {
             evidence: self.evidence,
             control: None,
             transcript: Vec::new(),
+            went_ahead: LostVetoes::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::protocol::{
 };
 use crate::report::millis;
 use crate::request::{Event, Template, shown_options};
+use crate::veto::LostVetoes;
 use bytes::Bytes;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -312,6 +313,10 @@ pub(crate) struct CaseResult {
     /// Every request of the case and its answer, with `-v`.
     #[serde(skip)]
     pub transcript: Vec<Exchanged>,
+    /// The case's before callbacks, and those that went ahead on Chat's timeout: reports sum
+    /// them over the run.
+    #[serde(skip)]
+    pub went_ahead: LostVetoes,
 }
 
 impl CaseResult {
@@ -373,6 +378,8 @@ pub(crate) struct Suite {
     pub verbose: bool,
     /// The current case's requests and answers, with `verbose`.
     pub transcript: Vec<Exchanged>,
+    /// The current case's before callbacks, and those answered too late to veto.
+    pub lost: LostVetoes,
     /// The team's own rules, from the config file.
     pub scenarios: Vec<Scenario>,
 }
@@ -418,6 +425,7 @@ impl Suite {
                 evidence: outcome.evidence,
                 control: outcome.control,
                 transcript: std::mem::take(&mut self.transcript),
+                went_ahead: std::mem::take(&mut self.lost),
             });
         }
         Ran {
@@ -569,6 +577,7 @@ impl Suite {
     ) -> Result<Exchange, TransportError> {
         let sender = sender.unwrap_or(&mut self.sender);
         let answer = sender.post(&url, body.clone()).await;
+        self.lost.count(callback_in(&url), &answer);
         if self.verbose {
             self.transcript.push(Exchanged {
                 url,
@@ -1006,6 +1015,13 @@ impl Suite {
             )
         })
     }
+}
+
+/// The callback a request's URL names (`CallbackCommand`), if it is of the family.
+fn callback_in(url: &Url) -> Option<&'static Callback> {
+    url.query_pairs()
+        .find(|(name, _)| name == param::CALLBACK_COMMAND)
+        .and_then(|(_, command)| Callback::by_command(&command))
 }
 
 /// A forged request of a security case, and what its acceptance means.

@@ -7,6 +7,7 @@ use crate::interrupt::Interrupts;
 use crate::output;
 use crate::report::{self, check as render};
 use crate::suite::{self, Case, Covered, Ran, Stop, Suite};
+use crate::veto::LostVetoes;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,7 @@ fn run_suite(
         clock: *clock,
         verbose: args.verbose,
         transcript: Vec::new(),
+        lost: LostVetoes::default(),
         scenarios: scenarios.to_vec(),
     };
     if args.reports.output == OutputFormat::Human && !args.quiet {

@@ -6,6 +6,7 @@ use super::{Render, count};
 use crate::output;
 use crate::protocol::Finding;
 use crate::suite::{Case, CaseResult, Exchanged, Status, Stop};
+use crate::veto::LostVetoes;
 use colored::Colorize;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
@@ -193,6 +194,7 @@ fn human(results: &[CaseResult], verbose: bool, stop: Option<&Stop>) -> String {
         }
     }
     text.push_str(&shared_causes(results));
+    text.push_str(&went_ahead_line(results));
     let counts = Counts::of(results);
     let verdict = match stop.and_then(|stop| interrupted(stop, results.len())) {
         Some(why) => format!("{} {why}; the rest did not run", "INTERRUPTED".red().bold()),
@@ -241,6 +243,32 @@ fn shared_causes(results: &[CaseResult]) -> String {
     text
 }
 
+/// The before callbacks of a run, summed over its cases, and those that went ahead on Chat's
+/// timeout.
+fn lost_vetoes(results: &[CaseResult]) -> LostVetoes {
+    let mut lost = LostVetoes::default();
+    for result in results {
+        lost.add(result.went_ahead);
+    }
+    lost
+}
+
+/// `went ahead on Chat's timeout: 1 (7.1%) of 14 before callbacks`, when any was sent.
+fn went_ahead_line(results: &[CaseResult]) -> String {
+    let lost = lost_vetoes(results);
+    if lost.before_callbacks == 0 {
+        return String::new();
+    }
+    let line = format!(
+        "{lost} of {}",
+        count(lost.before_callbacks as usize, "before callback")
+    );
+    match lost.went_ahead {
+        0 => format!("\n{line}\n"),
+        _ => format!("\n{}\n", line.red()),
+    }
+}
+
 /// A request as sent and its answer as received, as `send -v` prints them.
 fn transcript(exchanged: &Exchanged) -> String {
     let mut text = request::http_sent(&exchanged.url, &exchanged.body);
@@ -285,6 +313,11 @@ fn json(target: &str, results: &[CaseResult], stop: Option<&Stop>) -> serde_json
     });
     if let (Some(stop), Some(fields)) = (stop, report.as_object_mut()) {
         fields.insert("stopped".into(), stopped_json(stop, results.len()));
+    }
+    if let Some(fields) = report.as_object_mut() {
+        let lost = lost_vetoes(results);
+        let went_ahead = (lost.before_callbacks > 0).then(|| lost.json());
+        fields.insert("went_ahead".into(), went_ahead.into());
     }
     report
 }
@@ -379,8 +412,28 @@ pub(crate) fn junit(
         test_case.set_classname(format!("oa-hook.{group}"));
         suites[index].add_test_case(test_case);
     }
+    add_went_ahead(&mut suites, results);
     report.add_test_suites(suites);
     report.to_string().unwrap_or_default()
+}
+
+/// The run's lost vetoes as properties of every test suite, when a before callback was sent:
+/// `went-ahead` (how many), `went-ahead-percent`, `before-callbacks`.
+fn add_went_ahead(suites: &mut [TestSuite], results: &[CaseResult]) {
+    let lost = lost_vetoes(results);
+    if lost.before_callbacks == 0 {
+        return;
+    }
+    for suite in suites {
+        let properties = [
+            ("went-ahead", lost.went_ahead.to_string()),
+            ("went-ahead-percent", format!("{:.3}", lost.percent())),
+            ("before-callbacks", lost.before_callbacks.to_string()),
+        ];
+        for (name, value) in properties {
+            suite.add_property((name, value.as_str()));
+        }
+    }
 }
 
 /// The index of `group`'s test suite, added when it is not there yet.
@@ -448,6 +501,7 @@ mod tests {
             }),
             control: None,
             transcript: Vec::new(),
+            went_ahead: LostVetoes::default(),
         }
     }
 

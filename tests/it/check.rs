@@ -485,10 +485,14 @@ async fn the_json_report_shape_is_pinned() {
     assert!(decimals <= 3, "{latency}");
     assert_eq!(
         report.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["target", "verdict", "summary", "cases"]
+        ["target", "verdict", "summary", "cases", "went_ahead"]
     );
     assert_eq!(report["target"], format!("{}/im", server.uri()));
     assert_eq!(report["verdict"], "pass");
+    assert_eq!(
+        report["went_ahead"],
+        json!({"before_callbacks": 1, "count": 0, "percent": 0.0})
+    );
     assert_eq!(
         case,
         json!({

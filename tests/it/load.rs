@@ -239,6 +239,8 @@ async fn the_json_document_has_a_fixed_set_of_keys() {
             "warnings",
             "transport_errors",
             "over_budget",
+            "went_ahead",
+            "max_late",
             "elapsed_ms",
             "throughput",
             "latency_ms",

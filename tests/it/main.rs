@@ -5,6 +5,7 @@
 mod broken;
 mod check;
 mod config;
+mod delivery;
 mod family;
 mod fault;
 mod gate;
