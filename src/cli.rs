@@ -634,7 +634,9 @@ pub(crate) struct CheckArgs {
         help_heading = "Cases"
     )]
     pub commands: Vec<Commands>,
-    /// Run only the cases whose id contains PATTERN (repeatable)
+    /// Run only the cases whose id contains PATTERN (repeatable); the delivery/* cases
+    /// (duplicates, an abandoned callback, out-of-order ones) run only when asked for so, or
+    /// with --command all
     #[arg(
         long,
         env = "OA_HOOK_ONLY",

@@ -14,6 +14,9 @@ use crate::protocol::{
 use crate::report::millis;
 use crate::request::{Event, Template, shown_options};
 use crate::veto::LostVetoes;
+use delivery::Delivery;
+
+mod delivery;
 use bytes::Bytes;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -43,6 +46,8 @@ enum Probe {
     OtherCommand,
     /// The `[[scenario]]` of this index in the config file.
     Scenario(usize),
+    /// What Chat's delivery does (protocol.md section 7), to this callback.
+    Delivery(Delivery, &'static Callback),
     /// Not one of the suite's: a case another engine runs and reports as the suite's are.
     Elsewhere,
 }
@@ -159,6 +164,8 @@ pub(crate) struct Covered {
     pub answered: Vec<&'static Callback>,
     /// Each gets the security cases.
     pub secured: Vec<&'static Callback>,
+    /// The whole family (`--command all`): the opt-in cases come too.
+    pub all: bool,
 }
 
 impl Covered {
@@ -171,11 +178,13 @@ impl Covered {
             return Covered {
                 answered: vec![before, find("after-unsubscribe")],
                 secured: vec![before],
+                all: false,
             };
         }
         Covered {
             answered: commands.to_vec(),
             secured: commands.to_vec(),
+            all: commands.len() == protocol::CALLBACKS.len(),
         }
     }
 
@@ -238,6 +247,7 @@ fn cases(covered: &Covered) -> Vec<Case> {
         description: Cow::Borrowed(description),
         probe: *probe,
     }));
+    cases.extend(delivery::cases(covered));
     cases
 }
 
@@ -360,6 +370,8 @@ pub(crate) fn select(
         .into_iter()
         .chain(teams)
         .filter(|c| only.is_empty() || only.iter().any(|p| c.id.contains(p.as_str())))
+        // Opt-in: asked for by --only, or with the whole family.
+        .filter(|c| !matches!(c.probe, Probe::Delivery(..)) || covered.all || !only.is_empty())
         .filter(|c| !skip.iter().any(|p| c.id.contains(p.as_str())))
         .collect()
 }
@@ -472,6 +484,7 @@ impl Suite {
                 Some(scenario) => self.scenario(&scenario).await?,
                 None => Outcome::skip("no such scenario"),
             },
+            Probe::Delivery(delivery, callback) => self.delivery(delivery, callback).await?,
             Probe::Elsewhere => Outcome::skip("not a case of the suite"),
         })
     }
@@ -577,6 +590,16 @@ impl Suite {
     ) -> Result<Exchange, TransportError> {
         let sender = sender.unwrap_or(&mut self.sender);
         let answer = sender.post(&url, body.clone()).await;
+        self.noted(url, &body, answer)
+    }
+
+    /// Notes what came of a request sent, for the case's figures and `-v`.
+    fn noted(
+        &mut self,
+        url: Url,
+        body: &[u8],
+        answer: Result<Exchange, TransportError>,
+    ) -> Result<Exchange, TransportError> {
         self.lost.count(callback_in(&url), &answer);
         if self.verbose {
             self.transcript.push(Exchanged {
