@@ -11,6 +11,7 @@ mod cmd;
 mod config;
 mod error;
 mod expect;
+mod fuzz;
 mod interrupt;
 mod load;
 mod output;

@@ -200,6 +200,7 @@ impl Outcome {
             control: None,
             transcript: Vec::new(),
             went_ahead: LostVetoes::default(),
+            fuzz: None,
         }
     }
 }

@@ -39,6 +39,42 @@ impl Rng {
     pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
+
+    /// A number from 0 to `n` - 1 (0 when `n` is 0), without modulo bias worth naming.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+
+    /// A number from `low` to `high`, both included (`low` at most `high`).
+    pub(crate) fn between(&mut self, low: u64, high: u64) -> u64 {
+        match high.saturating_sub(low).checked_add(1) {
+            Some(span) => low + self.below(span),
+            None => self.next_u64(),
+        }
+    }
+
+    /// True with probability `p`.
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    /// One of `items`, which must not be empty.
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// An index chosen by `weights` (not all zero): index i with probability weight i / sum.
+    pub(crate) fn weighted(&mut self, weights: &[u32]) -> usize {
+        let total: u64 = weights.iter().map(|w| u64::from(*w)).sum();
+        let mut at = self.below(total);
+        for (i, weight) in weights.iter().enumerate() {
+            match at.checked_sub(u64::from(*weight)) {
+                Some(rest) => at = rest,
+                None => return i,
+            }
+        }
+        weights.len() - 1
+    }
 }
 
 /// A seed for a run not given one: different every time, and printed so that the run can be
@@ -77,10 +113,18 @@ mod tests {
     }
 
     #[test]
-    fn fractions_stay_below_one() {
+    fn draws_stay_in_their_ranges() {
         let mut rng = Rng::draw(7, 0, 0);
         for _ in 0..10_000 {
             assert!((0.0..1.0).contains(&rng.unit()));
+            assert!(rng.below(3) < 3);
+            assert!((5..=9).contains(&rng.between(5, 9)));
+            assert_eq!(rng.weighted(&[0, 3, 0, 1]) % 2, 1);
+            assert!([1, 2].contains(rng.pick(&[1, 2])));
         }
+        assert_eq!(rng.below(0), 0);
+        let _ = rng.between(0, u64::MAX);
+        let ones = (0..10_000).filter(|_| rng.chance(0.25)).count();
+        assert!((2_000..3_000).contains(&ones), "{ones}");
     }
 }

@@ -17,6 +17,7 @@ use crate::veto::LostVetoes;
 use delivery::Delivery;
 
 mod delivery;
+pub(crate) mod fuzz;
 use bytes::Bytes;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -48,6 +49,8 @@ enum Probe {
     Scenario(usize),
     /// What Chat's delivery does (protocol.md section 7), to this callback.
     Delivery(Delivery, &'static Callback),
+    /// A property of the answers to generated callbacks (`--fuzz`).
+    Fuzz(fuzz::Property),
     /// Not one of the suite's: a case another engine runs and reports as the suite's are.
     Elsewhere,
 }
@@ -166,6 +169,8 @@ pub(crate) struct Covered {
     pub secured: Vec<&'static Callback>,
     /// The whole family (`--command all`): the opt-in cases come too.
     pub all: bool,
+    /// `--fuzz`: the fuzz cases come too.
+    pub fuzz: bool,
 }
 
 impl Covered {
@@ -179,12 +184,14 @@ impl Covered {
                 answered: vec![before, find("after-unsubscribe")],
                 secured: vec![before],
                 all: false,
+                fuzz: false,
             };
         }
         Covered {
             answered: commands.to_vec(),
             secured: commands.to_vec(),
             all: commands.len() == protocol::CALLBACKS.len(),
+            fuzz: false,
         }
     }
 
@@ -248,6 +255,9 @@ fn cases(covered: &Covered) -> Vec<Case> {
         probe: *probe,
     }));
     cases.extend(delivery::cases(covered));
+    if covered.fuzz {
+        cases.extend(fuzz::cases());
+    }
     cases
 }
 
@@ -327,6 +337,9 @@ pub(crate) struct CaseResult {
     /// them over the run.
     #[serde(skip)]
     pub went_ahead: LostVetoes,
+    /// A fuzz case's run: the seed, how many callbacks, and the shrunk failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuzz: Option<Box<fuzz::Fuzzed>>,
 }
 
 impl CaseResult {
@@ -392,6 +405,11 @@ pub(crate) struct Suite {
     pub transcript: Vec<Exchanged>,
     /// The current case's before callbacks, and those answered too late to veto.
     pub lost: LostVetoes,
+    /// `--fuzz`: what to generate.
+    pub fuzz_plan: Option<fuzz::Plan>,
+    /// The fuzz properties the cases chose, and their outcomes once the fuzz run is done.
+    pub fuzz_properties: Vec<fuzz::Property>,
+    pub fuzzed: Vec<(fuzz::Property, Outcome)>,
     /// The team's own rules, from the config file.
     pub scenarios: Vec<Scenario>,
 }
@@ -403,6 +421,13 @@ impl Suite {
     /// be written.
     pub(crate) async fn run(&mut self, cases: &[Case], interrupts: &Interrupts) -> Ran {
         let mut results = Vec::with_capacity(cases.len());
+        self.fuzz_properties = cases
+            .iter()
+            .filter_map(|case| match case.probe {
+                Probe::Fuzz(property) => Some(property),
+                _ => None,
+            })
+            .collect();
         for case in cases {
             let ran = tokio::select! {
                 biased;
@@ -438,6 +463,7 @@ impl Suite {
                 control: outcome.control,
                 transcript: std::mem::take(&mut self.transcript),
                 went_ahead: std::mem::take(&mut self.lost),
+                fuzz: outcome.fuzzed,
             });
         }
         Ran {
@@ -485,6 +511,7 @@ impl Suite {
                 None => Outcome::skip("no such scenario"),
             },
             Probe::Delivery(delivery, callback) => self.delivery(delivery, callback).await?,
+            Probe::Fuzz(property) => self.fuzz(property).await?,
             Probe::Elsewhere => Outcome::skip("not a case of the suite"),
         })
     }
@@ -1200,12 +1227,14 @@ impl Stop {
 }
 
 /// How a case came out, before it is named.
-struct Outcome {
+pub(crate) struct Outcome {
     status: Status,
     message: String,
     findings: Vec<Finding>,
     evidence: Option<Evidence>,
     control: Option<Evidence>,
+    /// A fuzz case's run.
+    fuzzed: Option<Box<fuzz::Fuzzed>>,
 }
 
 impl Outcome {
@@ -1216,6 +1245,7 @@ impl Outcome {
             findings: Vec::new(),
             evidence,
             control: None,
+            fuzzed: None,
         }
     }
 

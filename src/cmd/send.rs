@@ -104,9 +104,14 @@ fn run_once(
         url: report::masked(&request.url),
         ..request
     };
+    let unmet = expectation.check(&judgement.decision).or_else(|| {
+        args.strict
+            .then(|| crate::expect::strict(&judgement.findings))
+            .flatten()
+    });
     let sent = Sent {
         request_findings: template.oddities(),
-        unmet: expectation.check(&judgement.decision),
+        unmet,
         request,
         body: template.body_bytes,
         exchange,
@@ -147,6 +152,7 @@ fn run_load(
         timeout: args.target.timeout,
         progress: !args.quiet && std::io::stderr().is_terminal(),
         max_late: args.load.max_late,
+        strict: args.strict,
     };
     let summary = runtime.block_on(load::run(plan))?;
     if let Some((message, hint)) = summary.unreachable() {

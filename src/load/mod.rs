@@ -42,6 +42,8 @@ pub(crate) struct Plan {
     /// `--max-late`: the percent of before callbacks that may go ahead on Chat's timeout
     /// without failing the run (else none may).
     pub max_late: Option<f64>,
+    /// `--strict`: an answer with a warning fails.
+    pub strict: bool,
 }
 
 /// Runs `plan` to its end (count, duration, Ctrl-C, or a target that cannot be reached) and
@@ -222,7 +224,12 @@ fn record(
             return;
         }
     };
-    let unmet = run.plan.expectation.check(&judgement.decision);
+    let unmet = run.plan.expectation.check(&judgement.decision).or_else(|| {
+        run.plan
+            .strict
+            .then(|| crate::expect::strict(&judgement.findings))
+            .flatten()
+    });
     if !tally.judged(judgement, unmet.as_ref()) {
         run.failed.fetch_add(1, Ordering::Relaxed);
     }

@@ -5,6 +5,7 @@ use super::send::answer_http;
 use super::{Render, count};
 use crate::output;
 use crate::protocol::Finding;
+use crate::suite::fuzz::Fuzzed;
 use crate::suite::{Case, CaseResult, Exchanged, Status, Stop};
 use crate::veto::LostVetoes;
 use colored::Colorize;
@@ -187,6 +188,7 @@ fn human(results: &[CaseResult], verbose: bool, stop: Option<&Stop>) -> String {
                 }
             }
         }
+        text.push_str(&indent(&fuzz_lines(result)));
         for exchanged in &result.transcript {
             text.push('\n');
             text.push_str(&indent(&transcript(exchanged)));
@@ -195,6 +197,7 @@ fn human(results: &[CaseResult], verbose: bool, stop: Option<&Stop>) -> String {
     }
     text.push_str(&shared_causes(results));
     text.push_str(&went_ahead_line(results));
+    text.push_str(&seed_line(results));
     let counts = Counts::of(results);
     let verdict = match stop.and_then(|stop| interrupted(stop, results.len())) {
         Some(why) => format!("{} {why}; the rest did not run", "INTERRUPTED".red().bold()),
@@ -269,6 +272,55 @@ fn went_ahead_line(results: &[CaseResult]) -> String {
     }
 }
 
+/// The run of a fuzz case, when there was one.
+fn fuzzed(results: &[CaseResult]) -> Option<&Fuzzed> {
+    results.iter().find_map(|r| r.fuzz.as_deref())
+}
+
+/// `fuzz: 100 generated callbacks per command, seed 42 (--fuzz 100 --seed 42 makes them
+/// again)`, when the run fuzzed.
+fn seed_line(results: &[CaseResult]) -> String {
+    fuzzed(results).map_or_else(String::new, |fuzz| {
+        format!(
+            "fuzz: {} per command, seed {} (--fuzz {} --seed {} makes them again)\n",
+            count(fuzz.per_command as usize, "generated callback"),
+            fuzz.seed,
+            fuzz.per_command,
+            fuzz.seed
+        )
+    })
+}
+
+/// Under a fuzz case that failed: when it was found, the shrunk body, and what to paste to see
+/// it fail again.
+fn fuzz_lines(result: &CaseResult) -> String {
+    let Some(shrunk) = result.fuzz.as_ref().and_then(|f| f.failure.as_ref()) else {
+        return String::new();
+    };
+    let mut text = format!(
+        "found at callback {} after {:.1} s; shrunk in {} steps ({} tried, {:.1} s{})\n",
+        shrunk.found_at,
+        shrunk.found_after_ms / 1000.0,
+        shrunk.steps,
+        shrunk.tries,
+        shrunk.shrink_ms / 1000.0,
+        if shrunk.cut_short {
+            ", cut short at the budget"
+        } else {
+            ""
+        }
+    );
+    text.push_str(&format!("body: {}\n", shrunk.body));
+    for file in &shrunk.files {
+        text.push_str(&format!("written to {file}\n"));
+    }
+    text.push_str("reproduce:\n");
+    for command in &shrunk.reproduce {
+        text.push_str(&format!("  {command}\n"));
+    }
+    text
+}
+
 /// A request as sent and its answer as received, as `send -v` prints them.
 fn transcript(exchanged: &Exchanged) -> String {
     let mut text = request::http_sent(&exchanged.url, &exchanged.body);
@@ -318,6 +370,10 @@ fn json(target: &str, results: &[CaseResult], stop: Option<&Stop>) -> serde_json
         let lost = lost_vetoes(results);
         let went_ahead = (lost.before_callbacks > 0).then(|| lost.json());
         fields.insert("went_ahead".into(), went_ahead.into());
+        if let Some(fuzz) = fuzzed(results) {
+            let run = json!({ "seed": fuzz.seed, "per_command": fuzz.per_command });
+            fields.insert("fuzz".into(), run);
+        }
     }
     report
 }
@@ -413,6 +469,12 @@ pub(crate) fn junit(
         suites[index].add_test_case(test_case);
     }
     add_went_ahead(&mut suites, results);
+    if let Some(fuzz) = fuzzed(results)
+        && let Some(suite) = suites.iter_mut().find(|s| s.name.as_str() == "fuzz")
+    {
+        suite.add_property(("seed", fuzz.seed.to_string().as_str()));
+        suite.add_property(("per-command", fuzz.per_command.to_string().as_str()));
+    }
     report.add_test_suites(suites);
     report.to_string().unwrap_or_default()
 }
@@ -462,6 +524,7 @@ fn details(result: &CaseResult) -> String {
             text.push_str(&format!("{label}: {evidence}\n"));
         }
     }
+    text.push_str(&fuzz_lines(result));
     text
 }
 
@@ -502,6 +565,7 @@ mod tests {
             control: None,
             transcript: Vec::new(),
             went_ahead: LostVetoes::default(),
+            fuzz: None,
         }
     }
 

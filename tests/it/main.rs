@@ -8,6 +8,7 @@ mod config;
 mod delivery;
 mod family;
 mod fault;
+mod fuzz;
 mod gate;
 mod help;
 mod hostile;
