@@ -522,6 +522,10 @@ pub(crate) struct SendArgs {
     pub no_sign: bool,
     #[command(flatten)]
     pub expect: ExpectArgs,
+    /// Fail on warnings too (exit 1), such as a refused user who was not in the request; in
+    /// load mode an answer with a warning then does not conform
+    #[arg(long, env = "OA_HOOK_STRICT", help_heading = "Expectations")]
+    pub strict: bool,
     /// Output format
     #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Output")]
     pub output: OutputFormat,
@@ -568,6 +572,10 @@ pub(crate) struct LoadArgs {
     /// Stop load mode after this long, at most 24h (alone or with --count)
     #[arg(long, env = "OA_HOOK_DURATION", value_parser = checked(parse_load_duration), value_name = "DURATION")]
     pub duration: Option<Duration>,
+    /// In load mode, a before callback's run passes with up to PCT percent of callbacks that
+    /// went ahead on Chat's timeout (no answer within 2 s), 0 to 100 [default: none may]
+    #[arg(long, env = "OA_HOOK_MAX_LATE", value_name = "PCT", value_parser = checked(parse_percent))]
+    pub max_late: Option<f64>,
 }
 
 impl LoadArgs {
@@ -695,6 +703,24 @@ pub(crate) struct ServeArgs {
     /// The token came from `--token`, not `OA_HOOK_TOKEN` (see [`Cli::note_given`]).
     #[arg(skip)]
     pub token_on_command_line: bool,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// `serve --fault`: a slow or broken backend, rehearsed.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Faults")]
+pub(crate) struct FaultArgs {
+    /// Rehearse a slow or broken backend, in the mock or the tap: RULE[,RULE...], RULE being
+    /// [COMMAND:]FAULT[@SHARE%] and FAULT one of delay=DURATION, delay=MIN..MAX,
+    /// delay=p50:DURATION/p99:DURATION, hang, reset, status=CODE, malformed, slow-body=DURATION
+    /// (e.g. delay=2.5s@10%,reset@1%); each request draws at most one
+    #[arg(long, env = "OA_HOOK_FAULT", value_name = "SPEC", value_parser = checked(crate::serve::fault::parse))]
+    pub fault: Option<crate::serve::fault::Spec>,
+    /// Draw the faults from this seed: the same seed and the same requests, in the same order,
+    /// get the same faults [default: a new seed, printed]
+    #[arg(long, env = "OA_HOOK_SEED", value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -717,7 +743,9 @@ pub(crate) struct CheckArgs {
         help_heading = "Cases"
     )]
     pub commands: Vec<Commands>,
-    /// Run only the cases whose id contains PATTERN (repeatable)
+    /// Run only the cases whose id contains PATTERN (repeatable); the delivery/* cases
+    /// (duplicates, an abandoned callback, out-of-order ones) run only when asked for so, or
+    /// with --command all
     #[arg(
         long,
         env = "OA_HOOK_ONLY",
@@ -751,9 +779,39 @@ pub(crate) struct CheckArgs {
     #[arg(short, long, env = "OA_HOOK_VERBOSE", help_heading = "Reports")]
     pub verbose: bool,
     #[command(flatten)]
+    pub fuzzing: FuzzingArgs,
+    #[command(flatten)]
     pub event: EventArgs,
     #[command(flatten)]
     pub token: TokenArgs,
+}
+
+/// `check --fuzz`: generated callbacks, and what becomes of a failure.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Fuzzing")]
+pub(crate) struct FuzzingArgs {
+    /// Also send N callbacks generated per command, within and at the edges of the documented
+    /// limits (UserIDs of up to 32 bytes of any Unicode, 1 to 100 subscribers, names at their
+    /// byte limits, any EventTime, every kind of message element), signed and fresh, and check
+    /// four properties, a case each (fuzz/*): no 5xx; a conforming answer within 2 s; refused
+    /// subscribers among those sent; a decision that does not change with the subscribers'
+    /// order, ClientIP or OptPlatform. A failure is shrunk to a minimal body, written to
+    /// --fuzz-dir, and printed with the `oa-hook send` command that reproduces it. N from 1 to
+    /// 1000000 [default: 100]
+    #[arg(long, env = "OA_HOOK_FUZZ", value_name = "N", num_args = 0..=1, default_missing_value = "100", value_parser = checked(parse_fuzz))]
+    pub fuzz: Option<u64>,
+    /// Generate from this seed: the same seed gives the same callbacks [default: a new seed,
+    /// given in every report]
+    #[arg(long, env = "OA_HOOK_SEED", value_name = "S")]
+    pub seed: Option<u64>,
+    /// Write the shrunk body of a failure here, as FUZZ-DIR/COMMAND-PROPERTY-seedS.json
+    #[arg(
+        long,
+        env = "OA_HOOK_FUZZ_DIR",
+        value_name = "DIR",
+        default_value = "oa-hook-fuzz"
+    )]
+    pub fuzz_dir: PathBuf,
 }
 
 /// The callbacks one `--command` names: one, or the whole family for `all`.
@@ -1182,6 +1240,10 @@ fn parse_count(s: &str) -> Result<u64, String> {
     whole(s, 1, MAX_COUNT, "requests")
 }
 
+fn parse_fuzz(s: &str) -> Result<u64, String> {
+    whole(s, 1, 1_000_000, "callbacks per command")
+}
+
 fn parse_concurrency(s: &str) -> Result<u64, String> {
     whole(s, 1, MAX_CONCURRENCY, "requests in flight")
 }
@@ -1212,6 +1274,16 @@ fn parse_rate(s: &str) -> Result<f64, String> {
         Ok(rate) if rate < slowest => Err(format!("is less than {slowest}; {give}")),
         Ok(rate) if rate > fastest => Err(format!("is more than {fastest}; {give}")),
         Ok(rate) => Ok(rate),
+        Err(_) => Err(format!("is not a number; {give}")),
+    }
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let give = "give a percent from 0 to 100, e.g. 1 or 0.5";
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        Ok(p) if p.is_nan() => Err(format!("is not a number; {give}")),
+        Ok(_) => Err(format!("is not from 0 to 100; {give}")),
         Err(_) => Err(format!("is not a number; {give}")),
     }
 }
@@ -1321,6 +1393,15 @@ mod tests {
             parse_count(""),
             Err(format!("is not a whole number; {give}"))
         );
+    }
+
+    #[test]
+    fn percents_are_from_0_to_100() {
+        assert_eq!(parse_percent("1"), Ok(1.0));
+        assert_eq!(parse_percent("0.5%"), Ok(0.5));
+        for bad in ["-1", "101", "NaN", "some"] {
+            assert!(parse_percent(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

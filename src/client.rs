@@ -218,6 +218,61 @@ impl Sender {
         }))
     }
 
+    /// Over plain HTTP, on a connection of its own: sends the head of a POST of `body` to
+    /// `url` and the first half of `body`, waits `wait` (or until the backend answers or closes
+    /// the connection first), and drops the connection, as Chat drops one it gave up on: the
+    /// backend is left with a request half done. `None` over HTTPS, whose bytes oa-hook does
+    /// not write itself.
+    pub(crate) async fn abandon(
+        &self,
+        url: &Url,
+        body: &[u8],
+        wait: Duration,
+    ) -> Option<Result<Abandoned, TransportError>> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Route::Kept(kept) = &self.route else {
+            return None;
+        };
+        let endpoint = &kept.endpoint;
+        let abandoned = async {
+            let target = request_target(url)?;
+            let connect = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port));
+            let mut stream = tokio::time::timeout(kept.timeout, connect)
+                .await
+                .map_err(|_| TransportError::Unreachable {
+                    message: format!("cannot connect to {} in time", endpoint.name),
+                    hint: "check --url and that the backend is reachable".to_owned(),
+                })?
+                .map_err(|e| explain_unreachable(&e, &endpoint.name))?;
+            let mut head = format!("POST {target} HTTP/1.1\r\n");
+            for (name, value) in &callback_headers(endpoint.host_header.clone(), body.len()) {
+                head.push_str(&format!(
+                    "{name}: {}\r\n",
+                    value.to_str().unwrap_or_default()
+                ));
+            }
+            head.push_str("\r\n");
+            let mut sent = head.into_bytes();
+            sent.extend_from_slice(&body[..body.len() / 2]);
+            let broken = |e: std::io::Error| TransportError::broken(&e);
+            stream.write_all(&sent).await.map_err(broken)?;
+            let mut first = [0u8; 64];
+            let started = Instant::now();
+            Ok(
+                match tokio::time::timeout(wait, stream.read(&mut first)).await {
+                    Err(_) => Abandoned::Waiting,
+                    Ok(Ok(0) | Err(_)) => Abandoned::Closed(started.elapsed()),
+                    Ok(Ok(n)) => {
+                        let text = String::from_utf8_lossy(&first[..n]);
+                        let line = text.lines().next().unwrap_or_default().to_owned();
+                        Abandoned::Answered(line, started.elapsed())
+                    }
+                },
+            )
+        };
+        Some(abandoned.await)
+    }
+
     /// POSTs `body` as JSON to `url`, which must be on the sender's target, and reads the
     /// answer, at most [`MAX_BODY_BYTES`] of it. `body` is shared `Bytes`, so that load mode
     /// hands out one body without copying it.
@@ -231,6 +286,17 @@ impl Sender {
             Route::Pooled(pool) => pool.post(url.clone(), body).await,
         }
     }
+}
+
+/// What a backend did with a request sent in half and then abandoned ([`Sender::abandon`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Abandoned {
+    /// Nothing: it was still waiting for the rest when the connection was dropped.
+    Waiting,
+    /// It answered this (the status line) after this long, without the whole body.
+    Answered(String, Duration),
+    /// It closed the connection after this long.
+    Closed(Duration),
 }
 
 /// A plain-HTTP target and the connection kept to it.

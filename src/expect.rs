@@ -62,6 +62,17 @@ impl Expectation {
     }
 }
 
+/// `--strict`: the first warning of an answer, as the failure it then is.
+pub(crate) fn strict(findings: &[Finding]) -> Option<Finding> {
+    findings.iter().find(|f| !f.is_error()).map(|warning| {
+        Finding::error(
+            "strict",
+            warning.path.clone(),
+            format!("under --strict a warning fails: {warning}"),
+        )
+    })
+}
+
 impl fmt::Display for Expectation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.outcome, self.refused.as_slice()) {

@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod expect;
 mod export;
+mod fuzz;
 mod interrupt;
 mod load;
 mod local;
@@ -22,8 +23,10 @@ mod record;
 mod replay;
 mod report;
 mod request;
+mod seeded;
 mod serve;
 mod suite;
+mod veto;
 
 pub use clock::FIXED_CLOCK_ENV;
 pub use error::exit;

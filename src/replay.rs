@@ -14,6 +14,7 @@ use crate::protocol::{
 };
 use crate::record::{Answered, Line, Lines, Recorded, Verdict, same_decision};
 use crate::suite::{Case, CaseResult, Evidence, Status};
+use crate::veto::LostVetoes;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::sync::Arc;
@@ -299,7 +300,10 @@ impl Replay {
         let subscribers = serde_json::from_slice(&body)
             .map(|value| subscribers_in(&value))
             .unwrap_or_default();
-        let (verdict, evidence) = match self.client.post(sent.url, body.into()).await {
+        let posted = self.client.post(sent.url, body.into()).await;
+        let mut lost = LostVetoes::default();
+        lost.count(callback, &posted);
+        let (verdict, evidence) = match posted {
             Ok(exchange) => (
                 Verdict::of(callback, &subscribers, Answered::Reply(exchange.reply())),
                 Some(Evidence::of(&exchange)),
@@ -322,7 +326,11 @@ impl Replay {
             evidence,
             ..outcome
         };
-        (outcome.into_result(case), Reach::Reached)
+        let result = CaseResult {
+            went_ahead: lost,
+            ..outcome.into_result(case)
+        };
+        (result, Reach::Reached)
     }
 
     /// `line N of the record: before-subscribe by 107867 for jared, leckie at TIME: Chat ...`,
@@ -521,6 +529,8 @@ impl Outcome {
             evidence: self.evidence,
             control: None,
             transcript: Vec::new(),
+            went_ahead: LostVetoes::default(),
+            fuzz: None,
         }
     }
 }

@@ -13,6 +13,11 @@ use crate::protocol::{
 };
 use crate::report::millis;
 use crate::request::{Event, Template, shown_options};
+use crate::veto::LostVetoes;
+use delivery::Delivery;
+
+mod delivery;
+pub(crate) mod fuzz;
 use bytes::Bytes;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -42,6 +47,10 @@ enum Probe {
     OtherCommand,
     /// The `[[scenario]]` of this index in the config file.
     Scenario(usize),
+    /// What Chat's delivery does (protocol.md section 7), to this callback.
+    Delivery(Delivery, &'static Callback),
+    /// A property of the answers to generated callbacks (`--fuzz`).
+    Fuzz(fuzz::Property),
     /// Not one of the suite's: a case another engine runs and reports as the suite's are.
     Elsewhere,
 }
@@ -158,6 +167,10 @@ pub(crate) struct Covered {
     pub answered: Vec<&'static Callback>,
     /// Each gets the security cases.
     pub secured: Vec<&'static Callback>,
+    /// The whole family (`--command all`): the opt-in cases come too.
+    pub all: bool,
+    /// `--fuzz`: the fuzz cases come too.
+    pub fuzz: bool,
 }
 
 impl Covered {
@@ -170,11 +183,15 @@ impl Covered {
             return Covered {
                 answered: vec![before, find("after-unsubscribe")],
                 secured: vec![before],
+                all: false,
+                fuzz: false,
             };
         }
         Covered {
             answered: commands.to_vec(),
             secured: commands.to_vec(),
+            all: commands.len() == protocol::CALLBACKS.len(),
+            fuzz: false,
         }
     }
 
@@ -237,6 +254,10 @@ fn cases(covered: &Covered) -> Vec<Case> {
         description: Cow::Borrowed(description),
         probe: *probe,
     }));
+    cases.extend(delivery::cases(covered));
+    if covered.fuzz {
+        cases.extend(fuzz::cases());
+    }
     cases
 }
 
@@ -312,6 +333,13 @@ pub(crate) struct CaseResult {
     /// Every request of the case and its answer, with `-v`.
     #[serde(skip)]
     pub transcript: Vec<Exchanged>,
+    /// The case's before callbacks, and those that went ahead on Chat's timeout: reports sum
+    /// them over the run.
+    #[serde(skip)]
+    pub went_ahead: LostVetoes,
+    /// A fuzz case's run: the seed, how many callbacks, and the shrunk failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuzz: Option<Box<fuzz::Fuzzed>>,
 }
 
 impl CaseResult {
@@ -355,6 +383,8 @@ pub(crate) fn select(
         .into_iter()
         .chain(teams)
         .filter(|c| only.is_empty() || only.iter().any(|p| c.id.contains(p.as_str())))
+        // Opt-in: asked for by --only, or with the whole family.
+        .filter(|c| !matches!(c.probe, Probe::Delivery(..)) || covered.all || !only.is_empty())
         .filter(|c| !skip.iter().any(|p| c.id.contains(p.as_str())))
         .collect()
 }
@@ -373,6 +403,13 @@ pub(crate) struct Suite {
     pub verbose: bool,
     /// The current case's requests and answers, with `verbose`.
     pub transcript: Vec<Exchanged>,
+    /// The current case's before callbacks, and those answered too late to veto.
+    pub lost: LostVetoes,
+    /// `--fuzz`: what to generate.
+    pub fuzz_plan: Option<fuzz::Plan>,
+    /// The fuzz properties the cases chose, and their outcomes once the fuzz run is done.
+    pub fuzz_properties: Vec<fuzz::Property>,
+    pub fuzzed: Vec<(fuzz::Property, Outcome)>,
     /// The team's own rules, from the config file.
     pub scenarios: Vec<Scenario>,
 }
@@ -384,6 +421,13 @@ impl Suite {
     /// be written.
     pub(crate) async fn run(&mut self, cases: &[Case], interrupts: &Interrupts) -> Ran {
         let mut results = Vec::with_capacity(cases.len());
+        self.fuzz_properties = cases
+            .iter()
+            .filter_map(|case| match case.probe {
+                Probe::Fuzz(property) => Some(property),
+                _ => None,
+            })
+            .collect();
         for case in cases {
             let ran = tokio::select! {
                 biased;
@@ -418,6 +462,8 @@ impl Suite {
                 evidence: outcome.evidence,
                 control: outcome.control,
                 transcript: std::mem::take(&mut self.transcript),
+                went_ahead: std::mem::take(&mut self.lost),
+                fuzz: outcome.fuzzed,
             });
         }
         Ran {
@@ -464,6 +510,8 @@ impl Suite {
                 Some(scenario) => self.scenario(&scenario).await?,
                 None => Outcome::skip("no such scenario"),
             },
+            Probe::Delivery(delivery, callback) => self.delivery(delivery, callback).await?,
+            Probe::Fuzz(property) => self.fuzz(property).await?,
             Probe::Elsewhere => Outcome::skip("not a case of the suite"),
         })
     }
@@ -569,6 +617,17 @@ impl Suite {
     ) -> Result<Exchange, TransportError> {
         let sender = sender.unwrap_or(&mut self.sender);
         let answer = sender.post(&url, body.clone()).await;
+        self.noted(url, &body, answer)
+    }
+
+    /// Notes what came of a request sent, for the case's figures and `-v`.
+    fn noted(
+        &mut self,
+        url: Url,
+        body: &[u8],
+        answer: Result<Exchange, TransportError>,
+    ) -> Result<Exchange, TransportError> {
+        self.lost.count(callback_in(&url), &answer);
         if self.verbose {
             self.transcript.push(Exchanged {
                 url,
@@ -1008,6 +1067,13 @@ impl Suite {
     }
 }
 
+/// The callback a request's URL names (`CallbackCommand`), if it is of the family.
+fn callback_in(url: &Url) -> Option<&'static Callback> {
+    url.query_pairs()
+        .find(|(name, _)| name == param::CALLBACK_COMMAND)
+        .and_then(|(_, command)| Callback::by_command(&command))
+}
+
 /// A forged request of a security case, and what its acceptance means.
 struct Forged {
     url: Url,
@@ -1161,12 +1227,14 @@ impl Stop {
 }
 
 /// How a case came out, before it is named.
-struct Outcome {
+pub(crate) struct Outcome {
     status: Status,
     message: String,
     findings: Vec<Finding>,
     evidence: Option<Evidence>,
     control: Option<Evidence>,
+    /// A fuzz case's run.
+    fuzzed: Option<Box<fuzz::Fuzzed>>,
 }
 
 impl Outcome {
@@ -1177,6 +1245,7 @@ impl Outcome {
             findings: Vec::new(),
             evidence,
             control: None,
+            fuzzed: None,
         }
     }
 

@@ -6,14 +6,16 @@ use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::interrupt::Interrupts;
 use crate::output;
 use crate::report::{self, check as render, ci};
-use crate::suite::{self, Case, Covered, Ran, Stop, Suite};
+use crate::suite::{self, Case, Covered, Ran, Stop, Suite, fuzz};
+use crate::veto::LostVetoes;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use url::Url;
 
 pub(crate) fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Outcome> {
-    let covered = Covered::new(&args.covered());
+    let mut covered = Covered::new(&args.covered());
+    covered.fuzz = args.fuzzing.fuzz.is_some();
     let cases = suite::select(&args.only, &args.skip, scenarios, &covered);
     if args.list {
         report::print(&render::CaseList(&cases), args.reports.output)?;
@@ -55,6 +57,17 @@ fn run_suite(
         clock: *clock,
         verbose: args.verbose,
         transcript: Vec::new(),
+        lost: LostVetoes::default(),
+        fuzz_plan: args.fuzzing.fuzz.map(|per_command| fuzz::Plan {
+            per_command,
+            seed: args.fuzzing.seed.unwrap_or_else(crate::seeded::fresh_seed),
+            dir: args.fuzzing.fuzz_dir.clone(),
+            program: program(),
+            commands: covered.answered.clone(),
+            timeout: args.target.timeout,
+        }),
+        fuzz_properties: Vec::new(),
+        fuzzed: Vec::new(),
         scenarios: scenarios.to_vec(),
     };
     if args.reports.output == OutputFormat::Human && !args.quiet {
@@ -70,6 +83,15 @@ fn run_suite(
             .map_err(|e| Error::internal(format!("cannot listen for Ctrl-C: {e}")))?;
         Ok(suite.run(cases, &interrupts).await)
     })
+}
+
+/// How the user ran oa-hook, for the commands a report gives to paste: the path they ran it by,
+/// or `oa-hook` when it was found on the PATH.
+fn program() -> String {
+    std::env::args()
+        .next()
+        .filter(|path| path.contains('/'))
+        .unwrap_or_else(|| "oa-hook".to_owned())
 }
 
 /// The runtime `check` and `replay` send on: one thread, as their requests go one (or a few)

@@ -5,7 +5,7 @@ use crate::cmd::check::CiReports;
 use crate::error::{Error, Outcome, Result};
 use crate::load::{self, Plan};
 use crate::output;
-use crate::protocol::{judge, judge_broken, judge_no_answer};
+use crate::protocol::{Kind, judge, judge_broken, judge_no_answer};
 use crate::report::{
     self,
     send::{self as render, Sent},
@@ -27,6 +27,18 @@ pub(crate) fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
         return Err(Error::usage("--summary and --annotations are for load mode").hint(
             "add --count N or --duration D (e.g. --count 1000); one callback's verdict is the exit code",
         ));
+    }
+    if args.load.max_late.is_some() && !args.load.is_load() {
+        return Err(Error::usage("--max-late is for load mode").hint(
+            "add --count N or --duration D: --max-late is the share of a load run that may go ahead on Chat's timeout",
+        ));
+    }
+    if args.load.max_late.is_some() && args.callback.0.kind == Kind::After {
+        return Err(Error::usage(format!(
+            "--max-late is for before callbacks, and {} is an after callback",
+            args.callback.0.name
+        ))
+        .hint("an after callback has no veto to lose: drop --max-late, or send a before callback such as before-subscribe"));
     }
     if args.load.is_load() && args.request_time.request_time.is_some() {
         return Err(
@@ -98,9 +110,14 @@ fn run_once(
         url: report::masked(&request.url),
         ..request
     };
+    let unmet = expectation.check(&judgement.decision).or_else(|| {
+        args.strict
+            .then(|| crate::expect::strict(&judgement.findings))
+            .flatten()
+    });
     let sent = Sent {
         request_findings: template.oddities(),
-        unmet: expectation.check(&judgement.decision),
+        unmet,
         request,
         body: template.body_bytes,
         exchange,
@@ -143,6 +160,8 @@ fn run_load(
         rate: args.load.rate,
         timeout: args.target.timeout,
         progress: !args.quiet && std::io::stderr().is_terminal(),
+        max_late: args.load.max_late,
+        strict: args.strict,
     };
     let summary = runtime.block_on(load::run(plan))?;
     let shown = |ci: &CiReports<'_>| {

@@ -6,6 +6,7 @@ use crate::client::Target;
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::protocol::{Receiver, Signs};
+use crate::serve::fault::Faults;
 use crate::serve::writers::{Destination, open_record};
 use crate::serve::{self, Policy, Settings, Tap};
 use std::path::Path;
@@ -56,6 +57,10 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
             .as_ref()
             .map(|url| tap(url, args))
             .transpose()?,
+        faults: args.faults.fault.clone().map(|spec| {
+            let seed = args.faults.seed.unwrap_or_else(crate::seeded::fresh_seed);
+            Faults::new(spec, seed)
+        }),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

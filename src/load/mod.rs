@@ -39,6 +39,11 @@ pub(crate) struct Plan {
     pub timeout: Duration,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// `--max-late`: the percent of before callbacks that may go ahead on Chat's timeout
+    /// without failing the run (else none may).
+    pub max_late: Option<f64>,
+    /// `--strict`: an answer with a warning fails.
+    pub strict: bool,
 }
 
 /// Runs `plan` to its end (count, duration, Ctrl-C, or a target that cannot be reached) and
@@ -111,13 +116,15 @@ async fn drive(run: Arc<Run>) -> Result<Summary> {
         // The bar is cleared when the aborted task is dropped; wait for that before printing.
         let _ = progress.await;
     }
-    Ok(total.into_summary(
+    let mut summary = total.into_summary(
         crate::report::masked(&plan.template.base).to_string(),
         plan.concurrency,
         elapsed,
         planned(plan),
         interrupts.received(),
-    ))
+    );
+    summary.max_late = plan.max_late;
+    Ok(summary)
 }
 
 /// What `plan` was to send, in words: "1000 requests", "20s", or both.
@@ -181,6 +188,7 @@ fn record(
     result: Result<Exchange, TransportError>,
 ) {
     let template = &run.plan.template;
+    tally.lost.count(Some(template.callback), &result);
     let other;
     let judgement = match result {
         Ok(exchange) => {
@@ -216,7 +224,12 @@ fn record(
             return;
         }
     };
-    let unmet = run.plan.expectation.check(&judgement.decision);
+    let unmet = run.plan.expectation.check(&judgement.decision).or_else(|| {
+        run.plan
+            .strict
+            .then(|| crate::expect::strict(&judgement.findings))
+            .flatten()
+    });
     if !tally.judged(judgement, unmet.as_ref()) {
         run.failed.fetch_add(1, Ordering::Relaxed);
     }

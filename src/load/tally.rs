@@ -2,8 +2,9 @@
 
 use crate::error::{Error, Result};
 use crate::interrupt::Signal;
-use crate::protocol::{BUDGET, Evidence, Finding, Judgement, Severity, with_error_info};
+use crate::protocol::{BUDGET, Decision, Evidence, Finding, Judgement, Severity, with_error_info};
 use crate::report::load::{Bucket, Group, Percentiles, Summary};
+use crate::veto::LostVetoes;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -22,6 +23,10 @@ pub(super) struct Tally {
     statuses: BTreeMap<u16, u64>,
     /// Judged requests by the kind of decision Chat would take.
     decisions: BTreeMap<&'static str, u64>,
+    /// Before callbacks, and those that went ahead on Chat's timeout.
+    pub(super) lost: LostVetoes,
+    /// Requests whose only errors say they were too late (see [`only_late`]).
+    late_only: u64,
 }
 
 impl Tally {
@@ -43,6 +48,8 @@ impl Tally {
             transport_errors: BTreeMap::new(),
             statuses: BTreeMap::new(),
             decisions: BTreeMap::new(),
+            lost: LostVetoes::default(),
+            late_only: 0,
         })
     }
 
@@ -79,6 +86,8 @@ impl Tally {
         let passed = judgement.conforms() && unmet.is_none();
         if passed {
             self.conforming += 1;
+        } else if unmet.is_none() && only_late(judgement) {
+            self.late_only += 1;
         }
         // Groups count answers, so a code that appears twice in one answer counts once.
         let error_info = judgement.evidence.as_ref().and_then(Evidence::error_info);
@@ -114,6 +123,8 @@ impl Tally {
         self.answered += other.answered;
         self.conforming += other.conforming;
         self.over_budget += other.over_budget;
+        self.lost.add(other.lost);
+        self.late_only += other.late_only;
         self.latency_us
             .add(&other.latency_us)
             .map_err(|e| Error::internal(format!("cannot merge latencies: {e}")))?;
@@ -141,6 +152,9 @@ impl Tally {
             answered: self.answered,
             conforming: self.conforming,
             over_budget: self.over_budget,
+            went_ahead: (self.lost.before_callbacks > 0).then_some(self.lost),
+            late_only: self.late_only,
+            max_late: None,
             elapsed,
             latency: (self.answered > 0).then(|| Percentiles {
                 p50: latency.value_at_quantile(0.5),
@@ -158,6 +172,17 @@ impl Tally {
             transport_errors: self.transport_errors,
         }
     }
+}
+
+/// Whether a judgement fails only for lateness: Chat went ahead on its timeout, and nothing
+/// else was wrong (what `--max-late` tolerates up to a share).
+fn only_late(judgement: &Judgement) -> bool {
+    matches!(judgement.decision, Decision::TimedOut { .. })
+        && judgement
+            .findings
+            .iter()
+            .filter(|f| f.is_error())
+            .all(|f| matches!(f.code, "too-slow" | "timeout"))
 }
 
 /// Counts one more in `key`'s group, taking the example from the first.

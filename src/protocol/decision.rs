@@ -63,6 +63,36 @@ impl Decision {
     }
 }
 
+impl Decision {
+    /// Whether `other` is the same decision: the same kind, and the same users subscribed and
+    /// refused in any order; the words of an undocumented one may differ.
+    pub fn same_as(&self, other: &Decision) -> bool {
+        let same_users = |a: &[String], b: &[String]| {
+            let (mut a, mut b) = (a.to_vec(), b.to_vec());
+            a.sort_unstable();
+            b.sort_unstable();
+            a == b
+        };
+        match (self, other) {
+            (
+                Decision::Subscribes {
+                    subscribed,
+                    refused,
+                },
+                Decision::Subscribes {
+                    subscribed: other_subscribed,
+                    refused: other_refused,
+                },
+            ) => same_users(subscribed, other_subscribed) && same_users(refused, other_refused),
+            (Decision::TimedOut { subscribed }, Decision::TimedOut { subscribed: other }) => {
+                same_users(subscribed, other)
+            }
+            (Decision::Undocumented { .. }, Decision::Undocumented { .. }) => true,
+            _ => self == other,
+        }
+    }
+}
+
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -161,6 +191,32 @@ fn list(users: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_same_decision_is_the_same_kind_and_users_in_any_order() {
+        let users = |list: &[&str]| list.iter().map(|u| (*u).to_owned()).collect::<Vec<_>>();
+        let subscribes = |subscribed: &[&str], refused: &[&str]| Decision::Subscribes {
+            subscribed: users(subscribed),
+            refused: users(refused),
+        };
+        assert!(subscribes(&["a", "b"], &["c"]).same_as(&subscribes(&["b", "a"], &["c"])));
+        assert!(!subscribes(&["a", "b"], &["c"]).same_as(&subscribes(&["a"], &["b", "c"])));
+        assert!(!subscribes(&["a"], &[]).same_as(&Decision::RejectsAll));
+        let timed_out = |list: &[&str]| Decision::TimedOut {
+            subscribed: users(list),
+        };
+        assert!(timed_out(&["a", "b"]).same_as(&timed_out(&["b", "a"])));
+        let undocumented = |reason: &str| Decision::Undocumented {
+            reason: reason.to_owned(),
+        };
+        assert!(undocumented("in 5 ms").same_as(&undocumented("in 7 ms")));
+        let refuses = |code| Decision::RefusesMessage {
+            error_code: code,
+            caller_code: code,
+        };
+        assert!(refuses(120001).same_as(&refuses(120001)));
+        assert!(!refuses(120001).same_as(&refuses(120002)));
+    }
+
     #[test]
     fn each_kind_is_its_json_tag() {
         let decisions = [

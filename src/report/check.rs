@@ -5,7 +5,9 @@ use super::send::answer_http;
 use super::{Render, count};
 use crate::output;
 use crate::protocol::Finding;
+use crate::suite::fuzz::Fuzzed;
 use crate::suite::{Case, CaseResult, Exchanged, Status, Stop};
+use crate::veto::LostVetoes;
 use colored::Colorize;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
@@ -170,6 +172,8 @@ fn human(results: &[CaseResult], verbose: bool, stop: Option<&Stop>) -> String {
         .map(|result| human_case(result, width, verbose))
         .collect();
     text.push_str(&shared_causes(results));
+    text.push_str(&went_ahead_line(results));
+    text.push_str(&seed_line(results));
     text.push_str(&human_summary(&Counts::of(results), stop));
     text
 }
@@ -204,6 +208,7 @@ pub(crate) fn human_case(result: &CaseResult, width: usize, verbose: bool) -> St
             }
         }
     }
+    text.push_str(&indent(&fuzz_lines(result)));
     for exchanged in &result.transcript {
         text.push('\n');
         text.push_str(&indent(&transcript(exchanged)));
@@ -260,6 +265,81 @@ fn shared_causes(results: &[CaseResult]) -> String {
     text
 }
 
+/// The before callbacks of a run, summed over its cases, and those that went ahead on Chat's
+/// timeout.
+fn lost_vetoes(results: &[CaseResult]) -> LostVetoes {
+    let mut lost = LostVetoes::default();
+    for result in results {
+        lost.add(result.went_ahead);
+    }
+    lost
+}
+
+/// `went ahead on Chat's timeout: 1 (7.1%) of 14 before callbacks`, when any was sent.
+fn went_ahead_line(results: &[CaseResult]) -> String {
+    let lost = lost_vetoes(results);
+    if lost.before_callbacks == 0 {
+        return String::new();
+    }
+    let line = format!(
+        "{lost} of {}",
+        count(lost.before_callbacks as usize, "before callback")
+    );
+    match lost.went_ahead {
+        0 => format!("\n{line}\n"),
+        _ => format!("\n{}\n", line.red()),
+    }
+}
+
+/// The run of a fuzz case, when there was one.
+fn fuzzed(results: &[CaseResult]) -> Option<&Fuzzed> {
+    results.iter().find_map(|r| r.fuzz.as_deref())
+}
+
+/// `fuzz: 100 generated callbacks per command, seed 42 (--fuzz 100 --seed 42 makes them
+/// again)`, when the run fuzzed.
+fn seed_line(results: &[CaseResult]) -> String {
+    fuzzed(results).map_or_else(String::new, |fuzz| {
+        format!(
+            "fuzz: {} per command, seed {} (--fuzz {} --seed {} makes them again)\n",
+            count(fuzz.per_command as usize, "generated callback"),
+            fuzz.seed,
+            fuzz.per_command,
+            fuzz.seed
+        )
+    })
+}
+
+/// Under a fuzz case that failed: when it was found, the shrunk body, and what to paste to see
+/// it fail again.
+fn fuzz_lines(result: &CaseResult) -> String {
+    let Some(shrunk) = result.fuzz.as_ref().and_then(|f| f.failure.as_ref()) else {
+        return String::new();
+    };
+    let mut text = format!(
+        "found at callback {} after {:.1} s; shrunk in {} steps ({} tried, {:.1} s{})\n",
+        shrunk.found_at,
+        shrunk.found_after_ms / 1000.0,
+        shrunk.steps,
+        shrunk.tries,
+        shrunk.shrink_ms / 1000.0,
+        if shrunk.cut_short {
+            ", cut short at the budget"
+        } else {
+            ""
+        }
+    );
+    text.push_str(&format!("body: {}\n", shrunk.body));
+    for file in &shrunk.files {
+        text.push_str(&format!("written to {file}\n"));
+    }
+    text.push_str("reproduce:\n");
+    for command in &shrunk.reproduce {
+        text.push_str(&format!("  {command}\n"));
+    }
+    text
+}
+
 /// A request as sent and its answer as received, as `send -v` prints them.
 fn transcript(exchanged: &Exchanged) -> String {
     let mut text = request::http_sent(&exchanged.url, &exchanged.body);
@@ -304,6 +384,15 @@ fn json(target: &str, results: &[CaseResult], stop: Option<&Stop>) -> serde_json
     });
     if let (Some(stop), Some(fields)) = (stop, report.as_object_mut()) {
         fields.insert("stopped".into(), stopped_json(stop, results.len()));
+    }
+    if let Some(fields) = report.as_object_mut() {
+        let lost = lost_vetoes(results);
+        let went_ahead = (lost.before_callbacks > 0).then(|| lost.json());
+        fields.insert("went_ahead".into(), went_ahead.into());
+        if let Some(fuzz) = fuzzed(results) {
+            let run = json!({ "seed": fuzz.seed, "per_command": fuzz.per_command });
+            fields.insert("fuzz".into(), run);
+        }
     }
     report
 }
@@ -398,8 +487,34 @@ pub(crate) fn junit(
         test_case.set_classname(format!("oa-hook.{group}"));
         suites[index].add_test_case(test_case);
     }
+    add_went_ahead(&mut suites, results);
+    if let Some(fuzz) = fuzzed(results)
+        && let Some(suite) = suites.iter_mut().find(|s| s.name.as_str() == "fuzz")
+    {
+        suite.add_property(("seed", fuzz.seed.to_string().as_str()));
+        suite.add_property(("per-command", fuzz.per_command.to_string().as_str()));
+    }
     report.add_test_suites(suites);
     report.to_string().unwrap_or_default()
+}
+
+/// The run's lost vetoes as properties of every test suite, when a before callback was sent:
+/// `went-ahead` (how many), `went-ahead-percent`, `before-callbacks`.
+fn add_went_ahead(suites: &mut [TestSuite], results: &[CaseResult]) {
+    let lost = lost_vetoes(results);
+    if lost.before_callbacks == 0 {
+        return;
+    }
+    for suite in suites {
+        let properties = [
+            ("went-ahead", lost.went_ahead.to_string()),
+            ("went-ahead-percent", format!("{:.3}", lost.percent())),
+            ("before-callbacks", lost.before_callbacks.to_string()),
+        ];
+        for (name, value) in properties {
+            suite.add_property((name, value.as_str()));
+        }
+    }
 }
 
 /// The index of `group`'s test suite, added when it is not there yet.
@@ -428,6 +543,7 @@ fn details(result: &CaseResult) -> String {
             text.push_str(&format!("{label}: {evidence}\n"));
         }
     }
+    text.push_str(&fuzz_lines(result));
     text
 }
 
@@ -467,6 +583,8 @@ mod tests {
             }),
             control: None,
             transcript: Vec::new(),
+            went_ahead: LostVetoes::default(),
+            fuzz: None,
         }
     }
 

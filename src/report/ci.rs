@@ -331,6 +331,8 @@ mod tests {
             evidence: None,
             control: None,
             transcript: Vec::new(),
+            went_ahead: Default::default(),
+            fuzz: None,
         }
     }
 
@@ -411,6 +413,9 @@ mod tests {
             example: example.to_owned(),
         };
         let summary = Summary {
+            went_ahead: None,
+            late_only: 0,
+            max_late: None,
             url: "http://127.0.0.1:3000/im".to_owned(),
             concurrency: 32,
             sent: 10_000,

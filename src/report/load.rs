@@ -4,6 +4,7 @@ use super::{Render, count, mark, micros_as_millis, millis, verdict_line, verdict
 use crate::interrupt::Signal;
 use crate::output;
 use crate::protocol::{BUDGET, Severity};
+use crate::veto::{LostVetoes, percent};
 use colored::Colorize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -49,6 +50,13 @@ pub(crate) struct Summary {
     pub transport_errors: BTreeMap<String, Group>,
     /// Requests with no complete answer within Chat's 2 s (late answers and timeouts).
     pub over_budget: u64,
+    /// For a before callback: how many went ahead on Chat's timeout, of how many; `None` for
+    /// an after callback, which has no veto to lose.
+    pub went_ahead: Option<LostVetoes>,
+    /// Requests that failed only for lateness (what `--max-late` tolerates up to its share).
+    pub late_only: u64,
+    /// `--max-late`: the percent of before callbacks that may go ahead on Chat's timeout.
+    pub max_late: Option<f64>,
     pub elapsed: Duration,
     /// `None` when nothing was answered.
     pub latency: Option<Percentiles>,
@@ -65,9 +73,23 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    /// Every request sent got a conforming answer, and the run was not interrupted.
+    /// Every request sent got a conforming answer (or, with `--max-late`, one that was only
+    /// late, and no more of them than that share), and the run was not interrupted.
     pub(crate) fn passed(&self) -> bool {
-        self.interrupted.is_none() && self.sent > 0 && self.conforming == self.sent
+        let tolerated = match self.max_late {
+            Some(_) if !self.late_within() => return false,
+            Some(_) => self.late_only,
+            None => 0,
+        };
+        self.interrupted.is_none() && self.sent > 0 && self.conforming + tolerated == self.sent
+    }
+
+    /// Whether the share that went ahead on Chat's timeout is within `--max-late`.
+    fn late_within(&self) -> bool {
+        match (self.max_late, self.went_ahead) {
+            (Some(max), Some(lost)) => lost.percent() <= max,
+            _ => true,
+        }
     }
 
     /// Answers per second over the whole run.
@@ -101,7 +123,22 @@ impl Summary {
                 self.planned
             );
         }
-        let detail = if self.passed() {
+        let over_max_late = match (self.max_late, self.went_ahead) {
+            (Some(max), Some(lost)) if !self.late_within() => {
+                Some(format!("{lost}, over --max-late {}", percent(max)))
+            }
+            _ => None,
+        };
+        let detail = if let Some(over) = over_max_late {
+            over
+        } else if self.passed() && self.late_only > 0 {
+            format!(
+                "{} conforming, {} only late, within --max-late {}",
+                count(self.conforming as usize, "answer"),
+                self.late_only,
+                percent(self.max_late.unwrap_or_default())
+            )
+        } else if self.passed() {
             format!("{} conforming", count(self.conforming as usize, "answer"))
         } else if self.sent == 0 {
             "no request completed".to_owned()
@@ -189,6 +226,9 @@ fn human(summary: &Summary, quiet: bool) -> String {
             summary.over_budget,
             BUDGET.as_secs()
         ));
+        if let Some(lost) = summary.went_ahead {
+            lines.push(lost.to_string());
+        }
         lines.extend(bars(&summary.histogram));
         if !summary.statuses.is_empty() {
             let statuses: Vec<String> = summary
@@ -223,6 +263,8 @@ fn json(summary: &Summary) -> Value {
         "warnings": groups_json(&summary.warnings, "code", "example"),
         "transport_errors": groups_json(&summary.transport_errors, "message", "hint"),
         "over_budget": summary.over_budget,
+        "went_ahead": summary.went_ahead.map(|lost| lost.json()),
+        "max_late": summary.max_late,
         "elapsed_ms": millis(summary.elapsed),
         "throughput": (summary.throughput() * 10.0).round() / 10.0,
         "latency_ms": summary.latency.map(|p| json!({

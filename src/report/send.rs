@@ -18,7 +18,8 @@ pub(crate) struct Sent {
     pub exchange: Option<Exchange>,
     pub judgement: Judgement,
     pub expectation: Expectation,
-    /// The expectation as a failed check, when the decision does not meet it.
+    /// The expectation as a failed check, when the decision does not meet it (or, under
+    /// `--strict`, the first warning).
     pub unmet: Option<Finding>,
     /// What is odd about the request itself (a `--body` Chat would never send).
     pub request_findings: Vec<Finding>,
@@ -92,7 +93,7 @@ fn human(sent: &Sent, verbose: bool, quiet: bool) -> String {
             lines.push(format!("{} {finding}", mark(finding.severity)));
         }
         lines.push(decision_line(&sent.judgement));
-        if !sent.expectation.is_empty() {
+        if !sent.expectation.is_empty() || sent.unmet.is_some() {
             lines.push(match &sent.unmet {
                 Some(unmet) => format!("{} {}", output::fail_mark(), unmet.message),
                 None => format!("{} expected {}", output::pass_mark(), sent.expectation),

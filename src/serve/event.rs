@@ -3,6 +3,7 @@
 //! format is `crate::record`'s).
 
 use super::REFUSED_BODY_KEPT;
+use super::fault::Applied;
 use crate::output;
 use crate::protocol::{
     ActionStatus, Answer, CommandWord, EventValue, Finding, QuotedErrorInfo, Received,
@@ -67,6 +68,9 @@ pub(super) struct Event<'a, A = &'a Answer> {
     /// answer is serve's own 503.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(super) cut: bool,
+    /// The fault `serve --fault` applied to this answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) fault: Option<Applied>,
 }
 
 /// What the backend did with a callback the tap passed on.
@@ -128,6 +132,20 @@ impl<'a, A> Event<'a, A> {
             judgement: None,
             caller_closed_ms: None,
             cut: false,
+            fault: None,
+        }
+    }
+
+    /// The fault applied on purpose, when there was one.
+    fn push_fault(&self, line: &mut String, look: &Look) {
+        if let Some(fault) = &self.fault {
+            let _ = write!(
+                line,
+                "  {} {style}{}{style:#}",
+                look.warn,
+                fault.says(),
+                style = &look.warning
+            );
         }
     }
 
@@ -244,6 +262,7 @@ impl<'a> Event<'a> {
             );
             look.error.push(&mut line, &self.answer.error_info);
         }
+        self.push_fault(&mut line, look);
         self.push_gone(&mut line, look);
         push_latency(&mut line, self.latency_ms, dim);
         line
@@ -331,6 +350,7 @@ impl Event<'_, Body<'_>> {
             }
             _ => {}
         }
+        self.push_fault(&mut line, look);
         self.push_gone(&mut line, look);
         push_latency(&mut line, self.latency_ms, dim);
         line

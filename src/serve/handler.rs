@@ -2,6 +2,7 @@
 //! the event and record lines to their writers.
 
 use super::event::{Event, Look, RecordLine};
+use super::fault::{self, Faults};
 use super::listen::Caller;
 use super::policy::Policy;
 use super::tap::{self, Tap};
@@ -53,6 +54,8 @@ pub(super) struct Server {
     pub(super) rejected: AtomicU64,
     /// `--forward-to`: pass requests on instead of answering by policy.
     pub(super) tap: Option<Tap>,
+    /// `--fault`: faults drawn for some requests.
+    pub(super) faults: Option<Faults>,
     /// Set when serve stops before the requests in flight are answered (a second Ctrl-C):
     /// they answer at once, and say so.
     pub(super) cut: watch::Sender<bool>,
@@ -117,6 +120,7 @@ pub(super) async fn handle(
 ) -> Response {
     let started = Instant::now();
     let now_ms = server.clock.now_ms();
+    let arrival = server.faults.as_ref().map(Faults::arrival);
     let (parts, body) = request.into_parts();
     let query = ReceivedQuery::parse(parts.uri.query().unwrap_or_default());
     let read = tokio::time::timeout(server.body_timeout, read_body(body)).await;
@@ -156,14 +160,16 @@ pub(super) async fn handle(
         } else if whole && parts.method == Method::POST {
             let arrived = (started, now_ms);
             let request = (&parts, &query, bytes, &received);
-            return tap::pass_on(&server, tap, request, &caller, arrived).await;
+            let fault = fault::drawn(server.faults.as_ref(), arrival, received.callback());
+            return tap::pass_on(&server, tap, request, &caller, arrived, fault).await;
         }
     }
+    let mut fault = None;
     let ((status, answer), waited) = match &received.verdict {
         Ok(valid) => {
-            let (answer, waited) = server
-                .wait_for(&caller, started, server.policy.answer(valid))
-                .await;
+            fault = fault::drawn(server.faults.as_ref(), arrival, received.callback());
+            let answer = fault::around(fault, &caller, server.policy.answer(valid));
+            let (answer, waited) = server.wait_for(&caller, started, answer).await;
             (answer.unwrap_or_else(stopped_answer), waited)
         }
         Err(rejection) => {
@@ -172,11 +178,13 @@ pub(super) async fn handle(
         }
     };
     server.answered.fetch_add(1, Ordering::Relaxed);
-    let answer_bytes = written(&answer);
+    let status = fault::status(fault, status);
+    let answer_bytes = fault::body(fault, written(&answer));
     let latency = started.elapsed();
     let mut event = Event::new(now_ms, &received, status, &answer, latency);
     event.caller_closed_ms = waited.caller_closed.map(millis);
     event.cut = waited.cut;
+    event.fault = fault;
     let line = match server.format {
         OutputFormat::Human => event.human_line(&server.look),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
@@ -217,6 +225,7 @@ pub(super) async fn handle(
     if status == 405 {
         headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
+    fault::mark(fault, &mut response);
     response
 }
 

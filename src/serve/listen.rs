@@ -4,13 +4,11 @@
 //! answer is said and recorded rather than lost.
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -93,6 +91,12 @@ impl Caller {
         if !matches!(peeked, Ok(0)) {
             std::future::pending::<()>().await;
         }
+    }
+
+    /// Makes the connection end in a reset (RST) rather than a close, once it is dropped: a
+    /// rehearsed fault (`serve --fault reset`).
+    pub(crate) fn reset(&self) {
+        let _ = self.0.set_zero_linger();
     }
 }
 
@@ -230,9 +234,10 @@ impl Connections {
 /// requests still in flight to stop waiting (they answer at once, and say so), and what is
 /// left after a moment is dropped. When this returns, no handler runs any more. `at_cap` is
 /// called once, the first time the cap is reached; `refused` for each request the HTTP
-/// library refused before any handler saw it (a head it could not parse, or too large).
+/// library refused before any handler saw it (a head it could not parse, or too large). A
+/// handler that gives an error instead of an answer drops the connection unanswered.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn serve<H, F>(
+pub(crate) async fn serve<H, F, B, E>(
     listener: TcpListener,
     limits: Limits,
     handle: H,
@@ -243,7 +248,10 @@ pub(crate) async fn serve<H, F>(
     refused: impl Fn(&hyper::Error) + Clone + Send + 'static,
 ) where
     H: Fn(hyper::Request<Incoming>, Caller) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
+    F: Future<Output = Result<hyper::Response<B>, E>> + Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let registry = Arc::new(Connections {
@@ -315,7 +323,7 @@ pub(crate) async fn serve<H, F>(
                         connection
                             .idle_since
                             .store(registry.now(), Ordering::Relaxed);
-                        Ok::<_, Infallible>(answer)
+                        answer
                     }
                 })
             };

@@ -1,9 +1,10 @@
 //! The engine behind `oa-hook serve`: a mock backend that validates every callback with the
 //! protocol module, answers by policy, and reports each one. Connections and their limits are in
-//! `listen`, one request in `handler`, the policy in `policy`, event and record lines in
-//! `event`, and their writers in `writers`.
+//! `listen`, one request in `handler`, the policy in `policy`, rehearsed faults in `fault`,
+//! event and record lines in `event`, and their writers in `writers`.
 
 mod event;
+pub(crate) mod fault;
 mod handler;
 pub(crate) mod listen;
 mod policy;
@@ -55,6 +56,8 @@ pub(crate) struct Settings {
     pub drain_timeout: Duration,
     /// `--forward-to`: a tap in front of this backend instead of a mock.
     pub tap: Option<Tap>,
+    /// `--fault`: what goes wrong with some answers, on purpose.
+    pub faults: Option<fault::Faults>,
 }
 
 /// Serves until Ctrl-C or SIGTERM, then says what was answered and recorded on stderr.
@@ -72,6 +75,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         head_timeout,
         drain_timeout,
         tap,
+        faults,
     } = settings;
     let listener = listen::bind(listen_on).map_err(|e| bind_error(listen_on, &e))?;
     let address = listener
@@ -91,6 +95,13 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         let _ = match output {
             OutputFormat::Human => writeln!(output::stdout(), "{forwarding}"),
             OutputFormat::Json => writeln!(output::stderr(), "{forwarding}"),
+        };
+    }
+    // The seed is always said, so that a run can be drawn again; `-q` keeps it off stdout.
+    if let Some(faults) = &faults {
+        let _ = match output {
+            OutputFormat::Human if !quiet => writeln!(output::stdout(), "{}", faults.banner()),
+            _ => writeln!(output::stderr(), "{}", faults.banner()),
         };
     }
     if max_connections < wanted_connections && !quiet {
@@ -124,6 +135,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         answered: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
         tap,
+        faults,
         cut: watch::Sender::new(false),
     });
     let limits = listen::Limits {
@@ -134,13 +146,13 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     let handler = {
         let server = Arc::clone(&server);
         let in_flight = Arc::clone(&in_flight);
-        move |request: hyper::Request<hyper::body::Incoming>, caller| {
+        move |request: hyper::Request<hyper::body::Incoming>, caller: listen::Caller| {
             let counted = InFlight::enter(&in_flight);
-            let answer = handle(Arc::clone(&server), request, caller);
+            let answer = handle(Arc::clone(&server), request, caller.clone());
             async move {
                 let answer = answer.await;
                 drop(counted);
-                answer
+                fault::deliver(answer, &caller).await
             }
         }
     };

@@ -6,6 +6,7 @@
 //! callback (not a POST, or a request back from this very tap) is answered by serve itself.
 
 use super::event::{Backend, Event, RecordLine};
+use super::fault::{self, Applied};
 use super::handler::{Response, Server, stopped_answer, subscribers_of};
 use super::listen::Caller;
 use crate::client::{Pool, TransportError};
@@ -122,13 +123,15 @@ struct Passed {
 }
 
 /// Passes one request on, answers with what came back, and says and records both. `arrived`
-/// is when the request came, on the monotonic clock and as Unix milliseconds.
+/// is when the request came, on the monotonic clock and as Unix milliseconds; `fault` what a
+/// rehearsed fault does to the answer passed back.
 pub(super) async fn pass_on(
     server: &Server,
     tap: &Tap,
     (parts, query, bytes, received): (&Parts, &ReceivedQuery<'_>, Vec<u8>, &Received),
     caller: &Caller,
     (started, now_ms): (Instant, i64),
+    fault: Option<Applied>,
 ) -> Response {
     let bytes = Bytes::from(bytes);
     let sent = Instant::now();
@@ -138,6 +141,7 @@ pub(super) async fn pass_on(
         tap.headers(&parts.headers),
         bytes.clone(),
     );
+    let forward = fault::around(fault, caller, forward);
     let (forwarded, gone) = server.wait_for(caller, started, forward).await;
     let waited = sent.elapsed();
     let callback = received.callback();
@@ -246,6 +250,11 @@ pub(super) async fn pass_on(
     if forgery.is_some() && judgement.accepted {
         tap.forgeries_accepted.fetch_add(1, Ordering::Relaxed);
     }
+    let passed = Passed {
+        status: fault::status(fault, passed.status),
+        body: fault::body(fault, passed.body.into()).into(),
+        ..passed
+    };
     let mut event = Event::new(
         now_ms,
         received,
@@ -255,6 +264,7 @@ pub(super) async fn pass_on(
     );
     // The backend answered, not serve: serve's note on how it answers does not apply.
     event.note = None;
+    event.fault = fault;
     event.backend = Some(backend);
     event.caller_closed_ms = gone.caller_closed.map(millis);
     event.cut = gone.cut;
@@ -286,6 +296,7 @@ pub(super) async fn pass_on(
             .headers_mut()
             .insert(header::CONTENT_TYPE, content_type);
     }
+    fault::mark(fault, &mut response);
     response
 }
 

@@ -161,17 +161,7 @@ async fn check(server: &MockServer, extra: &[&str]) -> (i32, Vec<(String, String
     .await;
     let report: Value = serde_json::from_str(&output.stdout)
         .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", output.stdout));
-    let statuses: Vec<(String, String)> = report["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap().to_owned(),
-                c["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let statuses = crate::support::statuses(&report);
     // Whatever failed or warned says why with a finding whose code reports name it by.
     for (id, status) in &statuses {
         if status == "fail" || status == "warn" {
@@ -485,10 +475,14 @@ async fn the_json_report_shape_is_pinned() {
     assert!(decimals <= 3, "{latency}");
     assert_eq!(
         report.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["target", "verdict", "summary", "cases"]
+        ["target", "verdict", "summary", "cases", "went_ahead"]
     );
     assert_eq!(report["target"], format!("{}/im", server.uri()));
     assert_eq!(report["verdict"], "pass");
+    assert_eq!(
+        report["went_ahead"],
+        json!({"before_callbacks": 1, "count": 0, "percent": 0.0})
+    );
     assert_eq!(
         case,
         json!({
@@ -1233,9 +1227,9 @@ async fn the_human_summary_groups_the_cases_one_flaw_broke() {
     }
     // The groups come after the case lines, failures first, before the counts.
     let at = |line| run.stdout.find(line).unwrap();
-    let last_case = run.stdout.rfind("robustness/other-command").unwrap();
+    let last_case = run.stdout.rfind("delivery/out-of-order").unwrap();
     assert!(last_case < at(stale) && at(stale) < at(future) && at(future) < at(window));
-    assert!(at(window) < at("95 cases: "), "{}", run.stdout);
+    assert!(at(window) < at("99 cases: "), "{}", run.stdout);
     // Each case keeps its own line.
     assert_eq!(run.stdout.matches("/stale-request-time ").count(), 11);
 }

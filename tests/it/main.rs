@@ -5,9 +5,12 @@
 mod broken;
 mod check;
 mod config;
+mod delivery;
 mod export;
 mod family;
+mod fault;
 mod files;
+mod fuzz;
 mod gate;
 mod help;
 mod hostile;
