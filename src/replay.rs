@@ -147,7 +147,7 @@ impl Replay {
 
     /// The base URL, the recorded query (never its `Sign` or `RequestTime`), and a fresh
     /// signature when there is a token.
-    fn url(&self, record: &Recorded) -> Url {
+    pub(crate) fn url(&self, record: &Recorded) -> Url {
         let mut url = self.base.clone();
         let recorded = record
             .query_pairs()
@@ -162,6 +162,22 @@ impl Replay {
         drop(pairs);
         url
     }
+}
+
+/// The result of replaying `record` as `case`, whose answer was judged `now`: its decision
+/// compared with the recorded one, as `replay` reports every callback (the inspector's
+/// replays too).
+pub(crate) fn compared(
+    case: Case,
+    record: &Recorded,
+    now: Verdict,
+    evidence: Option<Evidence>,
+) -> CaseResult {
+    Outcome {
+        evidence,
+        ..compare(record, now)
+    }
+    .into_result(case)
 }
 
 /// How one callback came out, before it is named.

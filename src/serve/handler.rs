@@ -2,6 +2,7 @@
 //! the event and record lines to their writers.
 
 use super::event::{Event, Look, RecordLine};
+use super::inspect::{self, Inspector};
 use super::listen::Caller;
 use super::policy::Policy;
 use super::tap::{self, Tap};
@@ -53,6 +54,8 @@ pub(super) struct Server {
     /// Set when serve stops before the requests in flight are answered (a second Ctrl-C):
     /// they answer at once, and say so.
     pub(super) cut: watch::Sender<bool>,
+    /// `--inspect`: where each request is published for the page.
+    pub(super) inspector: Option<Inspector>,
 }
 
 /// What became of a request's caller and of serve while the answer was being made.
@@ -149,7 +152,7 @@ pub(super) async fn handle(
         && whole
     {
         let arrived = (started, now_ms);
-        let request = (&parts, &query, bytes, &received);
+        let request = (&parts, &query, bytes, received);
         return tap::pass_on(&server, tap, request, &caller, arrived).await;
     }
     let ((status, answer), waited) = match &received.verdict {
@@ -174,14 +177,14 @@ pub(super) async fn handle(
         OutputFormat::Human => event.human_line(&server.look),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
     };
+    let reply = Reply {
+        status,
+        body: &answer_bytes,
+        truncated: false,
+        latency: Some(latency),
+    };
     // Queued before the answer goes out, so that every callback answered is recorded.
     if let Some(record) = &server.record {
-        let reply = Reply {
-            status,
-            body: &answer_bytes,
-            truncated: false,
-            latency: Some(latency),
-        };
         let judgement = judged(&received, reply);
         let line = RecordLine {
             judgement: Some(&judgement),
@@ -197,6 +200,18 @@ pub(super) async fn handle(
         record.line(line.to_json());
     }
     server.events.line(line);
+    if let Some(inspector) = &server.inspector {
+        let given = inspect::Given {
+            status,
+            body: answer_bytes.clone(),
+            latency,
+            judgement: inspect::Judged::Own(judged(&received, reply)),
+            backend: None,
+            waited,
+        };
+        let request = inspect::Request::of(&parts, now_ms, bytes.into());
+        inspector.publish(request, received, given);
+    }
 
     let mut response = Response::new(Full::new(answer_bytes));
     *response.status_mut() =
@@ -321,13 +336,8 @@ pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
     };
     server.answered.fetch_add(1, Ordering::Relaxed);
     server.rejected.fetch_add(1, Ordering::Relaxed);
-    let event = Event::new(
-        server.clock.now_ms(),
-        &received,
-        status,
-        &answer,
-        Duration::ZERO,
-    );
+    let at_ms = server.clock.now_ms();
+    let event = Event::new(at_ms, &received, status, &answer, Duration::ZERO);
     if let Some(record) = &server.record {
         let query = ReceivedQuery::parse("");
         let line = RecordLine::new(&event, "-", "-", &query, &received, &[]);
@@ -337,6 +347,24 @@ pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
         OutputFormat::Human => event.human_line(&server.look),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
     });
+    if let Some(inspector) = &server.inspector {
+        let body = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
+        let reply = Reply {
+            status,
+            body: &[],
+            truncated: false,
+            latency: Some(Duration::ZERO),
+        };
+        let given = inspect::Given {
+            status,
+            judgement: inspect::Judged::Own(judged(&received, reply)),
+            body,
+            latency: Duration::ZERO,
+            backend: None,
+            waited: Waited::default(),
+        };
+        inspector.publish(inspect::Request::unread(at_ms), received, given);
+    }
 }
 
 /// The client stopped sending mid-body, or sent it too slowly; it will likely never read the

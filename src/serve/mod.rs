@@ -1,15 +1,17 @@
 //! The engine behind `oa-hook serve`: a mock backend that validates every callback with the
 //! protocol module, answers by policy, and reports each one. Connections and their limits are in
 //! `listen`, one request in `handler`, the policy in `policy`, event and record lines in
-//! `event`, and their writers in `writers`.
+//! `event`, their writers in `writers`, and the live page of `--inspect` in `inspect`.
 
 mod event;
 mod handler;
+mod inspect;
 pub(crate) mod listen;
 mod policy;
 mod tap;
 pub(crate) mod writers;
 
+pub(crate) use inspect::Settings as InspectSettings;
 pub(crate) use policy::Policy;
 pub(crate) use tap::Tap;
 
@@ -51,6 +53,8 @@ pub(crate) struct Settings {
     pub drain_timeout: Duration,
     /// `--forward-to`: a tap in front of this backend instead of a mock.
     pub tap: Option<Tap>,
+    /// `--inspect`: the live page, on a port of its own.
+    pub inspect: Option<InspectSettings>,
 }
 
 /// Serves until Ctrl-C or SIGTERM, then says what was answered and recorded on stderr.
@@ -66,11 +70,15 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         head_timeout,
         drain_timeout,
         tap,
+        inspect,
     } = settings;
     let listener = listen::bind(listen_on).map_err(|e| bind_error(listen_on, &e))?;
     let address = listener
         .local_addr()
         .map_err(|e| bind_error(listen_on, &e))?;
+    let inspect = inspect
+        .map(|settings| inspect::bind(settings, address))
+        .transpose()?;
     // Listened for before the banner is printed, so that a signal sent as soon as the URL
     // appears stops the server gracefully instead of killing it.
     let interrupts = Interrupts::listen_twice()
@@ -86,6 +94,9 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
             OutputFormat::Human => writeln!(output::stdout(), "{forwarding}"),
             OutputFormat::Json => writeln!(output::stderr(), "{forwarding}"),
         };
+    }
+    if let Some(inspect) = &inspect {
+        inspect.say(output);
     }
     let tapping = tap.is_some();
     if max_connections < wanted_connections && !quiet {
@@ -107,7 +118,15 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         }
         None => None,
     };
+    let inspector = inspect.map(|inspect| {
+        inspect.start(inspect::Serving {
+            backend: tap.as_ref().map(|tap| tap.url.clone()),
+            sdkappid: receiver.sdk_appid,
+            clock,
+        })
+    });
     let server = Arc::new(Server {
+        inspector: inspector.as_ref().map(|running| running.inspector.clone()),
         receiver,
         policy,
         clock,
@@ -178,6 +197,9 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         move |error: &hyper::Error| handler::refused_by_http(&server, error)
     };
     listen::serve(listener, limits, handler, stop, drain, cut, at_cap, refused).await;
+    if let Some(inspector) = inspector {
+        inspector.stop().await;
+    }
 
     // No handler runs any more: every answer given has its record line queued.
     let Ok(server) = Arc::try_unwrap(server) else {

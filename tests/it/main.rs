@@ -10,6 +10,7 @@ mod gate;
 mod help;
 mod hostile;
 mod input;
+mod inspect;
 mod load;
 mod replay;
 mod sample;
