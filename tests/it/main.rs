@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod broken;
+mod browser;
 mod check;
 mod config;
 mod family;
@@ -21,3 +22,4 @@ mod support;
 mod tap;
 mod tls;
 mod traffic;
+mod webdriver;
