@@ -338,28 +338,34 @@ pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
     server.rejected.fetch_add(1, Ordering::Relaxed);
     let at_ms = server.clock.now_ms();
     let event = Event::new(at_ms, &received, status, &answer, Duration::ZERO);
+    // What came back is hyper's own answer: its status, with no body. Judged as every answer
+    // is, so that the record line reads back (`replay` requires a judgement on every line).
+    let reply = Reply {
+        status,
+        body: &[],
+        truncated: false,
+        latency: Some(Duration::ZERO),
+    };
+    let judgement =
+        (server.record.is_some() || server.inspector.is_some()).then(|| judged(&received, reply));
     if let Some(record) = &server.record {
         let query = ReceivedQuery::parse("");
-        let line = RecordLine::new(&event, "-", "-", &query, &received, &[]);
+        let line = RecordLine {
+            judgement: judgement.as_deref(),
+            ..RecordLine::new(&event, "-", "-", &query, &received, &[])
+        };
         record.line(line.to_json());
     }
     server.events.line(match server.format {
         OutputFormat::Human => event.human_line(&server.look),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
     });
-    if let Some(inspector) = &server.inspector {
-        let body = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
-        let reply = Reply {
-            status,
-            body: &[],
-            truncated: false,
-            latency: Some(Duration::ZERO),
-        };
+    if let (Some(inspector), Some(judgement)) = (&server.inspector, judgement) {
         let given = inspect::Given {
             status,
-            judgement: inspect::Judged::Own(judged(&received, reply)),
-            body,
+            body: Bytes::from(serde_json::to_vec(&answer).unwrap_or_default()),
             latency: Duration::ZERO,
+            judgement: inspect::Judged::Own(judgement),
             backend: None,
             waited: Waited::default(),
         };
