@@ -205,7 +205,7 @@ pub(super) async fn handle(
             status,
             body: answer_bytes.clone(),
             latency,
-            judgement: inspect::Judged::Own(judged(&received, reply)),
+            judgement: inspect::Judged::Serve,
             backend: None,
             waited,
         };
@@ -263,7 +263,7 @@ thread_local! {
 }
 
 /// The judgement of serve's own `reply` to `received`, as a JSON object.
-fn judged(received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
+pub(super) fn judged(received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
     let callback = received.callback();
     let subscribers = subscribers_of(received);
     JUDGED.with_borrow_mut(|latest| {
@@ -365,7 +365,7 @@ pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
             status,
             body: Bytes::from(serde_json::to_vec(&answer).unwrap_or_default()),
             latency: Duration::ZERO,
-            judgement: inspect::Judged::Own(judgement),
+            judgement: inspect::Judged::Said(judgement),
             backend: None,
             waited: Waited::default(),
         };

@@ -181,7 +181,7 @@ pub(super) async fn pass_on(
             status: passed.status,
             body: body.clone(),
             latency,
-            judgement: inspect::Judged::Backend(judgement),
+            judgement: inspect::Judged::Backend(Box::new(judgement)),
             backend,
             waited: gone,
         };

@@ -558,7 +558,7 @@ async fn one(
     struct Seen<'a> {
         /// Every parameter but `Sign` and `RequestTime`, in order.
         query: Vec<(String, String)>,
-        headers: Vec<(&'a str, &'a str)>,
+        headers: Vec<(String, String)>,
         /// The body as text (not UTF-8: with U+FFFD for what is not).
         body: Cow<'a, str>,
         /// The bytes of it kept: fewer than the record's `body_bytes` for a large refused one.
@@ -574,7 +574,7 @@ async fn one(
             body: seen.body_text(),
             body_kept: seen.body().len(),
         },
-        replay: kept.replay.as_ref().map(replay::Mark::detail),
+        replay: kept.replay.as_deref().map(replay::Mark::detail),
         copy: commands(seen, &about.webhook, about.signed),
     }))
 }
@@ -665,7 +665,7 @@ async fn replay_one(
         event: kept.as_ref().map(|kept| raw(kept.row())),
         replay: kept
             .as_ref()
-            .and_then(|kept| kept.replay.as_ref())
+            .and_then(|kept| kept.replay.as_deref())
             .map(replay::Mark::detail),
         error: replayed.error.or_else(|| {
             kept.is_none()

@@ -3,12 +3,12 @@
 //! only when the page asks: its row, its record line, the filters it passes.
 
 use super::replay::Mark;
-use crate::protocol::{BUDGET, Finding, Received, ReceivedBody, ReceivedQuery, Severity};
-use crate::record::{Body, RecordedVerdict, Verdict};
+use crate::protocol::{BUDGET, Finding, Received, ReceivedBody, ReceivedQuery, Reply, Severity};
+use crate::record::{Answered, Body, RecordedVerdict, Verdict};
 use crate::report::millis;
 use crate::serve::REFUSED_BODY_KEPT;
 use crate::serve::event::{Backend, Event, RecordLine};
-use crate::serve::handler::Waited;
+use crate::serve::handler::{Waited, judged, subscribers_of};
 use axum::http::Method;
 use axum::http::request::Parts;
 use bytes::Bytes;
@@ -31,11 +31,12 @@ pub(in crate::serve) struct Request {
     at_ms: i64,
     /// `None` for a request the HTTP library refused before serve read its head.
     method: Option<Method>,
-    /// The path and query as received. It holds `Sign`, which nothing shows: the record line
+    /// The path and query as received, then the headers as `name: value` lines: one
+    /// allocation, made to size. The query holds `Sign`, which nothing shows: the record line
     /// and the row leave it out, as the record does.
-    target: String,
-    /// `name: value` lines.
-    headers: String,
+    head: Vec<u8>,
+    /// Where the path and query end in `head`.
+    target_len: usize,
     body: Bytes,
     /// The size of the body as received (a large refused one is kept cut short).
     body_len: usize,
@@ -44,30 +45,35 @@ pub(in crate::serve) struct Request {
 }
 
 impl Request {
-    /// The request of `parts` with `body`, which arrived at `at_ms`.
+    /// The request of `parts` with `body`, which arrived at `at_ms`. Its bytes are copied, not
+    /// read: this runs for every request.
     pub(in crate::serve) fn of(parts: &Parts, at_ms: i64, body: Bytes) -> Self {
-        let mut headers = String::new();
+        let target = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path(), |p| p.as_str());
+        // Room for a callback's few headers; a request with more grows it.
+        let mut head = Vec::with_capacity(target.len() + 192);
+        head.extend_from_slice(target.as_bytes());
+        let mut marker = None;
         for (name, value) in parts.headers.iter().take(HEADERS_KEPT) {
-            let value = String::from_utf8_lossy(value.as_bytes());
-            headers.push_str(name.as_str());
-            headers.push_str(": ");
-            headers.push_str(cut(&value, HEADER_VALUE_KEPT));
-            headers.push('\n');
+            let value = value.as_bytes();
+            if name == REPLAY_HEADER {
+                marker = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+            }
+            head.extend_from_slice(name.as_str().as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(&value[..value.len().min(HEADER_VALUE_KEPT)]);
+            head.push(b'\n');
         }
         Request {
             at_ms,
             method: Some(parts.method.clone()),
-            target: parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
-            headers,
+            head,
+            target_len: target.len(),
             body_len: body.len(),
             body,
-            marker: parts
-                .headers
-                .get(REPLAY_HEADER)
-                .and_then(|v| v.to_str().ok()?.parse().ok()),
+            marker,
         }
     }
 
@@ -76,23 +82,26 @@ impl Request {
         Request {
             at_ms,
             method: None,
-            target: String::new(),
-            headers: String::new(),
+            head: Vec::new(),
+            target_len: 0,
             body: Bytes::new(),
             body_len: 0,
             marker: None,
         }
     }
 
+    /// The path and query (a URI's: ASCII).
+    fn target(&self) -> &str {
+        std::str::from_utf8(&self.head[..self.target_len]).unwrap_or_default()
+    }
+
     fn path(&self) -> &str {
-        match self.target.split_once('?') {
-            Some((path, _)) => path,
-            None => &self.target,
-        }
+        let target = self.target();
+        target.split_once('?').map_or(target, |(path, _)| path)
     }
 
     fn query(&self) -> &str {
-        self.target.split_once('?').map_or("", |(_, query)| query)
+        self.target().split_once('?').map_or("", |(_, query)| query)
     }
 
     /// `-` for a request whose head serve never read, as its record line says.
@@ -109,22 +118,17 @@ impl Request {
     }
 }
 
-/// `text` cut to at most `max` bytes, on a character boundary.
-fn cut(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 /// A request's answer judged, as its record line keeps it.
 pub(in crate::serve) enum Judged {
-    /// Serve's own answer (the handler keeps the judgements of the answers it gives again and
-    /// again: most rows share one).
-    Own(Arc<RawValue>),
-    /// The backend's answer, in tap mode.
-    Backend(Verdict),
+    /// Serve's own answer: judged from the answer kept when the page asks, as the handler
+    /// judges it for the record (which keeps the judgement of the answers it gives again and
+    /// again, so that most rows share one and none is judged on the way to its answer).
+    Serve,
+    /// Judged already: the answer to a request the HTTP library refused, its status with no
+    /// body (the answer kept is what serve would have said).
+    Said(Arc<RawValue>),
+    /// The backend's answer, in tap mode (boxed: most rows are serve's own).
+    Backend(Box<Verdict>),
 }
 
 /// What the caller was answered, and how it went.
@@ -149,7 +153,7 @@ impl Seen {
     /// Bounds what is kept: a refused body over the record's limit is cut to one byte past it
     /// (so that its record line still leaves it out), and a refused body's JSON tree, which
     /// can take many times its text, is let go (nothing shown needs it).
-    pub(super) fn bounded(mut self) -> Self {
+    pub(super) fn bound(&mut self) {
         if self.received.verdict.is_err() {
             if self.request.body.len() > REFUSED_BODY_KEPT {
                 self.request.body =
@@ -159,37 +163,49 @@ impl Seen {
                 self.received.body = ReceivedBody::Unread;
             }
         }
-        self
     }
 
     /// What this takes in memory beyond its fixed size, roughly: the bytes kept, and the
     /// body again for what was read of it.
     pub(super) fn weight(&self) -> usize {
         let request = &self.request;
-        2 * request.body.len()
-            + request.target.len()
-            + request.headers.len()
-            + self.given.body.len()
+        2 * request.body.len() + request.head.len() + self.given.body.len()
+    }
+
+    /// What serve answered, as it is judged: for a request the HTTP library refused, its
+    /// status with no body.
+    fn reply(&self) -> Reply<'_> {
+        let given = &self.given;
+        Reply {
+            status: given.status,
+            body: match given.judgement {
+                Judged::Said(_) => &[],
+                Judged::Serve | Judged::Backend(_) => &given.body,
+            },
+            truncated: false,
+            latency: Some(given.latency),
+        }
+    }
+
+    /// Serve's own answer judged, as the record line has it; `None` in tap mode, where the
+    /// event carries the backend's.
+    fn own_judgement(&self) -> Option<Arc<RawValue>> {
+        match &self.given.judgement {
+            Judged::Serve => Some(judged(&self.received, self.reply())),
+            Judged::Said(judgement) => Some(Arc::clone(judgement)),
+            Judged::Backend(_) => None,
+        }
     }
 
     /// The answer judged again, as replay compares it.
     pub(super) fn verdict(&self) -> Verdict {
         match &self.given.judgement {
-            Judged::Backend(verdict) => verdict.clone(),
-            Judged::Own(_) => {
-                let subscribers = crate::serve::handler::subscribers_of(&self.received);
-                let reply = crate::protocol::Reply {
-                    status: self.given.status,
-                    body: &self.given.body,
-                    truncated: false,
-                    latency: Some(self.given.latency),
-                };
-                Verdict::of(
-                    self.received.callback(),
-                    &subscribers,
-                    crate::record::Answered::Reply(reply),
-                )
-            }
+            Judged::Backend(verdict) => Verdict::clone(verdict),
+            Judged::Serve | Judged::Said(_) => Verdict::of(
+                self.received.callback(),
+                &subscribers_of(&self.received),
+                Answered::Reply(self.reply()),
+            ),
         }
     }
 
@@ -217,12 +233,9 @@ impl Seen {
         let request = &self.request;
         let query = ReceivedQuery::parse(request.query());
         let event = self.event(Body::of(&self.given.body));
-        let judgement = match &self.given.judgement {
-            Judged::Own(judgement) => Some(&**judgement),
-            Judged::Backend(_) => None,
-        };
+        let judgement = self.own_judgement();
         RecordLine {
-            judgement,
+            judgement: judgement.as_deref(),
             body_bytes: request.body_len,
             ..RecordLine::new(
                 &event,
@@ -238,24 +251,27 @@ impl Seen {
 
     /// The answer's judgement, read.
     fn judged(&self) -> Judgement {
-        match &self.given.judgement {
-            Judged::Backend(verdict) => Judgement {
-                accepted: verdict.accepted,
-                counts: Counts::of(verdict.findings.iter().map(|f| f.severity)),
-            },
-            Judged::Own(raw) => serde_json::from_str::<RecordedVerdict>(raw.get())
-                .map(|verdict| Judgement {
+        let Some(own) = self.own_judgement() else {
+            return match &self.given.judgement {
+                Judged::Backend(verdict) => Judgement {
                     accepted: verdict.accepted,
-                    counts: Counts::of(verdict.findings.iter().filter_map(|f| {
-                        match f.severity.as_str() {
-                            "error" => Some(Severity::Error),
-                            "warning" => Some(Severity::Warning),
-                            _ => None,
-                        }
-                    })),
-                })
-                .unwrap_or_default(),
-        }
+                    counts: Counts::of(verdict.findings.iter().map(|f| f.severity)),
+                },
+                Judged::Serve | Judged::Said(_) => Judgement::default(),
+            };
+        };
+        serde_json::from_str::<RecordedVerdict>(own.get())
+            .map(|verdict| Judgement {
+                accepted: verdict.accepted,
+                counts: Counts::of(verdict.findings.iter().filter_map(
+                    |f| match f.severity.as_str() {
+                        "error" => Some(Severity::Error),
+                        "warning" => Some(Severity::Warning),
+                        _ => None,
+                    },
+                )),
+            })
+            .unwrap_or_default()
     }
 
     /// The request's own findings: a valid callback's warnings, or why it was refused.
@@ -300,11 +316,13 @@ impl Seen {
             .collect()
     }
 
-    pub(super) fn headers(&self) -> Vec<(&str, &str)> {
-        self.request
-            .headers
+    /// The headers as text (lossy where a value is not UTF-8).
+    pub(super) fn headers(&self) -> Vec<(String, String)> {
+        let request = &self.request;
+        String::from_utf8_lossy(&request.head[request.target_len..])
             .lines()
             .filter_map(|line| line.split_once(": "))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
             .collect()
     }
 
@@ -352,7 +370,8 @@ struct Judgement {
 pub(super) struct Kept {
     pub(super) id: u64,
     pub(super) seen: Seen,
-    pub(super) replay: Option<Mark>,
+    /// Boxed: a row rarely is a replay.
+    pub(super) replay: Option<Box<Mark>>,
     pub(super) weight: usize,
 }
 
@@ -430,6 +449,7 @@ impl Kept {
         let (judgement, counts) = self.counts();
         let forgery =
             matches!(&self.seen.received.verdict, Err(r) if matches!(r.status, 401 | 403));
+        let own = self.seen.own_judgement();
         let row = Row {
             id: self.id,
             account: self.seen.account(),
@@ -437,11 +457,8 @@ impl Kept {
             warnings: counts.warnings,
             overrun: self.seen.given.latency > BUDGET,
             forgery_accepted: forgery && judgement.accepted,
-            replay: self.replay.as_ref().map(Mark::row),
-            judgement: match &self.seen.given.judgement {
-                Judged::Own(raw) => Some(raw),
-                Judged::Backend(_) => None,
-            },
+            replay: self.replay.as_deref().map(Mark::row),
+            judgement: own.as_deref(),
         };
         let mut json = serde_json::to_vec(&row).unwrap_or_default();
         let event = serde_json::to_vec(&self.seen.event(())).unwrap_or_default();
@@ -493,12 +510,5 @@ mod tests {
         assert!(contains_ignoring_case(b"Subscriber JARED", b"jared"));
         assert!(contains_ignoring_case(b"x", b""));
         assert!(!contains_ignoring_case(b"jare", b"jared"));
-    }
-
-    #[test]
-    fn values_are_cut_on_a_character_boundary() {
-        assert_eq!(cut("héllo", 2), "h");
-        assert_eq!(cut("héllo", 3), "hé");
-        assert_eq!(cut("abc", 10), "abc");
     }
 }

@@ -98,21 +98,26 @@ struct Ring {
 }
 
 impl Ring {
-    /// Keeps `kept`, and gives back what no longer fits, to be let go outside the lock.
-    fn push(&mut self, kept: Arc<Kept>) -> Vec<Arc<Kept>> {
+    /// Keeps `kept`, and gives back what no longer fits, to be let go outside the lock: most
+    /// often the oldest event alone, more only when the bytes kept pass their cap.
+    fn push(&mut self, kept: Arc<Kept>) -> (Option<Arc<Kept>>, Vec<Arc<Kept>>) {
         self.bytes += kept.weight;
         self.newest = kept.id;
         self.kept.push_back(kept);
-        let mut gone = Vec::new();
+        let mut first = None;
+        let mut more = Vec::new();
         while self.kept.len() > self.keep || (self.bytes > BYTES_KEPT && self.kept.len() > 1) {
             let Some(old) = self.kept.pop_front() else {
                 break;
             };
             self.bytes -= old.weight;
             self.evicted += 1;
-            gone.push(old);
+            match first {
+                None => first = Some(old),
+                Some(_) => more.push(old),
+            }
         }
-        gone
+        (first, more)
     }
 
     fn get(&self, id: u64) -> Option<Arc<Kept>> {
@@ -145,22 +150,26 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    fn publish(&self, seen: Seen) {
-        let seen = seen.bounded();
-        let marker = seen.request.marker;
-        let replay = marker.and_then(|marker| self.replays.mark(marker, &seen));
-        let weight = seen.weight();
+    /// Keeps `kept` (made by the handler, numbered here) and sends it to the streams.
+    fn publish(&self, mut kept: Arc<Kept>) {
+        let Some(fresh) = Arc::get_mut(&mut kept) else {
+            return;
+        };
+        fresh.seen.bound();
+        fresh.weight = fresh.seen.weight();
+        let marker = fresh.seen.request.marker;
+        if let Some(marker) = marker {
+            fresh.replay = self.replays.mark(marker, &fresh.seen).map(Box::new);
+        }
         let Ok(mut ring) = self.ring.lock() else {
             return;
         };
-        let kept = Arc::new(Kept {
-            id: ring.newest + 1,
-            seen,
-            replay,
-            weight,
-        });
-        let id = kept.id;
-        // Sent under the lock, so that rows go out in the order of their ids.
+        // Numbered under the lock, so that ids follow the order of the ring.
+        let id = ring.newest + 1;
+        if let Some(fresh) = Arc::get_mut(&mut kept) {
+            fresh.id = id;
+        }
+        // Sent under the lock too, so that rows go out in the order of their ids.
         let _ = self.rows.send(Arc::clone(&kept));
         let gone = ring.push(kept);
         drop(ring);
@@ -245,12 +254,18 @@ impl Shared {
 pub(super) struct Inspector(Arc<Shared>);
 
 impl Inspector {
+    /// Publishes what a handler saw: moved once, onto the heap, and numbered there.
     pub(super) fn publish(&self, request: Request, received: Received, given: Given) {
-        self.0.publish(Seen {
-            request,
-            received,
-            given,
-        });
+        self.0.publish(Arc::new(Kept {
+            id: 0,
+            seen: Seen {
+                request,
+                received,
+                given,
+            },
+            replay: None,
+            weight: 0,
+        }));
     }
 }
 
