@@ -122,7 +122,7 @@ pub(crate) enum Command {
     /// your backend (--forward-to)
     #[command(
         mut_arg("token", |a| a.help("The webhook token: every callback must carry a fresh Sign made with it, or it is refused with 401")),
-        after_help = "Examples:\n  oa-hook serve --refuse jared\n  oa-hook serve --listen 127.0.0.1:0 --token \"$TOKEN\" --sdkappid 1400000000 --record events.ndjson\n  oa-hook serve --forward-to http://localhost:3000/im --token \"$TOKEN\" --record events.ndjson"
+        after_help = "Examples:\n  oa-hook serve --refuse jared\n  oa-hook serve --refuse jared --inspect        # and open http://127.0.0.1:4040/\n  oa-hook serve --listen 127.0.0.1:0 --token \"$TOKEN\" --sdkappid 1400000000 --record events.ndjson\n  oa-hook serve --forward-to http://localhost:3000/im --token \"$TOKEN\" --record events.ndjson"
     )]
     Serve(ServeArgs),
     /// Run the conformance and security suite against a backend (for CI)
@@ -705,6 +705,35 @@ pub(crate) struct ServeArgs {
     pub token_on_command_line: bool,
     #[command(flatten)]
     pub faults: FaultArgs,
+    /// Open the inspector on ADDR, its own port: a live page of every callback with its answer
+    /// and Chat's decision (replay re-signed, edit and replay, compare, copy as `oa-hook send`
+    /// or curl, download as a record), and its JSON API under /api/ [default ADDR:
+    /// 127.0.0.1:4040]
+    #[arg(
+        long,
+        env = "OA_HOOK_INSPECT",
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = DEFAULT_INSPECT,
+        value_parser = checked(parse_listen),
+        help_heading = "Inspector"
+    )]
+    pub inspect: Option<SocketAddr>,
+    /// With --inspect: the events the page keeps, 1 to 100000; the oldest go first, and sooner
+    /// when the bodies kept pass 32 MiB in all
+    #[arg(long, env = "OA_HOOK_INSPECT_KEEP", value_name = "N", default_value_t = DEFAULT_INSPECT_KEEP, value_parser = checked(parse_inspect_keep), allow_negative_numbers = true, help_heading = "Inspector")]
+    pub inspect_keep: usize,
+    /// With --inspect: a token of your own that the page asks for and the API requires; needed
+    /// for an address other than loopback. Never the webhook token, never printed, never read
+    /// from a file
+    #[arg(
+        long,
+        env = "OA_HOOK_INSPECT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        help_heading = "Inspector"
+    )]
+    pub inspect_token: Option<String>,
 }
 
 /// `serve --fault`: a slow or broken backend, rehearsed.
@@ -722,6 +751,13 @@ pub(crate) struct FaultArgs {
     #[arg(long, env = "OA_HOOK_SEED", value_name = "N")]
     pub seed: Option<u64>,
 }
+
+/// Where `serve --inspect` listens when given no address: ngrok's inspector's port, on loopback.
+pub(crate) const DEFAULT_INSPECT: &str = "127.0.0.1:4040";
+/// The events `serve --inspect` keeps by default.
+pub(crate) const DEFAULT_INSPECT_KEEP: usize = 1000;
+/// The most events `--inspect-keep` may keep.
+pub(crate) const MAX_INSPECT_KEEP: u64 = 100_000;
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
@@ -1310,6 +1346,10 @@ fn parse_head_timeout(s: &str) -> Result<Duration, String> {
         (Duration::from_millis(10), "10ms"),
         (MAX_HEAD_TIMEOUT, "10s"),
     )
+}
+
+fn parse_inspect_keep(s: &str) -> Result<usize, String> {
+    whole(s, 1, MAX_INSPECT_KEEP, "events").map(|n| usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 fn parse_max_connections(s: &str) -> Result<usize, String> {

@@ -417,12 +417,24 @@ impl Pool {
     }
 
     pub(crate) async fn post(&self, url: Url, body: Bytes) -> Result<Exchange, TransportError> {
+        self.post_with(url, body, HeaderMap::new()).await
+    }
+
+    /// [`Pool::post`] with `extra` headers besides a callback's own (the inspector marks its
+    /// replays so).
+    pub(crate) async fn post_with(
+        &self,
+        url: Url,
+        body: Bytes,
+        extra: HeaderMap,
+    ) -> Result<Exchange, TransportError> {
         let start = Instant::now();
-        let length = body.len();
+        let mut headers = sent_headers(&url, body.len());
+        headers.extend(extra);
         let response = self
             .inner
             .post(url.clone())
-            .headers(sent_headers(&url, length))
+            .headers(headers)
             .body(body)
             .send()
             .await

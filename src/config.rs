@@ -331,12 +331,16 @@ fn set(
     path: &Path,
     given: &Given,
 ) -> Result<clap::Command> {
-    if matches!(key, "token") {
+    if matches!(key, "token" | "inspect_token") {
+        let flag = key.replace('_', "-");
         return Err(Error::usage(format!(
             "{}: `{place}`: the token is a secret and is never read from a file",
             path.display()
         ))
-        .hint("remove it from the file; use OA_HOOK_TOKEN (or --token)"));
+        .hint(format!(
+            "remove it from the file; use OA_HOOK_{} (or --{flag})",
+            key.to_uppercase()
+        )));
     }
     if matches!(key, "config") {
         return Err(unknown(

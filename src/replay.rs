@@ -292,11 +292,7 @@ impl Replay {
                 );
             }
         };
-        let callback = record
-            .query
-            .get(param::CALLBACK_COMMAND)
-            .and_then(serde_json::Value::as_str)
-            .and_then(Callback::by_command);
+        let callback = record_callback(&record);
         let subscribers = serde_json::from_slice(&body)
             .map(|value| subscribers_in(&value))
             .unwrap_or_default();
@@ -367,6 +363,12 @@ impl Replay {
     /// The URL to send `record` to: the base URL, the recorded query (its SdkAppid replaced
     /// by `--sdkappid`), then the signature: afresh, none, or the recorded one. What replay
     /// changed of the request as recorded comes with it; why it cannot be sent, if it cannot.
+    /// Where `record` is replayed: the URL of [`Replay::sent`], for a replay signed afresh or
+    /// unsigned, which always has one (the inspector's replays).
+    pub(crate) fn url(&self, record: &Recorded) -> Option<Url> {
+        self.sent(record).ok().map(|sent| sent.url)
+    }
+
     fn sent(&self, record: &Recorded) -> Result<Sent, String> {
         let mut url = self.base.clone();
         let sdkappid = self.sdkappid.map(|id| id.to_string());
@@ -500,6 +502,38 @@ fn skipped(line: usize, why: String) -> CaseResult {
         format!("not replayed (--skip-invalid): {why}"),
     )
     .into_result(case)
+}
+
+/// The result of replaying `record` as `case`, whose answer was judged `now`: its decision
+/// compared with the recorded one, as `replay` reports every callback (the inspector's
+/// replays too).
+pub(crate) fn compared(
+    case: Case,
+    record: &Recorded,
+    now: Verdict,
+    evidence: Option<Evidence>,
+    signed: bool,
+) -> CaseResult {
+    let changed = Changed {
+        signed,
+        ..Changed::default()
+    };
+    let callback = record_callback(record);
+    let outcome = compare(record, callback, changed, now, evidence.as_ref());
+    Outcome {
+        evidence,
+        ..outcome
+    }
+    .into_result(case)
+}
+
+/// The callback a record line is of, by its `CallbackCommand`.
+fn record_callback(record: &Recorded) -> Option<&'static Callback> {
+    record
+        .query
+        .get(param::CALLBACK_COMMAND)
+        .and_then(serde_json::Value::as_str)
+        .and_then(Callback::by_command)
 }
 
 /// How one callback came out, before it is named.

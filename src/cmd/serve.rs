@@ -8,12 +8,19 @@ use crate::error::{Error, Outcome, Result};
 use crate::protocol::{Receiver, Signs};
 use crate::serve::fault::Faults;
 use crate::serve::writers::{Destination, open_record};
-use crate::serve::{self, Policy, Settings, Tap};
+use crate::serve::{self, InspectSettings, Policy, Settings, Tap};
 use std::path::Path;
+use std::time::Duration;
 use url::Url;
 
 /// Idle connections kept open to the backend: Chat keeps connections open, so does the tap.
 const TAP_POOL: usize = 64;
+
+/// The shortest `--inspect-token`: a page reachable from elsewhere deserves more than a word.
+const MIN_INSPECT_TOKEN: usize = 8;
+
+/// How much longer than serve's own answer may take a replay from the page waits for it.
+const REPLAY_MARGIN: Duration = Duration::from_secs(10);
 
 pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
     // Checked here rather than by clap, which would not count an error_code from oa-hook.toml.
@@ -61,6 +68,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
             let seed = args.faults.seed.unwrap_or_else(crate::seeded::fresh_seed);
             Faults::new(spec, seed)
         }),
+        inspect: inspect(args)?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -78,6 +86,61 @@ fn tap(url: &Url, args: &ServeArgs) -> Result<Tap> {
         cacert: args.tls.cacert.clone(),
     };
     Ok(Tap::new(url.clone(), Pool::new(&target, TAP_POOL)?))
+}
+
+/// `--inspect` and its options, checked: off loopback the page needs a token of its own, and
+/// that token is never the webhook token, which never reaches the page.
+fn inspect(args: &ServeArgs) -> Result<Option<InspectSettings>> {
+    let token = args.inspect_token.clone().filter(|t| !t.is_empty());
+    let Some(listen) = args.inspect else {
+        return match token {
+            Some(_) => Err(Error::usage("--inspect-token goes with --inspect")
+                .hint("add --inspect (the page on 127.0.0.1:4040) or --inspect ADDR")),
+            None => Ok(None),
+        };
+    };
+    if listen.port() != 0 && listen.port() == args.listen.port() {
+        return Err(Error::usage(format!(
+            "--inspect {listen} and --listen {} name the same port",
+            args.listen
+        ))
+        .hint("give the page a port of its own (Chat posts to any path of the webhook port), e.g. --inspect 127.0.0.1:4040"));
+    }
+    if let Some(token) = &token {
+        if args.token.get() == Some(token.as_str()) {
+            return Err(Error::usage("--inspect-token is the webhook token").hint(
+                "give the page a token of its own: the webhook token never reaches the page",
+            ));
+        }
+        if token.chars().count() < MIN_INSPECT_TOKEN {
+            return Err(Error::usage(format!(
+                "--inspect-token is shorter than {MIN_INSPECT_TOKEN} characters"
+            ))
+            .hint("give a longer one, e.g. from `openssl rand -hex 16`"));
+        }
+    } else if !listen.ip().is_loopback() {
+        return Err(Error::usage(format!(
+            "--inspect {listen} is not a loopback address, and the page shows every callback and replays them"
+        ))
+        .hint("give --inspect-token TOKEN (or OA_HOOK_INSPECT_TOKEN), a token of your own that the page asks for; or keep the page on this machine with --inspect 127.0.0.1:4040"));
+    }
+    // A replay waits for serve's answer: its --delay, or the backend's within the tap's --timeout.
+    let answered_within = match &args.forward_to {
+        Some(_) => args.timeout,
+        None => args.delay.unwrap_or_default(),
+    };
+    let target = Target {
+        timeout: answered_within.saturating_add(REPLAY_MARGIN),
+        insecure: false,
+        cacert: None,
+    };
+    Ok(Some(InspectSettings {
+        listen,
+        keep: args.inspect_keep,
+        token,
+        signing: args.token.get().map(str::to_owned),
+        pool: Pool::new(&target, 4)?,
+    }))
 }
 
 /// The record, opened now so that a bad path is said before serve starts; a FIFO is opened by

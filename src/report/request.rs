@@ -49,9 +49,13 @@ pub(crate) fn http_exact(url: &url::Url, body: &str) -> String {
 /// A curl command that sends the request, `body` byte for byte as `send` would; safe to paste
 /// into a POSIX shell.
 pub(crate) fn curl(url: &url::Url, body: &str) -> String {
+    curl_to(&shell_quote(url.as_str()), body)
+}
+
+/// [`curl`] to a URL already written for the shell (quoted, or with a `$(...)` of its own).
+pub(crate) fn curl_to(url: &str, body: &str) -> String {
     format!(
-        "curl -X POST {} \\\n  -H {} \\\n  --data-raw {}\n",
-        shell_quote(url.as_str()),
+        "curl -X POST {url} \\\n  -H {} \\\n  --data-raw {}\n",
         shell_quote(&format!("Content-Type: {CONTENT_TYPE}")),
         shell_quote(body)
     )

@@ -74,7 +74,7 @@ pub(super) struct Event<'a, A = &'a Answer> {
 }
 
 /// What the backend did with a callback the tap passed on.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub(super) struct Backend {
     /// `null` when no answer came.
     pub(super) status: Option<u16>,

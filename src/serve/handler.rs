@@ -3,6 +3,7 @@
 
 use super::event::{Event, Look, RecordLine};
 use super::fault::{self, Faults};
+use super::inspect::{self, Inspector};
 use super::listen::Caller;
 use super::policy::Policy;
 use super::tap::{self, Tap};
@@ -59,6 +60,8 @@ pub(super) struct Server {
     /// Set when serve stops before the requests in flight are answered (a second Ctrl-C):
     /// they answer at once, and say so.
     pub(super) cut: watch::Sender<bool>,
+    /// `--inspect`: where each request is published for the page.
+    pub(super) inspector: Option<Inspector>,
 }
 
 /// What became of a request's caller and of serve while the answer was being made.
@@ -159,8 +162,8 @@ pub(super) async fn handle(
             received.verdict = Err(looped);
         } else if whole && parts.method == Method::POST {
             let arrived = (started, now_ms);
-            let request = (&parts, &query, bytes, &received);
             let fault = fault::drawn(server.faults.as_ref(), arrival, received.callback());
+            let request = (&parts, &query, bytes, received);
             return tap::pass_on(&server, tap, request, &caller, arrived, fault).await;
         }
     }
@@ -189,14 +192,14 @@ pub(super) async fn handle(
         OutputFormat::Human => event.human_line(&server.look),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
     };
+    let reply = Reply {
+        status,
+        body: &answer_bytes,
+        truncated: false,
+        latency: Some(latency),
+    };
     // Queued before the answer goes out, so that every callback answered is recorded.
     if let Some(record) = &server.record {
-        let reply = Reply {
-            status,
-            body: &answer_bytes,
-            truncated: false,
-            latency: Some(latency),
-        };
         let judgement = judged(&received, reply);
         let line = RecordLine {
             judgement: Some(&judgement),
@@ -213,6 +216,18 @@ pub(super) async fn handle(
         record.line(line.to_json());
     }
     server.events.line(line);
+    if let Some(inspector) = &server.inspector {
+        let given = inspect::Given {
+            status,
+            body: answer_bytes.clone(),
+            latency,
+            judgement: inspect::Judged::Serve,
+            backend: None,
+            waited,
+        };
+        let request = inspect::Request::of(&parts, now_ms, bytes.into());
+        inspector.publish(request, received, given);
+    }
 
     let mut response = Response::new(Full::new(answer_bytes));
     *response.status_mut() =
@@ -265,7 +280,7 @@ thread_local! {
 }
 
 /// The judgement of serve's own `reply` to `received`, as a JSON object.
-fn judged(received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
+pub(super) fn judged(received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
     let callback = received.callback();
     let subscribers = subscribers_of(received);
     JUDGED.with_borrow_mut(|latest| {
@@ -338,22 +353,41 @@ pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
     };
     server.answered.fetch_add(1, Ordering::Relaxed);
     server.rejected.fetch_add(1, Ordering::Relaxed);
-    let event = Event::new(
-        server.clock.now_ms(),
-        &received,
+    let at_ms = server.clock.now_ms();
+    let event = Event::new(at_ms, &received, status, &answer, Duration::ZERO);
+    // What came back is hyper's own answer: its status, with no body. Judged as every answer
+    // is, so that the record line reads back (`replay` requires a judgement on every line).
+    let reply = Reply {
         status,
-        &answer,
-        Duration::ZERO,
-    );
+        body: &[],
+        truncated: false,
+        latency: Some(Duration::ZERO),
+    };
+    let judgement =
+        (server.record.is_some() || server.inspector.is_some()).then(|| judged(&received, reply));
     if let Some(record) = &server.record {
         let query = ReceivedQuery::parse("");
-        let line = RecordLine::new(&event, "-", "-", &query, &received, &[]);
+        let line = RecordLine {
+            judgement: judgement.as_deref(),
+            ..RecordLine::new(&event, "-", "-", &query, &received, &[])
+        };
         record.line(line.to_json());
     }
     server.events.line(match server.format {
         OutputFormat::Human => event.human_line(&server.look),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
     });
+    if let (Some(inspector), Some(judgement)) = (&server.inspector, judgement) {
+        let given = inspect::Given {
+            status,
+            body: Bytes::from(serde_json::to_vec(&answer).unwrap_or_default()),
+            latency: Duration::ZERO,
+            judgement: inspect::Judged::Said(judgement),
+            backend: None,
+            waited: Waited::default(),
+        };
+        inspector.publish(inspect::Request::unread(at_ms), received, given);
+    }
 }
 
 /// The client stopped sending mid-body, or sent it too slowly; it will likely never read the

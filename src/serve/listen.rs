@@ -264,15 +264,7 @@ pub(crate) async fn serve<H, F, B, E>(
     tokio::pin!(stop);
     loop {
         let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                // Out of file descriptors or a connection reset before it was accepted: the
-                // listener is fine, so wait a moment rather than spin.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
+            stream = accept(&listener) => stream,
             () = &mut stop => break,
         };
         let slot = match Arc::clone(&slots).try_acquire_owned() {
@@ -369,6 +361,18 @@ pub(crate) async fn serve<H, F, B, E>(
         }
     }
     connections.shutdown().await;
+}
+
+/// The next connection on `listener`. Failing to accept one (out of file descriptors, or a
+/// connection reset before it was accepted) leaves the listener fine, so it waits a moment and
+/// tries again rather than spin.
+pub(crate) async fn accept(listener: &TcpListener) -> TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => return stream,
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
 }
 
 /// Resolves when the connection is asked to close while it is idle.

@@ -1,16 +1,19 @@
 //! The engine behind `oa-hook serve`: a mock backend that validates every callback with the
 //! protocol module, answers by policy, and reports each one. Connections and their limits are in
 //! `listen`, one request in `handler`, the policy in `policy`, rehearsed faults in `fault`,
-//! event and record lines in `event`, and their writers in `writers`.
+//! event and record lines in `event`, their writers in `writers`, and the live page of
+//! `--inspect` in `inspect`.
 
 mod event;
 pub(crate) mod fault;
 mod handler;
+mod inspect;
 pub(crate) mod listen;
 mod policy;
 mod tap;
 pub(crate) mod writers;
 
+pub(crate) use inspect::Settings as InspectSettings;
 pub(crate) use policy::Policy;
 pub(crate) use tap::Tap;
 
@@ -58,6 +61,8 @@ pub(crate) struct Settings {
     pub tap: Option<Tap>,
     /// `--fault`: what goes wrong with some answers, on purpose.
     pub faults: Option<fault::Faults>,
+    /// `--inspect`: the live page, on a port of its own.
+    pub inspect: Option<InspectSettings>,
 }
 
 /// Serves until Ctrl-C or SIGTERM, then says what was answered and recorded on stderr.
@@ -76,11 +81,15 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         drain_timeout,
         tap,
         faults,
+        inspect,
     } = settings;
     let listener = listen::bind(listen_on).map_err(|e| bind_error(listen_on, &e))?;
     let address = listener
         .local_addr()
         .map_err(|e| bind_error(listen_on, &e))?;
+    let inspect = inspect
+        .map(|settings| inspect::bind(settings, address))
+        .transpose()?;
     // Listened for before the banner is printed, so that a signal sent as soon as the URL
     // appears stops the server gracefully instead of killing it.
     let interrupts = Interrupts::listen_twice()
@@ -104,6 +113,9 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
             _ => writeln!(output::stderr(), "{}", faults.banner()),
         };
     }
+    if let Some(inspect) = &inspect {
+        inspect.say(output);
+    }
     if max_connections < wanted_connections && !quiet {
         writeln!(
             output::stderr(),
@@ -122,7 +134,15 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         }
         None => None,
     };
+    let inspector = inspect.map(|inspect| {
+        inspect.start(inspect::Serving {
+            backend: tap.as_ref().map(|tap| tap.url.clone()),
+            sdkappid: receiver.sdk_appid,
+            clock,
+        })
+    });
     let server = Arc::new(Server {
+        inspector: inspector.as_ref().map(|running| running.inspector.clone()),
         receiver,
         policy,
         clock,
@@ -195,6 +215,9 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         move |error: &hyper::Error| handler::refused_by_http(&server, error)
     };
     listen::serve(listener, limits, handler, stop, drain, cut, at_cap, refused).await;
+    if let Some(inspector) = inspector {
+        inspector.stop().await;
+    }
 
     // No handler runs any more: every answer given has its record line queued.
     let Ok(server) = Arc::try_unwrap(server) else {

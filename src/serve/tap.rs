@@ -8,6 +8,7 @@
 use super::event::{Backend, Event, RecordLine};
 use super::fault::{self, Applied};
 use super::handler::{Response, Server, stopped_answer, subscribers_of};
+use super::inspect;
 use super::listen::Caller;
 use crate::client::{Pool, TransportError};
 use crate::output::OutputFormat;
@@ -128,11 +129,12 @@ struct Passed {
 pub(super) async fn pass_on(
     server: &Server,
     tap: &Tap,
-    (parts, query, bytes, received): (&Parts, &ReceivedQuery<'_>, Vec<u8>, &Received),
+    (parts, query, bytes, owned): (&Parts, &ReceivedQuery<'_>, Vec<u8>, Received),
     caller: &Caller,
     (started, now_ms): (Instant, i64),
     fault: Option<Applied>,
 ) -> Response {
+    let received = &owned;
     let bytes = Bytes::from(bytes);
     let sent = Instant::now();
     let forward = tap.client.forward(
@@ -255,12 +257,13 @@ pub(super) async fn pass_on(
         body: fault::body(fault, passed.body.into()).into(),
         ..passed
     };
+    let latency = started.elapsed();
     let mut event = Event::new(
         now_ms,
         received,
         passed.status,
         Body::of(&passed.body),
-        started.elapsed(),
+        latency,
     );
     // The backend answered, not serve: serve's note on how it answers does not apply.
     event.note = None;
@@ -288,8 +291,21 @@ pub(super) async fn pass_on(
         record.line(line.to_json());
     }
     server.events.line(line);
+    let backend = event.backend.take();
+    let body = Bytes::from(passed.body);
+    if let Some(inspector) = &server.inspector {
+        let given = inspect::Given {
+            status: passed.status,
+            body: body.clone(),
+            latency,
+            judgement: inspect::Judged::Backend(Box::new(judgement)),
+            backend,
+            waited: gone,
+        };
+        inspector.publish(inspect::Request::of(parts, now_ms, bytes), owned, given);
+    }
 
-    let mut response = Response::new(Full::new(Bytes::from(passed.body)));
+    let mut response = Response::new(Full::new(body));
     *response.status_mut() = StatusCode::from_u16(passed.status).unwrap_or(StatusCode::BAD_GATEWAY);
     if let Some(content_type) = passed.content_type {
         response

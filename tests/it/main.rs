@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod broken;
+mod browser;
 mod check;
 mod config;
 mod delivery;
@@ -15,6 +16,7 @@ mod gate;
 mod help;
 mod hostile;
 mod input;
+mod inspect;
 mod load;
 mod man;
 mod replay;
@@ -27,3 +29,4 @@ mod support;
 mod tap;
 mod tls;
 mod traffic;
+mod webdriver;

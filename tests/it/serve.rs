@@ -519,7 +519,7 @@ async fn a_repeated_key_and_a_repeated_subscriber_are_shown() {
 }
 
 /// The `--output json` event for the seed callback under `--refuse jared`, latency zeroed.
-fn seed_event_refusing_jared() -> Value {
+pub fn seed_event_refusing_jared() -> Value {
     json!({
         "time": "2022-12-01T05:21:52.000Z",
         "command": "before-subscribe",

@@ -1,7 +1,9 @@
 //! The traffic path loses nothing: a caller that hangs up or half-closes, a request the HTTP
 //! library refuses, a record that is rotated, moved or stuck, a cap held by idle sockets.
 
-use crate::support::{NOW, Serve, Stdout, assert_contains, read_answer, seed_body, serve_command};
+use crate::support::{
+    NOW, Serve, Stdout, assert_contains, oa_hook, read_answer, run, seed_body, serve_command,
+};
 use oa_hook::protocol::sign;
 use serde_json::Value;
 use std::io::{BufReader, Read, Write};
@@ -155,6 +157,17 @@ fn a_request_the_http_library_refuses_is_said_and_recorded() {
     assert_eq!(lines[0]["valid"], false);
     assert_eq!(lines[0]["status"], 400);
     assert_eq!(lines[0]["findings"][0]["code"], "http-refused");
+    // Judged as every answer is, so that replay reads the record it is in.
+    assert_eq!(lines[0]["judgement"]["accepted"], false);
+    let mut replay = oa_hook();
+    replay.args([
+        "replay",
+        record.to_str().unwrap(),
+        "--url",
+        "http://127.0.0.1:9/",
+    ]);
+    let ran = run(&mut replay);
+    assert_contains(&ran.stderr, "none of the 1 record(s)");
 }
 
 #[test]
