@@ -8,6 +8,7 @@ mod config;
 mod delivery;
 mod family;
 mod fault;
+mod figures;
 mod fuzz;
 mod gate;
 mod help;
