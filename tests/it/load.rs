@@ -81,9 +81,10 @@ async fn the_human_summary_gives_counts_throughput_and_latency() {
     assert!(lines[3].starts_with("throughput   ") && lines[3].ends_with(" answers/s"));
     assert!(lines[4].starts_with("latency      p50 ") && lines[4].contains(" max "));
     assert_eq!(lines[5], "over budget  0 (no answer within Chat's 2 s)");
+    assert_eq!(lines[6], "went ahead on Chat's timeout: 0 (0%)");
     // The distribution: up to 8 bars, fastest first, whose counts add up to the answers.
-    assert_eq!(lines[6], "distribution");
-    let bars: Vec<&str> = lines[7..]
+    assert_eq!(lines[7], "distribution");
+    let bars: Vec<&str> = lines[8..]
         .iter()
         .copied()
         .take_while(|l| l.starts_with("  ≤ "))
@@ -95,7 +96,7 @@ async fn the_human_summary_gives_counts_throughput_and_latency() {
         .sum();
     assert_eq!(counted, 20, "{}", run.stdout);
     assert_eq!(
-        lines[7 + bars.len()..],
+        lines[8 + bars.len()..],
         [
             "statuses     200 × 20",
             "decisions    subscribes × 20",
