@@ -122,13 +122,13 @@ pub(crate) enum Command {
     /// your backend (--forward-to)
     #[command(
         mut_arg("token", |a| a.help("The webhook token: every callback must carry a fresh Sign made with it, or it is refused with 401")),
-        after_help = "Examples:\n  oa-hook serve --refuse jared\n  oa-hook serve --refuse jared --inspect        # and open http://127.0.0.1:4040/\n  oa-hook serve --listen 127.0.0.1:0 --token \"$TOKEN\" --sdkappid 1400000000 --record events.ndjson\n  oa-hook serve --forward-to http://localhost:3000/im --token \"$TOKEN\" --record events.ndjson"
+        after_help = "Examples:\n  oa-hook serve --refuse jared\n  oa-hook serve --refuse jared --inspect        # and open http://127.0.0.1:4040/\n  oa-hook serve --listen 127.0.0.1:0 --token \"$TOKEN\" --sdkappid 1400000000 --record events.ndjson\n  oa-hook serve --forward-to http://localhost:3000/im --token \"$TOKEN\" --record events.ndjson\n  oa-hook serve --fault 'delay=2.5s@10%,reset@1%' --seed 42"
     )]
     Serve(ServeArgs),
     /// Run the conformance and security suite against a backend (for CI)
     #[command(
         mut_arg("token", |a| a.help("The webhook token the backend checks: callbacks are signed with it and forgeries made against it; without it the four signature cases are skipped")),
-        after_help = "Example:\n  oa-hook check --url \"$BACKEND\" --sdkappid \"$APPID\" --token \"$TOKEN\" --junit report.xml\n\nExit: 0 pass, 1 a case failed, 2 usage error, 3 unreachable, 130/143 interrupted by SIGINT/SIGTERM\n(never a pass); the reports are written in every case"
+        after_help = "Examples:\n  oa-hook check --url \"$BACKEND\" --sdkappid \"$APPID\" --token \"$TOKEN\" --junit report.xml\n  oa-hook check --url \"$BACKEND\" --token \"$TOKEN\" --only delivery\n  oa-hook check --url \"$BACKEND\" --token \"$TOKEN\" --only fuzz --fuzz 100 --seed 42\n\nExit: 0 pass, 1 a case failed, 2 usage error, 3 unreachable, 130/143 interrupted by SIGINT/SIGTERM\n(never a pass); the reports are written in every case"
     )]
     Check(CheckArgs),
     /// Re-send the callbacks of a record to a backend, and fail on every decision that changed

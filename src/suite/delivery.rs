@@ -6,7 +6,7 @@
 
 use super::{Case, Covered, Evidence, Outcome, Probe, Suite, ok_answer, unanswered};
 use crate::client::{Abandoned, Exchange, Sender, TransportError};
-use crate::protocol::{BUDGET, CALLBACKS, Callback, Finding, Kind, Severity, judge};
+use crate::protocol::{BUDGET, CALLBACKS, Callback, Decision, Finding, Kind, Severity, judge};
 use crate::request::Template;
 use bytes::Bytes;
 use std::borrow::Cow;
@@ -182,17 +182,14 @@ impl Suite {
 
     /// The same before callback twice, one after the other: the same decision both times.
     async fn same_decision(&mut self, template: &Template) -> Result<Outcome, TransportError> {
-        let mut decided = Vec::with_capacity(2);
-        for which in ["the first callback", "the same callback again"] {
-            let exchange = self.send(template, self.now()).await?;
-            let judgement = judge(template.callback, &template.subscribers, exchange.reply());
-            if !judgement.conforms() {
-                return Ok(Outcome::judged(judgement, &exchange, Vec::new()).prefixed(which));
-            }
-            decided.push((judgement.decision, Evidence::of(&exchange)));
-        }
-        let [(first, control), (second, evidence)] = <[_; 2]>::try_from(decided)
-            .unwrap_or_else(|_| unreachable!("two callbacks were judged"));
+        let (first, control) = match self.decided(template, "the first callback").await? {
+            Ok(decided) => decided,
+            Err(outcome) => return Ok(*outcome),
+        };
+        let (second, evidence) = match self.decided(template, "the same callback again").await? {
+            Ok(decided) => decided,
+            Err(outcome) => return Ok(*outcome),
+        };
         let outcome = if first.same_as(&second) {
             Outcome::pass(
                 format!("the same callback twice: Chat {first} both times"),
@@ -210,6 +207,22 @@ impl Suite {
             Outcome::found(finding, evidence)
         };
         Ok(outcome.with_control(Some(control)))
+    }
+
+    /// `template` sent once more: the decision of its conforming answer, or the outcome of one
+    /// that does not conform (`which` says which callback it was).
+    async fn decided(
+        &mut self,
+        template: &Template,
+        which: &str,
+    ) -> Result<Result<(Decision, Evidence), Box<Outcome>>, TransportError> {
+        let exchange = self.send(template, self.now()).await?;
+        let judgement = judge(template.callback, &template.subscribers, exchange.reply());
+        if !judgement.conforms() {
+            let outcome = Outcome::judged(judgement, &exchange, Vec::new()).prefixed(which);
+            return Ok(Err(Box::new(outcome)));
+        }
+        Ok(Ok((judgement.decision, Evidence::of(&exchange))))
     }
 
     /// A callback cut off mid-body and dropped at 2 s, then the same callback whole: its answer

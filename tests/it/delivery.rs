@@ -201,7 +201,7 @@ fn delivery_cases_are_opt_in() {
 /// Answers every callback OK the first time and 500 to a body it has seen before, as a backend
 /// that inserts each event under a unique key does; refuses a subscriber it has seen before.
 #[derive(Default)]
-struct CountsTwice {
+pub struct CountsTwice {
     seen: std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
 }
 
@@ -250,7 +250,7 @@ async fn a_backend_that_counts_a_retried_callback_twice_fails_the_duplicate_case
 }
 
 /// What a backend on a plain socket does with each request.
-trait Handles: Send + Sync + 'static {
+pub trait Handles: Send + Sync + 'static {
     /// Called once a request's head has come, before its body is read.
     fn head(&self) {}
     /// The status and JSON answered to a request read whole, given its request line (with the
@@ -260,7 +260,7 @@ trait Handles: Send + Sync + 'static {
 
 /// A backend on a plain socket, a thread per connection, kept alive, doing what `handles`
 /// says with each request. Returns its URL.
-fn plain_backend(handles: impl Handles) -> String {
+pub fn plain_backend(handles: impl Handles) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/im", listener.local_addr().unwrap());
@@ -313,7 +313,7 @@ fn plain_backend(handles: impl Handles) -> String {
 /// before-subscribe takes 300 ms; an after-subscribe whose before-subscribe is not finished
 /// gets 409, as from a backend that looks up the subscription it confirms.
 #[derive(Default)]
-struct WantsBeforeFinished {
+pub struct WantsBeforeFinished {
     busy: std::sync::atomic::AtomicBool,
 }
 
@@ -362,7 +362,7 @@ async fn a_backend_that_needs_the_before_callback_finished_fails_out_of_order() 
 /// Answers OK, but takes a lock when a request's head comes and gives it back only once the
 /// body is whole: a request abandoned mid-body keeps it, and from then on nothing is answered.
 #[derive(Default)]
-struct LocksOnAHalfDoneRequest {
+pub struct LocksOnAHalfDoneRequest {
     locked: std::sync::atomic::AtomicBool,
 }
 

@@ -27,7 +27,7 @@ fn is_before_subscribe(request: &Request) -> bool {
 }
 
 /// Stores UserIDs in a column of 31 bytes: a UserID of 32 bytes (which Chat allows) crashes it.
-struct CrashesOnA32ByteUserId;
+pub struct CrashesOnA32ByteUserId;
 
 impl Respond for CrashesOnA32ByteUserId {
     fn respond(&self, request: &Request) -> ResponseTemplate {
@@ -41,7 +41,7 @@ impl Respond for CrashesOnA32ByteUserId {
 
 /// Refuses subscribers whose UserID has a digit, naming them as it stores them: trimmed and
 /// lower-cased, which is not who was sent when the UserID had capitals or spaces.
-struct RefusesWhomItWasNotSent;
+pub struct RefusesWhomItWasNotSent;
 
 impl Respond for RefusesWhomItWasNotSent {
     fn respond(&self, request: &Request) -> ResponseTemplate {
@@ -61,7 +61,7 @@ impl Respond for RefusesWhomItWasNotSent {
 
 /// Refuses subscribers whose UserID is over 20 bytes, and rejects the whole request when the
 /// first one is: the decision depends on the order of the list.
-struct DecidesByTheFirst;
+pub struct DecidesByTheFirst;
 
 impl Respond for DecidesByTheFirst {
     fn respond(&self, request: &Request) -> ResponseTemplate {

@@ -10,6 +10,7 @@ mod delivery;
 mod export;
 mod family;
 mod fault;
+mod figures;
 mod files;
 mod fuzz;
 mod gate;
