@@ -134,13 +134,15 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         }
         None => None,
     };
-    let inspector = inspect.map(|inspect| {
-        inspect.start(inspect::Serving {
-            backend: tap.as_ref().map(|tap| tap.url.clone()),
-            sdkappid: receiver.sdk_appid,
-            clock,
+    let inspector = inspect
+        .map(|inspect| {
+            inspect.start(inspect::Serving {
+                backend: tap.as_ref().map(|tap| tap.url.clone()),
+                sdkappid: receiver.sdk_appid,
+                clock,
+            })
         })
-    });
+        .transpose()?;
     let server = Arc::new(Server {
         inspector: inspector.as_ref().map(|running| running.inspector.clone()),
         receiver,

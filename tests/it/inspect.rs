@@ -51,6 +51,32 @@ pub fn inspected(args: &[&str]) -> Inspected {
     Inspected { serve, page }
 }
 
+impl Inspected {
+    /// Sends a callback to serve (it must pass) and waits for the inspector to keep it: serve
+    /// hands it over before it answers, and the inspector's thread keeps it a moment later.
+    pub async fn send(&self, command: &str, args: &[&str]) {
+        let (_, info) = get(&self.page, "/api/info").await;
+        send(&self.serve.url, command, args);
+        self.settle(info["newest"].as_u64().unwrap() + 1).await;
+    }
+
+    /// Waits until the inspector has kept `count` events in all.
+    pub async fn settle(&self, count: u64) {
+        let started = Instant::now();
+        loop {
+            let (_, info) = get(&self.page, "/api/info").await;
+            if info["newest"].as_u64().unwrap() >= count {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the inspector kept {info} of {count}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
 pub fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().no_proxy().build().unwrap()
@@ -154,8 +180,8 @@ async fn the_page_is_printed_after_the_banner_and_said_on_stderr_in_json_mode() 
 #[tokio::test]
 async fn a_row_is_serves_event_with_its_judgement_and_flags() {
     let inspected = inspected(&["--refuse", "jared"]);
-    send(&inspected.serve.url, "before-subscribe", &[]);
-    send(&inspected.serve.url, "after-unsubscribe", &[]);
+    inspected.send("before-subscribe", &[]).await;
+    inspected.send("after-unsubscribe", &[]).await;
     let (status, list) = get(&inspected.page, "/api/events").await;
     assert_eq!(status, 200);
     assert_eq!(list["next"], Value::Null);
@@ -213,16 +239,21 @@ async fn a_row_is_serves_event_with_its_judgement_and_flags() {
 async fn the_list_filters_and_pages_with_a_cursor() {
     let inspected = inspected(&["--refuse", "jared"]);
     let url = &inspected.serve.url;
-    send(url, "before-subscribe", &[]);
-    send(url, "before-subscribe", &["--subscriber", "anna"]);
-    send(url, "after-unsubscribe", &[]);
+    inspected.send("before-subscribe", &[]).await;
+    inspected
+        .send("before-subscribe", &["--subscriber", "anna"])
+        .await;
+    inspected.send("after-unsubscribe", &[]).await;
     // A forgery: serve refuses it with 401.
     let mut forged = oa_hook();
     forged
         .args(["send", "before-subscribe", "--url", &format!("{url}/im")])
         .args(["--sdkappid", "88888888", "--token", "forged-token", "-q"]);
     assert_eq!(run(&mut forged).code, 1);
-    send(url, "before-subscribe", &["--subscriber", "bob"]);
+    inspected.settle(4).await;
+    inspected
+        .send("before-subscribe", &["--subscriber", "bob"])
+        .await;
     let page = &inspected.page;
     assert_eq!(ids(&rows(page, "").await), [5, 4, 3, 2, 1]);
     assert_eq!(ids(&rows(page, "?command=after-unsubscribe").await), [3]);
@@ -253,7 +284,7 @@ async fn the_list_filters_and_pages_with_a_cursor() {
 #[tokio::test]
 async fn mistakes_in_the_api_get_a_json_error_that_says_what_to_give() {
     let inspected = inspected(&[]);
-    send(&inspected.serve.url, "before-subscribe", &[]);
+    inspected.send("before-subscribe", &[]).await;
     let page = &inspected.page;
     for (path, status, says) in [
         (
@@ -308,7 +339,7 @@ async fn an_event_has_the_record_line_serve_writes_in_mock_and_tap_mode() {
     let record = dir.path().join("events.ndjson");
     let recorded = record.to_str().unwrap();
     let mock = inspected(&["--refuse", "jared", "--record", recorded]);
-    send(&mock.serve.url, "before-subscribe", &[]);
+    mock.send("before-subscribe", &[]).await;
     let (status, event) = get(&mock.page, "/api/events/1").await;
     assert_eq!(status, 200);
     assert_eq!(event["record"], record_line(&record, 1));
@@ -339,7 +370,7 @@ async fn an_event_has_the_record_line_serve_writes_in_mock_and_tap_mode() {
         "--record",
         tapped.to_str().unwrap(),
     ]);
-    send(&tap.serve.url, "before-subscribe", &[]);
+    tap.send("before-subscribe", &[]).await;
     let (_, event) = get(&tap.page, "/api/events/1").await;
     assert_eq!(event["record"], record_line(&tapped, 1));
     assert_eq!(
@@ -369,8 +400,8 @@ fn record_line(path: &Path, n: usize) -> Value {
 async fn downloads_are_record_files_that_replay_reads() {
     let inspected = inspected(&["--refuse", "jared"]);
     let url = &inspected.serve.url;
-    send(url, "before-subscribe", &[]);
-    send(url, "after-unsubscribe", &[]);
+    inspected.send("before-subscribe", &[]).await;
+    inspected.send("after-unsubscribe", &[]).await;
     let page = &inspected.page;
     let response = client()
         .get(format!("{page}/api/events/1/record"))
@@ -412,7 +443,7 @@ async fn a_replay_is_signed_afresh_and_appears_as_its_own_marked_row() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("events.ndjson");
     let inspected = inspected(&["--refuse", "jared", "--record", record.to_str().unwrap()]);
-    send(&inspected.serve.url, "before-subscribe", &[]);
+    inspected.send("before-subscribe", &[]).await;
     let (status, replayed) = replay(&inspected.page, 1, &json!({})).await;
     assert_eq!(status, 200, "{replayed}");
     assert_eq!(replayed["of"], 1);
@@ -455,7 +486,7 @@ async fn a_replay_is_signed_afresh_and_appears_as_its_own_marked_row() {
 #[tokio::test]
 async fn an_edited_replay_shows_the_decision_diff_as_replay_reports_it() {
     let inspected = inspected(&["--refuse", "jared", "--refuse", "anna"]);
-    send(&inspected.serve.url, "before-subscribe", &[]);
+    inspected.send("before-subscribe", &[]).await;
     let body = json!({
         "CallbackCommand": BEFORE,
         "Official_Account": "@TOA#_test_for_penn",
@@ -519,7 +550,7 @@ async fn in_tap_mode_a_replay_goes_through_the_tap_to_the_backend_signed_afresh(
     ))
     .await;
     let inspected = inspected(&["--forward-to", &format!("{}/hook", backend.uri())]);
-    send(&inspected.serve.url, "before-subscribe", &[]);
+    inspected.send("before-subscribe", &[]).await;
     let (status, replayed) = replay(&inspected.page, 1, &json!({})).await;
     assert_eq!(status, 200, "{replayed}");
     assert_eq!(replayed["replay"]["comparison"]["status"], "pass");
@@ -540,11 +571,9 @@ async fn in_tap_mode_a_replay_goes_through_the_tap_to_the_backend_signed_afresh(
 #[tokio::test]
 async fn copy_as_send_and_as_curl_make_the_row_again() {
     let inspected = inspected(&["--refuse", "jared"]);
-    send(
-        &inspected.serve.url,
-        "before-subscribe",
-        &["--subscriber", "it's"],
-    );
+    inspected
+        .send("before-subscribe", &["--subscriber", "it's"])
+        .await;
     let (_, event) = get(&inspected.page, "/api/events/1").await;
     let copy = &event["copy"];
     assert_eq!(copy["send_note"], Value::Null);
@@ -597,7 +626,7 @@ pub fn paste(command: &str) -> std::process::ExitStatus {
 #[tokio::test]
 async fn the_stream_says_hello_then_pushes_each_row() {
     let inspected = inspected(&[]);
-    send(&inspected.serve.url, "before-subscribe", &[]);
+    inspected.send("before-subscribe", &[]).await;
     let mut stream = client()
         .get(format!("{}/api/stream", inspected.page))
         .send()
@@ -609,10 +638,10 @@ async fn the_stream_says_hello_then_pushes_each_row() {
         hello,
         (
             "hello".to_owned(),
-            json!({"newest": 1, "kept": 1, "evicted": 0})
+            json!({"newest": 1, "kept": 1, "evicted": 0, "lost": 0})
         )
     );
-    send(&inspected.serve.url, "after-unsubscribe", &[]);
+    inspected.send("after-unsubscribe", &[]).await;
     let (name, rows) = next_event(&mut stream).await;
     assert_eq!(name, "rows");
     assert_eq!(rows["dropped"], 0);
@@ -680,6 +709,7 @@ async fn a_browser_that_never_reads_slows_no_answer_and_its_stream_says_what_it_
     .env("OA_HOOK_TOKEN", TOKEN);
     let summary: Value = serde_json::from_str(&stdout_of(&mut load)).unwrap();
     assert_eq!(summary["requests"], 2000, "{summary}");
+    inspected.settle(2000).await;
     assert!(started.elapsed() < Duration::from_secs(60));
     let (_, list) = get(&inspected.page, "/api/events?limit=1").await;
     assert_eq!(
@@ -715,7 +745,7 @@ async fn a_browser_that_never_reads_slows_no_answer_and_its_stream_says_what_it_
 async fn events_past_inspect_keep_are_let_go_and_a_large_refused_body_is_kept_short() {
     let inspected = inspected(&["--inspect-keep", "3"]);
     for _ in 0..4 {
-        send(&inspected.serve.url, "after-unsubscribe", &[]);
+        inspected.send("after-unsubscribe", &[]).await;
     }
     let page = &inspected.page;
     assert_eq!(ids(&rows(page, "").await), [4, 3, 2]);
@@ -756,7 +786,7 @@ async fn events_past_inspect_keep_are_let_go_and_a_large_refused_body_is_kept_sh
 #[tokio::test]
 async fn on_loopback_other_hosts_are_turned_away_and_changes_must_be_json() {
     let inspected = inspected(&[]);
-    send(&inspected.serve.url, "before-subscribe", &[]);
+    inspected.send("before-subscribe", &[]).await;
     let page = &inspected.page;
     let rebound = client()
         .get(format!("{page}/api/events"))
@@ -876,7 +906,7 @@ async fn off_loopback_the_api_needs_the_pages_own_token() {
 #[tokio::test]
 async fn the_webhook_token_reaches_neither_the_page_nor_the_api() {
     let inspected = inspected(&["--refuse", "jared"]);
-    send(&inspected.serve.url, "before-subscribe", &[]);
+    inspected.send("before-subscribe", &[]).await;
     let (_, replayed) = replay(&inspected.page, 1, &json!({})).await;
     assert_eq!(replayed["event"]["valid"], true);
     let mut seen = String::new();

@@ -25,15 +25,24 @@ use kept::{Filter, Kept, Seen};
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use url::Url;
 
 /// Bodies (and tap answers) kept in all: past it the oldest events go, whatever
 /// `--inspect-keep` allows.
 pub(crate) const BYTES_KEPT: usize = 32 << 20;
+
+/// Events waiting for the inspector's thread; past this many, new ones are not kept (and
+/// counted).
+const QUEUED: usize = 4096;
+
+/// How long the inspector's thread lets events gather before it takes them: at most this much
+/// later on the page, for one lock and one wake-up per batch.
+const COALESCE: Duration = Duration::from_millis(2);
 
 /// Rows waiting in the broadcast channel for a stream that has not taken them; a stream that
 /// falls further behind drops the oldest and says how many.
@@ -145,6 +154,8 @@ struct Tally {
     kept: usize,
     /// Events let go to stay within `--inspect-keep` and the bytes kept.
     evicted: u64,
+    /// Events never kept: the inspector's thread did not keep up.
+    lost: u64,
 }
 
 /// What the handlers and the API share.
@@ -158,34 +169,45 @@ pub(super) struct Shared {
     gate: api::Gate,
     /// Set when serve stops: streams say so and end.
     stopped: watch::Sender<bool>,
+    /// Events not kept: they found the queue to the inspector's thread full.
+    lost: AtomicU64,
 }
 
 impl Shared {
-    /// Keeps `kept` (made by the handler, numbered here) and sends it to the streams.
-    fn publish(&self, mut kept: Arc<Kept>) {
-        let Some(fresh) = Arc::get_mut(&mut kept) else {
-            return;
-        };
-        fresh.seen.bound();
-        fresh.weight = fresh.seen.weight();
-        let marker = fresh.seen.request.marker;
-        if let Some(marker) = marker {
-            fresh.replay = self.replays.mark(marker, &fresh.seen).map(Box::new);
+    /// Keeps a batch of events (made by the handlers, numbered here, in the order they came)
+    /// and sends them to the streams. Runs on the inspector's own thread.
+    fn keep(&self, batch: &mut Vec<Arc<Kept>>) {
+        for kept in batch.iter_mut() {
+            if let Some(fresh) = Arc::get_mut(kept) {
+                fresh.seen.bound();
+                fresh.weight = fresh.seen.weight();
+                if let Some(marker) = fresh.seen.request.marker {
+                    fresh.replay = self.replays.mark(marker, &fresh.seen).map(Box::new);
+                }
+            }
         }
         let Ok(mut ring) = self.ring.lock() else {
             return;
         };
-        // Numbered under the lock, so that ids follow the order of the ring.
-        let id = ring.newest + 1;
-        if let Some(fresh) = Arc::get_mut(&mut kept) {
-            fresh.id = id;
+        let mut gone = Vec::new();
+        let mut marked = Vec::new();
+        for mut kept in batch.drain(..) {
+            let id = ring.newest + 1;
+            if let Some(fresh) = Arc::get_mut(&mut kept) {
+                fresh.id = id;
+            }
+            if let Some(marker) = kept.seen.request.marker {
+                marked.push((marker, id));
+            }
+            // Sent under the lock, so that rows go out in the order of their ids.
+            let _ = self.rows.send(Arc::clone(&kept));
+            let (first, more) = ring.push(kept);
+            gone.extend(first);
+            gone.extend(more);
         }
-        // Sent under the lock too, so that rows go out in the order of their ids.
-        let _ = self.rows.send(Arc::clone(&kept));
-        let gone = ring.push(kept);
         drop(ring);
         drop(gone);
-        if let Some(marker) = marker {
+        for (marker, id) in marked {
             self.replays.published(marker, id);
         }
     }
@@ -244,30 +266,38 @@ impl Shared {
     }
 
     fn tally(&self) -> Tally {
+        let lost = self.lost.load(Ordering::Relaxed);
         self.ring
             .lock()
             .map(|ring| Tally {
                 newest: ring.newest,
                 kept: ring.kept.len(),
                 evicted: ring.evicted,
+                lost,
             })
             .unwrap_or(Tally {
                 newest: 0,
                 kept: 0,
                 evicted: 0,
+                lost,
             })
     }
 }
 
-/// Where serve's handlers publish what they see. Publishing never waits: a lock held for a
-/// push onto the ring and a send on a broadcast channel that drops for the slow.
+/// Where serve's handlers publish what they see. Publishing never waits: the event goes on the
+/// heap and into a bounded queue, which the inspector's own thread empties into the ring, so
+/// that handlers on different cores share no lock and let go of no old event. An event that
+/// finds the queue full (the thread starved of CPU) is not kept, and counted.
 #[derive(Clone)]
-pub(super) struct Inspector(Arc<Shared>);
+pub(super) struct Inspector {
+    queue: mpsc::Sender<Arc<Kept>>,
+    shared: Arc<Shared>,
+}
 
 impl Inspector {
-    /// Publishes what a handler saw: moved once, onto the heap, and numbered there.
+    /// Publishes what a handler saw: moved once, onto the heap.
     pub(super) fn publish(&self, request: Request, received: Received, given: Given) {
-        self.0.publish(Arc::new(Kept {
+        let kept = Arc::new(Kept {
             id: 0,
             seen: Seen {
                 request,
@@ -276,7 +306,27 @@ impl Inspector {
             },
             replay: None,
             weight: 0,
-        }));
+        });
+        if self.queue.try_send(kept).is_err() {
+            self.shared.lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The inspector's thread: takes what the handlers published, a batch at a time, until the
+/// last handler is gone.
+fn keep_published(shared: &Shared, mut queue: mpsc::Receiver<Arc<Kept>>) {
+    let mut batch = Vec::new();
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        while batch.len() < QUEUED
+            && let Ok(next) = queue.try_recv()
+        {
+            batch.push(next);
+        }
+        shared.keep(&mut batch);
+        // Events that come meanwhile are taken together: one lock and one wake-up for many.
+        std::thread::sleep(COALESCE);
     }
 }
 
@@ -289,7 +339,7 @@ pub(super) struct Running {
 impl Running {
     /// Ends the live streams (the page says serve stopped) and the server.
     pub(super) async fn stop(self) {
-        self.inspector.0.stopped.send_replace(true);
+        self.inspector.shared.stopped.send_replace(true);
         let mut server = self.server;
         if tokio::time::timeout(Duration::from_secs(1), &mut server)
             .await
@@ -356,8 +406,8 @@ impl Bound {
         };
     }
 
-    /// Starts the inspector's server.
-    pub(super) fn start(self, serving: Serving) -> Running {
+    /// Starts the inspector's thread and server.
+    pub(super) fn start(self, serving: Serving) -> crate::error::Result<Running> {
         let Bound {
             listener,
             address,
@@ -390,10 +440,20 @@ impl Bound {
             },
             gate: api::Gate::new(address, settings.token),
             stopped: watch::Sender::new(false),
+            lost: AtomicU64::new(0),
         });
-        let inspector = Inspector(Arc::clone(&shared));
+        let (queue, published) = mpsc::channel(QUEUED);
+        let keeping = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("oa-hook inspector".into())
+            .spawn(move || keep_published(&keeping, published))
+            .map_err(|e| crate::error::Error::internal(format!("cannot start a thread: {e}")))?;
+        let inspector = Inspector {
+            queue,
+            shared: Arc::clone(&shared),
+        };
         let server = tokio::spawn(api::serve(listener, shared));
-        Running { inspector, server }
+        Ok(Running { inspector, server })
     }
 }
 

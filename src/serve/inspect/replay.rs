@@ -14,11 +14,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Replays from the page in flight at once; more are refused until one is answered.
 const IN_FLIGHT: usize = 8;
+
+/// How long a replay that serve answered waits for its row to be kept.
+const ROW_WAIT: Duration = Duration::from_secs(2);
 
 /// The replays sent and not yet answered, by the marker their request carries.
 #[derive(Default)]
@@ -36,10 +41,11 @@ struct Pending {
     was: Recorded,
     /// The original's judgement as recorded, for the page to set beside the new one.
     was_judged: Value,
-    /// The row the replay made, once serve has published it.
+    /// The row the replay made, once the inspector has kept it; notified then.
     row: Option<u64>,
     /// Signed afresh (serve has a token): a refusal recorded for the signature is not compared.
     signed: bool,
+    kept: Arc<Notify>,
 }
 
 /// What a row made by a replay from the page is: a replay of which event, edited or not, and
@@ -100,10 +106,21 @@ pub(super) struct Ticket<'a> {
 }
 
 impl Ticket<'_> {
-    /// The row the replay made, if serve published one.
-    fn row(&self) -> Option<u64> {
-        let pending = self.replays.pending.lock().ok()?;
-        pending.get(&self.marker).and_then(|p| p.row)
+    /// The row the replay made: serve publishes it before it answers, and the inspector's
+    /// thread keeps it a moment later.
+    async fn row(&self) -> Option<u64> {
+        let now = || {
+            let pending = self.replays.pending.lock().ok()?;
+            pending
+                .get(&self.marker)
+                .map(|p| (p.row, Arc::clone(&p.kept)))
+        };
+        let (row, kept) = now()?;
+        if row.is_some() {
+            return row;
+        }
+        let _ = tokio::time::timeout(ROW_WAIT, kept.notified()).await;
+        now()?.0
     }
 }
 
@@ -168,6 +185,7 @@ impl Replays {
             && let Some(pending) = pending.get_mut(&marker)
         {
             pending.row = Some(id);
+            pending.kept.notify_one();
         }
     }
 }
@@ -283,18 +301,23 @@ pub(super) async fn replay(shared: &Shared, of: u64, edits: Edits) -> Result<Rep
         was_judged,
         row: None,
         signed: shared.sender.signs(),
+        kept: Arc::new(Notify::new()),
     })?;
     let url = shared.sender.url(kept.seen.path(), &sent);
     let mut marked = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&ticket.marker.to_string()) {
         marked.insert(REPLAY_HEADER, value);
     }
-    let error = match shared.sender.pool.post_with(url, body.into(), marked).await {
-        Ok(_) => None,
-        Err(e) => Some(e.message()),
-    };
-    Ok(Replayed {
-        row: ticket.row(),
-        error,
-    })
+    Ok(
+        match shared.sender.pool.post_with(url, body.into(), marked).await {
+            Ok(_) => Replayed {
+                row: ticket.row().await,
+                error: None,
+            },
+            Err(e) => Replayed {
+                row: None,
+                error: Some(e.message()),
+            },
+        },
+    )
 }
