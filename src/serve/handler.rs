@@ -216,7 +216,9 @@ pub(super) async fn handle(
         record.line(line.to_json());
     }
     server.events.line(line);
-    if let Some(inspector) = &server.inspector {
+    if let Some(inspector) = &server.inspector
+        && inspector.takes(Some(&parts))
+    {
         let given = inspect::Given {
             status,
             body: answer_bytes.clone(),
@@ -377,7 +379,9 @@ pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
         OutputFormat::Human => event.human_line(&server.look),
         OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
     });
-    if let (Some(inspector), Some(judgement)) = (&server.inspector, judgement) {
+    if let (Some(inspector), Some(judgement)) = (&server.inspector, judgement)
+        && inspector.takes(None)
+    {
         let given = inspect::Given {
             status,
             body: Bytes::from(serde_json::to_vec(&answer).unwrap_or_default()),

@@ -293,7 +293,9 @@ pub(super) async fn pass_on(
     server.events.line(line);
     let backend = event.backend.take();
     let body = Bytes::from(passed.body);
-    if let Some(inspector) = &server.inspector {
+    if let Some(inspector) = &server.inspector
+        && inspector.takes(Some(parts))
+    {
         let given = inspect::Given {
             status: passed.status,
             body: body.clone(),

@@ -638,7 +638,7 @@ async fn the_stream_says_hello_then_pushes_each_row() {
         hello,
         (
             "hello".to_owned(),
-            json!({"newest": 1, "kept": 1, "evicted": 0, "lost": 0})
+            json!({"newest": 1, "kept": 1, "evicted": 0, "skipped": 0})
         )
     );
     inspected.send("after-unsubscribe", &[]).await;
@@ -709,14 +709,19 @@ async fn a_browser_that_never_reads_slows_no_answer_and_its_stream_says_what_it_
     .env("OA_HOOK_TOKEN", TOKEN);
     let summary: Value = serde_json::from_str(&stdout_of(&mut load)).unwrap();
     assert_eq!(summary["requests"], 2000, "{summary}");
-    inspected.settle(2000).await;
     assert!(started.elapsed() < Duration::from_secs(60));
+    // Under a flood the inspector keeps at most 1000 events a second per thread, and counts
+    // the rest; it keeps the newest 100 (--inspect-keep).
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let (_, list) = get(&inspected.page, "/api/events?limit=1").await;
-    assert_eq!(
-        (&list["newest"], &list["kept"]),
-        (&json!(2000), &json!(100))
+    let kept = list["newest"].as_u64().unwrap();
+    assert!(kept >= 100, "{list}");
+    assert_eq!(list["kept"], 100);
+    assert_eq!(list["evicted"].as_u64().unwrap(), kept - 100);
+    assert!(
+        list["skipped"].as_u64().unwrap() <= 2000 - kept,
+        "counted, never more than were skipped: {list}"
     );
-    assert_eq!(list["evicted"], 1900);
 
     stalled
         .set_read_timeout(Some(Duration::from_secs(10)))

@@ -21,13 +21,15 @@ use crate::output::{self, OutputFormat};
 use crate::protocol::Received;
 use crate::record::Recorded;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use kept::{Filter, Kept, Seen};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use url::Url;
@@ -43,6 +45,15 @@ const QUEUED: usize = 4096;
 /// How long the inspector's thread lets events gather before it takes them: at most this much
 /// later on the page, for one lock and one wake-up per batch.
 const COALESCE: Duration = Duration::from_millis(2);
+
+/// The windows the inspector counts the events it keeps in, and how many one thread keeps in
+/// one: 1000 a second per thread at most (2000 on two cores), far more than anyone reads, a
+/// small share of what serve answers under a flood.
+const WINDOW: Duration = Duration::from_millis(100);
+const KEPT_PER_WINDOW: u32 = 100;
+
+/// How many skipped events one thread counts before it adds them to the shared count.
+const SKIPPED_AT_ONCE: u64 = 64;
 
 /// Rows waiting in the broadcast channel for a stream that has not taken them; a stream that
 /// falls further behind drops the oldest and says how many.
@@ -154,8 +165,9 @@ struct Tally {
     kept: usize,
     /// Events let go to stay within `--inspect-keep` and the bytes kept.
     evicted: u64,
-    /// Events never kept: the inspector's thread did not keep up.
-    lost: u64,
+    /// Events not kept: they came faster than the inspector keeps them (see
+    /// [`Inspector::takes`]), or found its queue full.
+    skipped: u64,
 }
 
 /// What the handlers and the API share.
@@ -169,8 +181,10 @@ pub(super) struct Shared {
     gate: api::Gate,
     /// Set when serve stops: streams say so and end.
     stopped: watch::Sender<bool>,
-    /// Events not kept: they found the queue to the inspector's thread full.
-    lost: AtomicU64,
+    /// Events not kept: over the rate the inspector keeps, or its queue full.
+    skipped: AtomicU64,
+    /// When the inspector started, for the windows of [`Inspector::takes`].
+    started: Instant,
 }
 
 impl Shared {
@@ -266,20 +280,20 @@ impl Shared {
     }
 
     fn tally(&self) -> Tally {
-        let lost = self.lost.load(Ordering::Relaxed);
+        let skipped = self.skipped.load(Ordering::Relaxed);
         self.ring
             .lock()
             .map(|ring| Tally {
                 newest: ring.newest,
                 kept: ring.kept.len(),
                 evicted: ring.evicted,
-                lost,
+                skipped,
             })
             .unwrap_or(Tally {
                 newest: 0,
                 kept: 0,
                 evicted: 0,
-                lost,
+                skipped,
             })
     }
 }
@@ -294,7 +308,44 @@ pub(super) struct Inspector {
     shared: Arc<Shared>,
 }
 
+thread_local! {
+    /// This thread's count of the events the inspector kept in the current window, and of those
+    /// it did not: the window it counts in, kept, not kept (not yet added to the shared count).
+    static KEPT_HERE: Cell<(u64, u32, u64)> = const { Cell::new((u64::MAX, 0, 0)) };
+}
+
 impl Inspector {
+    /// Whether the inspector keeps this request: all of them, but under a flood at most
+    /// [`KEPT_PER_WINDOW`] per thread in each [`WINDOW`] (no one reads thousands of rows a
+    /// second, and keeping them would cost serve a share of its answers); the rest are counted.
+    /// A replay from the page is always kept. Counted per thread: a count shared by the
+    /// threads would bounce between their cores on every callback.
+    pub(super) fn takes(&self, parts: Option<&Parts>) -> bool {
+        let window = u64::try_from(self.shared.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+            / WINDOW.as_millis() as u64;
+        KEPT_HERE.with(|here| {
+            let (mut counted_in, mut kept, mut skipped) = here.get();
+            // Added to the shared count now and then, not for every request skipped.
+            if counted_in != window || skipped >= SKIPPED_AT_ONCE {
+                self.shared.skipped.fetch_add(skipped, Ordering::Relaxed);
+                skipped = 0;
+            }
+            if counted_in != window {
+                (counted_in, kept) = (window, 0);
+            }
+            let taken = kept < KEPT_PER_WINDOW
+                || (self.shared.replays.any()
+                    && parts.is_some_and(|parts| parts.headers.contains_key(kept::REPLAY_HEADER)));
+            if taken {
+                kept += 1;
+            } else {
+                skipped += 1;
+            }
+            here.set((counted_in, kept, skipped));
+            taken
+        })
+    }
+
     /// Publishes what a handler saw: moved once, onto the heap.
     pub(super) fn publish(&self, request: Request, received: Received, given: Given) {
         let kept = Arc::new(Kept {
@@ -308,7 +359,7 @@ impl Inspector {
             weight: 0,
         });
         if self.queue.try_send(kept).is_err() {
-            self.shared.lost.fetch_add(1, Ordering::Relaxed);
+            self.shared.skipped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -440,7 +491,8 @@ impl Bound {
             },
             gate: api::Gate::new(address, settings.token),
             stopped: watch::Sender::new(false),
-            lost: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+            started: Instant::now(),
         });
         let (queue, published) = mpsc::channel(QUEUED);
         let keeping = Arc::clone(&shared);

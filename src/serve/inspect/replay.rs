@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -32,6 +32,8 @@ pub(super) struct Replays {
     /// Makes markers nobody outside can guess, so that no other request passes for a replay.
     keys: std::collections::hash_map::RandomState,
     sent: AtomicU64,
+    /// How many are in flight, read by every request while any is (see [`Replays::any`]).
+    in_flight: AtomicUsize,
 }
 
 struct Pending {
@@ -128,6 +130,9 @@ impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         if let Ok(mut pending) = self.replays.pending.lock() {
             pending.remove(&self.marker);
+            self.replays
+                .in_flight
+                .store(pending.len(), Ordering::Relaxed);
         }
     }
 }
@@ -145,10 +150,16 @@ impl Replays {
             .hint("wait for one to be answered"));
         }
         all.insert(marker, pending);
+        self.in_flight.store(all.len(), Ordering::Relaxed);
         Ok(Ticket {
             replays: self,
             marker,
         })
+    }
+
+    /// Whether a replay is in flight: only then may a request be one.
+    pub(super) fn any(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) > 0
     }
 
     /// The mark of a row whose request carried `marker`, when it is a replay in flight: its

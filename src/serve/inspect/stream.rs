@@ -5,7 +5,8 @@
 //! browser holds up nobody: its rows pile up in the channel until the oldest are dropped, and
 //! the stream then says how many it dropped; the page fetches what it missed from the list.
 //! Rows go out at once, then at most one batch per [`GAP`] of at most [`ROWS_PER_BATCH`] (the
-//! newest): under a flood a browser gets a live view, not every row.
+//! newest), and after a batch that could not hold them all, the next only [`FLOOD_GAP`] later:
+//! under a flood a browser gets a live view, not every row, and costs serve little.
 
 use super::Shared;
 use super::kept::Kept;
@@ -25,6 +26,9 @@ const GAP: Duration = Duration::from_millis(50);
 /// The most rows in one batch; older ones in the same batch are counted as dropped.
 const ROWS_PER_BATCH: usize = 25;
 
+/// The time between two batches while rows come faster than batches hold them.
+const FLOOD_GAP: Duration = Duration::from_millis(1000);
+
 /// How often an idle stream sends a comment, so that proxies and the browser keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -35,8 +39,8 @@ struct Live {
     stopped: watch::Receiver<bool>,
     /// Said first: where the stream starts.
     hello: bool,
-    /// When the last batch went out.
-    last: Option<Instant>,
+    /// When the next batch may go out.
+    next: Option<Instant>,
     done: bool,
 }
 
@@ -46,7 +50,7 @@ pub(super) fn stream(shared: Arc<Shared>) -> Sse<impl Stream<Item = Result<Event
         stopped: shared.stopped.subscribe(),
         shared,
         hello: true,
-        last: None,
+        next: None,
         done: false,
     };
     Sse::new(futures_util::stream::unfold(live, |mut live| async move {
@@ -68,8 +72,8 @@ impl Live {
         let mut batch = Vec::new();
         let mut dropped = 0;
         let stopped = async {
-            if let Some(last) = self.last {
-                tokio::time::sleep_until(last + GAP).await;
+            if let Some(next) = self.next {
+                tokio::time::sleep_until(next).await;
             }
             tokio::select! {
                 received = self.rows.recv() => match received {
@@ -97,7 +101,8 @@ impl Live {
             dropped += over as u64;
             batch.drain(..over);
         }
-        self.last = Some(Instant::now());
+        let gap = if dropped > 0 { FLOOD_GAP } else { GAP };
+        self.next = Some(Instant::now() + gap);
         let mut data = b"{\"rows\":[".to_vec();
         for (i, kept) in batch.iter().enumerate() {
             if i > 0 {
