@@ -1,6 +1,7 @@
 //! `oa-hook check` against wiremock backends with known flaws: each must fail exactly the cases
 //! its flaw breaks and pass the rest.
 
+use crate::support::Test;
 use crate::support::{NOW, Run, assert_contains, case, closed_port, oa_hook, run};
 use oa_hook::protocol::{ReceivedQuery, verify};
 use predicates::prelude::*;
@@ -698,8 +699,9 @@ fn list_only_and_skip() {
 
 #[test]
 fn oa_hooks_own_serve_passes_its_own_check() {
-    let serve =
-        crate::support::Serve::start(&["--token", TOKEN, "--sdkappid", APPID, "--refuse", "jared"]);
+    let serve = Test::serve()
+        .args(["--token", TOKEN, "--sdkappid", APPID, "--refuse", "jared"])
+        .start();
     let output = oa_hook()
         .args([
             "check",
@@ -822,7 +824,7 @@ async fn a_receiver_that_checks_nothing_and_fails_unknown_commands_is_not_passed
 
 #[test]
 fn serve_fail_without_a_token_is_not_passed_as_secure() {
-    let serve = crate::support::Serve::start(&["--fail"]);
+    let serve = Test::serve().args(["--fail"]).start();
     let run = run(oa_hook().args([
         "check",
         "--url",

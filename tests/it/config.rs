@@ -1,7 +1,9 @@
 //! `oa-hook.toml`, the `OA_HOOK_*` variables and `init`: the real binary in a temporary
 //! directory, against wiremock backends that keep or break the team's rules.
 
-use crate::support::{Serve, assert_contains, case_ids, oa_hook, run, serve_command};
+use crate::support::Test;
+use crate::support::stopped;
+use crate::support::{assert_contains, case_ids, oa_hook, run};
 use serde_json::{Value, json};
 use std::path::Path;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::method};
@@ -53,9 +55,10 @@ fn sections_apply_to_their_command_and_config_names_the_file() {
         "sdkappid = 1400000000\n[serve]\nrefuse = [\"jared\"]\nsdkappid = 1400000001\n",
     )
     .unwrap();
-    let mut cmd = serve_command(&["--config", file.to_str().unwrap(), "-q"]);
-    cmd.env_remove("OA_HOOK_CONFIG");
-    let serve = Serve::spawn(cmd);
+    let serve = Test::serve()
+        .args(["--config", file.to_str().unwrap(), "-q"])
+        .env_remove("OA_HOOK_CONFIG")
+        .start();
     let sent = run(oa_hook().env("OA_HOOK_CONFIG", &file).args([
         "send",
         "before-subscribe",
@@ -302,9 +305,7 @@ fn an_empty_token_is_no_token_everywhere() {
         "url",
     ]));
     assert!(!sample.stdout.contains("Sign="), "{}", sample.stdout);
-    let mut cmd = serve_command(&["-q"]);
-    cmd.env("OA_HOOK_TOKEN", "");
-    let serve = Serve::spawn(cmd);
+    let serve = Test::serve().args(["-q"]).env("OA_HOOK_TOKEN", "").start();
     let sent = run(oa_hook().env("OA_HOOK_TOKEN", "").args([
         "send",
         "before-subscribe",
@@ -340,14 +341,18 @@ async fn check_takes_its_url_from_the_file_and_a_flag_overrules_a_conflicting_va
     assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
     // The file says discard; --reject on the command line wins, and --error-info finds the
     // file's error_code.
-    let mut serve = serve_command(&["--reject", "-q"]);
-    serve.current_dir(dir.path()).env_remove("OA_HOOK_CONFIG");
-    let serve = Serve::spawn(serve);
+    let serve = Test::serve()
+        .args(["--reject", "-q"])
+        .current_dir(dir.path())
+        .env_remove("OA_HOOK_CONFIG")
+        .start();
     let sent = run(oa_hook().args(["send", "before-send", "--url", &serve.url]));
     assert_contains(&sent.stdout, "Chat refuses the message (ErrorCode 1)");
-    let mut serve = serve_command(&["--error-info", "closed", "-q"]);
-    serve.current_dir(dir.path()).env_remove("OA_HOOK_CONFIG");
-    let serve = Serve::spawn(serve);
+    let serve = Test::serve()
+        .args(["--error-info", "closed", "-q"])
+        .current_dir(dir.path())
+        .env_remove("OA_HOOK_CONFIG")
+        .start();
     let sent = run(oa_hook().args(["send", "before-send", "--url", &serve.url]));
     assert_contains(&sent.stdout, "ErrorCode 120001");
 }
@@ -361,7 +366,7 @@ fn scenarios_speak_for_every_command_of_the_family() {
         dir.path(),
         "[[scenario]]\nname = \"no account called Blocked\"\ncommand = \"before-create\"\naccount_name = \"Blocked\"\nexpect = \"reject\"\n\n[[scenario]]\nname = \"messages go out\"\ncommand = \"before-send\"\ntext = [\"hello\"]\nexpect = \"allow\"\n",
     );
-    let serve = Serve::start(&["--reject", "-q"]);
+    let serve = Test::serve().args(["--reject", "-q"]).start();
     let run = run(in_dir(dir.path()).args([
         "check", "--url", &serve.url, "--only", "scenario", "-o", "json",
     ]));
@@ -390,7 +395,7 @@ fn scenarios_speak_for_every_command_of_the_family() {
 fn a_flag_given_in_any_spelling_beats_a_conflicting_file_value() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "[check]\nverbose = true\n");
-    let serve = Serve::start(&["-q", "--sdkappid", "88888888"]);
+    let serve = Test::serve().args(["-q", "--sdkappid", "88888888"]).start();
     let lines = |args: &[&str]| {
         let run = run(in_dir(dir.path())
             .args(["check", "--url", &serve.url])
@@ -423,18 +428,28 @@ fn the_readme_example_and_the_init_file_serve_as_they_are() {
         .expect("the README has a toml example");
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), example);
-    let mut cmd = serve_command(&[]);
-    cmd.current_dir(dir.path()).env_remove("OA_HOOK_CONFIG");
-    let mut serve = Serve::spawn(cmd);
+    let mut serve = Test::serve()
+        .current_dir(dir.path())
+        .env_remove("OA_HOOK_CONFIG")
+        .start();
     // The file's sdkappid reaches serve (its listen is overruled by the test's port 0).
     assert_contains(&serve.next_line(), "--sdkappid 1400000000");
-    assert!(serve.interrupt().status.success());
+    serve
+        .stderr(stopped(
+            "0 callback(s) answered, 0 of them rejected as invalid",
+        ))
+        .interrupt();
 
     let fresh = tempfile::tempdir().unwrap();
     assert_eq!(run(in_dir(fresh.path()).arg("init")).code, 0);
-    let mut cmd = serve_command(&[]);
-    cmd.current_dir(fresh.path()).env_remove("OA_HOOK_CONFIG");
-    let mut serve = Serve::spawn(cmd);
+    let mut serve = Test::serve()
+        .current_dir(fresh.path())
+        .env_remove("OA_HOOK_CONFIG")
+        .start();
     serve.next_line();
-    assert!(serve.interrupt().status.success());
+    serve
+        .stderr(stopped(
+            "0 callback(s) answered, 0 of them rejected as invalid",
+        ))
+        .interrupt();
 }

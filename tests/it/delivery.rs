@@ -2,6 +2,7 @@
 //! after 2 s goes ahead without the backend's veto, which load mode, `check` and `replay`
 //! count; and `check`'s `delivery/*` cases: duplicates, abandoned callbacks, out-of-order ones.
 
+use crate::support::Test;
 use crate::support::{answer, assert_contains, backend, oa_hook, run, statuses};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -159,7 +160,7 @@ fn cause<'r>(report: &'r Value, id: &str) -> &'r Value {
 
 #[test]
 fn oa_hooks_own_serve_passes_every_delivery_case() {
-    let serve = crate::support::Serve::start(&["--refuse", "jared", "-q"]);
+    let serve = Test::serve().args(["--refuse", "jared", "-q"]).start();
     let output = run(oa_hook().args([
         "check",
         "--url",

@@ -1,7 +1,8 @@
 //! The family beyond the subscriber callbacks: before-create and before-send answers judged by
 //! `send`, every command answered by `serve` under each policy, and `check --command all`.
 
-use crate::support::{Run, Serve, answer, backend, case, case_ids, oa_hook, run};
+use crate::support::Test;
+use crate::support::{Run, answer, backend, case, case_ids, oa_hook, run};
 use oa_hook::protocol::CALLBACKS;
 use serde_json::{Value, json};
 
@@ -169,7 +170,7 @@ fn serve_answers_every_command_under_each_policy() {
         ),
     ];
     for (policy, decisions) in policies {
-        let serve = Serve::start(&[policy, &["--quiet"]].concat());
+        let serve = Test::serve().args([policy, &["--quiet"]].concat()).start();
         for callback in CALLBACKS {
             let run = send(&serve.url, callback.name, &[]);
             let expected = match callback.name {
@@ -196,7 +197,7 @@ fn serve_answers_every_command_under_each_policy() {
 
 #[test]
 fn serve_shows_what_each_event_names() {
-    let serve = Serve::start(&["--discard", "--quiet"]);
+    let serve = Test::serve().args(["--discard", "--quiet"]).start();
     send(&serve.url, "before-create", &["--operator", "ann"]);
     let line = serve.next_line();
     assert!(
@@ -228,7 +229,9 @@ fn serve_shows_what_each_event_names() {
 /// beside an accepted genuine callback, and the expected decision for each before command.
 #[test]
 fn check_command_all_passes_against_a_conforming_backend() {
-    let serve = Serve::start(&["--token", "t0k", "--sdkappid", "1400000000"]);
+    let serve = Test::serve()
+        .args(["--token", "t0k", "--sdkappid", "1400000000"])
+        .start();
     let output = oa_hook()
         .args([
             "check",

@@ -2,7 +2,9 @@
 //! same seed and requests, said on the event line and in the record, and met by callers as a
 //! slow or broken backend would be met.
 
-use crate::support::{Serve, assert_contains, backend, oa_hook, run, serve_command};
+use crate::support::Test;
+use crate::support::{assert_contains, backend, oa_hook, run};
+use crate::support::{ends, stopped};
 use serde_json::{Value, json};
 
 /// `oa-hook send COMMAND --url URL --output json ARGS`: the exit code and the report.
@@ -60,16 +62,18 @@ fn a_bad_spec_is_a_usage_error_that_gives_the_grammar() {
 fn rehearse(spec: &str, seed: &str, requests: usize) -> (Vec<Value>, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("events.ndjson");
-    let mut serve = Serve::start(&[
-        "--output",
-        "json",
-        "--fault",
-        spec,
-        "--seed",
-        seed,
-        "--record",
-        record.to_str().unwrap(),
-    ]);
+    let mut serve = Test::serve()
+        .args([
+            "--output",
+            "json",
+            "--fault",
+            spec,
+            "--seed",
+            seed,
+            "--record",
+            record.to_str().unwrap(),
+        ])
+        .start();
     let url = format!("{}/im", serve.url);
     for _ in 0..requests {
         let output = run(oa_hook()
@@ -80,8 +84,14 @@ fn rehearse(spec: &str, seed: &str, requests: usize) -> (Vec<Value>, Vec<Value>)
     let lines: Vec<Value> = (0..requests)
         .map(|_| without_latency(serde_json::from_str(&serve.next_line()).unwrap()))
         .collect();
-    let stopped = serve.interrupt();
-    assert_contains(&stopped.stderr, &format!("(--seed {seed}: the same seed"));
+    serve
+        .stderr(ends(format!(
+            "{spec} (--seed {seed}: the same seed and the same requests draw the same faults)\n{}",
+            stopped(&format!(
+                "{requests} callback(s) answered, 0 of them rejected as invalid; {requests} recorded"
+            ))
+        )))
+        .interrupt();
     let recorded = std::fs::read_to_string(&record)
         .unwrap()
         .lines()
@@ -123,13 +133,13 @@ fn the_same_seed_and_the_same_requests_give_the_same_event_lines() {
 
 #[test]
 fn each_fault_is_met_as_a_broken_backend_would_be_met() {
-    let serve = Serve::start(&[
+    let serve = Test::serve().args([
         "--fault",
         "before-subscribe:reset,after-unsubscribe:hang,before-create:status=503,after-create:malformed,before-send:slow-body=600ms,after-send:delay=300ms",
         "--seed",
         "1",
         "-q",
-    ]);
+    ]).start();
     let url = format!("{}/im", serve.url);
     let (code, report) = send("before-subscribe", &url, &[]);
     assert_eq!((code, codes(&report)), (1, vec!["broken-http"]));
@@ -180,7 +190,9 @@ fn each_fault_is_met_as_a_broken_backend_would_be_met() {
 
 #[test]
 fn a_delay_past_two_seconds_loses_the_veto() {
-    let serve = Serve::start(&["--refuse", "jared", "--fault", "delay=2100ms", "-q"]);
+    let serve = Test::serve()
+        .args(["--refuse", "jared", "--fault", "delay=2100ms", "-q"])
+        .start();
     let (code, report) = send("before-subscribe", &format!("{}/im", serve.url), &[]);
     assert_eq!(code, 1);
     assert_eq!(report["decision"]["kind"], "timed-out");
@@ -196,15 +208,16 @@ async fn the_tap_passes_the_backends_answer_back_as_the_fault_says() {
         json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}),
     ))
     .await;
-    let mut command = serve_command(&[
-        "--forward-to",
-        &format!("{}/im", server.uri()),
-        "--fault",
-        "status=502",
-        "-q",
-    ]);
-    command.env("OA_HOOK_SEED", "3");
-    let serve = Serve::spawn(command);
+    let serve = Test::serve()
+        .args([
+            "--forward-to",
+            &format!("{}/im", server.uri()),
+            "--fault",
+            "status=502",
+            "-q",
+        ])
+        .env("OA_HOOK_SEED", "3")
+        .start();
     let url = format!("{}/im", serve.url);
     let (code, report) = tokio::task::spawn_blocking(move || send("before-subscribe", &url, &[]))
         .await

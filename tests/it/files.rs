@@ -2,7 +2,8 @@
 //! a FIFO nobody writes to are each one clear error and exit 2, quickly, never memory eaten or a
 //! process that waits forever.
 
-use crate::support::{Serve, case, oa_hook, run};
+use crate::support::Test;
+use crate::support::{case, oa_hook, run};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -126,7 +127,7 @@ fn a_scenario_body_that_never_ends_or_never_comes_fails_its_case() {
         "[[scenario]]\nname = \"zeros\"\ncommand = \"before-subscribe\"\nbody = \"/dev/zero\"\n\n[[scenario]]\nname = \"pipe\"\ncommand = \"before-subscribe\"\nbody = \"pipe.json\"\n",
     )
     .unwrap();
-    let serve = Serve::start(&["-q"]);
+    let serve = Test::serve().args(["-q"]).start();
     let started = Instant::now();
     let result = run(oa_hook()
         .current_dir(dir.path())

@@ -2,7 +2,8 @@
 //! caught, shrunk to a minimal body, and given with a reproducer that, run, fails the same way;
 //! oa-hook's own serve passes with no false failure.
 
-use crate::support::{Serve, answer, assert_contains, backend, case, oa_hook, run};
+use crate::support::Test;
+use crate::support::{answer, assert_contains, backend, case, oa_hook, run};
 use serde_json::{Value, json};
 use std::path::Path;
 use wiremock::{Request, Respond, ResponseTemplate};
@@ -258,7 +259,7 @@ async fn a_decision_that_depends_on_the_order_is_found_and_reproduced() {
 #[test]
 fn the_same_seed_finds_the_same_failure_and_body() {
     // serve answering 503 to everything: a 5xx at once, for every callback.
-    let serve = Serve::start(&["--status", "503", "-q"]);
+    let serve = Test::serve().args(["--status", "503", "-q"]).start();
     let url = format!("{}/im", serve.url);
     let dir = tempfile::tempdir().unwrap();
     let failure = || {
@@ -278,7 +279,9 @@ fn the_same_seed_finds_the_same_failure_and_body() {
 
 #[test]
 fn oa_hooks_own_serve_passes_every_property() {
-    let serve = Serve::start(&["--refuse", "jared", "--token", "fuzz-token", "-q"]);
+    let serve = Test::serve()
+        .args(["--refuse", "jared", "--token", "fuzz-token", "-q"])
+        .start();
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
     let (code, report) = fuzz(
@@ -321,7 +324,9 @@ fn oa_hooks_own_serve_passes_every_property() {
 #[test]
 #[ignore]
 fn serve_fails_none_of_a_hundred_thousand_generated_callbacks() {
-    let serve = Serve::start(&["--refuse", "jared", "--token", "fuzz-token", "-q"]);
+    let serve = Test::serve()
+        .args(["--refuse", "jared", "--token", "fuzz-token", "-q"])
+        .start();
     let dir = tempfile::tempdir().unwrap();
     let (code, report) = fuzz(
         &format!("{}/im", serve.url),

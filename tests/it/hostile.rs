@@ -1,7 +1,9 @@
 //! `serve` under attack and under pressure: slow, idle and numerous sockets, the largest odd
 //! body, a stdout nobody reads or that was closed, a record that cannot be written.
 
-use crate::support::{NOW, Serve, Stdout, assert_contains, read_answer, seed_body, serve_command};
+use crate::support::Test;
+use crate::support::{NOT_RECORDED_HINT, anything, starts, stopped};
+use crate::support::{NOW, Serve, Stdout, assert_contains, read_answer, seed_body};
 use oa_hook::protocol::sign;
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -24,9 +26,10 @@ fn seed() -> String {
 }
 
 fn serve(args: &[&str], stdout: Stdout) -> Serve {
-    let mut command = serve_command(args);
-    command.env("OA_HOOK_TOKEN", TOKEN);
-    Serve::spawn_with(command, stdout)
+    Test::serve()
+        .args(args)
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start_with(stdout)
 }
 
 /// Sends `body` as Chat does over a fresh connection, giving up after Chat's 2 s; returns the
@@ -104,14 +107,13 @@ fn idle_sockets_are_closed_and_the_cap_is_said_once() {
         let mut byte = [0; 1];
         assert_eq!(socket.read(&mut byte).unwrap(), 0, "serve closed it");
     }
-    let stopped = serve.interrupt();
-    let said = "4 connections are open, the most serve holds at once";
-    assert_eq!(
-        stopped.stderr.matches(said).count(),
-        1,
-        "{}",
-        stopped.stderr
-    );
+    serve
+        .stdout(anything())
+        .stderr(format!(
+            "oa-hook: 4 connections are open, the most serve holds at once: from now on the one idle the longest is closed to admit a new one, and when all are busy new ones wait until one finishes (--max-connections sets the cap)\n{}",
+            stopped("1 callback(s) answered, 0 of them rejected as invalid")
+        ))
+        .interrupt();
 }
 
 #[test]
@@ -164,7 +166,13 @@ fn the_worst_body_gets_a_small_answer_event_and_record() {
         "the event line is {} bytes",
         event.len()
     );
-    assert!(serve.interrupt().status.success());
+    let url = serve.url.clone();
+    serve
+        .stderr(format!(
+            "listening on {url}\noa-hook send before-subscribe --url {url}/\n{}",
+            stopped("1 callback(s) answered, 1 of them rejected as invalid; 1 recorded")
+        ))
+        .interrupt();
     let line = std::fs::read_to_string(&record).unwrap();
     assert!(line.len() < 8192, "the record line is {} bytes", line.len());
     let recorded: Value = serde_json::from_str(&line).unwrap();
@@ -221,19 +229,15 @@ fn a_stuck_stdout_neither_delays_nor_loses_the_record() {
     for worker in workers {
         worker.join().expect("every callback is answered in time");
     }
-    let stopped = serve.interrupt();
-    assert!(stopped.status.success(), "{}", stopped.stderr);
-    assert_contains(&stopped.stderr, "stdout is not keeping up");
-    assert_contains(
-        &stopped.stderr,
-        &format!(
-            "{CALLBACKS} callback(s) answered, 0 of them rejected as invalid; {CALLBACKS} recorded; "
-        ),
-    );
-    assert_contains(
-        &stopped.stderr,
-        "event line(s) not printed (stdout did not take them)",
-    );
+    serve
+        .stderr(
+            starts("oa-hook: stdout is not keeping up (a paused terminal, or a pipe nobody reads): event lines are dropped until it does; the record keeps every callback\n")
+                .contains(stopped(&format!(
+                    "{CALLBACKS} callback(s) answered, 0 of them rejected as invalid; {CALLBACKS} recorded; "
+                )).trim_end())
+                .ends(" event line(s) not printed (stdout did not take them)\n"),
+        )
+        .interrupt();
     let recorded = std::fs::read_to_string(&record).unwrap();
     assert_eq!(recorded.lines().count(), CALLBACKS);
     assert!(recorded.ends_with('\n'));
@@ -247,9 +251,11 @@ fn a_closed_stdout_does_not_end_serve() {
         assert_eq!(status, 200);
     }
     assert_contains(&serve.next_error_line(), "stdout was closed");
-    let stopped = serve.interrupt();
-    assert!(stopped.status.success(), "{}", stopped.stderr);
-    assert_contains(&stopped.stderr, "stopped: 3 callback(s) answered");
+    serve
+        .stderr(stopped(
+            "3 callback(s) answered, 0 of them rejected as invalid; 3 event line(s) not printed (stdout did not take them)",
+        ))
+        .interrupt();
 }
 
 #[test]
@@ -263,10 +269,12 @@ fn a_record_that_cannot_be_written_is_said_at_once_and_fails_the_exit() {
     );
     let (status, _) = post(&serve.url, &seed());
     assert_eq!(status, 200);
-    let stopped = serve.interrupt();
-    assert_eq!(stopped.status.code(), Some(2));
-    assert_contains(
-        &stopped.stderr,
-        "stopped: 2 callback(s) answered, 0 of them rejected as invalid; 0 recorded, 2 NOT recorded",
-    );
+    serve
+        .status(2)
+        .stdout(anything())
+        .stderr(format!(
+            "{}oa-hook: error: cannot write to --record /dev/full: No space left on device (os error 28)\n  hint: {NOT_RECORDED_HINT}\n",
+            stopped("2 callback(s) answered, 0 of them rejected as invalid; 0 recorded, 2 NOT recorded")
+        ))
+        .interrupt();
 }

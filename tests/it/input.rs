@@ -1,7 +1,9 @@
 //! Bad input: every value out of bounds or mistyped gets one message saying what to give and
 //! exit 2, never a panic; a URL's password is never printed.
 
-use crate::support::{Run, Serve, answer, assert_contains, backend, closed_port, oa_hook, run};
+use crate::support::Test;
+use crate::support::stopped;
+use crate::support::{Run, answer, assert_contains, backend, closed_port, oa_hook, run};
 use serde_json::{Value, json};
 
 fn allow() -> Value {
@@ -111,10 +113,14 @@ fn every_duration_count_and_rate_is_bounded() {
 
 #[test]
 fn the_longest_delay_still_lets_ctrl_c_stop_serve() {
-    let mut serve = Serve::start(&["--delay", "1h"]);
-    let stopped = serve.interrupt();
-    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.stderr);
-    assert_contains(&stopped.stderr, "stopped: 0 callback(s) answered");
+    let mut serve = Test::serve().args(["--delay", "1h"]).start();
+    let banner = format!("oa-hook send before-subscribe --url {}/\n", serve.url);
+    serve
+        .stdout(banner)
+        .stderr(stopped(
+            "0 callback(s) answered, 0 of them rejected as invalid",
+        ))
+        .interrupt();
 }
 
 #[tokio::test]

@@ -2,9 +2,9 @@
 //! serve's webhook port and the inspector's both on port 0. The page in a real browser is
 //! `browser.rs`.
 
-use crate::support::{
-    NOW, Serve, assert_contains, backend, oa_hook, run, serve_command, stdout_of,
-};
+use crate::support::Test;
+use crate::support::{NOW, Serve, assert_contains, backend, oa_hook, run, stdout_of};
+use crate::support::{anything, stopped};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -28,15 +28,16 @@ pub struct Inspected {
 /// `serve --inspect 127.0.0.1:0 -q ARGS` checking [`TOKEN`] and SdkAppid 88888888, past the
 /// line that names the page.
 pub fn inspected(args: &[&str]) -> Inspected {
-    let mut cmd = serve_command(
-        &[
-            &["--inspect", "127.0.0.1:0", "-q", "--sdkappid", "88888888"][..],
-            args,
-        ]
-        .concat(),
-    );
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let serve = Serve::spawn(cmd);
+    let serve = Test::serve()
+        .args(
+            [
+                &["--inspect", "127.0.0.1:0", "-q", "--sdkappid", "88888888"][..],
+                args,
+            ]
+            .concat(),
+        )
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start();
     // After the banner (and, in tap mode, the line naming the backend).
     let page = (0..2)
         .find_map(|_| {
@@ -156,9 +157,10 @@ fn steady(mut row: Value) -> Value {
 
 #[tokio::test]
 async fn the_page_is_printed_after_the_banner_and_said_on_stderr_in_json_mode() {
-    let mut cmd = serve_command(&["--inspect", "127.0.0.1:0"]);
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let serve = Serve::spawn(cmd);
+    let serve = Test::serve()
+        .args(["--inspect", "127.0.0.1:0"])
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start();
     crate::support::assert_starts(&serve.next_line(), "oa-hook send before-subscribe --url");
     let line = serve.next_line();
     assert!(
@@ -166,9 +168,10 @@ async fn the_page_is_printed_after_the_banner_and_said_on_stderr_in_json_mode() 
         "{line}"
     );
 
-    let mut cmd = serve_command(&["--inspect", "127.0.0.1:0", "--output", "json"]);
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let serve = Serve::spawn(cmd);
+    let serve = Test::serve()
+        .args(["--inspect", "127.0.0.1:0", "--output", "json"])
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start();
     let said: Vec<String> = (0..3).map(|_| serve.next_error_line()).collect();
     assert!(
         said.iter()
@@ -841,10 +844,11 @@ async fn on_loopback_other_hosts_are_turned_away_and_changes_must_be_json() {
 
 #[tokio::test]
 async fn off_loopback_the_api_needs_the_pages_own_token() {
-    let mut cmd = serve_command(&["-q", "--inspect", "0.0.0.0:0"]);
-    cmd.env("OA_HOOK_TOKEN", TOKEN)
-        .env("OA_HOOK_INSPECT_TOKEN", PAGE_TOKEN);
-    let mut serve = Serve::spawn(cmd);
+    let mut serve = Test::serve()
+        .args(["-q", "--inspect", "0.0.0.0:0"])
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .env("OA_HOOK_INSPECT_TOKEN", PAGE_TOKEN)
+        .start();
     let line = serve.next_line();
     assert!(
         line.starts_with("inspector on http://127.0.0.1:")
@@ -900,7 +904,12 @@ async fn off_loopback_the_api_needs_the_pages_own_token() {
         .unwrap();
     assert_eq!(with_cookie.status(), 200);
 
-    let stopped = serve.interrupt();
+    let stopped = serve
+        .stdout(anything().lacks(PAGE_TOKEN).lacks(TOKEN))
+        .stderr(stopped(
+            "1 callback(s) answered, 0 of them rejected as invalid",
+        ))
+        .interrupt();
     let said = format!("{}{}", stopped.stdout.join("\n"), stopped.stderr);
     assert!(
         !said.contains(PAGE_TOKEN) && !said.contains(TOKEN),

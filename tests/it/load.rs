@@ -1,9 +1,10 @@
 //! `send` load mode (`--count`, `--duration`, `--concurrency`, `--rate`) against wiremock.
 
+use crate::support::Test;
 use crate::support::{
-    Run, Serve, answer, assert_contains, assert_ends, assert_starts, backend, closed_port, oa_hook,
-    run,
+    Run, answer, assert_contains, assert_ends, assert_starts, backend, closed_port, oa_hook, run,
 };
+use crate::support::{anything, stopped};
 use oa_hook::protocol::{ReceivedQuery, sign};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -351,19 +352,11 @@ async fn load_mode_sends_what_a_single_send_sends() {
 #[test]
 fn oa_hooks_own_serve_accepts_every_freshly_signed_request() {
     // serve checks SdkAppid, Sign and freshness against the real clock, and refuses jared.
-    let mut serve = Serve::spawn({
-        let mut cmd = crate::support::serve_command(&[
-            "--sdkappid",
-            "88888888",
-            "--token",
-            TOKEN,
-            "--refuse",
-            "jared",
-            "-q",
-        ]);
-        cmd.env_remove("OA_HOOK_NOW");
-        cmd
-    });
+    let mut serve = Test::serve()
+        .args(["--sdkappid", "88888888", "--token", TOKEN])
+        .args(["--refuse", "jared", "-q"])
+        .env_remove("OA_HOOK_NOW")
+        .start();
     let run = run(oa_hook()
         .env_remove("OA_HOOK_NOW")
         .args(["send", "before-subscribe", "--url", &serve.url])
@@ -375,7 +368,12 @@ fn oa_hooks_own_serve_accepts_every_freshly_signed_request() {
         (&document["requests"], &document["conforming"]),
         (&json!(40), &json!(40))
     );
-    assert!(serve.interrupt().status.success());
+    serve
+        .stdout(anything())
+        .stderr(stopped(
+            "40 callback(s) answered, 0 of them rejected as invalid",
+        ))
+        .interrupt();
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! `oa-hook replay`: records made by `serve --record`, replayed against wiremock backends.
 
-use crate::support::{
-    NOW, Serve, assert_contains, backend, case, closed_port, oa_hook, run, seed_body, serve_command,
-};
+use crate::support::Test;
+use crate::support::{NOW, assert_contains, backend, case, closed_port, oa_hook, run, seed_body};
+use crate::support::{SIGINT, anything, starts};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -27,9 +27,10 @@ fn chat_query(command: &str, token: &str, time: u64) -> String {
 /// `/im?`) and a body, sent one after the other.
 async fn serve_recording(dir: &Path, args: &[&str], sent: &[(String, Vec<u8>)]) -> PathBuf {
     let record = dir.join("events.ndjson");
-    let mut cmd = serve_command(&[&["-q", "--record", record.to_str().unwrap()], args].concat());
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let mut serve = Serve::spawn(cmd);
+    let mut serve = Test::serve()
+        .args([&["-q", "--record", record.to_str().unwrap()], args].concat())
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     for (query, body) in sent {
@@ -40,7 +41,10 @@ async fn serve_recording(dir: &Path, args: &[&str], sent: &[(String, Vec<u8>)]) 
             .await
             .unwrap();
     }
-    assert!(serve.interrupt().status.success());
+    serve
+        .stdout(anything())
+        .stderr(starts(format!("{SIGINT}stopped: ")).ends(" recorded\n"))
+        .interrupt();
     record
 }
 
@@ -350,15 +354,16 @@ async fn a_last_line_cut_short_is_skipped_with_a_warning() {
 async fn a_record_left_by_a_killed_serve_replays() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("events.ndjson");
-    let mut cmd = serve_command(&[
-        "-q",
-        "--refuse",
-        "jared",
-        "--record",
-        record.to_str().unwrap(),
-    ]);
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let serve = Serve::spawn(cmd);
+    let serve = Test::serve()
+        .args([
+            "-q",
+            "--refuse",
+            "jared",
+            "--record",
+            record.to_str().unwrap(),
+        ])
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let url = format!("{}/im?{}", serve.url, chat_query(BEFORE, TOKEN, NOW));
     let sending = tokio::spawn(async move {

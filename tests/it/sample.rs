@@ -1,6 +1,5 @@
-use crate::support::{NOW, oa_hook, sample_path, stdout_of};
+use crate::support::{NOW, Test, anything, contains, ends, lacks, sample_path, starts};
 use oa_hook::protocol::{CALLBACKS, Callback, Reply, judge};
-use predicates::prelude::*;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -78,28 +77,24 @@ const TENCENT_SAMPLES: &[(&str, &str)] = &[
 fn the_bodies_of_all_eleven_are_tencents_samples() {
     assert_eq!(TENCENT_SAMPLES.len(), CALLBACKS.len());
     for (name, sample) in TENCENT_SAMPLES {
-        let mut cmd = oa_hook();
-        cmd.args(["sample", name, "--event-time", SEED_EVENT_TIME]);
+        let mut test = Test::new().args(["sample", name, "--event-time", SEED_EVENT_TIME]);
         if *name == "after-withdraw" {
-            cmd.args(["--official-account", "#TOA#_123"]);
+            test = test.args(["--official-account", "#TOA#_123"]);
         }
-        let printed = stdout_of(&mut cmd);
-        let body = printed.lines().last().unwrap();
-        assert_eq!(body, *sample, "{name}");
+        test.stdout(ends(format!("\n{sample}\n"))).run();
     }
 }
 
 #[test]
 fn an_option_for_a_field_the_body_lacks_is_a_usage_error() {
-    oa_hook()
+    Test::new()
         .args(["sample", "before-create", "--subscriber", "jared"])
-        .assert()
-        .code(2)
-        .stdout("")
+        .status(2)
         .stderr(
             "oa-hook: error: --subscriber does not apply to before-create: its body has no such field\n  hint: before-create takes --operator, --owner, --name, --event-time and --body; see its body with `oa-hook sample before-create --format body`\n",
-        );
-    oa_hook()
+        )
+        .run();
+    Test::new()
         .args([
             "send",
             "after-send",
@@ -110,88 +105,83 @@ fn an_option_for_a_field_the_body_lacks_is_a_usage_error() {
             "--msg-key",
             "b",
         ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("after-send carries one MsgKey"));
+        .status(2)
+        .stderr(contains("after-send carries one MsgKey"))
+        .run();
     // From the environment, an option meant for every command is used where it fits.
-    let printed = stdout_of(
-        oa_hook()
-            .args(["sample", "after-full", "--format", "body"])
-            .env("OA_HOOK_SUBSCRIBER", "zoe")
-            .env("OA_HOOK_OFFICIAL_ACCOUNT", "@TOA#_full"),
-    );
-    assert!(
-        printed.contains("\"@TOA#_full\"") && !printed.contains("zoe"),
-        "{printed}"
-    );
+    Test::new()
+        .args(["sample", "after-full", "--format", "body"])
+        .env("OA_HOOK_SUBSCRIBER", "zoe")
+        .env("OA_HOOK_OFFICIAL_ACCOUNT", "@TOA#_full")
+        .stdout(contains("\"@TOA#_full\"").lacks("zoe"))
+        .run();
 }
 
 #[test]
 fn event_options_set_the_new_fields() {
-    let printed = stdout_of(oa_hook().args([
-        "sample",
-        "before-send",
-        "--format",
-        "body",
-        "--text",
-        "hello",
-        "--text",
-        "world",
-        "--online-only",
-        "0",
-        "--cloud-custom-data",
-        "cc",
-    ]));
-    let body: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    let body = Test::new()
+        .args([
+            "sample",
+            "before-send",
+            "--format",
+            "body",
+            "--text",
+            "hello",
+            "--text",
+            "world",
+            "--online-only",
+            "0",
+            "--cloud-custom-data",
+            "cc",
+        ])
+        .stdout(anything())
+        .run()
+        .json();
     assert_eq!(body["OnlineOnlyFlag"], 0);
     assert_eq!(body["MsgBody"][1]["MsgContent"]["Text"], "world");
     assert_eq!(body["CloudCustomData"], "cc");
-    let printed = stdout_of(oa_hook().args([
-        "sample",
-        "after-withdraw",
-        "--format",
-        "body",
-        "--msg-key",
-        "k1",
-        "--msg-key",
-        "k2",
-    ]));
-    let body: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    let body = Test::new()
+        .args([
+            "sample",
+            "after-withdraw",
+            "--format",
+            "body",
+            "--msg-key",
+            "k1",
+            "--msg-key",
+            "k2",
+        ])
+        .stdout(anything())
+        .run()
+        .json();
     assert_eq!(body["WithdrawMsgList"][1]["MsgKey"], "k2");
-    oa_hook()
+    Test::new()
         .args(["sample", "before-send", "--online-only", "2"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "--online-only 2 is neither 1 nor 0",
-        ));
+        .status(2)
+        .stderr(contains("--online-only 2 is neither 1 nor 0"))
+        .run();
 }
 
 #[test]
 fn body_with_seed_values_equals_the_sample_files() {
     for callback in CALLBACKS.iter().map(|c| c.name) {
-        let printed = stdout_of(oa_hook().args([
-            "sample",
-            callback,
-            "--format",
-            "body",
-            "--event-time",
-            SEED_EVENT_TIME,
-        ]));
         let file =
             std::fs::read_to_string(sample_path(&format!("{callback}.request.json"))).unwrap();
-        assert_eq!(printed, file, "{callback}");
+        Test::new()
+            .args(["sample", callback, "--format", "body"])
+            .args(["--event-time", SEED_EVENT_TIME])
+            .stdout(file)
+            .run();
     }
 }
 
 #[test]
 fn sample_request_files_are_accepted_as_bodies() {
-    let printed = stdout_of(
-        oa_hook()
-            .args(["sample", "before-subscribe", "--format", "body", "--body"])
-            .arg(sample_path("before-subscribe.request.json")),
-    );
-    assert_eq!(printed, format!("{SEED_BODY_PRETTY}\n"));
+    Test::new()
+        .args(["sample", "before-subscribe", "--format", "body", "--body"])
+        .arg(sample_path("before-subscribe.request.json"))
+        .stdout(format!("{SEED_BODY_PRETTY}\n"))
+        .run();
 }
 
 fn family(name: &str) -> &'static Callback {
@@ -279,25 +269,15 @@ fn sample_answers_conform() {
 /// The request exactly as `send` sends it: the compact body and its true length.
 #[test]
 fn http_format_is_exact() {
-    let printed = stdout_of(oa_hook().args([
-        "sample",
-        "before-subscribe",
-        "--event-time",
-        SEED_EVENT_TIME,
-        "--token",
-        "xxxxyyyy",
-        "--url",
-        "http://127.0.0.1:3000/im?tenant=a",
-        "--sdkappid",
-        "1400000000",
-    ]));
-    assert_eq!(
-        printed,
-        format!(
+    Test::new()
+        .args(["sample", "before-subscribe", "--event-time", SEED_EVENT_TIME])
+        .args(["--token", "xxxxyyyy", "--url", "http://127.0.0.1:3000/im?tenant=a"])
+        .args(["--sdkappid", "1400000000"])
+        .stdout(format!(
             "POST /im?tenant=a&SdkAppid=1400000000&CallbackCommand=OfficialAccount.CallbackBeforeAddSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={VECTOR_SIGN}&RequestTime={NOW} HTTP/1.1\n\
              Host: 127.0.0.1:3000\nContent-Type: application/json\nContent-Length: 248\n\n{SEED_BODY}\n"
-        )
-    );
+        ))
+        .run();
     assert_eq!(SEED_BODY.len(), 248);
 }
 
@@ -305,35 +285,42 @@ fn http_format_is_exact() {
 fn http_and_curl_formats_show_a_body_file_byte_for_byte() {
     let file = sample_path("before-subscribe.request.json");
     let text = std::fs::read_to_string(&file).unwrap();
-    let printed = stdout_of(
-        oa_hook()
-            .args(["sample", "before-subscribe", "--body"])
-            .arg(&file),
-    );
+    let printed = Test::new()
+        .args(["sample", "before-subscribe", "--body"])
+        .arg(&file)
+        .stdout(anything())
+        .run()
+        .stdout;
     let (head, body) = printed.split_once("\n\n").unwrap();
     assert!(
         head.ends_with(&format!("\nContent-Length: {}", text.len())),
         "{head}"
     );
     assert_eq!(body, format!("{text}\n"));
-    let curl = stdout_of(
-        oa_hook()
-            .args(["sample", "before-subscribe", "-f", "curl", "--body"])
-            .arg(&file),
-    );
-    assert!(curl.ends_with(&format!("--data-raw '{text}'\n")), "{curl}");
+    Test::new()
+        .args(["sample", "before-subscribe", "-f", "curl", "--body"])
+        .arg(&file)
+        .stdout(ends(format!("--data-raw '{text}'\n")))
+        .run();
 }
 
 #[test]
 fn each_callback_defaults_to_its_own_sample() {
-    let printed = stdout_of(oa_hook().args(["sample", "after-unsubscribe", "-f", "json"]));
-    let request: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    let request = Test::new()
+        .args(["sample", "after-unsubscribe", "-f", "json"])
+        .stdout(anything())
+        .run()
+        .json();
     assert_eq!(
         request["body"]["Official_Account"],
         "@TOA#_test_OA_for_penn"
     );
     assert_eq!(request["body"]["Operator_Account"], "leckie");
-    let help = stdout_of(oa_hook().args(["sample", "--help"]));
+    let help = Test::new()
+        .args(["sample", "--help"])
+        .stdout(anything())
+        .run()
+        .stdout;
     for default in [
         "@TOA#_test_for_penn for before-subscribe, @TOA#_test_OA_for_penn for after-unsubscribe",
         "107867 for before-subscribe, leckie for after-unsubscribe",
@@ -347,67 +334,58 @@ fn each_callback_defaults_to_its_own_sample() {
 
 #[test]
 fn http_format_defaults_to_the_docs_example_url_unsigned() {
-    let printed =
-        stdout_of(oa_hook().args(["sample", "OfficialAccount.CallbackAfterDeleteSubscriber"]));
-    assert!(printed.starts_with("POST /?SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackAfterDeleteSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI HTTP/1.1\nHost: www.example.com\n"), "{printed}");
-    assert!(
-        printed.contains(&format!("\"EventTime\":{NOW}000}}")),
-        "EventTime defaults to now: {printed}"
-    );
-    assert!(!printed.contains("Sign="));
+    Test::new()
+        .args(["sample", "OfficialAccount.CallbackAfterDeleteSubscriber"])
+        .stdout(
+            starts("POST /?SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackAfterDeleteSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI HTTP/1.1\nHost: www.example.com\n")
+                // EventTime defaults to now.
+                .contains(format!("\"EventTime\":{NOW}000}}"))
+                .lacks("Sign="),
+        )
+        .run();
 }
 
 #[test]
 fn url_format_is_exact() {
-    let printed = stdout_of(oa_hook().args([
-        "sample",
-        "after-unsubscribe",
-        "--format",
-        "url",
-        "--token",
-        "my_token",
-        "--request-time",
-        "1773643904",
-        "--client-ip",
-        "10.0.0.7",
-        "--platform",
-        "Mac",
-    ]));
-    assert_eq!(
-        printed,
-        "https://www.example.com/?SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackAfterDeleteSubscriber&contenttype=json&ClientIP=10.0.0.7&OptPlatform=Mac&Sign=c187855d0c55a14ae4ea6fd5c5313eed3bbd9a5621bcb0d1a57a4680871f8681&RequestTime=1773643904\n"
-    );
+    Test::new()
+        .args(["sample", "after-unsubscribe", "--format", "url"])
+        .args(["--token", "my_token", "--request-time", "1773643904"])
+        .args(["--client-ip", "10.0.0.7", "--platform", "Mac"])
+        .stdout("https://www.example.com/?SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackAfterDeleteSubscriber&contenttype=json&ClientIP=10.0.0.7&OptPlatform=Mac&Sign=c187855d0c55a14ae4ea6fd5c5313eed3bbd9a5621bcb0d1a57a4680871f8681&RequestTime=1773643904\n")
+        .run();
 }
 
 #[test]
 fn the_english_docs_macos_spelling_can_be_sent_too() {
-    let printed = stdout_of(oa_hook().args([
-        "sample",
-        "before-subscribe",
-        "-f",
-        "url",
-        "--platform",
-        "macOS",
-    ]));
-    assert!(printed.ends_with("&OptPlatform=macOS\n"), "{printed}");
+    Test::new()
+        .args([
+            "sample",
+            "before-subscribe",
+            "-f",
+            "url",
+            "--platform",
+            "macOS",
+        ])
+        .stdout(ends("&OptPlatform=macOS\n"))
+        .run();
 }
 
 #[test]
 fn json_format_is_exact() {
-    let printed = stdout_of(oa_hook().args([
-        "sample",
-        "before-subscribe",
-        "--format",
-        "json",
-        "--event-time",
-        "1",
-        "--official-account",
-        "@TOA#_x",
-        "--operator",
-        "admin",
-        "--subscriber",
-        "amy",
-    ]));
+    let printed = Test::new()
+        .args([
+            "sample",
+            "before-subscribe",
+            "--format",
+            "json",
+            "--event-time",
+            "1",
+        ])
+        .args(["--official-account", "@TOA#_x", "--operator", "admin"])
+        .args(["--subscriber", "amy"])
+        .stdout(anything())
+        .run()
+        .stdout;
     let expected = serde_json::json!({
         "method": "POST",
         "url": "https://www.example.com/?SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackBeforeAddSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI",
@@ -434,22 +412,24 @@ async fn curl_format_runs_in_a_shell_and_sends_the_same_request() {
         .mount(&server)
         .await;
     let url = format!("{}/im", server.uri());
-    let mut cmd = oa_hook();
-    cmd.args([
-        "sample",
-        "before-subscribe",
-        "--format",
-        "curl",
-        "--url",
-        &url,
-        "--subscriber",
-        "o'brien $HOME",
-        "--subscriber",
-        "amy",
-    ])
-    .env("OA_HOOK_TOKEN", "xxxxyyyy");
-    let printed = stdout_of(&mut cmd);
-    assert!(!printed.contains("xxxxyyyy"), "the token is never printed");
+    let printed = Test::new()
+        .args([
+            "sample",
+            "before-subscribe",
+            "--format",
+            "curl",
+            "--url",
+            &url,
+            "--subscriber",
+            "o'brien $HOME",
+            "--subscriber",
+            "amy",
+        ])
+        .env("OA_HOOK_TOKEN", "xxxxyyyy")
+        // The token is never printed.
+        .stdout(lacks("xxxxyyyy"))
+        .run()
+        .stdout;
     let status = tokio::process::Command::new("sh")
         .args([
             "-c",
@@ -487,29 +467,17 @@ async fn curl_format_runs_in_a_shell_and_sends_the_same_request() {
 #[test]
 fn the_token_never_appears_in_any_format_or_in_help() {
     for format in ["http", "body", "url", "curl", "json"] {
-        oa_hook()
-            .args([
-                "sample",
-                "before-subscribe",
-                "--format",
-                format,
-                "--token",
-                "s3cr3t-t0ken",
-            ])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("s3cr3t-t0ken").not());
+        Test::new()
+            .args(["sample", "before-subscribe", "--format", format])
+            .args(["--token", "s3cr3t-t0ken"])
+            .stdout(lacks("s3cr3t-t0ken"))
+            .run();
     }
-    oa_hook()
+    Test::new()
         .args(["sample", "--help"])
         .env("OA_HOOK_TOKEN", "s3cr3t-t0ken")
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains("s3cr3t-t0ken")
-                .not()
-                .and(predicate::str::contains("OA_HOOK_TOKEN")),
-        );
+        .stdout(lacks("s3cr3t-t0ken").contains("OA_HOOK_TOKEN"))
+        .run();
 }
 
 #[test]
@@ -558,64 +526,52 @@ fn bad_input_exits_2_with_one_clear_message() {
         ),
     ];
     for (args, message) in cases {
-        oa_hook().args(*args).assert().code(2).stdout("").stderr(
-            predicate::str::contains(*message).and(predicate::str::contains("panicked").not()),
-        );
+        Test::new()
+            .args(*args)
+            .status(2)
+            .stderr(contains(*message).lacks("panicked"))
+            .run();
     }
 }
 
 #[test]
 fn a_body_that_is_not_json_exits_2() {
-    oa_hook()
+    Test::new()
         .args(["sample", "before-subscribe", "--body", "-"])
-        .write_stdin("{\"CallbackCommand\": ")
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr("oa-hook: error: --body stdin is not JSON: EOF while parsing a value at line 1 column 20\n  hint: see samples/ for bodies that Chat sends\n");
+        .stdin("{\"CallbackCommand\": ")
+        .status(2)
+        .stderr("oa-hook: error: --body stdin is not JSON: EOF while parsing a value at line 1 column 20\n  hint: see samples/ for bodies that Chat sends\n")
+        .run();
 }
 
 #[test]
 fn colour_only_when_asked() {
     let wrong = format!("/?Sign={}&RequestTime=1", "0".repeat(64));
     let args = ["verify", "--token", "xxxxyyyy", &wrong];
-    oa_hook()
-        .args(args)
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("\u{1b}[").not());
-    oa_hook()
-        .args(args)
+    let verify = || Test::new().args(args).status(1);
+    verify().stdout(lacks("\u{1b}[")).run();
+    verify()
         .arg("--color=always")
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("\u{1b}["));
-    oa_hook()
-        .args(args)
+        .stdout(contains("\u{1b}["))
+        .run();
+    verify()
         .arg("--color=always")
         .env("NO_COLOR", "1")
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("\u{1b}["));
-    oa_hook()
-        .args(args)
+        .stdout(contains("\u{1b}["))
+        .run();
+    verify()
         .env("CLICOLOR_FORCE", "1")
         .env("NO_COLOR", "1")
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("\u{1b}[").not());
+        .stdout(lacks("\u{1b}["))
+        .run();
 }
 
 #[test]
 fn completions_cover_the_commands() {
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        oa_hook()
+        Test::new()
             .args(["completions", shell])
-            .assert()
-            .success()
-            .stdout(
-                predicate::str::contains("before-subscribe")
-                    .and(predicate::str::contains("sdkappid")),
-            );
+            .stdout(contains("before-subscribe").contains("sdkappid"))
+            .run();
     }
 }

@@ -1,8 +1,8 @@
 //! `send`: one callback against a wiremock backend, judged end to end.
 
 use crate::support::{
-    NOW, Run, answer, assert_contains, assert_ends, assert_starts, backend, closed_port,
-    https_backend, oa_hook, run, sample_path,
+    Expect, NOW, Output, Test, answer, anything, backend, closed_port, contains, ends,
+    https_backend, lacks, line, sample_path, starts, timed,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -26,11 +26,13 @@ fn reject() -> Value {
     json!({"ActionStatus": "OK", "ErrorInfo": "closed", "ErrorCode": 1})
 }
 
-fn send_to(url: &str, callback: &str, extra: &[&str]) -> Run {
-    run(oa_hook().args(["send", callback, "--url", url]).args(extra))
+fn send_to(url: &str, callback: &str, extra: &[&str]) -> Test {
+    Test::new()
+        .args(["send", callback, "--url", url])
+        .args(extra)
 }
 
-fn send(server: &MockServer, extra: &[&str]) -> Run {
+fn send(server: &MockServer, extra: &[&str]) -> Test {
     send_to(&format!("{}/im", server.uri()), "before-subscribe", extra)
 }
 
@@ -39,72 +41,41 @@ fn signed_query() -> String {
     format!("{QUERY}&Sign={}&RequestTime={NOW}", sign(TOKEN, NOW))
 }
 
-/// The human report with the measured latency blanked, so it can be compared whole.
-fn without_latency(stdout: &str) -> String {
-    stdout
-        .lines()
-        .map(|line| match line.split_once(" in ") {
-            Some((status, _)) if line.starts_with("HTTP ") => format!("{status} in _ ms\n"),
-            _ => format!("{line}\n"),
-        })
-        .collect()
-}
-
-fn assert_line(run: &Run, prefix: &str) {
-    assert!(
-        run.stdout.lines().any(|l| l.starts_with(prefix)),
-        "no line starting `{prefix}` in:\n{}\nstderr: {}",
-        run.stdout,
-        run.stderr
-    );
-}
-
-/// Sends a signed before-subscribe to a backend answering `response`, and checks the exit
-/// code and that a line starts with `prefix`.
-async fn judged(response: ResponseTemplate, code: i32, prefix: &str) -> Run {
+/// Sends a signed before-subscribe to a backend answering `response`, expecting `status` and
+/// `stdout`.
+async fn judged(response: ResponseTemplate, status: i32, stdout: Expect) -> Output {
     let server = backend(response).await;
-    let run = send(&server, &["--token", TOKEN]);
-    assert_eq!(
-        run.code, code,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    assert_line(&run, prefix);
-    run
+    send(&server, &["--token", TOKEN])
+        .status(status)
+        .stdout(stdout)
+        .run()
 }
 
 #[tokio::test]
 async fn a_conforming_answer_passes_and_says_what_chat_does() {
     let server = backend(answer(refuse_jared())).await;
-    let run = send(&server, &["--token", TOKEN, "--expect-refused", "jared"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        without_latency(&run.stdout),
-        format!(
-            "POST {}/im?{}\nHTTP 200 OK in _ ms\n✔ answer conforms\nChat subscribes leckie; refuses jared\n✔ expected exactly jared refused\nPASS\n",
+    send(&server, &["--token", TOKEN, "--expect-refused", "jared"])
+        .stdout(timed(format!(
+            "POST {}/im?{}\nHTTP 200 OK in _ ms: ActionStatus OK, ErrorCode 0\n✔ answer conforms\nChat subscribes leckie; refuses jared\n✔ expected exactly jared refused\nPASS\n",
             server.uri(),
             signed_query()
-        )
-    );
-    assert_eq!(run.stderr, "");
+        )))
+        .run();
 }
 
 #[tokio::test]
 async fn quiet_prints_the_verdict_alone() {
     let server = backend(answer(json!({"ActionStatus": "OK", "ErrorCode": "0"}))).await;
-    let run = send(&server, &["--token", TOKEN, "-q"]);
-    assert_eq!((run.code, run.stdout.as_str()), (1, "FAIL: 2 errors\n"));
+    send(&server, &["--token", TOKEN, "-q"])
+        .status(1)
+        .stdout("FAIL: 2 errors\n")
+        .run();
 }
 
 #[tokio::test]
 async fn a_non_200_status_fails_with_the_start_of_the_body() {
-    let run = judged(
-        ResponseTemplate::new(503).set_body_string("<html>down</html>"),
-        1,
-        "✘ status: HTTP 503 (expected 200): Chat counts any other status as a webhook failure; body: `<html>down</html>`",
-    )
+    judged(ResponseTemplate::new(503).set_body_string("<html>down</html>"), 1, line("✘ status: HTTP 503 (expected 200): Chat counts any other status as a webhook failure; body: `<html>down</html>`").line("HTTP 503 Service Unavailable in "))
     .await;
-    assert_line(&run, "HTTP 503 Service Unavailable in ");
 }
 
 #[tokio::test]
@@ -112,7 +83,7 @@ async fn a_body_that_is_not_json_fails() {
     judged(
         ResponseTemplate::new(200).set_body_string("OK"),
         1,
-        "✘ body: the answer is not JSON (",
+        line("✘ body: the answer is not JSON ("),
     )
     .await;
 }
@@ -122,7 +93,7 @@ async fn a_body_that_is_not_an_object_fails() {
     judged(
         answer(json!([1, 2])),
         1,
-        "✘ body: the answer is an array, not a JSON object",
+        line("✘ body: the answer is an array, not a JSON object"),
     )
     .await;
 }
@@ -132,7 +103,7 @@ async fn a_missing_field_fails() {
     judged(
         answer(json!({"ActionStatus": "OK", "ErrorCode": 0})),
         1,
-        "✘ ErrorInfo: required field is missing",
+        line("✘ ErrorInfo: required field is missing"),
     )
     .await;
 }
@@ -142,7 +113,7 @@ async fn error_code_as_a_string_fails() {
     judged(
         answer(json!({"ActionStatus": "OK", "ErrorCode": "0", "ErrorInfo": ""})),
         1,
-        r#"✘ ErrorCode: is the string "0"; expected the integer 0 (no quotes)"#,
+        line(r#"✘ ErrorCode: is the string "0"; expected the integer 0 (no quotes)"#),
     )
     .await;
 }
@@ -152,41 +123,32 @@ async fn a_lower_case_action_status_fails() {
     judged(
         answer(json!({"ActionStatus": "ok", "ErrorCode": 0, "ErrorInfo": ""})),
         1,
-        r#"✘ ActionStatus: is "ok"; expected "OK" or "FAIL" (upper case)"#,
+        line(r#"✘ ActionStatus: is "ok"; expected "OK" or "FAIL" (upper case)"#),
     )
     .await;
 }
 
 #[tokio::test]
 async fn an_undocumented_error_code_is_a_warning() {
-    let run = judged(
+    judged(
         answer(json!({"ActionStatus": "OK", "ErrorCode": 2, "ErrorInfo": ""})),
         0,
-        "! ErrorCode: 2 is undocumented for OfficialAccount.CallbackBeforeAddSubscriber",
+        line("! ErrorCode: 2 is undocumented for OfficialAccount.CallbackBeforeAddSubscriber")
+            .line("Chat: undocumented: ErrorCode 2")
+            .ends("PASS: 1 warning\n"),
     )
     .await;
-    assert_line(&run, "Chat: undocumented: ErrorCode 2");
-    assert_ends(&run.stdout, "PASS: 1 warning\n");
 }
 
 #[tokio::test]
 async fn refused_members_account_fails() {
-    let run = judged(
-        answer(json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedMembers_Account": ["jared"]})),
-        1,
-        "✘ RefusedMembers_Account: Chat reads RefusedSubscribers_Account",
-    )
+    judged(answer(json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedMembers_Account": ["jared"]})), 1, line("✘ RefusedMembers_Account: Chat reads RefusedSubscribers_Account").line("Chat subscribes jared, leckie"))
     .await;
-    assert_line(&run, "Chat subscribes jared, leckie");
 }
 
 #[tokio::test]
 async fn refusing_a_user_not_in_the_request_is_a_warning() {
-    judged(
-        answer(json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": ["zoe"]})),
-        0,
-        "! RefusedSubscribers_Account[0]: `zoe` was not among the request's subscribers",
-    )
+    judged(answer(json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": ["zoe"]})), 0, line("! RefusedSubscribers_Account[0]: `zoe` was not among the request's subscribers"))
     .await;
 }
 
@@ -195,7 +157,7 @@ async fn an_unknown_field_is_a_warning() {
     judged(
         answer(json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "Extra": 1})),
         0,
-        "! Extra: `Extra` is not a documented answer field; Chat ignores it",
+        line("! Extra: `Extra` is not a documented answer field; Chat ignores it"),
     )
     .await;
 }
@@ -204,13 +166,12 @@ async fn an_unknown_field_is_a_warning() {
 async fn refusing_on_the_after_callback_is_a_warning() {
     let server = backend(answer(refuse_jared())).await;
     let url = format!("{}/im", server.uri());
-    let run = send_to(&url, "after-unsubscribe", &["--token", TOKEN]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_line(
-        &run,
-        "! RefusedSubscribers_Account: an after callback cannot refuse anyone; Chat ignores this field",
-    );
-    assert_line(&run, "Chat ignores the answer (after callback)");
+    send_to(&url, "after-unsubscribe", &["--token", TOKEN])
+        .stdout(
+            line("! RefusedSubscribers_Account: an after callback cannot refuse anyone; Chat ignores this field")
+                .line("Chat ignores the answer (after callback)"),
+        )
+        .run();
 }
 
 #[tokio::test]
@@ -219,45 +180,33 @@ async fn an_answer_over_1_mib_fails_unread() {
     judged(
         ResponseTemplate::new(200).set_body_raw(huge, "application/json"),
         1,
-        "✘ body: the answer is over 1 MiB and was not read further",
+        line("✘ body: the answer is over 1 MiB and was not read further"),
     )
     .await;
 }
 
 #[tokio::test]
 async fn an_answer_later_than_2_s_fails_as_too_slow() {
-    let run = judged(
-        answer(allow()).set_delay(Duration::from_millis(2300)),
-        1,
-        "✘ latency: answered in 2",
-    )
+    judged(answer(allow()).set_delay(Duration::from_millis(2300)), 1, line("✘ latency: answered in 2").line("Chat gives up after 2 s; the event goes ahead without your answer (subscribes jared, leckie)"))
     .await;
-    assert_line(
-        &run,
-        "Chat gives up after 2 s; the event goes ahead without your answer (subscribes jared, leckie)",
-    );
 }
 
 #[tokio::test]
 async fn no_answer_by_the_timeout_is_a_failure_not_an_unreachable_target() {
     let server = backend(answer(allow()).set_delay(Duration::from_secs(2))).await;
-    let run = send(&server, &["--token", TOKEN, "--timeout", "500ms"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stdout.lines().any(|l| l == "no answer"),
-        "{}",
-        run.stdout
-    );
-    assert_line(
-        &run,
-        "✘ latency: no answer within 500 ms (Chat would wait up to 2 s)",
-    );
-    assert_ends(&run.stdout, "FAIL: 1 error\n");
+    send(&server, &["--token", TOKEN, "--timeout", "500ms"])
+        .status(1)
+        .stdout(
+            contains("\nno answer\n")
+                .line("✘ latency: no answer within 500 ms (Chat would wait up to 2 s)")
+                .ends("FAIL: 1 error\n"),
+        )
+        .run();
 }
 
 #[tokio::test]
 async fn expectations_turn_the_decision_into_a_check() {
-    for (answer_body, expect, code, line) in [
+    for (answer_body, expect, code, expected) in [
         (
             allow(),
             &["--expect", "allow"][..],
@@ -296,16 +245,18 @@ async fn expectations_turn_the_decision_into_a_check() {
         ),
     ] {
         let server = backend(answer(answer_body)).await;
-        let run = send(&server, expect);
-        assert_eq!(run.code, code, "{expect:?}: {}", run.stdout);
-        assert_line(&run, line);
+        send(&server, expect)
+            .status(code)
+            .stdout(line(expected))
+            .stderr(anything())
+            .run();
     }
 }
 
 #[tokio::test]
 async fn the_request_that_arrives_is_chats_signed_callback() {
     let server = backend(answer(allow())).await;
-    assert_eq!(send(&server, &["--token", TOKEN]).code, 0);
+    send(&server, &["--token", TOKEN]).stdout(anything()).run();
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
@@ -323,10 +274,9 @@ async fn the_request_that_arrives_is_chats_signed_callback() {
 async fn an_existing_path_and_query_are_kept() {
     let server = backend(answer(allow())).await;
     let url = format!("{}/hooks/im?tenant=a%20b", server.uri());
-    assert_eq!(
-        send_to(&url, "before-subscribe", &["--token", TOKEN]).code,
-        0
-    );
+    send_to(&url, "before-subscribe", &["--token", TOKEN])
+        .stdout(anything())
+        .run();
     let request = &server.received_requests().await.unwrap()[0];
     assert_eq!(request.url.path(), "/hooks/im");
     assert_eq!(
@@ -338,8 +288,9 @@ async fn an_existing_path_and_query_are_kept() {
 #[tokio::test]
 async fn no_sign_sends_no_sign_and_no_request_time() {
     let server = backend(answer(allow())).await;
-    let run = send(&server, &["--token", TOKEN, "--no-sign"]);
-    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    send(&server, &["--token", TOKEN, "--no-sign"])
+        .stdout(anything())
+        .run();
     let request = &server.received_requests().await.unwrap()[0];
     assert_eq!(request.url.query().unwrap(), QUERY);
 }
@@ -347,20 +298,22 @@ async fn no_sign_sends_no_sign_and_no_request_time() {
 #[tokio::test]
 async fn without_a_token_a_note_says_the_request_is_unsigned() {
     let server = backend(answer(allow())).await;
-    let run = send(&server, &[]);
-    assert_eq!(run.code, 0);
-    assert_starts(&run.stderr, "note: unsigned (no token)");
+    send(&server, &[])
+        .stdout(anything())
+        .stderr(starts("note: unsigned (no token)"))
+        .run();
 }
 
 #[tokio::test]
 async fn a_body_file_is_sent_byte_for_byte() {
     let server = backend(answer(allow())).await;
     let path = sample_path("before-subscribe.request.json");
-    let run = send(
+    send(
         &server,
         &["--token", TOKEN, "--body", path.to_str().unwrap()],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    )
+    .stdout(anything())
+    .run();
     let request = &server.received_requests().await.unwrap()[0];
     assert_eq!(request.body, std::fs::read(&path).unwrap());
 }
@@ -368,18 +321,18 @@ async fn a_body_file_is_sent_byte_for_byte() {
 #[tokio::test]
 async fn verbose_prints_the_request_and_the_answer_as_exchanged() {
     let server = backend(answer(allow())).await;
-    let run = send(&server, &["--token", TOKEN, "-v"]);
-    assert_eq!(run.code, 0);
     let port = server.address().port();
-    assert_starts(
-        &run.stdout,
-        &format!(
-            "POST /im?{} HTTP/1.1\nhost: 127.0.0.1:{port}\ncontent-type: application/json\nuser-agent: oa-hook/{}\naccept: */*\ncontent-length: {}\n\n{BODY}\n\nHTTP/1.1 200 OK\n",
-            signed_query(),
-            env!("CARGO_PKG_VERSION"),
-            BODY.len()
-        ),
-    );
+    let run = send(&server, &["--token", TOKEN, "-v"])
+        .stdout(
+            starts(format!(
+                "POST /im?{} HTTP/1.1\nhost: 127.0.0.1:{port}\ncontent-type: application/json\nuser-agent: oa-hook/{}\naccept: */*\ncontent-length: {}\n\n{BODY}\n\nHTTP/1.1 200 OK\n",
+                signed_query(),
+                env!("CARGO_PKG_VERSION"),
+                BODY.len()
+            ))
+            .contains(format!("\n\n{}\n\nHTTP 200 OK in ", allow())),
+        )
+        .run();
     // The headers printed are the ones that arrived, all of them.
     let request = &server.received_requests().await.unwrap()[0];
     let mut arrived: Vec<String> = request
@@ -392,7 +345,6 @@ async fn verbose_prints_the_request_and_the_answer_as_exchanged() {
     let mut printed: Vec<String> = head.lines().skip(1).map(str::to_owned).collect();
     printed.sort();
     assert_eq!(printed, arrived);
-    assert_contains(&run.stdout, &format!("\n\n{}\n\nHTTP 200 OK in ", allow()));
 }
 
 #[tokio::test]
@@ -403,10 +355,11 @@ async fn the_json_document_is_pinned() {
         &[
             "--token", TOKEN, "--expect", "reject", "--output", "json", "--color", "always",
         ],
-    );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(!run.stdout.contains('\x1b'), "no colour codes in JSON");
-    let mut document: Value = serde_json::from_str(&run.stdout).unwrap();
+    )
+    .status(1)
+    .stdout(lacks("\x1b"))
+    .run();
+    let mut document = run.json();
     let response = &mut document["response"];
     assert!(response["latency_ms"].as_f64().unwrap() > 0.0);
     response.as_object_mut().unwrap().remove("latency_ms");
@@ -460,12 +413,14 @@ async fn the_json_document_is_pinned() {
 #[tokio::test]
 async fn a_json_document_reports_findings_and_a_missing_answer() {
     let server = backend(answer(allow()).set_delay(Duration::from_secs(2))).await;
-    let run = send(
+    let document = send(
         &server,
         &["--token", TOKEN, "--timeout", "300ms", "-o", "json"],
-    );
-    assert_eq!(run.code, 1);
-    let document: Value = serde_json::from_str(&run.stdout).unwrap();
+    )
+    .status(1)
+    .stdout(anything())
+    .run()
+    .json();
     assert_eq!(document["response"], Value::Null);
     assert_eq!(
         document["findings"],
@@ -487,103 +442,102 @@ async fn the_token_is_never_printed() {
         &["-n", "3", "-c", "2"],
         &["-n", "3", "-o", "json"],
     ] {
-        let run = run(oa_hook()
-            .args(["send", "before-subscribe", "--url", &url])
-            .args(extra)
-            .env("OA_HOOK_TOKEN", TOKEN));
-        assert_eq!(run.code, 1, "{extra:?}: {}", run.stderr);
-        assert!(
-            !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
-            "{extra:?}"
-        );
+        send_to(&url, "before-subscribe", extra)
+            .env("OA_HOOK_TOKEN", TOKEN)
+            .status(1)
+            .stdout(lacks(TOKEN))
+            .stderr(lacks(TOKEN))
+            .run();
     }
-    let refused = run(oa_hook()
-        .args(["send", "before-subscribe", "--url"])
-        .arg(format!("http://127.0.0.1:{}/im", closed_port()))
-        .args(["--token", TOKEN]));
-    assert_eq!(refused.code, 3);
-    assert!(!refused.stderr.contains(TOKEN));
+    let port = closed_port();
+    send_to(
+        &format!("http://127.0.0.1:{port}/im"),
+        "before-subscribe",
+        &["--token", TOKEN],
+    )
+    .status(3)
+    .stderr(format!(
+        "oa-hook: error: connection refused at 127.0.0.1:{port}\n  hint: is the backend running and listening on that port?\n"
+    ))
+    .run();
 }
 
 #[test]
 fn an_unreachable_backend_exits_3_with_what_to_do() {
     let port = closed_port();
-    let run = send_to(
+    send_to(
         &format!("http://127.0.0.1:{port}/im"),
         "before-subscribe",
         &["--no-sign"],
-    );
-    assert_eq!(run.code, 3);
-    assert_eq!(run.stdout, "");
-    assert_eq!(
-        run.stderr,
-        format!(
-            "oa-hook: error: connection refused at 127.0.0.1:{port}\n  hint: is the backend running and listening on that port?\n"
-        )
-    );
+    )
+    .status(3)
+    .stderr(format!(
+        "oa-hook: error: connection refused at 127.0.0.1:{port}\n  hint: is the backend running and listening on that port?\n"
+    ))
+    .run();
 }
 
 #[test]
 fn bad_input_exits_2() {
     let url = format!("http://127.0.0.1:{}/im", closed_port());
-    let run = send_to(
+    send_to(
         &url,
         "before-subscribe",
         &["--body", "/nonexistent/body.json"],
-    );
-    assert_eq!(run.code, 2);
-    assert_starts(
-        &run.stderr,
-        "oa-hook: error: cannot read --body /nonexistent/body.json: ",
-    );
-    assert_contains(&run.stderr, "\n  hint: ");
-    let run = send_to("localhost:3000", "before-subscribe", &[]);
-    assert_eq!(run.code, 2);
-    assert_contains(&run.stderr, "did you mean http://localhost:3000/?");
-    let run = send_to(&url, "before-subscribe", &["--rate", "10"]);
-    assert_eq!(run.code, 2);
-    assert_contains(
-        &run.stderr,
-        "oa-hook: error: --concurrency and --rate are for load mode\n  hint: add --count N or --duration D",
-    );
+    )
+    .status(2)
+    .stderr(
+        starts("oa-hook: error: cannot read --body /nonexistent/body.json: ")
+            .contains("\n  hint: "),
+    )
+    .run();
+    send_to("localhost:3000", "before-subscribe", &[])
+        .status(2)
+        .stderr(contains("did you mean http://localhost:3000/?"))
+        .run();
+    send_to(&url, "before-subscribe", &["--rate", "10"])
+        .status(2)
+        .stderr(contains(
+            "oa-hook: error: --concurrency and --rate are for load mode\n  hint: add --count N or --duration D",
+        ))
+        .run();
 }
 
 #[test]
 fn https_with_a_self_signed_certificate() {
     let (url, pem) = tls_backend();
-    let refused = send_to(&url, "before-subscribe", &["--no-sign"]);
-    assert_eq!(refused.code, 3, "{}", refused.stderr);
-    assert_starts(
-        &refused.stderr,
-        &format!(
-            "oa-hook: error: the certificate of {} ",
-            url.trim_start_matches("https://").trim_end_matches("/im")
-        ),
-    );
-    assert_contains(
-        &refused.stderr,
-        "hint: for a self-signed backend pass --cacert FILE with its certificate (or the CA that signed it) as PEM, or --insecure",
-    );
+    send_to(&url, "before-subscribe", &["--no-sign"])
+        .status(3)
+        .stderr(
+            starts(format!(
+                "oa-hook: error: the certificate of {} ",
+                url.trim_start_matches("https://").trim_end_matches("/im")
+            ))
+            .contains("hint: for a self-signed backend pass --cacert FILE with its certificate (or the CA that signed it) as PEM, or --insecure"),
+        )
+        .run();
     let cacert = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(cacert.path(), pem).unwrap();
-    let trusted = send_to(
+    send_to(
         &url,
         "before-subscribe",
         &["--no-sign", "--cacert", cacert.path().to_str().unwrap()],
-    );
-    assert_eq!(trusted.code, 0, "{}", trusted.stderr);
-    assert_ends(&trusted.stdout, "PASS\n");
-    let insecure = send_to(&url, "before-subscribe", &["--no-sign", "--insecure"]);
-    assert_eq!(insecure.code, 0, "{}", insecure.stderr);
+    )
+    .stdout(ends("PASS\n"))
+    .run();
+    send_to(&url, "before-subscribe", &["--no-sign", "--insecure"])
+        .stdout(anything())
+        .run();
 }
 
 #[test]
 fn load_mode_over_https_goes_through_the_tls_client() {
     let (url, _) = tls_backend();
-    let refused = send_to(&url, "before-subscribe", &["--no-sign", "-n", "4"]);
-    assert_eq!(refused.code, 3, "{}", refused.stderr);
-    assert_contains(&refused.stderr, "the certificate of 127.0.0.1:");
-    let run = send_to(
+    send_to(&url, "before-subscribe", &["--no-sign", "-n", "4"])
+        .status(3)
+        .stderr(contains("the certificate of 127.0.0.1:"))
+        .run();
+    let document = send_to(
         &url,
         "before-subscribe",
         &[
@@ -596,9 +550,10 @@ fn load_mode_over_https_goes_through_the_tls_client() {
             "-o",
             "json",
         ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let document: Value = serde_json::from_str(&run.stdout).unwrap();
+    )
+    .stdout(anything())
+    .run()
+    .json();
     assert_eq!(
         (&document["requests"], &document["conforming"]),
         (&json!(6), &json!(6))
@@ -617,40 +572,45 @@ fn tls_backend() -> (String, String) {
 #[tokio::test]
 async fn the_backends_error_info_is_shown_next_to_the_decision() {
     let wrong = json!({"ActionStatus": "OK", "ErrorInfo": "wrong signature", "ErrorCode": 1});
-    let run = judged(
+    judged(
         answer(wrong),
         0,
-        r#"Chat rejects the whole request (ErrorCode 1); ErrorInfo "wrong signature""#,
+        line(r#"Chat rejects the whole request (ErrorCode 1); ErrorInfo "wrong signature""#)
+            .line(r#"HTTP 200 OK in "#)
+            .contains(
+                r#" ms: ActionStatus OK, ErrorCode 1, ErrorInfo "wrong signature"
+"#,
+            ),
     )
     .await;
-    assert_line(&run, r#"HTTP 200 OK in "#);
-    assert_contains(
-        &run.stdout,
-        r#" ms: ActionStatus OK, ErrorCode 1, ErrorInfo "wrong signature"
-"#,
-    );
 }
 
 #[tokio::test]
 async fn an_answer_that_is_not_json_is_described_as_received() {
     let denied = ResponseTemplate::new(200).set_body_string("denied");
-    let run = judged(denied, 1, "✘ body: the answer is not JSON").await;
-    assert_contains(&run.stdout, " ms: body is not JSON: `denied`\n");
-    assert!(!run.stdout.contains("ActionStatus OK"), "{}", run.stdout);
+    let not_json = line("✘ body: the answer is not JSON");
+    judged(
+        denied,
+        1,
+        not_json
+            .clone()
+            .contains(" ms: body is not JSON: `denied`\n")
+            .lacks("ActionStatus OK"),
+    )
+    .await;
     let empty = ResponseTemplate::new(200);
-    let run = judged(empty, 1, "✘ body: the answer is not JSON").await;
-    assert_contains(&run.stdout, " ms: empty body\n");
+    judged(empty, 1, not_json.contains(" ms: empty body\n")).await;
 }
 
 #[tokio::test]
 async fn load_mode_failure_groups_quote_the_error_info() {
     let server = backend(answer(reject())).await;
-    let run = send(&server, &["--token", TOKEN, "--expect", "allow", "-n", "3"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_contains(
-        &run.stdout,
-        r#"✘ expectation in 3 answers: expected everyone subscribed, but Chat rejects the whole request (ErrorCode 1); ErrorInfo "closed""#,
-    );
+    send(&server, &["--token", TOKEN, "--expect", "allow", "-n", "3"])
+        .status(1)
+        .stdout(contains(
+            r#"✘ expectation in 3 answers: expected everyone subscribed, but Chat rejects the whole request (ErrorCode 1); ErrorInfo "closed""#,
+        ))
+        .run();
 }
 
 #[tokio::test]
@@ -666,13 +626,12 @@ async fn a_body_for_another_command_is_pointed_out() {
         ),
     )
     .unwrap();
-    let run = send(
+    send(
         &server,
         &["--token", TOKEN, "--body", path.to_str().unwrap()],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_line(
-        &run,
+    )
+    .stdout(line(
         "! sent CallbackCommand: the body says `OfficialAccount.CallbackAfterDeleteSubscriber` but the query says `OfficialAccount.CallbackBeforeAddSubscriber`; Chat never sends that",
-    );
+    ))
+    .run();
 }

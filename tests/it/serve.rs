@@ -1,8 +1,8 @@
 //! `serve` on a real loopback port, driven the way Chat drives a backend.
 
-use crate::support::{
-    NOW, Serve, assert_contains, assert_ends, assert_starts, oa_hook, read_answer, serve_command,
-};
+use crate::support::Test;
+use crate::support::{NOW, Serve, assert_contains, oa_hook, read_answer};
+use crate::support::{anything, lacks, stopped};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::io::{BufReader, Write};
@@ -92,9 +92,10 @@ async fn post_json(url: &str, query: &[(&str, String)], body: &Value) -> (u16, V
 
 /// A server checking the token and the SdkAppid, past its banner.
 fn strict(args: &[&str]) -> Serve {
-    let mut cmd = serve_command(&[&["--sdkappid", "88888888"], args].concat());
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let serve = Serve::spawn(cmd);
+    let serve = Test::serve()
+        .args([&["--sdkappid", "88888888"], args].concat())
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start();
     serve.next_line();
     serve
 }
@@ -144,9 +145,10 @@ fn paste(line: &str, token: Option<&str>) -> crate::support::Run {
 
 #[test]
 fn the_banner_gives_the_url_then_a_send_command_without_the_token() {
-    let mut cmd = serve_command(&["--sdkappid", "1400000000"]);
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let mut serve = Serve::spawn(cmd);
+    let mut serve = Test::serve()
+        .args(["--sdkappid", "1400000000"])
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start();
     assert!(serve.url.starts_with("http://127.0.0.1:"), "{}", serve.url);
     let command = serve.next_line();
     assert_eq!(
@@ -162,21 +164,26 @@ fn the_banner_gives_the_url_then_a_send_command_without_the_token() {
         serve.next_line().contains("✔ before-subscribe"),
         "serve took it as authentic"
     );
-    let stopped = serve.interrupt();
-    assert!(stopped.status.success());
-    assert_eq!(
-        stopped.stderr,
-        "oa-hook: SIGINT received: no new connections; waiting up to 5s (--drain-timeout) for 0 requests in flight; send it again to quit now\n\
-         stopped: 1 callback(s) answered, 0 of them rejected as invalid\n"
-    );
+    serve
+        .stderr(stopped(
+            "1 callback(s) answered, 0 of them rejected as invalid",
+        ))
+        .interrupt();
 
-    let mut quiet = Serve::start(&["-q"]);
-    assert_eq!(quiet.interrupt().stdout, Vec::<String>::new());
+    Test::serve()
+        .args(["-q"])
+        .stderr(stopped(
+            "0 callback(s) answered, 0 of them rejected as invalid",
+        ))
+        .start()
+        .interrupt();
 }
 
 #[test]
 fn a_token_from_the_flag_is_said_to_be_needed_in_the_variable() {
-    let mut serve = Serve::start(&["--token", TOKEN, "--sdkappid", "1400000000"]);
+    let mut serve = Test::serve()
+        .args(["--token", TOKEN, "--sdkappid", "1400000000"])
+        .start();
     let command = serve.next_line();
     let note = serve.next_error_line();
     assert_eq!(
@@ -193,31 +200,26 @@ fn a_token_from_the_flag_is_said_to_be_needed_in_the_variable() {
     serve.next_line();
     let signed = paste(&command, Some(TOKEN));
     assert_eq!(signed.code, 0, "{}{}", signed.stdout, signed.stderr);
-    let stopped = serve.interrupt();
-    assert!(!stopped.stderr.contains(TOKEN), "{}", stopped.stderr);
-    assert!(
-        !stopped.stdout.concat().contains(TOKEN),
-        "{:?}",
-        stopped.stdout
-    );
+    serve
+        .stdout(lacks(TOKEN))
+        .stderr(stopped(
+            "2 callback(s) answered, 1 of them rejected as invalid",
+        ))
+        .interrupt();
 
     // From the variable, the shell it is pasted in needs the same: nothing to say.
-    let mut cmd = serve_command(&[]);
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let mut from_env = Serve::spawn(cmd);
+    let mut from_env = Test::serve().env("OA_HOOK_TOKEN", TOKEN).start();
     from_env.next_line();
-    assert_eq!(
-        from_env.interrupt().stderr,
-        "oa-hook: SIGINT received: no new connections; waiting up to 5s (--drain-timeout) for 0 requests in flight; send it again to quit now\n\
-         stopped: 0 callback(s) answered, 0 of them rejected as invalid\n"
-    );
+    from_env
+        .stderr(stopped(
+            "0 callback(s) answered, 0 of them rejected as invalid",
+        ))
+        .interrupt();
 }
 
 #[test]
 fn a_server_on_every_interface_is_sent_to_on_this_machine() {
-    let mut cmd = crate::support::oa_hook_std();
-    cmd.args(["serve", "--listen", "0.0.0.0:0"]);
-    let serve = Serve::spawn(cmd);
+    let serve = Test::new().args(["serve", "--listen", "0.0.0.0:0"]).start();
     let port = serve
         .url
         .strip_prefix("http://0.0.0.0:")
@@ -256,9 +258,11 @@ async fn event_lines_are_coloured_only_when_asked() {
         "{line:?}"
     );
     assert!(line.contains("\u{1b}[1;32m✔\u{1b}[0m"), "{line:?}");
-    let mut cmd = serve_command(&["--color", "always"]);
-    cmd.env("NO_COLOR", "1").env("CLICOLOR_FORCE", "1");
-    let forced = Serve::spawn(cmd);
+    let forced = Test::serve()
+        .args(["--color", "always"])
+        .env("NO_COLOR", "1")
+        .env("CLICOLOR_FORCE", "1")
+        .start();
     forced.next_line();
     post_json(&forced.url, &query(BEFORE), &seed()).await;
     assert!(
@@ -535,9 +539,10 @@ pub fn seed_event_refusing_jared() -> Value {
 
 #[test]
 fn json_output_is_one_object_per_callback() {
-    let mut cmd = serve_command(&["--output", "json", "--refuse", "jared", "-q"]);
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let serve = Serve::spawn(cmd);
+    let serve = Test::serve()
+        .args(["--output", "json", "--refuse", "jared", "-q"])
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (status, _) = runtime.block_on(post_json(&serve.url, &query(BEFORE), &seed()));
     assert_eq!(status, 200);
@@ -658,14 +663,12 @@ async fn concurrent_callbacks_are_each_recorded_once_and_survive_ctrl_c() {
         REQUESTS - rejected
     );
 
-    let stopped = serve.interrupt();
-    assert!(stopped.status.success(), "{}", stopped.stderr);
-    assert_ends(
-        &stopped.stderr,
-        &format!(
-            "to quit now\nstopped: {REQUESTS} callback(s) answered, {rejected} of them rejected as invalid; {REQUESTS} recorded\n"
-        ),
-    );
+    let stopped = serve
+        .stdout(anything().lacks(TOKEN))
+        .stderr(stopped(&format!(
+            "{REQUESTS} callback(s) answered, {rejected} of them rejected as invalid; {REQUESTS} recorded"
+        )))
+        .interrupt();
     assert_eq!(stopped.stdout.len(), REQUESTS);
     let text = std::fs::read_to_string(&record).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -677,8 +680,6 @@ async fn concurrent_callbacks_are_each_recorded_once_and_survive_ctrl_c() {
         assert!(record["query"].get("RequestTime").is_none(), "{line}");
         assert!(!line.contains(TOKEN));
     }
-    assert!(!stopped.stdout.iter().any(|l| l.contains(TOKEN)));
-    assert!(!stopped.stderr.contains(TOKEN));
 }
 
 #[tokio::test]
@@ -688,7 +689,12 @@ async fn a_record_line_is_version_2_with_the_request_its_signature_apart_and_the
     let mut serve = strict(&["--refuse", "jared", "--record", record.to_str().unwrap()]);
     post_json(&serve.url, &query(BEFORE), &seed()).await;
     post(&serve.url, &query(BEFORE), "not json").await;
-    assert!(serve.interrupt().status.success());
+    serve
+        .stdout(anything())
+        .stderr(stopped(
+            "2 callback(s) answered, 1 of them rejected as invalid; 2 recorded",
+        ))
+        .interrupt();
     let text = std::fs::read_to_string(&record).unwrap();
     let records: Vec<Value> = text
         .lines()
@@ -826,7 +832,12 @@ async fn authentic_callbacks_serve_does_not_model_are_answered_ok_and_recorded()
     let (status, answer) = post_json(&serve.url, &query(BEFORE), &seed()).await;
     assert_eq!((status, &answer["ActionStatus"]), (200, &json!("FAIL")));
 
-    assert!(serve.interrupt().status.success());
+    serve
+        .stdout(anything())
+        .stderr(stopped(
+            "7 callback(s) answered, 3 of them rejected as invalid; 7 recorded",
+        ))
+        .interrupt();
     let records: Vec<Value> = std::fs::read_to_string(&record)
         .unwrap()
         .lines()
@@ -847,17 +858,19 @@ async fn authentic_callbacks_serve_does_not_model_are_answered_ok_and_recorded()
 
 #[test]
 fn with_json_output_every_stdout_line_is_json() {
-    let mut cmd = serve_command(&["--output", "json"]);
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let mut serve = Serve::spawn(cmd);
+    let mut serve = Test::serve()
+        .args(["--output", "json"])
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(post_json(&serve.url, &query(BEFORE), &seed()));
     let event: Value = serde_json::from_str(&serve.next_line()).unwrap();
     assert_eq!(event["status"], 200);
-    let stopped = serve.interrupt();
-    for line in &stopped.stdout {
-        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-    }
-    assert_starts(&stopped.stderr, &format!("listening on {}\n", serve.url));
-    assert_contains(&stopped.stderr, "oa-hook send before-subscribe --url");
+    let url = serve.url.clone();
+    serve
+        .stderr(format!(
+            "listening on {url}\noa-hook send before-subscribe --url {url}/\n{}",
+            stopped("1 callback(s) answered, 0 of them rejected as invalid")
+        ))
+        .interrupt();
 }

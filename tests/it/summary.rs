@@ -1,7 +1,8 @@
 //! What a CI job shows: `--summary FILE` (and GitHub's job summary) and `--annotations`, from
 //! `check`, `replay` and load mode, in every outcome.
 
-use crate::support::{Serve, closed_port, oa_hook, run};
+use crate::support::Test;
+use crate::support::{closed_port, oa_hook, run};
 
 const TOKEN: &str = "summary-token";
 
@@ -39,7 +40,9 @@ fn a_check_that_cannot_reach_its_target_still_summarises_and_annotates() {
 
 #[test]
 fn a_passing_check_and_load_run_summarise_with_no_error_annotation() {
-    let serve = Serve::start(&["--token", TOKEN, "--sdkappid", "88888888"]);
+    let serve = Test::serve()
+        .args(["--token", TOKEN, "--sdkappid", "88888888"])
+        .start();
     let url = format!("{}/im", serve.url);
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("check.md");
@@ -91,7 +94,9 @@ fn a_passing_check_and_load_run_summarise_with_no_error_annotation() {
 
 #[test]
 fn a_failing_load_run_annotates_each_cause() {
-    let serve = Serve::start(&["--token", TOKEN, "--status", "503"]);
+    let serve = Test::serve()
+        .args(["--token", TOKEN, "--status", "503"])
+        .start();
     let ran = run(oa_hook()
         .args([
             "send",

@@ -1,9 +1,11 @@
 //! `serve --forward-to`: a sender, the tap, and a wiremock backend behind it, all on loopback.
 
+use crate::support::Test;
 use crate::support::{
     NOW, Serve, answer, assert_contains, assert_starts, backend, closed_port, https_backend,
-    oa_hook, oa_hook_std, run, seed_body, self_signed, serve_command,
+    oa_hook, run, seed_body, self_signed,
 };
+use crate::support::{ends, stopped};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -29,16 +31,12 @@ const BEFORE: &str = "OfficialAccount.CallbackBeforeAddSubscriber";
 
 /// A tap in front of `backend`, checking the token, printing NDJSON and recording to `record`.
 fn tap(backend: &str, record: &std::path::Path, args: &[&str]) -> Serve {
-    let mut cmd = serve_command(
-        &[
-            &["--forward-to", backend, "--output", "json", "-q"][..],
-            &["--record", record.to_str().unwrap()],
-            args,
-        ]
-        .concat(),
-    );
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    Serve::spawn(cmd)
+    Test::serve()
+        .args(["--forward-to", backend, "--output", "json", "-q"])
+        .args(["--record", record.to_str().unwrap()])
+        .args(args)
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start()
 }
 
 fn client() -> reqwest::Client {
@@ -165,9 +163,10 @@ async fn the_request_goes_on_as_it_came_and_the_answer_comes_back_unchanged() {
     );
     assert_eq!(event["judgement"]["findings"], json!([]));
 
-    let stopped = tap.interrupt();
-    assert!(stopped.status.success(), "{}", stopped.stderr);
-    assert_contains(&stopped.stderr, "stopped: 1 request(s) passed on");
+    tap.stderr(ends(stopped(
+        "1 request(s) passed on, 0 of them not callbacks Chat could have sent; 1 recorded",
+    )))
+    .interrupt();
     let text = std::fs::read_to_string(&record).unwrap();
     // Neither the token nor, without --record-sign, the Sign received is kept.
     assert!(!text.contains(TOKEN));
@@ -188,9 +187,11 @@ async fn the_request_goes_on_as_it_came_and_the_answer_comes_back_unchanged() {
 
 /// A human-readable tap in front of `backend`, checking the token (and `args`).
 fn human_tap(backend: &str, args: &[&str]) -> Serve {
-    let mut cmd = serve_command(&[&["--forward-to", backend, "-q"][..], args].concat());
-    cmd.env("OA_HOOK_TOKEN", TOKEN);
-    let serve = Serve::spawn(cmd);
+    let serve = Test::serve()
+        .args(["--forward-to", backend, "-q"])
+        .args(args)
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start();
     assert_starts(&serve.next_line(), "passing every request on to ");
     serve
 }
@@ -271,11 +272,11 @@ async fn a_backend_that_accepts_a_forgery_is_a_security_failure() {
             ),
         );
     }
-    let stopped = json_tap.interrupt();
-    assert_contains(
-        &stopped.stderr,
-        "stopped: 5 request(s) passed on, 5 of them not callbacks Chat could have sent, 5 forged one(s) ACCEPTED by the backend",
-    );
+    json_tap
+        .stderr(ends(stopped(
+            "5 request(s) passed on, 5 of them not callbacks Chat could have sent, 5 forged one(s) ACCEPTED by the backend; 5 recorded",
+        )))
+        .interrupt();
     let lines = records(&record);
     assert_eq!(lines.len(), 5);
     for line in &lines {
@@ -366,7 +367,10 @@ async fn a_dead_backend_gets_the_caller_a_502_naming_it_and_the_tap_goes_on() {
         assert_eq!(event["backend"]["status"], Value::Null);
         assert_eq!(event["judgement"]["accepted"], false);
     }
-    assert!(tap.interrupt().status.success());
+    tap.stderr(ends(stopped(
+        "2 request(s) passed on, 0 of them not callbacks Chat could have sent; 2 recorded",
+    )))
+    .interrupt();
     assert_eq!(records(&record).len(), 2);
 }
 
@@ -450,7 +454,10 @@ async fn every_value_of_a_repeated_parameter_is_recorded_and_replayed() {
     let (status, _, _) = post(&format!("{}/im?{repeated}", tap.url), &seed_body(BEFORE)).await;
     assert_eq!(status, 200);
     tap.next_line();
-    assert!(tap.interrupt().status.success());
+    tap.stderr(ends(stopped(
+        "1 request(s) passed on, 0 of them not callbacks Chat could have sent; 1 recorded",
+    )))
+    .interrupt();
     let line = &records(&record)[0];
     assert_eq!(line["valid"], true);
     assert_eq!(line["query"]["tenant"], json!(["a", "b", "c"]));
@@ -568,11 +575,10 @@ async fn other_methods_are_answered_405_by_the_tap_and_never_passed_on() {
         assert!(event.get("backend").is_none(), "{event}");
     }
     assert_eq!(backend.received_requests().await.unwrap().len(), 0);
-    let stopped = tap.interrupt();
-    assert_contains(
-        &stopped.stderr,
-        "stopped: 0 request(s) passed on, 0 of them not callbacks Chat could have sent; 3 answered by the tap itself, not passed on; 3 recorded",
-    );
+    tap.stderr(ends(stopped(
+        "0 request(s) passed on, 0 of them not callbacks Chat could have sent; 3 answered by the tap itself, not passed on; 3 recorded",
+    )))
+    .interrupt();
 }
 
 #[tokio::test]
@@ -581,12 +587,12 @@ async fn a_tap_pointed_at_itself_refuses_the_request_that_comes_back_with_508() 
     let own = format!("http://127.0.0.1:{port}/im");
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("events.ndjson");
-    let mut cmd = oa_hook_std();
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+    let mut tap = Test::new()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--forward-to", &own, "--output", "json", "-q", "--record"])
         .arg(&record)
-        .env("OA_HOOK_TOKEN", TOKEN);
-    let mut tap = Serve::spawn(cmd);
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .start();
     let (status, content_type, answer) = post(
         &format!("{}/im?{}", tap.url, query(BEFORE, TOKEN)),
         &seed_body(BEFORE),
@@ -611,11 +617,12 @@ async fn a_tap_pointed_at_itself_refuses_the_request_that_comes_back_with_508() 
     assert_eq!(came_back["findings"][0]["code"], "tap-loop");
     let passed_on: Value = serde_json::from_str(&tap.next_line()).unwrap();
     assert_eq!(passed_on["backend"]["status"], 508);
-    let stopped = tap.interrupt();
-    assert_contains(
-        &stopped.stderr,
-        "stopped: 1 request(s) passed on, 0 of them not callbacks Chat could have sent; 1 answered by the tap itself, not passed on; 2 recorded",
-    );
+    tap.stderr(format!(
+        "listening on {url}\npassing every request on to {own}\n{}",
+        stopped("1 request(s) passed on, 0 of them not callbacks Chat could have sent; 1 answered by the tap itself, not passed on; 2 recorded"),
+        url = tap.url,
+    ))
+    .interrupt();
     assert_eq!(records(&record).len(), 2);
 }
 

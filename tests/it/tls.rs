@@ -3,6 +3,7 @@
 //! certificate is refused at once. A certificate that is not trusted, and an https:// URL of a
 //! plain-HTTP server, are said in plain words with what to do.
 
+use crate::support::Test;
 use crate::support::{
     Run, assert_contains, assert_starts, closed_port, https_backend, oa_hook, run, self_signed,
 };
@@ -224,7 +225,7 @@ fn a_self_signed_certificate_is_said_so_with_cacert_and_insecure_in_the_hint() {
 
 #[test]
 fn an_https_url_on_a_plain_http_port_is_told_to_use_http() {
-    let serve = crate::support::Serve::start(&["-q"]);
+    let serve = Test::serve().args(["-q"]).start();
     let port = serve.url.rsplit(':').next().unwrap();
     let https = format!("https://127.0.0.1:{port}/im");
     let said = format!(

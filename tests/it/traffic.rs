@@ -1,9 +1,9 @@
 //! The traffic path loses nothing: a caller that hangs up or half-closes, a request the HTTP
 //! library refuses, a record that is rotated, moved or stuck, a cap held by idle sockets.
 
-use crate::support::{
-    NOW, Serve, Stdout, assert_contains, oa_hook, read_answer, run, seed_body, serve_command,
-};
+use crate::support::Test;
+use crate::support::{NOT_RECORDED_HINT, anything, stopped};
+use crate::support::{NOW, Serve, assert_contains, oa_hook, read_answer, run, seed_body};
 use oa_hook::protocol::sign;
 use serde_json::Value;
 use std::io::{BufReader, Read, Write};
@@ -15,9 +15,11 @@ const AFTER: &str = "OfficialAccount.CallbackAfterAddSubscriber";
 const TOKEN: &str = "traffic-token";
 
 fn serve(args: &[&str]) -> Serve {
-    let mut command = serve_command(args);
-    command.env("OA_HOOK_TOKEN", TOKEN).env("NO_COLOR", "1");
-    Serve::spawn_with(command, Stdout::Read)
+    Test::serve()
+        .args(args)
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .env("NO_COLOR", "1")
+        .start()
 }
 
 /// Writes a genuine callback on a fresh connection, kept open.
@@ -73,11 +75,11 @@ fn a_caller_that_hangs_up_is_said_and_recorded() {
     assert_contains(&line, "→ 200 OK");
     assert_contains(&line, "! the caller closed the connection ");
     assert_contains(&line, " ms after it arrived, before the answer");
-    let stopped = serve.interrupt();
-    assert_contains(
-        &stopped.stderr,
-        "stopped: 1 callback(s) answered, 0 of them rejected as invalid; 1 recorded",
-    );
+    serve
+        .stderr(stopped(
+            "1 callback(s) answered, 0 of them rejected as invalid; 1 recorded",
+        ))
+        .interrupt();
     let lines = record_lines(&record);
     assert_eq!(lines.len(), 1);
     assert!(lines[0]["caller_closed_ms"].as_f64().unwrap() < 300.0);
@@ -126,7 +128,10 @@ async fn the_tap_records_the_backends_answer_to_a_caller_that_hung_up() {
     let line = tap.next_line();
     assert_contains(&line, "→ backend 200");
     assert_contains(&line, "the caller closed the connection");
-    tap.interrupt();
+    tap.stderr(stopped(
+        "1 request(s) passed on, 0 of them not callbacks Chat could have sent; 1 recorded",
+    ))
+    .interrupt();
     let lines = record_lines(&record);
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["backend"]["status"], 200);
@@ -151,7 +156,11 @@ fn a_request_the_http_library_refuses_is_said_and_recorded() {
         &line,
         "✘ -  → 400 request: the HTTP library refused the request before serve read it (invalid HTTP header parsed) and answered 400 itself, with no body",
     );
-    serve.interrupt();
+    serve
+        .stderr(stopped(
+            "1 callback(s) answered, 1 of them rejected as invalid; 1 recorded",
+        ))
+        .interrupt();
     let lines = record_lines(&record);
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["valid"], false);
@@ -210,8 +219,11 @@ fn a_record_truncated_by_logrotate_or_moved_and_reopened_on_sighup_stays_whole()
         )
     );
     answered(&serve, 1);
-    let stopped = serve.interrupt();
-    assert!(stopped.status.success(), "{}", stopped.stderr);
+    serve
+        .stderr(stopped(
+            "6 callback(s) answered, 0 of them rejected as invalid; 6 recorded",
+        ))
+        .interrupt();
     let old = std::fs::read(&rotated).unwrap();
     assert!(!old.contains(&0), "no NUL bytes after a copytruncate");
     assert_eq!(record_lines(&rotated).len(), 2);
@@ -242,10 +254,16 @@ fn a_record_nobody_reads_delays_no_answer_and_no_ctrl_c() {
         let (status, _) = read_answer(&mut BufReader::new(stream));
         assert_eq!(status, "HTTP/1.1 200 OK");
     }
-    let stopped = serve.interrupt();
-    assert_eq!(stopped.status.code(), Some(2), "{}", stopped.stderr);
-    assert_contains(&stopped.stderr, "; 0 recorded, 5 NOT recorded");
-    assert_contains(&stopped.stderr, "oa-hook: error: cannot write to --record ");
+    serve
+        .status(2)
+        .stdout(anything())
+        .stderr(format!(
+            "oa-hook: SIGINT received: no new connections; waiting up to 100ms (--drain-timeout) for 0 requests in flight; send it again to quit now\n\
+             stopped: 5 callback(s) answered, 0 of them rejected as invalid; 0 recorded, 5 NOT recorded\n\
+             oa-hook: error: cannot write to --record {}: the destination took nothing for 1s\n  hint: {NOT_RECORDED_HINT}\n",
+            fifo.display()
+        ))
+        .interrupt();
 }
 
 #[test]

@@ -1,0 +1,93 @@
+//! Shared by the modules: the [`Test`] builder that runs the binary under a fixed clock, a
+//! running `serve`, the backends several modules use, and the expected JSON.
+
+mod backends;
+mod report;
+mod serve;
+mod test;
+
+pub use backends::*;
+pub use report::*;
+pub use serve::*;
+pub use test::*;
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+/// The `oa-hook` binary with a fixed clock and a clean environment.
+pub fn oa_hook() -> Command {
+    Command::from_std(oa_hook_std())
+}
+
+/// Tencent's before-subscribe sample body with `command` for its command word, compact as Chat
+/// sends it.
+pub fn seed_body(command: &str) -> String {
+    serde_json::json!({
+        "CallbackCommand": command,
+        "Official_Account": "@TOA#_test_for_penn",
+        "Operator_Account": "107867",
+        "SubscribeAccountList": [{"Subscriber_Account": "jared"}, {"Subscriber_Account": "leckie"}],
+        "EventTime": 1670574414123_i64
+    })
+    .to_string()
+}
+
+pub fn sample_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+}
+
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let output = cmd.output().expect("oa-hook runs");
+    assert!(
+        output.status.success(),
+        "exit {:?}, stderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("stdout is UTF-8")
+}
+
+/// What a run printed and how it exited.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let output = cmd.output().expect("oa-hook runs");
+    Run {
+        code: output.status.code().expect("oa-hook exits, not killed"),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// Asserts that `text` starts with `prefix`, showing `text` when it does not.
+#[track_caller]
+pub fn assert_starts(text: &str, prefix: &str) {
+    assert!(
+        text.starts_with(prefix),
+        "expected it to start with {prefix:?}:\n{text}"
+    );
+}
+
+/// Asserts that `text` ends with `suffix`, showing `text` when it does not.
+#[track_caller]
+pub fn assert_ends(text: &str, suffix: &str) {
+    assert!(
+        text.ends_with(suffix),
+        "expected it to end with {suffix:?}:\n{text}"
+    );
+}
+
+/// Asserts that `text` contains `part`, showing `text` when it does not.
+#[track_caller]
+pub fn assert_contains(text: &str, part: &str) {
+    assert!(
+        text.contains(part),
+        "expected it to contain {part:?}:\n{text}"
+    );
+}
