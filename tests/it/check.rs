@@ -2,6 +2,7 @@
 //! its flaw breaks and pass the rest.
 
 use crate::support::Test;
+use crate::support::allow;
 use crate::support::{NOW, Run, assert_contains, case, closed_port, oa_hook, run};
 use oa_hook::protocol::{ReceivedQuery, verify};
 use predicates::prelude::*;
@@ -113,7 +114,7 @@ impl Respond for Backend {
             return ResponseTemplate::new(200)
                 .set_body_json(json!({"ActionStatus": "OK", "ErrorInfo": info, "ErrorCode": 1}));
         }
-        let mut answer = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0});
+        let mut answer = allow();
         let users: Vec<&str> = body["SubscribeAccountList"]
             .as_array()
             .into_iter()

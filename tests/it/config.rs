@@ -2,6 +2,7 @@
 //! directory, against wiremock backends that keep or break the team's rules.
 
 use crate::support::Test;
+use crate::support::allow;
 use crate::support::stopped;
 use crate::support::{assert_contains, case_ids, oa_hook, run};
 use serde_json::{Value, json};
@@ -172,7 +173,7 @@ async fn rules(keeps_them: bool) -> MockServer {
     Mock::given(method("POST"))
         .respond_with(move |request: &Request| {
             let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
-            let mut answer = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0});
+            let mut answer = allow();
             if keeps_them && body["Official_Account"] == "@TOA#_closed" {
                 answer =
                     json!({"ActionStatus": "OK", "ErrorInfo": "account closed", "ErrorCode": 1});

@@ -3,15 +3,12 @@
 //! count; and `check`'s `delivery/*` cases: duplicates, abandoned callbacks, out-of-order ones.
 
 use crate::support::Test;
+use crate::support::allow;
 use crate::support::{answer, assert_contains, backend, oa_hook, run, statuses};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use wiremock::{Request, Respond, ResponseTemplate};
-
-fn ok() -> Value {
-    json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0})
-}
 
 /// Answers OK, every `nth` request (the 1st, the nth + 1st, ...) after 2.1 s.
 struct LateEvery {
@@ -22,7 +19,7 @@ struct LateEvery {
 impl Respond for LateEvery {
     fn respond(&self, _: &Request) -> ResponseTemplate {
         let n = self.seen.fetch_add(1, Ordering::Relaxed);
-        let answer = answer(ok());
+        let answer = answer(allow());
         if n.is_multiple_of(self.nth) {
             answer.set_delay(Duration::from_millis(2100))
         } else {
@@ -83,7 +80,7 @@ async fn load_mode_says_how_many_went_ahead_and_max_late_tolerates_a_share() {
 
 #[tokio::test]
 async fn max_late_is_for_load_runs_of_before_callbacks() {
-    let server = backend(answer(ok())).await;
+    let server = backend(answer(allow())).await;
     let url = format!("{}/im", server.uri());
     let after = ["send", "after-unsubscribe", "-n", "2"];
     let (output, _) = on(&url, &after, &["--max-late", "1"]).await;
@@ -217,7 +214,7 @@ impl Respond for CountsTwice {
             })),
             (true, false) => ResponseTemplate::new(500)
                 .set_body_string("duplicate key value violates unique constraint \"events_pkey\""),
-            (false, _) => answer(ok()),
+            (false, _) => answer(allow()),
         }
     }
 }
@@ -331,7 +328,7 @@ impl Handles for WantsBeforeFinished {
                 return (409, fail);
             }
         }
-        (200, ok())
+        (200, allow())
     }
 }
 
@@ -376,7 +373,7 @@ impl Handles for LocksOnAHalfDoneRequest {
 
     fn answer(&self, _: &str, _: &[u8]) -> (u16, Value) {
         self.locked.store(false, Ordering::Release);
-        (200, ok())
+        (200, allow())
     }
 }
 

@@ -1,7 +1,7 @@
 //! `oa-hook export`: the schemas and the OpenAPI document say what the judge says; the load
 //! scripts carry no token.
 
-use crate::support::{oa_hook, run, sample_path, stdout_of};
+use crate::support::{Test, anything, contains, lacks, sample_path};
 use oa_hook::protocol::{CALLBACKS, Callback, Reply, judge};
 use serde_json::Value;
 use std::path::Path;
@@ -43,7 +43,12 @@ fn read_json(path: &Path) -> Value {
 fn exported_schemas() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("schemas");
-    let printed = stdout_of(oa_hook().args(["export", "jsonschema"]).arg(&target));
+    let printed = Test::new()
+        .args(["export", "jsonschema"])
+        .arg(&target)
+        .stdout(anything())
+        .run()
+        .stdout;
     let paths: Vec<&str> = printed.lines().collect();
     assert_eq!(paths.len(), 2 * CALLBACKS.len());
     assert_eq!(
@@ -75,12 +80,13 @@ fn schema(dir: &tempfile::TempDir, name: &str) -> Value {
 fn every_body_sample_prints_fits_its_exported_schema() {
     let dir = exported_schemas();
     for callback in CALLBACKS {
-        let body: Value = serde_json::from_str(&stdout_of(oa_hook().args([
-            "sample",
-            callback.name,
-            "--format",
-            "body",
-        ])))
+        let body: Value = serde_json::from_str(
+            &Test::new()
+                .args(["sample", callback.name, "--format", "body"])
+                .stdout(anything())
+                .run()
+                .stdout,
+        )
         .unwrap();
         let schema = schema(&dir, &format!("{}.request.schema.json", callback.name));
         assert_eq!(
@@ -150,11 +156,19 @@ fn sample_answers_fit_their_schemas_as_the_judge_reads_them() {
 
 #[test]
 fn the_openapi_document_has_a_webhook_per_callback_with_its_samples() {
-    let document: Value = serde_json::from_str(&stdout_of(
-        oa_hook().args(["export", "openapi", "--format", "json"]),
-    ))
+    let document: Value = serde_json::from_str(
+        &Test::new()
+            .args(["export", "openapi", "--format", "json"])
+            .stdout(anything())
+            .run()
+            .stdout,
+    )
     .unwrap();
-    let yaml = stdout_of(oa_hook().args(["export", "openapi"]));
+    let yaml = Test::new()
+        .args(["export", "openapi"])
+        .stdout(anything())
+        .run()
+        .stdout;
     assert_eq!(serde_norway::from_str::<Value>(&yaml).unwrap(), document);
     assert_eq!(document["openapi"], "3.1.0");
     let webhooks = document["webhooks"].as_object().unwrap();
@@ -229,33 +243,37 @@ fn the_openapi_document_has_a_webhook_per_callback_with_its_samples() {
 #[test]
 fn load_scripts_read_the_token_where_they_run_and_never_carry_it() {
     for engine in ["locust", "k6"] {
-        let script = stdout_of(
-            oa_hook()
-                .args([
-                    "export",
-                    engine,
-                    "--url",
-                    "http://127.0.0.1:3000/im?tenant=a",
-                ])
-                .args([
-                    "before-subscribe",
-                    "OfficialAccount.CallbackAfterDeleteSubscriber",
-                ])
-                .env("OA_HOOK_TOKEN", "the-secret-token"),
-        );
-        assert!(!script.contains("the-secret-token"), "{engine}");
-        assert!(script.contains("OA_HOOK_TOKEN"), "{engine}");
-        assert!(
-            script.contains("http://127.0.0.1:3000/im?tenant=a"),
-            "{engine}"
-        );
-        assert!(script.contains("OfficialAccount.CallbackBeforeAddSubscriber"));
-        assert!(script.contains("OfficialAccount.CallbackAfterDeleteSubscriber"));
-        assert!(!script.contains("OfficialAccount.CallbackBeforeSendMsg"));
+        let script = Test::new()
+            .args([
+                "export",
+                engine,
+                "--url",
+                "http://127.0.0.1:3000/im?tenant=a",
+            ])
+            .args([
+                "before-subscribe",
+                "OfficialAccount.CallbackAfterDeleteSubscriber",
+            ])
+            .env("OA_HOOK_TOKEN", "the-secret-token")
+            .stdout(
+                lacks("the-secret-token")
+                    .contains("OA_HOOK_TOKEN")
+                    .contains("http://127.0.0.1:3000/im?tenant=a")
+                    .contains("OfficialAccount.CallbackBeforeAddSubscriber")
+                    .contains("OfficialAccount.CallbackAfterDeleteSubscriber")
+                    .lacks("OfficialAccount.CallbackBeforeSendMsg")
+                    // No placeholder is left.
+                    .lacks("{{"),
+            )
+            .run()
+            .stdout;
         assert!(script.contains("many machines") || script.contains("Many machines"));
-        assert!(!script.contains("{{"), "{engine}: a placeholder is left");
     }
-    let all = stdout_of(oa_hook().args(["export", "k6", "--url", "http://127.0.0.1:1/", "all"]));
+    let all = Test::new()
+        .args(["export", "k6", "--url", "http://127.0.0.1:1/", "all"])
+        .stdout(anything())
+        .run()
+        .stdout;
     for callback in CALLBACKS {
         assert!(all.contains(callback.command), "{callback}");
     }
@@ -263,43 +281,20 @@ fn load_scripts_read_the_token_where_they_run_and_never_carry_it() {
 
 #[test]
 fn export_mistakes_say_what_to_give() {
-    let bad_dir = run(oa_hook().args(["export", "jsonschema", "/dev/null/schemas"]));
-    assert_eq!(bad_dir.code, 2);
-    assert_eq!(bad_dir.stdout, "");
-    assert_eq!(
-        bad_dir.stderr,
-        "oa-hook: error: cannot write /dev/null/schemas: Not a directory (os error 20)\n  hint: give a directory that can be made or written to, e.g. schemas/\n"
-    );
-    let unknown = run(oa_hook().args([
-        "export",
-        "locust",
-        "--url",
-        "http://127.0.0.1:1/",
-        "before-nothing",
-    ]));
-    assert_eq!(unknown.code, 2);
-    assert!(
-        unknown
-            .stderr
-            .contains("oa-hook: error: <COMMAND> before-nothing is not a callback\n  hint: did you mean 'before-send'?"),
-        "{}",
-        unknown.stderr
-    );
-    let no_command = run(oa_hook().args(["export", "k6", "--url", "http://127.0.0.1:1/"]));
-    assert_eq!(no_command.code, 2);
-    assert!(
-        no_command.stderr.contains("<COMMAND>..."),
-        "{}",
-        no_command.stderr
-    );
-    let no_token_option = run(oa_hook().args([
-        "export",
-        "k6",
-        "--url",
-        "http://127.0.0.1:1/",
-        "--token",
-        "t",
-        "all",
-    ]));
-    assert_eq!(no_token_option.code, 2);
+    Test::new()
+        .args(["export", "jsonschema", "/dev/null/schemas"])
+        .status(2)
+        .stderr("oa-hook: error: cannot write /dev/null/schemas: Not a directory (os error 20)\n  hint: give a directory that can be made or written to, e.g. schemas/\n")
+        .run();
+    let k6 = || Test::new().args(["export", "k6", "--url", "http://127.0.0.1:1/"]);
+    Test::new()
+        .args(["export", "locust", "--url", "http://127.0.0.1:1/", "before-nothing"])
+        .status(2)
+        .stderr(contains("oa-hook: error: <COMMAND> before-nothing is not a callback\n  hint: did you mean 'before-send'?"))
+        .run();
+    k6().status(2).stderr(contains("<COMMAND>...")).run();
+    k6().args(["--token", "t", "all"])
+        .status(2)
+        .stderr(anything())
+        .run();
 }

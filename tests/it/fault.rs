@@ -3,9 +3,10 @@
 //! slow or broken backend would be met.
 
 use crate::support::Test;
+use crate::support::allow;
 use crate::support::{assert_contains, backend, oa_hook, run};
 use crate::support::{ends, stopped};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// `oa-hook send COMMAND --url URL --output json ARGS`: the exit code and the report.
 fn send(command: &str, url: &str, args: &[&str]) -> (i32, Value) {
@@ -204,10 +205,7 @@ fn a_delay_past_two_seconds_loses_the_veto() {
 
 #[tokio::test]
 async fn the_tap_passes_the_backends_answer_back_as_the_fault_says() {
-    let server = backend(crate::support::answer(
-        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}),
-    ))
-    .await;
+    let server = backend(crate::support::answer(allow())).await;
     let serve = Test::serve()
         .args([
             "--forward-to",

@@ -3,14 +3,11 @@
 //! oa-hook's own serve passes with no false failure.
 
 use crate::support::Test;
+use crate::support::allow;
 use crate::support::{answer, assert_contains, backend, case, oa_hook, run};
 use serde_json::{Value, json};
 use std::path::Path;
 use wiremock::{Request, Respond, ResponseTemplate};
-
-fn ok() -> Value {
-    json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0})
-}
 
 /// The subscribers a request's body names.
 fn subscribers(request: &Request) -> Vec<String> {
@@ -36,7 +33,7 @@ impl Respond for CrashesOnA32ByteUserId {
             return ResponseTemplate::new(500)
                 .set_body_string("ERROR: value too long for type character varying(31)");
         }
-        answer(ok())
+        answer(allow())
     }
 }
 
@@ -52,9 +49,9 @@ impl Respond for RefusesWhomItWasNotSent {
             .map(|user| user.trim().to_lowercase())
             .collect();
         if !is_before_subscribe(request) || refused.is_empty() {
-            return answer(ok());
+            return answer(allow());
         }
-        let mut refusal = ok();
+        let mut refusal = allow();
         refusal["RefusedSubscribers_Account"] = json!(refused);
         answer(refusal)
     }
@@ -69,12 +66,12 @@ impl Respond for DecidesByTheFirst {
         let users = subscribers(request);
         let banned: Vec<&String> = users.iter().filter(|user| user.len() > 20).collect();
         if !is_before_subscribe(request) || banned.is_empty() {
-            return answer(ok());
+            return answer(allow());
         }
         if users.first().is_some_and(|first| first.len() > 20) {
             return answer(json!({"ActionStatus": "OK", "ErrorInfo": "banned", "ErrorCode": 1}));
         }
-        let mut refusal = ok();
+        let mut refusal = allow();
         refusal["RefusedSubscribers_Account"] = json!(banned);
         answer(refusal)
     }

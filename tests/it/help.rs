@@ -1,11 +1,15 @@
 //! `--help` says what each option does for the command it is read on.
 
-use crate::support::{oa_hook, run, stdout_of};
+use crate::support::{Test, anything, contains, lacks};
 
 /// One command's help as one line, every run of spaces and line breaks made one space, so that
 /// wrapped sentences can be searched for whole.
 fn help(command: &str) -> String {
-    let text = stdout_of(oa_hook().args([command, "--help"]));
+    let text = Test::new()
+        .args([command, "--help"])
+        .stdout(anything())
+        .run()
+        .stdout;
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -79,20 +83,17 @@ fn quiet_and_verbose_are_offered_only_where_they_do_something() {
                 ),
                 None => {
                     assert!(!text.contains(flag), "{command} offers {flag}:\n{text}");
-                    let refused = run(oa_hook().args([command, &flag[..2]]));
-                    assert_eq!(refused.code, 2, "{command} {flag}");
-                    assert!(
-                        refused.stderr.contains("unexpected argument '-"),
-                        "{}",
-                        refused.stderr
-                    );
+                    Test::new()
+                        .args([command, &flag[..2]])
+                        .status(2)
+                        .stderr(contains("unexpected argument '-"))
+                        .run();
                 }
             }
         }
     }
-    let top = stdout_of(oa_hook().arg("--help"));
-    assert!(
-        !top.contains("--quiet") && !top.contains("--verbose"),
-        "{top}"
-    );
+    Test::new()
+        .arg("--help")
+        .stdout(lacks("--quiet").lacks("--verbose"))
+        .run();
 }

@@ -2,13 +2,10 @@
 //! exit 2, never a panic; a URL's password is never printed.
 
 use crate::support::Test;
+use crate::support::allow;
 use crate::support::stopped;
 use crate::support::{Run, answer, assert_contains, backend, closed_port, oa_hook, run};
 use serde_json::{Value, json};
-
-fn allow() -> Value {
-    json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0})
-}
 
 /// Runs `oa-hook ARGS` and checks that it exited 2 and said exactly `message`, written `what is
 /// wrong; what to give`, as every error says it: `oa-hook: error: ` and what is wrong, then a

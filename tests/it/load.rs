@@ -1,6 +1,7 @@
 //! `send` load mode (`--count`, `--duration`, `--concurrency`, `--rate`) against wiremock.
 
 use crate::support::Test;
+use crate::support::allow;
 use crate::support::{
     Run, answer, assert_contains, assert_ends, assert_starts, backend, closed_port, oa_hook, run,
 };
@@ -13,10 +14,6 @@ use std::time::Duration;
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 const TOKEN: &str = "l0ad-t0ken";
-
-fn allow() -> Value {
-    json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0})
-}
 
 fn load(server: &MockServer, extra: &[&str]) -> Run {
     run(oa_hook()

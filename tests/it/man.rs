@@ -1,12 +1,12 @@
 //! `oa-hook man`: one page per command, from the same definition as `--help`, naming only pages
 //! that exist.
 
-use crate::support::{assert_contains, oa_hook, run, stdout_of};
+use crate::support::{Test, anything, assert_contains, contains, starts};
 use std::path::Path;
 
 /// The commands `oa-hook --help` lists, but `help`, which has no page.
 fn commands() -> Vec<String> {
-    let help = stdout_of(oa_hook().arg("--help"));
+    let help = Test::new().arg("--help").stdout(anything()).run().stdout;
     let listed = help.split("Commands:\n").nth(1).unwrap_or_default();
     listed
         .lines()
@@ -38,8 +38,11 @@ fn references(page: &str) -> Vec<String> {
 
 #[test]
 fn the_main_page_lists_a_page_per_command_and_no_other() {
-    let page = stdout_of(oa_hook().arg("man"));
-    assert_contains(&page, ".TH oa-hook 1 \"\" \"oa-hook ");
+    let page = Test::new()
+        .arg("man")
+        .stdout(contains(".TH oa-hook 1 \"\" \"oa-hook "))
+        .run()
+        .stdout;
     let mut listed = references(&page);
     listed.sort();
     let mut expected: Vec<String> = commands()
@@ -54,8 +57,6 @@ fn the_main_page_lists_a_page_per_command_and_no_other() {
 fn dir_writes_every_page_and_each_names_only_pages_written() {
     let dir = tempfile::tempdir().unwrap();
     let pages = dir.path().join("man1");
-    let written = run(oa_hook().args(["man", "--dir"]).arg(&pages));
-    assert_eq!(written.code, 0, "{}", written.stderr);
     let mut names = vec!["oa-hook.1".to_owned()];
     let commands = commands();
     assert_eq!(commands.len(), 11, "{commands:?}");
@@ -72,7 +73,11 @@ fn dir_writes_every_page_and_each_names_only_pages_written() {
         .iter()
         .map(|name| format!("wrote {}\n", pages.join(name).display()))
         .collect();
-    assert_eq!(written.stdout, said);
+    Test::new()
+        .args(["man", "--dir"])
+        .arg(&pages)
+        .stdout(said)
+        .run();
     for name in &names {
         let page = std::fs::read_to_string(pages.join(name)).unwrap();
         for reference in references(&page) {
@@ -91,18 +96,18 @@ fn dir_writes_every_page_and_each_names_only_pages_written() {
         let page = std::fs::read_to_string(pages.join(format!("oa-hook-{command}.1"))).unwrap();
         assert_contains(&page, "\\fBoa\\-hook\\fR(1)");
         // Every option its --help names, with what it says.
-        let help = stdout_of(oa_hook().args([command, "--help"]));
+        let help = Test::new()
+            .args([command, "--help"])
+            .stdout(anything())
+            .run()
+            .stdout;
         for option in help
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
             .filter(|word| word.starts_with("--") && word.len() > 2)
         {
             assert_contains(&page, &option.replace('-', "\\-"));
         }
-        assert_eq!(
-            stdout_of(oa_hook().args(["man", command])),
-            page,
-            "oa-hook man {command}"
-        );
+        Test::new().args(["man", command]).stdout(page).run();
     }
     let send = std::fs::read_to_string(pages.join("oa-hook-send.1")).unwrap();
     for part in [
@@ -114,10 +119,15 @@ fn dir_writes_every_page_and_each_names_only_pages_written() {
         assert_contains(&send, part);
     }
 
-    let one = run(oa_hook()
+    let one = dir.path().join("one");
+    Test::new()
         .args(["man", "verify", "--dir"])
-        .arg(dir.path().join("one")));
-    assert_eq!(one.code, 0, "{}", one.stderr);
+        .arg(&one)
+        .stdout(format!(
+            "wrote {}\n",
+            one.join("oa-hook-verify.1").display()
+        ))
+        .run();
     let files: Vec<_> = std::fs::read_dir(dir.path().join("one"))
         .unwrap()
         .map(|entry| entry.unwrap().file_name())
@@ -128,15 +138,16 @@ fn dir_writes_every_page_and_each_names_only_pages_written() {
 #[test]
 fn a_dir_that_cannot_be_written_is_a_usage_error() {
     let file = tempfile::NamedTempFile::new().unwrap();
-    let refused = run(oa_hook().args(["man", "--dir"]).arg(file.path()));
-    assert_eq!(refused.code, 2, "{}", refused.stderr);
-    assert_eq!(refused.stdout, "");
-    assert_contains(
-        &refused.stderr,
-        &format!("oa-hook: error: cannot write {}: ", file.path().display()),
-    );
-    assert_contains(
-        &refused.stderr,
-        "hint: give --dir a directory you may write to",
-    );
+    Test::new()
+        .args(["man", "--dir"])
+        .arg(file.path())
+        .status(2)
+        .stderr(
+            starts(format!(
+                "oa-hook: error: cannot write {}: ",
+                file.path().display()
+            ))
+            .contains("hint: give --dir a directory you may write to"),
+        )
+        .run();
 }

@@ -1,8 +1,8 @@
 //! `send`: one callback against a wiremock backend, judged end to end.
 
 use crate::support::{
-    Expect, NOW, Output, Test, answer, anything, backend, closed_port, contains, ends,
-    https_backend, lacks, line, sample_path, starts, timed,
+    Expect, NOW, Output, Test, allow, answer, anything, backend, closed_port, contains, ends,
+    https_backend, lacks, line, refuse_jared, reject, sample_path, starts, timed,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -13,18 +13,6 @@ const TOKEN: &str = "s3cret-t0ken";
 const QUERY: &str = "SdkAppid=88888888&CallbackCommand=OfficialAccount.CallbackBeforeAddSubscriber&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI";
 /// The default before-subscribe body under the fixed clock, as sent: compact.
 const BODY: &str = r#"{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","Official_Account":"@TOA#_test_for_penn","Operator_Account":"107867","SubscribeAccountList":[{"Subscriber_Account":"jared"},{"Subscriber_Account":"leckie"}],"EventTime":1669872112000}"#;
-
-fn allow() -> Value {
-    json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0})
-}
-
-fn refuse_jared() -> Value {
-    json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0, "RefusedSubscribers_Account": ["jared"]})
-}
-
-fn reject() -> Value {
-    json!({"ActionStatus": "OK", "ErrorInfo": "closed", "ErrorCode": 1})
-}
 
 fn send_to(url: &str, callback: &str, extra: &[&str]) -> Test {
     Test::new()

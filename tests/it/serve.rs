@@ -1,6 +1,7 @@
 //! `serve` on a real loopback port, driven the way Chat drives a backend.
 
 use crate::support::Test;
+use crate::support::allow;
 use crate::support::{NOW, Serve, assert_contains, oa_hook, read_answer};
 use crate::support::{anything, lacks, stopped};
 use oa_hook::protocol::sign;
@@ -114,7 +115,7 @@ fn fail(info: &str) -> Value {
 }
 
 fn ok(refused: &[&str]) -> Value {
-    let mut answer = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0});
+    let mut answer = allow();
     if !refused.is_empty() {
         answer["RefusedSubscribers_Account"] = json!(refused);
     }

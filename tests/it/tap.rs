@@ -1,6 +1,7 @@
 //! `serve --forward-to`: a sender, the tap, and a wiremock backend behind it, all on loopback.
 
 use crate::support::Test;
+use crate::support::allow;
 use crate::support::{
     NOW, Serve, answer, assert_contains, assert_starts, backend, closed_port, https_backend,
     oa_hook, run, seed_body, self_signed,
@@ -229,10 +230,7 @@ fn forgeries(command: &str) -> Vec<(&'static str, String)> {
 
 #[tokio::test]
 async fn a_backend_that_accepts_a_forgery_is_a_security_failure() {
-    let backend = backend(answer(
-        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}),
-    ))
-    .await;
+    let backend = backend(answer(allow())).await;
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("events.ndjson");
     let mut json_tap = tap(&backend.uri(), &record, &["--sdkappid", "88888888"]);
@@ -445,7 +443,7 @@ fn policy_flags_and_a_bad_forward_url_are_usage_errors() {
 
 #[tokio::test]
 async fn every_value_of_a_repeated_parameter_is_recorded_and_replayed() {
-    let ok = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0});
+    let ok = allow();
     let backend = backend(answer(ok.clone())).await;
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("events.ndjson");
@@ -541,10 +539,7 @@ async fn a_status_that_is_no_final_answer_gets_the_caller_a_502_saying_so() {
 
 #[tokio::test]
 async fn other_methods_are_answered_405_by_the_tap_and_never_passed_on() {
-    let backend = backend(answer(
-        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}),
-    ))
-    .await;
+    let backend = backend(answer(allow())).await;
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("events.ndjson");
     let mut tap = tap(&backend.uri(), &record, &[]);
@@ -629,7 +624,7 @@ async fn a_tap_pointed_at_itself_refuses_the_request_that_comes_back_with_508() 
 #[tokio::test]
 async fn an_https_backend_with_its_own_certificate_is_reached_with_cacert_or_insecure() {
     let (cert, key) = self_signed("127.0.0.1", rcgen::IsCa::NoCa);
-    let ok = json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0});
+    let ok = allow();
     let backend = https_backend(&cert, &key, ok.clone());
     let dir = tempfile::tempdir().unwrap();
     let cacert = dir.path().join("cert.pem");

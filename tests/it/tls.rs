@@ -4,11 +4,11 @@
 //! plain-HTTP server, are said in plain words with what to do.
 
 use crate::support::Test;
+use crate::support::allow;
 use crate::support::{
     Run, assert_contains, assert_starts, closed_port, https_backend, oa_hook, run, self_signed,
 };
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use serde_json::json;
 use tempfile::NamedTempFile;
 
 /// `openssl req -x509` writes `basicConstraints = critical, CA:TRUE`.
@@ -17,11 +17,7 @@ fn ca_style() -> IsCa {
 }
 
 fn backend(cert: &rcgen::Certificate, key: &KeyPair) -> String {
-    https_backend(
-        cert,
-        key,
-        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}),
-    )
+    https_backend(cert, key, allow())
 }
 
 fn file(text: &str) -> NamedTempFile {

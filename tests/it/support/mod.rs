@@ -1,11 +1,13 @@
 //! Shared by the modules: the [`Test`] builder that runs the binary under a fixed clock, a
 //! running `serve`, the backends several modules use, and the expected JSON.
 
+mod answers;
 mod backends;
 mod report;
 mod serve;
 mod test;
 
+pub use answers::*;
 pub use backends::*;
 pub use report::*;
 pub use serve::*;
