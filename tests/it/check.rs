@@ -1,11 +1,11 @@
 //! `oa-hook check` against wiremock backends with known flaws: each must fail exactly the cases
 //! its flaw breaks and pass the rest.
 
-use crate::support::Test;
-use crate::support::allow;
-use crate::support::{NOW, Run, assert_contains, case, closed_port, oa_hook, run};
+use crate::support::{
+    NOW, Output, Test, allow, allow_evidence, anything, assert_contains, case, closed_port,
+    contains, ends,
+};
 use oa_hook::protocol::{ReceivedQuery, verify};
-use predicates::prelude::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, Read, Write};
 use std::time::Duration;
@@ -144,25 +144,36 @@ async fn start(backend: Backend) -> MockServer {
     server
 }
 
-/// Runs `check --url <server>/im ARGS` off the async runtime the backend runs on.
-async fn check_run(server: &MockServer, args: &[&str]) -> Run {
-    let mut cmd = oa_hook();
-    cmd.args(["check", "--url", &format!("{}/im", server.uri())])
-        .args(args);
-    tokio::task::spawn_blocking(move || run(&mut cmd))
+/// `check --url <server>/im ARGS`.
+fn check_test(server: &MockServer, args: &[&str]) -> Test {
+    Test::new()
+        .args(["check", "--url", &format!("{}/im", server.uri())])
+        .args(args)
+}
+
+/// What `check --sdkappid APPID --token TOKEN` says on stderr before its report.
+fn header(server: &MockServer) -> String {
+    format!(
+        "oa-hook check {}/im (SdkAppid {APPID}, signed)\n",
+        server.uri()
+    )
+}
+
+/// Runs `test` off the async runtime the backend runs on.
+async fn off_runtime(test: Test) -> Output {
+    tokio::task::spawn_blocking(move || test.run())
         .await
         .unwrap()
 }
 
-/// Runs `check --output json` and returns the exit code and each case's status by id.
-async fn check(server: &MockServer, extra: &[&str]) -> (i32, Vec<(String, String)>, Value) {
-    let output = check_run(
-        server,
-        &[&["--sdkappid", APPID, "--output", "json"], extra].concat(),
-    )
-    .await;
-    let report: Value = serde_json::from_str(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", output.stdout));
+/// Runs `check --output json ARGS`, expecting exit `status` and nothing on stderr, and returns
+/// each case's status by id and the report.
+async fn check(server: &MockServer, extra: &[&str], status: i32) -> (Vec<(String, String)>, Value) {
+    let test = check_test(server, &["--sdkappid", APPID, "--output", "json"])
+        .args(extra)
+        .status(status)
+        .stdout(anything());
+    let report = off_runtime(test).await.json();
     let statuses = crate::support::statuses(&report);
     // Whatever failed or warned says why with a finding whose code reports name it by.
     for (id, status) in &statuses {
@@ -171,20 +182,21 @@ async fn check(server: &MockServer, extra: &[&str]) -> (i32, Vec<(String, String
             assert!(code.is_string(), "{id} has no finding code: {report:#}");
         }
     }
-    (output.code, statuses, report)
+    (statuses, report)
 }
 
 /// [`check`] writing `--junit` too, and the XML it wrote.
 async fn check_with_junit(
     server: &MockServer,
     extra: &[&str],
-) -> (i32, Vec<(String, String)>, Value, String) {
+    status: i32,
+) -> (Vec<(String, String)>, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
     let junit = junit.to_str().unwrap();
-    let (code, statuses, report) = check(server, &[extra, &["--junit", junit]].concat()).await;
+    let (statuses, report) = check(server, &[extra, &["--junit", junit]].concat(), status).await;
     let xml = std::fs::read_to_string(junit).unwrap();
-    (code, statuses, report, xml)
+    (statuses, report, xml)
 }
 
 /// Every case passes except those named, which have the given status.
@@ -202,10 +214,8 @@ fn expect_statuses(statuses: &[(String, String)], exceptions: &[(&str, &str)]) {
 #[tokio::test]
 async fn a_correct_backend_passes_everything() {
     let server = start(Backend::default()).await;
-    let (code, statuses, _) =
-        check(&server, &["--token", TOKEN, "--expect-refused", "jared"]).await;
+    let (statuses, _) = check(&server, &["--token", TOKEN, "--expect-refused", "jared"], 0).await;
     expect_statuses(&statuses, &[]);
-    assert_eq!(code, 0);
 }
 
 #[tokio::test]
@@ -215,7 +225,7 @@ async fn a_backend_that_checks_no_signature_fails_the_signature_cases() {
         ..Backend::default()
     })
     .await;
-    let (code, statuses, report) = check(&server, &["--token", TOKEN]).await;
+    let (statuses, report) = check(&server, &["--token", TOKEN], 1).await;
     expect_statuses(
         &statuses,
         &[
@@ -227,7 +237,6 @@ async fn a_backend_that_checks_no_signature_fails_the_signature_cases() {
             ("security/window", "warn"),
         ],
     );
-    assert_eq!(code, 1);
     let bad_sign = case(&report, "security/bad-sign");
     assert_eq!(
         bad_sign["message"],
@@ -244,9 +253,10 @@ async fn a_backend_without_a_freshness_window_fails_the_replay_cases() {
         ..Backend::default()
     })
     .await;
-    let (code, statuses, _) = check(
+    let (statuses, _) = check(
         &server,
         &["--token", TOKEN, "--expect", "allow", "--subscriber", "amy"],
+        1,
     )
     .await;
     expect_statuses(
@@ -257,7 +267,6 @@ async fn a_backend_without_a_freshness_window_fails_the_replay_cases() {
             ("security/window", "warn"),
         ],
     );
-    assert_eq!(code, 1);
 }
 
 #[tokio::test]
@@ -267,8 +276,7 @@ async fn a_backend_that_ignores_sdkappid_fails_that_case() {
         ..Backend::default()
     })
     .await;
-    let (code, statuses, _) =
-        check(&server, &["--token", TOKEN, "--expect-refused", "jared"]).await;
+    let (statuses, _) = check(&server, &["--token", TOKEN, "--expect-refused", "jared"], 1).await;
     expect_statuses(
         &statuses,
         &[
@@ -276,7 +284,6 @@ async fn a_backend_that_ignores_sdkappid_fails_that_case() {
             ("security/missing-sdkappid", "fail"),
         ],
     );
-    assert_eq!(code, 1);
 }
 
 #[tokio::test]
@@ -286,7 +293,7 @@ async fn a_slow_backend_fails_the_answer_cases() {
         ..Backend::default()
     })
     .await;
-    let (code, statuses, report) = check(
+    let (statuses, report) = check(
         &server,
         &[
             "--token",
@@ -298,6 +305,7 @@ async fn a_slow_backend_fails_the_answer_cases() {
             "--skip",
             "security",
         ],
+        1,
     )
     .await;
     assert_eq!(
@@ -311,7 +319,6 @@ async fn a_slow_backend_fails_the_answer_cases() {
         ]
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
-    assert_eq!(code, 1);
     let answer = case(&report, "before-subscribe/answer");
     assert_eq!(answer["findings"][0]["code"], "too-slow");
     assert!(
@@ -329,7 +336,7 @@ async fn a_server_error_on_malformed_json_is_a_warning() {
         ..Backend::default()
     })
     .await;
-    let (code, statuses, report) = check(&server, &["--token", TOKEN]).await;
+    let (statuses, report) = check(&server, &["--token", TOKEN], 0).await;
     expect_statuses(
         &statuses,
         &[
@@ -337,7 +344,6 @@ async fn a_server_error_on_malformed_json_is_a_warning() {
             ("robustness/malformed-body", "warn"),
         ],
     );
-    assert_eq!(code, 0, "warnings do not fail the run");
     assert_eq!(
         report["summary"],
         json!({"passed": 12, "failed": 0, "warned": 1, "skipped": 1, "total": 14})
@@ -357,13 +363,11 @@ async fn a_backend_that_closes_connections_warns_on_keep_alive() {
         ..Backend::default()
     })
     .await;
-    let (code, statuses, report) =
-        check(&server, &["--token", TOKEN, "--only", "keep-alive"]).await;
+    let (statuses, report) = check(&server, &["--token", TOKEN, "--only", "keep-alive"], 0).await;
     assert_eq!(
         statuses,
         [("robustness/keep-alive".to_owned(), "warn".to_owned())]
     );
-    assert_eq!(code, 0);
     let keep_alive = case(&report, "robustness/keep-alive");
     assert_eq!(keep_alive["findings"][0]["code"], "no-keep-alive");
     assert_eq!(
@@ -406,17 +410,19 @@ fn a_backend_that_closes_connections_unannounced_warns_on_keep_alive() {
             // Dropped: the connection closes.
         }
     });
-    let run = run(oa_hook().args([
-        "check",
-        "--url",
-        &url,
-        "--only",
-        "keep-alive",
-        "--output",
-        "json",
-    ]));
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let report = Test::new()
+        .args([
+            "check",
+            "--url",
+            &url,
+            "--only",
+            "keep-alive",
+            "--output",
+            "json",
+        ])
+        .stdout(anything())
+        .run()
+        .json();
     let keep_alive = case(&report, "robustness/keep-alive");
     assert_eq!(keep_alive["status"], "warn", "{keep_alive:#}");
     assert_eq!(keep_alive["findings"][0]["code"], "no-keep-alive");
@@ -437,7 +443,7 @@ async fn without_a_token_the_signature_cases_are_skipped_with_a_note() {
         ..Backend::default()
     })
     .await;
-    let (code, statuses, report) = check(&server, &[]).await;
+    let (statuses, report) = check(&server, &[], 0).await;
     expect_statuses(
         &statuses,
         &[
@@ -449,7 +455,6 @@ async fn without_a_token_the_signature_cases_are_skipped_with_a_note() {
             ("security/window", "skip"),
         ],
     );
-    assert_eq!(code, 0);
     assert!(
         case(&report, "security/bad-sign")["message"]
             .as_str()
@@ -461,11 +466,14 @@ async fn without_a_token_the_signature_cases_are_skipped_with_a_note() {
 #[tokio::test]
 async fn the_json_report_shape_is_pinned() {
     let server = start(Backend::default()).await;
-    let (_, _, report) = check(
+    let (_, report) = check(
         &server,
         &["--token", TOKEN, "--only", "before-subscribe/answer"],
+        0,
     )
     .await;
+    let mut evidence = allow_evidence();
+    evidence["latency_ms"] = Value::Null;
     let mut case = case(&report, "before-subscribe/answer").clone();
     let latency = case["evidence"]["latency_ms"].take();
     assert!(latency.as_f64().unwrap() >= 0.0);
@@ -493,15 +501,7 @@ async fn the_json_report_shape_is_pinned() {
             "status": "pass",
             "message": "conforming answer; Chat subscribes leckie; refuses jared",
             "findings": [],
-            "evidence": {
-                "status": 200,
-                "body": "json",
-                "ActionStatus": "OK",
-                "ErrorCode": 0,
-                "ErrorInfo": "",
-                "summary": "HTTP 200, ActionStatus OK, ErrorCode 0",
-                "latency_ms": null
-            }
+            "evidence": evidence,
         })
     );
 }
@@ -513,8 +513,7 @@ async fn the_junit_report_has_the_failures_and_skips() {
         ..Backend::default()
     })
     .await;
-    let (code, _, _, xml) = check_with_junit(&server, &["--token", TOKEN]).await;
-    assert_eq!(code, 1);
+    let (_, _, xml) = check_with_junit(&server, &["--token", TOKEN], 1).await;
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let suites: Vec<&str> = doc
         .descendants()
@@ -562,26 +561,12 @@ async fn the_junit_report_has_the_failures_and_skips() {
 #[tokio::test]
 async fn one_case_is_counted_in_the_singular_and_quiet_leaves_out_the_header() {
     let server = start(Backend::default()).await;
-    let run = check_run(
-        &server,
-        &[
-            "--sdkappid",
-            APPID,
-            "--token",
-            TOKEN,
-            "--only",
-            "before-subscribe/answer",
-            "-q",
-        ],
-    )
-    .await;
-    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
-    assert!(
-        run.stdout
-            .ends_with("\n1 case: 1 passed, 0 failed, 0 warned, 0 skipped\nPASS\n"),
-        "{}",
-        run.stdout
-    );
+    let test = check_test(&server, &["--sdkappid", APPID, "--token", TOKEN])
+        .args(["--only", "before-subscribe/answer", "-q"])
+        .stdout(ends(
+            "\n1 case: 1 passed, 0 failed, 0 warned, 0 skipped\nPASS\n",
+        ));
+    off_runtime(test).await;
 }
 
 #[tokio::test]
@@ -591,22 +576,18 @@ async fn the_human_report_lists_every_case_and_the_verdict() {
         ..Backend::default()
     })
     .await;
-    let url = format!("{}/im", server.uri());
-    let output = check_run(&server, &["--sdkappid", APPID, "--token", TOKEN]).await;
-    let stdout = output.stdout;
-    assert_eq!(output.code, 1);
-    assert!(stdout.contains("✘ security/bad-sign "), "{stdout}");
-    assert!(stdout.contains("✔ before-subscribe/answer "), "{stdout}");
-    assert!(stdout.contains("- before-subscribe/decision "), "{stdout}");
-    assert!(
-        stdout.ends_with("14 cases: 8 passed, 4 failed, 1 warned, 1 skipped\nFAIL\n"),
-        "{stdout}"
-    );
-    assert!(!stdout.contains('\u{1b}') && !stdout.contains(TOKEN));
-    assert_eq!(
-        output.stderr,
-        format!("oa-hook check {url} (SdkAppid {APPID}, signed)\n")
-    );
+    let test = check_test(&server, &["--sdkappid", APPID, "--token", TOKEN])
+        .status(1)
+        .stdout(
+            contains("✘ security/bad-sign ")
+                .contains("✔ before-subscribe/answer ")
+                .contains("- before-subscribe/decision ")
+                .ends("14 cases: 8 passed, 4 failed, 1 warned, 1 skipped\nFAIL\n")
+                .lacks("\u{1b}")
+                .lacks(TOKEN),
+        )
+        .stderr(header(&server));
+    off_runtime(test).await;
 }
 
 #[test]
@@ -614,12 +595,11 @@ fn an_unreachable_backend_stops_with_exit_3_whichever_case_finds_it() {
     let port = closed_port();
     let url = format!("http://127.0.0.1:{port}/im");
     let refused = format!("oa-hook: error: connection refused at 127.0.0.1:{port}");
-    oa_hook()
+    Test::new()
         .args(["check", "--url", &url])
-        .assert()
-        .code(3)
-        .stdout("")
-        .stderr(predicate::str::contains(refused.as_str()));
+        .status(3)
+        .stderr(contains(refused.as_str()))
+        .run();
     let ids = [
         "before-subscribe/answer",
         "before-subscribe/batch-100",
@@ -637,37 +617,32 @@ fn an_unreachable_backend_stops_with_exit_3_whichever_case_finds_it() {
         "robustness/other-command",
     ];
     for id in ids {
-        oa_hook()
-            .args([
-                "check", "--url", &url, "--token", TOKEN, "--expect", "allow", "--only", id,
-            ])
-            .assert()
-            .code(3)
-            .stdout("")
-            .stderr(predicate::str::contains(refused.as_str()));
+        Test::new()
+            .args(["check", "--url", &url, "--token", TOKEN])
+            .args(["--expect", "allow", "--only", id])
+            .status(3)
+            .stderr(contains(refused.as_str()))
+            .run();
     }
 }
 
 #[test]
 fn keep_alive_on_its_own_connection_finds_an_unreachable_backend_the_same_way() {
     let port = closed_port();
-    oa_hook()
+    Test::new()
         .args(["check", "--only", "keep-alive", "--url"])
         .arg(format!("http://127.0.0.1:{port}/im"))
-        .assert()
-        .code(3)
-        .stdout("")
-        .stderr(predicate::str::ends_with(format!(
+        .status(3)
+        .stderr(ends(format!(
             "oa-hook: error: connection refused at 127.0.0.1:{port}\n  hint: is the backend running and listening on that port?\n"
-        )));
+        )))
+        .run();
 }
 
 #[test]
 fn list_only_and_skip() {
-    oa_hook()
+    Test::new()
         .args(["check", "--list", "--only", "security", "--skip", "stale"])
-        .assert()
-        .success()
         .stdout(
             "security/wrong-sdkappid       a correctly signed callback for another SdkAppid is not accepted\n\
              security/missing-sdkappid     a correctly signed callback without the SdkAppid parameter is not accepted\n\
@@ -675,27 +650,19 @@ fn list_only_and_skip() {
              security/missing-sign         a callback without Sign and RequestTime is not accepted\n\
              security/future-request-time  a correctly signed callback with a RequestTime 10 minutes ahead is not accepted\n\
              security/window               a correctly signed callback with a RequestTime 90 s old, or 90 s ahead, is not accepted: Tencent's guidance is 1 minute (a warning otherwise)\n",
-        );
-    oa_hook()
-        .args([
-            "check",
-            "--url",
-            "http://127.0.0.1:9/",
-            "--only",
-            "nothing-matches",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "--only/--skip left no case to run",
-        ));
-    oa_hook()
+        )
+        .run();
+    Test::new()
+        .args(["check", "--url", "http://127.0.0.1:9/"])
+        .args(["--only", "nothing-matches"])
+        .status(2)
+        .stderr(contains("--only/--skip left no case to run"))
+        .run();
+    Test::new()
         .arg("check")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "oa-hook: error: --url is required",
-        ));
+        .status(2)
+        .stderr(contains("oa-hook: error: --url is required"))
+        .run();
 }
 
 #[test]
@@ -703,26 +670,18 @@ fn oa_hooks_own_serve_passes_its_own_check() {
     let serve = Test::serve()
         .args(["--token", TOKEN, "--sdkappid", APPID, "--refuse", "jared"])
         .start();
-    let output = oa_hook()
-        .args([
-            "check",
-            "--url",
-            &format!("{}/im", serve.url),
-            "--sdkappid",
-            APPID,
-            "--output",
-            "json",
-        ])
+    let report = Test::new()
+        .args(["check", "--url", &format!("{}/im", serve.url)])
+        .args(["--sdkappid", APPID, "--output", "json"])
         .args(["--token", TOKEN, "--expect-refused", "jared"])
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        .stdout(anything())
+        .run()
+        .json();
     assert_eq!(
         report["summary"],
         json!({"passed": 14, "failed": 0, "warned": 0, "skipped": 0, "total": 14}),
         "{report:#}"
     );
-    assert_eq!(output.status.code(), Some(0));
 }
 
 const SECURITY: [&str; 7] = [
@@ -782,8 +741,7 @@ async fn a_backend_that_refuses_everything_is_inconclusive_never_secure() {
         ..Backend::default()
     })
     .await;
-    let (code, _, report) = check(&server, &["--token", TOKEN]).await;
-    assert_eq!(code, 1);
+    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
     assert_values_refused(
         &report,
         r#"HTTP 401, ActionStatus FAIL, ErrorCode 1, ErrorInfo "nope""#,
@@ -805,8 +763,7 @@ async fn a_receiver_that_checks_nothing_and_fails_unknown_commands_is_not_passed
         ..Backend::default()
     })
     .await;
-    let (code, _, report) = check(&server, &["--token", TOKEN]).await;
-    assert_eq!(code, 1);
+    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
     let said = r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "unknown command""#;
     assert_unhandled(&report, said);
     assert_eq!(
@@ -826,17 +783,13 @@ async fn a_receiver_that_checks_nothing_and_fails_unknown_commands_is_not_passed
 #[test]
 fn serve_fail_without_a_token_is_not_passed_as_secure() {
     let serve = Test::serve().args(["--fail"]).start();
-    let run = run(oa_hook().args([
-        "check",
-        "--url",
-        &format!("{}/im", serve.url),
-        "--only",
-        "security",
-        "--output",
-        "json",
-    ]));
-    assert_eq!(run.code, 1, "{}", run.stdout);
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let report = Test::new()
+        .args(["check", "--url", &format!("{}/im", serve.url)])
+        .args(["--only", "security", "--output", "json"])
+        .status(1)
+        .stdout(anything())
+        .run()
+        .json();
     let wrong_sdkappid = case(&report, "security/wrong-sdkappid");
     assert_eq!(wrong_sdkappid["status"], "fail");
     assert_eq!(wrong_sdkappid["findings"][0]["code"], "inconclusive");
@@ -858,8 +811,7 @@ async fn an_answer_that_is_not_json_is_described_as_received() {
             ..Backend::default()
         })
         .await;
-        let (code, _, report) = check(&server, &["--token", TOKEN]).await;
-        assert_eq!(code, 1);
+        let (_, report) = check(&server, &["--token", TOKEN], 1).await;
         let answer = case(&report, "before-subscribe/answer");
         assert_eq!(answer["status"], "fail");
         assert_eq!(answer["evidence"]["summary"], said);
@@ -887,7 +839,7 @@ async fn the_backends_error_info_is_shown_next_to_the_decision() {
         ..Backend::default()
     })
     .await;
-    let (code, _, report) = check(
+    let (_, report) = check(
         &server,
         &[
             "--token",
@@ -897,9 +849,9 @@ async fn the_backends_error_info_is_shown_next_to_the_decision() {
             "--only",
             "before-subscribe",
         ],
+        1,
     )
     .await;
-    assert_eq!(code, 1);
     assert_eq!(
         case(&report, "before-subscribe/answer")["message"],
         r#"conforming answer; Chat rejects the whole request (ErrorCode 1); ErrorInfo "wrong signature""#
@@ -913,8 +865,7 @@ async fn the_backends_error_info_is_shown_next_to_the_decision() {
 #[tokio::test]
 async fn a_genuine_control_accepted_and_the_forgery_refused_passes_with_both_answers() {
     let server = start(Backend::default()).await;
-    let (code, _, report) = check(&server, &["--token", TOKEN, "--only", "bad-sign"]).await;
-    assert_eq!(code, 0);
+    let (_, report) = check(&server, &["--token", TOKEN, "--only", "bad-sign"], 0).await;
     let bad_sign = case(&report, "security/bad-sign");
     assert_eq!(
         bad_sign["message"],
@@ -943,14 +894,10 @@ async fn a_genuine_control_accepted_and_the_forgery_refused_passes_with_both_ans
 #[tokio::test]
 async fn an_unwritable_junit_path_is_refused_before_anything_is_sent() {
     let server = start(Backend::default()).await;
-    let run = check_run(&server, &["--junit", "/nonexistent-dir/report.xml"]).await;
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .contains("cannot write --junit /nonexistent-dir/report.xml"),
-        "{}",
-        run.stderr
-    );
+    let test = check_test(&server, &["--junit", "/nonexistent-dir/report.xml"])
+        .status(2)
+        .stderr(contains("cannot write --junit /nonexistent-dir/report.xml"));
+    off_runtime(test).await;
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -959,11 +906,12 @@ fn an_unreachable_backend_still_gets_a_junit_report_with_an_error() {
     let port = closed_port();
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
-    oa_hook()
+    Test::new()
         .args(["check", "--url", &format!("http://127.0.0.1:{port}/im")])
         .args(["--junit", junit.to_str().unwrap()])
-        .assert()
-        .code(3);
+        .status(3)
+        .stderr(anything())
+        .run();
     let xml = std::fs::read_to_string(&junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let case = doc
@@ -985,43 +933,19 @@ fn an_unreachable_backend_still_gets_a_junit_report_with_an_error() {
 #[tokio::test]
 async fn verbose_prints_every_request_and_answer_of_every_case() {
     let server = start(Backend::default()).await;
-    let run = check_run(
-        &server,
-        &[
-            "--sdkappid",
-            APPID,
-            "--token",
-            TOKEN,
-            "-v",
-            "--only",
-            "security/bad-sign",
-            "--only",
-            "after-unsubscribe",
-        ],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{}", run.stdout);
+    let test = check_test(&server, &["--sdkappid", APPID, "--token", TOKEN, "-v"])
+        .args(["--only", "security/bad-sign", "--only", "after-unsubscribe"])
+        .stdout(
+            contains("    user-agent: oa-hook/")
+                .contains("    answer: HTTP 401, ActionStatus FAIL")
+                .contains("    control: HTTP 200, ActionStatus OK"),
+        )
+        .stderr(header(&server));
+    let run = off_runtime(test).await;
     let requests = run.stdout.matches("    POST /im?SdkAppid=").count();
     let answers = run.stdout.matches("    HTTP/1.1 ").count();
     assert_eq!((requests, answers), (3, 3), "{}", run.stdout);
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
-    assert!(
-        run.stdout.contains("    user-agent: oa-hook/"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("    answer: HTTP 401, ActionStatus FAIL"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("    control: HTTP 200, ActionStatus OK"),
-        "{}",
-        run.stdout
-    );
 }
 
 /// A refusal after Chat's 2 s refuses nothing: Chat has given up and a before callback goes
@@ -1033,8 +957,7 @@ async fn a_forgery_refused_too_late_or_never_is_not_refused() {
         ..Backend::default()
     })
     .await;
-    let (code, _, report) = check(&server, &["--token", TOKEN, "--only", "bad-sign"]).await;
-    assert_eq!(code, 1);
+    let (_, report) = check(&server, &["--token", TOKEN, "--only", "bad-sign"], 1).await;
     let bad_sign = case(&report, "security/bad-sign");
     assert_eq!(bad_sign["findings"][0]["code"], "refused-too-late");
     assert!(
@@ -1044,12 +967,12 @@ async fn a_forgery_refused_too_late_or_never_is_not_refused() {
             .starts_with("refused a Sign made with another token only after 2"),
         "{bad_sign:#}"
     );
-    let (code, _, report) = check(
+    let (_, report) = check(
         &server,
         &["--token", TOKEN, "--only", "bad-sign", "--timeout", "500ms"],
+        1,
     )
     .await;
-    assert_eq!(code, 1);
     let bad_sign = case(&report, "security/bad-sign");
     assert_eq!(bad_sign["status"], "fail");
     assert_eq!(bad_sign["findings"][0]["code"], "no-refusal");
@@ -1068,7 +991,8 @@ async fn a_five_minute_window_passes_the_replay_cases_and_warns_on_the_window() 
         ..Backend::default()
     })
     .await;
-    let (code, statuses, report, xml) = check_with_junit(&server, &["--token", TOKEN]).await;
+    // A warning does not fail the run.
+    let (statuses, report, xml) = check_with_junit(&server, &["--token", TOKEN], 0).await;
     expect_statuses(
         &statuses,
         &[
@@ -1076,7 +1000,6 @@ async fn a_five_minute_window_passes_the_replay_cases_and_warns_on_the_window() 
             ("security/window", "warn"),
         ],
     );
-    assert_eq!(code, 0, "a warning does not fail the run");
     let window = case(&report, "security/window");
     let codes: Vec<&Value> = window["findings"]
         .as_array()
@@ -1118,8 +1041,7 @@ async fn a_forgery_refused_by_crashing_passes_with_a_warning() {
         ..Backend::default()
     })
     .await;
-    let (code, _, report) = check(&server, &["--token", TOKEN, "--only", "missing-sign"]).await;
-    assert_eq!(code, 0);
+    let (_, report) = check(&server, &["--token", TOKEN, "--only", "missing-sign"], 0).await;
     let missing_sign = case(&report, "security/missing-sign");
     assert_eq!(missing_sign["status"], "warn");
     assert_eq!(missing_sign["findings"][0]["code"], "refused-by-crashing");
@@ -1137,10 +1059,9 @@ async fn a_backend_that_takes_a_callback_without_sdkappid_fails_that_case() {
         ..Backend::default()
     })
     .await;
-    let (code, statuses, report) =
-        check(&server, &["--token", TOKEN, "--expect-refused", "jared"]).await;
+    let (statuses, report) =
+        check(&server, &["--token", TOKEN, "--expect-refused", "jared"], 1).await;
     expect_statuses(&statuses, &[("security/missing-sdkappid", "fail")]);
-    assert_eq!(code, 1);
     let missing = case(&report, "security/missing-sdkappid");
     assert_eq!(missing["findings"][0]["code"], "accepted-missing-sdkappid");
     assert_eq!(
@@ -1175,8 +1096,7 @@ async fn a_malformed_genuine_answer_makes_the_security_cases_name_it() {
         ..Backend::default()
     })
     .await;
-    let (code, _, report) = check(&server, &["--token", TOKEN]).await;
-    assert_eq!(code, 1);
+    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
     let said = r#"HTTP 200, ActionStatus OK, ErrorCode "0""#;
     assert_inconclusive(
         &report,
@@ -1194,8 +1114,7 @@ async fn a_control_refused_as_an_unknown_command_suggests_another_command() {
         ..Backend::default()
     })
     .await;
-    let (code, _, report) = check(&server, &["--token", TOKEN]).await;
-    assert_eq!(code, 1);
+    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
     assert_unhandled(
         &report,
         r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "Invalid callback command""#,
@@ -1210,12 +1129,12 @@ async fn the_human_summary_groups_the_cases_one_flaw_broke() {
         ..Backend::default()
     })
     .await;
-    let run = check_run(
-        &server,
-        &["--sdkappid", APPID, "--token", TOKEN, "--command", "all"],
-    )
-    .await;
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    let test = check_test(&server, &["--sdkappid", APPID, "--token", TOKEN])
+        .args(["--command", "all"])
+        .status(1)
+        .stdout(anything())
+        .stderr(header(&server));
+    let run = off_runtime(test).await;
     let stale = "✘ accepted-stale-request-time in 11 cases: accepted a callback signed 10 minutes ago (a replay): HTTP 200, ActionStatus OK, ErrorCode 0; answer a non-200 status, ActionStatus FAIL or ErrorCode 1\n";
     let future =
         "✘ accepted-future-request-time in 11 cases: accepted a callback dated 10 minutes ahead: ";

@@ -1,8 +1,8 @@
 //! `send`: one callback against a wiremock backend, judged end to end.
 
 use crate::support::{
-    Expect, NOW, Output, Test, allow, answer, anything, backend, closed_port, contains, ends,
-    https_backend, lacks, line, refuse_jared, reject, sample_path, starts, timed,
+    Expect, NOW, Output, Test, allow, allow_evidence, answer, anything, backend, closed_port,
+    contains, ends, https_backend, lacks, line, refuse_jared, reject, sample_path, starts, timed,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -378,14 +378,7 @@ async fn the_json_document_is_pinned() {
             },
             "request_findings": [],
             "findings": [],
-            "evidence": {
-                "status": 200,
-                "body": "json",
-                "ActionStatus": "OK",
-                "ErrorCode": 0,
-                "ErrorInfo": "",
-                "summary": "HTTP 200, ActionStatus OK, ErrorCode 0",
-            },
+            "evidence": allow_evidence(),
             "decision": {
                 "kind": "subscribes",
                 "subscribed": ["leckie"],

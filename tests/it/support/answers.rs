@@ -17,3 +17,15 @@ pub fn refuse_jared() -> Value {
 pub fn reject() -> Value {
     json!({"ActionStatus": "OK", "ErrorInfo": "closed", "ErrorCode": 1})
 }
+
+/// The evidence reports give of an [`allow`] answer with HTTP 200.
+pub fn allow_evidence() -> Value {
+    json!({
+        "status": 200,
+        "body": "json",
+        "ActionStatus": "OK",
+        "ErrorCode": 0,
+        "ErrorInfo": "",
+        "summary": "HTTP 200, ActionStatus OK, ErrorCode 0",
+    })
+}
