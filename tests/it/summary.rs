@@ -1,8 +1,7 @@
 //! What a CI job shows: `--summary FILE` (and GitHub's job summary) and `--annotations`, from
 //! `check`, `replay` and load mode, in every outcome.
 
-use crate::support::Test;
-use crate::support::{closed_port, oa_hook, run};
+use crate::support::{Test, anything, closed_port, contains, lacks, starts};
 
 const TOKEN: &str = "summary-token";
 
@@ -17,11 +16,16 @@ fn a_check_that_cannot_reach_its_target_still_summarises_and_annotates() {
     let step = dir.path().join("step-summary.md");
     std::fs::write(&step, "an earlier step\n").unwrap();
     let url = format!("http://127.0.0.1:{}/im", closed_port());
-    let ran = run(oa_hook()
+    Test::new()
         .args(["check", "--url", &url, "--annotations", "--summary"])
         .arg(&summary)
-        .env("GITHUB_STEP_SUMMARY", &step));
-    assert_eq!(ran.code, 3, "{}", ran.stderr);
+        .env("GITHUB_STEP_SUMMARY", &step)
+        .status(3)
+        .stdout(starts(
+            "::error title=oa-hook check%3A stopped::the target could not be reached",
+        ))
+        .stderr(anything())
+        .run();
     let written = read(&summary);
     assert!(
         written.starts_with(&format!(
@@ -30,12 +34,6 @@ fn a_check_that_cannot_reach_its_target_still_summarises_and_annotates() {
         "{written}"
     );
     assert_eq!(read(&step), format!("an earlier step\n{written}\n"));
-    assert!(
-        ran.stdout
-            .starts_with("::error title=oa-hook check%3A stopped::the target could not be reached"),
-        "{}",
-        ran.stdout
-    );
 }
 
 #[test]
@@ -46,50 +44,26 @@ fn a_passing_check_and_load_run_summarise_with_no_error_annotation() {
     let url = format!("{}/im", serve.url);
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("check.md");
-    let ran = run(oa_hook()
-        .args([
-            "check",
-            "--url",
-            &url,
-            "--token",
-            TOKEN,
-            "-q",
-            "--annotations",
-            "--summary",
-        ])
-        .arg(&summary));
-    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
-    assert!(read(&summary).starts_with("## oa-hook check: PASS\n"));
-    assert!(!ran.stdout.contains("::error"), "{}", ran.stdout);
-    let load = dir.path().join("load.md");
-    let ran = run(oa_hook()
-        .args([
-            "send",
-            "before-subscribe",
-            "--url",
-            &url,
-            "--token",
-            TOKEN,
-            "-n",
-            "20",
-            "-c",
-            "2",
-        ])
+    Test::new()
+        .args(["check", "--url", &url, "--token", TOKEN, "-q"])
         .args(["--annotations", "--summary"])
-        .arg(&load));
-    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
-    let written = read(&load);
-    assert!(
-        written.starts_with(&format!(
-            "## oa-hook send: PASS\n\nTarget: `{url}`, concurrency 2, 20 requests in "
-        )),
-        "{written}"
-    );
-    assert!(
-        written.contains("\nDecisions: `subscribes` × 20\n"),
-        "{written}"
-    );
-    assert!(!ran.stdout.contains("::"), "{}", ran.stdout);
+        .arg(&summary)
+        .stdout(lacks("::error"))
+        .run();
+    starts("## oa-hook check: PASS\n").assert(summary.display(), &read(&summary));
+    let load = dir.path().join("load.md");
+    Test::new()
+        .args(["send", "before-subscribe", "--url", &url, "--token", TOKEN])
+        .args(["-n", "20", "-c", "2", "--annotations", "--summary"])
+        .arg(&load)
+        .stdout(lacks("::"))
+        .stderr(anything())
+        .run();
+    starts(format!(
+        "## oa-hook send: PASS\n\nTarget: `{url}`, concurrency 2, 20 requests in "
+    ))
+    .contains("\nDecisions: `subscribes` × 20\n")
+    .assert(load.display(), &read(&load));
 }
 
 #[test]
@@ -97,7 +71,7 @@ fn a_failing_load_run_annotates_each_cause() {
     let serve = Test::serve()
         .args(["--token", TOKEN, "--status", "503"])
         .start();
-    let ran = run(oa_hook()
+    Test::new()
         .args([
             "send",
             "after-unsubscribe",
@@ -105,18 +79,14 @@ fn a_failing_load_run_annotates_each_cause() {
             &serve.url,
             "--token",
             TOKEN,
-            "-n",
-            "5",
         ])
-        .args(["--annotations", "-q"]));
-    assert_eq!(ran.code, 1, "{}", ran.stderr);
-    assert!(
-        ran.stdout.contains(
-            "\n::error title=oa-hook send%3A http-status::5 answers of 5: HTTP 503 (expected 200)"
-        ),
-        "{}",
-        ran.stdout
-    );
+        .args(["-n", "5", "--annotations", "-q"])
+        .status(1)
+        .stdout(contains(
+            "\n::error title=oa-hook send%3A http-status::5 answers of 5: HTTP 503 (expected 200)",
+        ))
+        .stderr(anything())
+        .run();
 }
 
 #[test]
@@ -124,7 +94,7 @@ fn a_load_run_that_reaches_nothing_still_writes_its_summary() {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("load.md");
     let url = format!("http://127.0.0.1:{}/im", closed_port());
-    let ran = run(oa_hook()
+    Test::new()
         .args([
             "send",
             "before-subscribe",
@@ -134,9 +104,11 @@ fn a_load_run_that_reaches_nothing_still_writes_its_summary() {
             "3",
             "--summary",
         ])
-        .arg(&summary));
-    assert_eq!(ran.code, 3, "{}", ran.stderr);
-    assert!(read(&summary).starts_with("## oa-hook send: UNREACHABLE\n"));
+        .arg(&summary)
+        .status(3)
+        .stderr(anything())
+        .run();
+    starts("## oa-hook send: UNREACHABLE\n").assert(summary.display(), &read(&summary));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -145,46 +117,44 @@ async fn a_replay_summarises_as_check_does() {
     let record = crate::replay::recorded(dir.path()).await;
     let summary = dir.path().join("replay.md");
     let url = format!("http://127.0.0.1:{}/im", closed_port());
-    let ran = run(oa_hook()
+    let test = Test::new()
         .arg("replay")
         .arg(&record)
         .args(["--url", &url, "--summary"])
-        .arg(&summary));
-    assert_eq!(ran.code, 3, "{}", ran.stderr);
-    assert!(read(&summary).starts_with("## oa-hook replay: UNREACHABLE\n"));
+        .arg(&summary)
+        .status(3)
+        .stdout(anything())
+        .stderr(anything());
+    tokio::task::spawn_blocking(move || test.run())
+        .await
+        .unwrap();
+    starts("## oa-hook replay: UNREACHABLE\n").assert(summary.display(), &read(&summary));
 }
 
 #[test]
 fn summary_and_annotation_mistakes_say_what_to_give() {
     let url = format!("http://127.0.0.1:{}/im", closed_port());
-    let one = run(oa_hook().args([
-        "send",
-        "before-subscribe",
-        "--url",
-        &url,
-        "--summary",
-        "s.md",
-    ]));
-    assert_eq!((one.code, one.stdout.as_str()), (2, ""));
-    assert_eq!(
-        one.stderr,
-        "oa-hook: error: --summary and --annotations are for load mode\n  hint: add --count N or --duration D (e.g. --count 1000); one callback's verdict is the exit code\n"
-    );
-    let json = run(oa_hook().args(["check", "--url", &url, "--annotations", "-o", "json"]));
-    assert_eq!(json.code, 2);
-    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    Test::new()
+        .args(["send", "before-subscribe", "--url", &url, "--summary", "s.md"])
+        .status(2)
+        .stderr("oa-hook: error: --summary and --annotations are for load mode\n  hint: add --count N or --duration D (e.g. --count 1000); one callback's verdict is the exit code\n")
+        .run();
+    let report = Test::new()
+        .args(["check", "--url", &url, "--annotations", "-o", "json"])
+        .status(2)
+        .stdout(anything())
+        .stderr(anything())
+        .run()
+        .json();
     assert_eq!(
         report["stopped"]["message"],
         "--annotations prints workflow commands on stdout, where --output json prints one JSON document"
     );
-    let nowhere =
-        run(oa_hook().args(["check", "--url", &url, "--summary", "/nonexistent/dir/s.md"]));
-    assert_eq!(nowhere.code, 2);
-    assert!(
-        nowhere
-            .stderr
-            .starts_with("oa-hook: error: cannot write --summary /nonexistent/dir/s.md: "),
-        "{}",
-        nowhere.stderr
-    );
+    Test::new()
+        .args(["check", "--url", &url, "--summary", "/nonexistent/dir/s.md"])
+        .status(2)
+        .stderr(starts(
+            "oa-hook: error: cannot write --summary /nonexistent/dir/s.md: ",
+        ))
+        .run();
 }

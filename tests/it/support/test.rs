@@ -267,6 +267,17 @@ impl Expect {
         self
     }
 
+    /// Asserts that `text` (what `what` names: a file a run wrote) meets every rule.
+    #[track_caller]
+    pub fn assert(&self, what: impl std::fmt::Display, text: &str) {
+        let failures = self.failures(text);
+        assert!(
+            failures.is_empty(),
+            "{what}: {}\n--- {what} ---\n{text}",
+            failures.join("; ")
+        );
+    }
+
     /// What each rule this text breaks says about it.
     fn failures(&self, text: &str) -> Vec<String> {
         self.0
