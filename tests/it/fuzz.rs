@@ -2,9 +2,9 @@
 //! caught, shrunk to a minimal body, and given with a reproducer that, run, fails the same way;
 //! oa-hook's own serve passes with no false failure.
 
-use crate::support::Test;
-use crate::support::allow;
-use crate::support::{answer, assert_contains, backend, case, oa_hook, run};
+use crate::support::{
+    Test, UNSIGNED, allow, answer, anything, assert_contains, backend, case, contains,
+};
 use serde_json::{Value, json};
 use std::path::Path;
 use wiremock::{Request, Respond, ResponseTemplate};
@@ -78,26 +78,37 @@ impl Respond for DecidesByTheFirst {
 }
 
 /// `check --url URL --only fuzz --seed 42 --output json ARGS`, run in `dir` (where the bodies
-/// go): the exit code and the report. Without a `--fuzz N` in ARGS, `--fuzz` (100).
-fn fuzz(url: &str, dir: &Path, args: &[&str]) -> (i32, Value) {
+/// go), expecting exit `status` and nothing on stderr: the report. Without a `--fuzz N` in ARGS,
+/// `--fuzz` (100).
+fn fuzz(url: &str, dir: &Path, args: &[&str], status: i32) -> Value {
     let n: &[&str] = if args.contains(&"--fuzz") {
         &[]
     } else {
         &["--fuzz"]
     };
-    let output = run(oa_hook()
+    Test::new()
         .current_dir(dir)
         .args(["check", "--url", url, "--only", "fuzz"])
         .args(["--seed", "42", "--output", "json"])
         .args(n)
-        .args(args));
-    let report = serde_json::from_str(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}{}", output.stdout, output.stderr));
-    (output.code, report)
+        .args(args)
+        .status(status)
+        .stdout(anything())
+        .run()
+        .json()
 }
 
-/// Runs `command` as a shell would, pasted, in `dir`: exit code and stdout.
-fn paste(command: &str, dir: &Path) -> (i32, String) {
+/// Runs `command` as a shell would, pasted, in `dir`, off the async runtime the backend runs on:
+/// exit code and stdout.
+async fn paste(command: String, dir: &Path) -> (i32, String) {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || paste_here(&command, &dir))
+        .await
+        .unwrap()
+}
+
+/// [`paste`] on this thread.
+fn paste_here(command: &str, dir: &Path) -> (i32, String) {
     let output = std::process::Command::new("sh")
         .args(["-c", command])
         .current_dir(dir)
@@ -122,11 +133,12 @@ fn shrunk<'r>(report: &'r Value, id: &str) -> &'r Value {
 async fn fuzz_off_runtime(
     url: String,
     args: &'static [&'static str],
-) -> (i32, Value, tempfile::TempDir) {
+    status: i32,
+) -> (Value, tempfile::TempDir) {
     tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().unwrap();
-        let (code, report) = fuzz(&url, dir.path(), args);
-        (code, report, dir)
+        let report = fuzz(&url, dir.path(), args, status);
+        (report, dir)
     })
     .await
     .unwrap()
@@ -136,8 +148,7 @@ async fn fuzz_off_runtime(
 async fn a_500_on_a_32_byte_user_id_is_found_shrunk_and_reproduced() {
     let server = backend(CrashesOnA32ByteUserId).await;
     let url = format!("{}/im", server.uri());
-    let (code, report, dir) = fuzz_off_runtime(url, &[]).await;
-    assert_eq!(code, 1);
+    let (report, dir) = fuzz_off_runtime(url, &[], 1).await;
     assert_eq!(report["fuzz"], json!({"seed": 42, "per_command": 100}));
     let failure = shrunk(&report, "fuzz/no-server-error");
     assert_eq!(
@@ -173,10 +184,7 @@ async fn a_500_on_a_32_byte_user_id_is_found_shrunk_and_reproduced() {
             server.uri()
         ),
     );
-    let dir_path = dir.path().to_owned();
-    let (code, stdout) = tokio::task::spawn_blocking(move || paste(&command, &dir_path))
-        .await
-        .unwrap();
+    let (code, stdout) = paste(command, dir.path()).await;
     assert_eq!(code, 1, "{stdout}");
     assert_contains(&stdout, "HTTP 500 Internal Server Error");
     assert_contains(&stdout, "value too long for type character varying(31)");
@@ -191,8 +199,7 @@ async fn a_500_on_a_32_byte_user_id_is_found_shrunk_and_reproduced() {
 async fn a_refusal_of_someone_not_sent_is_found_and_reproduced_under_strict() {
     let server = backend(RefusesWhomItWasNotSent).await;
     let url = format!("{}/im", server.uri());
-    let (code, report, dir) = fuzz_off_runtime(url, &[]).await;
-    assert_eq!(code, 1);
+    let (report, dir) = fuzz_off_runtime(url, &[], 1).await;
     let failure = shrunk(&report, "fuzz/refused-were-sent");
     assert_eq!(
         case(&report, "fuzz/refused-were-sent")["findings"][0]["code"],
@@ -202,10 +209,7 @@ async fn a_refusal_of_someone_not_sent_is_found_and_reproduced_under_strict() {
     assert_eq!(users.len(), 1, "{failure:#}");
     let command = failure["reproduce"][0].as_str().unwrap().to_owned();
     assert!(command.ends_with(" --strict"), "{command}");
-    let dir_path = dir.path().to_owned();
-    let (code, stdout) = tokio::task::spawn_blocking(move || paste(&command, &dir_path))
-        .await
-        .unwrap();
+    let (code, stdout) = paste(command, dir.path()).await;
     assert_eq!(code, 1, "{stdout}");
     assert_contains(&stdout, "was not among the request's subscribers");
     // The other properties hold.
@@ -222,8 +226,7 @@ async fn a_refusal_of_someone_not_sent_is_found_and_reproduced_under_strict() {
 async fn a_decision_that_depends_on_the_order_is_found_and_reproduced() {
     let server = backend(DecidesByTheFirst).await;
     let url = format!("{}/im", server.uri());
-    let (code, report, dir) = fuzz_off_runtime(url, &[]).await;
-    assert_eq!(code, 1);
+    let (report, dir) = fuzz_off_runtime(url, &[], 1).await;
     let failure = shrunk(&report, "fuzz/same-decision");
     assert_eq!(
         case(&report, "fuzz/same-decision")["findings"][0]["code"],
@@ -234,19 +237,10 @@ async fn a_decision_that_depends_on_the_order_is_found_and_reproduced() {
     assert_eq!(users.len(), 2, "{failure:#}");
     let reproduce = failure["reproduce"].as_array().unwrap();
     assert_eq!(reproduce.len(), 2);
-    let dir_path = dir.path().to_owned();
-    let commands: Vec<String> = reproduce
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect();
-    let ran = tokio::task::spawn_blocking(move || {
-        commands
-            .iter()
-            .map(|command| paste(command, &dir_path))
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
+    let mut ran = Vec::new();
+    for command in reproduce {
+        ran.push(paste(command.as_str().unwrap().to_owned(), dir.path()).await);
+    }
     // The first shows one decision; the second, held to it, fails with another.
     assert_eq!(ran[0].0, 0, "{}", ran[0].1);
     assert_eq!(ran[1].0, 1, "{}", ran[1].1);
@@ -260,7 +254,7 @@ fn the_same_seed_finds_the_same_failure_and_body() {
     let url = format!("{}/im", serve.url);
     let dir = tempfile::tempdir().unwrap();
     let failure = || {
-        let (_, report) = fuzz(&url, dir.path(), &["--command", "after-create"]);
+        let report = fuzz(&url, dir.path(), &["--command", "after-create"], 1);
         let failure = shrunk(&report, "fuzz/no-server-error").clone();
         // A before callback is covered by no command: the properties that need one are
         // skipped, never passed.
@@ -281,7 +275,7 @@ fn oa_hooks_own_serve_passes_every_property() {
         .start();
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
-    let (code, report) = fuzz(
+    let report = fuzz(
         &format!("{}/im", serve.url),
         dir.path(),
         &[
@@ -292,8 +286,8 @@ fn oa_hooks_own_serve_passes_every_property() {
             "--junit",
             junit.to_str().unwrap(),
         ],
+        0,
     );
-    assert_eq!(code, 0, "{report:#}");
     for id in [
         "fuzz/no-server-error",
         "fuzz/conforming-in-time",
@@ -325,7 +319,7 @@ fn serve_fails_none_of_a_hundred_thousand_generated_callbacks() {
         .args(["--refuse", "jared", "--token", "fuzz-token", "-q"])
         .start();
     let dir = tempfile::tempdir().unwrap();
-    let (code, report) = fuzz(
+    let report = fuzz(
         &format!("{}/im", serve.url),
         dir.path(),
         &[
@@ -336,8 +330,8 @@ fn serve_fails_none_of_a_hundred_thousand_generated_callbacks() {
             "--token",
             "fuzz-token",
         ],
+        0,
     );
-    assert_eq!(code, 0, "{report:#}");
     assert_eq!(
         case(&report, "fuzz/conforming-in-time")["fuzz"]["checked"],
         100_001
@@ -346,38 +340,36 @@ fn serve_fails_none_of_a_hundred_thousand_generated_callbacks() {
 
 #[test]
 fn a_fuzz_count_out_of_range_is_a_usage_error() {
-    let output = run(oa_hook().args(["check", "--url", "http://127.0.0.1:1/", "--fuzz", "0"]));
-    assert_eq!(output.code, 2);
-    assert_contains(
-        &output.stderr,
-        "oa-hook: error: --fuzz 0 is less than 1\n  hint: give a whole number of callbacks per command, at least 1 and at most 1000000",
-    );
+    Test::new()
+        .args(["check", "--url", "http://127.0.0.1:1/", "--fuzz", "0"])
+        .status(2)
+        .stderr(contains(
+            "oa-hook: error: --fuzz 0 is less than 1\n  hint: give a whole number of callbacks per command, at least 1 and at most 1000000",
+        ))
+        .run();
 }
 
 #[tokio::test]
 async fn strict_fails_a_warning_in_one_send_and_in_load_mode() {
     let server = backend(RefusesWhomItWasNotSent).await;
     let url = format!("{}/im", server.uri());
-    let output = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let send = |extra: &[&str]| {
-            run(oa_hook()
+            Test::new()
                 .args(["send", "before-subscribe", "--url", &url])
                 .args(["--subscriber", "Jared7", "--strict"])
-                .args(extra))
+                .args(extra)
+                .status(1)
         };
-        (send(&[]), send(&["-n", "3"]))
+        send(&[])
+            .stdout(contains("✘ under --strict a warning fails: RefusedSubscribers_Account[0]: `jared7` was not among the request's subscribers"))
+            .stderr(UNSIGNED)
+            .run();
+        send(&["-n", "3"])
+            .stdout(contains("✘ strict in 3 answers: under --strict a warning fails"))
+            .stderr(anything())
+            .run();
     })
     .await
     .unwrap();
-    let (once, load) = output;
-    assert_eq!(once.code, 1, "{}", once.stdout);
-    assert_contains(
-        &once.stdout,
-        "✘ under --strict a warning fails: RefusedSubscribers_Account[0]: `jared7` was not among the request's subscribers",
-    );
-    assert_eq!(load.code, 1, "{}", load.stdout);
-    assert_contains(
-        &load.stdout,
-        "✘ strict in 3 answers: under --strict a warning fails",
-    );
 }

@@ -21,6 +21,9 @@ pub fn oa_hook() -> Command {
     Command::from_std(oa_hook_std())
 }
 
+/// What `send` says on stderr when it has no token to sign with.
+pub const UNSIGNED: &str = "note: unsigned (no token), so a backend that checks Sign refuses it; pass --token or set OA_HOOK_TOKEN (--no-sign silences this note)\n";
+
 /// Tencent's before-subscribe sample body with `command` for its command word, compact as Chat
 /// sends it.
 pub fn seed_body(command: &str) -> String {
