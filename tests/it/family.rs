@@ -1,28 +1,32 @@
 //! The family beyond the subscriber callbacks: before-create and before-send answers judged by
 //! `send`, every command answered by `serve` under each policy, and `check --command all`.
 
-use crate::support::Test;
-use crate::support::{Run, answer, backend, case, case_ids, oa_hook, run};
+use crate::support::{Test, answer, anything, backend, case, case_ids, contains, lacks};
 use oa_hook::protocol::CALLBACKS;
 use serde_json::{Value, json};
 
-fn send(url: &str, callback: &str, extra: &[&str]) -> Run {
-    run(oa_hook()
+fn send(url: &str, callback: &str, extra: &[&str]) -> Test {
+    Test::new()
         .args(["send", callback, "--url", url, "--no-sign"])
-        .args(extra))
+        .args(extra)
 }
 
-/// `send COMMAND` to a backend answering `body`: the exit code and the decision line.
-async fn decision(callback: &str, body: Value) -> (i32, String) {
+/// `send COMMAND` to a backend answering `body`, which passes: the decision line.
+async fn decision(callback: &str, body: Value) -> String {
     let server = backend(answer(body)).await;
-    let run = send(&format!("{}/im", server.uri()), callback, &[]);
-    let line = run
-        .stdout
+    let run = send(&format!("{}/im", server.uri()), callback, &[])
+        .stdout(anything())
+        .run();
+    decision_of(&run.stdout)
+}
+
+/// The decision line of `send`'s report.
+fn decision_of(stdout: &str) -> String {
+    stdout
         .lines()
         .find(|l| l.starts_with("Chat"))
-        .unwrap_or_else(|| panic!("no decision in:\n{}\n{}", run.stdout, run.stderr))
-        .to_owned();
-    (run.code, line)
+        .unwrap_or_else(|| panic!("no decision in:\n{stdout}"))
+        .to_owned()
 }
 
 fn coded(code: i64, info: &str) -> Value {
@@ -80,11 +84,7 @@ async fn each_answer_mode_reads_as_what_chat_does() {
             "Chat ignores the answer (after callback)",
         ),
     ] {
-        assert_eq!(
-            decision(callback, body).await,
-            (0, said.to_owned()),
-            "{callback}"
-        );
+        assert_eq!(decision(callback, body).await, said, "{callback}");
     }
 }
 
@@ -95,37 +95,31 @@ async fn a_rewrite_with_a_non_zero_code_is_a_warning() {
         "CloudCustomData": "x"}),
     ))
     .await;
-    let run = send(
+    send(
         &format!("{}/im", server.uri()),
         "before-send",
         &["--expect", "reject"],
-    );
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(run.stdout.contains("! CloudCustomData: Chat honours a rewritten MsgBody or CloudCustomData only with ErrorCode 0; with ErrorCode 1 it is ignored"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("✔ expected the whole request rejected"),
-        "{}",
-        run.stdout
-    );
+    )
+    .stdout(
+        contains("! CloudCustomData: Chat honours a rewritten MsgBody or CloudCustomData only with ErrorCode 0; with ErrorCode 1 it is ignored")
+            .contains("✔ expected the whole request rejected"),
+    )
+    .run();
 }
 
 #[tokio::test]
 async fn a_body_over_the_documented_limits_is_sent_with_a_warning() {
     let server = backend(answer(coded(0, ""))).await;
     let name = "n".repeat(151);
-    let run = send(
+    send(
         &format!("{}/im", server.uri()),
         "before-create",
         &["--name", &name],
-    );
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(
-        run.stdout.contains(
-            "! sent Name: is 151 bytes; Chat allows at most 150 (trtc.io/document/60813)"
-        ),
-        "{}",
-        run.stdout
-    );
+    )
+    .stdout(contains(
+        "! sent Name: is 151 bytes; Chat allows at most 150 (trtc.io/document/60813)",
+    ))
+    .run();
 }
 
 /// The decision `send` reports for each before callback under each policy of `serve`; every
@@ -172,18 +166,16 @@ fn serve_answers_every_command_under_each_policy() {
     for (policy, decisions) in policies {
         let serve = Test::serve().args([policy, &["--quiet"]].concat()).start();
         for callback in CALLBACKS {
-            let run = send(&serve.url, callback.name, &[]);
+            let run = send(&serve.url, callback.name, &[])
+                .stdout(anything())
+                .run();
             let expected = match callback.name {
                 "before-subscribe" => decisions[0],
                 "before-create" => decisions[1],
                 "before-send" => decisions[2],
                 _ => "Chat ignores the answer (after callback)",
             };
-            let said = run
-                .stdout
-                .lines()
-                .find(|l| l.starts_with("Chat"))
-                .unwrap_or_default();
+            let said = decision_of(&run.stdout);
             assert!(
                 said.starts_with(expected),
                 "{policy:?} {callback}: {}",
@@ -198,31 +190,35 @@ fn serve_answers_every_command_under_each_policy() {
 #[test]
 fn serve_shows_what_each_event_names() {
     let serve = Test::serve().args(["--discard", "--quiet"]).start();
-    send(&serve.url, "before-create", &["--operator", "ann"]);
+    send(&serve.url, "before-create", &["--operator", "ann"])
+        .stdout(anything())
+        .run();
     let line = serve.next_line();
     assert!(
         line.contains("✔ before-create  operator ann  → 200 OK"),
         "{line}"
     );
-    send(&serve.url, "before-send", &[]);
+    send(&serve.url, "before-send", &[])
+        .stdout(anything())
+        .run();
     assert!(
         serve
             .next_line()
             .contains("✔ before-send  → 200 discards (ErrorCode 2)")
     );
-    send(&serve.url, "after-subscribe", &[]);
+    send(&serve.url, "after-subscribe", &[])
+        .stdout(anything())
+        .run();
     assert!(
         serve
             .next_line()
             .contains("✔ after-subscribe  operator 107867  subscribers jared, leckie  → 200 OK")
     );
-    oa_hook()
+    Test::new()
         .args(["serve", "--error-code", "2"])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains(
-            "--error-code 2 is not a code of your own",
-        ));
+        .status(2)
+        .stderr(contains("--error-code 2 is not a code of your own"))
+        .run();
 }
 
 /// oa-hook's own serve conforms for the whole family: every answer, every forgery refused
@@ -232,26 +228,18 @@ fn check_command_all_passes_against_a_conforming_backend() {
     let serve = Test::serve()
         .args(["--token", "t0k", "--sdkappid", "1400000000"])
         .start();
-    let output = oa_hook()
-        .args([
-            "check",
-            "--url",
-            &serve.url,
-            "--sdkappid",
-            "1400000000",
-            "--token",
-            "t0k",
-        ])
-        .args(["--command", "all", "--expect", "allow", "--output", "json"])
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = Test::new()
+        .args(["check", "--url", &serve.url, "--sdkappid", "1400000000"])
+        .args(["--token", "t0k", "--command", "all", "--expect", "allow"])
+        .args(["--output", "json"])
+        .stdout(anything())
+        .run()
+        .json();
     assert_eq!(
         report["summary"],
         json!({"passed": 99, "failed": 0, "warned": 0, "skipped": 0, "total": 99}),
         "{report:#}"
     );
-    assert_eq!(output.status.code(), Some(0));
     let ids = case_ids(&report);
     for id in [
         "after-withdraw/answer",
@@ -276,15 +264,11 @@ fn check_command_all_passes_against_a_conforming_backend() {
 
 #[test]
 fn check_command_chooses_the_cases() {
-    let listed = run(oa_hook().args([
-        "check",
-        "--list",
-        "--command",
-        "before-send",
-        "--command",
-        "OfficialAccount.CallbackAfterSendMsg",
-    ]));
-    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let listed = Test::new()
+        .args(["check", "--list", "--command", "before-send"])
+        .args(["--command", "OfficialAccount.CallbackAfterSendMsg"])
+        .stdout(lacks("before-subscribe"))
+        .run();
     let ids: Vec<&str> = listed
         .stdout
         .lines()
@@ -301,20 +285,13 @@ fn check_command_chooses_the_cases() {
         "{}",
         listed.stdout
     );
-    assert!(
-        !listed.stdout.contains("before-subscribe"),
-        "{}",
-        listed.stdout
-    );
-    let default = run(oa_hook().args(["check", "--list"]));
-    assert!(
-        !default.stdout.contains("security/after-unsubscribe"),
-        "{}",
-        default.stdout
-    );
-    oa_hook()
+    Test::new()
+        .args(["check", "--list"])
+        .stdout(lacks("security/after-unsubscribe"))
+        .run();
+    Test::new()
         .args(["check", "--list", "--command", "nothing"])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("--command nothing is not a callback\n  hint: give one of before-subscribe, after-unsubscribe, before-create"));
+        .status(2)
+        .stderr(contains("--command nothing is not a callback\n  hint: give one of before-subscribe, after-unsubscribe, before-create"))
+        .run();
 }
