@@ -2,8 +2,7 @@
 //! its flaw breaks and pass the rest.
 
 use crate::support::{
-    NOW, Output, Test, allow, allow_evidence, anything, assert_contains, case, closed_port,
-    contains, ends,
+    NOW, Test, allow, allow_evidence, anything, assert_contains, case, closed_port, contains, ends,
 };
 use oa_hook::protocol::{ReceivedQuery, verify};
 use serde_json::{Value, json};
@@ -159,13 +158,6 @@ fn header(server: &MockServer) -> String {
     )
 }
 
-/// Runs `test` off the async runtime the backend runs on.
-async fn off_runtime(test: Test) -> Output {
-    tokio::task::spawn_blocking(move || test.run())
-        .await
-        .unwrap()
-}
-
 /// Runs `check --output json ARGS`, expecting exit `status` and nothing on stderr, and returns
 /// each case's status by id and the report.
 async fn check(server: &MockServer, extra: &[&str], status: i32) -> (Vec<(String, String)>, Value) {
@@ -173,7 +165,7 @@ async fn check(server: &MockServer, extra: &[&str], status: i32) -> (Vec<(String
         .args(extra)
         .status(status)
         .stdout(anything());
-    let report = off_runtime(test).await.json();
+    let report = test.run_off_runtime().await.json();
     let statuses = crate::support::statuses(&report);
     // Whatever failed or warned says why with a finding whose code reports name it by.
     for (id, status) in &statuses {
@@ -566,7 +558,7 @@ async fn one_case_is_counted_in_the_singular_and_quiet_leaves_out_the_header() {
         .stdout(ends(
             "\n1 case: 1 passed, 0 failed, 0 warned, 0 skipped\nPASS\n",
         ));
-    off_runtime(test).await;
+    test.run_off_runtime().await;
 }
 
 #[tokio::test]
@@ -587,7 +579,7 @@ async fn the_human_report_lists_every_case_and_the_verdict() {
                 .lacks(TOKEN),
         )
         .stderr(header(&server));
-    off_runtime(test).await;
+    test.run_off_runtime().await;
 }
 
 #[test]
@@ -897,7 +889,7 @@ async fn an_unwritable_junit_path_is_refused_before_anything_is_sent() {
     let test = check_test(&server, &["--junit", "/nonexistent-dir/report.xml"])
         .status(2)
         .stderr(contains("cannot write --junit /nonexistent-dir/report.xml"));
-    off_runtime(test).await;
+    test.run_off_runtime().await;
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -941,7 +933,7 @@ async fn verbose_prints_every_request_and_answer_of_every_case() {
                 .contains("    control: HTTP 200, ActionStatus OK"),
         )
         .stderr(header(&server));
-    let run = off_runtime(test).await;
+    let run = test.run_off_runtime().await;
     let requests = run.stdout.matches("    POST /im?SdkAppid=").count();
     let answers = run.stdout.matches("    HTTP/1.1 ").count();
     assert_eq!((requests, answers), (3, 3), "{}", run.stdout);
@@ -1134,7 +1126,7 @@ async fn the_human_summary_groups_the_cases_one_flaw_broke() {
         .status(1)
         .stdout(anything())
         .stderr(header(&server));
-    let run = off_runtime(test).await;
+    let run = test.run_off_runtime().await;
     let stale = "✘ accepted-stale-request-time in 11 cases: accepted a callback signed 10 minutes ago (a replay): HTTP 200, ActionStatus OK, ErrorCode 0; answer a non-200 status, ActionStatus FAIL or ErrorCode 1\n";
     let future =
         "✘ accepted-future-request-time in 11 cases: accepted a callback dated 10 minutes ahead: ";

@@ -2,9 +2,9 @@
 //! after 2 s goes ahead without the backend's veto, which load mode, `check` and `replay`
 //! count; and `check`'s `delivery/*` cases: duplicates, abandoned callbacks, out-of-order ones.
 
-use crate::support::Test;
-use crate::support::allow;
-use crate::support::{answer, assert_contains, backend, oa_hook, run, statuses};
+use crate::support::{
+    Test, UNSIGNED, allow, answer, anything, assert_contains, backend, contains, statuses,
+};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -35,19 +35,9 @@ fn late_every(nth: usize) -> LateEvery {
     }
 }
 
-/// `oa-hook ARGS` off the async runtime the backend runs on.
-async fn oa_hook_run(args: &[&str]) -> crate::support::Run {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || run(oa_hook().args(args)))
-        .await
-        .unwrap()
-}
-
-/// `oa-hook COMMAND CALLBACK --url URL ARGS`, and its stdout as JSON when it is JSON.
-async fn on(url: &str, command: &[&str], extra: &[&str]) -> (crate::support::Run, Value) {
-    let output = oa_hook_run(&[command, &["--url", url], extra].concat()).await;
-    let document = serde_json::from_str(&output.stdout).unwrap_or(Value::Null);
-    (output, document)
+/// `oa-hook COMMAND CALLBACK --url URL ARGS`.
+fn on(url: &str, command: &[&str], extra: &[&str]) -> Test {
+    Test::new().args(command).args(["--url", url]).args(extra)
 }
 
 #[tokio::test]
@@ -55,22 +45,29 @@ async fn load_mode_says_how_many_went_ahead_and_max_late_tolerates_a_share() {
     let server = backend(late_every(4)).await;
     let url = format!("{}/im", server.uri());
     let load = ["send", "before-subscribe", "-n", "8", "-c", "8"];
-    let (output, _) = on(&url, &load, &["--max-late", "30"]).await;
-    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
-    assert_contains(&output.stdout, "went ahead on Chat's timeout: 2 (25%)\n");
-    assert_contains(
-        &output.stdout,
-        "PASS: 6 answers conforming, 2 only late, within --max-late 30%",
-    );
-    let (output, _) = on(&url, &load, &["--max-late", "20"]).await;
-    assert_eq!(output.code, 1);
-    assert_contains(
-        &output.stdout,
-        "FAIL: went ahead on Chat's timeout: 2 (25%), over --max-late 20%",
-    );
+    on(&url, &load, &["--max-late", "30"])
+        .stdout(
+            contains("went ahead on Chat's timeout: 2 (25%)\n")
+                .contains("PASS: 6 answers conforming, 2 only late, within --max-late 30%"),
+        )
+        .stderr(UNSIGNED)
+        .run_off_runtime()
+        .await;
+    on(&url, &load, &["--max-late", "20"])
+        .status(1)
+        .stdout(contains(
+            "FAIL: went ahead on Chat's timeout: 2 (25%), over --max-late 20%",
+        ))
+        .stderr(UNSIGNED)
+        .run_off_runtime()
+        .await;
     // Without --max-late, any lateness fails, as before.
-    let (output, document) = on(&url, &load, &["-o", "json"]).await;
-    assert_eq!(output.code, 1);
+    let document = on(&url, &load, &["-o", "json"])
+        .status(1)
+        .stdout(anything())
+        .run_off_runtime()
+        .await
+        .json();
     assert_eq!(
         document["went_ahead"],
         json!({"before_callbacks": 8, "count": 2, "percent": 25.0})
@@ -83,24 +80,32 @@ async fn max_late_is_for_load_runs_of_before_callbacks() {
     let server = backend(answer(allow())).await;
     let url = format!("{}/im", server.uri());
     let after = ["send", "after-unsubscribe", "-n", "2"];
-    let (output, _) = on(&url, &after, &["--max-late", "1"]).await;
-    assert_eq!(output.code, 2);
-    assert_contains(
-        &output.stderr,
-        "--max-late is for before callbacks, and after-unsubscribe is an after callback",
-    );
+    on(&url, &after, &["--max-late", "1"])
+        .status(2)
+        .stderr(contains(
+            "--max-late is for before callbacks, and after-unsubscribe is an after callback",
+        ))
+        .run_off_runtime()
+        .await;
     let before = ["send", "before-subscribe"];
-    let (output, _) = on(&url, &before, &["--max-late", "1"]).await;
-    assert_eq!(output.code, 2);
-    assert_contains(&output.stderr, "--max-late is for load mode");
-    let (output, _) = on(&url, &before, &["-n", "1", "--max-late", "101"]).await;
-    assert_eq!(output.code, 2);
-    assert_contains(
-        &output.stderr,
-        "oa-hook: error: --max-late 101 is not from 0 to 100\n  hint: give a percent from 0 to 100",
-    );
+    on(&url, &before, &["--max-late", "1"])
+        .status(2)
+        .stderr(contains("--max-late is for load mode"))
+        .run_off_runtime()
+        .await;
+    on(&url, &before, &["-n", "1", "--max-late", "101"])
+        .status(2)
+        .stderr(contains(
+            "oa-hook: error: --max-late 101 is not from 0 to 100\n  hint: give a percent from 0 to 100",
+        ))
+        .run_off_runtime()
+        .await;
     // An after callback's run has no veto to lose: no figure.
-    let (_, document) = on(&url, &after, &["-o", "json"]).await;
+    let document = on(&url, &after, &["-o", "json"])
+        .stdout(anything())
+        .run_off_runtime()
+        .await
+        .json();
     assert_eq!(document["went_ahead"], Value::Null);
 }
 
@@ -112,13 +117,15 @@ async fn check_says_how_many_before_callbacks_went_ahead_in_every_report() {
     let url = format!("{}/im", server.uri());
     let check = ["check", "--timeout", "3s"];
     let junit_arg = ["--only", "answer", "--junit", junit.to_str().unwrap()];
-    let (output, _) = on(&url, &check, &junit_arg).await;
-    assert_eq!(output.code, 1);
     // after-unsubscribe/answer is late too, but has no veto to lose.
-    assert_contains(
-        &output.stdout,
-        "\nwent ahead on Chat's timeout: 1 (100%) of 1 before callback\n",
-    );
+    on(&url, &check, &junit_arg)
+        .status(1)
+        .stdout(contains(
+            "\nwent ahead on Chat's timeout: 1 (100%) of 1 before callback\n",
+        ))
+        .stderr(anything())
+        .run_off_runtime()
+        .await;
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_contains(&xml, r#"<property name="went-ahead" value="1"/>"#);
     assert_contains(
@@ -127,7 +134,12 @@ async fn check_says_how_many_before_callbacks_went_ahead_in_every_report() {
     );
     assert_contains(&xml, r#"<property name="before-callbacks" value="1"/>"#);
     let only_after = ["--only", "after-unsubscribe/answer", "-o", "json"];
-    let (_, report) = on(&url, &check, &only_after).await;
+    let report = on(&url, &check, &only_after)
+        .status(1)
+        .stdout(anything())
+        .run_off_runtime()
+        .await
+        .json();
     assert_eq!(report["went_ahead"], Value::Null);
 }
 
@@ -138,16 +150,27 @@ async fn replay_says_how_many_before_callbacks_went_ahead() {
     let server = backend(late_every(1)).await;
     let url = format!("{}/im", server.uri());
     let replay = ["replay", record.to_str().unwrap()];
-    let (_, report) = on(&url, &replay, &["--timeout", "3s", "-o", "json"]).await;
+    let report = on(&url, &replay, &["--timeout", "3s", "-o", "json"])
+        .status(1)
+        .stdout(anything())
+        .stderr(anything())
+        .run_off_runtime()
+        .await
+        .json();
     assert_eq!(
         report["went_ahead"],
         json!({"before_callbacks": 1, "count": 1, "percent": 100.0})
     );
 }
 
-/// `check --only delivery --output json` against `url`, and the report.
-async fn delivery_check(url: &str, extra: &[&str]) -> (crate::support::Run, Value) {
-    on(url, &["check", "--only", "delivery", "-o", "json"], extra).await
+/// `check --only delivery --output json` against `url`, expecting exit `status`: the report.
+async fn delivery_check(url: &str, extra: &[&str], status: i32) -> Value {
+    on(url, &["check", "--only", "delivery", "-o", "json"], extra)
+        .status(status)
+        .stdout(anything())
+        .run_off_runtime()
+        .await
+        .json()
 }
 
 /// The first finding of the case `id`.
@@ -158,17 +181,14 @@ fn cause<'r>(report: &'r Value, id: &str) -> &'r Value {
 #[test]
 fn oa_hooks_own_serve_passes_every_delivery_case() {
     let serve = Test::serve().args(["--refuse", "jared", "-q"]).start();
-    let output = run(oa_hook().args([
-        "check",
-        "--url",
+    let report = on(
         &format!("{}/im", serve.url),
-        "--only",
-        "delivery",
-        "-o",
-        "json",
-    ]));
-    let report: Value = serde_json::from_str(&output.stdout).unwrap();
-    assert_eq!(output.code, 0, "{report:#}");
+        &["check", "--only", "delivery", "-o", "json"],
+        &[],
+    )
+    .stdout(anything())
+    .run()
+    .json();
     assert_eq!(
         statuses(&report),
         [
@@ -183,8 +203,11 @@ fn oa_hooks_own_serve_passes_every_delivery_case() {
 #[test]
 fn delivery_cases_are_opt_in() {
     let list = |args: &[&str]| {
-        let output = run(oa_hook().args(["check", "--list"]).args(args));
-        output
+        Test::new()
+            .args(["check", "--list"])
+            .args(args)
+            .stdout(anything())
+            .run()
             .stdout
             .lines()
             .filter(|l| l.starts_with("delivery/"))
@@ -222,8 +245,7 @@ impl Respond for CountsTwice {
 #[tokio::test]
 async fn a_backend_that_counts_a_retried_callback_twice_fails_the_duplicate_cases() {
     let server = backend(CountsTwice::default()).await;
-    let (output, report) = delivery_check(&format!("{}/im", server.uri()), &[]).await;
-    assert_eq!(output.code, 1);
+    let report = delivery_check(&format!("{}/im", server.uri()), &[], 1).await;
     let duplicate = crate::support::case(&report, "delivery/duplicate");
     assert_eq!(duplicate["status"], "fail");
     assert_eq!(
@@ -335,13 +357,16 @@ impl Handles for WantsBeforeFinished {
 #[tokio::test]
 async fn a_backend_that_needs_the_before_callback_finished_fails_out_of_order() {
     let url = plain_backend(WantsBeforeFinished::default());
-    let (output, report) = on(
+    let report = on(
         &url,
         &["check", "--only", "delivery/out-of-order", "-o", "json"],
         &[],
     )
-    .await;
-    assert_eq!(output.code, 1, "{report:#}");
+    .status(1)
+    .stdout(anything())
+    .run_off_runtime()
+    .await
+    .json();
     let case = crate::support::case(&report, "delivery/out-of-order");
     assert_eq!(
         cause(&report, "delivery/out-of-order")["code"],
@@ -380,21 +405,12 @@ impl Handles for LocksOnAHalfDoneRequest {
 #[test]
 fn a_backend_that_locks_on_a_half_done_request_fails_abandoned() {
     let url = plain_backend(LocksOnAHalfDoneRequest::default());
-    let output = run(oa_hook().args([
-        "check",
-        "--url",
-        &url,
-        "--only",
-        "delivery/abandoned",
-        "--only",
-        "answer",
-        "--timeout",
-        "1s",
-        "-o",
-        "json",
-    ]));
-    let report: Value = serde_json::from_str(&output.stdout).unwrap();
-    assert_eq!(output.code, 1, "{report:#}");
+    let report = on(&url, &["check", "--only", "delivery/abandoned"], &[])
+        .args(["--only", "answer", "--timeout", "1s", "-o", "json"])
+        .status(1)
+        .stdout(anything())
+        .run()
+        .json();
     // Sent whole, callbacks are answered; after one abandoned half-sent, nothing is.
     assert_eq!(
         crate::support::case(&report, "before-subscribe/answer")["status"],

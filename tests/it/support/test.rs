@@ -155,6 +155,14 @@ impl Test {
         output
     }
 
+    /// [`Test::run`] off the async runtime a test's backend runs on, which a blocking run on
+    /// the runtime's own thread would starve.
+    pub async fn run_off_runtime(self) -> Output {
+        tokio::task::spawn_blocking(move || self.run())
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
     /// Starts it (`serve`, or `send` in a mode that waits) and waits for its first line, the
     /// address it listens on. The expectations are asserted by [`Serve::interrupt`] on what
     /// the test has not taken with [`Serve::next_line`].
