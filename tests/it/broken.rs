@@ -2,7 +2,7 @@
 //! `broken-http`), not an unreachable target (exit 3): raw TCP backends on loopback that answer
 //! garbage, a head over 1 MB, a body cut short, or nothing before closing.
 
-use crate::support::{Run, assert_contains, closed_port, oa_hook, run};
+use crate::support::{Test, anything, assert_contains, case, closed_port, contains, lacks};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -94,26 +94,30 @@ const BACKENDS: [(&str, Answer, &str); 4] = [
     ),
 ];
 
-fn send(url: &str, extra: &[&str]) -> Run {
-    run(oa_hook()
+fn send(url: &str, extra: &[&str]) -> Test {
+    Test::new()
         .args(["send", "before-subscribe", "--no-sign", "--url", url])
-        .args(extra))
+        .args(extra)
 }
 
 #[test]
 fn a_single_send_judges_broken_http_as_a_failed_answer() {
     for (what, answer, why) in BACKENDS {
         let url = raw_backend(answer);
-        let human = send(&url, &[]);
-        assert_eq!(human.code, 1, "{what}: {}\n{}", human.stdout, human.stderr);
-        assert_contains(
-            &human.stdout,
-            &format!("✘ answer: the backend answered with broken HTTP: {why} ("),
-        );
-        assert_contains(&human.stdout, "; Chat counts this as a webhook failure\n");
-        let json = send(&url, &["-o", "json"]);
-        assert_eq!(json.code, 1, "{what}: {}", json.stderr);
-        let document: Value = serde_json::from_str(&json.stdout).unwrap();
+        send(&url, &[])
+            .status(1)
+            .stdout(
+                contains(format!(
+                    "✘ answer: the backend answered with broken HTTP: {why} ("
+                ))
+                .contains("; Chat counts this as a webhook failure\n"),
+            )
+            .run();
+        let document = send(&url, &["-o", "json"])
+            .status(1)
+            .stdout(anything())
+            .run()
+            .json();
         assert_eq!(document["response"], Value::Null, "{what}");
         let finding = &document["findings"][0];
         assert_eq!(
@@ -129,9 +133,11 @@ fn a_single_send_judges_broken_http_as_a_failed_answer() {
 fn load_mode_counts_broken_http_as_failures_not_transport_errors() {
     for (what, answer, why) in BACKENDS {
         let url = raw_backend(answer);
-        let run = send(&url, &["-n", "3", "-c", "2", "-o", "json"]);
-        assert_eq!(run.code, 1, "{what}: {}", run.stderr);
-        let document: Value = serde_json::from_str(&run.stdout).unwrap();
+        let document = send(&url, &["-n", "3", "-c", "2", "-o", "json"])
+            .status(1)
+            .stdout(anything())
+            .run()
+            .json();
         assert_eq!(document["requests"], 3, "{what}: {document}");
         assert_eq!(
             document["transport_errors"],
@@ -149,35 +155,29 @@ fn load_mode_counts_broken_http_as_failures_not_transport_errors() {
 #[test]
 fn check_fails_the_cases_and_runs_on() {
     let url = raw_backend(garbage);
-    let run = run(oa_hook().args(["check", "--url", &url, "-o", "json"]));
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    let document: Value = serde_json::from_str(&run.stdout).unwrap();
-    let case = |id: &str| {
-        document["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap_or_else(|| panic!("no case {id} in {document}"))
-            .clone()
-    };
-    let answer = case("before-subscribe/answer");
+    let document = Test::new()
+        .args(["check", "--url", &url, "-o", "json"])
+        .status(1)
+        .stdout(anything())
+        .run()
+        .json();
+    let answer = case(&document, "before-subscribe/answer");
     assert_eq!(answer["status"], "fail");
     assert_contains(
         answer["message"].as_str().unwrap(),
         "the backend answered with broken HTTP: it is not an HTTP/1.1 answer",
     );
-    assert_eq!(case("robustness/keep-alive")["status"], "fail");
+    assert_eq!(case(&document, "robustness/keep-alive")["status"], "fail");
 }
 
 #[test]
 fn a_closed_port_is_still_unreachable() {
     let url = format!("http://127.0.0.1:{}/im", closed_port());
     for extra in [&[][..], &["-n", "3"]] {
-        let run = send(&url, extra);
-        assert_eq!(run.code, 3, "{extra:?}: {}", run.stderr);
-        assert_eq!(run.stdout, "");
-        assert_contains(&run.stderr, "connection refused at 127.0.0.1:");
+        send(&url, extra)
+            .status(3)
+            .stderr(contains("connection refused at 127.0.0.1:"))
+            .run();
     }
 }
 
@@ -185,13 +185,10 @@ fn a_closed_port_is_still_unreachable() {
 fn a_broken_answer_does_not_print_a_urls_password() {
     let url = raw_backend(garbage).replace("http://", "http://oa:pa55-w0rd@");
     for extra in [&[][..], &["-v"], &["-o", "json"], &["-n", "2"]] {
-        let run = send(&url, extra);
-        assert_eq!(run.code, 1, "{extra:?}: {}", run.stderr);
-        assert!(
-            !run.stdout.contains("pa55-w0rd") && !run.stderr.contains("pa55-w0rd"),
-            "{extra:?}: {}{}",
-            run.stdout,
-            run.stderr
-        );
+        send(&url, extra)
+            .status(1)
+            .stdout(lacks("pa55-w0rd"))
+            .stderr(lacks("pa55-w0rd"))
+            .run();
     }
 }

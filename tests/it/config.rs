@@ -1,10 +1,7 @@
 //! `oa-hook.toml`, the `OA_HOOK_*` variables and `init`: the real binary in a temporary
 //! directory, against wiremock backends that keep or break the team's rules.
 
-use crate::support::Test;
-use crate::support::allow;
-use crate::support::stopped;
-use crate::support::{assert_contains, case_ids, oa_hook, run};
+use crate::support::{Test, allow, assert_contains, case_ids, oa_hook, run, stopped};
 use serde_json::{Value, json};
 use std::path::Path;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::method};

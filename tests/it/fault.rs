@@ -2,10 +2,7 @@
 //! same seed and requests, said on the event line and in the record, and met by callers as a
 //! slow or broken backend would be met.
 
-use crate::support::Test;
-use crate::support::allow;
-use crate::support::{assert_contains, backend, oa_hook, run};
-use crate::support::{ends, stopped};
+use crate::support::{Test, allow, assert_contains, backend, ends, oa_hook, run, stopped};
 use serde_json::Value;
 
 /// `oa-hook send COMMAND --url URL --output json ARGS`: the exit code and the report.

@@ -4,7 +4,7 @@
 
 use crate::delivery::{CountsTwice, LocksOnAHalfDoneRequest, WantsBeforeFinished, plain_backend};
 use crate::fuzz::{CrashesOnA32ByteUserId, DecidesByTheFirst, RefusesWhomItWasNotSent};
-use crate::support::{backend, case, oa_hook, run};
+use crate::support::{Test, anything, backend, case};
 use serde_json::Value;
 use std::time::Instant;
 
@@ -14,12 +14,15 @@ async fn check(url: String, args: Vec<String>) -> (Value, f64) {
     tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().unwrap();
         let started = Instant::now();
-        let output = run(oa_hook()
+        let output = Test::new()
             .current_dir(dir.path())
             .args(["check", "--url", &url, "--output", "json"])
-            .args(args));
+            .args(args)
+            .status(1)
+            .stdout(anything())
+            .run();
         let seconds = started.elapsed().as_secs_f64();
-        (serde_json::from_str(&output.stdout).unwrap(), seconds)
+        (output.json(), seconds)
     })
     .await
     .unwrap()

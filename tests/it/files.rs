@@ -2,8 +2,7 @@
 //! a FIFO nobody writes to are each one clear error and exit 2, quickly, never memory eaten or a
 //! process that waits forever.
 
-use crate::support::Test;
-use crate::support::{case, oa_hook, run};
+use crate::support::{Test, case, oa_hook, run};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;

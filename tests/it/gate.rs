@@ -2,10 +2,9 @@
 //! SIGTERM, a kill, a target that cannot be reached. Reports (JSON, JUnit) always land.
 
 use crate::replay::recorded;
-use crate::support::Test;
-use crate::support::oa_hook;
-use crate::support::starts;
-use crate::support::{NOW, answer, assert_contains, closed_port, oa_hook_std, run};
+use crate::support::{
+    NOW, Test, answer, assert_contains, closed_port, oa_hook, oa_hook_std, run, starts,
+};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};

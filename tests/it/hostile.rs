@@ -1,9 +1,10 @@
 //! `serve` under attack and under pressure: slow, idle and numerous sockets, the largest odd
 //! body, a stdout nobody reads or that was closed, a record that cannot be written.
 
-use crate::support::Test;
-use crate::support::{NOT_RECORDED_HINT, anything, starts, stopped};
-use crate::support::{NOW, Serve, Stdout, assert_contains, read_answer, seed_body};
+use crate::support::{
+    NOT_RECORDED_HINT, NOW, Serve, Stdout, Test, anything, assert_contains, read_answer, seed_body,
+    starts, stopped,
+};
 use oa_hook::protocol::sign;
 use serde_json::Value;
 use std::io::{Read, Write};

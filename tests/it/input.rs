@@ -1,10 +1,9 @@
 //! Bad input: every value out of bounds or mistyped gets one message saying what to give and
 //! exit 2, never a panic; a URL's password is never printed.
 
-use crate::support::Test;
-use crate::support::allow;
-use crate::support::stopped;
-use crate::support::{Run, answer, assert_contains, backend, closed_port, oa_hook, run};
+use crate::support::{
+    Run, Test, allow, answer, assert_contains, backend, closed_port, oa_hook, run, stopped,
+};
 use serde_json::{Value, json};
 
 /// Runs `oa-hook ARGS` and checks that it exited 2 and said exactly `message`, written `what is

@@ -2,9 +2,9 @@
 //! serve's webhook port and the inspector's both on port 0. The page in a real browser is
 //! `browser.rs`.
 
-use crate::support::Test;
-use crate::support::{NOW, Serve, assert_contains, backend, oa_hook, run, stdout_of};
-use crate::support::{anything, stopped};
+use crate::support::{
+    NOW, Serve, Test, anything, assert_contains, backend, oa_hook, run, stdout_of, stopped,
+};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::io::{Read, Write};

@@ -1,11 +1,9 @@
 //! `send` load mode (`--count`, `--duration`, `--concurrency`, `--rate`) against wiremock.
 
-use crate::support::Test;
-use crate::support::allow;
 use crate::support::{
-    Run, answer, assert_contains, assert_ends, assert_starts, backend, closed_port, oa_hook, run,
+    Run, Test, allow, answer, anything, assert_contains, assert_ends, assert_starts, backend,
+    closed_port, oa_hook, run, stopped,
 };
-use crate::support::{anything, stopped};
 use oa_hook::protocol::{ReceivedQuery, sign};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;

@@ -1,8 +1,9 @@
 //! `oa-hook replay`: records made by `serve --record`, replayed against wiremock backends.
 
-use crate::support::Test;
-use crate::support::{NOW, assert_contains, backend, case, closed_port, oa_hook, run, seed_body};
-use crate::support::{SIGINT, anything, starts};
+use crate::support::{
+    NOW, SIGINT, Test, anything, assert_contains, backend, case, closed_port, oa_hook, run,
+    seed_body, starts,
+};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -1,9 +1,8 @@
 //! `serve` on a real loopback port, driven the way Chat drives a backend.
 
-use crate::support::Test;
-use crate::support::allow;
-use crate::support::{NOW, Serve, assert_contains, oa_hook, read_answer};
-use crate::support::{anything, lacks, stopped};
+use crate::support::{
+    NOW, Serve, Test, allow, anything, assert_contains, lacks, oa_hook, read_answer, stopped,
+};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::io::{BufReader, Write};

@@ -1,12 +1,9 @@
 //! `serve --forward-to`: a sender, the tap, and a wiremock backend behind it, all on loopback.
 
-use crate::support::Test;
-use crate::support::allow;
 use crate::support::{
-    NOW, Serve, answer, assert_contains, assert_starts, backend, closed_port, https_backend,
-    oa_hook, run, seed_body, self_signed,
+    NOW, Serve, Test, allow, answer, anything, assert_contains, assert_starts, backend,
+    closed_port, contains, ends, https_backend, seed_body, self_signed, stopped,
 };
-use crate::support::{ends, stopped};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -424,20 +421,22 @@ fn policy_flags_and_a_bad_forward_url_are_usage_errors() {
             "500",
         ],
     ] {
-        let result = run(oa_hook()
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args));
-        assert_eq!(result.code, 2, "{args:?}");
-        assert_contains(&result.stderr, "cannot be used with");
+        Test::serve()
+            .args(args)
+            .status(2)
+            .stderr(contains("cannot be used with"))
+            .run();
     }
     for (url, why) in [
         ("ftp://127.0.0.1/im", "has the scheme `ftp`"),
         ("localhost:3000/im", "has no http:// or https://"),
         ("not a url", "is not a URL"),
     ] {
-        let result = run(oa_hook().args(["serve", "--listen", "127.0.0.1:0", "--forward-to", url]));
-        assert_eq!(result.code, 2, "{url}");
-        assert_contains(&result.stderr, &format!("--forward-to {url} {why}"));
+        Test::serve()
+            .args(["--forward-to", url])
+            .status(2)
+            .stderr(contains(format!("--forward-to {url} {why}")))
+            .run();
     }
 }
 
@@ -462,11 +461,14 @@ async fn every_value_of_a_repeated_parameter_is_recorded_and_replayed() {
     assert_eq!(line["query"]["note"], "a b");
 
     let replayed_to = crate::support::backend(answer(ok)).await;
-    let result = run(oa_hook()
+    Test::new()
         .args(["replay", record.to_str().unwrap(), "--url"])
         .arg(format!("{}/im", replayed_to.uri()))
-        .env("OA_HOOK_TOKEN", TOKEN));
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .stdout(anything())
+        .stderr(anything())
+        .run_off_runtime()
+        .await;
     let sent = &replayed_to.received_requests().await.unwrap()[0];
     let tenants: Vec<String> = sent
         .url

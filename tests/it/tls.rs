@@ -3,10 +3,9 @@
 //! certificate is refused at once. A certificate that is not trusted, and an https:// URL of a
 //! plain-HTTP server, are said in plain words with what to do.
 
-use crate::support::Test;
-use crate::support::allow;
 use crate::support::{
-    Run, assert_contains, assert_starts, closed_port, https_backend, oa_hook, run, self_signed,
+    Run, Test, allow, assert_contains, assert_starts, closed_port, https_backend, oa_hook, run,
+    self_signed,
 };
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tempfile::NamedTempFile;

@@ -1,9 +1,10 @@
 //! The traffic path loses nothing: a caller that hangs up or half-closes, a request the HTTP
 //! library refuses, a record that is rotated, moved or stuck, a cap held by idle sockets.
 
-use crate::support::Test;
-use crate::support::{NOT_RECORDED_HINT, anything, stopped};
-use crate::support::{NOW, Serve, assert_contains, oa_hook, read_answer, run, seed_body};
+use crate::support::{
+    NOT_RECORDED_HINT, NOW, Serve, Test, anything, assert_contains, contains, read_answer,
+    seed_body, stopped,
+};
 use oa_hook::protocol::sign;
 use serde_json::Value;
 use std::io::{BufReader, Read, Write};
@@ -168,15 +169,12 @@ fn a_request_the_http_library_refuses_is_said_and_recorded() {
     assert_eq!(lines[0]["findings"][0]["code"], "http-refused");
     // Judged as every answer is, so that replay reads the record it is in.
     assert_eq!(lines[0]["judgement"]["accepted"], false);
-    let mut replay = oa_hook();
-    replay.args([
-        "replay",
-        record.to_str().unwrap(),
-        "--url",
-        "http://127.0.0.1:9/",
-    ]);
-    let ran = run(&mut replay);
-    assert_contains(&ran.stderr, "none of the 1 record(s)");
+    Test::new()
+        .args(["replay", record.to_str().unwrap()])
+        .args(["--url", "http://127.0.0.1:9/"])
+        .status(2)
+        .stderr(contains("none of the 1 record(s)"))
+        .run();
 }
 
 #[test]
