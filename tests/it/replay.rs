@@ -1,8 +1,8 @@
 //! `oa-hook replay`: records made by `serve --record`, replayed against wiremock backends.
 
 use crate::support::{
-    NOW, SIGINT, Test, anything, assert_contains, backend, case, closed_port, oa_hook, run,
-    seed_body, starts,
+    NOW, SIGINT, Test, anything, assert_contains, backend, case, closed_port, contains,
+    refuse_jared, seed_body, starts,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -116,45 +116,35 @@ async fn checking_at(answer: Value, now: u64, sdkappid: &'static str) -> MockSer
     server
 }
 
-/// What `serve --refuse jared` answers the seed callback.
-fn refuses_jared() -> Value {
-    json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RefusedSubscribers_Account": ["jared"]})
-}
-
-fn replay(record: &Path, url: &str, args: &[&str]) -> crate::support::Run {
+fn replay(record: &Path, url: &str, args: &[&str]) -> Test {
     replay_at(LATER, record, url, args)
 }
 
-fn replay_at(now: u64, record: &Path, url: &str, args: &[&str]) -> crate::support::Run {
-    run(oa_hook()
+fn replay_at(now: u64, record: &Path, url: &str, args: &[&str]) -> Test {
+    Test::new()
         .args(["replay", record.to_str().unwrap(), "--url", url])
         .args(args)
         .env("OA_HOOK_TOKEN", TOKEN)
-        .env("OA_HOOK_NOW", now.to_string()))
-}
-
-fn json_report(result: &crate::support::Run) -> Value {
-    serde_json::from_str(&result.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", result.stdout, result.stderr))
+        .env("OA_HOOK_NOW", now.to_string())
 }
 
 #[tokio::test]
 async fn a_backend_that_agrees_passes_with_every_callback_signed_afresh() {
     let dir = tempfile::tempdir().unwrap();
     let record = recorded(dir.path()).await;
-    let server = checking(refuses_jared()).await;
+    let server = checking(refuse_jared()).await;
     let junit = dir.path().join("replay.xml");
     let result = replay(
         &record,
         &format!("{}/hook", server.uri()),
         &["--junit", junit.to_str().unwrap()],
-    );
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    assert_contains(
-        &result.stdout,
-        "✔ before-subscribe/line-1  same decision: Chat subscribes leckie; refuses jared",
-    );
-    assert_contains(&result.stdout, "1 case: 1 passed, 0 failed");
+    )
+    .stdout(
+        contains("✔ before-subscribe/line-1  same decision: Chat subscribes leckie; refuses jared")
+            .contains("1 case: 1 passed, 0 failed"),
+    )
+    .stderr(anything())
+    .run();
     assert_eq!(
         result.stderr.trim_end(),
         format!(
@@ -188,11 +178,13 @@ async fn a_backend_that_agrees_passes_with_every_callback_signed_afresh() {
 async fn a_recorded_forgery_signed_afresh_is_not_a_changed_decision() {
     let dir = tempfile::tempdir().unwrap();
     let record = recorded(dir.path()).await;
-    let server = checking(refuses_jared()).await;
+    let server = checking(refuse_jared()).await;
     let url = format!("{}/hook", server.uri());
-    let result = replay(&record, &url, &["--output", "json", "--all", "-c", "2"]);
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    let report = json_report(&result);
+    let report = replay(&record, &url, &["--output", "json", "--all", "-c", "2"])
+        .stdout(anything())
+        .stderr(anything())
+        .run()
+        .json();
     assert_eq!(report["summary"]["total"], 2);
     assert_eq!(report["summary"]["skipped"], 1);
     let forged = case(&report, "before-subscribe/line-2");
@@ -212,35 +204,33 @@ async fn a_backend_that_changed_its_mind_fails_and_the_change_is_named() {
     let server =
         checking(json!({"ActionStatus": "OK", "ErrorCode": 1, "ErrorInfo": "closed for now"}))
             .await;
-    let result = replay(&record, &format!("{}/hook", server.uri()), &[]);
-    assert_eq!(result.code, 1, "{}{}", result.stdout, result.stderr);
-    assert_contains(
-        &result.stdout,
-        "✘ before-subscribe/line-1  was: subscribes leckie; refuses jared / now: rejects the whole request (ErrorCode 1); ErrorInfo \"closed for now\"",
-    );
-    assert_contains(&result.stdout, "FAIL");
+    replay(&record, &format!("{}/hook", server.uri()), &[])
+.status(1)
+.stdout(contains("✘ before-subscribe/line-1  was: subscribes leckie; refuses jared / now: rejects the whole request (ErrorCode 1); ErrorInfo \"closed for now\"").contains("FAIL"))
+.stderr(anything())
+.run();
 }
 
 #[tokio::test]
 async fn records_are_read_from_stdin_and_an_unreachable_backend_is_exit_3() {
     let dir = tempfile::tempdir().unwrap();
     let record = recorded(dir.path()).await;
-    let result = run(oa_hook()
+    Test::new()
         .args([
             "replay",
             "-",
             "--url",
             &format!("http://127.0.0.1:{}/hook", closed_port()),
         ])
-        .pipe_stdin(&record)
-        .unwrap());
-    assert_eq!(result.code, 3, "{}", result.stderr);
-    assert_contains(&result.stderr, "oa-hook replay - to http://127.0.0.1:");
-    assert_contains(&result.stderr, "(unsigned: no token)");
-    assert_contains(
-        &result.stderr,
-        "oa-hook: error: connection refused at 127.0.0.1:",
-    );
+        .stdin(std::fs::read(&record).unwrap())
+        .status(3)
+        .stdout(anything())
+        .stderr(
+            contains("oa-hook replay - to http://127.0.0.1:")
+                .contains("(unsigned: no token)")
+                .contains("oa-hook: error: connection refused at 127.0.0.1:"),
+        )
+        .run();
 }
 
 #[tokio::test]
@@ -260,15 +250,13 @@ async fn a_corrupt_or_foreign_record_is_a_usage_error_naming_its_line() {
         if name != "missing" {
             std::fs::write(&path, content).unwrap();
         }
-        let result = run(oa_hook().current_dir(dir.path()).args([
-            "replay",
-            name,
-            "--url",
-            "http://127.0.0.1:9/hook",
-        ]));
-        assert_eq!(result.code, 2, "{name}: {}", result.stderr);
-        assert_eq!(result.stdout, "", "{name}");
-        assert_contains(&result.stderr, &format!("oa-hook: error: {error}\n"));
+        Test::new()
+            .current_dir(dir.path())
+            .args(["replay", name, "--url", "http://127.0.0.1:9/hook"])
+            .status(2)
+            .stdout("")
+            .stderr(contains(format!("oa-hook: error: {error}\n")))
+            .run();
     }
 }
 
@@ -281,37 +269,28 @@ async fn a_bad_line_is_exit_2_or_with_skip_invalid_a_skipped_case() {
     let first = &genuine_line(dir.path()).await;
     let bad = dir.path().join("bad.ndjson");
     std::fs::write(&bad, format!("{first}\ngarbage\n{first}\n")).unwrap();
-    let server = checking(refuses_jared()).await;
+    let server = checking(refuse_jared()).await;
     let url = format!("{}/hook", server.uri());
 
-    let result = replay(&bad, &url, &[]);
-    assert_eq!(result.code, 2, "{}", result.stderr);
-    assert_eq!(result.stdout, "");
-    assert_eq!(
-        result.stderr,
-        format!(
+    replay(&bad, &url, &[])
+.status(2)
+.stdout("")
+.stderr(format!(
             "oa-hook: error: {}:2: not JSON (expected value at line 1 column 1)\n  hint: a record is what `oa-hook serve --record FILE` writes, one JSON object a line; pass --skip-invalid to replay the other lines\n",
             bad.display()
-        )
-    );
+        ))
+.run();
     assert!(server.received_requests().await.unwrap().is_empty());
 
-    let result = replay(&bad, &url, &["--skip-invalid"]);
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    assert_contains(
-        &result.stderr,
-        "(2 callback(s), 1 line(s) that are not records skipped, signed afresh)",
-    );
-    assert_contains(
-        &result.stdout,
-        "- invalid/line-2  not replayed (--skip-invalid): not JSON (expected value at line 1 column 1)\n",
-    );
-    assert_contains(
-        &result.stdout,
-        "3 cases: 2 passed, 0 failed, 0 warned, 1 skipped\nPASS\n",
-    );
-    let result = replay(&bad, &url, &["--skip-invalid", "-o", "json"]);
-    let report = json_report(&result);
+    replay(&bad, &url, &["--skip-invalid"])
+.stdout(contains("- invalid/line-2  not replayed (--skip-invalid): not JSON (expected value at line 1 column 1)\n").contains("3 cases: 2 passed, 0 failed, 0 warned, 1 skipped\nPASS\n"))
+.stderr(contains("(2 callback(s), 1 line(s) that are not records skipped, signed afresh)"))
+.run();
+    let report = replay(&bad, &url, &["--skip-invalid", "-o", "json"])
+        .stdout(anything())
+        .stderr(anything())
+        .run()
+        .json();
     assert_eq!(report["summary"]["skipped"], 1);
     let invalid = case(&report, "invalid/line-2");
     assert_eq!(invalid["status"], "skip");
@@ -326,27 +305,25 @@ async fn a_last_line_cut_short_is_skipped_with_a_warning() {
     let first = &genuine_line(dir.path()).await;
     let cut = dir.path().join("cut.ndjson");
     std::fs::write(&cut, format!("{first}\n{}", &first[..first.len() / 2])).unwrap();
-    let server = checking(refuses_jared()).await;
+    let server = checking(refuse_jared()).await;
     let url = format!("{}/hook", server.uri());
     let warning = "oa-hook: warning: {name}:2: the last line is cut short (no newline at its end, and not whole), as when serve is killed while writing it; skipped\n";
 
-    let result = replay(&cut, &url, &[]);
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    assert_contains(&result.stdout, "1 case: 1 passed");
-    assert_contains(
-        &result.stderr,
-        &warning.replace("{name}", &cut.display().to_string()),
-    );
+    replay(&cut, &url, &[])
+        .stdout(contains("1 case: 1 passed"))
+        .stderr(contains(
+            warning.replace("{name}", &cut.display().to_string()),
+        ))
+        .run();
 
-    let result = run(oa_hook()
+    Test::new()
         .args(["replay", "-", "--url", &url])
         .env("OA_HOOK_TOKEN", TOKEN)
         .env("OA_HOOK_NOW", LATER.to_string())
-        .pipe_stdin(&cut)
-        .unwrap());
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    assert_contains(&result.stdout, "1 case: 1 passed");
-    assert_contains(&result.stderr, &warning.replace("{name}", "-"));
+        .stdin(std::fs::read(&cut).unwrap())
+        .stdout(contains("1 case: 1 passed"))
+        .stderr(contains(warning.replace("{name}", "-")))
+        .run();
 }
 
 /// Serve killed (SIGKILL) while callbacks keep coming: whatever it left in the record replays,
@@ -385,16 +362,18 @@ async fn a_record_left_by_a_killed_serve_replays() {
     let whole = left.matches('\n').count();
     assert!(whole > 10, "{whole} lines");
 
-    let server = checking_at(refuses_jared(), NOW, "88888888").await;
-    let result = replay_at(
+    let server = checking_at(refuse_jared(), NOW, "88888888").await;
+    let report = replay_at(
         NOW,
         &record,
         &format!("{}/hook", server.uri()),
         &["-o", "json", "-c", "8"],
-    );
-    assert_eq!(result.code, 0, "{}", result.stderr);
-    let report = json_report(&result);
-    assert_eq!(report["summary"]["passed"], whole, "{}", result.stderr);
+    )
+    .stdout(anything())
+    .stderr(anything())
+    .run()
+    .json();
+    assert_eq!(report["summary"]["passed"], whole, "{report:#}");
 }
 
 /// Bodies that JSON readers refuse back (a number out of range, nesting past 128) or that are
@@ -430,17 +409,20 @@ async fn poisoned_bodies_leave_the_record_replayable() {
         .collect();
     assert_eq!(formats, ["json", "text", "text", "base64", "json"]);
 
-    let server = checking(refuses_jared()).await;
+    let server = checking(refuse_jared()).await;
     let url = format!("{}/hook", server.uri());
-    let result = replay(&record, &url, &[]);
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    assert_contains(&result.stdout, "2 cases: 2 passed");
+    replay(&record, &url, &[])
+        .stdout(contains("2 cases: 2 passed"))
+        .stderr(anything())
+        .run();
 
     // Every body goes to a backend that refuses everything, byte for byte.
     let server = backend(ResponseTemplate::new(400)).await;
-    let result = replay(&record, &server.uri(), &["--all"]);
-    assert_eq!(result.code, 1, "{}{}", result.stdout, result.stderr);
-    assert_contains(&result.stdout, "5 cases: 0 passed, 5 failed");
+    replay(&record, &server.uri(), &["--all"])
+        .status(1)
+        .stdout(contains("5 cases: 0 passed, 5 failed"))
+        .stderr(anything())
+        .run();
     let bodies: Vec<Vec<u8>> = server
         .received_requests()
         .await
@@ -460,18 +442,12 @@ async fn poisoned_bodies_leave_the_record_replayable() {
 async fn as_recorded_is_a_replay_attack_a_correct_backend_refuses() {
     let dir = tempfile::tempdir().unwrap();
     let record = recorded(dir.path()).await;
-    let server = checking(refuses_jared()).await;
+    let server = checking(refuse_jared()).await;
     let url = format!("{}/hook", server.uri());
-    let result = replay(&record, &url, &["--as-recorded"]);
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    assert_contains(
-        &result.stderr,
-        "(1 callback(s), as recorded: their Sign and RequestTime unchanged)",
-    );
-    assert_contains(
-        &result.stdout,
-        "✔ before-subscribe/line-1  refused the replayed callback, as it should (its RequestTime 3600 s old)",
-    );
+    replay(&record, &url, &["--as-recorded"])
+.stdout(contains("✔ before-subscribe/line-1  refused the replayed callback, as it should (its RequestTime 3600 s old)"))
+.stderr(contains("(1 callback(s), as recorded: their Sign and RequestTime unchanged)"))
+.run();
     let received = server.received_requests().await.unwrap();
     let query = received[0].url.query().unwrap();
     assert!(
@@ -479,10 +455,13 @@ async fn as_recorded_is_a_replay_attack_a_correct_backend_refuses() {
         "{query}"
     );
 
-    let careless = backend(crate::support::answer(refuses_jared())).await;
-    let result = replay(&record, &careless.uri(), &["--as-recorded", "-o", "json"]);
-    assert_eq!(result.code, 1, "{}{}", result.stdout, result.stderr);
-    let report = json_report(&result);
+    let careless = backend(crate::support::answer(refuse_jared())).await;
+    let report = replay(&record, &careless.uri(), &["--as-recorded", "-o", "json"])
+        .status(1)
+        .stdout(anything())
+        .stderr(anything())
+        .run()
+        .json();
     let attacked = case(&report, "before-subscribe/line-1");
     assert_eq!(attacked["status"], "fail");
     assert_eq!(
@@ -491,18 +470,18 @@ async fn as_recorded_is_a_replay_attack_a_correct_backend_refuses() {
     );
     assert_eq!(attacked["findings"][0]["code"], "replay-accepted");
 
-    let fresh = checking_at(refuses_jared(), NOW, "88888888").await;
-    let result = replay_at(
+    let fresh = checking_at(refuse_jared(), NOW, "88888888").await;
+    replay_at(
         NOW,
         &record,
         &format!("{}/hook", fresh.uri()),
         &["--as-recorded"],
-    );
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    assert_contains(
-        &result.stdout,
+    )
+    .stdout(contains(
         "✔ before-subscribe/line-1  same decision: Chat subscribes leckie; refuses jared",
-    );
+    ))
+    .stderr(anything())
+    .run();
 
     // A record without the Sign (version 1, or one it was taken out of) cannot be sent so.
     let v1 = dir.path().join("v1.ndjson");
@@ -518,12 +497,10 @@ async fn as_recorded_is_a_replay_attack_a_correct_backend_refuses() {
         })
         .collect();
     std::fs::write(&v1, lines).unwrap();
-    let result = replay(&v1, &url, &["--as-recorded"]);
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    assert_contains(
-        &result.stdout,
-        "- before-subscribe/line-1  the record did not keep the Sign (recorded without `serve --record-sign`, a record of version 1, or a line it was taken out of): it cannot be sent as recorded",
-    );
+    replay(&v1, &url, &["--as-recorded"])
+.stdout(contains("- before-subscribe/line-1  the record did not keep the Sign (recorded without `serve --record-sign`, a record of version 1, or a line it was taken out of): it cannot be sent as recorded"))
+.stderr(anything())
+.run();
 }
 
 /// An after callback decides nothing, but a backend that now fails it is a regression: a 5xx
@@ -557,9 +534,11 @@ async fn an_after_callback_the_backend_now_fails_is_a_failure() {
     ];
     for (answer, code, line) in cases {
         let server = backend(answer).await;
-        let result = replay(&record, &server.uri(), &[]);
-        assert_eq!(result.code, code, "{}{}", result.stdout, result.stderr);
-        assert_contains(&result.stdout, line);
+        replay(&record, &server.uri(), &[])
+            .status(code)
+            .stdout(contains(line))
+            .stderr(anything())
+            .run();
     }
 }
 
@@ -569,14 +548,19 @@ async fn an_after_callback_the_backend_now_fails_is_a_failure() {
 async fn sdkappid_replays_a_record_for_another_app() {
     let dir = tempfile::tempdir().unwrap();
     let record = recorded(dir.path()).await;
-    let server = checking_at(refuses_jared(), LATER, "1400000000").await;
+    let server = checking_at(refuse_jared(), LATER, "1400000000").await;
     let url = format!("{}/hook", server.uri());
-    let result = replay(&record, &url, &[]);
-    assert_eq!(result.code, 1, "{}", result.stdout);
+    replay(&record, &url, &[])
+        .status(1)
+        .stdout(anything())
+        .stderr(anything())
+        .run();
 
-    let result = replay(&record, &url, &["--sdkappid", "1400000000", "-o", "json"]);
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    let report = json_report(&result);
+    let report = replay(&record, &url, &["--sdkappid", "1400000000", "-o", "json"])
+        .stdout(anything())
+        .stderr(anything())
+        .run()
+        .json();
     let replayed = case(&report, "before-subscribe/line-1");
     assert_eq!(replayed["status"], "pass");
     assert_contains(
@@ -586,11 +570,12 @@ async fn sdkappid_replays_a_record_for_another_app() {
     let received = server.received_requests().await.unwrap();
     let query = received.last().unwrap().url.query().unwrap();
     assert!(query.starts_with("SdkAppid=1400000000&"), "{query}");
-    let result = replay(&record, &url, &["--sdkappid", "1400000000"]);
-    assert_contains(
-        &result.stderr,
-        "(1 callback(s), signed afresh, SdkAppid 1400000000)",
-    );
+    replay(&record, &url, &["--sdkappid", "1400000000"])
+        .stdout(anything())
+        .stderr(contains(
+            "(1 callback(s), signed afresh, SdkAppid 1400000000)",
+        ))
+        .run();
 
     // Recorded by a serve for app 1400000000: refused for its SdkAppid then.
     let other = tempfile::tempdir().unwrap();
@@ -599,12 +584,10 @@ async fn sdkappid_replays_a_record_for_another_app() {
         seed_body(BEFORE).into_bytes(),
     )];
     let refused = serve_recording(other.path(), &["--sdkappid", "1400000000"], &sent).await;
-    let result = replay(&refused, &url, &["--all", "--sdkappid", "1400000000"]);
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    assert_contains(
-        &result.stdout,
-        "- before-subscribe/line-1  SdkAppid replaced; the recorded refusal was for the SdkAppid (wrong-sdkappid), so the decisions are not compared; now: subscribes leckie; refuses jared",
-    );
+    replay(&refused, &url, &["--all", "--sdkappid", "1400000000"])
+.stdout(contains("- before-subscribe/line-1  SdkAppid replaced; the recorded refusal was for the SdkAppid (wrong-sdkappid), so the decisions are not compared; now: subscribes leckie; refuses jared"))
+.stderr(anything())
+.run();
 }
 
 /// Through the tap, a callback with an upper-case Sign that a case-sensitive backend refused:
@@ -612,7 +595,7 @@ async fn sdkappid_replays_a_record_for_another_app() {
 #[tokio::test]
 async fn an_upper_case_sign_refused_then_is_not_compared_once_re_signed() {
     let dir = tempfile::tempdir().unwrap();
-    let then = checking_at(refuses_jared(), NOW, "88888888").await;
+    let then = checking_at(refuse_jared(), NOW, "88888888").await;
     let query =
         chat_query(BEFORE, TOKEN, NOW).replace(&sign(TOKEN, NOW), &sign(TOKEN, NOW).to_uppercase());
     let sent = [(query, seed_body(BEFORE).into_bytes())];
@@ -623,11 +606,9 @@ async fn an_upper_case_sign_refused_then_is_not_compared_once_re_signed() {
     assert_eq!(recorded["findings"][0]["code"], "upper-case-sign");
     assert_eq!(recorded["backend"]["status"], 401);
 
-    let now = checking(refuses_jared()).await;
-    let result = replay(&record, &format!("{}/hook", now.uri()), &[]);
-    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    assert_contains(
-        &result.stdout,
-        "- before-subscribe/line-1  re-signed in lower case; the recorded Sign was upper-case hex, which the backend refused, so the decisions are not compared; now: subscribes leckie; refuses jared",
-    );
+    let now = checking(refuse_jared()).await;
+    replay(&record, &format!("{}/hook", now.uri()), &[])
+.stdout(contains("- before-subscribe/line-1  re-signed in lower case; the recorded Sign was upper-case hex, which the backend refused, so the decisions are not compared; now: subscribes leckie; refuses jared"))
+.stderr(anything())
+.run();
 }
