@@ -1,7 +1,9 @@
 //! `oa-hook.toml`, the `OA_HOOK_*` variables and `init`: the real binary in a temporary
 //! directory, against wiremock backends that keep or break the team's rules.
 
-use crate::support::{Test, allow, assert_contains, case_ids, oa_hook, run, stopped};
+use crate::support::{
+    Test, allow, anything, assert_contains, case_ids, contains, oa_hook, run, stopped,
+};
 use serde_json::{Value, json};
 use std::path::Path;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::method};
@@ -57,16 +59,19 @@ fn sections_apply_to_their_command_and_config_names_the_file() {
         .args(["--config", file.to_str().unwrap(), "-q"])
         .env_remove("OA_HOOK_CONFIG")
         .start();
-    let sent = run(oa_hook().env("OA_HOOK_CONFIG", &file).args([
-        "send",
-        "before-subscribe",
-        "--url",
-        &serve.url,
-        "--sdkappid",
-        "1400000001",
-    ]));
-    assert_eq!(sent.code, 0, "{}{}", sent.stdout, sent.stderr);
-    assert_contains(&sent.stdout, "Chat subscribes leckie; refuses jared");
+    Test::new()
+        .env("OA_HOOK_CONFIG", &file)
+        .args([
+            "send",
+            "before-subscribe",
+            "--url",
+            &serve.url,
+            "--sdkappid",
+            "1400000001",
+        ])
+        .stdout(contains("Chat subscribes leckie; refuses jared"))
+        .stderr(anything())
+        .run();
     // The top-level sdkappid applies to send, the [serve] one to serve alone.
     let other = run(oa_hook().env("OA_HOOK_CONFIG", &file).args([
         "send",
@@ -156,12 +161,14 @@ fn each_bad_file_is_refused_naming_what_and_where() {
         assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
         assert_eq!(run.stdout, "");
     }
-    let missing = run(oa_hook().args(["--config", "/nonexistent/oa-hook.toml", "check", "--list"]));
-    assert_eq!(missing.code, 2);
-    assert_contains(
-        &missing.stderr,
-        "cannot read the config file /nonexistent/oa-hook.toml",
-    );
+    Test::new()
+        .args(["--config", "/nonexistent/oa-hook.toml", "check", "--list"])
+        .status(2)
+        .stdout(anything())
+        .stderr(contains(
+            "cannot read the config file /nonexistent/oa-hook.toml",
+        ))
+        .run();
 }
 
 /// A backend with the team's rules: banned users are refused, a closed account rejects.
@@ -280,22 +287,25 @@ fn every_option_names_its_variable_in_help() {
             assert_contains(&help, &format!("[env: {variable}="));
         }
     }
-    let timeout = run(oa_hook().env("OA_HOOK_TIMEOUT", "soon").args([
-        "send",
-        "before-subscribe",
-        "--url",
-        "http://127.0.0.1:9/",
-    ]));
-    assert_eq!(timeout.code, 2);
-    assert_contains(&timeout.stderr, "OA_HOOK_TIMEOUT=soon is not a duration");
+    Test::new()
+        .env("OA_HOOK_TIMEOUT", "soon")
+        .args(["send", "before-subscribe", "--url", "http://127.0.0.1:9/"])
+        .status(2)
+        .stdout(anything())
+        .stderr(contains("OA_HOOK_TIMEOUT=soon is not a duration"))
+        .run();
 }
 
 /// An empty token (a CI secret that is not set) is no token, in every command alike.
 #[test]
 fn an_empty_token_is_no_token_everywhere() {
-    let sign = run(oa_hook().env("OA_HOOK_TOKEN", "").arg("sign"));
-    assert_eq!(sign.code, 2);
-    assert_contains(&sign.stderr, "no token given");
+    Test::new()
+        .env("OA_HOOK_TOKEN", "")
+        .arg("sign")
+        .status(2)
+        .stdout(anything())
+        .stderr(contains("no token given"))
+        .run();
     let sample = run(oa_hook().env("OA_HOOK_TOKEN", "").args([
         "sample",
         "before-subscribe",
@@ -304,14 +314,12 @@ fn an_empty_token_is_no_token_everywhere() {
     ]));
     assert!(!sample.stdout.contains("Sign="), "{}", sample.stdout);
     let serve = Test::serve().args(["-q"]).env("OA_HOOK_TOKEN", "").start();
-    let sent = run(oa_hook().env("OA_HOOK_TOKEN", "").args([
-        "send",
-        "before-subscribe",
-        "--url",
-        &serve.url,
-    ]));
-    assert_eq!(sent.code, 0, "{}", sent.stdout);
-    assert_contains(&sent.stderr, "note: unsigned (no token)");
+    Test::new()
+        .env("OA_HOOK_TOKEN", "")
+        .args(["send", "before-subscribe", "--url", &serve.url])
+        .stdout(anything())
+        .stderr(contains("note: unsigned (no token)"))
+        .run();
     let check = run(oa_hook().env("OA_HOOK_TOKEN", "").args([
         "check", "--url", &serve.url, "--only", "bad-sign", "-o", "json",
     ]));

@@ -2,7 +2,9 @@
 //! same seed and requests, said on the event line and in the record, and met by callers as a
 //! slow or broken backend would be met.
 
-use crate::support::{Test, allow, assert_contains, backend, ends, oa_hook, run, stopped};
+use crate::support::{
+    Test, allow, anything, assert_contains, backend, contains, ends, oa_hook, run, stopped,
+};
 use serde_json::Value;
 
 /// `oa-hook send COMMAND --url URL --output json ARGS`: the exit code and the report.
@@ -39,16 +41,15 @@ fn a_bad_spec_is_a_usage_error_that_gives_the_grammar() {
             "`before-subscrib` is not a callback",
         ),
     ] {
-        let output = run(oa_hook().args(["serve", "--listen", "127.0.0.1:0", "--fault", spec]));
-        assert_eq!(output.code, 2, "{spec}: {}", output.stderr);
-        assert_contains(
-            &output.stderr,
-            &format!("--fault {spec} is not a fault SPEC: {why}"),
-        );
-        assert_contains(
-            &output.stderr,
-            "give RULE[,RULE...], where RULE is [COMMAND:]FAULT[@SHARE%]",
-        );
+        let output = Test::new()
+            .args(["serve", "--listen", "127.0.0.1:0", "--fault", spec])
+            .status(2)
+            .stdout(anything())
+            .stderr(
+                contains(format!("--fault {spec} is not a fault SPEC: {why}"))
+                    .contains("give RULE[,RULE...], where RULE is [COMMAND:]FAULT[@SHARE%]"),
+            )
+            .run();
         // One error and its hint.
         assert_eq!(output.stderr.lines().count(), 2, "{}", output.stderr);
     }

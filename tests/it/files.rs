@@ -2,7 +2,7 @@
 //! a FIFO nobody writes to are each one clear error and exit 2, quickly, never memory eaten or a
 //! process that waits forever.
 
-use crate::support::{Test, case, oa_hook, run};
+use crate::support::{Test, anything, case, oa_hook, run};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -54,10 +54,12 @@ fn a_config_file_that_is_too_large_never_ends_or_never_comes_is_refused() {
     // A file just under the limit is read, and /dev/null is no config at all.
     large(&big, 1 << 20);
     for path in [big.to_str().unwrap(), "/dev/null"] {
-        let result = run(oa_hook()
+        Test::new()
             .args(["sign", "--token", "t"])
-            .env("OA_HOOK_CONFIG", path));
-        assert_eq!(result.code, 0, "{path}: {}", result.stderr);
+            .env("OA_HOOK_CONFIG", path)
+            .stdout(anything())
+            .stderr(anything())
+            .run();
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::replay::recorded;
 use crate::support::{
-    NOW, Test, answer, assert_contains, closed_port, oa_hook, oa_hook_std, run, starts,
+    NOW, Test, answer, anything, assert_contains, closed_port, oa_hook, oa_hook_std, run, starts,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -394,7 +394,7 @@ fn check_and_replay_print_one_json_document_in_every_outcome() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
     let unreachable = format!("http://127.0.0.1:{}/im", closed_port());
-    let outcome = run(oa_hook()
+    let outcome = Test::new()
         .args([
             "check",
             "--url",
@@ -403,8 +403,11 @@ fn check_and_replay_print_one_json_document_in_every_outcome() {
             "json",
             "--junit",
         ])
-        .arg(&junit));
-    assert_eq!(outcome.code, 3, "{}", outcome.stderr);
+        .arg(&junit)
+        .status(3)
+        .stdout(anything())
+        .stderr(anything())
+        .run();
     let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
     assert_eq!(report["verdict"], "unreachable");
     assert_eq!(report["stopped"]["reason"], "unreachable");
@@ -420,10 +423,13 @@ fn check_and_replay_print_one_json_document_in_every_outcome() {
 
     // A usage error once the target is known: still one document, and the error on stderr.
     let json_report = |more: &[&str]| {
-        let outcome = run(oa_hook()
+        let outcome = Test::new()
             .args(["check", "--url", &unreachable, "--output", "json"])
-            .args(more));
-        assert_eq!(outcome.code, 2, "{}", outcome.stderr);
+            .args(more)
+            .status(2)
+            .stdout(anything())
+            .stderr(anything())
+            .run();
         let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
         assert_eq!(report["verdict"], "error");
         (report["stopped"]["message"].clone(), outcome.stderr)

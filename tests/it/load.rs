@@ -1,8 +1,8 @@
 //! `send` load mode (`--count`, `--duration`, `--concurrency`, `--rate`) against wiremock.
 
 use crate::support::{
-    Run, Test, allow, answer, anything, assert_contains, assert_ends, assert_starts, backend,
-    closed_port, oa_hook, run, stopped,
+    Run, Test, allow, answer, anything, assert_contains, assert_ends, backend, closed_port,
+    oa_hook, run, starts, stopped,
 };
 use oa_hook::protocol::{ReceivedQuery, sign};
 use serde_json::{Value, json};
@@ -127,14 +127,16 @@ impl Respond for SignChecker {
 async fn every_request_is_signed_for_the_moment_it_is_sent() {
     let server = backend(SignChecker).await;
     // The real clock; 30 requests at 20 a second span 1.45 s, so RequestTime must change.
-    let run = run(oa_hook()
+    let run = Test::new()
         .env_remove("OA_HOOK_NOW")
         .args(["send", "before-subscribe", "--url"])
         .arg(format!("{}/im", server.uri()))
         .args([
             "--token", TOKEN, "-n", "30", "-c", "3", "--rate", "20", "-o", "json",
-        ]));
-    assert_eq!(run.code, 0, "{}", run.stdout);
+        ])
+        .stdout(anything())
+        .stderr(anything())
+        .run();
     let document: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(document["conforming"], 30);
     let requests = server.received_requests().await.unwrap();
@@ -352,12 +354,14 @@ fn oa_hooks_own_serve_accepts_every_freshly_signed_request() {
         .args(["--refuse", "jared", "-q"])
         .env_remove("OA_HOOK_NOW")
         .start();
-    let run = run(oa_hook()
+    let run = Test::new()
         .env_remove("OA_HOOK_NOW")
         .args(["send", "before-subscribe", "--url", &serve.url])
         .args(["--token", TOKEN, "--expect-refused", "jared"])
-        .args(["-n", "40", "-c", "4", "-o", "json"]));
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        .args(["-n", "40", "-c", "4", "-o", "json"])
+        .stdout(anything())
+        .stderr(anything())
+        .run();
     let document: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         (&document["requests"], &document["conforming"]),
@@ -374,37 +378,37 @@ fn oa_hooks_own_serve_accepts_every_freshly_signed_request() {
 #[test]
 fn an_unreachable_target_exits_3_without_sending_n_times() {
     let port = closed_port();
-    let run = run(oa_hook()
+    Test::new()
         .args(["send", "before-subscribe", "--no-sign", "--url"])
         .arg(format!("http://127.0.0.1:{port}/im"))
-        .args(["-n", "1000000", "-c", "4", "-o", "json"]));
-    assert_eq!(run.code, 3);
-    assert_eq!(run.stdout, "");
-    assert_eq!(
-        run.stderr,
-        format!(
+        .args(["-n", "1000000", "-c", "4", "-o", "json"])
+.status(3)
+.stdout("")
+.stderr(format!(
             "oa-hook: error: no request reached the target: connection refused at 127.0.0.1:{port}\n  hint: is the backend running and listening on that port?\n"
-        )
-    );
+        ))
+.run();
 }
 
 #[test]
 fn request_time_is_refused_in_load_mode() {
-    let run = run(oa_hook().args([
-        "send",
-        "before-subscribe",
-        "--url",
-        "http://127.0.0.1:9/im",
-        "-n",
-        "2",
-        "--request-time",
-        "1669872112",
-    ]));
-    assert_eq!(run.code, 2);
-    assert_starts(
-        &run.stderr,
-        "oa-hook: error: --request-time cannot be used in load mode\n  hint: ",
-    );
+    Test::new()
+        .args([
+            "send",
+            "before-subscribe",
+            "--url",
+            "http://127.0.0.1:9/im",
+            "-n",
+            "2",
+            "--request-time",
+            "1669872112",
+        ])
+        .status(2)
+        .stdout(anything())
+        .stderr(starts(
+            "oa-hook: error: --request-time cannot be used in load mode\n  hint: ",
+        ))
+        .run();
 }
 
 /// Runs `oa-hook ARGS` on a terminal (util-linux `script` gives it one) and returns all it

@@ -4,8 +4,8 @@
 //! plain-HTTP server, are said in plain words with what to do.
 
 use crate::support::{
-    Run, Test, allow, assert_contains, assert_starts, closed_port, https_backend, oa_hook, run,
-    self_signed,
+    Run, Test, allow, anything, assert_contains, assert_starts, closed_port, contains,
+    https_backend, oa_hook, run, self_signed,
 };
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tempfile::NamedTempFile;
@@ -161,11 +161,13 @@ fn a_file_without_a_certificate_is_refused_at_once_even_for_http() {
                 "{what} {extra:?}"
             );
         }
-        let check = run(oa_hook()
+        Test::new()
             .args(["check", "--url", &http, "--cacert"])
-            .arg(cacert.path()));
-        assert_eq!(check.code, 2, "{what}: {}", check.stderr);
-        assert_contains(&check.stderr, &format!("no certificate in {path}"));
+            .arg(cacert.path())
+            .status(2)
+            .stdout(anything())
+            .stderr(contains(format!("no certificate in {path}")))
+            .run();
     }
     let broken = file("-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----\n");
     let run = send(&http, &broken, &[]);
@@ -235,9 +237,12 @@ fn an_https_url_on_a_plain_http_port_is_told_to_use_http() {
         ),
         (3, "", said.as_str())
     );
-    let check = run(oa_hook().args(["check", "--url", &https]));
-    assert_eq!(check.code, 3, "{}", check.stderr);
-    assert_contains(&check.stderr, &said);
+    Test::new()
+        .args(["check", "--url", &https])
+        .status(3)
+        .stdout(anything())
+        .stderr(contains(said))
+        .run();
     let load = send_trusting_the_system(&https, &["-n", "2"]);
     assert_eq!(load.code, 3, "{}", load.stderr);
     assert_contains(&load.stderr, "answered in plain HTTP, not TLS");
