@@ -1,8 +1,7 @@
 //! `send` load mode (`--count`, `--duration`, `--concurrency`, `--rate`) against wiremock.
 
 use crate::support::{
-    Run, Test, allow, answer, anything, assert_contains, assert_ends, backend, closed_port,
-    oa_hook, run, starts, stopped,
+    Test, allow, answer, anything, assert_contains, backend, closed_port, contains, starts, stopped,
 };
 use oa_hook::protocol::{ReceivedQuery, sign};
 use serde_json::{Value, json};
@@ -13,23 +12,22 @@ use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 const TOKEN: &str = "l0ad-t0ken";
 
-fn load(server: &MockServer, extra: &[&str]) -> Run {
-    run(oa_hook()
+fn load(server: &MockServer, extra: &[&str]) -> Test {
+    Test::new()
         .args(["send", "before-subscribe", "--url"])
         .arg(format!("{}/im", server.uri()))
         .args(["--token", TOKEN])
-        .args(extra))
+        .args(extra)
 }
 
-fn load_json(server: &MockServer, extra: &[&str]) -> (i32, Value) {
-    let run = load(server, &[extra, &["--output", "json"]].concat());
-    let document = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is JSON ({e}): {}\nstderr: {}",
-            run.stdout, run.stderr
-        )
-    });
-    (run.code, document)
+/// `load` with `--output json`, expecting exit `status`: the document.
+fn load_json(server: &MockServer, extra: &[&str], status: i32) -> Value {
+    load(server, extra)
+        .args(["--output", "json"])
+        .status(status)
+        .stdout(anything())
+        .run()
+        .json()
 }
 
 /// The Sign and RequestTime of a request, and whether the Sign is right for that time.
@@ -43,8 +41,7 @@ fn signature(request: &Request) -> (u64, bool) {
 #[tokio::test]
 async fn counts_add_up() {
     let server = backend(answer(allow())).await;
-    let (code, document) = load_json(&server, &["--count", "50", "--concurrency", "4"]);
-    assert_eq!(code, 0, "{document}");
+    let document = load_json(&server, &["--count", "50", "--concurrency", "4"], 0);
     assert_eq!(server.received_requests().await.unwrap().len(), 50);
     assert_eq!(
         (
@@ -62,8 +59,10 @@ async fn counts_add_up() {
 #[tokio::test]
 async fn the_human_summary_gives_counts_throughput_and_latency() {
     let server = backend(answer(allow())).await;
-    let run = load(&server, &["-n", "20", "-c", "2"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = load(&server, &["-n", "20", "-c", "2"])
+        .stdout(anything())
+        .stderr(anything())
+        .run();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(
         lines[0].starts_with(&format!(
@@ -104,11 +103,10 @@ async fn the_human_summary_gives_counts_throughput_and_latency() {
         run.stderr, "",
         "no progress bar when stderr is not a terminal"
     );
-    let quiet = load(&server, &["-n", "5", "-q"]);
-    assert_eq!(
-        (quiet.code, quiet.stdout.as_str()),
-        (0, "PASS: 5 answers conforming\n")
-    );
+    load(&server, &["-n", "5", "-q"])
+        .stdout("PASS: 5 answers conforming\n")
+        .stderr(anything())
+        .run();
 }
 
 /// Answers only requests whose Sign matches their own RequestTime.
@@ -168,8 +166,7 @@ impl Respond for Alternating {
 #[tokio::test]
 async fn failures_are_grouped_by_finding() {
     let server = backend(Alternating(AtomicUsize::new(0))).await;
-    let (code, document) = load_json(&server, &["-n", "30", "-c", "3"]);
-    assert_eq!(code, 1);
+    let document = load_json(&server, &["-n", "30", "-c", "3"], 1);
     assert_eq!(document["answered"], 30);
     assert_eq!(document["conforming"], 20);
     assert_eq!(
@@ -181,19 +178,19 @@ async fn failures_are_grouped_by_finding() {
         json!([{"code": "unknown-field", "count": 10, "example": "`Extra` is not a documented answer field; Chat ignores it"}])
     );
     assert_eq!(document["verdict"], "fail");
-    let human = load(&server, &["-n", "3", "-c", "1"]);
-    assert_contains(
-        &human.stdout,
-        "\n  ✘ wrong-type in 1 answer: is the string \"0\"; expected the integer 0 (no quotes)\n  ! unknown-field in 1 answer: `Extra` is not a documented answer field; Chat ignores it\n",
-    );
-    assert_ends(&human.stdout, "FAIL: 1 of 3 requests failed\n");
+    load(&server, &["-n", "3", "-c", "1"])
+        .status(1)
+        .stdout(
+            contains("\n  ✘ wrong-type in 1 answer: is the string \"0\"; expected the integer 0 (no quotes)\n  ! unknown-field in 1 answer: `Extra` is not a documented answer field; Chat ignores it\n")
+                .ends("FAIL: 1 of 3 requests failed\n"),
+        )
+        .run();
 }
 
 #[tokio::test]
 async fn answers_past_the_2_s_budget_are_counted() {
     let server = backend(answer(allow()).set_delay(Duration::from_millis(2200))).await;
-    let (code, document) = load_json(&server, &["-n", "3", "-c", "3"]);
-    assert_eq!(code, 1);
+    let document = load_json(&server, &["-n", "3", "-c", "3"], 1);
     assert_eq!(document["answered"], 3);
     assert_eq!(document["over_budget"], 3);
     assert_eq!(document["failures"][0]["code"], "too-slow");
@@ -204,8 +201,7 @@ async fn answers_past_the_2_s_budget_are_counted() {
 #[tokio::test]
 async fn timeouts_are_failures_not_an_unreachable_target() {
     let server = backend(answer(allow()).set_delay(Duration::from_secs(2))).await;
-    let (code, document) = load_json(&server, &["-n", "2", "-c", "2", "--timeout", "300ms"]);
-    assert_eq!(code, 1);
+    let document = load_json(&server, &["-n", "2", "-c", "2", "--timeout", "300ms"], 1);
     assert_eq!(document["answered"], 0);
     assert_eq!(document["latency_ms"], Value::Null);
     assert_eq!(
@@ -217,9 +213,10 @@ async fn timeouts_are_failures_not_an_unreachable_target() {
 #[tokio::test]
 async fn the_json_document_has_a_fixed_set_of_keys() {
     let server = backend(answer(allow())).await;
-    let (_, document) = load_json(
+    let document = load_json(
         &server,
         &["--duration", "200ms", "-c", "2", "--color", "always"],
+        0,
     );
     let keys: Vec<&str> = document
         .as_object()
@@ -282,8 +279,7 @@ async fn the_json_document_has_a_fixed_set_of_keys() {
 #[tokio::test]
 async fn a_backend_that_closes_every_connection_still_has_every_answer_counted() {
     let server = backend(answer(allow()).insert_header("connection", "close")).await;
-    let (code, document) = load_json(&server, &["-n", "30", "-c", "3"]);
-    assert_eq!(code, 0, "{document}");
+    let document = load_json(&server, &["-n", "30", "-c", "3"], 0);
     assert_eq!(
         (
             &document["requests"],
@@ -301,12 +297,14 @@ async fn load_mode_sends_what_a_single_send_sends() {
     let server = backend(answer(allow())).await;
     let url = format!("{}/hooks/im?tenant=a%20b", server.uri());
     let send = |extra: &[&str]| {
-        run(oa_hook()
+        Test::new()
             .args(["send", "before-subscribe", "--url", &url, "--token", TOKEN])
-            .args(extra))
+            .args(extra)
+            .stdout(anything())
+            .run()
     };
-    assert_eq!(send(&[]).code, 0);
-    assert_eq!(send(&["-n", "4", "-c", "2"]).code, 0);
+    send(&[]);
+    send(&["-n", "4", "-c", "2"]);
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 5);
     let seen = |request: &Request| {

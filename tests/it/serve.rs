@@ -1,7 +1,8 @@
 //! `serve` on a real loopback port, driven the way Chat drives a backend.
 
 use crate::support::{
-    NOW, Serve, Test, allow, anything, assert_contains, lacks, oa_hook, read_answer, stopped,
+    NOW, Serve, Test, allow, anything, assert_contains, contains, lacks, oa_hook, read_answer,
+    stopped,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -128,19 +129,18 @@ fn without_latency(line: &str) -> &str {
 
 /// Runs a command line as a shell would run it pasted, with `OA_HOOK_TOKEN` set to `token`:
 /// words apart, nothing quoted or commented (the banner prints none).
-fn paste(line: &str, token: Option<&str>) -> crate::support::Run {
+fn paste(line: &str, token: Option<&str>) -> Test {
     let words: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(words[0], "oa-hook", "{line}");
     assert!(
         !line.contains(['#', '"', '\'', '$', '\\']),
         "a shell would read more than words: {line}"
     );
-    let mut cmd = oa_hook();
-    cmd.args(&words[1..]);
-    if let Some(token) = token {
-        cmd.env("OA_HOOK_TOKEN", token);
+    let test = Test::new().args(&words[1..]);
+    match token {
+        Some(token) => test.env("OA_HOOK_TOKEN", token),
+        None => test,
     }
-    crate::support::run(&mut cmd)
 }
 
 #[test]
@@ -158,8 +158,10 @@ fn the_banner_gives_the_url_then_a_send_command_without_the_token() {
             serve.url
         )
     );
-    let pasted = paste(&command, Some(TOKEN));
-    assert_eq!(pasted.code, 0, "{}{}", pasted.stdout, pasted.stderr);
+    paste(&command, Some(TOKEN))
+        .stdout(anything())
+        .stderr(anything())
+        .run();
     assert!(
         serve.next_line().contains("✔ before-subscribe"),
         "serve took it as authentic"
@@ -190,16 +192,16 @@ fn a_token_from_the_flag_is_said_to_be_needed_in_the_variable() {
         note,
         "note: that command reads the token from OA_HOOK_TOKEN, and serve's came from --token: run it where OA_HOOK_TOKEN holds the same token (export OA_HOOK_TOKEN=...)"
     );
-    let unsigned = paste(&command, None);
-    assert_eq!(
-        unsigned.code, 1,
-        "refused without the token: {}",
-        unsigned.stdout
-    );
-    assert_contains(&unsigned.stdout, "HTTP 401");
+    paste(&command, None)
+        .status(1)
+        .stdout(contains("HTTP 401"))
+        .stderr(anything())
+        .run();
     serve.next_line();
-    let signed = paste(&command, Some(TOKEN));
-    assert_eq!(signed.code, 0, "{}{}", signed.stdout, signed.stderr);
+    paste(&command, Some(TOKEN))
+        .stdout(anything())
+        .stderr(anything())
+        .run();
     serve
         .stdout(lacks(TOKEN))
         .stderr(stopped(
@@ -229,8 +231,10 @@ fn a_server_on_every_interface_is_sent_to_on_this_machine() {
         command,
         format!("oa-hook send before-subscribe --url http://127.0.0.1:{port}/")
     );
-    let pasted = paste(&command, None);
-    assert_eq!(pasted.code, 0, "{}{}", pasted.stdout, pasted.stderr);
+    paste(&command, None)
+        .stdout(anything())
+        .stderr(anything())
+        .run();
 }
 
 #[tokio::test]

@@ -4,8 +4,7 @@
 //! plain-HTTP server, are said in plain words with what to do.
 
 use crate::support::{
-    Run, Test, allow, anything, assert_contains, assert_starts, closed_port, contains,
-    https_backend, oa_hook, run, self_signed,
+    Test, allow, anything, closed_port, contains, https_backend, self_signed, starts,
 };
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tempfile::NamedTempFile;
@@ -25,8 +24,8 @@ fn file(text: &str) -> NamedTempFile {
     file
 }
 
-fn send(url: &str, cacert: &NamedTempFile, extra: &[&str]) -> Run {
-    run(oa_hook()
+fn send(url: &str, cacert: &NamedTempFile, extra: &[&str]) -> Test {
+    Test::new()
         .args([
             "send",
             "before-subscribe",
@@ -36,16 +35,13 @@ fn send(url: &str, cacert: &NamedTempFile, extra: &[&str]) -> Run {
             "--cacert",
         ])
         .arg(cacert.path())
-        .args(extra))
+        .args(extra)
 }
 
+/// Runs `test`, which passes: exit 0, nothing on stderr.
 #[track_caller]
-fn assert_passes(run: &Run) {
-    assert_eq!(
-        run.code, 0,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
+fn passes(test: Test) {
+    test.stdout(anything()).run();
 }
 
 #[test]
@@ -53,7 +49,7 @@ fn a_self_signed_end_entity_certificate_is_trusted() {
     let (cert, key) = self_signed("127.0.0.1", IsCa::NoCa);
     let url = backend(&cert, &key);
     let cacert = file(&cert.pem());
-    assert_passes(&send(&url, &cacert, &[]));
+    passes(send(&url, &cacert, &[]));
 }
 
 #[test]
@@ -61,13 +57,15 @@ fn a_ca_style_self_signed_certificate_is_trusted_as_the_servers_own() {
     let (cert, key) = self_signed("127.0.0.1", ca_style());
     let url = backend(&cert, &key);
     let cacert = file(&cert.pem());
-    assert_passes(&send(&url, &cacert, &[]));
+    passes(send(&url, &cacert, &[]));
     // Load mode over https goes through the same client.
-    assert_passes(&send(&url, &cacert, &["-n", "3", "-c", "2"]));
-    let check = run(oa_hook()
+    passes(send(&url, &cacert, &["-n", "3", "-c", "2"]));
+    Test::new()
         .args(["check", "--only", "answer", "--url", &url, "--cacert"])
-        .arg(cacert.path()));
-    assert_passes(&check);
+        .arg(cacert.path())
+        .stdout(anything())
+        .stderr(anything())
+        .run();
 }
 
 #[test]
@@ -83,34 +81,37 @@ fn a_ca_that_signed_the_servers_certificate_is_trusted() {
         .signed_by(&key, &issuer)
         .unwrap();
     let url = backend(&cert, &key);
-    assert_passes(&send(&url, &file(&ca.pem()), &[]));
+    passes(send(&url, &file(&ca.pem()), &[]));
     // A file of several certificates: each is trusted.
     let (other, _) = self_signed("127.0.0.1", IsCa::NoCa);
-    assert_passes(&send(&url, &file(&(other.pem() + &ca.pem())), &[]));
+    passes(send(&url, &file(&(other.pem() + &ca.pem())), &[]));
 }
 
 #[test]
 fn a_pinned_certificate_must_still_name_the_host_and_be_the_one_presented() {
     let (cert, key) = self_signed("backend.example", ca_style());
     let url = backend(&cert, &key);
-    let wrong_name = send(&url, &file(&cert.pem()), &[]);
-    assert_eq!(wrong_name.code, 3, "{}", wrong_name.stderr);
-    assert_contains(&wrong_name.stderr, "the certificate of 127.0.0.1:");
-    assert_contains(
-        &wrong_name.stderr,
-        "is for another host: certificate not valid for name",
-    );
-    assert_contains(
-        &wrong_name.stderr,
-        "hint: give the URL with a host name the certificate names, or --insecure",
-    );
+    send(&url, &file(&cert.pem()), &[])
+        .status(3)
+        .stdout(anything())
+        .stderr(
+            contains("the certificate of 127.0.0.1:")
+                .contains("is for another host: certificate not valid for name")
+                .contains(
+                    "hint: give the URL with a host name the certificate names, or --insecure",
+                ),
+        )
+        .run();
 
     let (presented, key) = self_signed("127.0.0.1", ca_style());
     let url = backend(&presented, &key);
     let (other, _) = self_signed("127.0.0.1", ca_style());
     let cacert = file(&other.pem());
-    let untrusted = send(&url, &cacert, &[]);
-    assert_eq!(untrusted.code, 3, "{}", untrusted.stderr);
+    let untrusted = send(&url, &cacert, &[])
+        .status(3)
+        .stdout(anything())
+        .stderr(anything())
+        .run();
     let port = url.split(':').nth(2).unwrap().trim_end_matches("/im");
     assert_eq!(
         untrusted.stderr,
@@ -129,16 +130,18 @@ fn an_expired_pinned_certificate_is_refused() {
     let key = KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap();
     let url = backend(&cert, &key);
-    let expired = send(&url, &file(&cert.pem()), &[]);
-    assert_eq!(expired.code, 3, "{}", expired.stderr);
-    assert_contains(&expired.stderr, "expired");
+    send(&url, &file(&cert.pem()), &[])
+        .status(3)
+        .stdout(anything())
+        .stderr(contains("expired"))
+        .run();
 }
 
 #[test]
 fn a_file_without_a_certificate_is_refused_at_once_even_for_http() {
     let key = KeyPair::generate().unwrap();
     let http = format!("http://127.0.0.1:{}/im", closed_port());
-    for (what, text) in [
+    for (_what, text) in [
         ("empty", String::new()),
         ("a key alone", key.serialize_pem()),
         ("garbage", "not a certificate\n".to_owned()),
@@ -146,20 +149,12 @@ fn a_file_without_a_certificate_is_refused_at_once_even_for_http() {
         let cacert = file(&text);
         let path = cacert.path().display().to_string();
         for extra in [&[][..], &["-n", "2"]] {
-            let run = send(&http, &cacert, extra);
-            assert_eq!(
-                (run.code, run.stdout.as_str()),
-                (2, ""),
-                "{what} {extra:?}: {}",
-                run.stderr
-            );
-            assert_eq!(
-                run.stderr,
-                format!(
+            send(&http, &cacert, extra)
+                .status(2)
+                .stderr(format!(
                     "oa-hook: error: no certificate in {path}\n  hint: --cacert takes a PEM file with a -----BEGIN CERTIFICATE----- block: the backend's own certificate (e.g. the one `openssl req -x509 -out cert.pem` wrote) or the CA that signed it\n"
-                ),
-                "{what} {extra:?}"
-            );
+                ))
+                .run();
         }
         Test::new()
             .args(["check", "--url", &http, "--cacert"])
@@ -170,22 +165,21 @@ fn a_file_without_a_certificate_is_refused_at_once_even_for_http() {
             .run();
     }
     let broken = file("-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----\n");
-    let run = send(&http, &broken, &[]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert_starts(
-        &run.stderr,
-        &format!(
+    send(&http, &broken, &[])
+        .status(2)
+        .stdout(anything())
+        .stderr(starts(format!(
             "oa-hook: error: --cacert {} has a broken certificate: ",
             broken.path().display()
-        ),
-    );
+        )))
+        .run();
 }
 
 /// `send` with no --cacert: the system's CAs.
-fn send_trusting_the_system(url: &str, extra: &[&str]) -> Run {
-    run(oa_hook()
+fn send_trusting_the_system(url: &str, extra: &[&str]) -> Test {
+    Test::new()
         .args(["send", "before-subscribe", "--no-sign", "--url", url])
-        .args(extra))
+        .args(extra)
 }
 
 #[test]
@@ -202,21 +196,14 @@ fn a_self_signed_certificate_is_said_so_with_cacert_and_insecure_in_the_hint() {
     ] {
         let (cert, key) = self_signed("127.0.0.1", is_ca);
         let url = backend(&cert, &key);
-        let refused = send_trusting_the_system(&url, &[]);
-        assert_eq!(
-            (refused.code, refused.stdout.as_str()),
-            (3, ""),
-            "{}",
-            refused.stderr
-        );
         let port = url.split(':').nth(2).unwrap().trim_end_matches("/im");
-        assert_eq!(
-            refused.stderr,
-            format!(
+        send_trusting_the_system(&url, &[])
+            .status(3)
+            .stderr(format!(
                 "oa-hook: error: the certificate of 127.0.0.1:{port} {said}  hint: for a self-signed backend pass --cacert FILE with its certificate (or the CA that signed it) as PEM, or --insecure to accept any certificate\n"
-            )
-        );
-        assert_passes(&send_trusting_the_system(&url, &["--insecure"]));
+            ))
+            .run();
+        passes(send_trusting_the_system(&url, &["--insecure"]));
     }
 }
 
@@ -228,22 +215,19 @@ fn an_https_url_on_a_plain_http_port_is_told_to_use_http() {
     let said = format!(
         "oa-hook: error: the server at 127.0.0.1:{port} answered in plain HTTP, not TLS\n  hint: it serves http:// there: give http://127.0.0.1:{port}/im\n"
     );
-    let refused = send_trusting_the_system(&https, &[]);
-    assert_eq!(
-        (
-            refused.code,
-            refused.stdout.as_str(),
-            refused.stderr.as_str()
-        ),
-        (3, "", said.as_str())
-    );
+    send_trusting_the_system(&https, &[])
+        .status(3)
+        .stderr(said.as_str())
+        .run();
     Test::new()
         .args(["check", "--url", &https])
         .status(3)
         .stdout(anything())
         .stderr(contains(said))
         .run();
-    let load = send_trusting_the_system(&https, &["-n", "2"]);
-    assert_eq!(load.code, 3, "{}", load.stderr);
-    assert_contains(&load.stderr, "answered in plain HTTP, not TLS");
+    send_trusting_the_system(&https, &["-n", "2"])
+        .status(3)
+        .stdout(anything())
+        .stderr(contains("answered in plain HTTP, not TLS"))
+        .run();
 }

@@ -79,15 +79,6 @@ pub fn assert_starts(text: &str, prefix: &str) {
     );
 }
 
-/// Asserts that `text` ends with `suffix`, showing `text` when it does not.
-#[track_caller]
-pub fn assert_ends(text: &str, suffix: &str) {
-    assert!(
-        text.ends_with(suffix),
-        "expected it to end with {suffix:?}:\n{text}"
-    );
-}
-
 /// Asserts that `text` contains `part`, showing `text` when it does not.
 #[track_caller]
 pub fn assert_contains(text: &str, part: &str) {
