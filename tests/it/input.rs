@@ -1,10 +1,8 @@
 //! Bad input: every value out of bounds or mistyped gets one message saying what to give and
 //! exit 2, never a panic; a URL's password is never printed.
 
-use crate::support::{
-    Run, Test, allow, answer, assert_contains, backend, closed_port, oa_hook, run, stopped,
-};
-use serde_json::{Value, json};
+use crate::support::{Expect, Test, allow, answer, anything, backend, closed_port, lacks, stopped};
+use serde_json::json;
 
 /// Runs `oa-hook ARGS` and checks that it exited 2 and said exactly `message`, written `what is
 /// wrong; what to give`, as every error says it: `oa-hook: error: ` and what is wrong, then a
@@ -16,19 +14,16 @@ fn refused(args: &[&str], message: &str) {
 
 #[track_caller]
 fn refused_with_env(args: &[&str], env: &[(&str, &str)], message: &str) {
-    let run = run(oa_hook().args(args).envs(env.iter().copied()));
     let (what, give) = message
         .split_once("; ")
         .expect("what is wrong; what to give");
-    assert_eq!(
-        (run.code, run.stdout.as_str(), run.stderr.as_str()),
-        (
-            2,
-            "",
-            format!("oa-hook: error: {what}\n  hint: {give}\n").as_str()
-        ),
-        "{args:?}"
-    );
+    let mut test = Test::new().args(args);
+    for (name, value) in env {
+        test = test.env(name, value);
+    }
+    test.status(2)
+        .stderr(format!("oa-hook: error: {what}\n  hint: {give}\n"))
+        .run();
 }
 
 const SEND: [&str; 4] = ["send", "before-subscribe", "--url", "http://127.0.0.1:9/im"];
@@ -123,7 +118,7 @@ fn the_longest_delay_still_lets_ctrl_c_stop_serve() {
 async fn the_slowest_rate_waits_for_the_deadline() {
     let server = backend(answer(allow())).await;
     // The second request is due in 1000 s: the run ends at the deadline without it.
-    let run = run(oa_hook()
+    let run = Test::new()
         .args([
             "send",
             "before-subscribe",
@@ -140,9 +135,12 @@ async fn the_slowest_rate_waits_for_the_deadline() {
             "300ms",
             "-o",
             "json",
-        ]));
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    let document: Value = serde_json::from_str(&run.stdout).unwrap();
+        ])
+        .stdout(anything())
+        .stderr(lacks("panicked"))
+        .run_off_runtime()
+        .await;
+    let document = run.json();
     assert!(document["requests"].as_u64().unwrap() <= 1, "{document}");
 }
 
@@ -202,23 +200,20 @@ fn a_bad_environment_variable_is_named() {
     refused_with_env(&["serve"], &env, message);
     refused_with_env(&["sample", "before-subscribe"], &env, message);
     // A flag beats the environment, so a good flag hides a bad variable.
-    let run = run(oa_hook()
+    Test::new()
         .args(["sample", "before-subscribe", "--sdkappid", "1400000000"])
-        .envs(env));
-    assert_eq!(run.code, 0, "{}", run.stderr);
+        .env(env[0].0, env[0].1)
+        .stdout(anything())
+        .run();
 }
 
 const PASSWORD: &str = "pa55-w0rd";
 
 /// Asserts that `run` printed neither the password nor a panic.
 #[track_caller]
-fn assert_masked(run: &Run, what: &str) {
-    for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-        assert!(
-            !text.contains(PASSWORD) && !text.contains("panicked"),
-            "{what}: {stream}:\n{text}"
-        );
-    }
+/// Text without the URL's password, and no panic.
+fn no_password() -> Expect {
+    lacks(PASSWORD).lacks("panicked")
 }
 
 #[tokio::test]
@@ -228,19 +223,17 @@ async fn a_urls_password_is_never_printed() {
     let url = format!("http://oa:{PASSWORD}@127.0.0.1:{port}/im");
     let masked = format!("http://oa:***@127.0.0.1:{port}/im");
     let send = |extra: &[&str]| {
-        run(oa_hook()
+        Test::new()
             .args(["send", "before-subscribe", "--no-sign", "--url", &url])
-            .args(extra))
+            .args(extra)
+            .stdout(no_password())
+            .stderr(no_password())
     };
-    let human = send(&[]);
-    assert_eq!(human.code, 0, "{}", human.stderr);
-    assert_contains(&human.stdout, &format!("POST {masked}?SdkAppid="));
-    assert_masked(&human, "send");
-    let verbose = send(&["-v"]);
-    assert_eq!(verbose.code, 0, "{}", verbose.stderr);
-    assert_masked(&verbose, "send -v");
-    let json = send(&["-o", "json"]);
-    let document: Value = serde_json::from_str(&json.stdout).unwrap();
+    send(&[])
+        .stdout(no_password().contains(format!("POST {masked}?SdkAppid=")))
+        .run();
+    send(&["-v"]).run();
+    let document = send(&["-o", "json"]).run().json();
     assert!(
         document["request"]["url"]
             .as_str()
@@ -248,34 +241,28 @@ async fn a_urls_password_is_never_printed() {
             .starts_with(&format!("{masked}?")),
         "{document}"
     );
-    assert_masked(&json, "send -o json");
-    let load = send(&["-n", "3"]);
-    assert_eq!(load.code, 0, "{}", load.stderr);
-    assert_contains(&load.stdout, &format!("3 requests to {masked}, "));
-    assert_masked(&load, "send -n 3");
-    let load_json = send(&["-n", "3", "-o", "json"]);
-    let document: Value = serde_json::from_str(&load_json.stdout).unwrap();
+    send(&["-n", "3"])
+        .stdout(no_password().contains(format!("3 requests to {masked}, ")))
+        .run();
+    let document = send(&["-n", "3", "-o", "json"]).run().json();
     assert_eq!(document["url"], json!(masked));
-    assert_masked(&load_json, "send -n 3 -o json");
 
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
     let check = |extra: &[&str]| {
-        run(oa_hook()
+        Test::new()
             .args(["check", "--only", "before-subscribe/answer", "--url", &url])
-            .args(extra))
+            .args(extra)
+            .stdout(no_password())
+            .stderr(no_password())
     };
-    let human = check(&["--junit", junit.to_str().unwrap()]);
-    assert_eq!(human.code, 0, "{}\n{}", human.stdout, human.stderr);
-    assert_contains(&human.stderr, &masked);
-    assert_masked(&human, "check");
+    check(&["--junit", junit.to_str().unwrap()])
+        .stderr(no_password().contains(masked.as_str()))
+        .run();
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(!xml.contains(PASSWORD) && xml.contains(&masked), "{xml}");
-    let json = check(&["-o", "json"]);
-    assert_eq!(json.code, 0, "{}", json.stderr);
-    let document: Value = serde_json::from_str(&json.stdout).unwrap();
+    let document = check(&["-o", "json"]).run().json();
     assert_eq!(document["target"], json!(masked));
-    assert_masked(&json, "check -o json");
 }
 
 #[test]
@@ -286,9 +273,12 @@ fn errors_do_not_print_a_urls_password_either() {
         &["send", "before-subscribe", "-n", "2", "--url", &url],
         &["check", "--url", &url],
     ] {
-        let run = run(oa_hook().args(args));
-        assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
-        assert_masked(&run, &format!("{args:?}"));
+        Test::new()
+            .args(args)
+            .status(3)
+            .stdout(no_password())
+            .stderr(no_password())
+            .run();
     }
     let unparsable = format!("http://oa:{PASSWORD}@[/im");
     refused(
@@ -345,19 +335,16 @@ fn clap_errors_are_said_as_every_error_is_with_what_was_meant() {
     ] {
         // No config file at all: one given is a value clap counts as given, in the usage line.
         let nowhere = tempfile::tempdir().unwrap();
-        let run = run(oa_hook()
+        Test::new()
             .env_remove("OA_HOOK_CONFIG")
             .current_dir(nowhere.path())
-            .args(args));
-        assert_eq!(
-            (run.code, run.stdout.as_str(), run.stderr.as_str()),
-            (2, "", said),
-            "{args:?}"
-        );
+            .args(args)
+            .status(2)
+            .stderr(said)
+            .run();
     }
     for args in [&["--help"][..], &["--version"], &["man", "-h"]] {
-        let run = run(oa_hook().args(args));
-        assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{args:?}");
+        let run = Test::new().args(args).stdout(anything()).run();
         assert!(!run.stdout.is_empty(), "{args:?}");
     }
 }
