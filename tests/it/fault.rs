@@ -2,19 +2,18 @@
 //! same seed and requests, said on the event line and in the record, and met by callers as a
 //! slow or broken backend would be met.
 
-use crate::support::{
-    Test, allow, anything, assert_contains, backend, contains, ends, oa_hook, run, stopped,
-};
+use crate::support::{Test, allow, anything, assert_contains, backend, contains, ends, stopped};
 use serde_json::Value;
 
-/// `oa-hook send COMMAND --url URL --output json ARGS`: the exit code and the report.
-fn send(command: &str, url: &str, args: &[&str]) -> (i32, Value) {
-    let output = run(oa_hook()
+/// `oa-hook send COMMAND --url URL --output json ARGS`, expecting exit `status`: the report.
+fn send(command: &str, url: &str, args: &[&str], status: i32) -> Value {
+    Test::new()
         .args(["send", command, "--url", url, "--output", "json"])
-        .args(args));
-    let report = serde_json::from_str(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}{}", output.stdout, output.stderr));
-    (output.code, report)
+        .args(args)
+        .status(status)
+        .stdout(anything())
+        .run()
+        .json()
 }
 
 /// The codes of a `send` report's findings.
@@ -75,10 +74,14 @@ fn rehearse(spec: &str, seed: &str, requests: usize) -> (Vec<Value>, Vec<Value>)
         .start();
     let url = format!("{}/im", serve.url);
     for _ in 0..requests {
-        let output = run(oa_hook()
+        // Whether the fault drawn fails the answer is for the event lines compared below.
+        Test::new()
             .args(["send", "before-subscribe", "--url", &url, "-q"])
-            .args(["--timeout", "2s"]));
-        assert!(matches!(output.code, 0 | 1), "{}", output.stderr);
+            .args(["--timeout", "2s"])
+            .status_one_of(&[0, 1])
+            .stdout(anything())
+            .stderr(anything())
+            .run();
     }
     let lines: Vec<Value> = (0..requests)
         .map(|_| without_latency(serde_json::from_str(&serve.next_line()).unwrap()))
@@ -140,50 +143,47 @@ fn each_fault_is_met_as_a_broken_backend_would_be_met() {
         "-q",
     ]).start();
     let url = format!("{}/im", serve.url);
-    let (code, report) = send("before-subscribe", &url, &[]);
-    assert_eq!((code, codes(&report)), (1, vec!["broken-http"]));
+    let report = send("before-subscribe", &url, &[], 1);
+    assert_eq!(codes(&report), vec!["broken-http"]);
     assert_contains(
         &serve.next_line(),
         "! fault reset: the connection was reset instead of an answer",
     );
-    let (code, report) = send("after-unsubscribe", &url, &["--timeout", "500ms"]);
-    assert_eq!((code, codes(&report)), (1, vec!["timeout"]));
+    let report = send("after-unsubscribe", &url, &["--timeout", "500ms"], 1);
+    assert_eq!(codes(&report), vec!["timeout"]);
     assert_contains(
         &serve.next_line(),
         "! fault hang: no answer was sent; the connection was held until the caller closed it",
     );
-    let (code, report) = send("before-create", &url, &[]);
-    assert_eq!((code, codes(&report)), (1, vec!["http-status"]));
+    let report = send("before-create", &url, &[], 1);
+    assert_eq!(codes(&report), vec!["http-status"]);
     assert_eq!(report["response"]["status"], 503);
     let line = serve.next_line();
     assert_contains(
         &line,
         "→ 503 OK  ! fault status=503: answered with HTTP 503",
     );
-    let (code, report) = send("after-create", &url, &[]);
-    assert_eq!((code, codes(&report)), (1, vec!["not-json"]));
+    let report = send("after-create", &url, &[], 1);
+    assert_eq!(codes(&report), vec!["not-json"]);
     assert_contains(
         &serve.next_line(),
         "! fault malformed: the body was cut in half",
     );
-    let (code, report) = send("before-send", &url, &[]);
-    assert_eq!(code, 0, "{report:#}");
+    let report = send("before-send", &url, &[], 0);
     let latency = report["response"]["latency_ms"].as_f64().unwrap();
     assert!(latency >= 540.0, "{latency}");
     assert_contains(
         &serve.next_line(),
         "! fault slow-body=600ms: the body trickled out over 600 ms",
     );
-    let (code, report) = send("after-send", &url, &[]);
-    assert_eq!(code, 0, "{report:#}");
+    let report = send("after-send", &url, &[], 0);
     assert!(report["response"]["latency_ms"].as_f64().unwrap() >= 300.0);
     assert_contains(
         &serve.next_line(),
         "! fault delay=300ms: answered 300 ms late",
     );
     // A command no rule names gets its answer.
-    let (code, _) = send("after-destroy", &url, &[]);
-    assert_eq!(code, 0);
+    send("after-destroy", &url, &[], 0);
     assert!(!serve.next_line().contains("fault"));
 }
 
@@ -192,8 +192,7 @@ fn a_delay_past_two_seconds_loses_the_veto() {
     let serve = Test::serve()
         .args(["--refuse", "jared", "--fault", "delay=2100ms", "-q"])
         .start();
-    let (code, report) = send("before-subscribe", &format!("{}/im", serve.url), &[]);
-    assert_eq!(code, 1);
+    let report = send("before-subscribe", &format!("{}/im", serve.url), &[], 1);
     assert_eq!(report["decision"]["kind"], "timed-out");
     assert_contains(
         &serve.next_line(),
@@ -215,10 +214,9 @@ async fn the_tap_passes_the_backends_answer_back_as_the_fault_says() {
         .env("OA_HOOK_SEED", "3")
         .start();
     let url = format!("{}/im", serve.url);
-    let (code, report) = tokio::task::spawn_blocking(move || send("before-subscribe", &url, &[]))
+    let report = tokio::task::spawn_blocking(move || send("before-subscribe", &url, &[], 1))
         .await
         .unwrap();
-    assert_eq!(code, 1);
     assert_eq!(report["response"]["status"], 502);
     // The backend got the callback, and answered it; the caller got the fault.
     assert_eq!(server.received_requests().await.unwrap().len(), 1);

@@ -1,7 +1,7 @@
 //! `serve` on a real loopback port, driven the way Chat drives a backend.
 
 use crate::support::{
-    NOW, Serve, Test, allow, anything, assert_contains, contains, lacks, oa_hook, read_answer,
+    NOW, Serve, Test, allow, anything, assert_contains, contains, lacks, read_answer, starts,
     stopped,
 };
 use oa_hook::protocol::sign;
@@ -752,37 +752,33 @@ async fn a_record_line_is_version_2_with_the_request_its_signature_apart_and_the
 fn a_port_in_use_is_a_usage_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
-    oa_hook()
+    Test::new()
         .args(["serve", "--listen", &address])
-        .assert()
-        .code(2)
-        .stdout("")
+        .status(2)
         .stderr(format!(
             "oa-hook: error: cannot listen on {address}: Address already in use (os error 98)\n  hint: another program listens there: stop it, or pick another port (--listen 127.0.0.1:0 picks a free one)\n"
-        ));
+        ))
+        .run();
 }
 
 #[test]
 fn an_unwritable_record_is_a_usage_error() {
-    oa_hook()
-        .args(["serve", "--listen", "127.0.0.1:0", "--record", "/nonexistent/dir/events.ndjson"])
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicates::str::starts_with(
+    Test::serve()
+        .args(["--record", "/nonexistent/dir/events.ndjson"])
+        .status(2)
+        .stderr(starts(
             "oa-hook: error: cannot open --record /nonexistent/dir/events.ndjson: No such file or directory",
-        ));
+        ))
+        .run();
 }
 
 #[test]
 fn help_never_shows_the_token() {
-    let output = oa_hook()
+    Test::new()
         .args(["serve", "--help"])
         .env("OA_HOOK_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    assert!(!String::from_utf8_lossy(&output.stdout).contains(TOKEN));
+        .stdout(lacks(TOKEN))
+        .run();
 }
 
 /// Chat sends every callback of an app to its one URL: what serve does not model is answered

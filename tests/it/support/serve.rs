@@ -142,7 +142,7 @@ impl Serve {
 
     /// The exit status [`Serve::interrupt`] expects.
     pub fn status(&mut self, status: i32) -> &mut Serve {
-        self.expected.1.status = status;
+        self.expected.1.status = vec![status];
         self
     }
 
