@@ -2,8 +2,7 @@
 //! a FIFO nobody writes to are each one clear error and exit 2, quickly, never memory eaten or a
 //! process that waits forever.
 
-use crate::support::{Test, anything, case, oa_hook, run};
-use serde_json::Value;
+use crate::support::{Test, anything, case};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -40,16 +39,15 @@ fn a_config_file_that_is_too_large_never_ends_or_never_comes_is_refused() {
     ];
     for (path, why) in cases {
         let started = Instant::now();
-        let result = run(oa_hook()
+        Test::new()
             .args(["sign", "--token", "t"])
-            .env("OA_HOOK_CONFIG", path));
+            .env("OA_HOOK_CONFIG", path)
+            .status(2)
+            .stderr(format!(
+                "oa-hook: error: the config file {path} {why}\n{CONFIG_HINT}"
+            ))
+            .run();
         assert!(started.elapsed() < Duration::from_secs(15), "{path}");
-        assert_eq!(result.code, 2, "{path}: {}", result.stderr);
-        assert_eq!(result.stdout, "", "{path}");
-        assert_eq!(
-            result.stderr,
-            format!("oa-hook: error: the config file {path} {why}\n{CONFIG_HINT}"),
-        );
     }
     // A file just under the limit is read, and /dev/null is no config at all.
     large(&big, 1 << 20);
@@ -71,16 +69,14 @@ fn a_body_that_is_too_large_never_ends_or_never_comes_is_refused() {
     let pipe = dir.path().join("pipe.json");
     fifo(&pipe);
     let sample = |body: &str| {
-        let mut cmd = oa_hook();
-        cmd.args([
+        Test::new().args([
             "sample",
             "before-subscribe",
             "--format",
             "body",
             "--body",
             body,
-        ]);
-        cmd
+        ])
     };
     let cases = [
         (big.to_str().unwrap(), "is larger than 1 MiB"),
@@ -92,29 +88,25 @@ fn a_body_that_is_too_large_never_ends_or_never_comes_is_refused() {
     ];
     for (path, why) in cases {
         let started = Instant::now();
-        let result = run(&mut sample(path));
+        sample(path)
+            .status(2)
+            .stderr(format!("oa-hook: error: --body {path} {why}\n{BODY_HINT}"))
+            .run();
         assert!(started.elapsed() < Duration::from_secs(15), "{path}");
-        assert_eq!(
-            (result.code, result.stdout.as_str(), result.stderr),
-            (
-                2,
-                "",
-                format!("oa-hook: error: --body {path} {why}\n{BODY_HINT}")
-            ),
-        );
     }
     // Stdin is read up to the same limit, and a body under it is sent as it is.
-    let result = run(sample("-").pipe_stdin(&big).unwrap());
-    assert_eq!(
-        (result.code, result.stderr),
-        (
-            2,
-            format!("oa-hook: error: --body stdin is larger than 1 MiB\n{BODY_HINT}")
-        ),
-    );
-    let result = run(sample("-").write_stdin(r#"{"a":1}"#));
-    assert_eq!(result.code, 0, "{}", result.stderr);
-    assert_eq!(result.stdout, "{\n  \"a\": 1\n}\n");
+    sample("-")
+        .stdin(std::fs::read(&big).unwrap())
+        .status(2)
+        .stdout(anything())
+        .stderr(format!(
+            "oa-hook: error: --body stdin is larger than 1 MiB\n{BODY_HINT}"
+        ))
+        .run();
+    sample("-")
+        .stdin(r#"{"a":1}"#)
+        .stdout("{\n  \"a\": 1\n}\n")
+        .run();
 }
 
 /// A scenario's `body` is read as `--body` is: a FIFO or a device fails that scenario with the
@@ -130,15 +122,17 @@ fn a_scenario_body_that_never_ends_or_never_comes_fails_its_case() {
     .unwrap();
     let serve = Test::serve().args(["-q"]).start();
     let started = Instant::now();
-    let result = run(oa_hook()
+    let report = Test::new()
         .current_dir(dir.path())
         .env_remove("OA_HOOK_CONFIG")
         .args([
             "check", "--url", &serve.url, "--only", "scenario", "-o", "json",
-        ]));
+        ])
+        .status(1)
+        .stdout(anything())
+        .run()
+        .json();
     assert!(started.elapsed() < Duration::from_secs(15));
-    assert_eq!(result.code, 1, "{}", result.stderr);
-    let report: Value = serde_json::from_str(&result.stdout).unwrap();
     for (id, message) in [
         ("scenario/zeros", "--body /dev/zero is larger than 1 MiB"),
         (
