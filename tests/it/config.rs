@@ -1,18 +1,14 @@
 //! `oa-hook.toml`, the `OA_HOOK_*` variables and `init`: the real binary in a temporary
 //! directory, against wiremock backends that keep or break the team's rules.
 
-use crate::support::{
-    Test, allow, anything, assert_contains, case_ids, contains, oa_hook, run, stopped,
-};
+use crate::support::{Test, allow, anything, assert_contains, case_ids, contains, lacks, stopped};
 use serde_json::{Value, json};
 use std::path::Path;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::method};
 
 /// `oa-hook` in `dir`, reading `dir/oa-hook.toml` as a newcomer's would.
-fn in_dir(dir: &Path) -> assert_cmd::Command {
-    let mut cmd = oa_hook();
-    cmd.current_dir(dir).env_remove("OA_HOOK_CONFIG");
-    cmd
+fn in_dir(dir: &Path) -> Test {
+    Test::new().current_dir(dir).env_remove("OA_HOOK_CONFIG")
 }
 
 fn write(dir: &Path, text: &str) {
@@ -22,26 +18,21 @@ fn write(dir: &Path, text: &str) {
 #[test]
 fn a_flag_beats_its_variable_which_beats_the_file_which_beats_the_default() {
     let dir = tempfile::tempdir().unwrap();
-    let url = |cmd: &mut assert_cmd::Command, extra: &[&str]| {
-        let run = run(cmd
+    let url = |test: Test, extra: &[&str]| {
+        let run = test
             .args(["sample", "before-subscribe", "--format", "url"])
-            .args(extra));
-        assert_eq!(run.code, 0, "{}", run.stderr);
+            .args(extra)
+            .stdout(anything())
+            .run();
         run.stdout.split('?').next().unwrap().to_owned()
     };
-    assert_eq!(
-        url(&mut in_dir(dir.path()), &[]),
-        "https://www.example.com/"
-    );
+    assert_eq!(url(in_dir(dir.path()), &[]), "https://www.example.com/");
     write(dir.path(), "url = \"http://file.example/im\"\n");
-    assert_eq!(url(&mut in_dir(dir.path()), &[]), "http://file.example/im");
-    let mut env = in_dir(dir.path());
-    env.env("OA_HOOK_URL", "http://env.example/im");
-    assert_eq!(url(&mut env, &[]), "http://env.example/im");
-    let mut flag = in_dir(dir.path());
-    flag.env("OA_HOOK_URL", "http://env.example/im");
+    assert_eq!(url(in_dir(dir.path()), &[]), "http://file.example/im");
+    let env = || in_dir(dir.path()).env("OA_HOOK_URL", "http://env.example/im");
+    assert_eq!(url(env(), &[]), "http://env.example/im");
     assert_eq!(
-        url(&mut flag, &["--url", "http://flag.example/im"]),
+        url(env(), &["--url", "http://flag.example/im"]),
         "http://flag.example/im"
     );
 }
@@ -73,13 +64,13 @@ fn sections_apply_to_their_command_and_config_names_the_file() {
         .stderr(anything())
         .run();
     // The top-level sdkappid applies to send, the [serve] one to serve alone.
-    let other = run(oa_hook().env("OA_HOOK_CONFIG", &file).args([
-        "send",
-        "before-subscribe",
-        "--url",
-        &serve.url,
-    ]));
-    assert_contains(&other.stdout, "HTTP 403");
+    Test::new()
+        .env("OA_HOOK_CONFIG", &file)
+        .args(["send", "before-subscribe", "--url", &serve.url])
+        .status(1)
+        .stdout(contains("HTTP 403"))
+        .stderr(anything())
+        .run();
 }
 
 #[test]
@@ -155,9 +146,12 @@ fn each_bad_file_is_refused_naming_what_and_where() {
     ];
     for (text, said) in cases {
         write(dir.path(), text);
-        let run = run(in_dir(dir.path()).args(["check", "--url", "http://127.0.0.1:9/im"]));
-        assert_eq!(run.code, 2, "{text}: {}", run.stderr);
-        assert_contains(&run.stderr, said);
+        let run = in_dir(dir.path())
+            .args(["check", "--url", "http://127.0.0.1:9/im"])
+            .status(2)
+            .stdout(anything())
+            .stderr(contains(said))
+            .run();
         assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
         assert_eq!(run.stdout, "");
     }
@@ -194,24 +188,29 @@ async fn rules(keeps_them: bool) -> MockServer {
 #[tokio::test]
 async fn init_writes_scenarios_that_check_runs_and_reports_in_junit() {
     let dir = tempfile::tempdir().unwrap();
-    let init = run(in_dir(dir.path()).arg("init"));
-    assert_eq!(init.code, 0, "{}", init.stderr);
-    let again = run(in_dir(dir.path()).arg("init"));
-    assert_eq!(again.code, 2);
-    assert_contains(
-        &again.stderr,
-        "oa-hook.toml exists already; init never writes over a file",
-    );
+    in_dir(dir.path())
+        .arg("init")
+        .stdout(anything())
+        .stderr(anything())
+        .run();
+    in_dir(dir.path())
+        .arg("init")
+        .status(2)
+        .stdout(anything())
+        .stderr(contains(
+            "oa-hook.toml exists already; init never writes over a file",
+        ))
+        .run();
     for (keeps_them, code) in [(true, 0), (false, 1)] {
         let server = rules(keeps_them).await;
-        let mut cmd = in_dir(dir.path());
-        cmd.args(["check", "--url", &format!("{}/im", server.uri())])
-            .args(["--only", "scenario", "--junit", "report.xml", "-o", "json"]);
-        let run = tokio::task::spawn_blocking(move || run(&mut cmd))
+        let report = in_dir(dir.path())
+            .args(["check", "--url", &format!("{}/im", server.uri())])
+            .args(["--only", "scenario", "--junit", "report.xml", "-o", "json"])
+            .status(code)
+            .stdout(anything())
+            .run_off_runtime()
             .await
-            .unwrap();
-        assert_eq!(run.code, code, "{}{}", run.stdout, run.stderr);
-        let report: Value = serde_json::from_str(&run.stdout).unwrap();
+            .json();
         let ids = case_ids(&report);
         assert_eq!(
             ids,
@@ -282,7 +281,11 @@ fn every_option_names_its_variable_in_help() {
             ][..],
         ),
     ] {
-        let help = run(oa_hook().args([command, "--help"])).stdout;
+        let help = Test::new()
+            .args([command, "--help"])
+            .stdout(anything())
+            .run()
+            .stdout;
         for variable in variables {
             assert_contains(&help, &format!("[env: {variable}="));
         }
@@ -306,13 +309,11 @@ fn an_empty_token_is_no_token_everywhere() {
         .stdout(anything())
         .stderr(contains("no token given"))
         .run();
-    let sample = run(oa_hook().env("OA_HOOK_TOKEN", "").args([
-        "sample",
-        "before-subscribe",
-        "--format",
-        "url",
-    ]));
-    assert!(!sample.stdout.contains("Sign="), "{}", sample.stdout);
+    Test::new()
+        .env("OA_HOOK_TOKEN", "")
+        .args(["sample", "before-subscribe", "--format", "url"])
+        .stdout(lacks("Sign="))
+        .run();
     let serve = Test::serve().args(["-q"]).env("OA_HOOK_TOKEN", "").start();
     Test::new()
         .env("OA_HOOK_TOKEN", "")
@@ -320,10 +321,14 @@ fn an_empty_token_is_no_token_everywhere() {
         .stdout(anything())
         .stderr(contains("note: unsigned (no token)"))
         .run();
-    let check = run(oa_hook().env("OA_HOOK_TOKEN", "").args([
-        "check", "--url", &serve.url, "--only", "bad-sign", "-o", "json",
-    ]));
-    let report: Value = serde_json::from_str(&check.stdout).unwrap();
+    let report = Test::new()
+        .env("OA_HOOK_TOKEN", "")
+        .args([
+            "check", "--url", &serve.url, "--only", "bad-sign", "-o", "json",
+        ])
+        .stdout(anything())
+        .run()
+        .json();
     assert_eq!(report["cases"][0]["status"], "skip");
 }
 
@@ -339,12 +344,12 @@ async fn check_takes_its_url_from_the_file_and_a_flag_overrules_a_conflicting_va
             server.uri()
         ),
     );
-    let mut cmd = in_dir(dir.path());
-    cmd.args(["check", "--only", "before-subscribe/answer"]);
-    let checked = tokio::task::spawn_blocking(move || run(&mut cmd))
-        .await
-        .unwrap();
-    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    in_dir(dir.path())
+        .args(["check", "--only", "before-subscribe/answer"])
+        .stdout(anything())
+        .stderr(anything())
+        .run_off_runtime()
+        .await;
     // The file says discard; --reject on the command line wins, and --error-info finds the
     // file's error_code.
     let serve = Test::serve()
@@ -352,15 +357,21 @@ async fn check_takes_its_url_from_the_file_and_a_flag_overrules_a_conflicting_va
         .current_dir(dir.path())
         .env_remove("OA_HOOK_CONFIG")
         .start();
-    let sent = run(oa_hook().args(["send", "before-send", "--url", &serve.url]));
-    assert_contains(&sent.stdout, "Chat refuses the message (ErrorCode 1)");
+    let send = || Test::new().args(["send", "before-send", "--url", &serve.url]);
+    send()
+        .stdout(contains("Chat refuses the message (ErrorCode 1)"))
+        .stderr(anything())
+        .run();
     let serve = Test::serve()
         .args(["--error-info", "closed", "-q"])
         .current_dir(dir.path())
         .env_remove("OA_HOOK_CONFIG")
         .start();
-    let sent = run(oa_hook().args(["send", "before-send", "--url", &serve.url]));
-    assert_contains(&sent.stdout, "ErrorCode 120001");
+    Test::new()
+        .args(["send", "before-send", "--url", &serve.url])
+        .stdout(contains("ErrorCode 120001"))
+        .stderr(anything())
+        .run();
 }
 
 /// Scenarios take the family's event keys: a before-create named by `account_name`, a message
@@ -373,10 +384,14 @@ fn scenarios_speak_for_every_command_of_the_family() {
         "[[scenario]]\nname = \"no account called Blocked\"\ncommand = \"before-create\"\naccount_name = \"Blocked\"\nexpect = \"reject\"\n\n[[scenario]]\nname = \"messages go out\"\ncommand = \"before-send\"\ntext = [\"hello\"]\nexpect = \"allow\"\n",
     );
     let serve = Test::serve().args(["--reject", "-q"]).start();
-    let run = run(in_dir(dir.path()).args([
-        "check", "--url", &serve.url, "--only", "scenario", "-o", "json",
-    ]));
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let report = in_dir(dir.path())
+        .args([
+            "check", "--url", &serve.url, "--only", "scenario", "-o", "json",
+        ])
+        .status(1)
+        .stdout(anything())
+        .run()
+        .json();
     let statuses: Vec<(&str, &str)> = report["cases"]
         .as_array()
         .unwrap()
@@ -391,7 +406,6 @@ fn scenarios_speak_for_every_command_of_the_family() {
         ],
         "{report:#}"
     );
-    assert_eq!(run.code, 1);
 }
 
 /// `-q` given on the command line, in any spelling clap takes, beats `verbose = true` in the
@@ -403,10 +417,12 @@ fn a_flag_given_in_any_spelling_beats_a_conflicting_file_value() {
     write(dir.path(), "[check]\nverbose = true\n");
     let serve = Test::serve().args(["-q", "--sdkappid", "88888888"]).start();
     let lines = |args: &[&str]| {
-        let run = run(in_dir(dir.path())
+        let run = in_dir(dir.path())
             .args(["check", "--url", &serve.url])
-            .args(args));
-        assert_eq!(run.code, 0, "{}", run.stderr);
+            .args(args)
+            .stdout(anything())
+            .stderr(anything())
+            .run();
         run.stdout.lines().count()
     };
     let verbose = lines(&[]);
@@ -415,9 +431,12 @@ fn a_flag_given_in_any_spelling_beats_a_conflicting_file_value() {
     for spelling in [&["-kq"][..], &["-qk"], &["--quiet", "-k"]] {
         assert_eq!(lines(spelling), quiet, "{spelling:?}");
     }
-    let mut env = in_dir(dir.path());
-    env.env("OA_HOOK_QUIET", "true");
-    let run = run(env.args(["check", "--url", &serve.url]));
+    let run = in_dir(dir.path())
+        .env("OA_HOOK_QUIET", "true")
+        .args(["check", "--url", &serve.url])
+        .stdout(anything())
+        .stderr(anything())
+        .run();
     assert_eq!(run.stdout.lines().count(), quiet);
 }
 
@@ -447,7 +466,7 @@ fn the_readme_example_and_the_init_file_serve_as_they_are() {
         .interrupt();
 
     let fresh = tempfile::tempdir().unwrap();
-    assert_eq!(run(in_dir(fresh.path()).arg("init")).code, 0);
+    in_dir(fresh.path()).arg("init").stdout(anything()).run();
     let mut serve = Test::serve()
         .current_dir(fresh.path())
         .env_remove("OA_HOOK_CONFIG")
