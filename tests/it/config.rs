@@ -1,7 +1,9 @@
 //! `oa-hook.toml`, the `OA_HOOK_*` variables and `init`: the real binary in a temporary
 //! directory, against wiremock backends that keep or break the team's rules.
 
-use crate::support::{Test, allow, anything, assert_contains, case_ids, contains, lacks, stopped};
+use crate::support::{
+    Test, allow, anything, assert_contains, case_ids, contains, lacks, scenario_report, stopped,
+};
 use serde_json::{Value, json};
 use std::path::Path;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::method};
@@ -384,14 +386,7 @@ fn scenarios_speak_for_every_command_of_the_family() {
         "[[scenario]]\nname = \"no account called Blocked\"\ncommand = \"before-create\"\naccount_name = \"Blocked\"\nexpect = \"reject\"\n\n[[scenario]]\nname = \"messages go out\"\ncommand = \"before-send\"\ntext = [\"hello\"]\nexpect = \"allow\"\n",
     );
     let serve = Test::serve().args(["--reject", "-q"]).start();
-    let report = in_dir(dir.path())
-        .args([
-            "check", "--url", &serve.url, "--only", "scenario", "-o", "json",
-        ])
-        .status(1)
-        .stdout(anything())
-        .run()
-        .json();
+    let report = scenario_report(dir.path(), &serve.url, 1);
     let statuses: Vec<(&str, &str)> = report["cases"]
         .as_array()
         .unwrap()

@@ -2,7 +2,7 @@
 //! a FIFO nobody writes to are each one clear error and exit 2, quickly, never memory eaten or a
 //! process that waits forever.
 
-use crate::support::{Test, anything, case};
+use crate::support::{Test, anything, case, scenario_report};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -122,16 +122,7 @@ fn a_scenario_body_that_never_ends_or_never_comes_fails_its_case() {
     .unwrap();
     let serve = Test::serve().args(["-q"]).start();
     let started = Instant::now();
-    let report = Test::new()
-        .current_dir(dir.path())
-        .env_remove("OA_HOOK_CONFIG")
-        .args([
-            "check", "--url", &serve.url, "--only", "scenario", "-o", "json",
-        ])
-        .status(1)
-        .stdout(anything())
-        .run()
-        .json();
+    let report = scenario_report(dir.path(), &serve.url, 1);
     assert!(started.elapsed() < Duration::from_secs(15));
     for (id, message) in [
         ("scenario/zeros", "--body /dev/zero is larger than 1 MiB"),

@@ -1,5 +1,21 @@
 //! Reading `check --output json` reports: cases looked up by id.
 
+use super::{Test, anything};
+use std::path::Path;
+
+/// `check --url URL --only scenario --output json` in `dir`, reading the `oa-hook.toml` there as
+/// a newcomer's run would, expecting exit `status`: the report.
+pub fn scenario_report(dir: &Path, url: &str, status: i32) -> serde_json::Value {
+    Test::new()
+        .current_dir(dir)
+        .env_remove("OA_HOOK_CONFIG")
+        .args(["check", "--url", url, "--only", "scenario", "-o", "json"])
+        .status(status)
+        .stdout(anything())
+        .run()
+        .json()
+}
+
 /// The case `id` of a `check --output json` report.
 pub fn case<'r>(report: &'r serde_json::Value, id: &str) -> &'r serde_json::Value {
     report["cases"]
