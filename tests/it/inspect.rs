@@ -2,9 +2,7 @@
 //! serve's webhook port and the inspector's both on port 0. The page in a real browser is
 //! `browser.rs`.
 
-use crate::support::{
-    NOW, Serve, Test, anything, assert_contains, backend, oa_hook, run, stdout_of, stopped,
-};
+use crate::support::{NOW, Serve, Test, anything, assert_contains, backend, contains, stopped};
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -85,20 +83,14 @@ pub fn client() -> reqwest::Client {
 
 /// `oa-hook send COMMAND --url URL/im` with [`TOKEN`] and ARGS; it must pass.
 pub fn send(url: &str, command: &str, args: &[&str]) {
-    let target = format!("{url}/im");
-    let mut cmd = oa_hook();
-    cmd.args([
-        "send",
-        command,
-        "--url",
-        &target,
-        "--sdkappid",
-        "88888888",
-        "-q",
-    ])
-    .args(args)
-    .env("OA_HOOK_TOKEN", TOKEN);
-    stdout_of(&mut cmd);
+    Test::new()
+        .args(["send", command, "--url", &format!("{url}/im")])
+        .args(["--sdkappid", "88888888", "-q"])
+        .args(args)
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .stdout(anything())
+        .stderr(anything())
+        .run();
 }
 
 /// GET `path` of the API: its status and JSON.
@@ -248,11 +240,14 @@ async fn the_list_filters_and_pages_with_a_cursor() {
         .await;
     inspected.send("after-unsubscribe", &[]).await;
     // A forgery: serve refuses it with 401.
-    let mut forged = oa_hook();
-    forged
+    Test::new()
         .args(["send", "before-subscribe", "--url", &format!("{url}/im")])
-        .args(["--sdkappid", "88888888", "--token", "forged-token", "-q"]);
-    assert_eq!(run(&mut forged).code, 1);
+        .args(["--sdkappid", "88888888", "--token", "forged-token", "-q"])
+        .status(1)
+        .stdout(anything())
+        .stderr(anything())
+        .run_off_runtime()
+        .await;
     inspected.settle(4).await;
     inspected
         .send("before-subscribe", &["--subscriber", "bob"])
@@ -427,8 +422,7 @@ async fn downloads_are_record_files_that_replay_reads() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("session.ndjson");
     std::fs::write(&file, &session).unwrap();
-    let mut replay = oa_hook();
-    replay
+    let report = Test::new()
         .args([
             "replay",
             file.to_str().unwrap(),
@@ -436,8 +430,12 @@ async fn downloads_are_record_files_that_replay_reads() {
             &format!("{url}/im"),
         ])
         .args(["--output", "json"])
-        .env("OA_HOOK_TOKEN", TOKEN);
-    let report: Value = serde_json::from_str(&stdout_of(&mut replay)).unwrap();
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .stdout(anything())
+        .stderr(anything())
+        .run_off_runtime()
+        .await
+        .json();
     assert_eq!(report["summary"]["passed"], 2, "{report}");
 }
 
@@ -693,24 +691,24 @@ async fn a_browser_that_never_reads_slows_no_answer_and_its_stream_says_what_it_
     )
     .unwrap();
     let started = Instant::now();
-    let mut load = oa_hook();
-    load.args([
-        "send",
-        "before-subscribe",
-        "--url",
-        &format!("{}/im", inspected.serve.url),
-    ])
-    .args([
-        "--sdkappid",
-        "88888888",
-        "--count",
-        "2000",
-        "--concurrency",
-        "8",
-    ])
-    .args(["-q", "--output", "json"])
-    .env("OA_HOOK_TOKEN", TOKEN);
-    let summary: Value = serde_json::from_str(&stdout_of(&mut load)).unwrap();
+    let summary = Test::new()
+        .args(["send", "before-subscribe", "--url"])
+        .arg(format!("{}/im", inspected.serve.url))
+        .args([
+            "--sdkappid",
+            "88888888",
+            "--count",
+            "2000",
+            "--concurrency",
+            "8",
+        ])
+        .args(["-q", "--output", "json"])
+        .env("OA_HOOK_TOKEN", TOKEN)
+        .stdout(anything())
+        .stderr(anything())
+        .run_off_runtime()
+        .await
+        .json();
     assert_eq!(summary["requests"], 2000, "{summary}");
     assert!(started.elapsed() < Duration::from_secs(60));
     // Under a flood the inspector keeps at most 1000 events a second per thread, and counts
@@ -980,41 +978,41 @@ fn each_mistake_with_inspect_gets_one_message_and_exit_2() {
         ),
     ];
     for (args, says) in cases {
-        let mut cmd = oa_hook();
-        cmd.arg("serve").args(args).env("OA_HOOK_TOKEN", TOKEN);
-        let ran = run(&mut cmd);
-        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
-        assert_contains(&ran.stderr, says);
-        assert!(!ran.stderr.contains(TOKEN), "{}", ran.stderr);
+        Test::new()
+            .arg("serve")
+            .args(args)
+            .env("OA_HOOK_TOKEN", TOKEN)
+            .status(2)
+            .stdout(anything())
+            .stderr(contains(says).lacks(TOKEN))
+            .run();
     }
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let mut cmd = oa_hook();
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--inspect"])
-        .arg(format!("127.0.0.1:{port}"));
-    let ran = run(&mut cmd);
-    assert_eq!(ran.code, 2);
-    assert_contains(
-        &ran.stderr,
-        &format!("cannot listen on 127.0.0.1:{port} for --inspect"),
-    );
-    assert!(ran.stdout.is_empty(), "nothing said before: {}", ran.stdout);
+    // Nothing is said on stdout before.
+    Test::serve()
+        .arg("--inspect")
+        .arg(format!("127.0.0.1:{port}"))
+        .status(2)
+        .stderr(contains(format!(
+            "cannot listen on 127.0.0.1:{port} for --inspect"
+        )))
+        .run();
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("oa-hook.toml");
     std::fs::write(&config, "[serve]\ninspect_token = \"a-secret-token\"\n").unwrap();
-    let mut cmd = oa_hook();
-    cmd.args(["serve", "--inspect"])
-        .env("OA_HOOK_CONFIG", &config);
-    let ran = run(&mut cmd);
-    assert_eq!(ran.code, 2);
-    assert_contains(
-        &ran.stderr,
-        "`[serve] inspect_token`: the token is a secret and is never read from a file",
-    );
-    assert_contains(
-        &ran.stderr,
-        "use OA_HOOK_INSPECT_TOKEN (or --inspect-token)",
-    );
+    Test::new()
+        .args(["serve", "--inspect"])
+        .env("OA_HOOK_CONFIG", &config)
+        .status(2)
+        .stdout(anything())
+        .stderr(
+            contains(
+                "`[serve] inspect_token`: the token is a secret and is never read from a file",
+            )
+            .contains("use OA_HOOK_INSPECT_TOKEN (or --inspect-token)"),
+        )
+        .run();
 }

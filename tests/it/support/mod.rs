@@ -43,17 +43,6 @@ pub fn sample_path(name: &str) -> PathBuf {
         .join(name)
 }
 
-pub fn stdout_of(cmd: &mut Command) -> String {
-    let output = cmd.output().expect("oa-hook runs");
-    assert!(
-        output.status.success(),
-        "exit {:?}, stderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("stdout is UTF-8")
-}
-
 /// What a run printed and how it exited.
 pub struct Run {
     pub code: i32,
