@@ -81,6 +81,16 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
+/// Runs `test` with [`TOKEN`] off the runtime; it must pass: its JSON document.
+async fn json_with_token(test: Test) -> Value {
+    test.env("OA_HOOK_TOKEN", TOKEN)
+        .stdout(anything())
+        .stderr(anything())
+        .run_off_runtime()
+        .await
+        .json()
+}
+
 /// `oa-hook send COMMAND --url URL/im` with [`TOKEN`] and ARGS; it must pass.
 pub fn send(url: &str, command: &str, args: &[&str]) {
     Test::new()
@@ -429,13 +439,8 @@ async fn downloads_are_record_files_that_replay_reads() {
             "--url",
             &format!("{url}/im"),
         ])
-        .args(["--output", "json"])
-        .env("OA_HOOK_TOKEN", TOKEN)
-        .stdout(anything())
-        .stderr(anything())
-        .run_off_runtime()
-        .await
-        .json();
+        .args(["--output", "json"]);
+    let report = json_with_token(report).await;
     assert_eq!(report["summary"]["passed"], 2, "{report}");
 }
 
@@ -702,13 +707,8 @@ async fn a_browser_that_never_reads_slows_no_answer_and_its_stream_says_what_it_
             "--concurrency",
             "8",
         ])
-        .args(["-q", "--output", "json"])
-        .env("OA_HOOK_TOKEN", TOKEN)
-        .stdout(anything())
-        .stderr(anything())
-        .run_off_runtime()
-        .await
-        .json();
+        .args(["-q", "--output", "json"]);
+    let summary = json_with_token(summary).await;
     assert_eq!(summary["requests"], 2000, "{summary}");
     assert!(started.elapsed() < Duration::from_secs(60));
     // Under a flood the inspector keeps at most 1000 events a second per thread, and counts
