@@ -3,7 +3,7 @@
 
 use crate::replay::recorded;
 use crate::support::{
-    NOW, Test, answer, anything, assert_contains, closed_port, oa_hook, oa_hook_std, run, starts,
+    NOW, Test, answer, anything, assert_contains, closed_port, oa_hook_std, starts,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -430,7 +430,7 @@ fn check_and_replay_print_one_json_document_in_every_outcome() {
             .stdout(anything())
             .stderr(anything())
             .run();
-        let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+        let report = outcome.json();
         assert_eq!(report["verdict"], "error");
         (report["stopped"]["message"].clone(), outcome.stderr)
     };
@@ -444,10 +444,13 @@ fn check_and_replay_print_one_json_document_in_every_outcome() {
     assert_eq!(message, "--only/--skip left no case to run");
 
     for file in ["/no/such/record.ndjson", "/dev/null"] {
-        let outcome =
-            run(oa_hook().args(["replay", file, "--url", &unreachable, "--output", "json"]));
-        assert_eq!(outcome.code, 2, "{}", outcome.stderr);
-        let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+        let report = Test::new()
+            .args(["replay", file, "--url", &unreachable, "--output", "json"])
+            .status(2)
+            .stdout(anything())
+            .stderr(anything())
+            .run()
+            .json();
         assert_eq!(report["verdict"], "error", "{file}");
         assert_eq!(report["target"], unreachable);
     }

@@ -13,13 +13,7 @@ pub use report::*;
 pub use serve::*;
 pub use test::*;
 
-use assert_cmd::Command;
 use std::path::PathBuf;
-
-/// The `oa-hook` binary with a fixed clock and a clean environment.
-pub fn oa_hook() -> Command {
-    Command::from_std(oa_hook_std())
-}
 
 /// What `send` says on stderr when it has no token to sign with.
 pub const UNSIGNED: &str = "note: unsigned (no token), so a backend that checks Sign refuses it; pass --token or set OA_HOOK_TOKEN (--no-sign silences this note)\n";
@@ -41,22 +35,6 @@ pub fn sample_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("samples")
         .join(name)
-}
-
-/// What a run printed and how it exited.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-pub fn run(cmd: &mut Command) -> Run {
-    let output = cmd.output().expect("oa-hook runs");
-    Run {
-        code: output.status.code().expect("oa-hook exits, not killed"),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
 }
 
 /// Asserts that `text` starts with `prefix`, showing `text` when it does not.
