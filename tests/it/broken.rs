@@ -2,7 +2,7 @@
 //! `broken-http`), not an unreachable target (exit 3): raw TCP backends on loopback that answer
 //! garbage, a head over 1 MB, a body cut short, or nothing before closing.
 
-use crate::support::{Test, anything, assert_contains, case, closed_port, contains, lacks};
+use crate::support::{Test, assert_contains, case, closed_port, contains, lacks};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -113,11 +113,7 @@ fn a_single_send_judges_broken_http_as_a_failed_answer() {
                 .contains("; Chat counts this as a webhook failure\n"),
             )
             .run();
-        let document = send(&url, &["-o", "json"])
-            .status(1)
-            .stdout(anything())
-            .run()
-            .json();
+        let document = send(&url, &["-o", "json"]).status(1).run_json();
         assert_eq!(document["response"], Value::Null, "{what}");
         let finding = &document["findings"][0];
         assert_eq!(
@@ -135,9 +131,7 @@ fn load_mode_counts_broken_http_as_failures_not_transport_errors() {
         let url = raw_backend(answer);
         let document = send(&url, &["-n", "3", "-c", "2", "-o", "json"])
             .status(1)
-            .stdout(anything())
-            .run()
-            .json();
+            .run_json();
         assert_eq!(document["requests"], 3, "{what}: {document}");
         assert_eq!(
             document["transport_errors"],
@@ -158,9 +152,7 @@ fn check_fails_the_cases_and_runs_on() {
     let document = Test::new()
         .args(["check", "--url", &url, "-o", "json"])
         .status(1)
-        .stdout(anything())
-        .run()
-        .json();
+        .run_json();
     let answer = case(&document, "before-subscribe/answer");
     assert_eq!(answer["status"], "fail");
     assert_contains(

@@ -8,7 +8,7 @@ use oa_hook::protocol::{ReceivedQuery, verify};
 use serde_json::{Value, json};
 use std::io::{BufRead, Read, Write};
 use std::time::Duration;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::method};
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 const TOKEN: &str = "check-token";
 const APPID: &str = "1400000000";
@@ -134,13 +134,16 @@ impl Respond for Backend {
     }
 }
 
-async fn start(backend: Backend) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(backend)
-        .mount(&server)
-        .await;
-    server
+/// A backend on loopback that makes none of the mistakes.
+async fn correct() -> MockServer {
+    flawed(|_| {}).await
+}
+
+/// A backend on loopback with the default switches, then `flaw` applied to them.
+async fn flawed(flaw: impl FnOnce(&mut Backend)) -> MockServer {
+    let mut backend = Backend::default();
+    flaw(&mut backend);
+    crate::support::backend(backend).await
 }
 
 /// `check --url <server>/im ARGS`.
@@ -205,18 +208,14 @@ fn expect_statuses(statuses: &[(String, String)], exceptions: &[(&str, &str)]) {
 
 #[tokio::test]
 async fn a_correct_backend_passes_everything() {
-    let server = start(Backend::default()).await;
+    let server = correct().await;
     let (statuses, _) = check(&server, &["--token", TOKEN, "--expect-refused", "jared"], 0).await;
     expect_statuses(&statuses, &[]);
 }
 
 #[tokio::test]
 async fn a_backend_that_checks_no_signature_fails_the_signature_cases() {
-    let server = start(Backend {
-        checks_sign: false,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.checks_sign = false).await;
     let (statuses, report) = check(&server, &["--token", TOKEN], 1).await;
     expect_statuses(
         &statuses,
@@ -240,11 +239,7 @@ async fn a_backend_that_checks_no_signature_fails_the_signature_cases() {
 
 #[tokio::test]
 async fn a_backend_without_a_freshness_window_fails_the_replay_cases() {
-    let server = start(Backend {
-        freshness_window: Duration::MAX,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.freshness_window = Duration::MAX).await;
     let (statuses, _) = check(
         &server,
         &["--token", TOKEN, "--expect", "allow", "--subscriber", "amy"],
@@ -263,11 +258,7 @@ async fn a_backend_without_a_freshness_window_fails_the_replay_cases() {
 
 #[tokio::test]
 async fn a_backend_that_ignores_sdkappid_fails_that_case() {
-    let server = start(Backend {
-        checks_sdkappid: false,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.checks_sdkappid = false).await;
     let (statuses, _) = check(&server, &["--token", TOKEN, "--expect-refused", "jared"], 1).await;
     expect_statuses(
         &statuses,
@@ -280,11 +271,7 @@ async fn a_backend_that_ignores_sdkappid_fails_that_case() {
 
 #[tokio::test]
 async fn a_slow_backend_fails_the_answer_cases() {
-    let server = start(Backend {
-        slow_before: Some(Duration::from_millis(2300)),
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.slow_before = Some(Duration::from_millis(2300))).await;
     let (statuses, report) = check(
         &server,
         &[
@@ -323,11 +310,7 @@ async fn a_slow_backend_fails_the_answer_cases() {
 
 #[tokio::test]
 async fn a_server_error_on_malformed_json_is_a_warning() {
-    let server = start(Backend {
-        malformed_status: 500,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.malformed_status = 500).await;
     let (statuses, report) = check(&server, &["--token", TOKEN], 0).await;
     expect_statuses(
         &statuses,
@@ -350,11 +333,7 @@ async fn a_server_error_on_malformed_json_is_a_warning() {
 /// over a new connection: worth a warning, not a failure.
 #[tokio::test]
 async fn a_backend_that_closes_connections_warns_on_keep_alive() {
-    let server = start(Backend {
-        connection_close: true,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.connection_close = true).await;
     let (statuses, report) = check(&server, &["--token", TOKEN, "--only", "keep-alive"], 0).await;
     assert_eq!(
         statuses,
@@ -412,9 +391,7 @@ fn a_backend_that_closes_connections_unannounced_warns_on_keep_alive() {
             "--output",
             "json",
         ])
-        .stdout(anything())
-        .run()
-        .json();
+        .run_json();
     let keep_alive = case(&report, "robustness/keep-alive");
     assert_eq!(keep_alive["status"], "warn", "{keep_alive:#}");
     assert_eq!(keep_alive["findings"][0]["code"], "no-keep-alive");
@@ -430,11 +407,7 @@ fn a_backend_that_closes_connections_unannounced_warns_on_keep_alive() {
 
 #[tokio::test]
 async fn without_a_token_the_signature_cases_are_skipped_with_a_note() {
-    let server = start(Backend {
-        checks_sign: false,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.checks_sign = false).await;
     let (statuses, report) = check(&server, &[], 0).await;
     expect_statuses(
         &statuses,
@@ -457,7 +430,7 @@ async fn without_a_token_the_signature_cases_are_skipped_with_a_note() {
 
 #[tokio::test]
 async fn the_json_report_shape_is_pinned() {
-    let server = start(Backend::default()).await;
+    let server = correct().await;
     let (_, report) = check(
         &server,
         &["--token", TOKEN, "--only", "before-subscribe/answer"],
@@ -500,11 +473,7 @@ async fn the_json_report_shape_is_pinned() {
 
 #[tokio::test]
 async fn the_junit_report_has_the_failures_and_skips() {
-    let server = start(Backend {
-        checks_sign: false,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.checks_sign = false).await;
     let (_, _, xml) = check_with_junit(&server, &["--token", TOKEN], 1).await;
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let suites: Vec<&str> = doc
@@ -552,7 +521,7 @@ async fn the_junit_report_has_the_failures_and_skips() {
 
 #[tokio::test]
 async fn one_case_is_counted_in_the_singular_and_quiet_leaves_out_the_header() {
-    let server = start(Backend::default()).await;
+    let server = correct().await;
     let test = check_test(&server, &["--sdkappid", APPID, "--token", TOKEN])
         .args(["--only", "before-subscribe/answer", "-q"])
         .stdout(ends(
@@ -563,11 +532,7 @@ async fn one_case_is_counted_in_the_singular_and_quiet_leaves_out_the_header() {
 
 #[tokio::test]
 async fn the_human_report_lists_every_case_and_the_verdict() {
-    let server = start(Backend {
-        checks_sign: false,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.checks_sign = false).await;
     let test = check_test(&server, &["--sdkappid", APPID, "--token", TOKEN])
         .status(1)
         .stdout(
@@ -666,9 +631,7 @@ fn oa_hooks_own_serve_passes_its_own_check() {
         .args(["check", "--url", &format!("{}/im", serve.url)])
         .args(["--sdkappid", APPID, "--output", "json"])
         .args(["--token", TOKEN, "--expect-refused", "jared"])
-        .stdout(anything())
-        .run()
-        .json();
+        .run_json();
     assert_eq!(
         report["summary"],
         json!({"passed": 14, "failed": 0, "warned": 0, "skipped": 0, "total": 14}),
@@ -728,11 +691,7 @@ fn assert_unhandled(report: &Value, control: &str) {
 
 #[tokio::test]
 async fn a_backend_that_refuses_everything_is_inconclusive_never_secure() {
-    let server = start(Backend {
-        refuses_everything: true,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.refuses_everything = true).await;
     let (_, report) = check(&server, &["--token", TOKEN], 1).await;
     assert_values_refused(
         &report,
@@ -748,11 +707,10 @@ async fn a_backend_that_refuses_everything_is_inconclusive_never_secure() {
 /// One public Go receiver checks no Sign and answers FAIL/1 to every command it does not know.
 #[tokio::test]
 async fn a_receiver_that_checks_nothing_and_fails_unknown_commands_is_not_passed() {
-    let server = start(Backend {
-        checks_sign: false,
-        knows_official_account: false,
-        fails_unknown_commands: Some("unknown command"),
-        ..Backend::default()
+    let server = flawed(|b| {
+        b.checks_sign = false;
+        b.knows_official_account = false;
+        b.fails_unknown_commands = Some("unknown command");
     })
     .await;
     let (_, report) = check(&server, &["--token", TOKEN], 1).await;
@@ -779,9 +737,7 @@ fn serve_fail_without_a_token_is_not_passed_as_secure() {
         .args(["check", "--url", &format!("{}/im", serve.url)])
         .args(["--only", "security", "--output", "json"])
         .status(1)
-        .stdout(anything())
-        .run()
-        .json();
+        .run_json();
     let wrong_sdkappid = case(&report, "security/wrong-sdkappid");
     assert_eq!(wrong_sdkappid["status"], "fail");
     assert_eq!(wrong_sdkappid["findings"][0]["code"], "inconclusive");
@@ -798,11 +754,7 @@ async fn an_answer_that_is_not_json_is_described_as_received() {
         ("denied", "HTTP 200, body is not JSON: `denied`"),
         ("", "HTTP 200, empty body"),
     ] {
-        let server = start(Backend {
-            raw_answer: Some(raw),
-            ..Backend::default()
-        })
-        .await;
+        let server = flawed(|b| b.raw_answer = Some(raw)).await;
         let (_, report) = check(&server, &["--token", TOKEN], 1).await;
         let answer = case(&report, "before-subscribe/answer");
         assert_eq!(answer["status"], "fail");
@@ -826,11 +778,7 @@ async fn an_answer_that_is_not_json_is_described_as_received() {
 
 #[tokio::test]
 async fn the_backends_error_info_is_shown_next_to_the_decision() {
-    let server = start(Backend {
-        rejects_with: Some("wrong signature"),
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.rejects_with = Some("wrong signature")).await;
     let (_, report) = check(
         &server,
         &[
@@ -856,7 +804,7 @@ async fn the_backends_error_info_is_shown_next_to_the_decision() {
 
 #[tokio::test]
 async fn a_genuine_control_accepted_and_the_forgery_refused_passes_with_both_answers() {
-    let server = start(Backend::default()).await;
+    let server = correct().await;
     let (_, report) = check(&server, &["--token", TOKEN, "--only", "bad-sign"], 0).await;
     let bad_sign = case(&report, "security/bad-sign");
     assert_eq!(
@@ -885,7 +833,7 @@ async fn a_genuine_control_accepted_and_the_forgery_refused_passes_with_both_ans
 
 #[tokio::test]
 async fn an_unwritable_junit_path_is_refused_before_anything_is_sent() {
-    let server = start(Backend::default()).await;
+    let server = correct().await;
     let test = check_test(&server, &["--junit", "/nonexistent-dir/report.xml"])
         .status(2)
         .stderr(contains("cannot write --junit /nonexistent-dir/report.xml"));
@@ -924,7 +872,7 @@ fn an_unreachable_backend_still_gets_a_junit_report_with_an_error() {
 
 #[tokio::test]
 async fn verbose_prints_every_request_and_answer_of_every_case() {
-    let server = start(Backend::default()).await;
+    let server = correct().await;
     let test = check_test(&server, &["--sdkappid", APPID, "--token", TOKEN, "-v"])
         .args(["--only", "security/bad-sign", "--only", "after-unsubscribe"])
         .stdout(
@@ -944,11 +892,7 @@ async fn verbose_prints_every_request_and_answer_of_every_case() {
 /// ahead. One that never comes within --timeout does not either.
 #[tokio::test]
 async fn a_forgery_refused_too_late_or_never_is_not_refused() {
-    let server = start(Backend {
-        slow_refusal: Some(Duration::from_millis(2200)),
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.slow_refusal = Some(Duration::from_millis(2200))).await;
     let (_, report) = check(&server, &["--token", TOKEN, "--only", "bad-sign"], 1).await;
     let bad_sign = case(&report, "security/bad-sign");
     assert_eq!(bad_sign["findings"][0]["code"], "refused-too-late");
@@ -978,11 +922,7 @@ async fn a_forgery_refused_too_late_or_never_is_not_refused() {
 /// than Tencent's guidance, a warning with its own code, and the run still passes.
 #[tokio::test]
 async fn a_five_minute_window_passes_the_replay_cases_and_warns_on_the_window() {
-    let server = start(Backend {
-        freshness_window: Duration::from_secs(300),
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.freshness_window = Duration::from_secs(300)).await;
     // A warning does not fail the run.
     let (statuses, report, xml) = check_with_junit(&server, &["--token", TOKEN], 0).await;
     expect_statuses(
@@ -1028,11 +968,7 @@ async fn a_five_minute_window_passes_the_replay_cases_and_warns_on_the_window() 
 
 #[tokio::test]
 async fn a_forgery_refused_by_crashing_passes_with_a_warning() {
-    let server = start(Backend {
-        crashes_without_sign: true,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.crashes_without_sign = true).await;
     let (_, report) = check(&server, &["--token", TOKEN, "--only", "missing-sign"], 0).await;
     let missing_sign = case(&report, "security/missing-sign");
     assert_eq!(missing_sign["status"], "warn");
@@ -1046,11 +982,7 @@ async fn a_forgery_refused_by_crashing_passes_with_a_warning() {
 
 #[tokio::test]
 async fn a_backend_that_takes_a_callback_without_sdkappid_fails_that_case() {
-    let server = start(Backend {
-        lets_sdkappid_be_missing: true,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.lets_sdkappid_be_missing = true).await;
     let (statuses, report) =
         check(&server, &["--token", TOKEN, "--expect-refused", "jared"], 1).await;
     expect_statuses(&statuses, &[("security/missing-sdkappid", "fail")]);
@@ -1083,11 +1015,9 @@ async fn a_backend_that_takes_a_callback_without_sdkappid_fails_that_case() {
 /// refusals: the security cases name that first.
 #[tokio::test]
 async fn a_malformed_genuine_answer_makes_the_security_cases_name_it() {
-    let server = start(Backend {
-        raw_answer: Some(r#"{"ActionStatus":"OK","ErrorCode":"0","ErrorInfo":""}"#),
-        ..Backend::default()
-    })
-    .await;
+    let server =
+        flawed(|b| b.raw_answer = Some(r#"{"ActionStatus":"OK","ErrorCode":"0","ErrorInfo":""}"#))
+            .await;
     let (_, report) = check(&server, &["--token", TOKEN], 1).await;
     let said = r#"HTTP 200, ActionStatus OK, ErrorCode "0""#;
     assert_inconclusive(
@@ -1100,10 +1030,9 @@ async fn a_malformed_genuine_answer_makes_the_security_cases_name_it() {
 
 #[tokio::test]
 async fn a_control_refused_as_an_unknown_command_suggests_another_command() {
-    let server = start(Backend {
-        knows_official_account: false,
-        fails_unknown_commands: Some("Invalid callback command"),
-        ..Backend::default()
+    let server = flawed(|b| {
+        b.knows_official_account = false;
+        b.fails_unknown_commands = Some("Invalid callback command");
     })
     .await;
     let (_, report) = check(&server, &["--token", TOKEN], 1).await;
@@ -1116,11 +1045,7 @@ async fn a_control_refused_as_an_unknown_command_suggests_another_command() {
 /// One flaw, every callback: the summary names it once with how many cases it broke.
 #[tokio::test]
 async fn the_human_summary_groups_the_cases_one_flaw_broke() {
-    let server = start(Backend {
-        freshness_window: Duration::MAX,
-        ..Backend::default()
-    })
-    .await;
+    let server = flawed(|b| b.freshness_window = Duration::MAX).await;
     let test = check_test(&server, &["--sdkappid", APPID, "--token", TOKEN])
         .args(["--command", "all"])
         .status(1)

@@ -209,10 +209,8 @@ async fn init_writes_scenarios_that_check_runs_and_reports_in_junit() {
             .args(["check", "--url", &format!("{}/im", server.uri())])
             .args(["--only", "scenario", "--junit", "report.xml", "-o", "json"])
             .status(code)
-            .stdout(anything())
-            .run_off_runtime()
-            .await
-            .json();
+            .run_json_off_runtime()
+            .await;
         let ids = case_ids(&report);
         assert_eq!(
             ids,
@@ -328,9 +326,7 @@ fn an_empty_token_is_no_token_everywhere() {
         .args([
             "check", "--url", &serve.url, "--only", "bad-sign", "-o", "json",
         ])
-        .stdout(anything())
-        .run()
-        .json();
+        .run_json();
     assert_eq!(report["cases"][0]["status"], "skip");
 }
 

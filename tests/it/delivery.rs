@@ -64,10 +64,8 @@ async fn load_mode_says_how_many_went_ahead_and_max_late_tolerates_a_share() {
     // Without --max-late, any lateness fails, as before.
     let document = on(&url, &load, &["-o", "json"])
         .status(1)
-        .stdout(anything())
-        .run_off_runtime()
-        .await
-        .json();
+        .run_json_off_runtime()
+        .await;
     assert_eq!(
         document["went_ahead"],
         json!({"before_callbacks": 8, "count": 2, "percent": 25.0})
@@ -102,10 +100,8 @@ async fn max_late_is_for_load_runs_of_before_callbacks() {
         .await;
     // An after callback's run has no veto to lose: no figure.
     let document = on(&url, &after, &["-o", "json"])
-        .stdout(anything())
-        .run_off_runtime()
-        .await
-        .json();
+        .run_json_off_runtime()
+        .await;
     assert_eq!(document["went_ahead"], Value::Null);
 }
 
@@ -136,10 +132,8 @@ async fn check_says_how_many_before_callbacks_went_ahead_in_every_report() {
     let only_after = ["--only", "after-unsubscribe/answer", "-o", "json"];
     let report = on(&url, &check, &only_after)
         .status(1)
-        .stdout(anything())
-        .run_off_runtime()
-        .await
-        .json();
+        .run_json_off_runtime()
+        .await;
     assert_eq!(report["went_ahead"], Value::Null);
 }
 
@@ -152,11 +146,9 @@ async fn replay_says_how_many_before_callbacks_went_ahead() {
     let replay = ["replay", record.to_str().unwrap()];
     let report = on(&url, &replay, &["--timeout", "3s", "-o", "json"])
         .status(1)
-        .stdout(anything())
         .stderr(anything())
-        .run_off_runtime()
-        .await
-        .json();
+        .run_json_off_runtime()
+        .await;
     assert_eq!(
         report["went_ahead"],
         json!({"before_callbacks": 1, "count": 1, "percent": 100.0})
@@ -167,10 +159,8 @@ async fn replay_says_how_many_before_callbacks_went_ahead() {
 async fn delivery_check(url: &str, extra: &[&str], status: i32) -> Value {
     on(url, &["check", "--only", "delivery", "-o", "json"], extra)
         .status(status)
-        .stdout(anything())
-        .run_off_runtime()
+        .run_json_off_runtime()
         .await
-        .json()
 }
 
 /// The first finding of the case `id`.
@@ -186,9 +176,7 @@ fn oa_hooks_own_serve_passes_every_delivery_case() {
         &["check", "--only", "delivery", "-o", "json"],
         &[],
     )
-    .stdout(anything())
-    .run()
-    .json();
+    .run_json();
     assert_eq!(
         statuses(&report),
         [
@@ -363,10 +351,8 @@ async fn a_backend_that_needs_the_before_callback_finished_fails_out_of_order() 
         &[],
     )
     .status(1)
-    .stdout(anything())
-    .run_off_runtime()
-    .await
-    .json();
+    .run_json_off_runtime()
+    .await;
     let case = crate::support::case(&report, "delivery/out-of-order");
     assert_eq!(
         cause(&report, "delivery/out-of-order")["code"],
@@ -408,9 +394,7 @@ fn a_backend_that_locks_on_a_half_done_request_fails_abandoned() {
     let report = on(&url, &["check", "--only", "delivery/abandoned"], &[])
         .args(["--only", "answer", "--timeout", "1s", "-o", "json"])
         .status(1)
-        .stdout(anything())
-        .run()
-        .json();
+        .run_json();
     // Sent whole, callbacks are answered; after one abandoned half-sent, nothing is.
     assert_eq!(
         crate::support::case(&report, "before-subscribe/answer")["status"],

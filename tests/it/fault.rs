@@ -11,9 +11,7 @@ fn send(command: &str, url: &str, args: &[&str], status: i32) -> Value {
         .args(["send", command, "--url", url, "--output", "json"])
         .args(args)
         .status(status)
-        .stdout(anything())
-        .run()
-        .json()
+        .run_json()
 }
 
 /// The codes of a `send` report's findings.

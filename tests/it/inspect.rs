@@ -84,11 +84,9 @@ pub fn client() -> reqwest::Client {
 /// Runs `test` with [`TOKEN`] off the runtime; it must pass: its JSON document.
 async fn json_with_token(test: Test) -> Value {
     test.env("OA_HOOK_TOKEN", TOKEN)
-        .stdout(anything())
         .stderr(anything())
-        .run_off_runtime()
+        .run_json_off_runtime()
         .await
-        .json()
 }
 
 /// `oa-hook send COMMAND --url URL/im` with [`TOKEN`] and ARGS; it must pass.

@@ -25,9 +25,7 @@ fn load_json(server: &MockServer, extra: &[&str], status: i32) -> Value {
     load(server, extra)
         .args(["--output", "json"])
         .status(status)
-        .stdout(anything())
-        .run()
-        .json()
+        .run_json()
 }
 
 /// The Sign and RequestTime of a request, and whether the Sign is right for that time.

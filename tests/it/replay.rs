@@ -181,10 +181,8 @@ async fn a_recorded_forgery_signed_afresh_is_not_a_changed_decision() {
     let server = checking(refuse_jared()).await;
     let url = format!("{}/hook", server.uri());
     let report = replay(&record, &url, &["--output", "json", "--all", "-c", "2"])
-        .stdout(anything())
         .stderr(anything())
-        .run()
-        .json();
+        .run_json();
     assert_eq!(report["summary"]["total"], 2);
     assert_eq!(report["summary"]["skipped"], 1);
     let forged = case(&report, "before-subscribe/line-2");
@@ -287,10 +285,8 @@ async fn a_bad_line_is_exit_2_or_with_skip_invalid_a_skipped_case() {
 .stderr(contains("(2 callback(s), 1 line(s) that are not records skipped, signed afresh)"))
 .run();
     let report = replay(&bad, &url, &["--skip-invalid", "-o", "json"])
-        .stdout(anything())
         .stderr(anything())
-        .run()
-        .json();
+        .run_json();
     assert_eq!(report["summary"]["skipped"], 1);
     let invalid = case(&report, "invalid/line-2");
     assert_eq!(invalid["status"], "skip");
@@ -369,10 +365,8 @@ async fn a_record_left_by_a_killed_serve_replays() {
         &format!("{}/hook", server.uri()),
         &["-o", "json", "-c", "8"],
     )
-    .stdout(anything())
     .stderr(anything())
-    .run()
-    .json();
+    .run_json();
     assert_eq!(report["summary"]["passed"], whole, "{report:#}");
 }
 
@@ -458,10 +452,8 @@ async fn as_recorded_is_a_replay_attack_a_correct_backend_refuses() {
     let careless = backend(crate::support::answer(refuse_jared())).await;
     let report = replay(&record, &careless.uri(), &["--as-recorded", "-o", "json"])
         .status(1)
-        .stdout(anything())
         .stderr(anything())
-        .run()
-        .json();
+        .run_json();
     let attacked = case(&report, "before-subscribe/line-1");
     assert_eq!(attacked["status"], "fail");
     assert_eq!(
@@ -557,10 +549,8 @@ async fn sdkappid_replays_a_record_for_another_app() {
         .run();
 
     let report = replay(&record, &url, &["--sdkappid", "1400000000", "-o", "json"])
-        .stdout(anything())
         .stderr(anything())
-        .run()
-        .json();
+        .run_json();
     let replayed = case(&report, "before-subscribe/line-1");
     assert_eq!(replayed["status"], "pass");
     assert_contains(

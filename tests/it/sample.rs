@@ -134,9 +134,7 @@ fn event_options_set_the_new_fields() {
             "--cloud-custom-data",
             "cc",
         ])
-        .stdout(anything())
-        .run()
-        .json();
+        .run_json();
     assert_eq!(body["OnlineOnlyFlag"], 0);
     assert_eq!(body["MsgBody"][1]["MsgContent"]["Text"], "world");
     assert_eq!(body["CloudCustomData"], "cc");
@@ -151,9 +149,7 @@ fn event_options_set_the_new_fields() {
             "--msg-key",
             "k2",
         ])
-        .stdout(anything())
-        .run()
-        .json();
+        .run_json();
     assert_eq!(body["WithdrawMsgList"][1]["MsgKey"], "k2");
     Test::new()
         .args(["sample", "before-send", "--online-only", "2"])
@@ -308,9 +304,7 @@ fn http_and_curl_formats_show_a_body_file_byte_for_byte() {
 fn each_callback_defaults_to_its_own_sample() {
     let request = Test::new()
         .args(["sample", "after-unsubscribe", "-f", "json"])
-        .stdout(anything())
-        .run()
-        .json();
+        .run_json();
     assert_eq!(
         request["body"]["Official_Account"],
         "@TOA#_test_OA_for_penn"

@@ -397,9 +397,7 @@ async fn a_json_document_reports_findings_and_a_missing_answer() {
         &["--token", TOKEN, "--timeout", "300ms", "-o", "json"],
     )
     .status(1)
-    .stdout(anything())
-    .run()
-    .json();
+    .run_json();
     assert_eq!(document["response"], Value::Null);
     assert_eq!(
         document["findings"],
@@ -530,9 +528,7 @@ fn load_mode_over_https_goes_through_the_tls_client() {
             "json",
         ],
     )
-    .stdout(anything())
-    .run()
-    .json();
+    .run_json();
     assert_eq!(
         (&document["requests"], &document["conforming"]),
         (&json!(6), &json!(6))

@@ -162,6 +162,18 @@ impl Test {
         output
     }
 
+    /// Runs it and reads stdout, which must be one JSON document: what it holds is for the
+    /// test to check.
+    #[track_caller]
+    pub fn run_json(self) -> serde_json::Value {
+        self.stdout(anything()).run().json()
+    }
+
+    /// [`Test::run_json`] off the async runtime a test's backend runs on.
+    pub async fn run_json_off_runtime(self) -> serde_json::Value {
+        self.stdout(anything()).run_off_runtime().await.json()
+    }
+
     /// [`Test::run`] off the async runtime a test's backend runs on, which a blocking run on
     /// the runtime's own thread would starve.
     pub async fn run_off_runtime(self) -> Output {
