@@ -378,12 +378,12 @@ fn an_unreachable_target_exits_3_without_sending_n_times() {
         .args(["send", "before-subscribe", "--no-sign", "--url"])
         .arg(format!("http://127.0.0.1:{port}/im"))
         .args(["-n", "1000000", "-c", "4", "-o", "json"])
-.status(3)
-.stdout("")
-.stderr(format!(
+        .status(3)
+        .stdout("")
+        .stderr(format!(
             "oa-hook: error: no request reached the target: connection refused at 127.0.0.1:{port}\n  hint: is the backend running and listening on that port?\n"
         ))
-.run();
+        .run();
 }
 
 #[test]

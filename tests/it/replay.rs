@@ -203,10 +203,10 @@ async fn a_backend_that_changed_its_mind_fails_and_the_change_is_named() {
         checking(json!({"ActionStatus": "OK", "ErrorCode": 1, "ErrorInfo": "closed for now"}))
             .await;
     replay(&record, &format!("{}/hook", server.uri()), &[])
-.status(1)
-.stdout(contains("✘ before-subscribe/line-1  was: subscribes leckie; refuses jared / now: rejects the whole request (ErrorCode 1); ErrorInfo \"closed for now\"").contains("FAIL"))
-.stderr(anything())
-.run();
+        .status(1)
+        .stdout(contains("✘ before-subscribe/line-1  was: subscribes leckie; refuses jared / now: rejects the whole request (ErrorCode 1); ErrorInfo \"closed for now\"").contains("FAIL"))
+        .stderr(anything())
+        .run();
 }
 
 #[tokio::test]
@@ -271,19 +271,19 @@ async fn a_bad_line_is_exit_2_or_with_skip_invalid_a_skipped_case() {
     let url = format!("{}/hook", server.uri());
 
     replay(&bad, &url, &[])
-.status(2)
-.stdout("")
-.stderr(format!(
+        .status(2)
+        .stdout("")
+        .stderr(format!(
             "oa-hook: error: {}:2: not JSON (expected value at line 1 column 1)\n  hint: a record is what `oa-hook serve --record FILE` writes, one JSON object a line; pass --skip-invalid to replay the other lines\n",
             bad.display()
         ))
-.run();
+        .run();
     assert!(server.received_requests().await.unwrap().is_empty());
 
     replay(&bad, &url, &["--skip-invalid"])
-.stdout(contains("- invalid/line-2  not replayed (--skip-invalid): not JSON (expected value at line 1 column 1)\n").contains("3 cases: 2 passed, 0 failed, 0 warned, 1 skipped\nPASS\n"))
-.stderr(contains("(2 callback(s), 1 line(s) that are not records skipped, signed afresh)"))
-.run();
+        .stdout(contains("- invalid/line-2  not replayed (--skip-invalid): not JSON (expected value at line 1 column 1)\n").contains("3 cases: 2 passed, 0 failed, 0 warned, 1 skipped\nPASS\n"))
+        .stderr(contains("(2 callback(s), 1 line(s) that are not records skipped, signed afresh)"))
+        .run();
     let report = replay(&bad, &url, &["--skip-invalid", "-o", "json"])
         .stderr(anything())
         .run_json();
@@ -439,9 +439,9 @@ async fn as_recorded_is_a_replay_attack_a_correct_backend_refuses() {
     let server = checking(refuse_jared()).await;
     let url = format!("{}/hook", server.uri());
     replay(&record, &url, &["--as-recorded"])
-.stdout(contains("✔ before-subscribe/line-1  refused the replayed callback, as it should (its RequestTime 3600 s old)"))
-.stderr(contains("(1 callback(s), as recorded: their Sign and RequestTime unchanged)"))
-.run();
+        .stdout(contains("✔ before-subscribe/line-1  refused the replayed callback, as it should (its RequestTime 3600 s old)"))
+        .stderr(contains("(1 callback(s), as recorded: their Sign and RequestTime unchanged)"))
+        .run();
     let received = server.received_requests().await.unwrap();
     let query = received[0].url.query().unwrap();
     assert!(
@@ -490,9 +490,9 @@ async fn as_recorded_is_a_replay_attack_a_correct_backend_refuses() {
         .collect();
     std::fs::write(&v1, lines).unwrap();
     replay(&v1, &url, &["--as-recorded"])
-.stdout(contains("- before-subscribe/line-1  the record did not keep the Sign (recorded without `serve --record-sign`, a record of version 1, or a line it was taken out of): it cannot be sent as recorded"))
-.stderr(anything())
-.run();
+        .stdout(contains("- before-subscribe/line-1  the record did not keep the Sign (recorded without `serve --record-sign`, a record of version 1, or a line it was taken out of): it cannot be sent as recorded"))
+        .stderr(anything())
+        .run();
 }
 
 /// An after callback decides nothing, but a backend that now fails it is a regression: a 5xx
@@ -575,9 +575,9 @@ async fn sdkappid_replays_a_record_for_another_app() {
     )];
     let refused = serve_recording(other.path(), &["--sdkappid", "1400000000"], &sent).await;
     replay(&refused, &url, &["--all", "--sdkappid", "1400000000"])
-.stdout(contains("- before-subscribe/line-1  SdkAppid replaced; the recorded refusal was for the SdkAppid (wrong-sdkappid), so the decisions are not compared; now: subscribes leckie; refuses jared"))
-.stderr(anything())
-.run();
+        .stdout(contains("- before-subscribe/line-1  SdkAppid replaced; the recorded refusal was for the SdkAppid (wrong-sdkappid), so the decisions are not compared; now: subscribes leckie; refuses jared"))
+        .stderr(anything())
+        .run();
 }
 
 /// Through the tap, a callback with an upper-case Sign that a case-sensitive backend refused:
@@ -598,7 +598,7 @@ async fn an_upper_case_sign_refused_then_is_not_compared_once_re_signed() {
 
     let now = checking(refuse_jared()).await;
     replay(&record, &format!("{}/hook", now.uri()), &[])
-.stdout(contains("- before-subscribe/line-1  re-signed in lower case; the recorded Sign was upper-case hex, which the backend refused, so the decisions are not compared; now: subscribes leckie; refuses jared"))
-.stderr(anything())
-.run();
+        .stdout(contains("- before-subscribe/line-1  re-signed in lower case; the recorded Sign was upper-case hex, which the backend refused, so the decisions are not compared; now: subscribes leckie; refuses jared"))
+        .stderr(anything())
+        .run();
 }

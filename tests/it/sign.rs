@@ -74,7 +74,7 @@ fn verify_accepts_upper_case_hex_and_says_so() {
     verify(&url(&SIGN.to_uppercase(), NOW), NOW).stdout(format!(
         "✔ authentic: Sign matches the token; RequestTime {NOW} is now\n! Sign is upper-case hex; Chat sends lower case (accepted)\n"
     ))
-.run();
+        .run();
 }
 
 #[test]
@@ -82,11 +82,11 @@ fn verify_refuses_stale_and_future_times() {
     verify(&url(SIGN, NOW), NOW + 61).status(1).stdout(
         "✘ not authentic: RequestTime is 61 s old, beyond the 60 s freshness window: a replayed or delayed callback\n",
     )
-.run();
+        .run();
     verify(&url(SIGN, NOW), NOW - 300).status(1).stdout(
         "✘ not authentic: RequestTime is 300 s in the future, beyond the 60 s freshness window: check the sender's clock\n",
     )
-.run();
+        .run();
     verify(&url(SIGN, NOW), NOW + 599)
         .args(["--max-skew", "10m"])
         .stdout(format!(
@@ -114,7 +114,7 @@ fn verify_of_a_url_that_is_no_callback_is_an_input_error() {
             .stderr(format!(
                 "oa-hook: error: Sign `{placeholder}` is not a real Sign: Chat's is 64 hex digits (a SHA-256 digest)\n{as_received}"
             ))
-.run();
+            .run();
     }
     verify("/im?SdkAppid=...&Sign=...&RequestTime=...", NOW)
         .status(2)
@@ -122,14 +122,14 @@ fn verify_of_a_url_that_is_no_callback_is_an_input_error() {
         .stderr(format!(
             "oa-hook: error: RequestTime `...` is not a real RequestTime: Chat's is a Unix time in seconds, digits only (no sign, no leading zero, at most 19)\n{as_received}"
         ))
-.run();
+        .run();
     verify(&format!("/im?Sign={SIGN}"), NOW)
         .status(2)
         .stdout("")
         .stderr(starts(
             "oa-hook: error: the URL has a Sign but no RequestTime, so the Sign cannot be checked\n  hint: webhook authentication is off, or the query was cut (quote the URL",
         ))
-.run();
+        .run();
 }
 
 #[test]
@@ -154,7 +154,7 @@ fn verify_never_takes_a_far_future_request_time_for_a_fresh_one() {
             "✘ not authentic: RequestTime is {} s in the future, beyond the 60 s freshness window: check the sender's clock\n",
             1_u64 << 63
         ))
-.run();
+        .run();
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn verify_refuses_a_request_time_that_is_not_canonical() {
     verify(&signed, NOW).status(2).stdout("").stderr(starts(format!(
         "oa-hook: error: RequestTime `0{NOW}` is not a real RequestTime: Chat's is a Unix time in seconds, digits only (no sign, no leading zero, at most 19)\n"
     )))
-.run();
+        .run();
     let plus = url(SIGN, NOW).replace(
         &format!("RequestTime={NOW}"),
         &format!("RequestTime=%2B{NOW}"),
@@ -189,6 +189,6 @@ fn verify_refuses_a_repeated_parameter_by_name() {
         verify(&twice, NOW).status(1).stdout(format!(
             "✘ not authentic: {name} appears 2 times in the query; Chat sends it once, and which one counts would be ambiguous\n"
         ))
-.run();
+            .run();
     }
 }
