@@ -3,13 +3,13 @@
 
 use crate::replay::recorded;
 use crate::support::{
-    NOW, Test, answer, anything, assert_contains, closed_port, oa_hook_std, starts,
+    NOW, Test, answer, anything, assert_contains, closed_port, contains, lacks, oa_hook_std, starts,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -173,36 +173,6 @@ fn wait_for_request(hits: &mpsc::Receiver<usize>, n: usize) {
     }
 }
 
-fn kill(child: &Child, signal: &str) {
-    let sent = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-}
-
-/// Sends `signal` once the backend got request number `n`, and returns how it ended.
-fn stopped_at(
-    mut cmd: std::process::Command,
-    hits: &mpsc::Receiver<usize>,
-    n: usize,
-    signal: &str,
-) -> (i32, String, String) {
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for_request(hits, n);
-    kill(&child, signal);
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code().expect("exits by itself, not killed"),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
-}
-
 /// The test cases of a JUnit report: (name, element under it, its `type`).
 fn junit_cases(path: &std::path::Path) -> Vec<(String, Option<String>, Option<String>)> {
     let xml = std::fs::read_to_string(path).unwrap();
@@ -226,14 +196,16 @@ async fn ctrl_c_in_check_reports_what_ran_and_exits_130() {
     let backend = crate::support::backend(stalling).await;
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
-    let mut cmd = oa_hook_std();
-    cmd.args(["check", "--url", &backend.uri(), "--junit"])
-        .arg(&junit)
-        .args(["--output", "json", "--timeout", "2m"]);
     // Requests 0 and 1 (answer, batch-100) are answered; 2 (after-unsubscribe) hangs.
-    let (code, stdout, stderr) = stopped_at(cmd, &hits, 2, "-INT");
-    assert_eq!(code, 130, "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let report = Test::new()
+        .args(["check", "--url", &backend.uri(), "--junit"])
+        .arg(&junit)
+        .args(["--output", "json", "--timeout", "2m"])
+        .status(130)
+        .stdout(anything())
+        .stderr(anything())
+        .run_signalled("-INT", || wait_for_request(&hits, 2))
+        .json();
     assert_eq!(report["verdict"], "interrupted");
     assert_eq!(report["stopped"]["reason"], "interrupted");
     assert_eq!(report["stopped"]["signal"], "SIGINT");
@@ -269,36 +241,47 @@ async fn ctrl_c_in_check_reports_what_ran_and_exits_130() {
 async fn sigterm_in_check_says_interrupted_for_people_and_exits_143() {
     let (stalling, hits) = Stalling::new(1);
     let backend = crate::support::backend(stalling).await;
-    let mut cmd = oa_hook_std();
-    cmd.args(["check", "--url", &backend.uri(), "--timeout", "2m"]);
-    let (code, stdout, _) = stopped_at(cmd, &hits, 1, "-TERM");
-    assert_eq!(code, 143);
+    let stdout = Test::new()
+        .args(["check", "--url", &backend.uri(), "--timeout", "2m"])
+        .status(143)
+        .stdout(lacks("PASS"))
+        .stderr(anything())
+        .run_signalled("-TERM", || wait_for_request(&hits, 1))
+        .stdout;
     let last = stdout.lines().last().unwrap();
     assert!(
         last.starts_with("INTERRUPTED by SIGTERM after 1 of ")
             && last.ends_with(" cases; the rest did not run"),
         "{stdout}"
     );
-    assert!(!stdout.contains("PASS"), "{stdout}");
+}
+
+/// A load run against a backend that stalls after `answered` requests, stopped then by
+/// `signal`, expecting exit `status`: its stdout, and the same read as JSON when it is.
+async fn load_stopped(
+    answered: usize,
+    args: &[&str],
+    status: i32,
+    signal: &str,
+) -> (String, Value) {
+    let (stalling, hits) = Stalling::new(answered);
+    let backend = crate::support::backend(stalling).await;
+    let stdout = Test::new()
+        .args(["send", "before-subscribe", "--url", &backend.uri()])
+        .args(args)
+        .args(["--timeout", "2m"])
+        .status(status)
+        .stdout(anything())
+        .stderr(anything())
+        .run_signalled(signal, || wait_for_request(&hits, answered))
+        .stdout;
+    let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (stdout, report)
 }
 
 #[tokio::test]
 async fn ctrl_c_in_load_mode_is_never_a_pass() {
-    let (stalling, hits) = Stalling::new(5);
-    let backend = crate::support::backend(stalling).await;
-    let mut cmd = oa_hook_std();
-    cmd.args([
-        "send",
-        "before-subscribe",
-        "--url",
-        &backend.uri(),
-        "--count",
-        "1000",
-        "--timeout",
-        "2m",
-    ]);
-    let (code, stdout, stderr) = stopped_at(cmd, &hits, 5, "-INT");
-    assert_eq!(code, 130, "{stderr}");
+    let (stdout, _) = load_stopped(5, &["--count", "1000"], 130, "-INT").await;
     let last = stdout.lines().last().unwrap();
     assert!(
         last.starts_with("INTERRUPTED by SIGINT after 5 requests in ")
@@ -306,24 +289,7 @@ async fn ctrl_c_in_load_mode_is_never_a_pass() {
         "{stdout}"
     );
 
-    let (stalling, hits) = Stalling::new(3);
-    let backend = crate::support::backend(stalling).await;
-    let mut cmd = oa_hook_std();
-    cmd.args([
-        "send",
-        "before-subscribe",
-        "--url",
-        &backend.uri(),
-        "--duration",
-        "10m",
-        "--timeout",
-        "2m",
-        "--output",
-        "json",
-    ]);
-    let (code, stdout, _) = stopped_at(cmd, &hits, 3, "-TERM");
-    assert_eq!(code, 143);
-    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let (_, report) = load_stopped(3, &["--duration", "10m", "-o", "json"], 143, "-TERM").await;
     assert_eq!(report["verdict"], "interrupted");
     assert_eq!(report["signal"], "SIGTERM");
     assert_eq!(report["interrupted"], true);
@@ -337,8 +303,8 @@ async fn sigterm_in_replay_writes_the_junit_of_what_ran_and_exits_143() {
     let (stalling, hits) = Stalling::new(1);
     let backend = crate::support::backend(stalling).await;
     let junit = dir.path().join("replay.xml");
-    let mut cmd = oa_hook_std();
-    cmd.arg("replay")
+    Test::new()
+        .arg("replay")
         .arg(&record)
         .args([
             "--all",
@@ -348,10 +314,11 @@ async fn sigterm_in_replay_writes_the_junit_of_what_ran_and_exits_143() {
             "2m",
             "--junit",
         ])
-        .arg(&junit);
-    let (code, stdout, stderr) = stopped_at(cmd, &hits, 1, "-TERM");
-    assert_eq!(code, 143, "{stderr}");
-    assert_contains(&stdout, "INTERRUPTED by SIGTERM after 1 of 2 cases");
+        .arg(&junit)
+        .status(143)
+        .stdout(contains("INTERRUPTED by SIGTERM after 1 of 2 cases"))
+        .stderr(anything())
+        .run_signalled("-TERM", || wait_for_request(&hits, 1));
     let names: Vec<String> = junit_cases(&junit).into_iter().map(|c| c.0).collect();
     assert_eq!(names, ["before-subscribe/line-1", "interrupted"]);
 }

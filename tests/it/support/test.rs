@@ -135,13 +135,7 @@ impl Test {
                 .output()
                 .expect("oa-hook runs"),
             Some(input) => {
-                let mut child = self
-                    .command
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("oa-hook starts");
+                let mut child = self.spawn(Stdio::piped());
                 let mut pipe = child.stdin.take().expect("stdin is piped");
                 // A writer of its own: oa-hook may print before it has read all of its stdin.
                 let writer = std::thread::spawn(move || {
@@ -152,13 +146,44 @@ impl Test {
                 output
             }
         };
+        self.finish(&what, output)
+    }
+
+    /// Runs it, sends it `signal` (as kill(1) names one: `-INT`, `-TERM`) once `ready` returns,
+    /// and asserts what it printed and how it exited as [`Test::run`] does.
+    #[track_caller]
+    pub fn run_signalled(mut self, signal: &str, ready: impl FnOnce()) -> Output {
+        let what = describe(&self.command);
+        let child = self.spawn(Stdio::null());
+        ready();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill {signal} {}", child.id());
+        let output = child.wait_with_output().expect("oa-hook runs");
+        self.finish(&what, output)
+    }
+
+    /// Starts it with `stdin`, its stdout and stderr piped.
+    fn spawn(&mut self, stdin: Stdio) -> std::process::Child {
+        self.command
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("oa-hook starts")
+    }
+
+    #[track_caller]
+    fn finish(self, what: &str, output: std::process::Output) -> Output {
         let output = Output {
             stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
             stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
             status: output.status.code().expect("oa-hook exits, not killed"),
         };
         self.expected
-            .assert(&what, output.status, &output.stdout, &output.stderr);
+            .assert(what, output.status, &output.stdout, &output.stderr);
         output
     }
 
