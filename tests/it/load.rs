@@ -59,7 +59,6 @@ async fn the_human_summary_gives_counts_throughput_and_latency() {
     let server = backend(answer(allow())).await;
     let run = load(&server, &["-n", "20", "-c", "2"])
         .stdout(anything())
-        .stderr(anything())
         .run();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(
@@ -103,7 +102,6 @@ async fn the_human_summary_gives_counts_throughput_and_latency() {
     );
     load(&server, &["-n", "5", "-q"])
         .stdout("PASS: 5 answers conforming\n")
-        .stderr(anything())
         .run();
 }
 
@@ -131,7 +129,6 @@ async fn every_request_is_signed_for_the_moment_it_is_sent() {
             "--token", TOKEN, "-n", "30", "-c", "3", "--rate", "20", "-o", "json",
         ])
         .stdout(anything())
-        .stderr(anything())
         .run();
     let document: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(document["conforming"], 30);
@@ -356,7 +353,6 @@ fn oa_hooks_own_serve_accepts_every_freshly_signed_request() {
         .args(["--token", TOKEN, "--expect-refused", "jared"])
         .args(["-n", "40", "-c", "4", "-o", "json"])
         .stdout(anything())
-        .stderr(anything())
         .run();
     let document: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
