@@ -3,12 +3,14 @@
 
 mod answers;
 mod backends;
+mod expect;
 mod report;
 mod serve;
 mod test;
 
 pub use answers::*;
 pub use backends::*;
+pub use expect::*;
 pub use report::*;
 pub use serve::*;
 pub use test::*;
