@@ -4,6 +4,7 @@
 //! answer types, judging answers, validating callbacks) with no I/O, for a Rust backend to
 //! reuse. [`main`] is the whole program behind the `oa-hook` binary.
 
+mod check;
 mod clap_error;
 mod cli;
 mod client;
@@ -25,7 +26,6 @@ mod report;
 mod request;
 mod seeded;
 mod serve;
-mod suite;
 mod veto;
 
 pub use clock::FIXED_CLOCK_ENV;

@@ -6,6 +6,7 @@
 //! are; they come out in the record's order as they are known, so that memory does not grow
 //! with the record.
 
+use crate::check::{Case, CaseResult, Evidence, Status};
 use crate::client::{Pool, TransportError};
 use crate::clock::Clock;
 use crate::interrupt::{Interrupts, Signal};
@@ -13,7 +14,6 @@ use crate::protocol::{
     Callback, FRESHNESS, Finding, Kind, Severity, param, sign, subscribers_in, with_error_info,
 };
 use crate::record::{Answered, Line, Lines, Recorded, Verdict, same_decision};
-use crate::suite::{Case, CaseResult, Evidence, Status};
 use crate::veto::LostVetoes;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;

@@ -1,3 +1,4 @@
+use crate::check::{self, Case, Covered, Ran, Stop, Suite, fuzz};
 use crate::cli::{CheckArgs, CiArgs, OutputFormat, ReportArgs};
 use crate::client::Sender;
 use crate::clock::Clock;
@@ -6,7 +7,6 @@ use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::interrupt::Interrupts;
 use crate::output;
 use crate::report::{self, check as render, ci};
-use crate::suite::{self, Case, Covered, Ran, Stop, Suite, fuzz};
 use crate::veto::LostVetoes;
 use std::fs::File;
 use std::io::Write;
@@ -16,7 +16,7 @@ use url::Url;
 pub(crate) fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Result<Outcome> {
     let mut covered = Covered::new(&args.covered());
     covered.fuzz = args.fuzzing.fuzz.is_some();
-    let cases = suite::select(&args.only, &args.skip, scenarios, &covered);
+    let cases = check::select(&args.only, &args.skip, scenarios, &covered);
     if args.list {
         report::print(&render::CaseList(&cases), args.reports.output)?;
         return Ok(Outcome::Pass);

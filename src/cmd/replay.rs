@@ -1,6 +1,7 @@
 //! `oa-hook replay`: the record read line by line, the engine in `crate::replay`, `check`'s
 //! reports, each result printed for people as it comes.
 
+use crate::check::{CaseResult, Ran, Stop};
 use crate::cli::{OutputFormat, ReplayArgs};
 use crate::client::Pool;
 use crate::clock::Clock;
@@ -10,7 +11,6 @@ use crate::interrupt::Interrupts;
 use crate::output;
 use crate::replay::{self, Choice, Input, Replay, Signing, Tally, Unread};
 use crate::report::{self, check::Counts, check::human_case};
-use crate::suite::{CaseResult, Ran, Stop};
 use colored::Colorize;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};

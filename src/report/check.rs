@@ -3,10 +3,10 @@
 use super::request;
 use super::send::answer_http;
 use super::{Render, count};
+use crate::check::fuzz::Fuzzed;
+use crate::check::{Case, CaseResult, Exchanged, Status, Stop};
 use crate::output;
 use crate::protocol::Finding;
-use crate::suite::fuzz::Fuzzed;
-use crate::suite::{Case, CaseResult, Exchanged, Status, Stop};
 use crate::veto::LostVetoes;
 use colored::Colorize;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -550,8 +550,8 @@ fn details(result: &CaseResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::{Case, Covered, Evidence, select};
     use crate::protocol::{Finding, Reply};
-    use crate::suite::{Case, Covered, Evidence, select};
 
     fn builtin(id: &str) -> Case {
         select(&[], &[], &[], &Covered::new(&[]))

@@ -5,7 +5,7 @@
 use super::check::{Counts, interrupted};
 use super::load::Summary;
 use super::{count, micros_as_millis};
-use crate::suite::{CaseResult, Status, Stop};
+use crate::check::{CaseResult, Status, Stop};
 
 /// The summary a `--summary` file holds from the start until the run writes its own: a run
 /// that is killed leaves a summary that says so, never an empty file.
@@ -311,10 +311,10 @@ fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Case;
     use crate::interrupt::Signal;
     use crate::protocol::Finding;
     use crate::report::load::{Group, Percentiles};
-    use crate::suite::Case;
     use std::collections::BTreeMap;
     use std::time::Duration;
 

@@ -6,9 +6,9 @@
 
 use super::kept::{REPLAY_HEADER, Seen};
 use super::{ApiError, Shared};
+use crate::check::{Case, CaseResult, Status};
 use crate::protocol::{MAX_BODY_BYTES, param};
 use crate::record::Recorded;
-use crate::suite::{Case, CaseResult, Status};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
