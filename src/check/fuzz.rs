@@ -8,11 +8,11 @@
 
 use super::{Case, Evidence, Outcome, Probe, Suite, unanswered};
 use crate::client::{Exchange, TransportError};
+use crate::clock::millis;
 use crate::fuzz::generate::generate;
 use crate::fuzz::reproduce::{self, Target};
 use crate::fuzz::{Generated, shrink};
 use crate::protocol::{Callback, Decision, Finding, Judgement, Kind, Severity, Veto, judge, sign};
-use crate::report::millis;
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;

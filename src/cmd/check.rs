@@ -1,4 +1,4 @@
-use crate::check::{self, Case, Covered, Ran, Stop, Suite, fuzz};
+use crate::check::{self, Case, Counts, Covered, Ran, Stop, Suite, fuzz};
 use crate::cli::{CheckArgs, CiArgs, OutputFormat, ReportArgs};
 use crate::client::Sender;
 use crate::clock::Clock;
@@ -164,11 +164,11 @@ impl<'a> Reports<'a> {
     /// (replay: a record may hold millions of callbacks), so that only the counts and the
     /// verdict are left to print. `printed` counts every result; `ran.results` holds them only
     /// when a document (`--output json`, `--junit`) needs them.
-    pub(crate) fn finish_streamed(self, ran: &Ran, printed: &render::Counts) -> Result<Outcome> {
+    pub(crate) fn finish_streamed(self, ran: &Ran, printed: &Counts) -> Result<Outcome> {
         self.finish_with(ran, Some(printed))
     }
 
-    fn finish_with(self, ran: &Ran, printed: Option<&render::Counts>) -> Result<Outcome> {
+    fn finish_with(self, ran: &Ran, printed: Option<&Counts>) -> Result<Outcome> {
         let stop = ran.stop.as_ref();
         let written = match &self.junit {
             Some(junit) => junit.write(&render::junit(self.name, &self.target, &ran.results, stop)),
@@ -180,9 +180,7 @@ impl<'a> Reports<'a> {
             verbose: self.verbose,
             stop,
         };
-        let counts = printed
-            .copied()
-            .unwrap_or_else(|| render::Counts::of(&ran.results));
+        let counts = printed.copied().unwrap_or_else(|| Counts::of(&ran.results));
         let human = self.args.output == OutputFormat::Human;
         match printed {
             Some(counts) if human && report.has_human() => {

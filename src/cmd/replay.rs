@@ -1,6 +1,7 @@
 //! `oa-hook replay`: the record read line by line, the engine in `crate::replay`, `check`'s
 //! reports, each result printed for people as it comes.
 
+use crate::check::Counts;
 use crate::check::{CaseResult, Ran, Stop};
 use crate::cli::{OutputFormat, ReplayArgs};
 use crate::client::Pool;
@@ -10,7 +11,7 @@ use crate::error::{Error, Outcome, Result};
 use crate::interrupt::Interrupts;
 use crate::output;
 use crate::replay::{self, Choice, Input, Replay, Signing, Tally, Unread};
-use crate::report::{self, check::Counts, check::human_case};
+use crate::report::{self, check::human_case};
 use colored::Colorize;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};

@@ -4,49 +4,14 @@ use super::request;
 use super::send::answer_http;
 use super::{Render, count};
 use crate::check::fuzz::Fuzzed;
-use crate::check::{Case, CaseResult, Exchanged, Status, Stop};
+use crate::check::{Case, CaseResult, Counts, Exchanged, Status, Stop};
 use crate::output;
 use crate::protocol::Finding;
 use crate::veto::LostVetoes;
 use colored::Colorize;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-use serde::Serialize;
 use serde_json::json;
 use std::time::Duration;
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
-pub(crate) struct Counts {
-    pub passed: usize,
-    pub failed: usize,
-    pub warned: usize,
-    pub skipped: usize,
-    pub total: usize,
-}
-
-impl Counts {
-    pub(crate) fn of(results: &[CaseResult]) -> Self {
-        let mut counts = Counts::default();
-        for result in results {
-            counts.add(result.status);
-        }
-        counts
-    }
-
-    /// Counts one more result.
-    pub(crate) fn add(&mut self, status: Status) {
-        *match status {
-            Status::Pass => &mut self.passed,
-            Status::Fail => &mut self.failed,
-            Status::Warn => &mut self.warned,
-            Status::Skip => &mut self.skipped,
-        } += 1;
-        self.total += 1;
-    }
-
-    pub(crate) fn pass(&self) -> bool {
-        self.failed == 0
-    }
-}
 
 fn mark(status: Status) -> colored::ColoredString {
     match status {

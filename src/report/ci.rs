@@ -2,10 +2,12 @@
 //! summary) and one workflow-command annotation per failed case (`--annotations`), for `check`,
 //! `replay` and load mode.
 
-use super::check::{Counts, interrupted};
+use super::check::interrupted;
+use super::count;
 use super::load::Summary;
-use super::{count, micros_as_millis};
+use crate::check::Counts;
 use crate::check::{CaseResult, Status, Stop};
+use crate::clock::micros_as_millis;
 
 /// The summary a `--summary` file holds from the start until the run writes its own: a run
 /// that is killed leaves a summary that says so, never an empty file.

@@ -1,6 +1,7 @@
 //! The summary of a load run: counts, failures grouped, throughput, latency percentiles.
 
-use super::{Render, count, mark, micros_as_millis, millis, verdict_line, verdict_word};
+use super::{Render, count, mark, verdict_line, verdict_word};
+use crate::clock::{micros_as_millis, millis};
 use crate::interrupt::Signal;
 use crate::output;
 use crate::protocol::{BUDGET, Severity};

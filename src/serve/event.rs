@@ -4,13 +4,13 @@
 
 use super::REFUSED_BODY_KEPT;
 use super::fault::Applied;
+use crate::clock::millis;
 use crate::output;
 use crate::protocol::{
     ActionStatus, Answer, CommandWord, EventValue, Finding, QuotedErrorInfo, Received,
     ReceivedBody, ReceivedQuery, UNMODELLED_NOTE, Valid, param,
 };
 use crate::record::{self, Body, Verdict};
-use crate::report::millis;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use std::fmt::{self, Write as _};

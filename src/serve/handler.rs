@@ -9,13 +9,13 @@ use super::policy::Policy;
 use super::tap::{self, Tap};
 use super::writers::{self, RecordQueue};
 use crate::clock::Clock;
+use crate::clock::millis;
 use crate::output::OutputFormat;
 use crate::protocol::{
     Answer, Finding, Inbound, Latest, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery,
     Receiver, Rejection, Reply, Valid, subscribers_in,
 };
 use crate::record::{Answered, Verdict};
-use crate::report::millis;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::Full;
