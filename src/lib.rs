@@ -24,6 +24,7 @@ mod record;
 mod replay;
 mod report;
 mod request;
+mod runtime;
 mod seeded;
 mod serve;
 mod veto;

@@ -35,8 +35,6 @@ pub(super) enum Probe {
     Delivery(Delivery, &'static Callback),
     /// A property of the answers to generated callbacks (`--fuzz`).
     Fuzz(fuzz::Property),
-    /// Not one of the suite's: a case another engine runs and reports as the suite's are.
-    Elsewhere,
 }
 
 /// How a security case forges its callback.
@@ -64,20 +62,6 @@ impl Probe {
 }
 
 impl Case {
-    /// A case another engine runs (replay: one per callback), reported as the suite's are.
-    pub(crate) fn elsewhere(id: String, description: String) -> Self {
-        Case {
-            id: Cow::Owned(id),
-            description: Cow::Owned(description),
-            probe: Probe::Elsewhere,
-        }
-    }
-
-    /// The part of the id before the slash: the JUnit test suite.
-    pub(crate) fn group(&self) -> &str {
-        self.id.split_once('/').map_or(&self.id, |(group, _)| group)
-    }
-
     pub(super) fn of(id: String, description: String, probe: Probe) -> Self {
         Case {
             id: Cow::Owned(id),
@@ -377,7 +361,6 @@ mod tests {
         assert_eq!(last.id, "scenario/vip");
         assert_eq!(last.description, "the team's rule: vip");
         assert_eq!(last.probe, Probe::Scenario(0));
-        assert_eq!(last.group(), "scenario");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::cases::Case;
 use super::fuzz;
 use crate::client::{Exchange, TransportError};
 use crate::clock::millis;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::interrupt::Signal;
 use crate::protocol::{self, Finding, Judgement, Severity};
 use crate::veto::LostVetoes;
@@ -23,10 +23,10 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    pub(crate) fn of(results: &[CaseResult]) -> Self {
+    pub(crate) fn of(statuses: impl IntoIterator<Item = Status>) -> Self {
         let mut counts = Counts::default();
-        for result in results {
-            counts.add(result.status);
+        for status in statuses {
+            counts.add(status);
         }
         counts
     }
@@ -54,6 +54,22 @@ pub(crate) enum Status {
     Fail,
     Warn,
     Skip,
+}
+
+impl Status {
+    /// The finding that made a result of this status fail or warn: the first of that
+    /// severity. Reports name the cause by its code.
+    pub(crate) fn cause_in(self, findings: &[Finding]) -> Option<&Finding> {
+        let severity = match self {
+            Status::Fail => Severity::Error,
+            Status::Warn => Severity::Warning,
+            Status::Pass | Status::Skip => return None,
+        };
+        findings
+            .iter()
+            .find(|f| f.severity == severity)
+            .or(findings.first())
+    }
 }
 
 /// What came back for one request, for the report: the answer as received and how long it took.
@@ -117,22 +133,6 @@ pub(crate) struct CaseResult {
     pub fuzz: Option<Box<fuzz::Fuzzed>>,
 }
 
-impl CaseResult {
-    /// The finding that made the case fail or warn: the first of that severity. Reports name
-    /// the case's cause by its code.
-    pub(crate) fn cause(&self) -> Option<&Finding> {
-        let severity = match self.status {
-            Status::Fail => Severity::Error,
-            Status::Warn => Severity::Warning,
-            Status::Pass | Status::Skip => return None,
-        };
-        self.findings
-            .iter()
-            .find(|f| f.severity == severity)
-            .or(self.findings.first())
-    }
-}
-
 /// One request as sent and what came of it, for `-v`.
 #[derive(Debug, Clone)]
 pub(crate) struct Exchanged {
@@ -163,6 +163,27 @@ pub(crate) struct Ran {
     pub results: Vec<CaseResult>,
     /// Why the run ended before its last case, if it did.
     pub stop: Option<Stop>,
+}
+
+impl Ran {
+    /// A run that sent nothing, because of `error`.
+    pub(crate) fn stopped_by(error: Error) -> Self {
+        Ran {
+            results: Vec::new(),
+            stop: Some(Stop::from(error)),
+        }
+    }
+}
+
+impl From<Error> for Stop {
+    /// Why a run stopped before it sent anything: the target could not be reached, or an
+    /// error.
+    fn from(error: Error) -> Self {
+        match error.kind {
+            ErrorKind::Unreachable => Stop::Unreachable { case: None, error },
+            _ => Stop::Error(error),
+        }
+    }
 }
 
 /// Why a run ended before its last case. Reports still say what ran, and why it stopped.
@@ -348,10 +369,16 @@ mod tests {
             Finding::error("bad-sign", "answer", "accepted"),
         ];
         let failed = result(Status::Fail, findings.clone());
-        assert_eq!(failed.cause().map(|f| f.code), Some("bad-sign"));
+        assert_eq!(
+            failed.status.cause_in(&failed.findings).map(|f| f.code),
+            Some("bad-sign")
+        );
         let warned = result(Status::Warn, findings);
-        assert_eq!(warned.cause().map(|f| f.code), Some("too-slow"));
-        assert!(result(Status::Pass, Vec::new()).cause().is_none());
+        assert_eq!(
+            warned.status.cause_in(&warned.findings).map(|f| f.code),
+            Some("too-slow")
+        );
+        assert!(Status::Pass.cause_in(&[]).is_none());
     }
 
     #[test]
@@ -361,7 +388,7 @@ mod tests {
             result(Status::Warn, Vec::new()),
             result(Status::Skip, Vec::new()),
         ];
-        let counts = Counts::of(&results);
+        let counts = Counts::of(results.iter().map(|r| r.status));
         assert_eq!(
             counts,
             Counts {

@@ -5,8 +5,9 @@
 use super::check::interrupted;
 use super::count;
 use super::load::Summary;
+use super::row::Row;
 use crate::check::Counts;
-use crate::check::{CaseResult, Status, Stop};
+use crate::check::{Status, Stop};
 use crate::clock::micros_as_millis;
 
 /// The summary a `--summary` file holds from the start until the run writes its own: a run
@@ -23,10 +24,10 @@ pub(crate) fn unfinished(name: &str, target: &str) -> String {
 pub(crate) fn check_summary(
     name: &str,
     target: &str,
-    results: &[CaseResult],
+    results: &[impl Row],
     stop: Option<&Stop>,
 ) -> String {
-    let counts = Counts::of(results);
+    let counts = Counts::of(results.iter().map(Row::status));
     let verdict = match stop {
         None if counts.pass() => "PASS",
         None => "FAIL",
@@ -46,7 +47,7 @@ pub(crate) fn check_summary(
         counts.passed, counts.failed, counts.warned, counts.skipped, counts.total
     ));
     for (status, heading) in [(Status::Fail, "Failed"), (Status::Warn, "Warnings")] {
-        let cases: Vec<&CaseResult> = results.iter().filter(|r| r.status == status).collect();
+        let cases: Vec<_> = results.iter().filter(|r| r.status() == status).collect();
         if cases.is_empty() {
             continue;
         }
@@ -57,8 +58,8 @@ pub(crate) fn check_summary(
             let finding = result.cause().map_or(String::new(), |f| code(f.code));
             text.push_str(&format!(
                 "| {} | {finding} | {} |\n",
-                code(&result.case.id),
-                cell(&result.message)
+                code(result.id()),
+                cell(result.message())
             ));
         }
     }
@@ -70,9 +71,9 @@ pub(crate) fn check_summary(
         for result in results {
             text.push_str(&format!(
                 "| {} | {} | {} |\n",
-                code(&result.case.id),
-                status_word(result.status),
-                cell(&result.message)
+                code(result.id()),
+                status_word(result.status()),
+                cell(result.message())
             ));
         }
         text.push_str("\n</details>\n");
@@ -183,10 +184,10 @@ pub(crate) fn load_summary(name: &str, summary: &Summary) -> String {
 
 /// One GitHub Actions workflow command per failed case (`::error`) and per warned one
 /// (`::warning`), and one for a run that stopped early.
-pub(crate) fn check_annotations(name: &str, results: &[CaseResult], stop: Option<&Stop>) -> String {
+pub(crate) fn check_annotations(name: &str, results: &[impl Row], stop: Option<&Stop>) -> String {
     let mut lines = String::new();
     for result in results {
-        let level = match result.status {
+        let level = match result.status() {
             Status::Fail => "error",
             Status::Warn => "warning",
             Status::Pass | Status::Skip => continue,
@@ -196,8 +197,8 @@ pub(crate) fn check_annotations(name: &str, results: &[CaseResult], stop: Option
             .map_or(String::new(), |f| format!(" ({})", f.code));
         lines.push_str(&annotation(
             level,
-            &format!("{name}: {}", result.case.id),
-            &format!("{}{finding}", result.message),
+            &format!("{name}: {}", result.id()),
+            &format!("{}{finding}", result.message()),
         ));
     }
     if let Some(stop) = stop {
@@ -313,16 +314,17 @@ fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Case;
     use crate::interrupt::Signal;
     use crate::protocol::Finding;
+    use crate::replay::Compared;
     use crate::report::load::{Group, Percentiles};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
-    fn result(id: &str, status: Status, message: &str, code: &'static str) -> CaseResult {
-        CaseResult {
-            case: Case::elsewhere(id.to_owned(), format!("what {id} proves")),
+    fn result(id: &str, status: Status, message: &str, code: &'static str) -> Compared {
+        Compared {
+            id: id.to_owned(),
+            description: format!("what {id} proves"),
             status,
             message: message.to_owned(),
             findings: match status {
@@ -331,10 +333,7 @@ mod tests {
                 Status::Pass | Status::Skip => Vec::new(),
             },
             evidence: None,
-            control: None,
-            transcript: Vec::new(),
             went_ahead: Default::default(),
-            fuzz: None,
         }
     }
 

@@ -2,8 +2,11 @@
 
 pub(crate) mod check;
 pub(crate) mod ci;
+pub(crate) mod junit;
 pub(crate) mod load;
+pub(crate) mod outputs;
 pub(crate) mod request;
+pub(crate) mod row;
 pub(crate) mod send;
 
 use crate::error::Result;
