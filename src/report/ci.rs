@@ -4,11 +4,11 @@
 
 use super::check::interrupted;
 use super::count;
-use super::load::Summary;
 use super::row::Row;
 use crate::check::Counts;
 use crate::check::{Status, Stop};
 use crate::clock::micros_as_millis;
+use crate::load::{Percentiles, Summary};
 
 /// The summary a `--summary` file holds from the start until the run writes its own: a run
 /// that is killed leaves a summary that says so, never an empty file.
@@ -112,7 +112,7 @@ pub(crate) fn load_summary(name: &str, summary: &Summary) -> String {
             cell(hint)
         ));
     }
-    let latency = |pick: fn(&super::load::Percentiles) -> u64| {
+    let latency = |pick: fn(&Percentiles) -> u64| {
         summary.latency.as_ref().map_or("-".to_owned(), |p| {
             format!("{:.3} ms", micros_as_millis(pick(p)))
         })
@@ -315,9 +315,9 @@ fn cell(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::interrupt::Signal;
+    use crate::load::Group;
     use crate::protocol::Finding;
     use crate::replay::Compared;
-    use crate::report::load::{Group, Percentiles};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
