@@ -14,13 +14,16 @@ const READS: [u64; 2] = [1, VERSION];
 /// (as text, escaped, at most 6 MiB) and in tap mode an answer of at most as much.
 pub(crate) const MAX_LINE_BYTES: usize = 16 << 20;
 
+/// The largest refused body kept in a record line.
+pub(crate) const REFUSED_BODY_KEPT: usize = 64 << 10;
+
 mod read;
 mod verdict;
 mod write;
 
 pub(crate) use read::{Line, Lines, Recorded, RecordedVerdict};
 pub(crate) use verdict::{Answered, Verdict, same_decision};
-pub(crate) use write::Body;
+pub(crate) use write::{Body, RecordLine};
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
-//! Writing a record: how a body is kept.
+//! Writing a record: one line per request serve answered, and how its body is kept.
 
-use crate::protocol::reads_back;
+use super::{REFUSED_BODY_KEPT, VERSION};
+use crate::protocol::{Received, ReceivedBody, ReceivedQuery, param, reads_back};
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -58,4 +59,298 @@ fn json(text: &str) -> Option<&RawValue> {
     let raw = serde_json::from_str::<&RawValue>(text).ok()?;
     // The body is one level down in its record line.
     (raw.get().len() == text.len() && reads_back(text, 1)).then_some(raw)
+}
+
+/// The request's body as recorded: whole for a valid callback, to be replayed; a refused one
+/// only when it is small, so that no input makes a large record line.
+fn recorded_body<'a>(received: &Received, bytes: &'a [u8]) -> Body<'a> {
+    if received.verdict.is_err() && bytes.len() > REFUSED_BODY_KEPT {
+        Body::Omitted
+    } else {
+        Body::exact(bytes)
+    }
+}
+
+/// One `--record` line (format version [`VERSION`], documented in the README): the
+/// event (serve's, an object), then the request as received: the query without `Sign` and `RequestTime`, which come
+/// apart (`request_time`, `sign`) so that replay signs afresh unless told to replay them as
+/// they came (`replay --as-recorded`, a replay attack); the token itself is never known here.
+pub(crate) struct RecordLine<'a, E> {
+    pub(crate) event: &'a E,
+    /// Serve's own answer judged (in tap mode the event carries the backend's).
+    pub(crate) judgement: Option<&'a RawValue>,
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    /// Every parameter but `Sign` and `RequestTime`.
+    pub(crate) query: &'a ReceivedQuery<'a>,
+    pub(crate) body: Kept<'a>,
+    /// The size of the body as received, in bytes (`body` is `null` for a large refused one).
+    pub(crate) body_bytes: usize,
+    /// Whether to keep the `Sign` (`serve --record-sign`): with its RequestTime it lets whoever
+    /// holds the record test guesses at the token offline, so it is kept only when asked for.
+    pub(crate) keep_sign: bool,
+}
+
+/// A request's body as its record line keeps it.
+pub(crate) enum Kept<'a> {
+    /// The body of a callback just read as exactly its command's JSON, on one line without
+    /// surrounding spaces: written as it came, without reading it again.
+    Exact(&'a str),
+    /// Any other body, as the record keeps one.
+    Other(Body<'a>),
+}
+
+impl<'a, E: Serialize> RecordLine<'a, E> {
+    pub(crate) fn new(
+        event: &'a E,
+        method: &'a str,
+        path: &'a str,
+        query: &'a ReceivedQuery<'a>,
+        received: &Received,
+        bytes: &'a [u8],
+    ) -> Self {
+        let exact = matches!(received.body, ReceivedBody::Exact)
+            .then(|| one_line_json(bytes))
+            .flatten();
+        RecordLine {
+            event,
+            judgement: None,
+            method,
+            path,
+            query,
+            body: exact.map_or_else(|| Kept::Other(recorded_body(received, bytes)), Kept::Exact),
+            body_bytes: bytes.len(),
+            keep_sign: false,
+        }
+    }
+
+    /// The line, without its newline: `{"v":1,` the event's fields, then the request's. Written
+    /// piece by piece, so that the event is serialized once and an exact body not at all.
+    pub(crate) fn to_json(&self) -> Vec<u8> {
+        self.write().unwrap_or_default()
+    }
+
+    fn write(&self) -> serde_json::Result<Vec<u8>> {
+        let mut line = Vec::with_capacity(1024);
+        line.extend_from_slice(b"{\"v\":");
+        serde_json::to_writer(&mut line, &VERSION)?;
+        let event_at = line.len();
+        serde_json::to_writer(&mut line, self.event)?;
+        // The event is an object with fields: its braces give way to the line's.
+        line[event_at] = b',';
+        line.pop();
+        if let Some(judgement) = self.judgement {
+            line.extend_from_slice(b",\"judgement\":");
+            line.extend_from_slice(judgement.get().as_bytes());
+        }
+        line.extend_from_slice(b",\"method\":");
+        serde_json::to_writer(&mut line, self.method)?;
+        line.extend_from_slice(b",\"path\":");
+        serde_json::to_writer(&mut line, self.path)?;
+        line.extend_from_slice(b",\"query\":");
+        write_query(&mut line, &self.query.without_signature())?;
+        line.extend_from_slice(b",\"request_time\":");
+        serde_json::to_writer(&mut line, &self.query.get(param::REQUEST_TIME))?;
+        if self.keep_sign {
+            line.extend_from_slice(b",\"sign\":");
+            serde_json::to_writer(&mut line, &self.query.get(param::SIGN))?;
+        }
+        line.extend_from_slice(b",\"body\":");
+        let format = match &self.body {
+            Kept::Exact(text) => {
+                line.extend_from_slice(text.as_bytes());
+                "json"
+            }
+            Kept::Other(body) => {
+                serde_json::to_writer(&mut line, body)?;
+                body.format()
+            }
+        };
+        line.extend_from_slice(b",\"body_format\":");
+        serde_json::to_writer(&mut line, format)?;
+        line.extend_from_slice(b",\"body_bytes\":");
+        serde_json::to_writer(&mut line, &self.body_bytes)?;
+        line.push(b'}');
+        Ok(line)
+    }
+}
+
+/// `{"SdkAppid":"88888888",...}`: the parameters as received, in order. A name that comes more
+/// than once (Chat's never do; a forger's may) keeps every value, in order, in an array where
+/// the name first came, so that replay sends them all.
+fn write_query(line: &mut Vec<u8>, pairs: &[(&str, &str)]) -> serde_json::Result<()> {
+    let mut names: Vec<&str> = pairs.iter().map(|&(name, _)| name).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|two| two[0] == two[1]) {
+        let mut grouped = serde_json::Map::new();
+        for &(name, value) in pairs {
+            match grouped.get_mut(name) {
+                Some(serde_json::Value::Array(values)) => values.push(value.into()),
+                Some(first) => *first = serde_json::Value::Array(vec![first.take(), value.into()]),
+                None => {
+                    grouped.insert(name.to_owned(), value.into());
+                }
+            }
+        }
+        return serde_json::to_writer(line, &grouped);
+    }
+    line.push(b'{');
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        serde_json::to_writer(&mut *line, name)?;
+        line.push(b':');
+        serde_json::to_writer(&mut *line, value)?;
+    }
+    line.push(b'}');
+    Ok(())
+}
+
+/// `bytes` as text when it is JSON already read whole (the caller knows) that the record can
+/// keep as it is: one line, no spaces around it, as [`Body::exact`] would keep it.
+fn one_line_json(bytes: &[u8]) -> Option<&str> {
+    let spaced = |b: Option<&u8>| b.is_none_or(|b| matches!(b, b' ' | b'\t'));
+    if spaced(bytes.first())
+        || spaced(bytes.last())
+        || memchr::memchr2(b'\n', b'\r', bytes).is_some()
+    {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exact_body_is_kept_as_body_of_keeps_it() {
+        // Bodies that are JSON, as the caller of one_line_json guarantees.
+        let bodies: [&[u8]; 8] = [
+            br#"{"a":1}"#,
+            br#"{"a":"x\ny","b":[1, 2]}"#,
+            b" {\"a\":1}",
+            b"{\"a\":1} ",
+            b"\t{\"a\":1}",
+            b"{\"a\":\n1}",
+            b"{\"a\":1}\r\n",
+            "{\"ü\":\"é\"}".as_bytes(),
+        ];
+        for body in bodies {
+            match (one_line_json(body), Body::exact(body)) {
+                (Some(text), Body::Json(raw)) => assert_eq!(text, raw.get()),
+                (None, Body::Text(_)) => {}
+                (kept, _) => panic!(
+                    "{:?}: one_line_json says {kept:?}",
+                    String::from_utf8_lossy(body)
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn a_repeated_query_parameter_keeps_every_value_in_order() {
+        let written = |query: &str| {
+            let query = ReceivedQuery::parse(query);
+            let mut line = Vec::new();
+            write_query(&mut line, &query.without_signature()).unwrap();
+            String::from_utf8(line).unwrap()
+        };
+        assert_eq!(written("a=1&b=%22"), r#"{"a":"1","b":"\""}"#);
+        assert_eq!(written(""), "{}");
+        assert_eq!(
+            written("SdkAppid=1&x=y&SdkAppid=2&Sign=s&SdkAppid=3&Sign=t"),
+            r#"{"SdkAppid":["1","2","3"],"x":"y"}"#
+        );
+    }
+
+    /// Stands in for serve's event: the line starts with its fields, whatever they are.
+    #[derive(Serialize)]
+    struct Event {
+        time: &'static str,
+        command: Option<&'static str>,
+        latency_ms: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<&'static str>,
+    }
+
+    fn line(query: &str, body: &[u8], judged: bool, keep_sign: bool) -> String {
+        use crate::protocol::{Inbound, Receiver};
+        let query = ReceivedQuery::parse(query);
+        let receiver = Receiver {
+            sdk_appid: None,
+            token: None,
+            max_skew: std::time::Duration::from_secs(60),
+        };
+        let inbound = Inbound {
+            method: "POST",
+            query: &query,
+            body,
+        };
+        let received = receiver.receive(inbound, 1_669_872_112);
+        let event = Event {
+            time: "2022-12-01T05:21:52.000Z",
+            command: received.callback().map(|c| c.name),
+            latency_ms: 0.25,
+            note: None,
+        };
+        let judgement = RawValue::from_string(r#"{"says":"x","accepted":true}"#.into()).unwrap();
+        let line = RecordLine {
+            judgement: judged.then_some(&*judgement),
+            keep_sign,
+            ..RecordLine::new(&event, "POST", "/im", &query, &received, body)
+        };
+        String::from_utf8(line.to_json()).unwrap()
+    }
+
+    /// The bytes of a record line, as the version 2 writer has always written them.
+    #[test]
+    fn a_record_line_is_written_as_it_always_was() {
+        let callback = crate::protocol::Callback::find("before-subscribe").unwrap();
+        let values = crate::protocol::EventValues::seed(callback, 1_670_574_414_123);
+        let exact = crate::protocol::build_body(callback, &values).to_string();
+        let exact = exact.as_bytes();
+        let command = format!(
+            "SdkAppid=88888888&CallbackCommand={}&contenttype=json&Sign=ab&RequestTime=1",
+            callback.command
+        );
+        let command = command.as_str();
+        let cases: [(&str, &[u8], bool, bool, &str); 4] = [
+            (
+                command,
+                exact,
+                true,
+                true,
+                r#"{"v":2,"time":"2022-12-01T05:21:52.000Z","command":"before-subscribe","latency_ms":0.25,"judgement":{"says":"x","accepted":true},"method":"POST","path":"/im","query":{"SdkAppid":"88888888","CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","contenttype":"json"},"request_time":"1","sign":"ab","body":{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","Official_Account":"@TOA#_test_for_penn","Operator_Account":"107867","SubscribeAccountList":[{"Subscriber_Account":"jared"},{"Subscriber_Account":"leckie"}],"EventTime":1670574414123},"body_format":"json","body_bytes":248}"#,
+            ),
+            (
+                command,
+                exact,
+                false,
+                false,
+                r#"{"v":2,"time":"2022-12-01T05:21:52.000Z","command":"before-subscribe","latency_ms":0.25,"method":"POST","path":"/im","query":{"SdkAppid":"88888888","CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","contenttype":"json"},"request_time":"1","body":{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber","Official_Account":"@TOA#_test_for_penn","Operator_Account":"107867","SubscribeAccountList":[{"Subscriber_Account":"jared"},{"Subscriber_Account":"leckie"}],"EventTime":1670574414123},"body_format":"json","body_bytes":248}"#,
+            ),
+            (
+                "a=1&a=2&Sign=s&RequestTime=x",
+                b"not json \xff",
+                true,
+                false,
+                r#"{"v":2,"time":"2022-12-01T05:21:52.000Z","command":null,"latency_ms":0.25,"judgement":{"says":"x","accepted":true},"method":"POST","path":"/im","query":{"a":["1","2"]},"request_time":"x","body":"bm90IGpzb24g/w==","body_format":"base64","body_bytes":10}"#,
+            ),
+            (
+                "",
+                b"{\n}",
+                false,
+                true,
+                r#"{"v":2,"time":"2022-12-01T05:21:52.000Z","command":null,"latency_ms":0.25,"method":"POST","path":"/im","query":{},"request_time":null,"sign":null,"body":"{\n}","body_format":"text","body_bytes":3}"#,
+            ),
+        ];
+        let written: Vec<String> = cases
+            .iter()
+            .map(|&(query, body, judged, keep_sign, _)| line(query, body, judged, keep_sign))
+            .collect();
+        let expected: Vec<&str> = cases.iter().map(|case| case.4).collect();
+        assert_eq!(written, expected, "\n{}\n", written.join("\n"));
+    }
 }
