@@ -71,10 +71,11 @@ fn recorded_body<'a>(received: &Received, bytes: &'a [u8]) -> Body<'a> {
     }
 }
 
-/// One `--record` line (format version [`VERSION`], documented in the README): the
-/// event (serve's, an object), then the request as received: the query without `Sign` and `RequestTime`, which come
-/// apart (`request_time`, `sign`) so that replay signs afresh unless told to replay them as
-/// they came (`replay --as-recorded`, a replay attack); the token itself is never known here.
+/// One `--record` line (format version [`VERSION`], documented in the README): the event
+/// (serve's, an object), then the request as received: the query without `Sign` and
+/// `RequestTime`, which come apart (`request_time`, `sign`) so that replay signs afresh unless
+/// told to replay them as they came (`replay --as-recorded`, a replay attack); the token itself
+/// is never known here.
 pub(crate) struct RecordLine<'a, E> {
     pub(crate) event: &'a E,
     /// Serve's own answer judged (in tap mode the event carries the backend's).
@@ -83,21 +84,12 @@ pub(crate) struct RecordLine<'a, E> {
     pub(crate) path: &'a str,
     /// Every parameter but `Sign` and `RequestTime`.
     pub(crate) query: &'a ReceivedQuery<'a>,
-    pub(crate) body: Kept<'a>,
+    pub(crate) body: Body<'a>,
     /// The size of the body as received, in bytes (`body` is `null` for a large refused one).
     pub(crate) body_bytes: usize,
     /// Whether to keep the `Sign` (`serve --record-sign`): with its RequestTime it lets whoever
     /// holds the record test guesses at the token offline, so it is kept only when asked for.
     pub(crate) keep_sign: bool,
-}
-
-/// A request's body as its record line keeps it.
-pub(crate) enum Kept<'a> {
-    /// The body of a callback just read as exactly its command's JSON, on one line without
-    /// surrounding spaces: written as it came, without reading it again.
-    Exact(&'a str),
-    /// Any other body, as the record keeps one.
-    Other(Body<'a>),
 }
 
 impl<'a, E: Serialize> RecordLine<'a, E> {
@@ -109,102 +101,89 @@ impl<'a, E: Serialize> RecordLine<'a, E> {
         received: &Received,
         bytes: &'a [u8],
     ) -> Self {
+        // The body of a callback just read as exactly its command's JSON is kept as it came,
+        // without asking again whether readers take it back.
         let exact = matches!(received.body, ReceivedBody::Exact)
             .then(|| one_line_json(bytes))
-            .flatten();
+            .flatten()
+            .and_then(|text| serde_json::from_str::<&RawValue>(text).ok());
         RecordLine {
             event,
             judgement: None,
             method,
             path,
             query,
-            body: exact.map_or_else(|| Kept::Other(recorded_body(received, bytes)), Kept::Exact),
+            body: exact.map_or_else(|| recorded_body(received, bytes), Body::Json),
             body_bytes: bytes.len(),
             keep_sign: false,
         }
     }
 
-    /// The line, without its newline: `{"v":1,` the event's fields, then the request's. Written
-    /// piece by piece, so that the event is serialized once and an exact body not at all.
+    /// The line, without its newline.
     pub(crate) fn to_json(&self) -> Vec<u8> {
-        self.write().unwrap_or_default()
-    }
-
-    fn write(&self) -> serde_json::Result<Vec<u8>> {
-        let mut line = Vec::with_capacity(1024);
-        line.extend_from_slice(b"{\"v\":");
-        serde_json::to_writer(&mut line, &VERSION)?;
-        let event_at = line.len();
-        serde_json::to_writer(&mut line, self.event)?;
-        // The event is an object with fields: its braces give way to the line's.
-        line[event_at] = b',';
-        line.pop();
-        if let Some(judgement) = self.judgement {
-            line.extend_from_slice(b",\"judgement\":");
-            line.extend_from_slice(judgement.get().as_bytes());
-        }
-        line.extend_from_slice(b",\"method\":");
-        serde_json::to_writer(&mut line, self.method)?;
-        line.extend_from_slice(b",\"path\":");
-        serde_json::to_writer(&mut line, self.path)?;
-        line.extend_from_slice(b",\"query\":");
-        write_query(&mut line, &self.query.without_signature())?;
-        line.extend_from_slice(b",\"request_time\":");
-        serde_json::to_writer(&mut line, &self.query.get(param::REQUEST_TIME))?;
-        if self.keep_sign {
-            line.extend_from_slice(b",\"sign\":");
-            serde_json::to_writer(&mut line, &self.query.get(param::SIGN))?;
-        }
-        line.extend_from_slice(b",\"body\":");
-        let format = match &self.body {
-            Kept::Exact(text) => {
-                line.extend_from_slice(text.as_bytes());
-                "json"
-            }
-            Kept::Other(body) => {
-                serde_json::to_writer(&mut line, body)?;
-                body.format()
-            }
+        let written = Written {
+            v: VERSION,
+            event: self.event,
+            judgement: self.judgement,
+            method: self.method,
+            path: self.path,
+            query: Query(self.query.without_signature()),
+            request_time: self.query.get(param::REQUEST_TIME),
+            sign: self.keep_sign.then(|| self.query.get(param::SIGN)),
+            body: &self.body,
+            body_format: self.body.format(),
+            body_bytes: self.body_bytes,
         };
-        line.extend_from_slice(b",\"body_format\":");
-        serde_json::to_writer(&mut line, format)?;
-        line.extend_from_slice(b",\"body_bytes\":");
-        serde_json::to_writer(&mut line, &self.body_bytes)?;
-        line.push(b'}');
-        Ok(line)
+        serde_json::to_vec(&written).unwrap_or_default()
     }
+}
+
+/// A record line as written: `v`, the event's fields, then the request's, in this order.
+#[derive(Serialize)]
+struct Written<'a, E> {
+    v: u64,
+    #[serde(flatten)]
+    event: &'a E,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    judgement: Option<&'a RawValue>,
+    method: &'a str,
+    path: &'a str,
+    query: Query<'a>,
+    request_time: Option<&'a str>,
+    /// `Some(None)`: kept, and there was none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sign: Option<Option<&'a str>>,
+    body: &'a Body<'a>,
+    body_format: &'static str,
+    body_bytes: usize,
 }
 
 /// `{"SdkAppid":"88888888",...}`: the parameters as received, in order. A name that comes more
 /// than once (Chat's never do; a forger's may) keeps every value, in order, in an array where
 /// the name first came, so that replay sends them all.
-fn write_query(line: &mut Vec<u8>, pairs: &[(&str, &str)]) -> serde_json::Result<()> {
-    let mut names: Vec<&str> = pairs.iter().map(|&(name, _)| name).collect();
-    names.sort_unstable();
-    if names.windows(2).any(|two| two[0] == two[1]) {
-        let mut grouped = serde_json::Map::new();
-        for &(name, value) in pairs {
-            match grouped.get_mut(name) {
-                Some(serde_json::Value::Array(values)) => values.push(value.into()),
-                Some(first) => *first = serde_json::Value::Array(vec![first.take(), value.into()]),
-                None => {
-                    grouped.insert(name.to_owned(), value.into());
+struct Query<'a>(Vec<(&'a str, &'a str)>);
+
+impl Serialize for Query<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut names: Vec<&str> = self.0.iter().map(|&(name, _)| name).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|two| two[0] == two[1]) {
+            let mut grouped = serde_json::Map::new();
+            for &(name, value) in &self.0 {
+                match grouped.get_mut(name) {
+                    Some(serde_json::Value::Array(values)) => values.push(value.into()),
+                    Some(first) => {
+                        *first = serde_json::Value::Array(vec![first.take(), value.into()]);
+                    }
+                    None => {
+                        grouped.insert(name.to_owned(), value.into());
+                    }
                 }
             }
+            return grouped.serialize(serializer);
         }
-        return serde_json::to_writer(line, &grouped);
+        serializer.collect_map(self.0.iter().copied())
     }
-    line.push(b'{');
-    for (i, (name, value)) in pairs.iter().enumerate() {
-        if i > 0 {
-            line.push(b',');
-        }
-        serde_json::to_writer(&mut *line, name)?;
-        line.push(b':');
-        serde_json::to_writer(&mut *line, value)?;
-    }
-    line.push(b'}');
-    Ok(())
 }
 
 /// `bytes` as text when it is JSON already read whole (the caller knows) that the record can
@@ -253,9 +232,7 @@ mod tests {
     fn a_repeated_query_parameter_keeps_every_value_in_order() {
         let written = |query: &str| {
             let query = ReceivedQuery::parse(query);
-            let mut line = Vec::new();
-            write_query(&mut line, &query.without_signature()).unwrap();
-            String::from_utf8(line).unwrap()
+            serde_json::to_string(&Query(query.without_signature())).unwrap()
         };
         assert_eq!(written("a=1&b=%22"), r#"{"a":"1","b":"\""}"#);
         assert_eq!(written(""), "{}");
