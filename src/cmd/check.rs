@@ -64,6 +64,7 @@ fn run_suite(
             seed: args.fuzzing.seed.unwrap_or_else(crate::seeded::fresh_seed),
             dir: args.fuzzing.fuzz_dir.clone(),
             program: program(),
+            shown_url: report::masked(url),
             commands: covered.answered.clone(),
             timeout: args.target.timeout,
         }),

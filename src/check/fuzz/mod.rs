@@ -100,6 +100,8 @@ pub(crate) struct Plan {
     pub dir: PathBuf,
     /// How the user ran oa-hook, for the reproducer.
     pub program: String,
+    /// The backend's URL as the reproducer gives it: its password masked.
+    pub shown_url: url::Url,
     /// The commands generated for (`--command`).
     pub commands: Vec<&'static Callback>,
     /// The sender's timeout, for the reproducer.
@@ -349,10 +351,9 @@ impl Suite {
         g: &Generated,
         failure: &Failure,
     ) -> (Vec<String>, Vec<String>) {
-        let url = crate::report::masked(&self.base);
         let target = Target {
             program: &plan.program,
-            url: &url,
+            url: &plan.shown_url,
             sdkappid: self.event.sdkappid,
             signed: self.token.is_some(),
             timeout: plan.timeout,
