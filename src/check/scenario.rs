@@ -41,54 +41,39 @@ impl Suite {
 /// keys it sets noted as given, so that one its command's body lacks is refused.
 fn merged(base: &Event, scenario: &Scenario) -> Event {
     Event {
-        official_account: scenario
-            .official_account
-            .clone()
-            .or_else(|| base.official_account.clone()),
-        operator: scenario.operator.clone().or_else(|| base.operator.clone()),
-        subscribers: if scenario.subscribers.is_empty() {
-            base.subscribers.clone()
-        } else {
-            scenario.subscribers.clone()
-        },
-        platform: scenario
-            .platform
-            .clone()
-            .unwrap_or_else(|| base.platform.clone()),
+        official_account: or(&scenario.official_account, &base.official_account),
+        operator: or(&scenario.operator, &base.operator),
+        subscribers: list_or(&scenario.subscribers, &base.subscribers),
+        platform: (scenario.platform.as_ref())
+            .unwrap_or(&base.platform)
+            .clone(),
         client_ip: scenario.client_ip.unwrap_or(base.client_ip),
         event_time: scenario.event_time.or(base.event_time),
-        owner: scenario.owner.clone().or_else(|| base.owner.clone()),
-        name: scenario.account_name.clone().or_else(|| base.name.clone()),
-        introduction: scenario
-            .introduction
-            .clone()
-            .or_else(|| base.introduction.clone()),
-        face_url: scenario.face_url.clone().or_else(|| base.face_url.clone()),
-        organization: scenario
-            .organization
-            .clone()
-            .or_else(|| base.organization.clone()),
-        texts: if scenario.text.is_empty() {
-            base.texts.clone()
-        } else {
-            scenario.text.clone()
-        },
-        cloud_custom_data: scenario
-            .cloud_custom_data
-            .clone()
-            .or_else(|| base.cloud_custom_data.clone()),
+        owner: or(&scenario.owner, &base.owner),
+        name: or(&scenario.account_name, &base.name),
+        introduction: or(&scenario.introduction, &base.introduction),
+        face_url: or(&scenario.face_url, &base.face_url),
+        organization: or(&scenario.organization, &base.organization),
+        texts: list_or(&scenario.text, &base.texts),
+        cloud_custom_data: or(&scenario.cloud_custom_data, &base.cloud_custom_data),
         online_only: scenario.online_only.or(base.online_only),
-        msg_keys: if scenario.msg_key.is_empty() {
-            base.msg_keys.clone()
-        } else {
-            scenario.msg_key.clone()
-        },
+        msg_keys: list_or(&scenario.msg_key, &base.msg_keys),
         msg_time: scenario.msg_time.or(base.msg_time),
         // A key the scenario sets for a field its command's body lacks is a mistake, said
         // as for an option on the command line.
         given: scenario.given(),
         ..base.clone()
     }
+}
+
+/// The scenario's value if it sets one, else the one given to `check`.
+fn or<T: Clone>(set: &Option<T>, given: &Option<T>) -> Option<T> {
+    set.as_ref().or(given.as_ref()).cloned()
+}
+
+/// The scenario's list if it sets one (not empty), else the one given to `check`.
+fn list_or(set: &[String], given: &[String]) -> Vec<String> {
+    if set.is_empty() { given } else { set }.to_vec()
 }
 
 #[cfg(test)]
