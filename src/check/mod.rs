@@ -12,7 +12,7 @@ mod scenario;
 mod security;
 
 pub(crate) use cases::{Case, Covered, select};
-pub(crate) use result::{CaseResult, Counts, Evidence, Exchanged, Ran, Status, Stop};
+pub(crate) use result::{CaseResult, Counts, Evidence, Exchanged, Ran, RunVerdict, Status, Stop};
 
 use crate::client::{Exchange, Sender, TransportError};
 use crate::clock::Clock;

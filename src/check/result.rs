@@ -186,6 +186,40 @@ impl From<Error> for Stop {
     }
 }
 
+/// What a run came to: pass or fail, or why there is no verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunVerdict {
+    Pass,
+    Fail,
+    Interrupted,
+    Unreachable,
+    Error,
+}
+
+impl RunVerdict {
+    /// The verdict of a run whose results add up to `counts`, stopped by `stop` if it was.
+    pub(crate) fn of(counts: &Counts, stop: Option<&Stop>) -> Self {
+        match stop {
+            None if counts.pass() => RunVerdict::Pass,
+            None => RunVerdict::Fail,
+            Some(Stop::Interrupted { .. }) => RunVerdict::Interrupted,
+            Some(Stop::Unreachable { .. }) => RunVerdict::Unreachable,
+            Some(Stop::Error(_)) => RunVerdict::Error,
+        }
+    }
+
+    /// The verdict as machine-readable output spells it.
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            RunVerdict::Pass => "pass",
+            RunVerdict::Fail => "fail",
+            RunVerdict::Interrupted => "interrupted",
+            RunVerdict::Unreachable => "unreachable",
+            RunVerdict::Error => "error",
+        }
+    }
+}
+
 /// Why a run ended before its last case. Reports still say what ran, and why it stopped.
 #[derive(Debug, Clone)]
 pub(crate) enum Stop {

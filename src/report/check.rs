@@ -5,7 +5,7 @@ use super::row::Row;
 use super::send::answer_http;
 use super::{Render, count};
 use crate::check::fuzz::Fuzzed;
-use crate::check::{Case, Counts, Exchanged, Status, Stop};
+use crate::check::{Case, Counts, Exchanged, RunVerdict, Status, Stop};
 use crate::output;
 use crate::protocol::Finding;
 use crate::veto::LostVetoes;
@@ -70,17 +70,6 @@ pub(crate) fn interrupted(stop: &Stop, ran: usize) -> Option<String> {
             total = count(*total, "case")
         )),
         _ => None,
-    }
-}
-
-/// The verdict machine-readable output gives: pass or fail, or why there is none.
-fn verdict(counts: &Counts, stop: Option<&Stop>) -> &'static str {
-    match stop {
-        None if counts.pass() => "pass",
-        None => "fail",
-        Some(Stop::Interrupted { .. }) => "interrupted",
-        Some(Stop::Unreachable { .. }) => "unreachable",
-        Some(Stop::Error(_)) => "error",
     }
 }
 
@@ -344,7 +333,7 @@ fn json(target: &str, results: &[impl Row], stop: Option<&Stop>) -> serde_json::
         .collect();
     let mut report = json!({
         "target": target,
-        "verdict": verdict(&counts, stop),
+        "verdict": RunVerdict::of(&counts, stop).word(),
         "summary": counts,
         "cases": cases,
     });

@@ -6,7 +6,7 @@ use super::check::interrupted;
 use super::count;
 use super::row::Row;
 use crate::check::Counts;
-use crate::check::{Status, Stop};
+use crate::check::{RunVerdict, Status, Stop};
 use crate::clock::micros_as_millis;
 use crate::load::{Percentiles, Summary};
 
@@ -28,13 +28,7 @@ pub(crate) fn check_summary(
     stop: Option<&Stop>,
 ) -> String {
     let counts = Counts::of(results.iter().map(Row::status));
-    let verdict = match stop {
-        None if counts.pass() => "PASS",
-        None => "FAIL",
-        Some(Stop::Interrupted { .. }) => "INTERRUPTED",
-        Some(Stop::Unreachable { .. }) => "UNREACHABLE",
-        Some(Stop::Error(_)) => "ERROR",
-    };
+    let verdict = RunVerdict::of(&counts, stop).word().to_uppercase();
     let mut text = format!("## {name}: {verdict}\n\nTarget: {}\n\n", code(target));
     if let Some(stop) = stop {
         text.push_str(&format!(
