@@ -157,7 +157,7 @@ pub(super) fn unanswered(e: &TransportError, severity: Severity, message: String
     }
 }
 
-/// What a run of cases (the suite's, or a replay's) came to.
+/// What a run of the suite came to.
 pub(crate) struct Ran {
     /// The cases that ran, in order.
     pub results: Vec<CaseResult>,

@@ -68,7 +68,7 @@ enum BodyFormat {
     Omitted,
 }
 
-/// A [`Verdict`] as read back.
+/// A [`Verdict`](super::Verdict) as read back.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RecordedVerdict {
     /// Read when compared: a decision may hold a rewrite as deep as the answer it came from.
