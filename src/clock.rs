@@ -1,7 +1,7 @@
 //! The one source of "now", so tests can fix it and compare outputs and signatures exactly.
 
 use crate::error::{Error, Result};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Set to Unix seconds to fix the clock (RequestTime, EventTime, freshness checks).
 pub const FIXED_CLOCK_ENV: &str = "OA_HOOK_NOW";
@@ -41,4 +41,13 @@ impl Clock {
     pub(crate) fn now_secs(&self) -> u64 {
         (self.now_ms() / 1000) as u64
     }
+}
+
+/// Milliseconds to the microsecond, the precision latencies are measured and reported with.
+pub(crate) fn millis(duration: Duration) -> f64 {
+    micros_as_millis(duration.as_micros() as u64)
+}
+
+pub(crate) fn micros_as_millis(micros: u64) -> f64 {
+    micros as f64 / 1000.0
 }

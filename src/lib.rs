@@ -4,6 +4,7 @@
 //! answer types, judging answers, validating callbacks) with no I/O, for a Rust backend to
 //! reuse. [`main`] is the whole program behind the `oa-hook` binary.
 
+mod check;
 mod clap_error;
 mod cli;
 mod client;
@@ -23,9 +24,9 @@ mod record;
 mod replay;
 mod report;
 mod request;
+mod runtime;
 mod seeded;
 mod serve;
-mod suite;
 mod veto;
 
 pub use clock::FIXED_CLOCK_ENV;

@@ -1,16 +1,16 @@
 //! `oa-hook replay`: the record read line by line, the engine in `crate::replay`, `check`'s
 //! reports, each result printed for people as it comes.
 
+use crate::check::{Counts, Stop};
 use crate::cli::{OutputFormat, ReplayArgs};
 use crate::client::Pool;
 use crate::clock::Clock;
-use crate::cmd::check::{Reports, runtime};
 use crate::error::{Error, Outcome, Result};
-use crate::interrupt::Interrupts;
 use crate::output;
-use crate::replay::{self, Choice, Input, Replay, Signing, Tally, Unread};
-use crate::report::{self, check::Counts, check::human_case};
-use crate::suite::{CaseResult, Ran, Stop};
+use crate::replay::{self, Choice, Compared, Input, Replay, Signing, Tally, Unread};
+use crate::report::outputs::Reports;
+use crate::report::{self, check::human_case};
+use crate::runtime;
 use colored::Colorize;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -33,15 +33,11 @@ pub(crate) fn run(args: &ReplayArgs, clock: &Clock) -> Result<Outcome> {
     let stop = reports
         .open()
         .and_then(|()| replay(args, clock, &mut shown))
-        .unwrap_or_else(|error| Ran::stopped_by(error).stop);
-    let ran = Ran {
-        results: shown.kept,
-        stop,
-    };
+        .unwrap_or_else(|error| Some(Stop::from(error)));
     if shown.print {
-        reports.finish_streamed(&ran, &shown.counts)
+        reports.finish_streamed(&shown.kept, stop.as_ref(), &shown.counts)
     } else {
-        reports.finish(&ran)
+        reports.finish(&shown.kept, stop.as_ref())
     }
 }
 
@@ -50,12 +46,12 @@ pub(crate) fn run(args: &ReplayArgs, clock: &Clock) -> Result<Outcome> {
 struct Shown {
     print: bool,
     keep: bool,
-    kept: Vec<CaseResult>,
+    kept: Vec<Compared>,
     counts: Counts,
 }
 
 impl Shown {
-    fn show(&mut self, result: CaseResult) {
+    fn show(&mut self, result: Compared) {
         self.counts.add(result.status);
         if self.print {
             let _ = output::stdout().write_all(human_case(&result, 0, false).as_bytes());
@@ -133,11 +129,9 @@ fn replay(args: &ReplayArgs, clock: &Clock, shown: &mut Shown) -> Result<Option<
             let _ = sender.blocking_send(Input::End(tally));
         })
         .map_err(|e| Error::internal(format!("cannot start a thread: {e}")))?;
-    let replayed = runtime()?.block_on(async {
-        let interrupts = Interrupts::listen()
-            .map_err(|e| Error::internal(format!("cannot listen for Ctrl-C: {e}")))?;
-        let mut each = |result| shown.show(result);
-        Ok::<_, Error>(replay.run(&mut receiver, &interrupts, &mut each).await)
+    let mut each = |result| shown.show(result);
+    let replayed = runtime::on_one_thread(async |interrupts| {
+        replay.run(&mut receiver, interrupts, &mut each).await
     })?;
     if !regular && let Some(line) = replayed.tally.and_then(|tally| tally.cut) {
         cut_short(&name, line)?;

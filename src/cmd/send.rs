@@ -1,11 +1,11 @@
 use crate::cli::{OutputFormat, SendArgs};
 use crate::client::{Sender, TransportError};
 use crate::clock::Clock;
-use crate::cmd::check::CiReports;
 use crate::error::{Error, Outcome, Result};
 use crate::load::{self, Plan};
 use crate::output;
 use crate::protocol::{Kind, judge, judge_broken, judge_no_answer};
+use crate::report::outputs::CiReports;
 use crate::report::{
     self,
     send::{self as render, Sent},

@@ -1,7 +1,7 @@
 //! Callbacks generated within and at the edges of the documented limits, for `check --fuzz`
 //! (`generate`), made simpler while they still fail (`shrink`), and what a user pastes to see
 //! the failure again (`reproduce`). Pure but for the writing of a body file; the engine that
-//! sends them and judges the answers is `crate::suite::fuzz`.
+//! sends them and judges the answers is `crate::check::fuzz`.
 
 pub(crate) mod generate;
 pub(crate) mod reproduce;

@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::expect::Expectation;
 use crate::interrupt::Interrupts;
 use crate::protocol::{Judgement, Latest, judge, judge_broken, judge_no_answer};
-use crate::report::load::Summary;
 use crate::request::Template;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -22,7 +21,10 @@ use tokio::time::Instant;
 use url::Url;
 
 mod progress;
+mod summary;
 mod tally;
+
+pub(crate) use summary::{Bucket, Group, Percentiles, Summary};
 
 /// What a run sends, to where, and for how long.
 pub(crate) struct Plan {

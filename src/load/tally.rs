@@ -1,9 +1,9 @@
 //! One load worker's results: counted without a lock on the request path, merged at the end.
 
+use super::{Bucket, Group, Percentiles, Summary};
 use crate::error::{Error, Result};
 use crate::interrupt::Signal;
 use crate::protocol::{BUDGET, Decision, Evidence, Finding, Judgement, Severity, with_error_info};
-use crate::report::load::{Bucket, Group, Percentiles, Summary};
 use crate::veto::LostVetoes;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;

@@ -1,52 +1,16 @@
 //! `oa-hook check` results: lines for people, one JSON document, or JUnit XML.
 
 use super::request;
+use super::row::Row;
 use super::send::answer_http;
 use super::{Render, count};
+use crate::check::fuzz::Fuzzed;
+use crate::check::{Case, Counts, Exchanged, RunVerdict, Status, Stop};
 use crate::output;
 use crate::protocol::Finding;
-use crate::suite::fuzz::Fuzzed;
-use crate::suite::{Case, CaseResult, Exchanged, Status, Stop};
 use crate::veto::LostVetoes;
 use colored::Colorize;
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-use serde::Serialize;
 use serde_json::json;
-use std::time::Duration;
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
-pub(crate) struct Counts {
-    pub passed: usize,
-    pub failed: usize,
-    pub warned: usize,
-    pub skipped: usize,
-    pub total: usize,
-}
-
-impl Counts {
-    pub(crate) fn of(results: &[CaseResult]) -> Self {
-        let mut counts = Counts::default();
-        for result in results {
-            counts.add(result.status);
-        }
-        counts
-    }
-
-    /// Counts one more result.
-    pub(crate) fn add(&mut self, status: Status) {
-        *match status {
-            Status::Pass => &mut self.passed,
-            Status::Fail => &mut self.failed,
-            Status::Warn => &mut self.warned,
-            Status::Skip => &mut self.skipped,
-        } += 1;
-        self.total += 1;
-    }
-
-    pub(crate) fn pass(&self) -> bool {
-        self.failed == 0
-    }
-}
 
 fn mark(status: Status) -> colored::ColoredString {
     match status {
@@ -72,14 +36,14 @@ pub(crate) fn human_header(target: &str, sdkappid: u64, signed: bool) -> String 
 
 /// A run of the suite (or a replay) as a report; `verbose` shows every case's answer and
 /// exchanges; `stop` says why the run ended early, if it did.
-pub(crate) struct CheckReport<'a> {
+pub(crate) struct CheckReport<'a, R> {
     pub target: &'a str,
-    pub results: &'a [CaseResult],
+    pub results: &'a [R],
     pub verbose: bool,
     pub stop: Option<&'a Stop>,
 }
 
-impl CheckReport<'_> {
+impl<R> CheckReport<'_, R> {
     /// Whether there is anything to print for people: a run that could not start or could
     /// not reach the target says so on stderr alone.
     pub(crate) fn has_human(&self) -> bool {
@@ -87,7 +51,7 @@ impl CheckReport<'_> {
     }
 }
 
-impl Render for CheckReport<'_> {
+impl<R: Row> Render for CheckReport<'_, R> {
     fn human(&self) -> String {
         human(self.results, self.verbose, self.stop)
     }
@@ -106,17 +70,6 @@ pub(crate) fn interrupted(stop: &Stop, ran: usize) -> Option<String> {
             total = count(*total, "case")
         )),
         _ => None,
-    }
-}
-
-/// The verdict machine-readable output gives: pass or fail, or why there is none.
-fn verdict(counts: &Counts, stop: Option<&Stop>) -> &'static str {
-    match stop {
-        None if counts.pass() => "pass",
-        None => "fail",
-        Some(Stop::Interrupted { .. }) => "interrupted",
-        Some(Stop::Unreachable { .. }) => "unreachable",
-        Some(Stop::Error(_)) => "error",
     }
 }
 
@@ -165,8 +118,8 @@ impl Render for CaseList<'_> {
 /// or more share, then the counts and the verdict. What came back is shown for every case that
 /// did not pass, and for every case with `verbose`, which also prints each request and answer
 /// of the case.
-fn human(results: &[CaseResult], verbose: bool, stop: Option<&Stop>) -> String {
-    let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
+fn human(results: &[impl Row], verbose: bool, stop: Option<&Stop>) -> String {
+    let width = results.iter().map(|r| r.id().len()).max().unwrap_or(0);
     let mut text: String = results
         .iter()
         .map(|result| human_case(result, width, verbose))
@@ -174,32 +127,34 @@ fn human(results: &[CaseResult], verbose: bool, stop: Option<&Stop>) -> String {
     text.push_str(&shared_causes(results));
     text.push_str(&went_ahead_line(results));
     text.push_str(&seed_line(results));
-    text.push_str(&human_summary(&Counts::of(results), stop));
+    text.push_str(&human_summary(
+        &Counts::of(results.iter().map(Row::status)),
+        stop,
+    ));
     text
 }
 
 /// The lines of one case, its id padded to `width`: replay prints each as it comes.
-pub(crate) fn human_case(result: &CaseResult, width: usize, verbose: bool) -> String {
+pub(crate) fn human_case(result: &impl Row, width: usize, verbose: bool) -> String {
     let mut text = String::new();
     let evidence = result
-        .evidence
-        .as_ref()
+        .evidence()
         .map(|e| format!(" ({}, {:.0} ms)", e.answer.status, e.latency_ms))
         .unwrap_or_default();
     text.push_str(&format!(
         "{} {:width$}  {}{}\n",
-        mark(result.status),
-        result.case.id,
-        result.message,
+        mark(result.status()),
+        result.id(),
+        result.message(),
         evidence.dimmed()
     ));
-    if result.status != Status::Pass {
-        for finding in result.findings.iter().skip(1) {
+    if result.status() != Status::Pass {
+        for finding in result.findings().iter().skip(1) {
             text.push_str(&format!("    {finding}\n"));
         }
     }
-    if verbose || result.status != Status::Pass {
-        for (label, evidence) in [("answer", &result.evidence), ("control", &result.control)] {
+    if verbose || result.status() != Status::Pass {
+        for (label, evidence) in [("answer", result.evidence()), ("control", result.control())] {
             if let Some(evidence) = evidence {
                 text.push_str(&format!(
                     "    {}\n",
@@ -209,7 +164,7 @@ pub(crate) fn human_case(result: &CaseResult, width: usize, verbose: bool) -> St
         }
     }
     text.push_str(&indent(&fuzz_lines(result)));
-    for exchanged in &result.transcript {
+    for exchanged in result.transcript() {
         text.push('\n');
         text.push_str(&indent(&transcript(exchanged)));
         text.push('\n');
@@ -233,7 +188,7 @@ pub(crate) fn human_summary(counts: &Counts, stop: Option<&Stop>) -> String {
 
 /// A line for each finding code that made two cases or more fail (then warn), with how many and
 /// the first one's message: a backend with one flaw reads as one cause, not one per callback.
-fn shared_causes(results: &[CaseResult]) -> String {
+fn shared_causes(results: &[impl Row]) -> String {
     let mut causes: Vec<(Status, &Finding, usize)> = Vec::new();
     for result in results {
         let Some(cause) = result.cause() else {
@@ -241,10 +196,10 @@ fn shared_causes(results: &[CaseResult]) -> String {
         };
         match causes
             .iter_mut()
-            .find(|(status, first, _)| *status == result.status && first.code == cause.code)
+            .find(|(status, first, _)| *status == result.status() && first.code == cause.code)
         {
             Some((_, _, cases)) => *cases += 1,
-            None => causes.push((result.status, cause, 1)),
+            None => causes.push((result.status(), cause, 1)),
         }
     }
     causes.retain(|(_, _, cases)| *cases > 1);
@@ -267,16 +222,16 @@ fn shared_causes(results: &[CaseResult]) -> String {
 
 /// The before callbacks of a run, summed over its cases, and those that went ahead on Chat's
 /// timeout.
-fn lost_vetoes(results: &[CaseResult]) -> LostVetoes {
+pub(super) fn lost_vetoes(results: &[impl Row]) -> LostVetoes {
     let mut lost = LostVetoes::default();
     for result in results {
-        lost.add(result.went_ahead);
+        lost.add(result.went_ahead());
     }
     lost
 }
 
 /// `went ahead on Chat's timeout: 1 (7.1%) of 14 before callbacks`, when any was sent.
-fn went_ahead_line(results: &[CaseResult]) -> String {
+fn went_ahead_line(results: &[impl Row]) -> String {
     let lost = lost_vetoes(results);
     if lost.before_callbacks == 0 {
         return String::new();
@@ -292,13 +247,13 @@ fn went_ahead_line(results: &[CaseResult]) -> String {
 }
 
 /// The run of a fuzz case, when there was one.
-fn fuzzed(results: &[CaseResult]) -> Option<&Fuzzed> {
-    results.iter().find_map(|r| r.fuzz.as_deref())
+pub(super) fn fuzzed(results: &[impl Row]) -> Option<&Fuzzed> {
+    results.iter().find_map(Row::fuzz)
 }
 
 /// `fuzz: 100 generated callbacks per command, seed 42 (--fuzz 100 --seed 42 makes them
 /// again)`, when the run fuzzed.
-fn seed_line(results: &[CaseResult]) -> String {
+fn seed_line(results: &[impl Row]) -> String {
     fuzzed(results).map_or_else(String::new, |fuzz| {
         format!(
             "fuzz: {} per command, seed {} (--fuzz {} --seed {} makes them again)\n",
@@ -312,8 +267,8 @@ fn seed_line(results: &[CaseResult]) -> String {
 
 /// Under a fuzz case that failed: when it was found, the shrunk body, and what to paste to see
 /// it fail again.
-fn fuzz_lines(result: &CaseResult) -> String {
-    let Some(shrunk) = result.fuzz.as_ref().and_then(|f| f.failure.as_ref()) else {
+pub(super) fn fuzz_lines(result: &impl Row) -> String {
+    let Some(shrunk) = result.fuzz().and_then(|f| f.failure.as_ref()) else {
         return String::new();
     };
     let mut text = format!(
@@ -357,17 +312,17 @@ fn indent(text: &str) -> String {
 
 /// The whole run as one JSON document (shape documented in the README). With `-v` each case
 /// also has `exchanges`: every request and answer as text.
-fn json(target: &str, results: &[CaseResult], stop: Option<&Stop>) -> serde_json::Value {
-    let counts = Counts::of(results);
+fn json(target: &str, results: &[impl Row], stop: Option<&Stop>) -> serde_json::Value {
+    let counts = Counts::of(results.iter().map(Row::status));
     let cases: Vec<serde_json::Value> = results
         .iter()
         .map(|result| {
             let mut case = serde_json::to_value(result).unwrap_or_default();
-            if !result.transcript.is_empty()
+            if !result.transcript().is_empty()
                 && let Some(fields) = case.as_object_mut()
             {
                 let exchanges = result
-                    .transcript
+                    .transcript()
                     .iter()
                     .map(|e| transcript(e).into())
                     .collect();
@@ -378,7 +333,7 @@ fn json(target: &str, results: &[CaseResult], stop: Option<&Stop>) -> serde_json
         .collect();
     let mut report = json!({
         "target": target,
-        "verdict": verdict(&counts, stop),
+        "verdict": RunVerdict::of(&counts, stop).word(),
         "summary": counts,
         "cases": cases,
     });
@@ -397,161 +352,13 @@ fn json(target: &str, results: &[CaseResult], stop: Option<&Stop>) -> serde_json
     report
 }
 
-/// The report a `--junit` file holds from the start until the run writes its own: a run that
-/// is killed (SIGKILL, a second Ctrl-C) leaves a report that fails, never an empty file.
-pub(crate) fn junit_unfinished(name: &str, target: &str) -> String {
-    let mut report = Report::new(name);
-    let mut suite = TestSuite::new("oa-hook");
-    suite.add_property(("target", target));
-    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-    status.set_message(format!(
-        "{name} did not finish: it was stopped before it could write this report"
-    ));
-    status.set_type("unfinished");
-    let mut case = TestCase::new("unfinished", status);
-    case.set_classname("oa-hook.unfinished");
-    suite.add_test_case(case);
-    report.add_test_suite(suite);
-    report.to_string().unwrap_or_default()
-}
-
-/// JUnit XML for the report named `name` (`oa-hook check`, or `oa-hook replay`, which reports
-/// as check does): one test suite per group, one test case per case. When the run ended early,
-/// one more test case says why, as an error (type `unreachable`, `interrupted` or `error`), so
-/// that a CI step that collects the report finds it either way.
-pub(crate) fn junit(
-    name: &str,
-    target: &str,
-    results: &[CaseResult],
-    stop: Option<&Stop>,
-) -> String {
-    let mut report = Report::new(name);
-    let mut suites: Vec<TestSuite> = Vec::new();
-    for result in results {
-        let group = result.case.group();
-        let index = suite_index(&mut suites, group, target);
-        let mut status = match result.status {
-            Status::Pass | Status::Warn => TestCaseStatus::success(),
-            Status::Fail => {
-                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                status.set_message(result.message.clone());
-                if let Some(finding) = result.cause() {
-                    status.set_type(finding.code);
-                }
-                status
-            }
-            Status::Skip => {
-                let mut status = TestCaseStatus::skipped();
-                status.set_message(result.message.clone());
-                status
-            }
-        };
-        if result.status == Status::Fail {
-            status.set_description(details(result));
-        }
-        let mut case = TestCase::new(result.case.id.as_ref(), status);
-        case.set_classname(format!("oa-hook.{group}"));
-        if let Some(evidence) = &result.evidence {
-            case.set_time(Duration::from_secs_f64(evidence.latency_ms / 1000.0));
-        }
-        // A warning does not fail the run, so it stays a success, which has no element to
-        // carry a `type`: its code leads its system-out instead.
-        if result.status == Status::Warn {
-            let code = result
-                .cause()
-                .map_or(String::new(), |f| format!(" ({})", f.code));
-            case.set_system_out(format!("warning{code}: {}", details(result)));
-        }
-        suites[index].add_test_case(case);
-    }
-    if let Some(stop) = stop {
-        let (id, group, kind, message) = match stop {
-            Stop::Unreachable { case, error } => {
-                let id = case.as_ref().map_or("unreachable", |c| c.id.as_ref());
-                let group = case.as_ref().map_or("oa-hook", |c| c.group());
-                let message = format!("the target could not be reached: {}", error.message);
-                (id, group, "unreachable", message)
-            }
-            Stop::Interrupted { .. } => {
-                let why = interrupted(stop, results.len()).unwrap_or_default();
-                let message = format!("interrupted {why}; the rest did not run");
-                ("interrupted", "oa-hook", "interrupted", message)
-            }
-            Stop::Error(error) => ("error", "oa-hook", "error", error.message.clone()),
-        };
-        let index = suite_index(&mut suites, group, target);
-        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-        status.set_message(message);
-        status.set_type(kind);
-        let mut test_case = TestCase::new(id, status);
-        test_case.set_classname(format!("oa-hook.{group}"));
-        suites[index].add_test_case(test_case);
-    }
-    add_went_ahead(&mut suites, results);
-    if let Some(fuzz) = fuzzed(results)
-        && let Some(suite) = suites.iter_mut().find(|s| s.name.as_str() == "fuzz")
-    {
-        suite.add_property(("seed", fuzz.seed.to_string().as_str()));
-        suite.add_property(("per-command", fuzz.per_command.to_string().as_str()));
-    }
-    report.add_test_suites(suites);
-    report.to_string().unwrap_or_default()
-}
-
-/// The run's lost vetoes as properties of every test suite, when a before callback was sent:
-/// `went-ahead` (how many), `went-ahead-percent`, `before-callbacks`.
-fn add_went_ahead(suites: &mut [TestSuite], results: &[CaseResult]) {
-    let lost = lost_vetoes(results);
-    if lost.before_callbacks == 0 {
-        return;
-    }
-    for suite in suites {
-        let properties = [
-            ("went-ahead", lost.went_ahead.to_string()),
-            ("went-ahead-percent", format!("{:.3}", lost.percent())),
-            ("before-callbacks", lost.before_callbacks.to_string()),
-        ];
-        for (name, value) in properties {
-            suite.add_property((name, value.as_str()));
-        }
-    }
-}
-
-/// The index of `group`'s test suite, added when it is not there yet.
-fn suite_index(suites: &mut Vec<TestSuite>, group: &str, target: &str) -> usize {
-    if let Some(index) = suites.iter().position(|s| s.name.as_str() == group) {
-        return index;
-    }
-    let mut suite = TestSuite::new(group);
-    suite.add_property(("target", target));
-    suites.push(suite);
-    suites.len() - 1
-}
-
-fn details(result: &CaseResult) -> String {
-    let mut text = result.case.description.to_string();
-    text.push('\n');
-    if result.findings.is_empty() {
-        text.push_str(&result.message);
-        text.push('\n');
-    }
-    for finding in &result.findings {
-        text.push_str(&format!("{finding}\n"));
-    }
-    for (label, evidence) in [("answer", &result.evidence), ("control", &result.control)] {
-        if let Some(evidence) = evidence {
-            text.push_str(&format!("{label}: {evidence}\n"));
-        }
-    }
-    text.push_str(&fuzz_lines(result));
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::CaseResult;
+    use crate::check::{Case, Covered, Evidence, select};
     use crate::protocol::{Finding, Reply};
-    use crate::suite::{Case, Covered, Evidence, select};
+    use crate::report::junit::junit;
 
     fn builtin(id: &str) -> Case {
         select(&[], &[], &[], &Covered::new(&[]))

@@ -2,10 +2,13 @@
 //! summary) and one workflow-command annotation per failed case (`--annotations`), for `check`,
 //! `replay` and load mode.
 
-use super::check::{Counts, interrupted};
-use super::load::Summary;
-use super::{count, micros_as_millis};
-use crate::suite::{CaseResult, Status, Stop};
+use super::check::interrupted;
+use super::count;
+use super::row::Row;
+use crate::check::Counts;
+use crate::check::{RunVerdict, Status, Stop};
+use crate::clock::micros_as_millis;
+use crate::load::{Percentiles, Summary};
 
 /// The summary a `--summary` file holds from the start until the run writes its own: a run
 /// that is killed leaves a summary that says so, never an empty file.
@@ -21,17 +24,11 @@ pub(crate) fn unfinished(name: &str, target: &str) -> String {
 pub(crate) fn check_summary(
     name: &str,
     target: &str,
-    results: &[CaseResult],
+    results: &[impl Row],
     stop: Option<&Stop>,
 ) -> String {
-    let counts = Counts::of(results);
-    let verdict = match stop {
-        None if counts.pass() => "PASS",
-        None => "FAIL",
-        Some(Stop::Interrupted { .. }) => "INTERRUPTED",
-        Some(Stop::Unreachable { .. }) => "UNREACHABLE",
-        Some(Stop::Error(_)) => "ERROR",
-    };
+    let counts = Counts::of(results.iter().map(Row::status));
+    let verdict = RunVerdict::of(&counts, stop).word().to_uppercase();
     let mut text = format!("## {name}: {verdict}\n\nTarget: {}\n\n", code(target));
     if let Some(stop) = stop {
         text.push_str(&format!(
@@ -44,7 +41,7 @@ pub(crate) fn check_summary(
         counts.passed, counts.failed, counts.warned, counts.skipped, counts.total
     ));
     for (status, heading) in [(Status::Fail, "Failed"), (Status::Warn, "Warnings")] {
-        let cases: Vec<&CaseResult> = results.iter().filter(|r| r.status == status).collect();
+        let cases: Vec<_> = results.iter().filter(|r| r.status() == status).collect();
         if cases.is_empty() {
             continue;
         }
@@ -55,8 +52,8 @@ pub(crate) fn check_summary(
             let finding = result.cause().map_or(String::new(), |f| code(f.code));
             text.push_str(&format!(
                 "| {} | {finding} | {} |\n",
-                code(&result.case.id),
-                cell(&result.message)
+                code(result.id()),
+                cell(result.message())
             ));
         }
     }
@@ -68,9 +65,9 @@ pub(crate) fn check_summary(
         for result in results {
             text.push_str(&format!(
                 "| {} | {} | {} |\n",
-                code(&result.case.id),
-                status_word(result.status),
-                cell(&result.message)
+                code(result.id()),
+                status_word(result.status()),
+                cell(result.message())
             ));
         }
         text.push_str("\n</details>\n");
@@ -109,7 +106,7 @@ pub(crate) fn load_summary(name: &str, summary: &Summary) -> String {
             cell(hint)
         ));
     }
-    let latency = |pick: fn(&super::load::Percentiles) -> u64| {
+    let latency = |pick: fn(&Percentiles) -> u64| {
         summary.latency.as_ref().map_or("-".to_owned(), |p| {
             format!("{:.3} ms", micros_as_millis(pick(p)))
         })
@@ -181,10 +178,10 @@ pub(crate) fn load_summary(name: &str, summary: &Summary) -> String {
 
 /// One GitHub Actions workflow command per failed case (`::error`) and per warned one
 /// (`::warning`), and one for a run that stopped early.
-pub(crate) fn check_annotations(name: &str, results: &[CaseResult], stop: Option<&Stop>) -> String {
+pub(crate) fn check_annotations(name: &str, results: &[impl Row], stop: Option<&Stop>) -> String {
     let mut lines = String::new();
     for result in results {
-        let level = match result.status {
+        let level = match result.status() {
             Status::Fail => "error",
             Status::Warn => "warning",
             Status::Pass | Status::Skip => continue,
@@ -194,8 +191,8 @@ pub(crate) fn check_annotations(name: &str, results: &[CaseResult], stop: Option
             .map_or(String::new(), |f| format!(" ({})", f.code));
         lines.push_str(&annotation(
             level,
-            &format!("{name}: {}", result.case.id),
-            &format!("{}{finding}", result.message),
+            &format!("{name}: {}", result.id()),
+            &format!("{}{finding}", result.message()),
         ));
     }
     if let Some(stop) = stop {
@@ -312,15 +309,16 @@ fn cell(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::interrupt::Signal;
+    use crate::load::Group;
     use crate::protocol::Finding;
-    use crate::report::load::{Group, Percentiles};
-    use crate::suite::Case;
+    use crate::replay::Compared;
     use std::collections::BTreeMap;
     use std::time::Duration;
 
-    fn result(id: &str, status: Status, message: &str, code: &'static str) -> CaseResult {
-        CaseResult {
-            case: Case::elsewhere(id.to_owned(), format!("what {id} proves")),
+    fn result(id: &str, status: Status, message: &str, code: &'static str) -> Compared {
+        Compared {
+            id: id.to_owned(),
+            description: format!("what {id} proves"),
             status,
             message: message.to_owned(),
             findings: match status {
@@ -329,10 +327,7 @@ mod tests {
                 Status::Pass | Status::Skip => Vec::new(),
             },
             evidence: None,
-            control: None,
-            transcript: Vec::new(),
             went_ahead: Default::default(),
-            fuzz: None,
         }
     }
 

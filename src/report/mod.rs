@@ -2,8 +2,11 @@
 
 pub(crate) mod check;
 pub(crate) mod ci;
+pub(crate) mod junit;
 pub(crate) mod load;
+pub(crate) mod outputs;
 pub(crate) mod request;
+pub(crate) mod row;
 pub(crate) mod send;
 
 use crate::error::Result;
@@ -12,7 +15,6 @@ use crate::output::OutputFormat;
 use crate::protocol::Severity;
 use colored::{ColoredString, Colorize};
 use std::io::Write;
-use std::time::Duration;
 
 /// A result people read or a program parses, each rendered one way.
 pub(crate) trait Render {
@@ -30,15 +32,6 @@ pub(crate) fn print(report: &impl Render, format: OutputFormat) -> Result<()> {
     };
     output::stdout().write_all(text.as_bytes())?;
     Ok(())
-}
-
-/// Milliseconds to the microsecond, the precision latencies are measured and reported with.
-pub(crate) fn millis(duration: Duration) -> f64 {
-    micros_as_millis(duration.as_micros() as u64)
-}
-
-pub(crate) fn micros_as_millis(micros: u64) -> f64 {
-    micros as f64 / 1000.0
 }
 
 /// The mark a finding of this severity gets.

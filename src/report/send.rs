@@ -1,7 +1,8 @@
 //! One `send`: the request, the answer, every finding, what Chat would do, and the verdict.
 
-use super::{Render, count, mark, millis, request, verdict_line, verdict_word};
+use super::{Render, count, mark, request, verdict_line, verdict_word};
 use crate::client::{Exchange, sent_headers};
+use crate::clock::millis;
 use crate::expect::Expectation;
 use crate::output;
 use crate::protocol::{Decision, Evidence, Finding, Judgement, with_error_info};

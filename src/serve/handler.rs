@@ -1,7 +1,7 @@
 //! One request: read it within bounds, judge it with the protocol, answer by policy, and hand
 //! the event and record lines to their writers.
 
-use super::event::{Event, Look, RecordLine};
+use super::event::{Event, Look};
 use super::fault::{self, Faults};
 use super::inspect::{self, Inspector};
 use super::listen::Caller;
@@ -9,13 +9,13 @@ use super::policy::Policy;
 use super::tap::{self, Tap};
 use super::writers::{self, RecordQueue};
 use crate::clock::Clock;
+use crate::clock::millis;
 use crate::output::OutputFormat;
 use crate::protocol::{
     Answer, Finding, Inbound, Latest, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery,
     Receiver, Rejection, Reply, Valid, subscribers_in,
 };
-use crate::record::{Answered, Verdict};
-use crate::report::millis;
+use crate::record::{Answered, RecordLine, Verdict};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::Full;

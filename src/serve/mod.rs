@@ -36,9 +36,6 @@ use tokio::sync::watch;
 /// After the server stops, how long stdout gets to take the event lines still queued.
 const GRACE: Duration = Duration::from_secs(1);
 
-/// The largest refused body kept in a record line.
-const REFUSED_BODY_KEPT: usize = 64 << 10;
-
 /// Everything `serve` is told, in plain terms.
 pub(crate) struct Settings {
     pub listen: SocketAddr,

@@ -5,16 +5,16 @@
 //! is no final answer, gets the caller a 502 with a Tencent-shaped FAIL saying why. What is no
 //! callback (not a POST, or a request back from this very tap) is answered by serve itself.
 
-use super::event::{Backend, Event, RecordLine};
+use super::event::{Backend, Event};
 use super::fault::{self, Applied};
 use super::handler::{Response, Server, stopped_answer, subscribers_of};
 use super::inspect;
 use super::listen::Caller;
 use crate::client::{Pool, TransportError};
+use crate::clock::millis;
 use crate::output::OutputFormat;
 use crate::protocol::{Answer, Finding, MAX_BODY_BYTES, Received, ReceivedQuery, Rejection, Reply};
-use crate::record::{Answered, Body, Verdict};
-use crate::report::millis;
+use crate::record::{Answered, Body, RecordLine, Verdict};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::http::request::Parts;

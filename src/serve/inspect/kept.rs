@@ -3,11 +3,10 @@
 //! only when the page asks: its row, its record line, the filters it passes.
 
 use super::replay::Mark;
+use crate::clock::millis;
 use crate::protocol::{BUDGET, Finding, Received, ReceivedBody, ReceivedQuery, Reply, Severity};
-use crate::record::{Answered, Body, RecordedVerdict, Verdict};
-use crate::report::millis;
-use crate::serve::REFUSED_BODY_KEPT;
-use crate::serve::event::{Backend, Event, RecordLine};
+use crate::record::{Answered, Body, REFUSED_BODY_KEPT, RecordLine, RecordedVerdict, Verdict};
+use crate::serve::event::{Backend, Event};
 use crate::serve::handler::{Waited, judged, subscribers_of};
 use axum::http::Method;
 use axum::http::request::Parts;

@@ -6,9 +6,10 @@
 
 use super::kept::{REPLAY_HEADER, Seen};
 use super::{ApiError, Shared};
+use crate::check::Status;
 use crate::protocol::{MAX_BODY_BYTES, param};
 use crate::record::Recorded;
-use crate::suite::{Case, CaseResult, Status};
+use crate::replay::Compared;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -55,7 +56,7 @@ struct Pending {
 pub(super) struct Mark {
     of: u64,
     edited: bool,
-    comparison: CaseResult,
+    comparison: Compared,
     was: Value,
 }
 
@@ -76,7 +77,7 @@ pub(super) struct MarkDetail<'a> {
     of: u64,
     edited: bool,
     /// A case of `oa-hook replay --output json`.
-    comparison: &'a CaseResult,
+    comparison: &'a Compared,
     /// The original's judgement (the row's own is in its record).
     was: &'a Value,
 }
@@ -169,18 +170,17 @@ impl Replays {
         let pending = pending.get(&marker)?;
         let command = pending.was.command.as_deref().unwrap_or("unknown");
         let edited = if pending.edited { ", edited" } else { "" };
-        let case = Case::elsewhere(
-            format!("{command}/event-{}", pending.of),
-            format!(
-                "event #{} replayed from the inspector{edited}: Chat {}",
-                pending.of, pending.was.judgement.says
-            ),
+        let id = format!("{command}/event-{}", pending.of);
+        let description = format!(
+            "event #{} replayed from the inspector{edited}: Chat {}",
+            pending.of, pending.was.judgement.says
         );
         Some(Mark {
             of: pending.of,
             edited: pending.edited,
             comparison: crate::replay::compared(
-                case,
+                id,
+                description,
                 &pending.was,
                 seen.verdict(),
                 None,

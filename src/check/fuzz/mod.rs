@@ -6,19 +6,22 @@
 //! fails it the same way, written to a file, and given with the `oa-hook send` command that
 //! reproduces it. The seed is in every report, so that a failure reruns exactly.
 
-use super::{Case, Evidence, Outcome, Probe, Suite, unanswered};
+mod verdict;
+
+use super::{Case, Outcome, Probe, Suite};
 use crate::client::{Exchange, TransportError};
+use crate::clock::millis;
 use crate::fuzz::generate::generate;
 use crate::fuzz::reproduce::{self, Target};
 use crate::fuzz::{Generated, shrink};
-use crate::protocol::{Callback, Decision, Finding, Judgement, Kind, Severity, Veto, judge, sign};
-use crate::report::millis;
+use crate::protocol::{Callback, Finding, Judgement, Kind, Veto, judge, sign};
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use verdict::{Failure, Observed, Verdict, expecting, verdict};
 
 /// A property every generated callback's answer must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +100,8 @@ pub(crate) struct Plan {
     pub dir: PathBuf,
     /// How the user ran oa-hook, for the reproducer.
     pub program: String,
+    /// The backend's URL as the reproducer gives it: its password masked.
+    pub shown_url: url::Url,
     /// The commands generated for (`--command`).
     pub commands: Vec<&'static Callback>,
     /// The sender's timeout, for the reproducer.
@@ -135,34 +140,6 @@ pub(crate) struct Shrunk {
     pub files: Vec<String>,
     /// The commands that show the failure again.
     pub reproduce: Vec<String>,
-}
-
-/// What one generated callback (and its variant, for same-decision) got.
-struct Observed {
-    answer: Result<Exchange, TransportError>,
-    judgement: Option<Judgement>,
-    /// The variant's answer and judgement, when sent.
-    variant: Option<(Result<Exchange, TransportError>, Option<Judgement>)>,
-}
-
-/// How a property came out for one generated callback.
-enum Verdict {
-    Held,
-    /// The answer could not tell.
-    Undecided,
-    Failed(Box<Failure>),
-}
-
-/// How a generated callback failed a property.
-struct Failure {
-    /// What shrinking keeps: a simpler callback must fail the same way.
-    key: String,
-    finding: Finding,
-    evidence: Option<Evidence>,
-    /// For same-decision: the callback's own answer, beside the variant's.
-    control: Option<Evidence>,
-    /// For same-decision: the callback's own decision, which the variant's reproducer expects.
-    decision: Option<Decision>,
 }
 
 /// A property's run so far.
@@ -374,10 +351,9 @@ impl Suite {
         g: &Generated,
         failure: &Failure,
     ) -> (Vec<String>, Vec<String>) {
-        let url = crate::report::masked(&self.base);
         let target = Target {
             program: &plan.program,
-            url: &url,
+            url: &plan.shown_url,
             sdkappid: self.event.sdkappid,
             signed: self.token.is_some(),
             timeout: plan.timeout,
@@ -477,154 +453,6 @@ impl Suite {
         Outcome {
             fuzzed: Some(Box::new(fuzzed)),
             ..outcome
-        }
-    }
-}
-
-/// The expectation that the variant's reproducer holds it to: the decision the callback got.
-/// None where `--expect` cannot say it (a timeout, an undocumented decision).
-fn expecting(decision: &Decision) -> Vec<String> {
-    match decision {
-        Decision::Subscribes { refused, .. } if !refused.is_empty() => refused
-            .iter()
-            .flat_map(|user| ["--expect-refused".to_owned(), user.clone()])
-            .collect(),
-        Decision::Subscribes { .. }
-        | Decision::Creates
-        | Decision::Sends
-        | Decision::SendsRewritten { .. } => vec!["--expect".to_owned(), "allow".to_owned()],
-        Decision::RejectsAll
-        | Decision::DeniesCreation { .. }
-        | Decision::RefusesMessage { .. }
-        | Decision::Discards => vec!["--expect".to_owned(), "reject".to_owned()],
-        Decision::Ignored | Decision::TimedOut { .. } | Decision::Undocumented { .. } => Vec::new(),
-    }
-}
-
-/// What the variant of `g` changed: `with its subscribers in another order, ClientIP 10.0.0.1
-/// (not 127.0.0.1)`.
-fn changed(g: &Generated) -> String {
-    let variant = g.variant();
-    let mut changed = Vec::new();
-    if variant.values.subscribers != g.values.subscribers {
-        changed.push("its subscribers in another order".to_owned());
-    }
-    if variant.client_ip != g.client_ip {
-        changed.push(format!(
-            "ClientIP {} (not {})",
-            variant.client_ip, g.client_ip
-        ));
-    }
-    if variant.platform != g.platform {
-        changed.push(format!(
-            "OptPlatform {} (not {})",
-            variant.platform, g.platform
-        ));
-    }
-    match changed.as_slice() {
-        [] => "sent again".to_owned(),
-        _ => format!("with {}", changed.join(", ")),
-    }
-}
-
-/// How `property` came out for `g`, from what it got.
-fn verdict(property: Property, g: &Generated, observed: &Observed) -> Verdict {
-    let name = g.callback.name;
-    let exchange = match &observed.answer {
-        Ok(exchange) => exchange,
-        Err(e) => {
-            return match property {
-                Property::ConformingInTime => {
-                    let message = format!("a generated {name} callback got {}", e.message());
-                    let finding = unanswered(e, Severity::Error, message);
-                    Verdict::Failed(Box::new(Failure {
-                        key: finding.code.to_owned(),
-                        finding,
-                        evidence: None,
-                        control: None,
-                        decision: None,
-                    }))
-                }
-                _ => Verdict::Undecided,
-            };
-        }
-    };
-    let evidence = Evidence::of(exchange);
-    let failure = |code: &'static str, path: &str, why: String| Failure {
-        key: code.to_owned(),
-        finding: Finding::error(
-            code,
-            path,
-            format!("a generated {name} callback got {evidence}: {why}"),
-        ),
-        evidence: Some(evidence.clone()),
-        control: None,
-        decision: None,
-    };
-    let failed = |code, path: &str, why| Verdict::Failed(Box::new(failure(code, path, why)));
-    let Some(judgement) = &observed.judgement else {
-        return Verdict::Undecided;
-    };
-    match property {
-        Property::NoServerError if exchange.status >= 500 => Verdict::Failed(Box::new(Failure {
-            // A 503 where a 500 was is another failure.
-            key: format!("server-error {}", exchange.status),
-            ..failure(
-                "server-error",
-                "status",
-                "a callback within the documented limits made the backend fail".to_owned(),
-            )
-        })),
-        Property::NoServerError => Verdict::Held,
-        Property::ConformingInTime => match judgement.findings.iter().find(|f| f.is_error()) {
-            Some(first) => failed(first.code, &first.path, first.message.clone()),
-            None => Verdict::Held,
-        },
-        Property::RefusedWereSent => {
-            let stranger = judgement
-                .findings
-                .iter()
-                .find(|f| f.code == "refused-not-in-request");
-            match stranger {
-                Some(finding) => failed(
-                    finding.code,
-                    &finding.path,
-                    format!(
-                        "{}; a backend that refuses someone it was not asked about has mixed up its users",
-                        finding.message
-                    ),
-                ),
-                None if judgement.conforms() => Verdict::Held,
-                None => Verdict::Undecided,
-            }
-        }
-        Property::SameDecision => {
-            let Some((Ok(other), Some(other_judgement))) = &observed.variant else {
-                return Verdict::Undecided;
-            };
-            if !judgement.conforms() || !other_judgement.conforms() {
-                return Verdict::Undecided;
-            }
-            if judgement.decision.same_as(&other_judgement.decision) {
-                return Verdict::Held;
-            }
-            let finding = Finding::error(
-                "decision-changed",
-                "decision",
-                format!(
-                    "a generated {name} callback got: Chat {}; the same callback {} got: Chat {}",
-                    judgement.decision,
-                    changed(g),
-                    other_judgement.decision
-                ),
-            );
-            Verdict::Failed(Box::new(Failure {
-                key: finding.code.to_owned(),
-                finding,
-                evidence: Some(Evidence::of(other)),
-                control: Some(evidence),
-                decision: Some(judgement.decision.clone()),
-            }))
         }
     }
 }

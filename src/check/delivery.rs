@@ -4,7 +4,8 @@
 //! callback can then come while the backend is still busy with its before callback. Opt-in
 //! (`--only delivery`, or `--command all`): a duplicate reaches the backend's real data.
 
-use super::{Case, Covered, Evidence, Outcome, Probe, Suite, ok_answer, unanswered};
+use super::robustness::ok_answer;
+use super::{Case, Covered, Evidence, Outcome, Probe, Suite, unanswered};
 use crate::client::{Abandoned, Exchange, Sender, TransportError};
 use crate::protocol::{BUDGET, CALLBACKS, Callback, Decision, Finding, Kind, Severity, judge};
 use crate::request::Template;
