@@ -3,15 +3,17 @@
 #   1. how long after its answer a callback's row comes on the page's stream: ROWS callbacks,
 #      one at a time at random gaps of 0 to 100 ms, p50 / p95 / max;
 #   2. serve --inspect, its page open and receiving, vs plain serve: wrk in ROUNDS rounds that
-#      alternate between the two, the ratio of each pair of rounds and of the means;
+#      alternate between the two, the ratio of the means and the spread of each pair's; and
+#      serve's CPU time per answer in the same rounds, which other load moves much less;
 #   3. peak RSS (VmHWM) of serve --inspect --inspect-keep EVENTS, its page open, after EVENTS
 #      callbacks, above plain serve's after the same callbacks.
 # The open page is examples/inspector_page.rs: it asks what the page asks, reads the stream and
 # catches up from the list after drops, as the page does, without a browser's own cost.
 # Needs wrk and curl (Debian: apt-get install wrk curl).
 # Knobs: ROWS (200), DURATION (each wrk round, 5s), ROUNDS (per side, 6), CONNECTIONS (64),
-# THREADS (wrk, 2), EVENTS (10000), RATE (callbacks a second for figure 3, 800: under the 1000
-# a second per core the inspector keeps, so that every one is kept).
+# THREADS (wrk, 2), EVENTS (10000), RATE (callbacks a second for figure 3, 500: well under the
+# 1000 a second per core the inspector keeps, bursts after a stall of the host included, so
+# that every one is kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,7 @@ ROUNDS=${ROUNDS:-6}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 EVENTS=${EVENTS:-10000}
-RATE=${RATE:-800}
+RATE=${RATE:-500}
 
 for tool in wrk curl python3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (apt-get install wrk curl)" >&2; exit 2; }
@@ -67,26 +69,46 @@ echo "1. $latency" >&2
 # 2. Throughput with the page open and receiving, in alternating rounds.
 serve plain
 PLAIN_URL=$URL
+PLAIN_PID=$PID
 serve inspected --inspect 127.0.0.1:0
 INSPECTED_URL=$URL
+INSPECTED_PID=$PID
 open_page inspected "$PAGE"
 for url in "$PLAIN_URL" "$INSPECTED_URL"; do
     curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @"$work/body.json" "$(signed_url "$url")"
 done
+# cpu_ticks PID: the CPU time PID has used, in clock ticks (user and system).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# round PID URL: one wrk round against URL; prints its req/s and PID's CPU ticks per 1000
+# answers, a figure that other load on the host moves much less than req/s.
+round() {
+    local before rps after
+    before=$(cpu_ticks "$1")
+    rps=$(wrk_rps "$(signed_url "$2")")
+    after=$(cpu_ticks "$1")
+    python3 -c 'import sys; r, t, s = map(float, sys.argv[1:]); print("%.0f %.3f" % (r, t / (r * s) * 1000))' \
+        "$rps" "$((after - before))" "${DURATION%s}"
+}
 plain=(); inspected=()
 for _ in $(seq 1 "$ROUNDS"); do
-    plain+=("$(wrk_rps "$(signed_url "$PLAIN_URL")")")
-    inspected+=("$(wrk_rps "$(signed_url "$INSPECTED_URL")")")
+    plain+=("$(round "$PLAIN_PID" "$PLAIN_URL")")
+    inspected+=("$(round "$INSPECTED_PID" "$INSPECTED_URL")")
 done
-read -r throughput spread < <(python3 -c '
+read -r throughput spread cpu < <(python3 -c '
 import sys
-n = len(sys.argv) // 2
-plain, inspected = [float(x) for x in sys.argv[1:n + 1]], [float(x) for x in sys.argv[n + 1:]]
-pairs = [i / p for p, i in zip(plain, inspected)]
-print("%.0f/%.0f=%.3f" % (sum(inspected) / n, sum(plain) / n, sum(inspected) / sum(plain)),
-      "%.2f-%.2f" % (min(pairs), max(pairs)))' "${plain[@]}" "${inspected[@]}")
+rounds = [tuple(map(float, r.split())) for r in sys.argv[1:]]
+n = len(rounds) // 2
+plain, inspected = rounds[:n], rounds[n:]
+rps = lambda side: sum(r for r, _ in side) / n
+cpu = lambda side: sum(c for _, c in side) / n
+pairs = [i[0] / p[0] for p, i in zip(plain, inspected)]
+print("%.0f/%.0f=%.3f" % (rps(inspected), rps(plain), rps(inspected) / rps(plain)),
+      "%.2f-%.2f" % (min(pairs), max(pairs)),
+      "%.2f/%.2f=%.3f" % (cpu(plain), cpu(inspected), cpu(plain) / cpu(inspected)))
+' "${plain[@]}" "${inspected[@]}")
 batches=$(grep -c '^rows' "$work/inspected.page" || true)
-echo "2. plain ${plain[*]} req/s; inspected ${inspected[*]} req/s; page took $batches batches" >&2
+echo "2. plain ${plain[*]}; inspected ${inspected[*]} (req/s, CPU ticks per 1000 answers); page took $batches batches" >&2
 
 # 3. Peak RSS with EVENTS kept, beside plain serve fed the same callbacks.
 feed() {
@@ -112,5 +134,6 @@ cat <<TABLE
 | --- | --- | --- |
 | row on the stream after its answer, ms ($ROWS callbacks at 0-100 ms gaps; p50 / p95 / max) | $p50 / $p95 / $max | p95 <= 100 |
 | serve --inspect, page open, vs plain serve (wrk -t$THREADS -c$CONNECTIONS, $ROUNDS x $DURATION rounds each, alternating; req/s) | $throughput (pairs $spread) | >= 0.95 |
+| the same as serve's CPU per answer: plain / inspected (clock ticks per 1000 answers) | $cpu | >= 0.95 |
 | peak RSS with $EVENTS events kept vs plain serve, same callbacks (MiB) | $kept_mib vs $plain_mib: +$above_mib ($per_event bytes an event) | <= +16 |
 TABLE

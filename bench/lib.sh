@@ -19,7 +19,9 @@ trap cleanup EXIT
 # sets URL and PID; its stdout is in $work/NAME.out.
 start() {
     local name=$1; shift
-    "$@" >"$work/$name.out" 2>"$work/$name.err" &
+    # Made here, not by the child's redirection, which may come after the first look.
+    : >"$work/$name.out"
+    "$@" >>"$work/$name.out" 2>"$work/$name.err" &
     PID=$!
     pids+=("$PID")
     for _ in $(seq 1 200); do
