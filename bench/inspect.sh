@@ -9,7 +9,8 @@
 #      callbacks, above plain serve's after the same callbacks.
 # The open page is examples/inspector_page.rs: it asks what the page asks, reads the stream and
 # catches up from the list after drops, as the page does, without a browser's own cost.
-# Needs wrk and curl (Debian: apt-get install wrk curl).
+# Needs wrk and curl (Debian: apt-get install wrk curl); with valgrind it also counts the
+# instructions per callback and per event kept.
 # Knobs: ROWS (200), DURATION (each wrk round, 5s), ROUNDS (per side, 6), CONNECTIONS (64),
 # THREADS (wrk, 2), EVENTS (10000), RATE (callbacks a second for figure 3, 500: well under the
 # 1000 a second per core the inspector keeps, bursts after a stall of the host included, so
@@ -128,6 +129,40 @@ read -r kept_events skipped <<<"$kept"
 memory=$(python3 -c 'import sys; p, k, n = map(int, sys.argv[1:]); print("%.1f %.1f %.1f %.0f" % (p / 1024, k / 1024, (k - p) / 1024, (k - p) * 1024 / n))' "$plain_kib" "$kept_kib" "$EVENTS")
 read -r plain_mib kept_mib above_mib per_event <<<"$memory"
 
+# 4. With valgrind: instructions per callback, which other load does not move (as
+# bench/instructions.sh counts them): plain serve, and serve --inspect keeping every callback
+# (under callgrind serve answers far fewer than the 1000 a second per core it keeps), per
+# callback and per event kept; a flood pays the second only for the events kept.
+instructions=
+if command -v valgrind >/dev/null; then
+    # counted NAME COUNT ARGS...: serve's instructions answering COUNT callbacks, and with
+    # --inspect the events it kept.
+    counted() {
+        local name=$1 count=$2; shift 2
+        start "$name" valgrind --tool=callgrind --callgrind-out-file="$work/$name.cg" \
+            "$BIN" serve --listen 127.0.0.1:0 --token "$TOKEN" --sdkappid "$APPID" --refuse jared -q "$@"
+        local page=
+        for _ in $(seq 1 100); do
+            page=$(sed -n 's/^inspector on \(http[^ ]*\).*/\1/p' "$work/$name.out" | head -n 1)
+            [ -n "$page" ] || [ $# -eq 0 ] && break
+            sleep 0.05
+        done
+        "$BIN" send before-subscribe --url "$URL" --token "$TOKEN" --sdkappid "$APPID" \
+            --count "$count" --concurrency 4 -q --output json >/dev/null || true
+        local kept=0
+        [ -z "$page" ] || kept=$(curl -s "${page}api/info" | python3 -c 'import json, sys; i = json.load(sys.stdin); print(i["newest"] - i["skipped"])')
+        kill -TERM "$PID"
+        wait "$PID" || true
+        echo "$(awk '/^summary:/ {print $2}' "$work/$name.cg") $kept"
+    }
+    read -r p1 _ <<<"$(counted cg-plain-1 2000)"
+    read -r p2 _ <<<"$(counted cg-plain-2 4000)"
+    read -r i1 k1 <<<"$(counted cg-inspect-1 2000 --inspect 127.0.0.1:0)"
+    read -r i2 k2 <<<"$(counted cg-inspect-2 4000 --inspect 127.0.0.1:0)"
+    instructions=$(python3 -c 'import sys; p1, p2, i1, i2, k1, k2 = map(int, sys.argv[1:]); plain, inspected = (p2 - p1) / 2000, (i2 - i1) / 2000; print("%.0f / %.0f (+%.0f a callback, %.0f an event kept; %d of 4000 kept)" % (plain, inspected, inspected - plain, (i2 - i1 - (p2 - p1)) / (k2 - k1), k2))' "$p1" "$p2" "$i1" "$i2" "$k1" "$k2")
+    echo "4. instructions: $instructions" >&2
+fi
+
 read -r _ _ _ p50 _ p95 _ max _ <<<"$latency"
 cat <<TABLE
 | measure | figure | target |
@@ -137,3 +172,4 @@ cat <<TABLE
 | the same as serve's CPU per answer: plain / inspected (clock ticks per 1000 answers) | $cpu | >= 0.95 |
 | peak RSS with $EVENTS events kept vs plain serve, same callbacks (MiB) | $kept_mib vs $plain_mib: +$above_mib ($per_event bytes an event) | <= +16 |
 TABLE
+[ -z "$instructions" ] || echo "| instructions per callback (callgrind), plain / --inspect keeping every one | $instructions | |"
