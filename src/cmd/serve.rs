@@ -139,7 +139,7 @@ fn inspect(args: &ServeArgs) -> Result<Option<InspectSettings>> {
         keep: args.inspect_keep,
         token,
         signing: args.token.get().map(str::to_owned),
-        pool: Pool::new(&target, 4)?,
+        replays: target,
     }))
 }
 

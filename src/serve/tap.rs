@@ -301,7 +301,7 @@ pub(super) async fn pass_on(
             body: body.clone(),
             latency,
             judgement: inspect::Judged::Backend(Box::new(judgement)),
-            backend,
+            backend: backend.map(Box::new),
             waited: gone,
         };
         inspector.publish(inspect::Request::of(parts, now_ms, bytes), owned, given);

@@ -1,20 +1,16 @@
-//! The inspector's HTTP side: the page, the JSON API it uses (documented in the README, "The
-//! inspector"), and who may use them. Loopback by default, where only this machine's browsers
-//! reach it and a Host header check turns away pages of other sites that rebind a name to
-//! 127.0.0.1; elsewhere every API call needs `--inspect-token`. A request that changes
-//! something (a replay) must be JSON, which a page of another site cannot send here without
-//! this server's consent, never given.
+//! The inspector's HTTP side: the page and the JSON API it uses (documented in the README, "The
+//! inspector"), behind the gate of `gate` that decides who may use them.
 
 use super::commands::commands;
-use super::kept::{Filter, VerdictFilter};
+use super::filter::Asked;
 use super::replay::{self, Edits, MarkDetail};
-use super::{ApiError, Shared, stream};
+use super::{Shared, gate, stream};
 use crate::protocol::MAX_BODY_BYTES;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::{self, Next};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::StreamExt;
@@ -23,13 +19,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::hash::BuildHasher;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -48,147 +40,6 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The largest request body read: a replay's edits, a body of up to 1 MiB as a JSON string.
 const MAX_REQUEST_BYTES: usize = 8 * MAX_BODY_BYTES;
-
-/// Rows one list gives at most, and when not told.
-const MAX_LIMIT: usize = 500;
-const DEFAULT_LIMIT: usize = 100;
-
-/// The longest text rows can be filtered by.
-const MAX_TEXT_BYTES: usize = 256;
-
-/// How long a wrong token waits for its 401, so that guessing one is slow.
-const WRONG_TOKEN_DELAY: Duration = Duration::from_millis(250);
-
-/// The cookie the page keeps once it was given the token.
-const COOKIE: &str = "oa_hook_inspect";
-
-/// The page's own token (`--inspect-token`), and the cookie that stands for it: a digest
-/// salted afresh by each serve, so that the cookie is not the token.
-pub(super) struct Access {
-    token: String,
-    cookie: String,
-}
-
-impl Access {
-    pub(super) fn new(token: String) -> Self {
-        let keys = std::collections::hash_map::RandomState::new();
-        let mut digest = Sha256::new();
-        for salt in 0..4u8 {
-            digest.update(keys.hash_one(salt).to_le_bytes());
-        }
-        digest.update(token.as_bytes());
-        Access {
-            cookie: hex::encode(digest.finalize()),
-            token,
-        }
-    }
-
-    /// Whether `headers` carry the token (`Authorization: Bearer TOKEN`) or its cookie.
-    fn allows(&self, headers: &HeaderMap) -> bool {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if let Some(given) = bearer {
-            return bool::from(given.as_bytes().ct_eq(self.token.as_bytes()));
-        }
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|cookies| cookies.split(';'))
-            .filter_map(|cookie| cookie.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-            .any(|given| bool::from(given.as_bytes().ct_eq(self.cookie.as_bytes())))
-    }
-}
-
-/// Who may use the inspector.
-pub(super) struct Gate {
-    /// On loopback: the Host values that name this server (a page of another site that
-    /// rebinds its name to 127.0.0.1 sends its own name).
-    hosts: Option<Vec<String>>,
-    access: Option<Access>,
-}
-
-impl Gate {
-    pub(super) fn new(address: SocketAddr, token: Option<String>) -> Self {
-        let port = address.port();
-        let hosts = address.ip().is_loopback().then(|| {
-            vec![
-                format!("127.0.0.1:{port}"),
-                format!("localhost:{port}"),
-                format!("[::1]:{port}"),
-                address.to_string(),
-            ]
-        });
-        Gate {
-            hosts,
-            access: token.map(Access::new),
-        }
-    }
-
-    async fn check(
-        &self,
-        method: &Method,
-        path: &str,
-        headers: &HeaderMap,
-    ) -> Result<(), ApiError> {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if let Some(hosts) = &self.hosts
-            && !hosts.iter().any(|known| known.eq_ignore_ascii_case(host))
-        {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "this inspector answers to {} only, not to Host {host:?}",
-                    hosts[0]
-                ),
-            )
-            .hint(format!("open http://{}/", hosts[0])));
-        }
-        if method == Method::POST {
-            let json = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("application/json"));
-            if !json {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "the inspector's API takes JSON",
-                )
-                .hint("send Content-Type: application/json"));
-            }
-            if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-                && origin != format!("http://{host}")
-            {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    format!("a page of {origin} may not use this inspector"),
-                ));
-            }
-        }
-        if let Some(access) = &self.access
-            && path.starts_with("/api/")
-            && path != "/api/login"
-            && !access.allows(headers)
-        {
-            tokio::time::sleep(WRONG_TOKEN_DELAY).await;
-            return Err(unauthorized());
-        }
-        Ok(())
-    }
-}
-
-fn unauthorized() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "this inspector needs its token (--inspect-token)",
-    )
-    .hint("give it on the page, or as Authorization: Bearer TOKEN")
-}
 
 /// Serves the page and the API on `listener` until serve stops.
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
@@ -234,7 +85,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/api/info", get(info))
-        .route("/api/login", post(login))
+        .route("/api/login", post(gate::login))
         .route("/api/events", get(list))
         .route("/api/events/{id}", get(one))
         .route("/api/events/{id}/record", get(record_one))
@@ -243,31 +94,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/stream", get(live))
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
-        .layer(middleware::from_fn_with_state(Arc::clone(&shared), guard))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            gate::guard,
+        ))
         .with_state(shared)
-}
-
-/// Turns away who may not use the inspector, and marks every answer as not to be cached,
-/// sniffed, framed or referred from.
-async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    let checked = shared
-        .gate
-        .check(request.method(), request.uri().path(), request.headers())
-        .await;
-    let mut response = match checked {
-        Ok(()) => next.run(request).await,
-        Err(error) => error.into_response(),
-    };
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CACHE_CONTROL, "no-store"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
 }
 
 impl IntoResponse for ApiError {
@@ -383,38 +214,7 @@ async fn info(State(shared): State<Arc<Shared>>) -> Response {
     })
 }
 
-/// `POST /api/login` `{"token": "..."}`: sets the cookie that stands for the token.
-async fn login(State(shared): State<Arc<Shared>>, request: Request) -> Result<Response, ApiError> {
-    #[derive(serde::Deserialize)]
-    struct Login {
-        token: String,
-    }
-    let Some(access) = &shared.gate.access else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    };
-    let body = read_body(request).await?;
-    let login: Login = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::bad("give the token as {\"token\": \"...\"}"))?;
-    if !bool::from(login.token.as_bytes().ct_eq(access.token.as_bytes())) {
-        tokio::time::sleep(WRONG_TOKEN_DELAY).await;
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "that is not this inspector's token",
-        )
-        .hint("give the --inspect-token (or OA_HOOK_INSPECT_TOKEN) serve was started with"));
-    }
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    let cookie = format!(
-        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
-        access.cookie
-    );
-    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
-}
-
-async fn read_body(request: Request) -> Result<Bytes, ApiError> {
+pub(super) async fn read_body(request: Request) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(request.into_body(), MAX_REQUEST_BYTES)
         .await
         .map_err(|_| {
@@ -426,88 +226,6 @@ async fn read_body(request: Request) -> Result<Bytes, ApiError> {
                 ),
             )
         })
-}
-
-/// The parameters of a list or a download.
-struct Asked {
-    filter: Filter,
-    after: u64,
-    before: u64,
-    limit: usize,
-}
-
-impl Asked {
-    /// Reads `query`; `paged` lists take `after`, `before` and `limit` too.
-    fn read(uri: &Uri, paged: bool) -> Result<Self, ApiError> {
-        let mut asked = Asked {
-            filter: Filter::default(),
-            after: 0,
-            before: u64::MAX,
-            limit: DEFAULT_LIMIT,
-        };
-        let query = uri.query().unwrap_or_default();
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            match (&*name, paged) {
-                ("command", _) => {
-                    asked.filter.command = Some(value.into_owned()).filter(|c| !c.is_empty());
-                }
-                ("verdict", _) if value.is_empty() => {}
-                ("verdict", _) => {
-                    let found = VerdictFilter::NAMES.iter().find(|(n, _)| *n == value);
-                    asked.filter.verdict = Some(found.map(|(_, v)| *v).ok_or_else(|| {
-                        let names: Vec<&str> =
-                            VerdictFilter::NAMES.iter().map(|(n, _)| *n).collect();
-                        ApiError::bad(format!(
-                            "verdict={value} is not a verdict; give one of {}",
-                            names.join(", ")
-                        ))
-                    })?);
-                }
-                ("q", _) if value.len() > MAX_TEXT_BYTES => {
-                    return Err(ApiError::bad(format!(
-                        "q is {} bytes; give at most {MAX_TEXT_BYTES}",
-                        value.len()
-                    )));
-                }
-                ("q", _) => {
-                    asked.filter.text =
-                        Some(value.to_ascii_lowercase().into_bytes()).filter(|t| !t.is_empty());
-                }
-                ("after", true) => asked.after = id(&name, &value)?,
-                ("before", true) => asked.before = id(&name, &value)?,
-                ("limit", true) => {
-                    asked.limit = value
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or_else(|| {
-                            ApiError::bad(format!(
-                                "limit={value} is not a whole number from 1 to {MAX_LIMIT}"
-                            ))
-                        })?;
-                }
-                (other, _) => {
-                    let known = if paged {
-                        "command, verdict, q, after, before and limit"
-                    } else {
-                        "command, verdict and q"
-                    };
-                    return Err(ApiError::bad(format!(
-                        "{other} is not a parameter here; it takes {known}"
-                    )));
-                }
-            }
-        }
-        Ok(asked)
-    }
-}
-
-fn id(name: &str, value: &str) -> Result<u64, ApiError> {
-    value.parse().map_err(|_| {
-        ApiError::bad(format!(
-            "{name}={value} is not an event number; give the id of a row"
-        ))
-    })
 }
 
 /// `GET /api/events`: rows, newest first.
@@ -678,4 +396,39 @@ async fn replay_one(
 /// `GET /api/stream`: the live rows, as server-sent events.
 async fn live(State(shared): State<Arc<Shared>>) -> Response {
     stream::stream(shared).into_response()
+}
+
+/// An answer of the API that is not a success: its status, and what went wrong and what to do,
+/// as JSON.
+#[derive(Debug)]
+pub(super) struct ApiError {
+    status: StatusCode,
+    error: String,
+    hint: Option<String>,
+}
+
+impl ApiError {
+    pub(super) fn new(status: StatusCode, error: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            error: error.into(),
+            hint: None,
+        }
+    }
+
+    pub(super) fn bad(error: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, error)
+    }
+
+    pub(super) fn internal() -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error of oa-hook: a lock was poisoned",
+        )
+    }
+
+    pub(super) fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
 }

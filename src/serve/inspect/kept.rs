@@ -3,119 +3,17 @@
 //! only when the page asks: its row, its record line, the filters it passes.
 
 use super::replay::Mark;
+use super::request::Request;
 use crate::clock::millis;
 use crate::protocol::{BUDGET, Finding, Received, ReceivedBody, ReceivedQuery, Reply, Severity};
 use crate::record::{Answered, Body, REFUSED_BODY_KEPT, RecordLine, RecordedVerdict, Verdict};
 use crate::serve::event::{Backend, Event};
 use crate::serve::handler::{Waited, judged, subscribers_of};
-use axum::http::Method;
-use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The header the inspector's own replays carry, so that their rows are marked as replays.
-pub(super) const REPLAY_HEADER: &str = "x-oa-hook-replay";
-
-/// Headers kept of one request, and the bytes kept of each value: enough to read a callback's,
-/// little for a hostile one.
-const HEADERS_KEPT: usize = 64;
-const HEADER_VALUE_KEPT: usize = 1024;
-
-/// One request as it came, copied out of the handler's borrowed parts.
-pub(in crate::serve) struct Request {
-    /// When it arrived, in ms since the epoch.
-    at_ms: i64,
-    /// `None` for a request the HTTP library refused before serve read its head.
-    method: Option<Method>,
-    /// The path and query as received, then the headers as `name: value` lines: one
-    /// allocation, made to size. The query holds `Sign`, which nothing shows: the record line
-    /// and the row leave it out, as the record does.
-    head: Vec<u8>,
-    /// Where the path and query end in `head`.
-    target_len: usize,
-    body: Bytes,
-    /// The size of the body as received (a large refused one is kept cut short).
-    body_len: usize,
-    /// The replay this request is, when the inspector sent it ([`REPLAY_HEADER`]).
-    pub(super) marker: Option<u64>,
-}
-
-impl Request {
-    /// The request of `parts` with `body`, which arrived at `at_ms`. Its bytes are copied, not
-    /// read: this runs for every request.
-    pub(in crate::serve) fn of(parts: &Parts, at_ms: i64, body: Bytes) -> Self {
-        let target = parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| parts.uri.path(), |p| p.as_str());
-        // Room for a callback's few headers; a request with more grows it.
-        let mut head = Vec::with_capacity(target.len() + 192);
-        head.extend_from_slice(target.as_bytes());
-        let mut marker = None;
-        for (name, value) in parts.headers.iter().take(HEADERS_KEPT) {
-            let value = value.as_bytes();
-            if name == REPLAY_HEADER {
-                marker = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
-            }
-            head.extend_from_slice(name.as_str().as_bytes());
-            head.extend_from_slice(b": ");
-            head.extend_from_slice(&value[..value.len().min(HEADER_VALUE_KEPT)]);
-            head.push(b'\n');
-        }
-        Request {
-            at_ms,
-            method: Some(parts.method.clone()),
-            head,
-            target_len: target.len(),
-            body_len: body.len(),
-            body,
-            marker,
-        }
-    }
-
-    /// A request the HTTP library refused before serve read it: nothing of it is known.
-    pub(in crate::serve) fn unread(at_ms: i64) -> Self {
-        Request {
-            at_ms,
-            method: None,
-            head: Vec::new(),
-            target_len: 0,
-            body: Bytes::new(),
-            body_len: 0,
-            marker: None,
-        }
-    }
-
-    /// The path and query (a URI's: ASCII).
-    fn target(&self) -> &str {
-        std::str::from_utf8(&self.head[..self.target_len]).unwrap_or_default()
-    }
-
-    fn path(&self) -> &str {
-        let target = self.target();
-        target.split_once('?').map_or(target, |(path, _)| path)
-    }
-
-    fn query(&self) -> &str {
-        self.target().split_once('?').map_or("", |(_, query)| query)
-    }
-
-    /// `-` for a request whose head serve never read, as its record line says.
-    fn shown_method(&self) -> &str {
-        self.method.as_ref().map_or("-", Method::as_str)
-    }
-
-    fn shown_path(&self) -> &str {
-        if self.method.is_some() {
-            self.path()
-        } else {
-            "-"
-        }
-    }
-}
 
 /// A request's answer judged, as its record line keeps it.
 pub(in crate::serve) enum Judged {
@@ -137,7 +35,8 @@ pub(in crate::serve) struct Given {
     pub(in crate::serve) body: Bytes,
     pub(in crate::serve) latency: Duration,
     pub(in crate::serve) judgement: Judged,
-    pub(in crate::serve) backend: Option<Backend>,
+    /// Tap mode (boxed: most rows are serve's own).
+    pub(in crate::serve) backend: Option<Box<Backend>>,
     pub(in crate::serve) waited: Waited,
 }
 
@@ -154,10 +53,7 @@ impl Seen {
     /// can take many times its text, is let go (nothing shown needs it).
     pub(super) fn bound(&mut self) {
         if self.received.verdict.is_err() {
-            if self.request.body.len() > REFUSED_BODY_KEPT {
-                self.request.body =
-                    Bytes::copy_from_slice(&self.request.body[..=REFUSED_BODY_KEPT]);
-            }
+            self.request.cut_body(REFUSED_BODY_KEPT + 1);
             if matches!(self.received.body, ReceivedBody::Json(_)) {
                 self.received.body = ReceivedBody::Unread;
             }
@@ -168,7 +64,7 @@ impl Seen {
     /// body again for what was read of it.
     pub(super) fn weight(&self) -> usize {
         let request = &self.request;
-        2 * request.body.len() + request.head.len() + self.given.body.len()
+        request.bytes.len() + request.body().len() + self.given.body.len()
     }
 
     /// What serve answered, as it is judged: for a request the HTTP library refused, its
@@ -218,7 +114,7 @@ impl Seen {
             answer,
             given.latency,
         );
-        event.backend = given.backend.clone();
+        event.backend = given.backend.as_deref().cloned();
         event.caller_closed_ms = given.waited.caller_closed.map(millis);
         event.cut = given.waited.cut;
         if let Judged::Backend(verdict) = &given.judgement {
@@ -242,14 +138,14 @@ impl Seen {
                 request.shown_path(),
                 &query,
                 &self.received,
-                &request.body,
+                request.body(),
             )
         }
         .to_json()
     }
 
     /// The answer's judgement, read.
-    fn judged(&self) -> Judgement {
+    pub(super) fn judged(&self) -> Judgement {
         let Some(own) = self.own_judgement() else {
             return match &self.given.judgement {
                 Judged::Backend(verdict) => Judgement {
@@ -288,18 +184,18 @@ impl Seen {
             #[serde(rename = "Official_Account")]
             account: Option<String>,
         }
-        serde_json::from_slice::<Named>(&self.request.body)
+        serde_json::from_slice::<Named>(self.request.body())
             .ok()
             .and_then(|named| named.account)
     }
 
     /// The body as text, for the page (lossy where it is not UTF-8).
     pub(super) fn body_text(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.request.body)
+        String::from_utf8_lossy(self.request.body())
     }
 
     pub(super) fn body(&self) -> &[u8] {
-        &self.request.body
+        self.request.body()
     }
 
     pub(super) fn path(&self) -> &str {
@@ -317,8 +213,7 @@ impl Seen {
 
     /// The headers as text (lossy where a value is not UTF-8).
     pub(super) fn headers(&self) -> Vec<(String, String)> {
-        let request = &self.request;
-        String::from_utf8_lossy(&request.head[request.target_len..])
+        String::from_utf8_lossy(self.request.head())
             .lines()
             .filter_map(|line| line.split_once(": "))
             .map(|(name, value)| (name.to_owned(), value.to_owned()))
@@ -341,8 +236,8 @@ impl Seen {
 /// How many findings of each severity.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Counts {
-    errors: usize,
-    warnings: usize,
+    pub(super) errors: usize,
+    pub(super) warnings: usize,
 }
 
 impl Counts {
@@ -359,8 +254,8 @@ impl Counts {
 
 /// What the page shows of an answer's judgement beside the judgement itself.
 #[derive(Debug, Default)]
-struct Judgement {
-    accepted: bool,
+pub(super) struct Judgement {
+    pub(super) accepted: bool,
     counts: Counts,
 }
 
@@ -371,47 +266,6 @@ pub(super) struct Kept {
     pub(super) seen: Seen,
     /// Boxed: a row rarely is a replay.
     pub(super) replay: Option<Box<Mark>>,
-    pub(super) weight: usize,
-}
-
-/// Which rows a list or a download takes.
-#[derive(Debug, Default)]
-pub(super) struct Filter {
-    pub(super) command: Option<String>,
-    pub(super) verdict: Option<VerdictFilter>,
-    /// Text the body contains, lower-cased (the match ignores ASCII case).
-    pub(super) text: Option<Vec<u8>>,
-}
-
-/// The verdicts a list can be narrowed to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum VerdictFilter {
-    /// A callback Chat could have sent.
-    Valid,
-    /// Anything else: refused by serve's checks (or, in tap mode, passed on all the same).
-    Invalid,
-    /// The answer accepts the callback.
-    Accepted,
-    /// The answer refuses or fails it.
-    Refused,
-    /// An error was found in the request or the answer.
-    Errors,
-    /// A warning was found in the request or the answer.
-    Warnings,
-    /// Sent by the page's Replay.
-    Replays,
-}
-
-impl VerdictFilter {
-    pub(super) const NAMES: [(&'static str, VerdictFilter); 7] = [
-        ("valid", VerdictFilter::Valid),
-        ("invalid", VerdictFilter::Invalid),
-        ("accepted", VerdictFilter::Accepted),
-        ("refused", VerdictFilter::Refused),
-        ("errors", VerdictFilter::Errors),
-        ("warnings", VerdictFilter::Warnings),
-        ("replays", VerdictFilter::Replays),
-    ];
 }
 
 /// A row as the page lists it: the fields serve's `--output json` event has (without its
@@ -433,7 +287,7 @@ struct Row<'a> {
 }
 
 impl Kept {
-    fn counts(&self) -> (Judgement, Counts) {
+    pub(super) fn counts(&self) -> (Judgement, Counts) {
         let judgement = self.seen.judged();
         let own = Counts::of(self.seen.findings().iter().map(|f| f.severity));
         let counts = Counts {
@@ -468,46 +322,16 @@ impl Kept {
         }
         json
     }
-
-    pub(super) fn passes(&self, filter: &Filter) -> bool {
-        if let Some(command) = &filter.command
-            && self.seen.command() != Some(command.as_str())
-        {
-            return false;
-        }
-        if let Some(text) = &filter.text
-            && !contains_ignoring_case(&self.seen.request.body, text)
-        {
-            return false;
-        }
-        let Some(verdict) = filter.verdict else {
-            return true;
-        };
-        match verdict {
-            VerdictFilter::Valid => self.seen.is_valid(),
-            VerdictFilter::Invalid => !self.seen.is_valid(),
-            VerdictFilter::Replays => self.replay.is_some(),
-            VerdictFilter::Accepted => self.seen.judged().accepted,
-            VerdictFilter::Refused => !self.seen.judged().accepted,
-            VerdictFilter::Errors => self.counts().1.errors > 0,
-            VerdictFilter::Warnings => self.counts().1.warnings > 0,
-        }
-    }
-}
-
-/// Whether `haystack` contains `needle` (lower-case already), ignoring ASCII case.
-fn contains_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
-    memchr::memmem::find(&haystack.to_ascii_lowercase(), needle).is_some()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// What keeping 10,000 events costs is mostly this, once each: with its `Arc`, within
+    /// mimalloc's 512-byte class (BENCHMARKS.md, "The inspector").
     #[test]
-    fn text_is_found_whatever_its_case() {
-        assert!(contains_ignoring_case(b"Subscriber JARED", b"jared"));
-        assert!(contains_ignoring_case(b"x", b""));
-        assert!(!contains_ignoring_case(b"jare", b"jared"));
+    fn an_event_kept_takes_at_most_512_bytes_with_its_arc() {
+        assert!(size_of::<Kept>() + 2 * size_of::<usize>() <= 512);
     }
 }

@@ -4,7 +4,8 @@
 //! token, with a header that marks the row it makes. That row's decision is compared with the
 //! original's by `oa-hook replay`'s own comparison.
 
-use super::kept::{REPLAY_HEADER, Seen};
+use super::kept::Seen;
+use super::request::REPLAY_HEADER;
 use super::{ApiError, Shared};
 use crate::check::Status;
 use crate::protocol::{MAX_BODY_BYTES, param};
@@ -141,7 +142,8 @@ impl Drop for Ticket<'_> {
 impl Replays {
     fn begin(&self, pending: Pending) -> Result<Ticket<'_>, ApiError> {
         let count = self.sent.fetch_add(1, Ordering::Relaxed);
-        let marker = self.keys.hash_one(count);
+        // Never 0: a request's marker is a number above it.
+        let marker = self.keys.hash_one(count).max(1);
         let mut all = self.pending.lock().map_err(|_| ApiError::internal())?;
         if all.len() >= IN_FLIGHT {
             return Err(ApiError::new(
@@ -314,21 +316,20 @@ pub(super) async fn replay(shared: &Shared, of: u64, edits: Edits) -> Result<Rep
         signed: shared.sender.signs(),
         kept: Arc::new(Notify::new()),
     })?;
-    let url = shared.sender.url(kept.seen.path(), &sent);
+    let pool = shared.sender.pool().await?;
+    let url = shared.sender.url(pool, kept.seen.path(), &sent);
     let mut marked = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&ticket.marker.to_string()) {
         marked.insert(REPLAY_HEADER, value);
     }
-    Ok(
-        match shared.sender.pool.post_with(url, body.into(), marked).await {
-            Ok(_) => Replayed {
-                row: ticket.row().await,
-                error: None,
-            },
-            Err(e) => Replayed {
-                row: None,
-                error: Some(e.message()),
-            },
+    Ok(match pool.post_with(url, body.into(), marked).await {
+        Ok(_) => Replayed {
+            row: ticket.row().await,
+            error: None,
         },
-    )
+        Err(e) => Replayed {
+            row: None,
+            error: Some(e.message()),
+        },
+    })
 }
