@@ -17,6 +17,7 @@ mod fuzz;
 mod interrupt;
 mod load;
 mod local;
+mod memo;
 mod output;
 pub mod protocol;
 mod record;

@@ -506,7 +506,7 @@ proptest! {
         body in body_bytes(),
         now in 0..=SAFE_TIME,
     ) {
-        let receiver = Receiver { sdk_appid, token: token.map(Signs::new), max_skew };
+        let receiver = Receiver { sdk_appid, token: token.map(Token::new), max_skew };
         let query = ReceivedQuery::parse(&query);
         let received = receiver.receive(Inbound { method: &method, query: &query, body: &body }, now);
         match &received.verdict {
@@ -549,7 +549,7 @@ proptest! {
         let url = query.append_to(&url::Url::parse("http://127.0.0.1/im").unwrap());
         let query = ReceivedQuery::parse(url.query().unwrap_or_default());
         let raw = body.to_string().into_bytes();
-        let receiver = Receiver { sdk_appid: Some(1_400_000_000), token: Some(Signs::new("t".to_owned())), max_skew: Duration::from_secs(skew) };
+        let receiver = Receiver { sdk_appid: Some(1_400_000_000), token: Some(Token::new("t".to_owned())), max_skew: Duration::from_secs(skew) };
         let received = receiver.receive(Inbound { method: "POST", query: &query, body: &raw }, now);
         if offset.unsigned_abs() > skew {
             prop_assert_eq!(received.verdict.map(|_| ()).unwrap_err().status, 401);

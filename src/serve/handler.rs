@@ -9,10 +9,11 @@ use super::policy::Policy;
 use super::tap::{self, Tap};
 use super::writers::{self, RecordQueue};
 use crate::clock::Clock;
+use crate::memo::{Judged, ReplyTo, Shared};
 use crate::output::OutputFormat;
 use crate::protocol::{
-    Answer, Finding, Inbound, Latest, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery,
-    Receiver, Rejection, Reply, Valid, subscribers_in,
+    Answer, Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery, Receiver,
+    Rejection, Reply, Valid, subscribers_in,
 };
 use crate::record::{Answered, Verdict};
 use crate::report::millis;
@@ -24,7 +25,6 @@ use hyper::http::Method;
 use hyper::http::{HeaderValue, StatusCode, header};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,6 +62,22 @@ pub(super) struct Server {
     pub(super) cut: watch::Sender<bool>,
     /// `--inspect`: where each request is published for the page.
     pub(super) inspector: Option<Inspector>,
+    /// What is kept of the latest callbacks, for speed.
+    pub(super) kept: Kept,
+}
+
+/// What serve keeps of the latest callbacks, for speed (see [`crate::memo`]): Chat signs every
+/// callback of one second alike, and a policy gives a few answers over and over, so the Sign
+/// expected, an answer's JSON and its judgement are worked out once for a run of them.
+#[derive(Default)]
+pub(super) struct Kept {
+    /// The Sign expected for a RequestTime.
+    sign: Shared<u64, [u8; 64]>,
+    /// An answer (without a `MsgBody`) and its JSON.
+    written: Shared<Answer, Bytes>,
+    /// Serve's own answer judged, for `--record`: judging one afresh (reading it back,
+    /// deciding, putting it in words) costs more than the rest of the record line.
+    judged: Shared<Judged, Arc<RawValue>>,
 }
 
 /// What became of a request's caller and of serve while the answer was being made.
@@ -137,7 +153,7 @@ pub(super) async fn handle(
                 body: &bytes,
             };
             // RequestTime is judged against the time the whole request is in, as before.
-            let received = server.receiver.receive(inbound, server.clock.now_secs());
+            let received = server.receive(inbound);
             (bytes, received)
         }
         Ok(Err(e)) => (
@@ -182,7 +198,7 @@ pub(super) async fn handle(
     };
     server.answered.fetch_add(1, Ordering::Relaxed);
     let status = fault::status(fault, status);
-    let answer_bytes = fault::body(fault, written(&answer));
+    let answer_bytes = fault::body(fault, server.written(&answer));
     let latency = started.elapsed();
     let mut event = Event::new(now_ms, &received, status, &answer, latency);
     event.caller_closed_ms = waited.caller_closed.map(millis);
@@ -200,7 +216,7 @@ pub(super) async fn handle(
     };
     // Queued before the answer goes out, so that every callback answered is recorded.
     if let Some(record) = &server.record {
-        let judgement = judged(&received, reply);
+        let judgement = server.judged(&received, reply);
         let line = RecordLine {
             judgement: Some(&judgement),
             keep_sign: server.record_sign,
@@ -246,55 +262,60 @@ pub(super) async fn handle(
     response
 }
 
-thread_local! {
-    /// The latest answer this thread wrote, and its JSON.
-    static WRITTEN: RefCell<Option<(Answer, Bytes)>> = const { RefCell::new(None) };
-}
-
-/// `answer` as JSON. A policy gives a few answers over and over: each thread keeps the JSON of
-/// the latest one and writes an answer again only when it differs. An answer with a `MsgBody`
-/// is always written afresh: its JSON maps compare equal whatever the order of their keys,
-/// which the JSON keeps.
-fn written(answer: &Answer) -> Bytes {
-    let write = || {
-        let mut json = Vec::with_capacity(128);
-        let _ = serde_json::to_writer(&mut json, answer);
-        Bytes::from(json)
-    };
-    if !answer.msg_body.is_empty() {
-        return write();
+impl Server {
+    /// What serve makes of `request`, judged now (RequestTime against the time the whole
+    /// request is in).
+    fn receive(&self, request: Inbound<'_>) -> Received {
+        let now = self.clock.now_secs();
+        self.receiver
+            .receive_expecting(request, now, |time, work_out| {
+                self.kept
+                    .sign
+                    .get(|&kept| kept == time, || (time, work_out()))
+            })
     }
-    WRITTEN.with_borrow_mut(|latest| match latest {
-        Some((kept, json)) if kept == answer => json.clone(),
-        _ => {
-            let json = write();
-            *latest = Some((answer.clone(), json.clone()));
-            json
+
+    /// `answer` as JSON, kept while the answer repeats. An answer with a `MsgBody` is always
+    /// written afresh: its JSON maps compare equal whatever the order of their keys, which the
+    /// JSON keeps.
+    fn written(&self, answer: &Answer) -> Bytes {
+        if !answer.msg_body.is_empty() {
+            return written(answer);
         }
-    })
+        self.kept
+            .written
+            .get(|kept| kept == answer, || (answer.clone(), written(answer)))
+    }
+
+    /// [`judged`], kept while serve's answers and the callbacks they answer repeat.
+    pub(super) fn judged(&self, received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
+        let subscribers = subscribers_of(received);
+        let key = ReplyTo {
+            callback: received.callback(),
+            subscribers: &subscribers,
+            reply,
+        };
+        self.kept.judged.get(
+            |kept| key.is(kept),
+            || (key.kept(), judged(received, reply)),
+        )
+    }
 }
 
-thread_local! {
-    /// The judgement of serve's own latest answer on this thread, for `--record`: a policy
-    /// gives a few answers over and over, and judging one afresh (reading it back, deciding,
-    /// putting it in words) costs more than the rest of the record line.
-    static JUDGED: RefCell<Latest<Arc<RawValue>>> = RefCell::new(Latest::default());
+/// `answer` as JSON.
+fn written(answer: &Answer) -> Bytes {
+    let mut json = Vec::with_capacity(128);
+    let _ = serde_json::to_writer(&mut json, answer);
+    Bytes::from(json)
 }
 
 /// The judgement of serve's own `reply` to `received`, as a JSON object.
 pub(super) fn judged(received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
     let callback = received.callback();
-    let subscribers = subscribers_of(received);
-    JUDGED.with_borrow_mut(|latest| {
-        let judgement = latest.get(callback, &subscribers, reply, || {
-            let verdict = Verdict::of(callback, &subscribers, Answered::Reply(reply));
-            Arc::from(
-                serde_json::value::to_raw_value(&verdict)
-                    .unwrap_or_else(|_| RawValue::NULL.to_owned()),
-            )
-        });
-        Arc::clone(judgement)
-    })
+    let verdict = Verdict::of(callback, &subscribers_of(received), Answered::Reply(reply));
+    Arc::from(
+        serde_json::value::to_raw_value(&verdict).unwrap_or_else(|_| RawValue::NULL.to_owned()),
+    )
 }
 
 /// The subscribers a callback names: a valid one's, or those its JSON body names when it was
@@ -365,8 +386,8 @@ pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
         truncated: false,
         latency: Some(Duration::ZERO),
     };
-    let judgement =
-        (server.record.is_some() || server.inspector.is_some()).then(|| judged(&received, reply));
+    let judgement = (server.record.is_some() || server.inspector.is_some())
+        .then(|| server.judged(&received, reply));
     if let Some(record) = &server.record {
         let query = ReceivedQuery::parse("");
         let line = RecordLine {

@@ -159,6 +159,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         tap,
         faults,
         cut: watch::Sender::new(false),
+        kept: Default::default(),
     });
     let limits = listen::Limits {
         max_connections,
