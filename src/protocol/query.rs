@@ -61,12 +61,19 @@ pub struct ReceivedQuery<'a> {
     pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
+/// The pairs (name, value) of a query already split and decoded, in order.
+impl<'a> FromIterator<(Cow<'a, str>, Cow<'a, str>)> for ReceivedQuery<'a> {
+    fn from_iter<I: IntoIterator<Item = (Cow<'a, str>, Cow<'a, str>)>>(pairs: I) -> Self {
+        ReceivedQuery {
+            pairs: pairs.into_iter().collect(),
+        }
+    }
+}
+
 impl<'a> ReceivedQuery<'a> {
     /// Parses the part of a URL after `?` (percent-decoding names and values, as a form).
     pub fn parse(query: &'a str) -> Self {
-        ReceivedQuery {
-            pairs: url::form_urlencoded::parse(query.as_bytes()).collect(),
-        }
+        url::form_urlencoded::parse(query.as_bytes()).collect()
     }
 
     /// The first value of `name`, if present.

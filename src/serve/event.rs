@@ -4,7 +4,7 @@
 
 use super::REFUSED_BODY_KEPT;
 use super::fault::Applied;
-use crate::output;
+use crate::output::{Paint, Palette};
 use crate::protocol::{
     ActionStatus, Answer, CommandWord, EventValue, Finding, QuotedErrorInfo, Received,
     ReceivedBody, ReceivedQuery, UNMODELLED_NOTE, Valid, param,
@@ -13,7 +13,7 @@ use crate::record::{self, Body, Verdict};
 use crate::report::millis;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// The request's body as recorded: whole for a valid callback, to be replayed; a refused one
@@ -137,46 +137,46 @@ impl<'a, A> Event<'a, A> {
     }
 
     /// The fault applied on purpose, when there was one.
-    fn push_fault(&self, line: &mut String, look: &Look) {
+    fn push_fault(&self, line: &mut String, palette: &Palette) {
         if let Some(fault) = &self.fault {
             let _ = write!(
                 line,
                 "  {} {style}{}{style:#}",
-                look.warn,
+                palette.warn,
                 fault.says(),
-                style = &look.warning
+                style = &palette.warning
             );
         }
     }
 
     /// What became of the caller, when it did not simply get its answer.
-    fn push_gone(&self, line: &mut String, look: &Look) {
+    fn push_gone(&self, line: &mut String, palette: &Palette) {
         if self.cut {
             let _ = write!(
                 line,
                 "  {} {style}serve stopped before the answer was ready (the drain was cut short){style:#}",
-                look.fail,
-                style = &look.error
+                palette.fail,
+                style = &palette.error
             );
         }
         if let Some(after) = self.caller_closed_ms {
             let _ = write!(
                 line,
                 "  {} {style}the caller closed the connection {after:.1} ms after it arrived, before the answer{style:#}",
-                look.warn,
-                style = &look.warning
+                palette.warn,
+                style = &palette.warning
             );
         }
     }
 
     /// `  ! query.Sign: Sign is upper-case hex; ...` for each warning of a valid callback.
-    fn push_warnings(&self, line: &mut String, look: &Look) {
+    fn push_warnings(&self, line: &mut String, palette: &Palette) {
         for warning in self.findings {
             let _ = write!(
                 line,
                 "  {} {style}{warning}{style:#}",
-                look.warn,
-                style = &look.warning
+                palette.warn,
+                style = &palette.warning
             );
         }
     }
@@ -220,10 +220,7 @@ fn rfc3339_millis(at_ms: i64) -> humantime::Rfc3339Timestamp {
 
 /// `  0.3 ms`, dim: the latency to a tenth of a millisecond.
 fn push_latency(line: &mut String, latency_ms: f64, dim: &Paint) {
-    line.push_str("  ");
-    line.push_str(&dim.on);
-    let _ = write!(line, "{latency_ms:.1} ms");
-    line.push_str(&dim.off);
+    let _ = write!(line, "  {dim}{latency_ms:.1} ms{dim:#}");
 }
 
 fn rfc3339<S: Serializer>(at_ms: &i64, serializer: S) -> Result<S::Ok, S::Error> {
@@ -232,11 +229,11 @@ fn rfc3339<S: Serializer>(at_ms: &i64, serializer: S) -> Result<S::Ok, S::Error>
 
 impl<'a> Event<'a> {
     /// `05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → 200 refuses jared  0.3 ms`
-    pub(super) fn human_line(&self, look: &Look) -> String {
+    pub(super) fn human_line(&self, palette: &Palette) -> String {
         let (mut line, command) = self.begin(160);
-        let (bold, dim) = (&look.bold, &look.dim);
+        let (bold, dim) = (&palette.strong, &palette.dim);
         if self.valid {
-            line.push_str(&look.pass);
+            line.push_str(&palette.pass);
             line.push(' ');
             bold.push(&mut line, command);
             self.push_who(&mut line);
@@ -247,19 +244,19 @@ impl<'a> Event<'a> {
                 line.push_str("  ");
                 dim.push(&mut line, note);
             }
-            self.push_warnings(&mut line, look);
+            self.push_warnings(&mut line, palette);
         } else {
             let _ = write!(
                 line,
                 "{} {command}  → {failed}{}{failed:#} ",
-                look.fail,
+                palette.fail,
                 self.status,
-                failed = &look.failed,
+                failed = &palette.failed,
             );
-            look.error.push(&mut line, &self.answer.error_info);
+            palette.error.push(&mut line, &self.answer.error_info);
         }
-        self.push_fault(&mut line, look);
-        self.push_gone(&mut line, look);
+        self.push_fault(&mut line, palette);
+        self.push_gone(&mut line, palette);
         push_latency(&mut line, self.latency_ms, dim);
         line
     }
@@ -295,20 +292,20 @@ impl Event<'_, Body<'_>> {
     /// the request as serve judges it, then what the backend did and what Chat makes of it. A
     /// callback that is not authentic is right to be refused (✔) and a failure to be accepted
     /// (✘ with the finding's code): what Chat makes of an answer to it does not matter.
-    pub(super) fn tap_line(&self, look: &Look) -> String {
+    pub(super) fn tap_line(&self, palette: &Palette) -> String {
         let (mut line, command) = self.begin(200);
-        let (bold, dim) = (&look.bold, &look.dim);
+        let (bold, dim) = (&palette.strong, &palette.dim);
         let answered = self.backend.as_ref().is_some_and(|b| b.error.is_none());
         let conforms = self.judgement.is_some_and(Verdict::conforms);
         let mark = if answered && conforms && (self.valid || self.forged) {
-            &look.pass
+            &palette.pass
         } else {
-            &look.fail
+            &palette.fail
         };
         let _ = write!(line, "{mark} {bold}{command}{bold:#}");
         self.push_who(&mut line);
         if self.valid {
-            self.push_warnings(&mut line, look);
+            self.push_warnings(&mut line, palette);
         } else {
             let why: Vec<String> = self.findings.iter().map(ToString::to_string).collect();
             let passed = if self.forged {
@@ -320,7 +317,7 @@ impl Event<'_, Body<'_>> {
                 line,
                 "  {error}{}{error:#} ({passed})",
                 why.join("; "),
-                error = &look.error
+                error = &palette.error
             );
         }
         match self.backend.as_ref() {
@@ -331,8 +328,8 @@ impl Event<'_, Body<'_>> {
                     line,
                     "  → {failed}{}{failed:#} {style}{error}{style:#}",
                     self.status,
-                    failed = &look.failed,
-                    style = &look.error
+                    failed = &palette.failed,
+                    style = &palette.error
                 );
             }
             Some(Backend {
@@ -341,13 +338,13 @@ impl Event<'_, Body<'_>> {
             }) => {
                 let _ = write!(line, "  → backend {bold}{status}{bold:#}");
                 if let Some(judgement) = self.judgement {
-                    self.push_judgement(&mut line, judgement, look);
+                    self.push_judgement(&mut line, judgement, palette);
                 }
             }
             _ => {}
         }
-        self.push_fault(&mut line, look);
-        self.push_gone(&mut line, look);
+        self.push_fault(&mut line, palette);
+        self.push_gone(&mut line, palette);
         push_latency(&mut line, self.latency_ms, dim);
         line
     }
@@ -355,7 +352,7 @@ impl Event<'_, Body<'_>> {
     /// `: Chat subscribes leckie  ErrorInfo "..."  ✘ status: ...`. `ErrorInfo` is said once:
     /// where the verdict has no decision, or the request is a forgery, `says` quotes the answer
     /// already, `ErrorInfo` included.
-    fn push_judgement(&self, line: &mut String, judgement: &Verdict, look: &Look) {
+    fn push_judgement(&self, line: &mut String, judgement: &Verdict, palette: &Palette) {
         let chat = if judgement.decision.is_some() && !self.forged {
             "Chat "
         } else {
@@ -369,9 +366,9 @@ impl Event<'_, Body<'_>> {
         }
         for finding in &judgement.findings {
             let (mark, style) = if finding.is_error() {
-                (&look.fail, &look.error)
+                (&palette.fail, &palette.error)
             } else {
-                (&look.warn, &look.warning)
+                (&palette.warn, &palette.warning)
             };
             let _ = write!(line, "  {mark} {style}");
             // What an answer to a forgery is found guilty of is named by its code: the
@@ -383,84 +380,6 @@ impl Event<'_, Body<'_>> {
             }
             let _ = write!(line, "{style:#}");
         }
-    }
-}
-
-/// How event lines look, in the palette of every report (`output`). A `colored` style is worked
-/// out again on every use, which cost several percent of serve's time under load, so each is
-/// worked out once, by anstream's rules for stdout (terminal, `NO_COLOR`, `--color`): empty when
-/// stdout takes no colour.
-pub(super) struct Look {
-    pass: String,
-    fail: String,
-    warn: String,
-    bold: Paint,
-    failed: Paint,
-    error: Paint,
-    warning: Paint,
-    dim: Paint,
-}
-
-impl Look {
-    pub(super) fn for_stdout() -> Self {
-        let plain = !output::stdout_takes_color();
-        let mark = |m: colored::ColoredString| {
-            if plain {
-                m.input.clone()
-            } else {
-                m.to_string()
-            }
-        };
-        let paint = |style: fn(&str) -> colored::ColoredString| {
-            if plain {
-                Paint::default()
-            } else {
-                Paint::of(style)
-            }
-        };
-        Look {
-            pass: mark(output::pass_mark()),
-            fail: mark(output::fail_mark()),
-            warn: mark(output::warn_mark()),
-            bold: paint(output::strong),
-            failed: paint(output::failed),
-            error: paint(output::error),
-            warning: paint(output::warning),
-            dim: paint(output::dim),
-        }
-    }
-}
-
-/// A style of the palette as the escape codes around a text: `{paint}` opens it, `{paint:#}`
-/// closes it.
-#[derive(Default)]
-struct Paint {
-    on: String,
-    off: String,
-}
-
-impl Paint {
-    fn of(style: fn(&str) -> colored::ColoredString) -> Self {
-        const MARK: &str = "\u{1}";
-        let styled = style(MARK).to_string();
-        let (on, off) = styled.split_once(MARK).unwrap_or_default();
-        Paint {
-            on: on.to_owned(),
-            off: off.to_owned(),
-        }
-    }
-
-    /// Writes `text` in this style.
-    fn push(&self, line: &mut String, text: &str) {
-        line.push_str(&self.on);
-        line.push_str(text);
-        line.push_str(&self.off);
-    }
-}
-
-impl fmt::Display for Paint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if f.alternate() { &self.off } else { &self.on })
     }
 }
 

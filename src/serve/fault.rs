@@ -3,6 +3,7 @@
 //! its number in order of arrival and the seed, so that the same seed and the same requests
 //! give the same faults whatever the timing. The parser is pure; the rest shapes one answer.
 
+use super::handler::Hangup;
 use super::listen::Caller;
 use crate::protocol::{BUDGET, CALLBACKS, Callback};
 use crate::seeded::Rng;
@@ -368,7 +369,7 @@ impl Applied {
 /// answer goes: a delay, or for `hang` the wait until the caller gives up.
 pub(super) async fn around<T>(
     fault: Option<Applied>,
-    caller: &Caller,
+    caller: &impl Hangup,
     work: impl Future<Output = T>,
 ) -> T {
     let done = work.await;

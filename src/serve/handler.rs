@@ -1,16 +1,17 @@
 //! One request: read it within bounds, judge it with the protocol, answer by policy, and hand
 //! the event and record lines to their writers.
 
-use super::event::{Event, Look, RecordLine};
+use super::event::{Event, RecordLine};
 use super::fault::{self, Faults};
 use super::inspect::{self, Inspector};
 use super::listen::Caller;
 use super::policy::Policy;
+use super::query;
 use super::tap::{self, Tap};
 use super::writers::{self, RecordQueue};
 use crate::clock::Clock;
 use crate::memo::{Judged, ReplyTo, Shared};
-use crate::output::OutputFormat;
+use crate::output::{OutputFormat, Palette};
 use crate::protocol::{
     Answer, Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery, Receiver,
     Rejection, Reply, Valid, subscribers_in,
@@ -22,7 +23,9 @@ use http_body_util::BodyExt;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::http::Method;
+use hyper::http::request::Parts;
 use hyper::http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::future::Future;
@@ -43,7 +46,7 @@ pub(super) struct Server {
     pub(super) policy: Policy,
     pub(super) clock: Clock,
     pub(super) format: OutputFormat,
-    pub(super) look: Look,
+    pub(super) palette: Palette,
     pub(super) events: writers::Events,
     /// Where record lines go; `None` without `--record`.
     pub(super) record: Option<RecordQueue>,
@@ -96,7 +99,7 @@ impl Server {
     /// all the same), and serve, which may be cut short (then `None`).
     pub(super) async fn wait_for<T>(
         &self,
-        caller: &Caller,
+        caller: &impl Hangup,
         arrived: Instant,
         work: impl Future<Output = T>,
     ) -> (Option<T>, Waited) {
@@ -132,137 +135,202 @@ pub(super) fn stopped_answer() -> (u16, Answer) {
 /// What serve answers with: a whole body, known before the head is written.
 pub(super) type Response = hyper::Response<Full<Bytes>>;
 
+/// A request as it arrived: when, and (with `--fault`) its number.
+#[derive(Clone, Copy)]
+struct Arrival {
+    started: Instant,
+    now_ms: i64,
+    number: Option<u64>,
+}
+
+/// Answers one request: read within bounds and judged, then passed on to the backend (tap
+/// mode) or answered by policy.
 pub(super) async fn handle(
     server: Arc<Server>,
     request: hyper::Request<Incoming>,
     caller: Caller,
 ) -> Response {
-    let started = Instant::now();
-    let now_ms = server.clock.now_ms();
-    let arrival = server.faults.as_ref().map(Faults::arrival);
+    let arrival = server.arrival();
     let (parts, body) = request.into_parts();
-    let query = ReceivedQuery::parse(parts.uri.query().unwrap_or_default());
-    let read = tokio::time::timeout(server.body_timeout, read_body(body)).await;
-    // The tap passes on what it could read whole; anything else is answered as serve does.
-    let whole = matches!(&read, Ok(Ok(bytes)) if bytes.len() <= MAX_BODY_BYTES);
-    let (bytes, mut received) = match read {
-        Ok(Ok(bytes)) => {
-            let inbound = Inbound {
-                method: parts.method.as_str(),
-                query: &query,
-                body: &bytes,
-            };
-            // RequestTime is judged against the time the whole request is in, as before.
-            let received = server.receive(inbound);
-            (bytes, received)
-        }
-        Ok(Err(e)) => (
-            Vec::new(),
-            unreadable(400, format!("the body could not be read: {e}")),
-        ),
-        Err(_) => (
-            Vec::new(),
-            unreadable(
-                408,
-                format!(
-                    "the body did not arrive within {}; Chat sends a callback at once",
-                    humantime::format_duration(server.body_timeout)
-                ),
-            ),
-        ),
-    };
+    let query = query::parse(parts.uri.query().unwrap_or_default());
+    let (bytes, mut received, whole) = server.read(parts.method.as_str(), &query, body).await;
     // Only a callback is passed on: any other method, and a request that went round in a
     // loop, are answered by serve itself.
     if let Some(tap) = &server.tap {
         if let Some(looped) = tap.looped(&parts.headers) {
             received.verdict = Err(looped);
         } else if whole && parts.method == Method::POST {
-            let arrived = (started, now_ms);
-            let fault = fault::drawn(server.faults.as_ref(), arrival, received.callback());
+            let arrived = (arrival.started, arrival.now_ms);
+            let fault = fault::drawn(server.faults.as_ref(), arrival.number, received.callback());
             let request = (&parts, &query, bytes, received);
             return tap::pass_on(&server, tap, request, &caller, arrived, fault).await;
         }
     }
-    let mut fault = None;
-    let ((status, answer), waited) = match &received.verdict {
-        Ok(valid) => {
-            fault = fault::drawn(server.faults.as_ref(), arrival, received.callback());
-            let answer = fault::around(fault, &caller, server.policy.answer(valid));
-            let (answer, waited) = server.wait_for(&caller, started, answer).await;
-            (answer.unwrap_or_else(stopped_answer), waited)
-        }
-        Err(rejection) => {
-            server.rejected.fetch_add(1, Ordering::Relaxed);
-            ((rejection.status, rejection.answer()), Waited::default())
-        }
-    };
-    server.answered.fetch_add(1, Ordering::Relaxed);
-    let status = fault::status(fault, status);
-    let answer_bytes = fault::body(fault, server.written(&answer));
-    let latency = started.elapsed();
-    let mut event = Event::new(now_ms, &received, status, &answer, latency);
-    event.caller_closed_ms = waited.caller_closed.map(millis);
-    event.cut = waited.cut;
-    event.fault = fault;
-    let line = match server.format {
-        OutputFormat::Human => event.human_line(&server.look),
-        OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
-    };
-    let reply = Reply {
-        status,
-        body: &answer_bytes,
-        truncated: false,
-        latency: Some(latency),
-    };
-    // Queued before the answer goes out, so that every callback answered is recorded.
-    if let Some(record) = &server.record {
-        let judgement = server.judged(&received, reply);
-        let line = RecordLine {
-            judgement: Some(&judgement),
-            keep_sign: server.record_sign,
-            ..RecordLine::new(
-                &event,
-                parts.method.as_str(),
-                parts.uri.path(),
-                &query,
-                &received,
-                &bytes,
-            )
-        };
-        record.line(line.to_json());
+    let request = (&parts, &query, bytes, received);
+    server.answer(request, arrival, &caller).await
+}
+
+/// The caller's end of a request, as its handler watches it: it may close its side of the
+/// connection before the answer is ready.
+pub(super) trait Hangup: Sync {
+    /// Resolves when the caller has closed its side of the connection.
+    fn closed(&self) -> impl Future<Output = ()> + Send;
+}
+
+impl Hangup for Caller {
+    fn closed(&self) -> impl Future<Output = ()> + Send {
+        Caller::closed(self)
     }
-    server.events.line(line);
-    if let Some(inspector) = &server.inspector
-        && inspector.takes(Some(&parts))
-    {
-        let given = inspect::Given {
-            status,
-            body: answer_bytes.clone(),
-            latency,
-            judgement: inspect::Judged::Serve,
-            backend: None,
-            waited,
-        };
-        let request = inspect::Request::of(&parts, now_ms, bytes.into());
-        inspector.publish(request, received, given);
+}
+
+/// A request read whole and judged: its head, its query, its body and what serve made of it.
+type Read<'a> = (&'a Parts, &'a ReceivedQuery<'a>, Vec<u8>, Received);
+
+impl Server {
+    fn arrival(&self) -> Arrival {
+        Arrival {
+            started: Instant::now(),
+            now_ms: self.clock.now_ms(),
+            number: self.faults.as_ref().map(Faults::arrival),
+        }
     }
 
-    let mut response = Response::new(Full::new(answer_bytes));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if status == 405 {
-        headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+    /// Reads `body` within bounds and judges the request; says whether the body was read
+    /// whole (the tap passes on only such a request).
+    async fn read<B>(
+        &self,
+        method: &str,
+        query: &ReceivedQuery<'_>,
+        body: B,
+    ) -> (Vec<u8>, Received, bool)
+    where
+        B: hyper::body::Body<Data = Bytes> + Unpin,
+        B::Error: std::fmt::Display,
+    {
+        match tokio::time::timeout(self.body_timeout, read_body(body)).await {
+            Ok(Ok(bytes)) => {
+                let inbound = Inbound {
+                    method,
+                    query,
+                    body: &bytes,
+                };
+                // RequestTime is judged against the time the whole request is in.
+                let received = self.receive(inbound);
+                let whole = bytes.len() <= MAX_BODY_BYTES;
+                (bytes, received, whole)
+            }
+            Ok(Err(e)) => (
+                Vec::new(),
+                unreadable(400, format!("the body could not be read: {e}")),
+                false,
+            ),
+            Err(_) => (
+                Vec::new(),
+                unreadable(
+                    408,
+                    format!(
+                        "the body did not arrive within {}; Chat sends a callback at once",
+                        humantime::format_duration(self.body_timeout)
+                    ),
+                ),
+                false,
+            ),
+        }
     }
-    fault::mark(fault, &mut response);
-    response
+
+    /// Answers a request by policy (or refuses it), says it on stdout, records it and
+    /// publishes it to the inspector.
+    async fn answer(&self, request: Read<'_>, arrival: Arrival, caller: &impl Hangup) -> Response {
+        let (parts, query, bytes, received) = request;
+        let mut fault = None;
+        let ((status, answer), waited) = match &received.verdict {
+            Ok(valid) => {
+                fault = fault::drawn(self.faults.as_ref(), arrival.number, received.callback());
+                let answer = fault::around(fault, caller, self.policy.answer(valid));
+                let (answer, waited) = self.wait_for(caller, arrival.started, answer).await;
+                (answer.unwrap_or_else(stopped_answer), waited)
+            }
+            Err(rejection) => {
+                self.rejected.fetch_add(1, Ordering::Relaxed);
+                ((rejection.status, rejection.answer()), Waited::default())
+            }
+        };
+        self.answered.fetch_add(1, Ordering::Relaxed);
+        let status = fault::status(fault, status);
+        let answer_bytes = fault::body(fault, self.written(&answer));
+        let latency = arrival.started.elapsed();
+        let mut event = Event::new(arrival.now_ms, &received, status, &answer, latency);
+        event.caller_closed_ms = waited.caller_closed.map(millis);
+        event.cut = waited.cut;
+        event.fault = fault;
+        let line = self.line(&event, Event::human_line);
+        let reply = Reply {
+            status,
+            body: &answer_bytes,
+            truncated: false,
+            latency: Some(latency),
+        };
+        // Queued before the answer goes out, so that every callback answered is recorded.
+        if let Some(record) = &self.record {
+            let judgement = self.judged(&received, reply);
+            let line = RecordLine {
+                judgement: Some(&judgement),
+                keep_sign: self.record_sign,
+                ..RecordLine::new(
+                    &event,
+                    parts.method.as_str(),
+                    parts.uri.path(),
+                    query,
+                    &received,
+                    &bytes,
+                )
+            };
+            record.line(line.to_json());
+        }
+        self.events.line(line);
+        if let Some(inspector) = &self.inspector
+            && inspector.takes(Some(parts))
+        {
+            let given = inspect::Given {
+                status,
+                body: answer_bytes.clone(),
+                latency,
+                judgement: inspect::Judged::Serve,
+                backend: None,
+                waited,
+            };
+            let request = inspect::Request::of(parts, arrival.now_ms, bytes.into());
+            inspector.publish(request, received, given);
+        }
+        let mut response = Response::new(Full::new(answer_bytes));
+        *response.status_mut() =
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if status == 405 {
+            headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        fault::mark(fault, &mut response);
+        response
+    }
 }
 
 impl Server {
+    /// `event`'s line on stdout, in the output format chosen: `human` for people, or JSON.
+    pub(super) fn line<E: Serialize>(
+        &self,
+        event: &E,
+        human: fn(&E, &Palette) -> String,
+    ) -> String {
+        match self.format {
+            OutputFormat::Human => human(event, &self.palette),
+            OutputFormat::Json => serde_json::to_string(event).unwrap_or_default(),
+        }
+    }
+
     /// What serve makes of `request`, judged now (RequestTime against the time the whole
     /// request is in).
     fn receive(&self, request: Inbound<'_>) -> Received {
@@ -330,7 +398,10 @@ pub(super) fn subscribers_of(received: &Received) -> Cow<'_, [String]> {
 
 /// Keeps one byte past [`MAX_BODY_BYTES`], enough for the receiver to see the body is too
 /// large, and discards the rest up to [`DRAIN_LIMIT`] (see there why it is read at all).
-async fn read_body(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
+async fn read_body<B>(mut body: B) -> Result<Vec<u8>, B::Error>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+{
     const KEEP: usize = MAX_BODY_BYTES + 1;
     let mut bytes = Vec::new();
     let mut seen = 0;
@@ -396,10 +467,7 @@ pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
         };
         record.line(line.to_json());
     }
-    server.events.line(match server.format {
-        OutputFormat::Human => event.human_line(&server.look),
-        OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
-    });
+    server.events.line(server.line(&event, Event::human_line));
     if let (Some(inspector), Some(judgement)) = (&server.inspector, judgement)
         && inspector.takes(None)
     {
