@@ -196,7 +196,12 @@ pub(crate) struct Palette {
 
 impl Palette {
     pub(crate) fn for_stdout() -> Self {
-        let plain = !stdout_takes_color();
+        Palette::new(stdout_takes_color())
+    }
+
+    /// The palette in colour, or with every style empty.
+    pub(crate) fn new(color: bool) -> Self {
+        let plain = !color;
         let mark = |m: ColoredString| {
             if plain {
                 m.input.clone()

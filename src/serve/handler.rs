@@ -499,7 +499,169 @@ fn unreadable(status: u16, why: String) -> Received {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{MessageElement, ReceivedQuery};
+    use crate::protocol::{CALLBACKS, EventValues, MessageElement, build_body, sign};
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    const TOKEN: &str = "handler-token";
+    const NOW: u32 = 1_669_872_112;
+
+    /// Where a test server's event lines go.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A caller that waits for its answer.
+    struct Waits;
+
+    impl Hangup for Waits {
+        fn closed(&self) -> impl Future<Output = ()> + Send {
+            std::future::pending()
+        }
+    }
+
+    /// Serve with a token, refusing jared, its clock stopped at [`NOW`], its event lines in
+    /// `format` going to the lines returned.
+    fn server(format: OutputFormat) -> (Server, Lines) {
+        let lines = Lines::default();
+        let server = Server {
+            receiver: Receiver {
+                sdk_appid: Some(1_400_000_000),
+                token: Some(crate::protocol::Token::new(TOKEN.to_owned())),
+                max_skew: Duration::from_secs(60),
+            },
+            policy: Policy {
+                refuse: vec!["jared".to_owned()],
+                reject: false,
+                fail: false,
+                discard: false,
+                rewrite_text: None,
+                error_code: None,
+                delay: None,
+                status: 200,
+            },
+            clock: Clock::fixed(NOW),
+            format,
+            palette: Palette::new(false),
+            events: writers::Events::to(lines.clone()).unwrap(),
+            record: None,
+            record_sign: false,
+            body_timeout: Duration::from_secs(5),
+            answered: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            tap: None,
+            faults: None,
+            cut: watch::Sender::new(false),
+            inspector: None,
+            kept: Kept::default(),
+        };
+        (server, lines)
+    }
+
+    /// What `handle` does with a request that is not passed on, without a socket.
+    async fn handled(server: &Server, uri: &str, body: Vec<u8>) -> Response {
+        let arrival = server.arrival();
+        let request = hyper::Request::post(uri).body(Full::new(Bytes::from(body)));
+        let (parts, body) = request.unwrap().into_parts();
+        let query = query::parse(parts.uri.query().unwrap_or_default());
+        let (bytes, received, _) = server.read(parts.method.as_str(), &query, body).await;
+        let request = (&parts, &query, bytes, received);
+        server.answer(request, arrival, &Waits).await
+    }
+
+    /// The URL of a before-subscribe callback signed with `token` at `time`, and its body.
+    fn callback(token: &str, time: u64) -> (String, Vec<u8>) {
+        let callback = &CALLBACKS[0];
+        let uri = format!(
+            "/im?SdkAppid=1400000000&CallbackCommand={}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={}&RequestTime={time}",
+            callback.command,
+            sign(token, time)
+        );
+        let body = build_body(callback, &EventValues::seed(callback, 1_669_872_112_000));
+        (uri, body.to_string().into_bytes())
+    }
+
+    async fn body_of(response: Response) -> String {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    /// The lines written once serve stops, each without its latency (`  0.3 ms`).
+    fn said(server: Server, lines: &Lines) -> Vec<String> {
+        assert_eq!(server.events.finish(Duration::from_secs(5)), 0);
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|line| {
+                line.rsplit_once("  ")
+                    .map_or(line, |(head, _)| head)
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_callback_is_judged_and_answered_in_process() {
+        let (server, lines) = server(OutputFormat::Human);
+        assert_eq!(CALLBACKS[0].name, "before-subscribe");
+        // Twice in one second (the Sign kept for it), then forged in that second.
+        for _ in 0..2 {
+            let (uri, body) = callback(TOKEN, NOW.into());
+            let response = handled(&server, &uri, body).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(
+                body_of(response).await,
+                r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#
+            );
+        }
+        let (uri, body) = callback("another-token", NOW.into());
+        let response = handled(&server, &uri, body).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let (uri, body) = callback(TOKEN, u64::from(NOW) - 61);
+        let response = handled(&server, &uri, body).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(server.answered.load(Ordering::Relaxed), 4);
+        assert_eq!(server.rejected.load(Ordering::Relaxed), 2);
+        let said = said(server, &lines);
+        assert_eq!(said.len(), 4, "{said:#?}");
+        let accepted = "05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → 200 refuses jared";
+        assert_eq!(said[0], accepted);
+        assert_eq!(said[1], accepted);
+        assert!(
+            said[2].starts_with(
+                "05:21:52.000Z ✘ before-subscribe  → 401 query.Sign: Sign does not match"
+            ),
+            "{}",
+            said[2]
+        );
+        assert!(
+            said[3].contains("→ 401 query.RequestTime: RequestTime is 61 s old"),
+            "{}",
+            said[3]
+        );
+    }
+
+    #[tokio::test]
+    async fn json_lines_are_the_event_as_json() {
+        let (server, lines) = server(OutputFormat::Json);
+        let (uri, body) = callback(TOKEN, NOW.into());
+        handled(&server, &uri, body).await;
+        let said = said(server, &lines);
+        let event: serde_json::Value = serde_json::from_str(&said[0]).unwrap();
+        assert_eq!(event["time"], "2022-12-01T05:21:52.000Z");
+        assert_eq!(event["command"], "before-subscribe");
+        assert_eq!(event["status"], 200);
+        assert_eq!(event["answer"]["RefusedSubscribers_Account"][0], "jared");
+    }
 
     fn received(subscribers: &[&str]) -> Received {
         let list: Vec<String> = subscribers
@@ -528,6 +690,7 @@ mod tests {
 
     #[test]
     fn a_kept_answer_is_written_as_it_would_be_afresh() {
+        let (server, _) = server(OutputFormat::Human);
         let answers = [
             Answer::ok(vec!["jared".into()]),
             Answer::ok(vec!["jared".into()]),
@@ -542,7 +705,7 @@ mod tests {
         ];
         for answer in answers {
             assert_eq!(
-                written(&answer),
+                server.written(&answer),
                 serde_json::to_vec(&answer).unwrap(),
                 "{answer:?}"
             );
@@ -551,6 +714,7 @@ mod tests {
 
     #[test]
     fn a_kept_judgement_is_the_one_a_fresh_judging_gives() {
+        let (server, _) = server(OutputFormat::Human);
         let refuse_jared = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#;
         let ok = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
         let cases: [(&[&str], u16, &[u8], u64); 9] = [
@@ -578,7 +742,7 @@ mod tests {
                 Answered::Reply(reply),
             );
             let fresh = serde_json::to_string(&fresh).unwrap();
-            assert_eq!(judged(&received, reply).get(), fresh, "case {i}");
+            assert_eq!(server.judged(&received, reply).get(), fresh, "case {i}");
         }
     }
 }

@@ -54,7 +54,7 @@ impl Events {
     }
 
     /// Event lines for `sink`.
-    fn to(sink: impl Write + Send + 'static) -> io::Result<Self> {
+    pub(crate) fn to(sink: impl Write + Send + 'static) -> io::Result<Self> {
         let (queue, lines) = mpsc::channel(EVENT_QUEUE);
         let shared = Arc::new(EventCounts::default());
         let counts = Arc::clone(&shared);
