@@ -1,7 +1,8 @@
 //! `serve --fault SPEC --seed N`: a slow or broken backend, rehearsed in the mock and in the tap.
 //! A SPEC is rules such as `delay=2.5s@10%,reset@1%`; each request draws at most one fault, by
 //! its number in order of arrival and the seed, so that the same seed and the same requests
-//! give the same faults whatever the timing. The parser is pure (`spec`); the rest shapes one answer.
+//! give the same faults whatever the timing. The parser is pure (`spec`); the rest shapes one
+//! answer.
 
 mod spec;
 
