@@ -51,7 +51,7 @@ impl Judgement {
 pub struct Reply<'a> {
     pub status: u16,
     pub body: &'a [u8],
-    /// The body went past [`MAX_BODY_BYTES`] and was not read further.
+    /// The body went past [`MAX_BODY_BYTES`](super::MAX_BODY_BYTES) and was not read further.
     pub truncated: bool,
     /// From sending the request to the end of the answer, when measured.
     pub latency: Option<Duration>,
