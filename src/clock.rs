@@ -13,19 +13,20 @@ pub(crate) struct Clock {
 
 impl Clock {
     pub(crate) fn from_env() -> Result<Self> {
-        let fixed_ms = match std::env::var(FIXED_CLOCK_ENV) {
-            Ok(value) => Some(
-                value
-                    .parse::<u32>()
-                    .map(|secs| i64::from(secs) * 1000)
-                    .map_err(|_| {
-                        Error::usage(format!("{FIXED_CLOCK_ENV}=`{value}` is not Unix seconds"))
-                            .hint(format!("unset {FIXED_CLOCK_ENV} to use the real clock"))
-                    })?,
-            ),
-            Err(_) => None,
-        };
-        Ok(Clock { fixed_ms })
+        match std::env::var(FIXED_CLOCK_ENV) {
+            Ok(value) => value.parse().map(Clock::fixed).map_err(|_| {
+                Error::usage(format!("{FIXED_CLOCK_ENV}=`{value}` is not Unix seconds"))
+                    .hint(format!("unset {FIXED_CLOCK_ENV} to use the real clock"))
+            }),
+            Err(_) => Ok(Clock { fixed_ms: None }),
+        }
+    }
+
+    /// A clock stopped at `secs` (Unix seconds).
+    pub(crate) fn fixed(secs: u32) -> Self {
+        Clock {
+            fixed_ms: Some(i64::from(secs) * 1000),
+        }
     }
 
     /// Unix time in milliseconds (EventTime).

@@ -18,6 +18,7 @@ mod fuzz;
 mod interrupt;
 mod load;
 mod local;
+mod memo;
 mod output;
 pub mod protocol;
 mod record;

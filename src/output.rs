@@ -1,7 +1,9 @@
-//! Colour and the two streams. Styles come from `colored`; every byte goes through `anstream`,
-//! which drops the styling per stream (not a terminal, `NO_COLOR`, `--color never`).
+//! Colour and the two streams. The palette is here, once: styles come from `colored`; every
+//! byte goes through `anstream`, which drops the styling per stream (not a terminal,
+//! `NO_COLOR`, `--color never`).
 
 use colored::{ColoredString, Colorize};
+use std::fmt;
 use std::io::{self, Write};
 use std::sync::OnceLock;
 
@@ -12,6 +14,17 @@ pub(crate) enum OutputFormat {
     Human,
     /// JSON (one document; NDJSON for serve)
     Json,
+}
+
+impl OutputFormat {
+    /// Where notes for people go: stdout beside human results, stderr when every stdout line
+    /// must be JSON.
+    pub(crate) fn notes(self) -> Box<dyn Write> {
+        match self {
+            OutputFormat::Human => Box::new(stdout()),
+            OutputFormat::Json => Box::new(stderr()),
+        }
+    }
 }
 
 /// Decides colour for every stream, once (anstream's rules: terminals only, `NO_COLOR`).
@@ -121,11 +134,11 @@ impl Write for Stderr {
 }
 
 pub(crate) fn pass_mark() -> ColoredString {
-    "✔".green().bold()
+    passed("✔")
 }
 
 pub(crate) fn fail_mark() -> ColoredString {
-    "✘".red().bold()
+    failed("✘")
 }
 
 pub(crate) fn warn_mark() -> ColoredString {
@@ -141,7 +154,12 @@ pub(crate) fn strong(text: &str) -> ColoredString {
     text.bold()
 }
 
-/// A refusal's status.
+/// A pass: its mark, `PASS`.
+pub(crate) fn passed(text: &str) -> ColoredString {
+    text.green().bold()
+}
+
+/// A failure: its mark, `FAIL`, a refusal's status.
 pub(crate) fn failed(text: &str) -> ColoredString {
     text.red().bold()
 }
@@ -159,4 +177,87 @@ pub(crate) fn warning(text: &str) -> ColoredString {
 /// What matters less: timings, evidence under a case.
 pub(crate) fn dim(text: &str) -> ColoredString {
     text.dimmed()
+}
+
+/// The palette as stdout takes it, worked out once, for lines written many times a second
+/// (serve's event lines): a `colored` style is worked out again on every use, which cost
+/// several percent of serve's time under load. Each style is empty when stdout takes no colour
+/// (anstream's rules: terminal, `NO_COLOR`, `--color`).
+pub(crate) struct Palette {
+    pub(crate) pass: String,
+    pub(crate) fail: String,
+    pub(crate) warn: String,
+    pub(crate) strong: Paint,
+    pub(crate) failed: Paint,
+    pub(crate) error: Paint,
+    pub(crate) warning: Paint,
+    pub(crate) dim: Paint,
+}
+
+impl Palette {
+    pub(crate) fn for_stdout() -> Self {
+        Palette::new(stdout_takes_color())
+    }
+
+    /// The palette in colour, or with every style empty.
+    pub(crate) fn new(color: bool) -> Self {
+        let plain = !color;
+        let mark = |m: ColoredString| {
+            if plain {
+                m.input.clone()
+            } else {
+                m.to_string()
+            }
+        };
+        let paint = |style: fn(&str) -> ColoredString| {
+            if plain {
+                Paint::default()
+            } else {
+                Paint::of(style)
+            }
+        };
+        Palette {
+            pass: mark(pass_mark()),
+            fail: mark(fail_mark()),
+            warn: mark(warn_mark()),
+            strong: paint(strong),
+            failed: paint(failed),
+            error: paint(error),
+            warning: paint(warning),
+            dim: paint(dim),
+        }
+    }
+}
+
+/// A style of the palette as the escape codes around a text: `{paint}` opens it, `{paint:#}`
+/// closes it.
+#[derive(Default)]
+pub(crate) struct Paint {
+    on: String,
+    off: String,
+}
+
+impl Paint {
+    fn of(style: fn(&str) -> ColoredString) -> Self {
+        const MARK: &str = "\u{1}";
+        let styled = style(MARK).to_string();
+        let (on, off) = styled.split_once(MARK).unwrap_or_default();
+        Paint {
+            on: on.to_owned(),
+            off: off.to_owned(),
+        }
+    }
+
+    /// Writes `text` in this style.
+    pub(crate) fn push(&self, line: &mut String, text: &str) {
+        line.push_str(&self.on);
+        line.push_str(text);
+        line.push_str(&self.off);
+    }
+}
+
+impl fmt::Display for Paint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if f.alternate() { &self.off } else { &self.on })
+    }
 }

@@ -5,7 +5,7 @@ use crate::client::Pool;
 use crate::client::Target;
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
-use crate::protocol::{Receiver, Signs};
+use crate::protocol::{Receiver, Token};
 use crate::serve::fault::Faults;
 use crate::serve::writers::{Destination, open_record};
 use crate::serve::{self, InspectSettings, Policy, Settings, Tap};
@@ -36,7 +36,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
         listen: args.listen,
         receiver: Receiver {
             sdk_appid: args.sdkappid,
-            token: args.token.get().map(|token| Signs::new(token.to_owned())),
+            token: args.token.get().map(|token| Token::new(token.to_owned())),
             max_skew: args.max_skew,
         },
         policy: Policy {

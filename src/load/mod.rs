@@ -8,7 +8,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
 use crate::interrupt::Interrupts;
-use crate::protocol::{Judgement, Latest, judge, judge_broken, judge_no_answer};
+use crate::memo::{Judged, Memo, ReplyTo};
+use crate::protocol::{Judgement, judge, judge_broken, judge_no_answer};
 use crate::request::Template;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -166,9 +167,9 @@ async fn worker(run: Arc<Run>, start: Instant, mut tally: Tally) -> Tally {
     let mut stopped = run.stop.subscribe();
     // Over plain HTTP a connection of the worker's own, as Chat keeps several.
     let mut sender = run.plan.sender.another();
-    let mut url = PerSecond::default();
+    let mut url = Memo::default();
     // A backend gives the same answer over and over: it is judged once.
-    let mut latest = Latest::default();
+    let mut latest = Memo::default();
     while let Some(n) = run.next() {
         // A stop (deadline, Ctrl-C) abandons the request in flight; it is not counted.
         let result = tokio::select! {
@@ -186,7 +187,7 @@ async fn worker(run: Arc<Run>, start: Instant, mut tally: Tally) -> Tally {
 fn record(
     run: &Run,
     tally: &mut Tally,
-    latest: &mut Latest<Judgement>,
+    latest: &mut Memo<Judged, Judgement>,
     result: Result<Exchange, TransportError>,
 ) {
     let template = &run.plan.template;
@@ -197,12 +198,17 @@ fn record(
             if tally.answered(exchange.status, exchange.latency) == 1 {
                 run.reached_any.store(true, Ordering::Relaxed);
             }
-            let reply = exchange.reply();
+            let key = ReplyTo {
+                callback: Some(template.callback),
+                subscribers: &template.subscribers,
+                reply: exchange.reply(),
+            };
             latest.get(
-                Some(template.callback),
-                &template.subscribers,
-                reply,
-                || judge(template.callback, &template.subscribers, reply),
+                |kept| key.is(kept),
+                || {
+                    let judgement = judge(template.callback, &template.subscribers, key.reply);
+                    (key.kept(), judgement)
+                },
             )
         }
         Err(TransportError::Timeout(waited)) => {
@@ -244,7 +250,7 @@ async fn send(
     start: Instant,
     n: u64,
     sender: &mut Sender,
-    url: &mut PerSecond<Url>,
+    url: &mut Memo<u64, Url>,
 ) -> Result<Exchange, TransportError> {
     if let Some(rate) = run.plan.rate {
         match due(start, n, rate) {
@@ -254,36 +260,16 @@ async fn send(
         }
     }
     let plan = &run.plan;
-    let url = url.at(plan.clock.now_secs(), |t| plan.template.url_at(t));
+    // Sign depends only on the token and RequestTime: every request of one second has the
+    // Sign Chat would send then, without a SHA-256 and a URL build per request.
+    let now = plan.clock.now_secs();
+    let url = url.get(|&time| time == now, || (now, plan.template.url_at(now)));
     sender.post(url, run.body.clone()).await
 }
 
 /// When request `n` is due at `rate` requests per second; `None` past what an `Instant` holds.
 fn due(start: Instant, n: u64, rate: f64) -> Option<Instant> {
     start.checked_add(Duration::try_from_secs_f64(n as f64 / rate).ok()?)
-}
-
-/// What depends on RequestTime alone, made again when the second changes. Sign depends only
-/// on the token and RequestTime, so this gives every request the Sign Chat would send at that
-/// moment without a SHA-256 and a URL build per request.
-struct PerSecond<T> {
-    made: Option<(u64, T)>,
-}
-
-impl<T> Default for PerSecond<T> {
-    fn default() -> Self {
-        PerSecond { made: None }
-    }
-}
-
-impl<T> PerSecond<T> {
-    fn at(&mut self, request_time: u64, make: impl FnOnce(u64) -> T) -> &T {
-        let made = match self.made.take() {
-            Some((time, value)) if time == request_time => (time, value),
-            _ => (request_time, make(request_time)),
-        };
-        &self.made.insert(made).1
-    }
 }
 
 #[cfg(test)]
@@ -303,20 +289,6 @@ mod tests {
             due(start, 1, 1000.0),
             Some(start + Duration::from_millis(1))
         );
-    }
-
-    #[test]
-    fn a_value_per_second_is_made_once_a_second() {
-        let mut made = 0;
-        let mut per_second = PerSecond::default();
-        let mut at = |time| {
-            *per_second.at(time, |t| {
-                made += 1;
-                t * 10
-            })
-        };
-        assert_eq!([at(1), at(1), at(2), at(2), at(1)], [10, 10, 20, 20, 10]);
-        assert_eq!(made, 3);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::command::{Callback, CommandWord};
 use super::event::{ReceivedEvent, read_event, read_exact_event};
 use super::finding::{Finding, excerpt, json_type, missing, wrong_type};
 use super::query::{ReceivedQuery, param};
-use super::signature::{SignatureError, Signs};
+use super::signature::{SignatureError, Token};
 use super::{MAX_BODY_BYTES, is_known_platform};
 use serde_json::Value;
 use std::time::Duration;
@@ -21,7 +21,7 @@ pub struct Receiver {
     /// Its own SDKAppID; other apps' callbacks are refused (403).
     pub sdk_appid: Option<u64>,
     /// The webhook token; when set, every callback must carry a fresh, matching Sign (401).
-    pub token: Option<Signs>,
+    pub token: Option<Token>,
     /// How far RequestTime may be from now, either way.
     pub max_skew: Duration,
 }
@@ -142,6 +142,17 @@ impl Receiver {
     /// size before reading anything, an unambiguous query and authentication before trusting
     /// it, the query before the body it announces.
     pub fn receive(&self, request: Inbound<'_>, now_secs: u64) -> Received {
+        self.receive_expecting(request, now_secs, |_, sign| sign())
+    }
+
+    /// [`Receiver::receive`], with the Sign expected for the request's RequestTime given by
+    /// `expected` (see [`Token::verify`]).
+    pub fn receive_expecting(
+        &self,
+        request: Inbound<'_>,
+        now_secs: u64,
+        expected: impl FnOnce(u64, &dyn Fn() -> [u8; 64]) -> [u8; 64],
+    ) -> Received {
         let query = request.query;
         let command = query.get(param::CALLBACK_COMMAND).map(CommandWord::read);
         if let Some(rejection) = unreadable(request) {
@@ -152,7 +163,7 @@ impl Receiver {
             };
         }
         let mut body = ReceivedBody::Unread;
-        let verdict = self.judge(query, command.as_ref(), request.body, &mut body, now_secs);
+        let verdict = self.judge(request, command.as_ref(), &mut body, now_secs, expected);
         // A refused request is still shown and recorded with its body, when it is small.
         if let ReceivedBody::Unread = body
             && request.body.len() <= EXPLAINED_BODY_BYTES
@@ -169,12 +180,13 @@ impl Receiver {
 
     fn judge(
         &self,
-        query: &ReceivedQuery<'_>,
+        request: Inbound<'_>,
         command: Option<&CommandWord>,
-        raw: &[u8],
         body: &mut ReceivedBody,
         now_secs: u64,
+        expected: impl FnOnce(u64, &dyn Fn() -> [u8; 64]) -> [u8; 64],
     ) -> Result<Valid, Rejection> {
+        let (query, raw) = (request.query, request.body);
         let mut warnings = Vec::new();
         if let Some((name, times)) = query.repeated() {
             let e = SignatureError::Repeated { name, times };
@@ -183,13 +195,14 @@ impl Receiver {
                 vec![Finding::error(e.code(), query_path(name), e.to_string())],
             ));
         }
-        if let Some(signs) = &self.token {
-            let verified = signs
+        if let Some(token) = &self.token {
+            let verified = token
                 .verify(
                     query.get(param::SIGN),
                     query.get(param::REQUEST_TIME),
                     now_secs,
                     self.max_skew,
+                    expected,
                 )
                 .map_err(|e| {
                     let path = match e {
@@ -486,7 +499,7 @@ mod tests {
     fn receiver() -> Receiver {
         Receiver {
             sdk_appid: Some(88888888),
-            token: Some(Signs::new(TOKEN.into())),
+            token: Some(Token::new(TOKEN.into())),
             max_skew: Duration::from_secs(60),
         }
     }

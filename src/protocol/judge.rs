@@ -1,15 +1,20 @@
 //! Judging an answer: the rules it must follow (`docs/protocol.md` section 3), its fields read
-//! one by one, and what Chat then does.
+//! one by one (`fields`), and what Chat then does.
 
+mod fields;
+
+pub(super) use fields::belongs;
+pub use fields::decisive_fields;
+
+use super::BUDGET;
 use super::answer::ActionStatus;
 use super::command::{CUSTOM_ERROR_CODES, Callback, Kind, Veto};
 use super::decision::Decision;
-use super::event::MessageElement;
 use super::evidence::Evidence;
-use super::finding::{Finding, excerpt, json_type, missing, wrong_type};
-use super::{BUDGET, MAX_BODY_BYTES};
+use super::finding::{Finding, excerpt};
+use fields::{Parsed, read_answer};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::time::Duration;
 
 /// The verdict on one answer: every finding, what Chat would do, and what the verdict rests on.
@@ -46,7 +51,7 @@ impl Judgement {
 pub struct Reply<'a> {
     pub status: u16,
     pub body: &'a [u8],
-    /// The body went past [`MAX_BODY_BYTES`] and was not read further.
+    /// The body went past [`MAX_BODY_BYTES`](super::MAX_BODY_BYTES) and was not read further.
     pub truncated: bool,
     /// From sending the request to the end of the answer, when measured.
     pub latency: Option<Duration>,
@@ -205,313 +210,6 @@ fn timed_out(callback: &Callback, subscribers: &[String]) -> Decision {
     }
 }
 
-/// The parts of an answer that decide, once they have the right types.
-struct Parsed {
-    action_status: ActionStatus,
-    error_code: i64,
-    refused: Vec<String>,
-    rewrite: Rewrite,
-}
-
-/// before-send's answer: what to send instead, where given.
-#[derive(Default)]
-struct Rewrite {
-    msg_body: Option<Vec<MessageElement>>,
-    cloud_custom_data: Option<String>,
-}
-
-impl Rewrite {
-    fn is_empty(&self) -> bool {
-        self.msg_body.is_none() && self.cloud_custom_data.is_none()
-    }
-}
-
-/// The answer fields a decision rests on, as [`read_answer`] reads them: a value of the wrong
-/// type in any of them leaves Chat's decision undocumented (a webhook failure).
-pub fn decisive_fields(callback: &Callback) -> Vec<&'static str> {
-    let mut fields = COMMON_FIELDS[..2].to_vec();
-    match callback.veto {
-        Some(Veto::Subscription) | None => fields.push(REFUSED_SUBSCRIBERS),
-        Some(Veto::Message) => fields.extend([MSG_BODY, CLOUD_CUSTOM_DATA]),
-        Some(Veto::Creation) => {}
-    }
-    fields
-}
-
-fn read_answer(
-    callback: &Callback,
-    subscribers: &[String],
-    reply: Reply<'_>,
-    value: serde_json::Result<Value>,
-    findings: &mut Vec<Finding>,
-) -> Option<Parsed> {
-    if reply.truncated {
-        findings.push(Finding::error(
-            "body-too-large",
-            "body",
-            format!(
-                "the answer is over {} MiB and was not read further",
-                MAX_BODY_BYTES >> 20
-            ),
-        ));
-        return None;
-    }
-    let value: Value = match value {
-        Ok(v) => v,
-        Err(e) => {
-            findings.push(Finding::error(
-                "not-json",
-                "body",
-                format!(
-                    "the answer is not JSON ({e}): Chat counts it as a webhook failure; body: {}",
-                    quoted_excerpt(reply.body)
-                ),
-            ));
-            return None;
-        }
-    };
-    let Some(object) = value.as_object() else {
-        findings.push(Finding::error(
-            "not-object",
-            "body",
-            format!(
-                "the answer is {}, not a JSON object with ActionStatus, ErrorCode and ErrorInfo",
-                json_type(&value)
-            ),
-        ));
-        return None;
-    };
-    let action_status = action_status(object, findings);
-    let error_code = error_code(callback, object, findings);
-    match object.get("ErrorInfo") {
-        Some(Value::String(_)) => {}
-        Some(v) => findings.push(wrong_type("ErrorInfo", v, "a string (may be empty)")),
-        None => findings.push(missing("ErrorInfo", "a string, may be empty")),
-    }
-    if object.contains_key(REFUSED_MEMBERS) {
-        findings.push(Finding::error(
-            "refused-members-account",
-            REFUSED_MEMBERS,
-            REFUSED_MEMBERS_LOST,
-        ));
-    }
-    let refused = match callback.veto {
-        Some(Veto::Subscription) | None => {
-            refused_subscribers(callback, subscribers, object, findings)
-        }
-        Some(Veto::Creation | Veto::Message) => Some(Vec::new()),
-    };
-    let rewrite = match callback.veto {
-        Some(Veto::Message) => rewrite(object, findings),
-        _ => Some(Rewrite::default()),
-    };
-    if let (Some(code), Some(rewrite)) = (error_code, &rewrite)
-        && code != 0
-        && !rewrite.is_empty()
-    {
-        findings.push(Finding::warning(
-            "rewrite-ignored",
-            if rewrite.msg_body.is_some() {
-                MSG_BODY
-            } else {
-                CLOUD_CUSTOM_DATA
-            },
-            format!(
-                "Chat honours a rewritten MsgBody or CloudCustomData only with ErrorCode 0; with ErrorCode {code} it is ignored"
-            ),
-        ));
-    }
-    for key in object.keys() {
-        let key = key.as_str();
-        if !belongs(callback.veto, key) {
-            findings.push(Finding::warning(
-                "not-for-command",
-                key,
-                format!(
-                    "`{key}` belongs to the answer of {}, not of {}; Chat ignores it here",
-                    if key == REFUSED_SUBSCRIBERS {
-                        "before-subscribe"
-                    } else {
-                        "before-send"
-                    },
-                    callback.name
-                ),
-            ));
-        } else if !COMMON_FIELDS.contains(&key)
-            && ![
-                REFUSED_SUBSCRIBERS,
-                MSG_BODY,
-                CLOUD_CUSTOM_DATA,
-                REFUSED_MEMBERS,
-            ]
-            .contains(&key)
-        {
-            findings.push(Finding::warning(
-                "unknown-field",
-                key,
-                format!("`{key}` is not a documented answer field; Chat ignores it"),
-            ));
-        }
-    }
-    Some(Parsed {
-        action_status: action_status?,
-        error_code: error_code?,
-        refused: refused?,
-        rewrite: rewrite?,
-    })
-}
-
-/// Whether the answer field `key` is read for a callback with this veto: the refused subscribers
-/// by before-subscribe (and, to warn, by after callbacks), the rewrite by before-send.
-pub(super) fn belongs(veto: Option<Veto>, key: &str) -> bool {
-    match key {
-        REFUSED_SUBSCRIBERS => !matches!(veto, Some(Veto::Creation | Veto::Message)),
-        MSG_BODY | CLOUD_CUSTOM_DATA => veto == Some(Veto::Message),
-        _ => true,
-    }
-}
-
-/// before-send's `MsgBody` and `CloudCustomData`, when given; `None` when one has the wrong
-/// type (Chat cannot send it).
-fn rewrite(object: &Map<String, Value>, findings: &mut Vec<Finding>) -> Option<Rewrite> {
-    let msg_body = object.get(MSG_BODY).map(|value| {
-        serde_json::from_value::<Vec<MessageElement>>(value.clone()).map_err(|_| {
-            findings.push(wrong_type(
-                MSG_BODY,
-                value,
-                "an array of {\"MsgType\": ..., \"MsgContent\": {...}} elements",
-            ));
-        })
-    });
-    let cloud_custom_data = object.get(CLOUD_CUSTOM_DATA).map(|value| match value {
-        Value::String(data) => Ok(data.clone()),
-        other => {
-            findings.push(wrong_type(CLOUD_CUSTOM_DATA, other, "a string"));
-            Err(())
-        }
-    });
-    Some(Rewrite {
-        msg_body: msg_body.transpose().ok()?,
-        cloud_custom_data: cloud_custom_data.transpose().ok()?,
-    })
-}
-
-fn action_status(object: &Map<String, Value>, findings: &mut Vec<Finding>) -> Option<ActionStatus> {
-    const FIELD: &str = "ActionStatus";
-    match object.get(FIELD) {
-        Some(Value::String(s)) => {
-            let status = ActionStatus::read(s);
-            if status.is_none() {
-                findings.push(Finding::error(
-                    "bad-action-status",
-                    FIELD,
-                    format!("is \"{s}\"; expected \"OK\" or \"FAIL\" (upper case)"),
-                ));
-            }
-            status
-        }
-        Some(v) => {
-            findings.push(wrong_type(FIELD, v, "the string \"OK\" or \"FAIL\""));
-            None
-        }
-        None => {
-            findings.push(missing(FIELD, "\"OK\" or \"FAIL\""));
-            None
-        }
-    }
-}
-
-fn error_code(
-    callback: &Callback,
-    object: &Map<String, Value>,
-    findings: &mut Vec<Finding>,
-) -> Option<i64> {
-    const FIELD: &str = "ErrorCode";
-    let code = match object.get(FIELD) {
-        Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
-        Some(Value::String(s)) if s.parse::<i64>().is_ok() => {
-            findings.push(Finding::error(
-                "wrong-type",
-                FIELD,
-                format!("is the string \"{s}\"; expected the integer {s} (no quotes)"),
-            ));
-            return None;
-        }
-        Some(v) => {
-            findings.push(wrong_type(FIELD, v, "an integer"));
-            return None;
-        }
-        None => {
-            findings.push(missing(FIELD, "an integer"));
-            return None;
-        }
-    }?;
-    if !Veto::documents(callback.veto, code) {
-        let meaning = match callback.veto {
-            None => {
-                return Some(code).inspect(|_| {
-                    findings.push(Finding::warning(
-                        "undocumented-error-code",
-                        FIELD,
-                        format!("{code} on an after callback: Chat ignores the answer; send 0"),
-                    ));
-                });
-            }
-            Some(veto) => veto.codes(),
-        };
-        findings.push(Finding::warning(
-            "undocumented-error-code",
-            FIELD,
-            format!("{code} is undocumented for {}: {meaning}", callback.command),
-        ));
-    }
-    Some(code)
-}
-
-fn refused_subscribers(
-    callback: &Callback,
-    subscribers: &[String],
-    object: &Map<String, Value>,
-    findings: &mut Vec<Finding>,
-) -> Option<Vec<String>> {
-    const FIELD: &str = "RefusedSubscribers_Account";
-    let Some(value) = object.get(FIELD) else {
-        return Some(Vec::new());
-    };
-    if callback.kind == Kind::After {
-        findings.push(Finding::warning(
-            "refused-on-after",
-            FIELD,
-            "an after callback cannot refuse anyone; Chat ignores this field",
-        ));
-    }
-    let Value::Array(items) = value else {
-        findings.push(wrong_type(FIELD, value, "an array of UserID strings"));
-        return None;
-    };
-    let mut refused = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        match item {
-            Value::String(user) => {
-                if callback.kind == Kind::Before && !subscribers.contains(user) {
-                    findings.push(Finding::warning(
-                        "refused-not-in-request",
-                        format!("{FIELD}[{i}]"),
-                        format!("`{user}` was not among the request's subscribers"),
-                    ));
-                }
-                refused.push(user.clone());
-            }
-            other => findings.push(wrong_type(
-                &format!("{FIELD}[{i}]"),
-                other,
-                "a UserID string",
-            )),
-        }
-    }
-    (refused.len() == items.len()).then_some(refused)
-}
-
 fn decide(callback: &Callback, subscribers: &[String], parsed: Option<&Parsed>) -> Decision {
     let Some(parsed) = parsed else {
         return Decision::Undocumented {
@@ -581,85 +279,11 @@ fn decide(callback: &Callback, subscribers: &[String], parsed: Option<&Parsed>) 
     }
 }
 
-fn quoted_excerpt(body: &[u8]) -> String {
+pub(super) fn quoted_excerpt(body: &[u8]) -> String {
     if body.is_empty() {
         "(empty)".into()
     } else {
         format!("`{}`", excerpt(body, 200))
-    }
-}
-
-/// What judging a reply reads, when that is all it reads: equal inputs, equal judgements (by
-/// [`judge`], or by anything built on it and the reply's status and body). A reply past Chat's
-/// budget has none: its judgement also says how late it came.
-#[derive(Debug)]
-struct JudgedFrom {
-    command: Option<&'static str>,
-    subscribers: Vec<String>,
-    status: u16,
-    truncated: bool,
-    body: Vec<u8>,
-}
-
-impl JudgedFrom {
-    fn of(callback: Option<&Callback>, subscribers: &[String], reply: Reply<'_>) -> Option<Self> {
-        in_budget(reply).then(|| JudgedFrom {
-            command: callback.map(|callback| callback.command),
-            subscribers: subscribers.to_vec(),
-            status: reply.status,
-            truncated: reply.truncated,
-            body: reply.body.to_vec(),
-        })
-    }
-
-    /// Whether `reply` is judged from exactly what this was taken from.
-    fn is(&self, callback: Option<&Callback>, subscribers: &[String], reply: Reply<'_>) -> bool {
-        in_budget(reply)
-            && self.status == reply.status
-            && self.truncated == reply.truncated
-            && self.command == callback.map(|callback| callback.command)
-            && self.body == reply.body
-            && self.subscribers == subscribers
-    }
-}
-
-/// Within Chat's budget: the latency then plays no part in the judgement.
-fn in_budget(reply: Reply<'_>) -> bool {
-    reply.latency.is_none_or(|latency| latency <= BUDGET)
-}
-
-/// The latest reply judged and what was made of it. A backend under load gives the same answer
-/// over and over, and judging it afresh costs more than the rest of the work on it: the kept
-/// value is reused for a reply judged from exactly the same inputs, so it is the value a fresh
-/// judging would give. A reply past Chat's budget is judged afresh every time.
-#[derive(Debug)]
-pub struct Latest<T> {
-    kept: Option<(Option<JudgedFrom>, T)>,
-}
-
-impl<T> Default for Latest<T> {
-    fn default() -> Self {
-        Latest { kept: None }
-    }
-}
-
-impl<T> Latest<T> {
-    /// What `judging` makes of `reply` to `callback` (`None`: a command not modelled) sent
-    /// with `subscribers`; `judging` must depend on nothing else.
-    pub fn get(
-        &mut self,
-        callback: Option<&Callback>,
-        subscribers: &[String],
-        reply: Reply<'_>,
-        judging: impl FnOnce() -> T,
-    ) -> &T {
-        let kept = match self.kept.take() {
-            Some((Some(from), value)) if from.is(callback, subscribers, reply) => {
-                (Some(from), value)
-            }
-            _ => (JudgedFrom::of(callback, subscribers, reply), judging()),
-        };
-        &self.kept.insert(kept).1
     }
 }
 
@@ -668,56 +292,6 @@ mod tests {
     use super::*;
     use crate::protocol::CALLBACKS;
     use serde_json::json;
-
-    #[test]
-    fn a_kept_judgement_is_reused_only_where_a_fresh_one_is_the_same() {
-        let callback = CALLBACKS
-            .iter()
-            .find(|c| c.name == "before-subscribe")
-            .unwrap();
-        let other = CALLBACKS
-            .iter()
-            .find(|c| c.name == "after-unsubscribe")
-            .unwrap();
-        let users = users();
-        let others = vec!["jared".to_owned(), "anna".to_owned()];
-        let refuse = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#;
-        let ok = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
-        // (callback, subscribers, status, body, truncated, latency in ms, judged afresh)
-        type Case<'a> = (&'a Callback, &'a [String], u16, &'a [u8], bool, u64, bool);
-        let replies: [Case<'_>; 12] = [
-            (callback, &users, 200, ok, false, 1, true),
-            (callback, &users, 200, ok, false, 2, false),
-            (callback, &users, 200, refuse, false, 1, true),
-            (callback, &others, 200, refuse, false, 1, true),
-            (other, &others, 200, refuse, false, 1, true),
-            (other, &others, 500, refuse, false, 1, true),
-            (other, &others, 500, refuse, true, 1, true),
-            (other, &others, 500, refuse, true, 1, false),
-            (callback, &users, 200, ok, false, 2100, true),
-            (callback, &users, 200, ok, false, 2900, true),
-            (callback, &users, 200, ok, false, 1, true),
-            (callback, &users, 200, ok, false, 1, false),
-        ];
-        let mut latest = Latest::default();
-        for (i, (callback, subscribers, status, body, truncated, ms, afresh)) in
-            replies.into_iter().enumerate()
-        {
-            let reply = Reply {
-                status,
-                body,
-                truncated,
-                latency: Some(Duration::from_millis(ms)),
-            };
-            let judged = std::cell::Cell::new(false);
-            let kept = latest.get(Some(callback), subscribers, reply, || {
-                judged.set(true);
-                judge(callback, subscribers, reply)
-            });
-            assert_eq!(kept, &judge(callback, subscribers, reply), "reply {i}");
-            assert_eq!(judged.get(), afresh, "reply {i} judged afresh");
-        }
-    }
 
     fn users() -> Vec<String> {
         vec!["jared".into(), "leckie".into()]

@@ -33,11 +33,11 @@ pub use evidence::{Evidence, QuotedErrorInfo, Said, with_error_info};
 pub use finding::{Finding, MAX_FINDINGS, Severity, excerpt};
 pub use inbound::{Inbound, Received, ReceivedBody, Receiver, Rejection, UNMODELLED_NOTE, Valid};
 pub use json::{duplicate_keys, reads_back};
-pub use judge::{Judgement, Latest, Reply, decisive_fields, judge, judge_broken, judge_no_answer};
+pub use judge::{Judgement, Reply, decisive_fields, judge, judge_broken, judge_no_answer};
 pub use query::{CallbackQuery, ReceivedQuery, param};
 pub use schema::{answer_decides, answer_schema, body_schema};
 pub use signature::{
-    MAX_REQUEST_TIME, SignatureError, Signs, Verified, canonical_request_time, sign, verify,
+    MAX_REQUEST_TIME, SignatureError, Token, Verified, canonical_request_time, sign, verify,
     verify_query,
 };
 

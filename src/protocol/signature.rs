@@ -2,8 +2,6 @@
 
 use super::query::{ReceivedQuery, param};
 use sha2::{Digest, Sha256};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use subtle::{Choice, ConstantTimeEq};
 
@@ -146,7 +144,7 @@ fn hex_digest(token: &str, request_time: &str) -> [u8; 64] {
 }
 
 /// [`verify`] with the expected Sign (lower-case hex) worked out by `expected`, from the
-/// RequestTime as received and as a number (see [`Signs`]).
+/// RequestTime as received and as a number (see [`Token::verify`]).
 fn verify_against(
     expected: impl FnOnce(&str, u64) -> [u8; 64],
     sign: Option<&str>,
@@ -207,67 +205,41 @@ fn same_in_constant_time(given: &[u8; 64], expected: &[u8; 64]) -> bool {
     bool::from(same)
 }
 
-/// A token and the Sign it gives for the latest RequestTime seen. Chat signs every callback of
-/// one second with the same RequestTime, so a backend under load works each Sign out once a
-/// second instead of once a callback; the check of every Sign stays whole and constant-time.
-/// Each thread keeps its own latest Sign, so that threads checking callbacks at once share
-/// nothing that one writes.
-pub struct Signs {
-    token: String,
-    /// Tells this token's kept Sign from another's (a thread keeps one Sign for any token).
-    id: u64,
-}
+/// A webhook token, as a receiver holds it: never shown (its `Debug` hides it).
+#[derive(Clone)]
+pub struct Token(String);
 
-thread_local! {
-    /// The latest Sign this thread worked out: the `Signs` it was for, a canonical RequestTime
-    /// (one number, one text) and the Sign.
-    static LATEST: Cell<Option<(u64, u64, [u8; 64])>> = const { Cell::new(None) };
-}
-
-impl Signs {
+impl Token {
     pub fn new(token: String) -> Self {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-        Signs {
-            token,
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        }
+        Token(token)
     }
 
-    /// [`verify`], with this token.
+    /// [`verify`] with this token, with the Sign it expects (lower-case hex ASCII) given by
+    /// `expected(RequestTime, work_out)`: `work_out()`, or for a caller that keeps the latest
+    /// one (Chat signs every callback of one second alike) the one it gave for that
+    /// RequestTime before.
     pub fn verify(
         &self,
         sign: Option<&str>,
         request_time: Option<&str>,
         now: u64,
         max_skew: Duration,
+        expected: impl FnOnce(u64, &dyn Fn() -> [u8; 64]) -> [u8; 64],
     ) -> Result<Verified, SignatureError> {
         verify_against(
-            |raw_time, time| self.expected(raw_time, time),
+            |raw_time, time| expected(time, &|| hex_digest(&self.0, raw_time)),
             sign,
             request_time,
             now,
             max_skew,
         )
     }
-
-    /// The Sign for a canonical RequestTime: `raw_time` is `time` written out, so the number
-    /// alone tells whether the one kept is for it.
-    fn expected(&self, raw_time: &str, time: u64) -> [u8; 64] {
-        match LATEST.get() {
-            Some((id, kept, sign)) if id == self.id && kept == time => sign,
-            _ => {
-                let sign = hex_digest(&self.token, raw_time);
-                LATEST.set(Some((self.id, time, sign)));
-                sign
-            }
-        }
-    }
 }
 
-impl std::fmt::Debug for Signs {
+impl std::fmt::Debug for Token {
     /// Never the token.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Signs { token: <hidden> }")
+        f.write_str("Token(<hidden>)")
     }
 }
 
@@ -485,15 +457,11 @@ mod tests {
     }
 
     #[test]
-    fn signs_kept_for_a_second_judge_as_verify_does() {
-        // Times in an order that makes the kept digest go stale, come back and be replaced.
-        // Two tokens in turn on one thread: each must be checked with its own Sign.
-        let tokens = ["my_token", "other"];
-        let signs = tokens.map(|token| Signs::new(token.into()));
-        let times = [1773643904, 1773643904, 1773643905, 1773643904, 1669872112];
-        for (i, &time) in times.iter().enumerate() {
+    fn a_token_verifies_as_verify_does_with_the_sign_it_is_given() {
+        let tokens = ["my_token", "other"].map(|token| (token, Token::new(token.into())));
+        for time in [1773643904, 1773643905, 1669872112] {
             let raw = time.to_string();
-            for (token, signs) in tokens.iter().zip(&signs) {
+            for (token, held) in &tokens {
                 for sign in [
                     sign("my_token", time),
                     sign("my_token", time).to_uppercase(),
@@ -503,15 +471,31 @@ mod tests {
                     "é".repeat(32),
                     "ab".into(),
                 ] {
-                    assert_eq!(
-                        signs.verify(Some(&sign), Some(&raw), 1773643904, WINDOW),
-                        verify(token, Some(&sign), Some(&raw), 1773643904, WINDOW),
-                        "step {i}, token {token}, Sign {sign}"
+                    let verified = verify(token, Some(&sign), Some(&raw), 1773643904, WINDOW);
+                    let held = held.verify(
+                        Some(&sign),
+                        Some(&raw),
+                        1773643904,
+                        WINDOW,
+                        |asked, work_out| {
+                            assert_eq!(asked, time);
+                            work_out()
+                        },
                     );
+                    assert_eq!(held, verified, "token {token}, Sign {sign}");
                 }
             }
         }
-        assert!(!format!("{:?}", signs[0]).contains("my_token"));
+        let (time, good) = (1773643904, sign("my_token", 1773643904));
+        let expecting_another = tokens[0].1.verify(
+            Some(&good),
+            Some(&time.to_string()),
+            time,
+            WINDOW,
+            |_, _| hex_digest("other", &time.to_string()),
+        );
+        assert_eq!(expecting_another, Err(SignatureError::Mismatch));
+        assert!(!format!("{:?}", tokens[0].1).contains("my_token"));
     }
 
     #[test]

@@ -175,9 +175,11 @@ pub(crate) fn human_case(result: &impl Row, width: usize, verbose: bool) -> Stri
 /// The last lines of a report for people: the counts and the verdict.
 pub(crate) fn human_summary(counts: &Counts, stop: Option<&Stop>) -> String {
     let verdict = match stop.and_then(|stop| interrupted(stop, counts.total)) {
-        Some(why) => format!("{} {why}; the rest did not run", "INTERRUPTED".red().bold()),
-        None if counts.pass() => "PASS".green().bold().to_string(),
-        None => "FAIL".red().bold().to_string(),
+        Some(why) => format!(
+            "{} {why}; the rest did not run",
+            output::failed("INTERRUPTED")
+        ),
+        None => super::verdict_line(counts.pass(), ""),
     };
     let cases = count(counts.total, "case");
     format!(

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::output;
 use crate::output::OutputFormat;
 use crate::protocol::Severity;
-use colored::{ColoredString, Colorize};
+use colored::ColoredString;
 use std::io::Write;
 
 /// A result people read or a program parses, each rendered one way.
@@ -45,9 +45,9 @@ pub(crate) fn mark(severity: Severity) -> ColoredString {
 /// The last line of a human report: PASS or FAIL, and why.
 pub(crate) fn verdict_line(pass: bool, detail: &str) -> String {
     let word = if pass {
-        "PASS".green().bold()
+        output::passed("PASS")
     } else {
-        "FAIL".red().bold()
+        output::failed("FAIL")
     };
     if detail.is_empty() {
         word.to_string()

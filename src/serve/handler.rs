@@ -1,19 +1,21 @@
 //! One request: read it within bounds, judge it with the protocol, answer by policy, and hand
 //! the event and record lines to their writers.
 
-use super::event::{Event, Look};
+use super::event::Event;
 use super::fault::{self, Faults};
 use super::inspect::{self, Inspector};
 use super::listen::Caller;
 use super::policy::Policy;
+use super::query;
 use super::tap::{self, Tap};
 use super::writers::{self, RecordQueue};
 use crate::clock::Clock;
 use crate::clock::millis;
-use crate::output::OutputFormat;
+use crate::memo::{Judged, ReplyTo, Shared};
+use crate::output::{OutputFormat, Palette};
 use crate::protocol::{
-    Answer, Finding, Inbound, Latest, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery,
-    Receiver, Rejection, Reply, Valid, subscribers_in,
+    Answer, Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery, Receiver,
+    Rejection, Reply, Valid, subscribers_in,
 };
 use crate::record::{Answered, RecordLine, Verdict};
 use bytes::Bytes;
@@ -21,10 +23,11 @@ use http_body_util::BodyExt;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::http::Method;
+use hyper::http::request::Parts;
 use hyper::http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,7 +46,7 @@ pub(super) struct Server {
     pub(super) policy: Policy,
     pub(super) clock: Clock,
     pub(super) format: OutputFormat,
-    pub(super) look: Look,
+    pub(super) palette: Palette,
     pub(super) events: writers::Events,
     /// Where record lines go; `None` without `--record`.
     pub(super) record: Option<RecordQueue>,
@@ -62,6 +65,22 @@ pub(super) struct Server {
     pub(super) cut: watch::Sender<bool>,
     /// `--inspect`: where each request is published for the page.
     pub(super) inspector: Option<Inspector>,
+    /// What is kept of the latest callbacks, for speed.
+    pub(super) kept: Kept,
+}
+
+/// What serve keeps of the latest callbacks, for speed (see [`crate::memo`]): Chat signs every
+/// callback of one second alike, and a policy gives a few answers over and over, so the Sign
+/// expected, an answer's JSON and its judgement are worked out once for a run of them.
+#[derive(Default)]
+pub(super) struct Kept {
+    /// The Sign expected for a RequestTime.
+    sign: Shared<u64, [u8; 64]>,
+    /// An answer (without a `MsgBody`) and its JSON.
+    written: Shared<Answer, Bytes>,
+    /// Serve's own answer judged, for `--record`: judging one afresh (reading it back,
+    /// deciding, putting it in words) costs more than the rest of the record line.
+    judged: Shared<Judged, Arc<RawValue>>,
 }
 
 /// What became of a request's caller and of serve while the answer was being made.
@@ -80,7 +99,7 @@ impl Server {
     /// all the same), and serve, which may be cut short (then `None`).
     pub(super) async fn wait_for<T>(
         &self,
-        caller: &Caller,
+        caller: &impl Hangup,
         arrived: Instant,
         work: impl Future<Output = T>,
     ) -> (Option<T>, Waited) {
@@ -116,185 +135,255 @@ pub(super) fn stopped_answer() -> (u16, Answer) {
 /// What serve answers with: a whole body, known before the head is written.
 pub(super) type Response = hyper::Response<Full<Bytes>>;
 
+/// A request as it arrived: when, and (with `--fault`) its number.
+#[derive(Clone, Copy)]
+struct Arrival {
+    started: Instant,
+    now_ms: i64,
+    number: Option<u64>,
+}
+
+/// Answers one request: read within bounds and judged, then passed on to the backend (tap
+/// mode) or answered by policy.
 pub(super) async fn handle(
     server: Arc<Server>,
     request: hyper::Request<Incoming>,
     caller: Caller,
 ) -> Response {
-    let started = Instant::now();
-    let now_ms = server.clock.now_ms();
-    let arrival = server.faults.as_ref().map(Faults::arrival);
+    let arrival = server.arrival();
     let (parts, body) = request.into_parts();
-    let query = ReceivedQuery::parse(parts.uri.query().unwrap_or_default());
-    let read = tokio::time::timeout(server.body_timeout, read_body(body)).await;
-    // The tap passes on what it could read whole; anything else is answered as serve does.
-    let whole = matches!(&read, Ok(Ok(bytes)) if bytes.len() <= MAX_BODY_BYTES);
-    let (bytes, mut received) = match read {
-        Ok(Ok(bytes)) => {
-            let inbound = Inbound {
-                method: parts.method.as_str(),
-                query: &query,
-                body: &bytes,
-            };
-            // RequestTime is judged against the time the whole request is in, as before.
-            let received = server.receiver.receive(inbound, server.clock.now_secs());
-            (bytes, received)
-        }
-        Ok(Err(e)) => (
-            Vec::new(),
-            unreadable(400, format!("the body could not be read: {e}")),
-        ),
-        Err(_) => (
-            Vec::new(),
-            unreadable(
-                408,
-                format!(
-                    "the body did not arrive within {}; Chat sends a callback at once",
-                    humantime::format_duration(server.body_timeout)
-                ),
-            ),
-        ),
-    };
+    let query = query::parse(parts.uri.query().unwrap_or_default());
+    let (bytes, mut received, whole) = server.read(parts.method.as_str(), &query, body).await;
     // Only a callback is passed on: any other method, and a request that went round in a
     // loop, are answered by serve itself.
     if let Some(tap) = &server.tap {
         if let Some(looped) = tap.looped(&parts.headers) {
             received.verdict = Err(looped);
         } else if whole && parts.method == Method::POST {
-            let arrived = (started, now_ms);
-            let fault = fault::drawn(server.faults.as_ref(), arrival, received.callback());
+            let arrived = (arrival.started, arrival.now_ms);
+            let fault = fault::drawn(server.faults.as_ref(), arrival.number, received.callback());
             let request = (&parts, &query, bytes, received);
             return tap::pass_on(&server, tap, request, &caller, arrived, fault).await;
         }
     }
-    let mut fault = None;
-    let ((status, answer), waited) = match &received.verdict {
-        Ok(valid) => {
-            fault = fault::drawn(server.faults.as_ref(), arrival, received.callback());
-            let answer = fault::around(fault, &caller, server.policy.answer(valid));
-            let (answer, waited) = server.wait_for(&caller, started, answer).await;
-            (answer.unwrap_or_else(stopped_answer), waited)
-        }
-        Err(rejection) => {
-            server.rejected.fetch_add(1, Ordering::Relaxed);
-            ((rejection.status, rejection.answer()), Waited::default())
-        }
-    };
-    server.answered.fetch_add(1, Ordering::Relaxed);
-    let status = fault::status(fault, status);
-    let answer_bytes = fault::body(fault, written(&answer));
-    let latency = started.elapsed();
-    let mut event = Event::new(now_ms, &received, status, &answer, latency);
-    event.caller_closed_ms = waited.caller_closed.map(millis);
-    event.cut = waited.cut;
-    event.fault = fault;
-    let line = match server.format {
-        OutputFormat::Human => event.human_line(&server.look),
-        OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
-    };
-    let reply = Reply {
-        status,
-        body: &answer_bytes,
-        truncated: false,
-        latency: Some(latency),
-    };
-    // Queued before the answer goes out, so that every callback answered is recorded.
-    if let Some(record) = &server.record {
-        let judgement = judged(&received, reply);
-        let line = RecordLine {
-            judgement: Some(&judgement),
-            keep_sign: server.record_sign,
-            ..RecordLine::new(
-                &event,
-                parts.method.as_str(),
-                parts.uri.path(),
-                &query,
-                &received,
-                &bytes,
-            )
-        };
-        record.line(line.to_json());
+    let request = (&parts, &query, bytes, received);
+    server.answer(request, arrival, &caller).await
+}
+
+/// The caller's end of a request, as its handler watches it: it may close its side of the
+/// connection before the answer is ready.
+pub(super) trait Hangup: Sync {
+    /// Resolves when the caller has closed its side of the connection.
+    fn closed(&self) -> impl Future<Output = ()> + Send;
+}
+
+impl Hangup for Caller {
+    fn closed(&self) -> impl Future<Output = ()> + Send {
+        Caller::closed(self)
     }
-    server.events.line(line);
-    if let Some(inspector) = &server.inspector
-        && inspector.takes(Some(&parts))
+}
+
+/// A request read whole and judged: its head, its query, its body and what serve made of it.
+type Read<'a> = (&'a Parts, &'a ReceivedQuery<'a>, Vec<u8>, Received);
+
+impl Server {
+    fn arrival(&self) -> Arrival {
+        Arrival {
+            started: Instant::now(),
+            now_ms: self.clock.now_ms(),
+            number: self.faults.as_ref().map(Faults::arrival),
+        }
+    }
+
+    /// Reads `body` within bounds and judges the request; says whether the body was read
+    /// whole (the tap passes on only such a request).
+    async fn read<B>(
+        &self,
+        method: &str,
+        query: &ReceivedQuery<'_>,
+        body: B,
+    ) -> (Vec<u8>, Received, bool)
+    where
+        B: hyper::body::Body<Data = Bytes> + Unpin,
+        B::Error: std::fmt::Display,
     {
-        let given = inspect::Given {
-            status,
-            body: answer_bytes.clone(),
-            latency,
-            judgement: inspect::Judged::Serve,
-            backend: None,
-            waited,
-        };
-        let request = inspect::Request::of(&parts, now_ms, bytes.into());
-        inspector.publish(request, received, given);
-    }
-
-    let mut response = Response::new(Full::new(answer_bytes));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if status == 405 {
-        headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
-    }
-    fault::mark(fault, &mut response);
-    response
-}
-
-thread_local! {
-    /// The latest answer this thread wrote, and its JSON.
-    static WRITTEN: RefCell<Option<(Answer, Bytes)>> = const { RefCell::new(None) };
-}
-
-/// `answer` as JSON. A policy gives a few answers over and over: each thread keeps the JSON of
-/// the latest one and writes an answer again only when it differs. An answer with a `MsgBody`
-/// is always written afresh: its JSON maps compare equal whatever the order of their keys,
-/// which the JSON keeps.
-fn written(answer: &Answer) -> Bytes {
-    let write = || {
-        let mut json = Vec::with_capacity(128);
-        let _ = serde_json::to_writer(&mut json, answer);
-        Bytes::from(json)
-    };
-    if !answer.msg_body.is_empty() {
-        return write();
-    }
-    WRITTEN.with_borrow_mut(|latest| match latest {
-        Some((kept, json)) if kept == answer => json.clone(),
-        _ => {
-            let json = write();
-            *latest = Some((answer.clone(), json.clone()));
-            json
+        match tokio::time::timeout(self.body_timeout, read_body(body)).await {
+            Ok(Ok(bytes)) => {
+                let inbound = Inbound {
+                    method,
+                    query,
+                    body: &bytes,
+                };
+                // RequestTime is judged against the time the whole request is in.
+                let received = self.receive(inbound);
+                let whole = bytes.len() <= MAX_BODY_BYTES;
+                (bytes, received, whole)
+            }
+            Ok(Err(e)) => (
+                Vec::new(),
+                unreadable(400, format!("the body could not be read: {e}")),
+                false,
+            ),
+            Err(_) => (
+                Vec::new(),
+                unreadable(
+                    408,
+                    format!(
+                        "the body did not arrive within {}; Chat sends a callback at once",
+                        humantime::format_duration(self.body_timeout)
+                    ),
+                ),
+                false,
+            ),
         }
-    })
+    }
+
+    /// Answers a request by policy (or refuses it), says it on stdout, records it and
+    /// publishes it to the inspector.
+    async fn answer(&self, request: Read<'_>, arrival: Arrival, caller: &impl Hangup) -> Response {
+        let (parts, query, bytes, received) = request;
+        let mut fault = None;
+        let ((status, answer), waited) = match &received.verdict {
+            Ok(valid) => {
+                fault = fault::drawn(self.faults.as_ref(), arrival.number, received.callback());
+                let answer = fault::around(fault, caller, self.policy.answer(valid));
+                let (answer, waited) = self.wait_for(caller, arrival.started, answer).await;
+                (answer.unwrap_or_else(stopped_answer), waited)
+            }
+            Err(rejection) => {
+                self.rejected.fetch_add(1, Ordering::Relaxed);
+                ((rejection.status, rejection.answer()), Waited::default())
+            }
+        };
+        self.answered.fetch_add(1, Ordering::Relaxed);
+        let status = fault::status(fault, status);
+        let answer_bytes = fault::body(fault, self.written(&answer));
+        let latency = arrival.started.elapsed();
+        let mut event = Event::new(arrival.now_ms, &received, status, &answer, latency);
+        event.caller_closed_ms = waited.caller_closed.map(millis);
+        event.cut = waited.cut;
+        event.fault = fault;
+        let line = self.line(&event, Event::human_line);
+        let reply = Reply {
+            status,
+            body: &answer_bytes,
+            truncated: false,
+            latency: Some(latency),
+        };
+        // Queued before the answer goes out, so that every callback answered is recorded.
+        if let Some(record) = &self.record {
+            let judgement = self.judged(&received, reply);
+            let line = RecordLine {
+                judgement: Some(&judgement),
+                keep_sign: self.record_sign,
+                ..RecordLine::new(
+                    &event,
+                    parts.method.as_str(),
+                    parts.uri.path(),
+                    query,
+                    &received,
+                    &bytes,
+                )
+            };
+            record.line(line.to_json());
+        }
+        self.events.line(line);
+        if let Some(inspector) = &self.inspector
+            && inspector.takes(Some(parts))
+        {
+            let given = inspect::Given {
+                status,
+                body: answer_bytes.clone(),
+                latency,
+                judgement: inspect::Judged::Serve,
+                backend: None,
+                waited,
+            };
+            let request = inspect::Request::of(parts, arrival.now_ms, bytes.into());
+            inspector.publish(request, received, given);
+        }
+        let mut response = Response::new(Full::new(answer_bytes));
+        *response.status_mut() =
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if status == 405 {
+            headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        fault::mark(fault, &mut response);
+        response
+    }
 }
 
-thread_local! {
-    /// The judgement of serve's own latest answer on this thread, for `--record`: a policy
-    /// gives a few answers over and over, and judging one afresh (reading it back, deciding,
-    /// putting it in words) costs more than the rest of the record line.
-    static JUDGED: RefCell<Latest<Arc<RawValue>>> = RefCell::new(Latest::default());
+impl Server {
+    /// `event`'s line on stdout, in the output format chosen: `human` for people, or JSON.
+    pub(super) fn line<E: Serialize>(
+        &self,
+        event: &E,
+        human: fn(&E, &Palette) -> String,
+    ) -> String {
+        match self.format {
+            OutputFormat::Human => human(event, &self.palette),
+            OutputFormat::Json => serde_json::to_string(event).unwrap_or_default(),
+        }
+    }
+
+    /// What serve makes of `request`, judged now (RequestTime against the time the whole
+    /// request is in).
+    fn receive(&self, request: Inbound<'_>) -> Received {
+        let now = self.clock.now_secs();
+        self.receiver
+            .receive_expecting(request, now, |time, work_out| {
+                self.kept
+                    .sign
+                    .get(|&kept| kept == time, || (time, work_out()))
+            })
+    }
+
+    /// `answer` as JSON, kept while the answer repeats. An answer with a `MsgBody` is always
+    /// written afresh: its JSON maps compare equal whatever the order of their keys, which the
+    /// JSON keeps.
+    fn written(&self, answer: &Answer) -> Bytes {
+        if !answer.msg_body.is_empty() {
+            return written(answer);
+        }
+        self.kept
+            .written
+            .get(|kept| kept == answer, || (answer.clone(), written(answer)))
+    }
+
+    /// [`judged`], kept while serve's answers and the callbacks they answer repeat.
+    pub(super) fn judged(&self, received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
+        let subscribers = subscribers_of(received);
+        let key = ReplyTo {
+            callback: received.callback(),
+            subscribers: &subscribers,
+            reply,
+        };
+        self.kept.judged.get(
+            |kept| key.is(kept),
+            || (key.kept(), judged(received, reply)),
+        )
+    }
+}
+
+/// `answer` as JSON.
+fn written(answer: &Answer) -> Bytes {
+    let mut json = Vec::with_capacity(128);
+    let _ = serde_json::to_writer(&mut json, answer);
+    Bytes::from(json)
 }
 
 /// The judgement of serve's own `reply` to `received`, as a JSON object.
 pub(super) fn judged(received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
     let callback = received.callback();
-    let subscribers = subscribers_of(received);
-    JUDGED.with_borrow_mut(|latest| {
-        let judgement = latest.get(callback, &subscribers, reply, || {
-            let verdict = Verdict::of(callback, &subscribers, Answered::Reply(reply));
-            Arc::from(
-                serde_json::value::to_raw_value(&verdict)
-                    .unwrap_or_else(|_| RawValue::NULL.to_owned()),
-            )
-        });
-        Arc::clone(judgement)
-    })
+    let verdict = Verdict::of(callback, &subscribers_of(received), Answered::Reply(reply));
+    Arc::from(
+        serde_json::value::to_raw_value(&verdict).unwrap_or_else(|_| RawValue::NULL.to_owned()),
+    )
 }
 
 /// The subscribers a callback names: a valid one's, or those its JSON body names when it was
@@ -309,7 +398,10 @@ pub(super) fn subscribers_of(received: &Received) -> Cow<'_, [String]> {
 
 /// Keeps one byte past [`MAX_BODY_BYTES`], enough for the receiver to see the body is too
 /// large, and discards the rest up to [`DRAIN_LIMIT`] (see there why it is read at all).
-async fn read_body(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
+async fn read_body<B>(mut body: B) -> Result<Vec<u8>, B::Error>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+{
     const KEEP: usize = MAX_BODY_BYTES + 1;
     let mut bytes = Vec::new();
     let mut seen = 0;
@@ -365,8 +457,8 @@ pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
         truncated: false,
         latency: Some(Duration::ZERO),
     };
-    let judgement =
-        (server.record.is_some() || server.inspector.is_some()).then(|| judged(&received, reply));
+    let judgement = (server.record.is_some() || server.inspector.is_some())
+        .then(|| server.judged(&received, reply));
     if let Some(record) = &server.record {
         let query = ReceivedQuery::parse("");
         let line = RecordLine {
@@ -375,10 +467,7 @@ pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
         };
         record.line(line.to_json());
     }
-    server.events.line(match server.format {
-        OutputFormat::Human => event.human_line(&server.look),
-        OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
-    });
+    server.events.line(server.line(&event, Event::human_line));
     if let (Some(inspector), Some(judgement)) = (&server.inspector, judgement)
         && inspector.takes(None)
     {
@@ -410,7 +499,169 @@ fn unreadable(status: u16, why: String) -> Received {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{MessageElement, ReceivedQuery};
+    use crate::protocol::{CALLBACKS, EventValues, MessageElement, build_body, sign};
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    const TOKEN: &str = "handler-token";
+    const NOW: u32 = 1_669_872_112;
+
+    /// Where a test server's event lines go.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A caller that waits for its answer.
+    struct Waits;
+
+    impl Hangup for Waits {
+        fn closed(&self) -> impl Future<Output = ()> + Send {
+            std::future::pending()
+        }
+    }
+
+    /// Serve with a token, refusing jared, its clock stopped at [`NOW`], its event lines in
+    /// `format` going to the lines returned.
+    fn server(format: OutputFormat) -> (Server, Lines) {
+        let lines = Lines::default();
+        let server = Server {
+            receiver: Receiver {
+                sdk_appid: Some(1_400_000_000),
+                token: Some(crate::protocol::Token::new(TOKEN.to_owned())),
+                max_skew: Duration::from_secs(60),
+            },
+            policy: Policy {
+                refuse: vec!["jared".to_owned()],
+                reject: false,
+                fail: false,
+                discard: false,
+                rewrite_text: None,
+                error_code: None,
+                delay: None,
+                status: 200,
+            },
+            clock: Clock::fixed(NOW),
+            format,
+            palette: Palette::new(false),
+            events: writers::Events::to(lines.clone()).unwrap(),
+            record: None,
+            record_sign: false,
+            body_timeout: Duration::from_secs(5),
+            answered: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            tap: None,
+            faults: None,
+            cut: watch::Sender::new(false),
+            inspector: None,
+            kept: Kept::default(),
+        };
+        (server, lines)
+    }
+
+    /// What `handle` does with a request that is not passed on, without a socket.
+    async fn handled(server: &Server, uri: &str, body: Vec<u8>) -> Response {
+        let arrival = server.arrival();
+        let request = hyper::Request::post(uri).body(Full::new(Bytes::from(body)));
+        let (parts, body) = request.unwrap().into_parts();
+        let query = query::parse(parts.uri.query().unwrap_or_default());
+        let (bytes, received, _) = server.read(parts.method.as_str(), &query, body).await;
+        let request = (&parts, &query, bytes, received);
+        server.answer(request, arrival, &Waits).await
+    }
+
+    /// The URL of a before-subscribe callback signed with `token` at `time`, and its body.
+    fn callback(token: &str, time: u64) -> (String, Vec<u8>) {
+        let callback = &CALLBACKS[0];
+        let uri = format!(
+            "/im?SdkAppid=1400000000&CallbackCommand={}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={}&RequestTime={time}",
+            callback.command,
+            sign(token, time)
+        );
+        let body = build_body(callback, &EventValues::seed(callback, 1_669_872_112_000));
+        (uri, body.to_string().into_bytes())
+    }
+
+    async fn body_of(response: Response) -> String {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    /// The lines written once serve stops, each without its latency (`  0.3 ms`).
+    fn said(server: Server, lines: &Lines) -> Vec<String> {
+        assert_eq!(server.events.finish(Duration::from_secs(5)), 0);
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|line| {
+                line.rsplit_once("  ")
+                    .map_or(line, |(head, _)| head)
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_callback_is_judged_and_answered_in_process() {
+        let (server, lines) = server(OutputFormat::Human);
+        assert_eq!(CALLBACKS[0].name, "before-subscribe");
+        // Twice in one second (the Sign kept for it), then forged in that second.
+        for _ in 0..2 {
+            let (uri, body) = callback(TOKEN, NOW.into());
+            let response = handled(&server, &uri, body).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(
+                body_of(response).await,
+                r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#
+            );
+        }
+        let (uri, body) = callback("another-token", NOW.into());
+        let response = handled(&server, &uri, body).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let (uri, body) = callback(TOKEN, u64::from(NOW) - 61);
+        let response = handled(&server, &uri, body).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(server.answered.load(Ordering::Relaxed), 4);
+        assert_eq!(server.rejected.load(Ordering::Relaxed), 2);
+        let said = said(server, &lines);
+        assert_eq!(said.len(), 4, "{said:#?}");
+        let accepted = "05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → 200 refuses jared";
+        assert_eq!(said[0], accepted);
+        assert_eq!(said[1], accepted);
+        assert!(
+            said[2].starts_with(
+                "05:21:52.000Z ✘ before-subscribe  → 401 query.Sign: Sign does not match"
+            ),
+            "{}",
+            said[2]
+        );
+        assert!(
+            said[3].contains("→ 401 query.RequestTime: RequestTime is 61 s old"),
+            "{}",
+            said[3]
+        );
+    }
+
+    #[tokio::test]
+    async fn json_lines_are_the_event_as_json() {
+        let (server, lines) = server(OutputFormat::Json);
+        let (uri, body) = callback(TOKEN, NOW.into());
+        handled(&server, &uri, body).await;
+        let said = said(server, &lines);
+        let event: serde_json::Value = serde_json::from_str(&said[0]).unwrap();
+        assert_eq!(event["time"], "2022-12-01T05:21:52.000Z");
+        assert_eq!(event["command"], "before-subscribe");
+        assert_eq!(event["status"], 200);
+        assert_eq!(event["answer"]["RefusedSubscribers_Account"][0], "jared");
+    }
 
     fn received(subscribers: &[&str]) -> Received {
         let list: Vec<String> = subscribers
@@ -439,6 +690,7 @@ mod tests {
 
     #[test]
     fn a_kept_answer_is_written_as_it_would_be_afresh() {
+        let (server, _) = server(OutputFormat::Human);
         let answers = [
             Answer::ok(vec!["jared".into()]),
             Answer::ok(vec!["jared".into()]),
@@ -453,7 +705,7 @@ mod tests {
         ];
         for answer in answers {
             assert_eq!(
-                written(&answer),
+                server.written(&answer),
                 serde_json::to_vec(&answer).unwrap(),
                 "{answer:?}"
             );
@@ -462,6 +714,7 @@ mod tests {
 
     #[test]
     fn a_kept_judgement_is_the_one_a_fresh_judging_gives() {
+        let (server, _) = server(OutputFormat::Human);
         let refuse_jared = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#;
         let ok = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
         let cases: [(&[&str], u16, &[u8], u64); 9] = [
@@ -489,7 +742,7 @@ mod tests {
                 Answered::Reply(reply),
             );
             let fresh = serde_json::to_string(&fresh).unwrap();
-            assert_eq!(judged(&received, reply).get(), fresh, "case {i}");
+            assert_eq!(server.judged(&received, reply).get(), fresh, "case {i}");
         }
     }
 }

@@ -10,6 +10,7 @@ mod handler;
 mod inspect;
 pub(crate) mod listen;
 mod policy;
+mod query;
 mod tap;
 pub(crate) mod writers;
 
@@ -23,7 +24,6 @@ use crate::interrupt::Interrupts;
 use crate::output;
 use crate::output::OutputFormat;
 use crate::protocol::Receiver;
-use event::Look;
 use handler::{Server, handle};
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -98,17 +98,16 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
             "passing every request on to {}",
             crate::report::masked(&tap.url)
         );
-        let _ = match output {
-            OutputFormat::Human => writeln!(output::stdout(), "{forwarding}"),
-            OutputFormat::Json => writeln!(output::stderr(), "{forwarding}"),
-        };
+        let _ = writeln!(output.notes(), "{forwarding}");
     }
     // The seed is always said, so that a run can be drawn again; `-q` keeps it off stdout.
     if let Some(faults) = &faults {
-        let _ = match output {
-            OutputFormat::Human if !quiet => writeln!(output::stdout(), "{}", faults.banner()),
-            _ => writeln!(output::stderr(), "{}", faults.banner()),
+        let mut notes = if quiet {
+            Box::new(output::stderr())
+        } else {
+            output.notes()
         };
+        let _ = writeln!(notes, "{}", faults.banner());
     }
     if let Some(inspect) = &inspect {
         inspect.say(output);
@@ -146,7 +145,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         policy,
         clock,
         format: output,
-        look: Look::for_stdout(),
+        palette: output::Palette::for_stdout(),
         events: writers::Events::start().map_err(cannot_start)?,
         record: record.as_ref().map(writers::Record::queue),
         record_sign,
@@ -156,6 +155,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         tap,
         faults,
         cut: watch::Sender::new(false),
+        kept: Default::default(),
     });
     let limits = listen::Limits {
         max_connections,
@@ -367,10 +367,7 @@ fn print_banner(
         return;
     }
     let example = send_command(address, receiver.sdk_appid);
-    let _ = match output {
-        OutputFormat::Human => writeln!(output::stdout(), "{example}"),
-        OutputFormat::Json => writeln!(output::stderr(), "{example}"),
-    };
+    let _ = writeln!(output.notes(), "{example}");
     if receiver.token.is_some() && token_on_command_line {
         let _ = writeln!(
             output::stderr(),

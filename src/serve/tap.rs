@@ -12,7 +12,6 @@ use super::inspect;
 use super::listen::Caller;
 use crate::client::{Pool, TransportError};
 use crate::clock::millis;
-use crate::output::OutputFormat;
 use crate::protocol::{Answer, Finding, MAX_BODY_BYTES, Received, ReceivedQuery, Rejection, Reply};
 use crate::record::{Answered, Body, RecordLine, Verdict};
 use bytes::Bytes;
@@ -272,10 +271,7 @@ pub(super) async fn pass_on(
     event.caller_closed_ms = gone.caller_closed.map(millis);
     event.cut = gone.cut;
     event.judgement = Some(&judgement);
-    let line = match server.format {
-        OutputFormat::Human => event.tap_line(&server.look),
-        OutputFormat::Json => serde_json::to_string(&event).unwrap_or_default(),
-    };
+    let line = server.line(&event, Event::tap_line);
     if let Some(record) = &server.record {
         let line = RecordLine {
             keep_sign: server.record_sign,

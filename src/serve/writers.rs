@@ -48,13 +48,19 @@ struct EventCounts {
 }
 
 impl Events {
+    /// Event lines for stdout.
     pub(crate) fn start() -> io::Result<Self> {
+        Self::to(io::stdout())
+    }
+
+    /// Event lines for `sink`.
+    pub(crate) fn to(sink: impl Write + Send + 'static) -> io::Result<Self> {
         let (queue, lines) = mpsc::channel(EVENT_QUEUE);
         let shared = Arc::new(EventCounts::default());
         let counts = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("oa-hook events".into())
-            .spawn(move || write_events(lines, &counts))?;
+            .spawn(move || write_events(lines, sink, &counts))?;
         Ok(Events {
             queue,
             shared,
@@ -111,11 +117,11 @@ fn next_batch<L: AsRef<[u8]>>(lines: &mut mpsc::Receiver<L>, batch: &mut Vec<u8>
     Some(taken)
 }
 
-fn write_events(mut lines: mpsc::Receiver<String>, counts: &EventCounts) {
+fn write_events(mut lines: mpsc::Receiver<String>, mut sink: impl Write, counts: &EventCounts) {
     let mut batch = Vec::new();
     let mut open = true;
     while let Some(taken) = next_batch(&mut lines, &mut batch) {
-        if open && let Err(e) = io::stdout().lock().write_all(&batch) {
+        if open && let Err(e) = sink.write_all(&batch) {
             open = false;
             say_once(
                 &counts.said_closed,
