@@ -477,8 +477,8 @@ pub(crate) struct TlsArgs {
 #[command(next_help_heading = "Expectations")]
 pub(crate) struct ExpectArgs {
     /// Expect Chat to let the subscription go ahead (allow) or reject it whole (reject)
-    #[arg(long, env = "OA_HOOK_EXPECT", value_enum, value_name = "DECISION")]
-    pub expect: Option<ExpectedArg>,
+    #[arg(long, env = "OA_HOOK_EXPECT", value_parser = decisions(), value_name = "DECISION")]
+    pub expect: Option<Expected>,
     /// Expect exactly these users refused, the rest subscribed; repeat for several
     #[arg(
         long = "expect-refused",
@@ -492,19 +492,17 @@ pub(crate) struct ExpectArgs {
 impl ExpectArgs {
     pub(crate) fn expectation(&self) -> Expectation {
         Expectation {
-            outcome: self.expect.map(|e| match e {
-                ExpectedArg::Allow => Expected::Allow,
-                ExpectedArg::Reject => Expected::Reject,
-            }),
+            outcome: self.expect,
             refused: self.expect_refused.clone(),
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ExpectedArg {
-    Allow,
-    Reject,
+/// `--expect`'s values: the names of [`Expected`].
+fn decisions() -> impl TypedValueParser<Value = Expected> {
+    let names = Expected::NAMES.map(|(name, _)| name);
+    clap::builder::PossibleValuesParser::new(names)
+        .try_map(|name| Expected::named(&name).ok_or("is not a decision"))
 }
 
 #[derive(Debug, Args)]
@@ -1075,6 +1073,9 @@ const DEFAULT_MAX_SKEW: &str = "60s";
 const MAX_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
+/// What a value parser's error names as its argument when the value came from the config file.
+pub(crate) const FROM_FILE: &str = "(config file)";
+
 /// A value parser whose errors say where the bad value came from (the flag, or the environment
 /// variable that held it, which clap's own messages do not name), what is wrong with it and
 /// what to give instead. `parse` says the last two, e.g. "is not a number; give ...".
@@ -1123,13 +1124,11 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
                     format!("{env}={shown} {what}"),
                     format!("{give}, or unset {env}"),
                 ),
-                // Built-in defaults are valid: a default that is not came from the config file.
-                (ValueSource::DefaultValue, _) if let Some(file) = crate::config::loaded() => {
+                // Built-in defaults are valid: a default that is not came from the config file,
+                // which `crate::settings` names in front of this.
+                (ValueSource::DefaultValue, _) => {
                     let key = long.unwrap_or_default().replace('-', "_");
-                    (
-                        format!("{}: {key} = \"{shown}\" {what}", file.display()),
-                        give.to_owned(),
-                    )
+                    (format!("{key} = \"{shown}\" {what}"), give.to_owned())
                 }
                 _ => {
                     let flag = match arg.and_then(Arg::get_long) {
@@ -1148,6 +1147,12 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
                 ContextKind::Suggested,
                 ContextValue::StyledStrs(vec![give.into()]),
             );
+            if source == ValueSource::DefaultValue {
+                error.insert(
+                    ContextKind::InvalidArg,
+                    ContextValue::String(FROM_FILE.into()),
+                );
+            }
             error
         })
     }

@@ -6,37 +6,24 @@ use crate::error::{Error, Result};
 use crate::expect::Expected;
 use crate::local::Bounded;
 use crate::protocol::Callback;
-use clap::ArgAction;
-use clap::parser::ValueSource;
 use serde::Deserialize;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use toml::{Table, Value};
 
 /// The file looked for in the current directory when neither `--config` nor `OA_HOOK_CONFIG`
 /// names one.
 pub(crate) const FILE_NAME: &str = "oa-hook.toml";
 
-/// The environment variable that names the file.
-const CONFIG_ENV: &str = "OA_HOOK_CONFIG";
-
 /// The largest config file read: settings and scenarios are a few KiB.
 const MAX_CONFIG_BYTES: usize = 1 << 20;
 
-/// The file in force, for messages about values that came from it.
-static LOADED: OnceLock<PathBuf> = OnceLock::new();
-
-/// The file values came from, if one was read.
-pub(crate) fn loaded() -> Option<&'static Path> {
-    LOADED.get().map(PathBuf::as_path)
-}
-
-/// A file as read: its option values and its scenarios.
+/// A file as read: its option values (top-level keys, and `[command]` sections) and its
+/// scenarios. Which option a key sets, and whether it is one, is for `crate::settings`.
 #[derive(Debug, Default)]
 pub(crate) struct Config {
-    path: Option<PathBuf>,
-    table: Table,
+    /// Where it was read from; `None` when there was no file.
+    pub path: Option<PathBuf>,
+    pub table: Table,
     pub scenarios: Vec<Scenario>,
 }
 
@@ -70,25 +57,9 @@ pub(crate) struct Scenario {
     pub msg_time: Option<i64>,
     /// A JSON body to send instead, relative to the file.
     pub body: Option<PathBuf>,
-    pub expect: Option<ScenarioExpect>,
+    pub expect: Option<Expected>,
     #[serde(default)]
     pub expect_refused: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum ScenarioExpect {
-    Allow,
-    Reject,
-}
-
-impl From<ScenarioExpect> for Expected {
-    fn from(expect: ScenarioExpect) -> Self {
-        match expect {
-            ScenarioExpect::Allow => Expected::Allow,
-            ScenarioExpect::Reject => Expected::Reject,
-        }
-    }
 }
 
 impl Scenario {
@@ -122,64 +93,12 @@ impl Scenario {
     }
 }
 
-/// What the command line and the environment gave, as clap reads them (a first reading, before
-/// the file's values are known): a file value gives way to an option given there that it
-/// conflicts with, as a flag beats the file.
-#[derive(Debug, Default)]
-pub(crate) struct Given {
-    /// The ids of the subcommand's options given on the command line or by their variable.
-    ids: Vec<String>,
-    /// `--config` (or `OA_HOOK_CONFIG`).
-    config: Option<PathBuf>,
-}
-
-impl Given {
-    /// Reads `args` with `command`, keeping what it could read of a command line that is
-    /// wrong or incomplete (the file may give what is missing; the real reading, after the
-    /// file, says what is wrong).
-    pub(crate) fn of(command: clap::Command, args: &[OsString]) -> Self {
-        let Ok(matches) = command.ignore_errors(true).try_get_matches_from(args) else {
-            // --help or --version: nothing was given that a file value could conflict with.
-            return Given {
-                ids: Vec::new(),
-                config: std::env::var_os(CONFIG_ENV).map(PathBuf::from),
-            };
-        };
-        let (matches, config) = match matches.subcommand() {
-            Some((_, sub)) => (sub, sub.get_one::<PathBuf>("config")),
-            None => (&matches, matches.get_one::<PathBuf>("config")),
-        };
-        let given = |id: &&clap::Id| {
-            matches!(
-                matches.value_source(id.as_str()),
-                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-            )
-        };
-        Given {
-            ids: matches
-                .ids()
-                .filter(given)
-                .map(|id| id.as_str().to_owned())
-                .collect(),
-            config: config.cloned(),
-        }
-    }
-
-    fn has(&self, arg: &clap::Arg) -> bool {
-        self.ids.iter().any(|id| id == arg.get_id().as_str())
-    }
-}
-
 impl Config {
-    /// The file named by `--config FILE`, else by `OA_HOOK_CONFIG` (both in `given`), else
-    /// `oa-hook.toml` in the current directory when there is one; no file is no config.
-    pub(crate) fn find(given: &Given) -> Result<Config> {
-        let named = given
-            .config
-            .clone()
-            .filter(|name| !name.as_os_str().is_empty());
-        match named {
-            Some(path) => Config::read(&path),
+    /// The file `named` by `--config FILE` (or `OA_HOOK_CONFIG`), else `oa-hook.toml` in the
+    /// current directory when there is one; no file is no config.
+    pub(crate) fn find(named: Option<&Path>) -> Result<Config> {
+        match named.filter(|name| !name.as_os_str().is_empty()) {
+            Some(path) => Config::read(path),
             None if Path::new(FILE_NAME).is_file() => Config::read(Path::new(FILE_NAME)),
             None => Ok(Config::default()),
         }
@@ -204,49 +123,11 @@ impl Config {
             None => Vec::new(),
             Some(value) => scenarios(path, value)?,
         };
-        let _ = LOADED.set(path.to_owned());
         Ok(Config {
             path: Some(path.to_owned()),
             table,
             scenarios,
         })
-    }
-
-    /// `command` with the file's values as defaults: top-level keys for every command that has
-    /// that option, `[serve]`, `[send]`, ... keys for that command alone.
-    /// A file value gives way to an option `given` on the command line (or in its variable)
-    /// that it conflicts with, as a flag beats the file.
-    pub(crate) fn apply(&self, mut command: clap::Command, given: &Given) -> Result<clap::Command> {
-        let Some(path) = &self.path else {
-            return Ok(command);
-        };
-        let commands: Vec<String> = command
-            .get_subcommands()
-            .map(|c| c.get_name().to_owned())
-            .collect();
-        for (key, value) in &self.table {
-            match value {
-                Value::Table(section) if commands.contains(key) => {
-                    let name = key;
-                    for (key, value) in section {
-                        let place = format!("[{name}] {key}");
-                        command = set(command, Some(name), key, value, &place, path, given)?;
-                    }
-                }
-                Value::Table(_) => {
-                    return Err(unknown(
-                        path,
-                        key,
-                        &format!(
-                            "`[{key}]` is not a section of oa-hook.toml; sections are named after commands ({})",
-                            commands.join(", ")
-                        ),
-                    ));
-                }
-                _ => command = set(command, None, key, value, key, path, given)?,
-            }
-        }
-        Ok(command)
     }
 }
 
@@ -314,129 +195,14 @@ fn secret_lines(text: &str) -> Vec<usize> {
     secret
 }
 
-fn unknown(path: &Path, key: &str, why: &str) -> Error {
+pub(crate) fn unknown(path: &Path, key: &str, why: &str) -> Error {
     Error::usage(format!("{}: {why}", path.display())).hint(format!(
         "remove or correct `{key}`; keys are the long option names with _ for -, e.g. max_skew"
     ))
 }
 
-/// Sets `key = value` as the default of the option of that long name, in `only` (a command
-/// name) or in every command that has it.
-fn set(
-    mut command: clap::Command,
-    only: Option<&str>,
-    key: &str,
-    value: &Value,
-    place: &str,
-    path: &Path,
-    given: &Given,
-) -> Result<clap::Command> {
-    if matches!(key, "token" | "inspect_token") {
-        let flag = key.replace('_', "-");
-        return Err(Error::usage(format!(
-            "{}: `{place}`: the token is a secret and is never read from a file",
-            path.display()
-        ))
-        .hint(format!(
-            "remove it from the file; use OA_HOOK_{} (or --{flag})",
-            key.to_uppercase()
-        )));
-    }
-    if matches!(key, "config") {
-        return Err(unknown(
-            path,
-            key,
-            &format!("`{place}`: a config file cannot name another"),
-        ));
-    }
-    let long = key.replace('_', "-");
-    let mut found = false;
-    let names: Vec<String> = command
-        .get_subcommands()
-        .map(|c| c.get_name().to_owned())
-        .filter(|name| only.is_none_or(|only| only == name))
-        .collect();
-    for name in names {
-        let Some(sub) = command.find_subcommand(&name) else {
-            continue;
-        };
-        let Some(arg) = sub
-            .get_arguments()
-            .find(|a| a.get_long() == Some(long.as_str()))
-        else {
-            continue;
-        };
-        let id = arg.get_id().clone();
-        let values = values_for(arg.get_action(), value).map_err(|expected| {
-            Error::usage(format!(
-                "{}: `{place}` is {}; expected {expected}",
-                path.display(),
-                toml_type(value)
-            ))
-        })?;
-        found = true;
-        // Either side may declare the conflict.
-        let overruled = sub.get_arguments().any(|other| {
-            given.has(other)
-                && (sub
-                    .get_arg_conflicts_with(arg)
-                    .iter()
-                    .any(|c| c.get_id() == other.get_id())
-                    || sub
-                        .get_arg_conflicts_with(other)
-                        .iter()
-                        .any(|c| c.get_id() == arg.get_id()))
-        });
-        if overruled {
-            continue;
-        }
-        command = command.mut_subcommand(&name, |sub| {
-            // Not shown in --help: the file may hold what is not to be shown, such as a URL
-            // with a password.
-            sub.mut_arg(id, |arg| {
-                let takes_values = arg.get_action().takes_values();
-                arg.required(false)
-                    .default_values(values)
-                    .hide_default_value(takes_values)
-            })
-        });
-    }
-    if found {
-        Ok(command)
-    } else {
-        let of = only.map_or_else(|| "any command".to_owned(), |c| format!("`oa-hook {c}`"));
-        Err(unknown(
-            path,
-            key,
-            &format!("`{place}` is not an option of {of}"),
-        ))
-    }
-}
-
-/// The option's default values for `value`, or what the option expects instead.
-fn values_for(action: &ArgAction, value: &Value) -> std::result::Result<Vec<String>, &'static str> {
-    let scalar = |value: &Value| match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Integer(n) => Some(n.to_string()),
-        Value::Float(x) => Some(x.to_string()),
-        _ => None,
-    };
-    match (action, value) {
-        (ArgAction::SetTrue | ArgAction::SetFalse, Value::Boolean(on)) => Ok(vec![on.to_string()]),
-        (ArgAction::SetTrue | ArgAction::SetFalse, _) => Err("true or false"),
-        (ArgAction::Append, Value::Array(items)) => items
-            .iter()
-            .map(scalar)
-            .collect::<Option<Vec<_>>>()
-            .ok_or("an array of strings or numbers"),
-        (ArgAction::Append, value) => scalar(value)
-            .map(|v| vec![v])
-            .ok_or("a string, a number, or an array of them"),
-        (_, value) => scalar(value).map(|v| vec![v]).ok_or("a string or a number"),
-    }
-}
-
-fn toml_type(value: &Value) -> &'static str {
+/// What a TOML value is, in words: `timeout` is a string.
+pub(crate) fn toml_type(value: &Value) -> &'static str {
     match value {
         Value::String(_) => "a string",
         Value::Integer(_) => "an integer",
@@ -508,7 +274,7 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
                 callback.name
             )));
         }
-        if scenario.expect == Some(ScenarioExpect::Reject) && !scenario.expect_refused.is_empty() {
+        if scenario.expect == Some(Expected::Reject) && !scenario.expect_refused.is_empty() {
             return Err(Error::usage(format!(
                 "{named}: expect = \"reject\" and expect_refused cannot both hold"
             )));
@@ -577,7 +343,7 @@ mod tests {
             scenarios(Path::new("oa-hook.toml"), table.remove("scenario").unwrap()).unwrap();
         assert_eq!(scenarios.len(), 2);
         assert_eq!(scenarios[0].expect_refused, ["banned_bob"]);
-        assert_eq!(scenarios[1].expect, Some(ScenarioExpect::Reject));
+        assert_eq!(scenarios[1].expect, Some(Expected::Reject));
     }
 
     #[test]

@@ -864,7 +864,7 @@ impl Suite {
             }
         };
         let expectation = Expectation {
-            outcome: scenario.expect.map(Into::into),
+            outcome: scenario.expect,
             refused: scenario.expect_refused.clone(),
         };
         self.answer(&template, &expectation).await
