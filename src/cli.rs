@@ -2,10 +2,11 @@
 
 use crate::expect::{Expectation, Expected};
 use crate::protocol::{CALLBACKS, Callback};
+use crate::request::{EVENT_OPTIONS, EventFields, EventOption, Given, Slot};
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::error::{ContextKind, ContextValue};
 use clap::parser::ValueSource;
-use clap::{Arg, Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, ArgAction, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -60,30 +61,15 @@ pub(crate) struct GlobalArgs {
 }
 
 impl Cli {
-    /// Notes what the command line itself gave. Event options of `sample` and `send`: those
-    /// are refused for a command whose body has no such field, while a value from the
-    /// environment or the config file (meant for every command) is left unused there. serve's
-    /// token: the `send` command serve prints reads it from `OA_HOOK_TOKEN`.
+    /// Notes what the command line itself gave: serve's token (the `send` command serve
+    /// prints reads it from `OA_HOOK_TOKEN`).
     pub(crate) fn note_given(&mut self, matches: &clap::ArgMatches) {
-        let Some((_, matches)) = matches.subcommand() else {
-            return;
-        };
-        let on_line = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
-        let event = match &mut self.command {
-            Command::Sample(args) => &mut args.event,
-            Command::Send(args) => &mut args.event,
-            Command::Serve(args) => {
-                args.token_on_command_line = on_line("token");
-                return;
-            }
-            _ => return,
-        };
-        event.given = matches
-            .ids()
-            .map(clap::Id::as_str)
-            .filter(|id| on_line(id))
-            .map(str::to_owned)
-            .collect();
+        if let (Command::Serve(args), Some((_, matches))) =
+            (&mut self.command, matches.subcommand())
+        {
+            args.token_on_command_line =
+                matches.value_source("token") == Some(ValueSource::CommandLine);
+        }
     }
 }
 
@@ -243,72 +229,91 @@ impl TypedValueParser for CallbackParser {
     }
 }
 
-/// The values that make up a callback. Defaults are the samples on Tencent's pages.
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Event")]
+/// The values that make up a callback, one option for each of [`EVENT_OPTIONS`] and
+/// `--event-time`, under the heading Event. Defaults are the samples on Tencent's pages.
+#[derive(Debug, Clone)]
 pub(crate) struct EventArgs {
-    #[command(flatten)]
     pub query: QueryArgs,
-    /// The Official Account's ID [default: Tencent's sample's: @TOA#_test_for_penn for
-    /// before-subscribe, @TOA#_test_OA_for_penn for after-unsubscribe]
-    #[arg(long, env = "OA_HOOK_OFFICIAL_ACCOUNT", value_name = "ID")]
-    pub official_account: Option<String>,
-    /// The UserID who made the change [default: Tencent's sample's: 107867 for before-subscribe,
-    /// leckie for after-unsubscribe]
-    #[arg(long, env = "OA_HOOK_OPERATOR", value_name = "USER")]
-    pub operator: Option<String>,
-    /// A subscriber's UserID; repeat for several [default: jared, leckie]
-    #[arg(long = "subscriber", env = "OA_HOOK_SUBSCRIBER", value_name = "USER")]
-    pub subscribers: Vec<String>,
-    /// The owner's UserID, for before-create, after-create and after-destroy [default:
-    /// Tencent's sample's: 107867]
-    #[arg(long, env = "OA_HOOK_OWNER", value_name = "USER")]
-    pub owner: Option<String>,
-    /// The Official Account's name, at most 150 bytes [default: Tencent's sample's:
-    /// TestOfficialAccount, NewName for after-info-change]
-    #[arg(long, env = "OA_HOOK_NAME", value_name = "TEXT")]
-    pub name: Option<String>,
-    /// The new introduction, for after-info-change, at most 400 bytes [default: NewNotification]
-    #[arg(long, env = "OA_HOOK_INTRODUCTION", value_name = "TEXT")]
-    pub introduction: Option<String>,
-    /// The new avatar URL, for after-info-change, at most 500 bytes [default:
-    /// http://this.is.newface.url]
-    #[arg(long, env = "OA_HOOK_FACE_URL", value_name = "URL")]
-    pub face_url: Option<String>,
-    /// The new organization, for after-info-change, at most 500 bytes [default: NewOrganization]
-    #[arg(long, env = "OA_HOOK_ORGANIZATION", value_name = "TEXT")]
-    pub organization: Option<String>,
-    /// A text element (TIMTextElem) of the message, for before-send and after-send; repeat for
-    /// several [default: red packet]
-    #[arg(long = "text", env = "OA_HOOK_TEXT", value_name = "TEXT")]
-    pub texts: Vec<String>,
-    /// The message's CloudCustomData, for before-send and after-send [default: your cloud
-    /// custom data]
-    #[arg(long, env = "OA_HOOK_CLOUD_CUSTOM_DATA", value_name = "TEXT")]
-    pub cloud_custom_data: Option<String>,
-    /// OnlineOnlyFlag: 1 delivers to online subscribers only, 0 to all; for before-send and
-    /// after-send [default: 1]
-    #[arg(long, env = "OA_HOOK_ONLINE_ONLY", value_name = "0|1", value_parser = checked(parse_flag))]
-    pub online_only: Option<bool>,
-    /// A message's MsgKey: the sent one for after-send, a withdrawn one for after-withdraw
-    /// (repeat for several) [default: 71_1_1698741698]
-    #[arg(long = "msg-key", env = "OA_HOOK_MSG_KEY", value_name = "KEY")]
-    pub msg_keys: Vec<String>,
-    /// MsgTime in Unix seconds, for after-send [default: Tencent's sample's: 1490686222]
-    #[arg(
-        long,
-        env = "OA_HOOK_MSG_TIME",
-        value_name = "SECS",
-        value_parser = checked(parse_msg_time),
-        allow_negative_numbers = true
-    )]
-    pub msg_time: Option<i64>,
-    /// EventTime in Unix milliseconds [default: now]
-    #[arg(long, env = "OA_HOOK_EVENT_TIME", value_name = "MS", value_parser = checked(parse_event_time))]
+    pub fields: EventFields,
     pub event_time: Option<i64>,
-    /// The ids of the options given on the command line itself (see [`Cli::note_given`]).
-    #[arg(skip)]
-    pub given: Vec<String>,
+    /// The options given on the command line itself: those are refused for a command whose
+    /// body has no such field, while a value from the environment or the config file (meant
+    /// for every command) is left unused there.
+    pub given: Vec<&'static EventOption>,
+}
+
+impl Args for EventArgs {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        let command = QueryArgs::augment_args(command.next_help_heading("Event"));
+        let command = EVENT_OPTIONS
+            .iter()
+            .fold(command, |command, option| command.arg(event_arg(option)));
+        command.arg(
+            Arg::new("event_time")
+                .long("event-time")
+                .env("OA_HOOK_EVENT_TIME")
+                .value_name("MS")
+                .value_parser(checked(parse_event_time))
+                .help("EventTime in Unix milliseconds [default: now]"),
+        )
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
+/// The option of the command line for an event option of the table.
+fn event_arg(option: &EventOption) -> Arg {
+    let id = option.id();
+    let arg = Arg::new(id.clone())
+        .long(option.long)
+        .env(format!("OA_HOOK_{}", id.to_uppercase()))
+        .value_name(option.value_name)
+        .help(option.help);
+    match option.slot {
+        Slot::Text(_) => arg.value_parser(clap::value_parser!(String)),
+        Slot::Texts(_) => arg
+            .value_parser(clap::value_parser!(String))
+            .action(ArgAction::Append),
+        Slot::Flag(_, parse) => arg.value_parser(checked(parse)),
+        Slot::Number(_, parse) => arg
+            .value_parser(checked(parse))
+            .allow_negative_numbers(true),
+    }
+}
+
+impl FromArgMatches for EventArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut fields = Vec::new();
+        let mut given = Vec::new();
+        for option in EVENT_OPTIONS {
+            let id = option.id();
+            let value = match option.slot {
+                Slot::Text(_) => matches.get_one::<String>(&id).cloned().map(Given::Text),
+                Slot::Texts(_) => matches
+                    .get_many::<String>(&id)
+                    .map(|texts| Given::Texts(texts.cloned().collect())),
+                Slot::Flag(..) => matches.get_one::<bool>(&id).copied().map(Given::Flag),
+                Slot::Number(..) => matches.get_one::<i64>(&id).copied().map(Given::Number),
+            };
+            fields.extend(value.map(|value| (option, value)));
+            if matches.value_source(&id) == Some(ValueSource::CommandLine) {
+                given.push(option);
+            }
+        }
+        Ok(EventArgs {
+            query: QueryArgs::from_arg_matches(matches)?,
+            fields: EventFields::new(fields),
+            event_time: matches.get_one::<i64>("event_time").copied(),
+            given,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
 }
 
 /// The query parameters of a callback besides its command and signature.
@@ -357,19 +362,7 @@ impl EventArgs {
     pub(crate) fn event(&self) -> crate::request::Event {
         crate::request::Event {
             sdkappid: self.query.sdkappid,
-            official_account: self.official_account.clone(),
-            operator: self.operator.clone(),
-            subscribers: self.subscribers.clone(),
-            owner: self.owner.clone(),
-            name: self.name.clone(),
-            introduction: self.introduction.clone(),
-            face_url: self.face_url.clone(),
-            organization: self.organization.clone(),
-            texts: self.texts.clone(),
-            cloud_custom_data: self.cloud_custom_data.clone(),
-            online_only: self.online_only,
-            msg_keys: self.msg_keys.clone(),
-            msg_time: self.msg_time,
+            fields: self.fields.clone(),
             event_time: self.event_time,
             client_ip: self.query.client_ip,
             platform: self.query.platform.clone(),
@@ -1233,14 +1226,6 @@ fn parse_error_code(s: &str) -> Result<i64, String> {
     }
 }
 
-fn parse_flag(s: &str) -> Result<bool, String> {
-    match s {
-        "1" => Ok(true),
-        "0" => Ok(false),
-        _ => Err("is neither 1 nor 0; give 1 (online subscribers only) or 0 (all)".to_owned()),
-    }
-}
-
 fn parse_sdkappid(s: &str) -> Result<u64, String> {
     s.parse()
         .map_err(|_| "is not a number; give the app's SDKAppID, e.g. 1400000000".to_owned())
@@ -1249,12 +1234,6 @@ fn parse_sdkappid(s: &str) -> Result<u64, String> {
 fn parse_unix_seconds(s: &str) -> Result<u64, String> {
     s.parse().map_err(|_| {
         "is not a Unix time in seconds; give a whole number, e.g. 1669872112".to_owned()
-    })
-}
-
-fn parse_msg_time(s: &str) -> Result<i64, String> {
-    s.parse().map_err(|_| {
-        "is not a whole number of seconds; give a Unix time in seconds, e.g. 1490686222".to_owned()
     })
 }
 

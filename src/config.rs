@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::expect::Expected;
 use crate::local::Bounded;
 use crate::protocol::Callback;
+use crate::request::{EVENT_OPTIONS, EventFields, Given, Slot};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
@@ -34,27 +35,13 @@ pub(crate) struct Scenario {
     pub name: String,
     /// A callback's short name or command word.
     pub command: String,
-    pub official_account: Option<String>,
-    pub operator: Option<String>,
-    #[serde(default)]
-    pub subscribers: Vec<String>,
     pub platform: Option<String>,
     pub client_ip: Option<std::net::IpAddr>,
     pub event_time: Option<i64>,
-    /// The family's event keys (`--owner`, `--name` as `account_name`, since `name` names the
-    /// scenario, `--introduction`, ...), each for the commands whose body has the field.
-    pub owner: Option<String>,
-    pub account_name: Option<String>,
-    pub introduction: Option<String>,
-    pub face_url: Option<String>,
-    pub organization: Option<String>,
-    #[serde(default)]
-    pub text: Vec<String>,
-    pub cloud_custom_data: Option<String>,
-    pub online_only: Option<bool>,
-    #[serde(default)]
-    pub msg_key: Vec<String>,
-    pub msg_time: Option<i64>,
+    /// The values of its event keys, each as [`EVENT_OPTIONS`]'s `scenario_key` names it
+    /// (`account_name` for `--name`, since `name` names the scenario).
+    #[serde(skip)]
+    pub event: EventFields,
     /// A JSON body to send instead, relative to the file.
     pub body: Option<PathBuf>,
     pub expect: Option<Expected>,
@@ -63,30 +50,6 @@ pub(crate) struct Scenario {
 }
 
 impl Scenario {
-    /// The ids of the event options this scenario sets, to be refused (as on the command line)
-    /// where its command's body has no such field.
-    pub(crate) fn given(&self) -> Vec<String> {
-        let set = [
-            ("official_account", self.official_account.is_some()),
-            ("operator", self.operator.is_some()),
-            ("subscribers", !self.subscribers.is_empty()),
-            ("owner", self.owner.is_some()),
-            ("name", self.account_name.is_some()),
-            ("introduction", self.introduction.is_some()),
-            ("face_url", self.face_url.is_some()),
-            ("organization", self.organization.is_some()),
-            ("texts", !self.text.is_empty()),
-            ("cloud_custom_data", self.cloud_custom_data.is_some()),
-            ("online_only", self.online_only.is_some()),
-            ("msg_keys", !self.msg_key.is_empty()),
-            ("msg_time", self.msg_time.is_some()),
-        ];
-        set.into_iter()
-            .filter(|(_, set)| *set)
-            .map(|(id, _)| id.to_owned())
-            .collect()
-    }
-
     pub(crate) fn callback(&self) -> &'static Callback {
         // Checked when the file was read.
         Callback::find(&self.command).unwrap_or(&crate::protocol::CALLBACKS[0])
@@ -227,13 +190,17 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
     let mut scenarios: Vec<Scenario> = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let number = i + 1;
-        let scenario: Scenario = item.try_into().map_err(|e: toml::de::Error| {
+        let refused = |e: toml::de::Error| {
+            let keys: Vec<&str> = EVENT_OPTIONS.iter().map(|o| o.scenario_key).collect();
             Error::usage(format!(
                 "{shown}: scenario {number}: {}",
                 e.message().trim_end()
             ))
-            .hint("a scenario takes name, command, the event keys (official_account, operator, subscribers, owner, account_name, introduction, face_url, organization, text, cloud_custom_data, online_only, msg_key, msg_time, platform, client_ip, event_time) or body, and expect and expect_refused")
-        })?;
+            .hint(format!("a scenario takes name, command, the event keys ({}, platform, client_ip, event_time) or body, and expect and expect_refused", keys.join(", ")))
+        };
+        let (item, event) = event_keys(item).map_err(refused)?;
+        let scenario: Scenario = item.try_into().map_err(refused)?;
+        let scenario = Scenario { event, ..scenario };
         let named = format!("{shown}: scenario {number} (`{}`)", scenario.name);
         if scenario.name.trim().is_empty() {
             return Err(Error::usage(format!(
@@ -254,20 +221,14 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
             )));
         }
         let callback = scenario.callback();
-        if let Some(id) = scenario
-            .given()
-            .into_iter()
-            .find(|id| !crate::request::takes_option(callback, id))
+        if let Some(option) = scenario
+            .event
+            .options()
+            .find(|option| !option.applies_to(callback))
         {
-            let key = match id.as_str() {
-                "name" => "account_name",
-                "texts" => "text",
-                "msg_keys" => "msg_key",
-                other => other,
-            };
             return Err(Error::usage(format!(
-                "{named}: `{key}` does not apply to {}: its body has no such field",
-                callback.name
+                "{named}: `{}` does not apply to {}: its body has no such field",
+                option.scenario_key, callback.name
             ))
             .hint(format!(
                 "see the body of {0} with `oa-hook sample {0} --format body`",
@@ -294,6 +255,29 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
         scenarios.push(Scenario { body, ..scenario });
     }
     Ok(scenarios)
+}
+
+/// A scenario's event keys taken out of `item`, by [`EVENT_OPTIONS`]; an empty list is none.
+fn event_keys(item: Value) -> Result<(Value, EventFields), toml::de::Error> {
+    let Value::Table(mut table) = item else {
+        return Ok((item, EventFields::default()));
+    };
+    let mut given = Vec::new();
+    for option in EVENT_OPTIONS {
+        let Some(value) = table.remove(option.scenario_key) else {
+            continue;
+        };
+        let value = match option.slot {
+            Slot::Text(_) => Given::Text(value.try_into()?),
+            Slot::Texts(_) => Given::Texts(value.try_into()?),
+            Slot::Flag(..) => Given::Flag(value.try_into()?),
+            Slot::Number(..) => Given::Number(value.try_into()?),
+        };
+        if value != Given::Texts(Vec::new()) {
+            given.push((option, value));
+        }
+    }
+    Ok((Value::Table(table), EventFields::new(given)))
 }
 
 /// A commented `oa-hook.toml` to start from (`oa-hook init`).

@@ -12,7 +12,7 @@ use crate::protocol::{
     Veto, judge, param,
 };
 use crate::report::millis;
-use crate::request::{Event, Template, shown_options};
+use crate::request::{Event, Given, SUBSCRIBER, Template, shown_options};
 use crate::veto::LostVetoes;
 use delivery::Delivery;
 
@@ -488,8 +488,13 @@ impl Suite {
                     .await?
             }
             Probe::Batch(callback) => {
+                let batch = (1..=BATCH_SIZE).map(|i| format!("user{i:03}")).collect();
                 let event = Event {
-                    subscribers: (1..=BATCH_SIZE).map(|i| format!("user{i:03}")).collect(),
+                    fields: self
+                        .event
+                        .fields
+                        .clone()
+                        .with(SUBSCRIBER, Given::Texts(batch)),
                     ..self.event.clone()
                 };
                 self.answer(&self.template(callback, &event), &none).await?
@@ -791,61 +796,16 @@ impl Suite {
     /// A team's rule: its callback gets a conforming answer, and the decision it expects.
     async fn scenario(&mut self, scenario: &Scenario) -> Result<Outcome, TransportError> {
         let event = Event {
-            official_account: scenario
-                .official_account
-                .clone()
-                .or_else(|| self.event.official_account.clone()),
-            operator: scenario
-                .operator
-                .clone()
-                .or_else(|| self.event.operator.clone()),
-            subscribers: if scenario.subscribers.is_empty() {
-                self.event.subscribers.clone()
-            } else {
-                scenario.subscribers.clone()
-            },
+            fields: self.event.fields.overlaid(&scenario.event),
             platform: scenario
                 .platform
                 .clone()
                 .unwrap_or_else(|| self.event.platform.clone()),
             client_ip: scenario.client_ip.unwrap_or(self.event.client_ip),
             event_time: scenario.event_time.or(self.event.event_time),
-            owner: scenario.owner.clone().or_else(|| self.event.owner.clone()),
-            name: scenario
-                .account_name
-                .clone()
-                .or_else(|| self.event.name.clone()),
-            introduction: scenario
-                .introduction
-                .clone()
-                .or_else(|| self.event.introduction.clone()),
-            face_url: scenario
-                .face_url
-                .clone()
-                .or_else(|| self.event.face_url.clone()),
-            organization: scenario
-                .organization
-                .clone()
-                .or_else(|| self.event.organization.clone()),
-            texts: if scenario.text.is_empty() {
-                self.event.texts.clone()
-            } else {
-                scenario.text.clone()
-            },
-            cloud_custom_data: scenario
-                .cloud_custom_data
-                .clone()
-                .or_else(|| self.event.cloud_custom_data.clone()),
-            online_only: scenario.online_only.or(self.event.online_only),
-            msg_keys: if scenario.msg_key.is_empty() {
-                self.event.msg_keys.clone()
-            } else {
-                scenario.msg_key.clone()
-            },
-            msg_time: scenario.msg_time.or(self.event.msg_time),
             // A key the scenario sets for a field its command's body lacks is a mistake, said
             // as for an option on the command line.
-            given: scenario.given(),
+            given: scenario.event.options().collect(),
             ..self.event.clone()
         };
         let body = scenario.body.as_deref();
