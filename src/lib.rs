@@ -39,7 +39,6 @@
 //! [`main`] is the whole program behind the `oa-hook` binary; [`exit`] holds its documented
 //! exit codes, and [`FIXED_CLOCK_ENV`] the variable that fixes its clock for tests.
 
-mod clap_error;
 mod cli;
 mod client;
 mod clock;

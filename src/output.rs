@@ -5,12 +5,11 @@ use colored::{ColoredString, Colorize};
 use std::io::{self, Write};
 use std::sync::OnceLock;
 
-/// Results for people, or one JSON document (NDJSON for serve's events).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Results for people, or one JSON document (NDJSON for serve's events). `--output` names them
+/// (`crate::cli`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OutputFormat {
-    /// Lines for people
     Human,
-    /// JSON (one document; NDJSON for serve)
     Json,
 }
 

@@ -3,7 +3,7 @@
 //! came from is clap's own record of it ([`clap::ArgMatches::value_source`]): nothing here
 //! reads the raw arguments. Past this module no code knows where a value came from.
 
-use crate::clap_error;
+use crate::cli::error as clap_error;
 use crate::cli::{Cli, FROM_FILE};
 use crate::config::{Config, toml_type, unknown};
 use crate::error::{Error, Result};
@@ -284,5 +284,69 @@ fn values_for(action: &ArgAction, value: &Value) -> std::result::Result<Vec<Stri
             .map(|v| vec![v])
             .ok_or("a string, a number, or an array of them"),
         (_, value) => scalar(value).map(|v| vec![v]).ok_or("a string or a number"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Command;
+
+    /// `check`'s quiet and verbose as read from `args` with `file` as the config file.
+    fn quiet_and_verbose(file: &str, args: &[&str]) -> (bool, bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("oa-hook.toml");
+        std::fs::write(&path, file).unwrap();
+        let mut line: Vec<OsString> = vec!["oa-hook".into(), "--config".into(), path.into()];
+        line.extend(["check", "--url", "http://127.0.0.1:9/"].map(OsString::from));
+        line.extend(args.iter().map(OsString::from));
+        let Ok(settings) = read(&line) else {
+            panic!("{args:?} refused");
+        };
+        match settings.cli.command {
+            Command::Check(check) => (check.quiet, check.verbose),
+            _ => unreachable!("check was given"),
+        }
+    }
+
+    #[test]
+    fn a_file_value_gives_way_to_a_flag_it_conflicts_with_in_any_spelling() {
+        let file = "[check]\nverbose = true\n";
+        assert_eq!(quiet_and_verbose(file, &[]), (false, true));
+        for spelling in [&["-q", "-k"][..], &["-kq"], &["-qk"], &["--quiet"]] {
+            assert_eq!(
+                quiet_and_verbose(file, spelling),
+                (true, false),
+                "{spelling:?}"
+            );
+        }
+        assert_eq!(quiet_and_verbose("", &["-v"]), (false, true));
+    }
+
+    #[test]
+    fn a_value_the_command_line_must_give_may_come_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("oa-hook.toml");
+        let args = |path: &Path| -> Vec<OsString> {
+            ["oa-hook", "--config"]
+                .map(OsString::from)
+                .into_iter()
+                .chain([path.as_os_str().to_owned()])
+                .chain(["send", "before-subscribe"].map(OsString::from))
+                .collect()
+        };
+        std::fs::write(&path, "sdkappid = 1\n").unwrap();
+        let Err(Stop::Refused(missing)) = read(&args(&path)) else {
+            panic!("send without a url read");
+        };
+        assert_eq!(missing.message, "missing --url <URL>");
+        std::fs::write(&path, "url = \"http://file.example/im\"\n").unwrap();
+        let Ok(Settings { cli, .. }) = read(&args(&path)) else {
+            panic!("the file's url not taken");
+        };
+        let Command::Send(send) = cli.command else {
+            unreachable!("send was given");
+        };
+        assert_eq!(send.url.as_str(), "http://file.example/im");
     }
 }

@@ -122,7 +122,7 @@ pub(crate) struct QueryArgs {
 }
 
 /// The webhook token. Taken from the environment preferably: a flag is visible to `ps`. Each
-/// command says what it does with it (`mut_arg` on its [`Command`] variant).
+/// command says what it does with it (`mut_arg` on its [`Command`](super::Command) variant).
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Authentication")]
 pub(crate) struct TokenArgs {

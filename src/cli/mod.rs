@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 mod check;
+pub(crate) mod error;
 mod event;
 mod send;
 mod serve;

@@ -3,6 +3,7 @@
 
 use super::{Commands, MAX_INSPECT_KEEP};
 use crate::expect::Expected;
+use crate::output::OutputFormat;
 use crate::protocol::{CALLBACKS, Callback};
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::error::{ContextKind, ContextValue};
@@ -72,6 +73,21 @@ impl TypedValueParser for CallbackParser {
                 .iter()
                 .filter_map(ValueEnum::to_possible_value),
         ))
+    }
+}
+
+impl ValueEnum for OutputFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[OutputFormat::Human, OutputFormat::Json]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            OutputFormat::Human => PossibleValue::new("human").help("Lines for people"),
+            OutputFormat::Json => {
+                PossibleValue::new("json").help("JSON (one document; NDJSON for serve)")
+            }
+        })
     }
 }
 

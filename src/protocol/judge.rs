@@ -226,7 +226,7 @@ impl Rewrite {
     }
 }
 
-/// The answer fields a decision rests on, as [`read_answer`] reads them: a value of the wrong
+/// The answer fields a decision rests on, as `read_answer` reads them: a value of the wrong
 /// type in any of them leaves Chat's decision undocumented (a webhook failure).
 pub fn decisive_fields(callback: &Callback) -> Vec<&'static str> {
     let mut fields = COMMON_FIELDS[..2].to_vec();

@@ -4,7 +4,7 @@
 use crate::error::Error;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
-/// `error` as a usage error (exit 2). Help and version are not errors: see [`crate::main`].
+/// `error` as a usage error (exit 2). Help and version are not errors: see `crate::settings`.
 pub(crate) fn usage_error(error: &clap::Error) -> Error {
     let context = |kind| error.get(kind).map(text);
     let quoted = |kind| context(kind).map(|text| format!("'{text}'"));
@@ -62,7 +62,7 @@ pub(crate) fn usage_error(error: &clap::Error) -> Error {
                 format!("give one of: {commands} (`oa-hook --help` says what each does)")
             }),
         ),
-        // Every value parser that can refuse is cli.rs's `checked`: what to give is its tip.
+        // Every value parser that can refuse is `checked` (cli/values.rs): what to give is its tip.
         ErrorKind::ValueValidation => (said(error), tips.take()),
         _ => (said(error), None),
     };
