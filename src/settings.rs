@@ -4,9 +4,14 @@
 //! reads the raw arguments. Past this module no code knows where a value came from.
 
 use crate::cli::error as clap_error;
-use crate::cli::{Cli, FROM_FILE};
+use crate::cli::{
+    CheckArgs, Cli, ColorWhen, Command, EventArgs, ExpectArgs, FROM_FILE, LoadArgs, ScriptArgs,
+    TargetArgs, TokenArgs,
+};
 use crate::config::{Config, toml_type, unknown};
 use crate::error::{Error, Result};
+use crate::expect::Expectation;
+use crate::protocol::{CALLBACKS, Callback};
 use clap::parser::ValueSource;
 use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches};
 use std::ffi::OsString;
@@ -284,6 +289,100 @@ fn values_for(action: &ArgAction, value: &Value) -> std::result::Result<Vec<Stri
             .map(|v| vec![v])
             .ok_or("a string, a number, or an array of them"),
         (_, value) => scalar(value).map(|v| vec![v]).ok_or("a string or a number"),
+    }
+}
+
+// The plain values each command takes from its options: past these, no code knows how an
+// option is spelt or where its value came from.
+
+impl Cli {
+    /// Notes what the command line itself gave: serve's token (the `send` command serve
+    /// prints reads it from `OA_HOOK_TOKEN`).
+    fn note_given(&mut self, matches: &ArgMatches) {
+        if let (Command::Serve(args), Some((_, matches))) =
+            (&mut self.command, matches.subcommand())
+        {
+            args.token_on_command_line =
+                matches.value_source("token") == Some(ValueSource::CommandLine);
+        }
+    }
+}
+
+impl ColorWhen {
+    pub(crate) fn choice(self) -> anstream::ColorChoice {
+        match self {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
+}
+
+impl EventArgs {
+    /// The plain values the request is built from.
+    pub(crate) fn event(&self) -> crate::request::Event {
+        crate::request::Event {
+            sdkappid: self.query.sdkappid,
+            fields: self.fields.clone(),
+            event_time: self.event_time,
+            client_ip: self.query.client_ip,
+            platform: self.query.platform.clone(),
+            given: self.given.clone(),
+        }
+    }
+}
+
+impl TokenArgs {
+    /// The token, if one was given. An empty one (a CI secret that is not set) is no token, in
+    /// every command alike.
+    pub(crate) fn get(&self) -> Option<&str> {
+        self.token.as_deref().filter(|token| !token.is_empty())
+    }
+}
+
+impl TargetArgs {
+    /// The plain settings the client takes.
+    pub(crate) fn target(&self) -> crate::client::Target {
+        crate::client::Target {
+            timeout: self.timeout,
+            insecure: self.tls.insecure,
+            cacert: self.tls.cacert.clone(),
+        }
+    }
+}
+
+impl ExpectArgs {
+    pub(crate) fn expectation(&self) -> Expectation {
+        Expectation {
+            outcome: self.expect,
+            refused: self.expect_refused.clone(),
+        }
+    }
+}
+
+impl LoadArgs {
+    pub(crate) fn is_load(&self) -> bool {
+        self.count.is_some() || self.duration.is_some()
+    }
+}
+
+impl CheckArgs {
+    /// The callbacks `--command` names, each once, in the table's order.
+    pub(crate) fn covered(&self) -> Vec<&'static Callback> {
+        CALLBACKS
+            .iter()
+            .filter(|c| self.commands.iter().any(|given| given.0.contains(c)))
+            .collect()
+    }
+}
+
+impl ScriptArgs {
+    /// The callbacks named, each once, in the table's order.
+    pub(crate) fn callbacks(&self) -> Vec<&'static Callback> {
+        CALLBACKS
+            .iter()
+            .filter(|c| self.commands.iter().any(|given| given.0.contains(c)))
+            .collect()
     }
 }
 

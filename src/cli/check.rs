@@ -2,7 +2,7 @@
 
 use super::values::*;
 use super::{EventArgs, ExpectArgs, OutputFormat, TargetArgs, TokenArgs};
-use crate::protocol::{CALLBACKS, Callback};
+use crate::protocol::Callback;
 use clap::Args;
 use std::path::PathBuf;
 use url::Url;
@@ -101,16 +101,6 @@ pub(crate) struct FuzzingArgs {
 /// The callbacks one `--command` names: one, or the whole family for `all`.
 #[derive(Debug, Clone)]
 pub(crate) struct Commands(pub Vec<&'static Callback>);
-
-impl CheckArgs {
-    /// The callbacks `--command` names, each once, in the table's order.
-    pub(crate) fn covered(&self) -> Vec<&'static Callback> {
-        CALLBACKS
-            .iter()
-            .filter(|c| self.commands.iter().any(|given| given.0.contains(c)))
-            .collect()
-    }
-}
 
 /// The reports `check` and `replay` write: one test case per case, or per callback replayed.
 #[derive(Debug, Args)]

@@ -136,28 +136,6 @@ pub(crate) struct TokenArgs {
     pub token: Option<String>,
 }
 
-impl EventArgs {
-    /// The plain values the request is built from.
-    pub(crate) fn event(&self) -> crate::request::Event {
-        crate::request::Event {
-            sdkappid: self.query.sdkappid,
-            fields: self.fields.clone(),
-            event_time: self.event_time,
-            client_ip: self.query.client_ip,
-            platform: self.query.platform.clone(),
-            given: self.given.clone(),
-        }
-    }
-}
-
-impl TokenArgs {
-    /// The token, if one was given. An empty one (a CI secret that is not set) is no token, in
-    /// every command alike.
-    pub(crate) fn get(&self) -> Option<&str> {
-        self.token.as_deref().filter(|token| !token.is_empty())
-    }
-}
-
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Authentication")]
 pub(crate) struct RequestTimeArgs {

@@ -1,6 +1,5 @@
 //! The command line. Doc comments here are the `--help` text.
 
-use clap::parser::ValueSource;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -65,34 +64,11 @@ pub(crate) struct GlobalArgs {
     pub config: Option<PathBuf>,
 }
 
-impl Cli {
-    /// Notes what the command line itself gave: serve's token (the `send` command serve
-    /// prints reads it from `OA_HOOK_TOKEN`).
-    pub(crate) fn note_given(&mut self, matches: &clap::ArgMatches) {
-        if let (Command::Serve(args), Some((_, matches))) =
-            (&mut self.command, matches.subcommand())
-        {
-            args.token_on_command_line =
-                matches.value_source("token") == Some(ValueSource::CommandLine);
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ColorWhen {
     Auto,
     Always,
     Never,
-}
-
-impl ColorWhen {
-    pub(crate) fn choice(self) -> anstream::ColorChoice {
-        match self {
-            ColorWhen::Auto => anstream::ColorChoice::Auto,
-            ColorWhen::Always => anstream::ColorChoice::Always,
-            ColorWhen::Never => anstream::ColorChoice::Never,
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]

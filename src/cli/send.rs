@@ -2,22 +2,11 @@
 
 use super::values::*;
 use super::{BodyArgs, CiArgs, EventArgs, RequestTimeArgs, TokenArgs};
-use crate::expect::{Expectation, Expected};
+use crate::expect::Expected;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
-
-impl TargetArgs {
-    /// The plain settings the client takes.
-    pub(crate) fn target(&self) -> crate::client::Target {
-        crate::client::Target {
-            timeout: self.timeout,
-            insecure: self.tls.insecure,
-            cacert: self.tls.cacert.clone(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SampleFormat {
@@ -95,15 +84,6 @@ pub(crate) struct ExpectArgs {
     pub expect_refused: Vec<String>,
 }
 
-impl ExpectArgs {
-    pub(crate) fn expectation(&self) -> Expectation {
-        Expectation {
-            outcome: self.expect,
-            refused: self.expect_refused.clone(),
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub(crate) struct SendArgs {
     /// The callback, by short name (or its CallbackCommand word)
@@ -173,10 +153,4 @@ pub(crate) struct LoadArgs {
     /// went ahead on Chat's timeout (no answer within 2 s), 0 to 100 [default: none may]
     #[arg(long, env = "OA_HOOK_MAX_LATE", value_name = "PCT", value_parser = checked(parse_percent))]
     pub max_late: Option<f64>,
-}
-
-impl LoadArgs {
-    pub(crate) fn is_load(&self) -> bool {
-        self.count.is_some() || self.duration.is_some()
-    }
 }

@@ -124,7 +124,7 @@ pub(crate) struct ServeArgs {
     /// 0s to 1h; a second Ctrl-C quits at once
     #[arg(long, env = "OA_HOOK_DRAIN_TIMEOUT", value_name = "DURATION", default_value = "5s", value_parser = checked(parse_delay), help_heading = "Limits")]
     pub drain_timeout: Duration,
-    /// The token came from `--token`, not `OA_HOOK_TOKEN` (see [`Cli::note_given`](super::Cli::note_given)).
+    /// The token came from `--token`, not `OA_HOOK_TOKEN` (see `crate::settings`).
     #[arg(skip)]
     pub token_on_command_line: bool,
     #[command(flatten)]

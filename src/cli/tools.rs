@@ -2,7 +2,6 @@
 
 use super::values::*;
 use super::{COMMAND_NAMES, Commands, QueryArgs, TokenArgs};
-use crate::protocol::{CALLBACKS, Callback};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -78,16 +77,6 @@ pub(crate) struct ScriptArgs {
     pub url: Url,
     #[command(flatten)]
     pub query: QueryArgs,
-}
-
-impl ScriptArgs {
-    /// The callbacks named, each once, in the table's order.
-    pub(crate) fn callbacks(&self) -> Vec<&'static Callback> {
-        CALLBACKS
-            .iter()
-            .filter(|c| self.commands.iter().any(|given| given.0.contains(c)))
-            .collect()
-    }
 }
 
 #[derive(Debug, Args)]
