@@ -65,6 +65,7 @@ pub(crate) fn read(args: &[OsString]) -> std::result::Result<Settings, Stop> {
         Some(path) => file_values(&command, name, given, &config, path)?,
         None => Vec::new(),
     };
+    let lenient = missing.is_some();
     if let Some(error) = missing {
         let sub = command.find_subcommand(name).unwrap_or(&command);
         let still_missing = sub.get_arguments().any(|arg| {
@@ -76,9 +77,29 @@ pub(crate) fn read(args: &[OsString]) -> std::result::Result<Settings, Stop> {
             return Err(refused(&error));
         }
     }
-    let name = name.to_owned();
-    let command = command.mut_subcommand(&name, |mut sub| {
-        for (id, values) in from_file {
+    let matches = if from_file.is_empty() && !lenient {
+        matches
+    } else {
+        with_file_values(command, name, from_file, args, config.path.as_deref())?
+    };
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|error| refused(&error))?;
+    cli.note_given(&matches);
+    Ok(Settings { cli, config })
+}
+
+/// The command line read again with `values` (the file's, at `path`) as the defaults of the
+/// options of the command `name`: clap itself, then, puts a flag or a variable above them,
+/// and reads them with the same parsers. The command line was read without error already, so
+/// what clap refuses now is a value of the file.
+fn with_file_values(
+    command: clap::Command,
+    name: &str,
+    values: Vec<(clap::Id, Vec<String>)>,
+    args: &[OsString],
+    path: Option<&Path>,
+) -> std::result::Result<ArgMatches, Stop> {
+    let command = command.mut_subcommand(name, |mut sub| {
+        for (id, values) in values {
             // Not shown in --help: the file may hold what is not to be shown, such as a URL
             // with a password.
             sub = sub.mut_arg(id, |arg| {
@@ -90,21 +111,16 @@ pub(crate) fn read(args: &[OsString]) -> std::result::Result<Settings, Stop> {
         }
         sub
     });
-    // The command line read again, with the file's values where it gives none: it was read
-    // without error already, so what clap refuses now is a value of the file.
-    let matches = command.try_get_matches_from(args).map_err(|error| {
+    command.try_get_matches_from(args).map_err(|error| {
         let mut said = clap_error::usage_error(&error);
         let ours = error.get(clap::error::ContextKind::InvalidArg).is_some_and(
             |arg| matches!(arg, clap::error::ContextValue::String(arg) if arg == FROM_FILE),
         );
-        if let (true, Some(path)) = (ours, &config.path) {
+        if let (true, Some(path)) = (ours, path) {
             said.message = format!("{}: {}", path.display(), said.message);
         }
         Stop::Refused(said)
-    })?;
-    let mut cli = Cli::from_arg_matches(&matches).map_err(|error| refused(&error))?;
-    cli.note_given(&matches);
-    Ok(Settings { cli, config })
+    })
 }
 
 /// clap's refusal of the command line: help and version printed as clap prints them (stdout,
