@@ -6,7 +6,7 @@
 use crate::cli::error as clap_error;
 use crate::cli::{
     CheckArgs, Cli, ColorWhen, Command, EventArgs, ExpectArgs, FROM_FILE, LoadArgs, ScriptArgs,
-    TargetArgs, TokenArgs,
+    ServeArgs, TargetArgs, TokenArgs,
 };
 use crate::config::{Config, toml_type, unknown};
 use crate::error::{Error, Result};
@@ -352,8 +352,20 @@ impl TokenArgs {
     /// The token, if one was given. An empty one (a CI secret that is not set) is no token, in
     /// every command alike.
     pub(crate) fn get(&self) -> Option<&str> {
-        self.token.as_deref().filter(|token| !token.is_empty())
+        secret(self.token.as_deref())
     }
+}
+
+impl ServeArgs {
+    /// `--inspect-token`, if one was given; an empty one is none, as for the webhook token.
+    pub(crate) fn inspect_token(&self) -> Option<&str> {
+        secret(self.inspect_token.as_deref())
+    }
+}
+
+/// A token as given: an empty one (a CI secret that is not set) is none.
+fn secret(given: Option<&str>) -> Option<&str> {
+    given.filter(|token| !token.is_empty())
 }
 
 impl TargetArgs {

@@ -91,7 +91,7 @@ fn tap(url: &Url, args: &ServeArgs) -> Result<Tap> {
 /// `--inspect` and its options, checked: off loopback the page needs a token of its own, and
 /// that token is never the webhook token, which never reaches the page.
 fn inspect(args: &ServeArgs) -> Result<Option<InspectSettings>> {
-    let token = args.inspect_token.clone().filter(|t| !t.is_empty());
+    let token = args.inspect_token().map(str::to_owned);
     let Some(listen) = args.inspect else {
         return match token {
             Some(_) => Err(Error::usage("--inspect-token goes with --inspect")
