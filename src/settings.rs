@@ -432,7 +432,7 @@ mod tests {
         };
         match settings.cli.command {
             Command::Check(check) => (check.quiet, check.verbose),
-            _ => unreachable!("check was given"),
+            other => panic!("{other:?} read for check"),
         }
     }
 
@@ -472,7 +472,7 @@ mod tests {
             panic!("the file's url not taken");
         };
         let Command::Send(send) = cli.command else {
-            unreachable!("send was given");
+            panic!("not send");
         };
         assert_eq!(send.url.as_str(), "http://file.example/im");
     }
