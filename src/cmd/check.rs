@@ -97,10 +97,7 @@ fn program() -> String {
 /// The runtime `check` and `replay` send on: one thread, as their requests go one (or a few)
 /// at a time.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
+    super::start_runtime(&mut tokio::runtime::Builder::new_current_thread())
 }
 
 impl Ran {

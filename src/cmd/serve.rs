@@ -70,10 +70,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
         }),
         inspect: inspect(args)?,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
+    let runtime = super::start_runtime(&mut tokio::runtime::Builder::new_multi_thread())?;
     runtime.block_on(serve::run(settings, *clock))
 }
 
