@@ -5,8 +5,8 @@
 
 use crate::cli::error as clap_error;
 use crate::cli::{
-    CheckArgs, Cli, ColorWhen, Command, EventArgs, ExpectArgs, FROM_FILE, LoadArgs, ScriptArgs,
-    ServeArgs, TargetArgs, TokenArgs,
+    CheckArgs, Cli, ColorWhen, Command, EventArgs, ExpectArgs, FROM_FILE, FaultArgs, LoadArgs,
+    ScriptArgs, ServeArgs, TargetArgs, TokenArgs, checked,
 };
 use crate::config::{Config, toml_type, unknown};
 use crate::error::{Error, Result};
@@ -40,7 +40,7 @@ impl From<Error> for Stop {
 
 /// Reads `args` (the program's name first) and the config file they name into settings.
 pub(crate) fn read(args: &[OsString]) -> std::result::Result<Settings, Stop> {
-    let mut command = Cli::command();
+    let mut command = with_engine_parsers(Cli::command());
     // An option the command line must give may come from the file instead: clap's reading
     // without that demand, then, with its refusal kept for when the file does not give it.
     let (matches, missing) = match command.clone().try_get_matches_from(args) {
@@ -85,6 +85,18 @@ pub(crate) fn read(args: &[OsString]) -> std::result::Result<Settings, Stop> {
     let mut cli = Cli::from_arg_matches(&matches).map_err(|error| refused(&error))?;
     cli.note_given(&matches);
     Ok(Settings { cli, config })
+}
+
+/// `command` with the value parsers of the options whose values an engine reads: cli/ defines
+/// the options, and knows no engine.
+fn with_engine_parsers(command: clap::Command) -> clap::Command {
+    command.mut_subcommand("serve", |serve| {
+        serve.mut_arg("fault", |arg| {
+            arg.value_parser(checked(|text| {
+                crate::serve::fault::parse(text).map(|_| text.to_owned())
+            }))
+        })
+    })
 }
 
 /// The command line read again with `values` (the file's, at `path`) as the defaults of the
@@ -366,6 +378,19 @@ impl ServeArgs {
 /// A token as given: an empty one (a CI secret that is not set) is none.
 fn secret(given: Option<&str>) -> Option<&str> {
     given.filter(|token| !token.is_empty())
+}
+
+impl FaultArgs {
+    /// `--fault`'s SPEC, as the engine takes it. It was checked as it was read.
+    pub(crate) fn spec(&self) -> Result<Option<crate::serve::fault::Spec>> {
+        self.fault
+            .as_deref()
+            .map(crate::serve::fault::parse)
+            .transpose()
+            .map_err(|why| {
+                Error::internal(format!("--fault, checked as read, is now refused: {why}"))
+            })
+    }
 }
 
 impl TargetArgs {

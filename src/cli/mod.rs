@@ -16,7 +16,7 @@ pub(crate) use event::*;
 pub(crate) use send::*;
 pub(crate) use serve::*;
 pub(crate) use tools::*;
-pub(crate) use values::FROM_FILE;
+pub(crate) use values::{FROM_FILE, checked};
 
 const EXIT_CODES: &str = "\
 Exit codes:

@@ -114,7 +114,7 @@ pub(crate) struct ServeArgs {
     #[command(flatten, next_help_heading = "Tap")]
     pub tls: TlsArgs,
     /// Hold at most N connections at once, 1 to 1000000; more wait until one closes
-    #[arg(long, env = "OA_HOOK_MAX_CONNECTIONS", value_name = "N", default_value_t = crate::serve::listen::DEFAULT_MAX_CONNECTIONS, value_parser = checked(parse_max_connections), allow_negative_numbers = true, help_heading = "Limits")]
+    #[arg(long, env = "OA_HOOK_MAX_CONNECTIONS", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = checked(parse_max_connections), allow_negative_numbers = true, help_heading = "Limits")]
     pub max_connections: usize,
     /// Close a connection whose request head (or body) takes longer than this to arrive, or
     /// that sits idle this long between requests, 10ms to 10s
@@ -168,14 +168,17 @@ pub(crate) struct FaultArgs {
     /// [COMMAND:]FAULT[@SHARE%] and FAULT one of delay=DURATION, delay=MIN..MAX,
     /// delay=p50:DURATION/p99:DURATION, hang, reset, status=CODE, malformed, slow-body=DURATION
     /// (e.g. delay=2.5s@10%,reset@1%); each request draws at most one
-    #[arg(long, env = "OA_HOOK_FAULT", value_name = "SPEC", value_parser = checked(crate::serve::fault::parse))]
-    pub fault: Option<crate::serve::fault::Spec>,
+    // Checked as read by the value parser `crate::settings` gives it: cli/ knows no engine.
+    #[arg(long, env = "OA_HOOK_FAULT", value_name = "SPEC")]
+    pub fault: Option<String>,
     /// Draw the faults from this seed: the same seed and the same requests, in the same order,
     /// get the same faults [default: a new seed, printed]
     #[arg(long, env = "OA_HOOK_SEED", value_name = "N")]
     pub seed: Option<u64>,
 }
 
+/// The default cap on connections, when the file limit allows it.
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 /// Where `serve --inspect` listens when given no address: ngrok's inspector's port, on loopback.
 pub(crate) const DEFAULT_INSPECT: &str = "127.0.0.1:4040";
 /// The events `serve --inspect` keeps by default.

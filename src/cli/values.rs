@@ -126,12 +126,12 @@ pub(crate) const FROM_FILE: &str = "(config file)";
 /// A value parser whose errors say where the bad value came from (the flag, or the environment
 /// variable that held it, which clap's own messages do not name), what is wrong with it and
 /// what to give instead. `parse` says the last two, e.g. "is not a number; give ...".
-pub(super) fn checked<T>(parse: fn(&str) -> Result<T, String>) -> Checked<T> {
+pub(crate) fn checked<T>(parse: fn(&str) -> Result<T, String>) -> Checked<T> {
     Checked { parse }
 }
 
 #[derive(Clone)]
-pub(super) struct Checked<T> {
+pub(crate) struct Checked<T> {
     parse: fn(&str) -> Result<T, String>,
 }
 
@@ -161,7 +161,7 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
         };
         result.map_err(|why| {
             // A URL's password is as secret as the token: never echoed.
-            let shown = crate::report::mask_password(&text);
+            let shown = crate::output::mask_password(&text);
             let env = arg.and_then(Arg::get_env).map(OsStr::to_string_lossy);
             let long = arg.and_then(Arg::get_long);
             // What is wrong, and what to give: the hint.
@@ -214,7 +214,7 @@ pub(super) fn parse_url(s: &str) -> Result<Url, String> {
     {
         return Err(format!(
             "has no http:// or https://; did you mean {}?",
-            crate::report::masked(&url)
+            crate::output::masked(&url)
         ));
     }
     let url = Url::parse(s).map_err(|e| format!("is not a URL ({e}); {GIVE}"))?;

@@ -64,7 +64,7 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
             .as_ref()
             .map(|url| tap(url, args))
             .transpose()?,
-        faults: args.faults.fault.clone().map(|spec| {
+        faults: args.faults.spec()?.map(|spec| {
             let seed = args.faults.seed.unwrap_or_else(crate::seeded::fresh_seed);
             Faults::new(spec, seed)
         }),
