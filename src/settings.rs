@@ -5,8 +5,8 @@
 
 use crate::cli::error as clap_error;
 use crate::cli::{
-    CheckArgs, Cli, ColorWhen, Command, EventArgs, ExpectArgs, FROM_FILE, FaultArgs, LoadArgs,
-    ScriptArgs, ServeArgs, TargetArgs, TokenArgs, checked,
+    CheckArgs, Cli, ColorWhen, Command, EventArgs, ExpectArgs, FROM_FILE, FaultArgs, InspectorArgs,
+    LoadArgs, ScriptArgs, TargetArgs, TokenArgs, checked,
 };
 use crate::config::{Config, toml_type, unknown};
 use crate::error::{Error, Result};
@@ -368,7 +368,7 @@ impl TokenArgs {
     }
 }
 
-impl ServeArgs {
+impl InspectorArgs {
     /// `--inspect-token`, if one was given; an empty one is none, as for the webhook token.
     pub(crate) fn inspect_token(&self) -> Option<&str> {
         secret(self.inspect_token.as_deref())
