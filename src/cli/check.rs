@@ -1,5 +1,6 @@
 //! `check` and `replay`: the cases to run, against what, and the reports they write.
 
+use super::heading;
 use super::values::*;
 use super::{EventArgs, ExpectArgs, OutputFormat, TargetArgs, TokenArgs};
 use crate::protocol::Callback;
@@ -10,7 +11,7 @@ use url::Url;
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// The backend's webhook URL; Chat's query parameters are appended to it
-    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = "Target")]
+    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = heading::TARGET)]
     pub url: Option<Url>,
     #[command(flatten)]
     pub target: TargetArgs,
@@ -19,48 +20,26 @@ pub(crate) struct CheckArgs {
     /// Cover this callback in the answer and security cases (short name or CallbackCommand
     /// word); repeat for several, or `all` for the eleven [default: before-subscribe and
     /// after-unsubscribe, with the security cases for before-subscribe]
-    #[arg(
-        long = "command",
-        env = "OA_HOOK_COMMAND",
-        value_name = "NAME",
-        value_parser = checked(parse_commands),
-        help_heading = "Cases"
-    )]
+    #[arg(long = "command", env = "OA_HOOK_COMMAND", value_name = "NAME", value_parser = checked(parse_commands), help_heading = heading::CASES)]
     pub commands: Vec<Commands>,
     /// Run only the cases whose id contains PATTERN (repeatable); the delivery/* cases
     /// (duplicates, an abandoned callback, out-of-order ones) run only when asked for so, or
     /// with --command all
-    #[arg(
-        long,
-        env = "OA_HOOK_ONLY",
-        value_name = "PATTERN",
-        help_heading = "Cases"
-    )]
+    #[arg(long, env = "OA_HOOK_ONLY", value_name = "PATTERN", help_heading = heading::CASES)]
     pub only: Vec<String>,
     /// Skip the cases whose id contains PATTERN (repeatable)
-    #[arg(
-        long,
-        env = "OA_HOOK_SKIP",
-        value_name = "PATTERN",
-        help_heading = "Cases"
-    )]
+    #[arg(long, env = "OA_HOOK_SKIP", value_name = "PATTERN", help_heading = heading::CASES)]
     pub skip: Vec<String>,
     /// List the cases and exit
-    #[arg(long, help_heading = "Cases")]
+    #[arg(long, help_heading = heading::CASES)]
     pub list: bool,
     #[command(flatten)]
     pub reports: ReportArgs,
     /// Print no header line on stderr, only the results
-    #[arg(
-        short,
-        long,
-        env = "OA_HOOK_QUIET",
-        conflicts_with = "verbose",
-        help_heading = "Reports"
-    )]
+    #[arg(short, long, env = "OA_HOOK_QUIET", conflicts_with = "verbose", help_heading = heading::REPORTS)]
     pub quiet: bool,
     /// Show what came back for every case, and print every request and answer as sent
-    #[arg(short, long, env = "OA_HOOK_VERBOSE", help_heading = "Reports")]
+    #[arg(short, long, env = "OA_HOOK_VERBOSE", help_heading = heading::REPORTS)]
     pub verbose: bool,
     #[command(flatten)]
     pub fuzzing: FuzzingArgs,
@@ -72,7 +51,7 @@ pub(crate) struct CheckArgs {
 
 /// `check --fuzz`: generated callbacks, and what becomes of a failure.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Fuzzing")]
+#[command(next_help_heading = heading::FUZZING)]
 pub(crate) struct FuzzingArgs {
     /// Also send N callbacks generated per command, within and at the edges of the documented
     /// limits (UserIDs of up to 32 bytes of any Unicode, 1 to 100 subscribers, names at their
@@ -104,18 +83,13 @@ pub(crate) struct Commands(pub Vec<&'static Callback>);
 
 /// The reports `check` and `replay` write: one test case per case, or per callback replayed.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Reports")]
+#[command(next_help_heading = heading::REPORTS)]
 pub(crate) struct ReportArgs {
     /// Write a JUnit XML report to FILE
-    #[arg(
-        long,
-        env = "OA_HOOK_JUNIT",
-        value_name = "FILE",
-        help_heading = "Reports"
-    )]
+    #[arg(long, env = "OA_HOOK_JUNIT", value_name = "FILE", help_heading = heading::REPORTS)]
     pub junit: Option<PathBuf>,
     /// Output format on stdout
-    #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Reports")]
+    #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = heading::REPORTS)]
     pub output: OutputFormat,
     #[command(flatten)]
     pub ci: CiArgs,
@@ -123,20 +97,15 @@ pub(crate) struct ReportArgs {
 
 /// What a CI job shows of a run: `check`, `replay` and load mode.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Reports")]
+#[command(next_help_heading = heading::REPORTS)]
 pub(crate) struct CiArgs {
     /// Write a Markdown summary of the run to FILE, in every outcome (it is also appended to
     /// $GITHUB_STEP_SUMMARY when that is set, as in GitHub Actions)
-    #[arg(
-        long,
-        env = "OA_HOOK_SUMMARY",
-        value_name = "FILE",
-        help_heading = "Reports"
-    )]
+    #[arg(long, env = "OA_HOOK_SUMMARY", value_name = "FILE", help_heading = heading::REPORTS)]
     pub summary: Option<PathBuf>,
     /// Print GitHub Actions workflow commands on stdout, after the results: an `::error` line
     /// per failed case (in load mode, per kind of failure), a `::warning` line per warned one
-    #[arg(long, env = "OA_HOOK_ANNOTATIONS", help_heading = "Reports")]
+    #[arg(long, env = "OA_HOOK_ANNOTATIONS", help_heading = heading::REPORTS)]
     pub annotations: bool,
 }
 
@@ -146,39 +115,33 @@ pub(crate) struct ReplayArgs {
     #[arg(value_name = "FILE|-")]
     pub file: PathBuf,
     /// The backend's webhook URL; each callback's recorded query is appended to it
-    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = "Target")]
+    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = heading::TARGET)]
     pub url: Url,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Replay the requests serve refused too (by default only the callbacks Chat could have sent)
-    #[arg(long, env = "OA_HOOK_ALL", help_heading = "Callbacks")]
+    #[arg(long, env = "OA_HOOK_ALL", help_heading = heading::CALLBACKS)]
     pub all: bool,
     /// Send each callback with the Sign and RequestTime it was recorded with, unchanged: a replay
     /// attack, which a backend must refuse once the callback is over 60 s old (the token is not
     /// used)
-    #[arg(long, env = "OA_HOOK_AS_RECORDED", help_heading = "Callbacks")]
+    #[arg(long, env = "OA_HOOK_AS_RECORDED", help_heading = heading::CALLBACKS)]
     pub as_recorded: bool,
     /// Send this SdkAppid instead of the recorded one: replay a record made for one app against
     /// a backend configured for another
-    #[arg(
-        long,
-        env = "OA_HOOK_SDKAPPID",
-        value_name = "ID",
-        value_parser = checked(parse_sdkappid),
-        help_heading = "Callbacks"
-    )]
+    #[arg(long, env = "OA_HOOK_SDKAPPID", value_name = "ID", value_parser = checked(parse_sdkappid), help_heading = heading::CALLBACKS)]
     pub sdkappid: Option<u64>,
     /// Skip the lines that are not records (each one reported as a skipped case) instead of
     /// stopping at the first with exit 2
-    #[arg(long, env = "OA_HOOK_SKIP_INVALID", help_heading = "Callbacks")]
+    #[arg(long, env = "OA_HOOK_SKIP_INVALID", help_heading = heading::CALLBACKS)]
     pub skip_invalid: bool,
     /// Callbacks in flight at once, 1 to 10000
-    #[arg(long, env = "OA_HOOK_CONCURRENCY", short = 'c', default_value_t = 1, value_name = "C", value_parser = checked(parse_concurrency), allow_negative_numbers = true, help_heading = "Callbacks")]
+    #[arg(long, env = "OA_HOOK_CONCURRENCY", short = 'c', default_value_t = 1, value_name = "C", value_parser = checked(parse_concurrency), allow_negative_numbers = true, help_heading = heading::CALLBACKS)]
     pub concurrency: u64,
     #[command(flatten)]
     pub reports: ReportArgs,
     /// Print no header line on stderr, only the results
-    #[arg(short, long, env = "OA_HOOK_QUIET", help_heading = "Reports")]
+    #[arg(short, long, env = "OA_HOOK_QUIET", help_heading = heading::REPORTS)]
     pub quiet: bool,
     #[command(flatten)]
     pub token: TokenArgs,

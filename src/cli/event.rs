@@ -1,6 +1,7 @@
 //! What makes up a callback (the event options, read by the table of
 //! [`EVENT_OPTIONS`], and its query), and how it is signed.
 
+use super::heading;
 use super::values::*;
 use crate::request::{EVENT_OPTIONS, EventFields, EventOption, Given, Slot};
 use clap::parser::ValueSource;
@@ -23,7 +24,7 @@ pub(crate) struct EventArgs {
 
 impl Args for EventArgs {
     fn augment_args(command: clap::Command) -> clap::Command {
-        let command = QueryArgs::augment_args(command.next_help_heading("Event"));
+        let command = QueryArgs::augment_args(command.next_help_heading(heading::EVENT));
         let command = EVENT_OPTIONS
             .iter()
             .fold(command, |command, option| command.arg(event_arg(option)));
@@ -99,22 +100,10 @@ impl FromArgMatches for EventArgs {
 #[derive(Debug, Args, Clone)]
 pub(crate) struct QueryArgs {
     /// The app's SDKAppID, sent as the SdkAppid query parameter
-    #[arg(
-        long,
-        env = "OA_HOOK_SDKAPPID",
-        default_value_t = 88888888,
-        value_name = "ID",
-        value_parser = checked(parse_sdkappid)
-    )]
+    #[arg(long, env = "OA_HOOK_SDKAPPID", default_value_t = 88888888, value_name = "ID", value_parser = checked(parse_sdkappid))]
     pub sdkappid: u64,
     /// The ClientIP query parameter
-    #[arg(
-        long,
-        env = "OA_HOOK_CLIENT_IP",
-        default_value = "127.0.0.1",
-        value_name = "IP",
-        value_parser = checked(parse_client_ip)
-    )]
+    #[arg(long, env = "OA_HOOK_CLIENT_IP", default_value = "127.0.0.1", value_name = "IP", value_parser = checked(parse_client_ip))]
     pub client_ip: IpAddr,
     /// The OptPlatform query parameter
     #[arg(long, env = "OA_HOOK_PLATFORM", default_value = "RESTAPI", value_parser = platforms())]
@@ -124,7 +113,7 @@ pub(crate) struct QueryArgs {
 /// The webhook token. Taken from the environment preferably: a flag is visible to `ps`. Each
 /// command says what it does with it (`mut_arg` on its [`Command`](super::Command) variant).
 #[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Authentication")]
+#[command(next_help_heading = heading::AUTHENTICATION)]
 pub(crate) struct TokenArgs {
     /// The webhook token set in the Chat console
     #[arg(
@@ -137,7 +126,7 @@ pub(crate) struct TokenArgs {
 }
 
 #[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Authentication")]
+#[command(next_help_heading = heading::AUTHENTICATION)]
 pub(crate) struct RequestTimeArgs {
     /// RequestTime in Unix seconds, for the Sign [default: now]
     #[arg(long, env = "OA_HOOK_REQUEST_TIME", value_name = "SECS", value_parser = checked(parse_unix_seconds))]
@@ -145,7 +134,7 @@ pub(crate) struct RequestTimeArgs {
 }
 
 #[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Event")]
+#[command(next_help_heading = heading::EVENT)]
 pub(crate) struct BodyArgs {
     /// Use this JSON body instead of building one: a file, or - for stdin (sent byte for byte)
     #[arg(long, env = "OA_HOOK_BODY", value_name = "FILE|-")]

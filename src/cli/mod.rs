@@ -18,6 +18,42 @@ pub(crate) use serve::*;
 pub(crate) use tools::*;
 pub(crate) use values::{FROM_FILE, checked};
 
+/// The sections of `--help`, each named once: a misspelt one would make a section of its own.
+pub(crate) mod heading {
+    /// The token, and the signature made with it.
+    pub(crate) const AUTHENTICATION: &str = "Authentication";
+    /// Which recorded callbacks are replayed, and how.
+    pub(crate) const CALLBACKS: &str = "Callbacks";
+    /// Which cases run.
+    pub(crate) const CASES: &str = "Cases";
+    /// What the callback's body and query carry.
+    pub(crate) const EVENT: &str = "Event";
+    /// What the answer must say.
+    pub(crate) const EXPECTATIONS: &str = "Expectations";
+    /// The faults rehearsed.
+    pub(crate) const FAULTS: &str = "Faults";
+    /// Generated callbacks.
+    pub(crate) const FUZZING: &str = "Fuzzing";
+    /// The live page of callbacks.
+    pub(crate) const INSPECTOR: &str = "Inspector";
+    /// How clients are bounded.
+    pub(crate) const LIMITS: &str = "Limits";
+    /// Many requests, and what they must achieve.
+    pub(crate) const LOAD_MODE: &str = "Load mode";
+    /// What is printed, and how.
+    pub(crate) const OUTPUT: &str = "Output";
+    /// How the mock answers.
+    pub(crate) const POLICY: &str = "Policy";
+    /// The reports written, and what a CI job shows.
+    pub(crate) const REPORTS: &str = "Reports";
+    /// The backend the tap passes requests on to.
+    pub(crate) const TAP: &str = "Tap";
+    /// Where the backend is, and how to reach it.
+    pub(crate) const TARGET: &str = "Target";
+    /// What serve checks of a callback.
+    pub(crate) const VALIDATION: &str = "Validation";
+}
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  everything conformed (or: authentic, printed)

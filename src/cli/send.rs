@@ -1,5 +1,6 @@
 //! `sample` and `send`: the callback to print or send, where to, what to expect, load mode.
 
+use super::heading;
 use super::values::*;
 use super::{BodyArgs, CiArgs, EventArgs, RequestTimeArgs, TokenArgs};
 use crate::expect::Expected;
@@ -47,7 +48,7 @@ pub(crate) use crate::output::OutputFormat;
 
 /// How to reach the target.
 #[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Target")]
+#[command(next_help_heading = heading::TARGET)]
 pub(crate) struct TargetArgs {
     /// How long to wait for an answer, 1ms to 1h (Chat itself waits 2 s)
     #[arg(long, env = "OA_HOOK_TIMEOUT", default_value = "5s", value_parser = checked(parse_timeout), value_name = "DURATION")]
@@ -69,7 +70,7 @@ pub(crate) struct TlsArgs {
 }
 
 #[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Expectations")]
+#[command(next_help_heading = heading::EXPECTATIONS)]
 pub(crate) struct ExpectArgs {
     /// Expect Chat to let the subscription go ahead (allow) or reject it whole (reject)
     #[arg(long, env = "OA_HOOK_EXPECT", value_parser = decisions(), value_name = "DECISION")]
@@ -90,34 +91,28 @@ pub(crate) struct SendArgs {
     #[arg(value_parser = CallbackParser, value_name = "COMMAND")]
     pub callback: CallbackArg,
     /// The backend's webhook URL; Chat's query parameters are appended to it
-    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = "Target")]
+    #[arg(long, env = "OA_HOOK_URL", value_parser = checked(parse_url), help_heading = heading::TARGET)]
     pub url: Url,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Send unsigned even when a token is configured
-    #[arg(long, env = "OA_HOOK_NO_SIGN", help_heading = "Authentication")]
+    #[arg(long, env = "OA_HOOK_NO_SIGN", help_heading = heading::AUTHENTICATION)]
     pub no_sign: bool,
     #[command(flatten)]
     pub expect: ExpectArgs,
     /// Fail on warnings too (exit 1), such as a refused user who was not in the request; in
     /// load mode an answer with a warning then does not conform
-    #[arg(long, env = "OA_HOOK_STRICT", help_heading = "Expectations")]
+    #[arg(long, env = "OA_HOOK_STRICT", help_heading = heading::EXPECTATIONS)]
     pub strict: bool,
     /// Output format
-    #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = "Output")]
+    #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human, help_heading = heading::OUTPUT)]
     pub output: OutputFormat,
     /// Print the verdict line alone (in load mode, without the progress bar too)
-    #[arg(
-        short,
-        long,
-        env = "OA_HOOK_QUIET",
-        conflicts_with = "verbose",
-        help_heading = "Output"
-    )]
+    #[arg(short, long, env = "OA_HOOK_QUIET", conflicts_with = "verbose", help_heading = heading::OUTPUT)]
     pub quiet: bool,
     /// Also print the request and the answer exactly as they crossed the wire (one request;
     /// load mode prints its summary only)
-    #[arg(short, long, env = "OA_HOOK_VERBOSE", help_heading = "Output")]
+    #[arg(short, long, env = "OA_HOOK_VERBOSE", help_heading = heading::OUTPUT)]
     pub verbose: bool,
     #[command(flatten)]
     pub load: LoadArgs,
@@ -134,7 +129,7 @@ pub(crate) struct SendArgs {
 }
 
 #[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Load mode")]
+#[command(next_help_heading = heading::LOAD_MODE)]
 #[command(group(clap::ArgGroup::new("load-size").args(["count", "duration"]).multiple(true)))]
 pub(crate) struct LoadArgs {
     /// Send N requests (load mode), each with a fresh RequestTime and Sign; N up to 1000000000

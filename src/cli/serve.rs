@@ -1,5 +1,6 @@
 //! `serve`: the mock backend's listener, validation, policy, tap, limits, faults and inspector.
 
+use super::heading;
 use super::values::*;
 use super::{OutputFormat, TlsArgs, TokenArgs};
 use clap::Args;
@@ -14,12 +15,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "OA_HOOK_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR", value_parser = checked(parse_listen))]
     pub listen: SocketAddr,
     /// Refuse callbacks whose SdkAppid is not this
-    #[arg(long, env = "OA_HOOK_SDKAPPID", value_name = "ID", value_parser = checked(parse_sdkappid), help_heading = "Validation")]
+    #[arg(long, env = "OA_HOOK_SDKAPPID", value_name = "ID", value_parser = checked(parse_sdkappid), help_heading = heading::VALIDATION)]
     pub sdkappid: Option<u64>,
     #[command(flatten)]
     pub token: TokenArgs,
     /// How far RequestTime may be from now, either way, at most 24h
-    #[arg(long, env = "OA_HOOK_MAX_SKEW", default_value = DEFAULT_MAX_SKEW, value_parser = checked(parse_max_skew), value_name = "DURATION", help_heading = "Validation")]
+    #[arg(long, env = "OA_HOOK_MAX_SKEW", default_value = DEFAULT_MAX_SKEW, value_parser = checked(parse_max_skew), value_name = "DURATION", help_heading = heading::VALIDATION)]
     pub max_skew: Duration,
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -40,7 +41,7 @@ pub(crate) struct ServeArgs {
 
 /// How the mock answers a valid callback.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Policy")]
+#[command(next_help_heading = heading::POLICY)]
 pub(crate) struct PolicyArgs {
     /// Refuse this subscriber (RefusedSubscribers_Account); repeat for several
     #[arg(long, env = "OA_HOOK_REFUSE", value_name = "USER")]
@@ -75,7 +76,7 @@ pub(crate) struct PolicyArgs {
 
 /// What serve prints and records.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Output")]
+#[command(next_help_heading = heading::OUTPUT)]
 pub(crate) struct ServeOutputArgs {
     /// Event lines on stdout: human, or NDJSON
     #[arg(long, env = "OA_HOOK_OUTPUT", short, value_enum, default_value_t = OutputFormat::Human)]
@@ -94,7 +95,7 @@ pub(crate) struct ServeOutputArgs {
 
 /// `serve --forward-to`: the backend the tap passes requests on to.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Tap")]
+#[command(next_help_heading = heading::TAP)]
 pub(crate) struct TapArgs {
     /// Be a tap: pass every request on to URL as it came (method, query with Sign and
     /// RequestTime, body, content type; to URL's path), answer with what the backend answers,
@@ -106,13 +107,13 @@ pub(crate) struct TapArgs {
     #[arg(long, env = "OA_HOOK_TIMEOUT", default_value = "2s", value_parser = checked(parse_timeout), value_name = "DURATION")]
     pub timeout: Duration,
     /// With --forward-to: which certificates the backend on HTTPS may present
-    #[command(flatten, next_help_heading = "Tap")]
+    #[command(flatten, next_help_heading = heading::TAP)]
     pub tls: TlsArgs,
 }
 
 /// How hostile or slow clients are bounded.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Limits")]
+#[command(next_help_heading = heading::LIMITS)]
 pub(crate) struct LimitsArgs {
     /// Hold at most N connections at once, 1 to 1000000; more wait until one closes
     #[arg(long, env = "OA_HOOK_MAX_CONNECTIONS", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = checked(parse_max_connections), allow_negative_numbers = true)]
@@ -129,7 +130,7 @@ pub(crate) struct LimitsArgs {
 
 /// `serve --inspect`: the live page of callbacks.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Inspector")]
+#[command(next_help_heading = heading::INSPECTOR)]
 pub(crate) struct InspectorArgs {
     /// Open the inspector on ADDR, its own port: a live page of every callback with its answer
     /// and Chat's decision (replay re-signed, edit and replay, compare, copy as `oa-hook send`
@@ -155,7 +156,7 @@ pub(crate) struct InspectorArgs {
 
 /// `serve --fault`: a slow or broken backend, rehearsed.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Faults")]
+#[command(next_help_heading = heading::FAULTS)]
 pub(crate) struct FaultArgs {
     /// Rehearse a slow or broken backend, in the mock or the tap: RULE[,RULE...], RULE being
     /// [COMMAND:]FAULT[@SHARE%] and FAULT one of delay=DURATION, delay=MIN..MAX,
