@@ -116,12 +116,7 @@ pub(crate) struct QueryArgs {
 #[command(next_help_heading = heading::AUTHENTICATION)]
 pub(crate) struct TokenArgs {
     /// The webhook token set in the Chat console
-    #[arg(
-        long,
-        env = "OA_HOOK_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
+    #[arg(long, env = "OA_HOOK_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 }
 
