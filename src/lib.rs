@@ -81,7 +81,7 @@ fn run(settings: &Settings) -> Result<Outcome, Error> {
     match &settings.cli.command {
         Command::Init(args) => cmd::init::run(args),
         Command::Man(args) => cmd::man::run(args),
-        Command::Sample(args) => cmd::sample::run(args, &clock),
+        Command::Sample(args) => cmd::sample::run(&args.sample(&clock)?),
         Command::Sign(args) => cmd::sign::run(args, &clock),
         Command::Verify(args) => cmd::verify::run(args, &clock),
         Command::Completions(args) => cmd::completions::run(args),

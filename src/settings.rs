@@ -6,12 +6,14 @@
 use crate::cli::error as clap_error;
 use crate::cli::{
     CheckArgs, Cli, ColorWhen, Command, EventArgs, ExpectArgs, FROM_FILE, FaultArgs, InspectorArgs,
-    LoadArgs, ScriptArgs, TargetArgs, TokenArgs, checked,
+    LoadArgs, SampleArgs, SampleFormat, ScriptArgs, TargetArgs, TokenArgs, checked,
 };
+use crate::clock::Clock;
 use crate::config::{Config, toml_type, unknown};
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
 use crate::protocol::{CALLBACKS, Callback};
+use crate::request::Template;
 use clap::parser::ValueSource;
 use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches};
 use std::ffi::OsString;
@@ -378,6 +380,31 @@ impl InspectorArgs {
 /// A token as given: an empty one (a CI secret that is not set) is none.
 fn secret(given: Option<&str>) -> Option<&str> {
     given.filter(|token| !token.is_empty())
+}
+
+/// What `sample` prints: the request, signed at its RequestTime, and in which form.
+pub(crate) struct Sample {
+    pub template: Template,
+    pub request_time: u64,
+    pub format: SampleFormat,
+}
+
+impl SampleArgs {
+    /// The request to print, built from the event options, `--body` and the token, at the
+    /// `--request-time` given or now.
+    pub(crate) fn sample(&self, clock: &Clock) -> Result<Sample> {
+        let event = self.event.event();
+        let (body, token) = (self.body.body.as_deref(), self.token.get());
+        let now_ms = clock.now_ms();
+        Ok(Sample {
+            template: Template::new(self.callback.0, &self.url, &event, body, token, now_ms)?,
+            request_time: self
+                .request_time
+                .request_time
+                .unwrap_or_else(|| clock.now_secs()),
+            format: self.format,
+        })
+    }
 }
 
 impl FaultArgs {
