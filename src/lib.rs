@@ -79,12 +79,12 @@ use std::process::ExitCode;
 fn run(settings: &Settings) -> Result<Outcome, Error> {
     let clock = clock::Clock::from_env()?;
     match &settings.cli.command {
-        Command::Init(args) => cmd::init::run(args),
+        Command::Init(args) => cmd::init::run(&args.file),
         Command::Man(args) => cmd::man::run(args),
         Command::Sample(args) => cmd::sample::run(&args.sample(&clock)?),
-        Command::Sign(args) => cmd::sign::run(args, &clock),
-        Command::Verify(args) => cmd::verify::run(args, &clock),
-        Command::Completions(args) => cmd::completions::run(args),
+        Command::Sign(args) => cmd::sign::run(&args.sign()?, &clock),
+        Command::Verify(args) => cmd::verify::run(&args.verify()?, &clock),
+        Command::Completions(args) => cmd::completions::run(args.shell),
         Command::Check(args) => cmd::check::run(args, &clock, &settings.config.scenarios),
         Command::Send(args) => cmd::send::run(args, &clock),
         Command::Serve(args) => cmd::serve::run(args, &clock),

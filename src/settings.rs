@@ -6,7 +6,8 @@
 use crate::cli::error as clap_error;
 use crate::cli::{
     CheckArgs, Cli, ColorWhen, Command, EventArgs, ExpectArgs, FROM_FILE, FaultArgs, InspectorArgs,
-    LoadArgs, SampleArgs, SampleFormat, ScriptArgs, TargetArgs, TokenArgs, checked,
+    LoadArgs, SampleArgs, SampleFormat, ScriptArgs, SignArgs, TargetArgs, TokenArgs, VerifyArgs,
+    checked,
 };
 use crate::clock::Clock;
 use crate::config::{Config, toml_type, unknown};
@@ -380,6 +381,46 @@ impl InspectorArgs {
 /// A token as given: an empty one (a CI secret that is not set) is none.
 fn secret(given: Option<&str>) -> Option<&str> {
     given.filter(|token| !token.is_empty())
+}
+
+/// What `sign` signs: a token given, and the RequestTime if one was.
+pub(crate) struct Sign {
+    pub token: String,
+    pub time: Option<u64>,
+}
+
+impl SignArgs {
+    pub(crate) fn sign(&self) -> Result<Sign> {
+        Ok(Sign {
+            token: require_token(&self.token)?,
+            time: self.time,
+        })
+    }
+}
+
+/// What `verify` checks: the URL received, against a token given, within the skew.
+pub(crate) struct Verify {
+    pub url: String,
+    pub token: String,
+    pub max_skew: std::time::Duration,
+}
+
+impl VerifyArgs {
+    pub(crate) fn verify(&self) -> Result<Verify> {
+        Ok(Verify {
+            url: self.url.clone(),
+            token: require_token(&self.token)?,
+            max_skew: self.max_skew,
+        })
+    }
+}
+
+/// The token, or a usage error saying how to give it.
+fn require_token(token: &TokenArgs) -> Result<String> {
+    token.get().map(str::to_owned).ok_or_else(|| {
+        Error::usage("no token given")
+            .hint("pass --token TOKEN or set OA_HOOK_TOKEN (the token set in the Chat console)")
+    })
 }
 
 /// What `sample` prints: the request, signed at its RequestTime, and in which form.
