@@ -89,7 +89,7 @@ fn run(settings: &Settings) -> Result<Outcome, Error> {
         Command::Send(args) => cmd::send::run(args, &clock),
         Command::Serve(args) => cmd::serve::run(args, &clock),
         Command::Replay(args) => cmd::replay::run(args, &clock),
-        Command::Export(args) => cmd::export::run(args),
+        Command::Export(args) => cmd::export::run(&args.exported()),
     }
 }
 

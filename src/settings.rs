@@ -5,14 +5,15 @@
 
 use crate::cli::error as clap_error;
 use crate::cli::{
-    CheckArgs, Cli, ColorWhen, Command, EventArgs, ExpectArgs, FROM_FILE, FaultArgs, InspectorArgs,
-    LoadArgs, SampleArgs, SampleFormat, ScriptArgs, SignArgs, TargetArgs, TokenArgs, VerifyArgs,
-    checked,
+    CheckArgs, Cli, ColorWhen, Command, Commands, DocumentFormat, EventArgs, ExpectArgs, Export,
+    ExportArgs, FROM_FILE, FaultArgs, InspectorArgs, LoadArgs, SampleArgs, SampleFormat,
+    ScriptArgs, SignArgs, TargetArgs, TokenArgs, VerifyArgs, checked,
 };
 use crate::clock::Clock;
 use crate::config::{Config, toml_type, unknown};
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
+use crate::export::script::Script;
 use crate::protocol::{CALLBACKS, Callback};
 use crate::request::Template;
 use clap::parser::ValueSource;
@@ -490,20 +491,49 @@ impl LoadArgs {
 impl CheckArgs {
     /// The callbacks `--command` names, each once, in the table's order.
     pub(crate) fn covered(&self) -> Vec<&'static Callback> {
-        CALLBACKS
-            .iter()
-            .filter(|c| self.commands.iter().any(|given| given.0.contains(c)))
-            .collect()
+        named(&self.commands)
+    }
+}
+
+/// The callbacks `commands` name, each once, in the table's order.
+fn named(commands: &[Commands]) -> Vec<&'static Callback> {
+    CALLBACKS
+        .iter()
+        .filter(|c| commands.iter().any(|given| given.0.contains(c)))
+        .collect()
+}
+
+/// What `export` makes.
+pub(crate) enum Exported {
+    Openapi(DocumentFormat),
+    /// The directory the schema files go into.
+    Jsonschema(PathBuf),
+    Locust(Script),
+    K6(Script),
+}
+
+impl ExportArgs {
+    pub(crate) fn exported(&self) -> Exported {
+        match &self.what {
+            Export::Openapi { format } => Exported::Openapi(*format),
+            Export::Jsonschema { dir } => Exported::Jsonschema(dir.clone()),
+            Export::Locust(args) => Exported::Locust(args.script()),
+            Export::K6(args) => Exported::K6(args.script()),
+        }
     }
 }
 
 impl ScriptArgs {
-    /// The callbacks named, each once, in the table's order.
-    pub(crate) fn callbacks(&self) -> Vec<&'static Callback> {
-        CALLBACKS
-            .iter()
-            .filter(|c| self.commands.iter().any(|given| given.0.contains(c)))
-            .collect()
+    /// The load script: where to, with which query, the callbacks named each once, in the
+    /// table's order.
+    fn script(&self) -> Script {
+        Script {
+            url: self.url.clone(),
+            sdkappid: self.query.sdkappid,
+            client_ip: self.query.client_ip.to_string(),
+            platform: self.query.platform.clone(),
+            callbacks: named(&self.commands),
+        }
     }
 }
 
