@@ -80,7 +80,7 @@ fn run(settings: &Settings) -> Result<Outcome, Error> {
     let clock = clock::Clock::from_env()?;
     match &settings.cli.command {
         Command::Init(args) => cmd::init::run(&args.file),
-        Command::Man(args) => cmd::man::run(args),
+        Command::Man(args) => cmd::man::run(args.command.as_deref(), args.dir.as_deref()),
         Command::Sample(args) => cmd::sample::run(&args.sample(&clock)?),
         Command::Sign(args) => cmd::sign::run(&args.sign()?, &clock),
         Command::Verify(args) => cmd::verify::run(&args.verify()?, &clock),
