@@ -6,37 +6,25 @@ use crate::error::{Error, Result};
 use crate::expect::Expected;
 use crate::local::Bounded;
 use crate::protocol::Callback;
-use clap::ArgAction;
-use clap::parser::ValueSource;
+use crate::request::{EVENT_OPTIONS, EventFields, Given, Slot};
 use serde::Deserialize;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use toml::{Table, Value};
 
 /// The file looked for in the current directory when neither `--config` nor `OA_HOOK_CONFIG`
 /// names one.
 pub(crate) const FILE_NAME: &str = "oa-hook.toml";
 
-/// The environment variable that names the file.
-const CONFIG_ENV: &str = "OA_HOOK_CONFIG";
-
 /// The largest config file read: settings and scenarios are a few KiB.
 const MAX_CONFIG_BYTES: usize = 1 << 20;
 
-/// The file in force, for messages about values that came from it.
-static LOADED: OnceLock<PathBuf> = OnceLock::new();
-
-/// The file values came from, if one was read.
-pub(crate) fn loaded() -> Option<&'static Path> {
-    LOADED.get().map(PathBuf::as_path)
-}
-
-/// A file as read: its option values and its scenarios.
+/// A file as read: its option values (top-level keys, and `[command]` sections) and its
+/// scenarios. Which option a key sets, and whether it is one, is for `crate::settings`.
 #[derive(Debug, Default)]
 pub(crate) struct Config {
-    path: Option<PathBuf>,
-    table: Table,
+    /// Where it was read from; `None` when there was no file.
+    pub path: Option<PathBuf>,
+    pub table: Table,
     pub scenarios: Vec<Scenario>,
 }
 
@@ -47,139 +35,33 @@ pub(crate) struct Scenario {
     pub name: String,
     /// A callback's short name or command word.
     pub command: String,
-    pub official_account: Option<String>,
-    pub operator: Option<String>,
-    #[serde(default)]
-    pub subscribers: Vec<String>,
     pub platform: Option<String>,
     pub client_ip: Option<std::net::IpAddr>,
     pub event_time: Option<i64>,
-    /// The family's event keys (`--owner`, `--name` as `account_name`, since `name` names the
-    /// scenario, `--introduction`, ...), each for the commands whose body has the field.
-    pub owner: Option<String>,
-    pub account_name: Option<String>,
-    pub introduction: Option<String>,
-    pub face_url: Option<String>,
-    pub organization: Option<String>,
-    #[serde(default)]
-    pub text: Vec<String>,
-    pub cloud_custom_data: Option<String>,
-    pub online_only: Option<bool>,
-    #[serde(default)]
-    pub msg_key: Vec<String>,
-    pub msg_time: Option<i64>,
+    /// The values of its event keys, each as [`EVENT_OPTIONS`]'s `scenario_key` names it
+    /// (`account_name` for `--name`, since `name` names the scenario).
+    #[serde(skip)]
+    pub event: EventFields,
     /// A JSON body to send instead, relative to the file.
     pub body: Option<PathBuf>,
-    pub expect: Option<ScenarioExpect>,
+    pub expect: Option<Expected>,
     #[serde(default)]
     pub expect_refused: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum ScenarioExpect {
-    Allow,
-    Reject,
-}
-
-impl From<ScenarioExpect> for Expected {
-    fn from(expect: ScenarioExpect) -> Self {
-        match expect {
-            ScenarioExpect::Allow => Expected::Allow,
-            ScenarioExpect::Reject => Expected::Reject,
-        }
-    }
-}
-
 impl Scenario {
-    /// The ids of the event options this scenario sets, to be refused (as on the command line)
-    /// where its command's body has no such field.
-    pub(crate) fn given(&self) -> Vec<String> {
-        let set = [
-            ("official_account", self.official_account.is_some()),
-            ("operator", self.operator.is_some()),
-            ("subscribers", !self.subscribers.is_empty()),
-            ("owner", self.owner.is_some()),
-            ("name", self.account_name.is_some()),
-            ("introduction", self.introduction.is_some()),
-            ("face_url", self.face_url.is_some()),
-            ("organization", self.organization.is_some()),
-            ("texts", !self.text.is_empty()),
-            ("cloud_custom_data", self.cloud_custom_data.is_some()),
-            ("online_only", self.online_only.is_some()),
-            ("msg_keys", !self.msg_key.is_empty()),
-            ("msg_time", self.msg_time.is_some()),
-        ];
-        set.into_iter()
-            .filter(|(_, set)| *set)
-            .map(|(id, _)| id.to_owned())
-            .collect()
-    }
-
     pub(crate) fn callback(&self) -> &'static Callback {
         // Checked when the file was read.
         Callback::find(&self.command).unwrap_or(&crate::protocol::CALLBACKS[0])
     }
 }
 
-/// What the command line and the environment gave, as clap reads them (a first reading, before
-/// the file's values are known): a file value gives way to an option given there that it
-/// conflicts with, as a flag beats the file.
-#[derive(Debug, Default)]
-pub(crate) struct Given {
-    /// The ids of the subcommand's options given on the command line or by their variable.
-    ids: Vec<String>,
-    /// `--config` (or `OA_HOOK_CONFIG`).
-    config: Option<PathBuf>,
-}
-
-impl Given {
-    /// Reads `args` with `command`, keeping what it could read of a command line that is
-    /// wrong or incomplete (the file may give what is missing; the real reading, after the
-    /// file, says what is wrong).
-    pub(crate) fn of(command: clap::Command, args: &[OsString]) -> Self {
-        let Ok(matches) = command.ignore_errors(true).try_get_matches_from(args) else {
-            // --help or --version: nothing was given that a file value could conflict with.
-            return Given {
-                ids: Vec::new(),
-                config: std::env::var_os(CONFIG_ENV).map(PathBuf::from),
-            };
-        };
-        let (matches, config) = match matches.subcommand() {
-            Some((_, sub)) => (sub, sub.get_one::<PathBuf>("config")),
-            None => (&matches, matches.get_one::<PathBuf>("config")),
-        };
-        let given = |id: &&clap::Id| {
-            matches!(
-                matches.value_source(id.as_str()),
-                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-            )
-        };
-        Given {
-            ids: matches
-                .ids()
-                .filter(given)
-                .map(|id| id.as_str().to_owned())
-                .collect(),
-            config: config.cloned(),
-        }
-    }
-
-    fn has(&self, arg: &clap::Arg) -> bool {
-        self.ids.iter().any(|id| id == arg.get_id().as_str())
-    }
-}
-
 impl Config {
-    /// The file named by `--config FILE`, else by `OA_HOOK_CONFIG` (both in `given`), else
-    /// `oa-hook.toml` in the current directory when there is one; no file is no config.
-    pub(crate) fn find(given: &Given) -> Result<Config> {
-        let named = given
-            .config
-            .clone()
-            .filter(|name| !name.as_os_str().is_empty());
-        match named {
-            Some(path) => Config::read(&path),
+    /// The file `named` by `--config FILE` (or `OA_HOOK_CONFIG`), else `oa-hook.toml` in the
+    /// current directory when there is one; no file is no config.
+    pub(crate) fn find(named: Option<&Path>) -> Result<Config> {
+        match named.filter(|name| !name.as_os_str().is_empty()) {
+            Some(path) => Config::read(path),
             None if Path::new(FILE_NAME).is_file() => Config::read(Path::new(FILE_NAME)),
             None => Ok(Config::default()),
         }
@@ -204,49 +86,11 @@ impl Config {
             None => Vec::new(),
             Some(value) => scenarios(path, value)?,
         };
-        let _ = LOADED.set(path.to_owned());
         Ok(Config {
             path: Some(path.to_owned()),
             table,
             scenarios,
         })
-    }
-
-    /// `command` with the file's values as defaults: top-level keys for every command that has
-    /// that option, `[serve]`, `[send]`, ... keys for that command alone.
-    /// A file value gives way to an option `given` on the command line (or in its variable)
-    /// that it conflicts with, as a flag beats the file.
-    pub(crate) fn apply(&self, mut command: clap::Command, given: &Given) -> Result<clap::Command> {
-        let Some(path) = &self.path else {
-            return Ok(command);
-        };
-        let commands: Vec<String> = command
-            .get_subcommands()
-            .map(|c| c.get_name().to_owned())
-            .collect();
-        for (key, value) in &self.table {
-            match value {
-                Value::Table(section) if commands.contains(key) => {
-                    let name = key;
-                    for (key, value) in section {
-                        let place = format!("[{name}] {key}");
-                        command = set(command, Some(name), key, value, &place, path, given)?;
-                    }
-                }
-                Value::Table(_) => {
-                    return Err(unknown(
-                        path,
-                        key,
-                        &format!(
-                            "`[{key}]` is not a section of oa-hook.toml; sections are named after commands ({})",
-                            commands.join(", ")
-                        ),
-                    ));
-                }
-                _ => command = set(command, None, key, value, key, path, given)?,
-            }
-        }
-        Ok(command)
     }
 }
 
@@ -314,129 +158,14 @@ fn secret_lines(text: &str) -> Vec<usize> {
     secret
 }
 
-fn unknown(path: &Path, key: &str, why: &str) -> Error {
+pub(crate) fn unknown(path: &Path, key: &str, why: &str) -> Error {
     Error::usage(format!("{}: {why}", path.display())).hint(format!(
         "remove or correct `{key}`; keys are the long option names with _ for -, e.g. max_skew"
     ))
 }
 
-/// Sets `key = value` as the default of the option of that long name, in `only` (a command
-/// name) or in every command that has it.
-fn set(
-    mut command: clap::Command,
-    only: Option<&str>,
-    key: &str,
-    value: &Value,
-    place: &str,
-    path: &Path,
-    given: &Given,
-) -> Result<clap::Command> {
-    if matches!(key, "token" | "inspect_token") {
-        let flag = key.replace('_', "-");
-        return Err(Error::usage(format!(
-            "{}: `{place}`: the token is a secret and is never read from a file",
-            path.display()
-        ))
-        .hint(format!(
-            "remove it from the file; use OA_HOOK_{} (or --{flag})",
-            key.to_uppercase()
-        )));
-    }
-    if matches!(key, "config") {
-        return Err(unknown(
-            path,
-            key,
-            &format!("`{place}`: a config file cannot name another"),
-        ));
-    }
-    let long = key.replace('_', "-");
-    let mut found = false;
-    let names: Vec<String> = command
-        .get_subcommands()
-        .map(|c| c.get_name().to_owned())
-        .filter(|name| only.is_none_or(|only| only == name))
-        .collect();
-    for name in names {
-        let Some(sub) = command.find_subcommand(&name) else {
-            continue;
-        };
-        let Some(arg) = sub
-            .get_arguments()
-            .find(|a| a.get_long() == Some(long.as_str()))
-        else {
-            continue;
-        };
-        let id = arg.get_id().clone();
-        let values = values_for(arg.get_action(), value).map_err(|expected| {
-            Error::usage(format!(
-                "{}: `{place}` is {}; expected {expected}",
-                path.display(),
-                toml_type(value)
-            ))
-        })?;
-        found = true;
-        // Either side may declare the conflict.
-        let overruled = sub.get_arguments().any(|other| {
-            given.has(other)
-                && (sub
-                    .get_arg_conflicts_with(arg)
-                    .iter()
-                    .any(|c| c.get_id() == other.get_id())
-                    || sub
-                        .get_arg_conflicts_with(other)
-                        .iter()
-                        .any(|c| c.get_id() == arg.get_id()))
-        });
-        if overruled {
-            continue;
-        }
-        command = command.mut_subcommand(&name, |sub| {
-            // Not shown in --help: the file may hold what is not to be shown, such as a URL
-            // with a password.
-            sub.mut_arg(id, |arg| {
-                let takes_values = arg.get_action().takes_values();
-                arg.required(false)
-                    .default_values(values)
-                    .hide_default_value(takes_values)
-            })
-        });
-    }
-    if found {
-        Ok(command)
-    } else {
-        let of = only.map_or_else(|| "any command".to_owned(), |c| format!("`oa-hook {c}`"));
-        Err(unknown(
-            path,
-            key,
-            &format!("`{place}` is not an option of {of}"),
-        ))
-    }
-}
-
-/// The option's default values for `value`, or what the option expects instead.
-fn values_for(action: &ArgAction, value: &Value) -> std::result::Result<Vec<String>, &'static str> {
-    let scalar = |value: &Value| match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Integer(n) => Some(n.to_string()),
-        Value::Float(x) => Some(x.to_string()),
-        _ => None,
-    };
-    match (action, value) {
-        (ArgAction::SetTrue | ArgAction::SetFalse, Value::Boolean(on)) => Ok(vec![on.to_string()]),
-        (ArgAction::SetTrue | ArgAction::SetFalse, _) => Err("true or false"),
-        (ArgAction::Append, Value::Array(items)) => items
-            .iter()
-            .map(scalar)
-            .collect::<Option<Vec<_>>>()
-            .ok_or("an array of strings or numbers"),
-        (ArgAction::Append, value) => scalar(value)
-            .map(|v| vec![v])
-            .ok_or("a string, a number, or an array of them"),
-        (_, value) => scalar(value).map(|v| vec![v]).ok_or("a string or a number"),
-    }
-}
-
-fn toml_type(value: &Value) -> &'static str {
+/// What a TOML value is, in words: `timeout` is a string.
+pub(crate) fn toml_type(value: &Value) -> &'static str {
     match value {
         Value::String(_) => "a string",
         Value::Integer(_) => "an integer",
@@ -461,13 +190,17 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
     let mut scenarios: Vec<Scenario> = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let number = i + 1;
-        let scenario: Scenario = item.try_into().map_err(|e: toml::de::Error| {
+        let refused = |e: toml::de::Error| {
+            let keys: Vec<&str> = EVENT_OPTIONS.iter().map(|o| o.scenario_key).collect();
             Error::usage(format!(
                 "{shown}: scenario {number}: {}",
                 e.message().trim_end()
             ))
-            .hint("a scenario takes name, command, the event keys (official_account, operator, subscribers, owner, account_name, introduction, face_url, organization, text, cloud_custom_data, online_only, msg_key, msg_time, platform, client_ip, event_time) or body, and expect and expect_refused")
-        })?;
+            .hint(format!("a scenario takes name, command, the event keys ({}, platform, client_ip, event_time) or body, and expect and expect_refused", keys.join(", ")))
+        };
+        let (item, event) = event_keys(item).map_err(refused)?;
+        let scenario: Scenario = item.try_into().map_err(refused)?;
+        let scenario = Scenario { event, ..scenario };
         let named = format!("{shown}: scenario {number} (`{}`)", scenario.name);
         if scenario.name.trim().is_empty() {
             return Err(Error::usage(format!(
@@ -488,27 +221,21 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
             )));
         }
         let callback = scenario.callback();
-        if let Some(id) = scenario
-            .given()
-            .into_iter()
-            .find(|id| !crate::request::takes_option(callback, id))
+        if let Some(option) = scenario
+            .event
+            .options()
+            .find(|option| !option.applies_to(callback))
         {
-            let key = match id.as_str() {
-                "name" => "account_name",
-                "texts" => "text",
-                "msg_keys" => "msg_key",
-                other => other,
-            };
             return Err(Error::usage(format!(
-                "{named}: `{key}` does not apply to {}: its body has no such field",
-                callback.name
+                "{named}: `{}` does not apply to {}: its body has no such field",
+                option.scenario_key, callback.name
             ))
             .hint(format!(
                 "see the body of {0} with `oa-hook sample {0} --format body`",
                 callback.name
             )));
         }
-        if scenario.expect == Some(ScenarioExpect::Reject) && !scenario.expect_refused.is_empty() {
+        if scenario.expect == Some(Expected::Reject) && !scenario.expect_refused.is_empty() {
             return Err(Error::usage(format!(
                 "{named}: expect = \"reject\" and expect_refused cannot both hold"
             )));
@@ -528,6 +255,29 @@ fn scenarios(path: &Path, value: Value) -> Result<Vec<Scenario>> {
         scenarios.push(Scenario { body, ..scenario });
     }
     Ok(scenarios)
+}
+
+/// A scenario's event keys taken out of `item`, by [`EVENT_OPTIONS`]; an empty list is none.
+fn event_keys(item: Value) -> Result<(Value, EventFields), toml::de::Error> {
+    let Value::Table(mut table) = item else {
+        return Ok((item, EventFields::default()));
+    };
+    let mut given = Vec::new();
+    for option in EVENT_OPTIONS {
+        let Some(value) = table.remove(option.scenario_key) else {
+            continue;
+        };
+        let value = match option.slot {
+            Slot::Text(_) => Given::Text(value.try_into()?),
+            Slot::Texts(_) => Given::Texts(value.try_into()?),
+            Slot::Flag(..) => Given::Flag(value.try_into()?),
+            Slot::Number(..) => Given::Number(value.try_into()?),
+        };
+        if value != Given::Texts(Vec::new()) {
+            given.push((option, value));
+        }
+    }
+    Ok((Value::Table(table), EventFields::new(given)))
 }
 
 /// A commented `oa-hook.toml` to start from (`oa-hook init`).
@@ -577,7 +327,7 @@ mod tests {
             scenarios(Path::new("oa-hook.toml"), table.remove("scenario").unwrap()).unwrap();
         assert_eq!(scenarios.len(), 2);
         assert_eq!(scenarios[0].expect_refused, ["banned_bob"]);
-        assert_eq!(scenarios[1].expect, Some(ScenarioExpect::Reject));
+        assert_eq!(scenarios[1].expect, Some(Expected::Reject));
     }
 
     #[test]

@@ -4,8 +4,10 @@
 use crate::protocol::{Decision, Finding};
 use std::fmt;
 
-/// What the user expects Chat to decide (`--expect`, `--expect-refused`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the user expects Chat to decide: `--expect`, and a scenario's `expect`, by the names of
+/// [`Expected::NAMES`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Expected {
     /// Go ahead: ErrorCode 0 and, unless refused users are named, nobody refused (a message
     /// rewritten by the backend goes ahead too).
@@ -15,6 +17,21 @@ pub(crate) enum Expected {
     Reject,
 }
 
+impl Expected {
+    /// Each decision by the name the command line and the config file give it.
+    pub(crate) const NAMES: [(&str, Expected); 2] =
+        [("allow", Expected::Allow), ("reject", Expected::Reject)];
+
+    /// The decision of that name; `None` for another.
+    pub(crate) fn named(name: &str) -> Option<Expected> {
+        Self::NAMES
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, expected)| *expected)
+    }
+}
+
+/// What the user expects Chat to decide (`--expect`, `--expect-refused`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Expectation {
     pub outcome: Option<Expected>,

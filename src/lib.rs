@@ -1,11 +1,45 @@
 //! oa-hook: sample, send, serve and check Tencent Cloud Chat Official Account webhooks.
 //!
-//! The library is the [`protocol`] module: the contract (signing and verifying, the request and
-//! answer types, judging answers, validating callbacks) with no I/O, for a Rust backend to
-//! reuse. [`main`] is the whole program behind the `oa-hook` binary.
+//! The library is the [`protocol`] module: the contract, with no I/O, for a Rust backend to
+//! reuse. It signs and verifies callbacks ([`protocol::sign`], [`protocol::verify`]), names
+//! the eleven callbacks and their bodies ([`protocol::Callback`], [`protocol::CALLBACKS`]), and
+//! judges an answer the way Chat would ([`protocol::judge`], [`protocol::Decision`]).
+//!
+//! A backend checks that a callback is authentic before it acts on it:
+//!
+//! ```
+//! use oa_hook::protocol::{FRESHNESS, SignatureError, sign, verify};
+//!
+//! let now = 1_700_000_000;
+//! let sign = sign("my-token", now);
+//! let verified = verify("my-token", Some(&sign), Some("1700000000"), now, FRESHNESS).unwrap();
+//! assert_eq!(verified.request_time, now);
+//! // Made with another token: refused.
+//! let forged = verify("guess", Some(&sign), Some("1700000000"), now, FRESHNESS);
+//! assert_eq!(forged, Err(SignatureError::Mismatch));
+//! ```
+//!
+//! and can see, before it ships, what Chat makes of its answer:
+//!
+//! ```
+//! use oa_hook::protocol::{Callback, Decision, Reply, judge};
+//!
+//! let callback = Callback::find("before-subscribe").unwrap();
+//! let subscribers = ["jared".to_owned(), "leckie".to_owned()];
+//! let answer = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#;
+//! let reply = Reply { status: 200, body: answer, truncated: false, latency: None };
+//! let judgement = judge(callback, &subscribers, reply);
+//! assert!(judgement.conforms());
+//! assert_eq!(
+//!     judgement.decision,
+//!     Decision::Subscribes { subscribed: vec!["leckie".into()], refused: vec!["jared".into()] }
+//! );
+//! ```
+//!
+//! [`main`] is the whole program behind the `oa-hook` binary; [`exit`] holds its documented
+//! exit codes, and [`FIXED_CLOCK_ENV`] the variable that fixes its clock for tests.
 
 mod check;
-mod clap_error;
 mod cli;
 mod client;
 mod clock;
@@ -28,6 +62,7 @@ mod request;
 mod runtime;
 mod seeded;
 mod serve;
+mod settings;
 mod veto;
 
 pub use clock::FIXED_CLOCK_ENV;
@@ -35,60 +70,45 @@ pub use error::exit;
 
 use error::{Error, Outcome};
 
-use clap::{CommandFactory, FromArgMatches};
-use cli::{Cli, Command};
+use cli::Command;
 use colored::Colorize;
-use config::{Config, Given};
+use settings::{Settings, Stop};
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Runs one parsed command line, with the scenarios of the config file.
-fn run(cli: &Cli, config: &Config) -> Result<Outcome, Error> {
+/// Runs one command with its settings.
+fn run(settings: &Settings) -> Result<Outcome, Error> {
     let clock = clock::Clock::from_env()?;
-    match &cli.command {
-        Command::Init(args) => cmd::init::run(args),
-        Command::Man(args) => cmd::man::run(args),
-        Command::Sample(args) => cmd::sample::run(args, &clock),
-        Command::Sign(args) => cmd::sign::run(args, &clock),
-        Command::Verify(args) => cmd::verify::run(args, &clock),
-        Command::Completions(args) => cmd::completions::run(args),
-        Command::Check(args) => cmd::check::run(args, &clock, &config.scenarios),
+    match &settings.cli.command {
+        Command::Init(args) => cmd::init::run(&args.file),
+        Command::Man(args) => cmd::man::run(args.command.as_deref(), args.dir.as_deref()),
+        Command::Sample(args) => cmd::sample::run(&args.sample(&clock)?),
+        Command::Sign(args) => cmd::sign::run(&args.sign()?, &clock),
+        Command::Verify(args) => cmd::verify::run(&args.verify()?, &clock),
+        Command::Completions(args) => cmd::completions::run(args.shell),
+        Command::Check(args) => cmd::check::run(args, &clock, &settings.config.scenarios),
         Command::Send(args) => cmd::send::run(args, &clock),
         Command::Serve(args) => cmd::serve::run(args, &clock),
         Command::Replay(args) => cmd::replay::run(args, &clock),
-        Command::Export(args) => cmd::export::run(args),
+        Command::Export(args) => cmd::export::run(&args.exported()),
     }
 }
 
-/// Parses the arguments, runs, reports any error, and turns the result into an exit code.
+/// Reads the command line and the config file, runs, reports any error, and turns the result
+/// into an exit code.
 pub fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let given = Given::of(Cli::command(), &args);
-    let config = match Config::find(&given) {
-        Ok(config) => config,
-        Err(error) => {
+    let settings = match settings::read(&args) {
+        Ok(settings) => settings,
+        Err(Stop::Shown(code)) => return ExitCode::from(code),
+        Err(Stop::Refused(error)) => {
             report_error(&error);
             return ExitCode::from(error.exit_code());
         }
     };
-    let command = match config.apply(Cli::command(), &given) {
-        Ok(command) => command,
-        Err(error) => {
-            report_error(&error);
-            return ExitCode::from(error.exit_code());
-        }
-    };
-    let parsed = command
-        .try_get_matches_from(&args)
-        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
-    let (mut cli, matches) = match parsed {
-        Ok(parsed) => parsed,
-        Err(error) => return command_line_refused(&error),
-    };
-    cli.note_given(&matches);
-    output::init_color(cli.global.color.choice());
-    let code = match run(&cli, &config) {
+    output::init_color(settings.cli.global.color.choice());
+    let code = match run(&settings) {
         Ok(outcome) => {
             output::note_failed_stdout();
             outcome.exit_code()
@@ -99,29 +119,6 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
-}
-
-/// What clap stopped at: `--help` and `--version` are printed as clap prints them (stdout, exit
-/// 0), and so is the help that `oa-hook` alone gets (stderr, exit 2); anything else is a usage
-/// error, said as every error is.
-fn command_line_refused(error: &clap::Error) -> ExitCode {
-    use clap::error::ErrorKind::{
-        DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand, DisplayVersion,
-    };
-    if matches!(
-        error.kind(),
-        DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        let _ = error.print();
-        return ExitCode::from(if error.use_stderr() {
-            exit::USAGE
-        } else {
-            exit::OK
-        });
-    }
-    let error = clap_error::usage_error(error);
-    report_error(&error);
-    ExitCode::from(error.exit_code())
 }
 
 fn report_error(error: &Error) {

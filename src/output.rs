@@ -7,12 +7,11 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::OnceLock;
 
-/// Results for people, or one JSON document (NDJSON for serve's events).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Results for people, or one JSON document (NDJSON for serve's events). `--output` names them
+/// (`crate::cli`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OutputFormat {
-    /// Lines for people
     Human,
-    /// JSON (one document; NDJSON for serve)
     Json,
 }
 
@@ -259,5 +258,58 @@ impl Paint {
 impl fmt::Display for Paint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(if f.alternate() { &self.off } else { &self.on })
+    }
+}
+
+/// What a URL's password is printed as: it is as secret as the token, which is never printed.
+const MASK: &str = "***";
+
+/// `url` as it may be printed: `http://user:pw@host/` becomes `http://user:***@host/`.
+pub(crate) fn masked(url: &url::Url) -> url::Url {
+    let mut shown = url.clone();
+    if url.password().is_some() {
+        // Only a URL without a host has no password to set, and this one has a password.
+        let _ = shown.set_password(Some(MASK));
+    }
+    shown
+}
+
+/// [`masked`] for text the user typed, which may not parse as a URL at all: the password of
+/// `scheme://user:pw@host...` or `user:pw@host...` is masked, anything else left as it is.
+pub(crate) fn mask_password(text: &str) -> std::borrow::Cow<'_, str> {
+    let start = text.find("://").map_or(0, |i| i + 3);
+    let rest = &text[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let Some(at) = authority.rfind('@') else {
+        return text.into();
+    };
+    let Some(colon) = authority[..at].find(':') else {
+        return text.into();
+    };
+    format!(
+        "{}{MASK}{}",
+        &text[..start + colon + 1],
+        &text[start + at..]
+    )
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_masked() {
+        let url = url::Url::parse("http://user:p%40ss@example.com:8080/im?a=1").unwrap();
+        assert_eq!(
+            masked(&url).as_str(),
+            "http://user:***@example.com:8080/im?a=1"
+        );
+        let plain = url::Url::parse("http://user@example.com/").unwrap();
+        assert_eq!(masked(&plain), plain);
+        assert_eq!(mask_password("http://user:pw@[/im"), "http://user:***@[/im");
+        assert_eq!(mask_password("u:pw@host:1/x@y"), "u:***@host:1/x@y");
+        assert_eq!(mask_password("localhost:3000/im"), "localhost:3000/im");
+        assert_eq!(mask_password("http://h/?a=b:c@d"), "http://h/?a=b:c@d");
     }
 }

@@ -7,34 +7,28 @@ use crate::protocol::{
     request_oddities, sign, subscribers_in,
 };
 use serde_json::Value;
+
+mod fields;
+
+pub(crate) use fields::{
+    EVENT_OPTIONS, EventFields, EventOption, Given, MSG_KEY, SUBSCRIBER, Slot, applying_to,
+};
 use std::net::IpAddr;
 use std::path::Path;
 use url::Url;
 
 /// The values that make up a callback, in plain terms (the event options of `sample`, `send`,
-/// `check` and a scenario). `None` or empty: the sample on Tencent's page.
+/// `check` and a scenario). A field not given: the sample on Tencent's page.
 #[derive(Debug, Clone)]
 pub(crate) struct Event {
     pub sdkappid: u64,
-    pub official_account: Option<String>,
-    pub operator: Option<String>,
-    pub subscribers: Vec<String>,
-    pub owner: Option<String>,
-    pub name: Option<String>,
-    pub introduction: Option<String>,
-    pub face_url: Option<String>,
-    pub organization: Option<String>,
-    pub texts: Vec<String>,
-    pub cloud_custom_data: Option<String>,
-    pub online_only: Option<bool>,
-    pub msg_keys: Vec<String>,
-    pub msg_time: Option<i64>,
+    pub fields: EventFields,
     pub event_time: Option<i64>,
     pub client_ip: IpAddr,
     pub platform: String,
-    /// The ids of the options given where a value is meant for this command alone (the
-    /// command line, a scenario): refused where the command's body has no such field.
-    pub given: Vec<String>,
+    /// The options given where a value is meant for this command alone (the command line, a
+    /// scenario): refused where the command's body has no such field.
+    pub given: Vec<&'static EventOption>,
 }
 
 /// Everything about a callback request except its RequestTime, so each send can sign afresh.
@@ -190,84 +184,35 @@ impl Template {
     }
 }
 
-/// The event options that set a body value: flag, clap id, and the values it sets.
-const OPTIONS: &[(&str, &str, &[EventValue])] = &[
-    (
-        "--official-account",
-        "official_account",
-        &[EventValue::OfficialAccount],
-    ),
-    ("--operator", "operator", &[EventValue::Operator]),
-    ("--subscriber", "subscribers", &[EventValue::Subscribers]),
-    ("--owner", "owner", &[EventValue::Owner]),
-    ("--name", "name", &[EventValue::Name]),
-    (
-        "--introduction",
-        "introduction",
-        &[EventValue::Introduction],
-    ),
-    ("--face-url", "face_url", &[EventValue::FaceUrl]),
-    (
-        "--organization",
-        "organization",
-        &[EventValue::Organization],
-    ),
-    ("--text", "texts", &[EventValue::Texts]),
-    (
-        "--cloud-custom-data",
-        "cloud_custom_data",
-        &[EventValue::CloudCustomData],
-    ),
-    ("--online-only", "online_only", &[EventValue::OnlineOnly]),
-    (
-        "--msg-key",
-        "msg_keys",
-        &[EventValue::MsgKey, EventValue::WithdrawnMsgKeys],
-    ),
-    ("--msg-time", "msg_time", &[EventValue::MsgTime]),
-];
-
-/// The event options `callback`'s body takes, as flags.
-fn options_of(
-    callback: &Callback,
-) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static [EventValue])> {
-    OPTIONS
-        .iter()
-        .filter(|(_, _, values)| values.iter().any(|v| callback.body.carries(*v)))
-}
-
-/// Whether `callback`'s body has the field of the event option `id` (`owner`, `texts`, ...).
-pub(crate) fn takes_option(callback: &Callback, id: &str) -> bool {
-    options_of(callback).any(|(_, option, _)| *option == id)
-}
-
 /// Refuses an option given on the command line that `callback`'s body has no field for, and
 /// several `--msg-key`s for a body that carries one.
 fn check_options(callback: &Callback, event: &Event) -> Result<()> {
     let name = callback.name;
-    let hint = || {
-        let flags: Vec<&str> = options_of(callback).map(|(flag, ..)| *flag).collect();
-        format!(
+    let foreign = EVENT_OPTIONS
+        .iter()
+        .filter(|option| event.given.contains(option))
+        .find(|option| !option.applies_to(callback));
+    if let Some(option) = foreign {
+        let flags: Vec<String> = applying_to(callback).map(|o| o.to_string()).collect();
+        return Err(Error::usage(format!(
+            "{option} does not apply to {name}: its body has no such field"
+        ))
+        .hint(format!(
             "{name} takes {}, --event-time and --body; see its body with `oa-hook sample {name} --format body`",
             flags.join(", ")
-        )
-    };
-    let foreign = OPTIONS
-        .iter()
-        .filter(|(_, id, _)| event.given.iter().any(|given| given == id))
-        .find(|option| !options_of(callback).any(|o| o == *option));
-    if let Some((flag, ..)) = foreign {
-        return Err(Error::usage(format!(
-            "{flag} does not apply to {name}: its body has no such field"
-        ))
-        .hint(hint()));
+        )));
     }
-    if event.msg_keys.len() > 1 && callback.body.carries(EventValue::MsgKey) {
+    if let Some(Given::Texts(keys)) = event.fields.get(MSG_KEY)
+        && keys.len() > 1
+        && callback.body.carries(EventValue::MsgKey)
+    {
         return Err(Error::usage(format!(
-            "{name} carries one MsgKey, and --msg-key was given {} times",
-            event.msg_keys.len()
+            "{name} carries one MsgKey, and {MSG_KEY} was given {} times",
+            keys.len()
         ))
-        .hint("give --msg-key once; several are for after-withdraw"));
+        .hint(format!(
+            "give {MSG_KEY} once; several are for after-withdraw"
+        )));
     }
     Ok(())
 }
@@ -276,59 +221,14 @@ fn check_options(callback: &Callback, event: &Event) -> Result<()> {
 /// `now_ms` unless given.
 fn event_values(callback: &Callback, event: &Event, now_ms: i64) -> EventValues {
     let mut values = EventValues::seed(callback, event.event_time.unwrap_or(now_ms));
-    let texts = [
-        (&mut values.official_account, &event.official_account),
-        (&mut values.operator_account, &event.operator),
-        (&mut values.owner_account, &event.owner),
-        (&mut values.name, &event.name),
-        (&mut values.introduction, &event.introduction),
-        (&mut values.face_url, &event.face_url),
-        (&mut values.organization, &event.organization),
-        (&mut values.cloud_custom_data, &event.cloud_custom_data),
-    ];
-    for (value, given) in texts {
-        if let Some(given) = given {
-            value.clone_from(given);
-        }
-    }
-    for (list, given) in [
-        (&mut values.subscribers, &event.subscribers),
-        (&mut values.texts, &event.texts),
-        (&mut values.msg_keys, &event.msg_keys),
-    ] {
-        if !given.is_empty() {
-            list.clone_from(given);
-        }
-    }
-    values.online_only = event.online_only.unwrap_or(values.online_only);
-    values.msg_time = event.msg_time.unwrap_or(values.msg_time);
+    event.fields.apply(&mut values);
     values
 }
 
 /// The values a callback was sent with, as the options that set them: `--operator 107867,
 /// --subscriber jared, leckie`.
 pub(crate) fn shown_options(callback: &Callback, event: &Event, now_ms: i64) -> Vec<String> {
-    let values = event_values(callback, event, now_ms);
-    options_of(callback)
-        .map(|(flag, _, set)| {
-            let value = match set[0] {
-                EventValue::OfficialAccount => values.official_account.clone(),
-                EventValue::Operator => values.operator_account.clone(),
-                EventValue::Owner => values.owner_account.clone(),
-                EventValue::Name => values.name.clone(),
-                EventValue::Introduction => values.introduction.clone(),
-                EventValue::FaceUrl => values.face_url.clone(),
-                EventValue::Organization => values.organization.clone(),
-                EventValue::Subscribers => values.subscribers.join(", "),
-                EventValue::Texts => values.texts.join(", "),
-                EventValue::CloudCustomData => values.cloud_custom_data.clone(),
-                EventValue::OnlineOnly => u8::from(values.online_only).to_string(),
-                EventValue::MsgKey | EventValue::WithdrawnMsgKeys => values.msg_keys.join(", "),
-                EventValue::MsgTime => values.msg_time.to_string(),
-            };
-            format!("{flag} {value}")
-        })
-        .collect()
+    fields::shown(callback, &event_values(callback, event, now_ms))
 }
 
 /// The body from `--body` (or a scenario's `body`), parsed, and the bytes as they were read: at

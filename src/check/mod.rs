@@ -20,7 +20,7 @@ use crate::config::Scenario;
 use crate::expect::Expectation;
 use crate::interrupt::Interrupts;
 use crate::protocol::{Callback, Severity, judge, param};
-use crate::request::{Event, Template};
+use crate::request::{Event, Given, SUBSCRIBER, Template};
 use crate::veto::LostVetoes;
 use bytes::Bytes;
 use cases::{Forgery, Probe};
@@ -128,8 +128,9 @@ impl Suite {
                     .await?
             }
             Probe::Batch(callback) => {
+                let batch = (1..=BATCH_SIZE).map(|i| format!("user{i:03}")).collect();
                 let event = Event {
-                    subscribers: (1..=BATCH_SIZE).map(|i| format!("user{i:03}")).collect(),
+                    fields: (self.event.fields.clone()).with(SUBSCRIBER, Given::Texts(batch)),
                     ..self.event.clone()
                 };
                 self.answer(&self.template(callback, &event), &none).await?

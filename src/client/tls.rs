@@ -43,7 +43,7 @@ pub(super) fn client_config(
     certificates: Vec<CertificateDer<'static>>,
 ) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let internal = |e: rustls::Error| Error::usage(format!("internal error: TLS set-up: {e}"));
+    let internal = |e: rustls::Error| Error::internal(format!("TLS set-up: {e}"));
     let verifier = Trusted::new(certificates, &provider);
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -1,15 +1,16 @@
 //! `oa-hook export`: the engines of `crate::export`, printed or written.
 
-use crate::cli::{DocumentFormat, Export, ExportArgs, ScriptArgs};
+use crate::cli::DocumentFormat;
 use crate::error::{Error, Outcome, Result};
-use crate::export::{self, script::Script};
+use crate::export;
 use crate::output;
+use crate::settings::Exported;
 use std::io::Write;
 use std::path::Path;
 
-pub(crate) fn run(args: &ExportArgs) -> Result<Outcome> {
-    let text = match &args.what {
-        Export::Openapi { format } => {
+pub(crate) fn run(exported: &Exported) -> Result<Outcome> {
+    let text = match exported {
+        Exported::Openapi(format) => {
             let document = export::openapi::document();
             match format {
                 DocumentFormat::Json => format!("{document:#}\n"),
@@ -17,23 +18,13 @@ pub(crate) fn run(args: &ExportArgs) -> Result<Outcome> {
                     .map_err(|e| Error::internal(format!("cannot write the YAML document: {e}")))?,
             }
         }
-        Export::Jsonschema { dir } => write_schemas(dir)?,
-        Export::Locust(args) => script(args).locust(),
-        Export::K6(args) => script(args).k6(),
+        Exported::Jsonschema(dir) => write_schemas(dir)?,
+        Exported::Locust(script) => script.locust(),
+        Exported::K6(script) => script.k6(),
     };
     output::stdout().write_all(text.as_bytes())?;
     output::written()?;
     Ok(Outcome::Pass)
-}
-
-fn script(args: &ScriptArgs) -> Script {
-    Script {
-        url: args.url.clone(),
-        sdkappid: args.query.sdkappid,
-        client_ip: args.query.client_ip.to_string(),
-        platform: args.query.platform.clone(),
-        callbacks: args.callbacks(),
-    }
 }
 
 /// Writes every schema file into `dir` (made if missing); says each path written.

@@ -1,12 +1,11 @@
-use crate::cli::InitArgs;
 use crate::config::TEMPLATE;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use std::io::Write;
+use std::path::Path;
 
 /// Writes the commented template, never over a file that exists.
-pub(crate) fn run(args: &InitArgs) -> Result<Outcome> {
-    let path = &args.file;
+pub(crate) fn run(path: &Path) -> Result<Outcome> {
     let mut file = std::fs::File::options()
         .write(true)
         .create_new(true)

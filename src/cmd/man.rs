@@ -1,7 +1,7 @@
 //! `oa-hook man`: the man pages, `oa-hook(1)` and one per command (`oa-hook-send(1)`, ...), from
 //! the same clap definition as `--help`.
 
-use crate::cli::{Cli, ManArgs};
+use crate::cli::Cli;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use clap::CommandFactory;
@@ -10,17 +10,19 @@ use clap_mangen::roff::{Roff, bold, roman};
 use std::io::{self, Write};
 use std::path::Path;
 
-pub(crate) fn run(args: &ManArgs) -> Result<Outcome> {
+/// Prints the page of `command` (a subcommand's name; the main page without one), or writes
+/// it, or every page without one, into `dir`.
+pub(crate) fn run(command: Option<&str>, dir: Option<&Path>) -> Result<Outcome> {
     // `oa-hook help` would be listed as a page of its own, and there is none.
     let mut top = Cli::command().disable_help_subcommand(true);
     top.build();
-    let pages: Vec<&clap::Command> = match (&args.command, &args.dir) {
+    let pages: Vec<&clap::Command> = match (command, dir) {
         // Checked by clap against the same names.
         (Some(name), _) => top.find_subcommand(name).into_iter().collect(),
         (None, Some(_)) => with_subcommands(&top),
         (None, None) => vec![&top],
     };
-    let Some(dir) = &args.dir else {
+    let Some(dir) = dir else {
         for command in pages {
             output::stdout().write_all(&page(command))?;
         }

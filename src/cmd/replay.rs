@@ -85,7 +85,7 @@ fn replay(args: &ReplayArgs, clock: &Clock, shown: &mut Shown) -> Result<Option<
         None
     };
     let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
-    let signing = match args.token.token.clone().filter(|t| !t.is_empty()) {
+    let signing = match args.token.get().map(str::to_owned) {
         _ if args.as_recorded => Signing::AsRecorded,
         Some(token) => Signing::Afresh(token),
         None => Signing::Unsigned,

@@ -1,27 +1,17 @@
-use crate::cli::{SampleArgs, SampleFormat};
-use crate::clock::Clock;
+//! `oa-hook sample`: the request Chat would send, printed.
+
+use crate::cli::SampleFormat;
 use crate::error::{Outcome, Result};
 use crate::output;
 use crate::report::request as render;
-use crate::request::Template;
+use crate::settings::Sample;
 use std::io::Write;
 
-pub(crate) fn run(args: &SampleArgs, clock: &Clock) -> Result<Outcome> {
-    let template = Template::new(
-        args.callback.0,
-        &args.url,
-        &args.event.event(),
-        args.body.body.as_deref(),
-        args.token.get(),
-        clock.now_ms(),
-    )?;
-    let request = template.at(args
-        .request_time
-        .request_time
-        .unwrap_or_else(|| clock.now_secs()));
+pub(crate) fn run(sample: &Sample) -> Result<Outcome> {
+    let request = sample.template.at(sample.request_time);
     // What `send` sends: compact JSON as built, or the `--body` file as read.
-    let sent = String::from_utf8_lossy(&template.body_bytes);
-    let text = match args.format {
+    let sent = String::from_utf8_lossy(&sample.template.body_bytes);
+    let text = match sample.format {
         SampleFormat::Http => render::http_exact(&request.url, &sent) + "\n",
         SampleFormat::Body => render::pretty_body(&request.body) + "\n",
         SampleFormat::Url => format!("{}\n", request.url),

@@ -67,10 +67,7 @@ pub(crate) fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
     } else {
         tokio::runtime::Builder::new_current_thread()
     };
-    let runtime = runtime
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::runtime::start(&mut runtime)?;
     if args.load.is_load() {
         run_load(args, template, clock, &runtime)
     } else {

@@ -24,11 +24,11 @@ const REPLAY_MARGIN: Duration = Duration::from_secs(10);
 
 pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
     // Checked here rather than by clap, which would not count an error_code from oa-hook.toml.
-    if args.error_info.is_some() && args.error_code.is_none() {
+    if args.policy.error_info.is_some() && args.policy.error_code.is_none() {
         return Err(Error::usage("--error-info goes with --error-code")
             .hint("add --error-code N (120001 to 130000), the code your ErrorInfo explains"));
     }
-    let record = match &args.record {
+    let record = match &args.output.record {
         Some(path) => Some((path.clone(), record_destination(path)?)),
         None => None,
     };
@@ -40,40 +40,39 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
             max_skew: args.max_skew,
         },
         policy: Policy {
-            refuse: args.refuse.clone(),
-            reject: args.reject,
-            fail: args.fail,
-            discard: args.discard,
-            rewrite_text: args.rewrite_text.clone(),
+            refuse: args.policy.refuse.clone(),
+            reject: args.policy.reject,
+            fail: args.policy.fail,
+            discard: args.policy.discard,
+            rewrite_text: args.policy.rewrite_text.clone(),
             error_code: args
+                .policy
                 .error_code
-                .map(|code| (code, args.error_info.clone().unwrap_or_default())),
-            delay: args.delay,
-            status: args.status.unwrap_or(200),
+                .map(|code| (code, args.policy.error_info.clone().unwrap_or_default())),
+            delay: args.policy.delay,
+            status: args.policy.status.unwrap_or(200),
         },
-        output: args.output,
-        quiet: args.quiet,
+        output: args.output.output,
+        quiet: args.output.quiet,
         token_on_command_line: args.token_on_command_line,
         record,
-        record_sign: args.record_sign,
-        max_connections: args.max_connections,
-        head_timeout: args.head_timeout,
-        drain_timeout: args.drain_timeout,
+        record_sign: args.output.record_sign,
+        max_connections: args.limits.max_connections,
+        head_timeout: args.limits.head_timeout,
+        drain_timeout: args.limits.drain_timeout,
         tap: args
+            .tap
             .forward_to
             .as_ref()
             .map(|url| tap(url, args))
             .transpose()?,
-        faults: args.faults.fault.clone().map(|spec| {
+        faults: args.faults.spec()?.map(|spec| {
             let seed = args.faults.seed.unwrap_or_else(crate::seeded::fresh_seed);
             Faults::new(spec, seed)
         }),
         inspect: inspect(args)?,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::runtime::start(&mut tokio::runtime::Builder::new_multi_thread())?;
     runtime.block_on(serve::run(settings, *clock))
 }
 
@@ -81,9 +80,9 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
 /// --timeout, with --cacert and --insecure as `send` takes them.
 fn tap(url: &Url, args: &ServeArgs) -> Result<Tap> {
     let target = Target {
-        timeout: args.timeout,
-        insecure: args.tls.insecure,
-        cacert: args.tls.cacert.clone(),
+        timeout: args.tap.timeout,
+        insecure: args.tap.tls.insecure,
+        cacert: args.tap.tls.cacert.clone(),
     };
     Ok(Tap::new(url.clone(), Pool::new(&target, TAP_POOL)?))
 }
@@ -91,8 +90,8 @@ fn tap(url: &Url, args: &ServeArgs) -> Result<Tap> {
 /// `--inspect` and its options, checked: off loopback the page needs a token of its own, and
 /// that token is never the webhook token, which never reaches the page.
 fn inspect(args: &ServeArgs) -> Result<Option<InspectSettings>> {
-    let token = args.inspect_token.clone().filter(|t| !t.is_empty());
-    let Some(listen) = args.inspect else {
+    let token = args.inspector.inspect_token().map(str::to_owned);
+    let Some(listen) = args.inspector.inspect else {
         return match token {
             Some(_) => Err(Error::usage("--inspect-token goes with --inspect")
                 .hint("add --inspect (the page on 127.0.0.1:4040) or --inspect ADDR")),
@@ -125,9 +124,9 @@ fn inspect(args: &ServeArgs) -> Result<Option<InspectSettings>> {
         .hint("give --inspect-token TOKEN (or OA_HOOK_INSPECT_TOKEN), a token of your own that the page asks for; or keep the page on this machine with --inspect 127.0.0.1:4040"));
     }
     // A replay waits for serve's answer: its --delay, or the backend's within the tap's --timeout.
-    let answered_within = match &args.forward_to {
-        Some(_) => args.timeout,
-        None => args.delay.unwrap_or_default(),
+    let answered_within = match &args.tap.forward_to {
+        Some(_) => args.tap.timeout,
+        None => args.policy.delay.unwrap_or_default(),
     };
     let target = Target {
         timeout: answered_within.saturating_add(REPLAY_MARGIN),
@@ -136,7 +135,7 @@ fn inspect(args: &ServeArgs) -> Result<Option<InspectSettings>> {
     };
     Ok(Some(InspectSettings {
         listen,
-        keep: args.inspect_keep,
+        keep: args.inspector.inspect_keep,
         token,
         signing: args.token.get().map(str::to_owned),
         replays: target,

@@ -1,19 +1,17 @@
-use crate::cli::VerifyArgs;
 use crate::clock::Clock;
-use crate::cmd::sign::require_token;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::protocol::{ReceivedQuery, SignatureError, verify_query};
+use crate::settings::Verify;
 use std::io::Write;
 
-pub(crate) fn run(args: &VerifyArgs, clock: &Clock) -> Result<Outcome> {
-    let token = require_token(args.token.get())?;
+pub(crate) fn run(args: &Verify, clock: &Clock) -> Result<Outcome> {
     let Some((_, query)) = args.url.split_once('?') else {
         return Err(Error::usage(format!("`{}` has no query string", args.url))
             .hint("pass the callback URL as received, e.g. '/im?SdkAppid=...&Sign=...&RequestTime=...'"));
     };
     let query = ReceivedQuery::parse(query.split('#').next().unwrap_or_default());
-    let result = verify_query(token, &query, clock.now_secs(), args.max_skew);
+    let result = verify_query(&args.token, &query, clock.now_secs(), args.max_skew);
     let mut out = output::stdout();
     match result {
         Ok(verified) => {

@@ -4,9 +4,9 @@
 mod line;
 
 use super::fault::Applied;
+use crate::clock::millis;
 use crate::protocol::{Answer, CommandWord, EventValue, Finding, Received, UNMODELLED_NOTE, Valid};
 use crate::record::Verdict;
-use crate::clock::millis;
 use serde::{Serialize, Serializer};
 use std::time::{Duration, UNIX_EPOCH};
 

@@ -33,9 +33,6 @@ pub(crate) struct Limits {
     pub head_timeout: Duration,
 }
 
-/// The default cap on connections, when the file limit allows it.
-pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 4096;
-
 /// File descriptors kept free for everything else (the record, stdout, the listener, accept).
 const SPARE_FILES: u64 = 64;
 

@@ -4,7 +4,7 @@
 use crate::error::Error;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
-/// `error` as a usage error (exit 2). Help and version are not errors: see [`crate::main`].
+/// `error` as a usage error (exit 2). Help and version are not errors: see `crate::settings`.
 pub(crate) fn usage_error(error: &clap::Error) -> Error {
     let context = |kind| error.get(kind).map(text);
     let quoted = |kind| context(kind).map(|text| format!("'{text}'"));
@@ -62,7 +62,7 @@ pub(crate) fn usage_error(error: &clap::Error) -> Error {
                 format!("give one of: {commands} (`oa-hook --help` says what each does)")
             }),
         ),
-        // Every value parser that can refuse is cli.rs's `checked`: what to give is its tip.
+        // Every value parser that can refuse is `checked` (cli/values.rs): what to give is its tip.
         ErrorKind::ValueValidation => (said(error), tips.take()),
         _ => (said(error), None),
     };
@@ -138,50 +138,45 @@ mod tests {
 
     #[test]
     fn each_kind_says_what_is_wrong_and_what_to_give() {
-        let hint = |text: &str| Some(text.to_owned());
-        assert_eq!(
-            said_for(&["oa-hook", "serve", "--fail", "--reject"]),
+        let cases: &[(&[&str], &str, &str)] = &[
             (
-                "'--fail' cannot be used with '--reject'".to_owned(),
-                hint("give one or the other")
-            )
-        );
-        assert_eq!(
-            said_for(&["oa-hook", "serve", "-q", "-q"]),
+                &["serve", "--fail", "--reject"],
+                "'--fail' cannot be used with '--reject'",
+                "give one or the other",
+            ),
             (
-                "'--quiet' is given more than once".to_owned(),
-                hint("give it once")
-            )
-        );
-        assert_eq!(
-            said_for(&["oa-hook", "--color", "never"]),
+                &["serve", "-q", "-q"],
+                "'--quiet' is given more than once",
+                "give it once",
+            ),
             (
-                "no command given".to_owned(),
-                hint(
-                    "give one of: sample, send, serve, check, replay, sign, verify, export, init, completions, man, help (`oa-hook --help` says what each does)"
-                )
-            )
-        );
-        assert_eq!(
-            said_for(&["oa-hook", "serve", "--status", "99"]),
+                &["--color", "never"],
+                "no command given",
+                "give one of: sample, send, serve, check, replay, sign, verify, export, init, completions, man, help (`oa-hook --help` says what each does)",
+            ),
             (
-                "--status 99 is not an HTTP status from 200 to 599".to_owned(),
-                hint("give one such as 500 or 503")
-            )
-        );
-        assert_eq!(
-            said_for(&["oa-hook", "sign", "--bogus"]),
+                &["serve", "--status", "99"],
+                "--status 99 is not an HTTP status from 200 to 599",
+                "give one such as 500 or 503",
+            ),
             (
-                "unexpected argument '--bogus'".to_owned(),
-                hint("`oa-hook sign --help` says what it takes")
-            )
-        );
-        assert_eq!(
-            said_for(&["oa-hook", "check", "--url"]),
+                &["sign", "--bogus"],
+                "unexpected argument '--bogus'",
+                "`oa-hook sign --help` says what it takes",
+            ),
             (
-                "'--url <URL>' needs a value".to_owned(),
-                hint("the command's --help says what it takes")
-            )
-        );
+                &["check", "--url"],
+                "'--url <URL>' needs a value",
+                "the command's --help says what it takes",
+            ),
+        ];
+        for (args, message, hint) in cases {
+            let line: Vec<&str> = ["oa-hook"].iter().chain(*args).copied().collect();
+            assert_eq!(
+                said_for(&line),
+                ((*message).to_owned(), Some((*hint).to_owned())),
+                "{args:?}"
+            );
+        }
     }
 }
