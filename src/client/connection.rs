@@ -146,8 +146,7 @@ impl Connection {
     }
 
     /// POSTs `body` as JSON to `target` (see [`request_target`]) on `endpoint` and reads the
-    /// answer, at most [`MAX_BODY_BYTES`] of it, within `timeout`. After an error the
-    /// connection is in an unknown state (hyper closes it when a request is abandoned).
+    /// answer as [`Connection::send`] does.
     pub(super) async fn post(
         &mut self,
         endpoint: &Endpoint,
@@ -155,12 +154,21 @@ impl Connection {
         body: Bytes,
         timeout: Duration,
     ) -> Result<Exchange, TransportError> {
-        let length = body.len();
-        let mut request = hyper::Request::new(Full::new(body));
-        *request.method_mut() = hyper::Method::POST;
-        *request.uri_mut() = target;
-        *request.headers_mut() = callback_headers(endpoint.host_header.clone(), length);
-        let name = &endpoint.name;
+        let headers = callback_headers(endpoint.host_header.clone(), body.len());
+        let request = request(hyper::Method::POST, target, headers, body);
+        self.send(request, &endpoint.name, timeout).await
+    }
+
+    /// Sends `request` to the target called `name` and reads the answer, at most
+    /// [`MAX_BODY_BYTES`] of it, within `timeout`. After an error the connection is in an
+    /// unknown state (hyper closes it when a request is abandoned); an `Unreachable` error
+    /// says the request was not sent.
+    pub(super) async fn send(
+        &mut self,
+        request: hyper::Request<Full<Bytes>>,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Exchange, TransportError> {
         let start = Instant::now();
         let exchange = async {
             self.sender
@@ -192,4 +200,19 @@ impl Connection {
             .await
             .map_err(|_| TransportError::Timeout(timeout))?
     }
+}
+
+/// A request with these parts, its headers exactly `headers` (hyper adds none to a request
+/// that has `Host` and `Content-Length`).
+pub(super) fn request(
+    method: hyper::Method,
+    target: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> hyper::Request<Full<Bytes>> {
+    let mut request = hyper::Request::new(Full::new(body));
+    *request.method_mut() = method;
+    *request.uri_mut() = target;
+    *request.headers_mut() = headers;
+    request
 }

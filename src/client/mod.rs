@@ -12,12 +12,14 @@ use url::{Position, Url};
 
 mod connection;
 mod error;
+mod forward;
 mod pool;
 mod tls;
 
 use connection::{Connection, Endpoint, request_target};
 pub(crate) use error::TransportError;
 use error::explain_unreachable;
+pub(crate) use forward::Forwarder;
 pub(crate) use pool::Pool;
 
 /// Both ways of sending say who is calling, so a backend sees one oa-hook either way.
