@@ -2,6 +2,7 @@
 //! hint, and what it comes to for the judge.
 
 use crate::error::Error;
+use crate::record::Answered;
 use std::time::Duration;
 use url::Url;
 
@@ -24,6 +25,17 @@ impl TransportError {
     /// one error that may stop a run rather than fail a request.
     pub(crate) fn is_unreachable(&self) -> bool {
         matches!(self, TransportError::Unreachable { .. })
+    }
+
+    /// What came back instead of an answer, as the judge takes it (nothing within the
+    /// timeout, or broken HTTP); `None` when the target could not be reached, which leaves
+    /// nothing to judge. The one place a transport error becomes something to judge.
+    pub(crate) fn answered(&self) -> Option<Answered<'_>> {
+        match self {
+            TransportError::Timeout(waited) => Some(Answered::Nothing(*waited)),
+            TransportError::Broken(message) => Some(Answered::Broken(message)),
+            TransportError::Unreachable { .. } => None,
+        }
     }
 
     /// Why no answer came, in words.

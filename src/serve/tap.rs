@@ -10,7 +10,7 @@ use super::fault::{self, Applied};
 use super::handler::{Response, Server, stopped_answer, subscribers_of};
 use super::inspect;
 use super::listen::Caller;
-use crate::client::{Forwarder, TransportError};
+use crate::client::Forwarder;
 use crate::output::OutputFormat;
 use crate::protocol::{Answer, Finding, MAX_BODY_BYTES, Received, ReceivedQuery, Rejection, Reply};
 use crate::record::{Answered, Body, Verdict};
@@ -210,11 +210,10 @@ pub(super) async fn pass_on(
         Some(Err(e)) => {
             let error = e.message();
             let passed = failed(&error);
-            let judgement = match &e {
-                TransportError::Timeout(after) => judge(Answered::Nothing(*after)),
-                TransportError::Broken(message) => judge(Answered::Broken(message)),
+            let judgement = match e.answered() {
+                Some(answered) => judge(answered),
                 // Chat would get what the caller gets: the 502, which is not the backend's.
-                TransportError::Unreachable { .. } => Verdict::of(
+                None => Verdict::of(
                     callback,
                     &subscribers,
                     Answered::Reply(Reply {
