@@ -314,9 +314,7 @@ pub(crate) async fn serve<H, F, B, E>(
                 let caller = Caller(Arc::clone(&stream));
                 service_fn(move |request| {
                     connection.idle_since.store(BUSY, Ordering::Relaxed);
-                    // Boxed: the handler's future is large, and hyper moves the one it is
-                    // given into its state; a box moves as a pointer.
-                    let answer = Box::pin(handle(request, caller.clone()));
+                    let answer = handle(request, caller.clone());
                     let connection = Arc::clone(&connection);
                     let registry = Arc::clone(&registry);
                     async move {

@@ -126,12 +126,14 @@ pub(super) async fn pass_on(
     let received = &owned;
     let bytes = Bytes::from(bytes);
     let sent = Instant::now();
-    let forward = tap.forwarder.forward(
+    // Boxed: the exchange on a kept connection is a large future, and it would make serve's
+    // handler future (which hyper moves on every poll that answers) as large, mock or tap.
+    let forward = Box::pin(tap.forwarder.forward(
         parts.method.clone(),
         parts.uri.query(),
         tap.headers(&parts.headers),
         bytes.clone(),
-    );
+    ));
     let forward = fault::around(fault, caller, forward);
     let (forwarded, gone) = server.wait_for(caller, started, forward).await;
     let waited = sent.elapsed();
