@@ -30,6 +30,7 @@ listening() {
 # sets URL and PID.
 start() {
     local name=$1; shift
+    : >"$work/$name.out"
     "$@" >"$work/$name.out" 2>"$work/$name.err" &
     PID=$!
     pids+=("$PID")
