@@ -1,10 +1,7 @@
-# Helpers for the bench scripts (source it after `cd` to the repository's root): a work
-# directory removed at exit with every server started, servers started and waited for, wrk.
-# bench/inspect.sh uses it; bench/run.sh, instructions.sh and flaws.sh repeat parts of it.
-
-TOKEN=${TOKEN:-bench-token}
-APPID=${APPID:-1400000000}
-BIN=target/release/oa-hook
+# Shared by the benchmark scripts (sourced, not run): a scratch directory, the processes
+# started, and how to start a server and learn its URL.
+TOKEN=bench-token
+APPID=1400000000
 
 work=$(mktemp -d)
 pids=()
@@ -15,39 +12,57 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start NAME CMD...: runs CMD in the background, waits for its "listening on URL" line, and
-# sets URL and PID; its stdout is in $work/NAME.out.
-start() {
-    local name=$1; shift
-    # Made here, not by the child's redirection, which may come after the first look.
-    : >"$work/$name.out"
-    "$@" >>"$work/$name.out" 2>"$work/$name.err" &
-    PID=$!
-    pids+=("$PID")
-    for _ in $(seq 1 200); do
-        URL=$(sed -n 's/^listening on \(http[^ ]*\).*/\1/p' "$work/$name.out" | head -n 1)
-        [ -n "$URL" ] && return 0
-        kill -0 "$PID" 2>/dev/null || break
+# listening FILE PID [WORDS]: the URL of the first "WORDS URL" line of FILE (default WORDS:
+# "listening on"), once it is there; empty if PID ends first or after a minute (valgrind
+# starts slowly on a busy host).
+listening() {
+    local url="" words=${3:-listening on}
+    for _ in $(seq 1 1200); do
+        url=$(sed -n "s/^$words \\(http[^ ]*\\).*/\\1/p" "$1" | head -n 1)
+        [ -n "$url" ] && break
+        kill -0 "$2" 2>/dev/null || break
         sleep 0.05
     done
+    echo "$url"
+}
+
+# start NAME CMD...: runs CMD in the background, waits for its "listening on URL" line, and
+# sets URL and PID.
+start() {
+    local name=$1; shift
+    : >"$work/$name.out"
+    "$@" >"$work/$name.out" 2>"$work/$name.err" &
+    PID=$!
+    pids+=("$PID")
+    URL=$(listening "$work/$name.out" "$PID")
+    [ -n "$URL" ] && return 0
     echo "bench: $name did not start:" >&2
     cat "$work/$name.err" >&2
     exit 1
 }
+
+BIN=${BIN:-target/release/oa-hook}
 
 # A signed URL for the target, fresh now (RequestTime is checked against a 60 s window).
 signed_url() {
     "$BIN" sample before-subscribe --url "$1" --token "$TOKEN" --sdkappid "$APPID" --format url
 }
 
-# post_lua: the seed body in $work/body.json (one line) and a wrk script that POSTs it.
+# post_lua: the seed body in $work/body.json and a wrk script that POSTs it.
 post_lua() {
-    "$BIN" sample before-subscribe --format body | tr -d '\n' >"$work/body.json"
+    "$BIN" sample before-subscribe --format body >"$work/body.json"
     cat >"$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = [[$(cat "$work/body.json")]]
+wrk.body = [[$(tr -d '\n' <"$work/body.json")]]
 LUA
+}
+
+# non_2xx WHAT OUTPUT: fails the run, showing OUTPUT.
+non_2xx() {
+    echo "bench: answers that were not a 2xx from $1:" >&2
+    echo "$2" >&2
+    exit 1
 }
 
 # wrk_rps URL: requests per second (wrk -t$THREADS -c$CONNECTIONS -d$DURATION, the seed
@@ -55,10 +70,6 @@ LUA
 wrk_rps() {
     local out
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$work/post.lua" "$1")
-    if grep -q "Non-2xx" <<<"$out"; then
-        echo "bench: non-2xx answers from $1:" >&2
-        echo "$out" >&2
-        exit 1
-    fi
+    grep -q "Non-2xx\|Socket errors" <<<"$out" && non_2xx "$1" "$out"
     awk '/^Requests\/sec:/ {print $2}' <<<"$out"
 }

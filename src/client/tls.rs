@@ -158,7 +158,7 @@ pub(super) fn rustls_error<'e>(
             e.downcast_ref::<std::io::Error>()?.get_ref()?;
         inside(wrapped)
     }
-    super::causes(e).find_map(inside)
+    super::error::causes(e).find_map(inside)
 }
 
 /// Why the TLS handshake with `target` (host:port, of `url`) failed, in plain words, with what

@@ -1,10 +1,10 @@
 use crate::cli::{OutputFormat, SendArgs};
-use crate::client::{Sender, TransportError};
+use crate::client::Sender;
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
 use crate::load::{self, Plan};
 use crate::output;
-use crate::protocol::{Kind, judge, judge_broken, judge_no_answer};
+use crate::protocol::{Kind, judge};
 use crate::report::outputs::CiReports;
 use crate::report::{
     self,
@@ -95,12 +95,13 @@ fn run_once(
             let judgement = judge(template.callback, &template.subscribers, exchange.reply());
             (Some(exchange), judgement)
         }
-        Err(TransportError::Timeout(waited)) => (
-            None,
-            judge_no_answer(template.callback, &template.subscribers, waited),
-        ),
-        Err(TransportError::Broken(message)) => (None, judge_broken(template.callback, &message)),
-        Err(unreachable) => return Err(unreachable.into_error()),
+        Err(e) => match e.answered() {
+            Some(answered) => (
+                None,
+                answered.judge(template.callback, &template.subscribers),
+            ),
+            None => return Err(e.into_error()),
+        },
     };
     let expectation = args.expect.expectation();
     let request = CallbackRequest {

@@ -1,7 +1,7 @@
 //! `oa-hook serve`: the settings, then the engine in `crate::serve`.
 
 use crate::cli::ServeArgs;
-use crate::client::Pool;
+use crate::client::Forwarder;
 use crate::client::Target;
 use crate::clock::Clock;
 use crate::error::{Error, Outcome, Result};
@@ -84,7 +84,7 @@ fn tap(url: &Url, args: &ServeArgs) -> Result<Tap> {
         insecure: args.tap.tls.insecure,
         cacert: args.tap.tls.cacert.clone(),
     };
-    Ok(Tap::new(url.clone(), Pool::new(&target, TAP_POOL)?))
+    Ok(Tap::new(Forwarder::new(&target, url.clone(), TAP_POOL)?))
 }
 
 /// `--inspect` and its options, checked: off loopback the page needs a token of its own, and

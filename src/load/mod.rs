@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 use crate::expect::Expectation;
 use crate::interrupt::Interrupts;
 use crate::memo::{Judged, Memo, ReplyTo};
-use crate::protocol::{Judgement, judge, judge_broken, judge_no_answer};
+use crate::protocol::{Judgement, judge};
+use crate::record::Answered;
 use crate::request::Template;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -211,26 +212,28 @@ fn record(
                 },
             )
         }
-        Err(TransportError::Timeout(waited)) => {
-            tally.waited(waited);
-            other = judge_no_answer(template.callback, &template.subscribers, waited);
-            &other
-        }
-        Err(TransportError::Broken(message)) => {
-            run.reached_any.store(true, Ordering::Relaxed);
-            other = judge_broken(template.callback, &message);
-            &other
-        }
-        Err(TransportError::Unreachable { message, hint }) => {
-            // Until something has answered, a connection error means a wrong URL or a
-            // backend that is down: stop rather than fail the same way N times.
-            if !run.reached_any.load(Ordering::Relaxed) {
-                run.stop.send_replace(true);
+        Err(e) => match e.answered() {
+            Some(answered) => {
+                match answered {
+                    Answered::Nothing(waited) => tally.waited(waited),
+                    _ => run.reached_any.store(true, Ordering::Relaxed),
+                }
+                other = answered.judge(template.callback, &template.subscribers);
+                &other
             }
-            tally.unreachable(message, hint);
-            run.failed.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
+            None => {
+                // Until something has answered, a connection error means a wrong URL or a
+                // backend that is down: stop rather than fail the same way N times.
+                if !run.reached_any.load(Ordering::Relaxed) {
+                    run.stop.send_replace(true);
+                }
+                if let TransportError::Unreachable { message, hint } = e {
+                    tally.unreachable(message, hint);
+                }
+                run.failed.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        },
     };
     let unmet = run.plan.expectation.check(&judgement.decision).or_else(|| {
         run.plan

@@ -35,6 +35,17 @@ pub(crate) enum Answered<'a> {
     Broken(&'a str),
 }
 
+impl Answered<'_> {
+    /// Judges what came back for a callback of `callback` naming `subscribers`.
+    pub(crate) fn judge(self, callback: &Callback, subscribers: &[String]) -> Judgement {
+        match self {
+            Answered::Reply(reply) => judge(callback, subscribers, reply),
+            Answered::Nothing(waited) => judge_no_answer(callback, subscribers, waited),
+            Answered::Broken(message) => judge_broken(callback, message),
+        }
+    }
+}
+
 impl Verdict {
     /// Judges what came back for a callback of `callback` (`None`: a command oa-hook does not
     /// model) naming `subscribers`, as `send` judges it.
@@ -72,11 +83,7 @@ impl Verdict {
             findings,
             decision,
             evidence,
-        } = match answered {
-            Answered::Reply(reply) => judge(callback, subscribers, reply),
-            Answered::Nothing(waited) => judge_no_answer(callback, subscribers, waited),
-            Answered::Broken(message) => judge_broken(callback, message),
-        };
+        } = answered.judge(callback, subscribers);
         Verdict {
             says: decision.to_string(),
             decision: Some(decision),

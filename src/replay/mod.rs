@@ -215,21 +215,13 @@ impl Replay {
                 Verdict::of(callback, &subscribers, Answered::Reply(exchange.reply())),
                 Some(Evidence::of(&exchange)),
             ),
-            Err(TransportError::Timeout(waited)) => (
-                Verdict::of(callback, &subscribers, Answered::Nothing(waited)),
-                None,
-            ),
-            Err(TransportError::Broken(message)) => (
-                Verdict::of(callback, &subscribers, Answered::Broken(&message)),
-                None,
-            ),
-            Err(unreachable) => {
-                let outcome = Outcome::new(Status::Fail, unreachable.message());
-                return (
-                    outcome.named(id, description),
-                    Reach::Unreachable(unreachable),
-                );
-            }
+            Err(e) => match e.answered() {
+                Some(answered) => (Verdict::of(callback, &subscribers, answered), None),
+                None => {
+                    let outcome = Outcome::new(Status::Fail, e.message());
+                    return (outcome.named(id, description), Reach::Unreachable(e));
+                }
+            },
         };
         let outcome = compare(&record, callback, sent.changed, verdict, evidence.as_ref());
         let outcome = Outcome {

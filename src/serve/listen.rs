@@ -101,6 +101,9 @@ impl Caller {
 /// watch for the caller closing it, see [`Caller::closed`]).
 struct Shared(Arc<TcpStream>);
 
+/// The most one read takes from a caller's socket (see [`Shared::poll_read`]).
+const READ_AT_ONCE: usize = 4096;
+
 impl AsyncRead for Shared {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -109,7 +112,11 @@ impl AsyncRead for Shared {
     ) -> Poll<io::Result<()>> {
         loop {
             ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read(buf.initialize_unfilled()) {
+            // hyper offers its whole spare buffer, uninitialised, on every read; zeroing all
+            // of it (8 KiB and more) cost more than a callback's bytes. A callback's head and
+            // body fit in far less; a longer request takes a few more reads.
+            let room = buf.remaining().min(READ_AT_ONCE);
+            match self.0.try_read(buf.initialize_unfilled_to(room)) {
                 Ok(n) => {
                     buf.advance(n);
                     return Poll::Ready(Ok(()));

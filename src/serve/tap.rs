@@ -10,7 +10,7 @@ use super::fault::{self, Applied};
 use super::handler::{Response, Server, stopped_answer, subscribers_of};
 use super::inspect;
 use super::listen::Caller;
-use crate::client::{Pool, TransportError};
+use crate::client::Forwarder;
 use crate::clock::millis;
 use crate::protocol::{Answer, Finding, MAX_BODY_BYTES, Received, ReceivedQuery, Rejection, Reply};
 use crate::record::{Answered, Body, RecordLine, Verdict};
@@ -27,11 +27,11 @@ use url::Url;
 /// past 599 is none HTTP defines; the caller gets a 502 instead.
 const PASSED_BACK: std::ops::RangeInclusive<u16> = 200..=599;
 
-/// Where the tap passes requests on to, the kept-alive client it does it with, and what it
+/// Where the tap passes requests on to, the kept-alive connections it does it on, and what it
 /// passed on.
 pub(crate) struct Tap {
     pub url: Url,
-    client: Pool,
+    forwarder: Forwarder,
     /// `oa-hook-<random id>`, this process's name in the `Via` header of what it passes on: a
     /// request that comes back with it has gone round in a loop.
     name: String,
@@ -46,32 +46,21 @@ pub(crate) struct Tap {
 }
 
 impl Tap {
-    pub(crate) fn new(url: Url, client: Pool) -> Self {
+    pub(crate) fn new(forwarder: Forwarder) -> Self {
         // Random per process: RandomState is keyed from the OS's randomness.
         let id = RandomState::new().hash_one(std::process::id());
         let name = format!("oa-hook-{id:016x}");
         let via = HeaderValue::from_str(&format!("1.1 {name}"))
             .unwrap_or_else(|_| HeaderValue::from_static("1.1 oa-hook"));
         Tap {
-            url,
-            client,
+            url: forwarder.url().clone(),
+            forwarder,
             name,
             via,
             passed: AtomicU64::new(0),
             invalid: AtomicU64::new(0),
             forgeries_accepted: AtomicU64::new(0),
         }
-    }
-
-    /// The forward URL with the query received appended, as it came, after the URL's own.
-    fn target(&self, received: Option<&str>) -> Url {
-        let mut url = self.url.clone();
-        match (self.url.query().filter(|q| !q.is_empty()), received) {
-            (_, None | Some("")) => {}
-            (Some(own), Some(received)) => url.set_query(Some(&format!("{own}&{received}"))),
-            (None, Some(received)) => url.set_query(Some(received)),
-        }
-        url
     }
 
     /// Why a request is not passed on, when it has passed through this tap already: the
@@ -119,7 +108,7 @@ impl Tap {
 struct Passed {
     status: u16,
     content_type: Option<HeaderValue>,
-    body: Vec<u8>,
+    body: Bytes,
 }
 
 /// Passes one request on, answers with what came back, and says and records both. `arrived`
@@ -136,12 +125,14 @@ pub(super) async fn pass_on(
     let received = &owned;
     let bytes = Bytes::from(bytes);
     let sent = Instant::now();
-    let forward = tap.client.forward(
+    // Boxed: the exchange on a kept connection is a large future, and it would make serve's
+    // handler future (which hyper moves on every poll that answers) as large, mock or tap.
+    let forward = Box::pin(tap.forwarder.forward(
         parts.method.clone(),
-        tap.target(parts.uri.query()),
+        parts.uri.query(),
         tap.headers(&parts.headers),
         bytes.clone(),
-    );
+    ));
     let forward = fault::around(fault, caller, forward);
     let (forwarded, gone) = server.wait_for(caller, started, forward).await;
     let waited = sent.elapsed();
@@ -161,7 +152,7 @@ pub(super) async fn pass_on(
             let passed = Passed {
                 status,
                 content_type: Some(HeaderValue::from_static("application/json")),
-                body: serde_json::to_vec(&answer).unwrap_or_default(),
+                body: serde_json::to_vec(&answer).unwrap_or_default().into(),
             };
             let backend = Backend {
                 status: None,
@@ -187,7 +178,7 @@ pub(super) async fn pass_on(
             let passed = Passed {
                 status: exchange.status,
                 content_type,
-                body: exchange.body,
+                body: exchange.body.into(),
             };
             (passed, backend, judgement)
         }
@@ -220,11 +211,10 @@ pub(super) async fn pass_on(
         Some(Err(e)) => {
             let error = e.message();
             let passed = failed(&error);
-            let judgement = match &e {
-                TransportError::Timeout(after) => judge(Answered::Nothing(*after)),
-                TransportError::Broken(message) => judge(Answered::Broken(message)),
+            let judgement = match e.answered() {
+                Some(answered) => judge(answered),
                 // Chat would get what the caller gets: the 502, which is not the backend's.
-                TransportError::Unreachable { .. } => Verdict::of(
+                None => Verdict::of(
                     callback,
                     &subscribers,
                     Answered::Reply(Reply {
@@ -253,7 +243,7 @@ pub(super) async fn pass_on(
     }
     let passed = Passed {
         status: fault::status(fault, passed.status),
-        body: fault::body(fault, passed.body.into()).into(),
+        body: fault::body(fault, passed.body),
         ..passed
     };
     let latency = started.elapsed();
@@ -288,7 +278,7 @@ pub(super) async fn pass_on(
     }
     server.events.line(line);
     let backend = event.backend.take();
-    let body = Bytes::from(passed.body);
+    let body = passed.body;
     if let Some(inspector) = &server.inspector
         && inspector.takes(Some(parts))
     {
@@ -320,39 +310,6 @@ fn failed(why: &str) -> Passed {
     Passed {
         status: StatusCode::BAD_GATEWAY.as_u16(),
         content_type: Some(HeaderValue::from_static("application/json")),
-        body: serde_json::to_vec(&answer).unwrap_or_default(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::client::Target;
-    use std::time::Duration;
-
-    fn tap(url: &str) -> Tap {
-        let target = Target {
-            timeout: Duration::from_secs(1),
-            insecure: false,
-            cacert: None,
-        };
-        Tap::new(Url::parse(url).unwrap(), Pool::new(&target, 1).unwrap())
-    }
-
-    #[test]
-    fn the_query_received_goes_after_the_forward_urls_own() {
-        let query = "SdkAppid=1&Sign=ab&RequestTime=5&x=%20y";
-        assert_eq!(
-            tap("http://h:1/im").target(Some(query)).as_str(),
-            format!("http://h:1/im?{query}")
-        );
-        assert_eq!(
-            tap("http://h:1/im?tenant=a").target(Some(query)).as_str(),
-            format!("http://h:1/im?tenant=a&{query}")
-        );
-        assert_eq!(
-            tap("http://h:1/im?tenant=a").target(None).as_str(),
-            "http://h:1/im?tenant=a"
-        );
+        body: serde_json::to_vec(&answer).unwrap_or_default().into(),
     }
 }

@@ -1,0 +1,311 @@
+//! How the tap passes a request on to its backend: over plain HTTP on kept-alive HTTP/1.1
+//! connections of its own (hyper alone, as the one sender), over HTTPS (and URLs with
+//! credentials) through reqwest's pool. Either way with the same bounds: `--timeout` from the
+//! start of the request to the last byte of the answer, at most [`MAX_BODY_BYTES`] of it read,
+//! no redirect followed.
+//!
+//! [`MAX_BODY_BYTES`]: crate::protocol::MAX_BODY_BYTES
+
+use super::connection::{Connection, Endpoint, request};
+use super::{Exchange, Pool, Target, TransportError, USER_AGENT, tls};
+use crate::error::Result;
+use bytes::Bytes;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use url::{Position, Url};
+
+/// The tap's way to its backend at `url`.
+pub(crate) struct Forwarder {
+    url: Url,
+    route: Route,
+}
+
+enum Route {
+    /// Plain HTTP: kept connections, idle ones waiting for the next request. reqwest's pool,
+    /// its URL handling and its redirect and retry layers were half the tap's own work.
+    Kept(Kept),
+    /// HTTPS, and URLs with credentials (whose Basic auth only reqwest sends).
+    Pooled(Pool),
+}
+
+/// Connections to a plain-HTTP backend, each taken by one request at a time.
+struct Kept {
+    endpoint: Endpoint,
+    timeout: Duration,
+    /// Connections that answered in full and may take another request, the latest last.
+    idle: Mutex<Vec<Connection>>,
+    /// The most connections kept idle; more are closed once answered.
+    max_idle: usize,
+    /// `path?query` of the URL, and whether it has a query of its own (not even an empty one).
+    path: String,
+    own_query: Option<String>,
+}
+
+impl Forwarder {
+    /// A forwarder to `url`, keeping up to `pool_size` idle connections. The TLS settings are
+    /// read whatever the scheme, so that a wrong --cacert is refused the same way for every
+    /// backend.
+    pub(crate) fn new(target: &Target, url: Url, pool_size: usize) -> Result<Self> {
+        let route = match Endpoint::http(&url) {
+            Some(endpoint) => {
+                if let Some(path) = &target.cacert {
+                    tls::read_certificates(path)?;
+                }
+                Route::Kept(Kept {
+                    endpoint,
+                    timeout: target.timeout,
+                    idle: Mutex::new(Vec::with_capacity(pool_size)),
+                    max_idle: pool_size,
+                    path: url[Position::BeforePath..Position::AfterPath].to_owned(),
+                    own_query: url.query().map(str::to_owned),
+                })
+            }
+            None => Route::Pooled(Pool::new(target, pool_size)?),
+        };
+        Ok(Forwarder { url, route })
+    }
+
+    /// The backend's URL.
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The URL a request with the query `received` goes to: the received query, as it came,
+    /// after the URL's own.
+    pub(crate) fn target(&self, received: Option<&str>) -> Url {
+        let mut url = self.url.clone();
+        match (self.url.query().filter(|q| !q.is_empty()), received) {
+            (_, None | Some("")) => {}
+            (Some(own), Some(received)) => url.set_query(Some(&format!("{own}&{received}"))),
+            (None, Some(received)) => url.set_query(Some(received)),
+        }
+        url
+    }
+
+    /// Passes on a request as it was received: `method`, `headers` (those the tap passes on)
+    /// and `body`, byte for byte, to the URL with the query `received`; reads the answer, at
+    /// most [`MAX_BODY_BYTES`] of it.
+    ///
+    /// [`MAX_BODY_BYTES`]: crate::protocol::MAX_BODY_BYTES
+    pub(crate) async fn forward(
+        &self,
+        method: hyper::Method,
+        received: Option<&str>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Exchange, TransportError> {
+        match &self.route {
+            Route::Kept(kept) => {
+                let target = match kept.request_target(received) {
+                    Some(target) => target,
+                    None => super::request_target(&self.target(received))?,
+                };
+                kept.forward(method, target, headers, body).await
+            }
+            Route::Pooled(pool) => {
+                pool.forward(method, self.target(received), headers, body)
+                    .await
+            }
+        }
+    }
+}
+
+impl Kept {
+    /// The request target for the query `received`, as [`Forwarder::target`] would write it;
+    /// `None` when `received` has a byte the URL parser would escape (then the URL is made).
+    fn request_target(&self, received: Option<&str>) -> Option<hyper::Uri> {
+        let target = match (self.own_query.as_deref(), received) {
+            (own, None | Some("")) => match own {
+                Some(own) => format!("{}?{own}", self.path),
+                None => self.path.clone(),
+            },
+            (_, Some(received)) if !received.bytes().all(kept_in_a_query) => return None,
+            (Some(own), Some(received)) if !own.is_empty() => {
+                format!("{}?{own}&{received}", self.path)
+            }
+            (_, Some(received)) => format!("{}?{received}", self.path),
+        };
+        hyper::Uri::try_from(target).ok()
+    }
+
+    async fn forward(
+        &self,
+        method: hyper::Method,
+        target: hyper::Uri,
+        mut headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Exchange, TransportError> {
+        let start = Instant::now();
+        // The headers reqwest's pool sent, in its order: the request's, then its own.
+        headers.reserve(4);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        headers.insert(header::HOST, self.endpoint.host_header.clone());
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        let request = request(method, target, headers, body);
+        let mut answered = self.send(request, start).await;
+        if let Ok(exchange) = &mut answered {
+            exchange.latency = start.elapsed();
+        }
+        answered
+    }
+
+    /// Sends `request` on an idle connection, or on a new one; a kept connection the backend
+    /// closed before the request went out on it is let go, and the request sent on a new one,
+    /// as reqwest's pool did.
+    async fn send(
+        &self,
+        request: hyper::Request<http_body_util::Full<Bytes>>,
+        start: Instant,
+    ) -> Result<Exchange, TransportError> {
+        let name = self.endpoint.name.as_str();
+        let left = || self.timeout.saturating_sub(start.elapsed());
+        if let Some(mut connection) = self.take() {
+            // The body is shared, so the request costs nothing to keep for a second try.
+            let again = clone_request(&request);
+            match connection.send(request, name, left()).await {
+                // Not sent: the backend closed the connection first.
+                Err(TransportError::Unreachable { .. }) => {}
+                answered => return self.put_back(connection, answered),
+            }
+            return self.send_on_new(again, start).await;
+        }
+        self.send_on_new(request, start).await
+    }
+
+    async fn send_on_new(
+        &self,
+        request: hyper::Request<http_body_util::Full<Bytes>>,
+        start: Instant,
+    ) -> Result<Exchange, TransportError> {
+        let mut connection = Connection::open(&self.endpoint, self.timeout).await?;
+        let left = self.timeout.saturating_sub(start.elapsed());
+        let answered = connection.send(request, &self.endpoint.name, left).await;
+        self.put_back(connection, answered)
+    }
+
+    /// An idle connection still open, the latest first.
+    fn take(&self) -> Option<Connection> {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        while let Some(connection) = idle.pop() {
+            if connection.is_open() {
+                return Some(connection);
+            }
+        }
+        None
+    }
+
+    /// Keeps `connection` for the next request when it answered in full and stays open;
+    /// passes on what it answered, a timeout said with the whole `--timeout`.
+    fn put_back(
+        &self,
+        connection: Connection,
+        answered: Result<Exchange, TransportError>,
+    ) -> Result<Exchange, TransportError> {
+        match &answered {
+            Ok(exchange) if !exchange.closes_connection() && !exchange.truncated => {
+                let mut idle = self
+                    .idle
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                if idle.len() < self.max_idle {
+                    idle.push(connection);
+                }
+            }
+            Err(TransportError::Timeout(_)) => return Err(TransportError::Timeout(self.timeout)),
+            _ => {}
+        }
+        answered
+    }
+}
+
+/// A copy of `request` (its body is shared, not copied).
+fn clone_request(
+    request: &hyper::Request<http_body_util::Full<Bytes>>,
+) -> hyper::Request<http_body_util::Full<Bytes>> {
+    let mut copy = hyper::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
+/// Whether the URL parser leaves `byte` of a query as it is (its query escape set for http:
+/// controls, space, `"`, `#`, `'`, `<`, `>`, and every byte past ASCII).
+fn kept_in_a_query(byte: u8) -> bool {
+    matches!(byte, 0x21..=0x7e) && !matches!(byte, b'"' | b'#' | b'\'' | b'<' | b'>')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarder(url: &str) -> Forwarder {
+        let target = Target {
+            timeout: Duration::from_secs(1),
+            insecure: false,
+            cacert: None,
+        };
+        Forwarder::new(&target, Url::parse(url).unwrap(), 1).unwrap()
+    }
+
+    #[test]
+    fn the_query_received_goes_after_the_forward_urls_own() {
+        let query = "SdkAppid=1&Sign=ab&RequestTime=5&x=%20y";
+        assert_eq!(
+            forwarder("http://h:1/im").target(Some(query)).as_str(),
+            format!("http://h:1/im?{query}")
+        );
+        assert_eq!(
+            forwarder("http://h:1/im?tenant=a")
+                .target(Some(query))
+                .as_str(),
+            format!("http://h:1/im?tenant=a&{query}")
+        );
+        assert_eq!(
+            forwarder("http://h:1/im?tenant=a").target(None).as_str(),
+            "http://h:1/im?tenant=a"
+        );
+    }
+
+    /// The request target written directly is the one the URL would give, for every shape of
+    /// forward URL and received query.
+    #[test]
+    fn the_kept_request_target_is_the_urls() {
+        let urls = [
+            "http://h:1",
+            "http://h:1/im",
+            "http://h:1/im?",
+            "http://h:1/im?tenant=a",
+            "http://h:1/a%20b/?t=%22",
+        ];
+        let queries = [
+            None,
+            Some(""),
+            Some("SdkAppid=1&Sign=ab&RequestTime=5"),
+            Some("x=%20y&z={}|^`\\"),
+            Some("a=\"b\"&c='d'&e=<f>"),
+            Some("a=é"),
+        ];
+        for url in urls {
+            let forwarder = forwarder(url);
+            let Route::Kept(kept) = &forwarder.route else {
+                panic!("{url} is plain HTTP");
+            };
+            for query in queries {
+                let by_url = super::super::request_target(&forwarder.target(query)).unwrap();
+                match kept.request_target(query) {
+                    Some(direct) => assert_eq!(direct, by_url, "{url} {query:?}"),
+                    None => assert!(
+                        query.is_some_and(|q| !q.bytes().all(kept_in_a_query)),
+                        "{url} {query:?}"
+                    ),
+                }
+            }
+        }
+    }
+}
