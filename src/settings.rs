@@ -9,12 +9,14 @@ use crate::cli::{
     ExportArgs, FROM_FILE, FaultArgs, InspectorArgs, LoadArgs, SampleArgs, SampleFormat,
     ScriptArgs, SignArgs, TargetArgs, TokenArgs, VerifyArgs, checked,
 };
+use crate::cli::{CiArgs, ReportArgs};
 use crate::clock::Clock;
 use crate::config::{Config, toml_type, unknown};
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
 use crate::export::script::Script;
 use crate::protocol::{CALLBACKS, Callback};
+use crate::report::outputs::{CiTo, ReportsTo};
 use crate::request::Template;
 use clap::parser::ValueSource;
 use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches};
@@ -533,6 +535,25 @@ impl ScriptArgs {
             client_ip: self.query.client_ip.to_string(),
             platform: self.query.platform.clone(),
             callbacks: named(&self.commands),
+        }
+    }
+}
+
+impl From<&ReportArgs> for ReportsTo {
+    fn from(args: &ReportArgs) -> Self {
+        ReportsTo {
+            output: args.output,
+            junit: args.junit.clone(),
+            ci: CiTo::from(&args.ci),
+        }
+    }
+}
+
+impl From<&CiArgs> for CiTo {
+    fn from(args: &CiArgs) -> Self {
+        CiTo {
+            summary: args.summary.clone(),
+            annotations: args.annotations,
         }
     }
 }

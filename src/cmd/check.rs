@@ -26,7 +26,8 @@ pub(crate) fn run(args: &CheckArgs, clock: &Clock, scenarios: &[Scenario]) -> Re
         return Err(Error::usage("--url is required")
             .hint("pass the backend's webhook URL, e.g. --url http://localhost:3000/im"));
     };
-    let mut reports = Reports::new("oa-hook check", url, &args.reports, args.verbose);
+    let to = report::outputs::ReportsTo::from(&args.reports);
+    let mut reports = Reports::new("oa-hook check", url, &to, args.verbose);
     let ran = reports
         .open()
         .and_then(|()| run_suite(args, clock, scenarios, &covered, &cases, url))

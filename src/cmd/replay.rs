@@ -23,7 +23,8 @@ use tokio::sync::mpsc;
 const READ_AHEAD: usize = 64;
 
 pub(crate) fn run(args: &ReplayArgs, clock: &Clock) -> Result<Outcome> {
-    let mut reports = Reports::new("oa-hook replay", &args.url, &args.reports, false);
+    let to = report::outputs::ReportsTo::from(&args.reports);
+    let mut reports = Reports::new("oa-hook replay", &args.url, &to, false);
     let mut shown = Shown {
         print: args.reports.output == OutputFormat::Human,
         keep: args.reports.output == OutputFormat::Json || args.reports.junit.is_some(),

@@ -145,7 +145,8 @@ fn run_load(
     )?;
     note_if_unsigned(args, &template)?;
     let target = report::masked(&template.base).to_string();
-    let mut ci = CiReports::new("oa-hook send", &args.ci);
+    let to = report::outputs::CiTo::from(&args.ci);
+    let mut ci = CiReports::new("oa-hook send", &to);
     ci.open(&target, args.output)?;
     let plan = Plan {
         sender,

@@ -6,13 +6,25 @@ use super::junit;
 use super::row::Row;
 use super::{ci, masked, print};
 use crate::check::{Counts, Stop};
-use crate::cli::{CiArgs, OutputFormat, ReportArgs};
 use crate::error::{Error, Outcome, Result};
-use crate::output;
+use crate::output::{self, OutputFormat};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use url::Url;
+
+/// Where a run's reports go, as the settings give them (`--output`, `--junit`, and [`CiTo`]).
+pub(crate) struct ReportsTo {
+    pub output: OutputFormat,
+    pub junit: Option<PathBuf>,
+    pub ci: CiTo,
+}
+
+/// What a CI job is given (`--summary FILE`, `--annotations`).
+pub(crate) struct CiTo {
+    pub summary: Option<PathBuf>,
+    pub annotations: bool,
+}
 
 /// Where the results of `check` and `replay` go, in every outcome: stdout (lines or one JSON
 /// document), the `--junit` file and what a CI job shows (`--summary`, `--annotations`). Once
@@ -21,14 +33,14 @@ use url::Url;
 pub(crate) struct Reports<'a> {
     name: &'static str,
     target: String,
-    args: &'a ReportArgs,
+    args: &'a ReportsTo,
     verbose: bool,
     junit: Option<ReportFile>,
     ci: CiReports<'a>,
 }
 
 impl<'a> Reports<'a> {
-    pub(crate) fn new(name: &'static str, url: &Url, args: &'a ReportArgs, verbose: bool) -> Self {
+    pub(crate) fn new(name: &'static str, url: &Url, args: &'a ReportsTo, verbose: bool) -> Self {
         Reports {
             name,
             target: masked(url).to_string(),
@@ -117,7 +129,7 @@ impl<'a> Reports<'a> {
 /// summary of GitHub Actions, and the `--annotations` on stdout.
 pub(crate) struct CiReports<'a> {
     name: &'static str,
-    args: &'a CiArgs,
+    args: &'a CiTo,
     summary: Option<ReportFile>,
     /// Whether stdout takes annotations: not in a JSON document.
     annotate: bool,
@@ -127,7 +139,7 @@ pub(crate) struct CiReports<'a> {
 const STEP_SUMMARY_ENV: &str = "GITHUB_STEP_SUMMARY";
 
 impl<'a> CiReports<'a> {
-    pub(crate) fn new(name: &'static str, args: &'a CiArgs) -> Self {
+    pub(crate) fn new(name: &'static str, args: &'a CiTo) -> Self {
         CiReports {
             name,
             args,
