@@ -2,7 +2,8 @@
 //! directory, against wiremock backends that keep or break the team's rules.
 
 use crate::support::{
-    Test, allow, anything, assert_contains, case_ids, contains, lacks, scenario_report, stopped,
+    Test, allow, anything, assert_contains, case_ids, contains, first_element, lacks,
+    scenario_report, stopped,
 };
 use serde_json::{Value, json};
 use std::path::Path;
@@ -217,10 +218,7 @@ async fn init_writes_scenarios_that_check_runs_and_reports_in_junit() {
         );
         let xml = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
         let doc = roxmltree::Document::parse(&xml).unwrap();
-        let suite = doc
-            .descendants()
-            .find(|n| n.has_tag_name("testsuite"))
-            .unwrap();
+        let suite = first_element(&doc, "testsuite");
         assert_eq!(suite.attribute("name"), Some("scenario"));
         assert_eq!(suite.attribute("tests"), Some("2"));
         if !keeps_them {
