@@ -7,7 +7,7 @@ use crate::support::{
 };
 use serde_json::{Value, json};
 use std::path::Path;
-use wiremock::{Request, Respond, ResponseTemplate};
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 /// The subscribers a request's body names.
 fn subscribers(request: &Request) -> Vec<String> {
@@ -142,17 +142,30 @@ async fn fuzz_off_runtime(
     .unwrap()
 }
 
+/// Fuzzes a backend with the planted `flaw`, which the property `id` must catch with the finding
+/// `code`: the report, the directory to paste its reproducers in, and the backend, which must
+/// stay up for them.
+async fn caught(
+    flaw: impl Respond + 'static,
+    id: &str,
+    code: &str,
+) -> (Value, tempfile::TempDir, MockServer) {
+    let server = backend(flaw).await;
+    let (report, dir) = fuzz_off_runtime(format!("{}/im", server.uri()), &[], 1).await;
+    assert_eq!(case(&report, id)["findings"][0]["code"], code, "{report:#}");
+    (report, dir, server)
+}
+
 #[tokio::test]
 async fn a_500_on_a_32_byte_user_id_is_found_shrunk_and_reproduced() {
-    let server = backend(CrashesOnA32ByteUserId).await;
-    let url = format!("{}/im", server.uri());
-    let (report, dir) = fuzz_off_runtime(url, &[], 1).await;
+    let (report, dir, server) = caught(
+        CrashesOnA32ByteUserId,
+        "fuzz/no-server-error",
+        "server-error",
+    )
+    .await;
     assert_eq!(report["fuzz"], json!({"seed": 42, "per_command": 100}));
     let failure = shrunk(&report, "fuzz/no-server-error");
-    assert_eq!(
-        case(&report, "fuzz/no-server-error")["findings"][0]["code"],
-        "server-error"
-    );
     // The least that still fails: one subscriber of 32 bytes, the rest the plainest.
     assert_eq!(
         failure["body"],
@@ -195,14 +208,13 @@ async fn a_500_on_a_32_byte_user_id_is_found_shrunk_and_reproduced() {
 
 #[tokio::test]
 async fn a_refusal_of_someone_not_sent_is_found_and_reproduced_under_strict() {
-    let server = backend(RefusesWhomItWasNotSent).await;
-    let url = format!("{}/im", server.uri());
-    let (report, dir) = fuzz_off_runtime(url, &[], 1).await;
+    let (report, dir, _server) = caught(
+        RefusesWhomItWasNotSent,
+        "fuzz/refused-were-sent",
+        "refused-not-in-request",
+    )
+    .await;
     let failure = shrunk(&report, "fuzz/refused-were-sent");
-    assert_eq!(
-        case(&report, "fuzz/refused-were-sent")["findings"][0]["code"],
-        "refused-not-in-request"
-    );
     let users = failure["body"]["SubscribeAccountList"].as_array().unwrap();
     assert_eq!(users.len(), 1, "{failure:#}");
     let command = failure["reproduce"][0].as_str().unwrap().to_owned();
@@ -222,14 +234,9 @@ async fn a_refusal_of_someone_not_sent_is_found_and_reproduced_under_strict() {
 
 #[tokio::test]
 async fn a_decision_that_depends_on_the_order_is_found_and_reproduced() {
-    let server = backend(DecidesByTheFirst).await;
-    let url = format!("{}/im", server.uri());
-    let (report, dir) = fuzz_off_runtime(url, &[], 1).await;
+    let (report, dir, _server) =
+        caught(DecidesByTheFirst, "fuzz/same-decision", "decision-changed").await;
     let failure = shrunk(&report, "fuzz/same-decision");
-    assert_eq!(
-        case(&report, "fuzz/same-decision")["findings"][0]["code"],
-        "decision-changed"
-    );
     // Two subscribers are the least an order needs: one that is refused, one that is not.
     let users = failure["body"]["SubscribeAccountList"].as_array().unwrap();
     assert_eq!(users.len(), 2, "{failure:#}");

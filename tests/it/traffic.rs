@@ -46,6 +46,19 @@ fn record_lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Stops a serve that answered and recorded one callback, `rejected` (0 or 1) of it rejected as
+/// invalid: the one line it recorded to `path`.
+fn the_one_record(mut serve: Serve, rejected: u8, path: &Path) -> Value {
+    serve
+        .stderr(stopped(&format!(
+            "1 callback(s) answered, {rejected} of them rejected as invalid; 1 recorded"
+        )))
+        .interrupt();
+    let mut lines = record_lines(path);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    lines.remove(0)
+}
+
 /// Waits until the record writer has written `n` lines to `path`.
 fn wait_for_lines(path: &Path, n: usize) {
     let started = std::time::Instant::now();
@@ -62,7 +75,7 @@ fn wait_for_lines(path: &Path, n: usize) {
 fn a_caller_that_hangs_up_is_said_and_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("record.ndjson");
-    let mut serve = serve(&[
+    let serve = serve(&[
         "--delay",
         "300ms",
         "-q",
@@ -76,15 +89,9 @@ fn a_caller_that_hangs_up_is_said_and_recorded() {
     assert_contains(&line, "→ 200 OK");
     assert_contains(&line, "! the caller closed the connection ");
     assert_contains(&line, " ms after it arrived, before the answer");
-    serve
-        .stderr(stopped(
-            "1 callback(s) answered, 0 of them rejected as invalid; 1 recorded",
-        ))
-        .interrupt();
-    let lines = record_lines(&record);
-    assert_eq!(lines.len(), 1);
-    assert!(lines[0]["caller_closed_ms"].as_f64().unwrap() < 300.0);
-    assert_eq!(lines[0]["valid"], true);
+    let recorded = the_one_record(serve, 0, &record);
+    assert!(recorded["caller_closed_ms"].as_f64().unwrap() < 300.0);
+    assert_eq!(recorded["valid"], true);
 }
 
 #[test]
@@ -143,7 +150,7 @@ async fn the_tap_records_the_backends_answer_to_a_caller_that_hung_up() {
 fn a_request_the_http_library_refuses_is_said_and_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("record.ndjson");
-    let mut serve = serve(&["-q", "--record", record.to_str().unwrap()]);
+    let serve = serve(&["-q", "--record", record.to_str().unwrap()]);
     let address = serve.url.trim_start_matches("http://").to_owned();
     let mut stream = TcpStream::connect(&address).unwrap();
     stream
@@ -157,18 +164,12 @@ fn a_request_the_http_library_refuses_is_said_and_recorded() {
         &line,
         "✘ -  → 400 request: the HTTP library refused the request before serve read it (invalid HTTP header parsed) and answered 400 itself, with no body",
     );
-    serve
-        .stderr(stopped(
-            "1 callback(s) answered, 1 of them rejected as invalid; 1 recorded",
-        ))
-        .interrupt();
-    let lines = record_lines(&record);
-    assert_eq!(lines.len(), 1);
-    assert_eq!(lines[0]["valid"], false);
-    assert_eq!(lines[0]["status"], 400);
-    assert_eq!(lines[0]["findings"][0]["code"], "http-refused");
+    let recorded = the_one_record(serve, 1, &record);
+    assert_eq!(recorded["valid"], false);
+    assert_eq!(recorded["status"], 400);
+    assert_eq!(recorded["findings"][0]["code"], "http-refused");
     // Judged as every answer is, so that replay reads the record it is in.
-    assert_eq!(lines[0]["judgement"]["accepted"], false);
+    assert_eq!(recorded["judgement"]["accepted"], false);
     Test::new()
         .args(["replay", record.to_str().unwrap()])
         .args(["--url", "http://127.0.0.1:9/"])
