@@ -190,30 +190,27 @@ fn serve_answers_every_command_under_each_policy() {
 #[test]
 fn serve_shows_what_each_event_names() {
     let serve = Test::serve().args(["--discard", "--quiet"]).start();
-    send(&serve.url, "before-create", &["--operator", "ann"])
-        .stdout(anything())
-        .run();
-    let line = serve.next_line();
-    assert!(
-        line.contains("✔ before-create  operator ann  → 200 OK"),
-        "{line}"
-    );
-    send(&serve.url, "before-send", &[])
-        .stdout(anything())
-        .run();
-    assert!(
-        serve
-            .next_line()
-            .contains("✔ before-send  → 200 discards (ErrorCode 2)")
-    );
-    send(&serve.url, "after-subscribe", &[])
-        .stdout(anything())
-        .run();
-    assert!(
-        serve
-            .next_line()
-            .contains("✔ after-subscribe  operator 107867  subscribers jared, leckie  → 200 OK")
-    );
+    for (callback, extra, said) in [
+        (
+            "before-create",
+            &["--operator", "ann"][..],
+            "✔ before-create  operator ann  → 200 OK",
+        ),
+        (
+            "before-send",
+            &[],
+            "✔ before-send  → 200 discards (ErrorCode 2)",
+        ),
+        (
+            "after-subscribe",
+            &[],
+            "✔ after-subscribe  operator 107867  subscribers jared, leckie  → 200 OK",
+        ),
+    ] {
+        send(&serve.url, callback, extra).stdout(anything()).run();
+        let line = serve.next_line();
+        assert!(line.contains(said), "{callback}: {line}");
+    }
     Test::new()
         .args(["serve", "--error-code", "2"])
         .status(2)

@@ -1,7 +1,7 @@
 //! `serve` on a real loopback port, driven the way Chat drives a backend.
 
 use crate::support::{
-    NOW, Serve, Test, allow, anything, assert_contains, contains, lacks, read_answer, starts,
+    NOW, Serve, Test, allow, anything, assert_contains, contains, fail, lacks, read_answer, starts,
     stopped,
 };
 use oa_hook::protocol::sign;
@@ -107,11 +107,6 @@ async fn exchange(args: &[&str], query: &Query, body: &Value) -> (u16, Value, St
     let serve = strict(args);
     let (status, answer) = post_json(&serve.url, query, body).await;
     (status, answer, serve.next_line())
-}
-
-/// The Tencent-shaped answer to a request that is refused.
-fn fail(info: &str) -> Value {
-    json!({"ActionStatus": "FAIL", "ErrorInfo": info, "ErrorCode": 1})
 }
 
 fn ok(refused: &[&str]) -> Value {

@@ -30,6 +30,11 @@ pub fn reject() -> Value {
     json!({"ActionStatus": "OK", "ErrorInfo": "closed", "ErrorCode": 1})
 }
 
+/// The Tencent-shaped answer to a request that is refused, saying `info`.
+pub fn fail(info: &str) -> Value {
+    json!({"ActionStatus": "FAIL", "ErrorInfo": info, "ErrorCode": 1})
+}
+
 /// The evidence reports give of an [`allow`] answer with HTTP 200.
 pub fn allow_evidence() -> Value {
     json!({
