@@ -164,8 +164,11 @@ async fn delivery_check(url: &str, extra: &[&str], status: i32) -> Value {
 }
 
 /// The first finding of the case `id`.
-fn cause<'r>(report: &'r Value, id: &str) -> &'r Value {
-    &crate::support::case(report, id)["findings"][0]
+/// The case `id` of `report`, whose first finding, its cause, must be `code`.
+fn caused_by<'r>(report: &'r Value, id: &str, code: &str) -> &'r Value {
+    let case = crate::support::case(report, id);
+    assert_eq!(case["findings"][0]["code"], code, "{case:#}");
+    case
 }
 
 #[test]
@@ -234,12 +237,8 @@ impl Respond for CountsTwice {
 async fn a_backend_that_counts_a_retried_callback_twice_fails_the_duplicate_cases() {
     let server = backend(CountsTwice::default()).await;
     let report = delivery_check(&format!("{}/im", server.uri()), &[], 1).await;
-    let duplicate = crate::support::case(&report, "delivery/duplicate");
+    let duplicate = caused_by(&report, "delivery/duplicate", "duplicate-refused");
     assert_eq!(duplicate["status"], "fail");
-    assert_eq!(
-        cause(&report, "delivery/duplicate")["code"],
-        "duplicate-refused"
-    );
     assert_message(
         duplicate,
         contains(
@@ -248,11 +247,7 @@ async fn a_backend_that_counts_a_retried_callback_twice_fails_the_duplicate_case
     );
     assert_eq!(duplicate["findings"][1]["code"], "http-status");
     assert_eq!(duplicate["control"]["status"], 200);
-    let same = crate::support::case(&report, "delivery/same-decision");
-    assert_eq!(
-        cause(&report, "delivery/same-decision")["code"],
-        "decision-changed"
-    );
+    let same = caused_by(&report, "delivery/same-decision", "decision-changed");
     assert_eq!(
         same["message"],
         "the same before-subscribe callback twice: the first time Chat subscribes jared, leckie, the second time Chat subscribes nobody; refuses jared, leckie; a callback delivered again must get the decision it got the first time"
@@ -355,11 +350,7 @@ async fn a_backend_that_needs_the_before_callback_finished_fails_out_of_order() 
     .status(1)
     .run_json_off_runtime()
     .await;
-    let case = crate::support::case(&report, "delivery/out-of-order");
-    assert_eq!(
-        cause(&report, "delivery/out-of-order")["code"],
-        "out-of-order-refused"
-    );
+    let case = caused_by(&report, "delivery/out-of-order", "out-of-order-refused");
     assert_message(
         case,
         contains("after-subscribe, sent while before-subscribe was still unanswered (as when Chat went ahead on its timeout), got HTTP 409, ActionStatus FAIL, ErrorCode 1, ErrorInfo \"no such subscription\" in ").contains("where in order it got HTTP 200, ActionStatus OK, ErrorCode 0"),
@@ -398,11 +389,7 @@ fn a_backend_that_locks_on_a_half_done_request_fails_abandoned() {
         crate::support::case(&report, "before-subscribe/answer")["status"],
         "pass"
     );
-    let case = crate::support::case(&report, "delivery/abandoned");
-    assert_eq!(
-        cause(&report, "delivery/abandoned")["code"],
-        "stuck-after-abandoned"
-    );
+    let case = caused_by(&report, "delivery/abandoned", "stuck-after-abandoned");
     assert_eq!(
         case["message"],
         "a callback cut off mid-body was dropped at 2 s (it was still waiting for the rest); the same callback, sent whole right after, got no answer within 1s (Chat gives up after 2 s): the backend seems to hold something (a lock, a worker, a connection) for the request Chat abandoned"
