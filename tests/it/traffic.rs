@@ -38,6 +38,12 @@ fn send_callback(url: &str) -> TcpStream {
     stream
 }
 
+/// The answer on `stream` (status line, body), which must come within `limit`.
+fn answer_within(stream: TcpStream, limit: Duration) -> (String, Vec<u8>) {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    read_answer(&mut BufReader::new(stream))
+}
+
 fn record_lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -100,11 +106,7 @@ fn a_caller_that_half_closes_gets_its_answer() {
     for _ in 0..20 {
         let stream = send_callback(&serve.url);
         stream.shutdown(Shutdown::Write).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let mut reader = BufReader::new(stream);
-        let (status, body) = read_answer(&mut reader);
+        let (status, body) = answer_within(stream, Duration::from_secs(10));
         assert_eq!(status, "HTTP/1.1 200 OK");
         assert_eq!(
             body,
@@ -246,11 +248,7 @@ fn a_record_nobody_reads_delays_no_answer_and_no_ctrl_c() {
         fifo.to_str().unwrap(),
     ]);
     for _ in 0..5 {
-        let stream = send_callback(&serve.url);
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let (status, _) = read_answer(&mut BufReader::new(stream));
+        let (status, _) = answer_within(send_callback(&serve.url), Duration::from_secs(10));
         assert_eq!(status, "HTTP/1.1 200 OK");
     }
     serve
@@ -275,11 +273,7 @@ fn at_the_cap_the_connection_idle_the_longest_makes_room() {
     // The head timeout (10 s) would close them only much later: the genuine callback gets
     // in because the oldest idle one is closed for it.
     for round in 0..3 {
-        let stream = send_callback(&serve.url);
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let (status, _) = read_answer(&mut BufReader::new(stream));
+        let (status, _) = answer_within(send_callback(&serve.url), Duration::from_secs(5));
         assert_eq!(status, "HTTP/1.1 200 OK", "round {round}");
         // The idle sockets reconnect as they are closed, holding the cap again.
         for socket in &mut idle {
