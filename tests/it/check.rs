@@ -147,6 +147,13 @@ async fn flawed(flaw: impl FnOnce(&mut Backend)) -> MockServer {
     crate::support::backend(backend).await
 }
 
+/// `check --token TOKEN` of a backend with `flaw`, which fails it (exit 1): the status of
+/// each case, and the report.
+async fn fails_with(flaw: impl FnOnce(&mut Backend)) -> (Vec<(String, String)>, Value) {
+    let server = flawed(flaw).await;
+    check(&server, &["--token", TOKEN], 1).await
+}
+
 /// `check --url <server>/im ARGS`.
 fn check_test(server: &MockServer, args: &[&str]) -> Test {
     Test::new()
@@ -216,8 +223,7 @@ async fn a_correct_backend_passes_everything() {
 
 #[tokio::test]
 async fn a_backend_that_checks_no_signature_fails_the_signature_cases() {
-    let server = flawed(|b| b.checks_sign = false).await;
-    let (statuses, report) = check(&server, &["--token", TOKEN], 1).await;
+    let (statuses, report) = fails_with(|b| b.checks_sign = false).await;
     expect_statuses(
         &statuses,
         &[
@@ -688,8 +694,7 @@ fn assert_unhandled(report: &Value, control: &str) {
 
 #[tokio::test]
 async fn a_backend_that_refuses_everything_is_inconclusive_never_secure() {
-    let server = flawed(|b| b.refuses_everything = true).await;
-    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
+    let (_, report) = fails_with(|b| b.refuses_everything = true).await;
     assert_values_refused(
         &report,
         r#"HTTP 401, ActionStatus FAIL, ErrorCode 1, ErrorInfo "nope""#,
@@ -704,13 +709,12 @@ async fn a_backend_that_refuses_everything_is_inconclusive_never_secure() {
 /// One public Go receiver checks no Sign and answers FAIL/1 to every command it does not know.
 #[tokio::test]
 async fn a_receiver_that_checks_nothing_and_fails_unknown_commands_is_not_passed() {
-    let server = flawed(|b| {
+    let (_, report) = fails_with(|b| {
         b.checks_sign = false;
         b.knows_official_account = false;
         b.fails_unknown_commands = Some("unknown command");
     })
     .await;
-    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
     let said = r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "unknown command""#;
     assert_unhandled(&report, said);
     assert_eq!(
@@ -751,8 +755,7 @@ async fn an_answer_that_is_not_json_is_described_as_received() {
         ("denied", "HTTP 200, body is not JSON: `denied`"),
         ("", "HTTP 200, empty body"),
     ] {
-        let server = flawed(|b| b.raw_answer = Some(raw)).await;
-        let (_, report) = check(&server, &["--token", TOKEN], 1).await;
+        let (_, report) = fails_with(|b| b.raw_answer = Some(raw)).await;
         let answer = case(&report, "before-subscribe/answer");
         assert_eq!(answer["status"], "fail");
         assert_eq!(answer["evidence"]["summary"], said);
@@ -1006,10 +1009,10 @@ async fn a_backend_that_takes_a_callback_without_sdkappid_fails_that_case() {
 /// refusals: the security cases name that first.
 #[tokio::test]
 async fn a_malformed_genuine_answer_makes_the_security_cases_name_it() {
-    let server =
-        flawed(|b| b.raw_answer = Some(r#"{"ActionStatus":"OK","ErrorCode":"0","ErrorInfo":""}"#))
-            .await;
-    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
+    let (_, report) = fails_with(|b| {
+        b.raw_answer = Some(r#"{"ActionStatus":"OK","ErrorCode":"0","ErrorInfo":""}"#)
+    })
+    .await;
     let said = r#"HTTP 200, ActionStatus OK, ErrorCode "0""#;
     assert_inconclusive(
         &report,
@@ -1021,12 +1024,11 @@ async fn a_malformed_genuine_answer_makes_the_security_cases_name_it() {
 
 #[tokio::test]
 async fn a_control_refused_as_an_unknown_command_suggests_another_command() {
-    let server = flawed(|b| {
+    let (_, report) = fails_with(|b| {
         b.knows_official_account = false;
         b.fails_unknown_commands = Some("Invalid callback command");
     })
     .await;
-    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
     assert_unhandled(
         &report,
         r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "Invalid callback command""#,

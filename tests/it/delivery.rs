@@ -41,6 +41,15 @@ fn on(url: &str, command: &[&str], extra: &[&str]) -> Test {
     Test::new().args(command).args(["--url", url]).args(extra)
 }
 
+/// [`on`] with `--output json`, which fails (exit 1): its report.
+async fn failed_report(url: &str, command: &[&str], extra: &[&str]) -> Value {
+    on(url, command, extra)
+        .args(["-o", "json"])
+        .status(1)
+        .run_json_off_runtime()
+        .await
+}
+
 #[tokio::test]
 async fn load_mode_says_how_many_went_ahead_and_max_late_tolerates_a_share() {
     let server = backend(late_every(4)).await;
@@ -63,10 +72,7 @@ async fn load_mode_says_how_many_went_ahead_and_max_late_tolerates_a_share() {
         .run_off_runtime()
         .await;
     // Without --max-late, any lateness fails, as before.
-    let document = on(&url, &load, &["-o", "json"])
-        .status(1)
-        .run_json_off_runtime()
-        .await;
+    let document = failed_report(&url, &load, &[]).await;
     assert_eq!(
         document["went_ahead"],
         json!({"before_callbacks": 8, "count": 2, "percent": 25.0})
@@ -130,11 +136,8 @@ async fn check_says_how_many_before_callbacks_went_ahead_in_every_report() {
         r#"<property name="went-ahead-percent" value="100.000"/>"#,
     );
     assert_contains(&xml, r#"<property name="before-callbacks" value="1"/>"#);
-    let only_after = ["--only", "after-unsubscribe/answer", "-o", "json"];
-    let report = on(&url, &check, &only_after)
-        .status(1)
-        .run_json_off_runtime()
-        .await;
+    let only_after = ["--only", "after-unsubscribe/answer"];
+    let report = failed_report(&url, &check, &only_after).await;
     assert_eq!(report["went_ahead"], Value::Null);
 }
 
@@ -145,10 +148,7 @@ async fn replay_says_how_many_before_callbacks_went_ahead() {
     let server = backend(late_every(1)).await;
     let url = format!("{}/im", server.uri());
     let replay = ["replay", record.to_str().unwrap()];
-    let report = on(&url, &replay, &["--timeout", "3s", "-o", "json"])
-        .status(1)
-        .run_json_off_runtime()
-        .await;
+    let report = failed_report(&url, &replay, &["--timeout", "3s"]).await;
     assert_eq!(
         report["went_ahead"],
         json!({"before_callbacks": 1, "count": 1, "percent": 100.0})
@@ -342,14 +342,8 @@ impl Handles for WantsBeforeFinished {
 #[tokio::test]
 async fn a_backend_that_needs_the_before_callback_finished_fails_out_of_order() {
     let url = plain_backend(WantsBeforeFinished::default());
-    let report = on(
-        &url,
-        &["check", "--only", "delivery/out-of-order", "-o", "json"],
-        &[],
-    )
-    .status(1)
-    .run_json_off_runtime()
-    .await;
+    let out_of_order = ["check", "--only", "delivery/out-of-order"];
+    let report = failed_report(&url, &out_of_order, &[]).await;
     let case = caused_by(&report, "delivery/out-of-order", "out-of-order-refused");
     assert_message(
         case,
