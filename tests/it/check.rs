@@ -3,7 +3,7 @@
 
 use crate::support::{
     NOW, Test, allow, allow_evidence, anything, assert_contains, assert_message, case, closed_port,
-    contains, ends, first_element,
+    contains, ends, first_element, starts,
 };
 use oa_hook::protocol::{ReceivedQuery, verify};
 use serde_json::{Value, json};
@@ -307,12 +307,7 @@ async fn a_slow_backend_fails_the_answer_cases() {
     );
     let answer = case(&report, "before-subscribe/answer");
     assert_eq!(answer["findings"][0]["code"], "too-slow");
-    assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .contains("Chat gives up after 2 s")
-    );
+    assert_message(answer, contains("Chat gives up after 2 s"));
 }
 
 #[tokio::test]
@@ -423,12 +418,7 @@ async fn without_a_token_the_signature_cases_are_skipped_with_a_note() {
             ("security/window", "skip"),
         ],
     );
-    assert!(
-        case(&report, "security/bad-sign")["message"]
-            .as_str()
-            .unwrap()
-            .contains("pass --token")
-    );
+    assert_message(case(&report, "security/bad-sign"), contains("pass --token"));
 }
 
 #[tokio::test]
@@ -893,12 +883,9 @@ async fn a_forgery_refused_too_late_or_never_is_not_refused() {
     let (_, report) = check(&server, &["--token", TOKEN, "--only", "bad-sign"], 1).await;
     let bad_sign = case(&report, "security/bad-sign");
     assert_eq!(bad_sign["findings"][0]["code"], "refused-too-late");
-    assert!(
-        bad_sign["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("refused a Sign made with another token only after 2"),
-        "{bad_sign:#}"
+    assert_message(
+        bad_sign,
+        starts("refused a Sign made with another token only after 2"),
     );
     let (_, report) = check(
         &server,

@@ -175,6 +175,14 @@ fn a_port_alone_to_listen_on_gets_the_address_it_lacks() {
 }
 
 #[test]
+fn an_error_code_of_chats_own_is_refused_to_serve() {
+    refused(
+        &["serve", "--error-code", "2"],
+        "--error-code 2 is not a code of your own; give a code of your own from 120001 to 130000, which Chat passes to the caller",
+    );
+}
+
+#[test]
 fn a_url_without_its_scheme_gets_it_suggested() {
     for command in [
         &["send", "before-subscribe"][..],
