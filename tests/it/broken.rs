@@ -2,7 +2,10 @@
 //! `broken-http`), not an unreachable target (exit 3): raw TCP backends on loopback that answer
 //! garbage, a head over 1 MB, a body cut short, or nothing before closing.
 
-use crate::support::{Test, assert_contains, case, closed_port, contains, lacks};
+use crate::support::{
+    Test, assert_contains, assert_message, case, closed_port, contains, lacks,
+    send_unsigned as send,
+};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -94,12 +97,6 @@ const BACKENDS: [(&str, Answer, &str); 4] = [
     ),
 ];
 
-fn send(url: &str, extra: &[&str]) -> Test {
-    Test::new()
-        .args(["send", "before-subscribe", "--no-sign", "--url", url])
-        .args(extra)
-}
-
 #[test]
 fn a_single_send_judges_broken_http_as_a_failed_answer() {
     for (what, answer, why) in BACKENDS {
@@ -155,9 +152,9 @@ fn check_fails_the_cases_and_runs_on() {
         .run_json();
     let answer = case(&document, "before-subscribe/answer");
     assert_eq!(answer["status"], "fail");
-    assert_contains(
-        answer["message"].as_str().unwrap(),
-        "the backend answered with broken HTTP: it is not an HTTP/1.1 answer",
+    assert_message(
+        answer,
+        contains("the backend answered with broken HTTP: it is not an HTTP/1.1 answer"),
     );
     assert_eq!(case(&document, "robustness/keep-alive")["status"], "fail");
 }

@@ -2,7 +2,8 @@
 //! its flaw breaks and pass the rest.
 
 use crate::support::{
-    NOW, Test, allow, allow_evidence, anything, assert_contains, case, closed_port, contains, ends,
+    NOW, Test, allow, allow_evidence, anything, assert_contains, assert_message, case, closed_port,
+    contains, ends, first_element, starts,
 };
 use oa_hook::protocol::{ReceivedQuery, verify};
 use serde_json::{Value, json};
@@ -146,6 +147,13 @@ async fn flawed(flaw: impl FnOnce(&mut Backend)) -> MockServer {
     crate::support::backend(backend).await
 }
 
+/// `check --token TOKEN` of a backend with `flaw`, which fails it (exit 1): the status of
+/// each case, and the report.
+async fn fails_with(flaw: impl FnOnce(&mut Backend)) -> (Vec<(String, String)>, Value) {
+    let server = flawed(flaw).await;
+    check(&server, &["--token", TOKEN], 1).await
+}
+
 /// `check --url <server>/im ARGS`.
 fn check_test(server: &MockServer, args: &[&str]) -> Test {
     Test::new()
@@ -215,8 +223,7 @@ async fn a_correct_backend_passes_everything() {
 
 #[tokio::test]
 async fn a_backend_that_checks_no_signature_fails_the_signature_cases() {
-    let server = flawed(|b| b.checks_sign = false).await;
-    let (statuses, report) = check(&server, &["--token", TOKEN], 1).await;
+    let (statuses, report) = fails_with(|b| b.checks_sign = false).await;
     expect_statuses(
         &statuses,
         &[
@@ -300,12 +307,7 @@ async fn a_slow_backend_fails_the_answer_cases() {
     );
     let answer = case(&report, "before-subscribe/answer");
     assert_eq!(answer["findings"][0]["code"], "too-slow");
-    assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .contains("Chat gives up after 2 s")
-    );
+    assert_message(answer, contains("Chat gives up after 2 s"));
 }
 
 #[tokio::test]
@@ -395,13 +397,9 @@ fn a_backend_that_closes_connections_unannounced_warns_on_keep_alive() {
     let keep_alive = case(&report, "robustness/keep-alive");
     assert_eq!(keep_alive["status"], "warn", "{keep_alive:#}");
     assert_eq!(keep_alive["findings"][0]["code"], "no-keep-alive");
-    assert_contains(
-        keep_alive["message"].as_str().unwrap(),
-        "the backend closed the connection after an answer: callback 2 of 20 on the kept connection: ",
-    );
-    assert_contains(
-        keep_alive["message"].as_str().unwrap(),
-        "; on a new connection it got a conforming answer: each callback then waits for a new connection",
+    assert_message(
+        keep_alive,
+        contains("the backend closed the connection after an answer: callback 2 of 20 on the kept connection: ").contains("; on a new connection it got a conforming answer: each callback then waits for a new connection"),
     );
 }
 
@@ -420,12 +418,7 @@ async fn without_a_token_the_signature_cases_are_skipped_with_a_note() {
             ("security/window", "skip"),
         ],
     );
-    assert!(
-        case(&report, "security/bad-sign")["message"]
-            .as_str()
-            .unwrap()
-            .contains("pass --token")
-    );
+    assert_message(case(&report, "security/bad-sign"), contains("pass --token"));
 }
 
 #[tokio::test]
@@ -691,8 +684,7 @@ fn assert_unhandled(report: &Value, control: &str) {
 
 #[tokio::test]
 async fn a_backend_that_refuses_everything_is_inconclusive_never_secure() {
-    let server = flawed(|b| b.refuses_everything = true).await;
-    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
+    let (_, report) = fails_with(|b| b.refuses_everything = true).await;
     assert_values_refused(
         &report,
         r#"HTTP 401, ActionStatus FAIL, ErrorCode 1, ErrorInfo "nope""#,
@@ -707,13 +699,12 @@ async fn a_backend_that_refuses_everything_is_inconclusive_never_secure() {
 /// One public Go receiver checks no Sign and answers FAIL/1 to every command it does not know.
 #[tokio::test]
 async fn a_receiver_that_checks_nothing_and_fails_unknown_commands_is_not_passed() {
-    let server = flawed(|b| {
+    let (_, report) = fails_with(|b| {
         b.checks_sign = false;
         b.knows_official_account = false;
         b.fails_unknown_commands = Some("unknown command");
     })
     .await;
-    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
     let said = r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "unknown command""#;
     assert_unhandled(&report, said);
     assert_eq!(
@@ -754,8 +745,7 @@ async fn an_answer_that_is_not_json_is_described_as_received() {
         ("denied", "HTTP 200, body is not JSON: `denied`"),
         ("", "HTTP 200, empty body"),
     ] {
-        let server = flawed(|b| b.raw_answer = Some(raw)).await;
-        let (_, report) = check(&server, &["--token", TOKEN], 1).await;
+        let (_, report) = fails_with(|b| b.raw_answer = Some(raw)).await;
         let answer = case(&report, "before-subscribe/answer");
         assert_eq!(answer["status"], "fail");
         assert_eq!(answer["evidence"]["summary"], said);
@@ -854,10 +844,7 @@ fn an_unreachable_backend_still_gets_a_junit_report_with_an_error() {
         .run();
     let xml = std::fs::read_to_string(&junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
-    let case = doc
-        .descendants()
-        .find(|n| n.has_tag_name("testcase"))
-        .unwrap();
+    let case = first_element(&doc, "testcase");
     assert_eq!(case.attribute("name"), Some("before-subscribe/answer"));
     let error = case.children().find(|c| c.is_element()).unwrap();
     assert_eq!(error.tag_name().name(), "error");
@@ -896,12 +883,9 @@ async fn a_forgery_refused_too_late_or_never_is_not_refused() {
     let (_, report) = check(&server, &["--token", TOKEN, "--only", "bad-sign"], 1).await;
     let bad_sign = case(&report, "security/bad-sign");
     assert_eq!(bad_sign["findings"][0]["code"], "refused-too-late");
-    assert!(
-        bad_sign["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("refused a Sign made with another token only after 2"),
-        "{bad_sign:#}"
+    assert_message(
+        bad_sign,
+        starts("refused a Sign made with another token only after 2"),
     );
     let (_, report) = check(
         &server,
@@ -912,10 +896,7 @@ async fn a_forgery_refused_too_late_or_never_is_not_refused() {
     let bad_sign = case(&report, "security/bad-sign");
     assert_eq!(bad_sign["status"], "fail");
     assert_eq!(bad_sign["findings"][0]["code"], "no-refusal");
-    assert_contains(
-        bad_sign["message"].as_str().unwrap(),
-        "the forgery would get through",
-    );
+    assert_message(bad_sign, contains("the forgery would get through"));
 }
 
 /// A window of ±5 minutes refuses the 10-minute replays but takes a callback 90 s off: wider
@@ -944,9 +925,9 @@ async fn a_five_minute_window_passes_the_replay_cases_and_warns_on_the_window() 
         window["message"],
         "accepted a callback signed 90 s ago: HTTP 200, ActionStatus OK, ErrorCode 0; the window is wider than Tencent's 1-minute guidance: refuse a RequestTime more than 60 s from your clock"
     );
-    assert_contains(
-        window["findings"][1]["message"].as_str().unwrap(),
-        "accepted a callback dated 90 s ahead: ",
+    assert_message(
+        &window["findings"][1],
+        contains("accepted a callback dated 90 s ahead: "),
     );
     assert_eq!(
         window["control"]["summary"],
@@ -1015,10 +996,10 @@ async fn a_backend_that_takes_a_callback_without_sdkappid_fails_that_case() {
 /// refusals: the security cases name that first.
 #[tokio::test]
 async fn a_malformed_genuine_answer_makes_the_security_cases_name_it() {
-    let server =
-        flawed(|b| b.raw_answer = Some(r#"{"ActionStatus":"OK","ErrorCode":"0","ErrorInfo":""}"#))
-            .await;
-    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
+    let (_, report) = fails_with(|b| {
+        b.raw_answer = Some(r#"{"ActionStatus":"OK","ErrorCode":"0","ErrorInfo":""}"#)
+    })
+    .await;
     let said = r#"HTTP 200, ActionStatus OK, ErrorCode "0""#;
     assert_inconclusive(
         &report,
@@ -1030,12 +1011,11 @@ async fn a_malformed_genuine_answer_makes_the_security_cases_name_it() {
 
 #[tokio::test]
 async fn a_control_refused_as_an_unknown_command_suggests_another_command() {
-    let server = flawed(|b| {
+    let (_, report) = fails_with(|b| {
         b.knows_official_account = false;
         b.fails_unknown_commands = Some("Invalid callback command");
     })
     .await;
-    let (_, report) = check(&server, &["--token", TOKEN], 1).await;
     assert_unhandled(
         &report,
         r#"HTTP 200, ActionStatus FAIL, ErrorCode 1, ErrorInfo "Invalid callback command""#,

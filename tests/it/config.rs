@@ -2,7 +2,8 @@
 //! directory, against wiremock backends that keep or break the team's rules.
 
 use crate::support::{
-    Test, allow, anything, assert_contains, case_ids, contains, lacks, scenario_report, stopped,
+    Test, allow, anything, assert_contains, case_ids, contains, first_element, lacks,
+    scenario_report, stopped,
 };
 use serde_json::{Value, json};
 use std::path::Path;
@@ -217,10 +218,7 @@ async fn init_writes_scenarios_that_check_runs_and_reports_in_junit() {
         );
         let xml = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
         let doc = roxmltree::Document::parse(&xml).unwrap();
-        let suite = doc
-            .descendants()
-            .find(|n| n.has_tag_name("testsuite"))
-            .unwrap();
+        let suite = first_element(&doc, "testsuite");
         assert_eq!(suite.attribute("name"), Some("scenario"));
         assert_eq!(suite.attribute("tests"), Some("2"));
         if !keeps_them {
@@ -346,26 +344,24 @@ async fn check_takes_its_url_from_the_file_and_a_flag_overrules_a_conflicting_va
         .await;
     // The file says discard; --reject on the command line wins, and --error-info finds the
     // file's error_code.
-    let serve = Test::serve()
-        .args(["--reject", "-q"])
-        .current_dir(dir.path())
-        .env_remove("OA_HOOK_CONFIG")
-        .start();
-    let send = || Test::new().args(["send", "before-send", "--url", &serve.url]);
-    send()
-        .stdout(contains("Chat refuses the message (ErrorCode 1)"))
-        .stderr(anything())
-        .run();
-    let serve = Test::serve()
-        .args(["--error-info", "closed", "-q"])
-        .current_dir(dir.path())
-        .env_remove("OA_HOOK_CONFIG")
-        .start();
-    Test::new()
-        .args(["send", "before-send", "--url", &serve.url])
-        .stdout(contains("ErrorCode 120001"))
-        .stderr(anything())
-        .run();
+    for (flags, said) in [
+        (
+            &["--reject", "-q"][..],
+            "Chat refuses the message (ErrorCode 1)",
+        ),
+        (&["--error-info", "closed", "-q"], "ErrorCode 120001"),
+    ] {
+        let serve = Test::serve()
+            .args(flags)
+            .current_dir(dir.path())
+            .env_remove("OA_HOOK_CONFIG")
+            .start();
+        Test::new()
+            .args(["send", "before-send", "--url", &serve.url])
+            .stdout(contains(said))
+            .stderr(anything())
+            .run();
+    }
 }
 
 /// Scenarios take the family's event keys: a before-create named by `account_name`, a message

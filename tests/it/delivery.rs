@@ -3,7 +3,8 @@
 //! count; and `check`'s `delivery/*` cases: duplicates, abandoned callbacks, out-of-order ones.
 
 use crate::support::{
-    Test, UNSIGNED, allow, answer, anything, assert_contains, backend, contains, statuses,
+    Test, UNSIGNED, allow, answer, anything, assert_contains, assert_message, backend, contains,
+    statuses,
 };
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,6 +41,15 @@ fn on(url: &str, command: &[&str], extra: &[&str]) -> Test {
     Test::new().args(command).args(["--url", url]).args(extra)
 }
 
+/// [`on`] with `--output json`, which fails (exit 1): its report.
+async fn failed_report(url: &str, command: &[&str], extra: &[&str]) -> Value {
+    on(url, command, extra)
+        .args(["-o", "json"])
+        .status(1)
+        .run_json_off_runtime()
+        .await
+}
+
 #[tokio::test]
 async fn load_mode_says_how_many_went_ahead_and_max_late_tolerates_a_share() {
     let server = backend(late_every(4)).await;
@@ -62,10 +72,7 @@ async fn load_mode_says_how_many_went_ahead_and_max_late_tolerates_a_share() {
         .run_off_runtime()
         .await;
     // Without --max-late, any lateness fails, as before.
-    let document = on(&url, &load, &["-o", "json"])
-        .status(1)
-        .run_json_off_runtime()
-        .await;
+    let document = failed_report(&url, &load, &[]).await;
     assert_eq!(
         document["went_ahead"],
         json!({"before_callbacks": 8, "count": 2, "percent": 25.0})
@@ -129,11 +136,8 @@ async fn check_says_how_many_before_callbacks_went_ahead_in_every_report() {
         r#"<property name="went-ahead-percent" value="100.000"/>"#,
     );
     assert_contains(&xml, r#"<property name="before-callbacks" value="1"/>"#);
-    let only_after = ["--only", "after-unsubscribe/answer", "-o", "json"];
-    let report = on(&url, &check, &only_after)
-        .status(1)
-        .run_json_off_runtime()
-        .await;
+    let only_after = ["--only", "after-unsubscribe/answer"];
+    let report = failed_report(&url, &check, &only_after).await;
     assert_eq!(report["went_ahead"], Value::Null);
 }
 
@@ -144,10 +148,7 @@ async fn replay_says_how_many_before_callbacks_went_ahead() {
     let server = backend(late_every(1)).await;
     let url = format!("{}/im", server.uri());
     let replay = ["replay", record.to_str().unwrap()];
-    let report = on(&url, &replay, &["--timeout", "3s", "-o", "json"])
-        .status(1)
-        .run_json_off_runtime()
-        .await;
+    let report = failed_report(&url, &replay, &["--timeout", "3s"]).await;
     assert_eq!(
         report["went_ahead"],
         json!({"before_callbacks": 1, "count": 1, "percent": 100.0})
@@ -163,8 +164,11 @@ async fn delivery_check(url: &str, extra: &[&str], status: i32) -> Value {
 }
 
 /// The first finding of the case `id`.
-fn cause<'r>(report: &'r Value, id: &str) -> &'r Value {
-    &crate::support::case(report, id)["findings"][0]
+/// The case `id` of `report`, whose first finding, its cause, must be `code`.
+fn caused_by<'r>(report: &'r Value, id: &str, code: &str) -> &'r Value {
+    let case = crate::support::case(report, id);
+    assert_eq!(case["findings"][0]["code"], code, "{case:#}");
+    case
 }
 
 #[test]
@@ -233,23 +237,17 @@ impl Respond for CountsTwice {
 async fn a_backend_that_counts_a_retried_callback_twice_fails_the_duplicate_cases() {
     let server = backend(CountsTwice::default()).await;
     let report = delivery_check(&format!("{}/im", server.uri()), &[], 1).await;
-    let duplicate = crate::support::case(&report, "delivery/duplicate");
+    let duplicate = caused_by(&report, "delivery/duplicate", "duplicate-refused");
     assert_eq!(duplicate["status"], "fail");
-    assert_eq!(
-        cause(&report, "delivery/duplicate")["code"],
-        "duplicate-refused"
-    );
-    assert_contains(
-        duplicate["message"].as_str().unwrap(),
-        "the same callback again, as Chat retries an after callback, got HTTP 500, body is not JSON: `duplicate key value violates unique constraint \"events_pkey\"`",
+    assert_message(
+        duplicate,
+        contains(
+            "the same callback again, as Chat retries an after callback, got HTTP 500, body is not JSON: `duplicate key value violates unique constraint \"events_pkey\"`",
+        ),
     );
     assert_eq!(duplicate["findings"][1]["code"], "http-status");
     assert_eq!(duplicate["control"]["status"], 200);
-    let same = crate::support::case(&report, "delivery/same-decision");
-    assert_eq!(
-        cause(&report, "delivery/same-decision")["code"],
-        "decision-changed"
-    );
+    let same = caused_by(&report, "delivery/same-decision", "decision-changed");
     assert_eq!(
         same["message"],
         "the same before-subscribe callback twice: the first time Chat subscribes jared, leckie, the second time Chat subscribes nobody; refuses jared, leckie; a callback delivered again must get the decision it got the first time"
@@ -344,26 +342,12 @@ impl Handles for WantsBeforeFinished {
 #[tokio::test]
 async fn a_backend_that_needs_the_before_callback_finished_fails_out_of_order() {
     let url = plain_backend(WantsBeforeFinished::default());
-    let report = on(
-        &url,
-        &["check", "--only", "delivery/out-of-order", "-o", "json"],
-        &[],
-    )
-    .status(1)
-    .run_json_off_runtime()
-    .await;
-    let case = crate::support::case(&report, "delivery/out-of-order");
-    assert_eq!(
-        cause(&report, "delivery/out-of-order")["code"],
-        "out-of-order-refused"
-    );
-    assert_contains(
-        case["message"].as_str().unwrap(),
-        "after-subscribe, sent while before-subscribe was still unanswered (as when Chat went ahead on its timeout), got HTTP 409, ActionStatus FAIL, ErrorCode 1, ErrorInfo \"no such subscription\" in ",
-    );
-    assert_contains(
-        case["message"].as_str().unwrap(),
-        "where in order it got HTTP 200, ActionStatus OK, ErrorCode 0",
+    let out_of_order = ["check", "--only", "delivery/out-of-order"];
+    let report = failed_report(&url, &out_of_order, &[]).await;
+    let case = caused_by(&report, "delivery/out-of-order", "out-of-order-refused");
+    assert_message(
+        case,
+        contains("after-subscribe, sent while before-subscribe was still unanswered (as when Chat went ahead on its timeout), got HTTP 409, ActionStatus FAIL, ErrorCode 1, ErrorInfo \"no such subscription\" in ").contains("where in order it got HTTP 200, ActionStatus OK, ErrorCode 0"),
     );
 }
 
@@ -399,11 +383,7 @@ fn a_backend_that_locks_on_a_half_done_request_fails_abandoned() {
         crate::support::case(&report, "before-subscribe/answer")["status"],
         "pass"
     );
-    let case = crate::support::case(&report, "delivery/abandoned");
-    assert_eq!(
-        cause(&report, "delivery/abandoned")["code"],
-        "stuck-after-abandoned"
-    );
+    let case = caused_by(&report, "delivery/abandoned", "stuck-after-abandoned");
     assert_eq!(
         case["message"],
         "a callback cut off mid-body was dropped at 2 s (it was still waiting for the rest); the same callback, sent whole right after, got no answer within 1s (Chat gives up after 2 s): the backend seems to hold something (a lock, a worker, a connection) for the request Chat abandoned"

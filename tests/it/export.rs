@@ -1,8 +1,8 @@
 //! `oa-hook export`: the schemas and the OpenAPI document say what the judge says; the load
 //! scripts carry no token.
 
-use crate::support::{Test, anything, contains, lacks, sample_path};
-use oa_hook::protocol::{CALLBACKS, Callback, Reply, judge};
+use crate::support::{Test, anything, contains, judge_200, lacks, sample_path};
+use oa_hook::protocol::{CALLBACKS, Callback};
 use serde_json::Value;
 use std::path::Path;
 
@@ -118,13 +118,7 @@ fn sample_answers_fit_their_schemas_as_the_judge_reads_them() {
         };
         let callback = Callback::find(name).unwrap();
         let bytes = std::fs::read(&path).unwrap();
-        let reply = Reply {
-            status: 200,
-            body: &bytes,
-            truncated: false,
-            latency: None,
-        };
-        let judgement = judge(callback, &users, reply);
+        let judgement = judge_200(callback, &users, &bytes);
         let errors: Vec<String> = judgement
             .findings
             .iter()
@@ -207,13 +201,7 @@ fn the_openapi_document_has_a_webhook_per_callback_with_its_samples() {
         for (name, example) in answer["examples"].as_object().unwrap() {
             let value = &example["value"];
             let bytes = value.to_string();
-            let reply = Reply {
-                status: 200,
-                body: bytes.as_bytes(),
-                truncated: false,
-                latency: None,
-            };
-            let judgement = judge(callback, &users, reply);
+            let judgement = judge_200(callback, &users, bytes.as_bytes());
             assert!(judgement.conforms(), "{callback} {name}");
             assert_eq!(
                 example["summary"],

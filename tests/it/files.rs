@@ -3,7 +3,7 @@
 //! process that waits forever.
 
 use crate::support::{Test, anything, case, scenario_report};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,27 +18,55 @@ fn large(path: &Path, size: usize) {
     std::fs::write(path, vec![b' '; size]).unwrap();
 }
 
+/// In a directory of their own, the files no read may take whole: one a byte over 1 MiB (`big`),
+/// and a FIFO nobody writes to; beside them /dev/zero, a device that never ends.
+struct Unbounded {
+    _dir: tempfile::TempDir,
+    big: PathBuf,
+    pipe: PathBuf,
+}
+
+impl Unbounded {
+    /// The files, named with `extension`.
+    fn new(extension: &str) -> Unbounded {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join(format!("big.{extension}"));
+        large(&big, (1 << 20) + 1);
+        let pipe = dir.path().join(format!("pipe.{extension}"));
+        fifo(&pipe);
+        Unbounded {
+            _dir: dir,
+            big,
+            pipe,
+        }
+    }
+
+    /// Runs `refusal(path, why)` for each file, with why it is refused as the error says it:
+    /// each run must end within 15 s.
+    fn each_refused_quickly(&self, refusal: impl Fn(&str, &str) -> Test) {
+        let cases = [
+            (self.big.to_str().unwrap(), "is larger than 1 MiB"),
+            ("/dev/zero", "is larger than 1 MiB"),
+            (
+                self.pipe.to_str().unwrap(),
+                "is a FIFO (named pipe), not a regular file, and was not read to its end within 5s",
+            ),
+        ];
+        for (path, why) in cases {
+            let started = Instant::now();
+            refusal(path, why).run();
+            assert!(started.elapsed() < Duration::from_secs(15), "{path}");
+        }
+    }
+}
+
 const CONFIG_HINT: &str = "  hint: give --config an existing TOML file of settings and scenarios (or unset OA_HOOK_CONFIG)\n";
 const BODY_HINT: &str = "  hint: give a readable JSON file of at most 1 MiB (a callback body is a few KiB), or - for stdin\n";
 
 #[test]
 fn a_config_file_that_is_too_large_never_ends_or_never_comes_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let big = dir.path().join("big.toml");
-    large(&big, (1 << 20) + 1);
-    let pipe = dir.path().join("pipe.toml");
-    fifo(&pipe);
-    let cases = [
-        (big.to_str().unwrap(), "is larger than 1 MiB".to_owned()),
-        ("/dev/zero", "is larger than 1 MiB".to_owned()),
-        (
-            pipe.to_str().unwrap(),
-            "is a FIFO (named pipe), not a regular file, and was not read to its end within 5s"
-                .to_owned(),
-        ),
-    ];
-    for (path, why) in cases {
-        let started = Instant::now();
+    let files = Unbounded::new("toml");
+    files.each_refused_quickly(|path, why| {
         Test::new()
             .args(["sign", "--token", "t"])
             .env("OA_HOOK_CONFIG", path)
@@ -46,12 +74,10 @@ fn a_config_file_that_is_too_large_never_ends_or_never_comes_is_refused() {
             .stderr(format!(
                 "oa-hook: error: the config file {path} {why}\n{CONFIG_HINT}"
             ))
-            .run();
-        assert!(started.elapsed() < Duration::from_secs(15), "{path}");
-    }
+    });
     // A file just under the limit is read, and /dev/null is no config at all.
-    large(&big, 1 << 20);
-    for path in [big.to_str().unwrap(), "/dev/null"] {
+    large(&files.big, 1 << 20);
+    for path in [files.big.to_str().unwrap(), "/dev/null"] {
         Test::new()
             .args(["sign", "--token", "t"])
             .env("OA_HOOK_CONFIG", path)
@@ -62,11 +88,7 @@ fn a_config_file_that_is_too_large_never_ends_or_never_comes_is_refused() {
 
 #[test]
 fn a_body_that_is_too_large_never_ends_or_never_comes_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let big = dir.path().join("big.json");
-    large(&big, (1 << 20) + 1);
-    let pipe = dir.path().join("pipe.json");
-    fifo(&pipe);
+    let files = Unbounded::new("json");
     let sample = |body: &str| {
         Test::new().args([
             "sample",
@@ -77,25 +99,14 @@ fn a_body_that_is_too_large_never_ends_or_never_comes_is_refused() {
             body,
         ])
     };
-    let cases = [
-        (big.to_str().unwrap(), "is larger than 1 MiB"),
-        ("/dev/zero", "is larger than 1 MiB"),
-        (
-            pipe.to_str().unwrap(),
-            "is a FIFO (named pipe), not a regular file, and was not read to its end within 5s",
-        ),
-    ];
-    for (path, why) in cases {
-        let started = Instant::now();
+    files.each_refused_quickly(|path, why| {
         sample(path)
             .status(2)
             .stderr(format!("oa-hook: error: --body {path} {why}\n{BODY_HINT}"))
-            .run();
-        assert!(started.elapsed() < Duration::from_secs(15), "{path}");
-    }
+    });
     // Stdin is read up to the same limit, and a body under it is sent as it is.
     sample("-")
-        .stdin(std::fs::read(&big).unwrap())
+        .stdin(std::fs::read(&files.big).unwrap())
         .status(2)
         .stdout(anything())
         .stderr(format!(

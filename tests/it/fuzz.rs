@@ -7,7 +7,7 @@ use crate::support::{
 };
 use serde_json::{Value, json};
 use std::path::Path;
-use wiremock::{Request, Respond, ResponseTemplate};
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 /// The subscribers a request's body names.
 fn subscribers(request: &Request) -> Vec<String> {
@@ -142,17 +142,45 @@ async fn fuzz_off_runtime(
     .unwrap()
 }
 
+/// What fuzzing a backend with a planted flaw found: the report, the shrunk failure of the
+/// property that caught the flaw, the directory to paste its reproducers in, and the backend,
+/// which must stay up for them.
+struct Caught {
+    report: Value,
+    failure: Value,
+    dir: tempfile::TempDir,
+    server: MockServer,
+}
+
+/// Fuzzes a backend with the planted `flaw`, which the property `id` must catch with the finding
+/// `code`.
+async fn caught(flaw: impl Respond + 'static, id: &str, code: &str) -> Caught {
+    let server = backend(flaw).await;
+    let (report, dir) = fuzz_off_runtime(format!("{}/im", server.uri()), &[], 1).await;
+    assert_eq!(case(&report, id)["findings"][0]["code"], code, "{report:#}");
+    let failure = shrunk(&report, id).clone();
+    Caught {
+        report,
+        failure,
+        dir,
+        server,
+    }
+}
+
 #[tokio::test]
 async fn a_500_on_a_32_byte_user_id_is_found_shrunk_and_reproduced() {
-    let server = backend(CrashesOnA32ByteUserId).await;
-    let url = format!("{}/im", server.uri());
-    let (report, dir) = fuzz_off_runtime(url, &[], 1).await;
+    let Caught {
+        report,
+        failure,
+        dir,
+        server,
+    } = caught(
+        CrashesOnA32ByteUserId,
+        "fuzz/no-server-error",
+        "server-error",
+    )
+    .await;
     assert_eq!(report["fuzz"], json!({"seed": 42, "per_command": 100}));
-    let failure = shrunk(&report, "fuzz/no-server-error");
-    assert_eq!(
-        case(&report, "fuzz/no-server-error")["findings"][0]["code"],
-        "server-error"
-    );
     // The least that still fails: one subscriber of 32 bytes, the rest the plainest.
     assert_eq!(
         failure["body"],
@@ -195,14 +223,17 @@ async fn a_500_on_a_32_byte_user_id_is_found_shrunk_and_reproduced() {
 
 #[tokio::test]
 async fn a_refusal_of_someone_not_sent_is_found_and_reproduced_under_strict() {
-    let server = backend(RefusesWhomItWasNotSent).await;
-    let url = format!("{}/im", server.uri());
-    let (report, dir) = fuzz_off_runtime(url, &[], 1).await;
-    let failure = shrunk(&report, "fuzz/refused-were-sent");
-    assert_eq!(
-        case(&report, "fuzz/refused-were-sent")["findings"][0]["code"],
-        "refused-not-in-request"
-    );
+    let Caught {
+        report,
+        failure,
+        dir,
+        ..
+    } = caught(
+        RefusesWhomItWasNotSent,
+        "fuzz/refused-were-sent",
+        "refused-not-in-request",
+    )
+    .await;
     let users = failure["body"]["SubscribeAccountList"].as_array().unwrap();
     assert_eq!(users.len(), 1, "{failure:#}");
     let command = failure["reproduce"][0].as_str().unwrap().to_owned();
@@ -222,14 +253,8 @@ async fn a_refusal_of_someone_not_sent_is_found_and_reproduced_under_strict() {
 
 #[tokio::test]
 async fn a_decision_that_depends_on_the_order_is_found_and_reproduced() {
-    let server = backend(DecidesByTheFirst).await;
-    let url = format!("{}/im", server.uri());
-    let (report, dir) = fuzz_off_runtime(url, &[], 1).await;
-    let failure = shrunk(&report, "fuzz/same-decision");
-    assert_eq!(
-        case(&report, "fuzz/same-decision")["findings"][0]["code"],
-        "decision-changed"
-    );
+    let Caught { failure, dir, .. } =
+        caught(DecidesByTheFirst, "fuzz/same-decision", "decision-changed").await;
     // Two subscribers are the least an order needs: one that is refused, one that is not.
     let users = failure["body"]["SubscribeAccountList"].as_array().unwrap();
     assert_eq!(users.len(), 2, "{failure:#}");
@@ -266,26 +291,26 @@ fn the_same_seed_finds_the_same_failure_and_body() {
     assert_eq!(first, failure());
 }
 
-#[test]
-fn oa_hooks_own_serve_passes_every_property() {
+/// `check --fuzz` of oa-hook's own serve (refusing jared) for every command, with `args`, in
+/// `dir`: the report, which passes (exit 0).
+fn fuzz_own_serve(dir: &Path, args: &[&str]) -> Value {
     let serve = Test::serve()
         .args(["--refuse", "jared", "--token", "fuzz-token", "-q"])
         .start();
+    let every_command = ["--command", "all", "--token", "fuzz-token"];
+    fuzz(
+        &format!("{}/im", serve.url),
+        dir,
+        &[&every_command[..], args].concat(),
+        0,
+    )
+}
+
+#[test]
+fn oa_hooks_own_serve_passes_every_property() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
-    let report = fuzz(
-        &format!("{}/im", serve.url),
-        dir.path(),
-        &[
-            "--command",
-            "all",
-            "--token",
-            "fuzz-token",
-            "--junit",
-            junit.to_str().unwrap(),
-        ],
-        0,
-    );
+    let report = fuzz_own_serve(dir.path(), &["--junit", junit.to_str().unwrap()]);
     for id in [
         "fuzz/no-server-error",
         "fuzz/conforming-in-time",
@@ -313,23 +338,8 @@ fn oa_hooks_own_serve_passes_every_property() {
 #[test]
 #[ignore]
 fn serve_fails_none_of_a_hundred_thousand_generated_callbacks() {
-    let serve = Test::serve()
-        .args(["--refuse", "jared", "--token", "fuzz-token", "-q"])
-        .start();
     let dir = tempfile::tempdir().unwrap();
-    let report = fuzz(
-        &format!("{}/im", serve.url),
-        dir.path(),
-        &[
-            "--fuzz",
-            "9091",
-            "--command",
-            "all",
-            "--token",
-            "fuzz-token",
-        ],
-        0,
-    );
+    let report = fuzz_own_serve(dir.path(), &["--fuzz", "9091"]);
     assert_eq!(
         case(&report, "fuzz/conforming-in-time")["fuzz"]["checked"],
         100_001

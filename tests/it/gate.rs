@@ -3,7 +3,8 @@
 
 use crate::replay::recorded;
 use crate::support::{
-    NOW, Test, answer, anything, assert_contains, closed_port, contains, lacks, oa_hook_std, starts,
+    NOW, Test, answer, anything, assert_contains, assert_message, closed_port, contains, lacks,
+    oa_hook_std, starts,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -14,7 +15,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
-use wiremock::{Request, Respond, ResponseTemplate};
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 /// What the reading end of stdout does.
 #[derive(Clone, Copy, Debug)]
@@ -136,16 +137,15 @@ struct Stalling {
     told: Mutex<mpsc::Sender<usize>>,
 }
 
-impl Stalling {
-    fn new(fast: usize) -> (Self, mpsc::Receiver<usize>) {
-        let (told, hits) = mpsc::channel();
-        let stalling = Stalling {
-            fast,
-            hits: AtomicUsize::new(0),
-            told: Mutex::new(told),
-        };
-        (stalling, hits)
-    }
+/// A [`Stalling`] backend, started: it, and the number of each request as it comes.
+async fn stalling(fast: usize) -> (MockServer, mpsc::Receiver<usize>) {
+    let (told, hits) = mpsc::channel();
+    let stalling = Stalling {
+        fast,
+        hits: AtomicUsize::new(0),
+        told: Mutex::new(told),
+    };
+    (crate::support::backend(stalling).await, hits)
 }
 
 impl Respond for Stalling {
@@ -192,8 +192,7 @@ fn junit_cases(path: &std::path::Path) -> Vec<(String, Option<String>, Option<St
 
 #[tokio::test]
 async fn ctrl_c_in_check_reports_what_ran_and_exits_130() {
-    let (stalling, hits) = Stalling::new(2);
-    let backend = crate::support::backend(stalling).await;
+    let (backend, hits) = stalling(2).await;
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
     // Requests 0 and 1 (answer, batch-100) are answered; 2 (after-unsubscribe) hangs.
@@ -238,8 +237,7 @@ async fn ctrl_c_in_check_reports_what_ran_and_exits_130() {
 
 #[tokio::test]
 async fn sigterm_in_check_says_interrupted_for_people_and_exits_143() {
-    let (stalling, hits) = Stalling::new(1);
-    let backend = crate::support::backend(stalling).await;
+    let (backend, hits) = stalling(1).await;
     let stdout = Test::new()
         .args(["check", "--url", &backend.uri(), "--timeout", "2m"])
         .status(143)
@@ -263,8 +261,7 @@ async fn load_stopped(
     status: i32,
     signal: &str,
 ) -> (String, Value) {
-    let (stalling, hits) = Stalling::new(answered);
-    let backend = crate::support::backend(stalling).await;
+    let (backend, hits) = stalling(answered).await;
     let stdout = Test::new()
         .args(["send", "before-subscribe", "--url", &backend.uri()])
         .args(args)
@@ -299,8 +296,7 @@ async fn ctrl_c_in_load_mode_is_never_a_pass() {
 async fn sigterm_in_replay_writes_the_junit_of_what_ran_and_exits_143() {
     let dir = tempfile::tempdir().unwrap();
     let record = recorded(dir.path()).await;
-    let (stalling, hits) = Stalling::new(1);
-    let backend = crate::support::backend(stalling).await;
+    let (backend, hits) = stalling(1).await;
     let junit = dir.path().join("replay.xml");
     Test::new()
         .arg("replay")
@@ -318,8 +314,7 @@ async fn sigterm_in_replay_writes_the_junit_of_what_ran_and_exits_143() {
 
 #[tokio::test]
 async fn a_killed_check_leaves_a_junit_report_that_fails() {
-    let (stalling, hits) = Stalling::new(0);
-    let backend = crate::support::backend(stalling).await;
+    let (backend, hits) = stalling(0).await;
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
     // Killed, it has no exit status for Test to assert: a process of its own.
@@ -367,10 +362,7 @@ fn check_and_replay_print_one_json_document_in_every_outcome() {
     assert_eq!(report["verdict"], "unreachable");
     assert_eq!(report["stopped"]["reason"], "unreachable");
     assert_eq!(report["stopped"]["case"], "before-subscribe/answer");
-    assert_contains(
-        report["stopped"]["message"].as_str().unwrap(),
-        "connection refused",
-    );
+    assert_message(&report["stopped"], contains("connection refused"));
     assert_eq!(report["cases"], json!([]));
     let cases = junit_cases(&junit);
     assert_eq!(cases.len(), 1);
@@ -427,8 +419,7 @@ fn callback_in_flight(url: &str) -> TcpStream {
 async fn serve_drains_for_drain_timeout_and_a_second_ctrl_c_quits_at_once() {
     for (drain, second, code) in [("50ms", false, 0), ("1h", true, 130)] {
         // A tap whose backend holds the callback: it is in flight once the backend has it.
-        let (stalling, hits) = Stalling::new(0);
-        let backend = crate::support::backend(stalling).await;
+        let (backend, hits) = stalling(0).await;
         let mut tap = Test::serve()
             .args([
                 "--forward-to",

@@ -1,7 +1,9 @@
 //! Bad input: every value out of bounds or mistyped gets one message saying what to give and
 //! exit 2, never a panic; a URL's password is never printed.
 
-use crate::support::{Expect, Test, allow, answer, anything, backend, closed_port, lacks, stopped};
+use crate::support::{
+    Expect, Test, allow, answer, anything, backend, closed_port, lacks, send_unsigned, stopped,
+};
 use serde_json::json;
 
 /// Runs `oa-hook ARGS` and checks that it exited 2 and said exactly `message`, written `what is
@@ -173,6 +175,14 @@ fn a_port_alone_to_listen_on_gets_the_address_it_lacks() {
 }
 
 #[test]
+fn an_error_code_of_chats_own_is_refused_to_serve() {
+    refused(
+        &["serve", "--error-code", "2"],
+        "--error-code 2 is not a code of your own; give a code of your own from 120001 to 130000, which Chat passes to the caller",
+    );
+}
+
+#[test]
 fn a_url_without_its_scheme_gets_it_suggested() {
     for command in [
         &["send", "before-subscribe"][..],
@@ -223,9 +233,7 @@ async fn a_urls_password_is_never_printed() {
     let url = format!("http://oa:{PASSWORD}@127.0.0.1:{port}/im");
     let masked = format!("http://oa:***@127.0.0.1:{port}/im");
     let send = |extra: &[&str]| {
-        Test::new()
-            .args(["send", "before-subscribe", "--no-sign", "--url", &url])
-            .args(extra)
+        send_unsigned(&url, extra)
             .stdout(no_password())
             .stderr(no_password())
     };

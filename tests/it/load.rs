@@ -1,7 +1,8 @@
 //! `send` load mode (`--count`, `--duration`, `--concurrency`, `--rate`) against wiremock.
 
 use crate::support::{
-    Test, allow, answer, anything, assert_contains, backend, closed_port, contains, starts, stopped,
+    Test, allow, answer, anything, assert_contains, backend, closed_port, contains, send_unsigned,
+    starts, stopped,
 };
 use oa_hook::protocol::{ReceivedQuery, sign};
 use serde_json::{Value, json};
@@ -370,10 +371,8 @@ fn oa_hooks_own_serve_accepts_every_freshly_signed_request() {
 #[test]
 fn an_unreachable_target_exits_3_without_sending_n_times() {
     let port = closed_port();
-    Test::new()
-        .args(["send", "before-subscribe", "--no-sign", "--url"])
-        .arg(format!("http://127.0.0.1:{port}/im"))
-        .args(["-n", "1000000", "-c", "4", "-o", "json"])
+    let url = format!("http://127.0.0.1:{port}/im");
+    send_unsigned(&url, &["-n", "1000000", "-c", "4", "-o", "json"])
         .status(3)
         .stdout("")
         .stderr(format!(

@@ -1,7 +1,7 @@
 //! `oa-hook replay`: records made by `serve --record`, replayed against wiremock backends.
 
 use crate::support::{
-    NOW, SIGINT, Test, anything, assert_contains, backend, case, closed_port, contains,
+    Expect, NOW, SIGINT, Test, anything, assert_contains, backend, case, closed_port, contains,
     refuse_jared, seed_body, starts,
 };
 use oa_hook::protocol::sign;
@@ -21,6 +21,14 @@ fn chat_query(command: &str, token: &str, time: u64) -> String {
     format!(
         "SdkAppid=88888888&CallbackCommand={command}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={}&RequestTime={time}",
         sign(token, time)
+    )
+}
+
+/// The `command` callback Chat sends at NOW, signed with TOKEN: its query and body.
+fn genuine(command: &str) -> (String, Vec<u8>) {
+    (
+        chat_query(command, TOKEN, NOW),
+        seed_body(command).into_bytes(),
     )
 }
 
@@ -120,6 +128,17 @@ fn replay(record: &Path, url: &str, args: &[&str]) -> Test {
     replay_at(LATER, record, url, args)
 }
 
+/// [`replay`], which exits `status` with a report that meets `report`; what it says on stderr
+/// is another test's.
+#[track_caller]
+fn replay_reports(record: &Path, url: &str, args: &[&str], status: i32, report: Expect) {
+    replay(record, url, args)
+        .status(status)
+        .stdout(report)
+        .stderr(anything())
+        .run();
+}
+
 fn replay_at(now: u64, record: &Path, url: &str, args: &[&str]) -> Test {
     Test::new()
         .args(["replay", record.to_str().unwrap(), "--url", url])
@@ -200,11 +219,8 @@ async fn a_backend_that_changed_its_mind_fails_and_the_change_is_named() {
     let server =
         checking(json!({"ActionStatus": "OK", "ErrorCode": 1, "ErrorInfo": "closed for now"}))
             .await;
-    replay(&record, &format!("{}/hook", server.uri()), &[])
-        .status(1)
-        .stdout(contains("✘ before-subscribe/line-1  was: subscribes leckie; refuses jared / now: rejects the whole request (ErrorCode 1); ErrorInfo \"closed for now\"").contains("FAIL"))
-        .stderr(anything())
-        .run();
+    let url = format!("{}/hook", server.uri());
+    replay_reports(&record, &url, &[], 1, contains("✘ before-subscribe/line-1  was: subscribes leckie; refuses jared / now: rejects the whole request (ErrorCode 1); ErrorInfo \"closed for now\"").contains("FAIL"));
 }
 
 #[tokio::test]
@@ -371,10 +387,7 @@ async fn a_record_left_by_a_killed_serve_replays() {
 #[tokio::test]
 async fn poisoned_bodies_leave_the_record_replayable() {
     let dir = tempfile::tempdir().unwrap();
-    let genuine = (
-        chat_query(BEFORE, TOKEN, NOW),
-        seed_body(BEFORE).into_bytes(),
-    );
+    let genuine = genuine(BEFORE);
     let poisons: [&[u8]; 3] = [
         br#"{"x":1e400}"#,
         &["[".repeat(200), "]".repeat(200)].concat().into_bytes(),
@@ -400,10 +413,7 @@ async fn poisoned_bodies_leave_the_record_replayable() {
 
     let server = checking(refuse_jared()).await;
     let url = format!("{}/hook", server.uri());
-    replay(&record, &url, &[])
-        .stdout(contains("2 cases: 2 passed"))
-        .stderr(anything())
-        .run();
+    replay_reports(&record, &url, &[], 0, contains("2 cases: 2 passed"));
 
     // Every body goes to a backend that refuses everything, byte for byte.
     let server = backend(ResponseTemplate::new(400)).await;
@@ -484,10 +494,15 @@ async fn as_recorded_is_a_replay_attack_a_correct_backend_refuses() {
         })
         .collect();
     std::fs::write(&v1, lines).unwrap();
-    replay(&v1, &url, &["--as-recorded"])
-        .stdout(contains("- before-subscribe/line-1  the record did not keep the Sign (recorded without `serve --record-sign`, a record of version 1, or a line it was taken out of): it cannot be sent as recorded"))
-        .stderr(anything())
-        .run();
+    replay_reports(
+        &v1,
+        &url,
+        &["--as-recorded"],
+        0,
+        contains(
+            "- before-subscribe/line-1  the record did not keep the Sign (recorded without `serve --record-sign`, a record of version 1, or a line it was taken out of): it cannot be sent as recorded",
+        ),
+    );
 }
 
 /// An after callback decides nothing, but a backend that now fails it is a regression: a 5xx
@@ -495,7 +510,7 @@ async fn as_recorded_is_a_replay_attack_a_correct_backend_refuses() {
 #[tokio::test]
 async fn an_after_callback_the_backend_now_fails_is_a_failure() {
     let dir = tempfile::tempdir().unwrap();
-    let sent = [(chat_query(AFTER, TOKEN, NOW), seed_body(AFTER).into_bytes())];
+    let sent = [genuine(AFTER)];
     let record = serve_recording(dir.path(), &[], &sent).await;
     let cases = [
         (
@@ -521,11 +536,7 @@ async fn an_after_callback_the_backend_now_fails_is_a_failure() {
     ];
     for (answer, code, line) in cases {
         let server = backend(answer).await;
-        replay(&record, &server.uri(), &[])
-            .status(code)
-            .stdout(contains(line))
-            .stderr(anything())
-            .run();
+        replay_reports(&record, &server.uri(), &[], code, contains(line));
     }
 }
 
@@ -564,15 +575,17 @@ async fn sdkappid_replays_a_record_for_another_app() {
 
     // Recorded by a serve for app 1400000000: refused for its SdkAppid then.
     let other = tempfile::tempdir().unwrap();
-    let sent = [(
-        chat_query(BEFORE, TOKEN, NOW),
-        seed_body(BEFORE).into_bytes(),
-    )];
+    let sent = [genuine(BEFORE)];
     let refused = serve_recording(other.path(), &["--sdkappid", "1400000000"], &sent).await;
-    replay(&refused, &url, &["--all", "--sdkappid", "1400000000"])
-        .stdout(contains("- before-subscribe/line-1  SdkAppid replaced; the recorded refusal was for the SdkAppid (wrong-sdkappid), so the decisions are not compared; now: subscribes leckie; refuses jared"))
-        .stderr(anything())
-        .run();
+    replay_reports(
+        &refused,
+        &url,
+        &["--all", "--sdkappid", "1400000000"],
+        0,
+        contains(
+            "- before-subscribe/line-1  SdkAppid replaced; the recorded refusal was for the SdkAppid (wrong-sdkappid), so the decisions are not compared; now: subscribes leckie; refuses jared",
+        ),
+    );
 }
 
 /// Through the tap, a callback with an upper-case Sign that a case-sensitive backend refused:
@@ -592,8 +605,13 @@ async fn an_upper_case_sign_refused_then_is_not_compared_once_re_signed() {
     assert_eq!(recorded["backend"]["status"], 401);
 
     let now = checking(refuse_jared()).await;
-    replay(&record, &format!("{}/hook", now.uri()), &[])
-        .stdout(contains("- before-subscribe/line-1  re-signed in lower case; the recorded Sign was upper-case hex, which the backend refused, so the decisions are not compared; now: subscribes leckie; refuses jared"))
-        .stderr(anything())
-        .run();
+    replay_reports(
+        &record,
+        &format!("{}/hook", now.uri()),
+        &[],
+        0,
+        contains(
+            "- before-subscribe/line-1  re-signed in lower case; the recorded Sign was upper-case hex, which the backend refused, so the decisions are not compared; now: subscribes leckie; refuses jared",
+        ),
+    );
 }

@@ -1,5 +1,5 @@
-use crate::support::{NOW, Test, anything, contains, ends, lacks, sample_path, starts};
-use oa_hook::protocol::{CALLBACKS, Callback, Reply, judge};
+use crate::support::{NOW, Test, anything, contains, ends, judge_200, lacks, sample_path, starts};
+use oa_hook::protocol::{CALLBACKS, Callback};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -250,13 +250,7 @@ fn sample_answers_conform() {
         ),
     ] {
         let body = std::fs::read(sample_path(file)).unwrap();
-        let reply = Reply {
-            status: 200,
-            body: &body,
-            truncated: false,
-            latency: None,
-        };
-        let judgement = judge(callback, &users, reply);
+        let judgement = judge_200(callback, &users, &body);
         assert_eq!(judgement.findings, vec![], "{file}");
         assert_eq!(judgement.decision.to_string(), decision, "{file}");
     }

@@ -1,7 +1,7 @@
 //! `serve` on a real loopback port, driven the way Chat drives a backend.
 
 use crate::support::{
-    NOW, Serve, Test, allow, anything, assert_contains, contains, lacks, read_answer, starts,
+    NOW, Serve, Test, allow, anything, assert_contains, contains, fail, lacks, read_answer, starts,
     stopped,
 };
 use oa_hook::protocol::sign;
@@ -91,12 +91,14 @@ async fn post_json(url: &str, query: &[(&str, String)], body: &Value) -> (u16, V
     post(url, query, body.to_string()).await
 }
 
+/// `serve ARGS` checking TOKEN, which it reads from the environment as a deployment gives it.
+fn with_token(args: &[&str]) -> Test {
+    Test::serve().args(args).env("OA_HOOK_TOKEN", TOKEN)
+}
+
 /// A server checking the token and the SdkAppid, past its banner.
 fn strict(args: &[&str]) -> Serve {
-    let serve = Test::serve()
-        .args([&["--sdkappid", "88888888"], args].concat())
-        .env("OA_HOOK_TOKEN", TOKEN)
-        .start();
+    let serve = with_token(&[&["--sdkappid", "88888888"], args].concat()).start();
     serve.next_line();
     serve
 }
@@ -107,11 +109,6 @@ async fn exchange(args: &[&str], query: &Query, body: &Value) -> (u16, Value, St
     let serve = strict(args);
     let (status, answer) = post_json(&serve.url, query, body).await;
     (status, answer, serve.next_line())
-}
-
-/// The Tencent-shaped answer to a request that is refused.
-fn fail(info: &str) -> Value {
-    json!({"ActionStatus": "FAIL", "ErrorInfo": info, "ErrorCode": 1})
 }
 
 fn ok(refused: &[&str]) -> Value {
@@ -145,10 +142,7 @@ fn paste(line: &str, token: Option<&str>) -> Test {
 
 #[test]
 fn the_banner_gives_the_url_then_a_send_command_without_the_token() {
-    let mut serve = Test::serve()
-        .args(["--sdkappid", "1400000000"])
-        .env("OA_HOOK_TOKEN", TOKEN)
-        .start();
+    let mut serve = with_token(&["--sdkappid", "1400000000"]).start();
     assert!(serve.url.starts_with("http://127.0.0.1:"), "{}", serve.url);
     let command = serve.next_line();
     assert_eq!(
@@ -207,7 +201,7 @@ fn a_token_from_the_flag_is_said_to_be_needed_in_the_variable() {
         .interrupt();
 
     // From the variable, the shell it is pasted in needs the same: nothing to say.
-    let mut from_env = Test::serve().env("OA_HOOK_TOKEN", TOKEN).start();
+    let mut from_env = with_token(&[]).start();
     from_env.next_line();
     from_env
         .stderr(stopped(
@@ -540,10 +534,7 @@ pub fn seed_event_refusing_jared() -> Value {
 
 #[test]
 fn json_output_is_one_object_per_callback() {
-    let serve = Test::serve()
-        .args(["--output", "json", "--refuse", "jared", "-q"])
-        .env("OA_HOOK_TOKEN", TOKEN)
-        .start();
+    let serve = with_token(&["--output", "json", "--refuse", "jared", "-q"]).start();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (status, _) = runtime.block_on(post_json(&serve.url, &query(BEFORE), &seed()));
     assert_eq!(status, 200);
@@ -855,10 +846,7 @@ async fn authentic_callbacks_serve_does_not_model_are_answered_ok_and_recorded()
 
 #[test]
 fn with_json_output_every_stdout_line_is_json() {
-    let mut serve = Test::serve()
-        .args(["--output", "json"])
-        .env("OA_HOOK_TOKEN", TOKEN)
-        .start();
+    let mut serve = with_token(&["--output", "json"]).start();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(post_json(&serve.url, &query(BEFORE), &seed()));
     let event: Value = serde_json::from_str(&serve.next_line()).unwrap();

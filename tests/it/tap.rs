@@ -2,7 +2,7 @@
 
 use crate::support::{
     NOW, Serve, Test, allow, answer, anything, assert_contains, assert_starts, backend,
-    closed_port, contains, ends, https_backend, seed_body, self_signed, stopped,
+    closed_port, contains, ends, fail, https_backend, seed_body, self_signed, stopped,
 };
 use oa_hook::protocol::sign;
 use serde_json::{Value, json};
@@ -84,11 +84,7 @@ async fn failed_through(tap: &Serve, error: &str) -> Value {
     );
     assert_eq!(
         serde_json::from_slice::<Value>(&answer).unwrap(),
-        json!({
-            "ActionStatus": "FAIL",
-            "ErrorInfo": format!("oa-hook tap: {error}"),
-            "ErrorCode": 1
-        })
+        fail(&format!("oa-hook tap: {error}"))
     );
     let event: Value = serde_json::from_str(&tap.next_line()).unwrap();
     assert_eq!(event["status"], 502);
@@ -325,9 +321,7 @@ async fn a_backend_that_refuses_a_forgery_does_right_whatever_its_answer_looks_l
 async fn tap_lines_carry_the_requests_warnings_and_error_info_once() {
     let backend = MockServer::start().await;
     Mock::given(matchers::method("POST"))
-        .respond_with(answer(
-            json!({"ActionStatus": "FAIL", "ErrorInfo": "not handled here", "ErrorCode": 1}),
-        ))
+        .respond_with(answer(fail("not handled here")))
         .mount(&backend)
         .await;
     let serve = human_tap(&backend.uri(), &[]);
@@ -561,11 +555,9 @@ async fn other_methods_are_answered_405_by_the_tap_and_never_passed_on() {
         assert_eq!(response.headers()["allow"], "POST");
         assert_eq!(
             response.json::<Value>().await.unwrap(),
-            json!({
-                "ActionStatus": "FAIL",
-                "ErrorInfo": format!("method: Chat sends callbacks with POST, not {method}"),
-                "ErrorCode": 1
-            })
+            fail(&format!(
+                "method: Chat sends callbacks with POST, not {method}"
+            ))
         );
         let event: Value = serde_json::from_str(&tap.next_line()).unwrap();
         assert_eq!(event["status"], 405);

@@ -4,7 +4,7 @@
 //! plain-HTTP server, are said in plain words with what to do.
 
 use crate::support::{
-    Test, allow, anything, closed_port, contains, https_backend, self_signed, starts,
+    Test, allow, anything, closed_port, contains, https_backend, self_signed, send_unsigned, starts,
 };
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tempfile::NamedTempFile;
@@ -24,16 +24,9 @@ fn file(text: &str) -> NamedTempFile {
     file
 }
 
+/// `send` trusting `cacert`; [`send_unsigned`] alone trusts the system's CAs.
 fn send(url: &str, cacert: &NamedTempFile, extra: &[&str]) -> Test {
-    Test::new()
-        .args([
-            "send",
-            "before-subscribe",
-            "--no-sign",
-            "--url",
-            url,
-            "--cacert",
-        ])
+    send_unsigned(url, &["--cacert"])
         .arg(cacert.path())
         .args(extra)
 }
@@ -175,13 +168,6 @@ fn a_file_without_a_certificate_is_refused_at_once_even_for_http() {
         .run();
 }
 
-/// `send` with no --cacert: the system's CAs.
-fn send_trusting_the_system(url: &str, extra: &[&str]) -> Test {
-    Test::new()
-        .args(["send", "before-subscribe", "--no-sign", "--url", url])
-        .args(extra)
-}
-
 #[test]
 fn a_self_signed_certificate_is_said_so_with_cacert_and_insecure_in_the_hint() {
     for (is_ca, said) in [
@@ -197,13 +183,13 @@ fn a_self_signed_certificate_is_said_so_with_cacert_and_insecure_in_the_hint() {
         let (cert, key) = self_signed("127.0.0.1", is_ca);
         let url = backend(&cert, &key);
         let port = url.split(':').nth(2).unwrap().trim_end_matches("/im");
-        send_trusting_the_system(&url, &[])
+        send_unsigned(&url, &[])
             .status(3)
             .stderr(format!(
                 "oa-hook: error: the certificate of 127.0.0.1:{port} {said}  hint: for a self-signed backend pass --cacert FILE with its certificate (or the CA that signed it) as PEM, or --insecure to accept any certificate\n"
             ))
             .run();
-        passes(send_trusting_the_system(&url, &["--insecure"]));
+        passes(send_unsigned(&url, &["--insecure"]));
     }
 }
 
@@ -215,7 +201,7 @@ fn an_https_url_on_a_plain_http_port_is_told_to_use_http() {
     let said = format!(
         "oa-hook: error: the server at 127.0.0.1:{port} answered in plain HTTP, not TLS\n  hint: it serves http:// there: give http://127.0.0.1:{port}/im\n"
     );
-    send_trusting_the_system(&https, &[])
+    send_unsigned(&https, &[])
         .status(3)
         .stderr(said.as_str())
         .run();
@@ -225,7 +211,7 @@ fn an_https_url_on_a_plain_http_port_is_told_to_use_http() {
         .stdout(anything())
         .stderr(contains(said))
         .run();
-    send_trusting_the_system(&https, &["-n", "2"])
+    send_unsigned(&https, &["-n", "2"])
         .status(3)
         .stdout(anything())
         .stderr(contains("answered in plain HTTP, not TLS"))

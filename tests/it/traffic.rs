@@ -38,12 +38,31 @@ fn send_callback(url: &str) -> TcpStream {
     stream
 }
 
+/// The answer on `stream` (status line, body), which must come within `limit`.
+fn answer_within(stream: TcpStream, limit: Duration) -> (String, Vec<u8>) {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    read_answer(&mut BufReader::new(stream))
+}
+
 fn record_lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
+}
+
+/// Stops a serve that answered and recorded one callback, `rejected` (0 or 1) of it rejected as
+/// invalid: the one line it recorded to `path`.
+fn the_one_record(mut serve: Serve, rejected: u8, path: &Path) -> Value {
+    serve
+        .stderr(stopped(&format!(
+            "1 callback(s) answered, {rejected} of them rejected as invalid; 1 recorded"
+        )))
+        .interrupt();
+    let mut lines = record_lines(path);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    lines.remove(0)
 }
 
 /// Waits until the record writer has written `n` lines to `path`.
@@ -62,7 +81,7 @@ fn wait_for_lines(path: &Path, n: usize) {
 fn a_caller_that_hangs_up_is_said_and_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("record.ndjson");
-    let mut serve = serve(&[
+    let serve = serve(&[
         "--delay",
         "300ms",
         "-q",
@@ -76,15 +95,9 @@ fn a_caller_that_hangs_up_is_said_and_recorded() {
     assert_contains(&line, "→ 200 OK");
     assert_contains(&line, "! the caller closed the connection ");
     assert_contains(&line, " ms after it arrived, before the answer");
-    serve
-        .stderr(stopped(
-            "1 callback(s) answered, 0 of them rejected as invalid; 1 recorded",
-        ))
-        .interrupt();
-    let lines = record_lines(&record);
-    assert_eq!(lines.len(), 1);
-    assert!(lines[0]["caller_closed_ms"].as_f64().unwrap() < 300.0);
-    assert_eq!(lines[0]["valid"], true);
+    let recorded = the_one_record(serve, 0, &record);
+    assert!(recorded["caller_closed_ms"].as_f64().unwrap() < 300.0);
+    assert_eq!(recorded["valid"], true);
 }
 
 #[test]
@@ -93,11 +106,7 @@ fn a_caller_that_half_closes_gets_its_answer() {
     for _ in 0..20 {
         let stream = send_callback(&serve.url);
         stream.shutdown(Shutdown::Write).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let mut reader = BufReader::new(stream);
-        let (status, body) = read_answer(&mut reader);
+        let (status, body) = answer_within(stream, Duration::from_secs(10));
         assert_eq!(status, "HTTP/1.1 200 OK");
         assert_eq!(
             body,
@@ -143,7 +152,7 @@ async fn the_tap_records_the_backends_answer_to_a_caller_that_hung_up() {
 fn a_request_the_http_library_refuses_is_said_and_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("record.ndjson");
-    let mut serve = serve(&["-q", "--record", record.to_str().unwrap()]);
+    let serve = serve(&["-q", "--record", record.to_str().unwrap()]);
     let address = serve.url.trim_start_matches("http://").to_owned();
     let mut stream = TcpStream::connect(&address).unwrap();
     stream
@@ -157,18 +166,12 @@ fn a_request_the_http_library_refuses_is_said_and_recorded() {
         &line,
         "✘ -  → 400 request: the HTTP library refused the request before serve read it (invalid HTTP header parsed) and answered 400 itself, with no body",
     );
-    serve
-        .stderr(stopped(
-            "1 callback(s) answered, 1 of them rejected as invalid; 1 recorded",
-        ))
-        .interrupt();
-    let lines = record_lines(&record);
-    assert_eq!(lines.len(), 1);
-    assert_eq!(lines[0]["valid"], false);
-    assert_eq!(lines[0]["status"], 400);
-    assert_eq!(lines[0]["findings"][0]["code"], "http-refused");
+    let recorded = the_one_record(serve, 1, &record);
+    assert_eq!(recorded["valid"], false);
+    assert_eq!(recorded["status"], 400);
+    assert_eq!(recorded["findings"][0]["code"], "http-refused");
     // Judged as every answer is, so that replay reads the record it is in.
-    assert_eq!(lines[0]["judgement"]["accepted"], false);
+    assert_eq!(recorded["judgement"]["accepted"], false);
     Test::new()
         .args(["replay", record.to_str().unwrap()])
         .args(["--url", "http://127.0.0.1:9/"])
@@ -245,11 +248,7 @@ fn a_record_nobody_reads_delays_no_answer_and_no_ctrl_c() {
         fifo.to_str().unwrap(),
     ]);
     for _ in 0..5 {
-        let stream = send_callback(&serve.url);
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let (status, _) = read_answer(&mut BufReader::new(stream));
+        let (status, _) = answer_within(send_callback(&serve.url), Duration::from_secs(10));
         assert_eq!(status, "HTTP/1.1 200 OK");
     }
     serve
@@ -274,11 +273,7 @@ fn at_the_cap_the_connection_idle_the_longest_makes_room() {
     // The head timeout (10 s) would close them only much later: the genuine callback gets
     // in because the oldest idle one is closed for it.
     for round in 0..3 {
-        let stream = send_callback(&serve.url);
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let (status, _) = read_answer(&mut BufReader::new(stream));
+        let (status, _) = answer_within(send_callback(&serve.url), Duration::from_secs(5));
         assert_eq!(status, "HTTP/1.1 200 OK", "round {round}");
         // The idle sockets reconnect as they are closed, holding the cap again.
         for socket in &mut idle {

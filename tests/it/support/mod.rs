@@ -33,6 +33,14 @@ pub fn seed_body(command: &str) -> String {
     .to_string()
 }
 
+/// `send before-subscribe --no-sign --url URL` with `extra`: the unsigned callback, or load of
+/// them, that a test sends to a backend which does not check Sign.
+pub fn send_unsigned(url: &str, extra: &[&str]) -> Test {
+    Test::new()
+        .args(["send", "before-subscribe", "--no-sign", "--url", url])
+        .args(extra)
+}
+
 pub fn sample_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("samples")

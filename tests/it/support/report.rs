@@ -1,6 +1,6 @@
-//! Reading `check --output json` reports: cases looked up by id.
+//! Reading `check --output json` reports (cases looked up by id) and JUnit reports.
 
-use super::{Test, anything};
+use super::{Expect, Test, anything};
 use std::path::Path;
 
 /// `check --url URL --only scenario --output json` in `dir`, reading the `oa-hook.toml` there as
@@ -49,4 +49,23 @@ pub fn case_ids(report: &serde_json::Value) -> Vec<&str> {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect()
+}
+
+/// The first element named `tag` of a JUnit report, in document order.
+pub fn first_element<'a, 'i>(
+    doc: &'a roxmltree::Document<'i>,
+    tag: &str,
+) -> roxmltree::Node<'a, 'i> {
+    doc.descendants()
+        .find(|n| n.has_tag_name(tag))
+        .unwrap_or_else(|| panic!("no <{tag}> in the JUnit report"))
+}
+
+/// Asserts that the `message` of `case` (a case of a report, or a finding) meets `expect`.
+#[track_caller]
+pub fn assert_message(case: &serde_json::Value, expect: impl Into<Expect>) {
+    let message = case["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no message in {case:#}"));
+    expect.into().assert("message", message);
 }
