@@ -2,10 +2,10 @@
 //! subscribe or unsubscribe.
 
 use super::wire::check_user_id;
-use super::{Event, EventShape, item_field, list};
+use super::{Event, EventShape};
 use crate::protocol::MAX_SUBSCRIBERS_PER_CALL;
 use crate::protocol::finding::{Finding, Findings, Severity, excerpt};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 
 shape! {
@@ -140,32 +140,6 @@ fn repeats(users: &[String]) -> Vec<(usize, usize)> {
             (seen != i).then_some((i, seen))
         })
         .collect()
-}
-
-/// `SubscribeAccountList` as read: each entry's `Subscriber_Account`.
-pub(super) fn subscriber_objects(
-    object: &Map<String, Value>,
-    findings: &mut Findings,
-) -> Option<Value> {
-    let entries = list(
-        object,
-        "SubscribeAccountList",
-        findings,
-        |item, path, findings| {
-            let user = item_field(
-                item,
-                "Subscriber_Account",
-                path,
-                findings,
-                Value::is_string,
-                "a string",
-            )?;
-            let mut entry = Map::new();
-            entry.insert("Subscriber_Account".to_owned(), user);
-            Some(Value::Object(entry))
-        },
-    );
-    entries.map(Value::Array)
 }
 
 #[cfg(test)]
