@@ -27,8 +27,7 @@
 //! let callback = Callback::find("before-subscribe").unwrap();
 //! let subscribers = ["jared".to_owned(), "leckie".to_owned()];
 //! let answer = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#;
-//! let reply = Reply { status: 200, body: answer, truncated: false, latency: None };
-//! let judgement = judge(callback, &subscribers, reply);
+//! let judgement = judge(callback, &subscribers, Reply::new(200, answer));
 //! assert!(judgement.conforms());
 //! assert_eq!(
 //!     judgement.decision,

@@ -261,6 +261,11 @@ impl fmt::Display for Paint {
     }
 }
 
+/// "1 error", "2 warnings".
+pub(crate) fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// What a URL's password is printed as: it is as secret as the token, which is never printed.
 const MASK: &str = "***";
 

@@ -6,8 +6,8 @@
 use crate::cli::error as clap_error;
 use crate::cli::{
     CheckArgs, Cli, ColorWhen, Command, Commands, DocumentFormat, EventArgs, ExpectArgs, Export,
-    ExportArgs, FROM_FILE, FaultArgs, InspectorArgs, LoadArgs, SampleArgs, SampleFormat,
-    ScriptArgs, SignArgs, TargetArgs, TokenArgs, VerifyArgs, checked,
+    ExportArgs, FROM_FILE, FaultArgs, InspectorArgs, LoadArgs, RequestArgs, SampleArgs,
+    SampleFormat, ScriptArgs, SignArgs, TargetArgs, TokenArgs, VerifyArgs, checked,
 };
 use crate::cli::{CiArgs, ReportArgs};
 use crate::clock::Clock;
@@ -437,17 +437,33 @@ impl SampleArgs {
     /// The request to print, built from the event options, `--body` and the token, at the
     /// `--request-time` given or now.
     pub(crate) fn sample(&self, clock: &Clock) -> Result<Sample> {
-        let event = self.event.event();
-        let (body, token) = (self.body.body.as_deref(), self.token.get());
-        let now_ms = clock.now_ms();
         Ok(Sample {
-            template: Template::new(self.callback.0, &self.url, &event, body, token, now_ms)?,
-            request_time: self
-                .request_time
-                .request_time
-                .unwrap_or_else(|| clock.now_secs()),
+            template: self.request.template(self.callback.0, &self.url, clock)?,
+            request_time: self.request.request_time(clock),
             format: self.format,
         })
+    }
+}
+
+impl RequestArgs {
+    /// The request for `callback` at `url`, built from the event options (seed values where
+    /// one is absent) or `--body`, and the token; EventTime defaults to now.
+    pub(crate) fn template(
+        &self,
+        callback: &'static Callback,
+        url: &url::Url,
+        clock: &Clock,
+    ) -> Result<Template> {
+        let event = self.event.event();
+        let (body, token) = (self.body.body.as_deref(), self.token.get());
+        Template::new(callback, url, &event, body, token, clock.now_ms())
+    }
+
+    /// `--request-time`, or now.
+    pub(crate) fn request_time(&self, clock: &Clock) -> u64 {
+        self.request_time
+            .request_time
+            .unwrap_or_else(|| clock.now_secs())
     }
 }
 

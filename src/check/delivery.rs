@@ -5,7 +5,7 @@
 //! (`--only delivery`, or `--command all`): a duplicate reaches the backend's real data.
 
 use super::robustness::ok_answer;
-use super::{Case, Covered, Evidence, Outcome, Probe, Suite, unanswered};
+use super::{Case, Covered, Evidence, Outcome, Probe, Suite, conforming, unanswered};
 use crate::client::{Abandoned, Exchange, Sender, TransportError};
 use crate::protocol::{BUDGET, CALLBACKS, Callback, Decision, Finding, Kind, Severity, judge};
 use crate::request::Template;
@@ -218,12 +218,8 @@ impl Suite {
         which: &str,
     ) -> Result<Result<(Decision, Evidence), Box<Outcome>>, TransportError> {
         let exchange = self.send(template, self.now()).await?;
-        let judgement = judge(template.callback, &template.subscribers, exchange.reply());
-        if !judgement.conforms() {
-            let outcome = Outcome::judged(judgement, &exchange, Vec::new()).prefixed(which);
-            return Ok(Err(Box::new(outcome)));
-        }
-        Ok(Ok((judgement.decision, Evidence::of(&exchange))))
+        Ok(conforming(template, &exchange, which)
+            .map(|judgement| (judgement.decision, Evidence::of(&exchange))))
     }
 
     /// A callback cut off mid-body and dropped at 2 s, then the same callback whole: its answer
@@ -265,10 +261,10 @@ impl Suite {
             }
             answer => answer?,
         };
-        let judgement = judge(template.callback, &template.subscribers, exchange.reply());
-        if !judgement.conforms() {
-            return Ok(Outcome::judged(judgement, &exchange, Vec::new()).prefixed(&cut));
-        }
+        let judgement = match conforming(template, &exchange, &cut) {
+            Ok(judgement) => judgement,
+            Err(outcome) => return Ok(*outcome),
+        };
         let evidence = Evidence::of(&exchange);
         Ok(Outcome::pass(
             format!("{cut}, got {evidence}: Chat {}", judgement.decision),
@@ -285,10 +281,8 @@ impl Suite {
         after: &Template,
     ) -> Result<Outcome, TransportError> {
         let exchange = self.send(before, self.now()).await?;
-        let judgement = judge(before.callback, &before.subscribers, exchange.reply());
-        if !judgement.conforms() {
-            let which = "before-subscribe, in order";
-            return Ok(Outcome::judged(judgement, &exchange, Vec::new()).prefixed(which));
+        if let Err(outcome) = conforming(before, &exchange, "before-subscribe, in order") {
+            return Ok(*outcome);
         }
         let exchange = self.send(after, self.now()).await?;
         let in_order = match accepted_control(after, &exchange, "after-subscribe, in order") {
@@ -306,11 +300,8 @@ impl Suite {
                 return Ok(Outcome::found(finding, None).with_control(Some(in_order)));
             }
         };
-        let judgement = judge(before.callback, &before.subscribers, exchange.reply());
-        if !judgement.conforms() {
-            return Ok(Outcome::judged(judgement, &exchange, Vec::new())
-                .prefixed(late_before)
-                .with_control(Some(in_order)));
+        if let Err(outcome) = conforming(before, &exchange, late_before) {
+            return Ok((*outcome).with_control(Some(in_order)));
         }
         let decided = format!("before-subscribe got {}", Evidence::of(&exchange));
         let which = "after-subscribe, sent while before-subscribe was still unanswered (as when Chat went ahead on its timeout),";
@@ -401,11 +392,7 @@ fn accepted_control(
     exchange: &Exchange,
     which: &str,
 ) -> Result<Evidence, Box<Outcome>> {
-    let judgement = judge(template.callback, &template.subscribers, exchange.reply());
-    if !judgement.conforms() {
-        let outcome = Outcome::judged(judgement, exchange, Vec::new()).prefixed(which);
-        return Err(Box::new(outcome));
-    }
+    conforming(template, exchange, which)?;
     let evidence = Evidence::of(exchange);
     if evidence.answer.accepted() {
         return Ok(evidence);

@@ -24,7 +24,7 @@ use crate::request::{Event, Given, SUBSCRIBER, Template};
 use crate::veto::LostVetoes;
 use bytes::Bytes;
 use cases::{Forgery, Probe};
-use result::{Outcome, unanswered};
+use result::{Outcome, conforming, unanswered};
 use url::Url;
 
 const BATCH_SIZE: usize = 100;

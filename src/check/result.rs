@@ -8,6 +8,7 @@ use crate::clock::millis;
 use crate::error::{Error, ErrorKind};
 use crate::interrupt::Signal;
 use crate::protocol::{self, Finding, Judgement, Severity};
+use crate::request::Template;
 use crate::veto::LostVetoes;
 use serde::Serialize;
 use std::fmt;
@@ -347,6 +348,23 @@ impl Outcome {
     pub(super) fn prefixed(mut self, prefix: &str) -> Self {
         self.message = format!("{prefix}: {}", self.message);
         self
+    }
+}
+
+/// `exchange` judged as the answer to `template`: its judgement when it conforms, else the
+/// case's outcome, its message prefixed with `which` (the callback it was, in words).
+pub(super) fn conforming(
+    template: &Template,
+    exchange: &Exchange,
+    which: &str,
+) -> Result<Judgement, Box<Outcome>> {
+    let judgement = protocol::judge(template.callback, &template.subscribers, exchange.reply());
+    if judgement.conforms() {
+        Ok(judgement)
+    } else {
+        Err(Box::new(
+            Outcome::judged(judgement, exchange, Vec::new()).prefixed(which),
+        ))
     }
 }
 

@@ -1,8 +1,8 @@
 //! The robustness cases: a kept connection, a body that is not JSON, another module's callback.
 
-use super::{Evidence, Outcome, Suite, unanswered};
+use super::{Evidence, Outcome, Suite, conforming, unanswered};
 use crate::client::TransportError;
-use crate::protocol::{self, BUDGET, Finding, OtherModuleCallback, Severity, judge};
+use crate::protocol::{self, BUDGET, Finding, OtherModuleCallback, Severity};
 use crate::request::Template;
 use bytes::Bytes;
 
@@ -49,10 +49,8 @@ impl Suite {
                     ));
                 }
             };
-            let judgement = judge(template.callback, &template.subscribers, exchange.reply());
-            if !judgement.conforms() {
-                return Ok(Outcome::judged(judgement, &exchange, Vec::new())
-                    .prefixed(&format!("{callback} {over}")));
+            if let Err(outcome) = conforming(template, &exchange, &format!("{callback} {over}")) {
+                return Ok(*outcome);
             }
             if exchange.closes_connection() {
                 let finding = Finding::warning(
@@ -98,10 +96,12 @@ impl Suite {
                 ));
             }
         };
-        let judgement = judge(template.callback, &template.subscribers, exchange.reply());
-        if !judgement.conforms() {
-            return Ok(Outcome::judged(judgement, &exchange, Vec::new())
-                .prefixed(&format!("{closed}; on a new connection")));
+        if let Err(outcome) = conforming(
+            template,
+            &exchange,
+            &format!("{closed}; on a new connection"),
+        ) {
+            return Ok(*outcome);
         }
         let finding = Finding::warning(
             NO_KEEP_ALIVE,

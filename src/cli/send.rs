@@ -35,6 +35,16 @@ pub(crate) struct SampleArgs {
     #[arg(long, env = "OA_HOOK_FORMAT", short, value_enum, default_value_t = SampleFormat::Http)]
     pub format: SampleFormat,
     #[command(flatten)]
+    pub request: RequestArgs,
+}
+
+pub(crate) use crate::output::OutputFormat;
+
+/// What the request `sample` prints and `send` sends is built from: the event options,
+/// `--body`, the token and `--request-time`.
+#[derive(Debug, Args)]
+pub(crate) struct RequestArgs {
+    #[command(flatten)]
     pub event: EventArgs,
     #[command(flatten)]
     pub body: BodyArgs,
@@ -43,8 +53,6 @@ pub(crate) struct SampleArgs {
     #[command(flatten)]
     pub request_time: RequestTimeArgs,
 }
-
-pub(crate) use crate::output::OutputFormat;
 
 /// How to reach the target.
 #[derive(Debug, Args, Clone)]
@@ -119,13 +127,7 @@ pub(crate) struct SendArgs {
     #[command(flatten)]
     pub ci: CiArgs,
     #[command(flatten)]
-    pub event: EventArgs,
-    #[command(flatten)]
-    pub body: BodyArgs,
-    #[command(flatten)]
-    pub token: TokenArgs,
-    #[command(flatten)]
-    pub request_time: RequestTimeArgs,
+    pub request: RequestArgs,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -53,7 +53,7 @@ struct Shown {
 
 impl Shown {
     fn show(&mut self, result: Compared) {
-        self.counts.add(result.status);
+        self.counts.add(result.outcome.status);
         if self.print {
             let _ = output::stdout().write_all(human_case(&result, 0, false).as_bytes());
         }

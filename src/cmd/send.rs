@@ -40,21 +40,14 @@ pub(crate) fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
         ))
         .hint("an after callback has no veto to lose: drop --max-late, or send a before callback such as before-subscribe"));
     }
-    if args.load.is_load() && args.request_time.request_time.is_some() {
+    if args.load.is_load() && args.request.request_time.request_time.is_some() {
         return Err(
             Error::usage("--request-time cannot be used in load mode").hint(
                 "load mode signs every request with the RequestTime it is sent at; drop --request-time",
             ),
         );
     }
-    let template = Template::new(
-        args.callback.0,
-        &args.url,
-        &args.event.event(),
-        args.body.body.as_deref(),
-        args.token.get(),
-        clock.now_ms(),
-    )?;
+    let template = args.request.template(args.callback.0, &args.url, clock)?;
     let template = if args.no_sign {
         template.unsigned()
     } else {
@@ -84,10 +77,7 @@ fn run_once(
 ) -> Result<Outcome> {
     let mut sender = Sender::new(&args.target.target(), &template.base, 1)?;
     note_if_unsigned(args, &template)?;
-    let request = template.at(args
-        .request_time
-        .request_time
-        .unwrap_or_else(|| clock.now_secs()));
+    let request = template.at(args.request.request_time(clock));
     let body = template.body_bytes.clone().into();
     let posted = runtime.block_on(sender.post(&request.url, body));
     let (exchange, judgement) = match posted {

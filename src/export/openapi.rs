@@ -230,13 +230,7 @@ fn answer_examples(callback: &Callback) -> Value {
         .map(|(name, answer)| {
             let value = serde_json::to_value(&answer).unwrap_or_default();
             let body = value.to_string();
-            let reply = Reply {
-                status: 200,
-                body: body.as_bytes(),
-                truncated: false,
-                latency: None,
-            };
-            let decision = judge(callback, &subscribers, reply).decision;
+            let decision = judge(callback, &subscribers, Reply::new(200, body.as_bytes())).decision;
             let example = json!({ "summary": format!("Chat {decision}"), "value": value });
             (name.to_owned(), example)
         })

@@ -88,10 +88,8 @@ fn decisions(callback: &Callback) -> Value {
     let kind = |status: u16, body: &Value, latency: Duration| {
         let body = body.to_string();
         let reply = Reply {
-            status,
-            body: body.as_bytes(),
-            truncated: false,
             latency: Some(latency),
+            ..Reply::new(status, body.as_bytes())
         };
         judge(callback, &subscribers, reply).decision.kind()
     };

@@ -121,7 +121,7 @@ async fn drive(run: Arc<Run>) -> Result<Summary> {
         let _ = progress.await;
     }
     let mut summary = total.into_summary(
-        crate::report::masked(&plan.template.base).to_string(),
+        crate::output::masked(&plan.template.base).to_string(),
         plan.concurrency,
         elapsed,
         planned(plan),
@@ -135,7 +135,7 @@ async fn drive(run: Arc<Run>) -> Result<Summary> {
 fn planned(plan: &Plan) -> String {
     let count = plan
         .count
-        .map(|n| crate::report::count(usize::try_from(n).unwrap_or(usize::MAX), "request"));
+        .map(|n| crate::output::count(usize::try_from(n).unwrap_or(usize::MAX), "request"));
     let duration = plan
         .duration
         .map(|d| humantime::format_duration(d).to_string());

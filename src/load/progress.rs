@@ -74,7 +74,7 @@ fn progress_words(p: &Progress) -> String {
     let left = p.duration.map(|d| d.saturating_sub(p.elapsed));
     let mut words = Vec::new();
     if p.count.is_none() {
-        words.push(crate::report::count(
+        words.push(crate::output::count(
             usize::try_from(p.done).unwrap_or(usize::MAX),
             "request",
         ));

@@ -254,10 +254,8 @@ mod tests {
     /// The judgement of an answer with `body` to a before-subscribe callback.
     fn answer(body: &str) -> Judgement {
         let reply = Reply {
-            status: 200,
-            body: body.as_bytes(),
-            truncated: false,
             latency: Some(Duration::from_millis(1)),
+            ..Reply::new(200, body.as_bytes())
         };
         judge(before(), &["jared".to_owned()], reply)
     }

@@ -218,12 +218,7 @@ mod tests {
     use serde_json::json;
 
     fn evidence(status: u16, body: &[u8]) -> Evidence {
-        Evidence::of(Reply {
-            status,
-            body,
-            truncated: false,
-            latency: None,
-        })
+        Evidence::of(Reply::new(status, body))
     }
 
     #[test]

@@ -57,6 +57,18 @@ pub struct Reply<'a> {
     pub latency: Option<Duration>,
 }
 
+impl<'a> Reply<'a> {
+    /// An answer read whole, its latency not measured.
+    pub fn new(status: u16, body: &'a [u8]) -> Self {
+        Reply {
+            status,
+            body,
+            truncated: false,
+            latency: None,
+        }
+    }
+}
+
 /// The answer fields every callback's answer carries.
 pub(super) const COMMON_FIELDS: &[&str] = &["ActionStatus", "ErrorCode", "ErrorInfo"];
 pub(super) const REFUSED_SUBSCRIBERS: &str = "RefusedSubscribers_Account";
@@ -299,10 +311,8 @@ mod tests {
 
     fn reply(status: u16, body: &[u8]) -> Reply<'_> {
         Reply {
-            status,
-            body,
-            truncated: false,
             latency: Some(Duration::from_millis(5)),
+            ..Reply::new(status, body)
         }
     }
 

@@ -390,13 +390,7 @@ mod tests {
             let schema = answer_schema(callback);
             for answer in answers() {
                 let raw = answer.to_string();
-                let reply = Reply {
-                    status: 200,
-                    body: raw.as_bytes(),
-                    truncated: false,
-                    latency: None,
-                };
-                let judgement = judge(callback, &users, reply);
+                let judgement = judge(callback, &users, Reply::new(200, raw.as_bytes()));
                 let errors: Vec<String> = judgement
                     .findings
                     .iter()

@@ -12,7 +12,7 @@ mod result;
 
 pub(crate) use compare::compared;
 pub(crate) use read::{Choice, Input, Tally, Unread, read};
-pub(crate) use result::Compared;
+pub(crate) use result::{Compared, Outcome};
 
 use crate::check::{Evidence, Status};
 use crate::client::{Pool, TransportError};
@@ -22,7 +22,6 @@ use crate::protocol::{FRESHNESS, param, sign, subscribers_in};
 use crate::record::{Answered, Recorded, Verdict};
 use crate::veto::LostVetoes;
 use compare::{Changed, compare, record_callback};
-use result::Outcome;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::mpsc;

@@ -14,22 +14,21 @@ pub(crate) struct Compared {
     pub id: String,
     /// What was replayed, in words: the line, who did what for whom, and what Chat did then.
     pub description: String,
-    pub status: Status,
-    /// One sentence: what changed, or that nothing did.
-    pub message: String,
-    pub findings: Vec<Finding>,
-    pub evidence: Option<Evidence>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// The callback, if a before one, and whether it went ahead on Chat's timeout.
     #[serde(skip)]
     pub went_ahead: LostVetoes,
 }
 
 /// How one callback came out, before it is named.
-pub(super) struct Outcome {
-    pub(super) status: Status,
-    pub(super) message: String,
-    pub(super) findings: Vec<Finding>,
-    pub(super) evidence: Option<Evidence>,
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Outcome {
+    pub status: Status,
+    /// One sentence: what changed, or that nothing did.
+    pub message: String,
+    pub findings: Vec<Finding>,
+    pub evidence: Option<Evidence>,
 }
 
 impl Outcome {
@@ -47,10 +46,7 @@ impl Outcome {
         Compared {
             id,
             description,
-            status: self.status,
-            message: self.message,
-            findings: self.findings,
-            evidence: self.evidence,
+            outcome: self,
             went_ahead: LostVetoes::default(),
         }
     }

@@ -371,12 +371,10 @@ mod tests {
 
     fn result(id: &str, status: Status, message: &str) -> CaseResult {
         let case = builtin(id);
-        let answer = crate::protocol::Evidence::of(Reply {
-            status: 200,
-            body: br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}"#,
-            truncated: false,
-            latency: None,
-        });
+        let answer = crate::protocol::Evidence::of(Reply::new(
+            200,
+            br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}"#,
+        ));
         CaseResult {
             case,
             status,

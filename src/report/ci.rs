@@ -311,7 +311,7 @@ mod tests {
     use crate::interrupt::Signal;
     use crate::load::Group;
     use crate::protocol::Finding;
-    use crate::replay::Compared;
+    use crate::replay::{Compared, Outcome};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
@@ -319,14 +319,16 @@ mod tests {
         Compared {
             id: id.to_owned(),
             description: format!("what {id} proves"),
-            status,
-            message: message.to_owned(),
-            findings: match status {
-                Status::Fail => vec![Finding::error(code, "answer", message)],
-                Status::Warn => vec![Finding::warning(code, "answer", message)],
-                Status::Pass | Status::Skip => Vec::new(),
+            outcome: Outcome {
+                status,
+                message: message.to_owned(),
+                findings: match status {
+                    Status::Fail => vec![Finding::error(code, "answer", message)],
+                    Status::Warn => vec![Finding::warning(code, "answer", message)],
+                    Status::Pass | Status::Skip => Vec::new(),
+                },
+                evidence: None,
             },
-            evidence: None,
             went_ahead: Default::default(),
         }
     }

@@ -130,25 +130,17 @@ fn human(summary: &Summary, quiet: bool) -> String {
             lines.push(lost.to_string());
         }
         lines.extend(bars(&summary.histogram));
-        if !summary.statuses.is_empty() {
-            let statuses: Vec<String> = summary
-                .statuses
-                .iter()
-                .map(|(status, n)| format!("{status} × {n}"))
-                .collect();
-            lines.push(format!("statuses     {}", statuses.join(", ")));
-        }
-        if !summary.decisions.is_empty() {
-            let decisions: Vec<String> = summary
-                .decisions
-                .iter()
-                .map(|(kind, n)| format!("{kind} × {n}"))
-                .collect();
-            lines.push(format!("decisions    {}", decisions.join(", ")));
-        }
+        lines.extend(tally("statuses    ", &summary.statuses));
+        lines.extend(tally("decisions   ", &summary.decisions));
     }
     lines.push(summary.verdict());
     lines.join("\n") + "\n"
+}
+
+/// `statuses     200 × 9, 500 × 1`: each value and how often it came; no line when none did.
+fn tally<K: std::fmt::Display>(label: &str, counts: &BTreeMap<K, u64>) -> Option<String> {
+    let each: Vec<String> = counts.iter().map(|(k, n)| format!("{k} × {n}")).collect();
+    (!each.is_empty()).then(|| format!("{label} {}", each.join(", ")))
 }
 
 /// One JSON document; its shape is documented in the README and pinned by a test.

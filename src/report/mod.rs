@@ -61,10 +61,5 @@ pub(crate) fn verdict_word(pass: bool) -> &'static str {
     if pass { "pass" } else { "fail" }
 }
 
-/// "1 error", "2 warnings".
-pub(crate) fn count(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
-}
-
-/// Printed everywhere a URL is: its password masked.
-pub(crate) use crate::output::masked;
+/// Printed everywhere a count or a URL is: engines use these from `output` directly.
+pub(crate) use crate::output::{count, masked};

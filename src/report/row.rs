@@ -42,20 +42,21 @@ pub(crate) trait Row: Serialize {
     }
 }
 
-/// The accessors of the fields both results have, by the same names.
+/// The accessors of the fields both results have, by the same names (a replayed callback's
+/// in its `outcome`).
 macro_rules! shared_fields {
-    () => {
+    ($($outcome:ident)?) => {
         fn status(&self) -> Status {
-            self.status
+            self$(.$outcome)?.status
         }
         fn message(&self) -> &str {
-            &self.message
+            &self$(.$outcome)?.message
         }
         fn findings(&self) -> &[Finding] {
-            &self.findings
+            &self$(.$outcome)?.findings
         }
         fn evidence(&self) -> Option<&Evidence> {
-            self.evidence.as_ref()
+            self$(.$outcome)?.evidence.as_ref()
         }
         fn went_ahead(&self) -> LostVetoes {
             self.went_ahead
@@ -89,7 +90,7 @@ impl Row for Compared {
     fn description(&self) -> &str {
         &self.description
     }
-    shared_fields!();
+    shared_fields!(outcome);
 }
 
 /// The part of an id before the slash.

@@ -247,12 +247,10 @@ mod tests {
             })
             .starts_with("Chat: undocumented")
         );
-        let said = crate::protocol::Reply {
-            status: 200,
-            body: br#"{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":"wrong signature"}"#,
-            truncated: false,
-            latency: None,
-        };
+        let said = crate::protocol::Reply::new(
+            200,
+            br#"{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":"wrong signature"}"#,
+        );
         assert_eq!(
             decision_line(&Judgement {
                 findings: Vec::new(),

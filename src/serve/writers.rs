@@ -89,13 +89,7 @@ impl Events {
             thread,
         } = self;
         drop(queue);
-        let started = Instant::now();
-        while !shared.done.load(Ordering::Relaxed) && started.elapsed() < patience {
-            std::thread::sleep(COALESCE);
-        }
-        if shared.done.load(Ordering::Relaxed) {
-            let _ = thread.join();
-        }
+        let _ = join_within(thread, &shared.done, patience);
         let waiting = shared
             .queued
             .load(Ordering::Relaxed)
@@ -254,17 +248,12 @@ impl Record {
         let queued = queue.lines.max_capacity() - queue.lines.capacity();
         let shared = Arc::clone(&queue.shared);
         drop(queue);
-        let started = Instant::now();
-        while !done.load(Ordering::Relaxed) && started.elapsed() < patience {
-            std::thread::sleep(COALESCE);
-        }
-        let mut recorded = if done.load(Ordering::Relaxed) {
-            thread.join().unwrap_or_else(|_| Recorded {
+        let mut recorded = if let Some(joined) = join_within(thread, &done, patience) {
+            joined.unwrap_or_else(|_| Recorded {
                 error: Some(io::Error::other("the record writer stopped unexpectedly")),
                 ..Recorded::default()
             })
         } else {
-            // Stuck in a write that may never return: the process exits without it.
             Recorded {
                 lost: queued as u64 + shared.in_hand.load(Ordering::Relaxed),
                 error: Some(io::Error::other(format!(
@@ -282,6 +271,20 @@ impl Record {
         }
         recorded
     }
+}
+
+/// Waits at most `patience` for a writer thread to say it is `done`, then joins it; `None`
+/// when it is stuck in a write that may never return (the process exits without it).
+fn join_within<T>(
+    thread: JoinHandle<T>,
+    done: &AtomicBool,
+    patience: Duration,
+) -> Option<std::thread::Result<T>> {
+    let started = Instant::now();
+    while !done.load(Ordering::Relaxed) && started.elapsed() < patience {
+        std::thread::sleep(COALESCE);
+    }
+    done.load(Ordering::Relaxed).then(|| thread.join())
 }
 
 /// Opens the record by its path, to append.

@@ -1,7 +1,7 @@
 //! A body's fields read one by one: each with the type its shape holds, a finding for each one
 //! missing or of another type.
 
-use super::{Field, Wire, message, subscriber_list};
+use super::{Field, Wire, message};
 use crate::protocol::command::Callback;
 use crate::protocol::finding::{Finding, Findings, Severity, missing, wrong_type};
 use serde::de::DeserializeOwned;
@@ -31,9 +31,9 @@ pub(super) fn read_fields<T: DeserializeOwned>(
                 integer_field(object, name, "an integer", findings).map(Value::from)
             }
             Wire::Millis => event_time(object, findings).map(Value::from),
-            Wire::Subscribers => subscriber_list::subscriber_objects(object, findings),
+            Wire::Subscribers => keyed_strings(object, name, "Subscriber_Account", findings),
             Wire::Messages => message::messages(object, findings),
-            Wire::MsgKeys => message::msg_keys(object, findings),
+            Wire::MsgKeys => keyed_strings(object, name, "MsgKey", findings),
         };
         match value {
             Some(value) => {
@@ -135,6 +135,21 @@ pub(crate) fn list(
         }
     }
     read_items.into_iter().collect()
+}
+
+/// A list of objects that each hold the string `key` (`SubscribeAccountList`,
+/// `WithdrawMsgList`), as read: each entry's `key` alone.
+fn keyed_strings(
+    object: &Map<String, Value>,
+    field: &str,
+    key: &str,
+    findings: &mut Findings,
+) -> Option<Value> {
+    let entries = list(object, field, findings, |item, path, findings| {
+        let value = item_field(item, key, path, findings, Value::is_string, "a string")?;
+        Some(Value::Object(Map::from_iter([(key.to_owned(), value)])))
+    });
+    entries.map(Value::Array)
 }
 
 /// A field of a list item that must be `is` (`what`, for a finding).

@@ -146,22 +146,6 @@ pub(super) fn messages(object: &Map<String, Value>, findings: &mut Findings) -> 
     elements.map(Value::Array)
 }
 
-/// `WithdrawMsgList` as read: each entry's `MsgKey`.
-pub(super) fn msg_keys(object: &Map<String, Value>, findings: &mut Findings) -> Option<Value> {
-    let entries = list(
-        object,
-        "WithdrawMsgList",
-        findings,
-        |item, path, findings| {
-            let key = item_field(item, "MsgKey", path, findings, Value::is_string, "a string")?;
-            let mut entry = Map::new();
-            entry.insert("MsgKey".to_owned(), key);
-            Some(Value::Object(entry))
-        },
-    );
-    entries.map(Value::Array)
-}
-
 #[cfg(test)]
 mod tests {
     use crate::protocol::{

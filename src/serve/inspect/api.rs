@@ -205,7 +205,7 @@ async fn info(State(shared): State<Arc<Shared>>) -> Response {
         backend: about
             .backend
             .as_ref()
-            .map(|url| crate::report::masked(url).to_string()),
+            .map(|url| crate::output::masked(url).to_string()),
         signed: about.signed,
         sdkappid: about.sdkappid,
         keep: about.keep,

@@ -88,8 +88,8 @@ impl Mark {
         MarkRow {
             of: self.of,
             edited: self.edited,
-            status: self.comparison.status,
-            message: &self.comparison.message,
+            status: self.comparison.outcome.status,
+            message: &self.comparison.outcome.message,
         }
     }
 
