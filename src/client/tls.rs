@@ -249,5 +249,5 @@ fn plain_http(url: &Url) -> Option<Url> {
         plain.set_port(plain.port_or_known_default()).ok()?;
     }
     plain.set_scheme("http").ok()?;
-    Some(crate::report::masked(&plain))
+    Some(crate::output::masked(&plain))
 }

@@ -65,7 +65,7 @@ fn run_suite(
             seed: args.fuzzing.seed.unwrap_or_else(crate::seeded::fresh_seed),
             dir: args.fuzzing.fuzz_dir.clone(),
             program: program(),
-            shown_url: report::masked(url),
+            shown_url: output::masked(url),
             commands: covered.answered.clone(),
             timeout: args.target.timeout,
         }),
@@ -74,7 +74,7 @@ fn run_suite(
         scenarios: scenarios.to_vec(),
     };
     if args.reports.output == OutputFormat::Human && !args.quiet {
-        let target = report::masked(url).to_string();
+        let target = output::masked(url).to_string();
         write!(
             output::stderr(),
             "{}",

@@ -225,7 +225,7 @@ fn header(args: &ReplayArgs, name: &str, replay: &Replay, scanned: Option<&Tally
         output::stderr(),
         "{} {name} to {} ({})",
         "oa-hook replay".bold(),
-        report::masked(&args.url),
+        output::masked(&args.url),
         what.join(", ")
     )?;
     Ok(())

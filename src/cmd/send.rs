@@ -95,7 +95,7 @@ fn run_once(
     };
     let expectation = args.expect.expectation();
     let request = CallbackRequest {
-        url: report::masked(&request.url),
+        url: output::masked(&request.url),
         ..request
     };
     let unmet = expectation.check(&judgement.decision).or_else(|| {
@@ -134,7 +134,7 @@ fn run_load(
         args.load.concurrency as usize,
     )?;
     note_if_unsigned(args, &template)?;
-    let target = report::masked(&template.base).to_string();
+    let target = output::masked(&template.base).to_string();
     let to = report::outputs::CiTo::from(&args.ci);
     let mut ci = CiReports::new("oa-hook send", &to);
     ci.open(&target, args.output)?;

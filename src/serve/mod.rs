@@ -94,10 +94,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     let max_connections = listen::connections_the_os_allows(wanted_connections);
     print_banner(&receiver, output, address, quiet, token_on_command_line);
     if let Some(tap) = &tap {
-        let forwarding = format!(
-            "passing every request on to {}",
-            crate::report::masked(&tap.url)
-        );
+        let forwarding = format!("passing every request on to {}", output::masked(&tap.url));
         let _ = writeln!(output.notes(), "{forwarding}");
     }
     // The seed is always said, so that a run can be drawn again; `-q` keeps it off stdout.
@@ -193,7 +190,7 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
                 "oa-hook: {} received: no new connections; waiting up to {} (--drain-timeout) for {} in flight; send it again to quit now",
                 signal.name(),
                 humantime::format_duration(drain_timeout),
-                crate::report::count(in_flight.load(Ordering::Relaxed), "request")
+                output::count(in_flight.load(Ordering::Relaxed), "request")
             );
         }
     };

@@ -82,7 +82,7 @@ impl Tap {
                         format!(
                             "this request has passed through this tap already (Via: {}): --forward-to {} leads back to the tap; point it at the backend",
                             self.name,
-                            crate::report::masked(&self.url)
+                            crate::output::masked(&self.url)
                         ),
                     )],
                 )
