@@ -11,13 +11,13 @@ use super::tap::{self, Tap};
 use super::writers::{self, RecordQueue};
 use crate::clock::Clock;
 use crate::clock::millis;
-use crate::memo::{Judged, ReplyTo, Shared};
+use crate::memo::{Judged, Shared};
 use crate::output::{OutputFormat, Palette};
 use crate::protocol::{
     Answer, Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery, Receiver,
-    Rejection, Reply, Valid, subscribers_in,
+    Rejection, Reply,
 };
-use crate::record::{Answered, RecordLine, Verdict};
+use crate::record::RecordLine;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::Full;
@@ -25,14 +25,16 @@ use hyper::body::Incoming;
 use hyper::http::Method;
 use hyper::http::request::Parts;
 use hyper::http::{HeaderValue, StatusCode, header};
-use serde::Serialize;
 use serde_json::value::RawValue;
-use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+mod written;
+
+pub(super) use written::{judged, subscribers_of};
 
 /// How much of an oversized body is read (and thrown away) before answering 413: answering
 /// while the client is still sending makes the kernel reset the connection, and the client
@@ -271,22 +273,9 @@ impl Server {
             latency: Some(latency),
         };
         // Queued before the answer goes out, so that every callback answered is recorded.
-        if let Some(record) = &self.record {
-            let judgement = self.judged(&received, reply);
-            let line = RecordLine {
-                judgement: Some(&judgement),
-                keep_sign: self.record_sign,
-                ..RecordLine::new(
-                    &event,
-                    parts.method.as_str(),
-                    parts.uri.path(),
-                    query,
-                    &received,
-                    &bytes,
-                )
-            };
-            record.line(line.to_json());
-        }
+        self.record(&event, parts, query, &received, &bytes, || {
+            Some(self.judged(&received, reply))
+        });
         self.events.line(line);
         if let Some(inspector) = &self.inspector
             && inspector.takes(Some(parts))
@@ -315,84 +304,6 @@ impl Server {
         }
         fault::mark(fault, &mut response);
         response
-    }
-}
-
-impl Server {
-    /// `event`'s line on stdout, in the output format chosen: `human` for people, or JSON.
-    pub(super) fn line<E: Serialize>(
-        &self,
-        event: &E,
-        human: fn(&E, &Palette) -> String,
-    ) -> String {
-        match self.format {
-            OutputFormat::Human => human(event, &self.palette),
-            OutputFormat::Json => serde_json::to_string(event).unwrap_or_default(),
-        }
-    }
-
-    /// What serve makes of `request`, judged now (RequestTime against the time the whole
-    /// request is in).
-    fn receive(&self, request: Inbound<'_>) -> Received {
-        let now = self.clock.now_secs();
-        self.receiver
-            .receive_expecting(request, now, |time, work_out| {
-                self.kept
-                    .sign
-                    .get(|&kept| kept == time, || (time, work_out()))
-            })
-    }
-
-    /// `answer` as JSON, kept while the answer repeats. An answer with a `MsgBody` is always
-    /// written afresh: its JSON maps compare equal whatever the order of their keys, which the
-    /// JSON keeps.
-    fn written(&self, answer: &Answer) -> Bytes {
-        if !answer.msg_body.is_empty() {
-            return written(answer);
-        }
-        self.kept
-            .written
-            .get(|kept| kept == answer, || (answer.clone(), written(answer)))
-    }
-
-    /// [`judged`], kept while serve's answers and the callbacks they answer repeat.
-    pub(super) fn judged(&self, received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
-        let subscribers = subscribers_of(received);
-        let key = ReplyTo {
-            callback: received.callback(),
-            subscribers: &subscribers,
-            reply,
-        };
-        self.kept.judged.get(
-            |kept| key.is(kept),
-            || (key.kept(), judged(received, reply)),
-        )
-    }
-}
-
-/// `answer` as JSON.
-fn written(answer: &Answer) -> Bytes {
-    let mut json = Vec::with_capacity(128);
-    let _ = serde_json::to_writer(&mut json, answer);
-    Bytes::from(json)
-}
-
-/// The judgement of serve's own `reply` to `received`, as a JSON object.
-pub(super) fn judged(received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
-    let callback = received.callback();
-    let verdict = Verdict::of(callback, &subscribers_of(received), Answered::Reply(reply));
-    Arc::from(
-        serde_json::value::to_raw_value(&verdict).unwrap_or_else(|_| RawValue::NULL.to_owned()),
-    )
-}
-
-/// The subscribers a callback names: a valid one's, or those its JSON body names when it was
-/// refused (an answer is judged against them).
-pub(super) fn subscribers_of(received: &Received) -> Cow<'_, [String]> {
-    match (&received.verdict, &received.body) {
-        (Ok(Valid::Event { event, .. }), _) => Cow::Borrowed(event.subscribers()),
-        (_, ReceivedBody::Json(body)) => Cow::Owned(subscribers_in(body)),
-        _ => Cow::Borrowed(&[]),
     }
 }
 
@@ -500,6 +411,7 @@ fn unreadable(status: u16, why: String) -> Received {
 mod tests {
     use super::*;
     use crate::protocol::{CALLBACKS, EventValues, MessageElement, build_body, sign};
+    use crate::record::{Answered, Verdict};
     use std::io::Write;
     use std::sync::Mutex;
 

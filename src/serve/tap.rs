@@ -13,7 +13,7 @@ use super::listen::Caller;
 use crate::client::Forwarder;
 use crate::clock::millis;
 use crate::protocol::{Answer, Finding, MAX_BODY_BYTES, Received, ReceivedQuery, Rejection, Reply};
-use crate::record::{Answered, Body, RecordLine, Verdict};
+use crate::record::{Answered, Body, Verdict};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::http::request::Parts;
@@ -262,20 +262,7 @@ pub(super) async fn pass_on(
     event.cut = gone.cut;
     event.judgement = Some(&judgement);
     let line = server.line(&event, Event::tap_line);
-    if let Some(record) = &server.record {
-        let line = RecordLine {
-            keep_sign: server.record_sign,
-            ..RecordLine::new(
-                &event,
-                parts.method.as_str(),
-                parts.uri.path(),
-                query,
-                received,
-                &bytes,
-            )
-        };
-        record.line(line.to_json());
-    }
+    server.record(&event, parts, query, received, &bytes, || None);
     server.events.line(line);
     let backend = event.backend.take();
     let body = passed.body;
