@@ -21,16 +21,17 @@ impl<K, V> Default for Memo<K, V> {
 }
 
 impl<K, V> Memo<K, V> {
-    /// The kept value when `same` says its key is the one asked for; else what `make` gives
-    /// (the key and its value), kept in its place.
+    /// The kept value when `same` says its key is the one asked for; else the value `make`
+    /// gives, kept in its place under the key `key` gives.
     pub(crate) fn get(
         &mut self,
         same: impl FnOnce(&K) -> bool,
-        make: impl FnOnce() -> (K, V),
+        key: impl FnOnce() -> K,
+        make: impl FnOnce() -> V,
     ) -> &V {
         let kept = match self.kept.take() {
             Some(kept) if same(&kept.0) => kept,
-            _ => make(),
+            _ => (key(), make()),
         };
         &self.kept.insert(kept).1
     }
@@ -48,11 +49,17 @@ impl<K, V> Default for Shared<K, V> {
 }
 
 impl<K, V: Clone> Shared<K, V> {
-    /// [`Memo::get`], by value.
-    pub(crate) fn get(&self, same: impl FnOnce(&K) -> bool, make: impl FnOnce() -> (K, V)) -> V {
+    /// [`Memo::get`], by value; while another handler holds the memo, the value is made
+    /// afresh and its key is not built at all.
+    pub(crate) fn get(
+        &self,
+        same: impl FnOnce(&K) -> bool,
+        key: impl FnOnce() -> K,
+        make: impl FnOnce() -> V,
+    ) -> V {
         match self.0.try_lock() {
-            Ok(mut memo) => memo.get(same, make).clone(),
-            Err(_) => make().1,
+            Ok(mut memo) => memo.get(same, key, make).clone(),
+            Err(_) => make(),
         }
     }
 }
@@ -72,8 +79,8 @@ pub(crate) struct JudgedFrom {
     body: Vec<u8>,
 }
 
-/// A reply to judge, as a memo's key is asked for: `memo.get(|kept| key.is(kept), || (key.kept(),
-/// judging))`, where judging depends on nothing else.
+/// A reply to judge, as a memo's key is asked for: `memo.get(|kept| key.is(kept), || key.kept(),
+/// || judging)`, where judging depends on nothing else.
 #[derive(Clone, Copy)]
 pub(crate) struct ReplyTo<'a> {
     pub(crate) callback: Option<&'a Callback>,
@@ -126,9 +133,10 @@ mod tests {
         let mut at = |time: u64| {
             *memo.get(
                 |&kept| kept == time,
+                || time,
                 || {
                     made.set(made.get() + 1);
-                    (time, time * 10)
+                    time * 10
                 },
             )
         };
@@ -139,12 +147,15 @@ mod tests {
     #[test]
     fn a_shared_memo_in_use_makes_the_value_afresh() {
         let memo = Shared::default();
-        assert_eq!(memo.get(|&k| k == 1, || (1, "one")), "one");
-        assert_eq!(memo.get(|&k| k == 1, || (1, "made again")), "one");
+        assert_eq!(memo.get(|&k| k == 1, || 1, || "one"), "one");
+        assert_eq!(memo.get(|&k| k == 1, || 1, || "made again"), "one");
         let held = memo.0.lock().unwrap();
-        assert_eq!(memo.get(|&k| k == 1, || (1, "afresh")), "afresh");
+        let keyed = Cell::new(false);
+        let afresh = memo.get(|&k| k == 1, || keyed.replace(true).into(), || "afresh");
+        assert_eq!(afresh, "afresh");
+        assert!(!keyed.get(), "a busy memo builds no key it cannot keep");
         drop(held);
-        assert_eq!(memo.get(|&k| k == 2, || (2, "two")), "two");
+        assert_eq!(memo.get(|&k| k == 2, || 2, || "two"), "two");
     }
 
     #[test]
@@ -189,9 +200,10 @@ mod tests {
             };
             let kept = memo.get(
                 |kept| key.is(kept),
+                || key.kept(),
                 || {
                     judged.set(true);
-                    (key.kept(), judge(callback, subscribers, reply))
+                    judge(callback, subscribers, reply)
                 },
             );
             assert_eq!(kept, &judge(callback, subscribers, reply), "reply {i}");

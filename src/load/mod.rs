@@ -206,10 +206,8 @@ fn record(
             };
             latest.get(
                 |kept| key.is(kept),
-                || {
-                    let judgement = judge(template.callback, &template.subscribers, key.reply);
-                    (key.kept(), judgement)
-                },
+                || key.kept(),
+                || judge(template.callback, &template.subscribers, key.reply),
             )
         }
         Err(e) => match e.answered() {
@@ -266,7 +264,7 @@ async fn send(
     // Sign depends only on the token and RequestTime: every request of one second has the
     // Sign Chat would send then, without a SHA-256 and a URL build per request.
     let now = plan.clock.now_secs();
-    let url = url.get(|&time| time == now, || (now, plan.template.url_at(now)));
+    let url = url.get(|&time| time == now, || now, || plan.template.url_at(now));
     sender.post(url, run.body.clone()).await
 }
 

@@ -35,9 +35,7 @@ impl Server {
         let now = self.clock.now_secs();
         self.receiver
             .receive_expecting(request, now, |time, work_out| {
-                self.kept
-                    .sign
-                    .get(|&kept| kept == time, || (time, work_out()))
+                self.kept.sign.get(|&kept| kept == time, || time, work_out)
             })
     }
 
@@ -50,7 +48,7 @@ impl Server {
         }
         self.kept
             .written
-            .get(|kept| kept == answer, || (answer.clone(), written(answer)))
+            .get(|kept| kept == answer, || answer.clone(), || written(answer))
     }
 
     /// [`judged`], kept while serve's answers and the callbacks they answer repeat.
@@ -93,7 +91,8 @@ impl Server {
         };
         self.kept.judged.get(
             |kept| key.is(kept),
-            || (key.kept(), judged(received, reply)),
+            || key.kept(),
+            || judged(received, reply),
         )
     }
 }
