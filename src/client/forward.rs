@@ -37,7 +37,7 @@ struct Kept {
     idle: Mutex<Vec<Connection>>,
     /// The most connections kept idle; more are closed once answered.
     max_idle: usize,
-    /// `path?query` of the URL, and whether it has a query of its own (not even an empty one).
+    /// The URL's path, and its query when it has one of its own (not even an empty one).
     path: String,
     own_query: Option<String>,
 }
@@ -179,8 +179,9 @@ impl Kept {
         request: hyper::Request<http_body_util::Full<Bytes>>,
         start: Instant,
     ) -> Result<Exchange, TransportError> {
-        let mut connection = Connection::open(&self.endpoint, self.timeout).await?;
-        let left = self.timeout.saturating_sub(start.elapsed());
+        let left = || self.timeout.saturating_sub(start.elapsed());
+        let mut connection = Connection::open(&self.endpoint, left()).await?;
+        let left = left();
         let answered = connection.send(request, &self.endpoint.name, left).await;
         self.put_back(connection, answered)
     }
