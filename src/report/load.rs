@@ -7,7 +7,6 @@ use crate::load::{Bucket, Group, Summary};
 use crate::output;
 use crate::protocol::{BUDGET, Severity};
 use crate::veto::percent;
-use colored::Colorize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -16,7 +15,7 @@ impl Summary {
         if let Some(signal) = self.interrupted {
             return format!(
                 "{} by {} after {} in {:.2} s, of {} planned; no verdict on a run cut short",
-                "INTERRUPTED".red().bold(),
+                output::failed("INTERRUPTED"),
                 signal.name(),
                 count(self.sent as usize, "request"),
                 self.elapsed.as_secs_f64(),

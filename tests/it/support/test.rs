@@ -4,7 +4,7 @@
 //! What a test does not state is expected empty (stdout, stderr) or 0 (status), so a forgotten
 //! line of output fails the test. Where a test pins less than the whole text (a measured latency,
 //! a port), it says what it pins: [`contains`], [`lacks`], [`starts`], [`ends`], [`line`],
-//! [`timed`], chained with the methods of the same names, or [`anything`].
+//! [`timed`] (the first five chained with the methods of the same names), or [`anything`].
 
 use super::serve::Stdout;
 use super::{Expect, Serve, anything};
