@@ -152,9 +152,9 @@ fn refused(error: &clap::Error) -> Stop {
 }
 
 /// The values the file at `path` gives the options of the command `name`, as clap reads them
-/// from the command line, each by the option's id, in the file's order (a later one for the
-/// same option wins): top-level keys for every command that has that option, `[serve]`,
-/// `[send]`, ... keys for that command alone. Every key is checked, for any command. A value
+/// from the command line, each by the option's id, a later one for the same option winning:
+/// top-level keys for every command that has that option, then `[serve]`, `[send]`, ... keys
+/// for that command alone, which beat a top-level key wherever either stands in the file. Every key is checked, for any command. A value
 /// gives way to an option `given` on the command line or by its variable (that option, or one
 /// it conflicts with): a flag beats the file.
 fn file_values(
@@ -166,6 +166,9 @@ fn file_values(
 ) -> Result<Vec<(clap::Id, Vec<String>)>> {
     let commands: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
     let mut values = Vec::new();
+    // A section's values come after the top-level ones, so that they win: TOML tables are not
+    // read in the file's order.
+    let mut sectioned = Vec::new();
     for (key, value) in &config.table {
         match value {
             Value::Table(section) if commands.contains(&key.as_str()) => {
@@ -175,7 +178,7 @@ fn file_values(
                         path,
                         place: &place,
                     };
-                    values.extend(file.set(command, Some(key), option, value, name)?);
+                    sectioned.extend(file.set(command, Some(key), option, value, name)?);
                 }
             }
             Value::Table(_) => {
@@ -194,6 +197,7 @@ fn file_values(
             }
         }
     }
+    values.extend(sectioned);
     let Some(sub) = command.find_subcommand(name) else {
         return Ok(Vec::new());
     };
@@ -380,5 +384,32 @@ mod tests {
             panic!("not send");
         };
         assert_eq!(send.url.as_str(), "http://file.example/im");
+    }
+
+    #[test]
+    fn a_command_section_beats_a_top_level_key_wherever_it_stands() {
+        // "url" sorts after "send" and "platform" before it: neither order may decide.
+        let file = "url = \"http://top.example/\"\nplatform = \"iOS\"\n[send]\nurl = \"http://section.example/\"\nplatform = \"Android\"\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("oa-hook.toml");
+        std::fs::write(&path, file).unwrap();
+        let line: Vec<OsString> = ["oa-hook", "--config"]
+            .map(OsString::from)
+            .into_iter()
+            .chain([path.into_os_string()])
+            .chain(["send", "before-subscribe"].map(OsString::from))
+            .collect();
+        let Ok(Settings { cli, .. }) = read(&line) else {
+            panic!("the file refused");
+        };
+        let Command::Send(send) = cli.command else {
+            panic!("not send");
+        };
+        assert_eq!(send.url.as_str(), "http://section.example/");
+        assert_eq!(
+            format!("{:?}", send).matches("Android").count(),
+            1,
+            "{send:?}"
+        );
     }
 }
