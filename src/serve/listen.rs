@@ -8,16 +8,17 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use socket2::SockRef;
 use std::collections::HashMap;
 use std::future::Future;
-use std::io;
+use std::io::{self, Read as _};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
@@ -116,11 +117,26 @@ impl AsyncRead for Shared {
             // of it (8 KiB and more) cost more than a callback's bytes. A callback's head and
             // body fit in far less; a longer request takes a few more reads.
             let room = buf.remaining().min(READ_AT_ONCE);
-            match self.0.try_read(buf.initialize_unfilled_to(room)) {
-                Ok(n) => {
-                    buf.advance(n);
+            let into = buf.initialize_unfilled_to(room);
+            let mut read = 0;
+            let tried = self.0.try_io(Interest::READABLE, || {
+                read = (&*SockRef::from(&*self.0)).read(into)?;
+                // A read that left room has drained the socket (epoll is edge-triggered):
+                // readiness is cleared now, as tokio's own reads do, rather than by one more
+                // read that finds nothing (a `recvfrom` per callback). Data that arrives
+                // meanwhile is a new readiness event, which this does not clear.
+                if read > 0 && read < room {
+                    Err(io::ErrorKind::WouldBlock.into())
+                } else {
+                    Ok(())
+                }
+            });
+            match tried {
+                _ if read > 0 => {
+                    buf.advance(read);
                     return Poll::Ready(Ok(()));
                 }
+                Ok(()) => return Poll::Ready(Ok(())),
                 // Readiness was cleared: the next poll waits for the socket again.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
