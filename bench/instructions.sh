@@ -7,6 +7,10 @@
 # the cost of one callback, startup and shutdown taken out. The tap forwards to the bare
 # handler, which runs outside valgrind: its row is the tap's own work. The inspector's row is
 # serve with the page open and one client on its event stream.
+# The load always comes from the oa-hook built here, whatever BIN is counted: a server's count
+# depends on how its callbacks arrive (how often its threads park and wake), so two binaries
+# compare only under the same load (measured: serve's count moved by 5k a callback when the
+# sender was changed and the server was not).
 # Needs valgrind (Debian: apt-get install valgrind). Knobs: N (default 2000), BIN (the oa-hook
 # to count, default the one built here), KEEP (a directory to keep the callgrind files in).
 set -euo pipefail
@@ -14,7 +18,8 @@ cd "$(dirname "$0")/.."
 N=${N:-2000}
 command -v valgrind >/dev/null || { echo "bench: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
 cargo build --release --quiet --bin oa-hook --example bare
-BIN=${BIN:-target/release/oa-hook}
+LOADER=target/release/oa-hook
+BIN=${BIN:-$LOADER}
 BARE=target/release/examples/bare
 . bench/lib.sh
 
@@ -36,7 +41,7 @@ total() {
         curl -sN "${page%/}/api/stream" >/dev/null 2>&1 &
         watcher=$!
     fi
-    "$BIN" send before-subscribe --url "$url" --token "$TOKEN" --sdkappid "$APPID" \
+    "$LOADER" send before-subscribe --url "$url" --token "$TOKEN" --sdkappid "$APPID" \
         --count "$count" --concurrency 4 -q --output json >/dev/null || true
     [ -z "$watcher" ] || kill "$watcher" 2>/dev/null || true
     # SIGTERM: serve stops gracefully on it, and the bare handler has no handler for it.

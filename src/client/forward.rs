@@ -9,6 +9,7 @@
 use super::connection::{Connection, Endpoint, request};
 use super::{Exchange, Pool, Target, TransportError, USER_AGENT, tls};
 use crate::error::Result;
+use crate::memo::Shared;
 use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use std::sync::Mutex;
@@ -24,7 +25,7 @@ pub(crate) struct Forwarder {
 enum Route {
     /// Plain HTTP: kept connections, idle ones waiting for the next request. reqwest's pool,
     /// its URL handling and its redirect and retry layers were half the tap's own work.
-    Kept(Kept),
+    Kept(Box<Kept>),
     /// HTTPS, and URLs with credentials (whose Basic auth only reqwest sends).
     Pooled(Pool),
 }
@@ -40,6 +41,9 @@ struct Kept {
     /// The URL's path, and its query when it has one of its own (not even an empty one).
     path: String,
     own_query: Option<String>,
+    /// The latest query received and its request target: Chat sends the same query (its
+    /// signature) with every callback of one second.
+    targets: Shared<Option<String>, Option<hyper::Uri>>,
 }
 
 impl Forwarder {
@@ -52,14 +56,15 @@ impl Forwarder {
                 if let Some(path) = &target.cacert {
                     tls::read_certificates(path)?;
                 }
-                Route::Kept(Kept {
+                Route::Kept(Box::new(Kept {
                     endpoint,
                     timeout: target.timeout,
                     idle: Mutex::new(Vec::with_capacity(pool_size)),
                     max_idle: pool_size,
                     path: url[Position::BeforePath..Position::AfterPath].to_owned(),
                     own_query: url.query().map(str::to_owned),
-                })
+                    targets: Shared::default(),
+                }))
             }
             None => Route::Pooled(Pool::new(target, pool_size)?),
         };
@@ -97,7 +102,12 @@ impl Forwarder {
     ) -> Result<Exchange, TransportError> {
         match &self.route {
             Route::Kept(kept) => {
-                let target = match kept.request_target(received) {
+                let target = kept.targets.get(
+                    |kept| kept.as_deref() == received,
+                    || received.map(str::to_owned),
+                    || kept.request_target(received),
+                );
+                let target = match target {
                     Some(target) => target,
                     None => super::request_target(&self.target(received))?,
                 };

@@ -17,7 +17,7 @@ use crate::protocol::{
     Answer, Finding, Inbound, MAX_BODY_BYTES, Received, ReceivedBody, ReceivedQuery, Receiver,
     Rejection, Reply,
 };
-use crate::record::RecordLine;
+use crate::record::{RecordLine, Verdict};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::Full;
@@ -83,6 +83,8 @@ pub(super) struct Kept {
     /// Serve's own answer judged, for `--record`: judging one afresh (reading it back,
     /// deciding, putting it in words) costs more than the rest of the record line.
     judged: Shared<Judged, Arc<RawValue>>,
+    /// The tap's backend's answer judged: a backend, too, gives the same few answers.
+    verdict: Shared<Judged, Verdict>,
 }
 
 /// What became of a request's caller and of serve while the answer was being made.

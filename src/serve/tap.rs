@@ -144,6 +144,7 @@ pub(super) async fn pass_on(
         (Some(forgery), Answered::Reply(reply)) => {
             Verdict::of_forgery(callback, &subscribers, reply, forgery)
         }
+        (None, Answered::Reply(reply)) => server.verdict(callback, &subscribers, reply),
         _ => Verdict::of(callback, &subscribers, answered),
     };
     let (passed, backend, judgement) = match forwarded {

@@ -5,7 +5,7 @@ use super::Server;
 use crate::memo::ReplyTo;
 use crate::output::{OutputFormat, Palette};
 use crate::protocol::{
-    Answer, Inbound, Received, ReceivedBody, ReceivedQuery, Reply, Valid, subscribers_in,
+    Answer, Callback, Inbound, Received, ReceivedBody, ReceivedQuery, Reply, Valid, subscribers_in,
 };
 use crate::record::{Answered, RecordLine, Verdict};
 use crate::serve::event::Event;
@@ -93,6 +93,26 @@ impl Server {
             |kept| key.is(kept),
             || key.kept(),
             || judged(received, reply),
+        )
+    }
+
+    /// [`Verdict::of`] a `reply` from the tap's backend to a `callback` sent with
+    /// `subscribers`, kept while the backend's answers and the callbacks they answer repeat.
+    pub(in crate::serve) fn verdict(
+        &self,
+        callback: Option<&Callback>,
+        subscribers: &[String],
+        reply: Reply<'_>,
+    ) -> Verdict {
+        let key = ReplyTo {
+            callback,
+            subscribers,
+            reply,
+        };
+        self.kept.verdict.get(
+            |kept| key.is(kept),
+            || key.kept(),
+            || Verdict::of(callback, subscribers, Answered::Reply(reply)),
         )
     }
 }
