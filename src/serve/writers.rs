@@ -2,11 +2,13 @@
 //! lines to stdout, which may be a paused terminal or a pipe nobody reads, and the record, which
 //! must keep every callback that was answered.
 
+use crate::record::RecordLine;
+use serde::Serialize;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -198,6 +200,8 @@ struct RecordCounts {
     reopen: AtomicBool,
     /// Lines the writer has taken from the queue and not yet written.
     in_hand: AtomicU64,
+    /// The length of the last line queued (see [`RecordQueue::record`]).
+    last_length: AtomicUsize,
 }
 
 /// What the record writer did.
@@ -220,8 +224,27 @@ pub(crate) enum Destination {
 }
 
 impl RecordQueue {
+    /// Writes `line` and queues it. Its buffer is sized as the last line was, with room to
+    /// spare: grown from serde_json's 128 bytes, a callback's line (1 KiB) took four copies
+    /// and ended in 2 KiB, which it kept while it waited in the queue (with `--record` under
+    /// wrk -c64, peak anonymous memory 3.8 -> 3.5 MiB, three alternating runs).
+    pub(crate) fn record<E: Serialize>(&self, line: &RecordLine<'_, E>) {
+        // A line of a large body sets no room for the next ones.
+        let last = self
+            .shared
+            .last_length
+            .load(Ordering::Relaxed)
+            .min(BATCH_BYTES);
+        let mut bytes = Vec::with_capacity(last + last / 8);
+        line.write_json(&mut bytes);
+        self.shared
+            .last_length
+            .store(bytes.len(), Ordering::Relaxed);
+        self.line(bytes);
+    }
+
     /// Queues `line`, or counts it as lost when the queue is full.
-    pub(crate) fn line(&self, line: Vec<u8>) {
+    fn line(&self, line: Vec<u8>) {
         if self.lines.try_send(line).is_err() {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             say_once(
