@@ -121,6 +121,13 @@ impl<'a, E: Serialize> RecordLine<'a, E> {
 
     /// The line, without its newline.
     pub(crate) fn to_json(&self) -> Vec<u8> {
+        let mut line = Vec::with_capacity(128);
+        self.write_json(&mut line);
+        line
+    }
+
+    /// Writes the line, without its newline, into `line` (empty), whose room the caller chose.
+    pub(crate) fn write_json(&self, line: &mut Vec<u8>) {
         let written = Written {
             v: VERSION,
             event: self.event,
@@ -134,7 +141,9 @@ impl<'a, E: Serialize> RecordLine<'a, E> {
             body_format: self.body.format(),
             body_bytes: self.body_bytes,
         };
-        serde_json::to_vec(&written).unwrap_or_default()
+        if serde_json::to_writer(&mut *line, &written).is_err() {
+            line.clear();
+        }
     }
 }
 

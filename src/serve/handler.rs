@@ -378,7 +378,7 @@ pub(super) fn refused_by_http(server: &Server, error: &hyper::Error) {
             judgement: judgement.as_deref(),
             ..RecordLine::new(&event, "-", "-", &query, &received, &[])
         };
-        record.line(line.to_json());
+        record.record(&line);
     }
     server.events.line(server.line(&event, Event::human_line));
     if let (Some(inspector), Some(judgement)) = (&server.inspector, judgement)

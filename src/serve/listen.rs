@@ -4,6 +4,7 @@
 //! answer is said and recorded rather than lost.
 
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -340,16 +341,15 @@ pub(crate) async fn serve<H, F, B, E>(
                 let caller = Caller(Arc::clone(&stream));
                 service_fn(move |request| {
                     connection.idle_since.store(BUSY, Ordering::Relaxed);
-                    let answer = handle(request, caller.clone());
                     let connection = Arc::clone(&connection);
                     let registry = Arc::clone(&registry);
-                    async move {
-                        let answer = answer.await;
+                    // Not an async block awaiting the answer: that would keep the handler's
+                    // future twice in what hyper keeps for every connection (see `serve::run`).
+                    handle(request, caller.clone()).inspect(move |_| {
                         connection
                             .idle_since
                             .store(registry.now(), Ordering::Relaxed);
-                        answer
-                    }
+                    })
                 })
             };
             let mut builder = http1::Builder::new();

@@ -164,9 +164,13 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         let in_flight = Arc::clone(&in_flight);
         move |request: hyper::Request<hyper::body::Incoming>, caller: listen::Caller| {
             let counted = InFlight::enter(&in_flight);
-            let answer = handle(Arc::clone(&server), request, caller.clone());
+            let server = Arc::clone(&server);
+            // `handle` is called inside the block, not before it: a future made outside and
+            // awaited inside is kept twice in the block's state (as captured, and as awaited),
+            // and hyper keeps that state for every connection: 10.6 KiB so, 3.3 KiB now (with
+            // `listen::serve`), 0.5 to 0.8 MiB less peak RSS under 64 connections.
             async move {
-                let answer = answer.await;
+                let answer = handle(server, request, caller.clone()).await;
                 drop(counted);
                 fault::deliver(answer, &caller).await
             }

@@ -79,7 +79,7 @@ impl Server {
                 bytes,
             )
         };
-        record.line(line.to_json());
+        record.record(&line);
     }
 
     pub(in crate::serve) fn judged(&self, received: &Received, reply: Reply<'_>) -> Arc<RawValue> {
