@@ -3,7 +3,7 @@
 
 use super::error::describe;
 use super::error::explain_unreachable;
-use super::{Exchange, TransportError, callback_headers};
+use super::{Exchange, TransportError};
 use crate::protocol::MAX_BODY_BYTES;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -145,16 +145,17 @@ impl Connection {
         !self.sender.is_closed()
     }
 
-    /// POSTs `body` as JSON to `target` (see [`request_target`]) on `endpoint` and reads the
-    /// answer as [`Connection::send`] does.
+    /// POSTs `body` as JSON to `target` (see [`request_target`]) on `endpoint`, with `headers`
+    /// ([`callback_headers`](super::callback_headers) for `body`), and reads the answer as
+    /// [`Connection::send`] does.
     pub(super) async fn post(
         &mut self,
         endpoint: &Endpoint,
         target: Uri,
+        headers: HeaderMap,
         body: Bytes,
         timeout: Duration,
     ) -> Result<Exchange, TransportError> {
-        let headers = callback_headers(endpoint.host_header.clone(), body.len());
         let request = request(hyper::Method::POST, target, headers, body);
         self.send(request, &endpoint.name, timeout).await
     }

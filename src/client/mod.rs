@@ -3,6 +3,7 @@
 //! answers bounded and explain transport errors the same way, here and nowhere else.
 
 use crate::error::Result;
+use crate::memo::Memo;
 use crate::request::CONTENT_TYPE;
 use bytes::Bytes;
 use hyper::Uri;
@@ -236,6 +237,10 @@ struct Kept {
     /// The last URL sent to and its request target: load mode sends to one URL a second, so
     /// a comparison saves parsing the URL again for every request.
     last_target: Option<(Url, Uri)>,
+    /// The headers of a body of the kept length, built once: every request of a load worker
+    /// has the same. Building them (hashing each name into a new map) was ~1,900 of load
+    /// mode's ~21,250 instructions a request; a copy of the map is ~1,000 fewer (callgrind).
+    headers: Memo<usize, HeaderMap>,
 }
 
 impl Kept {
@@ -251,6 +256,7 @@ impl Kept {
             connection,
             reconnect,
             last_target: None,
+            headers: Memo::default(),
         }
     }
 
@@ -273,8 +279,14 @@ impl Kept {
                 (slot.insert(opened), Some(since))
             }
         };
+        let length = body.len();
+        let headers = self.headers.get(
+            |&kept| kept == length,
+            || length,
+            || callback_headers(self.endpoint.host_header.clone(), length),
+        );
         let posted = connection
-            .post(&self.endpoint, target, body, self.timeout)
+            .post(&self.endpoint, target, headers.clone(), body, self.timeout)
             .await;
         // After an error the connection is in an unknown state; after `Connection: close`, or
         // with the unread rest of a long answer on it, another request on it would fail.
