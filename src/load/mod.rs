@@ -251,7 +251,10 @@ async fn stop_on_deadline_or_signal(
 }
 
 async fn worker(run: Arc<Run>, start: Instant, mut tally: Tally) -> Tally {
-    let mut stopped = run.stop.subscribe();
+    let mut stop = run.stop.subscribe();
+    // One wait for the stop, for all of the worker's requests: a wait made per request put
+    // itself on the watch's list of waiters and took itself off again, each under its lock.
+    let mut stopped = std::pin::pin!(stop.changed());
     // Over plain HTTP a connection of the worker's own, as Chat keeps several.
     let mut sender = run.plan.sender.another();
     let mut url = Memo::default();
@@ -261,7 +264,7 @@ async fn worker(run: Arc<Run>, start: Instant, mut tally: Tally) -> Tally {
         // A stop (deadline, Ctrl-C) abandons the request in flight; it is not counted.
         let result = tokio::select! {
             biased;
-            _ = stopped.changed() => break,
+            _ = &mut stopped => break,
             result = send(&run, start, n, &mut sender, &mut url) => result,
         };
         record(&run, &mut tally, &mut latest, result);
