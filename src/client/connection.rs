@@ -108,11 +108,20 @@ pub(super) struct Connection {
     timer: Pin<Box<Sleep>>,
 }
 
+/// Bodies up to this long go out copied after the head, the request in one buffer and one
+/// `send`, on a connection opened for one ([`Connection::open`]); longer ones as a buffer of
+/// their own in a `writev`. hyper's write buffer has room for 8 KiB from the start, so the copy
+/// grows nothing; load mode's request is ~470 instructions cheaper so (callgrind, 19,665 ->
+/// 19,195), the same bytes in the same one segment.
+pub(super) const SMALL_BODY: usize = 4096;
+
 impl Connection {
-    /// Connects to `endpoint` within `timeout`.
+    /// Connects to `endpoint` within `timeout`, for bodies that are all up to [`SMALL_BODY`]
+    /// long when `small_bodies` (a longer one is still sent whole, copied).
     pub(super) async fn open(
         endpoint: &Endpoint,
         timeout: Duration,
+        small_bodies: bool,
     ) -> Result<Self, TransportError> {
         let fail = |e: &(dyn std::error::Error + 'static)| explain_unreachable(e, &endpoint.name);
         let connect = async {
@@ -122,10 +131,11 @@ impl Connection {
             // One small request, then a wait for its answer: Nagle would only delay it. A
             // socket that refuses the option still works, so that failure is not one.
             let _ = stream.set_nodelay(true);
-            let (sender, connection) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .map_err(|e| fail(&e))?;
+            let (sender, connection) = hyper::client::conn::http1::Builder::new()
+                .writev(!small_bodies)
+                .handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| fail(&e))?;
             // The connection runs until the backend closes it or `sender` is dropped; its
             // errors reach the next request through `sender`.
             tokio::spawn(connection);

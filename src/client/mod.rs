@@ -17,7 +17,7 @@ mod forward;
 mod pool;
 mod tls;
 
-use connection::{Connection, Endpoint, request_target};
+use connection::{Connection, Endpoint, SMALL_BODY, request_target};
 pub(crate) use error::TransportError;
 use error::explain_unreachable;
 pub(crate) use forward::Forwarder;
@@ -134,7 +134,7 @@ impl Sender {
         let Route::Kept(kept) = &self.route else {
             return None;
         };
-        let opened = Connection::open(&kept.endpoint, kept.timeout).await;
+        let opened = Connection::open(&kept.endpoint, kept.timeout, false).await;
         Some(opened.map(|connection| Sender {
             route: Route::Kept(Kept::new(
                 kept.endpoint.clone(),
@@ -275,7 +275,9 @@ impl Kept {
             // saw it close was answered or failed as it came out): connect again.
             slot => {
                 let since = Instant::now();
-                let opened = Connection::open(&self.endpoint, self.timeout).await?;
+                // Load mode sends its one body on every connection.
+                let small = body.len() <= SMALL_BODY;
+                let opened = Connection::open(&self.endpoint, self.timeout, small).await?;
                 (slot.insert(opened), Some(since))
             }
         };
@@ -467,7 +469,7 @@ mod tests {
             .unwrap()
             .port();
         let e = endpoint(&format!("http://127.0.0.1:{port}/im")).unwrap();
-        let Err(error) = Connection::open(&e, Duration::from_secs(2)).await else {
+        let Err(error) = Connection::open(&e, Duration::from_secs(2), false).await else {
             panic!("connected to a closed port");
         };
         assert_eq!(
