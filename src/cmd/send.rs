@@ -54,12 +54,8 @@ pub(crate) fn run(args: &SendArgs, clock: &Clock) -> Result<Outcome> {
         template
     };
     // One request needs no worker threads: starting them is most of what a one-shot send
-    // costs beyond curl.
-    let mut runtime = if args.load.is_load() {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
+    // costs beyond curl. Load mode starts a runtime of its own on each other core.
+    let mut runtime = tokio::runtime::Builder::new_current_thread();
     let runtime = crate::runtime::start(&mut runtime)?;
     if args.load.is_load() {
         run_load(args, template, clock, &runtime)

@@ -1,4 +1,5 @@
-//! One load worker's results: counted without a lock on the request path, merged at the end.
+//! The results of one thread's load workers: counted under a lock no other thread takes,
+//! merged at the end.
 
 use super::{Bucket, Group, Percentiles, Summary};
 use crate::error::{Error, Result};
@@ -9,7 +10,7 @@ use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// One worker's results.
+/// One thread's workers' results.
 pub(super) struct Tally {
     sent: u64,
     answered: u64,
