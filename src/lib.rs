@@ -62,6 +62,7 @@ mod runtime;
 mod seeded;
 mod serve;
 mod settings;
+mod socket;
 mod veto;
 
 pub use clock::FIXED_CLOCK_ENV;

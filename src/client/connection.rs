@@ -1,6 +1,7 @@
 //! One kept HTTP/1.1 connection to a plain-HTTP target, on hyper alone: where it goes, how it
 //! opens, and how an answer is read on it, bounded.
 
+use super::direct::{Direct, Handed};
 use super::error::describe;
 use super::error::explain_unreachable;
 use super::{Exchange, TransportError};
@@ -103,9 +104,21 @@ pub(super) fn request_target(url: &Url) -> Result<Uri, TransportError> {
 /// (`check` catches a backend that closes connections) and a request costs no more than the
 /// exchange itself.
 pub(super) struct Connection {
-    sender: SendRequest<Full<Bytes>>,
+    wire: Wire,
+    /// Whether hyper, once it has the connection, writes a request from one buffer.
+    small_bodies: bool,
     /// The timer of every request sent on the connection: see [`within`].
     timer: Pin<Box<Sleep>>,
+}
+
+/// Who reads and writes the connection.
+enum Wire {
+    /// oa-hook itself, while every answer on it was plain: see [`Direct`].
+    Direct(Direct),
+    /// hyper, from the first answer that was not.
+    Hyper(SendRequest<Full<Bytes>>),
+    /// Neither: an exchange was abandoned halfway, or the connection had closed.
+    Gone,
 }
 
 /// Bodies up to this long go out copied after the head, the request in one buffer and one
@@ -131,17 +144,9 @@ impl Connection {
             // One small request, then a wait for its answer: Nagle would only delay it. A
             // socket that refuses the option still works, so that failure is not one.
             let _ = stream.set_nodelay(true);
-            let (sender, connection) = hyper::client::conn::http1::Builder::new()
-                .writev(!small_bodies)
-                .handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| fail(&e))?;
-            // The connection runs until the backend closes it or `sender` is dropped; its
-            // errors reach the next request through `sender`.
-            tokio::spawn(connection);
-            Ok(sender)
+            Ok(stream)
         };
-        let sender = tokio::time::timeout(timeout, connect).await.map_err(|_| {
+        let stream = tokio::time::timeout(timeout, connect).await.map_err(|_| {
             TransportError::Unreachable {
                 message: format!(
                     "cannot connect to {} within {}",
@@ -152,7 +157,8 @@ impl Connection {
             }
         })??;
         Ok(Connection {
-            sender,
+            wire: Wire::Direct(Direct::new(stream)),
+            small_bodies,
             // Goes off at its first poll, and is then armed for that request's deadline.
             timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
         })
@@ -161,7 +167,11 @@ impl Connection {
     /// Whether the connection may take another request: `false` once the backend has closed
     /// it. A close still on its way is only noticed by the next request.
     pub(super) fn is_open(&self) -> bool {
-        !self.sender.is_closed()
+        match &self.wire {
+            Wire::Direct(direct) => direct.is_open(),
+            Wire::Hyper(sender) => !sender.is_closed(),
+            Wire::Gone => false,
+        }
     }
 
     /// POSTs `body` as JSON to `target` (see [`request_target`]) on `endpoint`, with `headers`
@@ -175,7 +185,12 @@ impl Connection {
         body: Bytes,
         timeout: Duration,
     ) -> Result<Exchange, TransportError> {
-        let request = request(hyper::Method::POST, target, headers, body);
+        let request = Outgoing {
+            method: hyper::Method::POST,
+            target,
+            headers,
+            body,
+        };
         self.send(request, &endpoint.name, timeout).await
     }
 
@@ -185,23 +200,47 @@ impl Connection {
     /// says the request was not sent.
     pub(super) async fn send(
         &mut self,
-        request: hyper::Request<Full<Bytes>>,
+        request: Outgoing,
         name: &str,
         timeout: Duration,
     ) -> Result<Exchange, TransportError> {
         let start = Instant::now();
         let exchange = async {
-            self.sender
+            if matches!(self.wire, Wire::Direct(_)) {
+                // Gone until the exchange comes back whole: abandoned, it closes the socket.
+                let Wire::Direct(direct) = std::mem::replace(&mut self.wire, Wire::Gone) else {
+                    unreachable!("matched just now");
+                };
+                if !direct.is_open() {
+                    return Err(TransportError::closed_before_sending(name));
+                }
+                match direct.exchange(&request, start).await {
+                    Ok((direct, exchange)) => {
+                        self.wire = Wire::Direct(direct);
+                        return Ok(exchange);
+                    }
+                    Err(handed) => {
+                        self.wire = Wire::Hyper(hyper_over(handed, self.small_bodies).await?);
+                    }
+                }
+            }
+            let Wire::Hyper(sender) = &mut self.wire else {
+                return Err(TransportError::closed_before_sending(name));
+            };
+            sender
                 .ready()
                 .await
                 .map_err(|_| TransportError::closed_before_sending(name))?;
-            let response = self.sender.send_request(request).await.map_err(|e| {
-                if e.is_canceled() {
-                    TransportError::closed_before_sending(name)
-                } else {
-                    TransportError::broken(&e)
-                }
-            })?;
+            let response = sender
+                .send_request(request.into_hyper())
+                .await
+                .map_err(|e| {
+                    if e.is_canceled() {
+                        TransportError::closed_before_sending(name)
+                    } else {
+                        TransportError::broken(&e)
+                    }
+                })?;
             let (parts, mut incoming) = response.into_parts();
             let mut body = BoundedBody::expecting(incoming.size_hint().exact());
             while let Some(frame) = incoming.frame().await {
@@ -221,6 +260,23 @@ impl Connection {
             .await
             .ok_or(TransportError::Timeout(timeout))?
     }
+}
+
+/// hyper's client on a connection handed over halfway through an exchange ([`Handed`]): it
+/// sends the request again (into nothing) and reads the answer from where oa-hook left it.
+async fn hyper_over(
+    handed: Handed,
+    small_bodies: bool,
+) -> Result<SendRequest<Full<Bytes>>, TransportError> {
+    let (sender, connection) = hyper::client::conn::http1::Builder::new()
+        .writev(!small_bodies)
+        .handshake(hyper_util::rt::TokioIo::new(handed))
+        .await
+        .map_err(|e| TransportError::broken(&e))?;
+    // The connection runs until the backend closes it or `sender` is dropped; its errors reach
+    // the next request through `sender`.
+    tokio::spawn(connection);
+    Ok(sender)
 }
 
 /// `work`'s output, or `None` once `deadline` has come first, as `tokio::time::timeout` would
@@ -257,27 +313,196 @@ async fn within<T>(
     .await
 }
 
-/// A request with these parts, its headers exactly `headers` (hyper adds none to a request
-/// that has `Host` and `Content-Length`).
-pub(super) fn request(
-    method: hyper::Method,
-    target: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> hyper::Request<Full<Bytes>> {
-    let mut request = hyper::Request::new(Full::new(body));
-    *request.method_mut() = method;
-    *request.uri_mut() = target;
-    *request.headers_mut() = headers;
-    request
+/// A request to send on a [`Connection`], its headers exactly `headers` (neither oa-hook nor
+/// hyper adds one to a request that has `Host` and `Content-Length`). Cloned, it shares its
+/// body.
+#[derive(Clone)]
+pub(super) struct Outgoing {
+    pub(super) method: hyper::Method,
+    pub(super) target: Uri,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
+}
+
+impl Outgoing {
+    fn into_hyper(self) -> hyper::Request<Full<Bytes>> {
+        let mut request = hyper::Request::new(Full::new(self.body));
+        *request.method_mut() = self.method;
+        *request.uri_mut() = self.target;
+        *request.headers_mut() = self.headers;
+        request
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::time::{Instant, sleep, sleep_until};
 
     const LONG: Duration = Duration::from_secs(3600);
+
+    type Requests = std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>;
+
+    /// A backend that answers each connection's first request (read to its blank line and
+    /// body, and kept) with `answer`, written in parts (split at these offsets), then closes it.
+    async fn backend(answer: &'static [u8], splits: &'static [usize]) -> (Endpoint, Requests) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let requests = Requests::default();
+        let kept = requests.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    while !request.ends_with(b"\r\n\r\n{}") {
+                        let n = socket.read(&mut chunk).await.unwrap();
+                        assert_ne!(n, 0, "the request came whole");
+                        request.extend_from_slice(&chunk[..n]);
+                    }
+                    kept.lock().unwrap().push(request);
+                    let mut from = 0;
+                    for &to in splits.iter().chain([&answer.len()]) {
+                        socket.write_all(&answer[from..to]).await.unwrap();
+                        socket.flush().await.unwrap();
+                        // Apart, so that they come in reads of their own.
+                        sleep(Duration::from_millis(20)).await;
+                        from = to;
+                    }
+                });
+            }
+        });
+        (Endpoint::http(&url).unwrap(), requests)
+    }
+
+    fn outgoing(endpoint: &Endpoint) -> Outgoing {
+        let mut headers = HeaderMap::new();
+        headers.insert(reqwest::header::HOST, endpoint.host_header.clone());
+        headers.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(2));
+        Outgoing {
+            method: hyper::Method::POST,
+            target: Uri::from_static("/im?a=b"),
+            headers,
+            body: Bytes::from_static(b"{}"),
+        }
+    }
+
+    type Seen = Result<(u16, Vec<(String, Vec<u8>)>, Vec<u8>, bool), TransportError>;
+
+    /// What `connection` makes of the backend's answer.
+    async fn seen(mut connection: Connection, endpoint: &Endpoint) -> Seen {
+        let answered = connection
+            .send(outgoing(endpoint), &endpoint.name, Duration::from_secs(5))
+            .await;
+        let seen = answered.map(|exchange| {
+            let headers: Vec<_> = exchange
+                .headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+                .collect();
+            (exchange.status, headers, exchange.body, exchange.truncated)
+        });
+        // hyper closes a connection whose answer said so; oa-hook takes no request on it.
+        if seen.as_ref().is_ok_and(|(_, headers, ..)| {
+            headers.contains(&("connection".to_owned(), b"close".to_vec()))
+        }) {
+            assert!(matches!(connection.wire, Wire::Hyper(_)) || !connection.is_open());
+        }
+        seen
+    }
+
+    /// The exchange as oa-hook reads it directly (handing over to hyper whatever is not plain),
+    /// and as hyper alone reads it; the request the same bytes either way.
+    async fn both(answer: &'static [u8], splits: &'static [usize]) -> [Seen; 2] {
+        let (endpoint, requests) = backend(answer, splits).await;
+        let direct = Connection::open(&endpoint, LONG, true).await.unwrap();
+        assert!(matches!(direct.wire, Wire::Direct(_)));
+        let mut hyper = Connection::open(&endpoint, LONG, true).await.unwrap();
+        let Wire::Direct(stream) = std::mem::replace(&mut hyper.wire, Wire::Gone) else {
+            unreachable!()
+        };
+        let handed = Handed::new(stream.into_stream(), Vec::new());
+        hyper.wire = Wire::Hyper(hyper_over(handed, true).await.unwrap());
+        let seen = [seen(direct, &endpoint).await, seen(hyper, &endpoint).await];
+        let requests = requests.lock().unwrap();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(
+            String::from_utf8_lossy(&requests[0]),
+            String::from_utf8_lossy(&requests[1])
+        );
+        seen
+    }
+
+    /// Every kind of answer reads the same directly as through hyper alone: plain ones,
+    /// and those handed over at each point where they stop being plain.
+    #[tokio::test]
+    async fn an_answer_reads_the_same_directly_as_through_hyper() {
+        let answers: [(&[u8], &[usize]); 16] = [
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+                &[],
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhello",
+                &[20, 40],
+            ),
+            (b"HTTP/1.1 500 Oops\r\ncontent-length: 0\r\n\r\n", &[]),
+            (
+                b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}",
+                &[],
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\n{}",
+                &[],
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+                &[30],
+            ),
+            (b"HTTP/1.1 200 OK\r\n\r\nread to the end", &[]),
+            (b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc", &[]),
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 2\r\n\r\n{}",
+                &[],
+            ),
+            (b"HTTP/1.1 200 OK\r\ncontent-length: 2, 2\r\n\r\n{}", &[]),
+            (b"HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\n{}", &[]),
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n",
+                &[],
+            ),
+            (b"HTTP/1.1 204 No Content\r\ncontent-length: 2\r\n\r\n", &[]),
+            (
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}",
+                &[25],
+            ),
+            (b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\n{}", &[]),
+            (b"HTTX/1.1 200 OK\r\n\r\n", &[]),
+        ];
+        for (answer, splits) in answers {
+            let [direct, hyper] = both(answer, splits).await;
+            assert_eq!(direct, hyper, "{}", String::from_utf8_lossy(answer));
+        }
+    }
+
+    /// An answer longer than one read directly goes to hyper halfway, and reads the same.
+    #[tokio::test]
+    async fn a_long_answer_reads_the_same_directly_as_through_hyper() {
+        static LONG_ANSWER: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+            let body = "x".repeat(200_000);
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        });
+        let [direct, hyper] = both(&LONG_ANSWER, &[]).await;
+        assert!(matches!(&direct, Ok((200, _, body, false)) if body.len() == 200_000));
+        assert_eq!(direct, hyper);
+    }
 
     #[tokio::test]
     async fn a_timer_gone_off_for_an_earlier_deadline_waits_for_this_one() {

@@ -6,7 +6,7 @@
 //!
 //! [`MAX_BODY_BYTES`]: crate::protocol::MAX_BODY_BYTES
 
-use super::connection::{Connection, Endpoint, request};
+use super::connection::{Connection, Endpoint, Outgoing};
 use super::{Exchange, Pool, Target, TransportError, USER_AGENT, tls};
 use crate::error::Result;
 use crate::memo::Shared;
@@ -155,7 +155,12 @@ impl Kept {
         headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         headers.insert(header::HOST, self.endpoint.host_header.clone());
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-        let request = request(method, target, headers, body);
+        let request = Outgoing {
+            method,
+            target,
+            headers,
+            body,
+        };
         let mut answered = self.send(request, start).await;
         if let Ok(exchange) = &mut answered {
             exchange.latency = start.elapsed();
@@ -166,16 +171,12 @@ impl Kept {
     /// Sends `request` on an idle connection, or on a new one; a kept connection the backend
     /// closed before the request went out on it is let go, and the request sent on a new one,
     /// as reqwest's pool did.
-    async fn send(
-        &self,
-        request: hyper::Request<http_body_util::Full<Bytes>>,
-        start: Instant,
-    ) -> Result<Exchange, TransportError> {
+    async fn send(&self, request: Outgoing, start: Instant) -> Result<Exchange, TransportError> {
         let name = self.endpoint.name.as_str();
         let left = || self.timeout.saturating_sub(start.elapsed());
         if let Some(mut connection) = self.take() {
             // The body is shared, so the request costs nothing to keep for a second try.
-            let again = clone_request(&request);
+            let again = request.clone();
             match connection.send(request, name, left()).await {
                 // Not sent: the backend closed the connection first.
                 Err(TransportError::Unreachable { .. }) => {}
@@ -188,7 +189,7 @@ impl Kept {
 
     async fn send_on_new(
         &self,
-        request: hyper::Request<http_body_util::Full<Bytes>>,
+        request: Outgoing,
         start: Instant,
     ) -> Result<Exchange, TransportError> {
         let left = || self.timeout.saturating_sub(start.elapsed());
@@ -235,17 +236,6 @@ impl Kept {
         }
         answered
     }
-}
-
-/// A copy of `request` (its body is shared, not copied).
-fn clone_request(
-    request: &hyper::Request<http_body_util::Full<Bytes>>,
-) -> hyper::Request<http_body_util::Full<Bytes>> {
-    let mut copy = hyper::Request::new(request.body().clone());
-    *copy.method_mut() = request.method().clone();
-    *copy.uri_mut() = request.uri().clone();
-    *copy.headers_mut() = request.headers().clone();
-    copy
 }
 
 /// Whether the URL parser leaves `byte` of a query as it is (its query escape set for http:

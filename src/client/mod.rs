@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use url::{Position, Url};
 
 mod connection;
+mod direct;
 mod error;
 mod forward;
 mod pool;

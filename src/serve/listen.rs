@@ -9,18 +9,16 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use socket2::SockRef;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::io::{self, Read as _};
+use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
@@ -104,17 +102,6 @@ impl Caller {
 /// watch for the caller closing it, see [`Caller::closed`]).
 struct Shared(Arc<TcpStream>);
 
-/// The most one read takes from a caller's socket (see [`Shared::poll_read`]).
-const READ_AT_ONCE: usize = 16 * 1024;
-
-thread_local! {
-    /// Where a read from a caller's socket lands before hyper's buffer takes what came: hyper
-    /// offers its spare buffer uninitialised on every read, and zeroing it first (all of it,
-    /// 8 KiB and more) cost more than a callback's bytes; this is zeroed once a thread, and
-    /// what came is copied on.
-    static LANDING: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_AT_ONCE]);
-}
-
 impl AsyncRead for Shared {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -123,31 +110,11 @@ impl AsyncRead for Shared {
     ) -> Poll<io::Result<()>> {
         loop {
             ready!(self.0.poll_read_ready(cx))?;
-            let room = buf.remaining().min(READ_AT_ONCE);
-            let (read, tried) = LANDING.with_borrow_mut(|landing| {
-                let into = &mut landing[..room];
-                let mut read = 0;
-                let tried = self.0.try_io(Interest::READABLE, || {
-                    read = (&*SockRef::from(&*self.0)).read(into)?;
-                    // A read that left room has drained the socket (epoll is edge-triggered):
-                    // readiness is cleared now, as tokio's own reads do, rather than by one
-                    // more read that finds nothing (a `recvfrom` per callback). Data that
-                    // arrives meanwhile is a new readiness event, which this does not clear.
-                    if read > 0 && read < room {
-                        Err(io::ErrorKind::WouldBlock.into())
-                    } else {
-                        Ok(())
-                    }
-                });
-                buf.put_slice(&into[..read]);
-                (read, tried)
-            });
-            match tried {
+            match crate::socket::read_now(&self.0, buf.remaining(), |read| buf.put_slice(read)) {
                 // Nothing came and readiness was cleared: the next poll waits for the socket.
-                Err(e) if read == 0 && e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if read == 0 => return Poll::Ready(Err(e)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 // Bytes, or the end of the stream (nothing read, no error).
-                _ => return Poll::Ready(Ok(())),
+                read => return Poll::Ready(read),
             }
         }
     }
