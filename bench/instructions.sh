@@ -6,7 +6,8 @@
 # Each server answers N and then 2N callbacks from `send` load mode; the difference over N is
 # the cost of one callback, startup and shutdown taken out. The tap forwards to the bare
 # handler, which runs outside valgrind: its row is the tap's own work. The inspector's row is
-# serve with the page open and one client on its event stream.
+# serve with the page open and one client on its event stream. The last row is load mode itself
+# (BIN's), sending to the bare handler.
 # The load always comes from the oa-hook built here, whatever BIN is counted: a server's count
 # depends on how its callbacks arrive (how often its threads park and wake), so two binaries
 # compare only under the same load (measured: serve's count moved by 5k a callback when the
@@ -66,6 +67,15 @@ serve=$(per_callback serve "${SERVE[@]}" --refuse jared)
 record=$(per_callback record "${SERVE[@]}" --refuse jared --record "$work/record.ndjson")
 tap=$(per_callback tap "${SERVE[@]}" --forward-to "$BACKEND")
 inspect=$(per_callback inspect "${SERVE[@]}" --refuse jared --inspect 127.0.0.1:0)
+# Load mode itself, sending to the bare handler (outside valgrind): the same difference of two
+# runs, over the requests it sent.
+sent() {
+    valgrind --tool=callgrind --callgrind-out-file="$work/load.$1" "$BIN" send before-subscribe \
+        --url "$BACKEND" --token "$TOKEN" --sdkappid "$APPID" --count "$1" --concurrency 4 \
+        -q --output json >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    awk '/^summary:/ {print $2}' "$work/load.$1"
+}
+load=$(( ($(sent $((2 * N))) - $(sent "$N")) / N ))
 vs() { python3 -c "print(f'{$1 / $bare:.2f}')"; }
 cat <<TABLE
 | server | instructions per callback (callgrind) | vs bare |
@@ -75,4 +85,5 @@ cat <<TABLE
 | serve ... --record | $record | $(vs "$record") |
 | serve ... --forward-to (the tap; its backend not counted) | $tap | $(vs "$tap") |
 | serve ... --inspect, one client on the stream | $inspect | $(vs "$inspect") |
+| load mode (\`send -c 4\`), a request sent and its answer judged | $load | |
 TABLE

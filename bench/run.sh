@@ -27,12 +27,16 @@ BASELINE=${BASELINE:-}
 
 # Installs what the benchmark needs and is missing.
 missing=()
-for tool in wrk nginx hyperfine curl python3; do
+for tool in wrk nginx hyperfine curl python3 valgrind; do
     command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "bench: installing ${missing[*]} (apt-get)" >&2
-    apt-get install -y "${missing[@]}" >&2 || sudo apt-get install -y "${missing[@]}" >&2
+    sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    # A fresh machine has no package lists yet: read them once, when an install needs them.
+    "${sudo[@]}" apt-get install -y "${missing[@]}" >&2 ||
+        { "${sudo[@]}" apt-get update -qq >&2 && "${sudo[@]}" apt-get install -y "${missing[@]}" >&2; }
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 OHA_ROOT=~/.cache/oa-hook-bench
