@@ -248,13 +248,14 @@ pub(super) async fn pass_on(
         ..passed
     };
     let latency = started.elapsed();
-    let mut event = Event::new(
-        now_ms,
-        received,
-        passed.status,
-        Body::of(&passed.body),
-        latency,
-    );
+    // What was passed back, as the event's JSON shows it; a line for people shows the backend's
+    // answer judged instead, so the body is read only for JSON (2.5k instructions a callback).
+    let answer = if server.writes_json() {
+        Body::of(&passed.body)
+    } else {
+        Body::Omitted
+    };
+    let mut event = Event::new(now_ms, received, passed.status, answer, latency);
     // The backend answered, not serve: serve's note on how it answers does not apply.
     event.note = None;
     event.fault = fault;

@@ -29,6 +29,12 @@ impl Server {
         }
     }
 
+    /// Whether events are written as JSON (the output format, or a record): only then is an
+    /// event's every field read.
+    pub(in crate::serve) fn writes_json(&self) -> bool {
+        self.format == OutputFormat::Json || self.record.is_some()
+    }
+
     /// What serve makes of `request`, judged now (RequestTime against the time the whole
     /// request is in).
     pub(super) fn receive(&self, request: Inbound<'_>) -> Received {
