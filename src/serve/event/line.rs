@@ -76,10 +76,10 @@ impl<A> Event<'_, A> {
 
 /// `05:21:52.000Z`: the time of day (UTC) of `at_ms`, as the end of its RFC 3339 form.
 fn push_clock(line: &mut String, at_ms: i64) {
-    let start = line.len();
-    let _ = write!(line, "{}", rfc3339_millis(at_ms));
-    // `2022-12-01T`: the date goes.
-    line.drain(start..start + "yyyy-mm-ddT".len());
+    if let Some(text) = rfc3339_millis(at_ms) {
+        // `2022-12-01T`: the date goes.
+        line.push_str(std::str::from_utf8(&text["yyyy-mm-ddT".len()..]).unwrap_or_default());
+    }
 }
 
 /// `  0.3 ms`, dim: the latency to a tenth of a millisecond.
