@@ -4,7 +4,7 @@
 use super::event::Event;
 use super::fault::{self, Faults};
 use super::inspect::{self, Inspector};
-use super::listen::Caller;
+use super::listen::{Arrived, Caller};
 use super::policy::Policy;
 use super::query;
 use super::tap::{self, Tap};
@@ -21,7 +21,6 @@ use crate::record::{RecordLine, Verdict};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::Full;
-use hyper::body::Incoming;
 use hyper::http::Method;
 use hyper::http::request::Parts;
 use hyper::http::{HeaderValue, StatusCode, header};
@@ -151,7 +150,7 @@ struct Arrival {
 /// mode) or answered by policy.
 pub(super) async fn handle(
     server: Arc<Server>,
-    request: hyper::Request<Incoming>,
+    request: hyper::Request<Arrived>,
     caller: Caller,
 ) -> Response {
     let arrival = server.arrival();

@@ -3,9 +3,12 @@
 //! and the caller's side of each connection watched, so that a caller that hangs up before its
 //! answer is said and recorded rather than lost.
 
+mod direct;
+
+pub(crate) use direct::Arrived;
+
 use bytes::Bytes;
 use futures_util::FutureExt as _;
-use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -32,6 +35,9 @@ pub(crate) struct Limits {
     /// How long a request's head may take to arrive, and how long a kept-alive connection may
     /// sit idle between requests (one timer in hyper for both).
     pub head_timeout: Duration,
+    /// Whether plain requests are read and answered on the bare socket ([`direct`]); off,
+    /// every request is hyper's (to compare the two).
+    pub direct: bool,
 }
 
 /// File descriptors kept free for everything else (the record, stdout, the listener, accept).
@@ -99,15 +105,21 @@ impl Caller {
 }
 
 /// A connection's socket, shared by hyper (which reads and writes it) and the handlers (which
-/// watch for the caller closing it, see [`Caller::closed`]).
-struct Shared(Arc<TcpStream>);
+/// watch for the caller closing it, see [`Caller::closed`]); reads give first the bytes read
+/// before hyper took the connection over ([`direct`]).
+struct Shared(Arc<TcpStream>, Bytes);
 
 impl AsyncRead for Shared {
     fn poll_read(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if !self.1.is_empty() {
+            let n = buf.remaining().min(self.1.len());
+            buf.put_slice(&self.1.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
         loop {
             ready!(self.0.poll_read_ready(cx))?;
             match crate::socket::read_now(&self.0, buf.remaining(), |read| buf.put_slice(read)) {
@@ -248,11 +260,11 @@ pub(crate) async fn serve<H, F, B, E>(
     at_cap: impl FnOnce(),
     refused: impl Fn(&hyper::Error) + Clone + Send + 'static,
 ) where
-    H: Fn(hyper::Request<Incoming>, Caller) -> F + Clone + Send + Sync + 'static,
+    H: Fn(hyper::Request<Arrived>, Caller) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<hyper::Response<B>, E>> + Send + 'static,
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let registry = Arc::new(Connections {
@@ -302,21 +314,45 @@ pub(crate) async fn serve<H, F, B, E>(
         let (id, connection) = registry.open();
         connections.spawn(async move {
             let stream = Arc::new(stream);
-            let service = {
+            let handle = {
                 let connection = Arc::clone(&connection);
                 let registry = Arc::clone(&registry);
-                let caller = Caller(Arc::clone(&stream));
-                service_fn(move |request| {
+                move |request, caller| {
                     connection.idle_since.store(BUSY, Ordering::Relaxed);
                     let connection = Arc::clone(&connection);
                     let registry = Arc::clone(&registry);
                     // Not an async block awaiting the answer: that would keep the handler's
                     // future twice in what hyper keeps for every connection (see `serve::run`).
-                    handle(request, caller.clone()).inspect(move |_| {
+                    handle(request, caller).inspect(move |_| {
                         connection
                             .idle_since
                             .store(registry.now(), Ordering::Relaxed);
                     })
+                }
+            };
+            let mut read = Bytes::new();
+            if limits.direct {
+                let served = direct::serve(
+                    &stream,
+                    &handle,
+                    limits.head_timeout,
+                    &mut closed,
+                    &connection,
+                )
+                .await;
+                match served {
+                    direct::Served::Closed => {
+                        registry.close(id);
+                        drop(slot);
+                        return;
+                    }
+                    direct::Served::HandedOver(bytes) => read = bytes,
+                }
+            }
+            let service = {
+                let caller = Caller(Arc::clone(&stream));
+                service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    handle(request.map(Arrived::Hyper), caller.clone())
                 })
             };
             let mut builder = http1::Builder::new();
@@ -328,7 +364,7 @@ pub(crate) async fn serve<H, F, B, E>(
                 .half_close(true)
                 .keep_alive(true);
             let connection_future =
-                builder.serve_connection(TokioIo::new(Shared(Arc::clone(&stream))), service);
+                builder.serve_connection(TokioIo::new(Shared(Arc::clone(&stream), read)), service);
             tokio::pin!(connection_future);
             let served = tokio::select! {
                 served = connection_future.as_mut() => served,

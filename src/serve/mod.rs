@@ -157,12 +157,13 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     let limits = listen::Limits {
         max_connections,
         head_timeout,
+        direct: true,
     };
     let in_flight = Arc::new(AtomicUsize::new(0));
     let handler = {
         let server = Arc::clone(&server);
         let in_flight = Arc::clone(&in_flight);
-        move |request: hyper::Request<hyper::body::Incoming>, caller: listen::Caller| {
+        move |request: hyper::Request<listen::Arrived>, caller: listen::Caller| {
             let counted = InFlight::enter(&in_flight);
             let server = Arc::clone(&server);
             // `handle` is called inside the block, not before it: a future made outside and

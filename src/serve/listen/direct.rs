@@ -1,0 +1,716 @@
+//! A callback read and answered on the connection's bare socket, for a request hyper would read
+//! the same way at a fraction of the cost: one that is *plain* (a `POST` in HTTP/1.1, one
+//! digits-only `Content-Length`, no `Transfer-Encoding`, `Expect` or `Upgrade`, no `Connection`
+//! but `keep-alive`, an origin-form target, its head and body whole in one read and nothing after them) is parsed
+//! with httparse as hyper parses it, handled, and answered with the head hyper writes (status
+//! line, the answer's headers in order, `connection: close` when serve is stopping,
+//! `content-length`, `date`). Anything else is handed to hyper's server with the bytes read so
+//! far, and the connection stays hyper's from then on: hyper refuses what it refuses, reads
+//! bodies in pieces, and says what is wrong exactly as before. hyper's request parse into its
+//! own buffers, its dispatcher and its answer encoding were a third of what serve adds to the
+//! kernel's work for a callback.
+
+use super::{Caller, Connection, evicted};
+use crate::socket::READ_AT_ONCE;
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, StatusCode, Uri, Version};
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+/// The most header lines of a request read directly (hyper takes up to 100).
+const MAX_HEADERS: usize = 64;
+
+/// The longest head gathered from pieces; a longer one is hyper's to read (it takes ~400 KiB).
+const MAX_HEAD: usize = 64 * 1024;
+
+/// A request's body as its handler reads it: hyper's, or whole already (read directly).
+pub(crate) enum Arrived {
+    Hyper(Incoming),
+    Whole(Option<Bytes>),
+}
+
+impl Body for Arrived {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            Arrived::Hyper(incoming) => Pin::new(incoming).poll_frame(cx),
+            Arrived::Whole(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Arrived::Hyper(incoming) => incoming.is_end_stream(),
+            Arrived::Whole(bytes) => bytes.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Arrived::Hyper(incoming) => incoming.size_hint(),
+            Arrived::Whole(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+        }
+    }
+}
+
+/// How the direct part of a connection ended.
+pub(super) enum Served {
+    /// The connection is over: the caller closed it or went quiet, serve is stopping, or an
+    /// answer could not be written.
+    Closed,
+    /// A request that is not plain began with these bytes: hyper's from here on.
+    HandedOver(Bytes),
+}
+
+/// Reads and answers plain requests on `stream` with `handle` (which marks the connection
+/// busy while it runs) until the connection ends or a request is not plain (see [`next`]). A
+/// request being handled is answered whatever happens meanwhile; when serve began to stop, the answer
+/// says `connection: close` and the connection ends, as hyper's graceful shutdown does.
+pub(super) async fn serve<H, F, B, E>(
+    stream: &Arc<TcpStream>,
+    handle: &H,
+    head_timeout: Duration,
+    closing: &mut watch::Receiver<bool>,
+    connection: &Connection,
+) -> Served
+where
+    H: Fn(hyper::Request<Arrived>, Caller) -> F,
+    F: Future<Output = Result<hyper::Response<B>, E>>,
+    B: Body<Data = Bytes>,
+{
+    let mut out = Vec::new();
+    let mut gathered = Vec::new();
+    loop {
+        let Some(request) = next(stream, head_timeout, closing, connection, &mut gathered).await
+        else {
+            return Served::Closed;
+        };
+        let request = match request {
+            Ok(request) => request,
+            Err(read) => return Served::HandedOver(read),
+        };
+        let answered = handle(request, Caller(Arc::clone(stream))).await;
+        // A handler that gives an error drops the connection unanswered, as hyper does.
+        let Ok(response) = answered else {
+            return Served::Closed;
+        };
+        let last = *closing.borrow();
+        if write(stream, response, last, &mut out).await.is_err() || last {
+            return Served::Closed;
+        }
+        out.clear();
+    }
+}
+
+/// The next request on `stream` when it is plain, `Err` with the bytes read of it when it is
+/// not (or the caller closed its side halfway through its head: hyper says that), `None` when
+/// the connection is over: nothing came within `head_timeout` (hyper's header read timeout, a
+/// head in pieces included), the caller closed it, serve stops, or it was evicted.
+async fn next(
+    stream: &TcpStream,
+    head_timeout: Duration,
+    closing: &mut watch::Receiver<bool>,
+    connection: &Connection,
+    gathered: &mut Vec<u8>,
+) -> Option<Result<hyper::Request<Arrived>, Bytes>> {
+    let deadline = tokio::time::Instant::now() + head_timeout;
+    gathered.clear();
+    loop {
+        let waited = tokio::select! {
+            waited = tokio::time::timeout_at(deadline, stream.readable()) => waited,
+            _ = closing.wait_for(|closing| *closing) => return None,
+            () = evicted(connection) => return None,
+        };
+        if !matches!(waited, Ok(Ok(()))) {
+            return None;
+        }
+        let read = crate::socket::read_now(stream, READ_AT_ONCE, |read| {
+            // The first read is parsed where it landed; pieces of a head are gathered.
+            let first = gathered.is_empty();
+            if !first {
+                gathered.extend_from_slice(read);
+            }
+            let bytes = if first { read } else { &gathered[..] };
+            if read.is_empty() {
+                return (!first).then(|| Err(Bytes::copy_from_slice(bytes)));
+            }
+            match plain(bytes) {
+                Read::Plain(request) => Some(Ok(request)),
+                Read::PartialHead if bytes.len() < MAX_HEAD => {
+                    if first {
+                        gathered.extend_from_slice(read);
+                    }
+                    None
+                }
+                _ => Some(Err(Bytes::copy_from_slice(bytes))),
+            }
+        });
+        match read {
+            Ok(Some(request)) => return Some(request),
+            // The caller closed its side before a request began.
+            Ok(None) if gathered.is_empty() => return None,
+            Ok(None) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+// Returned once, never kept: a box would cost an allocation a request for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Read {
+    Plain(hyper::Request<Arrived>),
+    /// Not all of the head yet.
+    PartialHead,
+    /// Not a plain request, or not all of its body: hyper's to read.
+    Other,
+}
+
+/// `bytes`, all that came of a request, read as hyper's server reads it when it is a plain
+/// request and exactly that.
+fn plain(bytes: &[u8]) -> Read {
+    let mut lines = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut lines);
+    match parsed.parse(bytes) {
+        Ok(httparse::Status::Complete(head)) => {
+            whole(&parsed, head, bytes).map_or(Read::Other, Read::Plain)
+        }
+        Ok(httparse::Status::Partial) => Read::PartialHead,
+        Err(_) => Read::Other,
+    }
+}
+
+/// The request `parsed` from `bytes`, its head `head` bytes long, when it is plain and its body
+/// is all of the rest.
+fn whole(
+    parsed: &httparse::Request<'_, '_>,
+    head: usize,
+    bytes: &[u8],
+) -> Option<hyper::Request<Arrived>> {
+    if parsed.method != Some("POST") || parsed.version != Some(1) {
+        return None;
+    }
+    let target = parsed.path?;
+    if !target.starts_with('/') {
+        return None;
+    }
+    let uri = Uri::try_from(target).ok()?;
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    let mut length = None;
+    for line in parsed.headers.iter() {
+        let name = HeaderName::from_bytes(line.name.as_bytes()).ok()?;
+        let value = HeaderValue::from_bytes(line.value).ok()?;
+        match name {
+            header::TRANSFER_ENCODING | header::EXPECT | header::UPGRADE => return None,
+            // `keep-alive` is what HTTP/1.1 does anyway (hyper answers it the same).
+            header::CONNECTION if !line.value.eq_ignore_ascii_case(b"keep-alive") => return None,
+            header::CONTENT_LENGTH => {
+                let digits = line.value;
+                let plain_digits = !digits.is_empty()
+                    && digits.len() <= 18
+                    && digits.iter().all(u8::is_ascii_digit);
+                if length.is_some() || !plain_digits {
+                    return None;
+                }
+                length = std::str::from_utf8(digits).ok()?.parse::<usize>().ok();
+            }
+            _ => {}
+        }
+        headers.append(name, value);
+    }
+    let length = length?;
+    if bytes.len() != head.checked_add(length)? {
+        return None;
+    }
+    let body = Bytes::copy_from_slice(&bytes[head..]);
+    let mut request = hyper::Request::new(Arrived::Whole(Some(body)));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_11;
+    *request.headers_mut() = headers;
+    Some(request)
+}
+
+/// Writes `response` as hyper's server writes the answer to a `POST` in HTTP/1.1: its head
+/// (see [`head`]) and its body, each piece as it comes (a trickling body trickles), sized by
+/// `content-length` when its size is known and chunked when not.
+async fn write<B>(
+    stream: &TcpStream,
+    response: hyper::Response<B>,
+    last: bool,
+    out: &mut Vec<u8>,
+) -> io::Result<()>
+where
+    B: Body<Data = Bytes>,
+{
+    let (parts, body) = response.into_parts();
+    let length = body.size_hint().exact();
+    let with_body = head(&parts, length, last, out);
+    let chunked = length.is_none();
+    let mut left = length.unwrap_or(0);
+    let mut body = std::pin::pin!(body);
+    while with_body && !body.is_end_stream() {
+        let Some(frame) = body.frame().await else {
+            break;
+        };
+        let Ok(data) = frame.map_err(|_| io::ErrorKind::Other)?.into_data() else {
+            continue;
+        };
+        if chunked {
+            if !data.is_empty() {
+                out.extend_from_slice(format!("{:X}\r\n", data.len()).as_bytes());
+                out.extend_from_slice(&data);
+                out.extend_from_slice(b"\r\n");
+            }
+        } else {
+            // More than it said: hyper aborts the answer and the connection.
+            left = left
+                .checked_sub(data.len() as u64)
+                .ok_or(io::ErrorKind::InvalidData)?;
+            out.extend_from_slice(&data);
+        }
+        if !body.is_end_stream() {
+            write_all(stream, out).await?;
+            out.clear();
+        }
+    }
+    if with_body && chunked {
+        out.extend_from_slice(b"0\r\n\r\n");
+    }
+    write_all(stream, out).await?;
+    if with_body && left > 0 {
+        // Less than it said: the caller waits for the rest, so hyper closes the connection.
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(())
+}
+
+/// The head hyper writes for an answer with `parts` and a body of `length` (`None`: not
+/// known), into `out`; whether the body is written (not for 204 and 304). serve's answers set
+/// no `Content-Length`, `Transfer-Encoding`, `Connection`, `Date` or `Trailer` of their own,
+/// which hyper would treat apart.
+fn head(
+    parts: &hyper::http::response::Parts,
+    length: Option<u64>,
+    last: bool,
+    out: &mut Vec<u8>,
+) -> bool {
+    let status = parts.status;
+    let reason = parts.extensions.get::<hyper::ext::ReasonPhrase>();
+    if status == StatusCode::OK && reason.is_none() {
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(status.as_str().as_bytes());
+        out.push(b' ');
+        match reason {
+            Some(reason) => out.extend_from_slice(reason.as_bytes()),
+            None => out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes()),
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    let mut dated = false;
+    for (name, value) in &parts.headers {
+        debug_assert!(
+            !matches!(
+                *name,
+                header::CONTENT_LENGTH
+                    | header::TRANSFER_ENCODING
+                    | header::CONNECTION
+                    | header::TRAILER
+            ),
+            "hyper writes {name} apart"
+        );
+        dated |= name == header::DATE;
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if last {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    let with_body = !matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
+    if with_body {
+        match length {
+            Some(length) => {
+                out.extend_from_slice(b"content-length: ");
+                out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            None => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        }
+    }
+    if !dated {
+        out.extend_from_slice(b"date: ");
+        date(out);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    with_body
+}
+
+thread_local! {
+    /// The `Date` of this second, formatted once a second and thread, as hyper does.
+    static DATE: RefCell<(u64, Vec<u8>)> = const { RefCell::new((u64::MAX, Vec::new())) };
+}
+
+fn date(out: &mut Vec<u8>) {
+    let now = SystemTime::now();
+    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    DATE.with_borrow_mut(|(at, text)| {
+        if *at != second {
+            *at = second;
+            *text = httpdate::fmt_http_date(now).into_bytes();
+        }
+        out.extend_from_slice(text);
+    });
+}
+
+async fn write_all(stream: &TcpStream, bytes: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    while written < bytes.len() {
+        stream.writable().await?;
+        match stream.try_write(&bytes[written..]) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Limits, serve as listen};
+    use super::*;
+    use std::collections::VecDeque;
+    use std::convert::Infallible;
+    use std::fmt::Write as _;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::{Notify, oneshot};
+
+    /// An answer body in pieces of no known size (hyper sends it chunked).
+    struct Pieces(VecDeque<Bytes>);
+
+    impl Body for Pieces {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Poll::Ready(self.get_mut().0.pop_front().map(|b| Ok(Frame::data(b))))
+        }
+    }
+
+    type Answer = http_body_util::Either<http_body_util::Full<Bytes>, Pieces>;
+
+    #[derive(Debug)]
+    struct Refused;
+
+    impl std::fmt::Display for Refused {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("refused")
+        }
+    }
+
+    impl std::error::Error for Refused {}
+
+    /// Answers with all the handler saw of the request (method, target, version, headers in
+    /// order, body), as the query asks: `status=N`, `reason=R`, `pieces`, `fail`, `wait` (says
+    /// it `started`, then waits for `release`).
+    async fn echo(
+        request: hyper::Request<Arrived>,
+        (started, release): (Arc<Notify>, Arc<Notify>),
+    ) -> Result<hyper::Response<Answer>, Refused> {
+        let (parts, body) = request.into_parts();
+        let body = body.collect().await.map_err(|_| Refused)?.to_bytes();
+        let mut seen = format!("{} {} {:?}\n", parts.method, parts.uri, parts.version);
+        for (name, value) in &parts.headers {
+            let _ = writeln!(seen, "{name}: {value:?}");
+        }
+        let _ = write!(seen, "\n{body:?}");
+        let query = parts.uri.query().unwrap_or_default();
+        let mut response = hyper::Response::new(Answer::Left(seen.clone().into()));
+        for pair in query.split('&') {
+            match pair.split_once('=').unwrap_or((pair, "")) {
+                ("status", code) => {
+                    *response.status_mut() = StatusCode::from_bytes(code.as_bytes()).unwrap()
+                }
+                ("reason", reason) => {
+                    let reason = hyper::ext::ReasonPhrase::try_from(reason.as_bytes()).unwrap();
+                    response.extensions_mut().insert(reason);
+                }
+                ("pieces", _) => {
+                    let pieces = seen.as_bytes().chunks(7).map(Bytes::copy_from_slice);
+                    *response.body_mut() = Answer::Right(Pieces(pieces.collect()));
+                }
+                ("fail", _) => return Err(Refused),
+                ("wait", _) => {
+                    started.notify_one();
+                    release.notified().await;
+                }
+                _ => {}
+            }
+        }
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        headers.append("x-seen", HeaderValue::from_static("a"));
+        headers.append("x-seen", HeaderValue::from_static("b"));
+        Ok(response)
+    }
+
+    struct Server {
+        address: std::net::SocketAddr,
+        started: Arc<Notify>,
+        release: Arc<Notify>,
+        stop: Option<oneshot::Sender<()>>,
+    }
+
+    /// serve's listener with `echo`, requests read directly or (`direct` off) by hyper alone.
+    async fn server(direct: bool) -> Server {
+        let listener = super::super::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let address = listener.local_addr().unwrap();
+        let started = Arc::new(Notify::new());
+        let release = Arc::new(Notify::new());
+        let (stop, stopped) = oneshot::channel();
+        let limits = Limits {
+            max_connections: 16,
+            head_timeout: Duration::from_secs(30),
+            direct,
+        };
+        let handle = {
+            let notes = (Arc::clone(&started), Arc::clone(&release));
+            move |request, _caller| echo(request, notes.clone())
+        };
+        let stop_on = async move {
+            let _ = stopped.await;
+        };
+        tokio::spawn(listen(
+            listener,
+            limits,
+            handle,
+            stop_on,
+            std::future::pending(),
+            || {},
+            || {},
+            |_: &hyper::Error| {},
+        ));
+        Server {
+            address,
+            started,
+            release,
+            stop: Some(stop),
+        }
+    }
+
+    /// All that comes back on a connection to `address` sent `parts` one after another (the
+    /// caller's side closed after the last): answers with their `date` lines taken out.
+    async fn exchange(address: std::net::SocketAddr, parts: &[&[u8]]) -> String {
+        let mut socket = TcpStream::connect(address).await.unwrap();
+        socket.set_nodelay(true).unwrap();
+        for (n, part) in parts.iter().enumerate() {
+            if n > 0 {
+                // Not waiting for anything: the pieces apart, as a slow caller sends them.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            socket.write_all(part).await.unwrap();
+        }
+        socket.shutdown().await.unwrap();
+        let mut answers = Vec::new();
+        let _ = socket.read_to_end(&mut answers).await;
+        undated(&answers)
+    }
+
+    fn undated(answers: &[u8]) -> String {
+        let text = String::from_utf8_lossy(answers);
+        let mut kept = String::new();
+        for line in text.split_inclusive("\r\n") {
+            if !line.starts_with("date: ") {
+                kept.push_str(line);
+            }
+        }
+        kept
+    }
+
+    const PLAIN: &[u8] =
+        b"POST /im?SdkAppid=1&x=%20y HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 7\r\n\r\n{\"a\":1}";
+
+    fn post(target: &str, extra: &str, body: &str) -> Vec<u8> {
+        format!(
+            "POST {target} HTTP/1.1\r\nHost: h\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    /// Every kind of request and answer, read and answered directly and by hyper alone: the
+    /// same bytes back, but for the `date`.
+    #[tokio::test]
+    async fn a_request_is_answered_the_same_directly_as_by_hyper() {
+        let many_headers: String = (0..70).map(|n| format!("X-{n}: {n}\r\n")).collect();
+        let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
+            ("plain", vec![PLAIN.to_vec()]),
+            ("two on one connection", vec![PLAIN.to_vec(), PLAIN.to_vec()]),
+            ("pipelined", vec![[PLAIN, PLAIN].concat()]),
+            ("head, then body", vec![PLAIN[..PLAIN.len() - 7].to_vec(), b"{\"a\":1}".to_vec()]),
+            ("half a head", vec![PLAIN[..20].to_vec(), PLAIN[20..].to_vec()]),
+            (
+                "a head in three pieces",
+                vec![PLAIN[..5].to_vec(), PLAIN[5..50].to_vec(), PLAIN[50..].to_vec()],
+            ),
+            ("half a head, then the end", vec![PLAIN[..20].to_vec()]),
+            ("a head, then the end", vec![PLAIN[..PLAIN.len() - 7].to_vec()]),
+            ("keep-alive", vec![post("/?x", "Connection: Keep-Alive\r\n", "{}"), PLAIN.to_vec()]),
+            ("after a hand-over", vec![post("/?x", "Expect: 100-continue\r\n", "{}"), PLAIN.to_vec()]),
+            ("connection: keep-alive, close", vec![post("/", "Connection: keep-alive, close\r\n", "{}"), PLAIN.to_vec()]),
+            ("empty body", vec![post("/", "", "")]),
+            ("no length", vec![b"POST / HTTP/1.1\r\nHost: h\r\n\r\n".to_vec()]),
+            ("GET", vec![b"GET /?a HTTP/1.1\r\nHost: h\r\n\r\n".to_vec()]),
+            ("HEAD", vec![b"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n".to_vec()]),
+            ("HTTP/1.0", vec![b"POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}".to_vec()]),
+            ("connection close", vec![post("/", "Connection: close\r\n", "{}")]),
+            ("expect", vec![post("/", "Expect: 100-continue\r\n", "{}")]),
+            ("upgrade", vec![post("/", "Upgrade: h2c\r\n", "{}")]),
+            (
+                "chunked",
+                vec![b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n".to_vec()],
+            ),
+            ("length +2", vec![b"POST / HTTP/1.1\r\nContent-Length: +2\r\n\r\n{}".to_vec()]),
+            ("length 2, 2", vec![b"POST / HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\n{}".to_vec()]),
+            ("two lengths", vec![b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}".to_vec()]),
+            ("longer than its length", vec![post("/", "", "{}").into_iter().chain(*b"xx").collect()]),
+            ("not HTTP", vec![b"hello there\r\n\r\n".to_vec()]),
+            ("absolute target", vec![post("http://h/im?a=1", "", "{}")]),
+            ("asterisk", vec![post("*", "", "{}")]),
+            ("bad target", vec![post("/a\x7fb", "", "{}")]),
+            ("obs-text value", vec![post("/", "X-Name: caf\u{e9}\r\n", "{}")]),
+            ("70 headers", vec![post("/", &many_headers, "{}")]),
+            ("status 401", vec![post("/?status=401", "", "{}")]),
+            ("status 405", vec![post("/?status=405", "", "{}")]),
+            ("status 204", vec![post("/?status=204", "", "{}"), PLAIN.to_vec()]),
+            ("status 304", vec![post("/?status=304", "", "{}")]),
+            ("status 299", vec![post("/?status=299", "", "{}")]),
+            ("status 599", vec![post("/?status=599", "", "{}")]),
+            ("reason", vec![post("/?reason=Fine", "", "{}")]),
+            ("200 with a reason", vec![post("/?status=200&reason=Fine", "", "{}")]),
+            ("pieces", vec![post("/?pieces", "", "{\"a\":[1,2,3]}"), PLAIN.to_vec()]),
+            ("pieces, 204", vec![post("/?pieces&status=204", "", "{}")]),
+            ("handler error", vec![post("/?fail", "", "{}"), PLAIN.to_vec()]),
+        ];
+        let direct = server(true).await;
+        let hyper = server(false).await;
+        for (name, parts) in &cases {
+            let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            let directly = exchange(direct.address, &parts).await;
+            let by_hyper = exchange(hyper.address, &parts).await;
+            assert_eq!(directly, by_hyper, "{name}");
+        }
+        // The answers are what the test says they are (so that two broken servers cannot agree).
+        let plain = exchange(direct.address, &[PLAIN]).await;
+        assert!(plain.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-seen: a\r\nx-seen: b\r\ncontent-length: "), "{plain}");
+        assert!(plain.contains("POST /im?SdkAppid=1&x=%20y HTTP/1.1\nhost: \"h\"\ncontent-type: \"application/json\"\nx-a: \"1\"\nx-a: \"2\"\ncontent-length: \"7\"\n\nb\"{\\\"a\\\":1}\""), "{plain}");
+        let two = exchange(direct.address, &[PLAIN, PLAIN]).await;
+        assert_eq!(two.matches("HTTP/1.1 200 OK").count(), 2, "{two}");
+        let pieces = exchange(direct.address, &[&post("/?pieces", "", "{}")]).await;
+        assert!(
+            pieces.contains("transfer-encoding: chunked\r\n\r\n7\r\nPOST /?\r\n"),
+            "{pieces}"
+        );
+        let failed = exchange(direct.address, &[&post("/?fail", "", "{}"), PLAIN]).await;
+        assert_eq!(failed, "");
+    }
+
+    fn read_directly(bytes: &[u8]) -> Option<hyper::Request<Arrived>> {
+        match plain(bytes) {
+            Read::Plain(request) => Some(request),
+            _ => None,
+        }
+    }
+
+    /// What is read directly and what is hyper's: the cases above that the comparison covers
+    /// both ways.
+    #[test]
+    fn only_a_plain_request_is_read_directly() {
+        let request = read_directly(PLAIN).expect("plain");
+        assert_eq!(request.uri(), "/im?SdkAppid=1&x=%20y");
+        assert_eq!(request.headers().get_all("x-a").iter().count(), 2);
+        assert_eq!(request.body().size_hint().exact(), Some(7));
+        assert!(read_directly(&post("/", "", "")).is_some());
+        assert!(read_directly(&post("/", "Connection: keep-alive\r\n", "")).is_some());
+        assert!(read_directly(&post("/?status=204", "X-Name: caf\u{e9}\r\n", "{}")).is_some());
+        let others: [&[u8]; 14] = [
+            &[PLAIN, PLAIN].concat(),
+            &PLAIN[..PLAIN.len() - 1],
+            &PLAIN[..20],
+            b"POST / HTTP/1.1\r\nHost: h\r\n\r\n",
+            b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+            b"POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}",
+            &post("/", "Connection: close\r\n", "{}"),
+            &post("/", "Expect: 100-continue\r\n", "{}"),
+            &post("/", "Upgrade: h2c\r\n", "{}"),
+            &post("/", "Transfer-Encoding: chunked\r\n", "{}"),
+            b"POST / HTTP/1.1\r\nContent-Length: +2\r\n\r\n{}",
+            b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+            &post("http://h/", "", "{}"),
+            &post(
+                "/",
+                &(0..70)
+                    .map(|n| format!("X-{n}: {n}\r\n"))
+                    .collect::<String>(),
+                "{}",
+            ),
+        ];
+        for (n, other) in others.iter().enumerate() {
+            assert!(read_directly(other).is_none(), "case {n}");
+        }
+    }
+
+    /// An answer given once serve began to stop says `connection: close`, and the connection
+    /// ends, as with hyper's graceful shutdown.
+    #[tokio::test]
+    async fn an_answer_given_while_stopping_closes_the_connection_as_hyper_does() {
+        let mut answers = Vec::new();
+        for direct in [true, false] {
+            let mut server = server(direct).await;
+            let mut socket = TcpStream::connect(server.address).await.unwrap();
+            socket.write_all(&post("/?wait", "", "{}")).await.unwrap();
+            server.started.notified().await;
+            let _ = server.stop.take().unwrap().send(());
+            // serve tells its connections it stops as it stops listening: once a connection is
+            // refused, the one being answered knows.
+            while TcpStream::connect(server.address).await.is_ok() {
+                tokio::task::yield_now().await;
+            }
+            server.release.notify_one();
+            let mut answer = Vec::new();
+            socket.read_to_end(&mut answer).await.unwrap();
+            answers.push(undated(&answer));
+        }
+        assert!(
+            answers[0].contains("\r\nconnection: close\r\ncontent-length: "),
+            "{}",
+            answers[0]
+        );
+        assert_eq!(answers[0], answers[1]);
+    }
+}
