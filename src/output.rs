@@ -249,8 +249,13 @@ impl Paint {
 
     /// Writes `text` in this style.
     pub(crate) fn push(&self, line: &mut String, text: &str) {
+        self.push_with(line, |line| line.push_str(text));
+    }
+
+    /// Writes what `write` writes in this style.
+    pub(crate) fn push_with(&self, line: &mut String, write: impl FnOnce(&mut String)) {
         line.push_str(&self.on);
-        line.push_str(text);
+        write(line);
         line.push_str(&self.off);
     }
 }

@@ -20,7 +20,7 @@ use hyper::{Method, StatusCode, Uri, Version};
 use std::cell::RefCell;
 use std::future::Future;
 use std::io;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -95,11 +95,19 @@ where
     F: Future<Output = Result<hyper::Response<B>, E>>,
     B: Body<Data = Bytes>,
 {
+    let mut watcher = closing.clone();
+    let mut idle = Idle {
+        head_timeout,
+        timer: pin!(tokio::time::sleep(head_timeout)),
+        stopping: pin!(async move {
+            let _ = watcher.wait_for(|closing| *closing).await;
+        }),
+        evicted: pin!(evicted(connection)),
+    };
     let mut out = Vec::new();
     let mut gathered = Vec::new();
     loop {
-        let Some(request) = next(stream, head_timeout, closing, connection, &mut gathered).await
-        else {
+        let Some(request) = next(stream, &mut idle, &mut gathered).await else {
             return Served::Closed;
         };
         let request = match request {
@@ -119,26 +127,57 @@ where
     }
 }
 
+/// What a connection waits for between requests besides its caller, kept from one request to
+/// the next: a timer and two waiters registered anew for every request cost a tenth of a
+/// callback. The timer is reset only when it goes off before the request's deadline (once a
+/// `head_timeout` at most, under load), not for every request.
+struct Idle<'a, S, E> {
+    head_timeout: Duration,
+    timer: Pin<&'a mut tokio::time::Sleep>,
+    /// Resolves once serve stops; polled no more after.
+    stopping: Pin<&'a mut S>,
+    /// Resolves once the connection is evicted; polled no more after.
+    evicted: Pin<&'a mut E>,
+}
+
+impl<S: Future<Output = ()>, E: Future<Output = ()>> Idle<'_, S, E> {
+    /// Resolves when `stream` can be read (`true`), or when the connection is to close: it
+    /// failed, serve stops, it was evicted, or `deadline` passed.
+    fn poll_wait(
+        &mut self,
+        cx: &mut Context<'_>,
+        stream: &TcpStream,
+        deadline: tokio::time::Instant,
+    ) -> Poll<bool> {
+        if let Poll::Ready(ready) = stream.poll_read_ready(cx) {
+            return Poll::Ready(ready.is_ok());
+        }
+        if self.stopping.as_mut().poll(cx).is_ready() || self.evicted.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(false);
+        }
+        while self.timer.as_mut().poll(cx).is_ready() {
+            if tokio::time::Instant::now() >= deadline {
+                return Poll::Ready(false);
+            }
+            self.timer.as_mut().reset(deadline);
+        }
+        Poll::Pending
+    }
+}
+
 /// The next request on `stream` when it is plain, `Err` with the bytes read of it when it is
 /// not (or the caller closed its side halfway through its head: hyper says that), `None` when
-/// the connection is over: nothing came within `head_timeout` (hyper's header read timeout, a
-/// head in pieces included), the caller closed it, serve stops, or it was evicted.
-async fn next(
+/// the connection is over: nothing came within the head timeout (hyper's header read timeout,
+/// a head in pieces included), the caller closed it, serve stops, or it was evicted.
+async fn next<S: Future<Output = ()>, E: Future<Output = ()>>(
     stream: &TcpStream,
-    head_timeout: Duration,
-    closing: &mut watch::Receiver<bool>,
-    connection: &Connection,
+    idle: &mut Idle<'_, S, E>,
     gathered: &mut Vec<u8>,
 ) -> Option<Result<hyper::Request<Arrived>, Bytes>> {
-    let deadline = tokio::time::Instant::now() + head_timeout;
+    let deadline = tokio::time::Instant::now() + idle.head_timeout;
     gathered.clear();
     loop {
-        let waited = tokio::select! {
-            waited = tokio::time::timeout_at(deadline, stream.readable()) => waited,
-            _ = closing.wait_for(|closing| *closing) => return None,
-            () = evicted(connection) => return None,
-        };
-        if !matches!(waited, Ok(Ok(()))) {
+        if !std::future::poll_fn(|cx| idle.poll_wait(cx, stream, deadline)).await {
             return None;
         }
         let read = crate::socket::read_now(stream, READ_AT_ONCE, |read| {
