@@ -263,7 +263,7 @@ pub(crate) async fn serve<H, F, B, E>(
     H: Fn(hyper::Request<Arrived>, Caller) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<hyper::Response<B>, E>> + Send + 'static,
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));

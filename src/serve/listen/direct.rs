@@ -13,6 +13,7 @@
 use super::{Caller, Connection, evicted};
 use crate::socket::READ_AT_ONCE;
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use http_body_util::BodyExt as _;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -27,11 +28,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-/// The most header lines of a request read directly (hyper takes up to 100).
-const MAX_HEADERS: usize = 64;
+/// The most header lines of a request, as hyper's server takes them: with more, hyper refuses
+/// the request at once (431).
+const MAX_HEADERS: usize = 100;
 
-/// The longest head gathered from pieces; a longer one is hyper's to read (it takes ~400 KiB).
-const MAX_HEAD: usize = 64 * 1024;
+/// The longest head gathered from pieces: hyper's read buffer's limit, past which it refuses
+/// the request at once (431). A partial head shorter than this is never handed over, so the
+/// head timeout bounds it whole (hyper would start a timeout of its own).
+const MAX_HEAD: usize = 8192 + 4096 * 100;
 
 /// A request's body as its handler reads it: hyper's, or whole already (read directly).
 pub(crate) enum Arrived {
@@ -98,6 +102,7 @@ where
     let mut watcher = closing.clone();
     let mut idle = Idle {
         head_timeout,
+        answered: false,
         timer: pin!(tokio::time::sleep(head_timeout)),
         stopping: pin!(async move {
             let _ = watcher.wait_for(|closing| *closing).await;
@@ -123,16 +128,21 @@ where
         if write(stream, response, last, &mut out).await.is_err() || last {
             return Served::Closed;
         }
+        idle.answered = true;
         out.clear();
     }
 }
 
 /// What a connection waits for between requests besides its caller, kept from one request to
 /// the next: a timer and two waiters registered anew for every request cost 1.2k instructions
-/// a callback (of serve's 29k). The timer is reset only when it goes off before the request's deadline (once a
-/// `head_timeout` at most, under load), not for every request.
+/// a callback (of serve's 29k). The timer is reset only when it goes off before the request's
+/// deadline (once a `head_timeout` at most, under load), not for every request.
 struct Idle<'a, S, E> {
     head_timeout: Duration,
+    /// Whether the connection has answered a request: until it has, serve stopping does not
+    /// close it, and its first request is still read and answered (with `connection: close`),
+    /// as hyper does.
+    answered: bool,
     timer: Pin<&'a mut tokio::time::Sleep>,
     /// Resolves once serve stops; polled no more after.
     stopping: Pin<&'a mut S>,
@@ -142,7 +152,8 @@ struct Idle<'a, S, E> {
 
 impl<S: Future<Output = ()>, E: Future<Output = ()>> Idle<'_, S, E> {
     /// Resolves when `stream` can be read (`true`), or when the connection is to close: it
-    /// failed, serve stops, it was evicted, or `deadline` passed.
+    /// failed, serve stops (once it has answered a request), it was evicted, or `deadline`
+    /// passed.
     fn poll_wait(
         &mut self,
         cx: &mut Context<'_>,
@@ -152,7 +163,8 @@ impl<S: Future<Output = ()>, E: Future<Output = ()>> Idle<'_, S, E> {
         if let Poll::Ready(ready) = stream.poll_read_ready(cx) {
             return Poll::Ready(ready.is_ok());
         }
-        if self.stopping.as_mut().poll(cx).is_ready() || self.evicted.as_mut().poll(cx).is_ready() {
+        let stopped = self.answered && self.stopping.as_mut().poll(cx).is_ready();
+        if stopped || self.evicted.as_mut().poll(cx).is_ready() {
             return Poll::Ready(false);
         }
         while self.timer.as_mut().poll(cx).is_ready() {
@@ -313,7 +325,17 @@ where
     let mut left = length.unwrap_or(0);
     let mut body = std::pin::pin!(body);
     while with_body && !body.is_end_stream() {
-        let Some(frame) = body.frame().await else {
+        let frame = match body.frame().now_or_never() {
+            Some(frame) => frame,
+            // Not ready (a trickling body): what is written so far goes now, the head
+            // included, as hyper flushes it.
+            None => {
+                write_all(stream, out).await?;
+                out.clear();
+                body.frame().await
+            }
+        };
+        let Some(frame) = frame else {
             break;
         };
         let Ok(data) = frame.map_err(|_| io::ErrorKind::Other)?.into_data() else {
@@ -447,6 +469,7 @@ async fn write_all(stream: &TcpStream, bytes: &[u8]) -> io::Result<()> {
 mod tests {
     use super::super::{Limits, serve as listen};
     use super::*;
+    use http_body_util::Either;
     use std::collections::VecDeque;
     use std::convert::Infallible;
     use std::fmt::Write as _;
@@ -468,7 +491,31 @@ mod tests {
         }
     }
 
-    type Answer = http_body_util::Either<http_body_util::Full<Bytes>, Pieces>;
+    /// An answer body whose one piece is ready only once `gate` is (a trickling body's first).
+    struct Held {
+        gate: Pin<Box<dyn Future<Output = ()> + Send + Sync>>,
+        data: Option<Bytes>,
+        length: u64,
+    }
+
+    impl Body for Held {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            std::task::ready!(self.gate.as_mut().poll(cx));
+            Poll::Ready(self.data.take().map(|b| Ok(Frame::data(b))))
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            SizeHint::with_exact(self.length)
+        }
+    }
+
+    type Answer = Either<http_body_util::Full<Bytes>, Either<Pieces, Held>>;
 
     #[derive(Debug)]
     struct Refused;
@@ -483,7 +530,7 @@ mod tests {
 
     /// Answers with all the handler saw of the request (method, target, version, headers in
     /// order, body), as the query asks: `status=N`, `reason=R`, `pieces`, `fail`, `wait` (says
-    /// it `started`, then waits for `release`).
+    /// it `started`, then waits for `release`), `hold` (the body waits for `release`).
     async fn echo(
         request: hyper::Request<Arrived>,
         (started, release): (Arc<Notify>, Arc<Notify>),
@@ -508,7 +555,15 @@ mod tests {
                 }
                 ("pieces", _) => {
                     let pieces = seen.as_bytes().chunks(7).map(Bytes::copy_from_slice);
-                    *response.body_mut() = Answer::Right(Pieces(pieces.collect()));
+                    *response.body_mut() = Answer::Right(Either::Left(Pieces(pieces.collect())));
+                }
+                ("hold", _) => {
+                    let release = Arc::clone(&release);
+                    *response.body_mut() = Answer::Right(Either::Right(Held {
+                        gate: Box::pin(async move { release.notified().await }),
+                        length: seen.len() as u64,
+                        data: Some(seen.clone().into()),
+                    }));
                 }
                 ("fail", _) => return Err(Refused),
                 ("wait", _) => {
@@ -613,7 +668,11 @@ mod tests {
     /// same bytes back, but for the `date`.
     #[tokio::test]
     async fn a_request_is_answered_the_same_directly_as_by_hyper() {
-        let many_headers: String = (0..70).map(|n| format!("X-{n}: {n}\r\n")).collect();
+        let lines = |n: usize| {
+            (0..n)
+                .map(|n| format!("X-{n}: {n}\r\n"))
+                .collect::<String>()
+        };
         let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
             ("plain", vec![PLAIN.to_vec()]),
             ("two on one connection", vec![PLAIN.to_vec(), PLAIN.to_vec()]),
@@ -650,7 +709,13 @@ mod tests {
             ("asterisk", vec![post("*", "", "{}")]),
             ("bad target", vec![post("/a\x7fb", "", "{}")]),
             ("obs-text value", vec![post("/", "X-Name: caf\u{e9}\r\n", "{}")]),
-            ("70 headers", vec![post("/", &many_headers, "{}")]),
+            ("98 headers", vec![post("/", &lines(98), "{}")]),
+            ("99 headers", vec![post("/", &lines(99), "{}")]),
+            ("101 headers", vec![post("/", &lines(101), "{}")]),
+            (
+                "a long head in pieces",
+                vec![post(&format!("/?{}", "a".repeat(70_000)), "", "{}"), PLAIN.to_vec()],
+            ),
             ("status 401", vec![post("/?status=401", "", "{}")]),
             ("status 405", vec![post("/?status=405", "", "{}")]),
             ("status 204", vec![post("/?status=204", "", "{}"), PLAIN.to_vec()]),
@@ -720,7 +785,7 @@ mod tests {
             &post("http://h/", "", "{}"),
             &post(
                 "/",
-                &(0..70)
+                &(0..101)
                     .map(|n| format!("X-{n}: {n}\r\n"))
                     .collect::<String>(),
                 "{}",
@@ -741,22 +806,82 @@ mod tests {
             let mut socket = TcpStream::connect(server.address).await.unwrap();
             socket.write_all(&post("/?wait", "", "{}")).await.unwrap();
             server.started.notified().await;
-            let _ = server.stop.take().unwrap().send(());
-            // serve tells its connections it stops as it stops listening: once a connection is
-            // refused, the one being answered knows.
-            while TcpStream::connect(server.address).await.is_ok() {
-                tokio::task::yield_now().await;
-            }
+            stop(&mut server).await;
             server.release.notify_one();
-            let mut answer = Vec::new();
-            socket.read_to_end(&mut answer).await.unwrap();
-            answers.push(undated(&answer));
+            answers.push(rest(&mut socket).await);
         }
+        let close = "\r\nconnection: close\r\ncontent-length: ";
+        assert!(answers[0].contains(close), "{}", answers[0]);
+        assert_eq!(answers[0], answers[1]);
+    }
+
+    /// Tells `server` to stop and waits until it no longer listens: its connections know then.
+    async fn stop(server: &mut Server) {
+        let _ = server.stop.take().unwrap().send(());
+        while TcpStream::connect(server.address).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// All that is left to read on `socket`, the `date` taken out.
+    async fn rest(socket: &mut TcpStream) -> String {
+        let mut answer = Vec::new();
+        socket.read_to_end(&mut answer).await.unwrap();
+        undated(&answer)
+    }
+
+    /// A first request still arriving when serve begins to stop is read and answered, with
+    /// `connection: close`, as hyper does (a connection that has answered nothing is not idle).
+    #[tokio::test]
+    async fn a_first_request_arriving_as_serve_stops_is_answered_as_hyper_does() {
+        let mut answers = Vec::new();
+        for direct in [true, false] {
+            let mut server = server(direct).await;
+            let mut socket = TcpStream::connect(server.address).await.unwrap();
+            socket.write_all(&PLAIN[..20]).await.unwrap();
+            // Connections are accepted in turn: once a later one is being answered, this one
+            // is serve's (not one in the kernel's queue, which stopping refuses).
+            let mut later = TcpStream::connect(server.address).await.unwrap();
+            later.write_all(&post("/?wait", "", "{}")).await.unwrap();
+            server.started.notified().await;
+            stop(&mut server).await;
+            server.release.notify_one();
+            socket.write_all(&PLAIN[20..]).await.unwrap();
+            answers.push(rest(&mut socket).await);
+        }
+        let answered = answers[0].starts_with("HTTP/1.1 200 OK\r\n");
         assert!(
-            answers[0].contains("\r\nconnection: close\r\ncontent-length: "),
+            answered && answers[0].contains("\r\nconnection: close\r\n"),
             "{}",
             answers[0]
         );
         assert_eq!(answers[0], answers[1]);
+    }
+
+    /// The head of an answer whose body is not ready goes at once, as hyper sends it: a
+    /// trickling body (`--fault slow-body`) does not hold the status back.
+    #[tokio::test]
+    async fn the_head_goes_before_a_body_that_is_not_ready() {
+        for direct in [true, false] {
+            let server = server(direct).await;
+            let mut socket = TcpStream::connect(server.address).await.unwrap();
+            socket.write_all(&post("/?hold", "", "{}")).await.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            let read_head = async {
+                while !head.ends_with(b"\r\n\r\n") {
+                    assert_eq!(socket.read(&mut byte).await.unwrap(), 1, "{head:?}");
+                    head.push(byte[0]);
+                }
+            };
+            // Not a timing: a guard, so that a head held back fails rather than hangs.
+            let came = tokio::time::timeout(Duration::from_secs(20), read_head).await;
+            assert!(came.is_ok(), "direct {direct}: no head before the body");
+            assert!(head.starts_with(b"HTTP/1.1 200 OK\r\n"), "{head:?}");
+            server.release.notify_one();
+            let mut body = vec![0u8; 16];
+            socket.read_exact(&mut body).await.unwrap();
+            assert_eq!(&body, b"POST /?hold HTTP");
+        }
     }
 }
