@@ -21,6 +21,7 @@ use hyper::{Method, StatusCode, Uri, Version};
 use std::cell::RefCell;
 use std::future::Future;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -237,9 +238,10 @@ enum Read {
 /// `bytes`, all that came of a request, read as hyper's server reads it when it is a plain
 /// request and exactly that.
 fn plain(bytes: &[u8]) -> Read {
-    let mut lines = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Request::new(&mut lines);
-    match parsed.parse(bytes) {
+    // Left uninitialised until parsed, as hyper leaves them: 3.2 KiB to zero for every read.
+    let mut lines = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut []);
+    match parsed.parse_with_uninit_headers(bytes, &mut lines) {
         Ok(httparse::Status::Complete(head)) => {
             whole(&parsed, head, bytes).map_or(Read::Other, Read::Plain)
         }
