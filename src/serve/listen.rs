@@ -9,6 +9,7 @@ pub(crate) use direct::Arrived;
 
 use bytes::Bytes;
 use futures_util::FutureExt as _;
+use hyper::body::{Body, Frame, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -262,7 +263,7 @@ pub(crate) async fn serve<H, F, B, E>(
 ) where
     H: Fn(hyper::Request<Arrived>, Caller) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<hyper::Response<B>, E>> + Send + 'static,
-    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
 {
@@ -319,14 +320,15 @@ pub(crate) async fn serve<H, F, B, E>(
                 let registry = Arc::clone(&registry);
                 move |request, caller| {
                     connection.idle_since.store(BUSY, Ordering::Relaxed);
-                    let connection = Arc::clone(&connection);
-                    let registry = Arc::clone(&registry);
+                    let idle = IdleOnceWritten {
+                        connection: Arc::clone(&connection),
+                        registry: Arc::clone(&registry),
+                    };
                     // Not an async block awaiting the answer: that would keep the handler's
                     // future twice in what hyper keeps for every connection (see `serve::run`).
-                    handle(request, caller).inspect(move |_| {
-                        connection
-                            .idle_since
-                            .store(registry.now(), Ordering::Relaxed);
+                    handle(request, caller).map(move |answered| {
+                        answered
+                            .map(|response| response.map(|body| Answering { body, _idle: idle }))
                     })
                 }
             };
@@ -408,6 +410,48 @@ pub(crate) async fn accept(listener: &TcpListener) -> TcpStream {
             Ok((stream, _)) => return stream,
             Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
+    }
+}
+
+/// An answer's body, which marks its connection idle once it is written whole or given up
+/// (dropped): until then the connection is busy, and the cap does not close it to admit
+/// another (a trickling answer, `--fault slow-body`, was cut so when the connection counted
+/// as idle once its handler returned).
+struct Answering<B> {
+    body: B,
+    /// Marks the connection idle when dropped, with the body.
+    _idle: IdleOnceWritten,
+}
+
+struct IdleOnceWritten {
+    connection: Arc<Connection>,
+    registry: Arc<Connections>,
+}
+
+impl Drop for IdleOnceWritten {
+    fn drop(&mut self) {
+        let now = self.registry.now();
+        self.connection.idle_since.store(now, Ordering::Relaxed);
+    }
+}
+
+impl<B: Body + Unpin> Body for Answering<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -279,3 +279,52 @@ fn a_record_that_cannot_be_written_is_said_at_once_and_fails_the_exit() {
         ))
         .interrupt();
 }
+
+/// At the cap, a connection whose answer is still trickling out (`--fault slow-body`) is busy,
+/// not idle: the next connection waits for it rather than cut its answer short. Both ways a
+/// request can be read: by hyper (`Connection: close` is not read directly) and directly.
+#[test]
+fn an_answer_still_trickling_out_is_not_cut_to_admit_a_connection() {
+    for connection in ["close", "keep-alive"] {
+        let serve = serve(
+            &["--max-connections", "1", "--fault", "slow-body=1s", "-q"],
+            Stdout::Read,
+        );
+        let address = serve.url.trim_start_matches("http://").to_owned();
+        let mut first = TcpStream::connect(&address).unwrap();
+        first
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let body = seed();
+        write!(
+            first,
+            "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n{body}",
+            target(),
+            body.len()
+        )
+        .unwrap();
+        // The head is out and the body trickling: now another caller comes.
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            first.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let url = serve.url.clone();
+        let second = std::thread::spawn(move || post(&url, &seed()));
+        let head = String::from_utf8(head).unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length: "))
+            .expect("a content-length")
+            .parse()
+            .unwrap();
+        let mut answer = vec![0u8; length];
+        first
+            .read_exact(&mut answer)
+            .unwrap_or_else(|e| panic!("Connection: {connection}: the answer was cut: {e}"));
+        let answer: Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["ActionStatus"], "OK");
+        assert_eq!(second.join().unwrap().0, 200);
+    }
+}
