@@ -2,10 +2,11 @@
 //! to learn that it is drained, into a buffer of the thread's: serve reads its callers so, and
 //! a kept connection the answers of its backend.
 
+use bytes::Bytes;
 use socket2::SockRef;
 use std::cell::RefCell;
 use std::io::{self, Read as _};
-use tokio::io::Interest;
+use tokio::io::{Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 /// The most one read takes.
@@ -46,4 +47,16 @@ pub(crate) fn read_now<T>(
             _ => Ok(take(&into[..read])),
         }
     })
+}
+
+/// Gives `buf` what it has room for of `read`, bytes read off a socket before the reader
+/// handed over to took it (hyper, on a connection oa-hook began to read itself); whether there
+/// were any.
+pub(crate) fn give_read_first(read: &mut Bytes, buf: &mut ReadBuf<'_>) -> bool {
+    if read.is_empty() {
+        return false;
+    }
+    let n = buf.remaining().min(read.len());
+    buf.put_slice(&read.split_to(n));
+    true
 }

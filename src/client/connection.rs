@@ -206,15 +206,12 @@ impl Connection {
     ) -> Result<Exchange, TransportError> {
         let start = Instant::now();
         let exchange = async {
-            if matches!(self.wire, Wire::Direct(_)) {
-                // Gone until the exchange comes back whole: abandoned, it closes the socket.
-                let Wire::Direct(direct) = std::mem::replace(&mut self.wire, Wire::Gone) else {
-                    unreachable!("matched just now");
-                };
-                if !direct.is_open() {
+            // Gone until the exchange comes back whole: abandoned, it closes the socket.
+            match std::mem::replace(&mut self.wire, Wire::Gone) {
+                Wire::Direct(direct) if !direct.is_open() => {
                     return Err(TransportError::closed_before_sending(name));
                 }
-                match direct.exchange(&request, start).await {
+                Wire::Direct(direct) => match direct.exchange(&request, start).await {
                     Ok((direct, exchange)) => {
                         self.wire = Wire::Direct(direct);
                         return Ok(exchange);
@@ -222,7 +219,8 @@ impl Connection {
                     Err(handed) => {
                         self.wire = Wire::Hyper(hyper_over(handed, self.small_bodies).await?);
                     }
-                }
+                },
+                other => self.wire = other,
             }
             let Wire::Hyper(sender) = &mut self.wire else {
                 return Err(TransportError::closed_before_sending(name));

@@ -338,9 +338,7 @@ impl AsyncRead for Handed {
             this.reader = Some(cx.waker().clone());
             return Poll::Pending;
         }
-        if !this.read.is_empty() {
-            let n = buf.remaining().min(this.read.len());
-            buf.put_slice(&this.read.split_to(n));
+        if crate::socket::give_read_first(&mut this.read, buf) {
             return Poll::Ready(Ok(()));
         }
         if let Some(e) = this.read_error.take() {

@@ -108,7 +108,11 @@ impl Caller {
 /// A connection's socket, shared by hyper (which reads and writes it) and the handlers (which
 /// watch for the caller closing it, see [`Caller::closed`]); reads give first the bytes read
 /// before hyper took the connection over ([`direct`]).
-struct Shared(Arc<TcpStream>, Bytes);
+struct Shared {
+    stream: Arc<TcpStream>,
+    /// Read before hyper took the connection.
+    read: Bytes,
+}
 
 impl AsyncRead for Shared {
     fn poll_read(
@@ -116,14 +120,13 @@ impl AsyncRead for Shared {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if !self.1.is_empty() {
-            let n = buf.remaining().min(self.1.len());
-            buf.put_slice(&self.1.split_to(n));
+        if crate::socket::give_read_first(&mut self.read, buf) {
             return Poll::Ready(Ok(()));
         }
+        let stream = &self.stream;
         loop {
-            ready!(self.0.poll_read_ready(cx))?;
-            match crate::socket::read_now(&self.0, buf.remaining(), |read| buf.put_slice(read)) {
+            ready!(stream.poll_read_ready(cx))?;
+            match crate::socket::read_now(stream, buf.remaining(), |read| buf.put_slice(read)) {
                 // Nothing came and readiness was cleared: the next poll waits for the socket.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 // Bytes, or the end of the stream (nothing read, no error).
@@ -142,8 +145,8 @@ impl Shared {
         mut write: impl FnMut(&TcpStream) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
         loop {
-            ready!(self.0.poll_write_ready(cx))?;
-            match write(&self.0) {
+            ready!(self.stream.poll_write_ready(cx))?;
+            match write(&self.stream) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 written => return Poll::Ready(written),
             }
@@ -332,55 +335,49 @@ pub(crate) async fn serve<H, F, B, E>(
                     })
                 }
             };
-            let mut read = Bytes::new();
-            if limits.direct {
-                let served = direct::serve(
-                    &stream,
-                    &handle,
-                    limits.head_timeout,
-                    &mut closed,
-                    &connection,
-                )
-                .await;
-                match served {
-                    direct::Served::Closed => {
-                        registry.close(id);
-                        drop(slot);
-                        return;
+            let served = if limits.direct {
+                let timeout = limits.head_timeout;
+                direct::serve(&stream, &handle, timeout, &mut closed, &connection).await
+            } else {
+                direct::Served::HandedOver(Bytes::new())
+            };
+            if let direct::Served::HandedOver(read) = served {
+                let service = {
+                    let caller = Caller(Arc::clone(&stream));
+                    service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                        handle(request.map(Arrived::Hyper), caller.clone())
+                    })
+                };
+                let mut builder = http1::Builder::new();
+                builder
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.head_timeout)
+                    // A caller that closes its side once the request is sent still gets the
+                    // answer; one that hung up is found by its handler (`Caller::closed`).
+                    .half_close(true)
+                    .keep_alive(true);
+                let connection_future = builder.serve_connection(
+                    TokioIo::new(Shared {
+                        stream: Arc::clone(&stream),
+                        read,
+                    }),
+                    service,
+                );
+                tokio::pin!(connection_future);
+                let served = tokio::select! {
+                    served = connection_future.as_mut() => served,
+                    () = async { let _ = closed.wait_for(|closing| *closing).await; } => {
+                        connection_future.as_mut().graceful_shutdown();
+                        connection_future.await
                     }
-                    direct::Served::HandedOver(bytes) => read = bytes,
+                    // No request is being handled on it: closing it loses nothing.
+                    () = evicted(&connection) => Ok(()),
+                };
+                if let Err(e) = served
+                    && (e.is_parse() || e.is_parse_too_large())
+                {
+                    refused(&e);
                 }
-            }
-            let service = {
-                let caller = Caller(Arc::clone(&stream));
-                service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                    handle(request.map(Arrived::Hyper), caller.clone())
-                })
-            };
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.head_timeout)
-                // A caller that closes its side once the request is sent still gets the
-                // answer; one that hung up is found by its handler (`Caller::closed`).
-                .half_close(true)
-                .keep_alive(true);
-            let connection_future =
-                builder.serve_connection(TokioIo::new(Shared(Arc::clone(&stream), read)), service);
-            tokio::pin!(connection_future);
-            let served = tokio::select! {
-                served = connection_future.as_mut() => served,
-                () = async { let _ = closed.wait_for(|closing| *closing).await; } => {
-                    connection_future.as_mut().graceful_shutdown();
-                    connection_future.await
-                }
-                // No request is being handled on it: closing it loses nothing.
-                () = evicted(&connection) => Ok(()),
-            };
-            if let Err(e) = served
-                && (e.is_parse() || e.is_parse_too_large())
-            {
-                refused(&e);
             }
             registry.close(id);
             drop(slot);

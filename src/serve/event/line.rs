@@ -31,18 +31,12 @@ impl<A> Event<'_, A> {
             );
         }
         if let Some(after) = self.caller_closed_ms {
-            let _ = write!(
-                line,
-                "  {} {style}the caller closed the connection ",
-                palette.warn,
-                style = &palette.warning
-            );
-            push_tenths(line, after);
-            let _ = write!(
-                line,
-                " ms after it arrived, before the answer{style:#}",
-                style = &palette.warning
-            );
+            let _ = write!(line, "  {} ", palette.warn);
+            palette.warning.push_with(line, |line| {
+                line.push_str("the caller closed the connection ");
+                push_tenths(line, after);
+                line.push_str(" ms after it arrived, before the answer");
+            });
         }
     }
 
