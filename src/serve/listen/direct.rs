@@ -475,6 +475,7 @@ mod tests {
     use std::collections::VecDeque;
     use std::convert::Infallible;
     use std::fmt::Write as _;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::sync::{Notify, oneshot};
 
@@ -535,8 +536,11 @@ mod tests {
     /// it `started`, then waits for `release`), `hold` (the body waits for `release`).
     async fn echo(
         request: hyper::Request<Arrived>,
-        (started, release): (Arc<Notify>, Arc<Notify>),
+        (started, release, read_directly): Notes,
     ) -> Result<hyper::Response<Answer>, Refused> {
+        if matches!(request.body(), Arrived::Whole(_)) {
+            read_directly.fetch_add(1, Ordering::Relaxed);
+        }
         let (parts, body) = request.into_parts();
         let body = body.collect().await.map_err(|_| Refused)?.to_bytes();
         let mut seen = format!("{} {} {:?}\n", parts.method, parts.uri, parts.version);
@@ -582,10 +586,15 @@ mod tests {
         Ok(response)
     }
 
+    /// What `echo` says and is told: it `started`, its `release`, how many requests it had
+    /// read directly.
+    type Notes = (Arc<Notify>, Arc<Notify>, Arc<AtomicUsize>);
+
     struct Server {
         address: std::net::SocketAddr,
         started: Arc<Notify>,
         release: Arc<Notify>,
+        read_directly: Arc<AtomicUsize>,
         stop: Option<oneshot::Sender<()>>,
     }
 
@@ -595,6 +604,7 @@ mod tests {
         let address = listener.local_addr().unwrap();
         let started = Arc::new(Notify::new());
         let release = Arc::new(Notify::new());
+        let read_directly = Arc::new(AtomicUsize::new(0));
         let (stop, stopped) = oneshot::channel();
         let limits = Limits {
             max_connections: 16,
@@ -602,7 +612,11 @@ mod tests {
             direct,
         };
         let handle = {
-            let notes = (Arc::clone(&started), Arc::clone(&release));
+            let notes = (
+                Arc::clone(&started),
+                Arc::clone(&release),
+                Arc::clone(&read_directly),
+            );
             move |request, _caller| echo(request, notes.clone())
         };
         let stop_on = async move {
@@ -622,6 +636,7 @@ mod tests {
             address,
             started,
             release,
+            read_directly,
             stop: Some(stop),
         }
     }
@@ -738,8 +753,13 @@ mod tests {
             let by_hyper = exchange(hyper.address, &parts).await;
             assert_eq!(directly, by_hyper, "{name}");
         }
-        // The answers are what the test says they are (so that two broken servers cannot agree).
+        // A plain request was read directly (not handed to hyper, so that the comparison compares
+        // two ways of reading), and none with direct reading off.
+        let before = direct.read_directly.load(Ordering::Relaxed);
         let plain = exchange(direct.address, &[PLAIN]).await;
+        assert_eq!(direct.read_directly.load(Ordering::Relaxed), before + 1);
+        assert_eq!(hyper.read_directly.load(Ordering::Relaxed), 0);
+        // The answers are what the test says they are (so that two broken servers cannot agree).
         assert!(plain.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-seen: a\r\nx-seen: b\r\ncontent-length: "), "{plain}");
         assert!(plain.contains("POST /im?SdkAppid=1&x=%20y HTTP/1.1\nhost: \"h\"\ncontent-type: \"application/json\"\nx-a: \"1\"\nx-a: \"2\"\ncontent-length: \"7\"\n\nb\"{\\\"a\\\":1}\""), "{plain}");
         let two = exchange(direct.address, &[PLAIN, PLAIN]).await;
