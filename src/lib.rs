@@ -43,6 +43,7 @@ mod cli;
 mod client;
 mod clock;
 mod cmd;
+mod compact;
 mod config;
 mod error;
 mod expect;

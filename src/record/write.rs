@@ -1,6 +1,7 @@
 //! Writing a record: one line per request serve answered, and how its body is kept.
 
 use super::{REFUSED_BODY_KEPT, VERSION};
+use crate::compact;
 use crate::protocol::{Received, ReceivedBody, ReceivedQuery, param, reads_back};
 use base64::Engine as _;
 use serde::Serialize;
@@ -14,7 +15,8 @@ use std::borrow::Cow;
 #[derive(Serialize)]
 #[serde(untagged)]
 pub(crate) enum Body<'a> {
-    Json(&'a RawValue),
+    /// JSON text, checked: written as it is.
+    Json(#[serde(serialize_with = "compact::verbatim")] &'a str),
     Text(Cow<'a, str>),
     Base64(String),
     /// Not kept (a large body of a refused request).
@@ -52,13 +54,13 @@ impl<'a> Body<'a> {
 
 /// `text` as JSON to write as it is in a record line: one line, no spaces around it (they would
 /// be lost), and nothing a JSON reader refuses to take back.
-fn json(text: &str) -> Option<&RawValue> {
+fn json(text: &str) -> Option<&str> {
     if text.bytes().any(|b| b == b'\n' || b == b'\r') {
         return None;
     }
     let raw = serde_json::from_str::<&RawValue>(text).ok()?;
     // The body is one level down in its record line.
-    (raw.get().len() == text.len() && reads_back(text, 1)).then_some(raw)
+    (raw.get().len() == text.len() && reads_back(text, 1)).then_some(text)
 }
 
 /// The request's body as recorded: whole for a valid callback, to be replayed; a refused one
@@ -102,11 +104,10 @@ impl<'a, E: Serialize> RecordLine<'a, E> {
         bytes: &'a [u8],
     ) -> Self {
         // The body of a callback just read as exactly its command's JSON is kept as it came,
-        // without asking again whether readers take it back.
+        // without reading it again, nor asking whether readers take it back.
         let exact = matches!(received.body, ReceivedBody::Exact)
             .then(|| one_line_json(bytes))
-            .flatten()
-            .and_then(|text| serde_json::from_str::<&RawValue>(text).ok());
+            .flatten();
         RecordLine {
             event,
             judgement: None,
@@ -141,7 +142,7 @@ impl<'a, E: Serialize> RecordLine<'a, E> {
             body_format: self.body.format(),
             body_bytes: self.body_bytes,
         };
-        if serde_json::to_writer(&mut *line, &written).is_err() {
+        if compact::write(line, &written).is_err() {
             line.clear();
         }
     }
@@ -227,7 +228,7 @@ mod tests {
         ];
         for body in bodies {
             match (one_line_json(body), Body::exact(body)) {
-                (Some(text), Body::Json(raw)) => assert_eq!(text, raw.get()),
+                (Some(text), Body::Json(json)) => assert_eq!(text, json),
                 (None, Body::Text(_)) => {}
                 (kept, _) => panic!(
                     "{:?}: one_line_json says {kept:?}",

@@ -2,6 +2,7 @@
 //! judgement of its answer, each kept for the next request where they repeat (the memos).
 
 use super::Server;
+use crate::compact;
 use crate::memo::ReplyTo;
 use crate::output::{OutputFormat, Palette};
 use crate::protocol::{
@@ -25,7 +26,7 @@ impl Server {
     ) -> String {
         match self.format {
             OutputFormat::Human => human(event, &self.palette),
-            OutputFormat::Json => serde_json::to_string(event).unwrap_or_default(),
+            OutputFormat::Json => compact::to_string(event).unwrap_or_default(),
         }
     }
 

@@ -5,6 +5,7 @@
 use super::replay::Mark;
 use super::request::Request;
 use crate::clock::millis;
+use crate::compact;
 use crate::protocol::{BUDGET, Finding, Received, ReceivedBody, ReceivedQuery, Reply, Severity};
 use crate::record::{Answered, Body, REFUSED_BODY_KEPT, RecordLine, RecordedVerdict, Verdict};
 use crate::serve::event::{Backend, Event};
@@ -313,8 +314,8 @@ impl Kept {
             replay: self.replay.as_deref().map(Mark::row),
             judgement: own.as_deref(),
         };
-        let mut json = serde_json::to_vec(&row).unwrap_or_default();
-        let event = serde_json::to_vec(&self.seen.event(())).unwrap_or_default();
+        let mut json = compact::to_vec(&row).unwrap_or_default();
+        let event = compact::to_vec(&self.seen.event(())).unwrap_or_default();
         // Both are objects with fields: the row's closing brace gives way to the event's fields.
         if json.pop() == Some(b'}') && event.first() == Some(&b'{') {
             json.push(b',');
