@@ -185,7 +185,9 @@ impl Event<'_, Body<'_>> {
         } else {
             &palette.fail
         };
-        let _ = write!(line, "{mark} {bold}{command}{bold:#}");
+        line.push_str(mark);
+        line.push(' ');
+        bold.push(&mut line, command);
         self.push_who(&mut line);
         if self.valid {
             self.push_warnings(&mut line, palette);
@@ -219,7 +221,8 @@ impl Event<'_, Body<'_>> {
                 status: Some(status),
                 ..
             }) => {
-                let _ = write!(line, "  → backend {bold}{status}{bold:#}");
+                line.push_str("  → backend ");
+                bold.push(&mut line, itoa::Buffer::new().format(*status));
                 if let Some(judgement) = self.judgement {
                     self.push_judgement(&mut line, judgement, palette);
                 }
@@ -241,7 +244,9 @@ impl Event<'_, Body<'_>> {
         } else {
             ""
         };
-        let _ = write!(line, ": {chat}{}", judgement.says);
+        line.push_str(": ");
+        line.push_str(chat);
+        line.push_str(&judgement.says);
         if let Some(info) = &judgement.error_info
             && !chat.is_empty()
         {
