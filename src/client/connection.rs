@@ -191,7 +191,7 @@ impl Connection {
             headers,
             body,
         };
-        self.send(request, &endpoint.name, timeout).await
+        self.send(&request, &endpoint.name, timeout).await
     }
 
     /// Sends `request` to the target called `name` and reads the answer, at most
@@ -200,7 +200,7 @@ impl Connection {
     /// says the request was not sent.
     pub(super) async fn send(
         &mut self,
-        request: Outgoing,
+        request: &Outgoing,
         name: &str,
         timeout: Duration,
     ) -> Result<Exchange, TransportError> {
@@ -211,7 +211,7 @@ impl Connection {
                 Wire::Direct(direct) if !direct.is_open() => {
                     return Err(TransportError::closed_before_sending(name));
                 }
-                Wire::Direct(direct) => match direct.exchange(&request, start).await {
+                Wire::Direct(direct) => match direct.exchange(request, start).await {
                     Ok((direct, exchange)) => {
                         self.wire = Wire::Direct(direct);
                         return Ok(exchange);
@@ -229,16 +229,13 @@ impl Connection {
                 .ready()
                 .await
                 .map_err(|_| TransportError::closed_before_sending(name))?;
-            let response = sender
-                .send_request(request.into_hyper())
-                .await
-                .map_err(|e| {
-                    if e.is_canceled() {
-                        TransportError::closed_before_sending(name)
-                    } else {
-                        TransportError::broken(&e)
-                    }
-                })?;
+            let response = sender.send_request(request.to_hyper()).await.map_err(|e| {
+                if e.is_canceled() {
+                    TransportError::closed_before_sending(name)
+                } else {
+                    TransportError::broken(&e)
+                }
+            })?;
             let (parts, mut incoming) = response.into_parts();
             let mut body = BoundedBody::expecting(incoming.size_hint().exact());
             while let Some(frame) = incoming.frame().await {
@@ -312,9 +309,7 @@ async fn within<T>(
 }
 
 /// A request to send on a [`Connection`], its headers exactly `headers` (neither oa-hook nor
-/// hyper adds one to a request that has `Host` and `Content-Length`). Cloned, it shares its
-/// body.
-#[derive(Clone)]
+/// hyper adds one to a request that has `Host` and `Content-Length`).
 pub(super) struct Outgoing {
     pub(super) method: hyper::Method,
     pub(super) target: Uri,
@@ -323,11 +318,13 @@ pub(super) struct Outgoing {
 }
 
 impl Outgoing {
-    fn into_hyper(self) -> hyper::Request<Full<Bytes>> {
-        let mut request = hyper::Request::new(Full::new(self.body));
-        *request.method_mut() = self.method;
-        *request.uri_mut() = self.target;
-        *request.headers_mut() = self.headers;
+    /// The request for hyper's connection: a copy, as only an answer the direct exchange
+    /// hands over takes this path, and the request stays the caller's to send again.
+    fn to_hyper(&self) -> hyper::Request<Full<Bytes>> {
+        let mut request = hyper::Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.target.clone();
+        *request.headers_mut() = self.headers.clone();
         request
     }
 }
@@ -393,7 +390,7 @@ mod tests {
     /// What `connection` makes of the backend's answer.
     async fn seen(mut connection: Connection, endpoint: &Endpoint) -> Seen {
         let answered = connection
-            .send(outgoing(endpoint), &endpoint.name, Duration::from_secs(5))
+            .send(&outgoing(endpoint), &endpoint.name, Duration::from_secs(5))
             .await;
         let seen = answered.map(|exchange| {
             let headers: Vec<_> = exchange

@@ -175,14 +175,11 @@ impl Kept {
         let name = self.endpoint.name.as_str();
         let left = || self.timeout.saturating_sub(start.elapsed());
         if let Some(mut connection) = self.take() {
-            // The body is shared, so the request costs nothing to keep for a second try.
-            let again = request.clone();
-            match connection.send(request, name, left()).await {
+            match connection.send(&request, name, left()).await {
                 // Not sent: the backend closed the connection first.
                 Err(TransportError::Unreachable { .. }) => {}
                 answered => return self.put_back(connection, answered),
             }
-            return self.send_on_new(again, start).await;
         }
         self.send_on_new(request, start).await
     }
@@ -196,7 +193,7 @@ impl Kept {
         // The tap passes on bodies of any length: they go out as they are, uncopied.
         let mut connection = Connection::open(&self.endpoint, left(), false).await?;
         let left = left();
-        let answered = connection.send(request, &self.endpoint.name, left).await;
+        let answered = connection.send(&request, &self.endpoint.name, left).await;
         self.put_back(connection, answered)
     }
 
