@@ -92,13 +92,13 @@ mod tests {
     use std::time::Duration;
 
     fn answered(ms: u64) -> Result<Exchange, TransportError> {
-        Ok(Exchange {
-            status: 200,
-            headers: HeaderMap::new(),
-            body: Vec::new(),
-            truncated: false,
-            latency: Duration::from_millis(ms),
-        })
+        Ok(Exchange::new(
+            200,
+            HeaderMap::new(),
+            Vec::new(),
+            false,
+            Duration::from_millis(ms),
+        ))
     }
 
     #[test]

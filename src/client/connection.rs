@@ -45,13 +45,7 @@ impl BoundedBody {
     }
 
     pub(super) fn into_exchange(self, status: u16, headers: HeaderMap, start: Instant) -> Exchange {
-        Exchange {
-            status,
-            headers,
-            body: self.bytes,
-            truncated: self.truncated,
-            latency: start.elapsed(),
-        }
+        Exchange::new(status, headers, self.bytes, self.truncated, start.elapsed())
     }
 }
 
@@ -172,26 +166,6 @@ impl Connection {
             Wire::Hyper(sender) => !sender.is_closed(),
             Wire::Gone => false,
         }
-    }
-
-    /// POSTs `body` as JSON to `target` (see [`request_target`]) on `endpoint`, with `headers`
-    /// ([`callback_headers`](super::callback_headers) for `body`), and reads the answer as
-    /// [`Connection::send`] does.
-    pub(super) async fn post(
-        &mut self,
-        endpoint: &Endpoint,
-        target: Uri,
-        headers: HeaderMap,
-        body: Bytes,
-        timeout: Duration,
-    ) -> Result<Exchange, TransportError> {
-        let request = Outgoing {
-            method: hyper::Method::POST,
-            target,
-            headers,
-            body,
-        };
-        self.send(&request, &endpoint.name, timeout).await
     }
 
     /// Sends `request` to the target called `name` and reads the answer, at most

@@ -9,8 +9,8 @@
 //! its channels and its buffers were a third of load mode's work a request and a fifth of the
 //! tap's (callgrind: 17.6k -> 11.8k and 66k -> 52k instructions).
 
-use super::Exchange;
 use super::connection::Outgoing;
+use super::{Exchange, says_close};
 use crate::protocol::MAX_BODY_BYTES;
 use crate::socket::READ_AT_ONCE;
 use bytes::Bytes;
@@ -220,6 +220,7 @@ fn plain(bytes: &[u8], start: Instant) -> Read {
     }
     let mut headers = HeaderMap::with_capacity(response.headers.len());
     let mut length = None;
+    let mut closes = false;
     for line in response.headers.iter() {
         let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(line.name.as_bytes()),
@@ -230,6 +231,7 @@ fn plain(bytes: &[u8], start: Instant) -> Read {
         if name == header::TRANSFER_ENCODING {
             return Read::Other;
         }
+        closes |= name == header::CONNECTION && says_close(&value);
         if name == header::CONTENT_LENGTH {
             let digits = line.value;
             if length.is_some() || digits.is_empty() || digits.len() > 18 {
@@ -257,6 +259,7 @@ fn plain(bytes: &[u8], start: Instant) -> Read {
             body: bytes[head..].to_vec(),
             truncated: false,
             latency: start.elapsed(),
+            closes,
         }),
     }
 }

@@ -3,10 +3,9 @@
 //! answers bounded and explain transport errors the same way, here and nowhere else.
 
 use crate::error::Result;
-use crate::memo::Memo;
 use crate::request::CONTENT_TYPE;
 use bytes::Bytes;
-use hyper::Uri;
+use connection::Outgoing;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use std::time::{Duration, Instant};
 use url::{Position, Url};
@@ -50,18 +49,34 @@ pub(crate) struct Exchange {
     pub truncated: bool,
     /// From sending the request to the last byte of the answer.
     pub latency: Duration,
+    /// Whether `headers` say `Connection: close`, found once (it is asked two or three times
+    /// an exchange, and a lookup in the map hashes the name).
+    closes: bool,
 }
 
 impl Exchange {
+    pub(crate) fn new(
+        status: u16,
+        headers: HeaderMap,
+        body: Vec<u8>,
+        truncated: bool,
+        latency: Duration,
+    ) -> Self {
+        let closes = headers.get_all(header::CONNECTION).iter().any(says_close);
+        Exchange {
+            status,
+            headers,
+            body,
+            truncated,
+            latency,
+            closes,
+        }
+    }
+
     /// Whether the answer said `Connection: close`: the backend takes no further request on
     /// that connection.
     pub(crate) fn closes_connection(&self) -> bool {
-        self.headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|token| token.trim().eq_ignore_ascii_case("close"))
+        self.closes
     }
 
     pub(crate) fn reply(&self) -> crate::protocol::Reply<'_> {
@@ -72,6 +87,15 @@ impl Exchange {
             latency: Some(self.latency),
         }
     }
+}
+
+/// Whether a `Connection` header's value has the token `close`.
+fn says_close(value: &HeaderValue) -> bool {
+    value.to_str().is_ok_and(|value| {
+        value
+            .split(',')
+            .any(|token| token.trim().eq_ignore_ascii_case("close"))
+    })
 }
 
 /// The one way oa-hook sends a callback: `send`, each worker of load mode and `check` each
@@ -235,13 +259,11 @@ struct Kept {
     connection: Option<Connection>,
     /// Whether to connect again once the backend has closed the connection, as Chat would.
     reconnect: bool,
-    /// The last URL sent to and its request target: load mode sends to one URL a second, so
-    /// a comparison saves parsing the URL again for every request.
-    last_target: Option<(Url, Uri)>,
-    /// The headers of a body of the kept length, built once: every request of a load worker
-    /// has the same. Building them (hashing each name into a new map) was ~1,900 of load
-    /// mode's ~21,250 instructions a request; a copy of the map is ~1,000 fewer (callgrind).
-    headers: Memo<usize, HeaderMap>,
+    /// The last URL sent to and the request sent to it, kept for the next: load mode sends
+    /// one body to one URL a second, so a comparison saves parsing the URL again, and building
+    /// the headers (hashing each name into a new map, ~1,900 of load mode's ~21,250
+    /// instructions a request when it was measured) or copying them (~350), for every request.
+    last: Option<(Url, Outgoing)>,
 }
 
 impl Kept {
@@ -256,18 +278,30 @@ impl Kept {
             timeout,
             connection,
             reconnect,
-            last_target: None,
-            headers: Memo::default(),
+            last: None,
         }
     }
 
     async fn post(&mut self, url: &Url, body: Bytes) -> Result<Exchange, TransportError> {
-        let target = match &self.last_target {
-            Some((last, target)) if last == url => target.clone(),
-            _ => {
-                let target = request_target(url)?;
-                self.last_target = Some((url.clone(), target.clone()));
-                target
+        let length = body.len();
+        let headers = || callback_headers(self.endpoint.host_header.clone(), length);
+        // Changed in place: the request is a few hundred bytes, moved costs memcpys.
+        let request = match &mut self.last {
+            Some((last, request)) if last == url => {
+                if request.body.len() != length {
+                    request.headers = headers();
+                }
+                request.body = body;
+                request
+            }
+            slot => {
+                let request = Outgoing {
+                    method: hyper::Method::POST,
+                    target: request_target(url)?,
+                    headers: headers(),
+                    body,
+                };
+                &mut slot.insert((url.clone(), request)).1
             }
         };
         let (connection, connecting_since) = match &mut self.connection {
@@ -277,19 +311,13 @@ impl Kept {
             slot => {
                 let since = Instant::now();
                 // Load mode sends its one body on every connection.
-                let small = body.len() <= SMALL_BODY;
+                let small = length <= SMALL_BODY;
                 let opened = Connection::open(&self.endpoint, self.timeout, small).await?;
                 (slot.insert(opened), Some(since))
             }
         };
-        let length = body.len();
-        let headers = self.headers.get(
-            |&kept| kept == length,
-            || length,
-            || callback_headers(self.endpoint.host_header.clone(), length),
-        );
         let posted = connection
-            .post(&self.endpoint, target, headers.clone(), body, self.timeout)
+            .send(request, &self.endpoint.name, self.timeout)
             .await;
         // After an error the connection is in an unknown state; after `Connection: close`, or
         // with the unread rest of a long answer on it, another request on it would fail.
@@ -367,12 +395,10 @@ mod tests {
 
     #[test]
     fn connection_close_is_found_among_the_tokens() {
-        let exchange = |value: &'static str| Exchange {
-            status: 200,
-            headers: HeaderMap::from_iter([(header::CONNECTION, HeaderValue::from_static(value))]),
-            body: Vec::new(),
-            truncated: false,
-            latency: Duration::ZERO,
+        let exchange = |value: &'static str| {
+            let headers =
+                HeaderMap::from_iter([(header::CONNECTION, HeaderValue::from_static(value))]);
+            Exchange::new(200, headers, Vec::new(), false, Duration::ZERO)
         };
         assert!(exchange("close").closes_connection());
         assert!(exchange("Upgrade, Close").closes_connection());
