@@ -47,13 +47,20 @@ async fn rows(client: &Client, count: usize) -> Value {
     .await
 }
 
-/// Clicks row `id` and waits for its detail.
+/// Clicks row `id` and waits for its detail, rendered by this click: the detail shown may be
+/// #id's already, and its render arriving after the next click (on `#edit`, say) would undo it.
 async fn open(client: &Client, id: u64) {
+    until(
+        client,
+        "the detail shown marked as stale",
+        "const h = document.querySelector('#detail h2'); if (h) h.dataset.stale = 'yes'; return true;",
+    )
+    .await;
     click(client, &format!("#rows tr[data-id=\"{id}\"]")).await;
     until(
         client,
         &format!("the detail of #{id}"),
-        &format!("const h = document.querySelector('#detail h2'); return !!h && h.textContent.startsWith('#{id} ');"),
+        &format!("const h = document.querySelector('#detail h2'); return !!h && !h.dataset.stale && h.textContent.startsWith('#{id} ');"),
     )
     .await;
 }
