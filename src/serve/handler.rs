@@ -83,7 +83,7 @@ pub(super) struct Kept {
     /// deciding, putting it in words) costs more than the rest of the record line.
     judged: Shared<Judged, Arc<RawValue>>,
     /// The tap's backend's answer judged: a backend, too, gives the same few answers.
-    verdict: Shared<Judged, Verdict>,
+    verdict: Shared<Judged, Arc<Verdict>>,
 }
 
 /// What became of a request's caller and of serve while the answer was being made.

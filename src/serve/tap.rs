@@ -19,6 +19,7 @@ use http_body_util::Full;
 use hyper::http::request::Parts;
 use hyper::http::{HeaderMap, HeaderValue, StatusCode, header};
 use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use url::Url;
@@ -142,10 +143,10 @@ pub(super) async fn pass_on(
     // What the backend did, judged: an answer to a forgery by whether it refuses it.
     let judge = |answered: Answered<'_>| match (forgery, answered) {
         (Some(forgery), Answered::Reply(reply)) => {
-            Verdict::of_forgery(callback, &subscribers, reply, forgery)
+            Arc::new(Verdict::of_forgery(callback, &subscribers, reply, forgery))
         }
         (None, Answered::Reply(reply)) => server.verdict(callback, &subscribers, reply),
-        _ => Verdict::of(callback, &subscribers, answered),
+        _ => Arc::new(Verdict::of(callback, &subscribers, answered)),
     };
     let (passed, backend, judgement) = match forwarded {
         None => {
@@ -215,7 +216,7 @@ pub(super) async fn pass_on(
             let judgement = match e.answered() {
                 Some(answered) => judge(answered),
                 // Chat would get what the caller gets: the 502, which is not the backend's.
-                None => Verdict::of(
+                None => Arc::new(Verdict::of(
                     callback,
                     &subscribers,
                     Answered::Reply(Reply {
@@ -224,7 +225,7 @@ pub(super) async fn pass_on(
                         truncated: false,
                         latency: Some(waited),
                     }),
-                ),
+                )),
             };
             let backend = Backend {
                 status: None,
@@ -262,7 +263,7 @@ pub(super) async fn pass_on(
     event.backend = Some(backend);
     event.caller_closed_ms = gone.caller_closed.map(millis);
     event.cut = gone.cut;
-    event.judgement = Some(&judgement);
+    event.judgement = Some(&*judgement);
     let line = server.line(&event, Event::tap_line);
     server.record(&event, parts, query, received, &bytes, || None);
     server.events.line(line);
@@ -275,7 +276,7 @@ pub(super) async fn pass_on(
             status: passed.status,
             body: body.clone(),
             latency,
-            judgement: inspect::Judged::Backend(Box::new(judgement)),
+            judgement: inspect::Judged::Backend(Box::new(Arc::unwrap_or_clone(judgement))),
             backend: backend.map(Box::new),
             waited: gone,
         };

@@ -110,7 +110,7 @@ impl Server {
         callback: Option<&Callback>,
         subscribers: &[String],
         reply: Reply<'_>,
-    ) -> Verdict {
+    ) -> Arc<Verdict> {
         let key = ReplyTo {
             callback,
             subscribers,
@@ -119,7 +119,7 @@ impl Server {
         self.kept.verdict.get(
             |kept| key.is(kept),
             || key.kept(),
-            || Verdict::of(callback, subscribers, Answered::Reply(reply)),
+            || Arc::new(Verdict::of(callback, subscribers, Answered::Reply(reply))),
         )
     }
 }
