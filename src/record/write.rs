@@ -103,9 +103,11 @@ impl<'a, E: Serialize> RecordLine<'a, E> {
         received: &Received,
         bytes: &'a [u8],
     ) -> Self {
-        // The body of a callback just read as exactly its command's JSON is kept as it came,
-        // without reading it again, nor asking whether readers take it back.
-        let exact = matches!(received.body, ReceivedBody::Exact)
+        // The body of a valid callback just read as exactly its command's JSON is kept as it
+        // came, without reading it again, nor asking whether readers take it back. A refused
+        // one is not trusted so: what is given of it may be cut short (the inspector keeps the
+        // start of a large one).
+        let exact = (received.verdict.is_ok() && matches!(received.body, ReceivedBody::Exact))
             .then(|| one_line_json(bytes))
             .flatten();
         RecordLine {
@@ -289,6 +291,26 @@ mod tests {
             ..RecordLine::new(&event, "POST", "/im", &query, &received, body)
         };
         String::from_utf8(line.to_json()).unwrap()
+    }
+
+    /// A refused request read as exactly its command's JSON (a tap's request that came back
+    /// to it), given cut short as the inspector keeps a large one: not written as JSON.
+    #[test]
+    fn a_refused_body_given_cut_short_is_left_out() {
+        use crate::protocol::Rejection;
+        let whole = format!("{{\"a\":\"{}\"}}", "x".repeat(REFUSED_BODY_KEPT + 10));
+        let cut = &whole.as_bytes()[..=REFUSED_BODY_KEPT];
+        let received = Received {
+            command: None,
+            body: ReceivedBody::Exact,
+            verdict: Err(Rejection::new(508, Vec::new())),
+        };
+        let query = ReceivedQuery::parse("");
+        let event = serde_json::json!({"status": 508});
+        let line = RecordLine::new(&event, "POST", "/im", &query, &received, cut).to_json();
+        let line: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(line["body"], serde_json::Value::Null);
+        assert_eq!(line["body_format"], "omitted");
     }
 
     /// The bytes of a record line, as the version 2 writer has always written them.

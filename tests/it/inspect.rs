@@ -26,7 +26,12 @@ pub struct Inspected {
 /// `serve --inspect 127.0.0.1:0 -q ARGS` checking [`TOKEN`] and SdkAppid 88888888, past the
 /// line that names the page.
 pub fn inspected(args: &[&str]) -> Inspected {
-    let serve = Test::serve()
+    inspected_by(Test::serve(), args)
+}
+
+/// [`inspected`], with `serve` started as it is.
+fn inspected_by(serve: Test, args: &[&str]) -> Inspected {
+    let serve = serve
         .args(
             [
                 &["--inspect", "127.0.0.1:0", "-q", "--sdkappid", "88888888"][..],
@@ -383,6 +388,54 @@ async fn an_event_has_the_record_line_serve_writes_in_mock_and_tap_mode() {
         "rejects the whole request (ErrorCode 1)"
     );
     assert_eq!(event["event"]["backend"]["status"], 200);
+}
+
+/// A large refused body read as exactly its command's JSON (here a tap's request that came
+/// back to it) is kept short, as any refused body is: its record line is still JSON, and
+/// leaves the body out rather than give the start of it as JSON.
+#[tokio::test]
+async fn a_large_exact_body_refused_is_left_out_of_its_record_line() {
+    let port = crate::support::closed_port();
+    let own = format!("http://127.0.0.1:{port}/im");
+    let listen = format!("127.0.0.1:{port}");
+    let tap = inspected_by(
+        Test::new().args(["serve", "--listen", &listen]),
+        &["--forward-to", &own],
+    );
+    let users: Vec<Value> = (0..3000)
+        .map(|i| json!({ "Subscriber_Account": format!("user{i}") }))
+        .collect();
+    let exact = json!({
+        "CallbackCommand": BEFORE,
+        "Official_Account": "@TOA#_test_for_penn",
+        "Operator_Account": "107867",
+        "SubscribeAccountList": users,
+        "EventTime": 1_670_574_414_123_i64,
+    })
+    .to_string();
+    assert!(exact.len() > 64 << 10);
+    let signed = format!(
+        "SdkAppid=88888888&CallbackCommand={BEFORE}&contenttype=json&RequestTime={NOW}&Sign={}",
+        sign(TOKEN, NOW)
+    );
+    let response = client()
+        .post(format!("{}?{signed}", own))
+        .header("content-type", "application/json")
+        .body(exact.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 508);
+    tap.settle(2).await;
+    // #1 is the request that came back, refused (508) and kept short.
+    let (_, line) = get_text(&tap.page, "/api/events/1/record").await;
+    let line: Value = serde_json::from_str(&line).expect("the record line is JSON");
+    assert_eq!(line["status"], 508);
+    assert_eq!(line["body"], Value::Null);
+    assert_eq!(line["body_format"], "omitted");
+    assert_eq!(line["body_bytes"], exact.len());
+    let (_, event) = get(&tap.page, "/api/events/1").await;
+    assert_eq!(event["record"]["body_format"], "omitted");
 }
 
 /// Line `n` (from 1) of the record at `path`, waiting for serve's writer to write it.

@@ -50,14 +50,13 @@ pub(in crate::serve) struct Seen {
 
 impl Seen {
     /// Bounds what is kept: a refused body over the record's limit is cut to one byte past it
-    /// (so that its record line still leaves it out), and a refused body's JSON tree, which
-    /// can take many times its text, is let go (nothing shown needs it).
+    /// (so that its record line still leaves it out), and what was read of a refused body is
+    /// let go: its JSON tree can take many times its text, and nothing shown needs it (nor may
+    /// anything take a body cut short for the one that was read).
     pub(super) fn bound(&mut self) {
         if self.received.verdict.is_err() {
             self.request.cut_body(REFUSED_BODY_KEPT + 1);
-            if matches!(self.received.body, ReceivedBody::Json(_)) {
-                self.received.body = ReceivedBody::Unread;
-            }
+            self.received.body = ReceivedBody::Unread;
         }
     }
 
