@@ -50,12 +50,13 @@ async fn rows(client: &Client, count: usize) -> Value {
 /// Clicks row `id` and waits for its detail, rendered by this click: the detail shown may be
 /// #id's already, and its render arriving after the next click (on `#edit`, say) would undo it.
 async fn open(client: &Client, id: u64) {
-    until(
-        client,
-        "the detail shown marked as stale",
-        "const h = document.querySelector('#detail h2'); if (h) h.dataset.stale = 'yes'; return true;",
-    )
-    .await;
+    client
+        .execute(
+            "const h = document.querySelector('#detail h2'); if (h) h.dataset.stale = 'yes';",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
     click(client, &format!("#rows tr[data-id=\"{id}\"]")).await;
     until(
         client,
