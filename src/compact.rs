@@ -155,6 +155,9 @@ fn short_word(bytes: &[u8]) -> u64 {
 #[inline]
 fn string(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
+    if bytes.len() <= SHORT && !needs_escape(bytes) {
+        return short_string(out, bytes);
+    }
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     if needs_escape(bytes) {
@@ -171,6 +174,41 @@ fn string(out: &mut Vec<u8>, text: &str) {
         out.extend_from_slice(bytes);
     }
     out.push(b'"');
+}
+
+/// The longest string [`short_string`] writes.
+const SHORT: usize = 32;
+
+/// Appends `bytes` (at most [`SHORT`], none escaped) between quotes, copied as two words that
+/// may overlap into room made first: most strings of a line are short names, and a copy of a
+/// length known only at run time is a call to `memcpy`, which cost more than the rest.
+fn short_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    let n = bytes.len();
+    let start = out.len();
+    out.extend_from_slice(&[0; SHORT + 2]);
+    let room = &mut out[start..];
+    room[0] = b'"';
+    match n {
+        16.. => ends::<16>(room, bytes),
+        8.. => ends::<8>(room, bytes),
+        4.. => ends::<4>(room, bytes),
+        2.. => ends::<2>(room, bytes),
+        1 => ends::<1>(room, bytes),
+        0 => {}
+    }
+    room[n + 1] = b'"';
+    out.truncate(start + n + 2);
+}
+
+/// Copies the first and the last `N` of `bytes` (`N` to `2N` of them) to `room` after its
+/// first byte, each as one word of a size known when compiled.
+#[inline(always)]
+fn ends<const N: usize>(room: &mut [u8], bytes: &[u8]) {
+    let n = bytes.len();
+    let word = |from: usize| -> [u8; N] { bytes[from..from + N].try_into().unwrap_or([0; N]) };
+    let (first, last) = (word(0), word(n - N));
+    room[1..=N].copy_from_slice(&first);
+    room[n + 1 - N..=n].copy_from_slice(&last);
 }
 
 impl<'w, 'o> ser::Serializer for &'w mut Writer<'o> {
@@ -500,6 +538,19 @@ mod tests {
         }
         same("");
         same("\u{10FFFF}\u{2028}😀");
+    }
+
+    #[test]
+    fn a_string_of_any_length_is_written_whole_after_what_came_before() {
+        let text: String = ('a'..='z').chain('A'..='Z').collect();
+        for length in 0..=text.len() {
+            let words = [&text[..length], &text[length..]];
+            let mut out = b"[".to_vec();
+            write(&mut out, &words[0]).unwrap();
+            write(&mut out, &words[1]).unwrap();
+            let expected = format!("[{:?}{:?}", words[0], words[1]);
+            assert_eq!(String::from_utf8_lossy(&out), expected);
+        }
     }
 
     #[derive(Serialize)]
