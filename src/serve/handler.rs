@@ -1,7 +1,7 @@
 //! One request: read it within bounds, judge it with the protocol, answer by policy, and hand
 //! the event and record lines to their writers.
 
-use super::event::Event;
+use super::event::{Event, WrittenAnswer};
 use super::fault::{self, Faults};
 use super::inspect::{self, Inspector};
 use super::listen::{Arrived, Caller};
@@ -260,9 +260,11 @@ impl Server {
         };
         self.answered.fetch_add(1, Ordering::Relaxed);
         let status = fault::status(fault, status);
-        let answer_bytes = fault::body(fault, self.written(&answer));
+        let json = self.written(&answer);
+        let answer_bytes = fault::body(fault, json.clone());
         let latency = arrival.started.elapsed();
-        let mut event = Event::new(arrival.now_ms, &received, status, &answer, latency);
+        let given = WrittenAnswer::new(&answer, &json);
+        let mut event = Event::new(arrival.now_ms, &received, status, given, latency);
         event.caller_closed_ms = waited.caller_closed.map(millis);
         event.cut = waited.cut;
         event.fault = fault;

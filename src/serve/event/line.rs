@@ -2,7 +2,7 @@
 
 use super::{Backend, Event, rfc3339_millis};
 use crate::output::{Paint, Palette};
-use crate::protocol::{ActionStatus, QuotedErrorInfo};
+use crate::protocol::{ActionStatus, Answer, QuotedErrorInfo};
 use crate::record::{Body, Verdict};
 use std::fmt::Write as _;
 
@@ -109,7 +109,7 @@ fn push_tenths(line: &mut String, ms: f64) {
     line.push(char::from(b'0' + (tenths % 10) as u8));
 }
 
-impl<'a> Event<'a> {
+impl<A: std::ops::Deref<Target = Answer>> Event<'_, A> {
     /// `05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → 200 refuses jared  0.3 ms`
     pub(crate) fn human_line(&self, palette: &Palette) -> String {
         let (mut line, command) = self.begin(160);
@@ -145,7 +145,7 @@ impl<'a> Event<'a> {
     }
 
     fn push_outcome(&self, line: &mut String) {
-        let answer = self.answer;
+        let answer = &*self.answer;
         if answer.action_status == ActionStatus::Fail {
             line.push_str("ActionStatus FAIL");
         } else if answer.error_code == 1 {
