@@ -131,9 +131,7 @@ impl<'a, E: Serialize> RecordLine<'a, E> {
 
     /// Writes the line, without its newline, into `line` (empty), whose room the caller chose.
     pub(crate) fn write_json(&self, line: &mut Vec<u8>) {
-        let written = Written {
-            v: VERSION,
-            event: self.event,
+        let request = Request {
             judgement: self.judgement,
             method: self.method,
             path: self.path,
@@ -144,18 +142,35 @@ impl<'a, E: Serialize> RecordLine<'a, E> {
             body_format: self.body.format(),
             body_bytes: self.body_bytes,
         };
-        if compact::write(line, &written).is_err() {
+        // One object: `v`, then the event's fields and the request's, each object written
+        // whole and its braces taken off (as `#[serde(flatten)]` would write them, at a
+        // fraction of the cost: it writes every field through a map's key and value).
+        line.extend_from_slice(b"{\"v\":");
+        line.extend_from_slice(itoa::Buffer::new().format(VERSION).as_bytes());
+        let event = line.len();
+        let written = compact::write(line, self.event).and_then(|()| {
+            match &line[event..] {
+                b"{}" => line.truncate(event),
+                [b'{', .., b'}'] => {
+                    line[event] = b',';
+                    line.pop();
+                }
+                _ => return Err(serde::ser::Error::custom("an event is an object")),
+            }
+            let fields = line.len();
+            compact::write(line, &request)?;
+            line[fields] = b',';
+            Ok(())
+        });
+        if written.is_err() {
             line.clear();
         }
     }
 }
 
-/// A record line as written: `v`, the event's fields, then the request's, in this order.
+/// The request's part of a record line, after the event's fields, in this order.
 #[derive(Serialize)]
-struct Written<'a, E> {
-    v: u64,
-    #[serde(flatten)]
-    event: &'a E,
+struct Request<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     judgement: Option<&'a RawValue>,
     method: &'a str,
@@ -311,6 +326,28 @@ mod tests {
         let line: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(line["body"], serde_json::Value::Null);
         assert_eq!(line["body_format"], "omitted");
+    }
+
+    /// An event of no fields leaves `v` and the request's; one that is not an object, nothing
+    /// (as `#[serde(flatten)]` refused it).
+    #[test]
+    fn an_event_with_no_fields_or_none_at_all() {
+        let received = Received {
+            command: None,
+            body: ReceivedBody::Unread,
+            verdict: Err(crate::protocol::Rejection::new(400, Vec::new())),
+        };
+        let query = ReceivedQuery::parse("");
+        let line = |event: &serde_json::Value| {
+            let line = RecordLine::new(event, "POST", "/", &query, &received, b"");
+            String::from_utf8(line.to_json()).unwrap()
+        };
+        assert_eq!(
+            line(&serde_json::json!({})),
+            r#"{"v":2,"method":"POST","path":"/","query":{},"request_time":null,"body":"","body_format":"text","body_bytes":0}"#
+        );
+        assert_eq!(line(&serde_json::json!("x")), "");
+        assert_eq!(line(&serde_json::json!([])), "");
     }
 
     /// The bytes of a record line, as the version 2 writer has always written them.
