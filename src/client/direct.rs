@@ -167,13 +167,14 @@ fn encode(request: &Outgoing, out: &mut Vec<u8>) -> bool {
     };
     let headers = &request.headers;
     let body = &request.body;
+    let mut lengths = headers.get_all(&header::CONTENT_LENGTH);
+    let length = lengths
+        .next()
+        .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
     let plain = !matches!(request.method, hyper::Method::HEAD | hyper::Method::CONNECT)
-        && !headers.contains_key(header::TRANSFER_ENCODING)
-        && headers.get_all(header::CONTENT_LENGTH).iter().count() == 1
-        && headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok()?.parse::<usize>().ok())
-            == Some(body.len())
+        && headers.get_all(&header::TRANSFER_ENCODING).next().is_none()
+        && lengths.next().is_none()
+        && length == Some(body.len())
         && body.len() <= MAX_REQUEST;
     if !plain {
         return false;
@@ -183,7 +184,7 @@ fn encode(request: &Outgoing, out: &mut Vec<u8>) -> bool {
     out.push(b' ');
     out.extend_from_slice(target.as_str().as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
+    for (name, value) in headers.iter() {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());

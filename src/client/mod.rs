@@ -17,6 +17,7 @@ mod forward;
 mod pool;
 mod tls;
 
+pub(crate) use connection::Headers;
 use connection::{Connection, Endpoint, SMALL_BODY, request_target};
 pub(crate) use error::TransportError;
 use error::explain_unreachable;
@@ -284,7 +285,8 @@ impl Kept {
 
     async fn post(&mut self, url: &Url, body: Bytes) -> Result<Exchange, TransportError> {
         let length = body.len();
-        let headers = || callback_headers(self.endpoint.host_header.clone(), length);
+        let headers =
+            || Headers::from(&callback_headers(self.endpoint.host_header.clone(), length));
         // Changed in place: the request is a few hundred bytes, moved costs memcpys.
         let request = match &mut self.last {
             Some((last, request)) if last == url => {

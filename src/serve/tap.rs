@@ -10,7 +10,7 @@ use super::fault::{self, Applied};
 use super::handler::{Response, Server, stopped_answer, subscribers_of};
 use super::inspect;
 use super::listen::Caller;
-use crate::client::Forwarder;
+use crate::client::{Forwarder, Headers};
 use crate::clock::millis;
 use crate::protocol::{Answer, Finding, MAX_BODY_BYTES, Received, ReceivedQuery, Rejection, Reply};
 use crate::record::{Answered, Body, Verdict};
@@ -92,10 +92,10 @@ impl Tap {
 
     /// The headers a request goes on with: its `Content-Type`, and its `Via` with this tap
     /// added (RFC 9110 section 7.6.3), by which a request that comes back is known.
-    fn headers(&self, received: &HeaderMap) -> HeaderMap {
-        let mut headers = HeaderMap::new();
+    fn headers(&self, received: &HeaderMap) -> Headers {
+        let mut headers = Headers::with_capacity(8);
         if let Some(content_type) = received.get(header::CONTENT_TYPE) {
-            headers.insert(header::CONTENT_TYPE, content_type.clone());
+            headers.append(header::CONTENT_TYPE, content_type.clone());
         }
         for via in received.get_all(header::VIA) {
             headers.append(header::VIA, via.clone());
