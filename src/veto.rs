@@ -94,7 +94,7 @@ mod tests {
     fn answered(ms: u64) -> Result<Exchange, TransportError> {
         Ok(Exchange::new(
             200,
-            HeaderMap::new(),
+            &HeaderMap::new(),
             Vec::new(),
             false,
             Duration::from_millis(ms),

@@ -44,7 +44,12 @@ impl BoundedBody {
         true
     }
 
-    pub(super) fn into_exchange(self, status: u16, headers: HeaderMap, start: Instant) -> Exchange {
+    pub(super) fn into_exchange(
+        self,
+        status: u16,
+        headers: &HeaderMap,
+        start: Instant,
+    ) -> Exchange {
         Exchange::new(status, headers, self.bytes, self.truncated, start.elapsed())
     }
 }
@@ -222,7 +227,7 @@ impl Connection {
                     break;
                 }
             }
-            Ok(body.into_exchange(parts.status.as_u16(), parts.headers, start))
+            Ok(body.into_exchange(parts.status.as_u16(), &parts.headers, start))
         };
         let deadline = tokio::time::Instant::from_std(start).checked_add(timeout);
         within(self.timer.as_mut(), deadline, std::pin::pin!(exchange))
@@ -327,6 +332,11 @@ impl Headers {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
         self.0.iter().map(|(name, value)| (name, value))
+    }
+
+    /// The first value of `name`.
+    pub(crate) fn get(&self, name: &HeaderName) -> Option<&HeaderValue> {
+        self.get_all(name).next()
     }
 
     /// The values of `name`, in order.

@@ -9,12 +9,12 @@
 //! its channels and its buffers were a third of load mode's work a request and a fifth of the
 //! tap's (callgrind: 17.6k -> 11.8k and 66k -> 52k instructions).
 
-use super::connection::Outgoing;
+use super::connection::{Headers, Outgoing};
 use super::{Exchange, says_close};
 use crate::protocol::MAX_BODY_BYTES;
 use crate::socket::READ_AT_ONCE;
 use bytes::Bytes;
-use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{self, HeaderName, HeaderValue};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -219,7 +219,7 @@ fn plain(bytes: &[u8], start: Instant) -> Read {
     if !(200..=599).contains(&status) || status == 204 || status == 304 {
         return Read::Other;
     }
-    let mut headers = HeaderMap::with_capacity(response.headers.len());
+    let mut headers = Headers::with_capacity(response.headers.len());
     let mut length = None;
     let mut closes = false;
     for line in response.headers.iter() {

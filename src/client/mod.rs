@@ -43,8 +43,8 @@ pub(crate) struct Target {
 #[derive(Debug, Clone)]
 pub(crate) struct Exchange {
     pub status: u16,
-    /// As received, so that an answer costs no copying of its headers; reports format them.
-    pub headers: HeaderMap,
+    /// As received, in order; reports format them (as a map, whose order they have kept).
+    pub headers: Headers,
     /// At most [`MAX_BODY_BYTES`]; see `truncated`.
     pub body: Vec<u8>,
     pub truncated: bool,
@@ -58,7 +58,7 @@ pub(crate) struct Exchange {
 impl Exchange {
     pub(crate) fn new(
         status: u16,
-        headers: HeaderMap,
+        headers: &HeaderMap,
         body: Vec<u8>,
         truncated: bool,
         latency: Duration,
@@ -66,7 +66,7 @@ impl Exchange {
         let closes = headers.get_all(header::CONNECTION).iter().any(says_close);
         Exchange {
             status,
-            headers,
+            headers: Headers::from(headers),
             body,
             truncated,
             latency,
@@ -400,7 +400,7 @@ mod tests {
         let exchange = |value: &'static str| {
             let headers =
                 HeaderMap::from_iter([(header::CONNECTION, HeaderValue::from_static(value))]);
-            Exchange::new(200, headers, Vec::new(), false, Duration::ZERO)
+            Exchange::new(200, &headers, Vec::new(), false, Duration::ZERO)
         };
         assert!(exchange("close").closes_connection());
         assert!(exchange("Upgrade, Close").closes_connection());

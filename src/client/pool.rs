@@ -118,7 +118,7 @@ impl Pool {
                 break;
             }
         }
-        Ok(body.into_exchange(status, headers, start))
+        Ok(body.into_exchange(status, &headers, start))
     }
 
     /// Says why `e` happened, naming the target (from the error, or `url`, so that the hot

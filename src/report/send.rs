@@ -152,7 +152,7 @@ fn status_text(status: u16) -> String {
 /// The answer as it came over the wire: status line, headers, body as received.
 pub(crate) fn answer_http(exchange: &Exchange) -> String {
     let mut text = format!("HTTP/1.1 {}\n", status_text(exchange.status));
-    for (name, value) in &exchange.headers {
+    for (name, value) in &exchange.headers.to_map() {
         text.push_str(&format!("{name}: {}\n", header_text(value)));
     }
     text.push('\n');
@@ -198,7 +198,7 @@ fn headers_json(map: &HeaderMap) -> Value {
 }
 
 fn response_json(exchange: &Exchange) -> Value {
-    let headers = headers_json(&exchange.headers);
+    let headers = headers_json(&exchange.headers.to_map());
     let body = serde_json::from_slice(&exchange.body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&exchange.body).into_owned()));
     json!({

@@ -167,7 +167,7 @@ pub(super) async fn pass_on(
         }
         Some(Ok(exchange)) if !exchange.truncated && PASSED_BACK.contains(&exchange.status) => {
             let judgement = judge(Answered::Reply(exchange.reply()));
-            let content_type = exchange.headers.get(header::CONTENT_TYPE).cloned();
+            let content_type = exchange.headers.get(&header::CONTENT_TYPE).cloned();
             let backend = Backend {
                 status: Some(exchange.status),
                 content_type: content_type
