@@ -4,6 +4,7 @@
 use super::direct::{Direct, Handed};
 use super::error::describe;
 use super::error::explain_unreachable;
+use super::headers::Headers;
 use super::{Exchange, TransportError};
 use crate::protocol::MAX_BODY_BYTES;
 use bytes::Bytes;
@@ -11,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::Uri;
 use hyper::body::Body as _;
 use hyper::client::conn::http1::SendRequest;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderValue};
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -296,76 +297,6 @@ pub(super) struct Outgoing {
     pub(super) body: Bytes,
 }
 
-/// A request's headers, in the order they go out: a list, not a `HeaderMap`, as the tap makes
-/// a new set for every request it passes on, and a map hashes every name put in it (six
-/// names, ~1.5k instructions a callback) to be read once, in order.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Headers(Vec<(HeaderName, HeaderValue)>);
-
-impl Headers {
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Headers(Vec::with_capacity(capacity))
-    }
-
-    /// Adds `value` under `name`, after any there.
-    pub(crate) fn append(&mut self, name: HeaderName, value: HeaderValue) {
-        self.0.push((name, value));
-    }
-
-    /// Sets `name` to `value` alone, as `HeaderMap::insert` does: in the place of the first
-    /// there (the others go), else last.
-    pub(crate) fn insert(&mut self, name: HeaderName, value: HeaderValue) {
-        let Some(first) = self.0.iter().position(|(there, _)| *there == name) else {
-            return self.0.push((name, value));
-        };
-        self.0[first].1 = value;
-        let mut at = 0;
-        self.0.retain(|(there, _)| {
-            at += 1;
-            at - 1 == first || *there != name
-        });
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
-        self.0.iter().map(|(name, value)| (name, value))
-    }
-
-    /// The first value of `name`.
-    pub(crate) fn get(&self, name: &HeaderName) -> Option<&HeaderValue> {
-        self.get_all(name).next()
-    }
-
-    /// The values of `name`, in order.
-    pub(crate) fn get_all(&self, name: &HeaderName) -> impl Iterator<Item = &HeaderValue> {
-        self.iter()
-            .filter(move |&(there, _)| there == name)
-            .map(|(_, value)| value)
-    }
-
-    /// As a map, whose order is this one's when each name's values come together.
-    pub(crate) fn to_map(&self) -> HeaderMap {
-        let mut map = HeaderMap::with_capacity(self.0.len());
-        for (name, value) in &self.0 {
-            map.append(name.clone(), value.clone());
-        }
-        map
-    }
-}
-
-impl From<&HeaderMap> for Headers {
-    fn from(map: &HeaderMap) -> Self {
-        Headers(
-            map.iter()
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect(),
-        )
-    }
-}
-
 impl Outgoing {
     /// The request for hyper's connection: a copy, as only an answer the direct exchange
     /// hands over takes this path, and the request stays the caller's to send again.
@@ -432,54 +363,6 @@ mod tests {
             headers: Headers::from(&headers),
             body: Bytes::from_static(b"{}"),
         }
-    }
-
-    #[test]
-    fn headers_go_in_the_order_a_header_map_gives_them() {
-        use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST, VIA};
-        let value = HeaderValue::from_static;
-        let mut map = HeaderMap::new();
-        let mut list = Headers::with_capacity(2);
-        for (name, value) in [
-            (CONTENT_TYPE, value("application/json")),
-            (VIA, value("1.1 a")),
-            (VIA, value("1.1 b")),
-            (HOST, value("x")),
-        ] {
-            map.append(name.clone(), value.clone());
-            list.append(name, value);
-        }
-        // Replaced in place, the others of its name gone; or added last.
-        for (name, value) in [
-            (VIA, value("1.1 c")),
-            (ACCEPT, value("*/*")),
-            (CONTENT_TYPE, value("text/plain")),
-            (CONTENT_LENGTH, HeaderValue::from(2)),
-        ] {
-            map.insert(name.clone(), value.clone());
-            list.insert(name, value);
-        }
-        let pairs = |headers: &mut dyn Iterator<Item = (&HeaderName, &HeaderValue)>| {
-            headers
-                .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap()))
-                .collect::<Vec<_>>()
-        };
-        let listed = pairs(&mut list.iter());
-        assert_eq!(listed, pairs(&mut map.iter()));
-        assert_eq!(
-            listed,
-            [
-                "content-type: text/plain",
-                "via: 1.1 c",
-                "host: x",
-                "accept: */*",
-                "content-length: 2"
-            ]
-        );
-        assert_eq!(pairs(&mut list.to_map().iter()), listed);
-        assert_eq!(pairs(&mut Headers::from(&map).iter()), listed);
-        assert_eq!(list.get_all(&VIA).count(), 1);
-        assert_eq!(list.len(), 5);
     }
 
     type Seen = Result<(u16, Vec<(String, Vec<u8>)>, Vec<u8>, bool), TransportError>;

@@ -9,7 +9,8 @@
 //! its channels and its buffers were a third of load mode's work a request and a fifth of the
 //! tap's (callgrind: 17.6k -> 11.8k and 66k -> 52k instructions).
 
-use super::connection::{Headers, Outgoing};
+use super::connection::Outgoing;
+use super::headers::Headers;
 use super::{Exchange, says_close};
 use crate::protocol::MAX_BODY_BYTES;
 use crate::socket::READ_AT_ONCE;

@@ -6,7 +6,8 @@
 //!
 //! [`MAX_BODY_BYTES`]: crate::protocol::MAX_BODY_BYTES
 
-use super::connection::{Connection, Endpoint, Headers, Outgoing};
+use super::connection::{Connection, Endpoint, Outgoing};
+use super::headers::Headers;
 use super::{Exchange, Pool, Target, TransportError, USER_AGENT, tls};
 use crate::error::Result;
 use crate::memo::Shared;

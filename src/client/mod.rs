@@ -14,14 +14,15 @@ mod connection;
 mod direct;
 mod error;
 mod forward;
+mod headers;
 mod pool;
 mod tls;
 
-pub(crate) use connection::Headers;
 use connection::{Connection, Endpoint, SMALL_BODY, request_target};
 pub(crate) use error::TransportError;
 use error::explain_unreachable;
 pub(crate) use forward::Forwarder;
+pub(crate) use headers::Headers;
 pub(crate) use pool::Pool;
 
 /// Both ways of sending say who is calling, so a backend sees one oa-hook either way.
