@@ -415,9 +415,13 @@ mod tests {
     /// and those handed over at each point where they stop being plain.
     #[tokio::test]
     async fn an_answer_reads_the_same_directly_as_through_hyper() {
-        let answers: [(&[u8], &[usize]); 16] = [
+        let answers: [(&[u8], &[usize]); 17] = [
             (
                 b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+                &[],
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nX-A: 1\r\ncontent-length: 2\r\nx-a: 2\r\n\r\n{}",
                 &[],
             ),
             (

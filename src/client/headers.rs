@@ -15,9 +15,14 @@ impl Headers {
         Headers(Vec::with_capacity(capacity))
     }
 
-    /// Adds `value` under `name`, after any there.
+    /// Adds `value` under `name`, after any there: a name's values stay together, in the
+    /// order a `HeaderMap` gives them, so that the list goes out (and reads) as the map
+    /// would, whichever of the two an exchange took.
     pub(crate) fn append(&mut self, name: HeaderName, value: HeaderValue) {
-        self.0.push((name, value));
+        match self.0.iter().rposition(|(there, _)| *there == name) {
+            Some(last) => self.0.insert(last + 1, (name, value)),
+            None => self.0.push((name, value)),
+        }
     }
 
     /// Sets `name` to `value` alone, as `HeaderMap::insert` does: in the place of the first
@@ -82,17 +87,25 @@ mod tests {
     fn headers_go_in_the_order_a_header_map_gives_them() {
         use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST, VIA};
         let value = HeaderValue::from_static;
+        let pairs = |headers: &mut dyn Iterator<Item = (&HeaderName, &HeaderValue)>| {
+            headers
+                .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap()))
+                .collect::<Vec<_>>()
+        };
         let mut map = HeaderMap::new();
         let mut list = Headers::with_capacity(2);
         for (name, value) in [
             (CONTENT_TYPE, value("application/json")),
             (VIA, value("1.1 a")),
-            (VIA, value("1.1 b")),
             (HOST, value("x")),
+            (VIA, value("1.1 b")),
         ] {
             map.append(name.clone(), value.clone());
             list.append(name, value);
         }
+        // A name's values together, as the map keeps them.
+        assert_eq!(pairs(&mut list.iter()), pairs(&mut map.iter()));
+        assert_eq!(list.get_all(&VIA).count(), 2);
         // Replaced in place, the others of its name gone; or added last.
         for (name, value) in [
             (VIA, value("1.1 c")),
@@ -103,11 +116,6 @@ mod tests {
             map.insert(name.clone(), value.clone());
             list.insert(name, value);
         }
-        let pairs = |headers: &mut dyn Iterator<Item = (&HeaderName, &HeaderValue)>| {
-            headers
-                .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap()))
-                .collect::<Vec<_>>()
-        };
         let listed = pairs(&mut list.iter());
         assert_eq!(listed, pairs(&mut map.iter()));
         assert_eq!(

@@ -44,7 +44,8 @@ pub(crate) struct Target {
 #[derive(Debug, Clone)]
 pub(crate) struct Exchange {
     pub status: u16,
-    /// As received, in order; reports format them (as a map, whose order they have kept).
+    /// As received, each name's values together as a `HeaderMap` keeps them (either way of
+    /// reading an answer gives the same list); reports format them as a map.
     pub headers: Headers,
     /// At most [`MAX_BODY_BYTES`]; see `truncated`.
     pub body: Vec<u8>,

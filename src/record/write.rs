@@ -150,7 +150,8 @@ impl<'a, E: Serialize> RecordLine<'a, E> {
         let event = line.len();
         let written = compact::write(line, self.event).and_then(|()| {
             match &line[event..] {
-                b"{}" => line.truncate(event),
+                // As `#[serde(flatten)]` takes them: no fields, or none at all.
+                b"{}" | b"null" => line.truncate(event),
                 [b'{', .., b'}'] => {
                     line[event] = b',';
                     line.pop();
@@ -354,8 +355,8 @@ mod tests {
         assert_eq!(line["body_format"], "omitted");
     }
 
-    /// An event of no fields leaves `v` and the request's; one that is not an object, nothing
-    /// (as `#[serde(flatten)]` refused it).
+    /// An event of no fields (or `null`) leaves `v` and the request's; one that is neither an
+    /// object nor `null`, nothing: as `#[serde(flatten)]` wrote them.
     #[test]
     fn an_event_with_no_fields_or_none_at_all() {
         let received = Received {
@@ -372,6 +373,7 @@ mod tests {
             line(&serde_json::json!({})),
             r#"{"v":2,"method":"POST","path":"/","query":{},"request_time":null,"body":"","body_format":"text","body_bytes":0}"#
         );
+        assert_eq!(line(&serde_json::Value::Null), line(&serde_json::json!({})),);
         assert_eq!(line(&serde_json::json!("x")), "");
         assert_eq!(line(&serde_json::json!([])), "");
     }
