@@ -155,12 +155,13 @@ fn short_word(bytes: &[u8]) -> u64 {
 #[inline]
 fn string(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
-    if bytes.len() <= SHORT && !needs_escape(bytes) {
+    let escapes = needs_escape(bytes);
+    if !escapes && bytes.len() <= SHORT {
         return short_string(out, bytes);
     }
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    if needs_escape(bytes) {
+    if escapes {
         let mut clean = 0;
         for (i, &byte) in bytes.iter().enumerate() {
             if escaped(byte) {

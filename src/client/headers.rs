@@ -28,15 +28,13 @@ impl Headers {
     /// Sets `name` to `value` alone, as `HeaderMap::insert` does: in the place of the first
     /// there (the others go), else last.
     pub(crate) fn insert(&mut self, name: HeaderName, value: HeaderValue) {
-        let Some(first) = self.0.iter().position(|(there, _)| *there == name) else {
+        let Some(first) = self.0.iter_mut().find(|(there, _)| *there == name) else {
             return self.0.push((name, value));
         };
-        self.0[first].1 = value;
-        let mut at = 0;
-        self.0.retain(|(there, _)| {
-            at += 1;
-            at - 1 == first || *there != name
-        });
+        first.1 = value;
+        let mut kept = false;
+        self.0
+            .retain(|(there, _)| *there != name || !std::mem::replace(&mut kept, true));
     }
 
     pub(crate) fn len(&self) -> usize {
