@@ -3,6 +3,7 @@
 
 use super::event::{Event, WrittenAnswer};
 use super::fault::{self, Faults};
+use super::head::Head;
 use super::inspect::{self, Inspector};
 use super::listen::{Arrived, Caller};
 use super::policy::Policy;
@@ -22,7 +23,6 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::Full;
 use hyper::http::Method;
-use hyper::http::request::Parts;
 use hyper::http::{HeaderValue, StatusCode, header};
 use serde_json::value::RawValue;
 use std::future::Future;
@@ -150,26 +150,26 @@ struct Arrival {
 /// mode) or answered by policy.
 pub(super) async fn handle(
     server: Arc<Server>,
-    request: hyper::Request<Arrived>,
+    head: Head,
+    body: Arrived,
     caller: Caller,
 ) -> Response {
     let arrival = server.arrival();
-    let (parts, body) = request.into_parts();
-    let query = query::parse(parts.uri.query().unwrap_or_default());
-    let (bytes, mut received, whole) = server.read(parts.method.as_str(), &query, body).await;
+    let query = query::parse(head.query().unwrap_or_default());
+    let (bytes, mut received, whole) = server.read(head.method().as_str(), &query, body).await;
     // Only a callback is passed on: any other method, and a request that went round in a
     // loop, are answered by serve itself.
     if let Some(tap) = &server.tap {
-        if let Some(looped) = tap.looped(&parts.headers) {
+        if let Some(looped) = tap.looped(&head) {
             received.verdict = Err(looped);
-        } else if whole && parts.method == Method::POST {
+        } else if whole && head.method() == Method::POST {
             let arrived = (arrival.started, arrival.now_ms);
             let fault = fault::drawn(server.faults.as_ref(), arrival.number, received.callback());
-            let request = (&parts, &query, bytes, received);
+            let request = (&head, &query, bytes, received);
             return tap::pass_on(&server, tap, request, &caller, arrived, fault).await;
         }
     }
-    let request = (&parts, &query, bytes, received);
+    let request = (&head, &query, bytes, received);
     server.answer(request, arrival, &caller).await
 }
 
@@ -187,7 +187,7 @@ impl Hangup for Caller {
 }
 
 /// A request read whole and judged: its head, its query, its body and what serve made of it.
-type Read<'a> = (&'a Parts, &'a ReceivedQuery<'a>, Vec<u8>, Received);
+type Read<'a> = (&'a Head, &'a ReceivedQuery<'a>, Vec<u8>, Received);
 
 impl Server {
     fn arrival(&self) -> Arrival {
@@ -244,7 +244,7 @@ impl Server {
     /// Answers a request by policy (or refuses it), says it on stdout, records it and
     /// publishes it to the inspector.
     async fn answer(&self, request: Read<'_>, arrival: Arrival, caller: &impl Hangup) -> Response {
-        let (parts, query, bytes, received) = request;
+        let (head, query, bytes, received) = request;
         let mut fault = None;
         let ((status, answer), waited) = match &received.verdict {
             Ok(valid) => {
@@ -276,12 +276,12 @@ impl Server {
             latency: Some(latency),
         };
         // Queued before the answer goes out, so that every callback answered is recorded.
-        self.record(&event, parts, query, &received, &bytes, || {
+        self.record(&event, head, query, &received, &bytes, || {
             Some(self.judged(&received, reply))
         });
         self.events.line(line);
         if let Some(inspector) = &self.inspector
-            && inspector.takes(Some(parts))
+            && inspector.takes(Some(head))
         {
             let given = inspect::Given {
                 status,
@@ -291,7 +291,7 @@ impl Server {
                 backend: None,
                 waited,
             };
-            let request = inspect::Request::of(parts, arrival.now_ms, bytes.into());
+            let request = inspect::Request::of(head, arrival.now_ms, bytes.into());
             inspector.publish(request, received, given);
         }
         let mut response = Response::new(Full::new(answer_bytes));
@@ -488,9 +488,10 @@ mod tests {
         let arrival = server.arrival();
         let request = hyper::Request::post(uri).body(Full::new(Bytes::from(body)));
         let (parts, body) = request.unwrap().into_parts();
-        let query = query::parse(parts.uri.query().unwrap_or_default());
-        let (bytes, received, _) = server.read(parts.method.as_str(), &query, body).await;
-        let request = (&parts, &query, bytes, received);
+        let head = Head::from(parts);
+        let query = query::parse(head.query().unwrap_or_default());
+        let (bytes, received, _) = server.read(head.method().as_str(), &query, body).await;
+        let request = (&head, &query, bytes, received);
         server.answer(request, arrival, &Waits).await
     }
 

@@ -7,6 +7,7 @@ mod direct;
 
 pub(crate) use direct::Arrived;
 
+use super::head::Head;
 use bytes::Bytes;
 use futures_util::FutureExt as _;
 use hyper::body::{Body, Frame, SizeHint};
@@ -264,7 +265,7 @@ pub(crate) async fn serve<H, F, B, E>(
     at_cap: impl FnOnce(),
     refused: impl Fn(&hyper::Error) + Clone + Send + 'static,
 ) where
-    H: Fn(hyper::Request<Arrived>, Caller) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Head, Arrived, Caller) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<hyper::Response<B>, E>> + Send + 'static,
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
@@ -321,7 +322,7 @@ pub(crate) async fn serve<H, F, B, E>(
             let handle = {
                 let connection = Arc::clone(&connection);
                 let registry = Arc::clone(&registry);
-                move |request, caller| {
+                move |head, body, caller| {
                     connection.idle_since.store(BUSY, Ordering::Relaxed);
                     let idle = IdleOnceWritten {
                         connection: Arc::clone(&connection),
@@ -329,7 +330,7 @@ pub(crate) async fn serve<H, F, B, E>(
                     };
                     // Not an async block awaiting the answer: that would keep the handler's
                     // future twice in what hyper keeps for every connection (see `serve::run`).
-                    handle(request, caller).map(move |answered| {
+                    handle(head, body, caller).map(move |answered| {
                         answered
                             .map(|response| response.map(|body| Answering { body, _idle: idle }))
                     })
@@ -345,7 +346,8 @@ pub(crate) async fn serve<H, F, B, E>(
                 let service = {
                     let caller = Caller(Arc::clone(&stream));
                     service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                        handle(request.map(Arrived::Hyper), caller.clone())
+                        let (parts, body) = request.into_parts();
+                        handle(Head::from(parts), Arrived::Hyper(body), caller.clone())
                     })
                 };
                 let mut builder = http1::Builder::new();

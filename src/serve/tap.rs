@@ -8,6 +8,7 @@
 use super::event::{Backend, Event};
 use super::fault::{self, Applied};
 use super::handler::{Response, Server, stopped_answer, subscribers_of};
+use super::head::Head;
 use super::inspect;
 use super::listen::Caller;
 use crate::client::{Forwarder, Headers};
@@ -16,8 +17,7 @@ use crate::protocol::{Answer, Finding, MAX_BODY_BYTES, Received, ReceivedQuery, 
 use crate::record::{Answered, Body, Verdict};
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::http::request::Parts;
-use hyper::http::{HeaderMap, HeaderValue, StatusCode, header};
+use hyper::http::{HeaderValue, StatusCode, header};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,11 +66,17 @@ impl Tap {
 
     /// Why a request is not passed on, when it has passed through this tap already: the
     /// forward URL leads back here, and passing it on again would never end.
-    pub(super) fn looped(&self, headers: &HeaderMap) -> Option<Rejection> {
-        let via = headers
-            .get_all(header::VIA)
-            .iter()
-            .filter_map(|value| value.to_str().ok());
+    pub(super) fn looped(&self, head: &Head) -> Option<Rejection> {
+        // Values of visible ASCII only, as `HeaderValue::to_str` takes them.
+        let visible = |value: &[u8]| {
+            value
+                .iter()
+                .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
+        };
+        let via = head
+            .values(header::VIA.as_str())
+            .filter(|value| visible(value))
+            .filter_map(|value| std::str::from_utf8(value).ok());
         let mut hops = via.flat_map(|value| value.split(','));
         // Each hop is `protocol received-by [comment]`.
         hops.any(|hop| hop.split_whitespace().nth(1) == Some(self.name.as_str()))
@@ -92,13 +98,17 @@ impl Tap {
 
     /// The headers a request goes on with: its `Content-Type`, and its `Via` with this tap
     /// added (RFC 9110 section 7.6.3), by which a request that comes back is known.
-    fn headers(&self, received: &HeaderMap) -> Headers {
+    fn headers(&self, received: &Head) -> Headers {
         let mut headers = Headers::with_capacity(8);
-        if let Some(content_type) = received.get(header::CONTENT_TYPE) {
-            headers.append(header::CONTENT_TYPE, content_type.clone());
+        let value = |value| HeaderValue::from_bytes(value).ok();
+        if let Some(content_type) = received
+            .value(header::CONTENT_TYPE.as_str())
+            .and_then(value)
+        {
+            headers.append(header::CONTENT_TYPE, content_type);
         }
-        for via in received.get_all(header::VIA) {
-            headers.append(header::VIA, via.clone());
+        for via in received.values(header::VIA.as_str()).filter_map(value) {
+            headers.append(header::VIA, via);
         }
         headers.append(header::VIA, self.via.clone());
         headers
@@ -118,7 +128,7 @@ struct Passed {
 pub(super) async fn pass_on(
     server: &Server,
     tap: &Tap,
-    (parts, query, bytes, owned): (&Parts, &ReceivedQuery<'_>, Vec<u8>, Received),
+    (head, query, bytes, owned): (&Head, &ReceivedQuery<'_>, Vec<u8>, Received),
     caller: &Caller,
     (started, now_ms): (Instant, i64),
     fault: Option<Applied>,
@@ -129,9 +139,9 @@ pub(super) async fn pass_on(
     // Boxed: the exchange on a kept connection is a large future, and it would make serve's
     // handler future (which hyper moves on every poll that answers) as large, mock or tap.
     let forward = Box::pin(tap.forwarder.forward(
-        parts.method.clone(),
-        parts.uri.query(),
-        tap.headers(&parts.headers),
+        head.method().clone(),
+        head.query(),
+        tap.headers(head),
         bytes.clone(),
     ));
     let forward = fault::around(fault, caller, forward);
@@ -265,12 +275,12 @@ pub(super) async fn pass_on(
     event.cut = gone.cut;
     event.judgement = Some(&*judgement);
     let line = server.line(&event, Event::tap_line);
-    server.record(&event, parts, query, received, &bytes, || None);
+    server.record(&event, head, query, received, &bytes, || None);
     server.events.line(line);
     let backend = event.backend.take();
     let body = passed.body;
     if let Some(inspector) = &server.inspector
-        && inspector.takes(Some(parts))
+        && inspector.takes(Some(head))
     {
         let given = inspect::Given {
             status: passed.status,
@@ -280,7 +290,7 @@ pub(super) async fn pass_on(
             backend: backend.map(Box::new),
             waited: gone,
         };
-        inspector.publish(inspect::Request::of(parts, now_ms, bytes), owned, given);
+        inspector.publish(inspect::Request::of(head, now_ms, bytes), owned, given);
     }
 
     let mut response = Response::new(Full::new(body));

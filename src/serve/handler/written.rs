@@ -10,8 +10,8 @@ use crate::protocol::{
 };
 use crate::record::{Answered, RecordLine, Verdict};
 use crate::serve::event::Event;
+use crate::serve::head::Head;
 use bytes::Bytes;
-use hyper::http::request::Parts;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -59,12 +59,12 @@ impl Server {
     }
 
     /// [`judged`], kept while serve's answers and the callbacks they answer repeat.
-    /// With `--record`, queues the record line of `event`, the request as received (`parts`,
+    /// With `--record`, queues the record line of `event`, the request as received (`head`,
     /// `query`, `bytes`) and the `judgement` of the answer where there is one to keep.
     pub(in crate::serve) fn record<A: Serialize>(
         &self,
         event: &Event<'_, A>,
-        parts: &Parts,
+        head: &Head,
         query: &ReceivedQuery<'_>,
         received: &Received,
         bytes: &[u8],
@@ -79,8 +79,8 @@ impl Server {
             keep_sign: self.record_sign,
             ..RecordLine::new(
                 event,
-                parts.method.as_str(),
-                parts.uri.path(),
+                head.method().as_str(),
+                head.path(),
                 query,
                 received,
                 bytes,

@@ -6,7 +6,7 @@ use super::Shared;
 use super::kept::{Given, Kept, Seen};
 use super::request::{REPLAY_HEADER, Request};
 use crate::protocol::Received;
-use axum::http::request::Parts;
+use crate::serve::head::Head;
 use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -52,7 +52,7 @@ impl Inspector {
     /// second, and keeping them would cost serve a share of its answers); the rest are counted.
     /// A replay from the page is always kept. Counted per thread: a count shared by the
     /// threads would bounce between their cores on every callback.
-    pub(in crate::serve) fn takes(&self, parts: Option<&Parts>) -> bool {
+    pub(in crate::serve) fn takes(&self, head: Option<&Head>) -> bool {
         let window = u64::try_from(self.shared.started.elapsed().as_millis()).unwrap_or(u64::MAX)
             / WINDOW.as_millis() as u64;
         KEPT_HERE.with(|here| {
@@ -67,7 +67,7 @@ impl Inspector {
             }
             let taken = kept < KEPT_PER_WINDOW
                 || (self.shared.replays.any()
-                    && parts.is_some_and(|parts| parts.headers.contains_key(REPLAY_HEADER)));
+                    && head.is_some_and(|head| head.value(REPLAY_HEADER).is_some()));
             if taken {
                 kept += 1;
             } else {

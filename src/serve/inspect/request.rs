@@ -2,7 +2,7 @@
 //! into one allocation made to size, read only when the page asks.
 
 use crate::protocol::param;
-use axum::http::request::Parts;
+use crate::serve::head::Head;
 use bytes::Bytes;
 use std::num::NonZeroU64;
 
@@ -32,27 +32,19 @@ pub(in crate::serve) struct Request {
 }
 
 impl Request {
-    /// The request of `parts` with `body`, which arrived at `at_ms`. Its bytes are copied, not
-    /// read: this runs for every request kept.
-    pub(in crate::serve) fn of(parts: &Parts, at_ms: i64, body: Bytes) -> Self {
-        let method = parts.method.as_str();
-        let target = parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| parts.uri.path(), |p| p.as_str());
+    /// The request of `head` with `body`, which arrived at `at_ms`. Its bytes are copied, not
+    /// read: this runs for every request kept. Header names are kept in lower case.
+    pub(in crate::serve) fn of(head: &Head, at_ms: i64, body: Bytes) -> Self {
+        let method = head.method().as_str();
+        let target = head.target();
         let (path, query) = target
             .split_once('?')
             .map_or((target, None), |(path, query)| (path, Some(query)));
         let pairs = query.map(|query| query.split('&').filter(|pair| !is_sign(pair)));
         let headers = || {
-            parts
-                .headers
-                .iter()
+            head.fields()
                 .take(HEADERS_KEPT)
-                .map(|(name, value)| {
-                    let value = value.as_bytes();
-                    (name, &value[..value.len().min(HEADER_VALUE_KEPT)])
-                })
+                .map(|(name, value)| (name, &value[..value.len().min(HEADER_VALUE_KEPT)]))
         };
         // `?` and each pair with the `&` before it (or the `?`).
         let query_len = pairs.clone().map_or(0, |pairs| {
@@ -61,7 +53,7 @@ impl Request {
         let target_end = method.len() + path.len() + query_len;
         let head_end = target_end
             + headers()
-                .map(|(name, value)| name.as_str().len() + value.len() + 3)
+                .map(|(name, value)| name.len() + value.len() + 3)
                 .sum::<usize>();
         let ends = [method.len(), target_end, head_end];
         let mut bytes = Vec::with_capacity(ends[2] + body.len());
@@ -78,10 +70,12 @@ impl Request {
         }
         let mut marker = None;
         for (name, value) in headers() {
-            if name == REPLAY_HEADER {
+            if name.eq_ignore_ascii_case(REPLAY_HEADER.as_bytes()) {
                 marker = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
             }
-            bytes.extend_from_slice(name.as_str().as_bytes());
+            let at = bytes.len();
+            bytes.extend_from_slice(name);
+            bytes[at..].make_ascii_lowercase();
             bytes.extend_from_slice(b": ");
             bytes.extend_from_slice(value);
             bytes.push(b'\n');
@@ -188,7 +182,7 @@ mod tests {
             .body(())
             .expect("a request")
             .into_parts();
-        let request = Request::of(&parts, 0, Bytes::from_static(b"{}"));
+        let request = Request::of(&Head::from(parts), 0, Bytes::from_static(b"{}"));
         assert_eq!(request.method(), "POST");
         assert_eq!(request.target(), "/im?SdkAppid=1&RequestTime=2");
         assert_eq!(request.head(), b"content-type: application/json\n");

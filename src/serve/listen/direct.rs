@@ -11,13 +11,14 @@
 //! instructions serve adds to a bare handler's (callgrind, `bench/instructions.sh`).
 
 use super::{Caller, Connection, evicted};
+use crate::serve::head::Head;
 use crate::socket::READ_AT_ONCE;
 use bytes::Bytes;
 use futures_util::FutureExt as _;
 use http_body_util::BodyExt as _;
+use hyper::StatusCode;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::{Method, StatusCode, Uri, Version};
+use hyper::header::{self, HeaderName};
 use std::cell::RefCell;
 use std::future::Future;
 use std::io;
@@ -96,7 +97,7 @@ pub(super) async fn serve<H, F, B, E>(
     connection: &Connection,
 ) -> Served
 where
-    H: Fn(hyper::Request<Arrived>, Caller) -> F,
+    H: Fn(Head, Arrived, Caller) -> F,
     F: Future<Output = Result<hyper::Response<B>, E>>,
     B: Body<Data = Bytes>,
 {
@@ -116,11 +117,11 @@ where
         let Some(request) = next(stream, &mut idle, &mut gathered).await else {
             return Served::Closed;
         };
-        let request = match request {
+        let (head, body) = match request {
             Ok(request) => request,
             Err(read) => return Served::HandedOver(read),
         };
-        let answered = handle(request, Caller(Arc::clone(stream))).await;
+        let answered = handle(head, body, Caller(Arc::clone(stream))).await;
         // A handler that gives an error drops the connection unanswered, as hyper does.
         let Ok(response) = answered else {
             return Served::Closed;
@@ -186,7 +187,7 @@ async fn next<S: Future<Output = ()>, E: Future<Output = ()>>(
     stream: &TcpStream,
     idle: &mut Idle<'_, S, E>,
     gathered: &mut Vec<u8>,
-) -> Option<Result<hyper::Request<Arrived>, Bytes>> {
+) -> Option<Result<(Head, Arrived), Bytes>> {
     let deadline = tokio::time::Instant::now() + idle.head_timeout;
     gathered.clear();
     loop {
@@ -228,7 +229,7 @@ async fn next<S: Future<Output = ()>, E: Future<Output = ()>>(
 // Returned once, never kept: a box would cost an allocation a request for nothing.
 #[allow(clippy::large_enum_variant)]
 enum Read {
-    Plain(hyper::Request<Arrived>),
+    Plain((Head, Arrived)),
     /// Not all of the head yet.
     PartialHead,
     /// Not a plain request, or not all of its body: hyper's to read.
@@ -252,11 +253,7 @@ fn plain(bytes: &[u8]) -> Read {
 
 /// The request `parsed` from `bytes`, its head `head` bytes long, when it is plain and its body
 /// is all of the rest.
-fn whole(
-    parsed: &httparse::Request<'_, '_>,
-    head: usize,
-    bytes: &[u8],
-) -> Option<hyper::Request<Arrived>> {
+fn whole(parsed: &httparse::Request<'_, '_>, head: usize, bytes: &[u8]) -> Option<(Head, Arrived)> {
     if parsed.method != Some("POST") || parsed.version != Some(1) {
         return None;
     }
@@ -264,48 +261,37 @@ fn whole(
     if !target.starts_with('/') {
         return None;
     }
-    // One copy of the request, which the target, the header values and the body share (hyper
-    // shares its read buffer so): a copy of each cost an allocation.
-    let shared = Bytes::copy_from_slice(bytes);
-    let part = |of: &[u8]| {
-        let from = of.as_ptr() as usize - bytes.as_ptr() as usize;
-        shared.slice(from..from + of.len())
-    };
-    let uri = Uri::from_maybe_shared(part(target.as_bytes())).ok()?;
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
     let mut length = None;
     for line in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(line.name.as_bytes()).ok()?;
-        let value = HeaderValue::from_maybe_shared(part(line.value)).ok()?;
-        match name {
-            header::TRANSFER_ENCODING | header::EXPECT | header::UPGRADE => return None,
-            // `keep-alive` is what HTTP/1.1 does anyway (hyper answers it the same).
-            header::CONNECTION if !line.value.eq_ignore_ascii_case(b"keep-alive") => return None,
-            header::CONTENT_LENGTH => {
-                let digits = line.value;
-                let plain_digits = !digits.is_empty()
-                    && digits.len() <= 18
-                    && digits.iter().all(u8::is_ascii_digit);
-                if length.is_some() || !plain_digits {
-                    return None;
-                }
-                length = std::str::from_utf8(digits).ok()?.parse::<usize>().ok();
-            }
-            _ => {}
+        let name = line.name.as_bytes();
+        let is = |known: &HeaderName| name.eq_ignore_ascii_case(known.as_str().as_bytes());
+        if is(&header::TRANSFER_ENCODING) || is(&header::EXPECT) || is(&header::UPGRADE) {
+            return None;
         }
-        headers.append(name, value);
+        // `keep-alive` is what HTTP/1.1 does anyway (hyper answers it the same).
+        if is(&header::CONNECTION) && !line.value.eq_ignore_ascii_case(b"keep-alive") {
+            return None;
+        }
+        if is(&header::CONTENT_LENGTH) {
+            let digits = line.value;
+            let plain_digits =
+                !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit);
+            if length.is_some() || !plain_digits {
+                return None;
+            }
+            length = std::str::from_utf8(digits).ok()?.parse::<usize>().ok();
+        }
     }
     let length = length?;
     if bytes.len() != head.checked_add(length)? {
         return None;
     }
-    let body = shared.slice(head..);
-    let mut request = hyper::Request::new(Arrived::Whole(Some(body)));
-    *request.method_mut() = Method::POST;
-    *request.uri_mut() = uri;
-    *request.version_mut() = Version::HTTP_11;
-    *request.headers_mut() = headers;
-    Some(request)
+    // One copy of the request, which the head and the body share (hyper shares its read
+    // buffer so): a copy of each part cost an allocation.
+    let shared = Bytes::copy_from_slice(bytes);
+    let fields = parsed.headers.iter().map(|line| (line.name, line.value));
+    let read = Head::read(&shared, bytes, target, fields)?;
+    Some((read, Arrived::Whole(Some(shared.slice(head..)))))
 }
 
 /// Writes `response` as hyper's server writes the answer to a `POST` in HTTP/1.1: its head
@@ -472,6 +458,7 @@ mod tests {
     use super::super::{Limits, serve as listen};
     use super::*;
     use http_body_util::Either;
+    use hyper::header::HeaderValue;
     use std::collections::VecDeque;
     use std::convert::Infallible;
     use std::fmt::Write as _;
@@ -535,20 +522,21 @@ mod tests {
     /// order, body), as the query asks: `status=N`, `reason=R`, `pieces`, `fail`, `wait` (says
     /// it `started`, then waits for `release`), `hold` (the body waits for `release`).
     async fn echo(
-        request: hyper::Request<Arrived>,
+        head: Head,
+        body: Arrived,
         (started, release, read_directly): Notes,
     ) -> Result<hyper::Response<Answer>, Refused> {
-        if matches!(request.body(), Arrived::Whole(_)) {
+        if matches!(body, Arrived::Whole(_)) {
             read_directly.fetch_add(1, Ordering::Relaxed);
         }
-        let (parts, body) = request.into_parts();
         let body = body.collect().await.map_err(|_| Refused)?.to_bytes();
-        let mut seen = format!("{} {} {:?}\n", parts.method, parts.uri, parts.version);
-        for (name, value) in &parts.headers {
-            let _ = writeln!(seen, "{name}: {value:?}");
+        let mut seen = format!("{} {} {}\n", head.method(), head.target(), head.path());
+        for (name, value) in head.fields() {
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            let _ = writeln!(seen, "{name}: {:?}", String::from_utf8_lossy(value));
         }
         let _ = write!(seen, "\n{body:?}");
-        let query = parts.uri.query().unwrap_or_default();
+        let query = head.query().unwrap_or_default();
         let mut response = hyper::Response::new(Answer::Left(seen.clone().into()));
         for pair in query.split('&') {
             match pair.split_once('=').unwrap_or((pair, "")) {
@@ -617,7 +605,7 @@ mod tests {
                 Arc::clone(&release),
                 Arc::clone(&read_directly),
             );
-            move |request, _caller| echo(request, notes.clone())
+            move |head, body, _caller| echo(head, body, notes.clone())
         };
         let stop_on = async move {
             let _ = stopped.await;
@@ -726,6 +714,16 @@ mod tests {
             ("asterisk", vec![post("*", "", "{}")]),
             ("bad target", vec![post("/a\x7fb", "", "{}")]),
             ("obs-text value", vec![post("/", "X-Name: caf\u{e9}\r\n", "{}")]),
+            ("a name's lines apart", vec![post("/", "VIA: 1\r\nX-B: b\r\nvia: 2\r\nVia: 3\r\n", "{}")]),
+            ("braces and a quote in the path", vec![post("/{\"a\"}?b=1", "", "{}")]),
+            ("a quote in the query", vec![post("/?a=\"b\"", "", "{}")]),
+            ("a fragment", vec![post("/a?b=1#c", "", "{}")]),
+            ("a backtick", vec![post("/`?`", "", "{}")]),
+            ("angle brackets", vec![post("/?a=<b>", "", "{}")]),
+            ("UTF-8 in the target", vec![post("/caf\u{e9}?\u{e9}=1", "", "{}")]),
+            ("not UTF-8 in the target", vec![[&b"POST /\xff HTTP/1.1\r\nContent-Length: 2\r\n\r\n"[..], b"{}"].concat()]),
+            ("an empty query", vec![post("/im?", "", "{}")]),
+            ("a second ?", vec![post("/im?a=1?b=2", "", "{}")]),
             ("98 headers", vec![post("/", &lines(98), "{}")]),
             ("99 headers", vec![post("/", &lines(99), "{}")]),
             ("101 headers", vec![post("/", &lines(101), "{}")]),
@@ -761,7 +759,7 @@ mod tests {
         assert_eq!(hyper.read_directly.load(Ordering::Relaxed), 0);
         // The answers are what the test says they are (so that two broken servers cannot agree).
         assert!(plain.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-seen: a\r\nx-seen: b\r\ncontent-length: "), "{plain}");
-        assert!(plain.contains("POST /im?SdkAppid=1&x=%20y HTTP/1.1\nhost: \"h\"\ncontent-type: \"application/json\"\nx-a: \"1\"\nx-a: \"2\"\ncontent-length: \"7\"\n\nb\"{\\\"a\\\":1}\""), "{plain}");
+        assert!(plain.contains("POST /im?SdkAppid=1&x=%20y /im\nhost: \"h\"\ncontent-type: \"application/json\"\nx-a: \"1\"\nx-a: \"2\"\ncontent-length: \"7\"\n\nb\"{\\\"a\\\":1}\""), "{plain}");
         let two = exchange(direct.address, &[PLAIN, PLAIN]).await;
         assert_eq!(two.matches("HTTP/1.1 200 OK").count(), 2, "{two}");
         let pieces = exchange(direct.address, &[&post("/?pieces", "", "{}")]).await;
@@ -773,7 +771,7 @@ mod tests {
         assert_eq!(failed, "");
     }
 
-    fn read_directly(bytes: &[u8]) -> Option<hyper::Request<Arrived>> {
+    fn read_directly(bytes: &[u8]) -> Option<(Head, Arrived)> {
         match plain(bytes) {
             Read::Plain(request) => Some(request),
             _ => None,
@@ -784,10 +782,10 @@ mod tests {
     /// both ways.
     #[test]
     fn only_a_plain_request_is_read_directly() {
-        let request = read_directly(PLAIN).expect("plain");
-        assert_eq!(request.uri(), "/im?SdkAppid=1&x=%20y");
-        assert_eq!(request.headers().get_all("x-a").iter().count(), 2);
-        assert_eq!(request.body().size_hint().exact(), Some(7));
+        let (head, body) = read_directly(PLAIN).expect("plain");
+        assert_eq!(head.target(), "/im?SdkAppid=1&x=%20y");
+        assert_eq!(head.values("x-a").count(), 2);
+        assert_eq!(body.size_hint().exact(), Some(7));
         assert!(read_directly(&post("/", "", "")).is_some());
         assert!(read_directly(&post("/", "Connection: keep-alive\r\n", "")).is_some());
         assert!(read_directly(&post("/?status=204", "X-Name: caf\u{e9}\r\n", "{}")).is_some());
@@ -903,7 +901,7 @@ mod tests {
             server.release.notify_one();
             let mut body = vec![0u8; 16];
             socket.read_exact(&mut body).await.unwrap();
-            assert_eq!(&body, b"POST /?hold HTTP");
+            assert_eq!(&body, b"POST /?hold /\nho");
         }
     }
 }
