@@ -21,10 +21,11 @@ const MAX_NAME: usize = u16::MAX as usize;
 pub(crate) struct Head(Kind);
 
 enum Kind {
-    /// Read directly: `target` and each field's name and value are ranges of `bytes`.
+    /// Read directly: each field's name and value are ranges of `bytes`. The target is a
+    /// copy, as text: read as text from `bytes` each time, it cost more than the copy.
     Read {
         bytes: Bytes,
-        target: Range<usize>,
+        target: Box<str>,
         fields: Vec<(Range<usize>, Range<usize>)>,
     },
     /// Boxed: read directly, a head is a fifth of the size of hyper's parts, and it is moved
@@ -66,7 +67,7 @@ impl Head {
         }
         Some(Head(Kind::Read {
             bytes: shared.clone(),
-            target: at(target.as_bytes()),
+            target: target.into(),
             fields: read,
         }))
     }
@@ -81,9 +82,7 @@ impl Head {
     /// The path and query as received (without a fragment, which hyper drops).
     pub(crate) fn target(&self) -> &str {
         match &self.0 {
-            Kind::Read { bytes, target, .. } => {
-                std::str::from_utf8(&bytes[target.clone()]).unwrap_or_default()
-            }
+            Kind::Read { target, .. } => target,
             Kind::Hyper(parts) => parts
                 .uri
                 .path_and_query()
@@ -93,14 +92,14 @@ impl Head {
 
     pub(crate) fn path(&self) -> &str {
         match &self.0 {
-            Kind::Read { .. } => self.target().split_once('?').map_or(self.target(), |s| s.0),
+            Kind::Read { target, .. } => target.split_once('?').map_or(target, |s| s.0),
             Kind::Hyper(parts) => parts.uri.path(),
         }
     }
 
     pub(crate) fn query(&self) -> Option<&str> {
         match &self.0 {
-            Kind::Read { .. } => self.target().split_once('?').map(|s| s.1),
+            Kind::Read { target, .. } => target.split_once('?').map(|s| s.1),
             Kind::Hyper(parts) => parts.uri.query(),
         }
     }
