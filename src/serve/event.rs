@@ -9,6 +9,7 @@ use crate::protocol::{Answer, CommandWord, EventValue, Finding, Received, UNMODE
 use crate::record::Verdict;
 use serde::ser::Error as _;
 use serde::{Serialize, Serializer};
+use std::cell::Cell;
 use std::time::Duration;
 
 /// One callback, as shown on stdout (`--output json`) and at the start of each record line.
@@ -162,15 +163,37 @@ impl<'a, A> Event<'a, A> {
 /// The most RFC 3339 holds: the end of year 9999, in ms since the epoch.
 const AFTER_YEAR_9999_MS: i64 = 253_402_300_800_000;
 
+thread_local! {
+    /// This thread's last second written by [`rfc3339_millis`], and how: a line for people and
+    /// a record line each write the time, and under load many callbacks share a second.
+    static SECOND: Cell<(i64, [u8; 24])> = const { Cell::new((-1, [0; 24])) };
+}
+
 /// `at_ms` (ms since the epoch; none before it) in RFC 3339, to the millisecond:
 /// `2022-12-01T05:21:52.000Z`; `None` past year 9999 (serve's clock ends in 2106). Written
 /// digit by digit: every event has one, and through `fmt` (humantime, then serde_json's
-/// `collect_str`) it was ~1.9k instructions of a record line and ~0.6k of a line for people.
+/// `collect_str`) it was ~1.9k instructions of a record line and ~0.6k of a line for people;
+/// within the second last written, only the milliseconds are.
 fn rfc3339_millis(at_ms: i64) -> Option<[u8; 24]> {
     let at_ms = at_ms.max(0);
     if at_ms >= AFTER_YEAR_9999_MS {
         return None;
     }
+    let (second, mut text) = SECOND.get();
+    if second == at_ms / 1000 {
+        let millis = at_ms % 1000;
+        text[20] = b'0' + (millis / 100) as u8;
+        text[21] = b'0' + (millis / 10 % 10) as u8;
+        text[22] = b'0' + (millis % 10) as u8;
+        return Some(text);
+    }
+    let text = rfc3339_of(at_ms);
+    SECOND.set((at_ms / 1000, text));
+    Some(text)
+}
+
+/// `at_ms` (from 0 to the end of year 9999) in RFC 3339, to the millisecond.
+fn rfc3339_of(at_ms: i64) -> [u8; 24] {
     let (days, of_day) = (at_ms / 86_400_000, at_ms % 86_400_000);
     // The civil date of a day count (Howard Hinnant's `civil_from_days`), in 400-year eras
     // from 0000-03-01, so that a leap day ends its year.
@@ -200,7 +223,7 @@ fn rfc3339_millis(at_ms: i64) -> Option<[u8; 24]> {
     put(14, 2, of_day / 60_000 % 60);
     put(17, 2, of_day / 1000 % 60);
     put(20, 3, of_day % 1000);
-    Some(text)
+    text
 }
 
 fn rfc3339<S: Serializer>(at_ms: &i64, serializer: S) -> Result<S::Ok, S::Error> {
@@ -245,6 +268,19 @@ mod time {
         #[test]
         fn any_time_is_written_as_humantime_writes_it(at_ms in 0..AFTER_YEAR_9999_MS) {
             prop_assert_eq!(written(at_ms), by_humantime(at_ms));
+        }
+
+        /// Times in the second last written, and in the seconds around it, in any order.
+        #[test]
+        fn times_near_the_last_are_written_as_humantime_writes_them(
+            at_ms in 0..AFTER_YEAR_9999_MS - 2000,
+            steps in proptest::collection::vec(-1500i64..1500, 1..8),
+        ) {
+            prop_assert_eq!(written(at_ms), by_humantime(at_ms));
+            for step in steps {
+                let near = (at_ms + step).max(0);
+                prop_assert_eq!(written(near), by_humantime(near));
+            }
         }
     }
 }
