@@ -8,7 +8,7 @@
 
 use bytes::Bytes;
 use hyper::Method;
-use hyper::header::HeaderMap;
+use hyper::header::{HeaderMap, HeaderValue};
 use hyper::http::request::Parts;
 use std::ops::Range;
 
@@ -92,33 +92,28 @@ impl Head {
 
     pub(crate) fn path(&self) -> &str {
         match &self.0 {
-            Kind::Read { target, .. } => target.split_once('?').map_or(target, |s| s.0),
+            Kind::Read { target, .. } => &target[..query_at(target).unwrap_or(target.len())],
             Kind::Hyper(parts) => parts.uri.path(),
         }
     }
 
     pub(crate) fn query(&self) -> Option<&str> {
         match &self.0 {
-            Kind::Read { target, .. } => target.split_once('?').map(|s| s.1),
+            Kind::Read { target, .. } => query_at(target).map(|at| &target[at + 1..]),
             Kind::Hyper(parts) => parts.uri.query(),
         }
     }
 
     /// The values of the field `name` (lower case), in the order they came.
-    pub(crate) fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let (read, map) = self.split();
-        let read = read.into_iter().flat_map(move |(bytes, fields)| {
-            fields
-                .iter()
-                .filter(move |(n, _)| bytes[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
-                .map(move |(_, v)| &bytes[v.clone()])
-        });
-        let map = map.into_iter().flat_map(move |map| {
-            map.get_all(name)
-                .into_iter()
-                .map(hyper::header::HeaderValue::as_bytes)
-        });
-        read.chain(map)
+    pub(crate) fn values<'a>(&'a self, name: &'a str) -> Values<'a> {
+        match &self.0 {
+            Kind::Read { bytes, fields, .. } => Values::Read {
+                bytes,
+                fields: fields.iter(),
+                name: name.as_bytes(),
+            },
+            Kind::Hyper(parts) => Values::Map(parts.headers.get_all(name).into_iter()),
+        }
     }
 
     /// The first value of the field `name` (lower case).
@@ -157,6 +152,39 @@ impl Head {
         match &self.0 {
             Kind::Read { bytes, fields, .. } => (Some((&bytes[..], &fields[..])), None),
             Kind::Hyper(parts) => (None, Some(&parts.headers)),
+        }
+    }
+}
+
+/// Where the query of `target` begins: its first `?`, found a byte at a time (it is near the
+/// start of a callback's target: a search made for long texts cost more).
+fn query_at(target: &str) -> Option<usize> {
+    target.bytes().position(|b| b == b'?')
+}
+
+/// The values of a field, as [`Head::values`] finds them.
+pub(crate) enum Values<'a> {
+    Read {
+        bytes: &'a Bytes,
+        fields: std::slice::Iter<'a, (Range<usize>, Range<usize>)>,
+        name: &'a [u8],
+    },
+    Map(hyper::header::ValueIter<'a, HeaderValue>),
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            Values::Read {
+                bytes,
+                fields,
+                name,
+            } => fields
+                .find(|(n, _)| bytes[n.clone()].eq_ignore_ascii_case(name))
+                .map(|(_, v)| &bytes[v.clone()]),
+            Values::Map(values) => values.next().map(HeaderValue::as_bytes),
         }
     }
 }
