@@ -288,9 +288,8 @@ fn whole(parsed: &httparse::Request<'_, '_>, head: usize, bytes: &[u8]) -> Optio
     }
     // One copy of the request, which the head and the body share (hyper shares its read
     // buffer so): a copy of each part cost an allocation.
-    let shared = Bytes::copy_from_slice(bytes);
     let fields = parsed.headers.iter().map(|line| (line.name, line.value));
-    let read = Head::read(&shared, bytes, target, fields)?;
+    let (read, shared) = Head::read(bytes, target, fields, || Bytes::copy_from_slice(bytes))?;
     Some((read, Arrived::Whole(Some(shared.slice(head..)))))
 }
 
@@ -518,8 +517,8 @@ mod tests {
 
     impl std::error::Error for Refused {}
 
-    /// Answers with all the handler saw of the request (method, target, version, headers in
-    /// order, body), as the query asks: `status=N`, `reason=R`, `pieces`, `fail`, `wait` (says
+    /// Answers with all the handler saw of the request (method, target, path, headers as the
+    /// handler reads them, body), as the query asks: `status=N`, `reason=R`, `pieces`, `fail`, `wait` (says
     /// it `started`, then waits for `release`), `hold` (the body waits for `release`).
     async fn echo(
         head: Head,
@@ -715,6 +714,7 @@ mod tests {
             ("bad target", vec![post("/a\x7fb", "", "{}")]),
             ("obs-text value", vec![post("/", "X-Name: caf\u{e9}\r\n", "{}")]),
             ("a name's lines apart", vec![post("/", "VIA: 1\r\nX-B: b\r\nvia: 2\r\nVia: 3\r\n", "{}")]),
+            ("braces", vec![post("/{a}?b={c}", "", "{}")]),
             ("braces and a quote in the path", vec![post("/{\"a\"}?b=1", "", "{}")]),
             ("a quote in the query", vec![post("/?a=\"b\"", "", "{}")]),
             ("a fragment", vec![post("/a?b=1#c", "", "{}")]),
