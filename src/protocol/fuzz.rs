@@ -100,8 +100,8 @@ proptest! {
     fn query_parsing_takes_any_text_and_reads_by_name(text in ".{0,200}", name in select(vec![param::SIGN, param::REQUEST_TIME, param::SDK_APPID, "x", ""])) {
         let query = ReceivedQuery::parse(&text);
         prop_assert_eq!(query.get(name).is_some(), query.count(name) > 0);
-        let kept = query.without_signature();
-        prop_assert!(kept.iter().all(|(k, _)| *k != param::SIGN && *k != param::REQUEST_TIME));
+        let signed = |(k, _): (&str, &str)| k == param::SIGN || k == param::REQUEST_TIME;
+        prop_assert!(!query.without_signature().any(signed));
         prop_assert_eq!(ReceivedQuery::parse(&text), query);
     }
 

@@ -135,7 +135,7 @@ impl<'a, E: Serialize> RecordLine<'a, E> {
             judgement: self.judgement,
             method: self.method,
             path: self.path,
-            query: Query(self.query.without_signature()),
+            query: Query(self.query),
             request_time: self.query.get(param::REQUEST_TIME),
             sign: self.keep_sign.then(|| self.query.get(param::SIGN)),
             body: &self.body,
@@ -189,13 +189,15 @@ struct Request<'a> {
 /// `{"SdkAppid":"88888888",...}`: the parameters as received, in order. A name that comes more
 /// than once (Chat's never do; a forger's may) keeps every value, in order, in an array where
 /// the name first came, so that replay sends them all.
-struct Query<'a>(Vec<(&'a str, &'a str)>);
+/// Read from the query as received, not copied out of it first (a copy cost an allocation).
+struct Query<'a>(&'a ReceivedQuery<'a>);
 
 impl Serialize for Query<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if repeats_a_name(&self.0) {
+        let pairs = self.0.without_signature();
+        if repeats_a_name(pairs.clone()) {
             let mut grouped = serde_json::Map::new();
-            for &(name, value) in &self.0 {
+            for (name, value) in pairs {
                 match grouped.get_mut(name) {
                     Some(serde_json::Value::Array(values)) => values.push(value.into()),
                     Some(first) => {
@@ -208,20 +210,21 @@ impl Serialize for Query<'_> {
             }
             return grouped.serialize(serializer);
         }
-        serializer.collect_map(self.0.iter().copied())
+        serializer.collect_map(pairs)
     }
 }
 
 /// Whether a name comes more than once in `pairs`: Chat's few parameters are compared with
 /// each other, without the copy and sort (~0.5k instructions a line) a long query takes.
-fn repeats_a_name(pairs: &[(&str, &str)]) -> bool {
-    if pairs.len() <= 16 {
-        let names = pairs.iter().map(|&(name, _)| name);
+fn repeats_a_name<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> bool {
+    let names = pairs.map(|(name, _)| name);
+    if names.clone().nth(16).is_none() {
         return names
+            .clone()
             .enumerate()
-            .any(|(i, name)| pairs[..i].iter().any(|&(before, _)| before == name));
+            .any(|(i, name)| names.clone().take(i).any(|before| before == name));
     }
-    let mut names: Vec<&str> = pairs.iter().map(|&(name, _)| name).collect();
+    let mut names: Vec<&str> = names.collect();
     names.sort_unstable();
     names.windows(2).any(|two| two[0] == two[1])
 }
@@ -272,7 +275,7 @@ mod tests {
     fn a_repeated_query_parameter_keeps_every_value_in_order() {
         let written = |query: &str| {
             let query = ReceivedQuery::parse(query);
-            serde_json::to_string(&Query(query.without_signature())).unwrap()
+            serde_json::to_string(&Query(&query)).unwrap()
         };
         assert_eq!(written("a=1&b=%22"), r#"{"a":"1","b":"\""}"#);
         assert_eq!(written(""), "{}");

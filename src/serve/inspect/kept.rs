@@ -206,7 +206,6 @@ impl Seen {
     pub(super) fn query_shown(&self) -> Vec<(String, String)> {
         ReceivedQuery::parse(self.request.query())
             .without_signature()
-            .into_iter()
             .map(|(name, value)| (name.to_owned(), value.to_owned()))
             .collect()
     }
