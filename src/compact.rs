@@ -183,14 +183,10 @@ fn string(out: &mut Vec<u8>, text: &str) {
 /// line, would find one that is.
 fn name(out: &mut Vec<u8>, key: &'static str) {
     debug_assert!(!needs_escape(key.as_bytes()), "a field named {key:?}");
-    let bytes = key.as_bytes();
-    if bytes.len() <= SHORT {
-        short_string(out, bytes);
+    if key.len() <= SHORT {
+        short_string(out, key.as_bytes());
     } else {
-        out.reserve(bytes.len() + 3);
-        out.push(b'"');
-        out.extend_from_slice(bytes);
-        out.push(b'"');
+        string(out, key);
     }
     out.push(b':');
 }

@@ -152,7 +152,7 @@ fn status_text(status: u16) -> String {
 /// The answer as it came over the wire: status line, headers, body as received.
 pub(crate) fn answer_http(exchange: &Exchange) -> String {
     let mut text = format!("HTTP/1.1 {}\n", status_text(exchange.status));
-    for (name, value) in &exchange.headers.to_map() {
+    for (name, value) in exchange.headers.iter() {
         text.push_str(&format!("{name}: {}\n", header_text(value)));
     }
     text.push('\n');

@@ -8,7 +8,7 @@
 
 use bytes::Bytes;
 use hyper::Method;
-use hyper::header::{HeaderMap, HeaderValue};
+use hyper::header::HeaderValue;
 use hyper::http::request::Parts;
 use std::ops::Range;
 
@@ -82,7 +82,9 @@ impl Head {
         }
     }
 
-    /// The path and query as received (without a fragment, which hyper drops).
+    /// The path and query as received (without a fragment, which hyper drops): what the tests
+    /// compare; serve reads the two apart.
+    #[cfg(test)]
     pub(crate) fn target(&self) -> &str {
         match &self.0 {
             Kind::Read { target, .. } => target,
@@ -128,7 +130,10 @@ impl Head {
     /// names in the order each first came, as a `HeaderMap` gives them. Names as received:
     /// hyper's are lower case, those read directly as the caller wrote them.
     pub(crate) fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        let (read, map) = self.split();
+        let (read, map) = match &self.0 {
+            Kind::Read { bytes, fields, .. } => (Some((&bytes[..], &fields[..])), None),
+            Kind::Hyper(parts) => (None, Some(&parts.headers)),
+        };
         let read = read.into_iter().flat_map(|(bytes, fields)| {
             let name = move |i: usize| &bytes[fields[i].0.clone()];
             let first = move |i: &usize| !(0..*i).any(|j| name(j).eq_ignore_ascii_case(name(*i)));
@@ -143,19 +148,6 @@ impl Head {
                 .map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes()))
         });
         read.chain(map)
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn split(
-        &self,
-    ) -> (
-        Option<(&[u8], &[(Range<usize>, Range<usize>)])>,
-        Option<&HeaderMap>,
-    ) {
-        match &self.0 {
-            Kind::Read { bytes, fields, .. } => (Some((&bytes[..], &fields[..])), None),
-            Kind::Hyper(parts) => (None, Some(&parts.headers)),
-        }
     }
 }
 

@@ -36,11 +36,10 @@ impl Request {
     /// read: this runs for every request kept. Header names are kept in lower case.
     pub(in crate::serve) fn of(head: &Head, at_ms: i64, body: Bytes) -> Self {
         let method = head.method().as_str();
-        let target = head.target();
-        let (path, query) = target
-            .split_once('?')
-            .map_or((target, None), |(path, query)| (path, Some(query)));
-        let pairs = query.map(|query| query.split('&').filter(|pair| !is_sign(pair)));
+        let path = head.path();
+        let pairs = head
+            .query()
+            .map(|query| query.split('&').filter(|pair| !is_sign(pair)));
         let headers = || {
             head.fields()
                 .take(HEADERS_KEPT)

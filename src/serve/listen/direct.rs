@@ -258,9 +258,6 @@ fn whole(parsed: &httparse::Request<'_, '_>, head: usize, bytes: &[u8]) -> Optio
         return None;
     }
     let target = parsed.path?;
-    if !target.starts_with('/') {
-        return None;
-    }
     let mut length = None;
     for line in parsed.headers.iter() {
         let name = line.name.as_bytes();
