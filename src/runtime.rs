@@ -22,3 +22,171 @@ pub(crate) fn start(builder: &mut tokio::runtime::Builder) -> Result<tokio::runt
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
 }
+
+thread_local! {
+    /// Which of [`Cores`] this thread is: 0 for the thread that started them (and any other).
+    static CORE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Which of the [`Cores`] runs on this thread: 0 for the thread that started them, and for
+/// every thread that is none of theirs.
+pub(crate) fn core() -> usize {
+    CORE.with(std::cell::Cell::get)
+}
+
+/// How many cores this process may run on, as the OS says (its CPU affinity and quota).
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// One current-thread runtime per core, the caller's own runtime the first of them, as nginx
+/// runs one event loop per worker process: work spawned on one of them stays on its thread,
+/// with its sockets, timers and allocations, and wakes without a futex or an atomic shared
+/// between cores.
+pub(crate) struct Cores {
+    /// The cores after the caller's: their runtimes, and how to stop them.
+    others: Vec<Core>,
+    /// The core the next [`Cores::next`] gives, 0 being the caller's.
+    next: usize,
+}
+
+struct Core {
+    handle: tokio::runtime::Handle,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Cores {
+    /// Starts a runtime on a thread of its own, named `name`, for each core after the
+    /// caller's. A thread or runtime that cannot start leaves its core's share to the others.
+    pub(crate) fn start(name: &str) -> Self {
+        let others = (1..cores())
+            .map_while(|index| Core::start(name, index))
+            .collect();
+        Cores { others, next: 0 }
+    }
+
+    /// The runtime to spawn the next piece of work on, in turn; `None` for the caller's own.
+    pub(crate) fn next(&mut self) -> Option<&tokio::runtime::Handle> {
+        let core = self.next;
+        self.next = (core + 1) % (self.others.len() + 1);
+        core.checked_sub(1).map(|other| &self.others[other].handle)
+    }
+
+    /// Stops every runtime after the caller's, dropping what is still spawned on them, and
+    /// waits for their threads to end.
+    pub(crate) fn stop(self) {
+        // All told first, so that they stop together.
+        let threads: Vec<_> = self
+            .others
+            .into_iter()
+            .map(|core| {
+                let _ = core.stop.send(());
+                core.thread
+            })
+            .collect();
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Core {
+    fn start(name: &str, index: usize) -> Option<Core> {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (tell, told) = std::sync::mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                CORE.with(|core| core.set(index));
+                let Ok(runtime) = start(&mut tokio::runtime::Builder::new_current_thread()) else {
+                    return;
+                };
+                if tell.send(runtime.handle().clone()).is_ok() {
+                    runtime.block_on(async {
+                        let _ = stopped.await;
+                    });
+                }
+            })
+            .ok()?;
+        match told.recv() {
+            Ok(handle) => Some(Core {
+                handle,
+                stop,
+                thread,
+            }),
+            Err(_) => {
+                let _ = thread.join();
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[test]
+    fn work_goes_to_each_core_in_turn_and_stays_on_its_thread() {
+        let runtime = start(&mut tokio::runtime::Builder::new_current_thread()).unwrap();
+        runtime.block_on(async {
+            let mut cores = Cores::start("oa-hook test");
+            let count = cores.others.len() + 1;
+            assert_eq!(count, super::cores(), "a runtime for every core");
+            let mut ran = Vec::new();
+            for _ in 0..2 * count {
+                let work = async {
+                    let before = (core(), std::thread::current().id());
+                    tokio::task::yield_now().await;
+                    assert_eq!(before, (core(), std::thread::current().id()));
+                    before
+                };
+                ran.push(match cores.next() {
+                    Some(other) => other.spawn(work).await.unwrap(),
+                    None => tokio::spawn(work).await.unwrap(),
+                });
+            }
+            let order: Vec<usize> = ran.iter().map(|&(core, _)| core).collect();
+            assert_eq!(order, (0..count).chain(0..count).collect::<Vec<_>>());
+            for (core, thread) in &ran {
+                let same = ran.iter().filter(|(_, other)| other == thread);
+                assert!(same.clone().all(|(other, _)| other == core));
+                assert_eq!(same.count(), 2, "one thread per core");
+            }
+            assert_eq!(
+                ran[0].1,
+                std::thread::current().id(),
+                "core 0 is the caller's"
+            );
+            cores.stop();
+        });
+    }
+
+    #[test]
+    fn stopping_the_cores_drops_what_still_runs_on_them() {
+        struct Dropped(Arc<AtomicBool>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let runtime = start(&mut tokio::runtime::Builder::new_current_thread()).unwrap();
+        let mut cores = runtime.block_on(async { Cores::start("oa-hook test") });
+        let _ = cores.next();
+        let dropped = Arc::new(AtomicBool::new(false));
+        if let Some(other) = cores.next() {
+            let held = Dropped(Arc::clone(&dropped));
+            other.spawn(async move {
+                let _held = held;
+                std::future::pending::<()>().await;
+            });
+        } else {
+            dropped.store(true, Ordering::Relaxed);
+        }
+        cores.stop();
+        assert!(dropped.load(Ordering::Relaxed));
+    }
+}

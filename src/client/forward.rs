@@ -35,9 +35,11 @@ enum Route {
 struct Kept {
     endpoint: Endpoint,
     timeout: Duration,
-    /// Connections that answered in full and may take another request, the latest last.
-    idle: Mutex<Vec<Connection>>,
-    /// The most connections kept idle; more are closed once answered.
+    /// Connections that answered in full and may take another request, the latest last: one
+    /// list per core ([`crate::runtime::core`]), as a connection is driven by the core that
+    /// opened it, and a request sent on another core's would wake two threads.
+    idle: Box<[Mutex<Vec<Connection>>]>,
+    /// The most connections each list keeps idle; more are closed once answered.
     max_idle: usize,
     /// The URL's path, and its query when it has one of its own (not even an empty one).
     path: String,
@@ -57,11 +59,15 @@ impl Forwarder {
                 if let Some(path) = &target.cacert {
                     tls::read_certificates(path)?;
                 }
+                let cores = crate::runtime::cores();
+                let max_idle = pool_size.div_ceil(cores);
                 Route::Kept(Box::new(Kept {
                     endpoint,
                     timeout: target.timeout,
-                    idle: Mutex::new(Vec::with_capacity(pool_size)),
-                    max_idle: pool_size,
+                    idle: (0..cores)
+                        .map(|_| Mutex::new(Vec::with_capacity(max_idle)))
+                        .collect(),
+                    max_idle,
                     path: url[Position::BeforePath..Position::AfterPath].to_owned(),
                     own_query: url.query().map(str::to_owned),
                     targets: Shared::default(),
@@ -198,12 +204,16 @@ impl Kept {
         self.put_back(connection, answered)
     }
 
+    /// This core's idle connections.
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        self.idle[crate::runtime::core() % self.idle.len()]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// An idle connection still open, the latest first.
     fn take(&self) -> Option<Connection> {
-        let mut idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut idle = self.idle();
         while let Some(connection) = idle.pop() {
             if connection.is_open() {
                 return Some(connection);
@@ -221,10 +231,7 @@ impl Kept {
     ) -> Result<Exchange, TransportError> {
         match &answered {
             Ok(exchange) if !exchange.closes_connection() && !exchange.truncated => {
-                let mut idle = self
-                    .idle
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut idle = self.idle();
                 if idle.len() < self.max_idle {
                     idle.push(connection);
                 }

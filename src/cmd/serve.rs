@@ -72,7 +72,9 @@ pub(crate) fn run(args: &ServeArgs, clock: &Clock) -> Result<Outcome> {
         }),
         inspect: inspect(args)?,
     };
-    let runtime = crate::runtime::start(&mut tokio::runtime::Builder::new_multi_thread())?;
+    // The first of serve's cores: the connections are spread over it and the others
+    // (`runtime::Cores`), and what serves them all (accepting, signals, the page) runs here.
+    let runtime = crate::runtime::start(&mut tokio::runtime::Builder::new_current_thread())?;
     runtime.block_on(serve::run(settings, *clock))
 }
 

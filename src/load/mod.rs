@@ -103,7 +103,7 @@ async fn drive(run: Arc<Run>) -> Result<Summary> {
     // thread: a worker's task and its connection's then always share a thread, wake each
     // other without atomics shared between cores or a futex, and nothing is stolen; every
     // cycle the generator saves goes to the server it drives on the same cores.
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let cores = crate::runtime::cores();
     let threads = u64::try_from(cores)
         .unwrap_or(u64::MAX)
         .min(plan.concurrency)

@@ -8,6 +8,7 @@ mod direct;
 pub(crate) use direct::Arrived;
 
 use super::head::Head;
+use crate::runtime::Cores;
 use bytes::Bytes;
 use futures_util::FutureExt as _;
 use hyper::body::{Body, Frame, SizeHint};
@@ -278,6 +279,7 @@ pub(crate) async fn serve<H, F, B, E>(
     });
     let (closing, closed) = watch::channel(false);
     let mut connections = JoinSet::new();
+    let mut cores = Cores::start("oa-hook serve");
     let mut at_cap = Some(at_cap);
     tokio::pin!(stop);
     loop {
@@ -317,7 +319,17 @@ pub(crate) async fn serve<H, F, B, E>(
         let registry = Arc::clone(&registry);
         // Known before its task first runs, so that the next at the cap can close it.
         let (id, connection) = registry.open();
-        connections.spawn(async move {
+        // Registered again by the core the connection goes to, which then runs its every
+        // request: a core's own sockets wake its own thread.
+        let Ok(stream) = stream.into_std() else {
+            registry.close(id);
+            continue;
+        };
+        let task = async move {
+            let Ok(stream) = TcpStream::from_std(stream) else {
+                registry.close(id);
+                return;
+            };
             let stream = Arc::new(stream);
             let handle = {
                 let connection = Arc::clone(&connection);
@@ -383,7 +395,11 @@ pub(crate) async fn serve<H, F, B, E>(
             }
             registry.close(id);
             drop(slot);
-        });
+        };
+        match cores.next() {
+            Some(core) => connections.spawn_on(task, core),
+            None => connections.spawn(task),
+        };
     }
     drop(listener);
     let _ = closing.send(true);
@@ -398,6 +414,7 @@ pub(crate) async fn serve<H, F, B, E>(
         }
     }
     connections.shutdown().await;
+    cores.stop();
 }
 
 /// The next connection on `listener`. Failing to accept one (out of file descriptors, or a
