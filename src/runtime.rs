@@ -57,19 +57,25 @@ struct Core {
 }
 
 impl Cores {
-    /// Starts a runtime on a thread of its own, named `name`, for each core after the
-    /// caller's. A thread or runtime that cannot start leaves its core's share to the others.
-    pub(crate) fn start(name: &str) -> Self {
-        let others = (1..cores())
+    /// `count` runtimes in all (at least the caller's): one on a thread of its own, named
+    /// `name`, for each after the caller's. One that cannot start leaves its share of the work
+    /// to those that did ([`Cores::count`]).
+    pub(crate) fn start(name: &str, count: usize) -> Self {
+        let others = (1..count)
             .map_while(|index| Core::start(name, index))
             .collect();
         Cores { others, next: 0 }
     }
 
+    /// How many runtimes there are, the caller's included.
+    pub(crate) fn count(&self) -> usize {
+        self.others.len() + 1
+    }
+
     /// The runtime to spawn the next piece of work on, in turn; `None` for the caller's own.
     pub(crate) fn next(&mut self) -> Option<&tokio::runtime::Handle> {
         let core = self.next;
-        self.next = (core + 1) % (self.others.len() + 1);
+        self.next = (core + 1) % self.count();
         core.checked_sub(1).map(|other| &self.others[other].handle)
     }
 
@@ -133,8 +139,8 @@ mod tests {
     fn work_goes_to_each_core_in_turn_and_stays_on_its_thread() {
         let runtime = start(&mut tokio::runtime::Builder::new_current_thread()).unwrap();
         runtime.block_on(async {
-            let mut cores = Cores::start("oa-hook test");
-            let count = cores.others.len() + 1;
+            let mut cores = Cores::start("oa-hook test", cores());
+            let count = cores.count();
             assert_eq!(count, super::cores(), "a runtime for every core");
             let mut ran = Vec::new();
             for _ in 0..2 * count {
@@ -174,7 +180,7 @@ mod tests {
             }
         }
         let runtime = start(&mut tokio::runtime::Builder::new_current_thread()).unwrap();
-        let mut cores = runtime.block_on(async { Cores::start("oa-hook test") });
+        let mut cores = runtime.block_on(async { Cores::start("oa-hook test", 2) });
         let _ = cores.next();
         let dropped = Arc::new(AtomicBool::new(false));
         if let Some(other) = cores.next() {

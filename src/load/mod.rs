@@ -13,13 +13,13 @@ use crate::memo::{Judged, Memo, ReplyTo};
 use crate::protocol::{Judgement, judge};
 use crate::record::Answered;
 use crate::request::Template;
+use crate::runtime::Cores;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tally::Tally;
-use tokio::runtime::Builder;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use url::Url;
@@ -103,20 +103,16 @@ async fn drive(run: Arc<Run>) -> Result<Summary> {
     // thread: a worker's task and its connection's then always share a thread, wake each
     // other without atomics shared between cores or a futex, and nothing is stolen; every
     // cycle the generator saves goes to the server it drives on the same cores.
-    let cores = crate::runtime::cores();
-    let threads = u64::try_from(cores)
-        .unwrap_or(u64::MAX)
-        .min(plan.concurrency)
-        .max(1);
+    let wanted = usize::try_from(plan.concurrency).unwrap_or(usize::MAX);
+    let mut cores = Cores::start("oa-hook load", crate::runtime::cores().min(wanted));
+    let threads = u64::try_from(cores.count()).unwrap_or(u64::MAX);
+    let mut own = 0;
     let mut others = Vec::new();
-    for thread in 1..threads {
+    for thread in 0..threads {
         let count = share(plan.concurrency, threads, thread);
-        match Thread::start(Arc::clone(&run), start, count) {
-            Ok(thread) => others.push(thread),
-            Err(e) => {
-                run.stop.send_replace(true);
-                return Err(e);
-            }
+        match cores.next() {
+            Some(core) => others.push(core.spawn(workers(Arc::clone(&run), start, count))),
+            None => own = count,
         }
     }
     let stopper = tokio::spawn(stop_on_deadline_or_signal(
@@ -128,19 +124,15 @@ async fn drive(run: Arc<Run>) -> Result<Summary> {
     let progress = plan
         .progress
         .then(|| tokio::spawn(progress::bar(Arc::clone(&run), start)));
-    let mut total = workers(&run, start, share(plan.concurrency, threads, 0)).await;
-    for thread in &mut others {
-        let tally = (&mut thread.tally)
-            .await
-            .unwrap_or_else(|_| Err(worker_failed(&"its thread ended")));
+    let mut total = workers(Arc::clone(&run), start, own).await;
+    for other in others {
+        let tally = other.await.unwrap_or_else(|e| Err(worker_failed(&e)));
         total = total.and_then(|mut total| total.merge(tally?).map(|()| total));
     }
     let elapsed = start.elapsed();
-    // Every worker is done: the other threads may let their runtimes go.
-    run.stop.send_replace(true);
-    for thread in others {
-        let _ = thread.handle.join();
-    }
+    // Every worker is done: the other cores may let their runtimes go (over HTTPS, one's
+    // connections may have carried another's requests until now).
+    cores.stop();
     stopper.abort();
     if let Some(progress) = progress {
         progress.abort();
@@ -164,14 +156,14 @@ fn share(concurrency: u64, threads: u64, thread: u64) -> u64 {
 }
 
 /// Runs `count` workers on the current runtime; their tally.
-async fn workers(run: &Arc<Run>, start: Instant, count: u64) -> Result<Tally> {
+async fn workers(run: Arc<Run>, start: Instant, count: u64) -> Result<Tally> {
     // The workers of a thread count into one tally, whose lock no other thread takes: a
     // latency histogram per worker (at -c 64, 32 of them on a core, each with ~16 KiB of
     // counters in use) did not stay in the core's caches.
     let tally = Arc::new(Mutex::new(Tally::new(run.plan.timeout)?));
     let mut workers = JoinSet::new();
     for _ in 0..count {
-        workers.spawn(worker(Arc::clone(run), start, Arc::clone(&tally)));
+        workers.spawn(worker(Arc::clone(&run), start, Arc::clone(&tally)));
     }
     while let Some(done) = workers.join_next().await {
         done.map_err(|e| worker_failed(&e))?;
@@ -182,40 +174,6 @@ async fn workers(run: &Arc<Run>, start: Instant, count: u64) -> Result<Tally> {
 
 fn worker_failed(e: &dyn std::fmt::Display) -> Error {
     Error::internal(format!("a load worker failed: {e}"))
-}
-
-/// A thread of the run's own, running some of its workers on a current-thread runtime.
-struct Thread {
-    /// The tally of its workers, once they are done.
-    tally: oneshot::Receiver<Result<Tally>>,
-    /// Ends once the run has stopped.
-    handle: std::thread::JoinHandle<()>,
-}
-
-impl Thread {
-    /// Starts a thread running `count` workers.
-    fn start(run: Arc<Run>, start: Instant, count: u64) -> Result<Thread> {
-        let (tell, tally) = oneshot::channel();
-        let handle = std::thread::Builder::new()
-            .name("oa-hook-load".to_owned())
-            .spawn(move || {
-                let runtime = match crate::runtime::start(&mut Builder::new_current_thread()) {
-                    Ok(runtime) => runtime,
-                    Err(e) => {
-                        let _ = tell.send(Err(e));
-                        return;
-                    }
-                };
-                runtime.block_on(async {
-                    let _ = tell.send(workers(&run, start, count).await);
-                    // Over HTTPS, connections of the pool this runtime drives may still carry
-                    // other threads' requests: it runs until every worker is done.
-                    let _ = run.stop.subscribe().wait_for(|stop| *stop).await;
-                });
-            })
-            .map_err(|e| Error::internal(format!("cannot start a load thread: {e}")))?;
-        Ok(Thread { tally, handle })
-    }
 }
 
 /// What `plan` was to send, in words: "1000 requests", "20s", or both.

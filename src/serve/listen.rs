@@ -279,7 +279,7 @@ pub(crate) async fn serve<H, F, B, E>(
     });
     let (closing, closed) = watch::channel(false);
     let mut connections = JoinSet::new();
-    let mut cores = Cores::start("oa-hook serve");
+    let mut cores = Cores::start("oa-hook serve", crate::runtime::cores());
     let mut at_cap = Some(at_cap);
     tokio::pin!(stop);
     loop {
