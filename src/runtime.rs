@@ -53,6 +53,8 @@ pub(crate) struct Cores {
 struct Core {
     handle: tokio::runtime::Handle,
     stop: tokio::sync::oneshot::Sender<()>,
+    /// Told when the core's runtime has stopped (or dropped, had it not started).
+    stopped: tokio::sync::oneshot::Receiver<()>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -80,18 +82,21 @@ impl Cores {
     }
 
     /// Stops every runtime after the caller's, dropping what is still spawned on them, and
-    /// waits for their threads to end.
-    pub(crate) fn stop(self) {
+    /// waits for their threads to end. Waited for, not blocked on: the caller's runtime goes on
+    /// meanwhile, hearing its signals (a second Ctrl-C).
+    pub(crate) async fn stop(self) {
         // All told first, so that they stop together.
-        let threads: Vec<_> = self
+        let stopping: Vec<_> = self
             .others
             .into_iter()
             .map(|core| {
                 let _ = core.stop.send(());
-                core.thread
+                (core.stopped, core.thread)
             })
             .collect();
-        for thread in threads {
+        for (stopped, thread) in stopping {
+            let _ = stopped.await;
+            // Its runtime is gone: the thread ends at once.
             let _ = thread.join();
         }
     }
@@ -99,7 +104,8 @@ impl Cores {
 
 impl Core {
     fn start(name: &str, index: usize) -> Option<Core> {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, told_to_stop) = tokio::sync::oneshot::channel::<()>();
+        let (has_stopped, stopped) = tokio::sync::oneshot::channel::<()>();
         let (tell, told) = std::sync::mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
@@ -110,15 +116,20 @@ impl Core {
                 };
                 if tell.send(runtime.handle().clone()).is_ok() {
                     runtime.block_on(async {
-                        let _ = stopped.await;
+                        let _ = told_to_stop.await;
                     });
                 }
+                // Its tasks are dropped here; blocking work still running (a host name being
+                // resolved) is not waited for, as nothing waits for its result any more.
+                runtime.shutdown_background();
+                let _ = has_stopped.send(());
             })
             .ok()?;
         match told.recv() {
             Ok(handle) => Some(Core {
                 handle,
                 stop,
+                stopped,
                 thread,
             }),
             Err(_) => {
@@ -167,7 +178,7 @@ mod tests {
                 std::thread::current().id(),
                 "core 0 is the caller's"
             );
-            cores.stop();
+            cores.stop().await;
         });
     }
 
@@ -192,7 +203,7 @@ mod tests {
         } else {
             dropped.store(true, Ordering::Relaxed);
         }
-        cores.stop();
+        runtime.block_on(cores.stop());
         assert!(dropped.load(Ordering::Relaxed));
     }
 }

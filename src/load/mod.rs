@@ -132,7 +132,7 @@ async fn drive(run: Arc<Run>) -> Result<Summary> {
     let elapsed = start.elapsed();
     // Every worker is done: the other cores may let their runtimes go (over HTTPS, one's
     // connections may have carried another's requests until now).
-    cores.stop();
+    cores.stop().await;
     stopper.abort();
     if let Some(progress) = progress {
         progress.abort();

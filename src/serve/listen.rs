@@ -248,7 +248,8 @@ impl Connections {
     }
 }
 
-/// Serves `handle` on `listener` until `stop` resolves, then lets open connections finish
+/// Serves `handle` on `listener`, each connection on one of `cores` in turn (stopped at the
+/// end), until `stop` resolves, then lets open connections finish
 /// their requests until `drained` resolves (it starts when `stop` has); then `cut` tells the
 /// requests still in flight to stop waiting (they answer at once, and say so), and what is
 /// left after a moment is dropped. When this returns, no handler runs any more. `at_cap` is
@@ -258,6 +259,7 @@ impl Connections {
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn serve<H, F, B, E>(
     listener: TcpListener,
+    mut cores: Cores,
     limits: Limits,
     handle: H,
     stop: impl Future<Output = ()>,
@@ -279,7 +281,6 @@ pub(crate) async fn serve<H, F, B, E>(
     });
     let (closing, closed) = watch::channel(false);
     let mut connections = JoinSet::new();
-    let mut cores = Cores::start("oa-hook serve", crate::runtime::cores());
     let mut at_cap = Some(at_cap);
     tokio::pin!(stop);
     loop {
@@ -414,7 +415,7 @@ pub(crate) async fn serve<H, F, B, E>(
         }
     }
     connections.shutdown().await;
-    cores.stop();
+    cores.stop().await;
 }
 
 /// The next connection on `listener`. Failing to accept one (out of file descriptors, or a

@@ -94,6 +94,9 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     let interrupts = Interrupts::listen_twice()
         .map_err(|e| Error::internal(format!("cannot listen for Ctrl-C: {e}")))?;
     let max_connections = listen::connections_the_os_allows(wanted_connections);
+    // Every core's event loop runs before the URL is printed: serve is then ready to take
+    // connections on all of them.
+    let cores = crate::runtime::Cores::start("oa-hook serve", crate::runtime::cores());
     print_banner(&receiver, output, address, quiet, token_on_command_line);
     if let Some(tap) = &tap {
         let forwarding = format!("passing every request on to {}", output::masked(&tap.url));
@@ -217,7 +220,10 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
         let server = Arc::clone(&server);
         move |error: &hyper::Error| handler::refused_by_http(&server, error)
     };
-    listen::serve(listener, limits, handler, stop, drain, cut, at_cap, refused).await;
+    listen::serve(
+        listener, cores, limits, handler, stop, drain, cut, at_cap, refused,
+    )
+    .await;
     if let Some(inspector) = inspector {
         inspector.stop().await;
     }
@@ -236,8 +242,14 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     } = server;
     drop(queue);
     // A record that takes nothing for as long as the drain may take is given up: Ctrl-C works.
-    let recorded = record.map(|record| record.finish(drain_timeout.max(GRACE)));
-    let dropped = events.finish(GRACE);
+    // Waited for off this thread, whose runtime goes on hearing signals: a second one is
+    // still said in the exit code.
+    let (recorded, dropped) = tokio::task::spawn_blocking(move || {
+        let recorded = record.map(|record| record.finish(drain_timeout.max(GRACE)));
+        (recorded, events.finish(GRACE))
+    })
+    .await
+    .map_err(|_| Error::internal("the writers of the record and of stdout did not finish"))?;
     let mut summary = if let Some(tap) = tap {
         let mut summary = format!(
             "stopped: {} request(s) passed on, {} of them not callbacks Chat could have sent",

@@ -231,26 +231,33 @@ fn a_record_truncated_by_logrotate_or_moved_and_reopened_on_sighup_stays_whole()
     assert_eq!(record_lines(&record).len(), 1);
 }
 
-#[test]
-fn a_record_nobody_reads_delays_no_answer_and_no_ctrl_c() {
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("record.fifo");
+/// A serve with `--drain-timeout drain` recording to a FIFO in `dir` that nobody reads yet,
+/// after it answered `callbacks` callbacks.
+fn recording_to_a_fifo(dir: &Path, drain: &str, callbacks: usize) -> (Serve, std::path::PathBuf) {
+    let fifo = dir.join("record.fifo");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
         .status()
         .unwrap();
     assert!(made.success());
-    let mut serve = serve(&[
+    let serve = serve(&[
         "-q",
         "--drain-timeout",
-        "100ms",
+        drain,
         "--record",
         fifo.to_str().unwrap(),
     ]);
-    for _ in 0..5 {
+    for _ in 0..callbacks {
         let (status, _) = answer_within(send_callback(&serve.url), Duration::from_secs(10));
         assert_eq!(status, "HTTP/1.1 200 OK");
     }
+    (serve, fifo)
+}
+
+#[test]
+fn a_record_nobody_reads_delays_no_answer_and_no_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut serve, fifo) = recording_to_a_fifo(dir.path(), "100ms", 5);
     serve
         .status(2)
         .stdout(anything())
@@ -261,6 +268,78 @@ fn a_record_nobody_reads_delays_no_answer_and_no_ctrl_c() {
             fifo.display()
         ))
         .interrupt();
+}
+
+/// A second Ctrl-C while serve waits for its record to take the last lines (a FIFO whose
+/// reader comes late) still says in the exit code that serve was cut short, and the record
+/// still gets every line.
+#[test]
+fn a_second_ctrl_c_while_the_record_is_written_still_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut serve, fifo) = recording_to_a_fifo(dir.path(), "1h", 1);
+    serve.ctrl_c();
+    assert_eq!(
+        serve.next_error_line(),
+        "oa-hook: SIGINT received: no new connections; waiting up to 1h (--drain-timeout) for 0 requests in flight; send it again to quit now"
+    );
+    // Nothing is in flight: serve is on to its record, which waits for a reader.
+    serve.ctrl_c();
+    let reader = std::thread::spawn(move || std::fs::read_to_string(&fifo).unwrap());
+    serve
+        .status(130)
+        .stdout(anything())
+        .stderr("stopped: 1 callback(s) answered, 0 of them rejected as invalid; 1 recorded\n")
+        .exit();
+    let record = reader.join().unwrap();
+    assert_eq!(record.lines().count(), 1, "{record}");
+}
+
+/// How often each of serve's cores after the first (its threads `oa-hook serve`) has woken.
+#[cfg(target_os = "linux")]
+fn core_wakeups(serve: &Serve) -> Vec<(String, u64)> {
+    let tasks = format!("/proc/{}/task", serve.pid());
+    let mut woken: Vec<(String, u64)> = std::fs::read_dir(tasks)
+        .unwrap()
+        .filter_map(|task| {
+            let task = task.ok()?.path();
+            let status = std::fs::read_to_string(task.join("status")).ok()?;
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .map(str::trim)
+            };
+            (field("Name:")? == "oa-hook serve").then_some(())?;
+            let switches = field("voluntary_ctxt_switches:")?.parse().ok()?;
+            Some((task.display().to_string(), switches))
+        })
+        .collect();
+    woken.sort();
+    woken
+}
+
+/// serve runs an event loop on every core it may run on, and hands fresh connections to each
+/// in turn: every core's thread wakes for its share.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_spreads_connections_over_its_cores() {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let serve = serve(&["-q"]);
+    let before = core_wakeups(&serve);
+    assert_eq!(
+        before.len(),
+        cores - 1,
+        "a thread for each core after the first"
+    );
+    for _ in 0..4 * cores {
+        let (status, _) = answer_within(send_callback(&serve.url), Duration::from_secs(10));
+        assert_eq!(status, "HTTP/1.1 200 OK");
+    }
+    let after = core_wakeups(&serve);
+    assert_eq!(after.len(), before.len());
+    for ((thread, then), (_, now)) in before.iter().zip(&after) {
+        assert!(now >= &(then + 4), "{thread} woke {} times", now - then);
+    }
 }
 
 #[test]

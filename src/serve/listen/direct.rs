@@ -608,6 +608,7 @@ mod tests {
         };
         tokio::spawn(listen(
             listener,
+            crate::runtime::Cores::start("oa-hook test", crate::runtime::cores()),
             limits,
             handle,
             stop_on,

@@ -150,20 +150,29 @@ impl Serve {
     /// taken with [`Serve::next_line`] and the stderr not taken with [`Serve::next_error_line`].
     #[track_caller]
     pub fn interrupt(&mut self) -> Stopped {
+        self.ctrl_c();
+        self.exit()
+    }
+
+    /// Sends SIGINT (Ctrl-C).
+    #[track_caller]
+    pub fn ctrl_c(&self) {
         let sent = std::process::Command::new("kill")
             .args(["-INT", &self.pid().to_string()])
             .status()
             .expect("kill runs");
         assert!(sent.success(), "kill -INT {}", self.pid());
+    }
+
+    /// Waits for `serve` to exit, and asserts as [`Serve::interrupt`] does.
+    #[track_caller]
+    pub fn exit(&mut self) -> Stopped {
         let started = Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("serve can be waited for") {
                 break status;
             }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "serve did not exit after SIGINT"
-            );
+            assert!(started.elapsed() < PATIENCE, "serve did not exit in time");
             std::thread::sleep(Duration::from_millis(10));
         };
         self.release.take();
