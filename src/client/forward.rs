@@ -39,7 +39,10 @@ struct Kept {
     /// list per core ([`crate::runtime::core`]), as a connection is driven by the core that
     /// opened it, and a request sent on another core's would wake two threads.
     idle: Box<[Mutex<Vec<Connection>>]>,
-    /// The most connections each list keeps idle; more are closed once answered.
+    /// The most connections each list keeps idle; more are closed once answered. The pool's
+    /// whole size for each: connections go to cores in turn, not by how busy they are, so one
+    /// core may carry every request in flight. There are never more idle than there were
+    /// requests in flight at once.
     max_idle: usize,
     /// The URL's path, and its query when it has one of its own (not even an empty one).
     path: String,
@@ -50,24 +53,22 @@ struct Kept {
 }
 
 impl Forwarder {
-    /// A forwarder to `url`, keeping up to `pool_size` idle connections. The TLS settings are
-    /// read whatever the scheme, so that a wrong --cacert is refused the same way for every
-    /// backend.
+    /// A forwarder to `url`, keeping up to `pool_size` idle connections (over plain HTTP, on
+    /// each core: see [`Kept::max_idle`]). The TLS settings are read whatever the scheme, so
+    /// that a wrong --cacert is refused the same way for every backend.
     pub(crate) fn new(target: &Target, url: Url, pool_size: usize) -> Result<Self> {
         let route = match Endpoint::http(&url) {
             Some(endpoint) => {
                 if let Some(path) = &target.cacert {
                     tls::read_certificates(path)?;
                 }
-                let cores = crate::runtime::cores();
-                let max_idle = pool_size.div_ceil(cores);
                 Route::Kept(Box::new(Kept {
                     endpoint,
                     timeout: target.timeout,
-                    idle: (0..cores)
-                        .map(|_| Mutex::new(Vec::with_capacity(max_idle)))
+                    idle: (0..crate::runtime::cores())
+                        .map(|_| Mutex::new(Vec::new()))
                         .collect(),
-                    max_idle,
+                    max_idle: pool_size,
                     path: url[Position::BeforePath..Position::AfterPath].to_owned(),
                     own_query: url.query().map(str::to_owned),
                     targets: Shared::default(),
@@ -316,5 +317,91 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A backend that answers every request (a head and the body `{}`) on a connection it
+    /// keeps open; counts the connections it accepted.
+    async fn keep_alive_backend() -> (Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/im", listener.local_addr().unwrap())).unwrap();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = std::sync::Arc::clone(&accepted);
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    loop {
+                        while !request.ends_with(b"\r\n\r\n{}") {
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => request.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        request.clear();
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+                        if socket.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    /// Each core sends on the connections it opened, and keeps them for its next requests:
+    /// never one another core drives.
+    #[tokio::test]
+    async fn each_core_sends_on_connections_of_its_own() {
+        use std::sync::Arc;
+        use std::sync::atomic::Ordering;
+        if crate::runtime::cores() < 2 {
+            // One list of idle connections: nothing to tell apart.
+            return;
+        }
+        let (url, accepted) = keep_alive_backend().await;
+        let target = Target {
+            timeout: Duration::from_secs(10),
+            insecure: false,
+            cacert: None,
+        };
+        let forwarder = Arc::new(Forwarder::new(&target, url, 1).unwrap());
+        let send = |forwarder: Arc<Forwarder>| async move {
+            let headers = Headers::from(&header::HeaderMap::new());
+            let body = Bytes::from_static(b"{}");
+            let exchange = forwarder
+                .forward(hyper::Method::POST, Some("a=b"), headers, body)
+                .await
+                .unwrap();
+            assert_eq!(exchange.status, 200);
+        };
+        let idle = |forwarder: &Forwarder| {
+            let Route::Kept(kept) = &forwarder.route else {
+                unreachable!("plain HTTP")
+            };
+            let idle: Vec<usize> = kept
+                .idle
+                .iter()
+                .map(|list| list.lock().unwrap().len())
+                .collect();
+            idle[..2].to_vec()
+        };
+        let mut cores = crate::runtime::Cores::start("oa-hook test", 2);
+        assert!(cores.next().is_none(), "core 0 is the caller's");
+        let Some(other) = cores.next().cloned() else {
+            // The second core could not start: nothing to tell apart.
+            return;
+        };
+        for round in 1..=3 {
+            send(Arc::clone(&forwarder)).await;
+            other.spawn(send(Arc::clone(&forwarder))).await.unwrap();
+            assert_eq!(idle(&forwarder), [1, 1], "round {round}");
+            assert_eq!(accepted.load(Ordering::Relaxed), 2, "round {round}");
+        }
+        cores.stop().await;
     }
 }
