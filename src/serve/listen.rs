@@ -320,14 +320,8 @@ pub(crate) async fn serve<H, F, B, E>(
         let registry = Arc::clone(&registry);
         // Known before its task first runs, so that the next at the cap can close it.
         let (id, connection) = registry.open();
-        // Registered again by the core the connection goes to, which then runs its every
-        // request: a core's own sockets wake its own thread.
-        let Ok(stream) = stream.into_std() else {
-            registry.close(id);
-            continue;
-        };
-        let task = async move {
-            let Ok(stream) = TcpStream::from_std(stream) else {
+        let task = move |stream: io::Result<TcpStream>| async move {
+            let Ok(stream) = stream else {
                 registry.close(id);
                 return;
             };
@@ -398,8 +392,16 @@ pub(crate) async fn serve<H, F, B, E>(
             drop(slot);
         };
         match cores.next() {
-            Some(core) => connections.spawn_on(task, core),
-            None => connections.spawn(task),
+            // Registered again by the core the connection goes to, which then runs its every
+            // request: a core's own sockets wake its own thread.
+            Some(core) => {
+                let stream = stream.into_std();
+                connections.spawn_on(
+                    async move { task(stream.and_then(TcpStream::from_std)).await },
+                    core,
+                )
+            }
+            None => connections.spawn(task(Ok(stream))),
         };
     }
     drop(listener);
