@@ -513,8 +513,8 @@ mod tests {
     }
 
     /// The lines written once serve stops, each without its latency (`  0.3 ms`).
-    fn said(server: Server, lines: &Lines) -> Vec<String> {
-        assert_eq!(server.events.finish(Duration::from_secs(5)), 0);
+    async fn said(server: Server, lines: &Lines) -> Vec<String> {
+        assert_eq!(server.events.finish(Duration::from_secs(5)).await, 0);
         let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
         text.lines()
             .map(|line| {
@@ -547,7 +547,7 @@ mod tests {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(server.answered.load(Ordering::Relaxed), 4);
         assert_eq!(server.rejected.load(Ordering::Relaxed), 2);
-        let said = said(server, &lines);
+        let said = said(server, &lines).await;
         assert_eq!(said.len(), 4, "{said:#?}");
         let accepted = "05:21:52.000Z ✔ before-subscribe  operator 107867  subscribers jared, leckie  → 200 refuses jared";
         assert_eq!(said[0], accepted);
@@ -571,7 +571,7 @@ mod tests {
         let (server, lines) = server(OutputFormat::Json);
         let (uri, body) = callback(TOKEN, NOW.into());
         handled(&server, &uri, body).await;
-        let said = said(server, &lines);
+        let said = said(server, &lines).await;
         let event: serde_json::Value = serde_json::from_str(&said[0]).unwrap();
         assert_eq!(event["time"], "2022-12-01T05:21:52.000Z");
         assert_eq!(event["command"], "before-subscribe");

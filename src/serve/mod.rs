@@ -242,14 +242,11 @@ pub(crate) async fn run(settings: Settings, clock: Clock) -> Result<Outcome> {
     } = server;
     drop(queue);
     // A record that takes nothing for as long as the drain may take is given up: Ctrl-C works.
-    // Waited for off this thread, whose runtime goes on hearing signals: a second one is
-    // still said in the exit code.
-    let (recorded, dropped) = tokio::task::spawn_blocking(move || {
-        let recorded = record.map(|record| record.finish(drain_timeout.max(GRACE)));
-        (recorded, events.finish(GRACE))
-    })
-    .await
-    .map_err(|_| Error::internal("the writers of the record and of stdout did not finish"))?;
+    let recorded = match record {
+        Some(record) => Some(record.finish(drain_timeout.max(GRACE)).await),
+        None => None,
+    };
+    let dropped = events.finish(GRACE).await;
     let mut summary = if let Some(tap) = tap {
         let mut summary = format!(
             "stopped: {} request(s) passed on, {} of them not callbacks Chat could have sent",

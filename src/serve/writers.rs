@@ -90,14 +90,14 @@ impl Events {
 
     /// Lets the writer finish what is queued, waiting at most `patience` for a stdout that may
     /// never take it; returns how many lines were not printed (dropped, or still queued).
-    pub(crate) fn finish(self, patience: Duration) -> u64 {
+    pub(crate) async fn finish(self, patience: Duration) -> u64 {
         let Events {
             queue,
             shared,
             thread,
         } = self;
         drop(queue);
-        let _ = join_within(thread, &shared.done, patience);
+        let _ = join_within(thread, &shared.done, patience).await;
         let waiting = shared
             .queued
             .load(Ordering::Relaxed)
@@ -299,7 +299,7 @@ impl Record {
 
     /// Lets the writer write what is queued, once no handler can queue any more; a
     /// destination that takes nothing for `patience` is given up, its lines counted as lost.
-    pub(crate) fn finish(self, patience: Duration) -> Recorded {
+    pub(crate) async fn finish(self, patience: Duration) -> Recorded {
         let Record {
             queue,
             thread,
@@ -309,7 +309,7 @@ impl Record {
         let queued = queue.lines.max_capacity() - queue.lines.capacity();
         let shared = Arc::clone(&queue.shared);
         drop(queue);
-        let mut recorded = if let Some(joined) = join_within(thread, &done, patience) {
+        let mut recorded = if let Some(joined) = join_within(thread, &done, patience).await {
             joined.unwrap_or_else(|_| Recorded {
                 error: Some(io::Error::other("the record writer stopped unexpectedly")),
                 ..Recorded::default()
@@ -335,15 +335,17 @@ impl Record {
 }
 
 /// Waits at most `patience` for a writer thread to say it is `done`, then joins it; `None`
-/// when it is stuck in a write that may never return (the process exits without it).
-fn join_within<T>(
+/// when it is stuck in a write that may never return (the process exits without it). Waited
+/// for, not blocked on: the caller's runtime goes on meanwhile, hearing signals (a second
+/// Ctrl-C is still said in serve's exit code).
+async fn join_within<T>(
     thread: JoinHandle<T>,
     done: &AtomicBool,
     patience: Duration,
 ) -> Option<std::thread::Result<T>> {
     let started = Instant::now();
     while !done.load(Ordering::Relaxed) && started.elapsed() < patience {
-        std::thread::sleep(COALESCE);
+        tokio::time::sleep(COALESCE).await;
     }
     done.load(Ordering::Relaxed).then(|| thread.join())
 }
